@@ -1,0 +1,142 @@
+/**
+ * arm64 with the 4 KiB granule, 4 levels, 48-bit VA (PGDIR_SHIFT 39, PUD 30, PMD 21), 48-bit PA.
+ * Table descriptors have type 3, blocks type 1 (PUD 1 GiB, PMD 2 MiB), pages type 3 at level 3.
+ * Hardware bits: VALID 0, USER 6 (AP[1]), RDONLY 7 (AP[2]), AF 10, NG 11, DBM 51, CONT 52,
+ * PXN 53, UXN 54. Software bits, modern layout (arch/arm64/include/asm/pgtable-prot.h):
+ * PTE_WRITE = PTE_DBM (51), DIRTY 55, SPECIAL 56, DEVMAP 57, PROT_NONE 58 (only while !VALID).
+ * The pre-4.5 layout differs: PTE_WRITE was bit 57 and PMD_SECT_SPLITTING bit 57 on huge pmds,
+ * where pmd_write meant "RDONLY clear".
+ * TLB invalidation is a hardware broadcast (TLBI ...IS): no IPI.
+ * Layer: pure emulator.
+ */
+import { makeCodec, pfnOf, withBit, withPfn } from './bits';
+import type { ArchModel, Ent, Era, FieldDef, LeafProt, Level } from './types';
+
+const PHYS_BITS = 48;
+const VALID = 1 << 0;
+const TABLE_BIT = 1 << 1;
+const ATTR_NORMAL = 4 << 2;
+const USER = 1 << 6;
+const RDONLY = 1 << 7;
+const SHARED = 3 << 8;
+const AF = 1 << 10;
+const NG = 1 << 11;
+const DBM_HI = 1 << (51 - 32);
+const PXN_HI = 1 << (53 - 32);
+const UXN_HI = 1 << (54 - 32);
+const DIRTY_HI = 1 << (55 - 32);
+const SPECIAL_HI = 1 << (56 - 32);
+const B57_HI = 1 << (57 - 32); // DEVMAP (modern) / PTE_WRITE, PMD_SECT_SPLITTING (pre-4.5)
+const PROT_NONE_HI = 1 << (58 - 32);
+
+const UPPER: Level[] = ['pgd', 'pud', 'pmd'];
+
+const fields: FieldDef[] = [
+  { name: 'valid', shift: 0, kernel: 'PTE_VALID' },
+  { name: 'table', shift: 1, levels: UPPER, kernel: 'PMD_TABLE_BIT / PUD_TABLE_BIT' },
+  { name: 'page', shift: 1, levels: ['pte'], kernel: 'PTE_TYPE_PAGE (bit 1)' },
+  { name: 'attrindx', shift: 2, width: 3, kernel: 'PTE_ATTRINDX' },
+  { name: 'user', shift: 6, kernel: 'PTE_USER (AP[1])' },
+  { name: 'rdonly', shift: 7, kernel: 'PTE_RDONLY (AP[2])' },
+  { name: 'shared', shift: 8, width: 2, kernel: 'PTE_SHARED' },
+  { name: 'af', shift: 10, kernel: 'PTE_AF' },
+  { name: 'ng', shift: 11, kernel: 'PTE_NG' },
+  { name: 'write', shift: 51, eras: ['modern'], kernel: 'PTE_WRITE (= PTE_DBM)' },
+  { name: 'dbm', shift: 51, eras: ['thp-split'], kernel: 'PTE_DBM (hardware dirty tracking, unused then)' },
+  { name: 'cont', shift: 52, kernel: 'PTE_CONT' },
+  { name: 'pxn', shift: 53, kernel: 'PTE_PXN' },
+  { name: 'uxn', shift: 54, kernel: 'PTE_UXN' },
+  { name: 'dirty', shift: 55, kernel: 'PTE_DIRTY' },
+  { name: 'special', shift: 56, levels: ['pte'], kernel: 'PTE_SPECIAL' },
+  { name: 'devmap', shift: 57, eras: ['modern'], kernel: 'PTE_DEVMAP' },
+  { name: 'write', shift: 57, levels: ['pte'], eras: ['thp-split'], kernel: 'PTE_WRITE (pre-4.3 position)' },
+  { name: 'splitting', shift: 57, levels: ['pmd'], eras: ['thp-split'], kernel: 'PMD_SECT_SPLITTING' },
+  { name: 'prot_none', shift: 58, kernel: 'PTE_PROT_NONE (when !PTE_VALID)' },
+];
+
+const none = (e: Ent) => e.lo === 0 && e.hi === 0;
+const present = (e: Ent) => (e.lo & VALID) !== 0 || (e.hi & PROT_NONE_HI) !== 0;
+const protnone = (e: Ent) => (e.lo & VALID) === 0 && (e.hi & PROT_NONE_HI) !== 0;
+const leaf = (level: Level, e: Ent) => (level === 'pmd' || level === 'pud') && !none(e) && (e.lo & TABLE_BIT) === 0;
+
+function write(level: Level, e: Ent, era: Era): boolean {
+  if (era === 'modern') return (e.hi & DBM_HI) !== 0;
+  return level === 'pte' ? (e.hi & B57_HI) !== 0 : (e.lo & RDONLY) === 0;
+}
+
+const sem = {
+  present,
+  protnone,
+  user: (e: Ent) => (e.lo & USER) !== 0,
+  write,
+  special: (level: Level, e: Ent) => level === 'pte' && (e.hi & SPECIAL_HI) !== 0,
+  devmap: (_l: Level, e: Ent, era: Era) => era === 'modern' && (e.hi & B57_HI) !== 0,
+  huge: leaf,
+  splitting: (level: Level, e: Ent, era: Era) => level === 'pmd' && era === 'thp-split' && (e.hi & B57_HI) !== 0,
+  kind(level: Level, e: Ent) {
+    if (none(e)) return 'none' as const;
+    if (protnone(e)) return 'protnone' as const;
+    if (!present(e)) return 'not-present' as const;
+    if (level === 'pte') return 'page' as const;
+    return leaf(level, e) ? ('huge' as const) : ('table' as const);
+  },
+};
+
+const codec = makeCodec('arm64', fields, PHYS_BITS, sem);
+
+export const arm64: ArchModel = {
+  id: 'arm64',
+  title: 'arm64 (4K granule, 4-level, 48-bit VA)',
+  levels: [
+    { level: 'pgd', shift: 39, entries: 512, leaf: false },
+    { level: 'pud', shift: 30, entries: 512, leaf: true },
+    { level: 'pmd', shift: 21, entries: 512, leaf: true },
+    { level: 'pte', shift: 12, entries: 512, leaf: true },
+  ],
+  entryBits: 64,
+  atomicEntryLoad: true,
+  tlbShootdown: 'broadcast',
+  rcuTableFree: true,
+  hasPteSpecial: true,
+  numaBalancing: true,
+  physBits: PHYS_BITS,
+  userBase: 0x7f_0000_0000,
+  taskSize: 2 ** 48,
+  fields,
+  decode: codec.decode,
+  encode: codec.encode,
+  ...sem,
+  leaf,
+  none,
+  pfn: (e) => pfnOf(e, PHYS_BITS),
+  mkTable: (_level, pfn) => withPfn({ lo: VALID | TABLE_BIT, hi: 0 }, pfn, PHYS_BITS),
+  mkLeaf(level: Level, pfn: number, prot: LeafProt, era: Era) {
+    const dirty = prot.dirty ?? prot.write;
+    let lo = VALID | ATTR_NORMAL | SHARED | AF | NG;
+    if (level === 'pte') lo |= TABLE_BIT;
+    if (prot.user) lo |= USER;
+    let hi = PXN_HI | UXN_HI;
+    if (dirty) hi |= DIRTY_HI;
+    if (prot.special) hi |= SPECIAL_HI;
+    if (era === 'modern') {
+      // a clean writable page is RDONLY|WRITE until the first write (hardware DBM or a fault)
+      if (prot.write) hi |= DBM_HI;
+      if (!(prot.write && dirty)) lo |= RDONLY;
+      if (prot.devmap) hi |= B57_HI;
+    } else {
+      if (prot.devmap) throw new RangeError('arm64 had no devmap bit before 4.5');
+      if (!prot.write) lo |= RDONLY;
+      if (prot.write && level === 'pte') hi |= B57_HI;
+    }
+    let e = withPfn({ lo: lo >>> 0, hi: hi >>> 0 }, pfn, PHYS_BITS);
+    if (prot.protnone) e = withBit(withBit(e, 0, false), 58, true);
+    return e;
+  },
+  wrprotect(level, e, era) {
+    const ro = withBit(e, 7, true);
+    if (era === 'modern') return withBit(ro, 51, false);
+    return level === 'pte' ? withBit(ro, 57, false) : ro;
+  },
+  mkSplitting: (e) => withBit(e, 57, true),
+  mkProtnone: (_level, e) => withBit(withBit(e, 0, false), 58, true),
+};

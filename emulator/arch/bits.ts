@@ -1,0 +1,134 @@
+/**
+ * Shared bit plumbing for the architecture models: two-halves entries, bigint conversion, and a
+ * field-table driven decode/encode so each arch file only states its facts.
+ * Layer: pure emulator.
+ */
+import type { ArchId, Decoded, EncodeInput, Ent, EntryKind, Era, FieldDef, Level } from './types';
+
+const TWO32 = 0x1_0000_0000;
+
+export const ent = (lo: number, hi: number): Ent => ({ lo: lo >>> 0, hi: hi >>> 0 });
+export const NONE: Ent = Object.freeze({ lo: 0, hi: 0 });
+
+export function toBig(e: Ent): bigint {
+  return (BigInt(e.hi >>> 0) << 32n) | BigInt(e.lo >>> 0);
+}
+
+export function fromBig(v: bigint): Ent {
+  const x = BigInt.asUintN(64, v);
+  return { lo: Number(x & 0xffffffffn), hi: Number(x >> 32n) };
+}
+
+export const hex = (v: bigint | number): string => '0x' + BigInt(v).toString(16).padStart(16, '0');
+
+export const testBit = (e: Ent, n: number): boolean =>
+  n < 32 ? ((e.lo >>> n) & 1) === 1 : ((e.hi >>> (n - 32)) & 1) === 1;
+
+export function withBit(e: Ent, n: number, on: boolean): Ent {
+  if (n < 32) {
+    const m = (1 << n) >>> 0;
+    return { lo: (on ? e.lo | m : e.lo & ~m) >>> 0, hi: e.hi };
+  }
+  const m = (1 << (n - 32)) >>> 0;
+  return { lo: e.lo, hi: (on ? e.hi | m : e.hi & ~m) >>> 0 };
+}
+
+export const eqEnt = (a: Ent, b: Ent): boolean => a.lo === b.lo && a.hi === b.hi;
+
+/** Frame number from bits 12..physBits-1 (physBits <= 52, so the result is an exact number). */
+export function pfnOf(e: Ent, physBits: number): number {
+  const hiMask = physBits > 32 ? (physBits >= 64 ? 0xffffffff : (2 ** (physBits - 32) - 1)) : 0;
+  return (e.hi & hiMask) * 2 ** 20 + (e.lo >>> 12);
+}
+
+export function withPfn(e: Ent, pfn: number, physBits: number): Ent {
+  const maxPfn = 2 ** (physBits - 12);
+  if (!Number.isInteger(pfn) || pfn < 0 || pfn >= maxPfn) {
+    throw new RangeError(`pfn 0x${pfn.toString(16)} does not fit in ${physBits} physical address bits`);
+  }
+  const hiMask = 2 ** (physBits - 32) - 1;
+  const lo = ((e.lo & 0xfff) | ((pfn % 2 ** 20) * 4096)) >>> 0;
+  const hi = ((e.hi & ~hiMask) | Math.floor(pfn / 2 ** 20)) >>> 0;
+  return { lo, hi };
+}
+
+export const fieldApplies = (f: FieldDef, level: Level, era: Era): boolean =>
+  (!f.levels || f.levels.includes(level)) && (!f.eras || f.eras.includes(era));
+
+const fieldMask = (f: FieldDef): bigint => ((1n << BigInt(f.width ?? 1)) - 1n) << BigInt(f.shift);
+
+export interface Codec {
+  decode(level: Level, raw: bigint, era?: Era): Decoded;
+  encode(level: Level, input: EncodeInput, era?: Era): bigint;
+}
+
+/** What an arch must say about an entry beyond its field table. */
+export interface Semantics {
+  kind(level: Level, e: Ent, era: Era): EntryKind;
+  write(level: Level, e: Ent, era: Era): boolean;
+  user(e: Ent): boolean;
+  special(level: Level, e: Ent): boolean;
+  devmap(level: Level, e: Ent, era: Era): boolean;
+  protnone(e: Ent): boolean;
+  present(e: Ent): boolean;
+  huge(level: Level, e: Ent): boolean;
+  splitting(level: Level, e: Ent, era: Era): boolean;
+}
+
+export function makeCodec(arch: ArchId, fields: FieldDef[], physBits: number, sem: Semantics): Codec {
+  const pfnMask = ((1n << BigInt(physBits - 12)) - 1n) << 12n;
+  const masks = new Map<string, bigint>();
+  const applicable = (level: Level, era: Era) => fields.filter((f) => fieldApplies(f, level, era));
+  return {
+    decode(level, raw, era = 'modern') {
+      const v = BigInt.asUintN(64, raw);
+      const key = level + '/' + era;
+      let named = masks.get(key);
+      const out: Record<string, number> = {};
+      let acc = 0n;
+      for (const f of applicable(level, era)) {
+        const m = fieldMask(f);
+        acc |= m;
+        out[f.name] = Number((v & m) >> BigInt(f.shift));
+      }
+      if (named === undefined) masks.set(key, (named = acc));
+      const e = fromBig(v);
+      const pfn = Number((v & pfnMask) >> 12n);
+      return {
+        arch,
+        level,
+        era,
+        raw: hex(v),
+        kind: sem.kind(level, e, era),
+        pfn,
+        phys: hex(BigInt(pfn) << 12n),
+        fields: out,
+        other: hex(v & ~(named | pfnMask) & ((1n << 64n) - 1n)),
+        present: sem.present(e),
+        write: sem.write(level, e, era),
+        user: sem.user(e),
+        special: sem.special(level, e),
+        devmap: sem.devmap(level, e, era),
+        protnone: sem.protnone(e),
+        huge: sem.huge(level, e),
+        splitting: sem.splitting(level, e, era),
+      };
+    },
+    encode(level, input, era = 'modern') {
+      let v = (BigInt(input.pfn) << 12n) & pfnMask;
+      if (BigInt(input.pfn) << 12n !== v) throw new RangeError(`pfn ${input.pfn} exceeds ${physBits} physical bits`);
+      const known = applicable(level, era);
+      for (const [name, val] of Object.entries(input.fields)) {
+        const f = known.find((x) => x.name === name);
+        if (!f) throw new RangeError(`${arch}: no field '${name}' at ${level} level (${era} layout)`);
+        const width = BigInt(f.width ?? 1);
+        if (val < 0 || BigInt(val) >= 1n << width) throw new RangeError(`${arch}: ${name}=${val} does not fit in ${width} bit(s)`);
+        v |= BigInt(val) << BigInt(f.shift);
+      }
+      if (input.other !== undefined) v |= BigInt(input.other);
+      return BigInt.asUintN(64, v);
+    },
+  };
+}
+
+export { TWO32 };

@@ -1,0 +1,135 @@
+/**
+ * Architecture models: the shape of one page-table format and the kernel's predicates over it.
+ * Layer: pure emulator (no vscode, no I/O).
+ *
+ * An entry is held as two 32-bit halves (lo = bits 0..31, hi = bits 32..63). That is how an
+ * x86-32 PAE CPU loads it, and it keeps the hot path in small integers instead of bigints.
+ */
+
+export type ArchId = 'x86-64' | 'x86-pae' | 'arm-lpae' | 'arm64';
+export type Level = 'pgd' | 'p4d' | 'pud' | 'pmd' | 'pte';
+
+/**
+ * Bit layouts changed across kernel eras. `thp-split` is the pre-4.5 layout (THP splitting bit on
+ * huge pmds; arm64 put it at 57, which later became PTE_DEVMAP); `modern` is 4.5 onwards.
+ */
+export type Era = 'thp-split' | 'modern';
+
+export interface LevelInfo {
+  level: Level;
+  shift: number;
+  entries: number;
+  /** this level can hold a leaf (huge/block/section) mapping */
+  leaf: boolean;
+}
+
+/** A named field of an entry: `width` bits from `shift`, meaningful at `levels` in `eras`. */
+export interface FieldDef {
+  name: string;
+  shift: number;
+  width?: number;
+  levels?: Level[];
+  eras?: Era[];
+  /** what the kernel calls it, for hovers ("_PAGE_BIT_RW", "L_PTE_RDONLY") */
+  kernel: string;
+}
+
+export interface Ent {
+  lo: number;
+  hi: number;
+  /** ghost: generation of the page the entry pointed at when it was read (explorer only) */
+  g?: number;
+}
+
+export type EntryKind = 'none' | 'table' | 'page' | 'huge' | 'protnone' | 'not-present';
+
+export interface Decoded {
+  arch: ArchId;
+  level: Level;
+  era: Era;
+  raw: string;
+  kind: EntryKind;
+  /** frame number of the next table or of the mapped page */
+  pfn: number;
+  phys: string;
+  /** every named field at its real position (0/1 for single bits) */
+  fields: Record<string, number>;
+  /** bits that are neither a named field nor the frame number, as hex */
+  other: string;
+  /** the kernel's predicates, as GUP-fast evaluates them */
+  present: boolean;
+  write: boolean;
+  user: boolean;
+  special: boolean;
+  devmap: boolean;
+  protnone: boolean;
+  huge: boolean;
+  splitting: boolean;
+}
+
+/** What encode needs: the frame number, the named fields and any other bits. */
+export interface EncodeInput {
+  pfn: number;
+  fields: Record<string, number>;
+  other?: string | bigint;
+}
+
+/** Protection of a leaf the builder creates. */
+export interface LeafProt {
+  write: boolean;
+  user: boolean;
+  special?: boolean;
+  devmap?: boolean;
+  protnone?: boolean;
+  dirty?: boolean;
+}
+
+export interface ArchModel {
+  id: ArchId;
+  title: string;
+  /** walk order, top first */
+  levels: LevelInfo[];
+  entryBits: 64;
+  /** one aligned load of an entry is single-copy atomic */
+  atomicEntryLoad: boolean;
+  tlbShootdown: 'ipi' | 'broadcast';
+  /** page-table pages are freed through RCU (tlb_remove_table) in the modern kernel */
+  rcuTableFree: boolean;
+  /** the arch has a pte_special bit (else the generic gup_pte_range was a stub) */
+  hasPteSpecial: boolean;
+  /** supports automatic NUMA balancing (protnone hinting entries) */
+  numaBalancing: boolean;
+  physBits: number;
+  /** lowest user address the built-in scenarios use (1 GiB aligned) */
+  userBase: number;
+  /** highest user address + 1 (TASK_SIZE) */
+  taskSize: number;
+  fields: FieldDef[];
+
+  decode(level: Level, raw: bigint, era?: Era): Decoded;
+  encode(level: Level, input: EncodeInput, era?: Era): bigint;
+
+  /** kernel predicates on an entry, evaluated on the two halves (hot path) */
+  present(e: Ent): boolean;
+  user(e: Ent): boolean;
+  write(level: Level, e: Ent, era: Era): boolean;
+  special(level: Level, e: Ent): boolean;
+  devmap(level: Level, e: Ent, era: Era): boolean;
+  protnone(e: Ent): boolean;
+  /** pmd/pud: a leaf (huge, block, section) rather than a table */
+  leaf(level: Level, e: Ent): boolean;
+  none(e: Ent): boolean;
+  splitting(level: Level, e: Ent, era: Era): boolean;
+  /** frame number of the table or page an entry points at */
+  pfn(e: Ent): number;
+
+  /** builders */
+  mkTable(level: Level, pfn: number): Ent;
+  mkLeaf(level: Level, pfn: number, prot: LeafProt, era: Era): Ent;
+  /** the same leaf with write permission removed (fork's write-protect) */
+  wrprotect(level: Level, e: Ent, era: Era): Ent;
+  /** mark a huge pmd as splitting (pre-4.5 pmdp_splitting_flush) */
+  mkSplitting(e: Ent, era: Era): Ent;
+  /** a protnone (NUMA hinting) version of a present leaf */
+  mkProtnone(level: Level, e: Ent): Ent;
+}

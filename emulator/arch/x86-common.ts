@@ -1,0 +1,125 @@
+/**
+ * The x86 entry format shared by x86-64 and x86-32 PAE: the low flag bits are the same at every
+ * level (arch/x86/include/asm/pgtable_types.h), only the physical width and the high bits differ.
+ * Layer: pure emulator.
+ */
+import { makeCodec, pfnOf, withBit, withPfn } from './bits';
+import type { ArchModel, Ent, Era, FieldDef, LeafProt, Level, LevelInfo } from './types';
+
+const PRESENT = 1 << 0;
+const RW = 1 << 1;
+const USER = 1 << 2;
+const ACCESSED = 1 << 5;
+const DIRTY = 1 << 6;
+const PSE = 1 << 7;
+const GLOBAL_OR_PROTNONE = 1 << 8; // _PAGE_PROTNONE reuses the GLOBAL bit while PRESENT is clear
+const SPECIAL = 1 << 9;
+const SPLITTING = 1 << 10; // SOFTW2, on huge pmds from 2.6.38 until 4.5
+const NX_HI = 1 << 31; // bit 63
+const DEVMAP_HI = 1 << 26; // bit 58, x86-64 only, 4.5+
+
+const UPPER: Level[] = ['pgd', 'p4d', 'pud', 'pmd'];
+
+export const X86_LOW_FIELDS: FieldDef[] = [
+  { name: 'present', shift: 0, kernel: '_PAGE_BIT_PRESENT' },
+  { name: 'rw', shift: 1, kernel: '_PAGE_BIT_RW' },
+  { name: 'user', shift: 2, kernel: '_PAGE_BIT_USER' },
+  { name: 'pwt', shift: 3, kernel: '_PAGE_BIT_PWT' },
+  { name: 'pcd', shift: 4, kernel: '_PAGE_BIT_PCD' },
+  { name: 'accessed', shift: 5, kernel: '_PAGE_BIT_ACCESSED' },
+  { name: 'dirty', shift: 6, kernel: '_PAGE_BIT_DIRTY' },
+  { name: 'pat', shift: 7, levels: ['pte'], kernel: '_PAGE_BIT_PAT' },
+  { name: 'pse', shift: 7, levels: UPPER, kernel: '_PAGE_BIT_PSE' },
+  { name: 'global', shift: 8, kernel: '_PAGE_BIT_GLOBAL (= _PAGE_BIT_PROTNONE when not present)' },
+  { name: 'special', shift: 9, kernel: '_PAGE_BIT_SPECIAL (SOFTW1)' },
+  { name: 'splitting', shift: 10, levels: ['pmd'], eras: ['thp-split'], kernel: '_PAGE_BIT_SPLITTING (SOFTW2)' },
+  { name: 'soft_dirty', shift: 11, kernel: '_PAGE_BIT_SOFT_DIRTY (SOFTW3)' },
+  { name: 'nx', shift: 63, kernel: '_PAGE_BIT_NX' },
+];
+
+export interface X86Shape {
+  id: 'x86-64' | 'x86-pae';
+  title: string;
+  levels: LevelInfo[];
+  physBits: number;
+  atomicEntryLoad: boolean;
+  extraFields: FieldDef[];
+  hasDevmap: boolean;
+  userBase: number;
+  taskSize: number;
+  numaBalancing: boolean;
+}
+
+export function makeX86(shape: X86Shape): ArchModel {
+  const fields = [...X86_LOW_FIELDS, ...shape.extraFields];
+  const { physBits } = shape;
+  const present = (e: Ent) => (e.lo & (PRESENT | GLOBAL_OR_PROTNONE)) !== 0;
+  const protnone = (e: Ent) => (e.lo & (PRESENT | GLOBAL_OR_PROTNONE)) === GLOBAL_OR_PROTNONE;
+  const none = (e: Ent) => e.lo === 0 && e.hi === 0;
+  const leaf = (level: Level, e: Ent) => level !== 'pte' && level !== 'pgd' && (e.lo & PSE) !== 0;
+  const top = shape.levels[0].level;
+  const sem = {
+    present,
+    protnone,
+    user: (e: Ent) => (e.lo & USER) !== 0,
+    write: (_l: Level, e: Ent) => (e.lo & RW) !== 0,
+    special: (level: Level, e: Ent) => level === 'pte' && (e.lo & SPECIAL) !== 0,
+    devmap: (_l: Level, e: Ent, era: Era) => shape.hasDevmap && era === 'modern' && (e.hi & DEVMAP_HI) !== 0,
+    huge: leaf,
+    splitting: (level: Level, e: Ent, era: Era) => level === 'pmd' && era === 'thp-split' && (e.lo & SPLITTING) !== 0,
+    kind(level: Level, e: Ent) {
+      if (none(e)) return 'none' as const;
+      if (protnone(e)) return 'protnone' as const;
+      if (!present(e)) return 'not-present' as const;
+      if (level === 'pte') return 'page' as const;
+      return leaf(level, e) ? ('huge' as const) : ('table' as const);
+    },
+  };
+  const codec = makeCodec(shape.id, fields, physBits, sem);
+  return {
+    id: shape.id,
+    title: shape.title,
+    levels: shape.levels,
+    entryBits: 64,
+    atomicEntryLoad: shape.atomicEntryLoad,
+    tlbShootdown: 'ipi',
+    // bare-metal x86 relied on the flush IPI until 2025 (Rik van Riel made RCU table free unconditional)
+    rcuTableFree: false,
+    hasPteSpecial: true,
+    numaBalancing: shape.numaBalancing,
+    physBits,
+    userBase: shape.userBase,
+    taskSize: shape.taskSize,
+    fields,
+    decode: codec.decode,
+    encode: codec.encode,
+    ...sem,
+    leaf,
+    none,
+    pfn: (e) => pfnOf(e, physBits),
+    mkTable(level, pfn) {
+      // a PAE PDPT entry carries only PRESENT; the other bits are reserved there
+      const flags = shape.id === 'x86-pae' && level === top ? PRESENT : PRESENT | RW | USER | ACCESSED | DIRTY;
+      return withPfn({ lo: flags, hi: 0 }, pfn, physBits);
+    },
+    mkLeaf(level, pfn, prot: LeafProt) {
+      let lo = PRESENT | ACCESSED;
+      if (prot.user) lo |= USER;
+      if (prot.write) lo |= RW;
+      if (prot.dirty ?? prot.write) lo |= DIRTY;
+      if (level !== 'pte') lo |= PSE;
+      if (prot.special) lo |= SPECIAL;
+      let hi = NX_HI;
+      if (prot.devmap) {
+        if (!shape.hasDevmap) throw new RangeError(`${shape.id} has no devmap bit`);
+        hi |= DEVMAP_HI;
+      }
+      let e = withPfn({ lo: lo >>> 0, hi: hi >>> 0 }, pfn, physBits);
+      if (prot.protnone) e = this.mkProtnone(level, e);
+      return e;
+    },
+    wrprotect: (_level, e) => withBit(e, 1, false),
+    mkSplitting: (e) => withBit(e, 10, true),
+    mkProtnone: (_level, e) => withBit(withBit(e, 0, false), 8, true),
+  };
+}

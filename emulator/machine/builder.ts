@@ -1,0 +1,118 @@
+/**
+ * Builds an address space from a declarative layout: VMAs, page tables down to the right level,
+ * and the pages themselves (4K pages, THP at the pmd, hugetlb at the pud, read-only, special,
+ * devmap and protnone leaves). Layer: pure emulator.
+ */
+import type { ArchModel, Era, LeafProt, Level } from '../arch/types';
+import { Machine, type Vma } from './machine';
+
+export type MappingKind = '4k' | 'thp' | 'huge-pud' | 'hole';
+
+export interface MapSpec {
+  kind: MappingKind;
+  /** bytes from the arch's userBase */
+  offset: number;
+  /** 4K pages (for '4k' and 'hole'); huge kinds map one leaf each unless count is given */
+  count?: number;
+  /** pte/pmd writable (default true) */
+  write?: boolean;
+  /** the VMA is writable even where the entry is not (a COW or clean-tracking mapping) */
+  vmaWrite?: boolean;
+  special?: boolean;
+  devmap?: boolean;
+  protnone?: boolean;
+  cma?: boolean;
+}
+
+export interface Layout {
+  mappings: MapSpec[];
+  /** physical address where memory starts; above 4 GiB by default so 32-bit halves both matter */
+  physBase?: number;
+  cpus?: number;
+}
+
+export const DEFAULT_PHYS_BASE = 0x1_0000_0000;
+
+const LEAF_LEVEL: Record<Exclude<MappingKind, 'hole'>, Level> = { '4k': 'pte', thp: 'pmd', 'huge-pud': 'pud' };
+
+export function leafBytes(m: Machine, level: Level): number {
+  return 2 ** m.levelInfo(level).shift;
+}
+
+/** Walk from the pgd to the table at `level` for addr, creating missing tables; returns its frame. */
+export function ensureTable(m: Machine, addr: number, level: Level): number {
+  let table = m.mm.pgd;
+  for (const l of m.arch.levels) {
+    if (l.level === level) return table;
+    const s = m.slot(table, l.level, addr);
+    let e = m.load(s);
+    if (m.arch.none(e)) {
+      const next = m.below(l.level)!;
+      const t = m.mem.alloc(0, 'table');
+      const base = addr - (addr % 2 ** l.shift);
+      m.tableVa.set(t, { level: next, base });
+      e = m.arch.mkTable(l.level, t);
+      m.store(s, e);
+    } else if (m.arch.leaf(l.level, e)) {
+      throw new RangeError(`0x${addr.toString(16)} is already mapped by a huge ${l.level}`);
+    }
+    table = m.arch.pfn(e);
+  }
+  throw new RangeError(`${m.arch.id} has no ${level} level`);
+}
+
+export function mapLeaf(m: Machine, addr: number, level: Level, pfn: number, prot: LeafProt): void {
+  const table = ensureTable(m, addr, level);
+  m.store(m.slot(table, level, addr), m.arch.mkLeaf(level, pfn, prot, m.era));
+  const n = 2 ** (m.levelInfo(level).shift - 12);
+  m.mem.mapcount[m.mem.idx(pfn)] += 1; // a huge mapping counts once, on the head
+  if (n > 1) m.mem.setFlag(pfn, 'head');
+}
+
+export function buildMachine(arch: ArchModel, era: Era, layout: Layout): Machine {
+  const physBase = layout.physBase ?? DEFAULT_PHYS_BASE;
+  const m = new Machine(arch, era, Math.floor(physBase / 4096), layout.cpus ?? 2);
+  for (const spec of layout.mappings) mapSpec(m, spec);
+  m.vmas.sort((a, b) => a.start - b.start);
+  return m;
+}
+
+function mapSpec(m: Machine, spec: MapSpec): void {
+  const { arch } = m;
+  const start = arch.userBase + spec.offset;
+  if (spec.kind === 'hole') {
+    // a VMA with nothing faulted in yet: the slow path will fault it in
+    const end = start + (spec.count ?? 1) * 4096;
+    addVma(m, { start, end, write: spec.vmaWrite ?? spec.write ?? true, kind: 'anon' });
+    return;
+  }
+  const level = LEAF_LEVEL[spec.kind];
+  if (!arch.levels.some((l) => l.level === level && l.leaf)) {
+    throw new RangeError(`${arch.id} cannot map a ${spec.kind} leaf (no ${level}-level leaves)`);
+  }
+  const size = 2 ** m.levelInfo(level).shift;
+  if (start % size !== 0) throw new RangeError(`a ${spec.kind} mapping must be ${size}-byte aligned`);
+  const count = spec.count ?? 1;
+  const order = Math.log2(size / 4096);
+  const write = spec.write ?? true;
+  const prot: LeafProt = { write, user: true, special: spec.special, devmap: spec.devmap, protnone: spec.protnone };
+  for (let i = 0; i < count; i++) {
+    const pfn = m.mem.alloc(order);
+    m.mem.setFlag(pfn, 'anon', !spec.special && !spec.devmap);
+    if (spec.cma) m.mem.setFlag(pfn, 'cma');
+    if (spec.devmap) m.mem.setFlag(pfn, 'devmap');
+    mapLeaf(m, start + i * size, level, pfn, prot);
+  }
+  const kind: Vma['kind'] = spec.special ? 'pfnmap' : spec.devmap ? 'devmap' : 'anon';
+  addVma(m, { start, end: start + count * size, write: spec.vmaWrite ?? write, kind, cma: spec.cma });
+}
+
+function addVma(m: Machine, v: Vma): void {
+  const last = m.vmas.find((x) => x.end === v.start && x.kind === v.kind && x.write === v.write && !!x.cma === !!v.cma);
+  if (last) last.end = v.end;
+  else m.vmas.push(v);
+}
+
+export function findVma(m: Machine, addr: number): Vma | undefined {
+  return m.vmas.find((v) => addr >= v.start && addr < v.end);
+}

@@ -1,0 +1,295 @@
+/**
+ * The machine GUP-fast walks: physical memory with encoded page tables, the mm, the VMAs, and
+ * CPUs with an interrupts-disabled flag. Waiting for other CPUs (a TLB-flush IPI, an RCU-sched
+ * grace period) is one mechanism here: a CPU passes a quiescent point only when its interrupts
+ * are enabled, which is exactly why an interrupts-off walker holds both back.
+ *
+ * With `ghost` on, the machine also keeps what the invariants need and the kernel does not:
+ * every value each entry slot ever held, which frames each address mapped, and faults noticed
+ * at the moment they happen (a ref on a freed page, a read of a freed page table).
+ * Layer: pure emulator.
+ */
+import { toBig } from '../arch/bits';
+import type { ArchModel, Ent, Era, Level, LevelInfo } from '../arch/types';
+import { PG, PhysMem } from './memory';
+
+export interface Vma {
+  start: number;
+  end: number;
+  write: boolean;
+  /** anon memory; a VM_PFNMAP/VM_IO mapping (special ptes); a ZONE_DEVICE mapping */
+  kind: 'anon' | 'pfnmap' | 'devmap';
+  cma?: boolean;
+}
+
+export interface Cpu {
+  id: number;
+  irqsOff: boolean;
+  /** times interrupts were re-enabled: each is a quiescent point for IPIs and RCU-sched */
+  enables: number;
+  pendingIpis: number;
+}
+
+export interface Mm {
+  pgd: number;
+  write_protect_seq: number;
+  has_pinned: boolean;
+}
+
+/** A pointer to an entry slot: the table's frame and the index in it. `g` is the ghost generation of the table page when the walker got the pointer. */
+export interface Slot {
+  table: number;
+  idx: number;
+  level: Level;
+  g?: number;
+}
+
+export interface GhostFault {
+  kind: 'ref-on-freed-page' | 'read-freed-table' | 'refcount-underflow' | 'pfn-outside-memory' | 'torn-read';
+  pfn: number;
+  detail: string;
+}
+
+/** Outstanding wait on other CPUs' quiescent points (an IPI or a grace period). */
+export interface QsToken {
+  kind: 'ipi' | 'rcu';
+  waits: { cpu: number; enables: number }[];
+}
+
+export class Machine {
+  readonly mem: PhysMem;
+  readonly mm: Mm;
+  readonly cpus: Cpu[];
+  vmas: Vma[] = [];
+  /** the actor holding mmap_lock for write (fork, munmap), or null */
+  mmapWriter: string | null = null;
+  ghost = false;
+  /** slot key -> values held, as "lo:hi" */
+  slotHistory = new Map<number, Set<string>>();
+  /** 4K address -> "pfn:gen" of every page mapped there */
+  vaHistory = new Map<number, Set<string>>();
+  /** table frame -> the level and first address it maps */
+  tableVa = new Map<number, { level: Level; base: number }>();
+  faults: GhostFault[] = [];
+
+  constructor(readonly arch: ArchModel, readonly era: Era, basePfn: number, ncpus = 2) {
+    this.mem = new PhysMem(basePfn);
+    this.cpus = Array.from({ length: ncpus }, (_, id) => ({ id, irqsOff: false, enables: 0, pendingIpis: 0 }));
+    this.mm = { pgd: this.mem.alloc(0, 'table'), write_protect_seq: 0, has_pinned: false };
+    this.tableVa.set(this.mm.pgd, { level: arch.levels[0].level, base: 0 });
+  }
+
+  levelInfo(level: Level): LevelInfo {
+    const l = this.arch.levels.find((x) => x.level === level);
+    if (!l) throw new RangeError(`${this.arch.id} has no ${level} level`);
+    return l;
+  }
+
+  /** index of addr in a table of the given level */
+  index(level: Level, addr: number): number {
+    const l = this.levelInfo(level);
+    return Math.floor(addr / 2 ** l.shift) % l.entries;
+  }
+
+  /** the level below, or undefined for pte */
+  below(level: Level): Level | undefined {
+    const i = this.arch.levels.findIndex((x) => x.level === level);
+    return this.arch.levels[i + 1]?.level;
+  }
+
+  slot(table: number, level: Level, addr: number, g?: number): Slot {
+    return { table, idx: this.index(level, addr), level, g };
+  }
+
+  // ---- entry access: one atomic 64-bit load, or one 32-bit half ----
+
+  private words(s: Slot): Uint32Array {
+    if (this.ghost) this.checkTable(s);
+    return this.mem.table(s.table);
+  }
+
+  private checkTable(s: Slot): void {
+    const i = s.table - this.mem.basePfn;
+    const freed = (this.mem.flags[i] & PG.free) !== 0;
+    const reused = s.g !== undefined && this.mem.gen[i] !== s.g;
+    if (freed || reused) {
+      this.faults.push({
+        kind: 'read-freed-table',
+        pfn: s.table,
+        detail: `${s.level} table page 0x${s.table.toString(16)} read after it was ${freed ? 'freed' : 'freed and reused'}`,
+      });
+    }
+  }
+
+  load(s: Slot): Ent {
+    const w = this.words(s);
+    return this.withGen({ lo: w[2 * s.idx], hi: w[2 * s.idx + 1] });
+  }
+
+  loadLo(s: Slot): number {
+    return this.words(s)[2 * s.idx];
+  }
+
+  loadHi(s: Slot): number {
+    return this.words(s)[2 * s.idx + 1];
+  }
+
+  /** In ghost mode an entry remembers the generation of the page it points at when it was read. */
+  withGen(e: Ent): Ent {
+    if (!this.ghost || this.arch.none(e)) return e;
+    const pfn = this.arch.pfn(e);
+    if (!this.mem.valid(pfn)) return e;
+    return { lo: e.lo, hi: e.hi, g: this.mem.gen[pfn - this.mem.basePfn] };
+  }
+
+  store(s: Slot, e: Ent): void {
+    const w = this.mem.table(s.table);
+    w[2 * s.idx] = e.lo;
+    w[2 * s.idx + 1] = e.hi;
+    this.noteWrite(s);
+  }
+
+  storeLo(s: Slot, lo: number): void {
+    this.mem.table(s.table)[2 * s.idx] = lo >>> 0;
+    this.noteWrite(s);
+  }
+
+  storeHi(s: Slot, hi: number): void {
+    this.mem.table(s.table)[2 * s.idx + 1] = hi >>> 0;
+    this.noteWrite(s);
+  }
+
+  slotKey(s: Slot): number {
+    return s.table * 512 + s.idx;
+  }
+
+  private noteWrite(s: Slot): void {
+    if (!this.ghost) return;
+    const w = this.mem.table(s.table);
+    const lo = w[2 * s.idx];
+    const hi = w[2 * s.idx + 1];
+    const k = this.slotKey(s);
+    let h = this.slotHistory.get(k);
+    if (!h) this.slotHistory.set(k, (h = new Set()));
+    h.add(lo + ':' + hi);
+    const where = this.tableVa.get(s.table);
+    const e = { lo, hi };
+    if (where && this.arch.present(e) && !this.arch.none(e)) {
+      const level = where.level;
+      const isLeaf = level === 'pte' || this.arch.leaf(level, e);
+      if (isLeaf) this.noteMapping(where.base + s.idx * 2 ** this.levelInfo(level).shift, level, this.arch.pfn(e));
+    }
+  }
+
+  /** Record that addr..addr+size maps frames from pfn on (ghost only). */
+  noteMapping(addr: number, level: Level, pfn: number): void {
+    const n = 2 ** (this.levelInfo(level).shift - 12);
+    for (let k = 0; k < n; k++) {
+      const p = pfn + k;
+      const g = this.mem.valid(p) ? this.mem.gen[p - this.mem.basePfn] : 0;
+      const va = addr + k * 4096;
+      let h = this.vaHistory.get(va);
+      if (!h) this.vaHistory.set(va, (h = new Set()));
+      h.add(p + ':' + g);
+    }
+  }
+
+  /** Did this slot ever hold exactly this value? (ghost only) */
+  slotHeld(s: Slot, e: Ent): boolean {
+    const h = this.slotHistory.get(this.slotKey(s));
+    return !!h && h.has((e.lo >>> 0) + ':' + (e.hi >>> 0));
+  }
+
+  /** The walker acts on an entry value it composed: it must be one the slot really held (ghost only). */
+  useEntry(s: Slot, e: Ent): void {
+    if (!this.ghost || this.slotHeld(s, e)) return;
+    this.faults.push({
+      kind: 'torn-read',
+      pfn: s.table,
+      detail: `${s.level} entry ${this.rawHex(e)} was used, but slot ${s.idx} of table 0x${s.table.toString(16)} never held that value (torn read)`,
+    });
+  }
+
+  /** Remember the present contents of every slot of a table (when ghost tracking starts). */
+  snapshotSlots(table: number, level: Level): void {
+    const w = this.mem.table(table);
+    for (let idx = 0; idx < 512; idx++) {
+      if (w[2 * idx] !== 0 || w[2 * idx + 1] !== 0) this.noteWrite({ table, idx, level });
+    }
+  }
+
+  // ---- CPUs ----
+
+  irqDisable(cpu: number): void {
+    this.cpus[cpu].irqsOff = true;
+  }
+
+  irqEnable(cpu: number): void {
+    const c = this.cpus[cpu];
+    c.irqsOff = false;
+    c.enables++;
+    c.pendingIpis = 0; // delivered and acknowledged as soon as interrupts are on
+  }
+
+  /** Send an IPI to (or start a grace period against) every other CPU. */
+  waitOthers(from: number, kind: QsToken['kind']): QsToken {
+    const waits = this.cpus
+      .filter((c) => c.id !== from && c.irqsOff)
+      .map((c) => {
+        if (kind === 'ipi') c.pendingIpis++;
+        return { cpu: c.id, enables: c.enables };
+      });
+    return { kind, waits };
+  }
+
+  /** Every CPU the token waits on has passed a quiescent point (interrupts re-enabled). */
+  qsDone(t: QsToken): boolean {
+    return t.waits.every((w) => this.cpus[w.cpu].enables > w.enables);
+  }
+
+  // ---- struct page ----
+
+  private noteRefOnFree(pfn: number, what: string): void {
+    if (this.ghost) this.faults.push({ kind: 'ref-on-freed-page', pfn, detail: `${what} on page 0x${pfn.toString(16)}, which is free` });
+  }
+
+  headOf(pfn: number): number {
+    return this.mem.headPfn(pfn);
+  }
+
+  refcount(pfn: number): number {
+    return this.mem.refcount[this.mem.idx(pfn)];
+  }
+
+  /** atomic_add on _refcount; 32-bit wrap like the kernel's atomic_t */
+  refAdd(pfn: number, n: number): void {
+    const i = this.mem.idx(pfn);
+    if (this.mem.flags[i] & PG.free) this.noteRefOnFree(pfn, `+${n} ref`);
+    this.mem.refcount[i] = (this.mem.refcount[i] + n) | 0;
+  }
+
+  /** page_ref_add_unless(page, n, 0): fails on a page whose count is zero (being freed) */
+  refAddUnlessZero(pfn: number, n: number): boolean {
+    const i = this.mem.idx(pfn);
+    if (this.mem.refcount[i] === 0) return false;
+    this.mem.refcount[i] = (this.mem.refcount[i] + n) | 0;
+    return true;
+  }
+
+  /** Drop n refs on the page itself; the last one frees it (a compound page as a whole). */
+  refSub(pfn: number, n: number): void {
+    const i = this.mem.idx(pfn);
+    const before = this.mem.refcount[i];
+    const after = (before - n) | 0;
+    this.mem.refcount[i] = after;
+    if (after === 0 && before > 0) this.mem.free(pfn);
+    else if (after < 0 && before >= 0 && this.ghost) {
+      this.faults.push({ kind: 'refcount-underflow', pfn, detail: `refcount of page 0x${pfn.toString(16)} went below zero (${after})` });
+    }
+  }
+
+  /** A readable dump of an entry for traces. */
+  rawHex(e: Ent): string {
+    return '0x' + toBig(e).toString(16).padStart(16, '0');
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * Replay one scenario's GUP call on one arch model and one version model, single caller, and
+ * return the trace, the result and each page's refcount change. Every front (CLI, hover,
+ * CodeLens, debug adapter) starts here. Layer: pure emulator.
+ */
+import { getArch } from '../arch';
+import type { ArchModel } from '../arch/types';
+import { buildMachine } from '../machine/builder';
+import type { Machine } from '../machine/machine';
+import { getScenario, type Scenario } from '../scenarios';
+import type { GupResult, RefDelta, Step } from '../trace/types';
+import { getVersion, type VersionModel } from '../versions';
+import type { GupCall, Kern, VersionOptions } from '../versions/kern';
+
+export interface ReplayRequest {
+  arch: string;
+  version: string;
+  scenario: string | Scenario;
+  /** record every step (off: only the result, for speed) */
+  trace?: boolean;
+  options?: VersionOptions;
+  la57?: boolean;
+}
+
+export interface Replay {
+  arch: ArchModel;
+  version: VersionModel;
+  scenario: Scenario;
+  call: GupCall;
+  steps: Step[];
+  result: GupResult;
+  deltas: RefDelta[];
+  machine: Machine;
+}
+
+export class NotApplicableError extends Error {}
+
+/** Check that a version and a scenario can run on an arch; throws with the reason. */
+export function checkApplicable(arch: ArchModel, version: VersionModel, scenario: Scenario): void {
+  if (!version.arches.includes(arch.id)) {
+    throw new NotApplicableError(`version ${version.id} (${version.files.join(', ')}) does not run on ${arch.id}; it runs on ${version.arches.join(', ')}`);
+  }
+  if (scenario.arches && !scenario.arches.includes(arch.id)) {
+    throw new NotApplicableError(`scenario ${scenario.id} needs ${scenario.arches.join(' or ')}, not ${arch.id}`);
+  }
+}
+
+export function makeKern(m: Machine, version: VersionModel, opts: VersionOptions | undefined, actor: string, cpu: number, y: boolean): Kern {
+  return { m, arch: m.arch, era: version.era, cpu, actor, opts: { ...version.defaults, ...opts }, y, depth: 0 };
+}
+
+export function gupCall(arch: ArchModel, s: Scenario): GupCall {
+  return { ...s.call, start: arch.userBase + s.call.offset };
+}
+
+export function replay(req: ReplayRequest): Replay {
+  const arch = getArch(req.arch, { la57: req.la57 });
+  const version = getVersion(req.version);
+  const scenario = typeof req.scenario === 'string' ? getScenario(req.scenario) : req.scenario;
+  checkApplicable(arch, version, scenario);
+  const m = buildMachine(arch, version.era, { mappings: scenario.layout });
+  const before = { ref: m.mem.refcount.slice(), pin: m.mem.pincount.slice(), frames: m.mem.frames };
+  const call = gupCall(arch, scenario);
+  const k = makeKern(m, version, req.options, 'gup', 0, !!req.trace);
+  const steps: Step[] = [];
+  const gen = version.gup(k, call);
+  let r = gen.next();
+  while (!r.done) {
+    if (req.trace) steps.push(r.value);
+    r = gen.next();
+  }
+  return { arch, version, scenario, call, steps, result: r.value, deltas: refDeltas(m, before), machine: m };
+}
+
+function refDeltas(m: Machine, before: { ref: Int32Array; pin: Int32Array; frames: number }): RefDelta[] {
+  const out: RefDelta[] = [];
+  for (let i = 0; i < m.mem.frames; i++) {
+    const r0 = i < before.frames ? before.ref[i] : 0;
+    const p0 = i < before.frames ? before.pin[i] : 0;
+    const dr = m.mem.refcount[i] - r0;
+    const dp = m.mem.pincount[i] - p0;
+    if (dr !== 0 || dp !== 0) out.push({ pfn: m.mem.basePfn + i, refcount: dr, pincount: dp });
+  }
+  return out;
+}
+
+/** The caller's side after GUP: give every returned page back (put_page / unpin_user_page). */
+export function releaseAll(rp: Replay): void {
+  const k = makeKern(rp.machine, rp.version, undefined, 'gup', 0, false);
+  for (const pfn of rp.result.pages) rp.version.release(k, pfn, rp.call);
+}

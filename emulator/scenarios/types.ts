@@ -1,0 +1,30 @@
+/**
+ * Scenarios are data: an address-space layout, the GUP call, and (for races) concurrent actors.
+ * Layer: pure emulator.
+ */
+import type { ArchId } from '../arch/types';
+import type { MapSpec } from '../machine/builder';
+
+export interface CallSpec {
+  /** bytes from the arch's userBase */
+  offset: number;
+  nrPages: number;
+  write: boolean;
+  /** pin_user_pages_fast (FOLL_PIN) instead of get_user_pages_fast (FOLL_GET) */
+  pin?: boolean;
+  longterm?: boolean;
+  /** FOLL_FAST_ONLY / __get_user_pages_fast: never fall back */
+  fastOnly?: boolean;
+}
+
+export interface Scenario {
+  id: string;
+  title: string;
+  description: string;
+  layout: MapSpec[];
+  call: CallSpec;
+  /** arch models it can run on (default: all) */
+  arches?: ArchId[];
+  /** kernel functions this scenario is the default replay for (CodeLens, hover) */
+  showcases?: string[];
+}

@@ -1,0 +1,131 @@
+/**
+ * Readable forms of trace steps: JSON-friendly values (raw entries in hex and decoded) and one
+ * line of text per step. Layer: pure emulator.
+ */
+import { hex, toBig } from '../arch/bits';
+import type { ArchModel, Decoded, Era } from '../arch/types';
+import type { GupResult, RefDelta, Step } from './types';
+
+export interface DescribedEntry {
+  level: string;
+  raw: string;
+  kind: Decoded['kind'];
+  pfn: string;
+  flags: string[];
+  /** only one half of the entry was read so far */
+  half?: 'low';
+}
+
+export interface DescribedStep {
+  i: number;
+  actor: string;
+  cpu: number;
+  fn: string;
+  anchor: string;
+  event: Step['event'];
+  depth: number;
+  addr?: string;
+  end?: string;
+  entry?: DescribedEntry;
+  page?: { pfn: string; ref?: number; pin?: number };
+  nr?: number;
+  ret?: number | boolean;
+  note?: string;
+  slow?: boolean;
+}
+
+export const addrHex = (n: number): string => '0x' + n.toString(16);
+
+/** The flags GUP-fast cares about, by name, for a decoded entry. */
+export function flagNames(d: Decoded): string[] {
+  const out: string[] = [];
+  if (d.present) out.push('present');
+  if (d.user) out.push('user');
+  out.push(d.write ? 'write' : 'rdonly');
+  if (d.huge) out.push('huge');
+  if (d.special) out.push('special');
+  if (d.devmap) out.push('devmap');
+  if (d.protnone) out.push('protnone');
+  if (d.splitting) out.push('splitting');
+  if (d.kind === 'none') return ['none'];
+  return out;
+}
+
+export function describeEntry(arch: ArchModel, era: Era, s: Pick<Step, 'level' | 'lo' | 'hi'>): DescribedEntry | undefined {
+  if (!s.level || s.lo === undefined) return undefined;
+  if (s.hi === undefined) {
+    return { level: s.level, raw: '0x' + (s.lo >>> 0).toString(16).padStart(8, '0'), kind: 'not-present', pfn: '?', flags: [], half: 'low' };
+  }
+  const d = arch.decode(s.level, toBig({ lo: s.lo, hi: s.hi }), era);
+  return { level: s.level, raw: d.raw, kind: d.kind, pfn: addrHex(d.pfn), flags: flagNames(d) };
+}
+
+export function describeStep(arch: ArchModel, era: Era, s: Step, i: number): DescribedStep {
+  const out: DescribedStep = { i, actor: s.actor, cpu: s.cpu, fn: s.fn, anchor: s.anchor, event: s.event, depth: s.depth };
+  if (s.addr !== undefined) out.addr = addrHex(s.addr);
+  if (s.end !== undefined) out.end = addrHex(s.end);
+  const e = describeEntry(arch, era, s);
+  if (e) out.entry = e;
+  if (s.pfn !== undefined) out.page = { pfn: addrHex(s.pfn), ...(s.ref !== undefined && { ref: s.ref }), ...(s.pin !== undefined && { pin: s.pin }) };
+  if (s.nr !== undefined) out.nr = s.nr;
+  if (s.ret !== undefined) out.ret = s.ret;
+  if (s.note) out.note = s.note;
+  if (s.slow) out.slow = true;
+  return out;
+}
+
+const signed = (n: number) => (n >= 0 ? '+' + n : String(n));
+
+/** One line of text per step, indented by call depth. */
+export function formatStep(d: DescribedStep): string {
+  const pad = '  '.repeat(d.depth);
+  const parts = [`${String(d.i).padStart(4)} ${d.actor}@cpu${d.cpu} ${pad}${d.fn}: ${d.event.toUpperCase()} ${d.anchor}`];
+  if (d.event === 'call' && d.addr) parts.push(`[${d.addr}..${d.end})`);
+  if (d.entry) parts.push(`${d.entry.level}=${d.entry.raw}${d.entry.half ? ' (low half)' : ` pfn=${d.entry.pfn} ${d.entry.flags.join('|')}`}`);
+  if (d.page) parts.push(`page ${d.page.pfn}${d.page.ref !== undefined ? ' ref ' + signed(d.page.ref) : ''}${d.page.pin !== undefined ? ' pin ' + signed(d.page.pin) : ''}`);
+  if (d.nr !== undefined) parts.push(`nr=${d.nr}`);
+  if (d.event === 'return' && d.ret !== undefined) parts.push(`= ${d.ret}`);
+  if (d.note) parts.push(`— ${d.note}`);
+  if (d.slow) parts.push('[slow path]');
+  return parts.join('  ');
+}
+
+export function formatResult(r: GupResult, deltas: RefDelta[]): string[] {
+  const lines = [
+    `result: nr=${r.nr} ret=${r.ret} ${r.slowPath ? `slow path ran (fast path got ${r.fastNr})` : 'fast path only'}`,
+    `pages: ${summarizePfns(r.pages)}`,
+  ];
+  if (deltas.length) {
+    lines.push('refcount deltas: ' + summarizeDeltas(deltas));
+  }
+  return lines;
+}
+
+/** Compress runs of consecutive frames: 0x100000..0x10000f (16). */
+export function summarizePfns(pfns: number[]): string {
+  if (!pfns.length) return '(none)';
+  const runs: string[] = [];
+  let a = pfns[0];
+  let b = a;
+  const flush = () => runs.push(a === b ? addrHex(a) : `${addrHex(a)}..${addrHex(b)} (${b - a + 1})`);
+  for (const p of pfns.slice(1)) {
+    if (p === b + 1) b = p;
+    else {
+      flush();
+      a = b = p;
+    }
+  }
+  flush();
+  return runs.join(', ');
+}
+
+function summarizeDeltas(ds: RefDelta[]): string {
+  const groups = new Map<string, number[]>();
+  for (const d of ds) {
+    const key = `refcount ${signed(d.refcount)}${d.pincount ? ` pincount ${signed(d.pincount)}` : ''}`;
+    (groups.get(key) ?? groups.set(key, []).get(key)!).push(d.pfn);
+  }
+  return [...groups].map(([k, pfns]) => `${summarizePfns(pfns)}: ${k}`).join('; ');
+}
+
+export { hex };

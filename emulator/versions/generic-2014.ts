@@ -1,0 +1,230 @@
+/**
+ * generic-2014: Steve Capper's generic RCU fast GUP (mm/gup.c, commit 2667f50e8b81, 3.18,
+ * CONFIG_HAVE_GENERIC_RCU_GUP), modelled on powerpc's: for arches whose TLB flush sends no IPI.
+ *
+ * Its assumptions, as named options: page tables are freed through RCU (`rcuTableFree`), which
+ * the interrupts-off walk holds back; THP split sends a dummy IPI (`splitIpi`); the arch has a
+ * pte special bit (`pteSpecial`), else gup_pte_range is a stub that returns 0 and only huge
+ * pages take the fast path. Refs are speculative (get-unless-zero) and the entry is re-read
+ * afterwards; on a mismatch the refs are dropped. Entry loads are plain (ACCESS_ONCE), which
+ * assumes they are atomic: not so on x86 PAE (Hugh Dickins' objection in the review).
+ * There is no NUMA-hinting (protnone) test, and no user bit test (access_ok covers it).
+ * Layer: pure emulator.
+ */
+import type { Ent } from '../arch/types';
+import type { Slot } from '../machine/machine';
+import type { GupResult } from '../trace/types';
+import {
+  DEFAULT_OPTIONS, descend, frame, irqOff, irqOn, levelEnd, offset, pgdSlot, plainLoad, step,
+  PAGE_SIZE, type G, type GupCall, type Kern, type Nr, type VersionModel,
+} from './kern';
+import { isTail, putPage, getPage, tailPin } from './refs';
+import { slowGup } from './slow';
+
+const TAILS = 'tail-mapcount' as const;
+
+function* gup_pte_range(k: Kern, pmd: Ent, addr: number, end: number, write: boolean, pages: number[], nr: Nr): G<boolean> {
+  const fn = 'gup_pte_range';
+  return yield* frame(k, fn, 'gup_pte_range', addr, end, function* () {
+    if (!k.opts.pteSpecial) {
+      if (k.y) yield step(k, fn, 'return 0', 'bail', { addr, note: 'no __HAVE_ARCH_PTE_SPECIAL: stub, small pages go the slow way' });
+      return false;
+    }
+    let ptep = offset(k, pmd, 'pte', addr);
+    do {
+      const pte = yield* plainLoad(k, fn, 'pte_t pte = ACCESS_ONCE(*ptep)', ptep, addr);
+      k.m.useEntry(ptep, pte);
+      if (!k.arch.present(pte) || k.arch.special('pte', pte) || (write && !k.arch.write('pte', pte, k.era))) {
+        if (k.y) yield step(k, fn, '!pte_present(pte) || pte_special(pte)', 'bail', { level: 'pte', lo: pte.lo, hi: pte.hi, addr, note: 'not present, special, or read-only for a write' });
+        return false;
+      }
+      if (k.y) yield step(k, fn, '!pte_present(pte) || pte_special(pte)', 'check', { level: 'pte', lo: pte.lo, hi: pte.hi, addr });
+      const page = k.arch.pfn(pte);
+      if (!k.m.mem.valid(page)) {
+        k.m.faults.push({ kind: 'pfn-outside-memory', pfn: page, detail: `pte points at frame 0x${page.toString(16)}, outside memory (VM_BUG_ON(!pfn_valid))` });
+        return false;
+      }
+      if (!k.m.refAddUnlessZero(page, 1)) {
+        if (k.y) yield step(k, fn, 'page_cache_get_speculative(page)', 'bail', { pfn: page, addr, note: 'refcount is zero: page being freed' });
+        return false;
+      }
+      if (k.m.ghost && pte.g !== undefined && k.m.mem.gen[k.m.mem.idx(page)] !== pte.g) {
+        k.m.faults.push({ kind: 'ref-on-freed-page', pfn: page, detail: `speculative ref on page 0x${page.toString(16)}, reallocated since its pte was read` });
+      }
+      if (k.y) yield step(k, fn, 'page_cache_get_speculative(page)', 'ref', { pfn: page, ref: 1, addr });
+      const again = yield* plainLoad(k, fn, 'pte_val(pte) != pte_val(*ptep)', ptep, addr);
+      if (again.lo !== pte.lo || again.hi !== pte.hi) {
+        putPage(k, page, TAILS);
+        if (k.y) yield step(k, fn, 'put_page(page)', 'unref', { pfn: page, ref: -1, addr, note: 'pte changed under us: drop the ref' });
+        return false;
+      }
+      if (k.y) yield step(k, fn, 'pte_val(pte) != pte_val(*ptep)', 'recheck', { level: 'pte', lo: again.lo, hi: again.hi, addr, note: 'unchanged' });
+      pages.push(page);
+      nr.v++;
+      if (k.y) yield step(k, fn, 'pages[*nr] = page', 'record', { pfn: page, nr: nr.v, addr });
+      ptep = { ...ptep, idx: ptep.idx + 1 };
+      addr += PAGE_SIZE;
+    } while (addr !== end);
+    return true;
+  });
+}
+
+/** gup_huge_pmd / gup_huge_pud: count, add all refs to the head at once, re-check, then tail pins. */
+function* gup_huge(k: Kern, fn: string, level: 'pmd' | 'pud', orig: Ent, p: Slot, addr: number, end: number, write: boolean, pages: number[], nr: Nr): G<boolean> {
+  return yield* frame(k, fn, fn, addr, end, function* () {
+    const wr = level === 'pmd' ? 'write && !pmd_write(orig)' : 'write && !pud_write(orig)';
+    if (write && !k.arch.write(level, orig, k.era)) {
+      if (k.y) yield step(k, fn, wr, 'bail', { level, lo: orig.lo, hi: orig.hi, addr, note: 'read-only huge page, write wanted' });
+      return false;
+    }
+    const size = 2 ** k.m.levelInfo(level).shift;
+    const head = k.arch.pfn(orig);
+    const first = head + Math.floor((addr % size) / PAGE_SIZE);
+    let page = first;
+    let refs = 0;
+    do {
+      pages.push(page);
+      nr.v++;
+      if (k.y) yield step(k, fn, 'pages[*nr] = page', 'record', { pfn: page, nr: nr.v, addr });
+      page++;
+      refs++;
+      addr += PAGE_SIZE;
+    } while (addr !== end);
+    if (!k.m.refAddUnlessZero(head, refs)) {
+      nr.v -= refs;
+      pages.length -= refs;
+      if (k.y) yield step(k, fn, 'page_cache_add_speculative(head, refs)', 'bail', { pfn: head, note: 'head refcount is zero' });
+      return false;
+    }
+    if (k.y) yield step(k, fn, 'page_cache_add_speculative(head, refs)', 'ref', { pfn: head, ref: refs });
+    const now = yield* plainLoad(k, fn, level === 'pmd' ? 'pmd_val(orig) != pmd_val(*pmdp)' : 'pud_val(orig) != pud_val(*pudp)', p, addr);
+    if (now.lo !== orig.lo || now.hi !== orig.hi) {
+      nr.v -= refs;
+      pages.length -= refs;
+      k.m.refSub(head, refs);
+      if (k.y) yield step(k, fn, 'put_page(head)', 'unref', { pfn: head, ref: -refs, note: `${level} changed under us: drop all ${refs} refs` });
+      return false;
+    }
+    for (let t = first; t < first + refs; t++) {
+      if (isTail(k, t)) {
+        tailPin(k, t, TAILS, 1);
+        if (k.y) yield step(k, fn, 'get_huge_page_tail(tail)', 'ref', { pfn: t, note: 'tail pin for split_huge_page' });
+      }
+    }
+    return true;
+  });
+}
+
+function* gup_pmd_range(k: Kern, pud: Ent, pudp: Slot, addr: number, end: number, write: boolean, pages: number[], nr: Nr): G<boolean> {
+  const fn = 'gup_pmd_range';
+  return yield* frame(k, fn, 'gup_pmd_range', addr, end, function* () {
+    let pmdp = descend(k, pud, pudp, 'pmd', addr);
+    do {
+      const pmd = yield* plainLoad(k, fn, 'pmd_t pmd = ACCESS_ONCE(*pmdp)', pmdp, addr);
+      k.m.useEntry(pmdp, pmd);
+      const next = levelEnd(k, 'pmd', addr, end);
+      if (k.arch.none(pmd) || k.arch.splitting('pmd', pmd, k.era)) {
+        if (k.y) yield step(k, fn, 'pmd_none(pmd) || pmd_trans_splitting(pmd)', 'bail', { level: 'pmd', lo: pmd.lo, hi: pmd.hi, addr, note: k.arch.none(pmd) ? 'pmd none' : 'THP being split' });
+        return false;
+      }
+      if (k.y) yield step(k, fn, 'pmd_none(pmd) || pmd_trans_splitting(pmd)', 'check', { level: 'pmd', lo: pmd.lo, hi: pmd.hi, addr });
+      if (k.arch.leaf('pmd', pmd)) {
+        if (!(yield* gup_huge(k, 'gup_huge_pmd', 'pmd', pmd, pmdp, addr, next, write, pages, nr))) return false;
+      } else if (!(yield* gup_pte_range(k, pmd, addr, next, write, pages, nr))) {
+        return false;
+      }
+      pmdp = { ...pmdp, idx: pmdp.idx + 1 };
+      addr = next;
+    } while (addr !== end);
+    return true;
+  });
+}
+
+function* gup_pud_range(k: Kern, pgd: Ent, pgdp: Slot, addr: number, end: number, write: boolean, pages: number[], nr: Nr): G<boolean> {
+  const fn = 'gup_pud_range';
+  return yield* frame(k, fn, 'gup_pud_range', addr, end, function* () {
+    let pudp = descend(k, pgd, pgdp, 'pud', addr);
+    do {
+      const pud = yield* plainLoad(k, fn, 'pud_t pud = ACCESS_ONCE(*pudp)', pudp, addr);
+      const next = levelEnd(k, 'pud', addr, end);
+      if (k.arch.none(pud)) {
+        if (k.y) yield step(k, fn, 'pud_none(pud)', 'bail', { level: 'pud', addr });
+        return false;
+      }
+      if (k.arch.leaf('pud', pud)) {
+        if (!(yield* gup_huge(k, 'gup_huge_pud', 'pud', pud, pudp, addr, next, write, pages, nr))) return false;
+      } else if (!(yield* gup_pmd_range(k, pud, pudp, addr, next, write, pages, nr))) {
+        return false;
+      }
+      pudp = { ...pudp, idx: pudp.idx + 1 };
+      addr = next;
+    } while (addr !== end);
+    return true;
+  });
+}
+
+function* __get_user_pages_fast(k: Kern, call: GupCall, start: number, pages: number[], nr: Nr): G<number> {
+  const fn = '__get_user_pages_fast';
+  const end = start + call.nrPages * PAGE_SIZE;
+  return yield* frame(k, fn, '__get_user_pages_fast', start, end, function* () {
+    if (end > k.arch.taskSize) {
+      if (k.y) yield step(k, fn, 'access_ok', 'bail', { addr: start, end, note: 'range beyond user space' });
+      return 0;
+    }
+    yield* irqOff(k, fn, 'local_irq_save(flags)');
+    let addr = start;
+    let pgdp = pgdSlot(k, addr);
+    do {
+      const next = levelEnd(k, k.arch.levels[0].level, addr, end);
+      const pgd = yield* plainLoad(k, fn, 'pgd_none(*pgdp)', pgdp, addr);
+      if (k.arch.none(pgd)) {
+        if (k.y) yield step(k, fn, 'pgd_none(*pgdp)', 'bail', { level: 'pgd', addr });
+        break;
+      }
+      if (!(yield* gup_pud_range(k, pgd, pgdp, addr, next, call.write, pages, nr))) break;
+      pgdp = { ...pgdp, idx: pgdp.idx + 1 };
+      addr = next;
+    } while (addr !== end);
+    yield* irqOn(k, fn, 'local_irq_restore(flags)');
+    return nr.v;
+  });
+}
+
+function* get_user_pages_fast(k: Kern, call: GupCall): G<GupResult> {
+  const fn = 'get_user_pages_fast';
+  const start = call.start - (call.start % PAGE_SIZE);
+  return yield* frame(k, fn, 'get_user_pages_fast', start, start + call.nrPages * PAGE_SIZE, function* () {
+    const pages: number[] = [];
+    const nr: Nr = { v: 0 };
+    yield* __get_user_pages_fast(k, call, start, pages, nr);
+    if (nr.v >= call.nrPages || call.fastOnly) return { nr: nr.v, ret: nr.v, slowPath: false, fastNr: nr.v, pages };
+    const rest = yield* slowGup(k, generic_2014, call, start + nr.v * PAGE_SIZE, call.nrPages - nr.v);
+    const all = pages.concat(rest.pages);
+    const ret = nr.v > 0 ? (rest.ret < 0 ? nr.v : nr.v + rest.ret) : rest.ret;
+    return { nr: all.length, ret, slowPath: true, fastNr: nr.v, pages: all };
+  });
+}
+
+export const generic_2014: VersionModel = {
+  id: 'generic-2014',
+  title: 'generic RCU fast GUP (speculative ref + re-check)',
+  kernels: '3.18 – 4.4 (this form; the code lived on in mm/gup.c)',
+  year: 2014,
+  files: ['mm/gup.c'],
+  functions: ['get_user_pages_fast', '__get_user_pages_fast', 'gup_pud_range', 'gup_pmd_range', 'gup_huge_pud', 'gup_huge_pmd', 'gup_pte_range'],
+  change: 'One fast GUP for arches without IPI-based TLB flush: RCU table free, get-unless-zero refs re-checked against the entry, dummy IPI on THP split.',
+  era: 'thp-split',
+  arches: ['x86-64', 'x86-pae', 'arm-lpae', 'arm64'],
+  options: [
+    { name: 'pteSpecial', title: 'arch has pte_special', kernel: '__HAVE_ARCH_PTE_SPECIAL' },
+    { name: 'rcuTableFree', title: 'page tables freed through RCU', kernel: 'HAVE_RCU_TABLE_FREE' },
+    { name: 'splitIpi', title: 'THP split sends a dummy IPI', kernel: 'pmdp_splitting_flush → kick_all_cpus_sync' },
+  ],
+  defaults: { ...DEFAULT_OPTIONS, pteSpecial: true, rcuTableFree: true, splitIpi: true },
+  gup: get_user_pages_fast,
+  release: (k, pfn) => putPage(k, pfn, TAILS),
+  grab(k, pfn) {
+    getPage(k, pfn, TAILS);
+    return true;
+  },
+};

@@ -1,0 +1,49 @@
+/**
+ * struct page reference rules of each era, as the version models use them.
+ *
+ * Before 4.5 (Kirill Shutemov's THP refcount rework) a reference on a THP tail page went to the
+ * head's count, with a per-tail pin kept on the tail itself so __split_huge_page_refcount could
+ * hand the pins to the tails: on the tail's _count in the 2.6.38 x86 code
+ * (get_huge_page_tail bumps _count there), on the tail's _mapcount from 3.x (mm/internal.h).
+ * From 4.5 every reference goes to the compound head only.
+ * Layer: pure emulator.
+ */
+import { PG } from '../machine/memory';
+import type { Kern } from './kern';
+
+export type TailScheme = 'tail-count' | 'tail-mapcount' | 'head-only';
+
+export function isTail(k: Kern, pfn: number): boolean {
+  return (k.m.mem.flags[k.m.mem.idx(pfn)] & PG.tail) !== 0;
+}
+
+/** The per-tail pin that pre-4.5 kernels kept for split_huge_page. */
+export function tailPin(k: Kern, pfn: number, scheme: TailScheme, n: number): void {
+  const i = k.m.mem.idx(pfn);
+  if (scheme === 'tail-count') k.m.mem.refcount[i] = (k.m.mem.refcount[i] + n) | 0;
+  else if (scheme === 'tail-mapcount') k.m.mem.mapcount[i] += n;
+}
+
+export function tailPins(k: Kern, pfn: number, scheme: TailScheme): number {
+  const i = k.m.mem.idx(pfn);
+  if (scheme === 'tail-count') return k.m.mem.refcount[i];
+  if (scheme === 'tail-mapcount') return k.m.mem.mapcount[i];
+  return 0;
+}
+
+/** get_page(): one reference, on the head; a tail also gets its split pin in the old scheme. */
+export function getPage(k: Kern, pfn: number, scheme: TailScheme): void {
+  const head = k.m.headOf(pfn);
+  k.m.refAdd(head, 1);
+  if (head !== pfn) tailPin(k, pfn, scheme, 1);
+}
+
+/** put_page(): the reverse of getPage, for whatever the page is now (a split may have happened). */
+export function putPage(k: Kern, pfn: number, scheme: TailScheme): void {
+  const head = k.m.headOf(pfn);
+  if (head !== pfn) tailPin(k, pfn, scheme, -1);
+  k.m.refSub(head, 1);
+}
+
+/** The pin bias of FOLL_PIN (include/linux/mm.h, 5.7). */
+export const GUP_PIN_COUNTING_BIAS = 1024;

@@ -1,0 +1,130 @@
+/**
+ * The slow path: ordinary get_user_pages() under mmap_lock, modelled as ONE step. It faults in
+ * what is missing (a new anon page; breaking COW for a write to a read-only pte; the NUMA
+ * hinting fault for a protnone entry; migrating CMA pages away for FOLL_LONGTERM), refuses what
+ * GUP refuses (no VMA, write to a read-only VMA, VM_PFNMAP special mappings), and takes its
+ * references the normal way through the version's own `grab`. It first waits for mmap_lock
+ * (held for write by fork or munmap) and for a THP split in progress, as the real one sleeps.
+ * Layer: pure emulator.
+ */
+import type { Ent, Level } from '../arch/types';
+import { ensureTable, findVma, mapLeaf } from '../machine/builder';
+import type { Step } from '../trace/types';
+import { PAGE_SIZE, step, type G, type GupCall, type Kern, type VersionModel } from './kern';
+
+const EFAULT = -14;
+const EOPNOTSUPP = -95;
+
+interface Leaf {
+  level: Level;
+  e: Ent;
+  table: number;
+  addr: number;
+}
+
+/** Find the leaf mapping addr, or the table where a pte would go. */
+function lookup(k: Kern, addr: number): Leaf | undefined {
+  let table = k.m.mm.pgd;
+  for (const l of k.arch.levels) {
+    const s = k.m.slot(table, l.level, addr);
+    const e = k.m.load(s);
+    if (l.level === 'pte' || k.arch.leaf(l.level, e)) return { level: l.level, e, table, addr };
+    if (k.arch.none(e)) return undefined;
+    table = k.arch.pfn(e);
+  }
+  return undefined;
+}
+
+function splitting(k: Kern, addr: number): boolean {
+  const leaf = lookup(k, addr);
+  return !!leaf && leaf.level === 'pmd' && k.arch.splitting('pmd', leaf.e, k.era);
+}
+
+export function* slowGup(k: Kern, v: VersionModel, call: GupCall, start: number, nrPages: number): G<{ nr: number; pages: number[]; ret: number }> {
+  const blocked = () => (k.m.mmapWriter !== null && k.m.mmapWriter !== k.actor) || splitting(k, start);
+  while (k.y && blocked()) {
+    const s: Step & { until?: () => boolean } = step(k, 'get_user_pages', 'down_read mmap', 'wait', { slow: true, note: 'waits for mmap_lock / THP split' });
+    s.until = () => !blocked();
+    yield s;
+  }
+  const pages: number[] = [];
+  const notes: string[] = [];
+  let ret = 0;
+  for (let i = 0; i < nrPages; i++) {
+    const addr = start + i * PAGE_SIZE;
+    const vma = findVma(k.m, addr);
+    if (!vma) {
+      ret = EFAULT;
+      notes.push(`no VMA at 0x${addr.toString(16)}: -EFAULT`);
+      break;
+    }
+    if (call.write && !vma.write) {
+      ret = EFAULT;
+      notes.push(`write to a read-only VMA at 0x${addr.toString(16)}: -EFAULT`);
+      break;
+    }
+    if (vma.kind === 'pfnmap') {
+      ret = EFAULT;
+      notes.push(`VM_PFNMAP (special) mapping at 0x${addr.toString(16)} has no struct page to return: -EFAULT`);
+      break;
+    }
+    if (call.longterm && vma.kind === 'devmap') {
+      ret = EOPNOTSUPP;
+      notes.push(`FOLL_LONGTERM on a devmap (FS-DAX) page at 0x${addr.toString(16)}: refused`);
+      break;
+    }
+    let leaf = lookup(k, addr);
+    if (!leaf || k.arch.none(leaf.e)) {
+      const pfn = k.m.mem.alloc(0);
+      k.m.mem.setFlag(pfn, 'anon');
+      mapLeaf(k.m, addr, 'pte', pfn, { write: vma.write, user: true });
+      notes.push(`faulted in 0x${addr.toString(16)} → page 0x${pfn.toString(16)}`);
+      leaf = lookup(k, addr)!;
+    } else if (k.arch.protnone(leaf.e)) {
+      const pfn = k.arch.pfn(leaf.e);
+      k.m.store(k.m.slot(leaf.table, leaf.level, addr), k.arch.mkLeaf(leaf.level, pfn, { write: vma.write, user: true }, k.era));
+      notes.push(`NUMA hinting fault at 0x${addr.toString(16)}: entry made accessible again`);
+      leaf = lookup(k, addr)!;
+    }
+    const size = 2 ** k.m.levelInfo(leaf.level).shift;
+    let pfn = k.arch.pfn(leaf.e) + Math.floor((addr % size) / PAGE_SIZE);
+    if (call.write && !k.arch.write(leaf.level, leaf.e, k.era)) {
+      // break COW: a private copy, mapped writable; the old page loses this mapping's reference
+      const old = k.arch.pfn(leaf.e);
+      const copy = k.m.mem.alloc(0);
+      k.m.mem.setFlag(copy, 'anon');
+      k.m.store(k.m.slot(ensureTable(k.m, addr, 'pte'), 'pte', addr), k.arch.mkLeaf('pte', copy, { write: true, user: true }, k.era));
+      k.m.mem.mapcount[k.m.mem.idx(copy)] = 1;
+      k.m.mem.mapcount[k.m.mem.idx(old)] -= 1;
+      k.m.refSub(old, 1);
+      notes.push(`write fault on read-only 0x${addr.toString(16)}: COW copy 0x${copy.toString(16)} replaces 0x${old.toString(16)}`);
+      pfn = copy;
+    }
+    if (call.longterm && call.pin && k.m.mem.hasFlag(pfn, 'cma')) {
+      const dst = k.m.mem.alloc(0);
+      k.m.mem.setFlag(dst, 'anon');
+      k.m.store(k.m.slot(ensureTable(k.m, addr, 'pte'), 'pte', addr), k.arch.mkLeaf('pte', dst, { write: vma.write, user: true }, k.era));
+      k.m.mem.mapcount[k.m.mem.idx(dst)] = 1;
+      k.m.refSub(pfn, 1);
+      notes.push(`FOLL_LONGTERM: CMA page 0x${pfn.toString(16)} migrated to 0x${dst.toString(16)}`);
+      pfn = dst;
+    }
+    if (!v.grab(k, pfn, call)) {
+      ret = EFAULT;
+      notes.push(`could not take a reference on 0x${pfn.toString(16)}`);
+      break;
+    }
+    pages.push(pfn);
+  }
+  const nr = pages.length;
+  if (k.y) {
+    yield step(k, 'get_user_pages', 'get_user_pages', 'slowpath', {
+      addr: start,
+      end: start + nrPages * PAGE_SIZE,
+      nr,
+      slow: true,
+      note: `slow path: ${nr} of ${nrPages} page(s) under mmap_lock${notes.length ? '; ' + notes.join('; ') : ''}`,
+    });
+  }
+  return { nr, pages, ret: nr > 0 ? nr : ret };
+}

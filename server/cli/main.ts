@@ -1,0 +1,166 @@
+#!/usr/bin/env node
+/**
+ * gup-lens CLI: the main job on a machine without VS Code. A thin front over the emulator:
+ * parse arguments, call, print text or one JSON document. Exit 2 on bad input, with the valid
+ * names in the message.
+ */
+import { parseArgs } from 'node:util';
+import { ARCHES, getArch } from '../../emulator/arch';
+import type { Era, Level } from '../../emulator/arch/types';
+import { replay } from '../../emulator/run/replay';
+import { SCENARIOS } from '../../emulator/scenarios';
+import { describeStep, flagNames, formatResult, formatStep } from '../../emulator/trace/describe';
+import { VERSIONS } from '../../emulator/versions';
+import type { VersionOptions } from '../../emulator/versions/kern';
+
+export class UsageError extends Error {}
+
+const USAGE = `usage: gup-lens <command> [options]
+
+commands:
+  list [--json]                                   arch models, versions and scenarios
+  replay --arch A --version V --scenario S [--json] [--la57] [--opt name=on|off]
+                                                  replay a scenario's GUP call, print the trace
+  decode --arch A --level pgd|p4d|pud|pmd|pte 0xVALUE [--era modern|thp-split] [--json]
+                                                  decode a raw page-table entry
+`;
+
+type Out = (s: string) => void;
+
+function need(v: string | undefined, name: string): string {
+  if (!v) throw new UsageError(`missing --${name}\n\n${USAGE}`);
+  return v;
+}
+
+function parseOpts(list: string[] | undefined): VersionOptions {
+  const out: Record<string, boolean> = {};
+  for (const o of list ?? []) {
+    const m = /^(\w+)=(on|off|true|false)$/.exec(o);
+    if (!m) throw new UsageError(`--opt takes name=on|off, not '${o}'`);
+    out[m[1]] = m[2] === 'on' || m[2] === 'true';
+  }
+  return out as VersionOptions;
+}
+
+export function cmdList(json: boolean, out: Out): void {
+  const arches = ARCHES.map((a) => ({
+    id: a.id,
+    title: a.title,
+    levels: a.levels.map((l) => l.level),
+    atomicEntryLoad: a.atomicEntryLoad,
+    tlbShootdown: a.tlbShootdown,
+    rcuTableFree: a.rcuTableFree,
+  }));
+  const versions = VERSIONS.map((v) => ({ id: v.id, title: v.title, kernels: v.kernels, year: v.year, files: v.files, arches: v.arches, change: v.change }));
+  const scenarios = SCENARIOS.map((s) => ({ id: s.id, title: s.title, arches: s.arches ?? ARCHES.map((a) => a.id) }));
+  if (json) {
+    out(JSON.stringify({ arches, versions, scenarios }));
+    return;
+  }
+  out('arch models:');
+  for (const a of arches) out(`  ${a.id.padEnd(10)} ${a.title}; entry load ${a.atomicEntryLoad ? 'atomic' : 'in two halves'}; TLB shootdown by ${a.tlbShootdown}`);
+  out('versions:');
+  for (const v of versions) out(`  ${v.id.padEnd(14)} ${v.year} ${v.kernels} — ${v.title} [${v.arches.join(', ')}]`);
+  out('scenarios:');
+  for (const s of scenarios) out(`  ${s.id.padEnd(16)} ${s.title}`);
+}
+
+export function cmdReplay(a: { arch: string; version: string; scenario: string; json: boolean; la57: boolean; opt?: string[] }, out: Out): void {
+  const rp = replay({ arch: a.arch, version: a.version, scenario: a.scenario, trace: true, la57: a.la57, options: parseOpts(a.opt) });
+  const steps = rp.steps.map((s, i) => describeStep(rp.arch, rp.version.era, s, i));
+  if (a.json) {
+    out(JSON.stringify({
+      arch: rp.arch.id,
+      version: rp.version.id,
+      scenario: rp.scenario.id,
+      call: { ...rp.call, start: '0x' + rp.call.start.toString(16) },
+      result: rp.result,
+      deltas: rp.deltas,
+      steps,
+    }));
+    return;
+  }
+  out(`${rp.version.id} on ${rp.arch.id}, scenario ${rp.scenario.id}: ${rp.scenario.title}`);
+  for (const d of steps) out(formatStep(d));
+  for (const l of formatResult(rp.result, rp.deltas)) out(l);
+}
+
+export function cmdDecode(a: { arch: string; level: string; value: string; era: string; json: boolean }, out: Out): void {
+  const arch = getArch(a.arch);
+  if (!arch.levels.some((l) => l.level === a.level)) {
+    throw new UsageError(`${arch.id} has no '${a.level}' level; its levels: ${arch.levels.map((l) => l.level).join(', ')}`);
+  }
+  if (a.era !== 'modern' && a.era !== 'thp-split') throw new UsageError(`--era is modern or thp-split, not '${a.era}'`);
+  let raw: bigint;
+  try {
+    raw = BigInt(a.value);
+  } catch {
+    throw new UsageError(`'${a.value}' is not a number (write it as 0x...)`);
+  }
+  if (raw < 0n || raw >= 1n << 64n) throw new UsageError(`'${a.value}' does not fit in 64 bits`);
+  const d = arch.decode(a.level as Level, raw, a.era as Era);
+  if (a.json) {
+    out(JSON.stringify(d));
+    return;
+  }
+  out(`${arch.id} ${d.level} ${d.raw} (${d.era} layout): ${d.kind}, pfn 0x${d.pfn.toString(16)} (phys ${d.phys})`);
+  out(`  GUP sees: ${flagNames(d).join(' ')}`);
+  for (const f of arch.fields) {
+    if (!(f.name in d.fields)) continue;
+    if (f.levels && !f.levels.includes(d.level)) continue;
+    const bits = f.width && f.width > 1 ? `${f.shift}..${f.shift + f.width - 1}` : String(f.shift);
+    out(`  bit ${bits.padEnd(6)} ${f.name.padEnd(11)} = ${d.fields[f.name]}   (${f.kernel})`);
+  }
+  if (BigInt(d.other) !== 0n) out(`  other bits: ${d.other}`);
+}
+
+/** Run the CLI; returns the exit code. */
+export function main(argv: string[], out: Out = (s) => process.stdout.write(s + '\n'), err: Out = (s) => process.stderr.write(s + '\n')): number {
+  const [cmd, ...rest] = argv;
+  try {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: {
+        json: { type: 'boolean', default: false },
+        arch: { type: 'string' },
+        version: { type: 'string' },
+        scenario: { type: 'string' },
+        level: { type: 'string' },
+        era: { type: 'string', default: 'modern' },
+        la57: { type: 'boolean', default: false },
+        opt: { type: 'string', multiple: true },
+      },
+    });
+    switch (cmd) {
+      case 'list':
+        cmdList(values.json!, out);
+        return 0;
+      case 'replay':
+        cmdReplay({ arch: need(values.arch, 'arch'), version: need(values.version, 'version'), scenario: need(values.scenario, 'scenario'), json: values.json!, la57: values.la57!, opt: values.opt }, out);
+        return 0;
+      case 'decode':
+        cmdDecode({ arch: need(values.arch, 'arch'), level: need(values.level, 'level'), value: need(positionals[0], 'value (0x...)'), era: values.era!, json: values.json! }, out);
+        return 0;
+      case undefined:
+      case 'help':
+      case '--help':
+        out(USAGE);
+        return cmd === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command '${cmd}'\n\n${USAGE}`);
+    }
+  } catch (e) {
+    err(`gup-lens: ${(e as Error).message}`);
+    return 2;
+  }
+}
+
+if (require.main === module) {
+  // `gup-lens replay ... | head` closes the pipe early: that is not an error
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+  process.exitCode = main(process.argv.slice(2));
+}
