@@ -8,6 +8,7 @@ import type { ArchModel } from '../arch/types';
 import { buildMachine } from '../machine/builder';
 import type { Machine } from '../machine/machine';
 import { getScenario, type Scenario } from '../scenarios';
+import { TraceBuffer, type StepSink } from '../trace/buffer';
 import type { GupResult, RefDelta, Step } from '../trace/types';
 import { getVersion, type VersionModel } from '../versions';
 import type { GupCall, Kern, VersionOptions } from '../versions/kern';
@@ -27,10 +28,14 @@ export interface Replay {
   version: VersionModel;
   scenario: Scenario;
   call: GupCall;
-  steps: Step[];
+  trace: TraceBuffer;
+  /** the trace as objects (built on first use) */
+  readonly steps: Step[];
   result: GupResult;
   deltas: RefDelta[];
   machine: Machine;
+  /** refcounts before the call, by frame index (frames allocated later were 0) */
+  refBefore: Int32Array;
 }
 
 export class NotApplicableError extends Error {}
@@ -40,13 +45,16 @@ export function checkApplicable(arch: ArchModel, version: VersionModel, scenario
   if (!version.arches.includes(arch.id)) {
     throw new NotApplicableError(`version ${version.id} (${version.files.join(', ')}) does not run on ${arch.id}; it runs on ${version.arches.join(', ')}`);
   }
+  if (arch.levels.some((l) => l.level === 'p4d') && !version.functions.some((f) => f.includes('p4d'))) {
+    throw new NotApplicableError(`version ${version.id} predates the p4d level (4.11), so it cannot walk 5-level page tables`);
+  }
   if (scenario.arches && !scenario.arches.includes(arch.id)) {
     throw new NotApplicableError(`scenario ${scenario.id} needs ${scenario.arches.join(' or ')}, not ${arch.id}`);
   }
 }
 
-export function makeKern(m: Machine, version: VersionModel, opts: VersionOptions | undefined, actor: string, cpu: number, y: boolean): Kern {
-  return { m, arch: m.arch, era: version.era, cpu, actor, opts: { ...version.defaults, ...opts }, y, depth: 0 };
+export function makeKern(m: Machine, version: VersionModel, opts: VersionOptions | undefined, actor: string, cpu: number, y: boolean, i = false, sink: StepSink = []): Kern {
+  return { m, arch: m.arch, era: version.era, cpu, actor, opts: { ...version.defaults, ...opts }, y, i, sink, depth: 0 };
 }
 
 export function gupCall(arch: ArchModel, s: Scenario): GupCall {
@@ -61,15 +69,18 @@ export function replay(req: ReplayRequest): Replay {
   const m = buildMachine(arch, version.era, { mappings: scenario.layout });
   const before = { ref: m.mem.refcount.slice(), pin: m.mem.pincount.slice(), frames: m.mem.frames };
   const call = gupCall(arch, scenario);
-  const k = makeKern(m, version, req.options, 'gup', 0, !!req.trace);
-  const steps: Step[] = [];
-  const gen = version.gup(k, call);
-  let r = gen.next();
-  while (!r.done) {
-    if (req.trace) steps.push(r.value);
-    r = gen.next();
-  }
-  return { arch, version, scenario, call, steps, result: r.value, deltas: refDeltas(m, before), machine: m };
+  const trace = new TraceBuffer();
+  const k = makeKern(m, version, req.options, 'gup', 0, !!req.trace, false, trace);
+  const r = version.gup(k, call).next(); // no scheduling points: runs to the end at once
+  if (!r.done) throw new Error('a single-caller replay yielded');
+  let steps: Step[] | undefined;
+  return {
+    arch, version, scenario, call, trace,
+    get steps() {
+      return (steps ??= trace.toArray());
+    },
+    result: r.value, deltas: refDeltas(m, before), machine: m, refBefore: before.ref,
+  };
 }
 
 function refDeltas(m: Machine, before: { ref: Int32Array; pin: Int32Array; frames: number }): RefDelta[] {

@@ -51,6 +51,8 @@ export interface Step {
   note?: string;
   /** a step of the slow path (ordinary GUP under mmap_lock) */
   slow?: boolean;
+  /** a 'wait' step: the actor may run again once this holds (not serialized) */
+  until?: () => boolean;
 }
 
 export interface GupResult {

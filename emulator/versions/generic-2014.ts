@@ -15,7 +15,7 @@ import type { Ent } from '../arch/types';
 import type { Slot } from '../machine/machine';
 import type { GupResult } from '../trace/types';
 import {
-  DEFAULT_OPTIONS, descend, frame, irqOff, irqOn, levelEnd, offset, pgdSlot, plainLoad, step,
+  DEFAULT_OPTIONS, descend, frame, irqOff, irqOn, levelEnd, offset, pgdSlot, plainLoad, quickLoad, step,
   PAGE_SIZE, type G, type GupCall, type Kern, type Nr, type VersionModel,
 } from './kern';
 import { isTail, putPage, getPage, tailPin } from './refs';
@@ -27,42 +27,44 @@ function* gup_pte_range(k: Kern, pmd: Ent, addr: number, end: number, write: boo
   const fn = 'gup_pte_range';
   return yield* frame(k, fn, 'gup_pte_range', addr, end, function* () {
     if (!k.opts.pteSpecial) {
-      if (k.y) yield step(k, fn, 'return 0', 'bail', { addr, note: 'no __HAVE_ARCH_PTE_SPECIAL: stub, small pages go the slow way' });
+      if (k.y && step(k, fn, 'return 0', 'bail', { addr, note: 'no __HAVE_ARCH_PTE_SPECIAL: stub, small pages go the slow way' })) yield;
       return false;
     }
     let ptep = offset(k, pmd, 'pte', addr);
     do {
-      const pte = yield* plainLoad(k, fn, 'pte_t pte = ACCESS_ONCE(*ptep)', ptep, addr);
+      const LOAD = 'pte_t pte = ACCESS_ONCE(*ptep)';
+      const pte = quickLoad(k, fn, LOAD, ptep, addr) ?? (yield* plainLoad(k, fn, LOAD, ptep, addr));
       k.m.useEntry(ptep, pte);
       if (!k.arch.present(pte) || k.arch.special('pte', pte) || (write && !k.arch.write('pte', pte, k.era))) {
-        if (k.y) yield step(k, fn, '!pte_present(pte) || pte_special(pte)', 'bail', { level: 'pte', lo: pte.lo, hi: pte.hi, addr, note: 'not present, special, or read-only for a write' });
+        if (k.y && step(k, fn, '!pte_present(pte) || pte_special(pte)', 'bail', { level: 'pte', lo: pte.lo, hi: pte.hi, addr, note: 'not present, special, or read-only for a write' })) yield;
         return false;
       }
-      if (k.y) yield step(k, fn, '!pte_present(pte) || pte_special(pte)', 'check', { level: 'pte', lo: pte.lo, hi: pte.hi, addr });
+      if (k.y && step(k, fn, '!pte_present(pte) || pte_special(pte)', 'check', { level: 'pte', lo: pte.lo, hi: pte.hi, addr })) yield;
       const page = k.arch.pfn(pte);
       if (!k.m.mem.valid(page)) {
         k.m.faults.push({ kind: 'pfn-outside-memory', pfn: page, detail: `pte points at frame 0x${page.toString(16)}, outside memory (VM_BUG_ON(!pfn_valid))` });
         return false;
       }
       if (!k.m.refAddUnlessZero(page, 1)) {
-        if (k.y) yield step(k, fn, 'page_cache_get_speculative(page)', 'bail', { pfn: page, addr, note: 'refcount is zero: page being freed' });
+        if (k.y && step(k, fn, 'page_cache_get_speculative(page)', 'bail', { pfn: page, addr, note: 'refcount is zero: page being freed' })) yield;
         return false;
       }
       if (k.m.ghost && pte.g !== undefined && k.m.mem.gen[k.m.mem.idx(page)] !== pte.g) {
         k.m.faults.push({ kind: 'ref-on-freed-page', pfn: page, detail: `speculative ref on page 0x${page.toString(16)}, reallocated since its pte was read` });
       }
-      if (k.y) yield step(k, fn, 'page_cache_get_speculative(page)', 'ref', { pfn: page, ref: 1, addr });
-      const again = yield* plainLoad(k, fn, 'pte_val(pte) != pte_val(*ptep)', ptep, addr);
+      if (k.y && step(k, fn, 'page_cache_get_speculative(page)', 'ref', { pfn: page, ref: 1, addr })) yield;
+      const RECHECK = 'pte_val(pte) != pte_val(*ptep)';
+      const again = quickLoad(k, fn, RECHECK, ptep, addr) ?? (yield* plainLoad(k, fn, RECHECK, ptep, addr));
       if (again.lo !== pte.lo || again.hi !== pte.hi) {
         putPage(k, page, TAILS);
-        if (k.y) yield step(k, fn, 'put_page(page)', 'unref', { pfn: page, ref: -1, addr, note: 'pte changed under us: drop the ref' });
+        if (k.y && step(k, fn, 'put_page(page)', 'unref', { pfn: page, ref: -1, addr, note: 'pte changed under us: drop the ref' })) yield;
         return false;
       }
-      if (k.y) yield step(k, fn, 'pte_val(pte) != pte_val(*ptep)', 'recheck', { level: 'pte', lo: again.lo, hi: again.hi, addr, note: 'unchanged' });
+      if (k.y && step(k, fn, 'pte_val(pte) != pte_val(*ptep)', 'recheck', { level: 'pte', lo: again.lo, hi: again.hi, addr, note: 'unchanged' })) yield;
       pages.push(page);
       nr.v++;
-      if (k.y) yield step(k, fn, 'pages[*nr] = page', 'record', { pfn: page, nr: nr.v, addr });
-      ptep = { ...ptep, idx: ptep.idx + 1 };
+      if (k.y && step(k, fn, 'pages[*nr] = page', 'record', { pfn: page, nr: nr.v, addr })) yield;
+      ptep.idx++;
       addr += PAGE_SIZE;
     } while (addr !== end);
     return true;
@@ -74,7 +76,7 @@ function* gup_huge(k: Kern, fn: string, level: 'pmd' | 'pud', orig: Ent, p: Slot
   return yield* frame(k, fn, fn, addr, end, function* () {
     const wr = level === 'pmd' ? 'write && !pmd_write(orig)' : 'write && !pud_write(orig)';
     if (write && !k.arch.write(level, orig, k.era)) {
-      if (k.y) yield step(k, fn, wr, 'bail', { level, lo: orig.lo, hi: orig.hi, addr, note: 'read-only huge page, write wanted' });
+      if (k.y && step(k, fn, wr, 'bail', { level, lo: orig.lo, hi: orig.hi, addr, note: 'read-only huge page, write wanted' })) yield;
       return false;
     }
     const size = 2 ** k.m.levelInfo(level).shift;
@@ -85,7 +87,7 @@ function* gup_huge(k: Kern, fn: string, level: 'pmd' | 'pud', orig: Ent, p: Slot
     do {
       pages.push(page);
       nr.v++;
-      if (k.y) yield step(k, fn, 'pages[*nr] = page', 'record', { pfn: page, nr: nr.v, addr });
+      if (k.y && step(k, fn, 'pages[*nr] = page', 'record', { pfn: page, nr: nr.v, addr })) yield;
       page++;
       refs++;
       addr += PAGE_SIZE;
@@ -93,22 +95,22 @@ function* gup_huge(k: Kern, fn: string, level: 'pmd' | 'pud', orig: Ent, p: Slot
     if (!k.m.refAddUnlessZero(head, refs)) {
       nr.v -= refs;
       pages.length -= refs;
-      if (k.y) yield step(k, fn, 'page_cache_add_speculative(head, refs)', 'bail', { pfn: head, note: 'head refcount is zero' });
+      if (k.y && step(k, fn, 'page_cache_add_speculative(head, refs)', 'bail', { pfn: head, note: 'head refcount is zero' })) yield;
       return false;
     }
-    if (k.y) yield step(k, fn, 'page_cache_add_speculative(head, refs)', 'ref', { pfn: head, ref: refs });
+    if (k.y && step(k, fn, 'page_cache_add_speculative(head, refs)', 'ref', { pfn: head, ref: refs })) yield;
     const now = yield* plainLoad(k, fn, level === 'pmd' ? 'pmd_val(orig) != pmd_val(*pmdp)' : 'pud_val(orig) != pud_val(*pudp)', p, addr);
     if (now.lo !== orig.lo || now.hi !== orig.hi) {
       nr.v -= refs;
       pages.length -= refs;
       k.m.refSub(head, refs);
-      if (k.y) yield step(k, fn, 'put_page(head)', 'unref', { pfn: head, ref: -refs, note: `${level} changed under us: drop all ${refs} refs` });
+      if (k.y && step(k, fn, 'put_page(head)', 'unref', { pfn: head, ref: -refs, note: `${level} changed under us: drop all ${refs} refs` })) yield;
       return false;
     }
     for (let t = first; t < first + refs; t++) {
       if (isTail(k, t)) {
         tailPin(k, t, TAILS, 1);
-        if (k.y) yield step(k, fn, 'get_huge_page_tail(tail)', 'ref', { pfn: t, note: 'tail pin for split_huge_page' });
+        if (k.y && step(k, fn, 'get_huge_page_tail(tail)', 'ref', { pfn: t, note: 'tail pin for split_huge_page' })) yield;
       }
     }
     return true;
@@ -124,16 +126,16 @@ function* gup_pmd_range(k: Kern, pud: Ent, pudp: Slot, addr: number, end: number
       k.m.useEntry(pmdp, pmd);
       const next = levelEnd(k, 'pmd', addr, end);
       if (k.arch.none(pmd) || k.arch.splitting('pmd', pmd, k.era)) {
-        if (k.y) yield step(k, fn, 'pmd_none(pmd) || pmd_trans_splitting(pmd)', 'bail', { level: 'pmd', lo: pmd.lo, hi: pmd.hi, addr, note: k.arch.none(pmd) ? 'pmd none' : 'THP being split' });
+        if (k.y && step(k, fn, 'pmd_none(pmd) || pmd_trans_splitting(pmd)', 'bail', { level: 'pmd', lo: pmd.lo, hi: pmd.hi, addr, note: k.arch.none(pmd) ? 'pmd none' : 'THP being split' })) yield;
         return false;
       }
-      if (k.y) yield step(k, fn, 'pmd_none(pmd) || pmd_trans_splitting(pmd)', 'check', { level: 'pmd', lo: pmd.lo, hi: pmd.hi, addr });
+      if (k.y && step(k, fn, 'pmd_none(pmd) || pmd_trans_splitting(pmd)', 'check', { level: 'pmd', lo: pmd.lo, hi: pmd.hi, addr })) yield;
       if (k.arch.leaf('pmd', pmd)) {
         if (!(yield* gup_huge(k, 'gup_huge_pmd', 'pmd', pmd, pmdp, addr, next, write, pages, nr))) return false;
       } else if (!(yield* gup_pte_range(k, pmd, addr, next, write, pages, nr))) {
         return false;
       }
-      pmdp = { ...pmdp, idx: pmdp.idx + 1 };
+      pmdp.idx++;
       addr = next;
     } while (addr !== end);
     return true;
@@ -148,7 +150,7 @@ function* gup_pud_range(k: Kern, pgd: Ent, pgdp: Slot, addr: number, end: number
       const pud = yield* plainLoad(k, fn, 'pud_t pud = ACCESS_ONCE(*pudp)', pudp, addr);
       const next = levelEnd(k, 'pud', addr, end);
       if (k.arch.none(pud)) {
-        if (k.y) yield step(k, fn, 'pud_none(pud)', 'bail', { level: 'pud', addr });
+        if (k.y && step(k, fn, 'pud_none(pud)', 'bail', { level: 'pud', addr })) yield;
         return false;
       }
       if (k.arch.leaf('pud', pud)) {
@@ -156,7 +158,7 @@ function* gup_pud_range(k: Kern, pgd: Ent, pgdp: Slot, addr: number, end: number
       } else if (!(yield* gup_pmd_range(k, pud, pudp, addr, next, write, pages, nr))) {
         return false;
       }
-      pudp = { ...pudp, idx: pudp.idx + 1 };
+      pudp.idx++;
       addr = next;
     } while (addr !== end);
     return true;
@@ -168,7 +170,7 @@ function* __get_user_pages_fast(k: Kern, call: GupCall, start: number, pages: nu
   const end = start + call.nrPages * PAGE_SIZE;
   return yield* frame(k, fn, '__get_user_pages_fast', start, end, function* () {
     if (end > k.arch.taskSize) {
-      if (k.y) yield step(k, fn, 'access_ok', 'bail', { addr: start, end, note: 'range beyond user space' });
+      if (k.y && step(k, fn, 'access_ok', 'bail', { addr: start, end, note: 'range beyond user space' })) yield;
       return 0;
     }
     yield* irqOff(k, fn, 'local_irq_save(flags)');
@@ -178,11 +180,11 @@ function* __get_user_pages_fast(k: Kern, call: GupCall, start: number, pages: nu
       const next = levelEnd(k, k.arch.levels[0].level, addr, end);
       const pgd = yield* plainLoad(k, fn, 'pgd_none(*pgdp)', pgdp, addr);
       if (k.arch.none(pgd)) {
-        if (k.y) yield step(k, fn, 'pgd_none(*pgdp)', 'bail', { level: 'pgd', addr });
+        if (k.y && step(k, fn, 'pgd_none(*pgdp)', 'bail', { level: 'pgd', addr })) yield;
         break;
       }
       if (!(yield* gup_pud_range(k, pgd, pgdp, addr, next, call.write, pages, nr))) break;
-      pgdp = { ...pgdp, idx: pgdp.idx + 1 };
+      pgdp.idx++;
       addr = next;
     } while (addr !== end);
     yield* irqOn(k, fn, 'local_irq_restore(flags)');

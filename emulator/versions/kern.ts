@@ -7,9 +7,15 @@
  */
 import type { ArchId, ArchModel, Ent, Era, Level } from '../arch/types';
 import type { Machine, Slot } from '../machine/machine';
+import { TraceBuffer, type StepSink } from '../trace/buffer';
 import type { GupResult, Step, StepEvent } from '../trace/types';
 
-export type G<T> = Generator<Step, T, void>;
+/**
+ * A kernel function. Steps go into the Kern's sink; the generator yields (nothing) after a step
+ * only when `k.i` asks for a scheduling point, so plain tracing never pays for yielding through
+ * the whole call chain.
+ */
+export type G<T> = Generator<void, T, void>;
 
 /** Named configuration switches of a version model, so a scenario states exactly what it runs. */
 export interface VersionOptions {
@@ -48,20 +54,51 @@ export interface Kern {
   cpu: number;
   actor: string;
   opts: Required<VersionOptions>;
-  /** yield steps (tracing, stepping, interleaving); off for raw speed */
+  /** record steps (tracing, stepping, interleaving); off for raw speed */
   y: boolean;
+  /** yield after every step: a scheduling point for other actors or a debugger */
+  i: boolean;
+  /** where steps go */
+  sink: StepSink;
   depth: number;
 }
 
 export const PAGE_SIZE = 4096;
 
-export function step(k: Kern, fn: string, anchor: string, event: StepEvent, extra?: Partial<Step>): Step {
-  const s: Step = { actor: k.actor, cpu: k.cpu, fn, anchor, event, depth: k.depth };
-  return extra ? Object.assign(s, extra) : s;
+/** One shape for every step (all fields present), so the hot path stays monomorphic. */
+class StepRec implements Step {
+  addr?: number = undefined;
+  end?: number = undefined;
+  level?: Level = undefined;
+  lo?: number = undefined;
+  hi?: number = undefined;
+  pfn?: number = undefined;
+  ref?: number = undefined;
+  pin?: number = undefined;
+  nr?: number = undefined;
+  ret?: number | boolean = undefined;
+  note?: string = undefined;
+  slow?: boolean = undefined;
+  until?: () => boolean = undefined;
+  constructor(
+    readonly actor: string,
+    readonly cpu: number,
+    readonly fn: string,
+    readonly anchor: string,
+    readonly event: StepEvent,
+    readonly depth: number,
+  ) {}
+}
+
+/** Record a step; returns whether the caller must yield (a scheduling point). */
+export function step(k: Kern, fn: string, anchor: string, event: StepEvent, extra?: Partial<Step>): boolean {
+  if (k.sink instanceof TraceBuffer) k.sink.record(k.actor, k.cpu, fn, anchor, event, k.depth, extra);
+  else k.sink.push(Object.assign(new StepRec(k.actor, k.cpu, fn, anchor, event, k.depth), extra));
+  return k.i;
 }
 
 /** A step about an entry value. */
-export function entStep(k: Kern, fn: string, anchor: string, event: StepEvent, level: Level, e: Ent, addr?: number): Step {
+export function entStep(k: Kern, fn: string, anchor: string, event: StepEvent, level: Level, e: Ent, addr?: number): boolean {
   return step(k, fn, anchor, event, { level, lo: e.lo, hi: e.hi, addr });
 }
 
@@ -70,7 +107,7 @@ export function entStep(k: Kern, fn: string, anchor: string, event: StepEvent, l
  * The frame shows in the debug adapter's call stack with its address range.
  */
 export function* frame<T>(k: Kern, fn: string, anchor: string, addr: number, end: number, body: () => G<T>): G<T> {
-  if (k.y) yield step(k, fn, anchor, 'call', { addr, end });
+  if (k.y && step(k, fn, anchor, 'call', { addr, end })) yield;
   k.depth++;
   let ret: T;
   try {
@@ -78,7 +115,7 @@ export function* frame<T>(k: Kern, fn: string, anchor: string, addr: number, end
   } finally {
     k.depth--;
   }
-  if (k.y) yield step(k, fn, anchor, 'return', { addr, end, ret: typeof ret === 'number' || typeof ret === 'boolean' ? ret : undefined });
+  if (k.y && step(k, fn, anchor, 'return', { addr, end, ret: typeof ret === 'number' || typeof ret === 'boolean' ? ret : undefined })) yield;
   return ret;
 }
 
@@ -157,25 +194,37 @@ export function levelEnd(k: Kern, level: Level, addr: number, end: number): numb
 export function* plainLoad(k: Kern, fn: string, anchor: string, s: Slot, addr: number): G<Ent> {
   if (k.arch.atomicEntryLoad) {
     const e = k.m.load(s);
-    if (k.y) yield entStep(k, fn, anchor, 'load', s.level, e, addr);
+    if (k.y && entStep(k, fn, anchor, 'load', s.level, e, addr)) yield;
     return e;
   }
   const lo = k.m.loadLo(s);
-  if (k.y) yield step(k, fn, anchor, 'load', { level: s.level, lo, addr, note: 'low half (32-bit load)' });
+  if (k.y && step(k, fn, anchor, 'load', { level: s.level, lo, addr, note: 'low half (32-bit load)' })) yield;
   const hi = k.m.loadHi(s);
   const e = k.m.withGen({ lo, hi });
-  if (k.y) yield step(k, fn, anchor, 'load', { level: s.level, lo, hi, addr, note: 'high half (32-bit load)' });
+  if (k.y && step(k, fn, anchor, 'load', { level: s.level, lo, hi, addr, note: 'high half (32-bit load)' })) yield;
+  return e;
+}
+
+/**
+ * The same load without a generator, when that is possible: an atomic arch and no scheduling
+ * point wanted. Returns undefined otherwise; callers then `yield* plainLoad(...)`. This keeps
+ * tracing a GiB walk cheap.
+ */
+export function quickLoad(k: Kern, fn: string, anchor: string, s: Slot, addr: number): Ent | undefined {
+  if (k.i || !k.arch.atomicEntryLoad) return undefined;
+  const e = k.m.load(s);
+  if (k.y) entStep(k, fn, anchor, 'load', s.level, e, addr);
   return e;
 }
 
 export function* irqOff(k: Kern, fn: string, anchor: string): G<void> {
   k.m.irqDisable(k.cpu);
-  if (k.y) yield step(k, fn, anchor, 'irq', { note: 'interrupts off' });
+  if (k.y && step(k, fn, anchor, 'irq', { note: 'interrupts off' })) yield;
 }
 
 export function* irqOn(k: Kern, fn: string, anchor: string): G<void> {
   k.m.irqEnable(k.cpu);
-  if (k.y) yield step(k, fn, anchor, 'irq', { note: 'interrupts on' });
+  if (k.y && step(k, fn, anchor, 'irq', { note: 'interrupts on' })) yield;
 }
 
 /** A mutable int passed by pointer (`int *nr`). */

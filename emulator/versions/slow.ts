@@ -9,7 +9,6 @@
  */
 import type { Ent, Level } from '../arch/types';
 import { ensureTable, findVma, mapLeaf } from '../machine/builder';
-import type { Step } from '../trace/types';
 import { PAGE_SIZE, step, type G, type GupCall, type Kern, type VersionModel } from './kern';
 
 const EFAULT = -14;
@@ -42,10 +41,10 @@ function splitting(k: Kern, addr: number): boolean {
 
 export function* slowGup(k: Kern, v: VersionModel, call: GupCall, start: number, nrPages: number): G<{ nr: number; pages: number[]; ret: number }> {
   const blocked = () => (k.m.mmapWriter !== null && k.m.mmapWriter !== k.actor) || splitting(k, start);
-  while (k.y && blocked()) {
-    const s: Step & { until?: () => boolean } = step(k, 'get_user_pages', 'down_read mmap', 'wait', { slow: true, note: 'waits for mmap_lock / THP split' });
-    s.until = () => !blocked();
-    yield s;
+  // only another actor can release what we wait for, so this waits only when interleaved
+  while (k.i && blocked()) {
+    step(k, 'get_user_pages', 'mmap_read_lock', 'wait', { slow: true, note: 'waits for mmap_lock / a THP split', until: () => !blocked() });
+    yield;
   }
   const pages: number[] = [];
   const notes: string[] = [];
@@ -118,13 +117,14 @@ export function* slowGup(k: Kern, v: VersionModel, call: GupCall, start: number,
   }
   const nr = pages.length;
   if (k.y) {
-    yield step(k, 'get_user_pages', 'get_user_pages', 'slowpath', {
+    const pause = step(k, 'get_user_pages', 'get_user_pages', 'slowpath', {
       addr: start,
       end: start + nrPages * PAGE_SIZE,
       nr,
       slow: true,
       note: `slow path: ${nr} of ${nrPages} page(s) under mmap_lock${notes.length ? '; ' + notes.join('; ') : ''}`,
     });
+    if (pause) yield;
   }
   return { nr, pages, ret: nr > 0 ? nr : ret };
 }

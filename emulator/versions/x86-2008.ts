@@ -13,7 +13,7 @@
 import type { Ent, Level } from '../arch/types';
 import type { GupResult } from '../trace/types';
 import {
-  DEFAULT_OPTIONS, descend, entStep, offset, frame, irqOff, irqOn, levelEnd, pgdSlot, plainLoad, step,
+  DEFAULT_OPTIONS, descend, entStep, offset, quickLoad, frame, irqOff, irqOn, levelEnd, pgdSlot, plainLoad, step,
   PAGE_SIZE, type G, type GupCall, type Kern, type Nr, type VersionModel,
 } from './kern';
 import type { Slot } from '../machine/machine';
@@ -27,17 +27,17 @@ function* gup_get_pte(k: Kern, ptep: Slot, addr: number): G<Ent> {
   const fn = 'gup_get_pte';
   if (k.arch.atomicEntryLoad) {
     const pte = k.m.load(ptep);
-    if (k.y) yield entStep(k, fn, 'ACCESS_ONCE(*ptep)', 'load', 'pte', pte, addr);
+    if (k.y && entStep(k, fn, 'ACCESS_ONCE(*ptep)', 'load', 'pte', pte, addr)) yield;
     return pte;
   }
   for (;;) {
     const lo = k.m.loadLo(ptep);
-    if (k.y) yield step(k, fn, 'pte.pte_low = ptep->pte_low', 'load', { level: 'pte', lo, addr, note: 'low half' });
+    if (k.y && step(k, fn, 'pte.pte_low = ptep->pte_low', 'load', { level: 'pte', lo, addr, note: 'low half' })) yield;
     const hi = k.m.loadHi(ptep); // after smp_rmb(): not older than the low half
-    if (k.y) yield step(k, fn, 'pte.pte_high = ptep->pte_high', 'load', { level: 'pte', lo, hi, addr, note: 'high half' });
+    if (k.y && step(k, fn, 'pte.pte_high = ptep->pte_high', 'load', { level: 'pte', lo, hi, addr, note: 'high half' })) yield;
     const again = k.m.loadLo(ptep); // after smp_rmb(): did the low half move under us?
     const same = again === lo;
-    if (k.y) yield step(k, fn, 'pte.pte_low != ptep->pte_low', 'recheck', { level: 'pte', lo: again, hi, addr, note: same ? 'low half unchanged: done' : 'low half changed: retry' });
+    if (k.y && step(k, fn, 'pte.pte_low != ptep->pte_low', 'recheck', { level: 'pte', lo: again, hi, addr, note: same ? 'low half unchanged: done' : 'low half changed: retry' })) yield;
     if (same) return k.m.withGen({ lo, hi });
   }
 }
@@ -52,21 +52,21 @@ function* gup_pte_range(k: Kern, pmd: Ent, addr: number, end: number, write: boo
   return yield* frame(k, fn, 'gup_pte_range', addr, end, function* () {
     let ptep = offset(k, pmd, 'pte', addr);
     do {
-      const pte = yield* gup_get_pte(k, ptep, addr);
+      const pte = quickLoad(k, 'gup_get_pte', 'ACCESS_ONCE(*ptep)', ptep, addr) ?? (yield* gup_get_pte(k, ptep, addr));
       k.m.useEntry(ptep, pte);
       if (!allowed(k, 'pte', pte, write) || k.arch.special('pte', pte)) {
-        if (k.y) yield step(k, fn, 'pte_flags(pte) & (mask | _PAGE_SPECIAL)', 'bail', { level: 'pte', lo: pte.lo, hi: pte.hi, addr, note: 'not a present user page (or special, or read-only for a write)' });
+        if (k.y && step(k, fn, 'pte_flags(pte) & (mask | _PAGE_SPECIAL)', 'bail', { level: 'pte', lo: pte.lo, hi: pte.hi, addr, note: 'not a present user page (or special, or read-only for a write)' })) yield;
         return false;
       }
-      if (k.y) yield step(k, fn, 'pte_flags(pte) & (mask | _PAGE_SPECIAL)', 'check', { level: 'pte', lo: pte.lo, hi: pte.hi, addr });
+      if (k.y && step(k, fn, 'pte_flags(pte) & (mask | _PAGE_SPECIAL)', 'check', { level: 'pte', lo: pte.lo, hi: pte.hi, addr })) yield;
       const page = k.arch.pfn(pte);
       getPage(k, page, TAILS);
       k.m.mem.setFlag(page, 'referenced');
-      if (k.y) yield step(k, fn, 'get_page(page)', 'ref', { pfn: k.m.headOf(page), ref: 1, addr });
+      if (k.y && step(k, fn, 'get_page(page)', 'ref', { pfn: k.m.headOf(page), ref: 1, addr })) yield;
       pages.push(page);
       nr.v++;
-      if (k.y) yield step(k, fn, 'pages[*nr] = page', 'record', { pfn: page, nr: nr.v, addr });
-      ptep = { ...ptep, idx: ptep.idx + 1 };
+      if (k.y && step(k, fn, 'pages[*nr] = page', 'record', { pfn: page, nr: nr.v, addr })) yield;
+      ptep.idx++;
       addr += PAGE_SIZE;
     } while (addr !== end);
     return true;
@@ -77,20 +77,20 @@ function* gup_pte_range(k: Kern, pmd: Ent, addr: number, end: number, write: boo
 function* gup_huge(k: Kern, fn: string, level: 'pmd' | 'pud', e: Ent, addr: number, end: number, write: boolean, pages: number[], nr: Nr): G<boolean> {
   return yield* frame(k, fn, fn, addr, end, function* () {
     if (!allowed(k, level, e, write)) {
-      if (k.y) yield step(k, fn, '(pte_flags(pte) & mask) != mask', 'bail', { level, lo: e.lo, hi: e.hi, addr, note: 'not a present user huge page (or read-only for a write)' });
+      if (k.y && step(k, fn, '(pte_flags(pte) & mask) != mask', 'bail', { level, lo: e.lo, hi: e.hi, addr, note: 'not a present user huge page (or read-only for a write)' })) yield;
       return false;
     }
-    if (k.y) yield step(k, fn, '(pte_flags(pte) & mask) != mask', 'check', { level, lo: e.lo, hi: e.hi, addr });
+    if (k.y && step(k, fn, '(pte_flags(pte) & mask) != mask', 'check', { level, lo: e.lo, hi: e.hi, addr })) yield;
     const size = 2 ** k.m.levelInfo(level).shift;
     const head = k.arch.pfn(e);
     let page = head + Math.floor((addr % size) / PAGE_SIZE);
     let refs = 0;
     do {
       pages.push(page);
-      if (k.y) yield step(k, fn, 'pages[*nr] = page', 'record', { pfn: page, nr: nr.v + 1, addr });
+      if (k.y && step(k, fn, 'pages[*nr] = page', 'record', { pfn: page, nr: nr.v + 1, addr })) yield;
       if (isTail(k, page)) {
         tailPin(k, page, TAILS, 1);
-        if (k.y) yield step(k, 'get_huge_page_tail', 'get_huge_page_tail(page)', 'ref', { pfn: page, note: 'tail pin for split_huge_page', addr });
+        if (k.y && step(k, 'get_huge_page_tail', 'get_huge_page_tail(page)', 'ref', { pfn: page, note: 'tail pin for split_huge_page', addr })) yield;
       }
       nr.v++;
       page++;
@@ -99,7 +99,7 @@ function* gup_huge(k: Kern, fn: string, level: 'pmd' | 'pud', e: Ent, addr: numb
     } while (addr !== end);
     k.m.refAdd(head, refs);
     k.m.mem.setFlag(head, 'referenced');
-    if (k.y) yield step(k, 'get_head_page_multiple', 'get_head_page_multiple(head, refs)', 'ref', { pfn: head, ref: refs });
+    if (k.y && step(k, 'get_head_page_multiple', 'get_head_page_multiple(head, refs)', 'ref', { pfn: head, ref: refs })) yield;
     return true;
   });
 }
@@ -113,16 +113,16 @@ function* gup_pmd_range(k: Kern, pud: Ent, pudp: Slot, addr: number, end: number
       k.m.useEntry(pmdp, pmd);
       const next = levelEnd(k, 'pmd', addr, end);
       if (k.arch.none(pmd) || k.arch.splitting('pmd', pmd, k.era)) {
-        if (k.y) yield step(k, fn, 'pmd_none(pmd) || pmd_trans_splitting(pmd)', 'bail', { level: 'pmd', lo: pmd.lo, hi: pmd.hi, addr, note: k.arch.none(pmd) ? 'pmd none' : 'THP being split: the slow path waits for it' });
+        if (k.y && step(k, fn, 'pmd_none(pmd) || pmd_trans_splitting(pmd)', 'bail', { level: 'pmd', lo: pmd.lo, hi: pmd.hi, addr, note: k.arch.none(pmd) ? 'pmd none' : 'THP being split: the slow path waits for it' })) yield;
         return false;
       }
-      if (k.y) yield step(k, fn, 'pmd_none(pmd) || pmd_trans_splitting(pmd)', 'check', { level: 'pmd', lo: pmd.lo, hi: pmd.hi, addr });
+      if (k.y && step(k, fn, 'pmd_none(pmd) || pmd_trans_splitting(pmd)', 'check', { level: 'pmd', lo: pmd.lo, hi: pmd.hi, addr })) yield;
       if (k.arch.leaf('pmd', pmd)) {
         if (!(yield* gup_huge(k, 'gup_huge_pmd', 'pmd', pmd, addr, next, write, pages, nr))) return false;
       } else if (!(yield* gup_pte_range(k, pmd, addr, next, write, pages, nr))) {
         return false;
       }
-      pmdp = { ...pmdp, idx: pmdp.idx + 1 };
+      pmdp.idx++;
       addr = next;
     } while (addr !== end);
     return true;
@@ -137,7 +137,7 @@ function* gup_pud_range(k: Kern, pgd: Ent, pgdp: Slot, addr: number, end: number
       const pud = yield* plainLoad(k, fn, 'pud_t pud = *pudp', pudp, addr);
       const next = levelEnd(k, 'pud', addr, end);
       if (k.arch.none(pud)) {
-        if (k.y) yield step(k, fn, 'pud_none(pud)', 'bail', { level: 'pud', lo: pud.lo, hi: pud.hi, addr });
+        if (k.y && step(k, fn, 'pud_none(pud)', 'bail', { level: 'pud', lo: pud.lo, hi: pud.hi, addr })) yield;
         return false;
       }
       if (k.arch.leaf('pud', pud)) {
@@ -145,7 +145,7 @@ function* gup_pud_range(k: Kern, pgd: Ent, pgdp: Slot, addr: number, end: number
       } else if (!(yield* gup_pmd_range(k, pud, pudp, addr, next, write, pages, nr))) {
         return false;
       }
-      pudp = { ...pudp, idx: pudp.idx + 1 };
+      pudp.idx++;
       addr = next;
     } while (addr !== end);
     return true;
@@ -160,11 +160,11 @@ function* walk(k: Kern, fn: string, start: number, end: number, write: boolean, 
     const pgd = yield* plainLoad(k, fn, 'pgd_t pgd = *pgdp', pgdp, addr);
     const next = levelEnd(k, k.arch.levels[0].level, addr, end);
     if (k.arch.none(pgd)) {
-      if (k.y) yield step(k, fn, 'pgd_none(pgd)', 'bail', { level: 'pgd', addr });
+      if (k.y && step(k, fn, 'pgd_none(pgd)', 'bail', { level: 'pgd', addr })) yield;
       return false;
     }
     if (!(yield* gup_pud_range(k, pgd, pgdp, addr, next, write, pages, nr))) return false;
-    pgdp = { ...pgdp, idx: pgdp.idx + 1 };
+    pgdp.idx++;
     addr = next;
   } while (addr !== end);
   return true;
@@ -179,7 +179,7 @@ function* get_user_pages_fast(k: Kern, call: GupCall): G<GupResult> {
     const nr: Nr = { v: 0 };
     let done = false;
     if (end > k.arch.taskSize || end < start) {
-      if (k.y) yield step(k, fn, 'end >> __VIRTUAL_MASK_SHIFT', 'bail', { addr: start, end, note: 'range beyond user space: slow path' });
+      if (k.y && step(k, fn, 'end >> __VIRTUAL_MASK_SHIFT', 'bail', { addr: start, end, note: 'range beyond user space: slow path' })) yield;
     } else {
       yield* irqOff(k, fn, 'local_irq_disable()');
       done = yield* walk(k, fn, start, end, call.write, pages, nr);

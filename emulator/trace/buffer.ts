@@ -1,0 +1,181 @@
+/**
+ * A columnar store of steps: a traced walk over a GiB makes a million steps, and a million live
+ * objects cost more in garbage collection than the walk itself. Steps are copied into typed
+ * arrays as they come and rebuilt on read. Strings are interned: a step stores small ids.
+ * Layer: pure emulator.
+ */
+import type { Level } from '../arch/types';
+import type { Step, StepEvent } from './types';
+
+export interface StepSink {
+  push(s: Step): unknown;
+}
+
+const LEVELS: (Level | undefined)[] = [undefined, 'pgd', 'p4d', 'pud', 'pmd', 'pte'];
+const opt = (v: number | undefined) => (v === undefined ? NaN : v);
+
+export class TraceBuffer implements StepSink {
+  private n = 0;
+  private cap = 0;
+  private strings: string[] = [];
+  private ids = new Map<string, number>();
+  private actor = new Uint16Array(0);
+  private fn = new Uint16Array(0);
+  private anchor = new Uint16Array(0);
+  private event = new Uint16Array(0);
+  private note = new Int32Array(0);
+  private cpu = new Uint8Array(0);
+  private depth = new Uint8Array(0);
+  private level = new Uint8Array(0);
+  /** bit 0 lo, 1 hi, 2 slow, 3 ret is boolean */
+  private has = new Uint8Array(0);
+  private lo = new Uint32Array(0);
+  private hi = new Uint32Array(0);
+  private addr = new Float64Array(0);
+  private end = new Float64Array(0);
+  private pfn = new Float64Array(0);
+  private ref = new Float64Array(0);
+  private pin = new Float64Array(0);
+  private nr = new Float64Array(0);
+  private ret = new Float64Array(0);
+  private until = new Map<number, () => boolean>();
+
+  get length(): number {
+    return this.n;
+  }
+
+  private grow(): void {
+    const cap = Math.max(1024, this.cap * 2);
+    const g = <T extends { length: number; set(a: T): void }>(a: T, C: new (n: number) => T): T => {
+      const b = new C(cap);
+      b.set(a);
+      return b;
+    };
+    this.actor = g(this.actor, Uint16Array);
+    this.fn = g(this.fn, Uint16Array);
+    this.anchor = g(this.anchor, Uint16Array);
+    this.event = g(this.event, Uint16Array);
+    this.note = g(this.note, Int32Array);
+    this.cpu = g(this.cpu, Uint8Array);
+    this.depth = g(this.depth, Uint8Array);
+    this.level = g(this.level, Uint8Array);
+    this.has = g(this.has, Uint8Array);
+    this.lo = g(this.lo, Uint32Array);
+    this.hi = g(this.hi, Uint32Array);
+    this.addr = g(this.addr, Float64Array);
+    this.end = g(this.end, Float64Array);
+    this.pfn = g(this.pfn, Float64Array);
+    this.ref = g(this.ref, Float64Array);
+    this.pin = g(this.pin, Float64Array);
+    this.nr = g(this.nr, Float64Array);
+    this.ret = g(this.ret, Float64Array);
+    this.cap = cap;
+  }
+
+  // a small direct-mapped cache in front of the map: step strings are mostly the same literals
+  private cacheK: string[] = new Array(256).fill('');
+  private cacheV = new Int32Array(256);
+
+  private id(s: string): number {
+    const h = (s.length * 31 + s.charCodeAt(0) + s.charCodeAt(s.length >> 1) * 7) & 255;
+    if (this.cacheK[h] === s) return this.cacheV[h];
+    let i = this.ids.get(s);
+    if (i === undefined) {
+      i = this.strings.length;
+      this.strings.push(s);
+      this.ids.set(s, i);
+    }
+    this.cacheK[h] = s;
+    this.cacheV[h] = i;
+    return i;
+  }
+
+  // one-entry caches: the actor and event of consecutive steps are usually the same
+  private lastActor = '';
+  private lastActorId = 0;
+  private lastFn = '';
+  private lastFnId = 0;
+
+  push(s: Step): number {
+    return this.record(s.actor, s.cpu, s.fn, s.anchor, s.event, s.depth, s);
+  }
+
+  /** push without building a Step first (the tracer's hot path) */
+  record(actor: string, cpu: number, fn: string, anchor: string, event: StepEvent, depth: number, s?: Partial<Step>): number {
+    if (this.n === this.cap) this.grow();
+    const i = this.n++;
+    if (actor !== this.lastActor) {
+      this.lastActor = actor;
+      this.lastActorId = this.id(actor);
+    }
+    if (fn !== this.lastFn) {
+      this.lastFn = fn;
+      this.lastFnId = this.id(fn);
+    }
+    this.actor[i] = this.lastActorId;
+    this.fn[i] = this.lastFnId;
+    this.anchor[i] = this.id(anchor);
+    this.event[i] = this.id(event);
+    this.cpu[i] = cpu;
+    this.depth[i] = depth;
+    if (!s) {
+      this.level[i] = 0;
+      this.has[i] = 0;
+      this.addr[i] = this.end[i] = this.pfn[i] = this.ref[i] = this.pin[i] = this.nr[i] = this.ret[i] = NaN;
+      this.note[i] = -1;
+      return this.n;
+    }
+    this.note[i] = s.note === undefined ? -1 : this.id(s.note);
+    this.level[i] = s.level ? LEVELS.indexOf(s.level) : 0;
+    let has = 0;
+    if (s.lo !== undefined) {
+      has |= 1;
+      this.lo[i] = s.lo;
+    }
+    if (s.hi !== undefined) {
+      has |= 2;
+      this.hi[i] = s.hi;
+    }
+    if (s.slow) has |= 4;
+    if (typeof s.ret === 'boolean') has |= 8;
+    this.has[i] = has;
+    this.addr[i] = opt(s.addr);
+    this.end[i] = opt(s.end);
+    this.pfn[i] = opt(s.pfn);
+    this.ref[i] = opt(s.ref);
+    this.pin[i] = opt(s.pin);
+    this.nr[i] = opt(s.nr);
+    this.ret[i] = s.ret === undefined ? NaN : Number(s.ret);
+    if (s.until) this.until.set(i, s.until);
+    return this.n;
+  }
+
+  at(i: number): Step {
+    if (i < 0 || i >= this.n) throw new RangeError(`no step ${i}`);
+    const S = this.strings;
+    const s: Step = { actor: S[this.actor[i]], cpu: this.cpu[i], fn: S[this.fn[i]], anchor: S[this.anchor[i]], event: S[this.event[i]] as StepEvent, depth: this.depth[i] };
+    const set = <K extends keyof Step>(k: K, v: number) => {
+      if (!Number.isNaN(v)) (s as unknown as Record<string, number>)[k] = v;
+    };
+    const level = LEVELS[this.level[i]];
+    if (level) s.level = level;
+    if (this.has[i] & 1) s.lo = this.lo[i];
+    if (this.has[i] & 2) s.hi = this.hi[i];
+    set('addr', this.addr[i]);
+    set('end', this.end[i]);
+    set('pfn', this.pfn[i]);
+    set('ref', this.ref[i]);
+    set('pin', this.pin[i]);
+    set('nr', this.nr[i]);
+    if (!Number.isNaN(this.ret[i])) s.ret = this.has[i] & 8 ? this.ret[i] === 1 : this.ret[i];
+    if (this.note[i] >= 0) s.note = S[this.note[i]];
+    if (this.has[i] & 4) s.slow = true;
+    const u = this.until.get(i);
+    if (u) s.until = u;
+    return s;
+  }
+
+  toArray(): Step[] {
+    return Array.from({ length: this.n }, (_, i) => this.at(i));
+  }
+}

@@ -1,0 +1,152 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ARCHES, getArch } from '../../emulator/arch';
+import { fromBig, toBig } from '../../emulator/arch/bits';
+import type { Era, Level } from '../../emulator/arch/types';
+
+const bit = (n: number) => 1n << BigInt(n);
+
+/** [arch, level, era, raw, predicate, expected] — one row per bit GUP-fast tests. */
+type Row = [string, Level, Era, bigint, 'present' | 'write' | 'user' | 'special' | 'devmap' | 'protnone' | 'huge' | 'splitting', boolean];
+
+const rows: Row[] = [
+  // x86-64 (pgtable_types.h)
+  ['x86-64', 'pte', 'modern', bit(0), 'present', true],
+  ['x86-64', 'pte', 'modern', 0n, 'present', false],
+  ['x86-64', 'pte', 'modern', bit(0) | bit(1), 'write', true],
+  ['x86-64', 'pte', 'modern', bit(0), 'write', false],
+  ['x86-64', 'pte', 'modern', bit(0) | bit(2), 'user', true],
+  ['x86-64', 'pte', 'modern', bit(0) | bit(9), 'special', true],
+  ['x86-64', 'pte', 'modern', bit(0) | bit(58), 'devmap', true],
+  ['x86-64', 'pte', 'thp-split', bit(0) | bit(58), 'devmap', false],
+  ['x86-64', 'pte', 'modern', bit(8), 'protnone', true],
+  ['x86-64', 'pte', 'modern', bit(8), 'present', true], // pte_present includes PROTNONE on x86
+  ['x86-64', 'pte', 'modern', bit(0) | bit(8), 'protnone', false], // GLOBAL on a present entry
+  ['x86-64', 'pmd', 'modern', bit(0) | bit(7), 'huge', true],
+  ['x86-64', 'pud', 'modern', bit(0) | bit(7), 'huge', true],
+  ['x86-64', 'pte', 'modern', bit(0) | bit(7), 'huge', false], // bit 7 is PAT in a pte
+  ['x86-64', 'pmd', 'thp-split', bit(0) | bit(7) | bit(10), 'splitting', true],
+  ['x86-64', 'pmd', 'modern', bit(0) | bit(7) | bit(10), 'splitting', false],
+  // x86 PAE: same low bits, no devmap
+  ['x86-pae', 'pte', 'modern', bit(0) | bit(2) | bit(1), 'write', true],
+  ['x86-pae', 'pte', 'modern', bit(0) | bit(9), 'special', true],
+  ['x86-pae', 'pte', 'modern', bit(0) | bit(58), 'devmap', false],
+  ['x86-pae', 'pmd', 'modern', bit(0) | bit(7), 'huge', true],
+  ['x86-pae', 'pte', 'modern', bit(8), 'protnone', true],
+  // ARM LPAE (pgtable-3level.h)
+  ['arm-lpae', 'pte', 'modern', bit(0) | bit(1), 'present', true],
+  ['arm-lpae', 'pte', 'modern', bit(0) | bit(1) | bit(6), 'user', true],
+  ['arm-lpae', 'pte', 'modern', bit(0) | bit(1), 'write', true],
+  ['arm-lpae', 'pte', 'modern', bit(0) | bit(1) | bit(58), 'write', false], // L_PTE_RDONLY
+  ['arm-lpae', 'pte', 'modern', bit(0) | bit(1) | bit(56), 'special', true],
+  ['arm-lpae', 'pmd', 'modern', bit(0), 'huge', true], // section: type 1
+  ['arm-lpae', 'pmd', 'modern', bit(0) | bit(1), 'huge', false], // table: type 3
+  ['arm-lpae', 'pmd', 'thp-split', bit(0) | bit(56), 'splitting', true], // L_PMD_SECT_SPLITTING
+  ['arm-lpae', 'pte', 'modern', bit(57), 'protnone', false], // no NUMA balancing on 32-bit ARM
+  // arm64 (pgtable-hwdef.h, pgtable-prot.h)
+  ['arm64', 'pte', 'modern', bit(0) | bit(1), 'present', true],
+  ['arm64', 'pte', 'modern', bit(0) | bit(6), 'user', true],
+  ['arm64', 'pte', 'modern', bit(0) | bit(51), 'write', true], // PTE_WRITE = PTE_DBM
+  ['arm64', 'pte', 'modern', bit(0) | bit(7), 'write', false],
+  ['arm64', 'pte', 'thp-split', bit(0) | bit(57), 'write', true], // old PTE_WRITE position
+  ['arm64', 'pmd', 'thp-split', bit(0), 'write', true], // old pmd_write: RDONLY clear
+  ['arm64', 'pmd', 'thp-split', bit(0) | bit(7), 'write', false],
+  ['arm64', 'pte', 'modern', bit(0) | bit(56), 'special', true],
+  ['arm64', 'pte', 'modern', bit(0) | bit(57), 'devmap', true],
+  ['arm64', 'pte', 'modern', bit(58), 'protnone', true],
+  ['arm64', 'pte', 'modern', bit(58), 'present', true],
+  ['arm64', 'pte', 'modern', bit(0) | bit(58), 'protnone', false],
+  ['arm64', 'pmd', 'modern', bit(0), 'huge', true], // block
+  ['arm64', 'pud', 'modern', bit(0), 'huge', true],
+  ['arm64', 'pmd', 'modern', bit(0) | bit(1), 'huge', false],
+  ['arm64', 'pmd', 'thp-split', bit(0) | bit(57), 'splitting', true], // PMD_SECT_SPLITTING
+  ['arm64', 'pmd', 'modern', bit(0) | bit(57), 'splitting', false],
+];
+
+describe('decode gives the kernel meaning of each bit GUP-fast tests', () => {
+  it.each(rows)('%s %s (%s) %s → %s is %s', (arch, level, era, raw, pred, want) => {
+    const d = getArch(arch).decode(level, raw, era);
+    expect(d[pred]).toBe(want);
+  });
+});
+
+describe('frame numbers', () => {
+  it.each([
+    ['x86-64', 0x000f_ffff_ffff_f000n, 0xff_ffff_ffffn],
+    ['x86-pae', 0x0000_0fff_ffff_f000n, 0xffff_ffffn],
+    ['arm-lpae', 0x0000_00ff_ffff_f000n, 0xfff_ffffn],
+    ['arm64', 0x0000_ffff_ffff_f000n, 0xf_ffff_ffffn],
+  ])('%s: the widest physical address decodes to the widest frame', (arch, raw, pfn) => {
+    expect(BigInt(getArch(arch).decode('pte', raw).pfn)).toBe(pfn);
+  });
+
+  it.each(['x86-pae', 'arm-lpae'])('%s: a page above 4 GiB keeps its high frame bits', (id) => {
+    const arch = getArch(id);
+    const pfn = 0x12_3456; // physical 0x1_2345_6000, above 4 GiB
+    const e = arch.mkLeaf('pte', pfn, { write: true, user: true }, 'modern');
+    expect(e.hi & 0xff).toBe(1); // bit 32 of the physical address lives in the high half
+    expect(arch.pfn(e)).toBe(pfn);
+    expect(arch.decode('pte', toBig(e)).phys).toBe('0x0000000123456000');
+  });
+});
+
+describe('encode and decode round-trip exactly', () => {
+  for (const arch of ARCHES) {
+    for (const level of arch.levels.map((l) => l.level)) {
+      for (const era of ['modern', 'thp-split'] as Era[]) {
+        it(`${arch.id} ${level} ${era}`, () => {
+          fc.assert(
+            fc.property(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), (raw) => {
+              const d = arch.decode(level, raw, era);
+              expect(arch.encode(level, { pfn: d.pfn, fields: d.fields, other: d.other }, era)).toBe(raw);
+              // the two-halves form agrees with the bigint form
+              expect(toBig(fromBig(raw))).toBe(raw);
+              expect(arch.pfn(fromBig(raw))).toBe(d.pfn);
+            }),
+            { numRuns: 300 },
+          );
+        });
+      }
+    }
+  }
+
+  it('named fields never overlap each other or the frame number', () => {
+    for (const arch of ARCHES) {
+      for (const level of arch.levels.map((l) => l.level)) {
+        for (const era of ['modern', 'thp-split'] as Era[]) {
+          const d = arch.decode(level, (1n << 64n) - 1n, era);
+          let seen = ((1n << BigInt(arch.physBits - 12)) - 1n) << 12n;
+          for (const f of arch.fields.filter((x) => x.name in d.fields)) {
+            if ((f.levels && !f.levels.includes(level)) || (f.eras && !f.eras.includes(era))) continue;
+            const m = ((1n << BigInt(f.width ?? 1)) - 1n) << BigInt(f.shift);
+            expect(seen & m, `${arch.id} ${level} ${era} ${f.name}`).toBe(0n);
+            seen |= m;
+          }
+        }
+      }
+    }
+  });
+
+  it('builders make entries their own predicates agree with', () => {
+    for (const arch of ARCHES) {
+      for (const l of arch.levels.filter((x) => x.leaf)) {
+        const rw = arch.mkLeaf(l.level, 0x4_0000, { write: true, user: true }, 'modern');
+        const ro = arch.wrprotect(l.level, rw, 'modern');
+        expect(arch.present(rw) && arch.user(rw) && arch.write(l.level, rw, 'modern')).toBe(true);
+        expect(arch.write(l.level, ro, 'modern')).toBe(false);
+        expect(arch.leaf(l.level, rw)).toBe(l.level !== 'pte');
+        expect(arch.pfn(rw)).toBe(0x4_0000);
+      }
+    }
+  });
+
+  it('rejects fields an arch does not have', () => {
+    expect(() => getArch('arm-lpae').encode('pte', { pfn: 1, fields: { devmap: 1 } })).toThrow(/no field 'devmap'/);
+    expect(() => getArch('sparc')).toThrow(/valid archs: x86-64, x86-pae, arm-lpae, arm64/);
+  });
+
+  it('x86-64 5-level adds a p4d level', () => {
+    const a = getArch('x86-64', { la57: true });
+    expect(a.levels.map((l) => `${l.level}:${l.shift}`)).toEqual(['pgd:48', 'p4d:39', 'pud:30', 'pmd:21', 'pte:12']);
+  });
+});

@@ -1,0 +1,169 @@
+import { describe, expect, it } from 'vitest';
+import type { Machine } from '../../emulator/machine/machine';
+import { releaseAll, replay, type Replay } from '../../emulator/run/replay';
+import { SCENARIOS } from '../../emulator/scenarios';
+import { VERSIONS } from '../../emulator/versions';
+
+/** An independent software walk: the frame mapped at va, or undefined. */
+function translate(m: Machine, va: number): number | undefined {
+  let table = m.mm.pgd;
+  for (const l of m.arch.levels) {
+    const e = m.load(m.slot(table, l.level, va));
+    if (m.arch.none(e) || !m.arch.present(e)) return undefined;
+    if (l.level === 'pte' || m.arch.leaf(l.level, e)) return m.arch.pfn(e) + Math.floor((va % 2 ** l.shift) / 4096);
+    table = m.arch.pfn(e);
+  }
+  return undefined;
+}
+
+const PAGE = 4096;
+
+function combos() {
+  const out: [string, string, string][] = [];
+  for (const v of VERSIONS) for (const a of v.arches) for (const s of SCENARIOS) if (!s.arches || s.arches.includes(a)) out.push([v.id, a, s.id]);
+  return out;
+}
+
+/** What each scenario must give, whatever the version and arch. */
+const expected: Record<string, { nr: number; slow: boolean; fastNr: number }> = {
+  'pages-4k-16': { nr: 16, slow: false, fastNr: 16 },
+  'thp-pmd': { nr: 512, slow: false, fastNr: 512 },
+  'huge-pud-1g': { nr: 512, slow: false, fastNr: 512 },
+  'cross-pmd': { nr: 16, slow: false, fastNr: 16 },
+  'hole-middle': { nr: 16, slow: true, fastNr: 8 },
+  'write-readonly': { nr: 8, slow: true, fastNr: 4 },
+  'special-pte': { nr: 4, slow: true, fastNr: 4 },
+  'unaligned-start': { nr: 4, slow: false, fastNr: 4 },
+};
+
+function deltaOf(rp: Replay, pfn: number): number {
+  return rp.deltas.find((d) => d.pfn === pfn)?.refcount ?? 0;
+}
+
+describe('every built-in scenario on every version and arch it runs on', () => {
+  it.each(combos())('%s on %s: %s', (version, arch, scenario) => {
+    const rp = replay({ arch, version, scenario, trace: true });
+    const want = expected[scenario];
+    expect(rp.result.nr).toBe(want.nr);
+    expect(rp.result.ret).toBe(want.nr);
+    expect(rp.result.slowPath).toBe(want.slow);
+    expect(rp.result.fastNr).toBe(want.fastNr);
+    // the pages are exactly what the addresses map now (after any fault-in or COW)
+    const start = rp.call.start - (rp.call.start % PAGE);
+    const mapped = rp.result.pages.map((_, i) => translate(rp.machine, start + i * PAGE));
+    expect(rp.result.pages).toEqual(mapped);
+    // every step names its function and statement
+    for (const s of rp.steps) {
+      expect(s.fn).toMatch(/^[_a-z]\w*$/);
+      expect(s.anchor.length).toBeGreaterThan(0);
+    }
+    expect(rp.steps.some((s) => s.event === 'slowpath')).toBe(want.slow);
+    // the caller gives the pages back: every refcount returns to where it was
+    releaseAll(rp);
+    const mem = rp.machine.mem;
+    for (const pfn of rp.result.pages) {
+      const i = mem.idx(pfn);
+      const was = i < rp.refBefore.length ? rp.refBefore[i] : 0;
+      const now = mem.refcount[i];
+      const tail = mem.hasFlag(pfn, 'tail');
+      const fresh = !tail && was === 0; // faulted in or a COW copy: one ref, for its mapping
+      expect(now, `page 0x${pfn.toString(16)}`).toBe(fresh ? 1 : was);
+    }
+  });
+});
+
+describe('exact reference counting', () => {
+  it.each(VERSIONS.flatMap((v) => v.arches.map((a) => [v.id, a])))('%s on %s: 4K pages get +1 each', (version, arch) => {
+    const rp = replay({ arch, version, scenario: 'pages-4k-16' });
+    expect(new Set(rp.result.pages).size).toBe(16);
+    for (const p of rp.result.pages) expect(deltaOf(rp, p)).toBe(1);
+    expect(rp.deltas).toHaveLength(16);
+  });
+
+  it.each(VERSIONS.flatMap((v) => v.arches.map((a) => [v.id, a])))('%s on %s: a 2 MiB THP gives +512 on the head', (version, arch) => {
+    const rp = replay({ arch, version, scenario: 'thp-pmd' });
+    const head = rp.result.pages[0];
+    expect(rp.result.pages).toEqual(Array.from({ length: 512 }, (_, i) => head + i));
+    expect(deltaOf(rp, head)).toBe(512);
+    expect(rp.machine.refcount(head)).toBe(513);
+  });
+
+  it('x86-2008 pins each THP tail on its own _count; generic-2014 on its _mapcount', () => {
+    const a = replay({ arch: 'x86-64', version: 'x86-2008', scenario: 'thp-pmd' });
+    const tail = a.result.pages[5];
+    expect(deltaOf(a, tail)).toBe(1);
+    const b = replay({ arch: 'x86-64', version: 'generic-2014', scenario: 'thp-pmd' });
+    const t2 = b.result.pages[5];
+    expect(deltaOf(b, t2)).toBe(0);
+    expect(b.machine.mem.mapcount[b.machine.mem.idx(t2)]).toBe(1);
+    releaseAll(b);
+    expect(b.machine.mem.mapcount[b.machine.mem.idx(t2)]).toBe(0);
+    expect(b.machine.refcount(b.result.pages[0])).toBe(1);
+  });
+
+  it.each(['x86-64', 'arm64'])('%s: the 1 GiB pud head gets +512', (arch) => {
+    const rp = replay({ arch, version: 'generic-2014', scenario: 'huge-pud-1g' });
+    const head = rp.result.pages[0];
+    expect(rp.machine.mem.order[rp.machine.mem.idx(head)]).toBe(18);
+    expect(deltaOf(rp, head)).toBe(512);
+  });
+
+  it.each(['x86-pae', 'arm-lpae'])('%s has no pud leaves: the 1 GiB scenario is refused with a reason', (arch) => {
+    expect(() => replay({ arch, version: 'generic-2014', scenario: 'huge-pud-1g' })).toThrow(/needs x86-64 or arm64/);
+  });
+
+  it('hole-middle: the fast path stops at the hole, the slow path faults it in', () => {
+    const rp = replay({ arch: 'x86-64', version: 'x86-2008', scenario: 'hole-middle', trace: true });
+    const faulted = rp.result.pages[8];
+    expect(deltaOf(rp, faulted)).toBe(2); // new page: 1 for the mapping, 1 for GUP
+    const bail = rp.steps.find((s) => s.event === 'bail');
+    expect(bail?.fn).toBe('gup_pte_range');
+    expect(bail?.addr).toBe(rp.call.start + 8 * PAGE);
+  });
+
+  it('write-readonly: the slow path breaks COW and returns the copy', () => {
+    const rp = replay({ arch: 'arm64', version: 'generic-2014', scenario: 'write-readonly', trace: true });
+    const copy = rp.result.pages[4];
+    expect(deltaOf(rp, copy)).toBe(2);
+    const slow = rp.steps.find((s) => s.event === 'slowpath');
+    expect(slow?.note).toMatch(/COW copy/);
+  });
+
+  it('special-pte: refused by the fast path and the slow path alike', () => {
+    const rp = replay({ arch: 'x86-pae', version: 'generic-2014', scenario: 'special-pte', trace: true });
+    expect(rp.steps.find((s) => s.event === 'bail')?.anchor).toMatch(/pte_special/);
+    expect(rp.steps.find((s) => s.event === 'slowpath')?.note).toMatch(/VM_PFNMAP/);
+  });
+
+  it('generic-2014 without pte_special: gup_pte_range is a stub, huge pages still go fast', () => {
+    const small = replay({ arch: 'arm-lpae', version: 'generic-2014', scenario: 'pages-4k-16', options: { pteSpecial: false }, trace: true });
+    expect(small.result).toMatchObject({ nr: 16, slowPath: true, fastNr: 0 });
+    expect(small.steps.find((s) => s.event === 'bail')?.anchor).toBe('return 0');
+    const huge = replay({ arch: 'arm-lpae', version: 'generic-2014', scenario: 'thp-pmd', options: { pteSpecial: false } });
+    expect(huge.result).toMatchObject({ nr: 512, slowPath: false });
+  });
+
+  it('x86-2008 reads PAE ptes low, high, low; x86-64 in one load', () => {
+    const pae = replay({ arch: 'x86-pae', version: 'x86-2008', scenario: 'pages-4k-16', trace: true });
+    const firstPte = pae.steps.filter((s) => s.fn === 'gup_get_pte').slice(0, 3);
+    expect(firstPte.map((s) => s.anchor)).toEqual(['pte.pte_low = ptep->pte_low', 'pte.pte_high = ptep->pte_high', 'pte.pte_low != ptep->pte_low']);
+    const x64 = replay({ arch: 'x86-64', version: 'x86-2008', scenario: 'pages-4k-16', trace: true });
+    expect(x64.steps.filter((s) => s.fn === 'gup_get_pte')).toHaveLength(16);
+  });
+
+  it('x86-2008 does not run on ARM and says why', () => {
+    expect(() => replay({ arch: 'arm64', version: 'x86-2008', scenario: 'pages-4k-16' })).toThrow(/arch\/x86\/mm\/gup.c.*does not run on arm64/);
+  });
+
+  it('the trace has no steps when tracing is off, and the same result', () => {
+    const on = replay({ arch: 'x86-64', version: 'generic-2014', scenario: 'cross-pmd', trace: true });
+    const off = replay({ arch: 'x86-64', version: 'generic-2014', scenario: 'cross-pmd' });
+    expect(off.steps).toHaveLength(0);
+    expect(off.result).toEqual(on.result);
+    expect(on.steps.filter((s) => s.event === 'call' && s.fn === 'gup_pte_range')).toHaveLength(2);
+  });
+
+  it('versions older than the p4d level refuse 5-level paging', () => {
+    expect(() => replay({ arch: 'x86-64', la57: true, version: 'generic-2014', scenario: 'pages-4k-16' })).toThrow(/predates the p4d level/);
+  });
+});
