@@ -69,7 +69,7 @@ export function replay(req: ReplayRequest): Replay {
   const m = buildMachine(arch, version.era, { mappings: scenario.layout });
   const before = { ref: m.mem.refcount.slice(), pin: m.mem.pincount.slice(), frames: m.mem.frames };
   const call = gupCall(arch, scenario);
-  const trace = new TraceBuffer();
+  const trace = new TraceBuffer(req.trace ? Math.min(call.nrPages * 6 + 64, 1 << 24) : 0);
   const k = makeKern(m, version, req.options, 'gup', 0, !!req.trace, false, trace);
   const r = version.gup(k, call).next(); // no scheduling points: runs to the end at once
   if (!r.done) throw new Error('a single-caller replay yielded');

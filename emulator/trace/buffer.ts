@@ -12,7 +12,17 @@ export interface StepSink {
 }
 
 const LEVELS: (Level | undefined)[] = [undefined, 'pgd', 'p4d', 'pud', 'pmd', 'pte'];
-const opt = (v: number | undefined) => (v === undefined ? NaN : v);
+
+function levelId(l: Level | undefined): number {
+  switch (l) {
+    case 'pgd': return 1;
+    case 'p4d': return 2;
+    case 'pud': return 3;
+    case 'pmd': return 4;
+    case 'pte': return 5;
+    default: return 0;
+  }
+}
 
 export class TraceBuffer implements StepSink {
   private n = 0;
@@ -27,8 +37,7 @@ export class TraceBuffer implements StepSink {
   private cpu = new Uint8Array(0);
   private depth = new Uint8Array(0);
   private level = new Uint8Array(0);
-  /** bit 0 lo, 1 hi, 2 slow, 3 ret is boolean */
-  private has = new Uint8Array(0);
+  private has = new Uint16Array(0);
   private lo = new Uint32Array(0);
   private hi = new Uint32Array(0);
   private addr = new Float64Array(0);
@@ -40,12 +49,17 @@ export class TraceBuffer implements StepSink {
   private ret = new Float64Array(0);
   private until = new Map<number, () => boolean>();
 
+  /** `expect`: how many steps to make room for at once (a GiB walk makes a million) */
+  constructor(expect = 0) {
+    if (expect > 0) this.grow(expect);
+  }
+
   get length(): number {
     return this.n;
   }
 
-  private grow(): void {
-    const cap = Math.max(1024, this.cap * 2);
+  private grow(want = 0): void {
+    const cap = Math.max(1024, this.cap * 2, want);
     const g = <T extends { length: number; set(a: T): void }>(a: T, C: new (n: number) => T): T => {
       const b = new C(cap);
       b.set(a);
@@ -59,7 +73,7 @@ export class TraceBuffer implements StepSink {
     this.cpu = g(this.cpu, Uint8Array);
     this.depth = g(this.depth, Uint8Array);
     this.level = g(this.level, Uint8Array);
-    this.has = g(this.has, Uint8Array);
+    this.has = g(this.has, Uint16Array);
     this.lo = g(this.lo, Uint32Array);
     this.hi = g(this.hi, Uint32Array);
     this.addr = g(this.addr, Float64Array);
@@ -118,58 +132,44 @@ export class TraceBuffer implements StepSink {
     this.event[i] = this.id(event);
     this.cpu[i] = cpu;
     this.depth[i] = depth;
-    if (!s) {
-      this.level[i] = 0;
-      this.has[i] = 0;
-      this.addr[i] = this.end[i] = this.pfn[i] = this.ref[i] = this.pin[i] = this.nr[i] = this.ret[i] = NaN;
-      this.note[i] = -1;
-      return this.n;
-    }
-    this.note[i] = s.note === undefined ? -1 : this.id(s.note);
-    this.level[i] = s.level ? LEVELS.indexOf(s.level) : 0;
+    // only the fields a step has are written; `has` says which (bit per field)
     let has = 0;
-    if (s.lo !== undefined) {
-      has |= 1;
-      this.lo[i] = s.lo;
+    if (s) {
+      if (s.lo !== undefined) { has |= 1; this.lo[i] = s.lo; }
+      if (s.hi !== undefined) { has |= 2; this.hi[i] = s.hi; }
+      if (s.slow) has |= 4;
+      if (s.addr !== undefined) { has |= 8; this.addr[i] = s.addr; }
+      if (s.end !== undefined) { has |= 16; this.end[i] = s.end; }
+      if (s.pfn !== undefined) { has |= 32; this.pfn[i] = s.pfn; }
+      if (s.ref !== undefined) { has |= 64; this.ref[i] = s.ref; }
+      if (s.pin !== undefined) { has |= 128; this.pin[i] = s.pin; }
+      if (s.nr !== undefined) { has |= 256; this.nr[i] = s.nr; }
+      if (s.ret !== undefined) { has |= typeof s.ret === 'boolean' ? 512 | 1024 : 512; this.ret[i] = Number(s.ret); }
+      if (s.note !== undefined) { has |= 2048; this.note[i] = this.id(s.note); }
+      if (s.until) this.until.set(i, s.until);
     }
-    if (s.hi !== undefined) {
-      has |= 2;
-      this.hi[i] = s.hi;
-    }
-    if (s.slow) has |= 4;
-    if (typeof s.ret === 'boolean') has |= 8;
+    this.level[i] = levelId(s?.level);
     this.has[i] = has;
-    this.addr[i] = opt(s.addr);
-    this.end[i] = opt(s.end);
-    this.pfn[i] = opt(s.pfn);
-    this.ref[i] = opt(s.ref);
-    this.pin[i] = opt(s.pin);
-    this.nr[i] = opt(s.nr);
-    this.ret[i] = s.ret === undefined ? NaN : Number(s.ret);
-    if (s.until) this.until.set(i, s.until);
     return this.n;
   }
-
   at(i: number): Step {
     if (i < 0 || i >= this.n) throw new RangeError(`no step ${i}`);
     const S = this.strings;
     const s: Step = { actor: S[this.actor[i]], cpu: this.cpu[i], fn: S[this.fn[i]], anchor: S[this.anchor[i]], event: S[this.event[i]] as StepEvent, depth: this.depth[i] };
-    const set = <K extends keyof Step>(k: K, v: number) => {
-      if (!Number.isNaN(v)) (s as unknown as Record<string, number>)[k] = v;
-    };
+    const h = this.has[i];
     const level = LEVELS[this.level[i]];
     if (level) s.level = level;
-    if (this.has[i] & 1) s.lo = this.lo[i];
-    if (this.has[i] & 2) s.hi = this.hi[i];
-    set('addr', this.addr[i]);
-    set('end', this.end[i]);
-    set('pfn', this.pfn[i]);
-    set('ref', this.ref[i]);
-    set('pin', this.pin[i]);
-    set('nr', this.nr[i]);
-    if (!Number.isNaN(this.ret[i])) s.ret = this.has[i] & 8 ? this.ret[i] === 1 : this.ret[i];
-    if (this.note[i] >= 0) s.note = S[this.note[i]];
-    if (this.has[i] & 4) s.slow = true;
+    if (h & 1) s.lo = this.lo[i];
+    if (h & 2) s.hi = this.hi[i];
+    if (h & 8) s.addr = this.addr[i];
+    if (h & 16) s.end = this.end[i];
+    if (h & 32) s.pfn = this.pfn[i];
+    if (h & 64) s.ref = this.ref[i];
+    if (h & 128) s.pin = this.pin[i];
+    if (h & 256) s.nr = this.nr[i];
+    if (h & 512) s.ret = h & 1024 ? this.ret[i] === 1 : this.ret[i];
+    if (h & 2048) s.note = S[this.note[i]];
+    if (h & 4) s.slow = true;
     const u = this.until.get(i);
     if (u) s.until = u;
     return s;

@@ -30,7 +30,8 @@ function gupThroughput(versionId: string, trace: boolean, runs: number): number 
   sampleRss();
   let best = Infinity;
   for (let r = 0; r < runs; r++) {
-    const k = makeKern(m, version, undefined, 'gup', 0, trace, false, new TraceBuffer());
+    (globalThis as { gc?: () => void }).gc?.(); // start each run without the last one's garbage
+    const k = makeKern(m, version, undefined, 'gup', 0, trace, false, new TraceBuffer(trace ? GIB_PAGES * 6 : 0));
     const t0 = process.hrtime.bigint();
     const it = version.gup(k, { start: arch.userBase, nrPages: GIB_PAGES, write: true }).next();
     if (!it.done) throw new Error('yielded');

@@ -1,0 +1,78 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../server/cli/main';
+
+function run(argv: string[]): { code: number; out: string; err: string } {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = main(argv, (s) => out.push(s), (s) => err.push(s));
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+describe('gup-lens CLI', () => {
+  it('list --json names every arch, version and scenario by id', () => {
+    const r = run(['list', '--json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.arches.map((a: { id: string }) => a.id)).toEqual(['x86-64', 'x86-pae', 'arm-lpae', 'arm64']);
+    expect(j.versions.map((v: { id: string }) => v.id)).toEqual(expect.arrayContaining(['x86-2008', 'generic-2014']));
+    expect(j.scenarios.map((s: { id: string }) => s.id)).toEqual(
+      expect.arrayContaining(['pages-4k-16', 'thp-pmd', 'huge-pud-1g', 'cross-pmd', 'hole-middle', 'write-readonly', 'special-pte', 'unaligned-start']),
+    );
+  });
+
+  it('replay --json gives the result and steps with fn, anchor, event', () => {
+    const r = run(['replay', '--arch', 'arm64', '--version', 'generic-2014', '--scenario', 'thp-pmd', '--json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.result.nr).toBe(512);
+    expect(j.result.slowPath).toBe(false);
+    expect(j.result.pages).toHaveLength(512);
+    const ref = j.steps.find((s: { anchor: string }) => s.anchor === 'page_cache_add_speculative(head, refs)');
+    expect(ref).toMatchObject({ fn: 'gup_huge_pmd', event: 'ref', page: { ref: 512 } });
+    const load = j.steps.find((s: { fn: string; event: string }) => s.fn === 'gup_pmd_range' && s.event === 'load');
+    expect(load.entry.flags).toEqual(expect.arrayContaining(['present', 'user', 'write', 'huge']));
+  });
+
+  it('replay prints a readable trace with the slow path marked', () => {
+    const r = run(['replay', '--arch', 'x86-pae', '--version', 'x86-2008', '--scenario', 'hole-middle']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/gup_get_pte: LOAD pte\.pte_low = ptep->pte_low/);
+    expect(r.out).toMatch(/SLOWPATH .*\[slow path\]/);
+    expect(r.out).toMatch(/result: nr=16 ret=16 slow path ran \(fast path got 8\)/);
+  });
+
+  it('decode shows each bit by its kernel name', () => {
+    const r = run(['decode', '--arch', 'x86-64', '--level', 'pte', '0x8000000123456067']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/pfn 0x123456/);
+    expect(r.out).toMatch(/bit 1 +rw +\= 1 +\(_PAGE_BIT_RW\)/);
+    const j = JSON.parse(run(['decode', '--arch', 'arm64', '--level', 'pmd', '0x0000000040000711', '--era', 'modern', '--json']).out);
+    expect(j).toMatchObject({ kind: 'huge', huge: true, pfn: 0x40000 });
+  });
+
+  it.each([
+    [['replay', '--arch', 'sparc', '--version', 'x86-2008', '--scenario', 'thp-pmd'], /unknown arch 'sparc'; valid archs: x86-64, x86-pae, arm-lpae, arm64/],
+    [['replay', '--arch', 'x86-64', '--version', 'x86-2099', '--scenario', 'thp-pmd'], /unknown version 'x86-2099'; valid versions: x86-2008, generic-2014/],
+    [['replay', '--arch', 'x86-64', '--version', 'x86-2008', '--scenario', 'nope'], /unknown scenario 'nope'; valid scenarios: pages-4k-16/],
+    [['replay', '--arch', 'x86-64'], /missing --version/],
+    [['decode', '--arch', 'x86-pae', '--level', 'pud', '0x1'], /x86-pae has no 'pud' level; its levels: pgd, pmd, pte/],
+    [['decode', '--arch', 'x86-64', '--level', 'pte', 'zz'], /not a number/],
+    [['frobnicate'], /unknown command 'frobnicate'/],
+  ])('bad input %j exits 2 with a clear message', (argv, msg) => {
+    const r = run(argv as string[]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(msg);
+  });
+
+  const bin = join(__dirname, '../../dist/cli.js');
+  it.skipIf(!existsSync(bin))('the built bin runs as a program and exits non-zero on errors', () => {
+    const out = execFileSync('node', [bin, 'list', '--json'], { encoding: 'utf8' });
+    expect(JSON.parse(out).arches).toHaveLength(4);
+    const bad = spawnSync('node', [bin, 'replay', '--arch', 'vax', '--version', 'x86-2008', '--scenario', 'thp-pmd'], { encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/unknown arch 'vax'/);
+  });
+});
