@@ -20,6 +20,8 @@ export interface MapSpec {
   vmaWrite?: boolean;
   special?: boolean;
   devmap?: boolean;
+  /** also mapped by another process: one more reference held outside this mm */
+  shared?: boolean;
   protnone?: boolean;
   cma?: boolean;
 }
@@ -102,6 +104,11 @@ function mapSpec(m: Machine, spec: MapSpec): void {
     if (spec.cma) m.mem.setFlag(pfn, 'cma');
     if (spec.devmap) m.mem.setFlag(pfn, 'devmap');
     mapLeaf(m, start + i * size, level, pfn, prot);
+    if (spec.shared) {
+      m.refAdd(pfn, 1);
+      m.mem.mapcount[m.mem.idx(pfn)] += 1;
+      m.holds.set(pfn, (m.holds.get(pfn) ?? 0) + 1);
+    }
   }
   const kind: Vma['kind'] = spec.special ? 'pfnmap' : spec.devmap ? 'devmap' : 'anon';
   addVma(m, { start, end: start + count * size, write: spec.vmaWrite ?? write, kind, cma: spec.cma });

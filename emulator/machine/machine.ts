@@ -45,7 +45,7 @@ export interface Slot {
 }
 
 export interface GhostFault {
-  kind: 'ref-on-freed-page' | 'read-freed-table' | 'refcount-underflow' | 'pfn-outside-memory' | 'torn-read';
+  kind: 'ref-on-freed-page' | 'read-freed-table' | 'refcount-underflow' | 'refcount-overflow' | 'pfn-outside-memory' | 'torn-read' | 'numa-hint-skipped';
   pfn: number;
   detail: string;
 }
@@ -63,14 +63,18 @@ export class Machine {
   vmas: Vma[] = [];
   /** the actor holding mmap_lock for write (fork, munmap), or null */
   mmapWriter: string | null = null;
+  /** the actor holding the page-table lock across a multi-step update (PAE halves), or null */
+  ptlHolder: string | null = null;
   ghost = false;
   /** slot key -> values held, as "lo:hi" */
   slotHistory = new Map<number, Set<string>>();
-  /** 4K address -> "pfn:gen" of every page mapped there */
-  vaHistory = new Map<number, Set<string>>();
+  /** 4K address -> every (pfn, gen) mapped there, flattened: [pfn0, gen0, pfn1, gen1, ...] */
+  vaHistory = new Map<number, number[]>();
   /** table frame -> the level and first address it maps */
   tableVa = new Map<number, { level: Level; base: number }>();
   faults: GhostFault[] = [];
+  /** references held outside this mm's page tables (another process, the page allocator's new owner) */
+  holds = new Map<number, number>();
 
   constructor(readonly arch: ArchModel, readonly era: Era, basePfn: number, ncpus = 2) {
     this.mem = new PhysMem(basePfn);
@@ -188,10 +192,18 @@ export class Machine {
       const p = pfn + k;
       const g = this.mem.valid(p) ? this.mem.gen[p - this.mem.basePfn] : 0;
       const va = addr + k * 4096;
-      let h = this.vaHistory.get(va);
-      if (!h) this.vaHistory.set(va, (h = new Set()));
-      h.add(p + ':' + g);
+      const h = this.vaHistory.get(va);
+      if (!h) this.vaHistory.set(va, [p, g]);
+      else if (!this.mapped(va, p, g)) h.push(p, g);
     }
+  }
+
+  /** Did addr map this allocation (pfn, gen) of a page at some moment? (ghost only) */
+  mapped(addr: number, pfn: number, gen: number): boolean {
+    const h = this.vaHistory.get(addr);
+    if (!h) return false;
+    for (let i = 0; i < h.length; i += 2) if (h[i] === pfn && h[i + 1] === gen) return true;
+    return false;
   }
 
   /** Did this slot ever hold exactly this value? (ghost only) */
@@ -265,14 +277,32 @@ export class Machine {
   refAdd(pfn: number, n: number): void {
     const i = this.mem.idx(pfn);
     if (this.mem.flags[i] & PG.free) this.noteRefOnFree(pfn, `+${n} ref`);
-    this.mem.refcount[i] = (this.mem.refcount[i] + n) | 0;
+    const before = this.mem.refcount[i];
+    const after = (before + n) | 0;
+    this.mem.refcount[i] = after;
+    if (this.ghost && n > 0 && before >= 0 && after < 0) {
+      this.faults.push({ kind: 'refcount-overflow', pfn, detail: `refcount of page 0x${pfn.toString(16)} overflowed 32 bits: ${before} + ${n} wrapped to ${after}` });
+    }
+  }
+
+  /** GUP-fast is about to use a leaf entry: it must not be a NUMA-hinting (protnone) one (ghost only). */
+  useLeaf(level: Level, e: Ent): void {
+    if (this.ghost && this.arch.protnone(e)) {
+      this.faults.push({ kind: 'numa-hint-skipped', pfn: this.arch.pfn(e), detail: `GUP-fast took page 0x${this.arch.pfn(e).toString(16)} through a protnone ${level} (NUMA hinting fault skipped)` });
+    }
+  }
+
+  /** Start recording ghost state: the present contents of every table become their history. */
+  enableGhost(): void {
+    this.ghost = true;
+    for (const [table, where] of this.tableVa) this.snapshotSlots(table, where.level);
   }
 
   /** page_ref_add_unless(page, n, 0): fails on a page whose count is zero (being freed) */
   refAddUnlessZero(pfn: number, n: number): boolean {
     const i = this.mem.idx(pfn);
     if (this.mem.refcount[i] === 0) return false;
-    this.mem.refcount[i] = (this.mem.refcount[i] + n) | 0;
+    this.refAdd(pfn, n);
     return true;
   }
 

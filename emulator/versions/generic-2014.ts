@@ -40,6 +40,7 @@ function* gup_pte_range(k: Kern, pmd: Ent, addr: number, end: number, write: boo
         return false;
       }
       if (k.y && step(k, fn, '!pte_present(pte) || pte_special(pte)', 'check', { level: 'pte', lo: pte.lo, hi: pte.hi, addr })) yield;
+      k.m.useLeaf('pte', pte);
       const page = k.arch.pfn(pte);
       if (!k.m.mem.valid(page)) {
         k.m.faults.push({ kind: 'pfn-outside-memory', pfn: page, detail: `pte points at frame 0x${page.toString(16)}, outside memory (VM_BUG_ON(!pfn_valid))` });
@@ -48,9 +49,6 @@ function* gup_pte_range(k: Kern, pmd: Ent, addr: number, end: number, write: boo
       if (!k.m.refAddUnlessZero(page, 1)) {
         if (k.y && step(k, fn, 'page_cache_get_speculative(page)', 'bail', { pfn: page, addr, note: 'refcount is zero: page being freed' })) yield;
         return false;
-      }
-      if (k.m.ghost && pte.g !== undefined && k.m.mem.gen[k.m.mem.idx(page)] !== pte.g) {
-        k.m.faults.push({ kind: 'ref-on-freed-page', pfn: page, detail: `speculative ref on page 0x${page.toString(16)}, reallocated since its pte was read` });
       }
       if (k.y && step(k, fn, 'page_cache_get_speculative(page)', 'ref', { pfn: page, ref: 1, addr })) yield;
       const RECHECK = 'pte_val(pte) != pte_val(*ptep)';
@@ -79,6 +77,7 @@ function* gup_huge(k: Kern, fn: string, level: 'pmd' | 'pud', orig: Ent, p: Slot
       if (k.y && step(k, fn, wr, 'bail', { level, lo: orig.lo, hi: orig.hi, addr, note: 'read-only huge page, write wanted' })) yield;
       return false;
     }
+    k.m.useLeaf(level, orig);
     const size = 2 ** k.m.levelInfo(level).shift;
     const head = k.arch.pfn(orig);
     const first = head + Math.floor((addr % size) / PAGE_SIZE);
@@ -216,6 +215,7 @@ export const generic_2014: VersionModel = {
   functions: ['get_user_pages_fast', '__get_user_pages_fast', 'gup_pud_range', 'gup_pmd_range', 'gup_huge_pud', 'gup_huge_pmd', 'gup_pte_range'],
   change: 'One fast GUP for arches without IPI-based TLB flush: RCU table free, get-unless-zero refs re-checked against the entry, dummy IPI on THP split.',
   era: 'thp-split',
+  thpTails: TAILS,
   arches: ['x86-64', 'x86-pae', 'arm-lpae', 'arm64'],
   options: [
     { name: 'pteSpecial', title: 'arch has pte_special', kernel: '__HAVE_ARCH_PTE_SPECIAL' },

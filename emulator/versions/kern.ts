@@ -8,6 +8,7 @@
 import type { ArchId, ArchModel, Ent, Era, Level } from '../arch/types';
 import type { Machine, Slot } from '../machine/machine';
 import { TraceBuffer, type StepSink } from '../trace/buffer';
+import type { TailScheme } from './refs';
 import type { GupResult, Step, StepEvent } from '../trace/types';
 
 /**
@@ -148,6 +149,8 @@ export interface VersionModel {
   change: string;
   /** which bit layout its entries use */
   era: Era;
+  /** how THP tail references were counted (pre-4.5 split bookkeeping) */
+  thpTails: TailScheme;
   /** arch models this code can run on in the emulator */
   arches: ArchId[];
   options: OptionDef[];
@@ -203,6 +206,25 @@ export function* plainLoad(k: Kern, fn: string, anchor: string, s: Slot, addr: n
   const e = k.m.withGen({ lo, hi });
   if (k.y && step(k, fn, anchor, 'load', { level: s.level, lo, hi, addr, note: 'high half (32-bit load)' })) yield;
   return e;
+}
+
+/**
+ * The PAE protocol for a lockless 64-bit read (x86 gup_get_pte, later CONFIG_GUP_GET_PTE_LOW_HIGH
+ * and ptep_get_lockless): low half, smp_rmb, high half, smp_rmb, low half again; retry if it
+ * moved. Only sound together with the TLB flush that interrupts-off holds back.
+ */
+export function* lowHighLow(k: Kern, fn: string, s: Slot, addr: number): G<Ent> {
+  const level = s.level;
+  for (;;) {
+    const lo = k.m.loadLo(s);
+    if (k.y && step(k, fn, 'pte.pte_low = ptep->pte_low', 'load', { level, lo, addr, note: 'low half' })) yield;
+    const hi = k.m.loadHi(s);
+    if (k.y && step(k, fn, 'pte.pte_high = ptep->pte_high', 'load', { level, lo, hi, addr, note: 'high half' })) yield;
+    const again = k.m.loadLo(s);
+    const same = again === lo;
+    if (k.y && step(k, fn, 'pte.pte_low != ptep->pte_low', 'recheck', { level, lo: again, hi, addr, note: same ? 'low half unchanged: done' : 'low half changed: retry' })) yield;
+    if (same) return k.m.withGen({ lo, hi });
+  }
 }
 
 /**

@@ -47,3 +47,14 @@ export function putPage(k: Kern, pfn: number, scheme: TailScheme): void {
 
 /** The pin bias of FOLL_PIN (include/linux/mm.h, 5.7). */
 export const GUP_PIN_COUNTING_BIAS = 1024;
+
+/**
+ * page_maybe_dma_pinned (5.7): with an exact pin count (a compound page of order > 1 when
+ * hpage_pinned_refcount is available) any pin shows; otherwise a refcount at or above the bias.
+ */
+export function maybeDmaPinned(k: Kern, pfn: number, exactPincount: boolean): boolean {
+  const head = k.m.headOf(pfn);
+  const i = k.m.mem.idx(head);
+  if (exactPincount && k.m.mem.order[i] > 1) return k.m.mem.pincount[i] > 0;
+  return k.m.mem.refcount[i] >= GUP_PIN_COUNTING_BIAS;
+}

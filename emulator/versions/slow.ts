@@ -40,10 +40,11 @@ function splitting(k: Kern, addr: number): boolean {
 }
 
 export function* slowGup(k: Kern, v: VersionModel, call: GupCall, start: number, nrPages: number): G<{ nr: number; pages: number[]; ret: number }> {
-  const blocked = () => (k.m.mmapWriter !== null && k.m.mmapWriter !== k.actor) || splitting(k, start);
+  const other = (holder: string | null) => holder !== null && holder !== k.actor;
+  const blocked = () => other(k.m.mmapWriter) || other(k.m.ptlHolder) || splitting(k, start);
   // only another actor can release what we wait for, so this waits only when interleaved
   while (k.i && blocked()) {
-    step(k, 'get_user_pages', 'mmap_read_lock', 'wait', { slow: true, note: 'waits for mmap_lock / a THP split', until: () => !blocked() });
+    step(k, 'get_user_pages', 'mmap_read_lock', 'wait', { slow: true, note: 'waits for mmap_lock, the page-table lock or a THP split', until: () => !blocked() });
     yield;
   }
   const pages: number[] = [];

@@ -7,10 +7,14 @@
 import { parseArgs } from 'node:util';
 import { ARCHES, getArch } from '../../emulator/arch';
 import type { Era, Level } from '../../emulator/arch/types';
+import { explore, type ExploreResult } from '../../emulator/explore/explore';
+import { checkApplicable } from '../../emulator/run/replay';
+import { INVARIANTS } from '../../emulator/explore/invariants';
 import { replay } from '../../emulator/run/replay';
 import { SCENARIOS } from '../../emulator/scenarios';
+import { getRace, RACES, type RaceRun } from '../../emulator/scenarios/races';
 import { describeStep, flagNames, formatResult, formatStep } from '../../emulator/trace/describe';
-import { VERSIONS } from '../../emulator/versions';
+import { getVersion, VERSIONS } from '../../emulator/versions';
 import type { VersionOptions } from '../../emulator/versions/kern';
 
 export class UsageError extends Error {}
@@ -23,6 +27,9 @@ commands:
                                                   replay a scenario's GUP call, print the trace
   decode --arch A --level pgd|p4d|pud|pmd|pte 0xVALUE [--era modern|thp-split] [--json]
                                                   decode a raw page-table entry
+  explore --scenario RACE --version V --arch A [--json] [--max-states N] [--opt name=on|off]
+                                                  search the interleavings of a race scenario
+  races [--json]                                  every race on its version before and after the fix
 `;
 
 type Out = (s: string) => void;
@@ -52,7 +59,10 @@ export function cmdList(json: boolean, out: Out): void {
     rcuTableFree: a.rcuTableFree,
   }));
   const versions = VERSIONS.map((v) => ({ id: v.id, title: v.title, kernels: v.kernels, year: v.year, files: v.files, arches: v.arches, change: v.change }));
-  const scenarios = SCENARIOS.map((s) => ({ id: s.id, title: s.title, arches: s.arches ?? ARCHES.map((a) => a.id) }));
+  const scenarios = [
+    ...SCENARIOS.map((s) => ({ id: s.id, kind: 'replay', title: s.title, arches: s.arches ?? ARCHES.map((a) => a.id) })),
+    ...RACES.map((r) => ({ id: r.id, kind: 'race', title: r.title, arches: [r.before.arch], before: r.before.version, after: r.after.version })),
+  ];
   if (json) {
     out(JSON.stringify({ arches, versions, scenarios }));
     return;
@@ -62,7 +72,7 @@ export function cmdList(json: boolean, out: Out): void {
   out('versions:');
   for (const v of versions) out(`  ${v.id.padEnd(14)} ${v.year} ${v.kernels} — ${v.title} [${v.arches.join(', ')}]`);
   out('scenarios:');
-  for (const s of scenarios) out(`  ${s.id.padEnd(16)} ${s.title}`);
+  for (const s of scenarios) out(`  ${s.id.padEnd(22)} ${s.kind === 'race' ? '[race] ' : ''}${s.title}`);
 }
 
 export function cmdReplay(a: { arch: string; version: string; scenario: string; json: boolean; la57: boolean; opt?: string[] }, out: Out): void {
@@ -114,6 +124,86 @@ export function cmdDecode(a: { arch: string; level: string; value: string; era: 
   if (BigInt(d.other) !== 0n) out(`  other bits: ${d.other}`);
 }
 
+function positiveInt(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${name} takes a positive whole number, not '${v}'`);
+  return n;
+}
+
+function exploreJson(r: ExploreResult, arch: ReturnType<typeof getArch>, era: Era) {
+  return {
+    verdict: r.verdict,
+    invariant: r.invariant ?? null,
+    message: r.message ?? null,
+    counterexample: r.counterexample.map((s, i) => describeStep(arch, era, s, i)),
+    schedule: r.schedule,
+    actors: r.actors,
+    states: r.states,
+    interleavings: r.interleavings,
+    ms: r.ms,
+    bounds: r.bounds,
+    complete: r.complete,
+  };
+}
+
+export function cmdExplore(a: { scenario: string; version: string; arch: string; json: boolean; maxStates?: string; opt?: string[] }, out: Out): void {
+  const sc = getRace(a.scenario);
+  const arch = getArch(a.arch);
+  const run: RaceRun = { arch: arch.id, version: a.version, options: parseOpts(a.opt) };
+  const version = getVersion(a.version);
+  checkApplicable(arch, version, { id: sc.id, title: sc.title, description: '', layout: sc.layout, call: sc.call });
+  const r = explore(sc, run, { maxStates: positiveInt(a.maxStates, 'max-states') });
+  if (a.json) {
+    out(JSON.stringify(exploreJson(r, arch, version.era)));
+    return;
+  }
+  out(`${sc.id} on ${version.id} / ${arch.id}: ${sc.title}`);
+  out(`actors: ${r.actors.map((n, i) => `${n}@cpu${i}`).join(', ')}`);
+  if (r.verdict === 'violation') {
+    out(`VIOLATION of "${INVARIANTS[r.invariant!]}": ${r.message}`);
+    out(`shortest counterexample (${r.counterexample.length} steps):`);
+    r.counterexample.forEach((s, i) => out(formatStep(describeStep(arch, version.era, s, i))));
+  } else {
+    out(`no violation within bounds (max ${r.bounds.maxStates} states, ${r.bounds.maxSteps} steps per interleaving)${r.complete ? '; every interleaving within them explored' : '; the state bound cut the search'}`);
+  }
+  out(`explored ${r.states} states, ${r.interleavings} complete interleavings, in ${r.ms} ms`);
+}
+
+export interface RaceRow {
+  scenario: string;
+  arch: string;
+  before: string;
+  after: string;
+  beforeVerdict: ExploreResult['verdict'];
+  afterVerdict: ExploreResult['verdict'];
+  invariant: string | null;
+  ms: number;
+}
+
+export function raceTable(): RaceRow[] {
+  return RACES.map((sc) => {
+    const t0 = Date.now();
+    const b = explore(sc, sc.before);
+    const f = explore(sc, sc.after);
+    const label = (r: RaceRun) => r.version + (r.options && Object.keys(r.options).length ? ` (${Object.entries(r.options).map(([k, v]) => `${k}=${v ? 'on' : 'off'}`).join(', ')})` : '');
+    return { scenario: sc.id, arch: sc.before.arch, before: label(sc.before), after: label(sc.after), beforeVerdict: b.verdict, afterVerdict: f.verdict, invariant: b.invariant ?? null, ms: Date.now() - t0 };
+  });
+}
+
+export function cmdRaces(json: boolean, out: Out): void {
+  const rows = raceTable();
+  if (json) {
+    out(JSON.stringify(rows));
+    return;
+  }
+  out('race scenario            arch      before -> after                                          verdicts            ms');
+  for (const r of rows) {
+    const verdicts = `${r.beforeVerdict} -> ${r.afterVerdict}`;
+    out(`${r.scenario.padEnd(24)} ${r.arch.padEnd(9)} ${`${r.before} -> ${r.after}`.padEnd(56)} ${verdicts.padEnd(19)} ${r.ms}`);
+  }
+}
+
 /** Run the CLI; returns the exit code. */
 export function main(argv: string[], out: Out = (s) => process.stdout.write(s + '\n'), err: Out = (s) => process.stderr.write(s + '\n')): number {
   const [cmd, ...rest] = argv;
@@ -130,6 +220,7 @@ export function main(argv: string[], out: Out = (s) => process.stdout.write(s + 
         era: { type: 'string', default: 'modern' },
         la57: { type: 'boolean', default: false },
         opt: { type: 'string', multiple: true },
+        'max-states': { type: 'string' },
       },
     });
     switch (cmd) {
@@ -141,6 +232,12 @@ export function main(argv: string[], out: Out = (s) => process.stdout.write(s + 
         return 0;
       case 'decode':
         cmdDecode({ arch: need(values.arch, 'arch'), level: need(values.level, 'level'), value: need(positionals[0], 'value (0x...)'), era: values.era!, json: values.json! }, out);
+        return 0;
+      case 'explore':
+        cmdExplore({ scenario: need(values.scenario, 'scenario'), version: need(values.version, 'version'), arch: need(values.arch, 'arch'), json: values.json!, maxStates: values['max-states'], opt: values.opt }, out);
+        return 0;
+      case 'races':
+        cmdRaces(values.json!, out);
         return 0;
       case undefined:
       case 'help':

@@ -55,7 +55,7 @@ describe('gup-lens CLI', () => {
 
   it.each([
     [['replay', '--arch', 'sparc', '--version', 'x86-2008', '--scenario', 'thp-pmd'], /unknown arch 'sparc'; valid archs: x86-64, x86-pae, arm-lpae, arm64/],
-    [['replay', '--arch', 'x86-64', '--version', 'x86-2099', '--scenario', 'thp-pmd'], /unknown version 'x86-2099'; valid versions: x86-2008, generic-2014/],
+    [['replay', '--arch', 'x86-64', '--version', 'x86-2099', '--scenario', 'thp-pmd'], /unknown version 'x86-2099'; valid versions: x86-2008, arm-rfc-2013, generic-2014, foll-pin-2020, wpseq-2021, folio-6x/],
     [['replay', '--arch', 'x86-64', '--version', 'x86-2008', '--scenario', 'nope'], /unknown scenario 'nope'; valid scenarios: pages-4k-16/],
     [['replay', '--arch', 'x86-64'], /missing --version/],
     [['decode', '--arch', 'x86-pae', '--level', 'pud', '0x1'], /x86-pae has no 'pud' level; its levels: pgd, pmd, pte/],

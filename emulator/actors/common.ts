@@ -1,0 +1,60 @@
+/**
+ * What the concurrent actors share: waiting for other CPUs, the TLB flush of each arch and era,
+ * finding an entry slot, and the mapping bookkeeping of zapping a pte.
+ * Each actor is a generator on its own CPU; its steps interleave with the GUP walker's.
+ * Layer: pure emulator.
+ */
+import type { Ent, Level } from '../arch/types';
+import type { QsToken, Slot } from '../machine/machine';
+import { step, type G, type Kern } from '../versions/kern';
+
+/** Block until every CPU the token waits on has passed a quiescent point (interrupts on). */
+export function* waitQs(k: Kern, fn: string, anchor: string, t: QsToken, note: string): G<void> {
+  while (!k.m.qsDone(t)) {
+    if (!k.i) throw new Error(`${fn} would wait for another CPU, but nothing else runs`);
+    step(k, fn, anchor, 'wait', { note, until: () => k.m.qsDone(t) });
+    yield;
+  }
+}
+
+/**
+ * Flush the TLB for a changed entry. On x86 that is an IPI the sender waits for, and a CPU
+ * walking with interrupts off holds it back. On ARM it is a hardware broadcast (TLBI ...IS):
+ * nothing waits for anybody.
+ */
+export function* flushTlb(k: Kern, fn: string, anchor: string): G<void> {
+  if (k.arch.tlbShootdown === 'ipi') {
+    const t = k.m.waitOthers(k.cpu, 'ipi');
+    if (k.y && step(k, fn, anchor, 'flush', { note: `TLB-flush IPI to ${t.waits.length} CPU(s) with interrupts off` })) yield;
+    yield* waitQs(k, fn, anchor, t, 'waiting for the flush IPI to be acknowledged');
+  } else if (k.y && step(k, fn, anchor, 'flush', { note: 'broadcast TLB invalidation: no IPI, nobody waits' })) {
+    yield;
+  }
+}
+
+/** The slot of the entry at `level` mapping addr (the tables must exist). */
+export function slotAt(k: Kern, addr: number, level: Level): Slot {
+  let table = k.m.mm.pgd;
+  for (const l of k.arch.levels) {
+    const s = k.m.slot(table, l.level, addr);
+    if (l.level === level) return s;
+    const e = k.m.load(s);
+    if (k.arch.none(e) || k.arch.leaf(l.level, e)) throw new RangeError(`no ${level} table for 0x${addr.toString(16)}`);
+    table = k.arch.pfn(e);
+  }
+  throw new RangeError(`${k.arch.id} has no ${level} level`);
+}
+
+/** The mapping side of zapping a leaf: the entry is gone, its page loses a mapcount. */
+export function unmapCount(k: Kern, e: Ent): number {
+  const pfn = k.arch.pfn(e);
+  k.m.mem.mapcount[k.m.mem.idx(pfn)] -= 1;
+  return pfn;
+}
+
+/** Somebody else allocates a frame (the page allocator hands a freed page to a new owner). */
+export function allocForOther(k: Kern, as: 'data' | 'table' = 'data'): number {
+  const pfn = k.m.mem.alloc(0, as);
+  if (as === 'data') k.m.holds.set(pfn, (k.m.holds.get(pfn) ?? 0) + 1);
+  return pfn;
+}

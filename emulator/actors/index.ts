@@ -1,0 +1,244 @@
+/**
+ * The concurrent actors of the race scenarios, each a generator on its own CPU, written after
+ * the kernel paths that raced with GUP-fast. Each statement of interest is one step, so the
+ * explorer can put the walker's steps between any two of them.
+ * Layer: pure emulator.
+ */
+import { NONE } from '../arch/bits';
+import { PG } from '../machine/memory';
+import { step, type G, type Kern, type VersionModel } from '../versions/kern';
+import { maybeDmaPinned, tailPins } from '../versions/refs';
+import { allocForOther, flushTlb, slotAt, unmapCount, waitQs } from './common';
+
+export type ActorKind = 'thp-split' | 'munmap' | 'pte-writer' | 'fork' | 'numa-hint' | 'unmap-realloc';
+
+export interface ActorSpec {
+  kind: ActorKind;
+  /** bytes from the arch's userBase: the address the actor works on */
+  offset: number;
+  /** pages (munmap) */
+  count?: number;
+  /** munmap: after the pte table is freed, somebody else reuses its frame as a page table */
+  reuseTable?: boolean;
+}
+
+export const ACTOR_TITLES: Record<ActorKind, string> = {
+  'thp-split': 'a CPU splitting the THP (pre-4.5 split_huge_page)',
+  munmap: 'munmap: zap ptes, flush, free pages, free the pte table',
+  'pte-writer': 'a pte replaced by another page (PAE: in two 32-bit halves)',
+  fork: "fork's copy_page_range write-protecting the parent's pte",
+  'numa-hint': 'NUMA balancing marking the pte protnone (change_prot_numa)',
+  'unmap-realloc': 'the page unmapped, freed, and reallocated to another owner',
+};
+
+type ActorFn = (k: Kern, spec: ActorSpec, v: VersionModel) => G<void>;
+
+/** Pre-4.5 split_huge_page: splitting bit + flush, redistribute refcounts to tails, map with ptes. */
+function* split_huge_page(k: Kern, spec: ActorSpec, v: VersionModel): G<void> {
+  const fn = 'split_huge_page';
+  const addr = k.arch.userBase + spec.offset;
+  const pmdp = slotAt(k, addr, 'pmd');
+  const pmd = k.m.load(pmdp);
+  if (!k.arch.leaf('pmd', pmd)) throw new RangeError('thp-split needs a huge pmd');
+  const splitting = k.arch.mkSplitting(pmd, k.era);
+  k.m.store(pmdp, splitting);
+  if (k.y && step(k, 'pmdp_splitting_flush', 'set_pmd_at(pmd_mksplitting(pmd))', 'write', { level: 'pmd', lo: splitting.lo, hi: splitting.hi, addr })) yield;
+  if (k.arch.tlbShootdown === 'ipi') {
+    yield* flushTlb(k, 'pmdp_splitting_flush', 'flush_tlb_range');
+  } else {
+    if (k.y && step(k, 'pmdp_splitting_flush', 'flush_pmd_tlb_range', 'flush', { note: 'broadcast TLB invalidation: no IPI' })) yield;
+    if (k.opts.splitIpi) {
+      // 3.18 arm/arm64: a dummy IPI so a walker with interrupts off that saw the old pmd has finished
+      const t = k.m.waitOthers(k.cpu, 'ipi');
+      if (k.y && step(k, 'pmdp_splitting_flush', 'kick_all_cpus_sync()', 'flush', { note: 'dummy IPI to serialise against fast GUP' })) yield;
+      yield* waitQs(k, 'pmdp_splitting_flush', 'kick_all_cpus_sync()', t, 'waiting for every CPU to take the IPI');
+    }
+  }
+  // __split_huge_page_refcount: each tail becomes a page of its own, with the pins GUP left on it
+  const head = k.arch.pfn(pmd);
+  const mem = k.m.mem;
+  const hi = mem.idx(head);
+  const n = 2 ** mem.order[hi];
+  let moved = 0;
+  for (let t = 1; t < n; t++) {
+    const pins = tailPins(k, head + t, v.thpTails);
+    mem.refcount[hi + t] = pins + 1;
+    mem.mapcount[hi + t] = 1;
+    moved += pins;
+  }
+  mem.refcount[hi] -= moved;
+  for (let t = 0; t < n; t++) {
+    mem.flags[hi + t] &= ~(PG.head | PG.tail);
+    mem.head[hi + t] = hi + t;
+    mem.order[hi + t] = 0;
+  }
+  if (k.y && step(k, '__split_huge_page_refcount', 'atomic_add(page_mapcount(page_tail))', 'split', { pfn: head, note: `${n - 1} tails made independent, ${moved} tail pin(s) moved from the head` })) yield;
+  // __split_huge_page_map: a pte table mapping every subpage, then the pmd points to it
+  const table = mem.alloc(0, 'table');
+  const base = addr - (addr % 2 ** k.m.levelInfo('pmd').shift);
+  k.m.tableVa.set(table, { level: 'pte', base });
+  const prot = { write: k.arch.write('pmd', pmd, k.era), user: k.arch.user(pmd) };
+  for (let t = 0; t < n; t++) k.m.store({ table, idx: t, level: 'pte' }, k.arch.mkLeaf('pte', head + t, prot, k.era));
+  const newPmd = k.arch.mkTable('pmd', table);
+  k.m.store(pmdp, newPmd);
+  if (k.y && step(k, '__split_huge_page_map', 'pmd_populate(mm, pmd, pgtable)', 'write', { level: 'pmd', lo: newPmd.lo, hi: newPmd.hi, addr, note: 'THP now mapped by 512 ptes' })) yield;
+}
+
+/** munmap: zap the ptes, flush, free the pages, clear the pmd, free the pte table. */
+function* munmap(k: Kern, spec: ActorSpec): G<void> {
+  const addr = k.arch.userBase + spec.offset;
+  const count = spec.count ?? 1;
+  k.m.mmapWriter = k.actor;
+  k.m.vmas = k.m.vmas.filter((vma) => vma.end <= addr || vma.start >= addr + count * 4096);
+  if (k.y && step(k, 'do_munmap', 'mmap_write_lock(mm)', 'note', { addr, note: 'mmap_lock for write; VMA detached' })) yield;
+  const pmdp = slotAt(k, addr, 'pmd');
+  const table = k.arch.pfn(k.m.load(pmdp));
+  const freed: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const ptep = k.m.slot(table, 'pte', addr + i * 4096);
+    const e = k.m.load(ptep);
+    if (k.arch.none(e)) continue;
+    k.m.store(ptep, NONE);
+    freed.push(unmapCount(k, e));
+  }
+  if (k.y && step(k, 'zap_pte_range', 'ptep_get_and_clear_full', 'write', { addr, note: `${freed.length} pte(s) cleared` })) yield;
+  yield* flushTlb(k, 'tlb_flush_mmu', 'tlb_flush_mmu_tlbonly');
+  for (const p of freed) k.m.refSub(p, 1);
+  if (k.y && step(k, 'tlb_flush_mmu', 'free_pages_and_swap_cache', 'free', { note: `${freed.length} page(s) released` })) yield;
+  k.m.store(pmdp, NONE);
+  if (k.y && step(k, 'free_pte_range', 'pmd_clear(pmd)', 'write', { level: 'pmd', lo: 0, hi: 0, addr })) yield;
+  if (k.opts.rcuTableFree) {
+    const t = k.m.waitOthers(k.cpu, 'rcu');
+    if (k.y && step(k, 'tlb_remove_table', 'tlb_remove_table(tlb, table)', 'note', { pfn: table, note: 'table freed after an RCU-sched grace period' })) yield;
+    yield* waitQs(k, 'tlb_remove_table_rcu', 'call_rcu_sched', t, 'waiting for a grace period: CPUs with interrupts off hold it');
+  } else if (k.arch.tlbShootdown === 'ipi') {
+    yield* flushTlb(k, 'free_pte_range', 'tlb_flush_mmu');
+  }
+  k.m.mem.free(table);
+  k.m.tableVa.delete(table);
+  if (k.y && step(k, 'free_pte_range', 'pte_free_tlb(tlb, token, addr)', 'free', { pfn: table, note: 'pte table page freed' })) yield;
+  if (spec.reuseTable) {
+    // somebody else's fault allocates the frame at once as a page table of its own
+    const again = k.m.mem.alloc(0, 'table');
+    const victim = allocForOther(k);
+    for (let idx = 0; idx < 512; idx++) k.m.store({ table: again, idx, level: 'pte' }, k.arch.mkLeaf('pte', victim, { write: true, user: true }, k.era));
+    if (k.y && step(k, '__pte_alloc', 'pte_alloc_one(mm)', 'alloc', { pfn: again, note: `frame reused as another process's pte table; its entries map page 0x${victim.toString(16)}` })) yield;
+  }
+  k.m.mmapWriter = null;
+  if (k.y && step(k, 'do_munmap', 'mmap_write_unlock(mm)', 'note', {})) yield;
+}
+
+/**
+ * A pte changed from page A to page B: cleared, flushed, A released, then set to B. On x86 PAE
+ * the 64-bit stores are two 32-bit stores in the kernel's order: clearing writes the low half
+ * first (the present bit goes first), setting writes the high half first.
+ */
+function* pte_writer(k: Kern, spec: ActorSpec): G<void> {
+  const addr = k.arch.userBase + spec.offset;
+  const ptep = slotAt(k, addr, 'pte');
+  const old = k.m.load(ptep);
+  const halves = !k.arch.atomicEntryLoad;
+  if (halves) {
+    k.m.ptlHolder = k.actor; // the halves are written under the pte lock: the slow path never sees them
+    k.m.storeLo(ptep, 0);
+    if (k.y && step(k, 'native_ptep_get_and_clear', 'ptep->pte_low = 0', 'write', { level: 'pte', lo: 0, hi: old.hi, addr, note: 'low half cleared first' })) yield;
+    k.m.storeHi(ptep, 0);
+    k.m.ptlHolder = null;
+    if (k.y && step(k, 'native_ptep_get_and_clear', 'ptep->pte_high = 0', 'write', { level: 'pte', lo: 0, hi: 0, addr })) yield;
+  } else {
+    k.m.store(ptep, NONE);
+    if (k.y && step(k, 'ptep_get_and_clear', 'ptep_get_and_clear(mm, addr, ptep)', 'write', { level: 'pte', lo: 0, hi: 0, addr })) yield;
+  }
+  yield* flushTlb(k, 'flush_tlb_page', 'flush_tlb_page(vma, addr)');
+  k.m.refSub(unmapCount(k, old), 1);
+  if (k.y && step(k, 'put_page', 'put_page(old)', 'free', { pfn: k.arch.pfn(old), ref: -1 })) yield;
+  const b = k.m.mem.alloc(0);
+  k.m.mem.setFlag(b, 'anon');
+  if (!k.arch.none(k.m.load(ptep))) {
+    // somebody (the slow path's fault) populated it meanwhile: like do_anonymous_page, back off
+    k.m.refSub(b, 1);
+    if (k.y && step(k, 'do_anonymous_page', '!pte_none(*vmf->pte)', 'free', { pfn: b, addr, note: 'pte already populated: new page released' })) yield;
+    return;
+  }
+  k.m.mem.mapcount[k.m.mem.idx(b)] = 1;
+  const e = k.arch.mkLeaf('pte', b, { write: true, user: true }, k.era);
+  if (halves) {
+    k.m.ptlHolder = k.actor;
+    k.m.storeHi(ptep, e.hi);
+    if (k.y && step(k, 'native_set_pte', 'ptep->pte_high = pte.pte_high', 'write', { level: 'pte', lo: 0, hi: e.hi, addr, note: 'high half set first' })) yield;
+    k.m.storeLo(ptep, e.lo);
+    k.m.ptlHolder = null;
+    if (k.y && step(k, 'native_set_pte', 'ptep->pte_low = pte.pte_low', 'write', { level: 'pte', lo: e.lo, hi: e.hi, addr })) yield;
+  } else {
+    k.m.store(ptep, e);
+    if (k.y && step(k, 'set_pte_at', 'set_pte_at(mm, addr, ptep, pte)', 'write', { level: 'pte', lo: e.lo, hi: e.hi, addr })) yield;
+  }
+}
+
+/** fork's copy_page_range on one anon pte: early COW for a maybe-pinned page, else write-protect and share. */
+function* fork(k: Kern, spec: ActorSpec): G<void> {
+  const addr = k.arch.userBase + spec.offset;
+  k.m.mmapWriter = k.actor;
+  if (k.y && step(k, 'dup_mmap', 'mmap_write_lock(oldmm)', 'note', { addr })) yield;
+  const seq = k.opts.writeProtectSeq;
+  if (seq) {
+    k.m.mm.write_protect_seq++;
+    if (k.y && step(k, 'copy_page_range', 'raw_write_seqcount_begin(&src_mm->write_protect_seq)', 'seq', { nr: k.m.mm.write_protect_seq })) yield;
+  }
+  const ptep = slotAt(k, addr, 'pte');
+  const e = k.m.load(ptep);
+  const page = k.arch.pfn(e);
+  const pinned = k.m.mm.has_pinned && maybeDmaPinned(k, page, k.opts.hpagePincount);
+  if (k.y && step(k, 'copy_present_page', 'page_maybe_dma_pinned(page)', 'check', { pfn: page, addr, note: pinned ? 'maybe pinned: the child gets a copy' : `not pinned (has_pinned=${k.m.mm.has_pinned}): share it, write-protected` })) yield;
+  if (pinned) {
+    allocForOther(k);
+  } else {
+    const ro = k.arch.wrprotect('pte', e, k.era);
+    k.m.store(ptep, ro);
+    k.m.refAdd(page, 1);
+    k.m.mem.mapcount[k.m.mem.idx(page)] += 1;
+    k.m.holds.set(page, (k.m.holds.get(page) ?? 0) + 1); // the child's mapping
+    if (k.y && step(k, 'copy_present_pte', 'ptep_set_wrprotect(src_mm, addr, src_pte)', 'write', { level: 'pte', lo: ro.lo, hi: ro.hi, addr, pfn: page, ref: 1 })) yield;
+  }
+  if (seq) {
+    k.m.mm.write_protect_seq++;
+    if (k.y && step(k, 'copy_page_range', 'raw_write_seqcount_end(&src_mm->write_protect_seq)', 'seq', { nr: k.m.mm.write_protect_seq })) yield;
+  }
+  yield* flushTlb(k, 'dup_mmap', 'flush_tlb_mm(oldmm)');
+  k.m.mmapWriter = null;
+  if (k.y && step(k, 'dup_mmap', 'mmap_write_unlock(oldmm)', 'note', {})) yield;
+}
+
+/** NUMA balancing's scanner makes a pte protnone so the next access takes a hinting fault. */
+function* numa_hint(k: Kern, spec: ActorSpec): G<void> {
+  const addr = k.arch.userBase + spec.offset;
+  const ptep = slotAt(k, addr, 'pte');
+  const e = k.arch.mkProtnone('pte', k.m.load(ptep));
+  k.m.store(ptep, e);
+  if (k.y && step(k, 'change_pte_range', 'pte_modify(oldpte, newprot)', 'write', { level: 'pte', lo: e.lo, hi: e.hi, addr, note: 'protnone: NUMA hinting' })) yield;
+  yield* flushTlb(k, 'change_protection', 'flush_tlb_range(vma, start, end)');
+}
+
+/** The page is unmapped, freed (refcount 0), and the allocator hands the frame to somebody else. */
+function* unmap_realloc(k: Kern, spec: ActorSpec): G<void> {
+  const addr = k.arch.userBase + spec.offset;
+  const ptep = slotAt(k, addr, 'pte');
+  const old = k.m.load(ptep);
+  k.m.store(ptep, NONE);
+  const page = unmapCount(k, old);
+  if (k.y && step(k, 'zap_pte_range', 'ptep_get_and_clear_full', 'write', { level: 'pte', lo: 0, hi: 0, addr })) yield;
+  yield* flushTlb(k, 'tlb_flush_mmu', 'tlb_flush_mmu_tlbonly');
+  k.m.refSub(page, 1);
+  if (k.y && step(k, 'free_pages_and_swap_cache', 'put_page(page)', 'free', { pfn: page, ref: -1, note: k.m.mem.isFree(page) ? 'refcount 0: page freed' : 'still referenced' })) yield;
+  const again = allocForOther(k);
+  if (k.y && step(k, 'alloc_pages', 'alloc_page(GFP_KERNEL)', 'alloc', { pfn: again, note: again === page ? 'the same frame, reallocated to another owner' : 'another frame' })) yield;
+}
+
+export const ACTORS: Record<ActorKind, ActorFn> = {
+  'thp-split': split_huge_page,
+  munmap,
+  'pte-writer': pte_writer,
+  fork,
+  'numa-hint': numa_hint,
+  'unmap-realloc': unmap_realloc,
+};

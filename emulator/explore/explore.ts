@@ -1,0 +1,233 @@
+/**
+ * The interleaving explorer. A world is the machine plus one generator per actor (the GUP caller
+ * on CPU 0, the others on CPUs 1..n). Generators cannot be copied, so a state is named by its
+ * schedule (which actor ran at each step) and rebuilt by replaying that schedule from the start:
+ * cheap for these small races, and every counterexample replays deterministically.
+ * Breadth-first, so the first violation found is a shortest one. States are hashed (machine
+ * contents + each actor's own history) so interleavings that only reorder independent steps
+ * are explored once. Layer: pure emulator.
+ */
+import { ACTORS } from '../actors';
+import { getArch } from '../arch';
+import { buildMachine } from '../machine/builder';
+import type { Machine } from '../machine/machine';
+import { makeKern } from '../run/replay';
+import type { RaceRun, RaceScenario } from '../scenarios/races';
+import type { GupResult, Step } from '../trace/types';
+import { getVersion, type VersionModel } from '../versions';
+import type { G, GupCall, Kern } from '../versions/kern';
+import { checkBalance, checkForkPin, checkReturned, faultViolation, type InvariantId, type Returned, type Violation } from './invariants';
+
+interface ActorRun {
+  name: string;
+  k: Kern;
+  gen: G<unknown>;
+  done: boolean;
+  steps: Step[];
+  /** rolling hash of this actor's own steps */
+  h: number;
+}
+
+export interface World {
+  m: Machine;
+  version: VersionModel;
+  actors: ActorRun[];
+  returned: Returned[];
+  /** every step of every actor, in execution order */
+  trace: Step[];
+}
+
+export interface ExploreResult {
+  verdict: 'violation' | 'ok';
+  invariant?: InvariantId;
+  message?: string;
+  /** the shortest interleaving that breaks the invariant, step by step */
+  counterexample: Step[];
+  /** which actor ran at each scheduling point (replay it with replaySchedule) */
+  schedule: number[];
+  actors: string[];
+  states: number;
+  interleavings: number;
+  ms: number;
+  bounds: { maxStates: number; maxSteps: number };
+  /** every state within the step bound was explored (no state budget cut) */
+  complete: boolean;
+}
+
+export function makeWorld(sc: RaceScenario, run: RaceRun): World {
+  const arch = getArch(run.arch);
+  const version = getVersion(run.version);
+  const m = buildMachine(arch, version.era, { mappings: sc.layout, cpus: 1 + sc.actors.length });
+  m.enableGhost();
+  const returned: Returned[] = [];
+  const call: GupCall = { ...sc.call, start: arch.userBase + sc.call.offset };
+  const gk = makeKern(m, version, run.options, 'gup', 0, true, true, []);
+  const gup = function* (): G<GupResult[]> {
+    const out: GupResult[] = [];
+    for (let r = 0; r < (sc.call.repeat ?? 1); r++) {
+      const res = yield* version.gup(gk, call);
+      returned.push({ call, pfns: res.pages, gens: res.pages.map((pfn) => m.mem.gen[m.mem.idx(pfn)]) });
+      out.push(res);
+    }
+    return out;
+  };
+  const actors: ActorRun[] = [{ name: 'gup', k: gk, gen: gup(), done: false, steps: gk.sink as Step[], h: 0 }];
+  sc.actors.forEach((spec, i) => {
+    const k = makeKern(m, version, run.options, spec.kind, i + 1, true, true, []);
+    actors.push({ name: spec.kind, k, gen: ACTORS[spec.kind](k, spec, version), done: false, steps: k.sink as Step[], h: 0 });
+  });
+  return { m, version, actors, returned, trace: [] };
+}
+
+function enabled(w: World): number[] {
+  const out: number[] = [];
+  w.actors.forEach((a, i) => {
+    if (a.done) return;
+    const last = a.steps[a.steps.length - 1];
+    if (!last?.until || last.until()) out.push(i);
+  });
+  return out;
+}
+
+const mix = (h: number, v: number) => Math.imul(h ^ v, 16777619) >>> 0;
+
+function hashStr(h: number, s: string): number {
+  for (let i = 0; i < s.length; i++) h = mix(h, s.charCodeAt(i));
+  return h;
+}
+
+/** Run one actor to its next scheduling point; returns a violation seen right after it. */
+export function stepActor(w: World, i: number): Violation | undefined {
+  const a = w.actors[i];
+  const before = a.steps.length;
+  const r = a.gen.next();
+  if (r.done) a.done = true;
+  for (let j = before; j < a.steps.length; j++) {
+    const s = a.steps[j];
+    w.trace.push(s);
+    // everything a step shows, notes included: an actor's local decisions (e.g. fork's "pinned?")
+    // live in its generator, not in the machine, and must not be merged away
+    a.h = hashStr(hashStr(mix(mix(a.h, (s.lo ?? 0) ^ (s.hi ?? 0) ^ (s.pfn ?? 0) ^ (s.nr ?? 0)), (s.ref ?? 0) ^ (s.addr ?? 0)), s.anchor), s.note ?? '');
+  }
+  if (a.done) a.h = mix(a.h, 0xd0e);
+  return faultViolation(w.m);
+}
+
+/** Every actor is done: check what was returned, then let the caller release and check the counts. */
+export function finalCheck(w: World): Violation | undefined {
+  for (const r of w.returned) {
+    const v = checkReturned(w.m, r) ?? checkForkPin(w.m, r);
+    if (v) return v;
+  }
+  const gk = w.actors[0].k;
+  for (const r of w.returned) for (const pfn of r.pfns) w.version.release(gk, pfn, r.call);
+  return faultViolation(w.m) ?? checkBalance(w.m);
+}
+
+function hashWorld(w: World): string {
+  const m = w.m;
+  const mem = m.mem;
+  let h = 2166136261;
+  for (let i = 0; i < mem.frames; i++) {
+    h = mix(mix(mix(mix(h, mem.refcount[i]), mem.mapcount[i]), mem.pincount[i]), mem.flags[i] ^ (mem.gen[i] << 8));
+    const t = mem.tables[i];
+    if (t) for (let j = 0; j < t.length; j++) if (t[j] !== 0) h = mix(mix(h, j), t[j]);
+  }
+  for (const c of m.cpus) h = mix(mix(h, c.irqsOff ? 1 : 0), c.enables);
+  h = mix(mix(h, m.mm.write_protect_seq), m.mm.has_pinned ? 1 : 0);
+  const actors = w.actors.map((a) => `${a.h}.${a.done ? 1 : 0}`).join(',');
+  return `${h}|${actors}|${m.mmapWriter ?? ''}|${mem.frames}`;
+}
+
+/** Rebuild the world a schedule leads to; stops at the first violation. */
+export function replaySchedule(sc: RaceScenario, run: RaceRun, schedule: number[]): { w: World; v?: Violation } {
+  const w = makeWorld(sc, run);
+  for (const i of schedule) {
+    if (w.actors[i].done) throw new Error(`schedule runs actor ${i} after it finished`);
+    const v = stepActor(w, i);
+    if (v) return { w, v };
+  }
+  if (w.actors.every((a) => a.done)) return { w, v: finalCheck(w) };
+  return { w };
+}
+
+export interface ExploreOptions {
+  maxStates?: number;
+  maxSteps?: number;
+}
+
+export function explore(sc: RaceScenario, run: RaceRun, opts: ExploreOptions = {}): ExploreResult {
+  const t0 = Date.now();
+  const bounds = { maxStates: opts.maxStates ?? sc.bounds.maxStates, maxSteps: opts.maxSteps ?? sc.bounds.maxSteps };
+  const names = sc.actors.reduce((n, a) => [...n, a.kind], ['gup']);
+  const seen = new Set<string>();
+  // work items by schedule length, shortest first; an item may carry its world, still live
+  const buckets = new Map<number, { sched: number[]; w?: World }[]>([[0, [{ sched: [] }]]]);
+  let states = 0;
+  let interleavings = 0;
+  let cut = false;
+  /** `w` is the world the schedule led to, when it is at hand (else it is replayed) */
+  const found = (schedule: number[], v: Violation, w = replaySchedule(sc, run, schedule).w): ExploreResult => {
+    return {
+      verdict: 'violation', invariant: v.invariant, message: v.message, counterexample: w.trace.map(stripUntil),
+      schedule, actors: names, states, interleavings, ms: Date.now() - t0, bounds, complete: false,
+    };
+  };
+  for (let len = 0; buckets.size > 0 && len <= bounds.maxSteps; len++) {
+    const items = buckets.get(len);
+    if (!items) continue;
+    buckets.delete(len);
+    for (const item of items) {
+      let live = item.w ?? replaySchedule(sc, run, item.sched).w;
+      const en = enabled(live);
+      if (en.length === 0) {
+        const stuck = live.actors.filter((a) => !a.done).map((a) => a.name);
+        if (stuck.length) return found(item.sched, { invariant: 'deadlock', message: `every unfinished actor waits: ${stuck.join(', ')}` }, live);
+        continue;
+      }
+      for (const i of en) {
+        if (states >= bounds.maxStates) {
+          cut = true;
+          break;
+        }
+        const w = live ?? replaySchedule(sc, run, item.sched).w;
+        live = undefined as unknown as World; // the first child takes the parent's world over
+        const child = [...item.sched, i];
+        states++;
+        let v = stepActor(w, i);
+        // a chain where only one actor can move is followed in place: no choice, nothing to replay
+        let only = enabled(w);
+        while (!v && only.length === 1 && child.length < bounds.maxSteps && states < bounds.maxStates) {
+          child.push(only[0]);
+          states++;
+          v = stepActor(w, only[0]);
+          only = enabled(w);
+        }
+        if (v) return found(child, v, w);
+        if (w.actors.every((a) => a.done)) {
+          interleavings++;
+          const fv = finalCheck(w);
+          if (fv) return found(child, fv, w);
+          continue;
+        }
+        if (child.length >= bounds.maxSteps || states >= bounds.maxStates) {
+          cut = true;
+          continue;
+        }
+        const h = hashWorld(w);
+        if (seen.has(h)) continue;
+        seen.add(h);
+        const list = buckets.get(child.length) ?? [];
+        list.push({ sched: child, w });
+        buckets.set(child.length, list);
+      }
+    }
+  }
+  return { verdict: 'ok', counterexample: [], schedule: [], actors: names, states, interleavings, ms: Date.now() - t0, bounds, complete: !cut };
+}
+
+function stripUntil(s: Step): Step {
+  if (!s.until) return s;
+  const { until: _u, ...rest } = s;
+  return rest;
+}

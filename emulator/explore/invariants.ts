@@ -1,0 +1,152 @@
+/**
+ * The invariants GUP-fast must keep, checked by the explorer: some after every step (from the
+ * machine's ghost faults), the rest once every actor has finished and the caller has given its
+ * pages back. Layer: pure emulator.
+ */
+import type { GhostFault, Machine } from '../machine/machine';
+import { PG } from '../machine/memory';
+import type { GupCall } from '../versions/kern';
+
+export type InvariantId =
+  | 'ref-on-freed-page'
+  | 'use-after-free-table'
+  | 'torn-read'
+  | 'unmapped-page-returned'
+  | 'refcount-imbalance'
+  | 'pin-overflow'
+  | 'fork-pin-cow'
+  | 'numa-hint-skipped'
+  | 'deadlock';
+
+export const INVARIANTS: Record<InvariantId, string> = {
+  'ref-on-freed-page': 'no reference is taken on a freed page',
+  'use-after-free-table': 'no page-table page is read after it was freed (or reused)',
+  'torn-read': 'no entry value is used that never existed in memory',
+  'unmapped-page-returned': 'no page is returned that its address did not map at some moment of the call',
+  'refcount-imbalance': 'refcounts and pincounts balance after the caller unpins (no leak, no page freed while mapped)',
+  'pin-overflow': 'a pin never overflows the 32-bit refcount',
+  'fork-pin-cow': "a page pinned for write is never left write-protected and shared by fork (the parent's next write would COW away from it)",
+  'numa-hint-skipped': 'GUP-fast never takes a page through a protnone (NUMA hinting) entry',
+  deadlock: 'some actor can always make progress',
+};
+
+export interface Violation {
+  invariant: InvariantId;
+  message: string;
+}
+
+const FAULT_INVARIANT: Record<GhostFault['kind'], InvariantId> = {
+  'ref-on-freed-page': 'ref-on-freed-page',
+  'read-freed-table': 'use-after-free-table',
+  'refcount-underflow': 'refcount-imbalance',
+  'refcount-overflow': 'pin-overflow',
+  'pfn-outside-memory': 'unmapped-page-returned',
+  'torn-read': 'torn-read',
+  'numa-hint-skipped': 'numa-hint-skipped',
+};
+
+export function faultViolation(m: Machine): Violation | undefined {
+  const f = m.faults[0];
+  return f && { invariant: FAULT_INVARIANT[f.kind], message: f.detail };
+}
+
+/** What a GUP call returned, with each page's allocation generation at that moment. */
+export interface Returned {
+  call: GupCall;
+  pfns: number[];
+  gens: number[];
+}
+
+/** Every returned page was mapped at its address at some moment (the ghost history knows). */
+export function checkReturned(m: Machine, r: Returned): Violation | undefined {
+  const start = r.call.start - (r.call.start % 4096);
+  for (let i = 0; i < r.pfns.length; i++) {
+    const pfn = r.pfns[i];
+    const gen = r.gens[i];
+    const addr = start + i * 4096;
+    if (!m.mapped(addr, pfn, gen)) {
+      return {
+        invariant: 'unmapped-page-returned',
+        message: `page 0x${pfn.toString(16)} returned for 0x${addr.toString(16)}, which never mapped it (this allocation of it) during the call`,
+      };
+    }
+  }
+  return undefined;
+}
+
+/** The parent's pte still maps each page pinned for write, writable: else fork made it COW. */
+export function checkForkPin(m: Machine, r: Returned): Violation | undefined {
+  if (!r.call.pin || !r.call.write) return undefined;
+  const start = r.call.start - (r.call.start % 4096);
+  let leaf: ReturnType<typeof lookupLeaf>;
+  let leafEnd = 0;
+  for (let i = 0; i < r.pfns.length; i++) {
+    const addr = start + i * 4096;
+    if (addr >= leafEnd) {
+      // one walk per leaf: a 1 GiB page is one pud, not 262,144 lookups
+      leaf = lookupLeaf(m, addr);
+      leafEnd = leaf ? addr - (addr % leaf.size) + leaf.size : addr + 4096;
+    }
+    const pfn = r.pfns[i];
+    if (leaf && leaf.head + Math.floor((addr % leaf.size) / 4096) === pfn && !m.arch.write(leaf.level, leaf.e, m.era)) {
+      return {
+        invariant: 'fork-pin-cow',
+        message: `page 0x${pfn.toString(16)} was pinned for write at 0x${addr.toString(16)}, but fork left it write-protected and shared: the parent's next write COWs to a new page and the DMA goes to the old one`,
+      };
+    }
+  }
+  return undefined;
+}
+
+function lookupLeaf(m: Machine, addr: number) {
+  let table = m.mm.pgd;
+  for (const l of m.arch.levels) {
+    const e = m.load(m.slot(table, l.level, addr));
+    if (m.arch.none(e)) return undefined;
+    if (l.level === 'pte' || m.arch.leaf(l.level, e)) return { level: l.level, e, head: m.arch.pfn(e), size: 2 ** l.shift };
+    table = m.arch.pfn(e);
+  }
+  return undefined;
+}
+
+/** Count the present leaf entries that map each frame (a huge leaf counts once, on its head). */
+function mappingCounts(m: Machine): Map<number, number> {
+  const out = new Map<number, number>();
+  const visit = (table: number, depth: number) => {
+    const l = m.arch.levels[depth];
+    const w = m.mem.table(table);
+    for (let idx = 0; idx < l.entries; idx++) {
+      const e = { lo: w[2 * idx], hi: w[2 * idx + 1] };
+      if (m.arch.none(e) || (!m.arch.present(e) && !m.arch.protnone(e))) continue;
+      const pfn = m.arch.pfn(e);
+      if (l.level === 'pte' || m.arch.leaf(l.level, e)) out.set(pfn, (out.get(pfn) ?? 0) + 1);
+      else visit(pfn, depth + 1);
+    }
+  };
+  visit(m.mm.pgd, 0);
+  return out;
+}
+
+/** After the caller released everything: each page's count is its mappings plus outside holds. */
+export function checkBalance(m: Machine): Violation | undefined {
+  const maps = mappingCounts(m);
+  const mem = m.mem;
+  for (const [pfn] of maps) {
+    if (mem.valid(pfn) && mem.isFree(pfn)) {
+      return { invariant: 'refcount-imbalance', message: `page 0x${pfn.toString(16)} was freed while still mapped (use-after-free for the process)` };
+    }
+  }
+  for (let i = 0; i < mem.frames; i++) {
+    const f = mem.flags[i];
+    if (f & (PG.free | PG.pagetable)) continue;
+    const pfn = mem.basePfn + i;
+    const want = f & PG.tail ? 0 : (maps.get(pfn) ?? 0) + (m.holds.get(pfn) ?? 0);
+    if (mem.refcount[i] !== want || mem.pincount[i] !== 0) {
+      return {
+        invariant: 'refcount-imbalance',
+        message: `page 0x${pfn.toString(16)} has refcount ${mem.refcount[i]}${mem.pincount[i] ? ` and pincount ${mem.pincount[i]}` : ''} after the caller released everything; its mappings and holders account for ${want}`,
+      };
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,165 @@
+/**
+ * The historical races as executable scenarios: a layout, the GUP call, the concurrent actors,
+ * and the versions before and after the fix. The explorer must find a violation on `before`
+ * and none on `after`; `alsoOk`/`alsoBad` pin down the other claims each story makes.
+ * Layer: pure emulator.
+ */
+import type { ActorSpec } from '../actors';
+import type { ArchId } from '../arch/types';
+import type { InvariantId } from '../explore/invariants';
+import type { MapSpec } from '../machine/builder';
+import type { VersionOptions } from '../versions/kern';
+import { UnknownNameError } from '../arch';
+import type { CallSpec } from './types';
+
+export interface RaceRun {
+  arch: ArchId;
+  version: string;
+  options?: VersionOptions;
+}
+
+export interface RaceScenario {
+  id: string;
+  title: string;
+  story: string;
+  /** where the story is told (seed documents, commits) */
+  refs: string[];
+  layout: MapSpec[];
+  call: CallSpec & { repeat?: number };
+  actors: ActorSpec[];
+  before: RaceRun;
+  after: RaceRun;
+  /** the invariant the before version breaks */
+  invariant: InvariantId;
+  alsoOk?: RaceRun[];
+  alsoBad?: RaceRun[];
+  bounds: { maxStates: number; maxSteps: number };
+}
+
+const GIB_PAGES = 262_144;
+const B = { maxStates: 100_000, maxSteps: 200 };
+
+export const RACES: RaceScenario[] = [
+  {
+    id: 'race-pae-torn-pte',
+    title: 'PAE torn pte read',
+    story:
+      'On x86-32 PAE a 64-bit pte is loaded as two 32-bit halves. The generic walker loads it plainly: low half, then high half. A pte being cleared in between (low first, then high) gives a value that never existed: the old low half with a zero high half, a frame below 4 GiB. The x86 walker re-reads the low half after the high one and retries; the TLB flush IPI, held back by its interrupts-off section, keeps a different present page from appearing meanwhile. On ARM LPAE an aligned 64-bit load is single-copy atomic, so the plain load is safe there.',
+    refs: ['seed 001 (Hugh Dickins on ACCESS_ONCE of a PAE pte)', 'seed 000 (gup_get_pte)', 'commit 8174c430e445'],
+    layout: [{ kind: '4k', offset: 0, count: 1 }],
+    call: { offset: 0, nrPages: 1, write: false },
+    actors: [{ kind: 'pte-writer', offset: 0 }],
+    before: { arch: 'x86-pae', version: 'generic-2014' },
+    after: { arch: 'x86-pae', version: 'x86-2008' },
+    invariant: 'torn-read',
+    alsoOk: [{ arch: 'arm-lpae', version: 'generic-2014' }],
+    bounds: B,
+  },
+  {
+    id: 'race-thp-split-no-ipi',
+    title: 'THP split without an IPI on ARM',
+    story:
+      "Before 4.5, split_huge_page hands the pins GUP left on tail pages over to the tails, so it needs every GUP-fast that saw the huge pmd to be finished. x86's split flush is an IPI the interrupts-off walker holds back. ARM's TLB flush is a hardware broadcast: the 2013 ARM copy of the x86 walker keeps adding head refs after the split, the tails end up short and are freed while still mapped. The 2014 generic series sends a dummy IPI after setting the splitting bit.",
+    refs: ['seed 004 (Will Deacon on the ARM RFC)', 'seed 001', 'commit 2667f50e8b81 series (kick_all_cpus_sync in pmdp_splitting_flush)'],
+    layout: [{ kind: 'thp', offset: 0 }],
+    call: { offset: 0, nrPages: 2, write: false },
+    actors: [{ kind: 'thp-split', offset: 0 }],
+    before: { arch: 'arm64', version: 'arm-rfc-2013' },
+    after: { arch: 'arm64', version: 'generic-2014', options: { splitIpi: true } },
+    invariant: 'refcount-imbalance',
+    alsoOk: [
+      { arch: 'x86-64', version: 'x86-2008' },
+      { arch: 'arm-lpae', version: 'generic-2014', options: { splitIpi: true } },
+    ],
+    alsoBad: [
+      { arch: 'arm-lpae', version: 'arm-rfc-2013' },
+      { arch: 'arm64', version: 'generic-2014', options: { splitIpi: false } },
+    ],
+    bounds: B,
+  },
+  {
+    id: 'race-table-free',
+    title: 'page table freed under the lockless walker',
+    story:
+      "munmap frees the pte table after clearing the pmd. On x86 the free waits for a TLB-flush IPI that an interrupts-off walker holds back. With ARM's broadcast flush nothing waits: the 2013 RFC walker that already read the pmd goes on to read a page table that was freed and reused by somebody else, and takes a reference on whatever page that table now maps. The generic walker relies on RCU table freeing: the interrupts-off section holds back the grace period.",
+    refs: ['seed 004', 'seed 001 (HAVE_RCU_TABLE_FREE)', 'GUP-FACTS R2'],
+    // the page is shared with another process, so unmapping it here does not free it: what is
+    // left to go wrong is the page table itself
+    layout: [{ kind: '4k', offset: 0, count: 1, shared: true }],
+    call: { offset: 0, nrPages: 1, write: false },
+    actors: [{ kind: 'munmap', offset: 0, count: 1, reuseTable: true }],
+    before: { arch: 'arm64', version: 'arm-rfc-2013' },
+    after: { arch: 'arm64', version: 'generic-2014' },
+    invariant: 'use-after-free-table',
+    alsoOk: [{ arch: 'x86-64', version: 'x86-2008' }],
+    alsoBad: [{ arch: 'arm64', version: 'generic-2014', options: { rcuTableFree: false } }],
+    bounds: B,
+  },
+  {
+    id: 'race-pte-changed',
+    title: 'pte changed after the walker read it',
+    story:
+      'Page tables are RCU-protected on ARM, pages are not. The 2013 walker reads a pte, the page is unmapped, freed and handed to another owner, and the walker then takes a plain get_page on it: a reference on a freed page, or on one that is no longer this address\'s. The generic walker takes the reference only if the count is not zero, then re-reads the pte and drops the reference when it changed.',
+    refs: ['seed 001 (page_cache_get_speculative + pte re-check)', 'GUP-FACTS R3'],
+    layout: [{ kind: '4k', offset: 0, count: 1 }],
+    call: { offset: 0, nrPages: 1, write: false },
+    actors: [{ kind: 'unmap-realloc', offset: 0 }],
+    before: { arch: 'arm64', version: 'arm-rfc-2013' },
+    after: { arch: 'arm64', version: 'generic-2014' },
+    invariant: 'ref-on-freed-page',
+    alsoOk: [{ arch: 'x86-64', version: 'x86-2008' }],
+    bounds: B,
+  },
+  {
+    id: 'race-fork-pin',
+    title: 'pin_user_pages_fast racing fork',
+    story:
+      "fork write-protects the parent's anon ptes unless the page looks pinned. pin_user_pages_fast can read the pte while it is still writable, after fork decided the page was not pinned, and pin it just before fork write-protects it. The page is now shared with the child: the parent's next write copies it, and the DMA lands in the old page. 5.11 brackets copy_page_range with mm->write_protect_seq; FOLL_PIN GUP-fast checks it and backs off to the slow path, which waits for mmap_lock.",
+    refs: ['seed 002', 'commit 57efa1fe5957 (mm/gup: prevent gup_fast from racing with COW during fork)'],
+    layout: [{ kind: '4k', offset: 0, count: 1 }],
+    call: { offset: 0, nrPages: 1, write: true, pin: true },
+    actors: [{ kind: 'fork', offset: 0 }],
+    before: { arch: 'x86-64', version: 'foll-pin-2020' },
+    after: { arch: 'x86-64', version: 'wpseq-2021' },
+    invariant: 'fork-pin-cow',
+    alsoOk: [{ arch: 'arm64', version: 'wpseq-2021' }],
+    bounds: B,
+  },
+  {
+    id: 'race-pin-overflow-1g',
+    title: '1 GiB page pin count overflow',
+    story:
+      'FOLL_PIN adds GUP_PIN_COUNTING_BIAS (1024) to the refcount per pinned subpage. A 1 GiB page has 2^18 subpages, so pinning all of it adds 2^28 to the head: the 8th pin wraps the 32-bit refcount negative. 5.7 keeps an exact pin count for compound pages of order > 1 (hpage_pinned_refcount) and adds only the number of subpages to the refcount.',
+    refs: ['seed 003 (FOLL_PIN)', 'commit 47e29d32afba'],
+    layout: [{ kind: 'huge-pud', offset: 0 }],
+    call: { offset: 0, nrPages: GIB_PAGES, write: true, pin: true, repeat: 9 },
+    actors: [],
+    before: { arch: 'x86-64', version: 'foll-pin-2020', options: { hpagePincount: false } },
+    after: { arch: 'x86-64', version: 'foll-pin-2020', options: { hpagePincount: true } },
+    invariant: 'pin-overflow',
+    bounds: B,
+  },
+  {
+    id: 'race-numa-protnone',
+    title: 'NUMA hinting entry taken by GUP-fast',
+    story:
+      "Automatic NUMA balancing makes ptes protnone so the next access takes a hinting fault (and THP migration can serialise on it). On x86 pte_present() is true for a protnone pte, and the 2014 generic walker has no protnone test (Hugh Dickins' remark): it takes the page and the hinting fault never happens. Later walkers test pte_protnone/pmd_protnone and leave such entries to the slow path.",
+    refs: ['seed 001', 'commit 2b4847e73004', 'GUP-FACTS R6'],
+    layout: [{ kind: '4k', offset: 0, count: 1 }],
+    call: { offset: 0, nrPages: 1, write: false },
+    actors: [{ kind: 'numa-hint', offset: 0 }],
+    before: { arch: 'x86-64', version: 'generic-2014' },
+    after: { arch: 'x86-64', version: 'foll-pin-2020' },
+    invariant: 'numa-hint-skipped',
+    alsoOk: [{ arch: 'x86-64', version: 'x86-2008' }],
+    bounds: B,
+  },
+];
+
+export const RACE_IDS = RACES.map((r) => r.id);
+
+export function getRace(id: string): RaceScenario {
+  const r = RACES.find((x) => x.id === id);
+  if (!r) throw new UnknownNameError('race scenario', id, RACE_IDS);
+  return r;
+}
