@@ -8,6 +8,8 @@ import type { Scenario } from '../../emulator/scenarios';
 import { TraceBuffer } from '../../emulator/trace/buffer';
 import { getVersion } from '../../emulator/versions';
 import { getArch } from '../../emulator/arch';
+import { explore } from '../../emulator/explore/explore';
+import { RACES } from '../../emulator/scenarios/races';
 
 const figures: Record<string, number> = {};
 const say = (s: string) => process.stdout.write(s + '\n');
@@ -57,6 +59,21 @@ function main(): void {
   figures.gup_fast_1g_pages_per_s_trace_on = figures.gup_fast_1g_pages_per_s_trace_on_x86_2008;
   figures.gup_fast_1g_peak_rss_mb = Math.round(peakRss / 1e5) / 10;
   say(`  peak RSS ${figures.gup_fast_1g_peak_rss_mb} MB (targets: >= 5 M pages/s off, >= 1 M pages/s on)`);
+  say('');
+  say('Race explorer (breadth-first, replaying schedules), time to the first counterexample on the version before the fix:');
+  let best = { id: '', states: 0, perS: 0 };
+  for (const sc of RACES) {
+    const times: number[] = [];
+    for (let r = 0; r < 3; r++) times.push(explore(sc, sc.before).ms);
+    const ms = Math.min(...times);
+    const after = explore(sc, sc.after);
+    const perS = after.states / Math.max(after.ms, 1) * 1000;
+    figures[`race_${sc.id.replace(/-/g, '_')}_ms_to_counterexample`] = ms;
+    say(`  ${sc.id.padEnd(24)} counterexample in ${String(ms).padStart(5)} ms; after the fix: ${after.states} states in ${after.ms} ms (${Math.round(perS)} states/s)`);
+    if (after.states > best.states) best = { id: sc.id, states: after.states, perS };
+  }
+  figures.explore_states_per_s = Math.round(best.perS);
+  say(`  largest exploration: ${best.id} (${best.states} states) at ${figures.explore_states_per_s} states/s (targets: counterexample < 1000 ms, >= 200,000 states/s)`);
   say(JSON.stringify(figures));
 }
 
