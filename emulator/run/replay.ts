@@ -48,6 +48,9 @@ export function checkApplicable(arch: ArchModel, version: VersionModel, scenario
   if (arch.levels.some((l) => l.level === 'p4d') && !version.functions.some((f) => f.includes('p4d'))) {
     throw new NotApplicableError(`version ${version.id} predates the p4d level (4.11), so it cannot walk 5-level page tables`);
   }
+  if (scenario.call.pin && version.year < 2020) {
+    throw new NotApplicableError(`version ${version.id} predates FOLL_PIN (pin_user_pages_fast, 5.6), so scenario ${scenario.id} does not apply`);
+  }
   if (scenario.arches && !scenario.arches.includes(arch.id)) {
     throw new NotApplicableError(`scenario ${scenario.id} needs ${scenario.arches.join(' or ')}, not ${arch.id}`);
   }

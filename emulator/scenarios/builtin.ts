@@ -13,7 +13,11 @@ export const BUILTIN: Scenario[] = [
     description: '16 read-write anonymous 4K pages; get_user_pages_fast(write) takes all 16 on the fast path, +1 ref each.',
     layout: [{ kind: '4k', offset: 0, count: 16 }],
     call: { offset: 0, nrPages: 16, write: true },
-    showcases: ['gup_pte_range', 'gup_get_pte', 'get_user_pages_fast', '__get_user_pages_fast', 'gup_pmd_range', 'gup_pud_range', 'try_grab_page'],
+    showcases: [
+      'gup_pte_range', 'gup_get_pte', 'get_user_pages_fast', '__get_user_pages_fast', 'gup_pmd_range', 'gup_pud_range', 'gup_p4d_range', 'gup_pgd_range',
+      'internal_get_user_pages_fast', 'lockless_pages_from_mm', 'gup_fast', 'gup_fast_fallback', 'gup_fast_pte_range', 'gup_fast_pmd_range',
+      'gup_fast_pud_range', 'gup_fast_p4d_range', 'gup_fast_pgd_range', 'ptep_get_lockless', 'try_grab_page',
+    ],
   },
   {
     id: 'thp-pmd',
@@ -21,7 +25,7 @@ export const BUILTIN: Scenario[] = [
     description: 'A transparent huge page at the pmd level; all 512 subpages returned, the head page gets +512 in one atomic add.',
     layout: [{ kind: 'thp', offset: 0 }],
     call: { offset: 0, nrPages: 512, write: true },
-    showcases: ['gup_huge_pmd', 'get_head_page_multiple', 'get_huge_page_tail'],
+    showcases: ['gup_huge_pmd', 'gup_fast_pmd_leaf', 'get_head_page_multiple', 'get_huge_page_tail', 'pmdp_get_lockless'],
   },
   {
     id: 'huge-pud-1g',
@@ -30,7 +34,16 @@ export const BUILTIN: Scenario[] = [
     layout: [{ kind: 'huge-pud', offset: 0 }],
     call: { offset: 0, nrPages: 512, write: true },
     arches: ['x86-64', 'arm64'],
-    showcases: ['gup_huge_pud', 'try_grab_compound_head'],
+    showcases: ['gup_huge_pud', 'gup_fast_pud_leaf'],
+  },
+  {
+    id: 'pin-1g',
+    title: 'pin_user_pages_fast of a 1 GiB page (first 2 MiB of it)',
+    description: 'FOLL_PIN on a 1 GiB huge pud: 512 subpages pinned with one grab on the head; +512 refs and +512 pincount with an exact pin count, else 512 x 1024 refs.',
+    layout: [{ kind: 'huge-pud', offset: 0 }],
+    call: { offset: 0, nrPages: 512, write: true, pin: true },
+    arches: ['x86-64', 'arm64'],
+    showcases: ['try_grab_compound_head', 'try_grab_folio_fast', 'record_subpages', 'put_compound_head', 'gup_put_folio', 'pin_user_pages_fast', 'unpin_user_page', 'hpage_pincount_add'],
   },
   {
     id: 'cross-pmd',

@@ -90,7 +90,7 @@ function* gup_huge(k: Kern, d: IrqDialect, fn: string, level: 'pmd' | 'pud', e: 
       if (k.y && step(k, fn, 'pages[*nr] = page', 'record', { pfn: page, nr: nr.v + 1, addr })) yield;
       if (isTail(k, page)) {
         tailPin(k, page, d.tails, 1);
-        if (k.y && step(k, 'get_huge_page_tail', 'get_huge_page_tail(page)', 'ref', { pfn: page, note: 'tail pin for split_huge_page', addr })) yield;
+        if (k.y && step(k, fn, 'get_huge_page_tail(page)', 'ref', { pfn: page, note: 'tail pin for split_huge_page', addr })) yield;
       }
       nr.v++;
       page++;
@@ -99,7 +99,7 @@ function* gup_huge(k: Kern, d: IrqDialect, fn: string, level: 'pmd' | 'pud', e: 
     } while (addr !== end);
     k.m.refAdd(head, refs);
     k.m.mem.setFlag(head, 'referenced');
-    if (k.y && step(k, 'get_head_page_multiple', 'get_head_page_multiple(head, refs)', 'ref', { pfn: head, ref: refs })) yield;
+    if (k.y && step(k, fn, 'get_head_page_multiple(head, refs)', 'ref', { pfn: head, ref: refs })) yield;
     return true;
   });
 }

@@ -129,7 +129,7 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
           if (k.y && step(k, fn, d.grab, 'bail', { pfn: page, addr, note: 'refcount zero or overflowed, or not long-term pinnable' })) yield;
           return false;
         }
-        if (k.y && step(k, d.grab, d.grab, 'ref', { pfn: got.head, ref: got.ref, pin: got.pin || undefined, addr })) yield;
+        if (k.y && step(k, fn, d.grab, 'ref', { pfn: got.head, ref: got.ref, pin: got.pin || undefined, addr })) yield;
         const again = (yield* readPte(k, ptep, addr)) as Ent;
         let changed = again.lo !== pte.lo || again.hi !== pte.hi;
         if (!changed && d.pmdRecheck) {
@@ -138,7 +138,7 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
         }
         if (changed) {
           const n = put(k, got.head, 1, call);
-          if (k.y && step(k, d.put, d.put, 'unref', { pfn: got.head, ref: -n, addr, note: 'entry changed under us: drop it' })) yield;
+          if (k.y && step(k, fn, d.put, 'unref', { pfn: got.head, ref: -n, addr, note: 'entry changed under us: drop it' })) yield;
           return false;
         }
         if (k.y && step(k, fn, 'pte_val(pte) != pte_val(*ptep)', 'recheck', { ...at, note: 'unchanged' })) yield;
@@ -171,19 +171,19 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
       const first = head + Math.floor((addr % size) / PAGE_SIZE);
       const refs = (end - addr) / PAGE_SIZE;
       for (let i = 0; i < refs; i++) pages.push(first + i);
-      if (k.y && step(k, 'record_subpages', 'record_subpages(page, addr, end, pages + *nr)', 'record', { pfn: first, nr: nr.v + refs, addr, note: `${refs} subpage(s) into pages[]` })) yield;
+      if (k.y && step(k, fn, 'record_subpages(page, addr, end, pages + *nr)', 'record', { pfn: first, nr: nr.v + refs, addr, note: `${refs} subpage(s) into pages[]` })) yield;
       const got = grab(k, head, refs, call);
       if (!got) {
         pages.length -= refs;
-        if (k.y && step(k, d.grab, d.grab, 'bail', { pfn: head, note: 'head refcount zero or already overflowed' })) yield;
+        if (k.y && step(k, fn, d.grab, 'bail', { pfn: head, note: 'head refcount zero or already overflowed' })) yield;
         return false;
       }
-      if (k.y && step(k, d.grab, d.grab, 'ref', { pfn: head, ref: got.ref, pin: got.pin || undefined, note: call.pin ? (got.pin ? `exact pincount +${refs}` : `FOLL_PIN: ${refs} x GUP_PIN_COUNTING_BIAS`) : undefined })) yield;
+      if (k.y && step(k, fn, d.grab, 'ref', { pfn: head, ref: got.ref, pin: got.pin || undefined, note: call.pin ? (got.pin ? `exact pincount +${refs}` : `FOLL_PIN: ${refs} x GUP_PIN_COUNTING_BIAS`) : undefined })) yield;
       const now = yield* plainLoad(k, fn, `${level}_val(orig) != ${level}_val(*${level}p)`, p, addr);
       if (now.lo !== orig.lo || now.hi !== orig.hi) {
         pages.length -= refs;
         const n = put(k, head, refs, call);
-        if (k.y && step(k, d.put, d.put, 'unref', { pfn: head, ref: -n, note: `${level} changed under us` })) yield;
+        if (k.y && step(k, fn, d.put, 'unref', { pfn: head, ref: -n, note: `${level} changed under us` })) yield;
         return false;
       }
       nr.v += refs;

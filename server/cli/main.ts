@@ -4,7 +4,9 @@
  * parse arguments, call, print text or one JSON document. Exit 2 on bad input, with the valid
  * names in the message.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { inspect } from '../analysis/analyze';
 import { ARCHES, getArch } from '../../emulator/arch';
 import type { Era, Level } from '../../emulator/arch/types';
 import { explore, type ExploreResult } from '../../emulator/explore/explore';
@@ -30,6 +32,7 @@ commands:
   explore --scenario RACE --version V --arch A [--json] [--max-states N] [--opt name=on|off]
                                                   search the interleavings of a race scenario
   races [--json]                                  every race on its version before and after the fix
+  inspect FILE [--json] [--version V]             fingerprint a gup.c and map each function's replays onto it
 `;
 
 type Out = (s: string) => void;
@@ -204,8 +207,35 @@ export function cmdRaces(json: boolean, out: Out): void {
   }
 }
 
-/** Run the CLI; returns the exit code. */
-export function main(argv: string[], out: Out = (s) => process.stdout.write(s + '\n'), err: Out = (s) => process.stderr.write(s + '\n')): number {
+export async function cmdInspect(a: { file: string; json: boolean; version?: string }, out: Out): Promise<void> {
+  let text: string;
+  try {
+    text = readFileSync(a.file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read ${a.file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  if (a.version && a.version !== 'auto') getVersion(a.version);
+  const r = await inspect(text, a.version);
+  if (a.json) {
+    out(JSON.stringify(r));
+    return;
+  }
+  if (!r.version) {
+    out(`${a.file}: no GUP-fast functions found`);
+    return;
+  }
+  out(`${a.file}: closest to ${r.version.id} (confidence ${r.version.confidence}${r.version.overridden ? ', set by --version' : ''}${r.version.evidence.length ? `; evidence: ${r.version.evidence.join(', ')}` : ''})`);
+  for (const f of r.functions) {
+    out(`  ${f.name} (lines ${f.startLine}-${f.endLine}): ${f.mapped} of ${f.steps} replayed steps on its lines`);
+    for (const x of f.arches) {
+      if (x.na) out(`    ${x.arch.padEnd(9)} n/a: ${x.na}`);
+      else out(`    ${x.arch.padEnd(9)} ${x.scenario}: ${x.mapped}/${x.steps} steps → lines ${x.lines.join(', ') || '-'}${x.missing.length ? `; not found in this file: ${x.missing.join(' | ')}` : ''}`);
+    }
+  }
+}
+
+/** Run the CLI; returns the exit code (a promise for commands that parse files). */
+export function main(argv: string[], out: Out = (s) => process.stdout.write(s + '\n'), err: Out = (s) => process.stderr.write(s + '\n')): number | Promise<number> {
   const [cmd, ...rest] = argv;
   try {
     const { values, positionals } = parseArgs({
@@ -239,6 +269,14 @@ export function main(argv: string[], out: Out = (s) => process.stdout.write(s + 
       case 'races':
         cmdRaces(values.json!, out);
         return 0;
+      case 'inspect':
+        return cmdInspect({ file: need(positionals[0], 'FILE'), json: values.json!, version: values.version }, out).then(
+          () => 0,
+          (e) => {
+            err(`gup-lens: ${(e as Error).message}`);
+            return 2;
+          },
+        );
       case undefined:
       case 'help':
       case '--help':
@@ -259,5 +297,5 @@ if (require.main === module) {
     if (e.code === 'EPIPE') process.exit(0);
     throw e;
   });
-  process.exitCode = main(process.argv.slice(2));
+  Promise.resolve(main(process.argv.slice(2))).then((code) => (process.exitCode = code));
 }

@@ -7,7 +7,7 @@ import { main } from '../../server/cli/main';
 function run(argv: string[]): { code: number; out: string; err: string } {
   const out: string[] = [];
   const err: string[] = [];
-  const code = main(argv, (s) => out.push(s), (s) => err.push(s));
+  const code = main(argv, (s) => out.push(s), (s) => err.push(s)) as number;
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 

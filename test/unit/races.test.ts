@@ -70,7 +70,7 @@ describe('what the counterexamples show', () => {
 
   it('1 GiB overflow: the 8th pin wraps the refcount (2^18 subpages x 1024 each)', () => {
     const r = explore(race('race-pin-overflow-1g'), race('race-pin-overflow-1g').before);
-    const pins = r.counterexample.filter((s) => s.event === 'ref' && s.fn === 'try_grab_compound_head');
+    const pins = r.counterexample.filter((s) => s.event === 'ref' && s.anchor === 'try_grab_compound_head');
     expect(pins).toHaveLength(8);
     expect(pins[0].ref).toBe(262_144 * 1024);
     expect(r.message).toMatch(/wrapped to -2147483647/);
@@ -157,7 +157,7 @@ describe('CLI explore and races', () => {
   const run = (argv: string[]) => {
     const out: string[] = [];
     const err: string[] = [];
-    const code = main(argv, (s) => out.push(s), (s) => err.push(s));
+    const code = main(argv, (s) => out.push(s), (s) => err.push(s)) as number;
     return { code, out: out.join('\n'), err: err.join('\n') };
   };
 

@@ -1,0 +1,57 @@
+/**
+ * Which version model is an open file closest to? Tell-tale identifiers of each era (a helper
+ * that only that code had, a name it introduced, one it removed) score each version; the best
+ * wins, with a confidence from how much of its evidence is there and how far ahead it is.
+ */
+import { VERSIONS } from '../../emulator/versions';
+import type { CFile } from './parse';
+import { tokenize } from './tokens';
+
+/** identifier -> weight, per version id: positive evidence for, negative against */
+const TELLS: Record<string, Record<string, number>> = {
+  'x86-2008': { gup_get_pte: 2, pte_flags: 2, get_head_page_multiple: 2, _PAGE_SPECIAL: 1, pmd_large: 1, pud_large: 1, __VIRTUAL_MASK_SHIFT: 1, pte_present_user: -3, page_cache_get_speculative: -3, try_grab_compound_head: -3 },
+  'arm-rfc-2013': { pte_present_user: 3, get_head_page_multiple: 2, pmd_huge: 1, gup_get_pte: 1, pte_flags: -3, page_cache_get_speculative: -3, try_grab_compound_head: -3 },
+  'generic-2014': { page_cache_get_speculative: 3, page_cache_add_speculative: 2, CONFIG_HAVE_GENERIC_RCU_GUP: 2, pmd_trans_splitting: 1, get_head_page_multiple: -2, try_grab_compound_head: -3, FOLL_PIN: -2 },
+  'foll-pin-2020': { try_grab_compound_head: 3, FOLL_PIN: 2, internal_get_user_pages_fast: 1, record_subpages: 1, hpage_pincount_add: 1, write_protect_seq: -3, try_grab_folio: -3, lockless_pages_from_mm: -3 },
+  'wpseq-2021': { write_protect_seq: 3, lockless_pages_from_mm: 3, try_grab_compound_head: 2, try_grab_folio: -3, gup_fast_pte_range: -3 },
+  'folio-6x': { try_grab_folio: 3, try_grab_folio_fast: 2, gup_fast_pte_range: 3, gup_fast_fallback: 2, ptep_get_lockless: 1, pmdp_get_lockless: 1 },
+};
+
+export interface Fingerprint {
+  id: string;
+  confidence: number;
+  /** score of every version, best first */
+  scores: { id: string; score: number }[];
+  /** the tell-tales found for the winner */
+  evidence: string[];
+}
+
+const FAST_NAMES = new Set(VERSIONS.flatMap((v) => v.functions));
+
+/** The GUP-fast functions (of any version) that a parsed file defines. */
+export function gupFunctionsIn(file: CFile): string[] {
+  return [...new Set(file.functions.map((f) => f.name).filter((n) => FAST_NAMES.has(n)))];
+}
+
+/** undefined when the file defines no GUP-fast function at all. */
+export function fingerprint(text: string, file: CFile): Fingerprint | undefined {
+  const defined = gupFunctionsIn(file);
+  if (!defined.length) return undefined;
+  const present = new Set(tokenize(text).filter((t) => /^[A-Za-z_]/.test(t)));
+  const scores = VERSIONS.map((v) => {
+    const tells = TELLS[v.id] ?? {};
+    let score = 0;
+    for (const [name, w] of Object.entries(tells)) if (present.has(name)) score += w;
+    // the functions it defines that the file has too, a little
+    score += 0.1 * v.functions.filter((f) => defined.includes(f)).length;
+    return { id: v.id, score };
+  }).sort((a, b) => b.score - a.score);
+  const best = scores[0];
+  const tells = TELLS[best.id] ?? {};
+  const possible = Object.values(tells).filter((w) => w > 0).reduce((a, b) => a + b, 0);
+  const evidence = Object.keys(tells).filter((n) => tells[n] > 0 && present.has(n));
+  const found = evidence.reduce((a, n) => a + tells[n], 0);
+  const margin = Math.min(1, Math.max(0, (best.score - scores[1].score) / 3));
+  const confidence = possible ? Math.round(Math.min(1, (found / possible) * 0.6 + margin * 0.4) * 100) / 100 : 0;
+  return { id: best.id, confidence, scores, evidence };
+}

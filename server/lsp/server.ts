@@ -1,0 +1,195 @@
+/**
+ * The gup-lens language server: a thin translation of LSP requests into analysis calls.
+ * CodeLens and Hover are standard; replay and explore are server commands (executeCommand) the
+ * client's own commands call, and the fingerprint goes out as a notification for the status bar.
+ * Nothing here may throw into the connection: a bad document gets no lenses and a log line.
+ */
+import {
+  CodeLens, DidChangeConfigurationNotification, Hover, MarkupKind, TextDocumentSyncKind, TextDocuments,
+  type Connection, type InitializeResult,
+} from 'vscode-languageserver/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { getArch } from '../../emulator/arch';
+import type { ArchId } from '../../emulator/arch/types';
+import { explore } from '../../emulator/explore/explore';
+import { getRace } from '../../emulator/scenarios/races';
+import { describeStep, formatStep } from '../../emulator/trace/describe';
+import { getVersion } from '../../emulator/versions';
+import { analyze, type Analysis } from '../analysis/analyze';
+import { getParser } from '../analysis/parse';
+import {
+  DEFAULT_SETTINGS, FINGERPRINT_NOTIFICATION, SERVER_COMMANDS, type ExploreArgs, type ExploreView, type FingerprintParams,
+  type ReplayArgs, type ReplayView, type Settings,
+} from '../protocol';
+import { functionAt, hoverFor, lensesFor, replayView } from './views';
+
+/** Files larger than this are not analysed (mm/gup.c is about 100 KB). */
+export const MAX_BYTES = 4 * 1024 * 1024;
+const DEBOUNCE_MS = 150;
+
+export function startServer(connection: Connection): void {
+  const documents = new TextDocuments(TextDocument);
+  let settings: Settings = { ...DEFAULT_SETTINGS };
+  let canPullConfig = false;
+  const cache = new Map<string, { version: number; override: string; analysis: Promise<Analysis | undefined> }>();
+  const timers = new Map<string, NodeJS.Timeout>();
+
+  const log = (s: string) => connection.console.log(s);
+
+  /** The analysis of a document as it is now (cached per document version and override). */
+  function analysisOf(doc: TextDocument): Promise<Analysis | undefined> {
+    const hit = cache.get(doc.uri);
+    if (hit && hit.version === doc.version && hit.override === settings.version) return hit.analysis;
+    const text = doc.getText();
+    const analysis =
+      text.length > MAX_BYTES
+        ? (log(`${doc.uri}: ${text.length} bytes, over the ${MAX_BYTES}-byte limit: not analysed`), Promise.resolve(undefined))
+        : analyze(text, settings.version).catch((e: Error) => {
+            log(`${doc.uri}: analysis failed: ${e.message}`);
+            return undefined;
+          });
+    cache.set(doc.uri, { version: doc.version, override: settings.version, analysis });
+    return analysis;
+  }
+
+  async function publishFingerprint(doc: TextDocument): Promise<void> {
+    const a = await analysisOf(doc);
+    const p: FingerprintParams = { uri: doc.uri };
+    if (a?.version && a.gupFunctions.length) {
+      p.version = a.version.id;
+      p.title = a.version.title;
+      p.confidence = a.fingerprint?.confidence;
+      p.overridden = settings.version !== 'auto';
+    }
+    void connection.sendNotification(FINGERPRINT_NOTIFICATION, p);
+  }
+
+  function schedule(doc: TextDocument): void {
+    clearTimeout(timers.get(doc.uri));
+    timers.set(doc.uri, setTimeout(() => void publishFingerprint(doc), DEBOUNCE_MS));
+  }
+
+  async function refreshSettings(): Promise<void> {
+    if (!canPullConfig) return;
+    try {
+      const got = (await connection.workspace.getConfiguration('gupLens')) as Partial<Settings> | null;
+      settings = { ...DEFAULT_SETTINGS, ...(got ?? {}) };
+      if (settings.version !== 'auto') getVersion(settings.version); // reject an unknown id now
+    } catch (e) {
+      log(`settings: ${(e as Error).message}; using version 'auto'`);
+      settings = { ...settings, version: 'auto' };
+    }
+  }
+
+  connection.onInitialize((params): InitializeResult => {
+    canPullConfig = !!params.capabilities.workspace?.configuration;
+    const init = params.initializationOptions as Partial<Settings> | undefined;
+    if (init) settings = { ...settings, ...init };
+    void getParser(); // warm the wasm while the client finishes starting
+    return {
+      capabilities: {
+        textDocumentSync: TextDocumentSyncKind.Incremental,
+        hoverProvider: true,
+        codeLensProvider: { resolveProvider: false },
+        executeCommandProvider: { commands: Object.values(SERVER_COMMANDS) },
+      },
+      serverInfo: { name: 'gup-lens', version: '0.1.0' },
+    };
+  });
+
+  connection.onInitialized(() => {
+    if (canPullConfig) {
+      void connection.client.register(DidChangeConfigurationNotification.type, { section: 'gupLens' });
+      void refreshSettings();
+    }
+  });
+
+  connection.onDidChangeConfiguration(async () => {
+    await refreshSettings();
+    cache.clear();
+    for (const d of documents.all()) schedule(d);
+    void connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
+  });
+
+  documents.onDidOpen((e) => schedule(e.document));
+  documents.onDidChangeContent((e) => schedule(e.document));
+  documents.onDidClose((e) => {
+    cache.delete(e.document.uri);
+    clearTimeout(timers.get(e.document.uri));
+  });
+
+  connection.onCodeLens(async (p): Promise<CodeLens[]> => {
+    const doc = documents.get(p.textDocument.uri);
+    if (!doc || !settings.codeLens) return [];
+    const a = await analysisOf(doc);
+    if (!a) return [];
+    return lensesFor(a, doc.uri).map((l) => ({
+      range: { start: { line: l.line, character: 0 }, end: { line: l.line, character: 0 } },
+      command: { title: l.title, command: l.command, arguments: l.args },
+    }));
+  });
+
+  connection.onHover(async (p): Promise<Hover | null> => {
+    const doc = documents.get(p.textDocument.uri);
+    if (!doc || !settings.hover) return null;
+    const a = await analysisOf(doc);
+    if (!a) return null;
+    const lineText = doc.getText({ start: { line: p.position.line, character: 0 }, end: { line: p.position.line + 1, character: 0 } });
+    const fn = functionAt(a, lineText, p.position.line, p.position.character);
+    if (!fn) return null;
+    try {
+      const md = hoverFor(a, fn.name);
+      return md ? { contents: { kind: MarkupKind.Markdown, value: md } } : null;
+    } catch (e) {
+      log(`hover ${fn.name}: ${(e as Error).message}`);
+      return null;
+    }
+  });
+
+  connection.onExecuteCommand(async (p) => {
+    const arg = (p.arguments ?? [])[0] as Record<string, unknown> | undefined;
+    try {
+      switch (p.command) {
+        case SERVER_COMMANDS.replay:
+          return await doReplay(arg as unknown as ReplayArgs);
+        case SERVER_COMMANDS.explore:
+          return doExplore(arg as unknown as ExploreArgs);
+        case SERVER_COMMANDS.analysis: {
+          const doc = documents.get(String(arg?.uri));
+          const a = doc && (await analysisOf(doc));
+          return a ? { version: a.version?.id, confidence: a.fingerprint?.confidence, functions: a.gupFunctions.map((f) => ({ name: f.name, startLine: f.startLine, endLine: f.endLine })) } : null;
+        }
+        default:
+          return { error: `unknown command ${p.command}` };
+      }
+    } catch (e) {
+      return { error: (e as Error).message };
+    }
+  });
+
+  async function doReplay(args: ReplayArgs): Promise<ReplayView | { error: string }> {
+    const doc = args && documents.get(args.uri);
+    if (!doc) return { error: `document ${args?.uri} is not open` };
+    getArch(args.arch);
+    const a = await analysisOf(doc);
+    if (!a?.version) return { error: 'no GUP-fast functions in this file' };
+    return replayView(a, args.fn, args.arch as ArchId, args.scenario ?? settings.scenario);
+  }
+
+  function doExplore(args: ExploreArgs): ExploreView {
+    const sc = getRace(args.scenario);
+    const version = args.version ?? sc.before.version;
+    const arch = (args.arch ?? sc.before.arch) as ArchId;
+    const run = version === sc.before.version && arch === sc.before.arch ? sc.before : version === sc.after.version && arch === sc.after.arch ? sc.after : { arch, version };
+    const r = explore(sc, run);
+    const a = getArch(arch);
+    const era = getVersion(version).era;
+    return {
+      scenario: sc.id, version, arch, verdict: r.verdict, invariant: r.invariant, message: r.message, states: r.states, interleavings: r.interleavings, ms: r.ms,
+      trace: r.counterexample.map((s, i) => formatStep(describeStep(a, era, s, i))),
+    };
+  }
+
+  documents.listen(connection);
+  connection.listen();
+}

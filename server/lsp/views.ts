@@ -1,0 +1,150 @@
+/**
+ * What the language server shows, computed from an Analysis: the hover's Markdown per arch,
+ * the CodeLenses, and the replay view the client decorates the editor with. No protocol here;
+ * server.ts only translates.
+ */
+import { getArch } from '../../emulator/arch';
+import type { ArchId } from '../../emulator/arch/types';
+import { getScenario } from '../../emulator/scenarios';
+import { describeStep, flagNames, formatStep } from '../../emulator/trace/describe';
+import type { Step } from '../../emulator/trace/types';
+import { racesOf, replayFunction, type Analysis, type ArchReplay } from '../analysis/analyze';
+import type { CFunction } from '../analysis/parse';
+import { CLIENT_COMMANDS, type LineValue, type ReplayView } from '../protocol';
+
+export const ARCH_LABEL: Record<ArchId, string> = { 'x86-64': 'x86-64', 'x86-pae': 'PAE', 'arm-lpae': 'ARM LPAE', arm64: 'arm64' };
+const ARCH_ORDER: ArchId[] = ['x86-64', 'x86-pae', 'arm-lpae', 'arm64'];
+
+export interface Lens {
+  line: number;
+  title: string;
+  command: string;
+  args: unknown[];
+}
+
+export function lensesFor(a: Analysis, uri: string): Lens[] {
+  const out: Lens[] = [];
+  for (const f of a.gupFunctions) {
+    ARCH_ORDER.forEach((arch, i) => {
+      const title = (i === 0 ? 'Replay: ' : '') + ARCH_LABEL[arch];
+      out.push({ line: f.nameLine, title, command: CLIENT_COMMANDS.replay, args: [{ uri, fn: f.name, arch }] });
+    });
+    out.push({ line: f.nameLine, title: 'Races', command: CLIENT_COMMANDS.races, args: [{ uri, fn: f.name, version: a.version?.id }] });
+  }
+  return out;
+}
+
+const hexPfn = (n: number) => '0x' + n.toString(16);
+
+/** Markdown lines for one arch: levels walked, entries read, refs, result. */
+function archSummary(fn: string, r: ArchReplay): string {
+  const label = `**${ARCH_LABEL[r.arch]}**`;
+  if (!r.replay) return `${label}: n/a — ${r.na}`;
+  const rp = r.replay;
+  const steps = rp.steps;
+  const levels = [...new Set(steps.filter((s) => s.event === 'load' && s.level).map((s) => s.level!))];
+  const mine = steps.filter((s) => s.fn === fn);
+  const entries = new Map<string, string>();
+  for (const s of mine) {
+    if ((s.event === 'load' || s.event === 'check') && s.level && s.hi !== undefined && entries.size < 2) {
+      const d = describeStep(rp.arch, rp.version.era, s, 0).entry!;
+      entries.set(d.raw, `${d.level} \`${d.raw}\` ${d.flags.join('|')}`);
+    }
+  }
+  const refs = new Map<number, { ref: number; pin: number }>();
+  for (const s of mine) {
+    if ((s.event === 'ref' || s.event === 'unref') && s.pfn !== undefined && s.ref !== undefined) {
+      const x = refs.get(s.pfn) ?? { ref: 0, pin: 0 };
+      x.ref += s.ref;
+      x.pin += s.pin ?? 0;
+      refs.set(s.pfn, x);
+    }
+  }
+  const refText = [...refs].slice(0, 3).map(([p, x]) => `${hexPfn(p)} ${x.ref >= 0 ? '+' : ''}${x.ref}${x.pin ? ` (pincount +${x.pin})` : ''}`);
+  const more = refs.size > 3 ? ` … ${refs.size} pages` : '';
+  const res = rp.result;
+  const result = `nr=${res.nr}${res.slowPath ? `, slow path ran (fast path got ${res.fastNr})` : ', fast path only'}`;
+  const parts = [
+    `walked ${levels.join(' → ') || '—'}`,
+    entries.size ? `read ${[...entries.values()].join('; ')}` : undefined,
+    refs.size ? `refs: ${refText.join(', ')}${more}` : undefined,
+    result,
+  ].filter(Boolean);
+  const mapped = r.mapping!.places.filter((p, i) => steps[i].fn === fn && p.line !== undefined).length;
+  parts.push(`${mapped}/${mine.length} of its steps on this file's lines`);
+  return `${label}: ${parts.join(' · ')}`;
+}
+
+const cmdLink = (title: string, command: string, args: unknown) => `[${title}](command:${command}?${encodeURIComponent(JSON.stringify([args]))})`;
+
+export function hoverFor(a: Analysis, fn: string): string | undefined {
+  if (!a.version || !a.gupFunctions.some((f) => f.name === fn)) return undefined;
+  const v = a.version;
+  const replays = ARCH_ORDER.map((arch) => replayFunction(a, fn, arch));
+  const scenario = replays[0].scenario;
+  const lines = [
+    `### ${fn} — \`${v.id}\`${a.fingerprint ? ` (confidence ${a.fingerprint.confidence.toFixed(2)})` : ''}`,
+    `${v.title} · ${v.kernels} · ${v.files.join(', ')}`,
+    '',
+    `Default replay: **${scenario.id}** — ${scenario.title}`,
+    '',
+    ...replays.map((r) => '- ' + archSummary(fn, r)),
+  ];
+  const { has, fixes } = racesOf(v.id);
+  const link = (id: string, version: string, arch: string) => cmdLink(id, CLIENT_COMMANDS.explore, { scenario: id, version, arch });
+  if (has.length || fixes.length) {
+    lines.push('', '**Races**');
+    if (has.length) lines.push(`- known to have: ${has.map((r) => link(r.id, v.id, r.before.version === v.id ? r.before.arch : (r.alsoBad ?? []).find((x) => x.version === v.id)?.arch ?? r.before.arch)).join(', ')}`);
+    if (fixes.length) lines.push(`- fixes: ${fixes.map((r) => link(r.id, v.id, r.after.version === v.id ? r.after.arch : (r.alsoOk ?? []).find((x) => x.version === v.id)?.arch ?? r.after.arch)).join(', ')}`);
+  }
+  const missing = [...new Set(replays.flatMap((r) => (r.mapping ? r.replay!.steps.map((s, i) => (s.fn === fn && r.mapping!.places[i].line === undefined ? s.anchor : '')) : [])).filter(Boolean))];
+  if (missing.length) lines.push('', `Not found in this file: ${missing.map((m) => '`' + m + '`').join(', ')}`);
+  return lines.join('\n');
+}
+
+/** The text shown at the end of an executed line: what happened there the first time. */
+function inlineValue(s: Step, arch: ArchId, era: Parameters<typeof describeStep>[1]): string {
+  const d = describeStep(getArch(arch), era, s, 0);
+  if (d.entry && !d.entry.half) return `${d.entry.level}=${d.entry.raw} ${d.entry.flags.join('|')}`;
+  if (d.page?.ref !== undefined) return `page ${d.page.pfn} ref ${d.page.ref >= 0 ? '+' : ''}${d.page.ref}${d.page.pin ? ` pin +${d.page.pin}` : ''}`;
+  if (d.event === 'record' && d.nr !== undefined) return `nr=${d.nr}`;
+  if (d.event === 'return' && d.ret !== undefined) return `returns ${d.ret}`;
+  if (d.event === 'bail') return `bail${d.note ? ': ' + d.note : ''}`;
+  return d.note ?? d.event;
+}
+
+export function replayView(a: Analysis, fn: string, arch: ArchId, scenarioId?: string): ReplayView {
+  const scenario = scenarioId && scenarioId !== 'auto' ? getScenario(scenarioId) : undefined;
+  const r = replayFunction(a, fn, arch, scenario);
+  const base = { fn, arch, version: a.version?.id, scenario: r.scenario.id, lines: [] as LineValue[], trace: [] as string[], missing: [] as string[] };
+  if (!r.replay || !r.mapping) return { ...base, na: r.na };
+  const rp = r.replay;
+  const byLine = new Map<number, LineValue>();
+  const trace = rp.steps.map((s, i) => {
+    const line = r.mapping!.places[i].line;
+    if (line !== undefined) {
+      const lv = byLine.get(line);
+      if (lv) lv.hits++;
+      else byLine.set(line, { line, text: inlineValue(s, arch, rp.version.era), hits: 1 });
+    }
+    return `${line === undefined ? '   -' : String(line + 1).padStart(4)} ${formatStep(describeStep(rp.arch, rp.version.era, s, i))}`;
+  });
+  const { nr, ret, slowPath, fastNr } = rp.result;
+  return { ...base, result: { nr, ret, slowPath, fastNr }, lines: [...byLine.values()].sort((x, y) => x.line - y.line), trace, missing: r.mapping.missing };
+}
+
+/** The GUP-fast function whose name is at (line, character), if any. */
+export function functionAt(a: Analysis, lineText: string, line: number, character: number): CFunction | undefined {
+  const re = /[A-Za-z_]\w*/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(lineText))) {
+    if (character >= m.index && character <= m.index + m[0].length) {
+      const name = m[0];
+      return a.gupFunctions.find((f) => f.name === name) ?? undefined;
+    }
+  }
+  void line;
+  return undefined;
+}
+
+export { flagNames };

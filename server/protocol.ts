@@ -1,0 +1,92 @@
+/**
+ * The custom part of gup-lens's LSP, shared by client and server (rust-analyzer's lsp_ext
+ * style): server-side command ids, their arguments and results, and notifications.
+ * Everything else is standard LSP (CodeLens, Hover, executeCommand).
+ */
+import type { ArchId } from '../emulator/arch/types';
+
+export const SERVER_COMMANDS = {
+  replay: 'gup-lens.server.replay',
+  explore: 'gup-lens.server.explore',
+  analysis: 'gup-lens.server.analysis',
+} as const;
+
+/** Commands the client contributes (what lenses and hover links run). */
+export const CLIENT_COMMANDS = {
+  replay: 'gup-lens.replay',
+  races: 'gup-lens.races',
+  explore: 'gup-lens.explore',
+  selectVersion: 'gup-lens.selectVersion',
+  clearHighlights: 'gup-lens.clearHighlights',
+} as const;
+
+export interface ReplayArgs {
+  uri: string;
+  fn: string;
+  arch: ArchId;
+  scenario?: string;
+}
+
+/** One executed line, with what happened there (for decorations / inlay values). */
+export interface LineValue {
+  /** 0-based */
+  line: number;
+  text: string;
+  hits: number;
+}
+
+export interface ReplayView {
+  fn: string;
+  arch: ArchId;
+  version?: string;
+  scenario: string;
+  /** why this replay does not exist (the version or scenario does not run on that arch) */
+  na?: string;
+  result?: { nr: number; ret: number; slowPath: boolean; fastNr: number };
+  lines: LineValue[];
+  /** the whole trace as text, one line a step, with the file line it maps to */
+  trace: string[];
+  missing: string[];
+}
+
+export interface ExploreArgs {
+  scenario: string;
+  version?: string;
+  arch?: ArchId;
+}
+
+export interface ExploreView {
+  scenario: string;
+  version: string;
+  arch: ArchId;
+  verdict: 'violation' | 'ok';
+  invariant?: string;
+  message?: string;
+  states: number;
+  interleavings: number;
+  ms: number;
+  trace: string[];
+}
+
+export interface FingerprintParams {
+  uri: string;
+  /** undefined: no GUP-fast functions in the file */
+  version?: string;
+  title?: string;
+  confidence?: number;
+  overridden?: boolean;
+}
+
+export const FINGERPRINT_NOTIFICATION = 'gupLens/fingerprint';
+
+export interface Settings {
+  /** 'auto' (fingerprint) or a version id */
+  version: string;
+  defaultArch: ArchId;
+  /** 'auto' (the function's default) or a scenario id */
+  scenario: string;
+  codeLens: boolean;
+  hover: boolean;
+}
+
+export const DEFAULT_SETTINGS: Settings = { version: 'auto', defaultArch: 'x86-64', scenario: 'auto', codeLens: true, hover: true };

@@ -1,0 +1,163 @@
+/**
+ * The real language server binary (dist/server.js), driven over stdio by a real JSON-RPC client.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import type { CodeLens, Hover } from 'vscode-languageserver-protocol';
+import type { ReplayView } from '../../server/protocol';
+
+const root = join(__dirname, '../..');
+const serverJs = join(root, 'dist/server.js');
+const corpus = join(root, '../shared/corpus');
+const fixture = (name: string) => readFileSync(join(root, 'test/fixtures', name), 'utf8');
+
+let proc: ChildProcess;
+let conn: MessageConnection;
+let version = 0;
+const notes: { method: string; params: unknown }[] = [];
+
+async function open(uri: string, text: string): Promise<void> {
+  await conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'c', version: ++version, text } });
+}
+const lenses = (uri: string) => conn.sendRequest<CodeLens[]>('textDocument/codeLens', { textDocument: { uri } });
+const hover = (uri: string, line: number, character: number) => conn.sendRequest<Hover | null>('textDocument/hover', { textDocument: { uri }, position: { line, character } });
+const lineOf = (text: string, needle: string) => text.split('\n').findIndex((l) => l.includes(needle));
+
+beforeAll(async () => {
+  if (!existsSync(serverJs)) throw new Error('dist/server.js is missing: run `npm run build` first');
+  proc = spawn(process.execPath, [serverJs, '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  conn = createMessageConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
+  conn.onNotification((method, params) => void notes.push({ method, params }));
+  conn.listen();
+  const init = await conn.sendRequest<{ capabilities: Record<string, unknown> }>('initialize', { processId: process.pid, rootUri: null, capabilities: {} });
+  expect(init.capabilities).toMatchObject({ hoverProvider: true, codeLensProvider: expect.anything() });
+  await conn.sendNotification('initialized', {});
+});
+
+afterAll(async () => {
+  await conn?.sendRequest('shutdown').catch(() => undefined);
+  await conn?.sendNotification('exit').catch(() => undefined);
+  conn?.dispose();
+  proc?.kill();
+});
+
+describe('the language server over stdio', () => {
+  const uri = 'file:///fixtures/gup-2014-shape.c';
+  const text = fixture('gup-2014-shape.c');
+
+  it('puts Replay / Races lenses above every GUP-fast function, on its name line', async () => {
+    await open(uri, text);
+    const ls = await lenses(uri);
+    const titles = [...new Set(ls.map((l) => l.command!.title))];
+    expect(titles).toEqual(['Replay: x86-64', 'PAE', 'ARM LPAE', 'arm64', 'Races']);
+    const lines = [...new Set(ls.map((l) => l.range.start.line))];
+    const want = ['static int gup_pte_range(', 'static inline int gup_pte_range(', 'static int gup_huge_pmd(', 'static int gup_pmd_range(', 'static int gup_pud_range(', 'int __get_user_pages_fast(', 'int get_user_pages_fast('];
+    expect(lines).toEqual(want.map((w) => lineOf(text, w)));
+    expect(ls[0].command!.arguments![0]).toMatchObject({ uri, fn: 'gup_pte_range', arch: 'x86-64' });
+  });
+
+  it('announces the fingerprint for the status bar', async () => {
+    await new Promise((r) => setTimeout(r, 400));
+    const fp = notes.find((n) => n.method === 'gupLens/fingerprint' && (n.params as { uri: string }).uri === uri);
+    expect(fp?.params).toMatchObject({ version: 'generic-2014', confidence: 1 });
+  });
+
+  it('hover on gup_huge_pmd: per-arch summary with +512 on the THP head', async () => {
+    const line = lineOf(text, 'static int gup_huge_pmd(');
+    const h = await hover(uri, line, text.split('\n')[line].indexOf('gup_huge_pmd') + 3);
+    const md = (h!.contents as { value: string }).value;
+    expect(md).toMatch(/### gup_huge_pmd — `generic-2014`/);
+    for (const arch of ['x86-64', 'PAE', 'ARM LPAE', 'arm64']) expect(md).toMatch(new RegExp(`\\*\\*${arch}\\*\\*: walked`));
+    expect(md.match(/refs: 0x[0-9a-f]+ \+512/g)).toHaveLength(4);
+    expect(md).toMatch(/pmd `0x[0-9a-f]{16}` present\|user\|write\|huge/);
+    expect(md).toMatch(/nr=512, fast path only/);
+    expect(md).toMatch(/known to have: \[race-pae-torn-pte\]\(command:gup-lens\.explore\?/);
+    expect(md).toMatch(/fixes: .*race-thp-split-no-ipi/);
+  });
+
+  it('hover reports anchors the file does not have, and nothing for other words', async () => {
+    const line = lineOf(text, 'static int gup_pte_range(');
+    const md = ((await hover(uri, line, 12))!.contents as { value: string }).value;
+    expect(md).toMatch(/Not found in this file: `pages\[\*nr\] = page`/);
+    expect(await hover(uri, lineOf(text, 'pte_t *ptep;'), 3)).toBeNull();
+  });
+
+  it('executeCommand replay: the executed lines with inline values, and the trace', async () => {
+    const v = await conn.sendRequest<ReplayView>('workspace/executeCommand', { command: 'gup-lens.server.replay', arguments: [{ uri, fn: 'gup_huge_pmd', arch: 'arm64' }] });
+    expect(v.result).toMatchObject({ nr: 512, slowPath: false });
+    const addLine = lineOf(text, 'page_cache_add_speculative(head, refs)');
+    expect(v.lines.find((l) => l.line === addLine)?.text).toMatch(/ref \+512/);
+    const recheck = lineOf(text, 'pmd_val(orig) != pmd_val(*pmdp)');
+    expect(v.lines.some((l) => l.line === recheck)).toBe(true);
+    expect(v.trace.some((t) => /gup_huge_pmd: REF page_cache_add_speculative/.test(t))).toBe(true);
+    const na = await conn.sendRequest<ReplayView>('workspace/executeCommand', { command: 'gup-lens.server.replay', arguments: [{ uri, fn: 'gup_pte_range', arch: 'x86-pae', scenario: 'huge-pud-1g' }] });
+    expect(na.na).toMatch(/needs x86-64 or arm64/);
+  });
+
+  it('re-maps an edited buffer: lines inserted above move the lenses', async () => {
+    const edited = '/* one */\n/* two */\n/* three */\n' + text;
+    await conn.sendNotification('textDocument/didChange', { textDocument: { uri, version: ++version }, contentChanges: [{ text: edited }] });
+    const ls = await lenses(uri);
+    expect(ls[0].range.start.line).toBe(lineOf(text, 'static int gup_pte_range(') + 3);
+  });
+
+  it('executeCommand explore: a counterexample from the race explorer', async () => {
+    const r = await conn.sendRequest<{ verdict: string; trace: string[] }>('workspace/executeCommand', { command: 'gup-lens.server.explore', arguments: [{ scenario: 'race-pte-changed' }] });
+    expect(r.verdict).toBe('violation');
+    expect(r.trace.length).toBeGreaterThan(5);
+  });
+
+  it('no lenses, no crash: a non-gup file, an empty file, garbage, 10 MB', async () => {
+    const cases: [string, string][] = [
+      ['file:///x/not-gup.c', fixture('not-gup.c')],
+      ['file:///x/empty.c', ''],
+      ['file:///x/garbage.c', Array.from({ length: 20000 }, (_, i) => String.fromCharCode(33 + ((i * 7919) % 90))).join('') + '\u0000\uffff{{{(((;;'],
+      ['file:///x/big.c', 'int x;\n'.repeat(1_500_000)],
+    ];
+    for (const [u, t] of cases) {
+      await open(u, t);
+      expect(await lenses(u), u).toEqual([]);
+      expect(await hover(u, 0, 1)).toBeNull();
+    }
+    // still alive and answering
+    expect((await lenses(uri)).length).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('bad command arguments answer with an error, not a crash', async () => {
+    const r = await conn.sendRequest<{ error: string }>('workspace/executeCommand', { command: 'gup-lens.server.replay', arguments: [{ uri, fn: 'gup_pte_range', arch: 'vax' }] });
+    expect(r.error).toMatch(/unknown arch 'vax'/);
+    const r2 = await conn.sendRequest<{ error: string }>('workspace/executeCommand', { command: 'gup-lens.server.replay', arguments: [] });
+    expect(r2.error).toMatch(/not open/);
+  });
+});
+
+describe.skipIf(!existsSync(corpus))('on the real kernel text rebuilt in ../shared/corpus', () => {
+  for (const [file, version, fns] of [
+    ['arm-rfc-2013.arch-arm-mm-gup.c', 'arm-rfc-2013', ['gup_get_pte', 'gup_pte_range', 'gup_huge_pmd', 'gup_pmd_range', 'gup_huge_pud', 'gup_pud_range', 'get_user_pages_fast']],
+    ['generic-2014.mm-gup-fast-part.c', 'generic-2014', ['gup_pte_range', 'gup_huge_pmd', 'gup_huge_pud', 'gup_pmd_range', 'gup_pud_range', '__get_user_pages_fast', 'get_user_pages_fast']],
+  ] as const) {
+    it(`${file}: fingerprinted ${version}, lenses on every GUP-fast function, traces on its lines`, async () => {
+      const text = readFileSync(join(corpus, file), 'utf8');
+      const u = `file:///corpus/${file}`;
+      await open(u, text);
+      const ls = await lenses(u);
+      const named = new Set(ls.map((l) => (l.command!.arguments![0] as { fn: string }).fn));
+      for (const fn of fns) expect(named.has(fn), fn).toBe(true);
+      const info = await conn.sendRequest<{ version: string; functions: { name: string; startLine: number; endLine: number }[] }>('workspace/executeCommand', { command: 'gup-lens.server.analysis', arguments: [{ uri: u }] });
+      expect(info.version).toBe(version);
+      const nLines = text.split('\n').length;
+      for (const fn of fns) {
+        const v = await conn.sendRequest<ReplayView>('workspace/executeCommand', { command: 'gup-lens.server.replay', arguments: [{ uri: u, fn, arch: 'arm64' }] });
+        expect(v.version).toBe(version);
+        const range = info.functions.find((f) => f.name === fn)!;
+        // the replay's steps of this function land on lines of this function
+        const own = v.lines.filter((l) => l.line >= range.startLine && l.line <= range.endLine);
+        expect(own.length, fn).toBeGreaterThan(0);
+        for (const l of v.lines) expect(l.line).toBeLessThan(nLines);
+      }
+    });
+  }
+});
