@@ -57,8 +57,8 @@ describe('what the counterexamples show', () => {
 
   it('THP split without IPI: the walker adds its head refs after the split handed out the tail counts', () => {
     const r = explore(race('race-thp-split-no-ipi'), race('race-thp-split-no-ipi').before);
-    const idx = (pred: (s: { fn: string; actor: string }) => boolean) => r.counterexample.findIndex(pred);
-    expect(idx((s) => s.fn === '__split_huge_page_refcount')).toBeLessThan(idx((s) => s.fn === 'get_head_page_multiple'));
+    const idx = (pred: (s: { fn: string; actor: string; anchor: string }) => boolean) => r.counterexample.findIndex(pred);
+    expect(idx((s) => s.fn === '__split_huge_page_refcount')).toBeLessThan(idx((s) => s.anchor === 'get_head_page_multiple(head, refs)'));
     expect(r.message).toMatch(/freed while still mapped/);
   });
 
