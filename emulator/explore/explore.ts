@@ -54,7 +54,10 @@ export interface ExploreResult {
   complete: boolean;
 }
 
-export function makeWorld(sc: RaceScenario, run: RaceRun): World {
+/** What a world is built from: a layout, the GUP call, the other actors (a race scenario is one). */
+export type WorldSpec = Pick<RaceScenario, 'layout' | 'call' | 'actors'>;
+
+export function makeWorld(sc: WorldSpec, run: RaceRun): World {
   const arch = getArch(run.arch);
   const version = getVersion(run.version);
   const m = buildMachine(arch, version.era, { mappings: sc.layout, cpus: 1 + sc.actors.length });
@@ -79,7 +82,7 @@ export function makeWorld(sc: RaceScenario, run: RaceRun): World {
   return { m, version, actors, returned, trace: [] };
 }
 
-function enabled(w: World): number[] {
+export function enabled(w: World): number[] {
   const out: number[] = [];
   w.actors.forEach((a, i) => {
     if (a.done) return;
@@ -140,7 +143,7 @@ function hashWorld(w: World): string {
 }
 
 /** Rebuild the world a schedule leads to; stops at the first violation. */
-export function replaySchedule(sc: RaceScenario, run: RaceRun, schedule: number[]): { w: World; v?: Violation } {
+export function replaySchedule(sc: WorldSpec, run: RaceRun, schedule: number[]): { w: World; v?: Violation } {
   const w = makeWorld(sc, run);
   for (const i of schedule) {
     if (w.actors[i].done) throw new Error(`schedule runs actor ${i} after it finished`);

@@ -1,0 +1,54 @@
+/**
+ * The `gup` debug type inside VS Code: an inline adapter (no extra process) reading files via
+ * workspace.fs, and a configuration provider that fills a launch config from the open file.
+ * Standalone, the same adapter runs as dist/debugAdapter.js over stdio.
+ */
+import * as vscode from 'vscode';
+import { GupDebugSession } from '../server/dap/session';
+import type { GupContext } from './context';
+
+export function activateDebug(ctx: GupContext): void {
+  const factory: vscode.DebugAdapterDescriptorFactory = {
+    createDebugAdapterDescriptor: () =>
+      new vscode.DebugAdapterInlineImplementation(
+        new GupDebugSession({
+          readFile: async (p) => new TextDecoder().decode(await vscode.workspace.fs.readFile(vscode.Uri.file(p))),
+        }) as unknown as vscode.DebugAdapter,
+      ),
+  };
+  const provider: vscode.DebugConfigurationProvider = {
+    resolveDebugConfiguration(_folder, config) {
+      if (!config.type && !config.request && !config.name) {
+        const ed = vscode.window.activeTextEditor;
+        if (ed?.document.languageId !== 'c') return config;
+        Object.assign(config, { type: 'gup', request: 'launch', name: 'Debug GUP-fast walk', program: ed.document.uri.fsPath, stopOnEntry: true });
+      }
+      if (!config.program) {
+        const ed = vscode.window.activeTextEditor;
+        if (ed) config.program = ed.document.uri.fsPath;
+        else {
+          void vscode.window.showErrorMessage("gup-lens: set 'program' to the gup.c file to debug");
+          return undefined;
+        }
+      }
+      return config;
+    },
+  };
+  ctx.ext.subscriptions.push(
+    vscode.debug.registerDebugAdapterDescriptorFactory('gup', factory),
+    vscode.debug.registerDebugConfigurationProvider('gup', provider),
+    vscode.commands.registerCommand('gup-lens.debug.exploreRaces', async () => {
+      const s = vscode.debug.activeDebugSession;
+      if (s?.type !== 'gup') {
+        void vscode.window.showInformationMessage('gup-lens: start a gup debug session on a race scenario first');
+        return;
+      }
+      try {
+        const r = await s.customRequest('exploreRaces');
+        void vscode.window.showInformationMessage(r.verdict === 'violation' ? `gup-lens: counterexample loaded (${r.steps} steps): ${r.message}` : 'gup-lens: no violation within bounds');
+      } catch (e) {
+        void vscode.window.showErrorMessage(`gup-lens: ${(e as Error).message}`);
+      }
+    }),
+  );
+}

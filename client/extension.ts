@@ -1,0 +1,29 @@
+/**
+ * The gup-lens VS Code extension: starts the language server (only in a trusted workspace, and
+ * only once a C file with GUP-fast code is open), and registers the client-side features, one
+ * module each. Every registration goes into the context's subscriptions.
+ */
+import * as vscode from 'vscode';
+import { GupContext } from './context';
+import { activateDebug } from './debug';
+import { activateRaces } from './races';
+import { activateReplay } from './replay';
+import { activateStatus } from './status';
+
+let ctx: GupContext | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<{ ctx: GupContext }> {
+  const t0 = Date.now();
+  ctx = new GupContext(context);
+  activateStatus(ctx);
+  activateReplay(ctx);
+  activateRaces(ctx);
+  activateDebug(ctx);
+  ctx.startWhenNeeded();
+  ctx.log(`activated in ${Date.now() - t0} ms`);
+  return { ctx };
+}
+
+export async function deactivate(): Promise<void> {
+  await ctx?.stop();
+}

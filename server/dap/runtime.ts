@@ -1,0 +1,292 @@
+/**
+ * The debug runtime: a world (machine + one generator per actor, as the explorer builds it)
+ * stepped by hand, shown on the user's own source lines through the shared mapping. It knows
+ * nothing of DAP (the mock-debug split: session.ts translates). Time travel is a replay: the
+ * runtime keeps the schedule (which actor ran at each step) and rebuilds the world from it, so
+ * stepping back lands in exactly the state the machine had.
+ */
+import { EventEmitter } from 'node:events';
+import { getArch } from '../../emulator/arch';
+import type { ArchId } from '../../emulator/arch/types';
+import { ACTORS, type ActorKind, type ActorSpec } from '../../emulator/actors';
+import { enabled, explore, finalCheck, replaySchedule, stepActor, type World, type WorldSpec } from '../../emulator/explore/explore';
+import { INVARIANTS } from '../../emulator/explore/invariants';
+import { checkApplicable } from '../../emulator/run/replay';
+import { getScenario, SCENARIO_IDS } from '../../emulator/scenarios';
+import { RACES, type RaceRun } from '../../emulator/scenarios/races';
+import type { Step } from '../../emulator/trace/types';
+import { getVersion } from '../../emulator/versions';
+import type { Analysis } from '../analysis/analyze';
+import { mapSteps } from '../analysis/mapping';
+
+export interface LaunchConfig {
+  program: string;
+  arch?: string;
+  version?: string;
+  scenario?: string;
+  /** extra concurrent actors (for a replay scenario), or the race scenario's own */
+  actors?: string[];
+  stopOnEntry?: boolean;
+}
+
+export interface Frame {
+  name: string;
+  fn: string;
+  line?: number;
+  addr?: number;
+  end?: number;
+  /** index in the thread's own steps of the frame's call step (-1: the thread's root) */
+  callIndex: number;
+}
+
+export type StopReason = 'entry' | 'step' | 'breakpoint' | 'function breakpoint' | 'exception' | 'pause' | 'end';
+
+export class LaunchError extends Error {}
+
+const ACTOR_KINDS = Object.keys(ACTORS) as ActorKind[];
+
+export class GupRuntime extends EventEmitter {
+  world!: World;
+  schedule: number[] = [];
+  /** the counterexample being replayed: stepping follows it */
+  script: number[] | undefined;
+  spec!: WorldSpec;
+  run!: RaceRun;
+  scenarioId = '';
+  violation: string | undefined;
+  private lineBps = new Set<number>();
+  private fnBps = new Set<string>();
+  private paused = false;
+  /** lines a step of this version maps to (breakpoints are verified against them) */
+  mappable = new Set<number>();
+
+  constructor(readonly analysis: Analysis) {
+    super();
+  }
+
+  /** Validate and build; throws LaunchError with a message for the user. */
+  start(cfg: LaunchConfig): void {
+    const a = this.analysis;
+    if (!a.gupFunctions.length || !a.version) throw new LaunchError(`${cfg.program} has no GUP-fast functions to debug`);
+    let arch: ArchId;
+    try {
+      arch = getArch(cfg.arch ?? 'x86-64').id;
+    } catch (e) {
+      throw new LaunchError((e as Error).message);
+    }
+    const version = cfg.version && cfg.version !== 'auto' ? cfg.version : a.version.id;
+    try {
+      getVersion(version);
+    } catch (e) {
+      throw new LaunchError((e as Error).message);
+    }
+    const id = cfg.scenario ?? 'pages-4k-16';
+    const race = RACES.find((r) => r.id === id);
+    let spec: WorldSpec;
+    if (race) {
+      spec = race;
+    } else {
+      if (!SCENARIO_IDS.includes(id)) throw new LaunchError(`unknown scenario '${id}'; valid scenarios: ${[...SCENARIO_IDS, ...RACES.map((r) => r.id)].join(', ')}`);
+      const s = getScenario(id);
+      const actors: ActorSpec[] = (cfg.actors ?? []).map((k) => {
+        if (!ACTOR_KINDS.includes(k as ActorKind)) throw new LaunchError(`unknown actor '${k}'; valid actors: ${ACTOR_KINDS.join(', ')}`);
+        return { kind: k as ActorKind, offset: s.call.offset };
+      });
+      spec = { layout: s.layout, call: s.call, actors };
+    }
+    try {
+      checkApplicable(getArch(arch), getVersion(version), { id, title: id, description: '', layout: spec.layout, call: spec.call });
+    } catch (e) {
+      throw new LaunchError((e as Error).message);
+    }
+    this.spec = spec;
+    this.run = { arch, version };
+    this.scenarioId = id;
+    try {
+      this.rebuild([]);
+    } catch (e) {
+      throw new LaunchError(`scenario ${id} cannot run here: ${(e as Error).message}`);
+    }
+    // the lines any step can land on: from one whole run of the walker alone
+    const solo = replaySchedule({ ...spec, actors: [] }, this.run, []).w;
+    while (!solo.actors[0].done) stepActor(solo, 0);
+    const m = mapSteps(a.file, solo.trace);
+    m.places.forEach((p) => p.line !== undefined && this.mappable.add(p.line));
+  }
+
+  private rebuild(schedule: number[]): void {
+    const { w, v } = replaySchedule(this.spec, this.run, schedule);
+    this.world = w;
+    this.schedule = schedule.slice();
+    this.violation = v && `${INVARIANTS[v.invariant]}: ${v.message}`;
+  }
+
+  get threads(): { id: number; name: string }[] {
+    return this.world.actors.map((a, i) => ({ id: i + 1, name: `cpu${a.k.cpu}: ${a.name === 'gup' ? 'GUP caller' : a.name}${a.done ? ' (done)' : ''}` }));
+  }
+
+  get done(): boolean {
+    return this.world.actors.every((a) => a.done);
+  }
+
+  /** The step a thread executed last, and where it lands in the file. */
+  current(thread: number): { step?: Step; line?: number } {
+    const a = this.world.actors[thread - 1];
+    const step = a?.steps[a.steps.length - 1];
+    if (!step) return {};
+    return { step, line: this.lineOf(step) };
+  }
+
+  lineOf(step: Step): number | undefined {
+    return mapSteps(this.analysis.file, [step]).places[0].line;
+  }
+
+  /** The walk as a call stack, innermost first, each frame with its address range. */
+  stack(thread: number): Frame[] {
+    const a = this.world.actors[thread - 1];
+    if (!a) return [];
+    const frames: { fn: string; addr?: number; end?: number; line?: number; callIndex: number }[] = [];
+    a.steps.forEach((s, i) => {
+      if (s.event === 'call') {
+        // the caller stands on the statement that calls this function
+        const caller = frames[frames.length - 1];
+        if (caller) caller.line = this.lineOf({ ...s, fn: caller.fn, anchor: s.fn, event: 'note' }) ?? caller.line;
+        frames.push({ fn: s.fn, addr: s.addr, end: s.end, callIndex: i, line: this.lineOf(s) });
+      }
+      else if (s.event === 'return') frames.pop();
+      else {
+        const line = this.lineOf(s);
+        const top = frames[frames.length - 1];
+        if (top && top.fn === s.fn && line !== undefined) top.line = line;
+      }
+    });
+    const out: Frame[] = frames.reverse().map((f) => ({
+      name: `${f.fn}${f.addr !== undefined ? ` [0x${f.addr.toString(16)}-0x${f.end!.toString(16)})` : ''}`,
+      fn: f.fn,
+      line: f.line,
+      addr: f.addr,
+      end: f.end,
+      callIndex: f.callIndex,
+    }));
+    const cur = this.current(thread);
+    if (cur.step && out.length && cur.step.fn !== out[0].fn) {
+      // a leaf helper without a frame of its own (gup_get_pte's loads): show it on top
+      out.unshift({ name: cur.step.fn, fn: cur.step.fn, line: cur.line, callIndex: a.steps.length - 1 });
+    }
+    if (!out.length && cur.step) out.push({ name: cur.step.fn, fn: cur.step.fn, line: cur.line, callIndex: -1 });
+    return out;
+  }
+
+  setBreakpoints(lines: number[]): { line: number; verified: boolean; message?: string }[] {
+    this.lineBps = new Set(lines.filter((l) => this.mappable.has(l)));
+    return lines.map((l) => (this.mappable.has(l) ? { line: l, verified: true } : { line: l, verified: false, message: 'no step of this version\'s replay runs this line' }));
+  }
+
+  setFunctionBreakpoints(names: string[]): { name: string; verified: boolean; message?: string }[] {
+    const known = new Set(getVersion(this.run.version).functions);
+    this.fnBps = new Set(names.filter((n) => known.has(n)));
+    return names.map((n) => (known.has(n) ? { name: n, verified: true } : { name: n, verified: false, message: `${this.run.version} has no function ${n}` }));
+  }
+
+  /** Which actor runs next when `thread` asked: the script decides in a replayed counterexample. */
+  private pick(thread: number): number | undefined {
+    if (this.script) return this.script[this.schedule.length];
+    const en = enabled(this.world);
+    if (en.includes(thread - 1)) return thread - 1;
+    return en[0];
+  }
+
+  /** One step of one actor; returns a stop reason when something must stop the run. */
+  private stepOnce(thread: number): { reason?: StopReason; thread: number } {
+    const i = this.pick(thread);
+    if (i === undefined) return { reason: 'end', thread };
+    this.schedule.push(i);
+    const v = stepActor(this.world, i) ?? (this.done ? finalCheck(this.world) : undefined);
+    const t = i + 1;
+    if (v) {
+      this.violation = `${INVARIANTS[v.invariant]}: ${v.message}`;
+      return { reason: 'exception', thread: t };
+    }
+    if (this.done) return { reason: 'end', thread: t };
+    const { step, line } = this.current(t);
+    if (step?.event === 'call' && this.fnBps.has(step.fn)) return { reason: 'function breakpoint', thread: t };
+    if (line !== undefined && this.lineBps.has(line)) return { reason: 'breakpoint', thread: t };
+    return { thread: t };
+  }
+
+  private depth(thread: number): number {
+    return this.current(thread).step?.depth ?? 0;
+  }
+
+  /** next / stepIn / stepOut on a thread: stop at the first step that is shallow enough. */
+  step(thread: number, kind: 'in' | 'over' | 'out'): void {
+    const d0 = this.depth(thread);
+    for (let n = 0; n < 100_000; n++) {
+      const r = this.stepOnce(thread);
+      if (r.reason && r.reason !== 'breakpoint' && r.reason !== 'function breakpoint') return this.stop(r.reason, r.thread);
+      const d = this.depth(r.thread);
+      const cur = this.current(r.thread);
+      const onLine = cur.line !== undefined;
+      if (r.thread !== thread && !this.script) continue;
+      if (kind === 'in' && onLine) return this.stop('step', r.thread);
+      if (kind === 'over' && onLine && d <= d0) return this.stop('step', r.thread);
+      if (kind === 'out' && onLine && d < d0) return this.stop('step', r.thread);
+      if (r.reason) return this.stop(r.reason, r.thread);
+    }
+    this.stop('step', thread);
+  }
+
+  /** Run until a breakpoint, a violation or the end; yields to the event loop so pause works. */
+  continue(thread: number): void {
+    this.paused = false;
+    const chunk = () => {
+      for (let n = 0; n < 2000; n++) {
+        const r = this.stepOnce(thread);
+        if (r.reason) return this.stop(r.reason, r.thread);
+        if (this.paused) return this.stop('pause', r.thread);
+      }
+      setImmediate(chunk);
+    };
+    chunk();
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  stepBack(thread: number): void {
+    if (!this.schedule.length) return this.stop('entry', thread);
+    const prev = this.schedule.slice(0, -1);
+    this.rebuild(prev);
+    this.stop('step', (prev[prev.length - 1] ?? 0) + 1);
+  }
+
+  /** Back to the previous breakpoint hit, or to the start. */
+  reverseContinue(thread: number): void {
+    const all = this.schedule.slice();
+    for (let n = all.length - 1; n > 0; n--) {
+      this.rebuild(all.slice(0, n));
+      const t = all[n - 1] + 1;
+      const { step, line } = this.current(t);
+      if ((line !== undefined && this.lineBps.has(line)) || (step?.event === 'call' && this.fnBps.has(step.fn))) return this.stop('breakpoint', t);
+    }
+    this.rebuild([]);
+    this.stop('entry', thread);
+  }
+
+  /** Run the explorer on this race scenario and load its counterexample, paused at the start. */
+  exploreRaces(): { verdict: string; message?: string; steps: number } {
+    const race = RACES.find((r) => r.id === this.scenarioId);
+    if (!race) throw new LaunchError(`'${this.scenarioId}' is not a race scenario; launch one of ${RACES.map((r) => r.id).join(', ')}`);
+    const r = explore(race, this.run);
+    if (r.verdict === 'violation') {
+      this.script = r.schedule;
+      this.rebuild([]);
+    }
+    return { verdict: r.verdict, message: r.message, steps: r.schedule.length };
+  }
+
+  private stop(reason: StopReason, thread: number): void {
+    this.emit('stop', reason, thread);
+  }
+}

@@ -1,0 +1,277 @@
+/**
+ * The `gup` debug adapter: translates the Debug Adapter Protocol into calls on GupRuntime and
+ * its events back into DAP events (the mock-debug split). Errors end the launch with a
+ * message; nothing here is allowed to hang or crash the adapter.
+ */
+import { basename } from 'node:path';
+import {
+  Handles, InitializedEvent, LoggingDebugSession, OutputEvent, Scope, Source, StackFrame, StoppedEvent, TerminatedEvent, Thread,
+} from '@vscode/debugadapter';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { hex, toBig } from '../../emulator/arch/bits';
+import { PG } from '../../emulator/machine/memory';
+import { addrHex, flagNames } from '../../emulator/trace/describe';
+import { analyze } from '../analysis/analyze';
+import { GupRuntime, LaunchError, type LaunchConfig, type StopReason } from './runtime';
+
+/** How the adapter reads the program: node's fs standalone, VS Code's workspace.fs inline. */
+export interface FileAccessor {
+  readFile(path: string): Promise<string>;
+}
+
+interface LaunchArgs extends DebugProtocol.LaunchRequestArguments, LaunchConfig {}
+
+type VarRef = { kind: 'locals' | 'entry' | 'page' | 'machine' | 'cpus'; thread: number; frame: number };
+
+export class GupDebugSession extends LoggingDebugSession {
+  private rt: GupRuntime | undefined;
+  private program = '';
+  private refs = new Handles<VarRef>();
+  private frames = new Handles<{ thread: number; index: number }>();
+  private pendingBps: { lines: number[]; resolve: (r: { line: number; verified: boolean; message?: string }[]) => void }[] = [];
+
+  constructor(private readonly files: FileAccessor) {
+    super();
+    this.setDebuggerLinesStartAt1(true);
+    this.setDebuggerColumnsStartAt1(true);
+  }
+
+  protected override initializeRequest(response: DebugProtocol.InitializeResponse): void {
+    response.body = {
+      ...response.body,
+      supportsConfigurationDoneRequest: true,
+      supportsStepBack: true,
+      supportsFunctionBreakpoints: true,
+      supportsRestartRequest: false,
+      supportsTerminateRequest: true,
+    };
+    this.sendResponse(response);
+    this.sendEvent(new InitializedEvent());
+  }
+
+  protected override async launchRequest(response: DebugProtocol.LaunchResponse, launchArgs: DebugProtocol.LaunchRequestArguments | undefined): Promise<void> {
+    const args = (launchArgs ?? {}) as LaunchArgs;
+    try {
+      if (!args.program) throw new LaunchError("launch.json needs 'program': the gup.c file to debug");
+      let text: string;
+      try {
+        text = await this.files.readFile(args.program);
+      } catch (e) {
+        throw new LaunchError(`cannot read program ${args.program}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+      const analysis = await analyze(text, args.version && args.version !== 'auto' ? args.version : undefined).catch((e: Error) => {
+        throw new LaunchError(e.message);
+      });
+      const rt = new GupRuntime(analysis);
+      rt.start(args);
+      this.rt = rt;
+      this.program = args.program;
+      rt.on('stop', (reason: StopReason, thread: number) => this.onStop(reason, thread));
+      for (const p of this.pendingBps.splice(0)) p.resolve(rt.setBreakpoints(p.lines));
+      this.sendEvent(new OutputEvent(`gup-lens: ${rt.run.version} on ${rt.run.arch}, scenario ${rt.scenarioId}; threads: ${rt.threads.map((t) => t.name).join(', ')}\n`));
+      this.sendResponse(response);
+      if (args.stopOnEntry ?? true) this.sendEvent(new StoppedEvent('entry', 1));
+      else rt.continue(1);
+    } catch (e) {
+      this.sendErrorResponse(response, { id: 1001, format: (e as Error).message, showUser: true });
+      this.sendEvent(new TerminatedEvent());
+    }
+  }
+
+  private onStop(reason: StopReason, thread: number): void {
+    if (reason === 'end') {
+      this.sendEvent(new OutputEvent('gup-lens: every actor has finished\n'));
+      this.sendEvent(new TerminatedEvent());
+      return;
+    }
+    if (reason === 'exception') {
+      this.sendEvent(new OutputEvent(`gup-lens: invariant violated — ${this.rt?.violation}\n`, 'stderr'));
+      const e = new StoppedEvent('exception', thread, this.rt?.violation) as DebugProtocol.StoppedEvent;
+      e.body.description = 'Invariant violated';
+      this.sendEvent(e);
+      return;
+    }
+    this.sendEvent(new StoppedEvent(reason, thread));
+  }
+
+  protected override setBreakPointsRequest(response: DebugProtocol.SetBreakpointsResponse, args: DebugProtocol.SetBreakpointsArguments): void {
+    const lines = (args.breakpoints ?? []).map((b) => this.convertClientLineToDebugger(b.line) - 1);
+    const answer = (rs: { line: number; verified: boolean; message?: string }[]) => {
+      response.body = { breakpoints: rs.map((r) => ({ verified: r.verified, line: this.convertDebuggerLineToClient(r.line + 1), message: r.message })) };
+      this.sendResponse(response);
+    };
+    if (this.rt) answer(this.rt.setBreakpoints(lines));
+    else this.pendingBps.push({ lines, resolve: answer }); // before launch: answered once the program is known
+  }
+
+  protected override setFunctionBreakPointsRequest(response: DebugProtocol.SetFunctionBreakpointsResponse, args: DebugProtocol.SetFunctionBreakpointsArguments): void {
+    const rs = this.rt?.setFunctionBreakpoints(args.breakpoints.map((b) => b.name)) ?? args.breakpoints.map((b) => ({ name: b.name, verified: false, message: 'not launched yet' }));
+    response.body = { breakpoints: rs.map((r) => ({ verified: r.verified, message: r.message })) };
+    this.sendResponse(response);
+  }
+
+  protected override configurationDoneRequest(response: DebugProtocol.ConfigurationDoneResponse): void {
+    this.sendResponse(response);
+  }
+
+  protected override threadsRequest(response: DebugProtocol.ThreadsResponse): void {
+    response.body = { threads: (this.rt?.threads ?? [{ id: 1, name: 'cpu0: GUP caller' }]).map((t) => new Thread(t.id, t.name)) };
+    this.sendResponse(response);
+  }
+
+  protected override stackTraceRequest(response: DebugProtocol.StackTraceResponse, args: DebugProtocol.StackTraceArguments): void {
+    const rt = this.rt;
+    const frames = rt ? rt.stack(args.threadId) : [];
+    const src = new Source(basename(this.program), this.convertDebuggerPathToClient(this.program));
+    response.body = {
+      stackFrames: frames.map((f, i) => {
+        const id = this.frames.create({ thread: args.threadId, index: i });
+        const sf = new StackFrame(id, f.name, f.line !== undefined ? src : undefined, f.line !== undefined ? this.convertDebuggerLineToClient(f.line + 1) : 0, 1);
+        if (f.line === undefined) (sf as DebugProtocol.StackFrame).presentationHint = 'label';
+        return sf;
+      }),
+      totalFrames: frames.length,
+    };
+    this.sendResponse(response);
+  }
+
+  protected override scopesRequest(response: DebugProtocol.ScopesResponse, args: DebugProtocol.ScopesArguments): void {
+    const f = this.frames.get(args.frameId) ?? { thread: 1, index: 0 };
+    const mk = (name: string, kind: VarRef['kind'], expensive = false) => new Scope(name, this.refs.create({ kind, thread: f.thread, frame: f.index }), expensive);
+    response.body = { scopes: [mk('Locals', 'locals'), mk('Entry', 'entry'), mk('struct page', 'page'), mk('Machine', 'machine')] };
+    this.sendResponse(response);
+  }
+
+  protected override variablesRequest(response: DebugProtocol.VariablesResponse, args: DebugProtocol.VariablesArguments): void {
+    const ref = this.refs.get(args.variablesReference);
+    response.body = { variables: ref && this.rt ? this.variables(ref) : [] };
+    this.sendResponse(response);
+  }
+
+  private variables(ref: VarRef): DebugProtocol.Variable[] {
+    const rt = this.rt!;
+    const w = rt.world;
+    const m = w.m;
+    const v = (name: string, value: string | number | boolean, variablesReference = 0): DebugProtocol.Variable => ({ name, value: String(value), variablesReference });
+    const actor = w.actors[ref.thread - 1];
+    const frames = rt.stack(ref.thread);
+    const frame = frames[ref.frame];
+    // the thread's steps inside this frame (from its call on)
+    const steps = actor ? actor.steps.slice(Math.max(frame?.callIndex ?? 0, 0)) : [];
+    const last = <K extends keyof (typeof steps)[number]>(k: K) => [...steps].reverse().find((s) => s[k] !== undefined);
+    switch (ref.kind) {
+      case 'locals': {
+        const out = [];
+        if (frame?.addr !== undefined) out.push(v('addr', addrHex(last('addr')?.addr ?? frame.addr)), v('end', addrHex(frame.end!)));
+        const nr = last('nr')?.nr;
+        if (nr !== undefined) out.push(v('nr', nr));
+        out.push(v('write', rt.spec.call.write), v('flags', `${rt.spec.call.pin ? 'FOLL_PIN' : 'FOLL_GET'}${rt.spec.call.write ? '|FOLL_WRITE' : ''}${rt.spec.call.longterm ? '|FOLL_LONGTERM' : ''}`));
+        const refs = last('ref');
+        if (refs?.ref !== undefined) out.push(v('refs', refs.ref));
+        return out;
+      }
+      case 'entry': {
+        const s = [...steps].reverse().find((x) => x.level && x.lo !== undefined && x.hi !== undefined);
+        if (!s) return [v('entry', 'no entry read yet in this frame')];
+        const raw = toBig({ lo: s.lo!, hi: s.hi! });
+        const d = m.arch.decode(s.level!, raw, getEra(rt));
+        return [
+          v('level', d.level),
+          v('raw', hex(raw)),
+          v('kind', d.kind),
+          v('pfn', addrHex(d.pfn)),
+          v('phys', d.phys),
+          v('gup sees', flagNames(d).join('|')),
+          ...Object.entries(d.fields).map(([k, x]) => v(k, x)),
+        ];
+      }
+      case 'page': {
+        const s = [...steps].reverse().find((x) => x.pfn !== undefined) ?? [...(actor?.steps ?? [])].reverse().find((x) => x.pfn !== undefined);
+        if (!s || !m.mem.valid(s.pfn!)) return [v('page', 'no page touched yet')];
+        const p = m.mem.info(s.pfn!);
+        return [
+          v('pfn', addrHex(p.pfn)),
+          v('_refcount', p.refcount),
+          v('pincount', p.pincount),
+          v('_mapcount', p.mapcount),
+          v('flags', p.flags.join('|') || '0'),
+          v('head', addrHex(p.head)),
+          v('order', p.order),
+        ];
+      }
+      case 'machine':
+        return [
+          v('cpus', `${m.cpus.length} CPUs`, this.refs.create({ ...ref, kind: 'cpus' })),
+          v('mm->write_protect_seq', m.mm.write_protect_seq),
+          v('mm->has_pinned', m.mm.has_pinned),
+          v('mmap_lock (write)', m.mmapWriter ?? 'free'),
+          v('free frames', Array.from({ length: m.mem.frames }, (_, i) => m.mem.flags[i] & PG.free).filter(Boolean).length),
+          v('violation', rt.violation ?? 'none'),
+        ];
+      case 'cpus':
+        return m.cpus.map((c) => v(`cpu${c.id}`, `${c.irqsOff ? 'interrupts OFF' : 'interrupts on'}, pending IPIs ${c.pendingIpis}`));
+    }
+  }
+
+  protected override continueRequest(response: DebugProtocol.ContinueResponse, args: DebugProtocol.ContinueArguments): void {
+    response.body = { allThreadsContinued: true };
+    this.sendResponse(response);
+    this.rt?.continue(args.threadId);
+  }
+
+  protected override nextRequest(response: DebugProtocol.NextResponse, args: DebugProtocol.NextArguments): void {
+    this.sendResponse(response);
+    this.rt?.step(args.threadId, 'over');
+  }
+
+  protected override stepInRequest(response: DebugProtocol.StepInResponse, args: DebugProtocol.StepInArguments): void {
+    this.sendResponse(response);
+    this.rt?.step(args.threadId, 'in');
+  }
+
+  protected override stepOutRequest(response: DebugProtocol.StepOutResponse, args: DebugProtocol.StepOutArguments): void {
+    this.sendResponse(response);
+    this.rt?.step(args.threadId, 'out');
+  }
+
+  protected override stepBackRequest(response: DebugProtocol.StepBackResponse, args: DebugProtocol.StepBackArguments): void {
+    this.sendResponse(response);
+    this.rt?.stepBack(args.threadId);
+  }
+
+  protected override reverseContinueRequest(response: DebugProtocol.ReverseContinueResponse, args: DebugProtocol.ReverseContinueArguments): void {
+    this.sendResponse(response);
+    this.rt?.reverseContinue(args.threadId);
+  }
+
+  protected override pauseRequest(response: DebugProtocol.PauseResponse): void {
+    this.sendResponse(response);
+    this.rt?.pause();
+  }
+
+  /** Custom request `exploreRaces`: run the explorer and replay its counterexample from the start. */
+  protected override customRequest(command: string, response: DebugProtocol.Response): void {
+    if (command !== 'exploreRaces' || !this.rt) {
+      this.sendErrorResponse(response, { id: 1002, format: `unknown request ${command}` });
+      return;
+    }
+    try {
+      const r = this.rt.exploreRaces();
+      response.body = r;
+      this.sendResponse(response);
+      this.sendEvent(new OutputEvent(r.verdict === 'violation' ? `gup-lens: counterexample of ${r.steps} steps loaded: step or continue to replay it\n` : 'gup-lens: no violation within bounds\n'));
+      if (r.verdict === 'violation') this.sendEvent(new StoppedEvent('entry', 1));
+    } catch (e) {
+      this.sendErrorResponse(response, { id: 1003, format: (e as Error).message });
+    }
+  }
+
+  protected override terminateRequest(response: DebugProtocol.TerminateResponse): void {
+    this.sendResponse(response);
+    this.sendEvent(new TerminatedEvent());
+  }
+}
+
+function getEra(rt: GupRuntime) {
+  return rt.world.version.era;
+}

@@ -1,0 +1,157 @@
+/**
+ * The debug adapter (dist/debugAdapter.js) driven over DAP by @vscode/debugadapter-testsupport.
+ */
+import { DebugClient } from '@vscode/debugadapter-testsupport';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+const root = join(__dirname, '../..');
+const adapter = join(root, 'dist/debugAdapter.js');
+const program = join(root, 'test/fixtures/gup-2014-shape.c');
+const text = readFileSync(program, 'utf8');
+const line1 = (needle: string) => text.split('\n').findIndex((l) => l.includes(needle)) + 1;
+
+let dc: DebugClient;
+
+beforeEach(async () => {
+  if (!existsSync(adapter)) throw new Error('dist/debugAdapter.js is missing: run `npm run build` first');
+  dc = new DebugClient('node', adapter, 'gup');
+  await dc.start();
+});
+
+afterEach(async () => {
+  await dc.stop().catch(() => undefined);
+});
+
+async function until(f: () => boolean, ms = 5000): Promise<void> {
+  const t0 = Date.now();
+  while (!f()) {
+    if (Date.now() - t0 > ms) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('gup debug adapter', () => {
+  it('stops on a breakpoint in gup_pte_range with the walk as the call stack and decoded variables', async () => {
+    const line = line1('pte_t pte = ACCESS_ONCE(*ptep);');
+    await dc.hitBreakpoint({ program, arch: 'x86-64', scenario: 'pages-4k-16', stopOnEntry: false } as never, { path: program, line });
+    const st = await dc.stackTraceRequest({ threadId: 1 });
+    const names = st.body.stackFrames.map((f) => f.name.replace(/ \[.*$/, ''));
+    expect(names).toEqual(['gup_pte_range', 'gup_pmd_range', 'gup_pud_range', '__get_user_pages_fast', 'get_user_pages_fast']);
+    expect(st.body.stackFrames[0].name).toMatch(/^gup_pte_range \[0x7f0000000000-0x7f0000010000\)$/);
+    expect(st.body.stackFrames[0].line).toBe(line);
+    expect(st.body.stackFrames[1].line).toBe(line1('} else if (!gup_pte_range(pmd, addr, next,'));
+
+    const scopes = await dc.scopesRequest({ frameId: st.body.stackFrames[0].id });
+    expect(scopes.body.scopes.map((s) => s.name)).toEqual(['Locals', 'Entry', 'struct page', 'Machine']);
+    const vars = async (name: string) =>
+      Object.fromEntries((await dc.variablesRequest({ variablesReference: scopes.body.scopes.find((s) => s.name === name)!.variablesReference })).body.variables.map((v) => [v.name, v.value]));
+    const entry = await vars('Entry');
+    expect(entry.level).toBe('pte');
+    expect(entry.raw).toMatch(/^0x8000000100[0-9a-f]{6}$/); // NX, a page above 4 GiB, present
+    expect(entry['gup sees']).toBe('present|user|write');
+    expect(entry.present).toBe('1');
+    const locals = await vars('Locals');
+    expect(locals).toMatchObject({ addr: '0x7f0000000000', end: '0x7f0000010000', write: 'true' });
+    const machine = await vars('Machine');
+    expect(machine['mm->write_protect_seq']).toBe('0');
+
+    // one step on: the speculative ref, and the page's refcount shows it
+    await Promise.all([dc.nextRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);
+    await Promise.all([dc.nextRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);
+    const st2 = await dc.stackTraceRequest({ threadId: 1 });
+    expect(st2.body.stackFrames[0].line).toBe(line1('if (!page_cache_get_speculative(pg))'));
+    const sc2 = await dc.scopesRequest({ frameId: st2.body.stackFrames[0].id });
+    const page = Object.fromEntries((await dc.variablesRequest({ variablesReference: sc2.body.scopes[2].variablesReference })).body.variables.map((v) => [v.name, v.value]));
+    expect(page._refcount).toBe('2');
+
+    // and back in time
+    await Promise.all([dc.stepBackRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);
+    const st3 = await dc.stackTraceRequest({ threadId: 1 });
+    expect(st3.body.stackFrames[0].line).not.toBe(line1('if (!page_cache_get_speculative(pg))'));
+  });
+
+  it('steps through the whole walk until it returns and the session ends', async () => {
+    const events: string[] = [];
+    dc.on('stopped', () => events.push('stopped'));
+    dc.on('terminated', () => events.push('terminated'));
+    await Promise.all([dc.configurationSequence(), dc.launch({ program, arch: 'arm64', scenario: 'cross-pmd', stopOnEntry: true } as never)]);
+    await until(() => events.length > 0);
+    // step in through the whole walk: every stop is on a line of this file
+    for (let i = 0; i < 2000 && events[events.length - 1] !== 'terminated'; i++) {
+      const n = events.length;
+      await dc.stepInRequest({ threadId: 1 });
+      await until(() => events.length > n);
+      if (events[events.length - 1] === 'stopped') {
+        const st = await dc.stackTraceRequest({ threadId: 1 });
+        expect(st.body.stackFrames[0].line).toBeGreaterThan(0);
+      }
+    }
+    expect(events[events.length - 1]).toBe('terminated');
+    expect(events.filter((e) => e === 'stopped').length).toBeGreaterThan(50);
+  });
+
+  it('unverified breakpoints say why', async () => {
+    await dc.launch({ program, arch: 'x86-64', stopOnEntry: true } as never);
+    const r = await dc.setBreakpointsRequest({ source: { path: program }, breakpoints: [{ line: 2 }, { line: line1('pud_t pud = ACCESS_ONCE(*pudp);') }] });
+    expect(r.body.breakpoints[0]).toMatchObject({ verified: false, message: expect.stringMatching(/no step/) });
+    expect(r.body.breakpoints[1].verified).toBe(true);
+  });
+
+  it('a function breakpoint stops on entry to that kernel function', async () => {
+    await Promise.all([dc.configurationSequence(), dc.launch({ program, arch: 'x86-pae', scenario: 'thp-pmd', stopOnEntry: true } as never), dc.waitForEvent('stopped')]);
+    const fb = await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'gup_huge_pmd' }, { name: 'no_such_fn' }] });
+    expect(fb.body.breakpoints.map((b) => b.verified)).toEqual([true, false]);
+    await Promise.all([dc.continueRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);
+    const st = await dc.stackTraceRequest({ threadId: 1 });
+    expect(st.body.stackFrames[0].name).toMatch(/^gup_huge_pmd \[/);
+    expect(st.body.stackFrames[0].line).toBe(line1('static int gup_huge_pmd('));
+  });
+
+  it('two threads: the explorer\'s counterexample replays as a session and stops on the violation', async () => {
+    const stops: { reason: string; text?: string }[] = [];
+    dc.on('stopped', (e) => stops.push(e.body));
+    await Promise.all([dc.configurationSequence(), dc.launch({ program, arch: 'arm64', version: 'arm-rfc-2013', scenario: 'race-pte-changed', stopOnEntry: true } as never)]);
+    await until(() => stops.length === 1);
+    const th = await dc.threadsRequest();
+    expect(th.body.threads.map((t) => t.name)).toEqual(['cpu0: GUP caller', 'cpu1: unmap-realloc']);
+    const r = await dc.customRequest('exploreRaces');
+    expect(r.body.verdict).toBe('violation');
+    await until(() => stops.length === 2);
+    await dc.continueRequest({ threadId: 1 });
+    await until(() => stops.length === 3);
+    expect(stops[2].reason).toBe('exception');
+    expect(stops[2].text).toMatch(/no reference is taken on a freed page/);
+  });
+
+  it('stepping one thread then the other interleaves them by hand', async () => {
+    const events: string[] = [];
+    dc.on('stopped', (e) => events.push(e.body.reason));
+    dc.on('terminated', () => events.push('terminated'));
+    await Promise.all([dc.configurationSequence(), dc.launch({ program, arch: 'x86-64', version: 'generic-2014', scenario: 'race-numa-protnone', stopOnEntry: true } as never)]);
+    await until(() => events.length > 0);
+    // let the NUMA-hinting actor mark the pte protnone first, then walk
+    let n = events.length;
+    await dc.stepInRequest({ threadId: 2 });
+    await until(() => events.length > n);
+    for (let i = 0; i < 200 && !['exception', 'terminated'].includes(events[events.length - 1]); i++) {
+      n = events.length;
+      await dc.stepInRequest({ threadId: 1 });
+      await until(() => events.length > n);
+    }
+    expect(events[events.length - 1]).toBe('exception');
+  });
+
+  it.each([
+    [{ program: '/nope/missing.c' }, /cannot read program \/nope\/missing.c: ENOENT/],
+    [{ program, arch: 'sparc' }, /unknown arch 'sparc'/],
+    [{ program, scenario: 'nope' }, /unknown scenario 'nope'/],
+    [{ program, version: 'x86-2099' }, /unknown version 'x86-2099'/],
+    [{ program, arch: 'arm64', version: 'x86-2008' }, /does not run on arm64/],
+    [{ program: join(root, 'test/fixtures/not-gup.c') }, /has no GUP-fast functions/],
+    [{}, /needs 'program'/],
+  ])('a bad launch config %j fails with its message', async (cfg, msg) => {
+    await expect(dc.launch(cfg as never)).rejects.toThrow(msg);
+  });
+});
