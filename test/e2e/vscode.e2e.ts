@@ -1,0 +1,179 @@
+/**
+ * End to end in a real VS Code: code-server 4.100.3 in Debian's chromium, driven by
+ * playwright-core. The packaged .vsix is installed into a fresh user-data and extensions folder,
+ * a workspace with a gup.c is opened, and every feature is used the way a person would: the
+ * CodeLenses, a replay, the hover, a debug session stopped on a breakpoint in gup_pte_range.
+ * Assertions are on DOM text; a screenshot of each step goes to test-artifacts/e2e/.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = join(__dirname, '../..');
+const vsix = join(root, 'gup-lens.vsix');
+const artifacts = join(root, 'test-artifacts/e2e');
+const fixture = readFileSync(join(root, 'test/fixtures/gup-2014-shape.c'), 'utf8');
+
+let server: ChildProcess;
+let ctx: BrowserContext;
+let page: Page;
+let D: string;
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: join(artifacts, `${name}.png`) });
+}
+
+/** Wait until some element matching `selector` has text matching `re`; returns that text. */
+async function textOf(selector: string, re: RegExp, timeout = 30_000): Promise<string> {
+  const t0 = Date.now();
+  for (;;) {
+    // the editor renders spaces as no-break spaces
+    const texts = (await page.locator(selector).allInnerTexts().catch(() => [] as string[])).map((t) => t.replace(/\u00a0/g, ' '));
+    const hit = texts.find((t) => re.test(t));
+    if (hit) return hit;
+    if (Date.now() - t0 > timeout) {
+      await shot(`failed-${Date.now()}`);
+      throw new Error(`no ${selector} with text ${re} after ${timeout} ms; saw: ${texts.slice(0, 8).join(' | ').slice(0, 600)}`);
+    }
+    await page.waitForTimeout(150);
+  }
+}
+
+/** Put the cursor on a line of the active editor (Go to Line). */
+async function goToLine(line: number): Promise<void> {
+  await page.locator('.editor-instance .view-lines').first().click();
+  await page.keyboard.press('Control+G');
+  await page.locator('.quick-input-widget input').fill(`:${line}`);
+  await page.keyboard.press('Enter');
+  await page.waitForTimeout(300);
+}
+
+async function command(name: string): Promise<void> {
+  await page.keyboard.press('F1');
+  await page.locator('.quick-input-widget input').fill(`>${name}`);
+  await textOf('.quick-input-list .monaco-list-row', new RegExp(name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i'));
+  await page.keyboard.press('Enter');
+}
+
+beforeAll(async () => {
+  mkdirSync(artifacts, { recursive: true });
+  if (!existsSync(vsix)) execFileSync('npm', ['run', 'package'], { cwd: root, stdio: 'inherit' });
+  const codeServer = execFileSync('bash', [join(root, 'test/e2e/setup.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop()!;
+  D = mkdtempSync(join(tmpdir(), 'gup-e2e-'));
+  const env = { ...process.env, XDG_CONFIG_HOME: join(D, 'cfg'), XDG_DATA_HOME: join(D, 'data'), XDG_CACHE_HOME: join(D, 'cache'), TMPDIR: join(D, 'tmp') };
+  for (const d of ['ud/User', 'exts', 'ws/.vscode', 'cfg', 'data', 'cache', 'tmp', 'chrome']) mkdirSync(join(D, d), { recursive: true });
+  writeFileSync(
+    join(D, 'ud/User/settings.json'),
+    JSON.stringify({
+      'workbench.startupEditor': 'none',
+      'telemetry.telemetryLevel': 'off',
+      'extensions.autoCheckUpdates': false,
+      'extensions.autoUpdate': false,
+      'workbench.tips.enabled': false,
+      'editor.minimap.enabled': false,
+      'workbench.enableExperiments': false,
+      'debug.openDebug': 'openOnDebugBreak',
+    }),
+  );
+  copyFileSync(join(root, 'test/fixtures/gup-2014-shape.c'), join(D, 'ws/gup.c'));
+  writeFileSync(
+    join(D, 'ws/.vscode/launch.json'),
+    JSON.stringify({ version: '0.2.0', configurations: [{ type: 'gup', request: 'launch', name: 'Walk gup.c', program: '${workspaceFolder}/gup.c', arch: 'x86-64', scenario: 'pages-4k-16', stopOnEntry: false }] }),
+  );
+  execFileSync(codeServer, ['--install-extension', vsix, '--extensions-dir', join(D, 'exts'), '--user-data-dir', join(D, 'ud')], { env, stdio: 'inherit' });
+  const port = await freePort();
+  server = spawn(
+    codeServer,
+    ['--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
+      '--user-data-dir', join(D, 'ud'), '--extensions-dir', join(D, 'exts'), join(D, 'ws')],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  server.stdout!.on('data', () => undefined);
+  server.stderr!.on('data', () => undefined);
+  for (let i = 0; ; i++) {
+    const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (i > 300) throw new Error('code-server did not come up');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  ctx = await chromium.launchPersistentContext(join(D, 'chrome'), {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1600, height: 1000 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    env,
+  });
+  page = ctx.pages()[0] ?? (await ctx.newPage());
+  await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(join(D, 'ws'))}`);
+  await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+}, 400_000);
+
+afterAll(async () => {
+  await ctx?.close().catch(() => undefined);
+  server?.kill();
+});
+
+describe('gup-lens in a real VS Code (code-server 4.100.3)', () => {
+  it('shows the CodeLenses over the GUP-fast functions', async () => {
+    await textOf('.explorer-folders-view .monaco-list-row', /gup\.c/, 60_000);
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'gup.c' }).first().click();
+    const lens = await textOf('.codelens-decoration', /Replay: x86-64/, 60_000);
+    expect(lens).toMatch(/Replay: x86-64\s*\|\s*PAE\s*\|\s*ARM LPAE\s*\|\s*arm64\s*\|\s*Races/);
+    // lenses render for the lines in view (the editor virtualizes): at least the first two functions'
+    const all = await page.locator('.codelens-decoration').allInnerTexts();
+    expect(all.filter((t) => t.includes('Replay: x86-64')).length).toBeGreaterThanOrEqual(2);
+    await textOf('.statusbar-item', /gup: generic-2014/);
+    await shot('1-codelens');
+  }, 120_000);
+
+  it('Replay: arm64 highlights the executed lines and shows the trace', async () => {
+    await page.locator('.codelens-decoration a', { hasText: 'arm64' }).first().click();
+    await textOf('.statusbar-item', /gup-lens: gup_pte_range on arm64: \d+ lines executed, nr=16/);
+    // the output channel scrolls to its end: the result line of the trace
+    await textOf('.panel .view-lines', /result: nr=16 ret=16 fast path only/);
+    await shot('2-replay-arm64');
+  }, 60_000);
+
+  it('hovering gup_huge_pmd shows the per-arch summary', async () => {
+    const line = fixture.split('\n').findIndex((l) => l.startsWith('static int gup_huge_pmd(')) + 1;
+    await goToLine(line);
+    const name = page.locator('.view-line span', { hasText: /^gup_huge_pmd$/ }).first();
+    await name.hover();
+    const hover = await textOf('.monaco-hover', /gup_huge_pmd — generic-2014/, 20_000);
+    expect(hover).toMatch(/x86-64: walked/);
+    expect(hover).toMatch(/arm64: walked/);
+    expect(hover).toMatch(/\+512/);
+    await shot('3-hover');
+    await page.keyboard.press('Escape');
+  }, 60_000);
+
+  it('a gup debug session stops on a breakpoint in gup_pte_range with the call stack and variables', async () => {
+    const line = fixture.split('\n').findIndex((l) => l.includes('pte_t pte = ACCESS_ONCE(*ptep);')) + 1;
+    await goToLine(line);
+    await page.keyboard.press('F9');
+    await shot('4a-breakpoint-set');
+    await page.keyboard.press('F5'); // the launch.json configuration
+    const frames = await textOf('.debug-call-stack .monaco-list-row', /gup_pte_range \[0x7f/, 60_000);
+    expect(frames).toMatch(/gup_pte_range/);
+    const stack = (await page.locator('.debug-call-stack .monaco-list-row').allInnerTexts()).join('\n');
+    expect(stack).toMatch(/gup_pmd_range/);
+    expect(stack).toMatch(/get_user_pages_fast/);
+    await textOf('.debug-variables .monaco-list-row', /Entry/);
+    await page.locator('.debug-variables .monaco-list-row', { hasText: 'Entry' }).first().click();
+    await textOf('.debug-variables .monaco-list-row', /raw =\s*0x8000000100/);
+    await shot('4-debug-breakpoint');
+  }, 120_000);
+});
