@@ -18,6 +18,8 @@ const entries = {
   debugAdapter: 'server/dap/main.ts',
   extension: 'client/extension.ts',
   bench: 'test/bench/bench.ts',
+  // the annotation store on its own, for the test that kills a writer mid-save
+  'notes-test-helper': 'server/evolution/notes.ts',
 };
 await build({
   entryPoints: Object.fromEntries(Object.entries(entries).filter(([, f]) => existsSync(join(root, f))).map(([k, f]) => [k, join(root, f)])),

@@ -96,3 +96,12 @@ function looseLocate(fns: CFunction[], needle: string[], after: number): StepPla
   };
   return scan(fns, fits, after);
 }
+
+/** Where an anchor (function name(s) + statement tokens) is in a file now; for notes and the debugger. */
+export function locateAnchor(file: CFile, names: string[], statement: string | undefined): { line?: number; fn?: CFunction; why?: string } {
+  const fns = file.functions.filter((f) => names.includes(f.name));
+  if (!fns.length) return { why: `function ${names[0]} is not in this file` };
+  if (!statement) return { line: fns[0].nameLine, fn: fns[0] };
+  const place = locate(fns, toks(statement), -1);
+  return place.line === undefined ? { why: `statement \`${statement}\` is not in ${fns[0].name} here` } : place;
+}

@@ -4,9 +4,13 @@
  * parse arguments, call, print text or one JSON document. Exit 2 on bad input, with the valid
  * names in the message.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { inspect } from '../analysis/analyze';
+import { behaviourDiff, bdiffMarkdown } from '../evolution/bdiff';
+import { cliGit } from '../evolution/git';
+import { functionHistory } from '../evolution/history';
 import { ARCHES, getArch } from '../../emulator/arch';
 import type { Era, Level } from '../../emulator/arch/types';
 import { explore, type ExploreResult } from '../../emulator/explore/explore';
@@ -33,6 +37,9 @@ commands:
                                                   search the interleavings of a race scenario
   races [--json]                                  every race on its version before and after the fix
   inspect FILE [--json] [--version V]             fingerprint a gup.c and map each function's replays onto it
+  history FUNC --repo DIR [--json]                the commits where a function's text changed, oldest first
+  bdiff --scenario S --arch A --from V1 --to V2 [--json]
+                                                  the same scenario on two versions, traces aligned
 `;
 
 type Out = (s: string) => void;
@@ -234,6 +241,26 @@ export async function cmdInspect(a: { file: string; json: boolean; version?: str
   }
 }
 
+export async function cmdHistory(a: { fn: string; repo: string; json: boolean }, out: Out): Promise<void> {
+  if (!existsSync(join(a.repo, '.git')) && !existsSync(join(a.repo, 'HEAD'))) throw new UsageError(`${a.repo} is not a git repository`);
+  const h = await functionHistory(cliGit(a.repo), a.fn);
+  if (a.json) {
+    out(JSON.stringify(h.map(({ text: _t, ...e }) => e)));
+    return;
+  }
+  if (!h.length) out(`${a.fn}: not found in any commit of ${a.repo}`);
+  for (const e of h) out(`${e.commit.slice(0, 12)} ${(e.tag ?? '-').padEnd(10)} ${e.date.slice(0, 10)} ${e.path}:${e.name}  ${e.subject}`);
+}
+
+export function cmdBdiff(a: { scenario: string; arch: string; from: string; to: string; json: boolean }, out: Out): void {
+  const d = behaviourDiff(a.scenario, a.arch, a.from, a.to);
+  if (a.json) {
+    out(JSON.stringify({ from: a.from, to: a.to, scenario: d.scenario, arch: d.arch, summary: d.summary, aligned: d.aligned }));
+    return;
+  }
+  out(bdiffMarkdown(d));
+}
+
 /** Run the CLI; returns the exit code (a promise for commands that parse files). */
 export function main(argv: string[], out: Out = (s) => process.stdout.write(s + '\n'), err: Out = (s) => process.stderr.write(s + '\n')): number | Promise<number> {
   const [cmd, ...rest] = argv;
@@ -251,6 +278,9 @@ export function main(argv: string[], out: Out = (s) => process.stdout.write(s + 
         la57: { type: 'boolean', default: false },
         opt: { type: 'string', multiple: true },
         'max-states': { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        repo: { type: 'string' },
       },
     });
     switch (cmd) {
@@ -269,6 +299,17 @@ export function main(argv: string[], out: Out = (s) => process.stdout.write(s + 
       case 'races':
         cmdRaces(values.json!, out);
         return 0;
+      case 'bdiff':
+        cmdBdiff({ scenario: need(values.scenario, 'scenario'), arch: need(values.arch, 'arch'), from: need(values.from, 'from'), to: need(values.to, 'to'), json: values.json! }, out);
+        return 0;
+      case 'history':
+        return cmdHistory({ fn: need(positionals[0], 'FUNC'), repo: need(values.repo, 'repo'), json: values.json! }, out).then(
+          () => 0,
+          (e) => {
+            err(`gup-lens: ${(e as Error).message}`);
+            return 2;
+          },
+        );
       case 'inspect':
         return cmdInspect({ file: need(positionals[0], 'FILE'), json: values.json!, version: values.version }, out).then(
           () => 0,

@@ -1,0 +1,91 @@
+/**
+ * The behaviour diff: one scenario replayed on two version models, the traces aligned step by
+ * step with jsdiff. Steps are compared by what they do (event, the function's oldest name, the
+ * statement's key tokens), so a renamed function still lines up; aligned steps whose values
+ * differ (a ref of +1024 where there was +1) are "changed".
+ */
+import { diffArrays } from 'diff';
+import { getArch } from '../../emulator/arch';
+import { replay } from '../../emulator/run/replay';
+import { describeStep, type DescribedStep } from '../../emulator/trace/describe';
+import type { Step } from '../../emulator/trace/types';
+import { canonical } from './names';
+
+export interface Aligned {
+  op: 'same' | 'added' | 'removed' | 'changed';
+  from: DescribedStep | null;
+  to: DescribedStep | null;
+}
+
+export interface BehaviourDiff {
+  from: { version: string; result: { nr: number; slowPath: boolean; fastNr: number } };
+  to: { version: string; result: { nr: number; slowPath: boolean; fastNr: number } };
+  scenario: string;
+  arch: string;
+  aligned: Aligned[];
+  summary: { same: number; added: number; removed: number; changed: number };
+}
+
+/** The part of the walk a function plays, across versions: helpers fold into their caller. */
+const ROLE: Record<string, string> = {
+  gup_get_pte: 'gup_pte_range', ptep_get_lockless: 'gup_pte_range', pmdp_get_lockless: 'gup_pmd_range',
+  __get_user_pages_fast: 'walk', internal_get_user_pages_fast: 'walk', lockless_pages_from_mm: 'walk', gup_fast: 'walk',
+  gup_fast_fallback: 'walk', gup_pgd_range: 'walk', gup_fast_pgd_range: 'walk',
+  get_user_pages_fast: 'entry', pin_user_pages_fast: 'entry', get_user_pages_fast_only: 'entry', pin_user_pages_fast_only: 'entry',
+};
+const role = (fn: string) => ROLE[fn] ?? canonical(fn);
+/** steps line up by what they do where: the event, the function's role, the entry level */
+const key = (s: Step) => `${s.event}|${role(s.fn)}|${s.level ?? ''}`;
+/** aligned steps are "the same" only if the statement and its values are */
+const values = (s: Step) => JSON.stringify([s.anchor, s.ref ?? null, s.pin ?? null, s.nr ?? null, s.ret ?? null, s.lo ?? null, s.hi ?? null, s.slow ?? null]);
+
+export function behaviourDiff(scenario: string, arch: string, from: string, to: string): BehaviourDiff {
+  const a = replay({ arch, version: from, scenario, trace: true });
+  const b = replay({ arch, version: to, scenario, trace: true });
+  const A = getArch(arch);
+  const da = (s: Step, i: number) => describeStep(A, a.version.era, s, i);
+  const db = (s: Step, i: number) => describeStep(A, b.version.era, s, i);
+  const aligned: Aligned[] = [];
+  let i = 0;
+  let j = 0;
+  for (const part of diffArrays(a.steps, b.steps, { comparator: (x: Step, y: Step) => key(x) === key(y) })) {
+    for (const s of part.value) {
+      if (part.added) aligned.push({ op: 'added', from: null, to: db(s, j++) });
+      else if (part.removed) aligned.push({ op: 'removed', from: da(s, i++), to: null });
+      else {
+        const x = a.steps[i];
+        const y = b.steps[j];
+        aligned.push({ op: values(x) === values(y) ? 'same' : 'changed', from: da(x, i++), to: db(y, j++) });
+      }
+    }
+  }
+  const summary = { same: 0, added: 0, removed: 0, changed: 0 };
+  for (const x of aligned) summary[x.op]++;
+  const res = (r: typeof a) => ({ nr: r.result.nr, slowPath: r.result.slowPath, fastNr: r.result.fastNr });
+  return { from: { version: from, result: res(a) }, to: { version: to, result: res(b) }, scenario: a.scenario.id, arch: A.id, aligned, summary };
+}
+
+/** Markdown for people: what the newer code does differently. */
+export function bdiffMarkdown(d: BehaviourDiff): string {
+  const line = (s: DescribedStep | null) => (s ? `\`${s.fn}\` ${s.event} \`${s.anchor}\`${s.page?.ref !== undefined ? ` ref ${s.page.ref}` : ''}${s.page?.pin ? ` pin ${s.page.pin}` : ''}${s.note ? ` — ${s.note}` : ''}` : '');
+  const out = [
+    `# Behaviour diff: ${d.from.version} → ${d.to.version}`,
+    `Scenario \`${d.scenario}\` on ${d.arch}. Result: nr ${d.from.result.nr} → ${d.to.result.nr}; slow path ${d.from.result.slowPath} → ${d.to.result.slowPath}.`,
+    `${d.summary.same} steps the same, ${d.summary.changed} changed, ${d.summary.added} added, ${d.summary.removed} removed.`,
+    '',
+  ];
+  let run = 0;
+  for (const x of d.aligned) {
+    if (x.op === 'same') {
+      run++;
+      continue;
+    }
+    if (run) out.push(`- … ${run} step(s) the same`);
+    run = 0;
+    if (x.op === 'added') out.push(`- **+** ${line(x.to)}`);
+    else if (x.op === 'removed') out.push(`- **−** ${line(x.from)}`);
+    else out.push(`- **~** ${line(x.from)} → ${line(x.to)}`);
+  }
+  if (run) out.push(`- … ${run} step(s) the same`);
+  return out.join('\n');
+}

@@ -1,0 +1,121 @@
+/**
+ * A function's history in a kernel git tree: every commit where its text changed, oldest first,
+ * following it across files (arch/x86/mm/gup.c → mm/gup.c) and names (gup_pte_range →
+ * gup_fast_pte_range). Git finds the candidates (pickaxe on every name, log on those paths),
+ * tree-sitter cuts the function out of each distinct file version, and the first tag that
+ * contains each commit names its release. Parsed blobs are cached by object id, so an unchanged
+ * file is never parsed twice.
+ */
+import type { Parser } from 'web-tree-sitter';
+import { getParser, parseWith } from '../analysis/parse';
+import { CancelledError, type GitAccessor } from './git';
+import { aliases, KNOWN_FILES } from './names';
+
+export interface HistoryEntry {
+  commit: string;
+  /** the first tag that contains the commit (the release it landed in), or null */
+  tag: string | null;
+  date: string;
+  path: string;
+  name: string;
+  subject: string;
+}
+
+export interface HistoryOptions {
+  /** more paths to follow (e.g. the file the user has open) */
+  paths?: string[];
+  signal?: AbortSignal;
+  progress?: (done: number, total: number) => void;
+  /** only commits reachable from this revision (default HEAD) */
+  rev?: string;
+}
+
+/** The text of function `names` (any of them) in a C file, cut by the parser; first match wins. */
+export function cutFunction(parser: Parser, source: string, names: string[]): { name: string; text: string; startLine: number } | undefined {
+  const file = parseWith(parser, source);
+  for (const n of names) {
+    const f = file.functions.find((x) => x.name === n);
+    if (f) {
+      const lines = source.split('\n');
+      return { name: n, text: lines.slice(f.startLine, f.endLine + 1).join('\n'), startLine: f.startLine };
+    }
+  }
+  return undefined;
+}
+
+const blobCache = new Map<string, Map<string, { name: string; text: string } | null>>();
+
+const norm = (s: string) => s.replace(/\s+/g, ' ').trim();
+
+export async function functionHistory(git: GitAccessor, fn: string, opts: HistoryOptions = {}): Promise<(HistoryEntry & { text: string })[]> {
+  const names = aliases(fn);
+  const { signal } = opts;
+  const check = () => {
+    if (signal?.aborted) throw new CancelledError();
+  };
+  // the paths any of its names ever appeared in, plus the usual homes of GUP-fast
+  const paths = new Set([...KNOWN_FILES, ...(opts.paths ?? [])]);
+  for (const n of names) {
+    const out = await git.run(['log', '--format=', '--name-only', `-S${n}`, opts.rev ?? 'HEAD', '--', '*.c', '*.h'], signal).catch(() => '');
+    out.split('\n').filter(Boolean).forEach((p) => paths.add(p));
+  }
+  check();
+  const log = await git.run(['log', '--reverse', '--format=%H%x09%aI%x09%s', opts.rev ?? 'HEAD', '--', ...paths], signal);
+  const commits = log.split('\n').filter(Boolean).map((l) => {
+    const [commit, date, ...s] = l.split('\t');
+    return { commit, date, subject: s.join('\t') };
+  });
+  // blob ids of every candidate path at every commit, in one ls-tree per commit
+  const parser = await getParser();
+  const cacheKey = names.join(',');
+  const parsed = blobCache.get(cacheKey) ?? new Map<string, { name: string; text: string } | null>();
+  blobCache.set(cacheKey, parsed);
+  const out: (HistoryEntry & { text: string })[] = [];
+  let prev: { text: string; path: string; name: string } | undefined;
+  const trees: { commit: string; blobs: { path: string; blob: string }[] }[] = [];
+  for (const c of commits) {
+    check();
+    const ls = await git.run(['ls-tree', c.commit, '--', ...paths], signal);
+    trees.push({
+      commit: c.commit,
+      blobs: ls.split('\n').filter(Boolean).map((l) => {
+        const [meta, path] = l.split('\t');
+        return { path, blob: meta.split(' ')[2] };
+      }),
+    });
+  }
+  const unknown = [...new Set(trees.flatMap((t) => t.blobs.map((b) => b.blob)))].filter((b) => !parsed.has(b));
+  const contents = await git.catFiles(unknown, signal);
+  for (const [blob, text] of contents) {
+    check();
+    const cut = text === undefined ? undefined : cutFunction(parser, text, names);
+    parsed.set(blob, cut ? { name: cut.name, text: cut.text } : null);
+  }
+  const tags = await nameRev(git, commits.map((c) => c.commit), signal);
+  commits.forEach((c, i) => {
+    opts.progress?.(i + 1, commits.length);
+    // where the function is at this commit: where it was last time if still there, else the
+    // file the caller named, else mm/gup.c, else any arch copy
+    const rank = (path: string) => (path === prev?.path ? -2 : opts.paths?.includes(path) ? -1 : path === 'mm/gup.c' ? 0 : 1);
+    const order = [...trees[i].blobs].sort((a, b) => rank(a.path) - rank(b.path));
+    const hit = order.map((b) => ({ b, f: parsed.get(b.blob) })).find((x) => x.f);
+    if (!hit?.f) return;
+    const now = { text: hit.f.text, path: hit.b.path, name: hit.f.name };
+    if (prev && norm(prev.text) === norm(now.text) && prev.path === now.path && prev.name === now.name) return;
+    prev = now;
+    out.push({ commit: c.commit, tag: tags.get(c.commit) ?? null, date: c.date, path: now.path, name: now.name, subject: c.subject, text: now.text });
+  });
+  return out;
+}
+
+/** The first tag containing each commit (git name-rev --tags), without the ~n^m suffix. */
+async function nameRev(git: GitAccessor, commits: string[], signal?: AbortSignal): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (!commits.length) return out;
+  const res = await git.run(['name-rev', '--tags', '--name-only', ...commits], signal).catch(() => '');
+  res.split('\n').forEach((l, i) => {
+    const t = l.trim().replace(/^tags\//, '').replace(/[~^].*$/, '');
+    if (t && t !== 'undefined' && commits[i]) out.set(commits[i], t);
+  });
+  return out;
+}

@@ -1,0 +1,198 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseC, getParser } from '../../server/analysis/parse';
+import { behaviourDiff } from '../../server/evolution/bdiff';
+import { cliGit } from '../../server/evolution/git';
+import { cutFunction, functionHistory } from '../../server/evolution/history';
+import { anchorAt, CorruptNotesError, NotesStore, nodeNotesFs, notesMarkdown, placeNotes } from '../../server/evolution/notes';
+import { main } from '../../server/cli/main';
+
+/** A pte walker body in our own words; `extra` changes its text from one commit to the next. */
+function walker(name: string, extra: string): string {
+  return [
+    `static int ${name}(pmd_t pmd, unsigned long addr, unsigned long end,`,
+    '\t\tint write, struct page **pages, int *nr)',
+    '{',
+    '\tpte_t *ptep = pte_offset_map(&pmd, addr);',
+    '',
+    '\tdo {',
+    '\t\tpte_t pte = ACCESS_ONCE(*ptep);',
+    extra,
+    '\t\tif (pte_val(pte) != pte_val(*ptep))',
+    '\t\t\treturn 0;',
+    '\t} while (ptep++, addr += PAGE_SIZE, addr != end);',
+    '\treturn 1;',
+    '}',
+    '',
+  ].join('\n');
+}
+const other = (n: number) => `static int unrelated_helper(void)\n{\n\treturn ${n};\n}\n`;
+
+let repo: string;
+const git = (...args: string[]) => execFileSync('git', args, { cwd: repo, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_DATE: '2020-01-01T00:00:00Z', GIT_COMMITTER_DATE: '2020-01-01T00:00:00Z' } });
+function commit(files: Record<string, string | null>, subject: string, tag?: string): string {
+  for (const [p, text] of Object.entries(files)) {
+    if (text === null) git('rm', '-q', p);
+    else {
+      mkdirSync(join(repo, p, '..'), { recursive: true });
+      writeFileSync(join(repo, p), text);
+      git('add', p);
+    }
+  }
+  git('commit', '-q', '-m', subject);
+  if (tag) git('tag', tag);
+  return git('rev-parse', 'HEAD').trim();
+}
+
+const c: Record<string, string> = {};
+beforeAll(() => {
+  repo = mkdtempSync(join(tmpdir(), 'gup-hist-'));
+  git('init', '-q', '-b', 'master');
+  git('config', 'user.email', 't@example.invalid');
+  git('config', 'user.name', 'gup-lens test');
+  c.first = commit({ 'arch/x86/mm/gup.c': walker('gup_pte_range', '\t\t/* first */') + other(1) }, 'x86: lockless walker', 'v1.0');
+  c.body = commit({ 'arch/x86/mm/gup.c': walker('gup_pte_range', '\t\tif (!pte_present(pte))\n\t\t\treturn 0;') + other(1) }, 'x86: check present', 'v1.1');
+  c.unrelated = commit({ 'arch/x86/mm/gup.c': walker('gup_pte_range', '\t\tif (!pte_present(pte))\n\t\t\treturn 0;') + other(2) }, 'x86: unrelated change');
+  c.move = commit({ 'arch/x86/mm/gup.c': null, 'mm/gup.c': '#include <linux/mm.h>\n\n' + walker('gup_pte_range', '\t\tif (!pte_present(pte))\n\t\t\treturn 0;') }, 'mm: move the walker to generic code', 'v2.0');
+  c.rename = commit({ 'mm/gup.c': '#include <linux/mm.h>\n\n' + walker('gup_fast_pte_range', '\t\tif (!pte_present(pte))\n\t\t\treturn 0;') }, 'mm/gup: consistent naming', 'v3.0');
+});
+
+afterAll(() => rmSync(repo, { recursive: true, force: true }));
+
+describe('function history from a kernel git tree', () => {
+  it('lists every commit where the text changed, oldest first, across a move and a rename', async () => {
+    const h = await functionHistory(cliGit(repo), 'gup_fast_pte_range');
+    expect(h.map((e) => [e.commit, e.tag, e.path, e.name, e.subject])).toEqual([
+      [c.first, 'v1.0', 'arch/x86/mm/gup.c', 'gup_pte_range', 'x86: lockless walker'],
+      [c.body, 'v1.1', 'arch/x86/mm/gup.c', 'gup_pte_range', 'x86: check present'],
+      [c.move, 'v2.0', 'mm/gup.c', 'gup_pte_range', 'mm: move the walker to generic code'],
+      [c.rename, 'v3.0', 'mm/gup.c', 'gup_fast_pte_range', 'mm/gup: consistent naming'],
+    ]);
+    expect(h[0].date).toMatch(/^2020-01-01T00:00:00/);
+    // asked by its old name, the same lineage
+    expect((await functionHistory(cliGit(repo), 'gup_pte_range')).map((e) => e.commit)).toEqual(h.map((e) => e.commit));
+  });
+
+  it('reports progress and can be cancelled', async () => {
+    const seen: number[] = [];
+    await functionHistory(cliGit(repo), 'gup_pte_range', { progress: (d) => seen.push(d) });
+    expect(seen[seen.length - 1]).toBe(5);
+    const ac = new AbortController();
+    ac.abort();
+    await expect(functionHistory(cliGit(repo), 'gup_pte_range', { signal: ac.signal })).rejects.toThrow(/cancelled/);
+  });
+
+  it('virtual document content is the file at that tag; the diff cut is just the function', async () => {
+    const files = await cliGit(repo).catFiles(['v1.0:arch/x86/mm/gup.c', 'v3.0:arch/x86/mm/gup.c', 'v3.0:mm/gup.c']);
+    expect(files.get('v1.0:arch/x86/mm/gup.c')).toContain('/* first */');
+    expect(files.get('v3.0:arch/x86/mm/gup.c')).toBeUndefined();
+    const cut = cutFunction(await getParser(), files.get('v3.0:mm/gup.c')!, ['gup_pte_range', 'gup_fast_pte_range'])!;
+    expect(cut.name).toBe('gup_fast_pte_range');
+    expect(cut.text.split('\n')[0]).toBe('static int gup_fast_pte_range(pmd_t pmd, unsigned long addr, unsigned long end,');
+    expect(cut.text.trim().endsWith('}')).toBe(true);
+    expect(cut.text).not.toContain('#include');
+  });
+
+  it('gup-lens history --json prints the contract shape', async () => {
+    const out: string[] = [];
+    const code = await main(['history', 'gup_pte_range', '--repo', repo, '--json'], (s) => out.push(s), () => undefined);
+    expect(code).toBe(0);
+    const j = JSON.parse(out.join(''));
+    expect(Object.keys(j[0]).sort()).toEqual(['commit', 'date', 'name', 'path', 'subject', 'tag']);
+    expect(j).toHaveLength(4);
+    const bad = await main(['history', 'gup_pte_range', '--repo', tmpdir()], () => undefined, (s) => out.push(s));
+    expect(bad).toBe(2);
+  });
+});
+
+describe('behaviour diff', () => {
+  it('THP on generic-2014 → foll-pin-2020: the tail pins are gone, the grab comes through try_grab_compound_head', () => {
+    const d = behaviourDiff('thp-pmd', 'arm64', 'generic-2014', 'foll-pin-2020');
+    expect(d.from.result.nr).toBe(512);
+    expect(d.to.result.nr).toBe(512);
+    const ops = new Set(d.aligned.map((a) => a.op));
+    expect([...ops].every((o) => ['same', 'added', 'removed', 'changed'].includes(o))).toBe(true);
+    for (const a of d.aligned) {
+      expect(a.from === null).toBe(a.op === 'added');
+      expect(a.to === null).toBe(a.op === 'removed');
+    }
+    expect(d.aligned.some((a) => a.op === 'removed' && a.from!.anchor === 'get_huge_page_tail(tail)')).toBe(true);
+    const grab = d.aligned.find((a) => a.to?.anchor === 'try_grab_compound_head' && a.to.event === 'ref')!;
+    expect(grab.op).toBe('changed');
+    expect(grab.from!.anchor).toBe('page_cache_add_speculative(head, refs)');
+  });
+
+  it('foll-pin-2020 → wpseq-2021 on a pin: the write_protect_seq checks are the added steps', () => {
+    const d = behaviourDiff('pin-1g', 'x86-64', 'foll-pin-2020', 'wpseq-2021');
+    const added = d.aligned.filter((a) => a.op === 'added').map((a) => a.to!.anchor);
+    expect(added).toEqual(['raw_read_seqcount(&current->mm->write_protect_seq)', 'read_seqcount_retry(&current->mm->write_protect_seq, seq)']);
+  });
+
+  it('gup-lens bdiff --json prints the contract shape', () => {
+    const out: string[] = [];
+    expect(main(['bdiff', '--scenario', 'pin-1g', '--arch', 'x86-64', '--from', 'foll-pin-2020', '--to', 'folio-6x', '--json'], (s) => out.push(s), () => undefined)).toBe(0);
+    const j = JSON.parse(out.join(''));
+    expect(j.from).toBe('foll-pin-2020');
+    expect(j.to).toBe('folio-6x');
+    expect(j.aligned[0]).toMatchObject({ op: expect.stringMatching(/same|added|removed|changed/) });
+  });
+});
+
+describe('annotations', () => {
+  let dir: string;
+  beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'gup-notes-'))));
+
+  it('a note follows its statement when lines are inserted above, and shows on an older version', async () => {
+    const store = new NotesStore(nodeNotesFs(), join(dir, '.vscode/gup-lens-notes.json'));
+    const src = walker('gup_pte_range', '');
+    const anchor = anchorAt(await parseC(src), src.split('\n').findIndex((l) => l.includes('pte_val(pte) != pte_val(*ptep)')))!;
+    expect(anchor).toEqual({ fn: 'gup_pte_range', statement: '( pte_val ( pte ) != pte_val ( * ptep ) )' });
+    await store.add(anchor.fn, anchor.statement, 'the re-check that makes the speculative ref safe');
+    const notes = await store.load();
+    const at = placeNotes(notes, await parseC(src))[0];
+    expect(src.split('\n')[at.line!]).toContain('pte_val(pte) != pte_val(*ptep)');
+    const edited = '/* a */\n/* b */\n/* c */\n' + src;
+    expect(placeNotes(notes, await parseC(edited))[0].line).toBe(at.line! + 3);
+    // the renamed function of a later version still carries it
+    expect(placeNotes(notes, await parseC(walker('gup_fast_pte_range', '')))[0].line).toBe(at.line);
+    // a version without that statement says so
+    const without = walker('gup_pte_range', '').replace('\t\tif (pte_val(pte) != pte_val(*ptep))\n\t\t\treturn 0;\n', '');
+    expect(placeNotes(notes, await parseC(without))[0].missing).toMatch(/is not in gup_pte_range here/);
+    expect(notesMarkdown([{ file: 'mm/gup.c', notes: placeNotes(notes, await parseC(src)) }])).toMatch(/> the re-check that makes the speculative ref safe/);
+  });
+
+  it('a corrupt notes file is reported and kept aside, not overwritten', async () => {
+    const path = join(dir, 'broken/.vscode/gup-lens-notes.json');
+    mkdirSync(join(path, '..'), { recursive: true });
+    writeFileSync(path, '{ "version": 1, "notes": [ {"id": 3 ');
+    const store = new NotesStore(nodeNotesFs(), path);
+    await expect(store.load()).rejects.toBeInstanceOf(CorruptNotesError);
+    const aside = readdirSync(join(path, '..')).filter((f) => f.includes('.corrupt-'));
+    expect(aside).toHaveLength(1);
+    expect(readFileSync(join(path, '..', aside[0]), 'utf8')).toBe('{ "version": 1, "notes": [ {"id": 3 ');
+    await store.add('gup_huge_pmd', null, 'fresh start');
+    expect((await store.load()).map((n) => n.text)).toEqual(['fresh start']);
+  });
+
+  it('a writer killed between write and rename never leaves a truncated notes file', async () => {
+    const path = join(dir, 'atomic/gup-lens-notes.json');
+    const store = new NotesStore(nodeNotesFs(), path);
+    await store.add('gup_pte_range', null, 'before the crash');
+    const before = readFileSync(path, 'utf8');
+    // a child process writes a large update and is killed before its rename
+    const script = `
+      const { NotesStore, nodeNotesFs } = require(${JSON.stringify(join(__dirname, '../../dist/notes-test-helper.js'))});
+      const fs = nodeNotesFs();
+      const store = new NotesStore({ ...fs, rename: async () => process.kill(process.pid, 'SIGKILL') }, ${JSON.stringify(path)});
+      store.save(Array.from({ length: 5000 }, (_, i) => ({ id: String(i), fn: 'gup_pte_range', statement: null, text: 'x'.repeat(200), created: '' })));
+    `;
+    const r = spawnSync(process.execPath, ['-e', script]);
+    expect(r.signal).toBe('SIGKILL');
+    expect(readFileSync(path, 'utf8')).toBe(before);
+    expect((await store.load()).map((n) => n.text)).toEqual(['before the crash']);
+    expect(existsSync(path)).toBe(true);
+  });
+});
