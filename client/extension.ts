@@ -6,6 +6,8 @@
 import * as vscode from 'vscode';
 import { GupContext } from './context';
 import { activateDebug } from './debug';
+import { activateHistory } from './history';
+import { activateNotes } from './notes';
 import { activateRaces } from './races';
 import { activateReplay } from './replay';
 import { activateStatus } from './status';
@@ -19,6 +21,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ ctx:
   activateReplay(ctx);
   activateRaces(ctx);
   activateDebug(ctx);
+  activateHistory(ctx);
+  activateNotes(ctx);
   ctx.startWhenNeeded();
   ctx.log(`activated in ${Date.now() - t0} ms`);
   return { ctx };

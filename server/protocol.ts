@@ -18,6 +18,7 @@ export const CLIENT_COMMANDS = {
   explore: 'gup-lens.explore',
   selectVersion: 'gup-lens.selectVersion',
   clearHighlights: 'gup-lens.clearHighlights',
+  history: 'gup-lens.history',
 } as const;
 
 export interface ReplayArgs {

@@ -30,6 +30,7 @@ export function lensesFor(a: Analysis, uri: string): Lens[] {
       out.push({ line: f.nameLine, title, command: CLIENT_COMMANDS.replay, args: [{ uri, fn: f.name, arch }] });
     });
     out.push({ line: f.nameLine, title: 'Races', command: CLIENT_COMMANDS.races, args: [{ uri, fn: f.name, version: a.version?.id }] });
+    out.push({ line: f.nameLine, title: 'History', command: CLIENT_COMMANDS.history, args: [{ uri, fn: f.name }] });
   }
   return out;
 }

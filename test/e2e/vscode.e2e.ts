@@ -93,6 +93,18 @@ beforeAll(async () => {
     join(D, 'ws/.vscode/launch.json'),
     JSON.stringify({ version: '0.2.0', configurations: [{ type: 'gup', request: 'launch', name: 'Walk gup.c', program: '${workspaceFolder}/gup.c', arch: 'x86-64', scenario: 'pages-4k-16', stopOnEntry: false }] }),
   );
+  // the workspace is a small kernel tree: two tagged versions of gup.c
+  const g = (...args: string[]) => execFileSync('git', args, { cwd: join(D, 'ws'), stdio: 'ignore' });
+  g('init', '-q', '-b', 'master');
+  g('config', 'user.email', 'e2e@example.invalid');
+  g('config', 'user.name', 'gup-lens e2e');
+  writeFileSync(join(D, 'ws/gup.c'), fixture.replace('\tif (write && !pmd_write(orig))\n\t\treturn 0;\n', ''));
+  g('add', 'gup.c');
+  g('commit', '-q', '-m', 'gup: huge pmd without the write check');
+  g('tag', 'v1.0');
+  writeFileSync(join(D, 'ws/gup.c'), fixture);
+  g('commit', '-q', '-am', 'gup: refuse read-only huge pmds for writes');
+  g('tag', 'v2.0');
   execFileSync(codeServer, ['--install-extension', vsix, '--extensions-dir', join(D, 'exts'), '--user-data-dir', join(D, 'ud')], { env, stdio: 'inherit' });
   const port = await freePort();
   server = spawn(
@@ -175,5 +187,31 @@ describe('gup-lens in a real VS Code (code-server 4.100.3)', () => {
     await page.locator('.debug-variables .monaco-list-row', { hasText: 'Entry' }).first().click();
     await textOf('.debug-variables .monaco-list-row', /raw =\s*0x8000000100/);
     await shot('4-debug-breakpoint');
+    await page.keyboard.press('Shift+F5');
+  }, 120_000);
+
+  it('History of gup_huge_pmd opens the two versions side by side', async () => {
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'gup.c' }).first().click().catch(() => undefined);
+    await page.keyboard.press('Control+Shift+E');
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'gup.c' }).first().click();
+    const line = fixture.split('\n').findIndex((l) => l.startsWith('static int gup_huge_pmd(')) + 1;
+    await page.locator('.editor-instance .view-lines').first().click();
+    await page.keyboard.press('Control+G');
+    await page.locator('.quick-input-widget input').fill(`:${line}:12`);
+    await page.keyboard.press('Enter');
+    await command('gup-lens: History of this function');
+    await textOf('.quick-input-list .monaco-list-row', /v2\.0\s+gup_huge_pmd/, 60_000);
+    await shot('5a-history-pick');
+    // tick both versions, then OK
+    const rows = page.locator('.quick-input-list .monaco-list-row');
+    await rows.nth(0).click();
+    await rows.nth(1).click();
+    await textOf('.quick-input-widget', /2 Selected/, 10_000);
+    await page.locator('.quick-input-widget .monaco-button', { hasText: 'OK' }).first().click();
+    const tab = await textOf('.tabs-container .tab', /gup_huge_pmd: v1\.0\s+gup_huge_pmd ↔ v2\.0/, 30_000);
+    expect(tab).toMatch(/↔/);
+    expect(await page.locator('.monaco-diff-editor').count()).toBeGreaterThan(0);
+    await textOf('.monaco-diff-editor .view-lines', /pmd_write\(orig\)/);
+    await shot('5-history-diff');
   }, 120_000);
 });

@@ -52,7 +52,7 @@ describe('the language server over stdio', () => {
     await open(uri, text);
     const ls = await lenses(uri);
     const titles = [...new Set(ls.map((l) => l.command!.title))];
-    expect(titles).toEqual(['Replay: x86-64', 'PAE', 'ARM LPAE', 'arm64', 'Races']);
+    expect(titles).toEqual(['Replay: x86-64', 'PAE', 'ARM LPAE', 'arm64', 'Races', 'History']);
     const lines = [...new Set(ls.map((l) => l.range.start.line))];
     const want = ['static int gup_pte_range(', 'static inline int gup_pte_range(', 'static int gup_huge_pmd(', 'static int gup_pmd_range(', 'static int gup_pud_range(', 'int __get_user_pages_fast(', 'int get_user_pages_fast('];
     expect(lines).toEqual(want.map((w) => lineOf(text, w)));

@@ -1,0 +1,134 @@
+/**
+ * Evolution views: a function's history from the workspace's kernel git tree, read-only virtual
+ * documents for any version (gup-lens:/path?repo=…&ref=…[&fn=…], fingerprinted and lensed like a
+ * real file), a side-by-side diff of one function between two versions, and the behaviour diff
+ * of two version models on the same scenario.
+ */
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { SCENARIOS } from '../emulator/scenarios';
+import { VERSIONS } from '../emulator/versions';
+import { getParser } from '../server/analysis/parse';
+import { bdiffMarkdown, behaviourDiff } from '../server/evolution/bdiff';
+import { CancelledError, cliGit, type GitAccessor } from '../server/evolution/git';
+import { cutFunction, functionHistory, type HistoryEntry } from '../server/evolution/history';
+import { aliases } from '../server/evolution/names';
+import type { GupContext } from './context';
+
+export const SCHEME = 'gup-lens';
+
+export function versionUri(repo: string, ref: string, file: string, fn?: string): vscode.Uri {
+  const q = new URLSearchParams({ repo, ref, ...(fn ? { fn } : {}) });
+  return vscode.Uri.from({ scheme: SCHEME, path: '/' + file, query: q.toString() });
+}
+
+function repoOf(file: string): Promise<string | undefined> {
+  return new Promise((resolve) =>
+    execFile('git', ['-C', path.dirname(file), 'rev-parse', '--show-toplevel'], (err, out) => resolve(err ? undefined : out.trim())),
+  );
+}
+
+export function activateHistory(ctx: GupContext): void {
+  const gits = new Map<string, GitAccessor>();
+  const gitFor = (repo: string) => gits.get(repo) ?? gits.set(repo, cliGit(repo)).get(repo)!;
+  // per repo, function and HEAD: histories are cached per commit by the history module itself
+  const histories = new Map<string, (HistoryEntry & { text: string })[]>();
+
+  const provider: vscode.TextDocumentContentProvider = {
+    async provideTextDocumentContent(uri) {
+      const q = new URLSearchParams(uri.query);
+      const repo = q.get('repo')!;
+      const ref = q.get('ref')!;
+      const file = uri.path.replace(/^\//, '');
+      const text = (await gitFor(repo).catFiles([`${ref}:${file}`])).get(`${ref}:${file}`);
+      if (text === undefined) return `/* ${file} does not exist at ${ref} */\n`;
+      const fn = q.get('fn');
+      if (!fn) return text;
+      const cut = cutFunction(await getParser(), text, aliases(fn));
+      return cut ? cut.text + '\n' : `/* ${fn} is not in ${file} at ${ref} */\n`;
+    },
+  };
+
+  async function historyOf(uri: vscode.Uri, fn: string): Promise<{ repo: string; entries: (HistoryEntry & { text: string })[] } | undefined> {
+    const file = uri.scheme === 'file' ? uri.fsPath : undefined;
+    const repo = file ? await repoOf(file) : new URLSearchParams(uri.query).get('repo') ?? undefined;
+    if (!repo) {
+      void vscode.window.showInformationMessage('gup-lens: history needs the file to be in a git repository (a kernel tree)');
+      return undefined;
+    }
+    const rel = file ? path.relative(repo, file) : uri.path.replace(/^\//, '');
+    const key = `${repo}\u0000${fn}`;
+    const cached = histories.get(key);
+    if (cached) return { repo, entries: cached };
+    try {
+      const entries = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `gup-lens: history of ${fn}`, cancellable: true },
+        (progress, token) => {
+          const ac = new AbortController();
+          token.onCancellationRequested(() => ac.abort());
+          let last = 0;
+          return functionHistory(gitFor(repo), fn, {
+            paths: [rel],
+            signal: ac.signal,
+            progress: (done, total) => {
+              progress.report({ message: `${done}/${total} commits`, increment: ((done - last) / total) * 100 });
+              last = done;
+            },
+          });
+        },
+      );
+      histories.set(key, entries);
+      return { repo, entries };
+    } catch (e) {
+      if (!(e instanceof CancelledError)) void vscode.window.showErrorMessage(`gup-lens: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+
+  const label = (e: HistoryEntry) => `${e.tag ?? e.commit.slice(0, 12)}  ${e.name}`;
+
+  ctx.ext.subscriptions.push(
+    vscode.workspace.registerTextDocumentContentProvider(SCHEME, provider),
+    vscode.commands.registerCommand('gup-lens.history', async (args?: { uri?: string; fn?: string }) => {
+      const ed = vscode.window.activeTextEditor;
+      const uri = args?.uri ? vscode.Uri.parse(args.uri) : ed?.document.uri;
+      const fn = args?.fn ?? (ed ? ed.document.getText(ed.document.getWordRangeAtPosition(ed.selection.active)) : undefined);
+      if (!uri || !fn) return;
+      const h = await historyOf(uri, fn);
+      if (!h) return;
+      if (h.entries.length === 0) {
+        void vscode.window.showInformationMessage(`gup-lens: ${fn} is in no commit of ${h.repo}`);
+        return;
+      }
+      ctx.output.appendLine(`── history of ${fn} in ${h.repo} (${h.entries.length} versions) ──`);
+      for (const e of h.entries) ctx.output.appendLine(`${e.commit.slice(0, 12)} ${(e.tag ?? '-').padEnd(10)} ${e.date.slice(0, 10)} ${e.path}:${e.name}  ${e.subject}`);
+      const items = h.entries.map((e) => ({ label: label(e), description: `${e.date.slice(0, 10)} ${e.path}`, detail: e.subject, e })).reverse();
+      const picked = await vscode.window.showQuickPick(items, { canPickMany: true, placeHolder: `Pick two versions of ${fn} to compare (one: compare with the latest)` });
+      if (!picked?.length) return;
+      const [newer, older] = picked.length >= 2 ? [picked[0].e, picked[1].e] : [h.entries[h.entries.length - 1], picked[0].e];
+      const left = versionUri(h.repo, older.commit, older.path, older.name);
+      const right = versionUri(h.repo, newer.commit, newer.path, newer.name);
+      await vscode.commands.executeCommand('vscode.diff', left, right, `${fn}: ${label(older)} ↔ ${label(newer)}`);
+    }),
+    vscode.commands.registerCommand('gup-lens.openVersion', async (args?: { repo: string; ref: string; path: string }) => {
+      if (!args) return;
+      await vscode.window.showTextDocument(versionUri(args.repo, args.ref, args.path));
+    }),
+    vscode.commands.registerCommand('gup-lens.behaviourDiff', async () => {
+      const pick = async (placeHolder: string) => (await vscode.window.showQuickPick(VERSIONS.map((v) => ({ label: v.id, description: `${v.year} ${v.title}` })), { placeHolder }))?.label;
+      const from = await pick('Older version model');
+      const to = from && (await pick('Newer version model'));
+      const scenario = to && (await vscode.window.showQuickPick(SCENARIOS.map((s) => ({ label: s.id, description: s.title })), { placeHolder: 'Scenario' }))?.label;
+      const arch = scenario && (await vscode.window.showQuickPick(['x86-64', 'x86-pae', 'arm-lpae', 'arm64'], { placeHolder: 'Arch model' }));
+      if (!from || !to || !scenario || !arch) return;
+      try {
+        const md = bdiffMarkdown(behaviourDiff(scenario, arch, from, to));
+        const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: md });
+        await vscode.window.showTextDocument(doc, { preview: true });
+      } catch (e) {
+        void vscode.window.showErrorMessage(`gup-lens: ${(e as Error).message}`);
+      }
+    }),
+  );
+}
