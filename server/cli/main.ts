@@ -28,7 +28,7 @@ export class UsageError extends Error {}
 const USAGE = `usage: gup-lens <command> [options]
 
 commands:
-  list [--json]                                   arch models, versions and scenarios
+  list [--json | --markdown]                      arch models, versions and scenarios
   replay --arch A --version V --scenario S [--json] [--la57] [--opt name=on|off]
                                                   replay a scenario's GUP call, print the trace
   decode --arch A --level pgd|p4d|pud|pmd|pte 0xVALUE [--era modern|thp-split] [--json]
@@ -59,7 +59,33 @@ function parseOpts(list: string[] | undefined): VersionOptions {
   return out as VersionOptions;
 }
 
-export function cmdList(json: boolean, out: Out): void {
+/** The registry as Markdown tables (README.md carries this block, and a test keeps them equal). */
+export function registryMarkdown(): string {
+  const rows = [
+    '| arch | levels (shift) | entry load | TLB shootdown | page tables freed by RCU |',
+    '|---|---|---|---|---|',
+    ...ARCHES.map((a) => `| \`${a.id}\` | ${a.levels.map((l) => `${l.level} ${l.shift}`).join(', ')} | ${a.atomicEntryLoad ? 'one atomic load' : 'two 32-bit halves'} | ${a.tlbShootdown === 'ipi' ? 'IPI' : 'hardware broadcast'} | ${a.rcuTableFree ? 'yes' : 'no (the flush IPI protects)'} |`),
+    '',
+    '| version | kernels | files | what it introduced |',
+    '|---|---|---|---|',
+    ...VERSIONS.map((v) => `| \`${v.id}\` | ${v.kernels} | ${v.files.join(', ')} | ${v.change} |`),
+    '',
+    '| scenario | what it exercises |',
+    '|---|---|',
+    ...SCENARIOS.map((x) => `| \`${x.id}\` | ${x.title}${x.arches ? ` (${x.arches.join(', ')})` : ''} |`),
+    '',
+    '| race scenario | arch | before → after | invariant the old version breaks |',
+    '|---|---|---|---|',
+    ...RACES.map((r) => `| \`${r.id}\` | ${r.before.arch} | \`${r.before.version}\`${r.before.options ? ' ' + JSON.stringify(r.before.options) : ''} → \`${r.after.version}\`${r.after.options ? ' ' + JSON.stringify(r.after.options) : ''} | ${INVARIANTS[r.invariant]} |`),
+  ];
+  return rows.join('\n');
+}
+
+export function cmdList(json: boolean, out: Out, markdown = false): void {
+  if (markdown) {
+    out(registryMarkdown());
+    return;
+  }
   const arches = ARCHES.map((a) => ({
     id: a.id,
     title: a.title,
@@ -270,6 +296,7 @@ export function main(argv: string[], out: Out = (s) => process.stdout.write(s + 
       allowPositionals: true,
       options: {
         json: { type: 'boolean', default: false },
+        markdown: { type: 'boolean', default: false },
         arch: { type: 'string' },
         version: { type: 'string' },
         scenario: { type: 'string' },
@@ -285,7 +312,7 @@ export function main(argv: string[], out: Out = (s) => process.stdout.write(s + 
     });
     switch (cmd) {
       case 'list':
-        cmdList(values.json!, out);
+        cmdList(values.json!, out, values.markdown);
         return 0;
       case 'replay':
         cmdReplay({ arch: need(values.arch, 'arch'), version: need(values.version, 'version'), scenario: need(values.scenario, 'scenario'), json: values.json!, la57: values.la57!, opt: values.opt }, out);

@@ -2,7 +2,14 @@
  * npm run bench: speed and memory figures for people, then ONE line of JSON with every figure
  * (snake_case, unit last). Targets live here, not in unit tests.
  */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
 import { buildMachine } from '../../emulator/machine/builder';
+import { cliGit } from '../../server/evolution/git';
+import { functionHistory } from '../../server/evolution/history';
 import { makeKern } from '../../emulator/run/replay';
 import type { Scenario } from '../../emulator/scenarios';
 import { TraceBuffer } from '../../emulator/trace/buffer';
@@ -45,7 +52,7 @@ function gupThroughput(versionId: string, trace: boolean, runs: number): number 
   return GIB_PAGES / (best / 1000);
 }
 
-function main(): void {
+async function main(): Promise<void> {
   say('GUP-fast over 1 GiB of 4K pages (262,144 pages) on x86-64, best of 5:');
   for (const v of ['x86-2008', 'generic-2014']) {
     const off = gupThroughput(v, false, 5);
@@ -74,7 +81,109 @@ function main(): void {
   }
   figures.explore_states_per_s = Math.round(best.perS);
   say(`  largest exploration: ${best.id} (${best.states} states) at ${figures.explore_states_per_s} states/s (targets: counterexample < 1000 ms, >= 200,000 states/s)`);
+  await lspFigures();
+  await historyFigure();
+  await extensionFigures();
   say(JSON.stringify(figures));
 }
 
-main();
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+
+/** The language server binary over stdio: cold start, CodeLens on a 3,000-line file, hovers. */
+async function lspFigures(): Promise<void> {
+  const root = join(__dirname, '..');
+  const fixture = readFileSync(join(root, 'test/fixtures/gup-2014-shape.c'), 'utf8');
+  // a gup.c-shaped file of 3,000 lines: the walker, then the rest of an mm file (other functions)
+  const filler: string[] = [];
+  for (let i = 0; filler.length < 3000 - fixture.split('\n').length; i++) {
+    filler.push(`static long follow_helper_${i}(struct vm_area_struct *vma, unsigned long address)`, '{', `\tunsigned long off = address & ~PAGE_MASK;`, `\tif (!vma || off > ${i})`, '\t\treturn -EFAULT;', `\treturn vma->vm_start + off + ${i};`, '}', '');
+  }
+  const text = fixture + '\n' + filler.join('\n');
+  const t0 = performance.now();
+  const proc = spawn(process.execPath, [join(root, 'dist/server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const conn = createMessageConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
+  conn.listen();
+  await conn.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities: {} });
+  const cold = performance.now() - t0;
+  await conn.sendNotification('initialized', {});
+  const uri = 'file:///bench/gup.c';
+  await conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'c', version: 1, text } });
+  const t1 = performance.now();
+  const lenses = (await conn.sendRequest('textDocument/codeLens', { textDocument: { uri } })) as unknown[];
+  const codelens = performance.now() - t1;
+  const lines = text.split('\n');
+  const names = ['gup_pte_range', 'gup_huge_pmd', 'gup_pmd_range', 'gup_pud_range', '__get_user_pages_fast', 'get_user_pages_fast'];
+  const spots = names.map((n) => {
+    const line = lines.findIndex((l) => new RegExp(`^(static )?(inline )?int ${n}\\(`).test(l));
+    return { line, character: lines[line].indexOf(n) + 2 };
+  });
+  const times: number[] = [];
+  for (let r = 0; r < 10; r++) {
+    for (const sp of spots) {
+      const th = performance.now();
+      await conn.sendRequest('textDocument/hover', { textDocument: { uri }, position: sp });
+      times.push(performance.now() - th);
+    }
+  }
+  await conn.sendRequest('shutdown');
+  conn.dispose();
+  proc.kill();
+  figures.server_cold_start_ms = Math.round(cold);
+  figures.codelens_file_ms = Math.round(codelens);
+  figures.hover_median_ms = Math.round(pct(times, 50) * 10) / 10;
+  figures.hover_p95_ms = Math.round(pct(times, 95) * 10) / 10;
+  say('');
+  say(`Language server on a ${lines.length}-line gup.c-shaped file (${lenses.length} lenses):`);
+  say(`  cold start ${figures.server_cold_start_ms} ms; CodeLens for the whole file ${figures.codelens_file_ms} ms; hover median ${figures.hover_median_ms} ms, p95 ${figures.hover_p95_ms} ms (${times.length} hovers; the first per function replays 4 arches)`);
+  say('  targets: hover p95 < 50 ms, CodeLens < 100 ms, cold start < 500 ms');
+}
+
+/** History of one function over 50 tagged commits in a throwaway repository. */
+async function historyFigure(): Promise<void> {
+  const repo = mkdtempSync(join(tmpdir(), 'gup-bench-hist-'));
+  const git = (...a: string[]) => execFileSync('git', a, { cwd: repo, stdio: 'ignore' });
+  git('init', '-q', '-b', 'master');
+  git('config', 'user.email', 'b@example.invalid');
+  git('config', 'user.name', 'bench');
+  mkdirSync(join(repo, 'mm'));
+  for (let i = 0; i < 50; i++) {
+    writeFileSync(join(repo, 'mm/gup.c'), `static int gup_pte_range(pmd_t pmd, unsigned long addr)\n{\n\treturn ${i};\n}\n\nstatic int other(void)\n{\n\treturn 0;\n}\n`);
+    git('add', '.');
+    git('commit', '-q', '-m', `change ${i}`);
+    git('tag', `v${i}.0`);
+  }
+  const t0 = performance.now();
+  const h = await functionHistory(cliGit(repo), 'gup_pte_range');
+  figures.history_50_tags_ms = Math.round(performance.now() - t0);
+  rmSync(repo, { recursive: true, force: true });
+  say('');
+  say(`History of one function over 50 tagged commits: ${h.length} versions in ${figures.history_50_tags_ms} ms (target < 2000 ms)`);
+}
+
+/** The .vsix size, and activation: loading dist/extension.js and activate() against a stub vscode API. */
+async function extensionFigures(): Promise<void> {
+  const root = join(__dirname, '..');
+  const vsix = join(root, 'gup-lens.vsix');
+  if (existsSync(vsix)) figures.vsix_size_kb = Math.round(statSync(vsix).size / 1024);
+  // every property a function, every call an object: enough for activate() to register everything
+  const stub: unknown = new Proxy(function () {}, {
+    get: (_t, k) => (k === 'then' ? undefined : k === Symbol.iterator ? [][Symbol.iterator] : stub),
+    apply: () => stub,
+    construct: () => stub as object,
+  });
+  const names = ['window', 'workspace', 'commands', 'languages', 'debug', 'Uri', 'EventEmitter', 'ThemeColor', 'StatusBarAlignment', 'OverviewRulerLane', 'ProgressLocation', 'ConfigurationTarget', 'DebugAdapterInlineImplementation', 'CodeLens', 'Range', 'Position', 'Disposable', 'env', 'extensions'];
+  // own keys for `import * as vscode` (esbuild copies them), and any other name for require('vscode')
+  const api = new Proxy(Object.fromEntries(names.map((n) => [n, stub])), { get: (t, k) => (k in t ? t[k as string] : stub) });
+  const Mod = require('node:module') as { _load: (req: string, ...rest: unknown[]) => unknown };
+  const load = Mod._load;
+  Mod._load = (req: string, ...rest: unknown[]) => (req === 'vscode' ? api : load(req, ...rest));
+  const t0 = performance.now();
+  const ext = require(join(root, 'dist/extension.js')) as { activate: (c: unknown) => Promise<unknown> };
+  await ext.activate({ subscriptions: [], asAbsolutePath: (p: string) => join(root, p) });
+  figures.activation_ms = Math.round((performance.now() - t0) * 10) / 10;
+  Mod._load = load;
+  say('');
+  say(`Extension: .vsix ${figures.vsix_size_kb ?? '?'} KB (target < 5 MB); load + activate ${figures.activation_ms} ms against a stub vscode API (target < 100 ms)`);
+}
+
+void main();

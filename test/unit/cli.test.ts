@@ -76,3 +76,13 @@ describe('gup-lens CLI', () => {
     expect(bad.stderr).toMatch(/unknown arch 'vax'/);
   });
 });
+
+describe('README', () => {
+  it('carries the registry tables exactly as `gup-lens list --markdown` prints them', () => {
+    const readme = require('node:fs').readFileSync(join(__dirname, '../../README.md'), 'utf8') as string;
+    const block = readme.split('<!-- registry:start -->\n')[1].split('\n<!-- registry:end -->')[0];
+    const out: string[] = [];
+    main(['list', '--markdown'], (s) => out.push(s));
+    expect(block).toBe(out.join('\n'));
+  });
+});
