@@ -23,6 +23,8 @@ export function activateDebug(ctx: GupContext): void {
         if (ed?.document.languageId !== 'c') return config;
         Object.assign(config, { type: 'gup', request: 'launch', name: 'Debug GUP-fast walk', program: ed.document.uri.fsPath, stopOnEntry: true });
       }
+      // the user's default arch model, unless the launch config names one
+      config.arch ??= vscode.workspace.getConfiguration('gupLens').get<string>('defaultArch', 'x86-64');
       if (!config.program) {
         const ed = vscode.window.activeTextEditor;
         if (ed) config.program = ed.document.uri.fsPath;

@@ -5,6 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { GupContext } from './context';
+import { activateCatalog } from './catalog';
 import { activateDebug } from './debug';
 import { activateHistory } from './history';
 import { activateNotes } from './notes';
@@ -23,6 +24,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ ctx:
   activateDebug(ctx);
   activateHistory(ctx);
   activateNotes(ctx);
+  activateCatalog(ctx);
   ctx.startWhenNeeded();
   ctx.log(`activated in ${Date.now() - t0} ms`);
   return { ctx };

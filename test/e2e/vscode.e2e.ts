@@ -149,6 +149,11 @@ describe('gup-lens in a real VS Code (code-server 4.100.3)', () => {
     expect(all.filter((t) => t.includes('Replay: x86-64')).length).toBeGreaterThanOrEqual(2);
     await textOf('.statusbar-item', /gup: generic-2014/);
     await shot('1-codelens');
+    // the Explorer's gup-lens view lists the version models (and, below them, the races)
+    const header = page.locator('.pane-header', { hasText: /gup-lens: versions and races/i }).first();
+    await header.click();
+    await textOf('.pane-body .monaco-list-row', /generic-2014/, 20_000);
+    await header.click();
   }, 120_000);
 
   it('Replay: arm64 highlights the executed lines and shows the trace', async () => {
