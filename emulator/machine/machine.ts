@@ -9,7 +9,7 @@
  * at the moment they happen (a ref on a freed page, a read of a freed page table).
  * Layer: pure emulator.
  */
-import { toBig } from '../arch/bits';
+import { hex, toBig } from '../arch/bits';
 import type { ArchModel, Ent, Era, Level, LevelInfo } from '../arch/types';
 import { PG, PhysMem } from './memory';
 
@@ -320,6 +320,6 @@ export class Machine {
 
   /** A readable dump of an entry for traces. */
   rawHex(e: Ent): string {
-    return '0x' + toBig(e).toString(16).padStart(16, '0');
+    return hex(toBig(e));
   }
 }

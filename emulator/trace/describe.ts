@@ -2,7 +2,7 @@
  * Readable forms of trace steps: JSON-friendly values (raw entries in hex and decoded) and one
  * line of text per step. Layer: pure emulator.
  */
-import { hex, toBig } from '../arch/bits';
+import { toBig } from '../arch/bits';
 import type { ArchModel, Decoded, Era } from '../arch/types';
 import type { GupResult, RefDelta, Step } from './types';
 
@@ -128,4 +128,3 @@ function summarizeDeltas(ds: RefDelta[]): string {
   return [...groups].map(([k, pfns]) => `${summarizePfns(pfns)}: ${k}`).join('; ');
 }
 
-export { hex };

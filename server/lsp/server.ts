@@ -135,7 +135,7 @@ export function startServer(connection: Connection): void {
     const a = await analysisOf(doc);
     if (!a) return null;
     const lineText = doc.getText({ start: { line: p.position.line, character: 0 }, end: { line: p.position.line + 1, character: 0 } });
-    const fn = functionAt(a, lineText, p.position.line, p.position.character);
+    const fn = functionAt(a, lineText, p.position.character);
     if (!fn) return null;
     try {
       const md = hoverFor(a, fn.name);

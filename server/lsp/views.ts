@@ -6,7 +6,7 @@
 import { getArch } from '../../emulator/arch';
 import type { ArchId } from '../../emulator/arch/types';
 import { getScenario } from '../../emulator/scenarios';
-import { describeStep, flagNames, formatStep } from '../../emulator/trace/describe';
+import { describeStep, formatStep } from '../../emulator/trace/describe';
 import type { Step } from '../../emulator/trace/types';
 import { racesOf, replayFunction, type Analysis, type ArchReplay } from '../analysis/analyze';
 import type { CFunction } from '../analysis/parse';
@@ -135,17 +135,14 @@ export function replayView(a: Analysis, fn: string, arch: ArchId, scenarioId?: s
 }
 
 /** The GUP-fast function whose name is at (line, character), if any. */
-export function functionAt(a: Analysis, lineText: string, line: number, character: number): CFunction | undefined {
+export function functionAt(a: Analysis, lineText: string, character: number): CFunction | undefined {
   const re = /[A-Za-z_]\w*/g;
   let m: RegExpExecArray | null;
   while ((m = re.exec(lineText))) {
     if (character >= m.index && character <= m.index + m[0].length) {
       const name = m[0];
-      return a.gupFunctions.find((f) => f.name === name) ?? undefined;
+      return a.gupFunctions.find((f) => f.name === name);
     }
   }
-  void line;
   return undefined;
 }
-
-export { flagNames };
