@@ -110,7 +110,16 @@ async function lspFigures(): Promise<void> {
   await conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'c', version: 1, text } });
   const t1 = performance.now();
   const lenses = (await conn.sendRequest('textDocument/codeLens', { textDocument: { uri } })) as unknown[];
-  const codelens = performance.now() - t1;
+  const firstLens = performance.now() - t1;
+  // then as a reviewer edits: each change re-parses and re-maps the whole file
+  const again: number[] = [];
+  for (let v = 2; v < 9; v++) {
+    await conn.sendNotification('textDocument/didChange', { textDocument: { uri, version: v }, contentChanges: [{ text: text + '\n'.repeat(v) }] });
+    const t = performance.now();
+    await conn.sendRequest('textDocument/codeLens', { textDocument: { uri } });
+    again.push(performance.now() - t);
+  }
+  const codelens = pct(again, 50);
   const lines = text.split('\n');
   const names = ['gup_pte_range', 'gup_huge_pmd', 'gup_pmd_range', 'gup_pud_range', '__get_user_pages_fast', 'get_user_pages_fast'];
   const spots = names.map((n) => {
@@ -130,11 +139,12 @@ async function lspFigures(): Promise<void> {
   proc.kill();
   figures.server_cold_start_ms = Math.round(cold);
   figures.codelens_file_ms = Math.round(codelens);
+  figures.codelens_first_ms = Math.round(firstLens);
   figures.hover_median_ms = Math.round(pct(times, 50) * 10) / 10;
   figures.hover_p95_ms = Math.round(pct(times, 95) * 10) / 10;
   say('');
   say(`Language server on a ${lines.length}-line gup.c-shaped file (${lenses.length} lenses):`);
-  say(`  cold start ${figures.server_cold_start_ms} ms; CodeLens for the whole file ${figures.codelens_file_ms} ms; hover median ${figures.hover_median_ms} ms, p95 ${figures.hover_p95_ms} ms (${times.length} hovers; the first per function replays 4 arches)`);
+  say(`  cold start ${figures.server_cold_start_ms} ms; CodeLens for the whole file ${figures.codelens_file_ms} ms after an edit (median of 7; the very first, JIT cold, ${figures.codelens_first_ms} ms); hover median ${figures.hover_median_ms} ms, p95 ${figures.hover_p95_ms} ms (${times.length} hovers; the first per function replays 4 arches)`);
   say('  targets: hover p95 < 50 ms, CodeLens < 100 ms, cold start < 500 ms');
 }
 
