@@ -115,7 +115,8 @@ export class TraceBuffer implements StepSink {
   }
 
   /** push without building a Step first (the tracer's hot path) */
-  record(actor: string, cpu: number, fn: string, anchor: string, event: StepEvent, depth: number, s?: Partial<Step>): number {
+  /** the common head of every step; returns its index */
+  private head(actor: string, cpu: number, fn: string, anchor: string, event: StepEvent, depth: number): number {
     if (this.n === this.cap) this.grow();
     const i = this.n++;
     if (actor !== this.lastActor) {
@@ -132,6 +133,39 @@ export class TraceBuffer implements StepSink {
     this.event[i] = this.id(event);
     this.cpu[i] = cpu;
     this.depth[i] = depth;
+    return i;
+  }
+
+  /** an entry step, positional: the tracer's hottest call needs no extra object (loads, checks) */
+  recordEntry(actor: string, cpu: number, fn: string, anchor: string, event: StepEvent, depth: number, level: Level, lo: number, hi: number, addr: number): void {
+    const i = this.head(actor, cpu, fn, anchor, event, depth);
+    this.lo[i] = lo;
+    this.hi[i] = hi;
+    this.addr[i] = addr;
+    this.level[i] = levelId(level);
+    this.has[i] = 1 | 2 | 8;
+  }
+
+  /** a page step, positional: a reference taken (ref) or a page recorded (nr) */
+  recordPage(actor: string, cpu: number, fn: string, anchor: string, event: StepEvent, depth: number, pfn: number, ref: number | undefined, nr: number | undefined, addr: number): void {
+    const i = this.head(actor, cpu, fn, anchor, event, depth);
+    let has = 8 | 32;
+    this.addr[i] = addr;
+    this.pfn[i] = pfn;
+    if (ref !== undefined) {
+      has |= 64;
+      this.ref[i] = ref;
+    }
+    if (nr !== undefined) {
+      has |= 256;
+      this.nr[i] = nr;
+    }
+    this.level[i] = 0;
+    this.has[i] = has;
+  }
+
+  record(actor: string, cpu: number, fn: string, anchor: string, event: StepEvent, depth: number, s?: Partial<Step>): number {
+    const i = this.head(actor, cpu, fn, anchor, event, depth);
     // only the fields a step has are written; `has` says which (bit per field)
     let has = 0;
     if (s) {

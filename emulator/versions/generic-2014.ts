@@ -15,7 +15,7 @@ import type { Ent } from '../arch/types';
 import type { Slot } from '../machine/machine';
 import type { GupResult } from '../trace/types';
 import {
-  DEFAULT_OPTIONS, descend, frame, irqOff, irqOn, levelEnd, offset, pgdSlot, plainLoad, quickLoad, step,
+  DEFAULT_OPTIONS, descend, entStep, frame, irqOff, irqOn, levelEnd, offset, pageStep, pgdSlot, plainLoad, quickLoad, step,
   PAGE_SIZE, type G, type GupCall, type Kern, type Nr, type VersionModel,
 } from './kern';
 import { isTail, putPage, getPage, tailPin } from './refs';
@@ -39,7 +39,7 @@ function* gup_pte_range(k: Kern, pmd: Ent, addr: number, end: number, write: boo
         if (k.y && step(k, fn, '!pte_present(pte) || pte_special(pte)', 'bail', { level: 'pte', lo: pte.lo, hi: pte.hi, addr, note: 'not present, special, or read-only for a write' })) yield;
         return false;
       }
-      if (k.y && step(k, fn, '!pte_present(pte) || pte_special(pte)', 'check', { level: 'pte', lo: pte.lo, hi: pte.hi, addr })) yield;
+      if (k.y && entStep(k, fn, '!pte_present(pte) || pte_special(pte)', 'check', 'pte', pte, addr)) yield;
       k.m.useLeaf('pte', pte);
       const page = k.arch.pfn(pte);
       if (!k.m.mem.valid(page)) {
@@ -50,7 +50,7 @@ function* gup_pte_range(k: Kern, pmd: Ent, addr: number, end: number, write: boo
         if (k.y && step(k, fn, 'page_cache_get_speculative(page)', 'bail', { pfn: page, addr, note: 'refcount is zero: page being freed' })) yield;
         return false;
       }
-      if (k.y && step(k, fn, 'page_cache_get_speculative(page)', 'ref', { pfn: page, ref: 1, addr })) yield;
+      if (k.y && pageStep(k, fn, 'page_cache_get_speculative(page)', 'ref', page, 1, undefined, addr)) yield;
       const RECHECK = 'pte_val(pte) != pte_val(*ptep)';
       const again = quickLoad(k, fn, RECHECK, ptep, addr) ?? (yield* plainLoad(k, fn, RECHECK, ptep, addr));
       if (again.lo !== pte.lo || again.hi !== pte.hi) {
@@ -58,10 +58,10 @@ function* gup_pte_range(k: Kern, pmd: Ent, addr: number, end: number, write: boo
         if (k.y && step(k, fn, 'put_page(page)', 'unref', { pfn: page, ref: -1, addr, note: 'pte changed under us: drop the ref' })) yield;
         return false;
       }
-      if (k.y && step(k, fn, 'pte_val(pte) != pte_val(*ptep)', 'recheck', { level: 'pte', lo: again.lo, hi: again.hi, addr, note: 'unchanged' })) yield;
+      if (k.y && entStep(k, fn, 'pte_val(pte) != pte_val(*ptep)', 'recheck', 'pte', again, addr)) yield;
       pages.push(page);
       nr.v++;
-      if (k.y && step(k, fn, 'pages[*nr] = page', 'record', { pfn: page, nr: nr.v, addr })) yield;
+      if (k.y && pageStep(k, fn, 'pages[*nr] = page', 'record', page, undefined, nr.v, addr)) yield;
       ptep.idx++;
       addr += PAGE_SIZE;
     } while (addr !== end);

@@ -9,7 +9,7 @@
 import type { Ent, Level } from '../arch/types';
 import type { GupResult } from '../trace/types';
 import {
-  DEFAULT_OPTIONS, descend, entStep, lowHighLow, offset, quickLoad, frame, irqOff, irqOn, levelEnd, pgdSlot, plainLoad, step,
+  DEFAULT_OPTIONS, descend, entStep, lowHighLow, offset, pageStep, quickLoad, frame, irqOff, irqOn, levelEnd, pgdSlot, plainLoad, step,
   PAGE_SIZE, type G, type GupCall, type Kern, type Nr, type VersionModel,
 } from './kern';
 import type { Slot } from '../machine/machine';
@@ -58,14 +58,14 @@ function* gup_pte_range(k: Kern, d: IrqDialect, pmd: Ent, addr: number, end: num
         if (k.y && step(k, fn, d.pteCheck, 'bail', { level: 'pte', lo: pte.lo, hi: pte.hi, addr, note: 'not a present user page (or special, or read-only for a write)' })) yield;
         return false;
       }
-      if (k.y && step(k, fn, d.pteCheck, 'check', { level: 'pte', lo: pte.lo, hi: pte.hi, addr })) yield;
+      if (k.y && entStep(k, fn, d.pteCheck, 'check', 'pte', pte, addr)) yield;
       const page = k.arch.pfn(pte);
       getPage(k, page, d.tails);
       k.m.mem.setFlag(page, 'referenced');
-      if (k.y && step(k, fn, 'get_page(page)', 'ref', { pfn: k.m.headOf(page), ref: 1, addr })) yield;
+      if (k.y && pageStep(k, fn, 'get_page(page)', 'ref', k.m.headOf(page), 1, undefined, addr)) yield;
       pages.push(page);
       nr.v++;
-      if (k.y && step(k, fn, 'pages[*nr] = page', 'record', { pfn: page, nr: nr.v, addr })) yield;
+      if (k.y && pageStep(k, fn, 'pages[*nr] = page', 'record', page, undefined, nr.v, addr)) yield;
       ptep.idx++;
       addr += PAGE_SIZE;
     } while (addr !== end);

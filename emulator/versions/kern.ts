@@ -99,8 +99,21 @@ export function step(k: Kern, fn: string, anchor: string, event: StepEvent, extr
 }
 
 /** A step about an entry value. */
-export function entStep(k: Kern, fn: string, anchor: string, event: StepEvent, level: Level, e: Ent, addr?: number): boolean {
+export function entStep(k: Kern, fn: string, anchor: string, event: StepEvent, level: Level, e: Ent, addr: number): boolean {
+  if (k.sink instanceof TraceBuffer) {
+    k.sink.recordEntry(k.actor, k.cpu, fn, anchor, event, k.depth, level, e.lo, e.hi, addr);
+    return k.i;
+  }
   return step(k, fn, anchor, event, { level, lo: e.lo, hi: e.hi, addr });
+}
+
+/** A step about a page: a reference taken (`ref`) or the page recorded in pages[] (`nr`). */
+export function pageStep(k: Kern, fn: string, anchor: string, event: StepEvent, pfn: number, ref: number | undefined, nr: number | undefined, addr: number): boolean {
+  if (k.sink instanceof TraceBuffer) {
+    k.sink.recordPage(k.actor, k.cpu, fn, anchor, event, k.depth, pfn, ref, nr, addr);
+    return k.i;
+  }
+  return step(k, fn, anchor, event, { pfn, ref, nr, addr });
 }
 
 /**
