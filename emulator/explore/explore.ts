@@ -57,11 +57,25 @@ export interface ExploreResult {
 /** What a world is built from: a layout, the GUP call, the other actors (a race scenario is one). */
 export type WorldSpec = Pick<RaceScenario, 'layout' | 'call' | 'actors'>;
 
+// built machines by scenario and run: every replay starts from a copy instead of building anew
+const templates = new WeakMap<WorldSpec, Map<string, Machine>>();
+
+function initialMachine(sc: WorldSpec, run: RaceRun): Machine {
+  const byRun = templates.get(sc) ?? templates.set(sc, new Map()).get(sc)!;
+  const key = `${run.arch}/${run.version}`;
+  let t = byRun.get(key);
+  if (!t) {
+    t = buildMachine(getArch(run.arch), getVersion(run.version).era, { mappings: sc.layout, cpus: 1 + sc.actors.length });
+    t.enableGhost();
+    byRun.set(key, t);
+  }
+  return t.clone();
+}
+
 export function makeWorld(sc: WorldSpec, run: RaceRun): World {
   const arch = getArch(run.arch);
   const version = getVersion(run.version);
-  const m = buildMachine(arch, version.era, { mappings: sc.layout, cpus: 1 + sc.actors.length });
-  m.enableGhost();
+  const m = initialMachine(sc, run);
   const returned: Returned[] = [];
   const call: GupCall = { ...sc.call, start: arch.userBase + sc.call.offset };
   const gk = makeKern(m, version, run.options, 'gup', 0, true, true, []);

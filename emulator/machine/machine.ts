@@ -83,6 +83,24 @@ export class Machine {
     this.tableVa.set(this.mm.pgd, { level: arch.levels[0].level, base: 0 });
   }
 
+  /** An independent copy (the explorer starts every replay from a copy of one built machine). */
+  clone(): Machine {
+    const c = Object.create(Machine.prototype) as Machine;
+    Object.assign(c, this);
+    Object.assign(c, {
+      mem: this.mem.clone(),
+      mm: { ...this.mm },
+      cpus: this.cpus.map((x) => ({ ...x })),
+      vmas: this.vmas.map((v) => ({ ...v })),
+      slotHistory: new Map([...this.slotHistory].map(([k, v]) => [k, new Set(v)])),
+      vaHistory: new Map([...this.vaHistory].map(([k, v]) => [k, v.slice()])),
+      tableVa: new Map(this.tableVa),
+      faults: this.faults.slice(),
+      holds: new Map(this.holds),
+    });
+    return c;
+  }
+
   levelInfo(level: Level): LevelInfo {
     const l = this.arch.levels.find((x) => x.level === level);
     if (!l) throw new RangeError(`${this.arch.id} has no ${level} level`);
