@@ -1,10 +1,10 @@
 /**
  * A function's history in a kernel git tree: every commit where its text changed, oldest first,
- * following it across files (arch/x86/mm/gup.c → mm/gup.c) and names (gup_pte_range →
- * gup_fast_pte_range). Git finds the candidates (pickaxe on every name, log on those paths),
- * tree-sitter cuts the function out of each distinct file version, and the first tag that
- * contains each commit names its release. Parsed blobs are cached by object id, so an unchanged
- * file is never parsed twice.
+ * following it across files (arch/x86/mm/gup.c → mm/gup.c, and the open file's own earlier
+ * names via --follow) and names (gup_pte_range → gup_fast_pte_range). One `git log --raw` gives
+ * each commit with the blob of every candidate file it changed, one `cat-file --batch` the
+ * contents, tree-sitter cuts the function out of each distinct blob (cached by object id, so a
+ * blob is parsed once), and name-rev names the release tag. Cheap enough for linux.git.
  */
 import type { Parser } from 'web-tree-sitter';
 import { getParser, parseWith } from '../analysis/parse';
@@ -53,38 +53,33 @@ export async function functionHistory(git: GitAccessor, fn: string, opts: Histor
   const check = () => {
     if (signal?.aborted) throw new CancelledError();
   };
-  // the paths any of its names ever appeared in, plus the usual homes of GUP-fast
+  const rev = opts.rev ?? 'HEAD';
+  // the usual homes of GUP-fast, the caller's file, and every name that file had before
   const paths = new Set([...KNOWN_FILES, ...(opts.paths ?? [])]);
-  for (const n of names) {
-    const out = await git.run(['log', '--format=', '--name-only', `-S${n}`, opts.rev ?? 'HEAD', '--', '*.c', '*.h'], signal).catch(() => '');
-    out.split('\n').filter(Boolean).forEach((p) => paths.add(p));
+  for (const p of opts.paths ?? []) {
+    const out = await git.run(['log', '--follow', '--format=', '--name-only', rev, '--', p], signal).catch(() => '');
+    out.split('\n').filter(Boolean).forEach((x) => paths.add(x));
   }
   check();
-  const log = await git.run(['log', '--reverse', '--format=%H%x09%aI%x09%s', opts.rev ?? 'HEAD', '--', ...paths], signal);
-  const commits = log.split('\n').filter(Boolean).map((l) => {
-    const [commit, date, ...s] = l.split('\t');
-    return { commit, date, subject: s.join('\t') };
+  // one pass over the log, oldest first: each commit with the blob of every file it changed
+  const log = await git.run(['log', '--reverse', '--no-abbrev', '--raw', '--no-renames', '--format=%x00%H%x09%aI%x09%s', rev, '--', ...paths], signal);
+  const commits = log.split('\0').slice(1).map((chunk) => {
+    const [head, ...raw] = chunk.split('\n');
+    const [commit, date, ...subject] = head.split('\t');
+    const blobs: { path: string; blob: string }[] = [];
+    for (const l of raw) {
+      const m = /^:\d+ \d+ [0-9a-f]+ ([0-9a-f]+) ([A-Z])\d*\t(.+)$/.exec(l);
+      if (m && m[2] !== 'D') blobs.push({ path: m[3], blob: m[1] });
+    }
+    return { commit, date, subject: subject.join('\t'), blobs };
   });
-  // blob ids of every candidate path at every commit, in one ls-tree per commit
   const parser = await getParser();
   const cacheKey = names.join(',');
   const parsed = blobCache.get(cacheKey) ?? new Map<string, { name: string; text: string } | null>();
   blobCache.set(cacheKey, parsed);
   const out: (HistoryEntry & { text: string })[] = [];
   let prev: { text: string; path: string; name: string } | undefined;
-  const trees: { commit: string; blobs: { path: string; blob: string }[] }[] = [];
-  for (const c of commits) {
-    check();
-    const ls = await git.run(['ls-tree', c.commit, '--', ...paths], signal);
-    trees.push({
-      commit: c.commit,
-      blobs: ls.split('\n').filter(Boolean).map((l) => {
-        const [meta, path] = l.split('\t');
-        return { path, blob: meta.split(' ')[2] };
-      }),
-    });
-  }
-  const unknown = [...new Set(trees.flatMap((t) => t.blobs.map((b) => b.blob)))].filter((b) => !parsed.has(b));
+  const unknown = [...new Set(commits.flatMap((c) => c.blobs.map((b) => b.blob)))].filter((b) => !parsed.has(b));
   const contents = await git.catFiles(unknown, signal);
   for (const [blob, text] of contents) {
     check();
@@ -97,7 +92,8 @@ export async function functionHistory(git: GitAccessor, fn: string, opts: Histor
     // where the function is at this commit: where it was last time if still there, else the
     // file the caller named, else mm/gup.c, else any arch copy
     const rank = (path: string) => (path === prev?.path ? -2 : opts.paths?.includes(path) ? -1 : path === 'mm/gup.c' ? 0 : 1);
-    const order = [...trees[i].blobs].sort((a, b) => rank(a.path) - rank(b.path));
+    // a commit can only change the function through a file it changed
+    const order = [...c.blobs].sort((a, b) => rank(a.path) - rank(b.path));
     const hit = order.map((b) => ({ b, f: parsed.get(b.blob) })).find((x) => x.f);
     if (!hit?.f) return;
     const now = { text: hit.f.text, path: hit.b.path, name: hit.f.name };
