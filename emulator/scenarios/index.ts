@@ -10,7 +10,10 @@ export const SCENARIO_IDS = SCENARIOS.map((s) => s.id);
 
 export function getScenario(id: string): Scenario {
   const s = SCENARIOS.find((x) => x.id === id);
-  if (!s) throw new UnknownNameError('scenario', id, SCENARIO_IDS);
+  if (!s) {
+    if (id.startsWith('race-')) throw new RangeError(`'${id}' is a race scenario (several actors): run it with \`gup-lens explore --scenario ${id} ...\``);
+    throw new UnknownNameError('scenario', id, SCENARIO_IDS);
+  }
   return s;
 }
 

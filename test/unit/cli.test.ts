@@ -58,6 +58,7 @@ describe('gup-lens CLI', () => {
     [['replay', '--arch', 'x86-64', '--version', 'x86-2099', '--scenario', 'thp-pmd'], /unknown version 'x86-2099'; valid versions: x86-2008, arm-rfc-2013, generic-2014, foll-pin-2020, wpseq-2021, folio-6x/],
     [['replay', '--arch', 'x86-64', '--version', 'x86-2008', '--scenario', 'nope'], /unknown scenario 'nope'; valid scenarios: pages-4k-16/],
     [['replay', '--arch', 'x86-64'], /missing --version/],
+    [['replay', '--arch', 'x86-64', '--version', 'wpseq-2021', '--scenario', 'race-fork-pin'], /is a race scenario .*gup-lens explore --scenario race-fork-pin/],
     [['decode', '--arch', 'x86-pae', '--level', 'pud', '0x1'], /x86-pae has no 'pud' level; its levels: pgd, pmd, pte/],
     [['decode', '--arch', 'x86-64', '--level', 'pte', 'zz'], /not a number/],
     [['frobnicate'], /unknown command 'frobnicate'/],
