@@ -56,6 +56,12 @@ export interface QsToken {
   waits: { cpu: number; enables: number }[];
 }
 
+/** Is (a, b) one of the pairs of a flattened [a0, b0, a1, b1, ...] list? (histories are short) */
+function pairIn(list: number[], a: number, b: number): boolean {
+  for (let i = 0; i < list.length; i += 2) if (list[i] === a && list[i + 1] === b) return true;
+  return false;
+}
+
 export class Machine {
   readonly mem: PhysMem;
   readonly mm: Mm;
@@ -66,8 +72,8 @@ export class Machine {
   /** the actor holding the page-table lock across a multi-step update (PAE halves), or null */
   ptlHolder: string | null = null;
   ghost = false;
-  /** slot key -> values held, as "lo:hi" */
-  slotHistory = new Map<number, Set<string>>();
+  /** slot key -> every value it held, flattened: [lo0, hi0, lo1, hi1, ...] */
+  slotHistory = new Map<number, number[]>();
   /** 4K address -> every (pfn, gen) mapped there, flattened: [pfn0, gen0, pfn1, gen1, ...] */
   vaHistory = new Map<number, number[]>();
   /** table frame -> the level and first address it maps */
@@ -92,7 +98,7 @@ export class Machine {
       mm: { ...this.mm },
       cpus: this.cpus.map((x) => ({ ...x })),
       vmas: this.vmas.map((v) => ({ ...v })),
-      slotHistory: new Map([...this.slotHistory].map(([k, v]) => [k, new Set(v)])),
+      slotHistory: new Map([...this.slotHistory].map(([k, v]) => [k, v.slice()])),
       vaHistory: new Map([...this.vaHistory].map(([k, v]) => [k, v.slice()])),
       tableVa: new Map(this.tableVa),
       faults: this.faults.slice(),
@@ -191,9 +197,9 @@ export class Machine {
     const lo = w[2 * s.idx];
     const hi = w[2 * s.idx + 1];
     const k = this.slotKey(s);
-    let h = this.slotHistory.get(k);
-    if (!h) this.slotHistory.set(k, (h = new Set()));
-    h.add(lo + ':' + hi);
+    const h = this.slotHistory.get(k);
+    if (!h) this.slotHistory.set(k, [lo, hi]);
+    else if (!pairIn(h, lo, hi)) h.push(lo, hi);
     const where = this.tableVa.get(s.table);
     const e = { lo, hi };
     if (where && this.arch.present(e) && !this.arch.none(e)) {
@@ -219,15 +225,13 @@ export class Machine {
   /** Did addr map this allocation (pfn, gen) of a page at some moment? (ghost only) */
   mapped(addr: number, pfn: number, gen: number): boolean {
     const h = this.vaHistory.get(addr);
-    if (!h) return false;
-    for (let i = 0; i < h.length; i += 2) if (h[i] === pfn && h[i + 1] === gen) return true;
-    return false;
+    return !!h && pairIn(h, pfn, gen);
   }
 
   /** Did this slot ever hold exactly this value? (ghost only) */
   slotHeld(s: Slot, e: Ent): boolean {
     const h = this.slotHistory.get(this.slotKey(s));
-    return !!h && h.has((e.lo >>> 0) + ':' + (e.hi >>> 0));
+    return !!h && pairIn(h, e.lo >>> 0, e.hi >>> 0);
   }
 
   /** The walker acts on an entry value it composed: it must be one the slot really held (ghost only). */
