@@ -17,6 +17,7 @@ const fixture = (name: string) => readFileSync(join(root, 'test/fixtures', name)
 let proc: ChildProcess;
 let conn: MessageConnection;
 let version = 0;
+let settings: Record<string, unknown> = { version: 'auto' };
 const notes: { method: string; params: unknown }[] = [];
 
 async function open(uri: string, text: string): Promise<void> {
@@ -31,8 +32,16 @@ beforeAll(async () => {
   proc = spawn(process.execPath, [serverJs, '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
   conn = createMessageConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
   conn.onNotification((method, params) => void notes.push({ method, params }));
+  // the client side of settings: the server pulls gupLens.* with workspace/configuration
+  conn.onRequest('workspace/configuration', () => [settings]);
+  conn.onRequest('client/registerCapability', () => null);
+  conn.onRequest('workspace/codeLens/refresh', () => null);
   conn.listen();
-  const init = await conn.sendRequest<{ capabilities: Record<string, unknown> }>('initialize', { processId: process.pid, rootUri: null, capabilities: {} });
+  const init = await conn.sendRequest<{ capabilities: Record<string, unknown> }>('initialize', {
+    processId: process.pid,
+    rootUri: null,
+    capabilities: { workspace: { configuration: true, didChangeConfiguration: { dynamicRegistration: true } } },
+  });
   expect(init.capabilities).toMatchObject({ hoverProvider: true, codeLensProvider: expect.anything() });
   await conn.sendNotification('initialized', {});
 });
@@ -125,6 +134,22 @@ describe('the language server over stdio', () => {
     // still alive and answering
     expect((await lenses(uri)).length).toBeGreaterThan(0);
   }, 60_000);
+
+  it('the version setting overrides the fingerprint (and back to auto)', async () => {
+    const fpOf = () => notes.filter((n) => n.method === 'gupLens/fingerprint' && (n.params as { uri: string }).uri === uri).pop()?.params as { version: string; overridden: boolean };
+    settings = { version: 'foll-pin-2020' };
+    await conn.sendNotification('workspace/didChangeConfiguration', { settings: {} });
+    await new Promise((r) => setTimeout(r, 400));
+    expect(fpOf()).toMatchObject({ version: 'foll-pin-2020', overridden: true });
+    // foll-pin-2020 defines gup_pte_range etc. but not __get_user_pages_fast: its lenses follow the version
+    const fns = new Set((await lenses(uri)).map((l) => (l.command!.arguments![0] as { fn: string }).fn));
+    expect(fns.has('gup_pte_range')).toBe(true);
+    expect(fns.has('__get_user_pages_fast')).toBe(false);
+    settings = { version: 'auto' };
+    await conn.sendNotification('workspace/didChangeConfiguration', { settings: {} });
+    await new Promise((r) => setTimeout(r, 400));
+    expect(fpOf()).toMatchObject({ version: 'generic-2014', overridden: false });
+  });
 
   it('bad command arguments answer with an error, not a crash', async () => {
     const r = await conn.sendRequest<{ error: string }>('workspace/executeCommand', { command: 'gup-lens.server.replay', arguments: [{ uri, fn: 'gup_pte_range', arch: 'vax' }] });
