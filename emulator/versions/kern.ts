@@ -1,8 +1,8 @@
 /**
  * What a version model's kernel functions run against: the machine, the arch, the CPU they run
- * on and the version's named switches. Every kernel function is a generator; it yields a Step
- * after each modelled statement (when `y` is on: tracing, stepping or interleaving), so a
- * scheduler can run other actors between any two statements.
+ * on and the version's named switches. Every kernel function is a generator; after each
+ * modelled statement it records a Step (when `y` is on) and, when `i` asks for scheduling
+ * points (interleaving, stepping), yields, so other actors can run between any two statements.
  * Layer: pure emulator.
  */
 import type { ArchId, ArchModel, Ent, Era, Level } from '../arch/types';
