@@ -36,6 +36,8 @@ export interface Replay {
   machine: Machine;
   /** refcounts before the call, by frame index (frames allocated later were 0) */
   refBefore: Int32Array;
+  /** the version switches it ran with (the caller's release must use the same) */
+  options?: VersionOptions;
 }
 
 export class NotApplicableError extends Error {}
@@ -84,7 +86,7 @@ export function replay(req: ReplayRequest): Replay {
     get steps() {
       return (steps ??= trace.toArray());
     },
-    result: r.value, deltas: refDeltas(m, before), machine: m, refBefore: before.ref,
+    result: r.value, deltas: refDeltas(m, before), machine: m, refBefore: before.ref, options: req.options,
   };
 }
 
@@ -102,6 +104,6 @@ function refDeltas(m: Machine, before: { ref: Int32Array; pin: Int32Array; frame
 
 /** The caller's side after GUP: give every returned page back (put_page / unpin_user_page). */
 export function releaseAll(rp: Replay): void {
-  const k = makeKern(rp.machine, rp.version, undefined, 'gup', 0, false);
+  const k = makeKern(rp.machine, rp.version, rp.options, 'gup', 0, false);
   for (const pfn of rp.result.pages) rp.version.release(k, pfn, rp.call);
 }

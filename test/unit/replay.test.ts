@@ -175,6 +175,10 @@ describe('exact reference counting', () => {
     expect(exact.deltas.find((d) => d.pfn === head)).toEqual({ pfn: head, refcount: 512, pincount: 512 });
     const biased = replay({ arch: 'x86-64', version: 'foll-pin-2020', scenario: 'pin-1g', options: { hpagePincount: false } });
     expect(biased.deltas.find((d) => d.pfn === head)).toEqual({ pfn: head, refcount: 512 * 1024, pincount: 0 });
+    releaseAll(biased); // unpinned with the same switch: back to the mapping's one reference
+    expect(biased.machine.refcount(head)).toBe(1);
+    releaseAll(exact);
+    expect(exact.machine.mem.info(head)).toMatchObject({ refcount: 1, pincount: 0 });
     const folio = replay({ arch: 'arm64', version: 'folio-6x', scenario: 'pin-1g' });
     expect(folio.deltas.find((d) => d.pfn === folio.result.pages[0])).toMatchObject({ refcount: 512, pincount: 512 });
     const small = replay({ arch: 'x86-64', version: 'folio-6x', scenario: 'pages-4k-16' });
