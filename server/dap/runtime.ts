@@ -100,7 +100,8 @@ export class GupRuntime extends EventEmitter {
       throw new LaunchError((e as Error).message);
     }
     this.spec = spec;
-    this.run = { arch, version };
+    // a race's own runs carry their switches (e.g. hpagePincount off before the 1 GiB fix)
+    this.run = [race?.before, race?.after].find((r) => r && r.version === version && r.arch === arch) ?? { arch, version };
     this.scenarioId = id;
     try {
       this.rebuild([]);
