@@ -7,7 +7,7 @@ import { ARCHES } from '../../emulator/arch';
 import type { ArchId } from '../../emulator/arch/types';
 import { NotApplicableError, replay, type Replay } from '../../emulator/run/replay';
 import { scenarioFor, type Scenario } from '../../emulator/scenarios';
-import { RACES, type RaceScenario } from '../../emulator/scenarios/races';
+import { RACES, type RaceRun, type RaceScenario } from '../../emulator/scenarios/races';
 import { getVersion, VERSIONS, type VersionModel } from '../../emulator/versions';
 import { fingerprint, type Fingerprint } from './fingerprint';
 import { mapSteps, type Mapping } from './mapping';
@@ -75,13 +75,27 @@ export function replayAllArches(a: Analysis, fn: string): ArchReplay[] {
   return ARCHES.map((x) => replayFunction(a, fn, x.id));
 }
 
-/** The races this version is known to have, and those it fixes. */
-export function racesOf(versionId: string): { has: RaceScenario[]; fixes: RaceScenario[] } {
-  const runs = (r: RaceScenario, which: 'bad' | 'ok') =>
-    (which === 'bad' ? [r.before, ...(r.alsoBad ?? [])] : [r.after, ...(r.alsoOk ?? [])]).filter((x) => x.version === versionId && !x.options);
+export interface RaceClaim {
+  race: RaceScenario;
+  /** the run that shows it: this version as shipped, on that arch */
+  run: RaceRun;
+}
+
+/**
+ * The races this version, as shipped (its switches at their defaults), is known to have, and
+ * those it fixes: a run of it on the race's bad side, or on its good side.
+ */
+export function racesOf(versionId: string): { has: RaceClaim[]; fixes: RaceClaim[] } {
+  const defaults = getVersion(versionId).defaults;
+  const shipped = (x: RaceRun) => x.version === versionId && Object.entries(x.options ?? {}).every(([k, v]) => defaults[k as keyof typeof defaults] === v);
+  const claims = (runsOf: (r: RaceScenario) => RaceRun[]) =>
+    RACES.flatMap((race) => {
+      const run = runsOf(race).find(shipped);
+      return run ? [{ race, run }] : [];
+    });
   return {
-    has: RACES.filter((r) => r.before.version === versionId || runs(r, 'bad').length > 0),
-    fixes: RACES.filter((r) => r.after.version === versionId || runs(r, 'ok').length > 0),
+    has: claims((r) => [r.before, ...(r.alsoBad ?? [])]),
+    fixes: claims((r) => [r.after, ...(r.alsoOk ?? [])]),
   };
 }
 

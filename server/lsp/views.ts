@@ -8,7 +8,7 @@ import type { ArchId } from '../../emulator/arch/types';
 import { getScenario } from '../../emulator/scenarios';
 import { describeStep, formatStep } from '../../emulator/trace/describe';
 import type { Step } from '../../emulator/trace/types';
-import { racesOf, replayFunction, type Analysis, type ArchReplay } from '../analysis/analyze';
+import { racesOf, replayFunction, type Analysis, type ArchReplay, type RaceClaim } from '../analysis/analyze';
 import type { CFunction } from '../analysis/parse';
 import { CLIENT_COMMANDS, type LineValue, type ReplayView } from '../protocol';
 
@@ -92,11 +92,11 @@ export function hoverFor(a: Analysis, fn: string): string | undefined {
     ...replays.map((r) => '- ' + archSummary(fn, r)),
   ];
   const { has, fixes } = racesOf(v.id);
-  const link = (id: string, version: string, arch: string) => cmdLink(id, CLIENT_COMMANDS.explore, { scenario: id, version, arch });
+  const link = (c: RaceClaim) => cmdLink(c.race.id, CLIENT_COMMANDS.explore, { scenario: c.race.id, version: v.id, arch: c.run.arch });
   if (has.length || fixes.length) {
     lines.push('', '**Races**');
-    if (has.length) lines.push(`- known to have: ${has.map((r) => link(r.id, v.id, r.before.version === v.id ? r.before.arch : (r.alsoBad ?? []).find((x) => x.version === v.id)?.arch ?? r.before.arch)).join(', ')}`);
-    if (fixes.length) lines.push(`- fixes: ${fixes.map((r) => link(r.id, v.id, r.after.version === v.id ? r.after.arch : (r.alsoOk ?? []).find((x) => x.version === v.id)?.arch ?? r.after.arch)).join(', ')}`);
+    if (has.length) lines.push(`- known to have: ${has.map(link).join(', ')}`);
+    if (fixes.length) lines.push(`- fixes: ${fixes.map(link).join(', ')}`);
   }
   const missing = [...new Set(replays.flatMap((r) => (r.mapping ? r.replay!.steps.map((s, i) => (s.fn === fn && r.mapping!.places[i].line === undefined ? s.anchor : '')) : [])).filter(Boolean))];
   if (missing.length) lines.push('', `Not found in this file: ${missing.map((m) => '`' + m + '`').join(', ')}`);

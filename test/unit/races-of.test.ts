@@ -1,0 +1,19 @@
+import { describe, expect, it } from 'vitest';
+import { racesOf } from '../../server/analysis/analyze';
+
+const ids = (cs: { race: { id: string } }[]) => cs.map((c) => c.race.id);
+
+describe('the races a version has or fixes, as shipped', () => {
+  it('foll-pin-2020 has the fork race; the 1 GiB overflow needed its pincount switched off, so it fixes that one', () => {
+    const r = racesOf('foll-pin-2020');
+    expect(ids(r.has)).toEqual(['race-fork-pin']);
+    expect(ids(r.fixes)).toEqual(['race-pin-overflow-1g', 'race-numa-protnone']);
+  });
+
+  it('each claim carries the arch its run shows it on', () => {
+    const r = racesOf('generic-2014');
+    expect(r.has.find((c) => c.race.id === 'race-pae-torn-pte')?.run.arch).toBe('x86-pae');
+    expect(r.fixes.find((c) => c.race.id === 'race-thp-split-no-ipi')?.run.arch).toBe('arm64');
+    expect(ids(racesOf('arm-rfc-2013').fixes)).toEqual([]);
+  });
+});
