@@ -22,20 +22,10 @@ export interface ActorSpec {
   reuseTable?: boolean;
 }
 
-export const ACTOR_TITLES: Record<ActorKind, string> = {
-  'thp-split': 'a CPU splitting the THP (pre-4.5 split_huge_page)',
-  munmap: 'munmap: zap ptes, flush, free pages, free the pte table',
-  'pte-writer': 'a pte replaced by another page (PAE: in two 32-bit halves)',
-  fork: "fork's copy_page_range write-protecting the parent's pte",
-  'numa-hint': 'NUMA balancing marking the pte protnone (change_prot_numa)',
-  'unmap-realloc': 'the page unmapped, freed, and reallocated to another owner',
-};
-
 type ActorFn = (k: Kern, spec: ActorSpec, v: VersionModel) => G<void>;
 
 /** Pre-4.5 split_huge_page: splitting bit + flush, redistribute refcounts to tails, map with ptes. */
 function* split_huge_page(k: Kern, spec: ActorSpec, v: VersionModel): G<void> {
-  const fn = 'split_huge_page';
   const addr = k.arch.userBase + spec.offset;
   const pmdp = slotAt(k, addr, 'pmd');
   const pmd = k.m.load(pmdp);

@@ -5,9 +5,6 @@
  */
 import type { ArchId, Decoded, EncodeInput, Ent, EntryKind, Era, FieldDef, Level } from './types';
 
-const TWO32 = 0x1_0000_0000;
-
-export const ent = (lo: number, hi: number): Ent => ({ lo: lo >>> 0, hi: hi >>> 0 });
 export const NONE: Ent = Object.freeze({ lo: 0, hi: 0 });
 
 export function toBig(e: Ent): bigint {
@@ -32,8 +29,6 @@ export function withBit(e: Ent, n: number, on: boolean): Ent {
   const m = (1 << (n - 32)) >>> 0;
   return { lo: e.lo, hi: (on ? e.hi | m : e.hi & ~m) >>> 0 };
 }
-
-export const eqEnt = (a: Ent, b: Ent): boolean => a.lo === b.lo && a.hi === b.hi;
 
 /** Frame number from bits 12..physBits-1 (physBits <= 52, so the result is an exact number). */
 export function pfnOf(e: Ent, physBits: number): number {
@@ -131,4 +126,3 @@ export function makeCodec(arch: ArchId, fields: FieldDef[], physBits: number, se
   };
 }
 
-export { TWO32 };

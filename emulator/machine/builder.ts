@@ -37,10 +37,6 @@ export const DEFAULT_PHYS_BASE = 0x1_0000_0000;
 
 const LEAF_LEVEL: Record<Exclude<MappingKind, 'hole'>, Level> = { '4k': 'pte', thp: 'pmd', 'huge-pud': 'pud' };
 
-export function leafBytes(m: Machine, level: Level): number {
-  return 2 ** m.levelInfo(level).shift;
-}
-
 /** Walk from the pgd to the table at `level` for addr, creating missing tables; returns its frame. */
 export function ensureTable(m: Machine, addr: number, level: Level): number {
   let table = m.mm.pgd;

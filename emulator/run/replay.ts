@@ -43,7 +43,7 @@ export interface Replay {
 export class NotApplicableError extends Error {}
 
 /** Check that a version and a scenario can run on an arch; throws with the reason. */
-export function checkApplicable(arch: ArchModel, version: VersionModel, scenario: Scenario): void {
+export function checkApplicable(arch: ArchModel, version: VersionModel, scenario: Pick<Scenario, 'id' | 'call' | 'arches'>): void {
   if (!version.arches.includes(arch.id)) {
     throw new NotApplicableError(`version ${version.id} (${version.files.join(', ')}) does not run on ${arch.id}; it runs on ${version.arches.join(', ')}`);
   }

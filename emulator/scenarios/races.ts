@@ -158,6 +158,11 @@ export const RACES: RaceScenario[] = [
 
 export const RACE_IDS = RACES.map((r) => r.id);
 
+/** The race's own run for this version and arch (with its switches), else a plain run of them. */
+export function raceRun(race: RaceScenario | undefined, arch: ArchId, version: string): RaceRun {
+  return [race?.before, race?.after].find((r) => r && r.version === version && r.arch === arch) ?? { arch, version };
+}
+
 export function getRace(id: string): RaceScenario {
   const r = RACES.find((x) => x.id === id);
   if (!r) throw new UnknownNameError('race scenario', id, RACE_IDS);

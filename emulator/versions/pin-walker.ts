@@ -130,7 +130,7 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
           return false;
         }
         if (k.y && step(k, fn, d.grab, 'ref', { pfn: got.head, ref: got.ref, pin: got.pin || undefined, addr })) yield;
-        const again = (yield* readPte(k, ptep, addr)) as Ent;
+        const again = yield* readPte(k, ptep, addr);
         let changed = again.lo !== pte.lo || again.hi !== pte.hi;
         if (!changed && d.pmdRecheck) {
           const nowPmd = yield* plainLoad(k, fn, 'pmd_val(pmd) != pmd_val(*pmdp)', pmdp, addr);

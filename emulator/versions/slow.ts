@@ -39,6 +39,17 @@ function splitting(k: Kern, addr: number): boolean {
   return !!leaf && leaf.level === 'pmd' && k.arch.splitting('pmd', leaf.e, k.era);
 }
 
+/** Map a fresh anon page at addr in place of `old`, which loses this mapping and its reference. */
+function replacePage(k: Kern, addr: number, old: number, write: boolean): number {
+  const fresh = k.m.mem.alloc(0);
+  k.m.mem.setFlag(fresh, 'anon');
+  k.m.store(k.m.slot(ensureTable(k.m, addr, 'pte'), 'pte', addr), k.arch.mkLeaf('pte', fresh, { write, user: true }, k.era));
+  k.m.mem.mapcount[k.m.mem.idx(fresh)] = 1;
+  k.m.mem.mapcount[k.m.mem.idx(old)] -= 1;
+  k.m.refSub(old, 1);
+  return fresh;
+}
+
 export function* slowGup(k: Kern, v: VersionModel, call: GupCall, start: number, nrPages: number): G<{ nr: number; pages: number[]; ret: number }> {
   const other = (holder: string | null) => holder !== null && holder !== k.actor;
   const blocked = () => other(k.m.mmapWriter) || other(k.m.ptlHolder) || splitting(k, start);
@@ -89,23 +100,14 @@ export function* slowGup(k: Kern, v: VersionModel, call: GupCall, start: number,
     const size = 2 ** k.m.levelInfo(leaf.level).shift;
     let pfn = k.arch.pfn(leaf.e) + Math.floor((addr % size) / PAGE_SIZE);
     if (call.write && !k.arch.write(leaf.level, leaf.e, k.era)) {
-      // break COW: a private copy, mapped writable; the old page loses this mapping's reference
+      // break COW: a private copy, mapped writable
       const old = k.arch.pfn(leaf.e);
-      const copy = k.m.mem.alloc(0);
-      k.m.mem.setFlag(copy, 'anon');
-      k.m.store(k.m.slot(ensureTable(k.m, addr, 'pte'), 'pte', addr), k.arch.mkLeaf('pte', copy, { write: true, user: true }, k.era));
-      k.m.mem.mapcount[k.m.mem.idx(copy)] = 1;
-      k.m.mem.mapcount[k.m.mem.idx(old)] -= 1;
-      k.m.refSub(old, 1);
+      const copy = replacePage(k, addr, old, true);
       notes.push(`write fault on read-only 0x${addr.toString(16)}: COW copy 0x${copy.toString(16)} replaces 0x${old.toString(16)}`);
       pfn = copy;
     }
     if (call.longterm && call.pin && k.m.mem.hasFlag(pfn, 'cma')) {
-      const dst = k.m.mem.alloc(0);
-      k.m.mem.setFlag(dst, 'anon');
-      k.m.store(k.m.slot(ensureTable(k.m, addr, 'pte'), 'pte', addr), k.arch.mkLeaf('pte', dst, { write: vma.write, user: true }, k.era));
-      k.m.mem.mapcount[k.m.mem.idx(dst)] = 1;
-      k.m.refSub(pfn, 1);
+      const dst = replacePage(k, addr, pfn, vma.write);
       notes.push(`FOLL_LONGTERM: CMA page 0x${pfn.toString(16)} migrated to 0x${dst.toString(16)}`);
       pfn = dst;
     }

@@ -188,7 +188,7 @@ export function cmdExplore(a: { scenario: string; version: string; arch: string;
   const arch = getArch(a.arch);
   const run: RaceRun = { arch: arch.id, version: a.version, options: parseOpts(a.opt) };
   const version = getVersion(a.version);
-  checkApplicable(arch, version, { id: sc.id, title: sc.title, description: '', layout: sc.layout, call: sc.call });
+  checkApplicable(arch, version, sc);
   const r = explore(sc, run, { maxStates: positiveInt(a.maxStates, 'max-states') });
   if (a.json) {
     out(JSON.stringify(exploreJson(r, arch, version.era)));

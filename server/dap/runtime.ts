@@ -13,7 +13,7 @@ import { enabled, explore, finalCheck, replaySchedule, stepActor, type World, ty
 import { INVARIANTS } from '../../emulator/explore/invariants';
 import { checkApplicable } from '../../emulator/run/replay';
 import { getScenario, SCENARIO_IDS } from '../../emulator/scenarios';
-import { RACES, type RaceRun } from '../../emulator/scenarios/races';
+import { raceRun, RACES, type RaceRun } from '../../emulator/scenarios/races';
 import type { Step } from '../../emulator/trace/types';
 import { getVersion } from '../../emulator/versions';
 import type { Analysis } from '../analysis/analyze';
@@ -82,7 +82,7 @@ export class GupRuntime extends EventEmitter {
     }
     const id = cfg.scenario ?? 'pages-4k-16';
     const race = RACES.find((r) => r.id === id);
-    let spec: WorldSpec;
+    let spec: WorldSpec & { id: string; arches?: ArchId[] };
     if (race) {
       spec = race;
     } else {
@@ -92,16 +92,16 @@ export class GupRuntime extends EventEmitter {
         if (!ACTOR_KINDS.includes(k as ActorKind)) throw new LaunchError(`unknown actor '${k}'; valid actors: ${ACTOR_KINDS.join(', ')}`);
         return { kind: k as ActorKind, offset: s.call.offset };
       });
-      spec = { layout: s.layout, call: s.call, actors };
+      spec = { ...s, actors };
     }
     try {
-      checkApplicable(getArch(arch), getVersion(version), { id, title: id, description: '', layout: spec.layout, call: spec.call });
+      checkApplicable(getArch(arch), getVersion(version), spec);
     } catch (e) {
       throw new LaunchError((e as Error).message);
     }
     this.spec = spec;
     // a race's own runs carry their switches (e.g. hpagePincount off before the 1 GiB fix)
-    this.run = [race?.before, race?.after].find((r) => r && r.version === version && r.arch === arch) ?? { arch, version };
+    this.run = raceRun(race, arch, version);
     this.scenarioId = id;
     try {
       this.rebuild([]);

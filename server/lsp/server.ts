@@ -12,7 +12,7 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { getArch } from '../../emulator/arch';
 import type { ArchId } from '../../emulator/arch/types';
 import { explore } from '../../emulator/explore/explore';
-import { getRace } from '../../emulator/scenarios/races';
+import { getRace, raceRun } from '../../emulator/scenarios/races';
 import { describeStep, formatStep } from '../../emulator/trace/describe';
 import { getVersion } from '../../emulator/versions';
 import { analyze, type Analysis } from '../analysis/analyze';
@@ -180,7 +180,7 @@ export function startServer(connection: Connection): void {
     const sc = getRace(args.scenario);
     const version = args.version ?? sc.before.version;
     const arch = (args.arch ?? sc.before.arch) as ArchId;
-    const run = version === sc.before.version && arch === sc.before.arch ? sc.before : version === sc.after.version && arch === sc.after.arch ? sc.after : { arch, version };
+    const run = raceRun(sc, arch, version);
     const r = explore(sc, run);
     const a = getArch(arch);
     const era = getVersion(version).era;
