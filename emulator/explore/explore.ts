@@ -13,7 +13,7 @@ import { buildMachine } from '../machine/builder';
 import type { Machine } from '../machine/machine';
 import { makeKern } from '../run/replay';
 import type { RaceRun, RaceScenario } from '../scenarios/races';
-import type { GupResult, Step } from '../trace/types';
+import type { Step } from '../trace/types';
 import { getVersion, type VersionModel } from '../versions';
 import type { G, GupCall, Kern } from '../versions/kern';
 import { checkBalance, checkForkPin, checkReturned, faultViolation, type InvariantId, type Returned, type Violation } from './invariants';
@@ -35,6 +35,8 @@ export interface World {
   returned: Returned[];
   /** every step of every actor, in execution order */
   trace: Step[];
+  /** rebuilt by the explorer without its trace */
+  partial?: boolean;
 }
 
 export interface ExploreResult {
@@ -72,6 +74,14 @@ function initialMachine(sc: WorldSpec, run: RaceRun): Machine {
   return t.clone();
 }
 
+/** The GUP caller: `repeat` calls, each noting what it returned (a module-level generator: a closure would cost V8 a new map per world). */
+function* gupCaller(k: Kern, version: VersionModel, call: GupCall, repeat: number, returned: Returned[]): G<void> {
+  for (let r = 0; r < repeat; r++) {
+    const res = yield* version.gup(k, call);
+    returned.push({ call, pfns: res.pages, gens: res.pages.map((pfn) => k.m.mem.gen[k.m.mem.idx(pfn)]) });
+  }
+}
+
 export function makeWorld(sc: WorldSpec, run: RaceRun): World {
   const arch = getArch(run.arch);
   const version = getVersion(run.version);
@@ -79,16 +89,7 @@ export function makeWorld(sc: WorldSpec, run: RaceRun): World {
   const returned: Returned[] = [];
   const call: GupCall = { ...sc.call, start: arch.userBase + sc.call.offset };
   const gk = makeKern(m, version, run.options, 'gup', 0, true, true, []);
-  const gup = function* (): G<GupResult[]> {
-    const out: GupResult[] = [];
-    for (let r = 0; r < (sc.call.repeat ?? 1); r++) {
-      const res = yield* version.gup(gk, call);
-      returned.push({ call, pfns: res.pages, gens: res.pages.map((pfn) => m.mem.gen[m.mem.idx(pfn)]) });
-      out.push(res);
-    }
-    return out;
-  };
-  const actors: ActorRun[] = [{ name: 'gup', k: gk, gen: gup(), done: false, steps: gk.sink as Step[], h: 0 }];
+  const actors: ActorRun[] = [{ name: 'gup', k: gk, gen: gupCaller(gk, version, call, sc.call.repeat ?? 1, returned), done: false, steps: gk.sink as Step[], h: 0 }];
   sc.actors.forEach((spec, i) => {
     const k = makeKern(m, version, run.options, spec.kind, i + 1, true, true, []);
     actors.push({ name: spec.kind, k, gen: ACTORS[spec.kind](k, spec, version), done: false, steps: k.sink as Step[], h: 0 });
@@ -98,15 +99,23 @@ export function makeWorld(sc: WorldSpec, run: RaceRun): World {
 
 export function enabled(w: World): number[] {
   const out: number[] = [];
-  w.actors.forEach((a, i) => {
-    if (a.done) return;
+  for (let i = 0; i < w.actors.length; i++) {
+    const a = w.actors[i];
+    if (a.done) continue;
     const last = a.steps[a.steps.length - 1];
     if (!last?.until || last.until()) out.push(i);
-  });
+  }
   return out;
 }
 
 const mix = (h: number, v: number) => Math.imul(h ^ v, 16777619) >>> 0;
+
+/** murmur3's finalizer: every input bit reaches every output bit (mix alone only carries bits upwards) */
+function fmix(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
 
 function hashStr(h: number, s: string): number {
   for (let i = 0; i < s.length; i++) h = mix(h, s.charCodeAt(i));
@@ -117,8 +126,7 @@ function hashStr(h: number, s: string): number {
 export function stepActor(w: World, i: number): Violation | undefined {
   const a = w.actors[i];
   const before = a.steps.length;
-  const r = a.gen.next();
-  if (r.done) a.done = true;
+  if (a.gen.next().done) a.done = true;
   for (let j = before; j < a.steps.length; j++) {
     const s = a.steps[j];
     w.trace.push(s);
@@ -141,19 +149,21 @@ export function finalCheck(w: World): Violation | undefined {
   return faultViolation(w.m) ?? checkBalance(w.m);
 }
 
-function hashWorld(w: World): string {
+/** A 52-bit digest of a state: the machine (memmap, tables, CPUs, mm) and each actor's history. */
+function hashWorld(w: World): number {
   const m = w.m;
   const mem = m.mem;
   let h = 2166136261;
   for (let i = 0; i < mem.frames; i++) {
     h = mix(mix(mix(mix(h, mem.refcount[i]), mem.mapcount[i]), mem.pincount[i]), mem.flags[i] ^ (mem.gen[i] << 8));
-    const t = mem.tables[i];
-    if (t) for (let j = 0; j < t.length; j++) if (t[j] !== 0) h = mix(mix(h, j), t[j]);
   }
+  h = mix(mix(h, mem.tablesDigest), mem.frames);
   for (const c of m.cpus) h = mix(mix(h, c.irqsOff ? 1 : 0), c.enables);
   h = mix(mix(h, m.mm.write_protect_seq), m.mm.has_pinned ? 1 : 0);
-  const actors = w.actors.map((a) => `${a.h}.${a.done ? 1 : 0}`).join(',');
-  return `${h}|${actors}|${m.mmapWriter ?? ''}|${mem.frames}`;
+  let g = m.mmapWriter === null ? 0x9e37 : hashStr(0x9e37, m.mmapWriter);
+  for (const a of w.actors) g = mix(mix(g, a.h), a.done ? 1 : 2);
+  g = fmix(mix(g, h));
+  return fmix(h) * 0x100000 + (g & 0xfffff);
 }
 
 /** Rebuild the world a schedule leads to; stops at the first violation. */
@@ -173,20 +183,46 @@ export interface ExploreOptions {
   maxSteps?: number;
 }
 
+/**
+ * The world a schedule leads to, for the explorer: the same state as replaySchedule's, without
+ * the trace or the per-step hashing (each actor's history hash is handed over from when the
+ * state was first reached). The prefix is known to be free of violations.
+ */
+function rebuild(sc: WorldSpec, run: RaceRun, schedule: number[], hs: number[]): World {
+  const w = makeWorld(sc, run);
+  for (const i of schedule) {
+    const a = w.actors[i];
+    if (a.gen.next().done) a.done = true;
+  }
+  for (let j = 0; j < hs.length; j++) w.actors[j].h = hs[j];
+  w.partial = true;
+  return w;
+}
+
+interface Item {
+  sched: number[];
+  /** the world the schedule led to, still live (handed to the first child) */
+  w: World;
+  /** each actor's history hash in that world */
+  hs: number[];
+}
+
 export function explore(sc: RaceScenario, run: RaceRun, opts: ExploreOptions = {}): ExploreResult {
   const t0 = Date.now();
   const bounds = { maxStates: opts.maxStates ?? sc.bounds.maxStates, maxSteps: opts.maxSteps ?? sc.bounds.maxSteps };
   const names = sc.actors.reduce((n, a) => [...n, a.kind], ['gup']);
-  const seen = new Set<string>();
-  // work items by schedule length, shortest first; an item may carry its world, still live
-  const buckets = new Map<number, { sched: number[]; w?: World }[]>([[0, [{ sched: [] }]]]);
+  const seen = new Set<number>();
+  const root = makeWorld(sc, run);
+  // breadth-first: work items by schedule length, shortest first
+  const buckets = new Map<number, Item[]>([[0, [{ sched: [], w: root, hs: root.actors.map((a) => a.h) }]]]);
   let states = 0;
   let interleavings = 0;
   let cut = false;
-  /** `w` is the world the schedule led to, when it is at hand (else it is replayed) */
-  const found = (schedule: number[], v: Violation, w = replaySchedule(sc, run, schedule).w): ExploreResult => {
+  /** `w` is the world the schedule led to, when it holds the whole trace (else it is replayed) */
+  const found = (schedule: number[], v: Violation, w?: World): ExploreResult => {
+    const full = w && !w.partial ? w : replaySchedule(sc, run, schedule).w;
     return {
-      verdict: 'violation', invariant: v.invariant, message: v.message, counterexample: w.trace.map(stripUntil),
+      verdict: 'violation', invariant: v.invariant, message: v.message, counterexample: full.trace.map(stripUntil),
       schedule, actors: names, states, interleavings, ms: Date.now() - t0, bounds, complete: false,
     };
   };
@@ -195,7 +231,7 @@ export function explore(sc: RaceScenario, run: RaceRun, opts: ExploreOptions = {
     if (!items) continue;
     buckets.delete(len);
     for (const item of items) {
-      let live = item.w ?? replaySchedule(sc, run, item.sched).w;
+      let live: World | undefined = item.w;
       const en = enabled(live);
       if (en.length === 0) {
         const stuck = live.actors.filter((a) => !a.done).map((a) => a.name);
@@ -207,8 +243,9 @@ export function explore(sc: RaceScenario, run: RaceRun, opts: ExploreOptions = {
           cut = true;
           break;
         }
-        const w = live ?? replaySchedule(sc, run, item.sched).w;
-        live = undefined as unknown as World; // the first child takes the parent's world over
+        // the first child takes the parent's world over; the others rebuild it
+        const w = live ?? rebuild(sc, run, item.sched, item.hs);
+        live = undefined;
         const child = [...item.sched, i];
         states++;
         let v = stepActor(w, i);
@@ -235,7 +272,7 @@ export function explore(sc: RaceScenario, run: RaceRun, opts: ExploreOptions = {
         if (seen.has(h)) continue;
         seen.add(h);
         const list = buckets.get(child.length) ?? [];
-        list.push({ sched: child, w });
+        list.push({ sched: child, w, hs: w.actors.map((a) => a.h) });
         buckets.set(child.length, list);
       }
     }

@@ -72,10 +72,11 @@ export class Machine {
   /** the actor holding the page-table lock across a multi-step update (PAE halves), or null */
   ptlHolder: string | null = null;
   ghost = false;
-  /** slot key -> every value it held, flattened: [lo0, hi0, lo1, hi1, ...] */
-  slotHistory = new Map<number, number[]>();
-  /** 4K address -> every (pfn, gen) mapped there, flattened: [pfn0, gen0, pfn1, gen1, ...] */
-  vaHistory = new Map<number, number[]>();
+  /** slot key -> every value it held, flattened: [lo0, hi0, lo1, hi1, ...]; shared with the machine it was cloned from until the first write */
+  private slotHistory = new Map<number, number[]>();
+  private ownsSlotHistory = true;
+  /** every leaf mapping seen, flattened: [address, 4K pages, first pfn, gen, ...] (a 1 GiB leaf is one span, not 262,144 addresses) */
+  private vaSpans: number[] = [];
   /** table frame -> the level and first address it maps */
   tableVa = new Map<number, { level: Level; base: number }>();
   faults: GhostFault[] = [];
@@ -98,12 +99,13 @@ export class Machine {
       mm: { ...this.mm },
       cpus: this.cpus.map((x) => ({ ...x })),
       vmas: this.vmas.map((v) => ({ ...v })),
-      slotHistory: new Map([...this.slotHistory].map(([k, v]) => [k, v.slice()])),
-      vaHistory: new Map([...this.vaHistory].map(([k, v]) => [k, v.slice()])),
+      ownsSlotHistory: false,
+      vaSpans: this.vaSpans.slice(),
       tableVa: new Map(this.tableVa),
       faults: this.faults.slice(),
       holds: new Map(this.holds),
     });
+    this.ownsSlotHistory = false;
     return c;
   }
 
@@ -171,19 +173,18 @@ export class Machine {
   }
 
   store(s: Slot, e: Ent): void {
-    const w = this.mem.table(s.table);
-    w[2 * s.idx] = e.lo;
-    w[2 * s.idx + 1] = e.hi;
+    this.mem.setWord(s.table, 2 * s.idx, e.lo >>> 0);
+    this.mem.setWord(s.table, 2 * s.idx + 1, e.hi >>> 0);
     this.noteWrite(s);
   }
 
   storeLo(s: Slot, lo: number): void {
-    this.mem.table(s.table)[2 * s.idx] = lo >>> 0;
+    this.mem.setWord(s.table, 2 * s.idx, lo >>> 0);
     this.noteWrite(s);
   }
 
   storeHi(s: Slot, hi: number): void {
-    this.mem.table(s.table)[2 * s.idx + 1] = hi >>> 0;
+    this.mem.setWord(s.table, 2 * s.idx + 1, hi >>> 0);
     this.noteWrite(s);
   }
 
@@ -197,6 +198,10 @@ export class Machine {
     const lo = w[2 * s.idx];
     const hi = w[2 * s.idx + 1];
     const k = this.slotKey(s);
+    if (!this.ownsSlotHistory) {
+      this.slotHistory = new Map([...this.slotHistory].map(([key, v]) => [key, v.slice()]));
+      this.ownsSlotHistory = true;
+    }
     const h = this.slotHistory.get(k);
     if (!h) this.slotHistory.set(k, [lo, hi]);
     else if (!pairIn(h, lo, hi)) h.push(lo, hi);
@@ -209,23 +214,23 @@ export class Machine {
     }
   }
 
-  /** Record that addr..addr+size maps frames from pfn on (ghost only). */
+  /** Record that addr..addr+size maps frames from pfn on (ghost only). A leaf maps one allocation, so one gen covers it. */
   noteMapping(addr: number, level: Level, pfn: number): void {
     const n = 2 ** (this.levelInfo(level).shift - 12);
-    for (let k = 0; k < n; k++) {
-      const p = pfn + k;
-      const g = this.mem.valid(p) ? this.mem.gen[p - this.mem.basePfn] : 0;
-      const va = addr + k * 4096;
-      const h = this.vaHistory.get(va);
-      if (!h) this.vaHistory.set(va, [p, g]);
-      else if (!this.mapped(va, p, g)) h.push(p, g);
-    }
+    const g = this.mem.valid(pfn) ? this.mem.gen[pfn - this.mem.basePfn] : 0;
+    const v = this.vaSpans;
+    for (let i = 0; i < v.length; i += 4) if (v[i] === addr && v[i + 1] === n && v[i + 2] === pfn && v[i + 3] === g) return;
+    v.push(addr, n, pfn, g);
   }
 
   /** Did addr map this allocation (pfn, gen) of a page at some moment? (ghost only) */
   mapped(addr: number, pfn: number, gen: number): boolean {
-    const h = this.vaHistory.get(addr);
-    return !!h && pairIn(h, pfn, gen);
+    const v = this.vaSpans;
+    for (let i = 0; i < v.length; i += 4) {
+      const k = (addr - v[i]) / 4096;
+      if (k >= 0 && k < v[i + 1] && v[i + 2] + k === pfn && v[i + 3] === gen) return true;
+    }
+    return false;
   }
 
   /** Did this slot ever hold exactly this value? (ghost only) */

@@ -45,6 +45,10 @@ export class PhysMem {
   order = new Uint8Array(0);
   gen = new Uint32Array(0);
   tables: (Uint32Array | undefined)[] = [];
+  /** 1 where this copy owns its table words; a clone shares them until its first write (copy-on-write) */
+  private own = new Uint8Array(0);
+  /** order-free digest of every nonzero table word, kept current by setWord and alloc (the explorer hashes states with it) */
+  tablesDigest = 0;
   /** frames handed out so far (bump allocator) */
   private top = 0;
   /** freed order-0 frames, reused last-in first-out so "freed then reallocated" happens */
@@ -74,6 +78,7 @@ export class PhysMem {
     this.head = g(this.head, Int32Array);
     this.order = g(this.order, Uint8Array);
     this.gen = g(this.gen, Uint32Array);
+    this.own = g(this.own, Uint8Array);
     this.cap = cap;
   }
 
@@ -116,9 +121,12 @@ export class PhysMem {
       if (order > 0) this.flags[i + k] |= k === 0 ? PG.head : PG.tail;
     }
     this.refcount[i] = 1;
+    const old = this.tables[i];
+    if (old) for (let w = 0; w < TABLE_WORDS; w++) if (old[w] !== 0) this.tablesDigest ^= wordHash(i, w, old[w]);
     if (as === 'table') {
       this.flags[i] |= PG.pagetable;
       this.tables[i] = new Uint32Array(TABLE_WORDS);
+      this.own[i] = 1;
     } else {
       this.tables[i] = undefined;
     }
@@ -156,6 +164,22 @@ export class PhysMem {
     return t;
   }
 
+  /** Write one 32-bit word of a table page (copying it first if a clone still shares it). */
+  setWord(pfn: number, word: number, v: number): void {
+    const i = this.idx(pfn);
+    let t = this.tables[i];
+    if (!t) throw new RangeError(`pfn 0x${pfn.toString(16)} holds no page table`);
+    if (!this.own[i]) {
+      t = this.tables[i] = t.slice();
+      this.own[i] = 1;
+    }
+    const old = t[word];
+    if (old === v) return;
+    if (old !== 0) this.tablesDigest ^= wordHash(i, word, old);
+    if (v !== 0) this.tablesDigest ^= wordHash(i, word, v);
+    t[word] = v;
+  }
+
   setFlag(pfn: number, f: PageFlag, on = true): void {
     const i = this.idx(pfn);
     this.flags[i] = on ? this.flags[i] | PG[f] : this.flags[i] & ~PG[f];
@@ -180,19 +204,34 @@ export class PhysMem {
     };
   }
 
-  /** Deep copy, for snapshots and deltas. */
+  /**
+   * An independent copy. The memmap is copied (only the frames in use); table pages are shared
+   * until either side writes one, so copying a machine costs little more than its memmap.
+   */
   clone(): PhysMem {
     const c = Object.create(PhysMem.prototype) as PhysMem;
     Object.assign(c, this);
-    c.refcount = this.refcount.slice();
-    c.mapcount = this.mapcount.slice();
-    c.pincount = this.pincount.slice();
-    c.flags = this.flags.slice();
-    c.head = this.head.slice();
-    c.order = this.order.slice();
-    c.gen = this.gen.slice();
-    c.tables = this.tables.map((t) => t?.slice());
+    const n = this.top;
+    c.cap = n;
+    c.refcount = this.refcount.slice(0, n);
+    c.mapcount = this.mapcount.slice(0, n);
+    c.pincount = this.pincount.slice(0, n);
+    c.flags = this.flags.slice(0, n);
+    c.head = this.head.slice(0, n);
+    c.order = this.order.slice(0, n);
+    c.gen = this.gen.slice(0, n);
+    c.tables = this.tables.slice(0, n);
+    c.own = new Uint8Array(n);
+    this.own.fill(0);
     c.freeList = this.freeList.slice();
     return c;
   }
+}
+
+/** One word's share of tablesDigest: a well-mixed function of (frame, word, value). */
+function wordHash(frame: number, word: number, v: number): number {
+  let h = Math.imul(frame * TABLE_WORDS + word + 1, 0x9e3779b1) ^ Math.imul(v, 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
+  h = Math.imul(h ^ (h >>> 12), 0x297a2d39);
+  return (h ^ (h >>> 15)) >>> 0;
 }

@@ -15,7 +15,7 @@ import type { Ent } from '../arch/types';
 import type { Slot } from '../machine/machine';
 import type { GupResult } from '../trace/types';
 import {
-  DEFAULT_OPTIONS, descend, entStep, frame, irqOff, irqOn, levelEnd, offset, pageStep, pgdSlot, plainLoad, quickLoad, step,
+  DEFAULT_OPTIONS, enter, leave, descend, entStep, irqOff, irqOn, levelEnd, offset, pageStep, pgdSlot, plainLoad, quickLoad, step,
   PAGE_SIZE, type G, type GupCall, type Kern, type Nr, type VersionModel,
 } from './kern';
 import { isTail, putPage, getPage, tailPin } from './refs';
@@ -25,185 +25,179 @@ const TAILS = 'tail-mapcount' as const;
 
 function* gup_pte_range(k: Kern, pmd: Ent, addr: number, end: number, write: boolean, pages: number[], nr: Nr): G<boolean> {
   const fn = 'gup_pte_range';
-  return yield* frame(k, fn, 'gup_pte_range', addr, end, function* () {
-    if (!k.opts.pteSpecial) {
-      if (k.y && step(k, fn, 'return 0', 'bail', { addr, note: 'no __HAVE_ARCH_PTE_SPECIAL: stub, small pages go the slow way' })) yield;
-      return false;
+  const f = yield* enter(k, fn, 'gup_pte_range', addr, end);
+  if (!k.opts.pteSpecial) {
+    if (k.y && step(k, fn, 'return 0', 'bail', { addr, note: 'no __HAVE_ARCH_PTE_SPECIAL: stub, small pages go the slow way' })) yield;
+    return yield* leave(k, f, false);
+  }
+  let ptep = offset(k, pmd, 'pte', addr);
+  do {
+    const LOAD = 'pte_t pte = ACCESS_ONCE(*ptep)';
+    const pte = quickLoad(k, fn, LOAD, ptep, addr) ?? (yield* plainLoad(k, fn, LOAD, ptep, addr));
+    k.m.useEntry(ptep, pte);
+    if (!k.arch.present(pte) || k.arch.special('pte', pte) || (write && !k.arch.write('pte', pte, k.era))) {
+      if (k.y && step(k, fn, '!pte_present(pte) || pte_special(pte)', 'bail', { level: 'pte', lo: pte.lo, hi: pte.hi, addr, note: 'not present, special, or read-only for a write' })) yield;
+      return yield* leave(k, f, false);
     }
-    let ptep = offset(k, pmd, 'pte', addr);
-    do {
-      const LOAD = 'pte_t pte = ACCESS_ONCE(*ptep)';
-      const pte = quickLoad(k, fn, LOAD, ptep, addr) ?? (yield* plainLoad(k, fn, LOAD, ptep, addr));
-      k.m.useEntry(ptep, pte);
-      if (!k.arch.present(pte) || k.arch.special('pte', pte) || (write && !k.arch.write('pte', pte, k.era))) {
-        if (k.y && step(k, fn, '!pte_present(pte) || pte_special(pte)', 'bail', { level: 'pte', lo: pte.lo, hi: pte.hi, addr, note: 'not present, special, or read-only for a write' })) yield;
-        return false;
-      }
-      if (k.y && entStep(k, fn, '!pte_present(pte) || pte_special(pte)', 'check', 'pte', pte, addr)) yield;
-      k.m.useLeaf('pte', pte);
-      const page = k.arch.pfn(pte);
-      if (!k.m.mem.valid(page)) {
-        k.m.faults.push({ kind: 'pfn-outside-memory', pfn: page, detail: `pte points at frame 0x${page.toString(16)}, outside memory (VM_BUG_ON(!pfn_valid))` });
-        return false;
-      }
-      if (!k.m.refAddUnlessZero(page, 1)) {
-        if (k.y && step(k, fn, 'page_cache_get_speculative(page)', 'bail', { pfn: page, addr, note: 'refcount is zero: page being freed' })) yield;
-        return false;
-      }
-      if (k.y && pageStep(k, fn, 'page_cache_get_speculative(page)', 'ref', page, 1, undefined, addr)) yield;
-      const RECHECK = 'pte_val(pte) != pte_val(*ptep)';
-      const again = quickLoad(k, fn, RECHECK, ptep, addr) ?? (yield* plainLoad(k, fn, RECHECK, ptep, addr));
-      if (again.lo !== pte.lo || again.hi !== pte.hi) {
-        putPage(k, page, TAILS);
-        if (k.y && step(k, fn, 'put_page(page)', 'unref', { pfn: page, ref: -1, addr, note: 'pte changed under us: drop the ref' })) yield;
-        return false;
-      }
-      if (k.y && entStep(k, fn, 'pte_val(pte) != pte_val(*ptep)', 'recheck', 'pte', again, addr)) yield;
-      pages.push(page);
-      nr.v++;
-      if (k.y && pageStep(k, fn, 'pages[*nr] = page', 'record', page, undefined, nr.v, addr)) yield;
-      ptep.idx++;
-      addr += PAGE_SIZE;
-    } while (addr !== end);
-    return true;
-  });
+    if (k.y && entStep(k, fn, '!pte_present(pte) || pte_special(pte)', 'check', 'pte', pte, addr)) yield;
+    k.m.useLeaf('pte', pte);
+    const page = k.arch.pfn(pte);
+    if (!k.m.mem.valid(page)) {
+      k.m.faults.push({ kind: 'pfn-outside-memory', pfn: page, detail: `pte points at frame 0x${page.toString(16)}, outside memory (VM_BUG_ON(!pfn_valid))` });
+      return yield* leave(k, f, false);
+    }
+    if (!k.m.refAddUnlessZero(page, 1)) {
+      if (k.y && step(k, fn, 'page_cache_get_speculative(page)', 'bail', { pfn: page, addr, note: 'refcount is zero: page being freed' })) yield;
+      return yield* leave(k, f, false);
+    }
+    if (k.y && pageStep(k, fn, 'page_cache_get_speculative(page)', 'ref', page, 1, undefined, addr)) yield;
+    const RECHECK = 'pte_val(pte) != pte_val(*ptep)';
+    const again = quickLoad(k, fn, RECHECK, ptep, addr) ?? (yield* plainLoad(k, fn, RECHECK, ptep, addr));
+    if (again.lo !== pte.lo || again.hi !== pte.hi) {
+      putPage(k, page, TAILS);
+      if (k.y && step(k, fn, 'put_page(page)', 'unref', { pfn: page, ref: -1, addr, note: 'pte changed under us: drop the ref' })) yield;
+      return yield* leave(k, f, false);
+    }
+    if (k.y && entStep(k, fn, 'pte_val(pte) != pte_val(*ptep)', 'recheck', 'pte', again, addr)) yield;
+    pages.push(page);
+    nr.v++;
+    if (k.y && pageStep(k, fn, 'pages[*nr] = page', 'record', page, undefined, nr.v, addr)) yield;
+    ptep.idx++;
+    addr += PAGE_SIZE;
+  } while (addr !== end);
+  return yield* leave(k, f, true);
 }
 
 /** gup_huge_pmd / gup_huge_pud: count, add all refs to the head at once, re-check, then tail pins. */
 function* gup_huge(k: Kern, fn: string, level: 'pmd' | 'pud', orig: Ent, p: Slot, addr: number, end: number, write: boolean, pages: number[], nr: Nr): G<boolean> {
-  return yield* frame(k, fn, fn, addr, end, function* () {
-    const wr = level === 'pmd' ? 'write && !pmd_write(orig)' : 'write && !pud_write(orig)';
-    if (write && !k.arch.write(level, orig, k.era)) {
-      if (k.y && step(k, fn, wr, 'bail', { level, lo: orig.lo, hi: orig.hi, addr, note: 'read-only huge page, write wanted' })) yield;
-      return false;
+  const f = yield* enter(k, fn, fn, addr, end);
+  const wr = level === 'pmd' ? 'write && !pmd_write(orig)' : 'write && !pud_write(orig)';
+  if (write && !k.arch.write(level, orig, k.era)) {
+    if (k.y && step(k, fn, wr, 'bail', { level, lo: orig.lo, hi: orig.hi, addr, note: 'read-only huge page, write wanted' })) yield;
+    return yield* leave(k, f, false);
+  }
+  k.m.useLeaf(level, orig);
+  const size = 2 ** k.m.levelInfo(level).shift;
+  const head = k.arch.pfn(orig);
+  const first = head + Math.floor((addr % size) / PAGE_SIZE);
+  let page = first;
+  let refs = 0;
+  do {
+    pages.push(page);
+    nr.v++;
+    if (k.y && step(k, fn, 'pages[*nr] = page', 'record', { pfn: page, nr: nr.v, addr })) yield;
+    page++;
+    refs++;
+    addr += PAGE_SIZE;
+  } while (addr !== end);
+  if (!k.m.refAddUnlessZero(head, refs)) {
+    nr.v -= refs;
+    pages.length -= refs;
+    if (k.y && step(k, fn, 'page_cache_add_speculative(head, refs)', 'bail', { pfn: head, note: 'head refcount is zero' })) yield;
+    return yield* leave(k, f, false);
+  }
+  if (k.y && step(k, fn, 'page_cache_add_speculative(head, refs)', 'ref', { pfn: head, ref: refs })) yield;
+  const now = yield* plainLoad(k, fn, level === 'pmd' ? 'pmd_val(orig) != pmd_val(*pmdp)' : 'pud_val(orig) != pud_val(*pudp)', p, addr);
+  if (now.lo !== orig.lo || now.hi !== orig.hi) {
+    nr.v -= refs;
+    pages.length -= refs;
+    k.m.refSub(head, refs);
+    if (k.y && step(k, fn, 'put_page(head)', 'unref', { pfn: head, ref: -refs, note: `${level} changed under us: drop all ${refs} refs` })) yield;
+    return yield* leave(k, f, false);
+  }
+  for (let t = first; t < first + refs; t++) {
+    if (isTail(k, t)) {
+      tailPin(k, t, TAILS, 1);
+      if (k.y && step(k, fn, 'get_huge_page_tail(tail)', 'ref', { pfn: t, note: 'tail pin for split_huge_page' })) yield;
     }
-    k.m.useLeaf(level, orig);
-    const size = 2 ** k.m.levelInfo(level).shift;
-    const head = k.arch.pfn(orig);
-    const first = head + Math.floor((addr % size) / PAGE_SIZE);
-    let page = first;
-    let refs = 0;
-    do {
-      pages.push(page);
-      nr.v++;
-      if (k.y && step(k, fn, 'pages[*nr] = page', 'record', { pfn: page, nr: nr.v, addr })) yield;
-      page++;
-      refs++;
-      addr += PAGE_SIZE;
-    } while (addr !== end);
-    if (!k.m.refAddUnlessZero(head, refs)) {
-      nr.v -= refs;
-      pages.length -= refs;
-      if (k.y && step(k, fn, 'page_cache_add_speculative(head, refs)', 'bail', { pfn: head, note: 'head refcount is zero' })) yield;
-      return false;
-    }
-    if (k.y && step(k, fn, 'page_cache_add_speculative(head, refs)', 'ref', { pfn: head, ref: refs })) yield;
-    const now = yield* plainLoad(k, fn, level === 'pmd' ? 'pmd_val(orig) != pmd_val(*pmdp)' : 'pud_val(orig) != pud_val(*pudp)', p, addr);
-    if (now.lo !== orig.lo || now.hi !== orig.hi) {
-      nr.v -= refs;
-      pages.length -= refs;
-      k.m.refSub(head, refs);
-      if (k.y && step(k, fn, 'put_page(head)', 'unref', { pfn: head, ref: -refs, note: `${level} changed under us: drop all ${refs} refs` })) yield;
-      return false;
-    }
-    for (let t = first; t < first + refs; t++) {
-      if (isTail(k, t)) {
-        tailPin(k, t, TAILS, 1);
-        if (k.y && step(k, fn, 'get_huge_page_tail(tail)', 'ref', { pfn: t, note: 'tail pin for split_huge_page' })) yield;
-      }
-    }
-    return true;
-  });
+  }
+  return yield* leave(k, f, true);
 }
 
 function* gup_pmd_range(k: Kern, pud: Ent, pudp: Slot, addr: number, end: number, write: boolean, pages: number[], nr: Nr): G<boolean> {
   const fn = 'gup_pmd_range';
-  return yield* frame(k, fn, 'gup_pmd_range', addr, end, function* () {
-    let pmdp = descend(k, pud, pudp, 'pmd', addr);
-    do {
-      const pmd = yield* plainLoad(k, fn, 'pmd_t pmd = ACCESS_ONCE(*pmdp)', pmdp, addr);
-      k.m.useEntry(pmdp, pmd);
-      const next = levelEnd(k, 'pmd', addr, end);
-      if (k.arch.none(pmd) || k.arch.splitting('pmd', pmd, k.era)) {
-        if (k.y && step(k, fn, 'pmd_none(pmd) || pmd_trans_splitting(pmd)', 'bail', { level: 'pmd', lo: pmd.lo, hi: pmd.hi, addr, note: k.arch.none(pmd) ? 'pmd none' : 'THP being split' })) yield;
-        return false;
-      }
-      if (k.y && step(k, fn, 'pmd_none(pmd) || pmd_trans_splitting(pmd)', 'check', { level: 'pmd', lo: pmd.lo, hi: pmd.hi, addr })) yield;
-      if (k.arch.leaf('pmd', pmd)) {
-        if (!(yield* gup_huge(k, 'gup_huge_pmd', 'pmd', pmd, pmdp, addr, next, write, pages, nr))) return false;
-      } else if (!(yield* gup_pte_range(k, pmd, addr, next, write, pages, nr))) {
-        return false;
-      }
-      pmdp.idx++;
-      addr = next;
-    } while (addr !== end);
-    return true;
-  });
+  const f = yield* enter(k, fn, 'gup_pmd_range', addr, end);
+  let pmdp = descend(k, pud, pudp, 'pmd', addr);
+  do {
+    const pmd = yield* plainLoad(k, fn, 'pmd_t pmd = ACCESS_ONCE(*pmdp)', pmdp, addr);
+    k.m.useEntry(pmdp, pmd);
+    const next = levelEnd(k, 'pmd', addr, end);
+    if (k.arch.none(pmd) || k.arch.splitting('pmd', pmd, k.era)) {
+      if (k.y && step(k, fn, 'pmd_none(pmd) || pmd_trans_splitting(pmd)', 'bail', { level: 'pmd', lo: pmd.lo, hi: pmd.hi, addr, note: k.arch.none(pmd) ? 'pmd none' : 'THP being split' })) yield;
+      return yield* leave(k, f, false);
+    }
+    if (k.y && step(k, fn, 'pmd_none(pmd) || pmd_trans_splitting(pmd)', 'check', { level: 'pmd', lo: pmd.lo, hi: pmd.hi, addr })) yield;
+    if (k.arch.leaf('pmd', pmd)) {
+      if (!(yield* gup_huge(k, 'gup_huge_pmd', 'pmd', pmd, pmdp, addr, next, write, pages, nr))) return yield* leave(k, f, false);
+    } else if (!(yield* gup_pte_range(k, pmd, addr, next, write, pages, nr))) {
+      return yield* leave(k, f, false);
+    }
+    pmdp.idx++;
+    addr = next;
+  } while (addr !== end);
+  return yield* leave(k, f, true);
 }
 
 function* gup_pud_range(k: Kern, pgd: Ent, pgdp: Slot, addr: number, end: number, write: boolean, pages: number[], nr: Nr): G<boolean> {
   const fn = 'gup_pud_range';
-  return yield* frame(k, fn, 'gup_pud_range', addr, end, function* () {
-    let pudp = descend(k, pgd, pgdp, 'pud', addr);
-    do {
-      const pud = yield* plainLoad(k, fn, 'pud_t pud = ACCESS_ONCE(*pudp)', pudp, addr);
-      const next = levelEnd(k, 'pud', addr, end);
-      if (k.arch.none(pud)) {
-        if (k.y && step(k, fn, 'pud_none(pud)', 'bail', { level: 'pud', addr })) yield;
-        return false;
-      }
-      if (k.arch.leaf('pud', pud)) {
-        if (!(yield* gup_huge(k, 'gup_huge_pud', 'pud', pud, pudp, addr, next, write, pages, nr))) return false;
-      } else if (!(yield* gup_pmd_range(k, pud, pudp, addr, next, write, pages, nr))) {
-        return false;
-      }
-      pudp.idx++;
-      addr = next;
-    } while (addr !== end);
-    return true;
-  });
+  const f = yield* enter(k, fn, 'gup_pud_range', addr, end);
+  let pudp = descend(k, pgd, pgdp, 'pud', addr);
+  do {
+    const pud = yield* plainLoad(k, fn, 'pud_t pud = ACCESS_ONCE(*pudp)', pudp, addr);
+    const next = levelEnd(k, 'pud', addr, end);
+    if (k.arch.none(pud)) {
+      if (k.y && step(k, fn, 'pud_none(pud)', 'bail', { level: 'pud', addr })) yield;
+      return yield* leave(k, f, false);
+    }
+    if (k.arch.leaf('pud', pud)) {
+      if (!(yield* gup_huge(k, 'gup_huge_pud', 'pud', pud, pudp, addr, next, write, pages, nr))) return yield* leave(k, f, false);
+    } else if (!(yield* gup_pmd_range(k, pud, pudp, addr, next, write, pages, nr))) {
+      return yield* leave(k, f, false);
+    }
+    pudp.idx++;
+    addr = next;
+  } while (addr !== end);
+  return yield* leave(k, f, true);
 }
 
 function* __get_user_pages_fast(k: Kern, call: GupCall, start: number, pages: number[], nr: Nr): G<number> {
   const fn = '__get_user_pages_fast';
   const end = start + call.nrPages * PAGE_SIZE;
-  return yield* frame(k, fn, '__get_user_pages_fast', start, end, function* () {
-    if (end > k.arch.taskSize) {
-      if (k.y && step(k, fn, 'access_ok', 'bail', { addr: start, end, note: 'range beyond user space' })) yield;
-      return 0;
+  const f = yield* enter(k, fn, '__get_user_pages_fast', start, end);
+  if (end > k.arch.taskSize) {
+    if (k.y && step(k, fn, 'access_ok', 'bail', { addr: start, end, note: 'range beyond user space' })) yield;
+    return yield* leave(k, f, 0);
+  }
+  yield* irqOff(k, fn, 'local_irq_save(flags)');
+  let addr = start;
+  let pgdp = pgdSlot(k, addr);
+  do {
+    const next = levelEnd(k, k.arch.levels[0].level, addr, end);
+    const pgd = yield* plainLoad(k, fn, 'pgd_none(*pgdp)', pgdp, addr);
+    if (k.arch.none(pgd)) {
+      if (k.y && step(k, fn, 'pgd_none(*pgdp)', 'bail', { level: 'pgd', addr })) yield;
+      break;
     }
-    yield* irqOff(k, fn, 'local_irq_save(flags)');
-    let addr = start;
-    let pgdp = pgdSlot(k, addr);
-    do {
-      const next = levelEnd(k, k.arch.levels[0].level, addr, end);
-      const pgd = yield* plainLoad(k, fn, 'pgd_none(*pgdp)', pgdp, addr);
-      if (k.arch.none(pgd)) {
-        if (k.y && step(k, fn, 'pgd_none(*pgdp)', 'bail', { level: 'pgd', addr })) yield;
-        break;
-      }
-      if (!(yield* gup_pud_range(k, pgd, pgdp, addr, next, call.write, pages, nr))) break;
-      pgdp.idx++;
-      addr = next;
-    } while (addr !== end);
-    yield* irqOn(k, fn, 'local_irq_restore(flags)');
-    return nr.v;
-  });
+    if (!(yield* gup_pud_range(k, pgd, pgdp, addr, next, call.write, pages, nr))) break;
+    pgdp.idx++;
+    addr = next;
+  } while (addr !== end);
+  yield* irqOn(k, fn, 'local_irq_restore(flags)');
+  return yield* leave(k, f, nr.v);
 }
 
 function* get_user_pages_fast(k: Kern, call: GupCall): G<GupResult> {
   const fn = 'get_user_pages_fast';
   const start = call.start - (call.start % PAGE_SIZE);
-  return yield* frame(k, fn, 'get_user_pages_fast', start, start + call.nrPages * PAGE_SIZE, function* () {
-    const pages: number[] = [];
-    const nr: Nr = { v: 0 };
-    yield* __get_user_pages_fast(k, call, start, pages, nr);
-    if (nr.v >= call.nrPages || call.fastOnly) return { nr: nr.v, ret: nr.v, slowPath: false, fastNr: nr.v, pages };
-    const rest = yield* slowGup(k, generic_2014, call, start + nr.v * PAGE_SIZE, call.nrPages - nr.v);
-    const all = pages.concat(rest.pages);
-    const ret = nr.v > 0 ? (rest.ret < 0 ? nr.v : nr.v + rest.ret) : rest.ret;
-    return { nr: all.length, ret, slowPath: true, fastNr: nr.v, pages: all };
-  });
+  const f = yield* enter(k, fn, 'get_user_pages_fast', start, start + call.nrPages * PAGE_SIZE);
+  const pages: number[] = [];
+  const nr: Nr = { v: 0 };
+  yield* __get_user_pages_fast(k, call, start, pages, nr);
+  if (nr.v >= call.nrPages || call.fastOnly) return yield* leave(k, f, { nr: nr.v, ret: nr.v, slowPath: false, fastNr: nr.v, pages });
+  const rest = yield* slowGup(k, generic_2014, call, start + nr.v * PAGE_SIZE, call.nrPages - nr.v);
+  const all = pages.concat(rest.pages);
+  const ret = nr.v > 0 ? (rest.ret < 0 ? nr.v : nr.v + rest.ret) : rest.ret;
+  return yield* leave(k, f, { nr: all.length, ret, slowPath: true, fastNr: nr.v, pages: all });
 }
 
 export const generic_2014: VersionModel = {

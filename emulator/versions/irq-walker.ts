@@ -9,7 +9,7 @@
 import type { Ent, Level } from '../arch/types';
 import type { GupResult } from '../trace/types';
 import {
-  DEFAULT_OPTIONS, descend, entStep, lowHighLow, offset, pageStep, quickLoad, frame, irqOff, irqOn, levelEnd, pgdSlot, plainLoad, step,
+  DEFAULT_OPTIONS, enter, leave, descend, entStep, lowHighLow, offset, pageStep, quickLoad, irqOff, irqOn, levelEnd, pgdSlot, plainLoad, step,
   PAGE_SIZE, type G, type GupCall, type Kern, type Nr, type VersionModel,
 } from './kern';
 import type { Slot } from '../machine/machine';
@@ -49,107 +49,103 @@ function allowed(k: Kern, level: Level, e: Ent, write: boolean): boolean {
 
 function* gup_pte_range(k: Kern, d: IrqDialect, pmd: Ent, addr: number, end: number, write: boolean, pages: number[], nr: Nr): G<boolean> {
   const fn = 'gup_pte_range';
-  return yield* frame(k, fn, 'gup_pte_range', addr, end, function* () {
-    let ptep = offset(k, pmd, 'pte', addr);
-    do {
-      const pte = quickLoad(k, 'gup_get_pte', 'ACCESS_ONCE(*ptep)', ptep, addr) ?? (yield* gup_get_pte(k, d, ptep, addr));
-      k.m.useEntry(ptep, pte);
-      if (!allowed(k, 'pte', pte, write) || k.arch.special('pte', pte)) {
-        if (k.y && step(k, fn, d.pteCheck, 'bail', { level: 'pte', lo: pte.lo, hi: pte.hi, addr, note: 'not a present user page (or special, or read-only for a write)' })) yield;
-        return false;
-      }
-      if (k.y && entStep(k, fn, d.pteCheck, 'check', 'pte', pte, addr)) yield;
-      const page = k.arch.pfn(pte);
-      getPage(k, page, d.tails);
-      k.m.mem.setFlag(page, 'referenced');
-      if (k.y && pageStep(k, fn, 'get_page(page)', 'ref', k.m.headOf(page), 1, undefined, addr)) yield;
-      pages.push(page);
-      nr.v++;
-      if (k.y && pageStep(k, fn, 'pages[*nr] = page', 'record', page, undefined, nr.v, addr)) yield;
-      ptep.idx++;
-      addr += PAGE_SIZE;
-    } while (addr !== end);
-    return true;
-  });
+  const f = yield* enter(k, fn, 'gup_pte_range', addr, end);
+  let ptep = offset(k, pmd, 'pte', addr);
+  do {
+    const pte = quickLoad(k, 'gup_get_pte', 'ACCESS_ONCE(*ptep)', ptep, addr) ?? (yield* gup_get_pte(k, d, ptep, addr));
+    k.m.useEntry(ptep, pte);
+    if (!allowed(k, 'pte', pte, write) || k.arch.special('pte', pte)) {
+      if (k.y && step(k, fn, d.pteCheck, 'bail', { level: 'pte', lo: pte.lo, hi: pte.hi, addr, note: 'not a present user page (or special, or read-only for a write)' })) yield;
+      return yield* leave(k, f, false);
+    }
+    if (k.y && entStep(k, fn, d.pteCheck, 'check', 'pte', pte, addr)) yield;
+    const page = k.arch.pfn(pte);
+    getPage(k, page, d.tails);
+    k.m.mem.setFlag(page, 'referenced');
+    if (k.y && pageStep(k, fn, 'get_page(page)', 'ref', k.m.headOf(page), 1, undefined, addr)) yield;
+    pages.push(page);
+    nr.v++;
+    if (k.y && pageStep(k, fn, 'pages[*nr] = page', 'record', page, undefined, nr.v, addr)) yield;
+    ptep.idx++;
+    addr += PAGE_SIZE;
+  } while (addr !== end);
+  return yield* leave(k, f, true);
 }
 
 /** gup_huge_pmd / gup_huge_pud: every subpage into pages[], a pin on each tail, one add on the head. */
 function* gup_huge(k: Kern, d: IrqDialect, fn: string, level: 'pmd' | 'pud', e: Ent, addr: number, end: number, write: boolean, pages: number[], nr: Nr): G<boolean> {
-  return yield* frame(k, fn, fn, addr, end, function* () {
-    if (!allowed(k, level, e, write)) {
-      if (k.y && step(k, fn, d.hugeCheck, 'bail', { level, lo: e.lo, hi: e.hi, addr, note: 'not a present user huge page (or read-only for a write)' })) yield;
-      return false;
+  const f = yield* enter(k, fn, fn, addr, end);
+  if (!allowed(k, level, e, write)) {
+    if (k.y && step(k, fn, d.hugeCheck, 'bail', { level, lo: e.lo, hi: e.hi, addr, note: 'not a present user huge page (or read-only for a write)' })) yield;
+    return yield* leave(k, f, false);
+  }
+  if (k.y && step(k, fn, d.hugeCheck, 'check', { level, lo: e.lo, hi: e.hi, addr })) yield;
+  const size = 2 ** k.m.levelInfo(level).shift;
+  const head = k.arch.pfn(e);
+  let page = head + Math.floor((addr % size) / PAGE_SIZE);
+  let refs = 0;
+  do {
+    pages.push(page);
+    if (k.y && step(k, fn, 'pages[*nr] = page', 'record', { pfn: page, nr: nr.v + 1, addr })) yield;
+    if (isTail(k, page)) {
+      tailPin(k, page, d.tails, 1);
+      if (k.y && step(k, fn, 'get_huge_page_tail(page)', 'ref', { pfn: page, note: 'tail pin for split_huge_page', addr })) yield;
     }
-    if (k.y && step(k, fn, d.hugeCheck, 'check', { level, lo: e.lo, hi: e.hi, addr })) yield;
-    const size = 2 ** k.m.levelInfo(level).shift;
-    const head = k.arch.pfn(e);
-    let page = head + Math.floor((addr % size) / PAGE_SIZE);
-    let refs = 0;
-    do {
-      pages.push(page);
-      if (k.y && step(k, fn, 'pages[*nr] = page', 'record', { pfn: page, nr: nr.v + 1, addr })) yield;
-      if (isTail(k, page)) {
-        tailPin(k, page, d.tails, 1);
-        if (k.y && step(k, fn, 'get_huge_page_tail(page)', 'ref', { pfn: page, note: 'tail pin for split_huge_page', addr })) yield;
-      }
-      nr.v++;
-      page++;
-      refs++;
-      addr += PAGE_SIZE;
-    } while (addr !== end);
-    k.m.refAdd(head, refs);
-    k.m.mem.setFlag(head, 'referenced');
-    if (k.y && step(k, fn, 'get_head_page_multiple(head, refs)', 'ref', { pfn: head, ref: refs })) yield;
-    return true;
-  });
+    nr.v++;
+    page++;
+    refs++;
+    addr += PAGE_SIZE;
+  } while (addr !== end);
+  k.m.refAdd(head, refs);
+  k.m.mem.setFlag(head, 'referenced');
+  if (k.y && step(k, fn, 'get_head_page_multiple(head, refs)', 'ref', { pfn: head, ref: refs })) yield;
+  return yield* leave(k, f, true);
 }
 
 function* gup_pmd_range(k: Kern, d: IrqDialect, pud: Ent, pudp: Slot, addr: number, end: number, write: boolean, pages: number[], nr: Nr): G<boolean> {
   const fn = 'gup_pmd_range';
-  return yield* frame(k, fn, 'gup_pmd_range', addr, end, function* () {
-    let pmdp = descend(k, pud, pudp, 'pmd', addr);
-    do {
-      const pmd = yield* plainLoad(k, fn, d.pmdLoad, pmdp, addr);
-      k.m.useEntry(pmdp, pmd);
-      const next = levelEnd(k, 'pmd', addr, end);
-      if (k.arch.none(pmd) || k.arch.splitting('pmd', pmd, k.era)) {
-        if (k.y && step(k, fn, 'pmd_none(pmd) || pmd_trans_splitting(pmd)', 'bail', { level: 'pmd', lo: pmd.lo, hi: pmd.hi, addr, note: k.arch.none(pmd) ? 'pmd none' : 'THP being split: the slow path waits for it' })) yield;
-        return false;
-      }
-      if (k.y && step(k, fn, 'pmd_none(pmd) || pmd_trans_splitting(pmd)', 'check', { level: 'pmd', lo: pmd.lo, hi: pmd.hi, addr })) yield;
-      if (k.arch.leaf('pmd', pmd)) {
-        if (!(yield* gup_huge(k, d, 'gup_huge_pmd', 'pmd', pmd, addr, next, write, pages, nr))) return false;
-      } else if (!(yield* gup_pte_range(k, d, pmd, addr, next, write, pages, nr))) {
-        return false;
-      }
-      pmdp.idx++;
-      addr = next;
-    } while (addr !== end);
-    return true;
-  });
+  const f = yield* enter(k, fn, 'gup_pmd_range', addr, end);
+  let pmdp = descend(k, pud, pudp, 'pmd', addr);
+  do {
+    const pmd = yield* plainLoad(k, fn, d.pmdLoad, pmdp, addr);
+    k.m.useEntry(pmdp, pmd);
+    const next = levelEnd(k, 'pmd', addr, end);
+    if (k.arch.none(pmd) || k.arch.splitting('pmd', pmd, k.era)) {
+      if (k.y && step(k, fn, 'pmd_none(pmd) || pmd_trans_splitting(pmd)', 'bail', { level: 'pmd', lo: pmd.lo, hi: pmd.hi, addr, note: k.arch.none(pmd) ? 'pmd none' : 'THP being split: the slow path waits for it' })) yield;
+      return yield* leave(k, f, false);
+    }
+    if (k.y && step(k, fn, 'pmd_none(pmd) || pmd_trans_splitting(pmd)', 'check', { level: 'pmd', lo: pmd.lo, hi: pmd.hi, addr })) yield;
+    if (k.arch.leaf('pmd', pmd)) {
+      if (!(yield* gup_huge(k, d, 'gup_huge_pmd', 'pmd', pmd, addr, next, write, pages, nr))) return yield* leave(k, f, false);
+    } else if (!(yield* gup_pte_range(k, d, pmd, addr, next, write, pages, nr))) {
+      return yield* leave(k, f, false);
+    }
+    pmdp.idx++;
+    addr = next;
+  } while (addr !== end);
+  return yield* leave(k, f, true);
 }
 
 function* gup_pud_range(k: Kern, d: IrqDialect, pgd: Ent, pgdp: Slot, addr: number, end: number, write: boolean, pages: number[], nr: Nr): G<boolean> {
   const fn = 'gup_pud_range';
-  return yield* frame(k, fn, 'gup_pud_range', addr, end, function* () {
-    let pudp = descend(k, pgd, pgdp, 'pud', addr);
-    do {
-      const pud = yield* plainLoad(k, fn, d.pudLoad, pudp, addr);
-      const next = levelEnd(k, 'pud', addr, end);
-      if (k.arch.none(pud)) {
-        if (k.y && step(k, fn, 'pud_none(pud)', 'bail', { level: 'pud', lo: pud.lo, hi: pud.hi, addr })) yield;
-        return false;
-      }
-      if (k.arch.leaf('pud', pud)) {
-        if (!(yield* gup_huge(k, d, 'gup_huge_pud', 'pud', pud, addr, next, write, pages, nr))) return false;
-      } else if (!(yield* gup_pmd_range(k, d, pud, pudp, addr, next, write, pages, nr))) {
-        return false;
-      }
-      pudp.idx++;
-      addr = next;
-    } while (addr !== end);
-    return true;
-  });
+  const f = yield* enter(k, fn, 'gup_pud_range', addr, end);
+  let pudp = descend(k, pgd, pgdp, 'pud', addr);
+  do {
+    const pud = yield* plainLoad(k, fn, d.pudLoad, pudp, addr);
+    const next = levelEnd(k, 'pud', addr, end);
+    if (k.arch.none(pud)) {
+      if (k.y && step(k, fn, 'pud_none(pud)', 'bail', { level: 'pud', lo: pud.lo, hi: pud.hi, addr })) yield;
+      return yield* leave(k, f, false);
+    }
+    if (k.arch.leaf('pud', pud)) {
+      if (!(yield* gup_huge(k, d, 'gup_huge_pud', 'pud', pud, addr, next, write, pages, nr))) return yield* leave(k, f, false);
+    } else if (!(yield* gup_pmd_range(k, d, pud, pudp, addr, next, write, pages, nr))) {
+      return yield* leave(k, f, false);
+    }
+    pudp.idx++;
+    addr = next;
+  } while (addr !== end);
+  return yield* leave(k, f, true);
 }
 
 /** The pgd loop with interrupts off, shared by both entry points; returns whether it walked it all. */
@@ -174,23 +170,22 @@ function* get_user_pages_fast(k: Kern, d: IrqDialect, self: VersionModel, call: 
   const fn = 'get_user_pages_fast';
   const start = call.start - (call.start % PAGE_SIZE);
   const end = start + call.nrPages * PAGE_SIZE;
-  return yield* frame(k, fn, 'get_user_pages_fast', start, end, function* () {
-    const pages: number[] = [];
-    const nr: Nr = { v: 0 };
-    let done = false;
-    if (end > k.arch.taskSize || end < start) {
-      if (k.y && step(k, fn, 'end >> __VIRTUAL_MASK_SHIFT', 'bail', { addr: start, end, note: 'range beyond user space: slow path' })) yield;
-    } else {
-      yield* irqOff(k, fn, 'local_irq_disable()');
-      done = yield* walk(k, d, fn, start, end, call.write, pages, nr);
-      yield* irqOn(k, fn, 'local_irq_enable()');
-    }
-    if (done) return { nr: nr.v, ret: nr.v, slowPath: false, fastNr: nr.v, pages };
-    const rest = yield* slowGup(k, self, call, start + nr.v * PAGE_SIZE, call.nrPages - nr.v);
-    const all = pages.concat(rest.pages);
-    const ret = nr.v > 0 ? (rest.ret < 0 ? nr.v : nr.v + rest.ret) : rest.ret;
-    return { nr: all.length, ret, slowPath: true, fastNr: nr.v, pages: all };
-  });
+  const f = yield* enter(k, fn, 'get_user_pages_fast', start, end);
+  const pages: number[] = [];
+  const nr: Nr = { v: 0 };
+  let done = false;
+  if (end > k.arch.taskSize || end < start) {
+    if (k.y && step(k, fn, 'end >> __VIRTUAL_MASK_SHIFT', 'bail', { addr: start, end, note: 'range beyond user space: slow path' })) yield;
+  } else {
+    yield* irqOff(k, fn, 'local_irq_disable()');
+    done = yield* walk(k, d, fn, start, end, call.write, pages, nr);
+    yield* irqOn(k, fn, 'local_irq_enable()');
+  }
+  if (done) return yield* leave(k, f, { nr: nr.v, ret: nr.v, slowPath: false, fastNr: nr.v, pages });
+  const rest = yield* slowGup(k, self, call, start + nr.v * PAGE_SIZE, call.nrPages - nr.v);
+  const all = pages.concat(rest.pages);
+  const ret = nr.v > 0 ? (rest.ret < 0 ? nr.v : nr.v + rest.ret) : rest.ret;
+  return yield* leave(k, f, { nr: all.length, ret, slowPath: true, fastNr: nr.v, pages: all });
 }
 
 /** __get_user_pages_fast: the IRQ-safe variant that never falls back (perf, futex). */
@@ -198,14 +193,13 @@ function* __get_user_pages_fast(k: Kern, d: IrqDialect, call: GupCall): G<GupRes
   const fn = '__get_user_pages_fast';
   const start = call.start - (call.start % PAGE_SIZE);
   const end = start + call.nrPages * PAGE_SIZE;
-  return yield* frame(k, fn, '__get_user_pages_fast', start, end, function* () {
-    const pages: number[] = [];
-    const nr: Nr = { v: 0 };
-    yield* irqOff(k, fn, 'local_irq_save(flags)');
-    yield* walk(k, d, fn, start, end, call.write, pages, nr);
-    yield* irqOn(k, fn, 'local_irq_restore(flags)');
-    return { nr: nr.v, ret: nr.v, slowPath: false, fastNr: nr.v, pages };
-  });
+  const f = yield* enter(k, fn, '__get_user_pages_fast', start, end);
+  const pages: number[] = [];
+  const nr: Nr = { v: 0 };
+  yield* irqOff(k, fn, 'local_irq_save(flags)');
+  yield* walk(k, d, fn, start, end, call.write, pages, nr);
+  yield* irqOn(k, fn, 'local_irq_restore(flags)');
+  return yield* leave(k, f, { nr: nr.v, ret: nr.v, slowPath: false, fastNr: nr.v, pages });
 }
 
 /** A version model whose kernel code is the interrupts-off walker in the given dialect. */

@@ -116,20 +116,29 @@ export function pageStep(k: Kern, fn: string, anchor: string, event: StepEvent, 
   return step(k, fn, anchor, event, { pfn, ref, nr, addr });
 }
 
+/** A kernel function's activation: what its 'call' and 'return' steps show (the debugger's call stack). */
+export interface Frame {
+  fn: string;
+  anchor: string;
+  addr: number;
+  end: number;
+}
+
 /**
- * Run a kernel function body as a frame: a 'call' step, the body, a 'return' step.
- * The frame shows in the debug adapter's call stack with its address range.
+ * Enter a kernel function: a 'call' step, then one level deeper. Every return of the function
+ * goes through leave(). (Not a wrapper taking the body as a closure: calling a freshly made
+ * generator closure costs V8 a new prototype and map each time, ~1.5 us a call.)
  */
-export function* frame<T>(k: Kern, fn: string, anchor: string, addr: number, end: number, body: () => G<T>): G<T> {
+export function* enter(k: Kern, fn: string, anchor: string, addr: number, end: number): G<Frame> {
   if (k.y && step(k, fn, anchor, 'call', { addr, end })) yield;
   k.depth++;
-  let ret: T;
-  try {
-    ret = yield* body();
-  } finally {
-    k.depth--;
-  }
-  if (k.y && step(k, fn, anchor, 'return', { addr, end, ret: typeof ret === 'number' || typeof ret === 'boolean' ? ret : undefined })) yield;
+  return { fn, anchor, addr, end };
+}
+
+/** Leave a kernel function with its return value: one level up, then a 'return' step. */
+export function* leave<T>(k: Kern, f: Frame, ret: T): G<T> {
+  k.depth--;
+  if (k.y && step(k, f.fn, f.anchor, 'return', { addr: f.addr, end: f.end, ret: typeof ret === 'number' || typeof ret === 'boolean' ? ret : undefined })) yield;
   return ret;
 }
 
