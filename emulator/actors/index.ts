@@ -64,7 +64,7 @@ function* split_huge_page(k: Kern, spec: ActorSpec, v: VersionModel): G<void> {
   }
   if (k.y && step(k, '__split_huge_page_refcount', 'atomic_add(page_mapcount(page_tail))', 'split', { pfn: head, note: `${n - 1} tails made independent, ${moved} tail pin(s) moved from the head` })) yield;
   // __split_huge_page_map: a pte table mapping every subpage, then the pmd points to it
-  const table = mem.alloc(0, 'table');
+  const table = k.m.mem.alloc(0, 'table');
   const base = addr - (addr % 2 ** k.m.levelInfo('pmd').shift);
   k.m.tableVa.set(table, { level: 'pte', base });
   const prot = { write: k.arch.write('pmd', pmd, k.era), user: k.arch.user(pmd) };

@@ -133,3 +133,16 @@ export interface ArchModel {
   /** a protnone (NUMA hinting) version of a present leaf */
   mkProtnone(level: Level, e: Ent): Ent;
 }
+
+/** The geometry of one level of an arch's tables (a pure function of the arch). */
+export function levelInfo(arch: ArchModel, level: Level): LevelInfo {
+  const l = arch.levels.find((x) => x.level === level);
+  if (!l) throw new RangeError(`${arch.id} has no ${level} level`);
+  return l;
+}
+
+/** The index of addr in a table of the given level. */
+export function levelIndex(arch: ArchModel, level: Level, addr: number): number {
+  const l = levelInfo(arch, level);
+  return Math.floor(addr / 2 ** l.shift) % l.entries;
+}

@@ -15,13 +15,13 @@ import { makeKern } from '../run/replay';
 import type { RaceRun, RaceScenario } from '../scenarios/races';
 import type { Step } from '../trace/types';
 import { getVersion, type VersionModel } from '../versions';
-import type { G, GupCall, Kern } from '../versions/kern';
+import { Fiber, invoke, type G, type GupCall, type Kern } from '../versions/kern';
 import { checkBalance, checkForkPin, checkReturned, faultViolation, type InvariantId, type Returned, type Violation } from './invariants';
 
 interface ActorRun {
   name: string;
   k: Kern;
-  gen: G<unknown>;
+  gen: Fiber<unknown>;
   done: boolean;
   steps: Step[];
   /** rolling hash of this actor's own steps */
@@ -77,7 +77,7 @@ function initialMachine(sc: WorldSpec, run: RaceRun): Machine {
 /** The GUP caller: `repeat` calls, each noting what it returned (a module-level generator: a closure would cost V8 a new map per world). */
 function* gupCaller(k: Kern, version: VersionModel, call: GupCall, repeat: number, returned: Returned[]): G<void> {
   for (let r = 0; r < repeat; r++) {
-    const res = yield* version.gup(k, call);
+    const res = yield* invoke(version.gup(k, call));
     returned.push({ call, pfns: res.pages, gens: res.pages.map((pfn) => k.m.mem.gen[k.m.mem.idx(pfn)]) });
   }
 }
@@ -89,10 +89,10 @@ export function makeWorld(sc: WorldSpec, run: RaceRun): World {
   const returned: Returned[] = [];
   const call: GupCall = { ...sc.call, start: arch.userBase + sc.call.offset };
   const gk = makeKern(m, version, run.options, 'gup', 0, true, true, []);
-  const actors: ActorRun[] = [{ name: 'gup', k: gk, gen: gupCaller(gk, version, call, sc.call.repeat ?? 1, returned), done: false, steps: gk.sink as Step[], h: 0 }];
+  const actors: ActorRun[] = [{ name: 'gup', k: gk, gen: new Fiber(gupCaller(gk, version, call, sc.call.repeat ?? 1, returned)), done: false, steps: gk.sink as Step[], h: 0 }];
   sc.actors.forEach((spec, i) => {
     const k = makeKern(m, version, run.options, spec.kind, i + 1, true, true, []);
-    actors.push({ name: spec.kind, k, gen: ACTORS[spec.kind](k, spec, version), done: false, steps: k.sink as Step[], h: 0 });
+    actors.push({ name: spec.kind, k, gen: new Fiber(ACTORS[spec.kind](k, spec, version)), done: false, steps: k.sink as Step[], h: 0 });
   });
   return { m, version, actors, returned, trace: [] };
 }
@@ -126,7 +126,7 @@ function hashStr(h: number, s: string): number {
 export function stepActor(w: World, i: number): Violation | undefined {
   const a = w.actors[i];
   const before = a.steps.length;
-  if (a.gen.next().done) a.done = true;
+  if (a.gen.resume()) a.done = true;
   for (let j = before; j < a.steps.length; j++) {
     const s = a.steps[j];
     w.trace.push(s);
@@ -192,7 +192,7 @@ function rebuild(sc: WorldSpec, run: RaceRun, schedule: number[], hs: number[]):
   const w = makeWorld(sc, run);
   for (const i of schedule) {
     const a = w.actors[i];
-    if (a.gen.next().done) a.done = true;
+    if (a.gen.resume()) a.done = true;
   }
   for (let j = 0; j < hs.length; j++) w.actors[j].h = hs[j];
   w.partial = true;

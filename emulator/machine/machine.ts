@@ -10,7 +10,7 @@
  * Layer: pure emulator.
  */
 import { hex, toBig } from '../arch/bits';
-import type { ArchModel, Ent, Era, Level, LevelInfo } from '../arch/types';
+import { levelIndex, levelInfo, type ArchModel, type Ent, type Era, type Level, type LevelInfo } from '../arch/types';
 import { PG, PhysMem } from './memory';
 
 export interface Vma {
@@ -110,15 +110,12 @@ export class Machine {
   }
 
   levelInfo(level: Level): LevelInfo {
-    const l = this.arch.levels.find((x) => x.level === level);
-    if (!l) throw new RangeError(`${this.arch.id} has no ${level} level`);
-    return l;
+    return levelInfo(this.arch, level);
   }
 
   /** index of addr in a table of the given level */
   index(level: Level, addr: number): number {
-    const l = this.levelInfo(level);
-    return Math.floor(addr / 2 ** l.shift) % l.entries;
+    return levelIndex(this.arch, level, addr);
   }
 
   /** the level below, or undefined for pte */

@@ -11,7 +11,7 @@ import { getScenario, type Scenario } from '../scenarios';
 import { TraceBuffer, type StepSink } from '../trace/buffer';
 import type { GupResult, RefDelta, Step } from '../trace/types';
 import { getVersion, type VersionModel } from '../versions';
-import type { GupCall, Kern, VersionOptions } from '../versions/kern';
+import { run, type GupCall, type Kern, type VersionOptions } from '../versions/kern';
 
 export interface ReplayRequest {
   arch: string;
@@ -78,15 +78,14 @@ export function replay(req: ReplayRequest): Replay {
   const call = gupCall(arch, scenario);
   const trace = new TraceBuffer(req.trace ? Math.min(call.nrPages * 6 + 64, 1 << 24) : 0);
   const k = makeKern(m, version, req.options, 'gup', 0, !!req.trace, false, trace);
-  const r = version.gup(k, call).next(); // no scheduling points: runs to the end at once
-  if (!r.done) throw new Error('a single-caller replay yielded');
+  const result = run(version.gup(k, call)); // no scheduling points: runs to the end at once
   let steps: Step[] | undefined;
   return {
     arch, version, scenario, call, trace,
     get steps() {
       return (steps ??= trace.toArray());
     },
-    result: r.value, deltas: refDeltas(m, before), machine: m, refBefore: before.ref, options: req.options,
+    result, deltas: refDeltas(m, before), machine: m, refBefore: before.ref, options: req.options,
   };
 }
 

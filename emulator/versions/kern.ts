@@ -5,18 +5,73 @@
  * points (interleaving, stepping), yields, so other actors can run between any two statements.
  * Layer: pure emulator.
  */
-import type { ArchId, ArchModel, Ent, Era, Level } from '../arch/types';
+import { levelIndex, levelInfo, type ArchId, type ArchModel, type Ent, type Era, type Level } from '../arch/types';
 import type { Machine, Slot } from '../machine/machine';
 import { TraceBuffer, type StepSink } from '../trace/buffer';
 import type { TailScheme } from './refs';
 import type { GupResult, Step, StepEvent } from '../trace/types';
 
 /**
- * A kernel function. Steps go into the Kern's sink; the generator yields (nothing) after a step
- * only when `k.i` asks for a scheduling point, so plain tracing never pays for yielding through
- * the whole call chain.
+ * A kernel function. Steps go into the Kern's sink; the generator yields nothing after a step
+ * only when `k.i` asks for a scheduling point, so plain tracing never pays for yielding. It
+ * yields a generator to call another kernel function through the runner (see invoke()).
  */
-export type G<T> = Generator<void, T, void>;
+export type G<T> = Generator<Sub | undefined, T, unknown>;
+
+/** A kernel function being called (what invoke() hands the runner). */
+export interface Sub extends Generator<Sub | undefined, unknown, unknown> {}
+
+/**
+ * Call a kernel function as a frame of its own: the runner pushes it, runs it, and hands its
+ * result back. Calls are trampolined, not `yield*`-delegated, so a scheduling point resumes only
+ * the innermost frame: through yield* every resume passes down (and every yield back up) the
+ * whole walk, pgd to pte, ten generators deep.
+ */
+export function* invoke<T>(g: G<T>): G<T> {
+  return (yield g as Sub) as T;
+}
+
+/** A kernel thread: a stack of kernel function frames, resumed at the innermost. */
+export class Fiber<T> {
+  private readonly stack: Sub[];
+  /** what the outermost function returned, once done */
+  value: T | undefined;
+
+  constructor(g: G<T>) {
+    this.stack = [g as Sub];
+  }
+
+  get done(): boolean {
+    return this.stack.length === 0;
+  }
+
+  /** Run to the next scheduling point; returns true when the thread has finished. */
+  resume(): boolean {
+    let v: unknown;
+    const st = this.stack;
+    while (st.length > 0) {
+      const r = st[st.length - 1].next(v);
+      if (r.done) {
+        st.pop();
+        v = r.value;
+      } else if (r.value !== undefined) {
+        st.push(r.value);
+        v = undefined;
+      } else {
+        return false;
+      }
+    }
+    this.value = v as T;
+    return true;
+  }
+}
+
+/** Run a kernel function to its end where nothing else runs (no scheduling points wanted). */
+export function run<T>(g: G<T>): T {
+  const f = new Fiber(g);
+  if (!f.resume()) throw new Error('a kernel function yielded a scheduling point where nothing else runs');
+  return f.value as T;
+}
 
 /** Named configuration switches of a version model, so a scenario states exactly what it runs. */
 export interface VersionOptions {
@@ -142,18 +197,23 @@ export function* leave<T>(k: Kern, f: Frame, ret: T): G<T> {
   return ret;
 }
 
-/** pgd_offset / pud_offset / pmd_offset / pte_offset_map: the slot for addr in the table an entry points to. */
+/** pgd_offset / pud_offset / pmd_offset / pte_offset_map: the slot for addr in the table an entry points to (arithmetic: no machine access). */
 export function offset(k: Kern, parent: Ent, level: Level, addr: number): Slot {
-  return k.m.slot(k.arch.pfn(parent), level, addr, parent.g);
+  return { table: k.arch.pfn(parent), idx: levelIndex(k.arch, level, addr), level, g: parent.g };
 }
 
 export function pgdSlot(k: Kern, addr: number): Slot {
   return k.m.slot(k.m.mm.pgd, k.arch.levels[0].level, addr);
 }
 
+/** bytes one entry at this level maps */
+export function levelSize(k: Kern, level: Level): number {
+  return 2 ** levelInfo(k.arch, level).shift;
+}
+
 /** addr rounded up to the end of the entry at `level`, clamped to end (pmd_addr_end and kin) */
 export function addrEnd(k: Kern, level: Level, addr: number, end: number): number {
-  const size = 2 ** k.m.levelInfo(level).shift;
+  const size = levelSize(k, level);
   const boundary = (Math.floor(addr / size) + 1) * size;
   return boundary - 1 < end - 1 ? boundary : end;
 }

@@ -14,6 +14,7 @@ import { makeKern } from '../../emulator/run/replay';
 import type { Scenario } from '../../emulator/scenarios';
 import { TraceBuffer } from '../../emulator/trace/buffer';
 import { getVersion } from '../../emulator/versions';
+import { run } from '../../emulator/versions/kern';
 import { getArch } from '../../emulator/arch';
 import { explore } from '../../emulator/explore/explore';
 import { RACES } from '../../emulator/scenarios/races';
@@ -42,10 +43,9 @@ function gupThroughput(versionId: string, trace: boolean, runs: number): number 
     (globalThis as { gc?: () => void }).gc?.(); // start each run without the last one's garbage
     const k = makeKern(m, version, undefined, 'gup', 0, trace, false, new TraceBuffer(trace ? GIB_PAGES * 6 : 0));
     const t0 = process.hrtime.bigint();
-    const it = version.gup(k, { start: arch.userBase, nrPages: GIB_PAGES, write: true }).next();
-    if (!it.done) throw new Error('yielded');
+    const res = run(version.gup(k, { start: arch.userBase, nrPages: GIB_PAGES, write: true }));
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    if (it.value.nr !== GIB_PAGES || it.value.slowPath) throw new Error(`bench walk returned ${it.value.nr}`);
+    if (res.nr !== GIB_PAGES || res.slowPath) throw new Error(`bench walk returned ${res.nr}`);
     sampleRss();
     best = Math.min(best, ms);
   }
