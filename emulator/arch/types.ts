@@ -136,9 +136,9 @@ export interface ArchModel {
 
 /** The geometry of one level of an arch's tables (a pure function of the arch). */
 export function levelInfo(arch: ArchModel, level: Level): LevelInfo {
-  const l = arch.levels.find((x) => x.level === level);
-  if (!l) throw new RangeError(`${arch.id} has no ${level} level`);
-  return l;
+  const ls = arch.levels;
+  for (let i = 0; i < ls.length; i++) if (ls[i].level === level) return ls[i]; // a hot path: no closure
+  throw new RangeError(`${arch.id} has no ${level} level`);
 }
 
 /** The index of addr in a table of the given level. */

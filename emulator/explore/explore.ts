@@ -15,7 +15,7 @@ import { makeKern } from '../run/replay';
 import type { RaceRun, RaceScenario } from '../scenarios/races';
 import type { Step } from '../trace/types';
 import { getVersion, type VersionModel } from '../versions';
-import { Fiber, invoke, type G, type GupCall, type Kern } from '../versions/kern';
+import { Fiber, invoke, QuietSink, type G, type GupCall, type Kern } from '../versions/kern';
 import { checkBalance, checkForkPin, checkReturned, faultViolation, type InvariantId, type Returned, type Violation } from './invariants';
 
 interface ActorRun {
@@ -26,6 +26,8 @@ interface ActorRun {
   steps: Step[];
   /** rolling hash of this actor's own steps */
   h: number;
+  /** what its last step waits for, if it waits (it may run again only once this holds) */
+  until?: () => boolean;
 }
 
 export interface World {
@@ -101,9 +103,7 @@ export function enabled(w: World): number[] {
   const out: number[] = [];
   for (let i = 0; i < w.actors.length; i++) {
     const a = w.actors[i];
-    if (a.done) continue;
-    const last = a.steps[a.steps.length - 1];
-    if (!last?.until || last.until()) out.push(i);
+    if (!a.done && (!a.until || a.until())) out.push(i);
   }
   return out;
 }
@@ -117,9 +117,17 @@ function fmix(h: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+// anchors and notes repeat: hash each distinct string once
+const strHashes = new Map<string, number>();
+
 function hashStr(h: number, s: string): number {
-  for (let i = 0; i < s.length; i++) h = mix(h, s.charCodeAt(i));
-  return h;
+  let sh = strHashes.get(s);
+  if (sh === undefined) {
+    sh = 2166136261;
+    for (let i = 0; i < s.length; i++) sh = mix(sh, s.charCodeAt(i));
+    if (strHashes.size < 100_000) strHashes.set(s, sh);
+  }
+  return mix(h, sh);
 }
 
 /** Run one actor to its next scheduling point; returns a violation seen right after it. */
@@ -127,6 +135,7 @@ export function stepActor(w: World, i: number): Violation | undefined {
   const a = w.actors[i];
   const before = a.steps.length;
   if (a.gen.resume()) a.done = true;
+  if (a.steps.length > before) a.until = a.steps[a.steps.length - 1].until;
   for (let j = before; j < a.steps.length; j++) {
     const s = a.steps[j];
     w.trace.push(s);
@@ -190,11 +199,24 @@ export interface ExploreOptions {
  */
 function rebuild(sc: WorldSpec, run: RaceRun, schedule: number[], hs: number[]): World {
   const w = makeWorld(sc, run);
-  for (const i of schedule) {
+  const quiet = w.actors.map((a) => (a.k.sink = new QuietSink()));
+  // an actor's consecutive turns run as one resume that passes the scheduling points between them
+  for (let s = 0; s < schedule.length; ) {
+    const i = schedule[s];
+    let e = s + 1;
+    while (e < schedule.length && schedule[e] === i) e++;
     const a = w.actors[i];
+    a.k.skip = e - s - 1;
     if (a.gen.resume()) a.done = true;
+    else if (a.k.skip !== 0) throw new Error(`rebuilding a schedule: ${a.name} stopped early`);
+    s = e;
   }
-  for (let j = 0; j < hs.length; j++) w.actors[j].h = hs[j];
+  w.actors.forEach((a, j) => {
+    a.h = hs[j];
+    a.until = quiet[j].until;
+    a.k.skip = 0;
+    a.k.sink = a.steps;
+  });
   w.partial = true;
   return w;
 }

@@ -116,6 +116,7 @@ function mappingCounts(m: Machine): Map<number, number> {
     const l = m.arch.levels[depth];
     const w = m.mem.table(table);
     for (let idx = 0; idx < l.entries; idx++) {
+      if (w[2 * idx] === 0 && w[2 * idx + 1] === 0) continue; // most slots are empty
       const e = { lo: w[2 * idx], hi: w[2 * idx + 1] };
       if (m.arch.none(e) || (!m.arch.present(e) && !m.arch.protnone(e))) continue;
       const pfn = m.arch.pfn(e);

@@ -117,6 +117,16 @@ export interface Kern {
   /** where steps go */
   sink: StepSink;
   depth: number;
+  /** scheduling points to pass without yielding (the explorer rebuilding a known schedule runs an actor's consecutive turns in one go) */
+  skip: number;
+}
+
+/** A sink that keeps only what the scheduler needs of the last step: its wait condition (the explorer rebuilding a state it has seen). */
+export class QuietSink implements StepSink {
+  until: (() => boolean) | undefined;
+  push(s: Step): void {
+    this.until = s.until;
+  }
 }
 
 export const PAGE_SIZE = 4096;
@@ -148,17 +158,28 @@ class StepRec implements Step {
 
 /** Record a step; returns whether the caller must yield (a scheduling point). */
 export function step(k: Kern, fn: string, anchor: string, event: StepEvent, extra?: Partial<Step>): boolean {
-  if (k.sink instanceof TraceBuffer) k.sink.record(k.actor, k.cpu, fn, anchor, event, k.depth, extra);
-  else k.sink.push(Object.assign(new StepRec(k.actor, k.cpu, fn, anchor, event, k.depth), extra));
-  return k.i;
+  const sink = k.sink;
+  if (sink instanceof TraceBuffer) sink.record(k.actor, k.cpu, fn, anchor, event, k.depth, extra);
+  else if (sink instanceof QuietSink) sink.until = extra?.until;
+  else sink.push(Object.assign(new StepRec(k.actor, k.cpu, fn, anchor, event, k.depth), extra));
+  return yieldHere(k);
+}
+
+/** Is this step a scheduling point? */
+function yieldHere(k: Kern): boolean {
+  if (!k.i) return false;
+  if (k.skip === 0) return true;
+  k.skip--;
+  return false;
 }
 
 /** A step about an entry value. */
 export function entStep(k: Kern, fn: string, anchor: string, event: StepEvent, level: Level, e: Ent, addr: number): boolean {
   if (k.sink instanceof TraceBuffer) {
     k.sink.recordEntry(k.actor, k.cpu, fn, anchor, event, k.depth, level, e.lo, e.hi, addr);
-    return k.i;
+    return yieldHere(k);
   }
+  if (k.sink instanceof QuietSink) return step(k, fn, anchor, event);
   return step(k, fn, anchor, event, { level, lo: e.lo, hi: e.hi, addr });
 }
 
@@ -166,8 +187,9 @@ export function entStep(k: Kern, fn: string, anchor: string, event: StepEvent, l
 export function pageStep(k: Kern, fn: string, anchor: string, event: StepEvent, pfn: number, ref: number | undefined, nr: number | undefined, addr: number): boolean {
   if (k.sink instanceof TraceBuffer) {
     k.sink.recordPage(k.actor, k.cpu, fn, anchor, event, k.depth, pfn, ref, nr, addr);
-    return k.i;
+    return yieldHere(k);
   }
+  if (k.sink instanceof QuietSink) return step(k, fn, anchor, event);
   return step(k, fn, anchor, event, { pfn, ref, nr, addr });
 }
 
@@ -255,7 +277,9 @@ export const DEFAULT_OPTIONS: Required<VersionOptions> = {
 
 /** The arch has this level (else it is folded into the one above, as pud on 3-level x86 PAE). */
 export function hasLevel(k: Kern, level: Level): boolean {
-  return k.arch.levels.some((l) => l.level === level);
+  const ls = k.arch.levels;
+  for (let i = 0; i < ls.length; i++) if (ls[i].level === level) return true;
+  return false;
 }
 
 /**
