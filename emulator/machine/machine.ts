@@ -74,7 +74,8 @@ export class Machine {
   ghost = false;
   /** slot key -> every value it held, flattened: [lo0, hi0, lo1, hi1, ...]; shared with the machine it was cloned from until the first write */
   private slotHistory = new Map<number, number[]>();
-  private ownsSlotHistory = true;
+  /** the history as it stood when this machine was last cloned: shared, never written again (a clone starts with an empty slotHistory over it) */
+  private slotBase = new Map<number, number[]>();
   /** every leaf mapping seen, flattened: [address, 4K pages, first pfn, gen, ...] (a 1 GiB leaf is one span, not 262,144 addresses) */
   private vaSpans: number[] = [];
   /** table frame -> the level and first address it maps */
@@ -92,6 +93,13 @@ export class Machine {
 
   /** An independent copy (the explorer starts every replay from a copy of one built machine). */
   clone(): Machine {
+    if (this.slotHistory.size > 0) {
+      // freeze what this machine wrote into a new shared base, once; later clones share it as it is
+      const merged = new Map(this.slotBase);
+      for (const [k, v] of this.slotHistory) merged.set(k, (merged.get(k) ?? []).concat(v));
+      this.slotBase = merged;
+      this.slotHistory = new Map();
+    }
     const c = Object.create(Machine.prototype) as Machine;
     Object.assign(c, this);
     Object.assign(c, {
@@ -99,13 +107,12 @@ export class Machine {
       mm: { ...this.mm },
       cpus: this.cpus.map((x) => ({ ...x })),
       vmas: this.vmas.map((v) => ({ ...v })),
-      ownsSlotHistory: false,
+      slotHistory: new Map(),
       vaSpans: this.vaSpans.slice(),
       tableVa: new Map(this.tableVa),
       faults: this.faults.slice(),
       holds: new Map(this.holds),
     });
-    this.ownsSlotHistory = false;
     return c;
   }
 
@@ -195,13 +202,12 @@ export class Machine {
     const lo = w[2 * s.idx];
     const hi = w[2 * s.idx + 1];
     const k = this.slotKey(s);
-    if (!this.ownsSlotHistory) {
-      this.slotHistory = new Map([...this.slotHistory].map(([key, v]) => [key, v.slice()]));
-      this.ownsSlotHistory = true;
+    const base = this.slotBase.get(k);
+    if (!base || !pairIn(base, lo, hi)) {
+      const h = this.slotHistory.get(k);
+      if (!h) this.slotHistory.set(k, [lo, hi]);
+      else if (!pairIn(h, lo, hi)) h.push(lo, hi);
     }
-    const h = this.slotHistory.get(k);
-    if (!h) this.slotHistory.set(k, [lo, hi]);
-    else if (!pairIn(h, lo, hi)) h.push(lo, hi);
     const where = this.tableVa.get(s.table);
     const e = { lo, hi };
     if (where && this.arch.present(e) && !this.arch.none(e)) {
@@ -232,8 +238,13 @@ export class Machine {
 
   /** Did this slot ever hold exactly this value? (ghost only) */
   slotHeld(s: Slot, e: Ent): boolean {
-    const h = this.slotHistory.get(this.slotKey(s));
-    return !!h && pairIn(h, e.lo >>> 0, e.hi >>> 0);
+    const k = this.slotKey(s);
+    const lo = e.lo >>> 0;
+    const hi = e.hi >>> 0;
+    const base = this.slotBase.get(k);
+    if (base && pairIn(base, lo, hi)) return true;
+    const h = this.slotHistory.get(k);
+    return !!h && pairIn(h, lo, hi);
   }
 
   /** The walker acts on an entry value it composed: it must be one the slot really held (ghost only). */
