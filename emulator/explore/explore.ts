@@ -221,12 +221,37 @@ function rebuild(sc: WorldSpec, run: RaceRun, schedule: number[], hs: number[]):
   return w;
 }
 
+/** A schedule as a chain of turns (a state shares its parent's prefix instead of copying it). */
+interface Turn {
+  prev: Turn | null;
+  actor: number;
+  len: number;
+}
+
+function scheduleOf(t: Turn | null): number[] {
+  const out: number[] = new Array(t ? t.len : 0);
+  for (; t; t = t.prev) out[t.len - 1] = t.actor;
+  return out;
+}
+
 interface Item {
-  sched: number[];
+  turn: Turn | null;
   /** the world the schedule led to, still live (handed to the first child) */
   w: World;
   /** each actor's history hash in that world */
   hs: number[];
+}
+
+/** The one actor that can move, or -1 when none or several can. */
+function onlyEnabled(w: World): number {
+  let only = -1;
+  for (let i = 0; i < w.actors.length; i++) {
+    const a = w.actors[i];
+    if (a.done || (a.until && !a.until())) continue;
+    if (only !== -1) return -1;
+    only = i;
+  }
+  return only;
 }
 
 export function explore(sc: RaceScenario, run: RaceRun, opts: ExploreOptions = {}): ExploreResult {
@@ -236,12 +261,13 @@ export function explore(sc: RaceScenario, run: RaceRun, opts: ExploreOptions = {
   const seen = new Set<number>();
   const root = makeWorld(sc, run);
   // breadth-first: work items by schedule length, shortest first
-  const buckets = new Map<number, Item[]>([[0, [{ sched: [], w: root, hs: root.actors.map((a) => a.h) }]]]);
+  const buckets = new Map<number, Item[]>([[0, [{ turn: null, w: root, hs: root.actors.map((a) => a.h) }]]]);
   let states = 0;
   let interleavings = 0;
   let cut = false;
   /** `w` is the world the schedule led to, when it holds the whole trace (else it is replayed) */
-  const found = (schedule: number[], v: Violation, w?: World): ExploreResult => {
+  const found = (turn: Turn | null, v: Violation, w?: World): ExploreResult => {
+    const schedule = scheduleOf(turn);
     const full = w && !w.partial ? w : replaySchedule(sc, run, schedule).w;
     return {
       verdict: 'violation', invariant: v.invariant, message: v.message, counterexample: full.trace.map(stripUntil),
@@ -257,45 +283,46 @@ export function explore(sc: RaceScenario, run: RaceRun, opts: ExploreOptions = {
       const en = enabled(live);
       if (en.length === 0) {
         const stuck = live.actors.filter((a) => !a.done).map((a) => a.name);
-        if (stuck.length) return found(item.sched, { invariant: 'deadlock', message: `every unfinished actor waits: ${stuck.join(', ')}` }, live);
+        if (stuck.length) return found(item.turn, { invariant: 'deadlock', message: `every unfinished actor waits: ${stuck.join(', ')}` }, live);
         continue;
       }
+      let sched: number[] | undefined;
       for (const i of en) {
         if (states >= bounds.maxStates) {
           cut = true;
           break;
         }
         // the first child takes the parent's world over; the others rebuild it
-        const w = live ?? rebuild(sc, run, item.sched, item.hs);
+        const w = live ?? rebuild(sc, run, (sched ??= scheduleOf(item.turn)), item.hs);
         live = undefined;
-        const child = [...item.sched, i];
+        let turn: Turn = { prev: item.turn, actor: i, len: len + 1 };
         states++;
         let v = stepActor(w, i);
         // a chain where only one actor can move is followed in place: no choice, nothing to replay
-        let only = enabled(w);
-        while (!v && only.length === 1 && child.length < bounds.maxSteps && states < bounds.maxStates) {
-          child.push(only[0]);
+        let only = onlyEnabled(w);
+        while (!v && only !== -1 && turn.len < bounds.maxSteps && states < bounds.maxStates) {
+          turn = { prev: turn, actor: only, len: turn.len + 1 };
           states++;
-          v = stepActor(w, only[0]);
-          only = enabled(w);
+          v = stepActor(w, only);
+          only = onlyEnabled(w);
         }
-        if (v) return found(child, v, w);
+        if (v) return found(turn, v, w);
         if (w.actors.every((a) => a.done)) {
           interleavings++;
           const fv = finalCheck(w);
-          if (fv) return found(child, fv, w);
+          if (fv) return found(turn, fv, w);
           continue;
         }
-        if (child.length >= bounds.maxSteps || states >= bounds.maxStates) {
+        if (turn.len >= bounds.maxSteps || states >= bounds.maxStates) {
           cut = true;
           continue;
         }
         const h = hashWorld(w);
         if (seen.has(h)) continue;
         seen.add(h);
-        const list = buckets.get(child.length) ?? [];
-        list.push({ sched: child, w, hs: w.actors.map((a) => a.h) });
-        buckets.set(child.length, list);
+        const list = buckets.get(turn.len) ?? [];
+        list.push({ turn, w, hs: w.actors.map((a) => a.h) });
+        buckets.set(turn.len, list);
       }
     }
   }

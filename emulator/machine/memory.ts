@@ -212,16 +212,23 @@ export class PhysMem {
     const c = Object.create(PhysMem.prototype) as PhysMem;
     Object.assign(c, this);
     const n = this.top;
-    c.cap = n;
-    c.refcount = this.refcount.slice(0, n);
-    c.mapcount = this.mapcount.slice(0, n);
-    c.pincount = this.pincount.slice(0, n);
-    c.flags = this.flags.slice(0, n);
-    c.head = this.head.slice(0, n);
-    c.order = this.order.slice(0, n);
-    c.gen = this.gen.slice(0, n);
+    // a little room: a copy that allocates a page or two (COW, a new table) need not regrow
+    const cap = n + 8;
+    const copy = <T extends Int32Array | Uint32Array | Uint8Array>(a: T, C: new (n: number) => T): T => {
+      const b = new C(cap);
+      b.set(a.subarray(0, n));
+      return b;
+    };
+    c.cap = cap;
+    c.refcount = copy(this.refcount, Int32Array);
+    c.mapcount = copy(this.mapcount, Int32Array);
+    c.pincount = copy(this.pincount, Int32Array);
+    c.flags = copy(this.flags, Uint32Array);
+    c.head = copy(this.head, Int32Array);
+    c.order = copy(this.order, Uint8Array);
+    c.gen = copy(this.gen, Uint32Array);
     c.tables = this.tables.slice(0, n);
-    c.own = new Uint8Array(n);
+    c.own = new Uint8Array(cap);
     this.own.fill(0);
     c.freeList = this.freeList.slice();
     return c;
