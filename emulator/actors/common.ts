@@ -55,6 +55,6 @@ export function unmapCount(k: Kern, e: Ent): number {
 /** Somebody else allocates a frame (the page allocator hands a freed page to a new owner). */
 export function allocForOther(k: Kern, as: 'data' | 'table' = 'data'): number {
   const pfn = k.m.mem.alloc(0, as);
-  if (as === 'data') k.m.holds.set(pfn, (k.m.holds.get(pfn) ?? 0) + 1);
+  if (as === 'data') k.m.hold(pfn);
   return pfn;
 }

@@ -66,7 +66,7 @@ function* split_huge_page(k: Kern, spec: ActorSpec, v: VersionModel): G<void> {
   // __split_huge_page_map: a pte table mapping every subpage, then the pmd points to it
   const table = k.m.mem.alloc(0, 'table');
   const base = addr - (addr % 2 ** k.m.levelInfo('pmd').shift);
-  k.m.tableVa.set(table, { level: 'pte', base });
+  k.m.setTableVa(table, { level: 'pte', base });
   const prot = { write: k.arch.write('pmd', pmd, k.era), user: k.arch.user(pmd) };
   for (let t = 0; t < n; t++) k.m.store({ table, idx: t, level: 'pte' }, k.arch.mkLeaf('pte', head + t, prot, k.era));
   const newPmd = k.arch.mkTable('pmd', table);
@@ -105,7 +105,7 @@ function* munmap(k: Kern, spec: ActorSpec): G<void> {
     yield* flushTlb(k, 'free_pte_range', 'tlb_flush_mmu');
   }
   k.m.mem.free(table);
-  k.m.tableVa.delete(table);
+  k.m.dropTableVa(table);
   if (k.y && step(k, 'free_pte_range', 'pte_free_tlb(tlb, token, addr)', 'free', { pfn: table, note: 'pte table page freed' })) yield;
   if (spec.reuseTable) {
     // somebody else's fault allocates the frame at once as a page table of its own
@@ -187,7 +187,7 @@ function* fork(k: Kern, spec: ActorSpec): G<void> {
     k.m.store(ptep, ro);
     k.m.refAdd(page, 1);
     k.m.mem.mapcount[k.m.mem.idx(page)] += 1;
-    k.m.holds.set(page, (k.m.holds.get(page) ?? 0) + 1); // the child's mapping
+    k.m.hold(page); // the child's mapping
     if (k.y && step(k, 'copy_present_pte', 'ptep_set_wrprotect(src_mm, addr, src_pte)', 'write', { level: 'pte', lo: ro.lo, hi: ro.hi, addr, pfn: page, ref: 1 })) yield;
   }
   if (seq) {

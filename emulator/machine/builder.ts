@@ -48,7 +48,7 @@ export function ensureTable(m: Machine, addr: number, level: Level): number {
       const next = m.below(l.level)!;
       const t = m.mem.alloc(0, 'table');
       const base = addr - (addr % 2 ** l.shift);
-      m.tableVa.set(t, { level: next, base });
+      m.setTableVa(t, { level: next, base });
       e = m.arch.mkTable(l.level, t);
       m.store(s, e);
     } else if (m.arch.leaf(l.level, e)) {
@@ -103,7 +103,7 @@ function mapSpec(m: Machine, spec: MapSpec): void {
     if (spec.shared) {
       m.refAdd(pfn, 1);
       m.mem.mapcount[m.mem.idx(pfn)] += 1;
-      m.holds.set(pfn, (m.holds.get(pfn) ?? 0) + 1);
+      m.hold(pfn);
     }
   }
   const kind: Vma['kind'] = spec.special ? 'pfnmap' : spec.devmap ? 'devmap' : 'anon';

@@ -79,16 +79,44 @@ export class Machine {
   /** every leaf mapping seen, flattened: [address, 4K pages, first pfn, gen, ...] (a 1 GiB leaf is one span, not 262,144 addresses) */
   private vaSpans: number[] = [];
   /** table frame -> the level and first address it maps */
-  tableVa = new Map<number, { level: Level; base: number }>();
+  readonly tableVa: ReadonlyMap<number, { level: Level; base: number }> = new Map();
+  private tableVaShared = false;
   faults: GhostFault[] = [];
   /** references held outside this mm's page tables (another process, the page allocator's new owner) */
-  holds = new Map<number, number>();
+  readonly holds: ReadonlyMap<number, number> = new Map();
+  private holdsShared = false;
+
+  /** Note where a page table maps (its level and first address). */
+  setTableVa(table: number, where: { level: Level; base: number }): void {
+    this.ownTableVa().set(table, where);
+  }
+
+  dropTableVa(table: number): void {
+    this.ownTableVa().delete(table);
+  }
+
+  private ownTableVa(): Map<number, { level: Level; base: number }> {
+    if (this.tableVaShared) {
+      (this as { tableVa: ReadonlyMap<number, { level: Level; base: number }> }).tableVa = new Map(this.tableVa);
+      this.tableVaShared = false;
+    }
+    return this.tableVa as Map<number, { level: Level; base: number }>;
+  }
+
+  /** One more reference held outside this mm's page tables (another process, a new owner). */
+  hold(pfn: number): void {
+    if (this.holdsShared) {
+      (this as { holds: ReadonlyMap<number, number> }).holds = new Map(this.holds);
+      this.holdsShared = false;
+    }
+    (this.holds as Map<number, number>).set(pfn, (this.holds.get(pfn) ?? 0) + 1);
+  }
 
   constructor(readonly arch: ArchModel, readonly era: Era, basePfn: number, ncpus = 2) {
     this.mem = new PhysMem(basePfn);
     this.cpus = Array.from({ length: ncpus }, (_, id) => ({ id, irqsOff: false, enables: 0, pendingIpis: 0 }));
     this.mm = { pgd: this.mem.alloc(0, 'table'), write_protect_seq: 0, has_pinned: false };
-    this.tableVa.set(this.mm.pgd, { level: arch.levels[0].level, base: 0 });
+    this.setTableVa(this.mm.pgd, { level: arch.levels[0].level, base: 0 });
   }
 
   /** An independent copy (the explorer starts every replay from a copy of one built machine). */
@@ -102,17 +130,17 @@ export class Machine {
     }
     const c = Object.create(Machine.prototype) as Machine;
     Object.assign(c, this);
-    Object.assign(c, {
-      mem: this.mem.clone(),
-      mm: { ...this.mm },
-      cpus: this.cpus.map((x) => ({ ...x })),
-      vmas: this.vmas.map((v) => ({ ...v })),
-      slotHistory: new Map(),
-      vaSpans: this.vaSpans.slice(),
-      tableVa: new Map(this.tableVa),
-      faults: this.faults.slice(),
-      holds: new Map(this.holds),
-    });
+    const own = c as { mem: PhysMem; mm: Mm; cpus: Cpu[] };
+    own.mem = this.mem.clone();
+    own.mm = { ...this.mm };
+    own.cpus = this.cpus.map((x) => ({ ...x }));
+    c.vmas = this.vmas.map((v) => ({ ...v }));
+    c.slotHistory = new Map();
+    c.vaSpans = this.vaSpans.slice();
+    c.faults = this.faults.slice();
+    // tableVa and holds change rarely: shared until either side writes (setTableVa, hold)
+    this.tableVaShared = c.tableVaShared = true;
+    this.holdsShared = c.holdsShared = true;
     return c;
   }
 
