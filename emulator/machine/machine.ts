@@ -250,7 +250,12 @@ export class Machine {
     const n = 2 ** (this.levelInfo(level).shift - 12);
     const g = this.mem.valid(pfn) ? this.mem.gen[pfn - this.mem.basePfn] : 0;
     const v = this.vaSpans;
-    for (let i = 0; i < v.length; i += 4) if (v[i] === addr && v[i + 1] === n && v[i + 2] === pfn && v[i + 3] === g) return;
+    const l = v.length - 4;
+    if (l >= 0 && v[l + 3] === g && v[l + 2] + v[l + 1] === pfn && v[l] + v[l + 1] * 4096 === addr) {
+      v[l + 1] += n; // the next leaf of a run (a split writing 512 ptes) extends the last span
+      return;
+    }
+    for (let i = l; i >= 0 && i >= l - 32; i -= 4) if (v[i] === addr && v[i + 1] === n && v[i + 2] === pfn && v[i + 3] === g) return;
     v.push(addr, n, pfn, g);
   }
 
