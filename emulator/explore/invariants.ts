@@ -115,8 +115,10 @@ function mappingCounts(m: Machine): Map<number, number> {
   const visit = (table: number, depth: number) => {
     const l = m.arch.levels[depth];
     const w = m.mem.table(table);
+    // most slots are empty: test each 64-bit entry as one float (all-zero bits are +0; -0 is hi = 0x80000000, not empty)
+    const f = new Float64Array(w.buffer, w.byteOffset, w.length / 2);
     for (let idx = 0; idx < l.entries; idx++) {
-      if (w[2 * idx] === 0 && w[2 * idx + 1] === 0) continue; // most slots are empty
+      if (f[idx] === 0 && 1 / f[idx] > 0) continue;
       const e = { lo: w[2 * idx], hi: w[2 * idx + 1] };
       if (m.arch.none(e) || (!m.arch.present(e) && !m.arch.protnone(e))) continue;
       const pfn = m.arch.pfn(e);
