@@ -91,10 +91,10 @@ export function makeWorld(sc: WorldSpec, run: RaceRun): World {
   const returned: Returned[] = [];
   const call: GupCall = { ...sc.call, start: arch.userBase + sc.call.offset };
   const gk = makeKern(m, version, run.options, 'gup', 0, true, true, []);
-  const actors: ActorRun[] = [{ name: 'gup', k: gk, gen: new Fiber(gupCaller(gk, version, call, sc.call.repeat ?? 1, returned)), done: false, steps: gk.sink as Step[], h: 0 }];
+  const actors: ActorRun[] = [{ name: 'gup', k: gk, gen: new Fiber(gk, gupCaller(gk, version, call, sc.call.repeat ?? 1, returned)), done: false, steps: gk.sink as Step[], h: 0 }];
   sc.actors.forEach((spec, i) => {
     const k = makeKern(m, version, run.options, spec.kind, i + 1, true, true, []);
-    actors.push({ name: spec.kind, k, gen: new Fiber(ACTORS[spec.kind](k, spec, version)), done: false, steps: k.sink as Step[], h: 0 });
+    actors.push({ name: spec.kind, k, gen: new Fiber(k, ACTORS[spec.kind](k, spec, version)), done: false, steps: k.sink as Step[], h: 0 });
   });
   return { m, version, actors, returned, trace: [] };
 }

@@ -61,7 +61,7 @@ export function checkApplicable(arch: ArchModel, version: VersionModel, scenario
 export function makeKern(m: Machine, version: VersionModel, opts: VersionOptions | undefined, actor: string, cpu: number, y: boolean, i = false, sink: StepSink = []): Kern {
   // page tables are RCU-freed only where both the code and the arch do it (not bare-metal x86)
   const rcuTableFree = version.defaults.rcuTableFree && m.arch.rcuTableFree;
-  return { m, arch: m.arch, era: version.era, cpu, actor, opts: { ...version.defaults, rcuTableFree, ...opts }, y, i, sink, depth: 0, skip: 0 };
+  return { m, arch: m.arch, era: version.era, cpu, actor, opts: { ...version.defaults, rcuTableFree, ...opts }, y, i, sink, depth: 0, frames: [], skip: 0 };
 }
 
 export function gupCall(arch: ArchModel, s: Scenario): GupCall {
@@ -78,7 +78,7 @@ export function replay(req: ReplayRequest): Replay {
   const call = gupCall(arch, scenario);
   const trace = new TraceBuffer(req.trace ? Math.min(call.nrPages * 6 + 64, 1 << 24) : 0);
   const k = makeKern(m, version, req.options, 'gup', 0, !!req.trace, false, trace);
-  const result = run(version.gup(k, call)); // no scheduling points: runs to the end at once
+  const result = run(k, version.gup(k, call)); // no scheduling points: runs to the end at once
   let steps: Step[] | undefined;
   return {
     arch, version, scenario, call, trace,

@@ -15,7 +15,7 @@ import type { Ent } from '../arch/types';
 import type { Slot } from '../machine/machine';
 import type { GupResult } from '../trace/types';
 import {
-  DEFAULT_OPTIONS, enter, invoke, leave, levelSize, descend, entStep, irqOff, irqOn, levelEnd, offset, pageStep, pgdSlot, plainLoad, quickLoad, step,
+  DEFAULT_OPTIONS, enter, invoke, levelSize, descend, entStep, irqOff, irqOn, levelEnd, offset, pageStep, pgdSlot, plainLoad, quickLoad, step,
   PAGE_SIZE, type G, type GupCall, type Kern, type Nr, type VersionModel,
 } from './kern';
 import { isTail, putPage, getPage, tailPin } from './refs';
@@ -25,10 +25,10 @@ const TAILS = 'tail-mapcount' as const;
 
 function* gup_pte_range(k: Kern, pmd: Ent, addr: number, end: number, write: boolean, pages: number[], nr: Nr): G<boolean> {
   const fn = 'gup_pte_range';
-  const f = yield* enter(k, fn, 'gup_pte_range', addr, end);
+  if (enter(k, fn, 'gup_pte_range', addr, end)) yield;
   if (!k.opts.pteSpecial) {
     if (k.y && step(k, fn, 'return 0', 'bail', { addr, note: 'no __HAVE_ARCH_PTE_SPECIAL: stub, small pages go the slow way' })) yield;
-    return yield* leave(k, f, false);
+    return false;
   }
   let ptep = offset(k, pmd, 'pte', addr);
   do {
@@ -37,18 +37,18 @@ function* gup_pte_range(k: Kern, pmd: Ent, addr: number, end: number, write: boo
     k.m.useEntry(ptep, pte);
     if (!k.arch.present(pte) || k.arch.special('pte', pte) || (write && !k.arch.write('pte', pte, k.era))) {
       if (k.y && step(k, fn, '!pte_present(pte) || pte_special(pte)', 'bail', { level: 'pte', lo: pte.lo, hi: pte.hi, addr, note: 'not present, special, or read-only for a write' })) yield;
-      return yield* leave(k, f, false);
+      return false;
     }
     if (k.y && entStep(k, fn, '!pte_present(pte) || pte_special(pte)', 'check', 'pte', pte, addr)) yield;
     k.m.useLeaf('pte', pte);
     const page = k.arch.pfn(pte);
     if (!k.m.mem.valid(page)) {
       k.m.faults.push({ kind: 'pfn-outside-memory', pfn: page, detail: `pte points at frame 0x${page.toString(16)}, outside memory (VM_BUG_ON(!pfn_valid))` });
-      return yield* leave(k, f, false);
+      return false;
     }
     if (!k.m.refAddUnlessZero(page, 1)) {
       if (k.y && step(k, fn, 'page_cache_get_speculative(page)', 'bail', { pfn: page, addr, note: 'refcount is zero: page being freed' })) yield;
-      return yield* leave(k, f, false);
+      return false;
     }
     if (k.y && pageStep(k, fn, 'page_cache_get_speculative(page)', 'ref', page, 1, undefined, addr)) yield;
     const RECHECK = 'pte_val(pte) != pte_val(*ptep)';
@@ -56,7 +56,7 @@ function* gup_pte_range(k: Kern, pmd: Ent, addr: number, end: number, write: boo
     if (again.lo !== pte.lo || again.hi !== pte.hi) {
       putPage(k, page, TAILS);
       if (k.y && step(k, fn, 'put_page(page)', 'unref', { pfn: page, ref: -1, addr, note: 'pte changed under us: drop the ref' })) yield;
-      return yield* leave(k, f, false);
+      return false;
     }
     if (k.y && entStep(k, fn, 'pte_val(pte) != pte_val(*ptep)', 'recheck', 'pte', again, addr)) yield;
     pages.push(page);
@@ -65,16 +65,16 @@ function* gup_pte_range(k: Kern, pmd: Ent, addr: number, end: number, write: boo
     ptep.idx++;
     addr += PAGE_SIZE;
   } while (addr !== end);
-  return yield* leave(k, f, true);
+  return true;
 }
 
 /** gup_huge_pmd / gup_huge_pud: count, add all refs to the head at once, re-check, then tail pins. */
 function* gup_huge(k: Kern, fn: string, level: 'pmd' | 'pud', orig: Ent, p: Slot, addr: number, end: number, write: boolean, pages: number[], nr: Nr): G<boolean> {
-  const f = yield* enter(k, fn, fn, addr, end);
+  if (enter(k, fn, fn, addr, end)) yield;
   const wr = level === 'pmd' ? 'write && !pmd_write(orig)' : 'write && !pud_write(orig)';
   if (write && !k.arch.write(level, orig, k.era)) {
     if (k.y && step(k, fn, wr, 'bail', { level, lo: orig.lo, hi: orig.hi, addr, note: 'read-only huge page, write wanted' })) yield;
-    return yield* leave(k, f, false);
+    return false;
   }
   k.m.useLeaf(level, orig);
   const size = levelSize(k, level);
@@ -94,7 +94,7 @@ function* gup_huge(k: Kern, fn: string, level: 'pmd' | 'pud', orig: Ent, p: Slot
     nr.v -= refs;
     pages.length -= refs;
     if (k.y && step(k, fn, 'page_cache_add_speculative(head, refs)', 'bail', { pfn: head, note: 'head refcount is zero' })) yield;
-    return yield* leave(k, f, false);
+    return false;
   }
   if (k.y && step(k, fn, 'page_cache_add_speculative(head, refs)', 'ref', { pfn: head, ref: refs })) yield;
   const now = yield* plainLoad(k, fn, level === 'pmd' ? 'pmd_val(orig) != pmd_val(*pmdp)' : 'pud_val(orig) != pud_val(*pudp)', p, addr);
@@ -103,7 +103,7 @@ function* gup_huge(k: Kern, fn: string, level: 'pmd' | 'pud', orig: Ent, p: Slot
     pages.length -= refs;
     k.m.refSub(head, refs);
     if (k.y && step(k, fn, 'put_page(head)', 'unref', { pfn: head, ref: -refs, note: `${level} changed under us: drop all ${refs} refs` })) yield;
-    return yield* leave(k, f, false);
+    return false;
   }
   for (let t = first; t < first + refs; t++) {
     if (isTail(k, t)) {
@@ -111,12 +111,12 @@ function* gup_huge(k: Kern, fn: string, level: 'pmd' | 'pud', orig: Ent, p: Slot
       if (k.y && step(k, fn, 'get_huge_page_tail(tail)', 'ref', { pfn: t, note: 'tail pin for split_huge_page' })) yield;
     }
   }
-  return yield* leave(k, f, true);
+  return true;
 }
 
 function* gup_pmd_range(k: Kern, pud: Ent, pudp: Slot, addr: number, end: number, write: boolean, pages: number[], nr: Nr): G<boolean> {
   const fn = 'gup_pmd_range';
-  const f = yield* enter(k, fn, 'gup_pmd_range', addr, end);
+  if (enter(k, fn, 'gup_pmd_range', addr, end)) yield;
   let pmdp = descend(k, pud, pudp, 'pmd', addr);
   do {
     const pmd = yield* plainLoad(k, fn, 'pmd_t pmd = ACCESS_ONCE(*pmdp)', pmdp, addr);
@@ -124,49 +124,49 @@ function* gup_pmd_range(k: Kern, pud: Ent, pudp: Slot, addr: number, end: number
     const next = levelEnd(k, 'pmd', addr, end);
     if (k.arch.none(pmd) || k.arch.splitting('pmd', pmd, k.era)) {
       if (k.y && step(k, fn, 'pmd_none(pmd) || pmd_trans_splitting(pmd)', 'bail', { level: 'pmd', lo: pmd.lo, hi: pmd.hi, addr, note: k.arch.none(pmd) ? 'pmd none' : 'THP being split' })) yield;
-      return yield* leave(k, f, false);
+      return false;
     }
     if (k.y && step(k, fn, 'pmd_none(pmd) || pmd_trans_splitting(pmd)', 'check', { level: 'pmd', lo: pmd.lo, hi: pmd.hi, addr })) yield;
     if (k.arch.leaf('pmd', pmd)) {
-      if (!(yield* invoke(gup_huge(k, 'gup_huge_pmd', 'pmd', pmd, pmdp, addr, next, write, pages, nr)))) return yield* leave(k, f, false);
+      if (!(yield* invoke(gup_huge(k, 'gup_huge_pmd', 'pmd', pmd, pmdp, addr, next, write, pages, nr)))) return false;
     } else if (!(yield* invoke(gup_pte_range(k, pmd, addr, next, write, pages, nr)))) {
-      return yield* leave(k, f, false);
+      return false;
     }
     pmdp.idx++;
     addr = next;
   } while (addr !== end);
-  return yield* leave(k, f, true);
+  return true;
 }
 
 function* gup_pud_range(k: Kern, pgd: Ent, pgdp: Slot, addr: number, end: number, write: boolean, pages: number[], nr: Nr): G<boolean> {
   const fn = 'gup_pud_range';
-  const f = yield* enter(k, fn, 'gup_pud_range', addr, end);
+  if (enter(k, fn, 'gup_pud_range', addr, end)) yield;
   let pudp = descend(k, pgd, pgdp, 'pud', addr);
   do {
     const pud = yield* plainLoad(k, fn, 'pud_t pud = ACCESS_ONCE(*pudp)', pudp, addr);
     const next = levelEnd(k, 'pud', addr, end);
     if (k.arch.none(pud)) {
       if (k.y && step(k, fn, 'pud_none(pud)', 'bail', { level: 'pud', addr })) yield;
-      return yield* leave(k, f, false);
+      return false;
     }
     if (k.arch.leaf('pud', pud)) {
-      if (!(yield* invoke(gup_huge(k, 'gup_huge_pud', 'pud', pud, pudp, addr, next, write, pages, nr)))) return yield* leave(k, f, false);
+      if (!(yield* invoke(gup_huge(k, 'gup_huge_pud', 'pud', pud, pudp, addr, next, write, pages, nr)))) return false;
     } else if (!(yield* invoke(gup_pmd_range(k, pud, pudp, addr, next, write, pages, nr)))) {
-      return yield* leave(k, f, false);
+      return false;
     }
     pudp.idx++;
     addr = next;
   } while (addr !== end);
-  return yield* leave(k, f, true);
+  return true;
 }
 
 function* __get_user_pages_fast(k: Kern, call: GupCall, start: number, pages: number[], nr: Nr): G<number> {
   const fn = '__get_user_pages_fast';
   const end = start + call.nrPages * PAGE_SIZE;
-  const f = yield* enter(k, fn, '__get_user_pages_fast', start, end);
+  if (enter(k, fn, '__get_user_pages_fast', start, end)) yield;
   if (end > k.arch.taskSize) {
     if (k.y && step(k, fn, 'access_ok', 'bail', { addr: start, end, note: 'range beyond user space' })) yield;
-    return yield* leave(k, f, 0);
+    return 0;
   }
   yield* irqOff(k, fn, 'local_irq_save(flags)');
   let addr = start;
@@ -183,21 +183,21 @@ function* __get_user_pages_fast(k: Kern, call: GupCall, start: number, pages: nu
     addr = next;
   } while (addr !== end);
   yield* irqOn(k, fn, 'local_irq_restore(flags)');
-  return yield* leave(k, f, nr.v);
+  return nr.v;
 }
 
 function* get_user_pages_fast(k: Kern, call: GupCall): G<GupResult> {
   const fn = 'get_user_pages_fast';
   const start = call.start - (call.start % PAGE_SIZE);
-  const f = yield* enter(k, fn, 'get_user_pages_fast', start, start + call.nrPages * PAGE_SIZE);
+  if (enter(k, fn, 'get_user_pages_fast', start, start + call.nrPages * PAGE_SIZE)) yield;
   const pages: number[] = [];
   const nr: Nr = { v: 0 };
   yield* invoke(__get_user_pages_fast(k, call, start, pages, nr));
-  if (nr.v >= call.nrPages || call.fastOnly) return yield* leave(k, f, { nr: nr.v, ret: nr.v, slowPath: false, fastNr: nr.v, pages });
+  if (nr.v >= call.nrPages || call.fastOnly) return { nr: nr.v, ret: nr.v, slowPath: false, fastNr: nr.v, pages };
   const rest = yield* invoke(slowGup(k, generic_2014, call, start + nr.v * PAGE_SIZE, call.nrPages - nr.v));
   const all = pages.concat(rest.pages);
   const ret = nr.v > 0 ? (rest.ret < 0 ? nr.v : nr.v + rest.ret) : rest.ret;
-  return yield* leave(k, f, { nr: all.length, ret, slowPath: true, fastNr: nr.v, pages: all });
+  return { nr: all.length, ret, slowPath: true, fastNr: nr.v, pages: all };
 }
 
 export const generic_2014: VersionModel = {

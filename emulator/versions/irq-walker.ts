@@ -9,7 +9,7 @@
 import type { Ent, Level } from '../arch/types';
 import type { GupResult } from '../trace/types';
 import {
-  DEFAULT_OPTIONS, enter, invoke, leave, levelSize, descend, entStep, lowHighLow, offset, pageStep, quickLoad, irqOff, irqOn, levelEnd, pgdSlot, plainLoad, step,
+  DEFAULT_OPTIONS, enter, invoke, levelSize, descend, entStep, lowHighLow, offset, pageStep, quickLoad, irqOff, irqOn, levelEnd, pgdSlot, plainLoad, step,
   PAGE_SIZE, type G, type GupCall, type Kern, type Nr, type VersionModel,
 } from './kern';
 import type { Slot } from '../machine/machine';
@@ -49,14 +49,14 @@ function allowed(k: Kern, level: Level, e: Ent, write: boolean): boolean {
 
 function* gup_pte_range(k: Kern, d: IrqDialect, pmd: Ent, addr: number, end: number, write: boolean, pages: number[], nr: Nr): G<boolean> {
   const fn = 'gup_pte_range';
-  const f = yield* enter(k, fn, 'gup_pte_range', addr, end);
+  if (enter(k, fn, 'gup_pte_range', addr, end)) yield;
   let ptep = offset(k, pmd, 'pte', addr);
   do {
     const pte = quickLoad(k, 'gup_get_pte', 'ACCESS_ONCE(*ptep)', ptep, addr) ?? (yield* gup_get_pte(k, d, ptep, addr));
     k.m.useEntry(ptep, pte);
     if (!allowed(k, 'pte', pte, write) || k.arch.special('pte', pte)) {
       if (k.y && step(k, fn, d.pteCheck, 'bail', { level: 'pte', lo: pte.lo, hi: pte.hi, addr, note: 'not a present user page (or special, or read-only for a write)' })) yield;
-      return yield* leave(k, f, false);
+      return false;
     }
     if (k.y && entStep(k, fn, d.pteCheck, 'check', 'pte', pte, addr)) yield;
     const page = k.arch.pfn(pte);
@@ -69,15 +69,15 @@ function* gup_pte_range(k: Kern, d: IrqDialect, pmd: Ent, addr: number, end: num
     ptep.idx++;
     addr += PAGE_SIZE;
   } while (addr !== end);
-  return yield* leave(k, f, true);
+  return true;
 }
 
 /** gup_huge_pmd / gup_huge_pud: every subpage into pages[], a pin on each tail, one add on the head. */
 function* gup_huge(k: Kern, d: IrqDialect, fn: string, level: 'pmd' | 'pud', e: Ent, addr: number, end: number, write: boolean, pages: number[], nr: Nr): G<boolean> {
-  const f = yield* enter(k, fn, fn, addr, end);
+  if (enter(k, fn, fn, addr, end)) yield;
   if (!allowed(k, level, e, write)) {
     if (k.y && step(k, fn, d.hugeCheck, 'bail', { level, lo: e.lo, hi: e.hi, addr, note: 'not a present user huge page (or read-only for a write)' })) yield;
-    return yield* leave(k, f, false);
+    return false;
   }
   if (k.y && step(k, fn, d.hugeCheck, 'check', { level, lo: e.lo, hi: e.hi, addr })) yield;
   const size = levelSize(k, level);
@@ -99,12 +99,12 @@ function* gup_huge(k: Kern, d: IrqDialect, fn: string, level: 'pmd' | 'pud', e: 
   k.m.refAdd(head, refs);
   k.m.mem.setFlag(head, 'referenced');
   if (k.y && step(k, fn, 'get_head_page_multiple(head, refs)', 'ref', { pfn: head, ref: refs })) yield;
-  return yield* leave(k, f, true);
+  return true;
 }
 
 function* gup_pmd_range(k: Kern, d: IrqDialect, pud: Ent, pudp: Slot, addr: number, end: number, write: boolean, pages: number[], nr: Nr): G<boolean> {
   const fn = 'gup_pmd_range';
-  const f = yield* enter(k, fn, 'gup_pmd_range', addr, end);
+  if (enter(k, fn, 'gup_pmd_range', addr, end)) yield;
   let pmdp = descend(k, pud, pudp, 'pmd', addr);
   do {
     const pmd = yield* plainLoad(k, fn, d.pmdLoad, pmdp, addr);
@@ -112,40 +112,40 @@ function* gup_pmd_range(k: Kern, d: IrqDialect, pud: Ent, pudp: Slot, addr: numb
     const next = levelEnd(k, 'pmd', addr, end);
     if (k.arch.none(pmd) || k.arch.splitting('pmd', pmd, k.era)) {
       if (k.y && step(k, fn, 'pmd_none(pmd) || pmd_trans_splitting(pmd)', 'bail', { level: 'pmd', lo: pmd.lo, hi: pmd.hi, addr, note: k.arch.none(pmd) ? 'pmd none' : 'THP being split: the slow path waits for it' })) yield;
-      return yield* leave(k, f, false);
+      return false;
     }
     if (k.y && step(k, fn, 'pmd_none(pmd) || pmd_trans_splitting(pmd)', 'check', { level: 'pmd', lo: pmd.lo, hi: pmd.hi, addr })) yield;
     if (k.arch.leaf('pmd', pmd)) {
-      if (!(yield* invoke(gup_huge(k, d, 'gup_huge_pmd', 'pmd', pmd, addr, next, write, pages, nr)))) return yield* leave(k, f, false);
+      if (!(yield* invoke(gup_huge(k, d, 'gup_huge_pmd', 'pmd', pmd, addr, next, write, pages, nr)))) return false;
     } else if (!(yield* invoke(gup_pte_range(k, d, pmd, addr, next, write, pages, nr)))) {
-      return yield* leave(k, f, false);
+      return false;
     }
     pmdp.idx++;
     addr = next;
   } while (addr !== end);
-  return yield* leave(k, f, true);
+  return true;
 }
 
 function* gup_pud_range(k: Kern, d: IrqDialect, pgd: Ent, pgdp: Slot, addr: number, end: number, write: boolean, pages: number[], nr: Nr): G<boolean> {
   const fn = 'gup_pud_range';
-  const f = yield* enter(k, fn, 'gup_pud_range', addr, end);
+  if (enter(k, fn, 'gup_pud_range', addr, end)) yield;
   let pudp = descend(k, pgd, pgdp, 'pud', addr);
   do {
     const pud = yield* plainLoad(k, fn, d.pudLoad, pudp, addr);
     const next = levelEnd(k, 'pud', addr, end);
     if (k.arch.none(pud)) {
       if (k.y && step(k, fn, 'pud_none(pud)', 'bail', { level: 'pud', lo: pud.lo, hi: pud.hi, addr })) yield;
-      return yield* leave(k, f, false);
+      return false;
     }
     if (k.arch.leaf('pud', pud)) {
-      if (!(yield* invoke(gup_huge(k, d, 'gup_huge_pud', 'pud', pud, addr, next, write, pages, nr)))) return yield* leave(k, f, false);
+      if (!(yield* invoke(gup_huge(k, d, 'gup_huge_pud', 'pud', pud, addr, next, write, pages, nr)))) return false;
     } else if (!(yield* invoke(gup_pmd_range(k, d, pud, pudp, addr, next, write, pages, nr)))) {
-      return yield* leave(k, f, false);
+      return false;
     }
     pudp.idx++;
     addr = next;
   } while (addr !== end);
-  return yield* leave(k, f, true);
+  return true;
 }
 
 /** The pgd loop with interrupts off, shared by both entry points; returns whether it walked it all. */
@@ -170,7 +170,7 @@ function* get_user_pages_fast(k: Kern, d: IrqDialect, self: VersionModel, call: 
   const fn = 'get_user_pages_fast';
   const start = call.start - (call.start % PAGE_SIZE);
   const end = start + call.nrPages * PAGE_SIZE;
-  const f = yield* enter(k, fn, 'get_user_pages_fast', start, end);
+  if (enter(k, fn, 'get_user_pages_fast', start, end)) yield;
   const pages: number[] = [];
   const nr: Nr = { v: 0 };
   let done = false;
@@ -181,11 +181,11 @@ function* get_user_pages_fast(k: Kern, d: IrqDialect, self: VersionModel, call: 
     done = yield* invoke(walk(k, d, fn, start, end, call.write, pages, nr));
     yield* irqOn(k, fn, 'local_irq_enable()');
   }
-  if (done) return yield* leave(k, f, { nr: nr.v, ret: nr.v, slowPath: false, fastNr: nr.v, pages });
+  if (done) return { nr: nr.v, ret: nr.v, slowPath: false, fastNr: nr.v, pages };
   const rest = yield* invoke(slowGup(k, self, call, start + nr.v * PAGE_SIZE, call.nrPages - nr.v));
   const all = pages.concat(rest.pages);
   const ret = nr.v > 0 ? (rest.ret < 0 ? nr.v : nr.v + rest.ret) : rest.ret;
-  return yield* leave(k, f, { nr: all.length, ret, slowPath: true, fastNr: nr.v, pages: all });
+  return { nr: all.length, ret, slowPath: true, fastNr: nr.v, pages: all };
 }
 
 /** __get_user_pages_fast: the IRQ-safe variant that never falls back (perf, futex). */
@@ -193,13 +193,13 @@ function* __get_user_pages_fast(k: Kern, d: IrqDialect, call: GupCall): G<GupRes
   const fn = '__get_user_pages_fast';
   const start = call.start - (call.start % PAGE_SIZE);
   const end = start + call.nrPages * PAGE_SIZE;
-  const f = yield* enter(k, fn, '__get_user_pages_fast', start, end);
+  if (enter(k, fn, '__get_user_pages_fast', start, end)) yield;
   const pages: number[] = [];
   const nr: Nr = { v: 0 };
   yield* irqOff(k, fn, 'local_irq_save(flags)');
   yield* invoke(walk(k, d, fn, start, end, call.write, pages, nr));
   yield* irqOn(k, fn, 'local_irq_restore(flags)');
-  return yield* leave(k, f, { nr: nr.v, ret: nr.v, slowPath: false, fastNr: nr.v, pages });
+  return { nr: nr.v, ret: nr.v, slowPath: false, fastNr: nr.v, pages };
 }
 
 /** A version model whose kernel code is the interrupts-off walker in the given dialect. */

@@ -31,14 +31,26 @@ export function* invoke<T>(g: G<T>): G<T> {
   return (yield g as Sub) as T;
 }
 
-/** A kernel thread: a stack of kernel function frames, resumed at the innermost. */
+/**
+ * A kernel thread: a stack of kernel function generators, resumed at the innermost. When one
+ * finishes that had entered a frame, the runner records its 'return' step (a scheduling point
+ * of its own) before handing the value to the caller.
+ */
 export class Fiber<T> {
   private readonly stack: Sub[];
+  /** k.frames.length when each generator was pushed: more when it finishes means it entered a frame */
+  private readonly marks: number[];
+  /** a finished callee's value, held over a scheduling point after its 'return' step */
+  private pending: unknown;
   /** what the outermost function returned, once done */
   value: T | undefined;
 
-  constructor(g: G<T>) {
+  constructor(
+    private readonly k: Kern,
+    g: G<T>,
+  ) {
     this.stack = [g as Sub];
+    this.marks = [k.frames.length];
   }
 
   get done(): boolean {
@@ -47,15 +59,21 @@ export class Fiber<T> {
 
   /** Run to the next scheduling point; returns true when the thread has finished. */
   resume(): boolean {
-    let v: unknown;
+    let v = this.pending;
+    this.pending = undefined;
     const st = this.stack;
     while (st.length > 0) {
       const r = st[st.length - 1].next(v);
       if (r.done) {
         st.pop();
         v = r.value;
+        if (this.k.frames.length > this.marks.pop()! && leave(this.k, v)) {
+          this.pending = v;
+          return false;
+        }
       } else if (r.value !== undefined) {
         st.push(r.value);
+        this.marks.push(this.k.frames.length);
         v = undefined;
       } else {
         return false;
@@ -67,8 +85,8 @@ export class Fiber<T> {
 }
 
 /** Run a kernel function to its end where nothing else runs (no scheduling points wanted). */
-export function run<T>(g: G<T>): T {
-  const f = new Fiber(g);
+export function run<T>(k: Kern, g: G<T>): T {
+  const f = new Fiber(k, g);
   if (!f.resume()) throw new Error('a kernel function yielded a scheduling point where nothing else runs');
   return f.value as T;
 }
@@ -117,6 +135,8 @@ export interface Kern {
   /** where steps go */
   sink: StepSink;
   depth: number;
+  /** the kernel functions entered and not yet left, innermost last (the debugger's call stack) */
+  frames: Frame[];
   /** scheduling points to pass without yielding (the explorer rebuilding a known schedule runs an actor's consecutive turns in one go) */
   skip: number;
 }
@@ -202,21 +222,22 @@ export interface Frame {
 }
 
 /**
- * Enter a kernel function: a 'call' step, then one level deeper. Every return of the function
- * goes through leave(). (Not a wrapper taking the body as a closure: calling a freshly made
- * generator closure costs V8 a new prototype and map each time, ~1.5 us a call.)
+ * Enter a kernel function (its first statement): a 'call' step, then one level deeper. Returns
+ * whether to yield. Leaving is the runner's job (a Fiber sees the function's generator finish),
+ * so a kernel function simply returns.
  */
-export function* enter(k: Kern, fn: string, anchor: string, addr: number, end: number): G<Frame> {
-  if (k.y && step(k, fn, anchor, 'call', { addr, end })) yield;
+export function enter(k: Kern, fn: string, anchor: string, addr: number, end: number): boolean {
+  const pause = k.y && step(k, fn, anchor, 'call', { addr, end });
+  k.frames.push({ fn, anchor, addr, end });
   k.depth++;
-  return { fn, anchor, addr, end };
+  return pause;
 }
 
-/** Leave a kernel function with its return value: one level up, then a 'return' step. */
-export function* leave<T>(k: Kern, f: Frame, ret: T): G<T> {
+/** Leave the innermost kernel function with its return value: one level up, a 'return' step. Returns whether to yield. */
+function leave(k: Kern, ret: unknown): boolean {
+  const f = k.frames.pop()!;
   k.depth--;
-  if (k.y && step(k, f.fn, f.anchor, 'return', { addr: f.addr, end: f.end, ret: typeof ret === 'number' || typeof ret === 'boolean' ? ret : undefined })) yield;
-  return ret;
+  return k.y && step(k, f.fn, f.anchor, 'return', { addr: f.addr, end: f.end, ret: typeof ret === 'number' || typeof ret === 'boolean' ? ret : undefined });
 }
 
 /** pgd_offset / pud_offset / pmd_offset / pte_offset_map: the slot for addr in the table an entry points to (arithmetic: no machine access). */

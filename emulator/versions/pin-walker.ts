@@ -17,7 +17,7 @@ import type { Ent, Level } from '../arch/types';
 import type { Slot } from '../machine/machine';
 import type { GupResult } from '../trace/types';
 import {
-  DEFAULT_OPTIONS, enter, invoke, leave, levelSize, descend, irqOff, irqOn, levelEnd, lowHighLow, offset, pgdSlot, plainLoad, quickLoad, step,
+  DEFAULT_OPTIONS, enter, invoke, levelSize, descend, irqOff, irqOn, levelEnd, lowHighLow, offset, pgdSlot, plainLoad, quickLoad, step,
   PAGE_SIZE, type G, type GupCall, type Kern, type Nr, type OptionDef, type VersionModel, type VersionOptions,
 } from './kern';
 import { GUP_PIN_COUNTING_BIAS } from './refs';
@@ -102,7 +102,7 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
 
   function* gup_pte_range(k: Kern, pmd: Ent, pmdp: Slot, addr: number, end: number, call: GupCall, pages: number[], nr: Nr): G<boolean> {
     const fn = d.pte_range;
-    const f = yield* enter(k, fn, fn, addr, end);
+    if (enter(k, fn, fn, addr, end)) yield;
     const ptep = offset(k, pmd, 'pte', addr);
     do {
       const pte = yield* readPte(k, ptep, addr);
@@ -110,16 +110,16 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
       const at = { level: 'pte' as Level, lo: pte.lo, hi: pte.hi, addr };
       if (k.arch.protnone(pte)) {
         if (k.y && step(k, fn, 'pte_protnone(pte)', 'bail', { ...at, note: 'NUMA hinting entry: the slow path takes the fault' })) yield;
-        return yield* leave(k, f, false);
+        return false;
       }
       if (!(k.arch.present(pte) && k.arch.user(pte) && (!call.write || k.arch.write('pte', pte, k.era)))) {
         if (k.y && step(k, fn, 'pte_access_permitted(pte, flags & FOLL_WRITE)', 'bail', { ...at, note: 'not present, not user, or read-only for a write' })) yield;
-        return yield* leave(k, f, false);
+        return false;
       }
       if (k.arch.devmap('pte', pte, k.era) ? call.longterm : k.arch.special('pte', pte)) {
         const why = call.longterm ? 'devmap page refused for FOLL_LONGTERM' : 'special mapping';
         if (k.y && step(k, fn, call.longterm ? 'flags & FOLL_LONGTERM' : 'pte_special(pte)', 'bail', { ...at, note: why })) yield;
-        return yield* leave(k, f, false);
+        return false;
       }
       if (k.y && step(k, fn, 'pte_access_permitted(pte, flags & FOLL_WRITE)', 'check', at)) yield;
       k.m.useLeaf('pte', pte);
@@ -127,7 +127,7 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
       const got = grab(k, page, 1, call);
       if (!got) {
         if (k.y && step(k, fn, d.grab, 'bail', { pfn: page, addr, note: 'refcount zero or overflowed, or not long-term pinnable' })) yield;
-        return yield* leave(k, f, false);
+        return false;
       }
       if (k.y && step(k, fn, d.grab, 'ref', { pfn: got.head, ref: got.ref, pin: got.pin || undefined, addr })) yield;
       const again = yield* readPte(k, ptep, addr);
@@ -139,7 +139,7 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
       if (changed) {
         const n = put(k, got.head, 1, call);
         if (k.y && step(k, fn, d.put, 'unref', { pfn: got.head, ref: -n, addr, note: 'entry changed under us: drop it' })) yield;
-        return yield* leave(k, f, false);
+        return false;
       }
       if (k.y && step(k, fn, 'pte_val(pte) != pte_val(*ptep)', 'recheck', { ...at, note: 'unchanged' })) yield;
       k.m.mem.setFlag(got.head, 'referenced');
@@ -149,20 +149,20 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
       ptep.idx++;
       addr += PAGE_SIZE;
     } while (addr !== end);
-    return yield* leave(k, f, true);
+    return true;
   }
 
   /** gup_huge_pmd / gup_huge_pud (gup_fast_pmd_leaf / gup_fast_pud_leaf) */
   function* gup_leaf(k: Kern, fn: string, level: 'pmd' | 'pud', orig: Ent, p: Slot, addr: number, end: number, call: GupCall, pages: number[], nr: Nr): G<boolean> {
-    const f = yield* enter(k, fn, fn, addr, end);
+    if (enter(k, fn, fn, addr, end)) yield;
     const at = { level, lo: orig.lo, hi: orig.hi, addr };
     if (!(k.arch.user(orig) && (!call.write || k.arch.write(level, orig, k.era)))) {
       if (k.y && step(k, fn, `${level}_access_permitted(orig, flags & FOLL_WRITE)`, 'bail', { ...at, note: 'not user, or read-only for a write' })) yield;
-      return yield* leave(k, f, false);
+      return false;
     }
     if (k.arch.devmap(level, orig, k.era) && call.longterm) {
       if (k.y && step(k, fn, 'flags & FOLL_LONGTERM', 'bail', { ...at, note: 'devmap page refused for FOLL_LONGTERM' })) yield;
-      return yield* leave(k, f, false);
+      return false;
     }
     k.m.useLeaf(level, orig);
     const size = levelSize(k, level);
@@ -175,7 +175,7 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
     if (!got) {
       pages.length -= refs;
       if (k.y && step(k, fn, d.grab, 'bail', { pfn: head, note: 'head refcount zero or already overflowed' })) yield;
-      return yield* leave(k, f, false);
+      return false;
     }
     if (k.y && step(k, fn, d.grab, 'ref', { pfn: head, ref: got.ref, pin: got.pin || undefined, note: call.pin ? (got.pin ? `exact pincount +${refs}` : `FOLL_PIN: ${refs} x GUP_PIN_COUNTING_BIAS`) : undefined })) yield;
     const now = yield* plainLoad(k, fn, `${level}_val(orig) != ${level}_val(*${level}p)`, p, addr);
@@ -183,17 +183,17 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
       pages.length -= refs;
       const n = put(k, head, refs, call);
       if (k.y && step(k, fn, d.put, 'unref', { pfn: head, ref: -n, note: `${level} changed under us` })) yield;
-      return yield* leave(k, f, false);
+      return false;
     }
     nr.v += refs;
     k.m.mem.setFlag(head, 'referenced');
     if (k.y && step(k, fn, 'SetPageReferenced(head)', 'check', { ...at, nr: nr.v })) yield;
-    return yield* leave(k, f, true);
+    return true;
   }
 
   function* gup_pmd_range(k: Kern, pud: Ent, pudp: Slot, addr: number, end: number, call: GupCall, pages: number[], nr: Nr): G<boolean> {
     const fn = d.pmd_range;
-    const f = yield* enter(k, fn, fn, addr, end);
+    if (enter(k, fn, fn, addr, end)) yield;
     const pmdp = descend(k, pud, pudp, 'pmd', addr);
     do {
       const pmd = d.pmdLockless && !k.arch.atomicEntryLoad
@@ -204,81 +204,80 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
       const at = { level: 'pmd' as Level, lo: pmd.lo, hi: pmd.hi, addr };
       if (!k.arch.present(pmd)) {
         if (k.y && step(k, fn, '!pmd_present(pmd)', 'bail', at)) yield;
-        return yield* leave(k, f, false);
+        return false;
       }
       if (k.arch.leaf('pmd', pmd)) {
         if (k.arch.protnone(pmd)) {
           if (k.y && step(k, fn, 'pmd_protnone(pmd)', 'bail', { ...at, note: 'NUMA hinting entry' })) yield;
-          return yield* leave(k, f, false);
+          return false;
         }
         if (k.y && step(k, fn, 'pmd_trans_huge(pmd) || pmd_huge(pmd)', 'check', at)) yield;
-        if (!(yield* invoke(gup_leaf(k, d.pmd_leaf, 'pmd', pmd, pmdp, addr, next, call, pages, nr)))) return yield* leave(k, f, false);
+        if (!(yield* invoke(gup_leaf(k, d.pmd_leaf, 'pmd', pmd, pmdp, addr, next, call, pages, nr)))) return false;
       } else {
         if (k.y && step(k, fn, '!pmd_present(pmd)', 'check', at)) yield;
-        if (!(yield* invoke(gup_pte_range(k, pmd, pmdp, addr, next, call, pages, nr)))) return yield* leave(k, f, false);
+        if (!(yield* invoke(gup_pte_range(k, pmd, pmdp, addr, next, call, pages, nr)))) return false;
       }
       pmdp.idx++;
       addr = next;
     } while (addr !== end);
-    return yield* leave(k, f, true);
+    return true;
   }
 
   function* gup_pud_range(k: Kern, p4d: Ent, p4dp: Slot, addr: number, end: number, call: GupCall, pages: number[], nr: Nr): G<boolean> {
     const fn = d.pud_range;
-    const f = yield* enter(k, fn, fn, addr, end);
+    if (enter(k, fn, fn, addr, end)) yield;
     const pudp = descend(k, p4d, p4dp, 'pud', addr);
     do {
       const pud = yield* plainLoad(k, fn, 'pud_t pud = READ_ONCE(*pudp)', pudp, addr);
       const next = levelEnd(k, 'pud', addr, end);
       if (k.arch.none(pud)) {
         if (k.y && step(k, fn, 'pud_none(pud)', 'bail', { level: 'pud', addr })) yield;
-        return yield* leave(k, f, false);
+        return false;
       }
       if (k.arch.leaf('pud', pud)) {
-        if (!(yield* invoke(gup_leaf(k, d.pud_leaf, 'pud', pud, pudp, addr, next, call, pages, nr)))) return yield* leave(k, f, false);
+        if (!(yield* invoke(gup_leaf(k, d.pud_leaf, 'pud', pud, pudp, addr, next, call, pages, nr)))) return false;
       } else if (!(yield* invoke(gup_pmd_range(k, pud, pudp, addr, next, call, pages, nr)))) {
-        return yield* leave(k, f, false);
+        return false;
       }
       pudp.idx++;
       addr = next;
     } while (addr !== end);
-    return yield* leave(k, f, true);
+    return true;
   }
 
   function* gup_p4d_range(k: Kern, pgd: Ent, pgdp: Slot, addr: number, end: number, call: GupCall, pages: number[], nr: Nr): G<boolean> {
     const fn = d.p4d_range;
-    const f = yield* enter(k, fn, fn, addr, end);
+    if (enter(k, fn, fn, addr, end)) yield;
     const p4dp = descend(k, pgd, pgdp, 'p4d', addr);
     do {
       const p4d = yield* plainLoad(k, fn, 'p4d_t p4d = READ_ONCE(*p4dp)', p4dp, addr);
       const next = levelEnd(k, 'p4d', addr, end);
       if (k.arch.none(p4d)) {
         if (k.y && step(k, fn, 'p4d_none(p4d)', 'bail', { level: 'p4d', addr })) yield;
-        return yield* leave(k, f, false);
+        return false;
       }
-      if (!(yield* invoke(gup_pud_range(k, p4d, p4dp, addr, next, call, pages, nr)))) return yield* leave(k, f, false);
+      if (!(yield* invoke(gup_pud_range(k, p4d, p4dp, addr, next, call, pages, nr)))) return false;
       p4dp.idx++;
       addr = next;
     } while (addr !== end);
-    return yield* leave(k, f, true);
+    return true;
   }
 
   function* gup_pgd_range(k: Kern, addr: number, end: number, call: GupCall, pages: number[], nr: Nr): G<void> {
     const fn = d.pgd_range;
-    const f = yield* enter(k, fn, fn, addr, end);
+    if (enter(k, fn, fn, addr, end)) yield;
     const pgdp = pgdSlot(k, addr);
     do {
       const pgd = yield* plainLoad(k, fn, 'pgd_t pgd = READ_ONCE(*pgdp)', pgdp, addr);
       const next = levelEnd(k, k.arch.levels[0].level, addr, end);
       if (k.arch.none(pgd)) {
         if (k.y && step(k, fn, 'pgd_none(pgd)', 'bail', { level: 'pgd', addr })) yield;
-        return yield* leave(k, f, undefined);
+        return;
       }
-      if (!(yield* invoke(gup_p4d_range(k, pgd, pgdp, addr, next, call, pages, nr)))) return yield* leave(k, f, undefined);
+      if (!(yield* invoke(gup_p4d_range(k, pgd, pgdp, addr, next, call, pages, nr)))) return;
       pgdp.idx++;
       addr = next;
     } while (addr !== end);
-    yield* leave(k, f, undefined);
   }
 
   /** The interrupts-off walk; with write_protect_seq, bracketed by it for FOLL_PIN. */
@@ -317,14 +316,14 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
     const entry = `${call.pin ? 'pin' : 'get'}_user_pages_fast${call.fastOnly ? '_only' : ''}`;
     const start = call.start - (call.start % PAGE_SIZE);
     const end = start + call.nrPages * PAGE_SIZE;
-    const f = yield* enter(k, entry, entry, start, end);
-    return yield* leave(k, f, yield* invoke(fallback(k, self, call, start, end)));
+    if (enter(k, entry, entry, start, end)) yield;
+    return yield* invoke(fallback(k, self, call, start, end));
   }
 
   /** internal_get_user_pages_fast (gup_fast_fallback in 6.x): the lockless walk, then the slow path for the rest. */
   function* fallback(k: Kern, self: VersionModel, call: GupCall, start: number, end: number): G<GupResult> {
     const fn = d.fallback;
-    const f = yield* enter(k, fn, fn, start, end);
+    if (enter(k, fn, fn, start, end)) yield;
     const pages: number[] = [];
     const nr: Nr = { v: 0 };
     if (call.pin && !k.m.mm.has_pinned) {
@@ -333,14 +332,14 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
     }
     if (end > k.arch.taskSize) {
       if (k.y && step(k, fn, 'access_ok', 'bail', { addr: start, end, note: 'beyond user space: -EFAULT' })) yield;
-      return yield* leave(k, f, { nr: 0, ret: -14, slowPath: false, fastNr: 0, pages });
+      return { nr: 0, ret: -14, slowPath: false, fastNr: 0, pages };
     }
     yield* invoke(lockless(k, start, end, call, pages, nr));
-    if (nr.v >= call.nrPages || call.fastOnly) return yield* leave(k, f, { nr: nr.v, ret: nr.v, slowPath: false, fastNr: nr.v, pages });
+    if (nr.v >= call.nrPages || call.fastOnly) return { nr: nr.v, ret: nr.v, slowPath: false, fastNr: nr.v, pages };
     const rest = yield* invoke(slowGup(k, self, call, start + nr.v * PAGE_SIZE, call.nrPages - nr.v));
     const all = pages.concat(rest.pages);
     const ret = nr.v > 0 ? (rest.ret < 0 ? nr.v : nr.v + rest.ret) : rest.ret;
-    return yield* leave(k, f, { nr: all.length, ret, slowPath: true, fastNr: nr.v, pages: all });
+    return { nr: all.length, ret, slowPath: true, fastNr: nr.v, pages: all };
   }
 
   const self: VersionModel = {

@@ -43,7 +43,7 @@ function gupThroughput(versionId: string, trace: boolean, runs: number): number 
     (globalThis as { gc?: () => void }).gc?.(); // start each run without the last one's garbage
     const k = makeKern(m, version, undefined, 'gup', 0, trace, false, new TraceBuffer(trace ? GIB_PAGES * 6 : 0));
     const t0 = process.hrtime.bigint();
-    const res = run(version.gup(k, { start: arch.userBase, nrPages: GIB_PAGES, write: true }));
+    const res = run(k, version.gup(k, { start: arch.userBase, nrPages: GIB_PAGES, write: true }));
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     if (res.nr !== GIB_PAGES || res.slowPath) throw new Error(`bench walk returned ${res.nr}`);
     sampleRss();
