@@ -159,7 +159,7 @@ export function finalCheck(w: World): Violation | undefined {
 }
 
 /** A 52-bit digest of a state: the machine (memmap, tables, CPUs, mm) and each actor's history. */
-function hashWorld(w: World): number {
+export function hashWorld(w: World): number {
   const m = w.m;
   const mem = m.mem;
   let h = 2166136261;
@@ -197,7 +197,7 @@ export interface ExploreOptions {
  * the trace or the per-step hashing (each actor's history hash is handed over from when the
  * state was first reached). The prefix is known to be free of violations.
  */
-function rebuild(sc: WorldSpec, run: RaceRun, schedule: number[], hs: number[]): World {
+export function rebuild(sc: WorldSpec, run: RaceRun, schedule: number[], hs: number[]): World {
   const w = makeWorld(sc, run);
   const quiet = w.actors.map((a) => (a.k.sink = new QuietSink()));
   // an actor's consecutive turns run as one resume that passes the scheduling points between them

@@ -63,6 +63,14 @@ describe('every built-in scenario on every version and arch it runs on', () => {
       expect(s.anchor.length).toBeGreaterThan(0);
     }
     expect(rp.steps.some((s) => s.event === 'slowpath')).toBe(want.slow);
+    // every function entered is left, innermost first, and each step's depth is the call stack's
+    const stack: string[] = [];
+    for (const s of rp.steps) {
+      if (s.event === 'return') expect(stack.pop(), `return from ${s.fn}`).toBe(s.fn);
+      expect(s.depth, `${s.fn}: ${s.anchor}`).toBe(stack.length);
+      if (s.event === 'call') stack.push(s.fn);
+    }
+    expect(stack).toEqual([]);
     // the caller gives the pages back: every refcount returns to where it was
     releaseAll(rp);
     const mem = rp.machine.mem;

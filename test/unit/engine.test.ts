@@ -1,0 +1,184 @@
+/**
+ * The explorer's engine: rebuilt worlds behave like replayed ones, machine copies are
+ * independent, the table digest follows the contents, and the Fiber runner leaves frames.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { getArch } from '../../emulator/arch';
+import { enabled, hashWorld, makeWorld, rebuild, replaySchedule, stepActor, type World } from '../../emulator/explore/explore';
+import { buildMachine } from '../../emulator/machine/builder';
+import type { Machine } from '../../emulator/machine/machine';
+import { makeKern } from '../../emulator/run/replay';
+import { RACES } from '../../emulator/scenarios/races';
+import { getVersion } from '../../emulator/versions';
+import { Fiber, enter, invoke, step, type G, type Kern } from '../../emulator/versions/kern';
+
+/** A seeded random walk through a race's interleavings: the schedule, stopping early at random. */
+function randomSchedule(seed: number, w: World, maxLen: number): number[] {
+  let x = seed >>> 0 || 1;
+  const rnd = () => ((x = Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) ^ 0x9e3779b9) >>> 0) / 2 ** 32;
+  const out: number[] = [];
+  while (out.length < maxLen) {
+    const en = enabled(w);
+    if (en.length === 0 || rnd() < 0.04) break;
+    const i = en[Math.floor(rnd() * en.length)];
+    out.push(i);
+    if (stepActor(w, i)) break;
+  }
+  return out;
+}
+
+/** What the next steps of a world look like, actor by actor, for the given turns. */
+function continueWith(w: World, turns: number[]): string[] {
+  const out: string[] = [];
+  for (const i of turns) {
+    if (!enabled(w).includes(i)) break;
+    const n = w.trace.length;
+    const v = stepActor(w, i);
+    out.push(...w.trace.slice(n).map((s) => `${s.actor}:${s.anchor}:${s.lo ?? ''}:${s.hi ?? ''}:${s.pfn ?? ''}:${s.ref ?? ''}:${s.note ?? ''}`));
+    if (v) {
+      out.push(`violation ${v.invariant}`);
+      break;
+    }
+  }
+  return out;
+}
+
+describe('a state rebuilt quietly (skipped scheduling points, no trace) is the state the schedule replays to', () => {
+  for (const sc of RACES.filter((r) => r.actors.length > 0)) {
+    for (const run of [sc.before, sc.after]) {
+      it(`${sc.id} on ${run.version}`, () => {
+        for (let seed = 1; seed <= 12; seed++) {
+          const probe = makeWorld(sc, run);
+          const full = randomSchedule(seed, probe, 60);
+          const cut = Math.floor(full.length * ((seed % 5) + 1) / 6);
+          const prefix = full.slice(0, cut);
+          const replayed = replaySchedule(sc, run, prefix);
+          if (replayed.v) continue; // the explorer never rebuilds past a violation
+          const rebuilt = rebuild(sc, run, prefix, replayed.w.actors.map((a) => a.h));
+          expect(hashWorld(rebuilt), `seed ${seed}`).toBe(hashWorld(replayed.w));
+          expect(rebuilt.actors.map((a) => a.done)).toEqual(replayed.w.actors.map((a) => a.done));
+          expect(enabled(rebuilt)).toEqual(enabled(replayed.w));
+          // and both go on the same way
+          const rest = full.slice(cut).concat([0, 1, 0, 1, 0, 0, 1, 1, 0, 0, 0, 0]);
+          expect(continueWith(rebuilt, rest)).toEqual(continueWith(replayed.w, rest));
+        }
+      });
+    }
+  }
+});
+
+function fourK(): Machine {
+  const m = buildMachine(getArch('x86-64'), 'modern', { mappings: [{ kind: '4k', offset: 0, count: 4 }] });
+  m.enableGhost();
+  return m;
+}
+
+function ptep(m: Machine, idx: number) {
+  let table = m.mm.pgd;
+  const a = m.arch.userBase;
+  for (const l of m.arch.levels) {
+    const s = m.slot(table, l.level, a);
+    if (l.level === 'pte') return { ...s, idx };
+    table = m.arch.pfn(m.load(s));
+  }
+  throw new Error('no pte level');
+}
+
+describe('machine copies', () => {
+  it('share table pages until one side writes, then neither sees the other', () => {
+    const m = fourK();
+    const before = m.load(ptep(m, 0));
+    const c1 = m.clone();
+    const c2 = m.clone();
+    c1.store(ptep(c1, 0), { lo: 0x1234_5067, hi: 0 });
+    expect(c1.load(ptep(c1, 0)).lo).toBe(0x1234_5067);
+    expect(m.load(ptep(m, 0))).toMatchObject({ lo: before.lo, hi: before.hi });
+    expect(c2.load(ptep(c2, 0))).toMatchObject({ lo: before.lo, hi: before.hi });
+    m.store(ptep(m, 1), { lo: 0, hi: 0 });
+    expect(c1.load(ptep(c1, 1)).lo).not.toBe(0);
+    expect(c2.load(ptep(c2, 1)).lo).not.toBe(0);
+    // the ghost history is per copy too
+    expect(c1.slotHeld(ptep(c1, 0), { lo: 0x1234_5067, hi: 0 })).toBe(true);
+    expect(m.slotHeld(ptep(m, 0), { lo: 0x1234_5067, hi: 0 })).toBe(false);
+    expect(c2.slotHeld(ptep(c2, 0), { lo: 0x1234_5067, hi: 0 })).toBe(false);
+    expect(c2.slotHeld(ptep(c2, 0), before)).toBe(true);
+    // a copy of a copy keeps what its parent wrote
+    const c3 = c1.clone();
+    expect(c3.slotHeld(ptep(c3, 0), { lo: 0x1234_5067, hi: 0 })).toBe(true);
+    expect(c3.slotHeld(ptep(c3, 0), before)).toBe(true);
+  });
+
+  it('keep their own memmap, holds and table owners', () => {
+    const m = fourK();
+    const pfn = m.arch.pfn(m.load(ptep(m, 0)));
+    const c = m.clone();
+    c.refAdd(pfn, 5);
+    c.hold(pfn);
+    const t = c.mem.alloc(0, 'table');
+    c.setTableVa(t, { level: 'pte', base: 0 });
+    expect(c.refcount(pfn)).toBe(m.refcount(pfn) + 5);
+    expect(c.holds.get(pfn)).toBe(1);
+    expect(m.holds.get(pfn)).toBeUndefined();
+    expect(m.tableVa.has(t)).toBe(false);
+    expect(m.mem.frames).toBe(c.mem.frames - 1);
+  });
+
+  it('digest their tables by content, whatever the order of writes', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 511 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 })), { maxLength: 40 }), (writes) => {
+        const base = fourK();
+        const a = base.clone();
+        const b = base.clone();
+        const final = new Map<number, [number, number]>();
+        for (const [idx, lo, hi] of writes) {
+          a.store(ptep(a, idx), { lo: lo * 0x1000, hi });
+          final.set(idx, [lo * 0x1000, hi]);
+        }
+        // b gets only the final values, in reverse order
+        for (const [idx, [lo, hi]] of [...final].reverse()) b.store(ptep(b, idx), { lo, hi });
+        expect(a.mem.tablesDigest).toBe(b.mem.tablesDigest);
+        // and a real difference shows
+        if (final.size > 0) {
+          const [idx, [lo, hi]] = [...final][0];
+          b.store(ptep(b, idx), { lo: lo ^ 0x2000, hi });
+          expect(a.mem.tablesDigest).not.toBe(b.mem.tablesDigest);
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe('the Fiber runner', () => {
+  function* leafFn(k: Kern, x: number): G<number> {
+    if (enter(k, 'leaf_fn', 'leaf_fn', 0, 0)) yield;
+    step(k, 'leaf_fn', 'x + 1', 'note'); // recorded, not yielded at
+    return x + 1;
+  }
+  function* outerFn(k: Kern): G<number> {
+    if (enter(k, 'outer_fn', 'outer_fn', 0, 0)) yield;
+    const a = yield* invoke(leafFn(k, 1));
+    const b = yield* invoke(leafFn(k, a));
+    return a * 10 + b;
+  }
+
+  it('returns callee values through the stack and leaves every frame', () => {
+    const m = fourK();
+    for (const i of [false, true]) {
+      const k = makeKern(m, getVersion('wpseq-2021'), undefined, 'gup', 0, true, i, []);
+      const f = new Fiber(k, outerFn(k));
+      let points = 0;
+      while (!f.resume()) points++;
+      expect(f.value).toBe(23);
+      expect(k.frames).toEqual([]);
+      expect(k.depth).toBe(0);
+      const steps = k.sink as { fn: string; event: string; depth: number }[];
+      expect(steps.map((s) => `${s.event}:${s.fn}:${s.depth}`)).toEqual([
+        'call:outer_fn:0', 'call:leaf_fn:1', 'note:leaf_fn:2', 'return:leaf_fn:1', 'call:leaf_fn:1', 'note:leaf_fn:2', 'return:leaf_fn:1', 'return:outer_fn:0',
+      ]);
+      // interleaved, every call and return is a scheduling point (the notes here are not)
+      expect(points).toBe(i ? 6 : 0);
+    }
+  });
+});
