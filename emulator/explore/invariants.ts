@@ -112,22 +112,22 @@ function lookupLeaf(m: Machine, addr: number) {
 /** Count the present leaf entries that map each frame (a huge leaf counts once, on its head). */
 function mappingCounts(m: Machine): Map<number, number> {
   const out = new Map<number, number>();
-  const visit = (table: number, depth: number) => {
-    const l = m.arch.levels[depth];
-    const w = m.mem.table(table);
-    // most slots are empty: test each 64-bit entry as one float (all-zero bits are +0; -0 is hi = 0x80000000, not empty)
-    const f = new Float64Array(w.buffer, w.byteOffset, w.length / 2);
-    for (let idx = 0; idx < l.entries; idx++) {
-      if (f[idx] === 0 && 1 / f[idx] > 0) continue;
-      const e = { lo: w[2 * idx], hi: w[2 * idx + 1] };
-      if (m.arch.none(e) || (!m.arch.present(e) && !m.arch.protnone(e))) continue;
-      const pfn = m.arch.pfn(e);
-      if (l.level === 'pte' || m.arch.leaf(l.level, e)) out.set(pfn, (out.get(pfn) ?? 0) + 1);
-      else visit(pfn, depth + 1);
-    }
-  };
-  visit(m.mm.pgd, 0);
+  visitTable(m, m.mm.pgd, 0, out);
   return out;
+}
+
+function visitTable(m: Machine, table: number, depth: number, out: Map<number, number>): void {
+  const l = m.arch.levels[depth];
+  const w = m.mem.table(table);
+  const n = 2 * l.entries;
+  for (let j = 0; j < n; j += 2) {
+    if ((w[j] | w[j + 1]) === 0) continue; // most slots are empty
+    const e = { lo: w[j], hi: w[j + 1] };
+    if (m.arch.none(e) || (!m.arch.present(e) && !m.arch.protnone(e))) continue;
+    const pfn = m.arch.pfn(e);
+    if (l.level === 'pte' || m.arch.leaf(l.level, e)) out.set(pfn, (out.get(pfn) ?? 0) + 1);
+    else visitTable(m, pfn, depth + 1, out);
+  }
 }
 
 /** After the caller released everything: each page's count is its mappings plus outside holds. */
