@@ -111,7 +111,9 @@ function* munmap(k: Kern, spec: ActorSpec): G<void> {
     // somebody else's fault allocates the frame at once as a page table of its own
     const again = k.m.mem.alloc(0, 'table');
     const victim = allocForOther(k);
-    for (let idx = 0; idx < 512; idx++) k.m.store({ table: again, idx, level: 'pte' }, k.arch.mkLeaf('pte', victim, { write: true, user: true }, k.era));
+    // where our ptes were (all a walker holding the stale pmd can read), its own entries now map its page
+    const leaf = k.arch.mkLeaf('pte', victim, { write: true, user: true }, k.era);
+    for (let i = 0; i < count; i++) k.m.store(k.m.slot(again, 'pte', addr + i * 4096), leaf);
     if (k.y && step(k, '__pte_alloc', 'pte_alloc_one(mm)', 'alloc', { pfn: again, note: `frame reused as another process's pte table; its entries map page 0x${victim.toString(16)}` })) yield;
   }
   k.m.mmapWriter = null;
