@@ -120,8 +120,10 @@ function visitTable(m: Machine, table: number, depth: number, out: Map<number, n
   const l = m.arch.levels[depth];
   const w = m.mem.table(table);
   const n = 2 * l.entries;
-  for (let j = 0; j < n; j += 2) {
+  let left = m.mem.wordsInUse[table - m.mem.basePfn];
+  for (let j = 0; j < n && left > 0; j += 2) {
     if ((w[j] | w[j + 1]) === 0) continue; // most slots are empty
+    left -= (w[j] !== 0 ? 1 : 0) + (w[j + 1] !== 0 ? 1 : 0);
     const e = { lo: w[j], hi: w[j + 1] };
     if (m.arch.none(e) || (!m.arch.present(e) && !m.arch.protnone(e))) continue;
     const pfn = m.arch.pfn(e);

@@ -47,6 +47,8 @@ export class PhysMem {
   tables: (Uint32Array | undefined)[] = [];
   /** 1 where this copy owns its table words; a clone shares them until its first write (copy-on-write) */
   private own = new Uint8Array(0);
+  /** nonzero words in each frame's table (a scan can stop once it has seen them all) */
+  wordsInUse = new Int32Array(0);
   /** order-free digest of every nonzero table word, kept current by setWord and alloc (the explorer hashes states with it) */
   tablesDigest = 0;
   /** frames handed out so far (bump allocator) */
@@ -79,6 +81,7 @@ export class PhysMem {
     this.order = g(this.order, Uint8Array);
     this.gen = g(this.gen, Uint32Array);
     this.own = g(this.own, Uint8Array);
+    this.wordsInUse = g(this.wordsInUse, Int32Array);
     this.cap = cap;
   }
 
@@ -123,6 +126,7 @@ export class PhysMem {
     this.refcount[i] = 1;
     const old = this.tables[i];
     if (old) for (let w = 0; w < TABLE_WORDS; w++) if (old[w] !== 0) this.tablesDigest ^= wordHash(i, w, old[w]);
+    this.wordsInUse[i] = 0;
     if (as === 'table') {
       this.flags[i] |= PG.pagetable;
       this.tables[i] = new Uint32Array(TABLE_WORDS);
@@ -176,7 +180,9 @@ export class PhysMem {
     const old = t[word];
     if (old === v) return;
     if (old !== 0) this.tablesDigest ^= wordHash(i, word, old);
+    else this.wordsInUse[i]++;
     if (v !== 0) this.tablesDigest ^= wordHash(i, word, v);
+    else this.wordsInUse[i]--;
     t[word] = v;
   }
 
@@ -227,6 +233,7 @@ export class PhysMem {
     c.head = copy(this.head, Int32Array);
     c.order = copy(this.order, Uint8Array);
     c.gen = copy(this.gen, Uint32Array);
+    c.wordsInUse = copy(this.wordsInUse, Int32Array);
     c.tables = this.tables.slice(0, n);
     c.own = new Uint8Array(cap);
     this.own.fill(0);
