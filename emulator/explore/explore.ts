@@ -1,11 +1,11 @@
 /**
- * The interleaving explorer. A world is the machine plus one generator per actor (the GUP caller
- * on CPU 0, the others on CPUs 1..n). Generators cannot be copied, so a state is named by its
- * schedule (which actor ran at each step) and rebuilt by replaying that schedule from the start:
- * cheap for these small races, and every counterexample replays deterministically.
- * Breadth-first, so the first violation found is a shortest one. States are hashed (machine
- * contents + each actor's own history) so interleavings that only reorder independent steps
- * are explored once. Layer: pure emulator.
+ * The interleaving explorer. A world is the machine plus one kernel thread (a Fiber) per actor
+ * (the GUP caller on CPU 0, the others on CPUs 1..n). Generators cannot be copied, so a state is
+ * named by its schedule (which actor ran at each step): a state's world goes on to its first
+ * successor and the others rebuild it from a copy of the built machine, quietly (rebuild()).
+ * Every counterexample replays deterministically. Breadth-first, so the first violation found is
+ * a shortest one. States are hashed (machine contents + each actor's own history) so
+ * interleavings that only reorder independent steps are explored once. Layer: pure emulator.
  */
 import { ACTORS } from '../actors';
 import { getArch } from '../arch';

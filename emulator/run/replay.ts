@@ -61,7 +61,7 @@ export function checkApplicable(arch: ArchModel, version: VersionModel, scenario
 export function makeKern(m: Machine, version: VersionModel, opts: VersionOptions | undefined, actor: string, cpu: number, y: boolean, i = false, sink: StepSink = []): Kern {
   // page tables are RCU-freed only where both the code and the arch do it (not bare-metal x86)
   const rcuTableFree = version.defaults.rcuTableFree && m.arch.rcuTableFree;
-  return { m, arch: m.arch, era: version.era, cpu, actor, opts: { ...version.defaults, rcuTableFree, ...opts }, y, i, sink, depth: 0, frames: [], skip: 0 };
+  return { m, arch: m.arch, era: version.era, cpu, actor, opts: { ...version.defaults, rcuTableFree, ...opts }, y, i, sink, frames: [], skip: 0 };
 }
 
 export function gupCall(arch: ArchModel, s: Scenario): GupCall {

@@ -53,10 +53,6 @@ export class Fiber<T> {
     this.marks = [k.frames.length];
   }
 
-  get done(): boolean {
-    return this.stack.length === 0;
-  }
-
   /** Run to the next scheduling point; returns true when the thread has finished. */
   resume(): boolean {
     let v = this.pending;
@@ -134,8 +130,7 @@ export interface Kern {
   i: boolean;
   /** where steps go */
   sink: StepSink;
-  depth: number;
-  /** the kernel functions entered and not yet left, innermost last (the debugger's call stack) */
+  /** the kernel functions entered and not yet left, innermost last: the call stack, whose length is each step's depth */
   frames: Frame[];
   /** scheduling points to pass without yielding (the explorer rebuilding a known schedule runs an actor's consecutive turns in one go) */
   skip: number;
@@ -179,9 +174,9 @@ class StepRec implements Step {
 /** Record a step; returns whether the caller must yield (a scheduling point). */
 export function step(k: Kern, fn: string, anchor: string, event: StepEvent, extra?: Partial<Step>): boolean {
   const sink = k.sink;
-  if (sink instanceof TraceBuffer) sink.record(k.actor, k.cpu, fn, anchor, event, k.depth, extra);
+  if (sink instanceof TraceBuffer) sink.record(k.actor, k.cpu, fn, anchor, event, k.frames.length, extra);
   else if (sink instanceof QuietSink) sink.until = extra?.until;
-  else sink.push(Object.assign(new StepRec(k.actor, k.cpu, fn, anchor, event, k.depth), extra));
+  else sink.push(Object.assign(new StepRec(k.actor, k.cpu, fn, anchor, event, k.frames.length), extra));
   return yieldHere(k);
 }
 
@@ -196,7 +191,7 @@ function yieldHere(k: Kern): boolean {
 /** A step about an entry value. */
 export function entStep(k: Kern, fn: string, anchor: string, event: StepEvent, level: Level, e: Ent, addr: number): boolean {
   if (k.sink instanceof TraceBuffer) {
-    k.sink.recordEntry(k.actor, k.cpu, fn, anchor, event, k.depth, level, e.lo, e.hi, addr);
+    k.sink.recordEntry(k.actor, k.cpu, fn, anchor, event, k.frames.length, level, e.lo, e.hi, addr);
     return yieldHere(k);
   }
   if (k.sink instanceof QuietSink) return step(k, fn, anchor, event);
@@ -206,7 +201,7 @@ export function entStep(k: Kern, fn: string, anchor: string, event: StepEvent, l
 /** A step about a page: a reference taken (`ref`) or the page recorded in pages[] (`nr`). */
 export function pageStep(k: Kern, fn: string, anchor: string, event: StepEvent, pfn: number, ref: number | undefined, nr: number | undefined, addr: number): boolean {
   if (k.sink instanceof TraceBuffer) {
-    k.sink.recordPage(k.actor, k.cpu, fn, anchor, event, k.depth, pfn, ref, nr, addr);
+    k.sink.recordPage(k.actor, k.cpu, fn, anchor, event, k.frames.length, pfn, ref, nr, addr);
     return yieldHere(k);
   }
   if (k.sink instanceof QuietSink) return step(k, fn, anchor, event);
@@ -229,18 +224,16 @@ export interface Frame {
 export function enter(k: Kern, fn: string, anchor: string, addr: number, end: number): boolean {
   const pause = k.y && step(k, fn, anchor, 'call', { addr, end });
   k.frames.push({ fn, anchor, addr, end });
-  k.depth++;
   return pause;
 }
 
 /** Leave the innermost kernel function with its return value: one level up, a 'return' step. Returns whether to yield. */
 function leave(k: Kern, ret: unknown): boolean {
   const f = k.frames.pop()!;
-  k.depth--;
   return k.y && step(k, f.fn, f.anchor, 'return', { addr: f.addr, end: f.end, ret: typeof ret === 'number' || typeof ret === 'boolean' ? ret : undefined });
 }
 
-/** pgd_offset / pud_offset / pmd_offset / pte_offset_map: the slot for addr in the table an entry points to (arithmetic: no machine access). */
+/** pgd_offset / pud_offset / pmd_offset / pte_offset_map: the slot for addr in the table an entry points to. */
 export function offset(k: Kern, parent: Ent, level: Level, addr: number): Slot {
   return { table: k.arch.pfn(parent), idx: levelIndex(k.arch, level, addr), level, g: parent.g };
 }

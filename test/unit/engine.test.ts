@@ -175,7 +175,6 @@ describe('the Fiber runner', () => {
       while (!f.resume()) points++;
       expect(f.value).toBe(23);
       expect(k.frames).toEqual([]);
-      expect(k.depth).toBe(0);
       const steps = k.sink as { fn: string; event: string; depth: number }[];
       expect(steps.map((s) => `${s.event}:${s.fn}:${s.depth}`)).toEqual([
         'call:outer_fn:0', 'call:leaf_fn:1', 'note:leaf_fn:2', 'return:leaf_fn:1', 'call:leaf_fn:1', 'note:leaf_fn:2', 'return:leaf_fn:1', 'return:outer_fn:0',
