@@ -72,7 +72,7 @@ export class Machine {
   /** the actor holding the page-table lock across a multi-step update (PAE halves), or null */
   ptlHolder: string | null = null;
   ghost = false;
-  /** slot key -> every value it held, flattened: [lo0, hi0, lo1, hi1, ...]; shared with the machine it was cloned from until the first write */
+  /** slot key -> every value it held since this machine was made or last cloned, flattened: [lo0, hi0, lo1, hi1, ...] */
   private slotHistory = new Map<number, number[]>();
   /** the history as it stood when this machine was last cloned: shared, never written again (a clone starts with an empty slotHistory over it) */
   private slotBase = new Map<number, number[]>();
@@ -119,7 +119,7 @@ export class Machine {
     this.setTableVa(this.mm.pgd, { level: arch.levels[0].level, base: 0 });
   }
 
-  /** An independent copy (the explorer starts every replay from a copy of one built machine). */
+  /** An independent copy (the explorer starts every rebuild from a copy of one built machine). Shares what neither side will write. */
   clone(): Machine {
     if (this.slotHistory.size > 0) {
       // freeze what this machine wrote into a new shared base, once; later clones share it as it is
