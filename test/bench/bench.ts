@@ -87,6 +87,7 @@ async function main(): Promise<void> {
     const median = pct(runs, 50);
     const perS = (after.states / median) * 1000;
     figures[`race_${sc.id.replace(/-/g, '_')}_ms_to_counterexample`] = ms;
+    figures[`race_${sc.id.replace(/-/g, '_')}_states_per_s`] = Math.round(perS);
     say(`  ${sc.id.padEnd(24)} counterexample in ${String(ms).padStart(5)} ms; after the fix: ${after.states} states in ${median.toFixed(1)} ms (${Math.round(perS)} states/s; fastest run ${Math.round((after.states / Math.min(...runs)) * 1000)})`);
     if (after.states > best.states) best = { id: sc.id, states: after.states, perS };
   }
