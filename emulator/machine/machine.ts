@@ -132,6 +132,7 @@ export class Machine {
     Object.assign(c, this);
     const own = c as { mem: PhysMem; mm: Mm; cpus: Cpu[] };
     own.mem = this.mem.clone();
+    if (this.ghost) c.mem.onDropTable = (pfn, words) => c.rememberTable(pfn, words);
     own.mm = { ...this.mm };
     own.cpus = this.cpus.map((x) => ({ ...x }));
     c.vmas = this.vmas.map((v) => ({ ...v }));
@@ -205,43 +206,66 @@ export class Machine {
   }
 
   store(s: Slot, e: Ent): void {
+    const w = this.mem.table(s.table);
+    const lo = w[2 * s.idx];
+    const hi = w[2 * s.idx + 1];
     this.mem.setWord(s.table, 2 * s.idx, e.lo >>> 0);
     this.mem.setWord(s.table, 2 * s.idx + 1, e.hi >>> 0);
-    this.noteWrite(s);
+    this.noteWrite(s, lo, hi);
   }
 
   storeLo(s: Slot, lo: number): void {
+    const w = this.mem.table(s.table);
+    const was = w[2 * s.idx];
     this.mem.setWord(s.table, 2 * s.idx, lo >>> 0);
-    this.noteWrite(s);
+    this.noteWrite(s, was, w[2 * s.idx + 1]);
   }
 
   storeHi(s: Slot, hi: number): void {
+    const w = this.mem.table(s.table);
+    const was = w[2 * s.idx + 1];
     this.mem.setWord(s.table, 2 * s.idx + 1, hi >>> 0);
-    this.noteWrite(s);
+    this.noteWrite(s, w[2 * s.idx], was);
   }
 
   slotKey(s: Slot): number {
     return s.table * 512 + s.idx;
   }
 
-  private noteWrite(s: Slot): void {
+  /**
+   * A slot was written over (lo, hi) (ghost only). A slot's history is its present value, zero
+   * (every table starts zeroed) and every value written over: so only the old value is kept here,
+   * and filling a fresh table records nothing.
+   */
+  private noteWrite(s: Slot, lo: number, hi: number): void {
     if (!this.ghost) return;
+    this.remember(this.slotKey(s), lo, hi);
     const w = this.mem.table(s.table);
-    const lo = w[2 * s.idx];
-    const hi = w[2 * s.idx + 1];
-    const k = this.slotKey(s);
-    const base = this.slotBase.get(k);
-    if (!base || !pairIn(base, lo, hi)) {
-      const h = this.slotHistory.get(k);
-      if (!h) this.slotHistory.set(k, [lo, hi]);
-      else if (!pairIn(h, lo, hi)) h.push(lo, hi);
-    }
-    const where = this.tableVa.get(s.table);
+    this.noteLeaf(s.table, s.idx, w[2 * s.idx], w[2 * s.idx + 1]);
+  }
+
+  private remember(key: number, lo: number, hi: number): void {
+    if ((lo | hi) === 0) return;
+    const base = this.slotBase.get(key);
+    if (base && pairIn(base, lo, hi)) return;
+    const h = this.slotHistory.get(key);
+    if (!h) this.slotHistory.set(key, [lo, hi]);
+    else if (!pairIn(h, lo, hi)) h.push(lo, hi);
+  }
+
+  /** A table frame is reused: what its slots held stays in their history. */
+  private rememberTable(pfn: number, words: Uint32Array): void {
+    for (let idx = 0; idx < 512; idx++) this.remember(pfn * 512 + idx, words[2 * idx], words[2 * idx + 1]);
+  }
+
+  /** If (lo, hi) is a present leaf of this mm, its address maps its frames from now on. */
+  private noteLeaf(table: number, idx: number, lo: number, hi: number): void {
+    const where = this.tableVa.get(table);
     const e = { lo, hi };
     if (where && this.arch.present(e) && !this.arch.none(e)) {
       const level = where.level;
       const isLeaf = level === 'pte' || this.arch.leaf(level, e);
-      if (isLeaf) this.noteMapping(where.base + s.idx * 2 ** this.levelInfo(level).shift, level, this.arch.pfn(e));
+      if (isLeaf) this.noteMapping(where.base + idx * 2 ** this.levelInfo(level).shift, level, this.arch.pfn(e));
     }
   }
 
@@ -271,9 +295,12 @@ export class Machine {
 
   /** Did this slot ever hold exactly this value? (ghost only) */
   slotHeld(s: Slot, e: Ent): boolean {
-    const k = this.slotKey(s);
     const lo = e.lo >>> 0;
     const hi = e.hi >>> 0;
+    if ((lo | hi) === 0) return true;
+    const w = this.mem.tables[s.table - this.mem.basePfn];
+    if (w && w[2 * s.idx] === lo && w[2 * s.idx + 1] === hi) return true;
+    const k = this.slotKey(s);
     const base = this.slotBase.get(k);
     if (base && pairIn(base, lo, hi)) return true;
     const h = this.slotHistory.get(k);
@@ -288,14 +315,6 @@ export class Machine {
       pfn: s.table,
       detail: `${s.level} entry ${this.rawHex(e)} was used, but slot ${s.idx} of table 0x${s.table.toString(16)} never held that value (torn read)`,
     });
-  }
-
-  /** Remember the present contents of every slot of a table (when ghost tracking starts). */
-  snapshotSlots(table: number, level: Level): void {
-    const w = this.mem.table(table);
-    for (let idx = 0; idx < 512; idx++) {
-      if (w[2 * idx] !== 0 || w[2 * idx + 1] !== 0) this.noteWrite({ table, idx, level });
-    }
   }
 
   // ---- CPUs ----
@@ -360,10 +379,14 @@ export class Machine {
     }
   }
 
-  /** Start recording ghost state: the present contents of every table become their history. */
+  /** Start recording ghost state: the present leaves are the first mappings (present values are always part of a slot's history). */
   enableGhost(): void {
     this.ghost = true;
-    for (const [table, where] of this.tableVa) this.snapshotSlots(table, where.level);
+    this.mem.onDropTable = (pfn, words) => this.rememberTable(pfn, words);
+    for (const [table] of this.tableVa) {
+      const w = this.mem.table(table);
+      for (let idx = 0; idx < 512; idx++) if ((w[2 * idx] | w[2 * idx + 1]) !== 0) this.noteLeaf(table, idx, w[2 * idx], w[2 * idx + 1]);
+    }
   }
 
   /** page_ref_add_unless(page, n, 0): fails on a page whose count is zero (being freed) */

@@ -49,6 +49,8 @@ export class PhysMem {
   private own = new Uint8Array(0);
   /** nonzero words in each frame's table (a scan can stop once it has seen them all) */
   wordsInUse = new Int32Array(0);
+  /** told when a frame's old table words are dropped (the frame reallocated): the machine's ghost keeps what they held */
+  onDropTable?: (pfn: number, words: Uint32Array) => void;
   /** order-free digest of every nonzero table word, kept current by setWord and alloc (the explorer hashes states with it) */
   tablesDigest = 0;
   /** frames handed out so far (bump allocator) */
@@ -125,7 +127,10 @@ export class PhysMem {
     }
     this.refcount[i] = 1;
     const old = this.tables[i];
-    if (old) for (let w = 0; w < TABLE_WORDS; w++) if (old[w] !== 0) this.tablesDigest ^= wordHash(i, w, old[w]);
+    if (old) {
+      for (let w = 0; w < TABLE_WORDS; w++) if (old[w] !== 0) this.tablesDigest ^= wordHash(i, w, old[w]);
+      this.onDropTable?.(this.basePfn + i, old);
+    }
     this.wordsInUse[i] = 0;
     if (as === 'table') {
       this.flags[i] |= PG.pagetable;

@@ -109,6 +109,26 @@ describe('machine copies', () => {
     expect(c3.slotHeld(ptep(c3, 0), before)).toBe(true);
   });
 
+  it('remember what a table frame held after it is freed and reused', () => {
+    const m = fourK();
+    const t = m.mem.alloc(0, 'table');
+    const slot = { table: t, idx: 3, level: 'pte' as const };
+    m.store(slot, { lo: 0x5000_0067, hi: 1 });
+    m.mem.free(t);
+    expect(m.mem.alloc(0, 'table')).toBe(t); // the allocator hands the same frame out again
+    expect(m.load(slot)).toMatchObject({ lo: 0, hi: 0 });
+    expect(m.slotHeld(slot, { lo: 0x5000_0067, hi: 1 })).toBe(true);
+    expect(m.slotHeld(slot, { lo: 0x5000_0067, hi: 0 })).toBe(false);
+    // and so does a copy taken before the reuse
+    const c = fourK().clone();
+    const t2 = c.mem.alloc(0, 'table');
+    c.store({ table: t2, idx: 0, level: 'pte' }, { lo: 0x7000_0067, hi: 0 });
+    const cc = c.clone();
+    cc.mem.free(t2);
+    cc.mem.alloc(0, 'table');
+    expect(cc.slotHeld({ table: t2, idx: 0, level: 'pte' }, { lo: 0x7000_0067, hi: 0 })).toBe(true);
+  });
+
   it('keep their own memmap, holds and table owners', () => {
     const m = fourK();
     const pfn = m.arch.pfn(m.load(ptep(m, 0)));
