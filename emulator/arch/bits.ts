@@ -31,9 +31,12 @@ export function withBit(e: Ent, n: number, on: boolean): Ent {
 }
 
 /** Frame number from bits 12..physBits-1 (physBits <= 52, so the result is an exact number). */
+/** 2 ** i for i in 0..64 (a table: `2 ** n` with a variable n is a call on hot paths) */
+export const POW2: readonly number[] = Array.from({ length: 65 }, (_, i) => 2 ** i);
+
 export function pfnOf(e: Ent, physBits: number): number {
-  const hiMask = physBits > 32 ? (physBits >= 64 ? 0xffffffff : (2 ** (physBits - 32) - 1)) : 0;
-  return (e.hi & hiMask) * 2 ** 20 + (e.lo >>> 12);
+  const hiMask = physBits > 32 ? (physBits >= 64 ? 0xffffffff : POW2[physBits - 32] - 1) : 0;
+  return (e.hi & hiMask) * 1048576 + (e.lo >>> 12);
 }
 
 export function withPfn(e: Ent, pfn: number, physBits: number): Ent {

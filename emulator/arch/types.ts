@@ -5,6 +5,7 @@
  * An entry is held as two 32-bit halves (lo = bits 0..31, hi = bits 32..63). That is how an
  * x86-32 PAE CPU loads it, and it keeps the hot path in small integers instead of bigints.
  */
+import { POW2 } from './bits';
 
 export type ArchId = 'x86-64' | 'x86-pae' | 'arm-lpae' | 'arm64';
 export type Level = 'pgd' | 'p4d' | 'pud' | 'pmd' | 'pte';
@@ -144,5 +145,5 @@ export function levelInfo(arch: ArchModel, level: Level): LevelInfo {
 /** The index of addr in a table of the given level. */
 export function levelIndex(arch: ArchModel, level: Level, addr: number): number {
   const l = levelInfo(arch, level);
-  return Math.floor(addr / 2 ** l.shift) % l.entries;
+  return Math.floor(addr / POW2[l.shift]) % l.entries;
 }

@@ -5,6 +5,7 @@
  * points (interleaving, stepping), yields, so other actors can run between any two statements.
  * Layer: pure emulator.
  */
+import { POW2 } from '../arch/bits';
 import { levelIndex, levelInfo, type ArchId, type ArchModel, type Ent, type Era, type Level } from '../arch/types';
 import type { Machine, Slot } from '../machine/machine';
 import { TraceBuffer, type StepSink } from '../trace/buffer';
@@ -244,7 +245,7 @@ export function pgdSlot(k: Kern, addr: number): Slot {
 
 /** bytes one entry at this level maps */
 export function levelSize(k: Kern, level: Level): number {
-  return 2 ** levelInfo(k.arch, level).shift;
+  return POW2[levelInfo(k.arch, level).shift];
 }
 
 /** addr rounded up to the end of the entry at `level`, clamped to end (pmd_addr_end and kin) */
