@@ -36,6 +36,7 @@ export interface Step {
   event: StepEvent;
   /** call depth inside this actor (the walk's stack) */
   depth: number;
+  // the optional fields below are copied one by one by kern.ts stepRec(): a new one goes there too
   addr?: number;
   end?: number;
   /** entry involved: level and raw halves */

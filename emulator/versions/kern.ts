@@ -172,12 +172,32 @@ class StepRec implements Step {
   ) {}
 }
 
+/** A StepRec with the given fields (field by field: Object.assign is generic and slow on this path). */
+function stepRec(k: Kern, fn: string, anchor: string, event: StepEvent, x: Partial<Step> | undefined): StepRec {
+  const r = new StepRec(k.actor, k.cpu, fn, anchor, event, k.frames.length);
+  if (!x) return r;
+  if (x.addr !== undefined) r.addr = x.addr;
+  if (x.end !== undefined) r.end = x.end;
+  if (x.level !== undefined) r.level = x.level;
+  if (x.lo !== undefined) r.lo = x.lo;
+  if (x.hi !== undefined) r.hi = x.hi;
+  if (x.pfn !== undefined) r.pfn = x.pfn;
+  if (x.ref !== undefined) r.ref = x.ref;
+  if (x.pin !== undefined) r.pin = x.pin;
+  if (x.nr !== undefined) r.nr = x.nr;
+  if (x.ret !== undefined) r.ret = x.ret;
+  if (x.note !== undefined) r.note = x.note;
+  if (x.slow !== undefined) r.slow = x.slow;
+  if (x.until !== undefined) r.until = x.until;
+  return r;
+}
+
 /** Record a step; returns whether the caller must yield (a scheduling point). */
 export function step(k: Kern, fn: string, anchor: string, event: StepEvent, extra?: Partial<Step>): boolean {
   const sink = k.sink;
   if (sink instanceof TraceBuffer) sink.record(k.actor, k.cpu, fn, anchor, event, k.frames.length, extra);
   else if (sink instanceof QuietSink) sink.until = extra?.until;
-  else sink.push(Object.assign(new StepRec(k.actor, k.cpu, fn, anchor, event, k.frames.length), extra));
+  else sink.push(stepRec(k, fn, anchor, event, extra));
   return yieldHere(k);
 }
 
