@@ -15,12 +15,12 @@ import { makeKern } from '../run/replay';
 import type { RaceRun, RaceScenario } from '../scenarios/races';
 import type { Step } from '../trace/types';
 import { getVersion, type VersionModel } from '../versions';
-import { Fiber, invoke, QuietSink, type G, type GupCall, type Kern } from '../versions/kern';
+import { Fiber, invoke, QuietSink, type G, type GupCall, type Kern, type KernCtx } from '../versions/kern';
 import { checkBalance, checkForkPin, checkReturned, faultViolation, type InvariantId, type Returned, type Violation } from './invariants';
 
 interface ActorRun {
   name: string;
-  k: Kern;
+  k: KernCtx;
   gen: Fiber<unknown>;
   done: boolean;
   steps: Step[];
@@ -199,7 +199,10 @@ export interface ExploreOptions {
  */
 export function rebuild(sc: WorldSpec, run: RaceRun, schedule: number[], hs: number[]): World {
   const w = makeWorld(sc, run);
-  const quiet = w.actors.map((a) => (a.k.sink = new QuietSink()));
+  const quiet = w.actors.map((a) => {
+    a.k.quiet = true;
+    return (a.k.sink = new QuietSink());
+  });
   // an actor's consecutive turns run as one resume that passes the scheduling points between them
   for (let s = 0; s < schedule.length; ) {
     const i = schedule[s];
@@ -214,6 +217,7 @@ export function rebuild(sc: WorldSpec, run: RaceRun, schedule: number[], hs: num
   w.actors.forEach((a, j) => {
     a.h = hs[j];
     a.until = quiet[j].until;
+    a.k.quiet = false;
     a.k.skip = 0;
     a.k.sink = a.steps;
   });

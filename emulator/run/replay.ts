@@ -11,7 +11,7 @@ import { getScenario, type Scenario } from '../scenarios';
 import { TraceBuffer, type StepSink } from '../trace/buffer';
 import type { GupResult, RefDelta, Step } from '../trace/types';
 import { getVersion, type VersionModel } from '../versions';
-import { run, type GupCall, type Kern, type VersionOptions } from '../versions/kern';
+import { KernCtx, run, type GupCall, type Kern, type VersionOptions } from '../versions/kern';
 
 export interface ReplayRequest {
   arch: string;
@@ -58,10 +58,10 @@ export function checkApplicable(arch: ArchModel, version: VersionModel, scenario
   }
 }
 
-export function makeKern(m: Machine, version: VersionModel, opts: VersionOptions | undefined, actor: string, cpu: number, y: boolean, i = false, sink: StepSink = []): Kern {
+export function makeKern(m: Machine, version: VersionModel, opts: VersionOptions | undefined, actor: string, cpu: number, y: boolean, i = false, sink: StepSink = []): KernCtx {
   // page tables are RCU-freed only where both the code and the arch do it (not bare-metal x86)
   const rcuTableFree = version.defaults.rcuTableFree && m.arch.rcuTableFree;
-  return { m, arch: m.arch, era: version.era, cpu, actor, opts: { ...version.defaults, rcuTableFree, ...opts }, y, i, sink, frames: [], skip: 0 };
+  return new KernCtx(m, version.era, cpu, actor, { ...version.defaults, rcuTableFree, ...opts }, y, i, sink);
 }
 
 export function gupCall(arch: ArchModel, s: Scenario): GupCall {

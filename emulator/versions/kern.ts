@@ -119,14 +119,14 @@ export interface GupCall {
 }
 
 export interface Kern {
-  m: Machine;
+  readonly m: Machine;
   arch: ArchModel;
   era: Era;
   cpu: number;
   actor: string;
   opts: Required<VersionOptions>;
-  /** record steps (tracing, stepping, interleaving); off for raw speed */
-  y: boolean;
+  /** record steps (tracing, stepping, interleaving); off for raw speed. Read only as `k.y && step(...)`: while rebuilding quietly each read is a scheduling point (see KernCtx). */
+  readonly y: boolean;
   /** yield after every step: a scheduling point for other actors or a debugger */
   i: boolean;
   /** where steps go */
@@ -135,6 +135,39 @@ export interface Kern {
   frames: Frame[];
   /** scheduling points to pass without yielding (the explorer rebuilding a known schedule runs an actor's consecutive turns in one go) */
   skip: number;
+}
+
+/**
+ * The Kern every run uses. Its `quiet` mode is the explorer rebuilding a state it has seen: the
+ * scheduling points of an actor's consecutive turns pass without recording anything, so `y`
+ * reads false at each (and the step's fields are never built) until the last, which records
+ * into a QuietSink and yields.
+ */
+export class KernCtx implements Kern {
+  frames: Frame[] = [];
+  skip = 0;
+  quiet = false;
+  readonly arch: ArchModel;
+
+  constructor(
+    readonly m: Machine,
+    public era: Era,
+    public cpu: number,
+    public actor: string,
+    public opts: Required<VersionOptions>,
+    private readonly record: boolean,
+    public i: boolean,
+    public sink: StepSink,
+  ) {
+    this.arch = m.arch;
+  }
+
+  get y(): boolean {
+    if (!this.quiet) return this.record;
+    if (this.skip === 0) return true;
+    this.skip--;
+    return false;
+  }
 }
 
 /** A sink that keeps only what the scheduler needs of the last step: its wait condition (the explorer rebuilding a state it has seen). */
