@@ -61,17 +61,16 @@ export interface ExploreResult {
 /** What a world is built from: a layout, the GUP call, the other actors (a race scenario is one). */
 export type WorldSpec = Pick<RaceScenario, 'layout' | 'call' | 'actors'>;
 
-// built machines by scenario and run: every replay starts from a copy instead of building anew
-const templates = new WeakMap<WorldSpec, Map<string, Machine>>();
+// built machines by scenario and run: every rebuild starts from a copy instead of building anew
+const templates = new WeakMap<WorldSpec, Map<RaceRun, Machine>>();
 
 function initialMachine(sc: WorldSpec, run: RaceRun): Machine {
   const byRun = templates.get(sc) ?? templates.set(sc, new Map()).get(sc)!;
-  const key = `${run.arch}/${run.version}`;
-  let t = byRun.get(key);
+  let t = byRun.get(run);
   if (!t) {
     t = buildMachine(getArch(run.arch), getVersion(run.version).era, { mappings: sc.layout, cpus: 1 + sc.actors.length });
     t.enableGhost();
-    byRun.set(key, t);
+    byRun.set(run, t);
   }
   return t.clone();
 }
