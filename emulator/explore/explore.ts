@@ -61,16 +61,17 @@ export interface ExploreResult {
 /** What a world is built from: a layout, the GUP call, the other actors (a race scenario is one). */
 export type WorldSpec = Pick<RaceScenario, 'layout' | 'call' | 'actors'>;
 
-// built machines by scenario and run: every rebuild starts from a copy instead of building anew
-const templates = new WeakMap<WorldSpec, Map<RaceRun, Machine>>();
+// built machines by scenario, arch and version: every rebuild starts from a copy instead of building anew
+const templates = new WeakMap<WorldSpec, Map<string, Map<string, Machine>>>();
 
 function initialMachine(sc: WorldSpec, run: RaceRun): Machine {
-  const byRun = templates.get(sc) ?? templates.set(sc, new Map()).get(sc)!;
-  let t = byRun.get(run);
+  const byArch = templates.get(sc) ?? templates.set(sc, new Map()).get(sc)!;
+  const byVersion = byArch.get(run.arch) ?? byArch.set(run.arch, new Map()).get(run.arch)!;
+  let t = byVersion.get(run.version);
   if (!t) {
     t = buildMachine(getArch(run.arch), getVersion(run.version).era, { mappings: sc.layout, cpus: 1 + sc.actors.length });
     t.enableGhost();
-    byRun.set(run, t);
+    byVersion.set(run.version, t);
   }
   return t.clone();
 }
