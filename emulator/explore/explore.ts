@@ -39,6 +39,8 @@ export interface World {
   trace: Step[];
   /** rebuilt by the explorer without its trace */
   partial?: boolean;
+  /** the explorer's own worlds keep no trace and no step history, only each step's hash (a counterexample is replayed in full) */
+  lean?: boolean;
 }
 
 export interface ExploreResult {
@@ -138,12 +140,13 @@ export function stepActor(w: World, i: number): Violation | undefined {
   if (a.steps.length > before) a.until = a.steps[a.steps.length - 1].until;
   for (let j = before; j < a.steps.length; j++) {
     const s = a.steps[j];
-    w.trace.push(s);
+    if (!w.lean) w.trace.push(s);
     // everything a step shows, notes included: an actor's local decisions (e.g. fork's "pinned?")
     // live in its generator, not in the machine, and must not be merged away
     a.h = hashStr(hashStr(mix(mix(a.h, (s.lo ?? 0) ^ (s.hi ?? 0) ^ (s.pfn ?? 0) ^ (s.nr ?? 0)), (s.ref ?? 0) ^ (s.addr ?? 0)), s.anchor), s.note ?? '');
   }
   if (a.done) a.h = mix(a.h, 0xd0e);
+  if (w.lean) a.steps.length = 0;
   return faultViolation(w.m);
 }
 
@@ -197,7 +200,7 @@ export interface ExploreOptions {
  * the trace or the per-step hashing (each actor's history hash is handed over from when the
  * state was first reached). The prefix is known to be free of violations.
  */
-export function rebuild(sc: WorldSpec, run: RaceRun, schedule: number[], hs: number[]): World {
+export function rebuild(sc: WorldSpec, run: RaceRun, schedule: number[], hs: number[], lean = false): World {
   const w = makeWorld(sc, run);
   const quiet = w.actors.map((a) => {
     a.k.quiet = true;
@@ -222,6 +225,7 @@ export function rebuild(sc: WorldSpec, run: RaceRun, schedule: number[], hs: num
     a.k.sink = a.steps;
   });
   w.partial = true;
+  w.lean = lean;
   return w;
 }
 
@@ -264,6 +268,7 @@ export function explore(sc: RaceScenario, run: RaceRun, opts: ExploreOptions = {
   const names = sc.actors.reduce((n, a) => [...n, a.kind], ['gup']);
   const seen = new Set<number>();
   const root = makeWorld(sc, run);
+  root.partial = root.lean = true;
   // breadth-first: work items by schedule length, shortest first
   const buckets = new Map<number, Item[]>([[0, [{ turn: null, w: root, hs: root.actors.map((a) => a.h) }]]]);
   let states = 0;
@@ -297,7 +302,7 @@ export function explore(sc: RaceScenario, run: RaceRun, opts: ExploreOptions = {
           break;
         }
         // the first child takes the parent's world over; the others rebuild it
-        const w = live ?? rebuild(sc, run, (sched ??= scheduleOf(item.turn)), item.hs);
+        const w = live ?? rebuild(sc, run, (sched ??= scheduleOf(item.turn)), item.hs, true);
         live = undefined;
         let turn: Turn = { prev: item.turn, actor: i, len: len + 1 };
         states++;
