@@ -11,11 +11,11 @@ import { ACTORS } from '../actors';
 import { getArch } from '../arch';
 import { buildMachine } from '../machine/builder';
 import type { Machine } from '../machine/machine';
-import { makeKern } from '../run/replay';
+import { kernOptions } from '../run/replay';
 import type { RaceRun, RaceScenario } from '../scenarios/races';
 import type { Step } from '../trace/types';
 import { getVersion, type VersionModel } from '../versions';
-import { Fiber, invoke, QuietSink, type G, type GupCall, type Kern, type KernCtx } from '../versions/kern';
+import { Fiber, invoke, KernCtx, QuietSink, type G, type GupCall, type Kern, type VersionOptions } from '../versions/kern';
 import { checkBalance, checkForkPin, checkReturned, faultViolation, type InvariantId, type Returned, type Violation } from './invariants';
 
 interface ActorRun {
@@ -63,19 +63,29 @@ export interface ExploreResult {
 /** What a world is built from: a layout, the GUP call, the other actors (a race scenario is one). */
 export type WorldSpec = Pick<RaceScenario, 'layout' | 'call' | 'actors'>;
 
-// built machines by scenario, arch and version: every rebuild starts from a copy instead of building anew
-const templates = new WeakMap<WorldSpec, Map<string, Map<string, Machine>>>();
+/** What every world of one scenario and run starts from: a built machine to copy, and the run's constants. */
+interface Prepared {
+  template: Machine;
+  version: VersionModel;
+  call: GupCall;
+  opts: Required<VersionOptions>;
+}
 
-function initialMachine(sc: WorldSpec, run: RaceRun): Machine {
-  const byArch = templates.get(sc) ?? templates.set(sc, new Map()).get(sc)!;
-  const byVersion = byArch.get(run.arch) ?? byArch.set(run.arch, new Map()).get(run.arch)!;
-  let t = byVersion.get(run.version);
-  if (!t) {
-    t = buildMachine(getArch(run.arch), getVersion(run.version).era, { mappings: sc.layout, cpus: 1 + sc.actors.length });
-    t.enableGhost();
-    byVersion.set(run.version, t);
+// by scenario, then by run (both weak: a spec or run made for one call takes its entry with it)
+const prepared = new WeakMap<WorldSpec, WeakMap<RaceRun, Prepared>>();
+
+function prepare(sc: WorldSpec, run: RaceRun): Prepared {
+  const byRun = prepared.get(sc) ?? prepared.set(sc, new WeakMap()).get(sc)!;
+  let p = byRun.get(run);
+  if (!p) {
+    const arch = getArch(run.arch);
+    const version = getVersion(run.version);
+    const template = buildMachine(arch, version.era, { mappings: sc.layout, cpus: 1 + sc.actors.length });
+    template.enableGhost();
+    p = { template, version, call: { ...sc.call, start: arch.userBase + sc.call.offset }, opts: kernOptions(arch, version, run.options) };
+    byRun.set(run, p);
   }
-  return t.clone();
+  return p;
 }
 
 /** The GUP caller: `repeat` calls, each noting what it returned (a module-level generator: a closure would cost V8 a new map per world). */
@@ -87,17 +97,16 @@ function* gupCaller(k: Kern, version: VersionModel, call: GupCall, repeat: numbe
 }
 
 export function makeWorld(sc: WorldSpec, run: RaceRun): World {
-  const arch = getArch(run.arch);
-  const version = getVersion(run.version);
-  const m = initialMachine(sc, run);
+  const { template, version, call, opts } = prepare(sc, run);
+  const m = template.clone();
   const returned: Returned[] = [];
-  const call: GupCall = { ...sc.call, start: arch.userBase + sc.call.offset };
-  const gk = makeKern(m, version, run.options, 'gup', 0, true, true, []);
+  const gk = new KernCtx(m, version.era, 0, 'gup', opts, true, true, []);
   const actors: ActorRun[] = [{ name: 'gup', k: gk, gen: new Fiber(gk, gupCaller(gk, version, call, sc.call.repeat ?? 1, returned)), done: false, steps: gk.sink as Step[], h: 0 }];
-  sc.actors.forEach((spec, i) => {
-    const k = makeKern(m, version, run.options, spec.kind, i + 1, true, true, []);
+  for (let i = 0; i < sc.actors.length; i++) {
+    const spec = sc.actors[i];
+    const k = new KernCtx(m, version.era, i + 1, spec.kind, opts, true, true, []);
     actors.push({ name: spec.kind, k, gen: new Fiber(k, ACTORS[spec.kind](k, spec, version)), done: false, steps: k.sink as Step[], h: 0 });
-  });
+  }
   return { m, version, actors, returned, trace: [] };
 }
 

@@ -343,7 +343,8 @@ export class Machine {
 
   /** Every CPU the token waits on has passed a quiescent point (interrupts re-enabled). */
   qsDone(t: QsToken): boolean {
-    return t.waits.every((w) => this.cpus[w.cpu].enables > w.enables);
+    for (const w of t.waits) if (this.cpus[w.cpu].enables <= w.enables) return false;
+    return true;
   }
 
   // ---- struct page ----

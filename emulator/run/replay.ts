@@ -59,9 +59,14 @@ export function checkApplicable(arch: ArchModel, version: VersionModel, scenario
 }
 
 export function makeKern(m: Machine, version: VersionModel, opts: VersionOptions | undefined, actor: string, cpu: number, y: boolean, i = false, sink: StepSink = []): KernCtx {
+  return new KernCtx(m, version.era, cpu, actor, kernOptions(m.arch, version, opts), y, i, sink);
+}
+
+/** A version's switches as a run sets them. */
+export function kernOptions(arch: ArchModel, version: VersionModel, opts: VersionOptions | undefined): Required<VersionOptions> {
   // page tables are RCU-freed only where both the code and the arch do it (not bare-metal x86)
-  const rcuTableFree = version.defaults.rcuTableFree && m.arch.rcuTableFree;
-  return new KernCtx(m, version.era, cpu, actor, { ...version.defaults, rcuTableFree, ...opts }, y, i, sink);
+  const rcuTableFree = version.defaults.rcuTableFree && arch.rcuTableFree;
+  return { ...version.defaults, rcuTableFree, ...opts };
 }
 
 export function gupCall(arch: ArchModel, s: Scenario): GupCall {
