@@ -15,7 +15,9 @@ import { kernOptions } from '../run/replay';
 import type { RaceRun, RaceScenario } from '../scenarios/races';
 import type { Step } from '../trace/types';
 import { getVersion, type VersionModel } from '../versions';
-import { Fiber, invoke, KernCtx, QuietSink, type G, type GupCall, type Kern, type VersionOptions } from '../versions/kern';
+import { Fiber, invoke, KernCtx, type G, type GupCall, type Kern, type VersionOptions } from '../versions/kern';
+import type { StepSink } from '../trace/buffer';
+import { HashSink, hashStep, hashStr, mix } from '../trace/hash';
 import { checkBalance, checkForkPin, checkReturned, faultViolation, type InvariantId, type Returned, type Violation } from './invariants';
 
 interface ActorRun {
@@ -37,10 +39,8 @@ export interface World {
   returned: Returned[];
   /** every step of every actor, in execution order */
   trace: Step[];
-  /** rebuilt by the explorer without its trace */
+  /** its trace is not whole: rebuilt, or the explorer's own (whose sinks only hash the steps; a counterexample is replayed in full) */
   partial?: boolean;
-  /** the explorer's own worlds keep no trace and no step history, only each step's hash (a counterexample is replayed in full) */
-  lean?: boolean;
 }
 
 export interface ExploreResult {
@@ -96,18 +96,20 @@ function* gupCaller(k: Kern, version: VersionModel, call: GupCall, repeat: numbe
   }
 }
 
-export function makeWorld(sc: WorldSpec, run: RaceRun): World {
+/** A world at its start. A lean one (the explorer's) hashes its steps instead of keeping them. */
+export function makeWorld(sc: WorldSpec, run: RaceRun, lean = false): World {
   const { template, version, call, opts } = prepare(sc, run);
   const m = template.clone();
   const returned: Returned[] = [];
-  const gk = new KernCtx(m, version.era, 0, 'gup', opts, true, true, []);
-  const actors: ActorRun[] = [{ name: 'gup', k: gk, gen: new Fiber(gk, gupCaller(gk, version, call, sc.call.repeat ?? 1, returned)), done: false, steps: gk.sink as Step[], h: 0 }];
+  const sink = (): StepSink => (lean ? new HashSink() : []);
+  const gk = new KernCtx(m, version.era, 0, 'gup', opts, true, true, sink());
+  const actors: ActorRun[] = [{ name: 'gup', k: gk, gen: new Fiber(gk, gupCaller(gk, version, call, sc.call.repeat ?? 1, returned)), done: false, steps: lean ? [] : (gk.sink as Step[]), h: 0 }];
   for (let i = 0; i < sc.actors.length; i++) {
     const spec = sc.actors[i];
-    const k = new KernCtx(m, version.era, i + 1, spec.kind, opts, true, true, []);
-    actors.push({ name: spec.kind, k, gen: new Fiber(k, ACTORS[spec.kind](k, spec, version)), done: false, steps: k.sink as Step[], h: 0 });
+    const k = new KernCtx(m, version.era, i + 1, spec.kind, opts, true, true, sink());
+    actors.push({ name: spec.kind, k, gen: new Fiber(k, ACTORS[spec.kind](k, spec, version)), done: false, steps: lean ? [] : (k.sink as Step[]), h: 0 });
   }
-  return { m, version, actors, returned, trace: [] };
+  return { m, version, actors, returned, trace: [], partial: lean };
 }
 
 export function enabled(w: World): number[] {
@@ -119,8 +121,6 @@ export function enabled(w: World): number[] {
   return out;
 }
 
-const mix = (h: number, v: number) => Math.imul(h ^ v, 16777619) >>> 0;
-
 /** murmur3's finalizer: every input bit reaches every output bit (mix alone only carries bits upwards) */
 function fmix(h: number): number {
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
@@ -128,34 +128,26 @@ function fmix(h: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-// anchors and notes repeat: hash each distinct string once
-const strHashes = new Map<string, number>();
-
-function hashStr(h: number, s: string): number {
-  let sh = strHashes.get(s);
-  if (sh === undefined) {
-    sh = 2166136261;
-    for (let i = 0; i < s.length; i++) sh = mix(sh, s.charCodeAt(i));
-    if (strHashes.size < 100_000) strHashes.set(s, sh);
-  }
-  return mix(h, sh);
-}
-
 /** Run one actor to its next scheduling point; returns a violation seen right after it. */
 export function stepActor(w: World, i: number): Violation | undefined {
   const a = w.actors[i];
+  const sink = a.k.sink;
+  if (sink instanceof HashSink) {
+    // an explorer's world: the sink hashed the steps as they were taken
+    if (a.gen.resume()) a.done = true;
+    a.until = sink.until;
+    a.h = a.done ? mix(sink.h, 0xd0e) : sink.h;
+    return faultViolation(w.m);
+  }
   const before = a.steps.length;
   if (a.gen.resume()) a.done = true;
   if (a.steps.length > before) a.until = a.steps[a.steps.length - 1].until;
   for (let j = before; j < a.steps.length; j++) {
     const s = a.steps[j];
-    if (!w.lean) w.trace.push(s);
-    // everything a step shows, notes included: an actor's local decisions (e.g. fork's "pinned?")
-    // live in its generator, not in the machine, and must not be merged away
-    a.h = hashStr(hashStr(mix(mix(a.h, (s.lo ?? 0) ^ (s.hi ?? 0) ^ (s.pfn ?? 0) ^ (s.nr ?? 0)), (s.ref ?? 0) ^ (s.addr ?? 0)), s.anchor), s.note ?? '');
+    w.trace.push(s);
+    a.h = hashStep(a.h, s);
   }
   if (a.done) a.h = mix(a.h, 0xd0e);
-  if (w.lean) a.steps.length = 0;
   return faultViolation(w.m);
 }
 
@@ -210,11 +202,8 @@ export interface ExploreOptions {
  * state was first reached). The prefix is known to be free of violations.
  */
 export function rebuild(sc: WorldSpec, run: RaceRun, schedule: number[], hs: number[], lean = false): World {
-  const w = makeWorld(sc, run);
-  const quiet = w.actors.map((a) => {
-    a.k.quiet = true;
-    return (a.k.sink = new QuietSink());
-  });
+  const w = makeWorld(sc, run, true);
+  for (const a of w.actors) a.k.quiet = true;
   // an actor's consecutive turns run as one resume that passes the scheduling points between them
   for (let s = 0; s < schedule.length; ) {
     const i = schedule[s];
@@ -227,14 +216,13 @@ export function rebuild(sc: WorldSpec, run: RaceRun, schedule: number[], hs: num
     s = e;
   }
   w.actors.forEach((a, j) => {
-    a.h = hs[j];
-    a.until = quiet[j].until;
+    const sink = a.k.sink as HashSink;
+    a.until = sink.until;
+    a.h = sink.h = hs[j];
     a.k.quiet = false;
-    a.k.skip = 0;
-    a.k.sink = a.steps;
+    if (!lean) a.k.sink = a.steps;
   });
   w.partial = true;
-  w.lean = lean;
   return w;
 }
 
@@ -276,8 +264,7 @@ export function explore(sc: RaceScenario, run: RaceRun, opts: ExploreOptions = {
   const bounds = { maxStates: opts.maxStates ?? sc.bounds.maxStates, maxSteps: opts.maxSteps ?? sc.bounds.maxSteps };
   const names = sc.actors.reduce((n, a) => [...n, a.kind], ['gup']);
   const seen = new Set<number>();
-  const root = makeWorld(sc, run);
-  root.partial = root.lean = true;
+  const root = makeWorld(sc, run, true);
   // breadth-first: work items by schedule length, shortest first
   const buckets = new Map<number, Item[]>([[0, [{ turn: null, w: root, hs: root.actors.map((a) => a.h) }]]]);
   let states = 0;

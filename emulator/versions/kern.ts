@@ -9,6 +9,7 @@ import { POW2 } from '../arch/bits';
 import { levelIndex, levelInfo, type ArchId, type ArchModel, type Ent, type Era, type Level } from '../arch/types';
 import type { Machine, Slot } from '../machine/machine';
 import { TraceBuffer, type StepSink } from '../trace/buffer';
+import { HashSink, stepHash } from '../trace/hash';
 import type { TailScheme } from './refs';
 import type { GupResult, Step, StepEvent } from '../trace/types';
 
@@ -141,7 +142,7 @@ export interface Kern {
  * The Kern every run uses. Its `quiet` mode is the explorer rebuilding a state it has seen: the
  * scheduling points of an actor's consecutive turns pass without recording anything, so `y`
  * reads false at each (and the step's fields are never built) until the last, which records
- * into a QuietSink and yields.
+ * and yields.
  */
 export class KernCtx implements Kern {
   frames: Frame[] = [];
@@ -167,14 +168,6 @@ export class KernCtx implements Kern {
     if (this.skip === 0) return true;
     this.skip--;
     return false;
-  }
-}
-
-/** A sink that keeps only what the scheduler needs of the last step: its wait condition (the explorer rebuilding a state it has seen). */
-export class QuietSink implements StepSink {
-  until: (() => boolean) | undefined;
-  push(s: Step): void {
-    this.until = s.until;
   }
 }
 
@@ -229,7 +222,10 @@ function stepRec(k: Kern, fn: string, anchor: string, event: StepEvent, x: Parti
 export function step(k: Kern, fn: string, anchor: string, event: StepEvent, extra?: Partial<Step>): boolean {
   const sink = k.sink;
   if (sink instanceof TraceBuffer) sink.record(k.actor, k.cpu, fn, anchor, event, k.frames.length, extra);
-  else if (sink instanceof QuietSink) sink.until = extra?.until;
+  else if (sink instanceof HashSink) {
+    sink.h = extra ? stepHash(sink.h, anchor, extra.note, extra.lo, extra.hi, extra.pfn, extra.nr, extra.ref, extra.addr) : stepHash(sink.h, anchor, undefined);
+    sink.until = extra?.until;
+  }
   else sink.push(stepRec(k, fn, anchor, event, extra));
   return yieldHere(k);
 }
@@ -248,7 +244,11 @@ export function entStep(k: Kern, fn: string, anchor: string, event: StepEvent, l
     k.sink.recordEntry(k.actor, k.cpu, fn, anchor, event, k.frames.length, level, e.lo, e.hi, addr);
     return yieldHere(k);
   }
-  if (k.sink instanceof QuietSink) return step(k, fn, anchor, event);
+  if (k.sink instanceof HashSink) {
+    k.sink.h = stepHash(k.sink.h, anchor, undefined, e.lo, e.hi, 0, 0, 0, addr);
+    k.sink.until = undefined;
+    return yieldHere(k);
+  }
   return step(k, fn, anchor, event, { level, lo: e.lo, hi: e.hi, addr });
 }
 
@@ -258,7 +258,11 @@ export function pageStep(k: Kern, fn: string, anchor: string, event: StepEvent, 
     k.sink.recordPage(k.actor, k.cpu, fn, anchor, event, k.frames.length, pfn, ref, nr, addr);
     return yieldHere(k);
   }
-  if (k.sink instanceof QuietSink) return step(k, fn, anchor, event);
+  if (k.sink instanceof HashSink) {
+    k.sink.h = stepHash(k.sink.h, anchor, undefined, 0, 0, pfn, nr, ref, addr);
+    k.sink.until = undefined;
+    return yieldHere(k);
+  }
   return step(k, fn, anchor, event, { pfn, ref, nr, addr });
 }
 

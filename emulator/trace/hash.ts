@@ -1,0 +1,45 @@
+/**
+ * Rolling hashes of steps: what the explorer knows of an actor's history (everything a step
+ * shows, notes included, since an actor's local decisions live in its generator, not in the
+ * machine). Layer: pure emulator.
+ */
+import type { Step } from './types';
+
+export const mix = (h: number, v: number) => Math.imul(h ^ v, 16777619) >>> 0;
+
+// anchors and notes repeat: hash each distinct string once
+const strHashes = new Map<string, number>();
+
+export function hashStr(h: number, s: string): number {
+  let sh = strHashes.get(s);
+  if (sh === undefined) {
+    sh = 2166136261;
+    for (let i = 0; i < s.length; i++) sh = mix(sh, s.charCodeAt(i));
+    if (strHashes.size < 100_000) strHashes.set(s, sh);
+  }
+  return mix(h, sh);
+}
+
+/** h extended by one step's values, statement and note. */
+export function stepHash(h: number, anchor: string, note: string | undefined, lo = 0, hi = 0, pfn = 0, nr = 0, ref = 0, addr = 0): number {
+  return hashStr(hashStr(mix(mix(h, lo ^ hi ^ pfn ^ nr), ref ^ addr), anchor), note ?? '');
+}
+
+/** The same for a recorded step. */
+export function hashStep(h: number, s: Step): number {
+  return stepHash(h, s.anchor, s.note, s.lo, s.hi, s.pfn, s.nr, s.ref, s.addr);
+}
+
+/**
+ * A sink that keeps no steps, only their rolling hash and the last one's wait condition: what
+ * the explorer needs of a world (its counterexamples are replayed in full once found).
+ */
+export class HashSink {
+  h = 0;
+  until: (() => boolean) | undefined;
+
+  push(s: Step): void {
+    this.h = hashStep(this.h, s);
+    this.until = s.until;
+  }
+}
