@@ -31,7 +31,9 @@ await build({
   external: ['vscode'],
   sourcemap: !production,
   minify: production,
-  keepNames: true,
+  // no keepNames: it wraps every function made at run time in a defineProperty call, and the
+  // explorer makes closures on its hot path (measured ~20% slower exploration with it)
+  keepNames: false,
   logLevel: 'warning',
   // web-tree-sitter's ESM build asks import.meta.url where it lives; in a CJS bundle, tell it
   define: { 'import.meta.url': '__import_meta_url' },
