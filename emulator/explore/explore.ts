@@ -199,7 +199,8 @@ export interface ExploreOptions {
 /**
  * The world a schedule leads to, for the explorer: the same state as replaySchedule's, without
  * the trace or the per-step hashing (each actor's history hash is handed over from when the
- * state was first reached). The prefix is known to be free of violations.
+ * state was first reached). The prefix is known to be free of violations. A lean world goes on
+ * hashing its steps in its sinks (the explorer's own); otherwise it records them from here on.
  */
 export function rebuild(sc: WorldSpec, run: RaceRun, schedule: number[], hs: number[], lean = false): World {
   const w = makeWorld(sc, run, true);
