@@ -112,12 +112,12 @@ export function makeWorld(sc: WorldSpec, run: RaceRun, lean = false): World {
   return { m, version, actors, returned, trace: [], partial: lean };
 }
 
+/** The actor can take its next step: not finished, and not waiting on something that has not happened. */
+const canRun = (a: ActorRun): boolean => !a.done && (!a.until || a.until());
+
 export function enabled(w: World): number[] {
   const out: number[] = [];
-  for (let i = 0; i < w.actors.length; i++) {
-    const a = w.actors[i];
-    if (!a.done && (!a.until || a.until())) out.push(i);
-  }
+  for (let i = 0; i < w.actors.length; i++) if (canRun(w.actors[i])) out.push(i);
   return out;
 }
 
@@ -252,8 +252,7 @@ interface Item {
 function onlyEnabled(w: World): number {
   let only = -1;
   for (let i = 0; i < w.actors.length; i++) {
-    const a = w.actors[i];
-    if (a.done || (a.until && !a.until())) continue;
+    if (!canRun(w.actors[i])) continue;
     if (only !== -1) return -1;
     only = i;
   }

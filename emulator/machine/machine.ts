@@ -245,12 +245,18 @@ export class Machine {
   }
 
   private remember(key: number, lo: number, hi: number): void {
-    if ((lo | hi) === 0) return;
-    const base = this.slotBase.get(key);
-    if (base && pairIn(base, lo, hi)) return;
+    if ((lo | hi) === 0 || this.wasWrittenOver(key, lo, hi)) return;
     const h = this.slotHistory.get(key);
-    if (!h) this.slotHistory.set(key, [lo, hi]);
-    else if (!pairIn(h, lo, hi)) h.push(lo, hi);
+    if (h) h.push(lo, hi);
+    else this.slotHistory.set(key, [lo, hi]);
+  }
+
+  /** Is (lo, hi) among the values written over in this slot (the frozen base or this copy's own)? */
+  private wasWrittenOver(key: number, lo: number, hi: number): boolean {
+    const base = this.slotBase.get(key);
+    if (base && pairIn(base, lo, hi)) return true;
+    const h = this.slotHistory.get(key);
+    return !!h && pairIn(h, lo, hi);
   }
 
   /** A table frame is reused: what its slots held stays in their history. */
@@ -300,11 +306,7 @@ export class Machine {
     if ((lo | hi) === 0) return true;
     const w = this.mem.tables[s.table - this.mem.basePfn];
     if (w && w[2 * s.idx] === lo && w[2 * s.idx + 1] === hi) return true;
-    const k = this.slotKey(s);
-    const base = this.slotBase.get(k);
-    if (base && pairIn(base, lo, hi)) return true;
-    const h = this.slotHistory.get(k);
-    return !!h && pairIn(h, lo, hi);
+    return this.wasWrittenOver(this.slotKey(s), lo, hi);
   }
 
   /** The walker acts on an entry value it composed: it must be one the slot really held (ghost only). */

@@ -69,22 +69,28 @@ export class PhysMem {
 
   private grow(n: number): void {
     if (n <= this.cap) return;
-    const cap = Math.max(n, this.cap * 2);
-    const g = <T extends Int32Array | Uint32Array | Uint8Array>(a: T, C: new (n: number) => T): T => {
+    const own = this.own;
+    this.memmapInto(this, this.cap, Math.max(n, this.cap * 2));
+    this.own = new Uint8Array(this.cap);
+    this.own.set(own);
+  }
+
+  /** `to` gets copies of this memmap's first `n` frames, with room for `cap`. */
+  private memmapInto(to: PhysMem, n: number, cap: number): void {
+    const copy = <T extends Int32Array | Uint32Array | Uint8Array>(a: T, C: new (n: number) => T): T => {
       const b = new C(cap);
-      b.set(a);
+      b.set(a.subarray(0, n));
       return b;
     };
-    this.refcount = g(this.refcount, Int32Array);
-    this.mapcount = g(this.mapcount, Int32Array);
-    this.pincount = g(this.pincount, Int32Array);
-    this.flags = g(this.flags, Uint32Array);
-    this.head = g(this.head, Int32Array);
-    this.order = g(this.order, Uint8Array);
-    this.gen = g(this.gen, Uint32Array);
-    this.own = g(this.own, Uint8Array);
-    this.wordsInUse = g(this.wordsInUse, Int32Array);
-    this.cap = cap;
+    to.refcount = copy(this.refcount, Int32Array);
+    to.mapcount = copy(this.mapcount, Int32Array);
+    to.pincount = copy(this.pincount, Int32Array);
+    to.flags = copy(this.flags, Uint32Array);
+    to.head = copy(this.head, Int32Array);
+    to.order = copy(this.order, Uint8Array);
+    to.gen = copy(this.gen, Uint32Array);
+    to.wordsInUse = copy(this.wordsInUse, Int32Array);
+    to.cap = cap;
   }
 
   idx(pfn: number): number {
@@ -224,23 +230,9 @@ export class PhysMem {
     Object.assign(c, this);
     const n = this.top;
     // a little room: a copy that allocates a page or two (COW, a new table) need not regrow
-    const cap = n + 8;
-    const copy = <T extends Int32Array | Uint32Array | Uint8Array>(a: T, C: new (n: number) => T): T => {
-      const b = new C(cap);
-      b.set(a.subarray(0, n));
-      return b;
-    };
-    c.cap = cap;
-    c.refcount = copy(this.refcount, Int32Array);
-    c.mapcount = copy(this.mapcount, Int32Array);
-    c.pincount = copy(this.pincount, Int32Array);
-    c.flags = copy(this.flags, Uint32Array);
-    c.head = copy(this.head, Int32Array);
-    c.order = copy(this.order, Uint8Array);
-    c.gen = copy(this.gen, Uint32Array);
-    c.wordsInUse = copy(this.wordsInUse, Int32Array);
+    this.memmapInto(c, n, n + 8);
     c.tables = this.tables.slice(0, n);
-    c.own = new Uint8Array(cap);
+    c.own = new Uint8Array(c.cap);
     this.own.fill(0);
     c.freeList = this.freeList.slice();
     return c;

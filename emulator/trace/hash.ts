@@ -39,7 +39,12 @@ export class HashSink {
   until: (() => boolean) | undefined;
 
   push(s: Step): void {
-    this.h = hashStep(this.h, s);
-    this.until = s.until;
+    this.add(s.anchor, s.note, s.lo, s.hi, s.pfn, s.nr, s.ref, s.addr, s.until);
+  }
+
+  /** A step given by its fields (what a kernel function records, without building a Step). */
+  add(anchor: string, note: string | undefined, lo: number | undefined, hi: number | undefined, pfn: number | undefined, nr: number | undefined, ref: number | undefined, addr: number | undefined, until: (() => boolean) | undefined): void {
+    this.h = stepHash(this.h, anchor, note, lo, hi, pfn, nr, ref, addr);
+    this.until = until;
   }
 }

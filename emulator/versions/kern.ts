@@ -9,7 +9,7 @@ import { POW2 } from '../arch/bits';
 import { levelIndex, levelInfo, type ArchId, type ArchModel, type Ent, type Era, type Level } from '../arch/types';
 import type { Machine, Slot } from '../machine/machine';
 import { TraceBuffer, type StepSink } from '../trace/buffer';
-import { HashSink, stepHash } from '../trace/hash';
+import { HashSink } from '../trace/hash';
 import type { TailScheme } from './refs';
 import type { GupResult, Step, StepEvent } from '../trace/types';
 
@@ -134,8 +134,6 @@ export interface Kern {
   sink: StepSink;
   /** the kernel functions entered and not yet left, innermost last: the call stack, whose length is each step's depth */
   frames: Frame[];
-  /** scheduling points to pass without yielding (the explorer rebuilding a known schedule runs an actor's consecutive turns in one go) */
-  skip: number;
 }
 
 /**
@@ -146,8 +144,9 @@ export interface Kern {
  */
 export class KernCtx implements Kern {
   frames: Frame[] = [];
-  skip = 0;
   quiet = false;
+  /** while quiet: scheduling points still to pass before the next yield */
+  skip = 0;
   readonly arch: ArchModel;
 
   constructor(
@@ -222,48 +221,25 @@ function stepRec(k: Kern, fn: string, anchor: string, event: StepEvent, x: Parti
 export function step(k: Kern, fn: string, anchor: string, event: StepEvent, extra?: Partial<Step>): boolean {
   const sink = k.sink;
   if (sink instanceof TraceBuffer) sink.record(k.actor, k.cpu, fn, anchor, event, k.frames.length, extra);
-  else if (sink instanceof HashSink) {
-    sink.h = extra ? stepHash(sink.h, anchor, extra.note, extra.lo, extra.hi, extra.pfn, extra.nr, extra.ref, extra.addr) : stepHash(sink.h, anchor, undefined);
-    sink.until = extra?.until;
-  }
+  else if (sink instanceof HashSink) sink.add(anchor, extra?.note, extra?.lo, extra?.hi, extra?.pfn, extra?.nr, extra?.ref, extra?.addr, extra?.until);
   else sink.push(stepRec(k, fn, anchor, event, extra));
-  return yieldHere(k);
-}
-
-/** Is this step a scheduling point? */
-function yieldHere(k: Kern): boolean {
-  if (!k.i) return false;
-  if (k.skip === 0) return true;
-  k.skip--;
-  return false;
+  return k.i;
 }
 
 /** A step about an entry value. */
 export function entStep(k: Kern, fn: string, anchor: string, event: StepEvent, level: Level, e: Ent, addr: number): boolean {
-  if (k.sink instanceof TraceBuffer) {
-    k.sink.recordEntry(k.actor, k.cpu, fn, anchor, event, k.frames.length, level, e.lo, e.hi, addr);
-    return yieldHere(k);
-  }
-  if (k.sink instanceof HashSink) {
-    k.sink.h = stepHash(k.sink.h, anchor, undefined, e.lo, e.hi, 0, 0, 0, addr);
-    k.sink.until = undefined;
-    return yieldHere(k);
-  }
-  return step(k, fn, anchor, event, { level, lo: e.lo, hi: e.hi, addr });
+  if (k.sink instanceof TraceBuffer) k.sink.recordEntry(k.actor, k.cpu, fn, anchor, event, k.frames.length, level, e.lo, e.hi, addr);
+  else if (k.sink instanceof HashSink) k.sink.add(anchor, undefined, e.lo, e.hi, 0, 0, 0, addr, undefined);
+  else return step(k, fn, anchor, event, { level, lo: e.lo, hi: e.hi, addr });
+  return k.i;
 }
 
 /** A step about a page: a reference taken (`ref`) or the page recorded in pages[] (`nr`). */
 export function pageStep(k: Kern, fn: string, anchor: string, event: StepEvent, pfn: number, ref: number | undefined, nr: number | undefined, addr: number): boolean {
-  if (k.sink instanceof TraceBuffer) {
-    k.sink.recordPage(k.actor, k.cpu, fn, anchor, event, k.frames.length, pfn, ref, nr, addr);
-    return yieldHere(k);
-  }
-  if (k.sink instanceof HashSink) {
-    k.sink.h = stepHash(k.sink.h, anchor, undefined, 0, 0, pfn, nr, ref, addr);
-    k.sink.until = undefined;
-    return yieldHere(k);
-  }
-  return step(k, fn, anchor, event, { pfn, ref, nr, addr });
+  if (k.sink instanceof TraceBuffer) k.sink.recordPage(k.actor, k.cpu, fn, anchor, event, k.frames.length, pfn, ref, nr, addr);
+  else if (k.sink instanceof HashSink) k.sink.add(anchor, undefined, 0, 0, pfn, nr, ref, addr, undefined);
+  else return step(k, fn, anchor, event, { pfn, ref, nr, addr });
+  return k.i;
 }
 
 /** A kernel function's activation: what its 'call' and 'return' steps show (the debugger's call stack). */
