@@ -118,13 +118,15 @@ function mappingCounts(m: Machine): Map<number, number> {
 
 function visitTable(m: Machine, table: number, depth: number, out: Map<number, number>): void {
   const l = m.arch.levels[depth];
-  const w = m.mem.table(table);
+  const mem = m.mem;
   const n = 2 * l.entries;
-  let left = m.mem.wordsInUse[table - m.mem.basePfn];
+  let left = mem.wordsInUse[table - mem.basePfn];
   for (let j = 0; j < n && left > 0; j += 2) {
-    if ((w[j] | w[j + 1]) === 0) continue; // most slots are empty
-    left -= (w[j] !== 0 ? 1 : 0) + (w[j + 1] !== 0 ? 1 : 0);
-    const e = { lo: w[j], hi: w[j + 1] };
+    const lo = mem.word(table, j);
+    const hi = mem.word(table, j + 1);
+    if ((lo | hi) === 0) continue; // most slots are empty
+    left -= (lo !== 0 ? 1 : 0) + (hi !== 0 ? 1 : 0);
+    const e = { lo, hi };
     if (m.arch.none(e) || (!m.arch.present(e) && !m.arch.protnone(e))) continue;
     const pfn = m.arch.pfn(e);
     if (l.level === 'pte' || m.arch.leaf(l.level, e)) out.set(pfn, (out.get(pfn) ?? 0) + 1);

@@ -166,9 +166,10 @@ export class Machine {
 
   // ---- entry access: one atomic 64-bit load, or one 32-bit half ----
 
-  private words(s: Slot): Uint32Array {
+  /** One word of the slot's entry (0: low half, 1: high half), as the walker reads it. */
+  private read(s: Slot, half: number): number {
     if (this.ghost) this.checkTable(s);
-    return this.mem.table(s.table);
+    return this.mem.word(s.table, 2 * s.idx + half);
   }
 
   private checkTable(s: Slot): void {
@@ -185,16 +186,15 @@ export class Machine {
   }
 
   load(s: Slot): Ent {
-    const w = this.words(s);
-    return this.withGen({ lo: w[2 * s.idx], hi: w[2 * s.idx + 1] });
+    return this.withGen({ lo: this.read(s, 0), hi: this.mem.word(s.table, 2 * s.idx + 1) });
   }
 
   loadLo(s: Slot): number {
-    return this.words(s)[2 * s.idx];
+    return this.read(s, 0);
   }
 
   loadHi(s: Slot): number {
-    return this.words(s)[2 * s.idx + 1];
+    return this.read(s, 1);
   }
 
   /** In ghost mode an entry remembers the generation of the page it points at when it was read. */
@@ -206,26 +206,23 @@ export class Machine {
   }
 
   store(s: Slot, e: Ent): void {
-    const w = this.mem.table(s.table);
-    const lo = w[2 * s.idx];
-    const hi = w[2 * s.idx + 1];
+    const lo = this.mem.word(s.table, 2 * s.idx);
+    const hi = this.mem.word(s.table, 2 * s.idx + 1);
     this.mem.setWord(s.table, 2 * s.idx, e.lo >>> 0);
     this.mem.setWord(s.table, 2 * s.idx + 1, e.hi >>> 0);
     this.noteWrite(s, lo, hi);
   }
 
   storeLo(s: Slot, lo: number): void {
-    const w = this.mem.table(s.table);
-    const was = w[2 * s.idx];
+    const was = this.mem.word(s.table, 2 * s.idx);
     this.mem.setWord(s.table, 2 * s.idx, lo >>> 0);
-    this.noteWrite(s, was, w[2 * s.idx + 1]);
+    this.noteWrite(s, was, this.mem.word(s.table, 2 * s.idx + 1));
   }
 
   storeHi(s: Slot, hi: number): void {
-    const w = this.mem.table(s.table);
-    const was = w[2 * s.idx + 1];
+    const was = this.mem.word(s.table, 2 * s.idx + 1);
     this.mem.setWord(s.table, 2 * s.idx + 1, hi >>> 0);
-    this.noteWrite(s, w[2 * s.idx], was);
+    this.noteWrite(s, this.mem.word(s.table, 2 * s.idx), was);
   }
 
   slotKey(s: Slot): number {
@@ -240,8 +237,7 @@ export class Machine {
   private noteWrite(s: Slot, lo: number, hi: number): void {
     if (!this.ghost) return;
     this.remember(this.slotKey(s), lo, hi);
-    const w = this.mem.table(s.table);
-    this.noteLeaf(s.table, s.idx, w[2 * s.idx], w[2 * s.idx + 1]);
+    this.noteLeaf(s.table, s.idx, this.mem.word(s.table, 2 * s.idx), this.mem.word(s.table, 2 * s.idx + 1));
   }
 
   private remember(key: number, lo: number, hi: number): void {
@@ -304,8 +300,7 @@ export class Machine {
     const lo = e.lo >>> 0;
     const hi = e.hi >>> 0;
     if ((lo | hi) === 0) return true;
-    const w = this.mem.tables[s.table - this.mem.basePfn];
-    if (w && w[2 * s.idx] === lo && w[2 * s.idx + 1] === hi) return true;
+    if (this.mem.hasTable(s.table) && this.mem.word(s.table, 2 * s.idx) === lo && this.mem.word(s.table, 2 * s.idx + 1) === hi) return true;
     return this.wasWrittenOver(this.slotKey(s), lo, hi);
   }
 
@@ -387,7 +382,7 @@ export class Machine {
     this.ghost = true;
     this.mem.onDropTable = (pfn, words) => this.rememberTable(pfn, words);
     for (const [table] of this.tableVa) {
-      const w = this.mem.table(table);
+      const w = this.mem.words(table);
       for (let idx = 0; idx < 512; idx++) if ((w[2 * idx] | w[2 * idx + 1]) !== 0) this.noteLeaf(table, idx, w[2 * idx], w[2 * idx + 1]);
     }
   }

@@ -23,6 +23,20 @@ export type PageFlag = keyof typeof PG;
 /** An entry table page holds 512 entries of 64 bits as 1024 32-bit halves (lo at 2i, hi at 2i+1). */
 export const TABLE_WORDS = 1024;
 
+/**
+ * A table page's words, in 16 chunks of 64 (stored as int32, read back unsigned). Copies of a
+ * machine share a table chunk by chunk: a write copies the chunk list and the one chunk it
+ * touches, not 4 KiB.
+ */
+type TableWords = number[][];
+const CHUNK_SHIFT = 6;
+const CHUNK_MASK = 63;
+const CHUNKS = TABLE_WORDS >> CHUNK_SHIFT;
+/** own[] bit: this copy's chunk list is its own (bits 0..15: that chunk is) */
+const OWN_LIST = 1 << CHUNKS;
+/** every fresh table's chunks, until written (never written itself: a write copies a chunk it does not own) */
+const ZERO_CHUNK: number[] = Array.from({ length: CHUNK_MASK + 1 }, () => 0);
+
 export interface PageInfo {
   pfn: number;
   refcount: number;
@@ -36,19 +50,22 @@ export interface PageInfo {
 
 export class PhysMem {
   private cap = 0;
-  refcount = new Int32Array(0);
-  mapcount = new Int32Array(0);
-  pincount = new Int32Array(0);
-  flags = new Uint32Array(0);
+  // The memmap is plain arrays of small integers (V8 keeps them unboxed): the explorer copies a
+  // machine for every state it rebuilds, and copying a short array is several times cheaper
+  // than copying a typed array.
+  refcount: number[] = [];
+  mapcount: number[] = [];
+  pincount: number[] = [];
+  flags: number[] = [];
   /** index of the compound head, or the page itself */
-  head = new Int32Array(0);
-  order = new Uint8Array(0);
-  gen = new Uint32Array(0);
-  tables: (Uint32Array | undefined)[] = [];
-  /** 1 where this copy owns its table words; a clone shares them until its first write (copy-on-write) */
-  private own = new Uint8Array(0);
+  head: number[] = [];
+  order: number[] = [];
+  gen: number[] = [];
+  private tables: (TableWords | undefined)[] = [];
+  /** which of a table's chunks (and its chunk list) this copy owns; a clone shares them until its first write (copy-on-write) */
+  private own: number[] = [];
   /** nonzero words in each frame's table (a scan can stop once it has seen them all) */
-  wordsInUse = new Int32Array(0);
+  wordsInUse: number[] = [];
   /** told when a frame's old table words are dropped (the frame reallocated): the machine's ghost keeps what they held */
   onDropTable?: (pfn: number, words: Uint32Array) => void;
   /** order-free digest of every nonzero table word, kept current by setWord and alloc (the explorer hashes states with it) */
@@ -67,30 +84,14 @@ export class PhysMem {
     return this.top;
   }
 
+  /** Room for n frames (new frames zeroed; the arrays stay packed). */
   private grow(n: number): void {
     if (n <= this.cap) return;
-    const own = this.own;
-    this.memmapInto(this, this.cap, Math.max(n, this.cap * 2));
-    this.own = new Uint8Array(this.cap);
-    this.own.set(own);
-  }
-
-  /** `to` gets copies of this memmap's first `n` frames, with room for `cap`. */
-  private memmapInto(to: PhysMem, n: number, cap: number): void {
-    const copy = <T extends Int32Array | Uint32Array | Uint8Array>(a: T, C: new (n: number) => T): T => {
-      const b = new C(cap);
-      b.set(a.subarray(0, n));
-      return b;
-    };
-    to.refcount = copy(this.refcount, Int32Array);
-    to.mapcount = copy(this.mapcount, Int32Array);
-    to.pincount = copy(this.pincount, Int32Array);
-    to.flags = copy(this.flags, Uint32Array);
-    to.head = copy(this.head, Int32Array);
-    to.order = copy(this.order, Uint8Array);
-    to.gen = copy(this.gen, Uint32Array);
-    to.wordsInUse = copy(this.wordsInUse, Int32Array);
-    to.cap = cap;
+    const cap = Math.max(n, this.cap * 2);
+    for (const a of [this.refcount, this.mapcount, this.pincount, this.flags, this.head, this.order, this.gen, this.own, this.wordsInUse]) {
+      for (let i = a.length; i < cap; i++) a.push(0);
+    }
+    this.cap = cap;
   }
 
   idx(pfn: number): number {
@@ -132,16 +133,18 @@ export class PhysMem {
       if (order > 0) this.flags[i + k] |= k === 0 ? PG.head : PG.tail;
     }
     this.refcount[i] = 1;
-    const old = this.tables[i];
-    if (old) {
+    if (this.tables[i]) {
+      const old = this.words(this.basePfn + i);
       for (let w = 0; w < TABLE_WORDS; w++) if (old[w] !== 0) this.tablesDigest ^= wordHash(i, w, old[w]);
       this.onDropTable?.(this.basePfn + i, old);
     }
     this.wordsInUse[i] = 0;
+    this.own[i] = 0;
     if (as === 'table') {
       this.flags[i] |= PG.pagetable;
-      this.tables[i] = new Uint32Array(TABLE_WORDS);
-      this.own[i] = 1;
+      const t: TableWords = [];
+      for (let c = 0; c < CHUNKS; c++) t.push(ZERO_CHUNK);
+      this.tables[i] = t;
     } else {
       this.tables[i] = undefined;
     }
@@ -173,28 +176,54 @@ export class PhysMem {
     return this.basePfn + this.head[this.idx(pfn)];
   }
 
-  table(pfn: number): Uint32Array {
+  private tableOf(pfn: number): TableWords {
     const t = this.tables[this.idx(pfn)];
     if (!t) throw new RangeError(`pfn 0x${pfn.toString(16)} holds no page table`);
     return t;
   }
 
-  /** Write one 32-bit word of a table page (copying it first if a clone still shares it). */
+  hasTable(pfn: number): boolean {
+    return this.valid(pfn) && this.tables[pfn - this.basePfn] !== undefined;
+  }
+
+  /** One 32-bit word of a table page. */
+  word(pfn: number, w: number): number {
+    return this.tableOf(pfn)[w >> CHUNK_SHIFT][w & CHUNK_MASK] >>> 0;
+  }
+
+  /** A copy of a table page's words (for scans that want them all). */
+  words(pfn: number): Uint32Array {
+    const t = this.tableOf(pfn);
+    const out = new Uint32Array(TABLE_WORDS);
+    for (let c = 0; c < CHUNKS; c++) if (t[c] !== ZERO_CHUNK) for (let j = 0; j <= CHUNK_MASK; j++) out[(c << CHUNK_SHIFT) + j] = t[c][j];
+    return out;
+  }
+
+  /** Write one 32-bit word of a table page (copying its chunk first if a clone still shares it). */
   setWord(pfn: number, word: number, v: number): void {
     const i = this.idx(pfn);
     let t = this.tables[i];
     if (!t) throw new RangeError(`pfn 0x${pfn.toString(16)} holds no page table`);
-    if (!this.own[i]) {
+    const c = word >> CHUNK_SHIFT;
+    let own = this.own[i];
+    if (!(own & OWN_LIST)) {
       t = this.tables[i] = t.slice();
-      this.own[i] = 1;
+      own |= OWN_LIST;
     }
-    const old = t[word];
+    let chunk = t[c];
+    if (!(own & (1 << c))) {
+      chunk = t[c] = chunk.slice();
+      own |= 1 << c;
+    }
+    this.own[i] = own;
+    v >>>= 0;
+    const old = chunk[word & CHUNK_MASK] >>> 0;
     if (old === v) return;
     if (old !== 0) this.tablesDigest ^= wordHash(i, word, old);
     else this.wordsInUse[i]++;
     if (v !== 0) this.tablesDigest ^= wordHash(i, word, v);
     else this.wordsInUse[i]--;
-    t[word] = v;
+    chunk[word & CHUNK_MASK] = v | 0;
   }
 
   setFlag(pfn: number, f: PageFlag, on = true): void {
@@ -226,15 +255,24 @@ export class PhysMem {
    * until either side writes one, so copying a machine costs little more than its memmap.
    */
   clone(): PhysMem {
-    const c = Object.create(PhysMem.prototype) as PhysMem;
-    Object.assign(c, this);
+    const c = new PhysMem(this.basePfn, 0);
     const n = this.top;
-    // a little room: a copy that allocates a page or two (COW, a new table) need not regrow
-    this.memmapInto(c, n, n + 8);
+    c.refcount = this.refcount.slice(0, n);
+    c.mapcount = this.mapcount.slice(0, n);
+    c.pincount = this.pincount.slice(0, n);
+    c.flags = this.flags.slice(0, n);
+    c.head = this.head.slice(0, n);
+    c.order = this.order.slice(0, n);
+    c.gen = this.gen.slice(0, n);
+    c.wordsInUse = this.wordsInUse.slice(0, n);
     c.tables = this.tables.slice(0, n);
-    c.own = new Uint8Array(c.cap);
-    this.own.fill(0);
+    c.own = this.own.slice(0, n).fill(0);
+    this.own.fill(0, 0, n);
+    c.cap = n;
+    c.tablesDigest = this.tablesDigest;
+    c.top = n;
     c.freeList = this.freeList.slice();
+    c.nextGen = this.nextGen;
     return c;
   }
 }

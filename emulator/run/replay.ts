@@ -35,7 +35,7 @@ export interface Replay {
   deltas: RefDelta[];
   machine: Machine;
   /** refcounts before the call, by frame index (frames allocated later were 0) */
-  refBefore: Int32Array;
+  refBefore: number[];
   /** the version switches it ran with (the caller's release must use the same) */
   options?: VersionOptions;
 }
@@ -94,7 +94,7 @@ export function replay(req: ReplayRequest): Replay {
   };
 }
 
-function refDeltas(m: Machine, before: { ref: Int32Array; pin: Int32Array; frames: number }): RefDelta[] {
+function refDeltas(m: Machine, before: { ref: number[]; pin: number[]; frames: number }): RefDelta[] {
   const out: RefDelta[] = [];
   for (let i = 0; i < m.mem.frames; i++) {
     const r0 = i < before.frames ? before.ref[i] : 0;

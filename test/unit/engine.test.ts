@@ -165,7 +165,7 @@ describe('machine copies', () => {
         expect(a.mem.tablesDigest).toBe(b.mem.tablesDigest);
         // the count of words in use (the balance check's early stop) follows the contents too
         const t = ptep(a, 0).table;
-        expect(a.mem.wordsInUse[t - a.mem.basePfn]).toBe(a.mem.table(t).filter((x) => x !== 0).length);
+        expect(a.mem.wordsInUse[t - a.mem.basePfn]).toBe(a.mem.words(t).filter((x) => x !== 0).length);
         // and a real difference shows
         if (final.size > 0) {
           const [idx, [lo, hi]] = [...final][0];
