@@ -118,15 +118,9 @@ function mappingCounts(m: Machine): Map<number, number> {
 
 function visitTable(m: Machine, table: number, depth: number, out: Map<number, number>): void {
   const l = m.arch.levels[depth];
-  const mem = m.mem;
-  const n = 2 * l.entries;
-  let left = mem.wordsInUse[table - mem.basePfn];
-  for (let j = 0; j < n && left > 0; j += 2) {
-    const lo = mem.word(table, j);
-    const hi = mem.word(table, j + 1);
-    if ((lo | hi) === 0) continue; // most slots are empty
-    left -= (lo !== 0 ? 1 : 0) + (hi !== 0 ? 1 : 0);
-    const e = { lo, hi };
+  const used = m.mem.usedEntries(table, l.entries);
+  for (let j = 0; j < used.length; j += 3) {
+    const e = { lo: used[j + 1], hi: used[j + 2] };
     if (m.arch.none(e) || (!m.arch.present(e) && !m.arch.protnone(e))) continue;
     const pfn = m.arch.pfn(e);
     if (l.level === 'pte' || m.arch.leaf(l.level, e)) out.set(pfn, (out.get(pfn) ?? 0) + 1);

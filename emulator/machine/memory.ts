@@ -199,6 +199,26 @@ export class PhysMem {
     return out;
   }
 
+  /** The entries of a table page that are not zero, among its first `entries`: flattened [index, lo, hi, ...]. */
+  usedEntries(pfn: number, entries: number): number[] {
+    const t = this.tableOf(pfn);
+    const out: number[] = [];
+    let left = this.wordsInUse[pfn - this.basePfn];
+    for (let c = 0; c < CHUNKS && left > 0 && c << CHUNK_SHIFT < 2 * entries; c++) {
+      const chunk = t[c];
+      if (chunk === ZERO_CHUNK) continue;
+      for (let j = 0; j <= CHUNK_MASK && left > 0; j += 2) {
+        const lo = chunk[j] >>> 0;
+        const hi = chunk[j + 1] >>> 0;
+        if ((lo | hi) === 0) continue;
+        left -= (lo !== 0 ? 1 : 0) + (hi !== 0 ? 1 : 0);
+        const w = (c << CHUNK_SHIFT) + j;
+        if (w < 2 * entries) out.push(w >> 1, lo, hi);
+      }
+    }
+    return out;
+  }
+
   /** Write one 32-bit word of a table page (copying its chunk first if a clone still shares it). */
   setWord(pfn: number, word: number, v: number): void {
     const i = this.idx(pfn);

@@ -22,7 +22,8 @@ export function hashStr(h: number, s: string): number {
 
 /** h extended by one step's values, statement and note. */
 export function stepHash(h: number, anchor: string, note: string | undefined, lo = 0, hi = 0, pfn = 0, nr = 0, ref = 0, addr = 0): number {
-  return hashStr(hashStr(mix(mix(h, lo ^ hi ^ pfn ^ nr), ref ^ addr), anchor), note ?? '');
+  const ha = hashStr(mix(mix(h, lo ^ hi ^ pfn ^ nr), ref ^ addr), anchor);
+  return note === undefined ? mix(ha, 0x6e6f) : hashStr(ha, note);
 }
 
 /** The same for a recorded step. */
