@@ -13,9 +13,9 @@ import { buildMachine } from '../machine/builder';
 import type { Machine } from '../machine/machine';
 import { kernOptions } from '../run/replay';
 import type { RaceRun, RaceScenario } from '../scenarios/races';
-import type { Step } from '../trace/types';
+import type { GupResult, Step } from '../trace/types';
 import { getVersion, type VersionModel } from '../versions';
-import { Fiber, invoke, KernCtx, type G, type GupCall, type Kern, type VersionOptions } from '../versions/kern';
+import { Fiber, KernCtx, type G, type GupCall, type Kern, type VersionOptions } from '../versions/kern';
 import type { StepSink } from '../trace/buffer';
 import { HashSink, hashStep, hashStr, mix } from '../trace/hash';
 import { checkBalance, checkForkPin, checkReturned, faultViolation, type InvariantId, type Returned, type Violation } from './invariants';
@@ -91,7 +91,7 @@ function prepare(sc: WorldSpec, run: RaceRun): Prepared {
 /** The GUP caller: `repeat` calls, each noting what it returned (a module-level generator: a closure would cost V8 a new map per world). */
 function* gupCaller(k: Kern, version: VersionModel, call: GupCall, repeat: number, returned: Returned[]): G<void> {
   for (let r = 0; r < repeat; r++) {
-    const res = yield* invoke(version.gup(k, call));
+    const res = (yield version.gup(k, call)) as GupResult;
     returned.push({ call, pfns: res.pages, gens: res.pages.map((pfn) => k.m.mem.gen[k.m.mem.idx(pfn)]) });
   }
 }

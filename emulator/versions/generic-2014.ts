@@ -15,11 +15,11 @@ import type { Ent } from '../arch/types';
 import type { Slot } from '../machine/machine';
 import type { GupResult } from '../trace/types';
 import {
-  DEFAULT_OPTIONS, enter, invoke, levelSize, descend, entStep, irqOff, irqOn, levelEnd, offset, pageStep, pgdSlot, plainLoad, quickLoad, step,
+  DEFAULT_OPTIONS, enter, levelSize, descend, entStep, irqOff, irqOn, levelEnd, offset, pageStep, pgdSlot, plainLoad, quickLoad, step,
   PAGE_SIZE, type G, type GupCall, type Kern, type Nr, type VersionModel,
 } from './kern';
 import { isTail, putPage, getPage, tailPin } from './refs';
-import { slowGup } from './slow';
+import { slowGup, type SlowResult } from './slow';
 
 const TAILS = 'tail-mapcount' as const;
 
@@ -128,8 +128,8 @@ function* gup_pmd_range(k: Kern, pud: Ent, pudp: Slot, addr: number, end: number
     }
     if (k.y && step(k, fn, 'pmd_none(pmd) || pmd_trans_splitting(pmd)', 'check', { level: 'pmd', lo: pmd.lo, hi: pmd.hi, addr })) yield;
     if (k.arch.leaf('pmd', pmd)) {
-      if (!(yield* invoke(gup_huge(k, 'gup_huge_pmd', 'pmd', pmd, pmdp, addr, next, write, pages, nr)))) return false;
-    } else if (!(yield* invoke(gup_pte_range(k, pmd, addr, next, write, pages, nr)))) {
+      if (!((yield gup_huge(k, 'gup_huge_pmd', 'pmd', pmd, pmdp, addr, next, write, pages, nr)) as boolean)) return false;
+    } else if (!((yield gup_pte_range(k, pmd, addr, next, write, pages, nr)) as boolean)) {
       return false;
     }
     pmdp.idx++;
@@ -150,8 +150,8 @@ function* gup_pud_range(k: Kern, pgd: Ent, pgdp: Slot, addr: number, end: number
       return false;
     }
     if (k.arch.leaf('pud', pud)) {
-      if (!(yield* invoke(gup_huge(k, 'gup_huge_pud', 'pud', pud, pudp, addr, next, write, pages, nr)))) return false;
-    } else if (!(yield* invoke(gup_pmd_range(k, pud, pudp, addr, next, write, pages, nr)))) {
+      if (!((yield gup_huge(k, 'gup_huge_pud', 'pud', pud, pudp, addr, next, write, pages, nr)) as boolean)) return false;
+    } else if (!((yield gup_pmd_range(k, pud, pudp, addr, next, write, pages, nr)) as boolean)) {
       return false;
     }
     pudp.idx++;
@@ -178,7 +178,7 @@ function* __get_user_pages_fast(k: Kern, call: GupCall, start: number, pages: nu
       if (k.y && step(k, fn, 'pgd_none(*pgdp)', 'bail', { level: 'pgd', addr })) yield;
       break;
     }
-    if (!(yield* invoke(gup_pud_range(k, pgd, pgdp, addr, next, call.write, pages, nr)))) break;
+    if (!((yield gup_pud_range(k, pgd, pgdp, addr, next, call.write, pages, nr)) as boolean)) break;
     pgdp.idx++;
     addr = next;
   } while (addr !== end);
@@ -192,9 +192,9 @@ function* get_user_pages_fast(k: Kern, call: GupCall): G<GupResult> {
   if (enter(k, fn, 'get_user_pages_fast', start, start + call.nrPages * PAGE_SIZE)) yield;
   const pages: number[] = [];
   const nr: Nr = { v: 0 };
-  yield* invoke(__get_user_pages_fast(k, call, start, pages, nr));
+  yield __get_user_pages_fast(k, call, start, pages, nr);
   if (nr.v >= call.nrPages || call.fastOnly) return { nr: nr.v, ret: nr.v, slowPath: false, fastNr: nr.v, pages };
-  const rest = yield* invoke(slowGup(k, generic_2014, call, start + nr.v * PAGE_SIZE, call.nrPages - nr.v));
+  const rest = (yield slowGup(k, generic_2014, call, start + nr.v * PAGE_SIZE, call.nrPages - nr.v)) as SlowResult;
   const all = pages.concat(rest.pages);
   const ret = nr.v > 0 ? (rest.ret < 0 ? nr.v : nr.v + rest.ret) : rest.ret;
   return { nr: all.length, ret, slowPath: true, fastNr: nr.v, pages: all };

@@ -9,12 +9,12 @@
 import type { Ent, Level } from '../arch/types';
 import type { GupResult } from '../trace/types';
 import {
-  DEFAULT_OPTIONS, enter, invoke, levelSize, descend, entStep, lowHighLow, offset, pageStep, quickLoad, irqOff, irqOn, levelEnd, pgdSlot, plainLoad, step,
+  DEFAULT_OPTIONS, enter, levelSize, descend, entStep, lowHighLow, offset, pageStep, quickLoad, irqOff, irqOn, levelEnd, pgdSlot, plainLoad, step,
   PAGE_SIZE, type G, type GupCall, type Kern, type Nr, type VersionModel,
 } from './kern';
 import type { Slot } from '../machine/machine';
 import { getPage, isTail, putPage, tailPin, type TailScheme } from './refs';
-import { slowGup } from './slow';
+import { slowGup, type SlowResult } from './slow';
 
 /** What differs between the x86 walker and its ARM copy. */
 export interface IrqDialect {
@@ -116,8 +116,8 @@ function* gup_pmd_range(k: Kern, d: IrqDialect, pud: Ent, pudp: Slot, addr: numb
     }
     if (k.y && step(k, fn, 'pmd_none(pmd) || pmd_trans_splitting(pmd)', 'check', { level: 'pmd', lo: pmd.lo, hi: pmd.hi, addr })) yield;
     if (k.arch.leaf('pmd', pmd)) {
-      if (!(yield* invoke(gup_huge(k, d, 'gup_huge_pmd', 'pmd', pmd, addr, next, write, pages, nr)))) return false;
-    } else if (!(yield* invoke(gup_pte_range(k, d, pmd, addr, next, write, pages, nr)))) {
+      if (!((yield gup_huge(k, d, 'gup_huge_pmd', 'pmd', pmd, addr, next, write, pages, nr)) as boolean)) return false;
+    } else if (!((yield gup_pte_range(k, d, pmd, addr, next, write, pages, nr)) as boolean)) {
       return false;
     }
     pmdp.idx++;
@@ -138,8 +138,8 @@ function* gup_pud_range(k: Kern, d: IrqDialect, pgd: Ent, pgdp: Slot, addr: numb
       return false;
     }
     if (k.arch.leaf('pud', pud)) {
-      if (!(yield* invoke(gup_huge(k, d, 'gup_huge_pud', 'pud', pud, addr, next, write, pages, nr)))) return false;
-    } else if (!(yield* invoke(gup_pmd_range(k, d, pud, pudp, addr, next, write, pages, nr)))) {
+      if (!((yield gup_huge(k, d, 'gup_huge_pud', 'pud', pud, addr, next, write, pages, nr)) as boolean)) return false;
+    } else if (!((yield gup_pmd_range(k, d, pud, pudp, addr, next, write, pages, nr)) as boolean)) {
       return false;
     }
     pudp.idx++;
@@ -159,7 +159,7 @@ function* walk(k: Kern, d: IrqDialect, fn: string, start: number, end: number, w
       if (k.y && step(k, fn, 'pgd_none(pgd)', 'bail', { level: 'pgd', addr })) yield;
       return false;
     }
-    if (!(yield* invoke(gup_pud_range(k, d, pgd, pgdp, addr, next, write, pages, nr)))) return false;
+    if (!((yield gup_pud_range(k, d, pgd, pgdp, addr, next, write, pages, nr)) as boolean)) return false;
     pgdp.idx++;
     addr = next;
   } while (addr !== end);
@@ -178,11 +178,11 @@ function* get_user_pages_fast(k: Kern, d: IrqDialect, self: VersionModel, call: 
     if (k.y && step(k, fn, 'end >> __VIRTUAL_MASK_SHIFT', 'bail', { addr: start, end, note: 'range beyond user space: slow path' })) yield;
   } else {
     yield* irqOff(k, fn, 'local_irq_disable()');
-    done = yield* invoke(walk(k, d, fn, start, end, call.write, pages, nr));
+    done = (yield walk(k, d, fn, start, end, call.write, pages, nr)) as boolean;
     yield* irqOn(k, fn, 'local_irq_enable()');
   }
   if (done) return { nr: nr.v, ret: nr.v, slowPath: false, fastNr: nr.v, pages };
-  const rest = yield* invoke(slowGup(k, self, call, start + nr.v * PAGE_SIZE, call.nrPages - nr.v));
+  const rest = (yield slowGup(k, self, call, start + nr.v * PAGE_SIZE, call.nrPages - nr.v)) as SlowResult;
   const all = pages.concat(rest.pages);
   const ret = nr.v > 0 ? (rest.ret < 0 ? nr.v : nr.v + rest.ret) : rest.ret;
   return { nr: all.length, ret, slowPath: true, fastNr: nr.v, pages: all };
@@ -197,7 +197,7 @@ function* __get_user_pages_fast(k: Kern, d: IrqDialect, call: GupCall): G<GupRes
   const pages: number[] = [];
   const nr: Nr = { v: 0 };
   yield* irqOff(k, fn, 'local_irq_save(flags)');
-  yield* invoke(walk(k, d, fn, start, end, call.write, pages, nr));
+  yield walk(k, d, fn, start, end, call.write, pages, nr);
   yield* irqOn(k, fn, 'local_irq_restore(flags)');
   return { nr: nr.v, ret: nr.v, slowPath: false, fastNr: nr.v, pages };
 }

@@ -15,23 +15,17 @@ import type { GupResult, Step, StepEvent } from '../trace/types';
 
 /**
  * A kernel function. Steps go into the Kern's sink; the generator yields nothing after a step
- * only when `k.i` asks for a scheduling point, so plain tracing never pays for yielding. It
- * yields a generator to call another kernel function through the runner (see invoke()).
+ * only when `k.i` asks for a scheduling point, so plain tracing never pays for yielding. To call
+ * another kernel function it yields the callee's generator, and the runner resumes it with the
+ * callee's value: `(yield gup_pte_range(...)) as boolean`. Calls are trampolined, not
+ * `yield*`-delegated, so a scheduling point resumes only the innermost frame: through yield*
+ * every resume passes down (and every yield back up) the whole walk, pgd to pte, ten generators
+ * deep. (A typed `yield* invoke(g)` wrapper would cost a generator per call: ~8% of exploring.)
  */
 export type G<T> = Generator<Sub | undefined, T, unknown>;
 
-/** A kernel function being called (what invoke() hands the runner). */
+/** A kernel function being called (what a caller yields to the runner). */
 export interface Sub extends Generator<Sub | undefined, unknown, unknown> {}
-
-/**
- * Call a kernel function as a frame of its own: the runner pushes it, runs it, and hands its
- * result back. Calls are trampolined, not `yield*`-delegated, so a scheduling point resumes only
- * the innermost frame: through yield* every resume passes down (and every yield back up) the
- * whole walk, pgd to pte, ten generators deep.
- */
-export function* invoke<T>(g: G<T>): G<T> {
-  return (yield g as Sub) as T;
-}
 
 /**
  * A kernel thread: a stack of kernel function generators, resumed at the innermost. When one

@@ -17,11 +17,11 @@ import type { Ent, Level } from '../arch/types';
 import type { Slot } from '../machine/machine';
 import type { GupResult } from '../trace/types';
 import {
-  DEFAULT_OPTIONS, enter, invoke, levelSize, descend, irqOff, irqOn, levelEnd, lowHighLow, offset, pgdSlot, plainLoad, quickLoad, step,
+  DEFAULT_OPTIONS, enter, levelSize, descend, irqOff, irqOn, levelEnd, lowHighLow, offset, pgdSlot, plainLoad, quickLoad, step,
   PAGE_SIZE, type G, type GupCall, type Kern, type Nr, type OptionDef, type VersionModel, type VersionOptions,
 } from './kern';
 import { GUP_PIN_COUNTING_BIAS } from './refs';
-import { slowGup } from './slow';
+import { slowGup, type SlowResult } from './slow';
 
 /** Kernel names and behaviours that differ between the pin-era versions. */
 export interface PinDialect {
@@ -212,10 +212,10 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
           return false;
         }
         if (k.y && step(k, fn, 'pmd_trans_huge(pmd) || pmd_huge(pmd)', 'check', at)) yield;
-        if (!(yield* invoke(gup_leaf(k, d.pmd_leaf, 'pmd', pmd, pmdp, addr, next, call, pages, nr)))) return false;
+        if (!((yield gup_leaf(k, d.pmd_leaf, 'pmd', pmd, pmdp, addr, next, call, pages, nr)) as boolean)) return false;
       } else {
         if (k.y && step(k, fn, '!pmd_present(pmd)', 'check', at)) yield;
-        if (!(yield* invoke(gup_pte_range(k, pmd, pmdp, addr, next, call, pages, nr)))) return false;
+        if (!((yield gup_pte_range(k, pmd, pmdp, addr, next, call, pages, nr)) as boolean)) return false;
       }
       pmdp.idx++;
       addr = next;
@@ -235,8 +235,8 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
         return false;
       }
       if (k.arch.leaf('pud', pud)) {
-        if (!(yield* invoke(gup_leaf(k, d.pud_leaf, 'pud', pud, pudp, addr, next, call, pages, nr)))) return false;
-      } else if (!(yield* invoke(gup_pmd_range(k, pud, pudp, addr, next, call, pages, nr)))) {
+        if (!((yield gup_leaf(k, d.pud_leaf, 'pud', pud, pudp, addr, next, call, pages, nr)) as boolean)) return false;
+      } else if (!((yield gup_pmd_range(k, pud, pudp, addr, next, call, pages, nr)) as boolean)) {
         return false;
       }
       pudp.idx++;
@@ -256,7 +256,7 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
         if (k.y && step(k, fn, 'p4d_none(p4d)', 'bail', { level: 'p4d', addr })) yield;
         return false;
       }
-      if (!(yield* invoke(gup_pud_range(k, p4d, p4dp, addr, next, call, pages, nr)))) return false;
+      if (!((yield gup_pud_range(k, p4d, p4dp, addr, next, call, pages, nr)) as boolean)) return false;
       p4dp.idx++;
       addr = next;
     } while (addr !== end);
@@ -274,7 +274,7 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
         if (k.y && step(k, fn, 'pgd_none(pgd)', 'bail', { level: 'pgd', addr })) yield;
         return;
       }
-      if (!(yield* invoke(gup_p4d_range(k, pgd, pgdp, addr, next, call, pages, nr)))) return;
+      if (!((yield gup_p4d_range(k, pgd, pgdp, addr, next, call, pages, nr)) as boolean)) return;
       pgdp.idx++;
       addr = next;
     } while (addr !== end);
@@ -292,7 +292,7 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
       if (odd) return;
     }
     yield* irqOff(k, fn, 'local_irq_save(flags)');
-    yield* invoke(gup_pgd_range(k, start, end, call, pages, nr));
+    yield gup_pgd_range(k, start, end, call, pages, nr);
     yield* irqOn(k, fn, 'local_irq_restore(flags)');
     if (seqOn) {
       const moved = k.m.mm.write_protect_seq !== seq;
@@ -317,7 +317,7 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
     const start = call.start - (call.start % PAGE_SIZE);
     const end = start + call.nrPages * PAGE_SIZE;
     if (enter(k, entry, entry, start, end)) yield;
-    return yield* invoke(fallback(k, self, call, start, end));
+    return (yield fallback(k, self, call, start, end)) as GupResult;
   }
 
   /** internal_get_user_pages_fast (gup_fast_fallback in 6.x): the lockless walk, then the slow path for the rest. */
@@ -334,9 +334,9 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
       if (k.y && step(k, fn, 'access_ok', 'bail', { addr: start, end, note: 'beyond user space: -EFAULT' })) yield;
       return { nr: 0, ret: -14, slowPath: false, fastNr: 0, pages };
     }
-    yield* invoke(lockless(k, start, end, call, pages, nr));
+    yield lockless(k, start, end, call, pages, nr);
     if (nr.v >= call.nrPages || call.fastOnly) return { nr: nr.v, ret: nr.v, slowPath: false, fastNr: nr.v, pages };
-    const rest = yield* invoke(slowGup(k, self, call, start + nr.v * PAGE_SIZE, call.nrPages - nr.v));
+    const rest = (yield slowGup(k, self, call, start + nr.v * PAGE_SIZE, call.nrPages - nr.v)) as SlowResult;
     const all = pages.concat(rest.pages);
     const ret = nr.v > 0 ? (rest.ret < 0 ? nr.v : nr.v + rest.ret) : rest.ret;
     return { nr: all.length, ret, slowPath: true, fastNr: nr.v, pages: all };

@@ -50,7 +50,14 @@ function replacePage(k: Kern, addr: number, old: number, write: boolean): number
   return fresh;
 }
 
-export function* slowGup(k: Kern, v: VersionModel, call: GupCall, start: number, nrPages: number): G<{ nr: number; pages: number[]; ret: number }> {
+/** What the slow path hands back: pages taken, the pages, and get_user_pages' return value. */
+export interface SlowResult {
+  nr: number;
+  pages: number[];
+  ret: number;
+}
+
+export function* slowGup(k: Kern, v: VersionModel, call: GupCall, start: number, nrPages: number): G<SlowResult> {
   const other = (holder: string | null) => holder !== null && holder !== k.actor;
   const blocked = () => other(k.m.mmapWriter) || other(k.m.ptlHolder) || splitting(k, start);
   // only another actor can release what we wait for, so this waits only when interleaved

@@ -11,7 +11,7 @@ import type { Machine } from '../../emulator/machine/machine';
 import { makeKern } from '../../emulator/run/replay';
 import { RACES } from '../../emulator/scenarios/races';
 import { getVersion } from '../../emulator/versions';
-import { Fiber, enter, invoke, step, type G, type Kern } from '../../emulator/versions/kern';
+import { Fiber, enter, step, type G, type Kern } from '../../emulator/versions/kern';
 
 /** A seeded random walk through a race's interleavings: the schedule, stopping early at random. */
 function randomSchedule(seed: number, w: World, maxLen: number): number[] {
@@ -186,8 +186,8 @@ describe('the Fiber runner', () => {
   }
   function* outerFn(k: Kern): G<number> {
     if (enter(k, 'outer_fn', 'outer_fn', 0, 0)) yield;
-    const a = yield* invoke(leafFn(k, 1));
-    const b = yield* invoke(leafFn(k, a));
+    const a = (yield leafFn(k, 1)) as number;
+    const b = (yield leafFn(k, a)) as number;
     return a * 10 + b;
   }
 
