@@ -186,7 +186,7 @@ export class Machine {
   }
 
   load(s: Slot): Ent {
-    return this.withGen({ lo: this.read(s, 0), hi: this.mem.word(s.table, 2 * s.idx + 1) });
+    return this.entry(this.read(s, 0), this.mem.word(s.table, 2 * s.idx + 1));
   }
 
   loadLo(s: Slot): number {
@@ -197,12 +197,15 @@ export class Machine {
     return this.read(s, 1);
   }
 
-  /** In ghost mode an entry remembers the generation of the page it points at when it was read. */
-  withGen(e: Ent): Ent {
-    if (!this.ghost || this.arch.none(e)) return e;
-    const pfn = this.arch.pfn(e);
-    if (!this.mem.valid(pfn)) return e;
-    return { lo: e.lo, hi: e.hi, g: this.mem.gen[pfn - this.mem.basePfn] };
+  /** An entry value as read; in ghost mode it remembers the generation of the page it points at. (One object shape for every read.) */
+  entry(lo: number, hi: number): Ent {
+    let g: number | undefined;
+    if (this.ghost) {
+      const e = { lo, hi };
+      const pfn = this.arch.none(e) ? -1 : this.arch.pfn(e);
+      if (this.mem.valid(pfn)) g = this.mem.gen[pfn - this.mem.basePfn];
+    }
+    return { lo, hi, g };
   }
 
   store(s: Slot, e: Ent): void {

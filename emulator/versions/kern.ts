@@ -351,7 +351,7 @@ export function* plainLoad(k: Kern, fn: string, anchor: string, s: Slot, addr: n
   const lo = k.m.loadLo(s);
   if (k.y && step(k, fn, anchor, 'load', { level: s.level, lo, addr, note: 'low half (32-bit load)' })) yield;
   const hi = k.m.loadHi(s);
-  const e = k.m.withGen({ lo, hi });
+  const e = k.m.entry(lo, hi);
   if (k.y && step(k, fn, anchor, 'load', { level: s.level, lo, hi, addr, note: 'high half (32-bit load)' })) yield;
   return e;
 }
@@ -371,7 +371,7 @@ export function* lowHighLow(k: Kern, fn: string, s: Slot, addr: number): G<Ent> 
     const again = k.m.loadLo(s);
     const same = again === lo;
     if (k.y && step(k, fn, 'pte.pte_low != ptep->pte_low', 'recheck', { level, lo: again, hi, addr, note: same ? 'low half unchanged: done' : 'low half changed: retry' })) yield;
-    if (same) return k.m.withGen({ lo, hi });
+    if (same) return k.m.entry(lo, hi);
   }
 }
 
