@@ -128,20 +128,28 @@ export class Machine {
       this.slotBase = merged;
       this.slotHistory = new Map();
     }
+    // field by field (Object.assign is generic, and this runs for every state the explorer rebuilds)
     const c = Object.create(Machine.prototype) as Machine;
-    Object.assign(c, this);
-    const own = c as { mem: PhysMem; mm: Mm; cpus: Cpu[] };
+    const own = c as { -readonly [K in 'arch' | 'era' | 'mem' | 'mm' | 'cpus' | 'tableVa' | 'holds']: Machine[K] };
+    own.arch = this.arch;
+    own.era = this.era;
     own.mem = this.mem.clone();
-    if (this.ghost) c.mem.onDropTable = (pfn, words) => c.rememberTable(pfn, words);
-    own.mm = { ...this.mm };
-    own.cpus = this.cpus.map((x) => ({ ...x }));
-    c.vmas = this.vmas.map((v) => ({ ...v }));
+    own.mm = { pgd: this.mm.pgd, write_protect_seq: this.mm.write_protect_seq, has_pinned: this.mm.has_pinned };
+    own.cpus = this.cpus.map((x) => ({ id: x.id, irqsOff: x.irqsOff, enables: x.enables, pendingIpis: x.pendingIpis }));
+    c.vmas = this.vmas; // replaced (munmap), never edited, once built
+    c.mmapWriter = this.mmapWriter;
+    c.ptlHolder = this.ptlHolder;
+    c.ghost = this.ghost;
     c.slotHistory = new Map();
+    c.slotBase = this.slotBase;
     c.vaSpans = this.vaSpans.slice();
-    c.faults = this.faults.slice();
     // tableVa and holds change rarely: shared until either side writes (setTableVa, hold)
+    own.tableVa = this.tableVa;
+    own.holds = this.holds;
     this.tableVaShared = c.tableVaShared = true;
     this.holdsShared = c.holdsShared = true;
+    c.faults = this.faults.slice();
+    if (this.ghost) c.mem.onDropTable = (pfn, words) => c.rememberTable(pfn, words);
     return c;
   }
 
