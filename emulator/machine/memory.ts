@@ -36,6 +36,7 @@ const CHUNKS = TABLE_WORDS >> CHUNK_SHIFT;
 const OWN_LIST = 1 << CHUNKS;
 /** every fresh table's chunks, until written (never written itself: a write copies a chunk it does not own) */
 const ZERO_CHUNK: number[] = Array.from({ length: CHUNK_MASK + 1 }, () => 0);
+const ZERO_TABLE: TableWords = Array.from({ length: CHUNKS }, () => ZERO_CHUNK);
 
 export interface PageInfo {
   pfn: number;
@@ -142,9 +143,7 @@ export class PhysMem {
     this.own[i] = 0;
     if (as === 'table') {
       this.flags[i] |= PG.pagetable;
-      const t: TableWords = [];
-      for (let c = 0; c < CHUNKS; c++) t.push(ZERO_CHUNK);
-      this.tables[i] = t;
+      this.tables[i] = ZERO_TABLE.slice();
     } else {
       this.tables[i] = undefined;
     }
@@ -277,18 +276,20 @@ export class PhysMem {
   clone(): PhysMem {
     const c = new PhysMem(this.basePfn, 0);
     const n = this.top;
-    c.refcount = this.refcount.slice(0, n);
-    c.mapcount = this.mapcount.slice(0, n);
-    c.pincount = this.pincount.slice(0, n);
-    c.flags = this.flags.slice(0, n);
-    c.head = this.head.slice(0, n);
-    c.order = this.order.slice(0, n);
-    c.gen = this.gen.slice(0, n);
-    c.wordsInUse = this.wordsInUse.slice(0, n);
+    // a little room (frames past the top are always zero): a copy that allocates a page or two (COW, a new table) need not regrow
+    const room = Math.min(this.cap, n + 8);
+    c.refcount = this.refcount.slice(0, room);
+    c.mapcount = this.mapcount.slice(0, room);
+    c.pincount = this.pincount.slice(0, room);
+    c.flags = this.flags.slice(0, room);
+    c.head = this.head.slice(0, room);
+    c.order = this.order.slice(0, room);
+    c.gen = this.gen.slice(0, room);
+    c.wordsInUse = this.wordsInUse.slice(0, room);
     c.tables = this.tables.slice(0, n);
-    c.own = this.own.slice(0, n).fill(0);
+    c.own = this.own.slice(0, room).fill(0);
     this.own.fill(0, 0, n);
-    c.cap = n;
+    c.cap = room;
     c.tablesDigest = this.tablesDigest;
     c.top = n;
     c.freeList = this.freeList.slice();
