@@ -204,7 +204,10 @@ export interface ExploreOptions {
  */
 export function rebuild(sc: WorldSpec, run: RaceRun, schedule: number[], hs: number[], lean = false): World {
   const w = makeWorld(sc, run, true);
-  for (const a of w.actors) a.k.quiet = true;
+  for (const a of w.actors) {
+    a.k.quiet = true;
+    (a.k.sink as HashSink).off = true;
+  }
   // an actor's consecutive turns run as one resume that passes the scheduling points between them
   for (let s = 0; s < schedule.length; ) {
     const i = schedule[s];
@@ -220,6 +223,7 @@ export function rebuild(sc: WorldSpec, run: RaceRun, schedule: number[], hs: num
     const sink = a.k.sink as HashSink;
     a.until = sink.until;
     a.h = sink.h = hs[j];
+    sink.off = false;
     a.k.quiet = false;
     if (!lean) a.k.sink = a.steps;
   });
