@@ -18,6 +18,7 @@ import { getVersion, type VersionModel } from '../versions';
 import { Fiber, KernCtx, type G, type GupCall, type Kern, type VersionOptions } from '../versions/kern';
 import type { StepSink } from '../trace/buffer';
 import { HashSink, hashStep, hashStr, mix } from '../trace/hash';
+import { DigestSet } from './digests';
 import { checkBalance, checkForkPin, checkReturned, faultViolation, type InvariantId, type Returned, type Violation } from './invariants';
 
 interface ActorRun {
@@ -267,7 +268,7 @@ export function explore(sc: RaceScenario, run: RaceRun, opts: ExploreOptions = {
   const t0 = Date.now();
   const bounds = { maxStates: opts.maxStates ?? sc.bounds.maxStates, maxSteps: opts.maxSteps ?? sc.bounds.maxSteps };
   const names = sc.actors.reduce((n, a) => [...n, a.kind], ['gup']);
-  const seen = new Set<number>();
+  const seen = new DigestSet();
   const root = makeWorld(sc, run, true);
   // breadth-first: work items by schedule length, shortest first
   const buckets = new Map<number, Item[]>([[0, [{ turn: null, w: root, hs: root.actors.map((a) => a.h) }]]]);
@@ -327,8 +328,7 @@ export function explore(sc: RaceScenario, run: RaceRun, opts: ExploreOptions = {
           continue;
         }
         const h = hashWorld(w);
-        if (seen.has(h)) continue;
-        seen.add(h);
+        if (!seen.add(h)) continue;
         const list = buckets.get(turn.len) ?? [];
         list.push({ turn, w, hs: w.actors.map((a) => a.h) });
         buckets.set(turn.len, list);

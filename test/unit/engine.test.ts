@@ -1,10 +1,12 @@
 /**
  * The explorer's engine: rebuilt worlds behave like replayed ones, machine copies are
- * independent, the table digest follows the contents, and the Fiber runner leaves frames.
+ * independent, the table digest follows the contents, the digest set is a set, and the Fiber
+ * runner leaves frames.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { getArch } from '../../emulator/arch';
+import { DigestSet } from '../../emulator/explore/digests';
 import { enabled, hashWorld, makeWorld, rebuild, replaySchedule, stepActor, type World } from '../../emulator/explore/explore';
 import { buildMachine } from '../../emulator/machine/builder';
 import type { Machine } from '../../emulator/machine/machine';
@@ -174,6 +176,30 @@ describe('machine copies', () => {
         }
       }),
       { numRuns: 60 },
+    );
+  });
+});
+
+describe('the digest set', () => {
+  it('answers like a Set of 52-bit digests, across growth and equal low halves', () => {
+    const digest = fc.oneof(
+      fc.integer({ min: 0, max: 2 ** 52 - 1 }),
+      // the same low 32 bits under different high bits: the high half must be compared too
+      fc.integer({ min: 0, max: 2 ** 20 - 1 }).map((hi) => hi * 2 ** 32 + 0x1234),
+      fc.integer({ min: 0, max: 64 }),
+    );
+    fc.assert(
+      fc.property(fc.array(digest, { maxLength: 3000 }), (ds) => {
+        const set = new DigestSet();
+        const ref = new Set<number>();
+        for (const d of ds) {
+          expect(set.add(d)).toBe(!ref.has(d));
+          ref.add(d);
+        }
+        expect(set.size).toBe(ref.size);
+        for (const d of ref) expect(set.add(d)).toBe(false);
+      }),
+      { numRuns: 40 },
     );
   });
 });
