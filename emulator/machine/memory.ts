@@ -85,13 +85,22 @@ export class PhysMem {
     return this.top;
   }
 
-  /** Room for n frames (new frames zeroed; the arrays stay packed). */
+  /** Room for n frames (new frames zeroed; the arrays stay packed: one run of zeros, concatenated to each). */
   private grow(n: number): void {
     if (n <= this.cap) return;
     const cap = Math.max(n, this.cap * 2);
-    for (const a of [this.refcount, this.mapcount, this.pincount, this.flags, this.head, this.order, this.gen, this.own, this.wordsInUse]) {
-      for (let i = a.length; i < cap; i++) a.push(0);
-    }
+    let zeros = [0];
+    while (zeros.length < cap - this.cap) zeros = zeros.concat(zeros);
+    zeros.length = cap - this.cap;
+    this.refcount = this.refcount.concat(zeros);
+    this.mapcount = this.mapcount.concat(zeros);
+    this.pincount = this.pincount.concat(zeros);
+    this.flags = this.flags.concat(zeros);
+    this.head = this.head.concat(zeros);
+    this.order = this.order.concat(zeros);
+    this.gen = this.gen.concat(zeros);
+    this.own = this.own.concat(zeros);
+    this.wordsInUse = this.wordsInUse.concat(zeros);
     this.cap = cap;
   }
 
