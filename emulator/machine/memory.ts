@@ -1,8 +1,8 @@
 /**
  * Physical memory: a memmap of `struct page`s (refcount, mapcount, pincount, flags, compound
- * head/order) held in typed arrays indexed by frame, plus the contents of page-table pages.
- * The refcount is a 32-bit signed integer as in the kernel (atomic_t), so an overflow wraps
- * and shows. Every allocation bumps a generation number: a ghost that lets the invariants tell
+ * head/order) held in integer arrays indexed by frame, plus the contents of page-table pages.
+ * Refcounts and pincounts are 32-bit signed integers as in the kernel (atomic_t): writers wrap
+ * them (`| 0`), so an overflow shows. Every allocation bumps a generation number: a ghost that lets the invariants tell
  * "the same page" from "the same frame, reallocated".
  * Layer: pure emulator.
  */

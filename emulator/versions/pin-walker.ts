@@ -72,7 +72,7 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
     if (!call.pin) return k.m.refAddUnlessZero(head, refs) ? { head, ref: refs, pin: 0 } : undefined;
     if (exact(k, head)) {
       if (!k.m.refAddUnlessZero(head, refs)) return undefined;
-      k.m.mem.pincount[i] += refs;
+      k.m.mem.pincount[i] = (k.m.mem.pincount[i] + refs) | 0;
       return { head, ref: refs, pin: refs };
     }
     return k.m.refAddUnlessZero(head, refs * GUP_PIN_COUNTING_BIAS) ? { head, ref: refs * GUP_PIN_COUNTING_BIAS, pin: 0 } : undefined;
@@ -85,7 +85,8 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
       return refs;
     }
     if (exact(k, head)) {
-      k.m.mem.pincount[k.m.mem.idx(head)] -= refs;
+      const i = k.m.mem.idx(head);
+      k.m.mem.pincount[i] = (k.m.mem.pincount[i] - refs) | 0;
       k.m.refSub(head, refs);
       return refs;
     }
