@@ -59,8 +59,22 @@ export function ensureTable(m: Machine, addr: number, level: Level): number {
   throw new RangeError(`${m.arch.id} has no ${level} level`);
 }
 
-export function mapLeaf(m: Machine, addr: number, level: Level, pfn: number, prot: LeafProt): void {
-  const table = ensureTable(m, addr, level);
+/**
+ * Map one leaf. `near` remembers the table the last leaf went into, so a run of leaves (1 GiB of
+ * 4K pages) walks down from the pgd once per table, not once per page.
+ */
+export function mapLeaf(m: Machine, addr: number, level: Level, pfn: number, prot: LeafProt, near?: { table: number; base: number; size: number }): void {
+  let table: number;
+  if (near && near.table >= 0 && addr >= near.base && addr < near.base + near.size) {
+    table = near.table;
+  } else {
+    table = ensureTable(m, addr, level);
+    if (near) {
+      near.table = table;
+      near.size = 2 ** m.levelInfo(level).shift * m.levelInfo(level).entries;
+      near.base = addr - (addr % near.size);
+    }
+  }
   m.store(m.slot(table, level, addr), m.arch.mkLeaf(level, pfn, prot, m.era));
   const n = 2 ** (m.levelInfo(level).shift - 12);
   m.mem.mapcount[m.mem.idx(pfn)] += 1; // a huge mapping counts once, on the head
@@ -94,12 +108,15 @@ function mapSpec(m: Machine, spec: MapSpec): void {
   const order = Math.log2(size / 4096);
   const write = spec.write ?? true;
   const prot: LeafProt = { write, user: true, special: spec.special, devmap: spec.devmap, protnone: spec.protnone };
+  // the pages, their alignment, and a table per 512 leaves (and a few above)
+  m.mem.reserve(count * 2 ** order + 2 ** order + Math.ceil(count / 512) + 8);
+  const near = { table: -1, base: 0, size: 0 };
   for (let i = 0; i < count; i++) {
     const pfn = m.mem.alloc(order);
     m.mem.setFlag(pfn, 'anon', !spec.special && !spec.devmap);
     if (spec.cma) m.mem.setFlag(pfn, 'cma');
     if (spec.devmap) m.mem.setFlag(pfn, 'devmap');
-    mapLeaf(m, start + i * size, level, pfn, prot);
+    mapLeaf(m, start + i * size, level, pfn, prot, near);
     if (spec.shared) {
       m.refAdd(pfn, 1);
       m.mem.mapcount[m.mem.idx(pfn)] += 1;

@@ -85,6 +85,11 @@ export class PhysMem {
     return this.top;
   }
 
+  /** Room for `more` frames beyond those handed out, in one step (a builder about to map 1 GiB says so, rather than doubling its way there). */
+  reserve(more: number): void {
+    this.grow(this.top + more);
+  }
+
   /** Room for n frames (new frames zeroed; the arrays stay packed: one run of zeros, concatenated to each). */
   private grow(n: number): void {
     if (n <= this.cap) return;
