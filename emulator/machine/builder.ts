@@ -64,6 +64,7 @@ export function ensureTable(m: Machine, addr: number, level: Level): number {
  * 4K pages) walks down from the pgd once per table, not once per page.
  */
 export function mapLeaf(m: Machine, addr: number, level: Level, pfn: number, prot: LeafProt, near?: { table: number; base: number; size: number }): void {
+  const l = m.levelInfo(level);
   let table: number;
   if (near && near.table >= 0 && addr >= near.base && addr < near.base + near.size) {
     table = near.table;
@@ -71,14 +72,13 @@ export function mapLeaf(m: Machine, addr: number, level: Level, pfn: number, pro
     table = ensureTable(m, addr, level);
     if (near) {
       near.table = table;
-      near.size = 2 ** m.levelInfo(level).shift * m.levelInfo(level).entries;
+      near.size = 2 ** l.shift * l.entries;
       near.base = addr - (addr % near.size);
     }
   }
   m.store(m.slot(table, level, addr), m.arch.mkLeaf(level, pfn, prot, m.era));
-  const n = 2 ** (m.levelInfo(level).shift - 12);
   m.mem.mapcount[m.mem.idx(pfn)] += 1; // a huge mapping counts once, on the head
-  if (n > 1) m.mem.setFlag(pfn, 'head');
+  if (l.shift > 12) m.mem.setFlag(pfn, 'head');
 }
 
 export function buildMachine(arch: ArchModel, era: Era, layout: Layout): Machine {

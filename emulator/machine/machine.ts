@@ -393,8 +393,8 @@ export class Machine {
     this.ghost = true;
     this.mem.onDropTable = (pfn, words) => this.rememberTable(pfn, words);
     for (const [table] of this.tableVa) {
-      const w = this.mem.words(table);
-      for (let idx = 0; idx < 512; idx++) if ((w[2 * idx] | w[2 * idx + 1]) !== 0) this.noteLeaf(table, idx, w[2 * idx], w[2 * idx + 1]);
+      const used = this.mem.usedEntries(table, 512);
+      for (let j = 0; j < used.length; j += 3) this.noteLeaf(table, used[j], used[j + 1], used[j + 2]);
     }
   }
 
