@@ -15,7 +15,8 @@ import { KernCtx, run, type GupCall, type Kern, type VersionOptions } from '../v
 
 export interface ReplayRequest {
   arch: string;
-  version: string;
+  /** a version model's id, or a version model itself (the file's own code: emulator/interp) */
+  version: string | VersionModel;
   scenario: string | Scenario;
   /** record every step (off: only the result, for speed) */
   trace?: boolean;
@@ -75,7 +76,7 @@ export function gupCall(arch: ArchModel, s: Scenario): GupCall {
 
 export function replay(req: ReplayRequest): Replay {
   const arch = getArch(req.arch, { la57: req.la57 });
-  const version = getVersion(req.version);
+  const version = typeof req.version === 'string' ? getVersion(req.version) : req.version;
   const scenario = typeof req.scenario === 'string' ? getScenario(req.scenario) : req.scenario;
   checkApplicable(arch, version, scenario);
   const m = buildMachine(arch, version.era, { mappings: scenario.layout });

@@ -47,6 +47,7 @@ export class TraceBuffer implements StepSink {
   private pin = new Float64Array(0);
   private nr = new Float64Array(0);
   private ret = new Float64Array(0);
+  private line = new Int32Array(0);
   private until = new Map<number, () => boolean>();
 
   /** `expect`: how many steps to make room for at once (a GiB walk makes a million) */
@@ -83,6 +84,7 @@ export class TraceBuffer implements StepSink {
     this.pin = g(this.pin, Float64Array);
     this.nr = g(this.nr, Float64Array);
     this.ret = g(this.ret, Float64Array);
+    this.line = g(this.line, Int32Array);
     this.cap = cap;
   }
 
@@ -180,6 +182,7 @@ export class TraceBuffer implements StepSink {
       if (s.nr !== undefined) { has |= 256; this.nr[i] = s.nr; }
       if (s.ret !== undefined) { has |= typeof s.ret === 'boolean' ? 512 | 1024 : 512; this.ret[i] = Number(s.ret); }
       if (s.note !== undefined) { has |= 2048; this.note[i] = this.id(s.note); }
+      if (s.line !== undefined) { has |= 4096; this.line[i] = s.line; }
       if (s.until) this.until.set(i, s.until);
     }
     this.level[i] = levelId(s?.level);
@@ -204,6 +207,7 @@ export class TraceBuffer implements StepSink {
     if (h & 512) s.ret = h & 1024 ? this.ret[i] === 1 : this.ret[i];
     if (h & 2048) s.note = S[this.note[i]];
     if (h & 4) s.slow = true;
+    if (h & 4096) s.line = this.line[i];
     const u = this.until.get(i);
     if (u) s.until = u;
     return s;

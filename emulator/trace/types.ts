@@ -25,6 +25,7 @@ export type StepEvent =
   | 'free' // a page or page table freed
   | 'alloc' // a page allocated
   | 'split' // THP split bookkeeping
+  | 'stmt' // a statement of the file's own code ran (source engine)
   | 'note';
 
 export interface Step {
@@ -52,6 +53,8 @@ export interface Step {
   note?: string;
   /** a step of the slow path (ordinary GUP under mmap_lock) */
   slow?: boolean;
+  /** 1-based line of the statement in the file whose own code ran (source engine) */
+  line?: number;
   /** a 'wait' step: the actor may run again once this holds (not serialized) */
   until?: () => boolean;
 }

@@ -181,6 +181,7 @@ class StepRec implements Step {
   note?: string = undefined;
   slow?: boolean = undefined;
   until?: () => boolean = undefined;
+  line?: number = undefined;
   constructor(
     readonly actor: string,
     readonly cpu: number,
@@ -208,6 +209,7 @@ function stepRec(k: Kern, fn: string, anchor: string, event: StepEvent, x: Parti
   if (x.note !== undefined) r.note = x.note;
   if (x.slow !== undefined) r.slow = x.slow;
   if (x.until !== undefined) r.until = x.until;
+  if (x.line !== undefined) r.line = x.line;
   return r;
 }
 

@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Language, Parser, type Node } from 'web-tree-sitter';
 import { tokenize } from './tokens';
+import type { ParseC } from '../../emulator/interp/source-version';
 
 export interface CStatement {
   /** 0-based line of the statement's first token */
@@ -203,4 +204,14 @@ export function parseWith(parser: Parser, source: string): CFile {
 
 export async function parseC(source: string): Promise<CFile> {
   return parseWith(await getParser(), source);
+}
+
+/** The parser as the interpreter takes it (emulator/interp does no I/O of its own). */
+export async function sourceParser(): Promise<ParseC> {
+  const parser = await getParser();
+  return (text: string) => {
+    const tree = parser.parse(text);
+    if (!tree) throw new Error('the C parser returned no tree');
+    return tree as unknown as ReturnType<ParseC>;
+  };
 }

@@ -1,0 +1,1214 @@
+/**
+ * The compiler: a tree-sitter C syntax tree of the file -> CompiledFn per function, each a flat
+ * list of ops (closures) built once. Names are resolved here, before anything runs: a local to
+ * its slot, a call to a function of the file or to a kernel built-in, a constant to its value on
+ * this arch. What cannot be resolved becomes an op that stops the run with its name and line,
+ * so nothing is guessed and a function the walk never reaches costs nothing.
+ *
+ * Expressions are closures over the frame. A part that can stop the thread (a call to a function
+ * of the file, a load from a page-table page, a ref or pin, IRQ on/off, the slow path) is
+ * linearised: it becomes an op whose result goes to a temporary slot, operands evaluated before
+ * it are spilled to temporaries first (so side effects keep their order), and &&, || and ?:
+ * around it become jumps. Everything else stays one nested closure per statement.
+ * Layer: pure emulator.
+ */
+import type { ArchModel } from '../arch/types';
+import { BOOL, common, converter, entType, INT, int, is64, isInt, longType, nullOf, promote, ptr, sizeOf, typeName, VOID, wrapper, type CType, type Widths } from './ctypes';
+import type { InterpConfig } from './config';
+import { builtin, type Builtin } from './kapi';
+import { entVal, loadEnt, N, peek, twoHalves, type LoadedEnt } from './kapi/pgtable';
+import { specType, typedefs, widthsOf } from './kapi/types';
+import { ArrPtr, CURRENT, FieldRef, LocalRef, MmRef, TablePtr, Unsupported, type CompiledFn, type Frame, type Op, type Thread } from './runtime';
+
+/** The parts of a web-tree-sitter Node the compiler reads. */
+export interface CNode {
+  readonly type: string;
+  readonly text: string;
+  readonly isNamed: boolean;
+  readonly childCount: number;
+  readonly namedChildren: (CNode | null)[];
+  readonly children: (CNode | null)[];
+  readonly startPosition: { row: number; column: number };
+  readonly endPosition: { row: number; column: number };
+  readonly hasError: boolean;
+  readonly id: number;
+  childForFieldName(name: string): CNode | null;
+  childrenForFieldName(name: string): (CNode | null)[];
+}
+
+type Ev = (t: Thread, f: Frame) => any;
+interface X {
+  t: CType;
+  ev: Ev;
+}
+interface Place {
+  t: CType;
+  get: Ev;
+  set: (t: Thread, f: Frame, v: any) => void;
+  /** the place's address, where it has one */
+  addr?: Ev;
+}
+interface Label {
+  pc: number;
+}
+interface Local {
+  slot: number;
+  t: CType;
+}
+
+export interface Program {
+  fns: Map<string, CompiledFn>;
+  /** functions whose definition could not be compiled, with the reason */
+  broken: Map<string, Unsupported>;
+  /** every name the compiled code calls or reads that nothing defines, first line each */
+  unknown: Map<string, number>;
+  cfg: InterpConfig;
+}
+
+const line = (n: CNode) => n.startPosition.row + 1;
+const named = (n: CNode) => n.namedChildren.filter((c): c is CNode => !!c && c.type !== 'comment');
+const field = (n: CNode, f: string) => n.childForFieldName(f);
+const ONCE = new Set(['READ_ONCE', 'ACCESS_ONCE']);
+const PAGE = { k: 'struct', name: 'page' } as const;
+
+class Env {
+  readonly w: Widths;
+  readonly types: Map<string, CType>;
+  readonly sigs = new Map<string, { params: { name: string; t: CType }[]; ret: CType; node: CNode }>();
+  readonly fns = new Map<string, CompiledFn>();
+  readonly unknown = new Map<string, number>();
+  /** functions whose definition could not be compiled */
+  readonly broken = new Map<string, Unsupported>();
+  constructor(
+    readonly arch: ArchModel,
+    readonly cfg: InterpConfig,
+  ) {
+    this.w = widthsOf(arch);
+    this.types = typedefs(this.w);
+  }
+  builtin(name: string): Builtin | undefined {
+    return builtin(name, this.arch);
+  }
+  /** why a function of the file cannot be called */
+  whyBroken(name: string, l: number): Unsupported {
+    const e = this.broken.get(name);
+    return e ?? new Unsupported(`call to ${name}()`, l);
+  }
+}
+
+// ---------------- types ----------------
+
+function baseType(env: Env, n: CNode | null): CType {
+  if (!n) throw new Unsupported('a declaration without a type', 0);
+  switch (n.type) {
+    case 'primitive_type':
+    case 'sized_type_specifier': {
+      const words = n.text.split(/\s+/);
+      if (n.type === 'sized_type_specifier') {
+        const inner = field(n, 'type');
+        if (inner && inner.type === 'type_identifier') return env.types.get(inner.text) ?? INT;
+      }
+      const uns = words.includes('unsigned');
+      const longs = words.filter((x) => x === 'long').length;
+      if (words.includes('void')) return VOID;
+      if (words.includes('bool') || words.includes('_Bool')) return BOOL;
+      if (words.includes('char')) return int(8, !uns, uns ? 'unsigned char' : 'char');
+      if (words.includes('short')) return int(16, !uns, uns ? 'unsigned short' : 'short');
+      if (longs >= 2) return int(64, !uns, uns ? 'unsigned long long' : 'long long');
+      if (longs === 1) return longType(env.w, !uns);
+      return int(32, !uns, uns ? 'unsigned int' : 'int');
+    }
+    case 'type_identifier': {
+      const t = env.types.get(n.text) ?? entType(n.text);
+      if (!t) throw new Unsupported(`type ${n.text}`, line(n));
+      return t;
+    }
+    case 'struct_specifier':
+    case 'union_specifier': {
+      const name = field(n, 'name');
+      if (!name) throw new Unsupported('an anonymous struct', line(n));
+      return { k: 'struct', name: name.text };
+    }
+    default:
+      throw new Unsupported(`type ${n.text}`, line(n));
+  }
+}
+
+/** A declarator applied to a base type: its name, its type, its initializer. */
+function declarator(env: Env, base: CType, d: CNode | null): { name: string; t: CType; init?: CNode; node: CNode | null } {
+  let t = base;
+  let init: CNode | undefined;
+  let n = d;
+  while (n) {
+    switch (n.type) {
+      case 'init_declarator':
+        init = field(n, 'value') ?? undefined;
+        n = field(n, 'declarator');
+        continue;
+      case 'pointer_declarator':
+      case 'abstract_pointer_declarator':
+        t = ptr(t);
+        n = field(n, 'declarator');
+        continue;
+      case 'parenthesized_declarator':
+        n = named(n)[0] ?? null;
+        continue;
+      case 'identifier':
+      case 'field_identifier':
+        return { name: n.text, t, init, node: n };
+      case 'function_declarator':
+        n = field(n, 'declarator');
+        continue;
+      default:
+        throw new Unsupported(`declarator ${n.type} (${n.text})`, line(n));
+    }
+  }
+  return { name: '', t, init, node: null };
+}
+
+function typeOfDescriptor(env: Env, n: CNode): CType {
+  const base = baseType(env, field(n, 'type'));
+  const d = field(n, 'declarator');
+  return d ? declarator(env, base, d).t : base;
+}
+
+/** A type written as text (the first argument of min_t). */
+function typeFromText(env: Env, s: string): CType | undefined {
+  const x = s.trim();
+  const star = x.endsWith('*');
+  const core = x.replace(/\*$/, '').trim();
+  let t: CType | undefined = env.types.get(core) ?? entType(core);
+  if (!t && /^(unsigned|signed|int|long|short|char)\b/.test(core)) {
+    const fake = { type: 'sized_type_specifier', text: core } as unknown as CNode;
+    (fake as unknown as { childForFieldName: () => null }).childForFieldName = () => null;
+    t = baseType(env, fake);
+  }
+  return t && star ? ptr(t) : t;
+}
+
+// ---------------- values ----------------
+
+const truthy = (v: any) => !!v;
+
+/** A converter from whatever a built-in returns (number, bigint, boolean) to type t. */
+export function fromJs(t: CType): (v: any) => any {
+  if (t.k !== 'int') return (v) => v;
+  const w = wrapper(t);
+  if (t.bits === 64) return (v) => w(typeof v === 'bigint' ? v : BigInt(typeof v === 'boolean' ? +v : v ?? 0));
+  return (v) => w(typeof v === 'bigint' ? Number(BigInt.asIntN(32, v)) : typeof v === 'boolean' ? +v : v ?? 0);
+}
+
+function conv(from: CType, to: CType): (v: any) => any {
+  return converter(from, to) ?? ((v) => v);
+}
+
+function zeroOf(t: CType): unknown {
+  if (t.k === 'int') return t.bits === 64 ? 0n : 0;
+  if (t.k === 'ent') return { lo: 0, hi: 0 };
+  if (t.k === 'ptr') return nullOf(t);
+  return undefined;
+}
+
+function ptrEq(a: any, b: any): boolean {
+  if (a === b) return true;
+  if (a == null || b == null || typeof a === 'number' || typeof b === 'number') return (a ?? 0) === (b ?? 0);
+  if (a instanceof TablePtr && b instanceof TablePtr) return a.table === b.table && a.idx === b.idx;
+  if (a instanceof ArrPtr && b instanceof ArrPtr) return a.a === b.a && a.off === b.off;
+  if (a instanceof LocalRef && b instanceof LocalRef) return a.v === b.v && a.i === b.i && a.past === b.past;
+  return false;
+}
+
+function ptrPlus(v: any, n: number, line: number): any {
+  if (typeof v === 'number') return v + n;
+  if (v instanceof TablePtr || v instanceof ArrPtr || v instanceof LocalRef) return v.plus(n);
+  if (n === 0) return v;
+  throw new Unsupported('pointer arithmetic on a pointer the model does not know', line);
+}
+
+function ptrIndex(v: any): number {
+  if (typeof v === 'number') return v;
+  if (v instanceof TablePtr) return v.idx;
+  if (v instanceof ArrPtr) return v.off;
+  return 0;
+}
+
+/** An arithmetic or bitwise operator on two values of integer type t (already converted). */
+function arith(op: string, t: CType, l: number): (a: any, b: any) => any {
+  const w = wrapper(t);
+  const big = is64(t);
+  const signed = t.k === 'int' && t.signed;
+  switch (op) {
+    case '+': return (a, b) => w(a + b);
+    case '-': return (a, b) => w(a - b);
+    case '*': return big ? (a, b) => w(a * b) : (a, b) => w(Math.imul(a, b));
+    case '/': return big ? (a, b) => { if (b === 0n) throw new Unsupported('division by zero', l); return w(a / b); } : (a, b) => { if (b === 0) throw new Unsupported('division by zero', l); return w(Math.trunc(a / b)); };
+    case '%': return big ? (a, b) => { if (b === 0n) throw new Unsupported('division by zero', l); return w(a % b); } : (a, b) => { if (b === 0) throw new Unsupported('division by zero', l); return w(a % b); };
+    case '&': return (a, b) => w(a & b);
+    case '|': return (a, b) => w(a | b);
+    case '^': return (a, b) => w(a ^ b);
+    case '<<': return big ? (a, b) => w(a << BigInt(b)) : (a, b) => w(b >= 32 ? 0 : a << b);
+    case '>>': return big ? (a, b) => w(a >> BigInt(b)) : signed ? (a, b) => a >> Math.min(b, 31) : (a, b) => (b >= 32 ? 0 : a >>> b);
+    default: throw new Unsupported(`operator ${op}`, l);
+  }
+}
+
+function compare(op: string): (a: any, b: any) => number {
+  switch (op) {
+    case '==': return (a, b) => (a === b ? 1 : 0);
+    case '!=': return (a, b) => (a !== b ? 1 : 0);
+    case '<': return (a, b) => (a < b ? 1 : 0);
+    case '>': return (a, b) => (a > b ? 1 : 0);
+    case '<=': return (a, b) => (a <= b ? 1 : 0);
+    default: return (a, b) => (a >= b ? 1 : 0);
+  }
+}
+
+/** Parse a C integer literal: value and type by the C rules. */
+function literal(env: Env, text: string, l: number): X {
+  const m = /^(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)([uUlL]*)$/.exec(text);
+  if (!m) throw new Unsupported(`number ${text}`, l);
+  const digits = m[1];
+  const big = /^0[xX]/.test(digits) ? BigInt(digits) : digits.length > 1 && digits[0] === '0' ? BigInt('0o' + digits.slice(1)) : BigInt(digits);
+  const suf = m[2].toLowerCase();
+  const uns = suf.includes('u');
+  const longs = (suf.match(/l/g) ?? []).length;
+  let t: CType;
+  if (longs === 0 && big <= (uns ? 0xffffffffn : 0x7fffffffn)) t = uns ? int(32, false, 'unsigned int') : INT;
+  else if (longs === 0 && !uns && /^0/.test(digits) && big <= 0xffffffffn) t = int(32, false, 'unsigned int');
+  else if (longs <= 1 && env.w.long === 64) t = longType(env.w, !uns && big <= 0x7fffffffffffffffn);
+  else if (longs <= 1 && big <= (uns ? 0xffffffffn : 0x7fffffffn)) t = longType(env.w, !uns);
+  else t = int(64, !uns && big <= 0x7fffffffffffffffn, uns ? 'unsigned long long' : 'long long');
+  const v = is64(t) ? big : Number(big);
+  return { t, ev: () => v };
+}
+
+// ---------------- the function builder ----------------
+
+class FB {
+  readonly ops: Op[] = [];
+  nslots = 0;
+  readonly scopes: Map<string, Local>[] = [new Map()];
+  readonly labels = new Map<string, Label>();
+  readonly loops: { brk: Label; cont?: Label }[] = [];
+  readonly locals: CompiledFn['locals'] = [];
+  readonly lines = new Set<number>();
+  private readonly memo = new Map<number, boolean>();
+  constructor(
+    readonly env: Env,
+    readonly name: string,
+    readonly ret: CType,
+  ) {}
+
+  slot(): number {
+    return this.nslots++;
+  }
+  local(name: string, t: CType, l: number): Local {
+    const x = { slot: this.slot(), t };
+    this.scopes[this.scopes.length - 1].set(name, x);
+    this.locals.push({ name, type: t, slot: x.slot, line: l });
+    return x;
+  }
+  lookup(name: string): Local | undefined {
+    for (let i = this.scopes.length - 1; i >= 0; i--) {
+      const x = this.scopes[i].get(name);
+      if (x) return x;
+    }
+    return undefined;
+  }
+  label(): Label {
+    return { pc: -1 };
+  }
+  place(l: Label): void {
+    l.pc = this.ops.length;
+  }
+  /** an op that does something and goes on */
+  op(run: (t: Thread, f: Frame) => void): void {
+    const next = this.ops.length + 1;
+    this.ops.push((t, f) => {
+      run(t, f);
+      return next;
+    });
+  }
+  jump(l: Label): void {
+    this.ops.push(() => l.pc);
+  }
+  jumpIf(ev: Ev, l: Label, when: boolean): void {
+    const next = this.ops.length + 1;
+    this.ops.push(when ? (t, f) => (ev(t, f) ? l.pc : next) : (t, f) => (ev(t, f) ? next : l.pc));
+  }
+  /** keep a value in a temporary now (before a later operand's ops run) */
+  spill(x: X): X {
+    const s = this.slot();
+    const ev = x.ev;
+    this.op((t, f) => {
+      f.v[s] = ev(t, f);
+    });
+    return { t: x.t, ev: (_t, f) => f.v[s] };
+  }
+  /** a statement starts: its line, its text as the step anchor, a 'stmt' step */
+  mark(n: CNode, text = n.text): void {
+    const l = line(n);
+    const anchor = text.split('\n')[0].trim().slice(0, 120);
+    this.lines.add(l);
+    this.op((t, f) => {
+      f.line = l;
+      f.anchor = anchor;
+      t.note(f, 'stmt');
+    });
+  }
+
+  /** Can evaluating this expression stop the thread (so it must be linearised)? Conservative. */
+  suspends(n: CNode): boolean {
+    const m = this.memo.get(n.id);
+    if (m !== undefined) return m;
+    let r = false;
+    if (n.type === 'call_expression') {
+      const fnode = field(n, 'function');
+      const name = fnode?.type === 'identifier' ? fnode.text : '';
+      const b = this.env.builtin(name);
+      r = this.env.sigs.has(name) || (!!b && (b.kind === 'sched' || b.kind === 'gen')) || (!b && !ONCE.has(name) && !SPECIAL.has(name));
+    } else if (n.type === 'pointer_expression' && n.children[0]?.text === '*') r = true;
+    else if (n.type === 'field_expression' && n.children.some((c) => c?.text === '->')) r = true;
+    if (!r) for (const c of named(n)) if (this.suspends(c)) r = true;
+    this.memo.set(n.id, r);
+    return r;
+  }
+}
+
+const SPECIAL = new Set(['IS_ENABLED', 'min', 'max', 'min_t', 'max_t', 'WRITE_ONCE', 'sizeof']);
+
+// ---------------- expressions ----------------
+
+function unknownName(b: FB, what: string, l: number): Ev {
+  if (!b.env.unknown.has(what)) b.env.unknown.set(what, l);
+  return () => {
+    throw new Unsupported(what, l);
+  };
+}
+
+function expr(b: FB, n: CNode): X {
+  const l = line(n);
+  switch (n.type) {
+    case 'parenthesized_expression':
+      return expr(b, named(n)[0]);
+    case 'number_literal':
+      return literal(b.env, n.text, l);
+    case 'char_literal': {
+      const c = n.text.slice(1, -1);
+      const v = c.startsWith('\\') ? ({ n: 10, t: 9, '0': 0, '\\': 92, "'": 39 } as Record<string, number>)[c[1]] ?? 0 : c.charCodeAt(0);
+      return { t: INT, ev: () => v };
+    }
+    case 'string_literal':
+    case 'concatenated_string': {
+      const s = n.text;
+      return { t: ptr(int(8, true, 'char')), ev: () => s };
+    }
+    case 'true':
+      return { t: BOOL, ev: () => 1 };
+    case 'false':
+      return { t: BOOL, ev: () => 0 };
+    case 'null':
+      return { t: ptr(VOID), ev: () => null };
+    case 'identifier':
+      return identifier(b, n);
+    case 'assignment_expression':
+      return assignment(b, n);
+    case 'update_expression':
+      return update(b, n);
+    case 'binary_expression':
+      return binary(b, n);
+    case 'unary_expression':
+      return unary(b, n);
+    case 'pointer_expression':
+      return n.children[0]?.text === '&' ? addressOf(b, field(n, 'argument')!) : deref(b, n);
+    case 'field_expression':
+    case 'subscript_expression':
+      return rvalueOfPlace(b, n);
+    case 'call_expression':
+      return call(b, n);
+    case 'cast_expression': {
+      const to = typeOfDescriptor(b.env, field(n, 'type')!);
+      const x = expr(b, field(n, 'value')!);
+      if (to.k === 'void') return { t: VOID, ev: x.ev };
+      const c = converter(x.t, to);
+      const ev = x.ev;
+      return { t: to, ev: c ? (t, f) => c(ev(t, f)) : ev };
+    }
+    case 'conditional_expression':
+      return conditional(b, n);
+    case 'comma_expression': {
+      const left = field(n, 'left')!;
+      const right = field(n, 'right')!;
+      if (b.suspends(right)) {
+        const lx = expr(b, left);
+        const lev = lx.ev;
+        b.op((t, f) => void lev(t, f));
+        return expr(b, right);
+      }
+      const lx = expr(b, left);
+      const rx = expr(b, right);
+      const le = lx.ev;
+      const re = rx.ev;
+      return { t: rx.t, ev: (t, f) => (le(t, f), re(t, f)) };
+    }
+    case 'sizeof_expression': {
+      const ty = field(n, 'type');
+      const size = ty ? sizeOf(typeOfDescriptor(b.env, ty), b.env.w) : sizeOf(typeOnly(b, field(n, 'value')!), b.env.w);
+      const t = longType(b.env.w, false);
+      const v = is64(t) ? BigInt(size) : size;
+      return { t, ev: () => v };
+    }
+    default:
+      throw new Unsupported(`expression ${n.type} (${n.text.slice(0, 40)})`, l);
+  }
+}
+
+/** The type of an expression, without running it (sizeof). */
+function typeOnly(b: FB, n: CNode): CType {
+  const scratch = new FB(b.env, b.name, b.ret);
+  (scratch.scopes as Map<string, Local>[]).splice(0, 1, ...b.scopes);
+  return expr(scratch, n).t;
+}
+
+function identifier(b: FB, n: CNode): X {
+  const name = n.text;
+  const loc = b.lookup(name);
+  if (loc) {
+    const s = loc.slot;
+    return { t: loc.t, ev: (_t, f) => f.v[s] };
+  }
+  if (name === 'current') return { t: ptr({ k: 'struct', name: 'task_struct' }), ev: () => CURRENT };
+  if (name === 'NULL') return { t: ptr(VOID), ev: () => null };
+  if (name === 'true' || name === 'false') {
+    const v = name === 'true' ? 1 : 0;
+    return { t: BOOL, ev: () => v };
+  }
+  const bi = b.env.builtin(name);
+  if (bi && bi.kind === 'const') {
+    const t = specType(bi.ret, b.env.w);
+    const v = fromJs(t)(bi.value!(b.env.arch));
+    return { t, ev: () => v };
+  }
+  return { t: INT, ev: unknownName(b, `identifier ${name}`, line(n)) };
+}
+
+/** A place (lvalue): a local, *p, a[i], x.f, p->f. */
+function place(b: FB, n: CNode): Place {
+  const l = line(n);
+  switch (n.type) {
+    case 'parenthesized_expression':
+      return place(b, named(n)[0]);
+    case 'identifier': {
+      const loc = b.lookup(n.text);
+      if (!loc) throw new Unsupported(`assignment to ${n.text}, which is not a local`, l);
+      const s = loc.slot;
+      const name = n.text;
+      return { t: loc.t, get: (_t, f) => f.v[s], set: (_t, f, v) => void (f.v[s] = v), addr: (_t, f) => new LocalRef(f.v, s, name) };
+    }
+    case 'pointer_expression': {
+      if (n.children[0]?.text !== '*') throw new Unsupported('& is not a place', l);
+      const p = expr(b, field(n, 'argument')!);
+      if (p.t.k !== 'ptr') throw new Unsupported(`* of a ${typeName(p.t)}`, l);
+      const pe = p.ev;
+      const to = p.t.to;
+      return {
+        t: to,
+        get: (t, f) => readThrough(t, pe(t, f), l),
+        set: (t, f, v) => writeThrough(t, pe(t, f), v, l),
+        addr: pe,
+      };
+    }
+    case 'subscript_expression': {
+      const a = expr(b, field(n, 'argument')!);
+      const i = expr(b, field(n, 'index')!);
+      if (a.t.k !== 'ptr') throw new Unsupported(`[] on a ${typeName(a.t)}`, l);
+      const ae = a.ev;
+      const ie = i.ev;
+      return {
+        t: a.t.to,
+        get: (t, f) => readThrough(t, ptrPlus(ae(t, f), N(ie(t, f)), l), l),
+        set: (t, f, v) => writeThrough(t, ptrPlus(ae(t, f), N(ie(t, f)), l), v, l),
+        addr: (t, f) => ptrPlus(ae(t, f), N(ie(t, f)), l),
+      };
+    }
+    case 'field_expression':
+      return member(b, n);
+    default:
+      throw new Unsupported(`${n.type} is not a place`, l);
+  }
+}
+
+/** *p for a pointer that is not into a page-table page (locals, pages[], counters). */
+function readThrough(t: Thread, p: any, l: number): any {
+  if (p instanceof LocalRef) return p.past === 0 ? p.v[p.i] : pastLocal(p, l);
+  if (p instanceof ArrPtr) return p.a[p.off] ?? 0;
+  if (p instanceof TablePtr) return t.k.m.load(p);
+  throw new Unsupported('a read through a pointer the model does not know', l);
+}
+
+function pastLocal(p: LocalRef, l: number): never {
+  throw new Unsupported(`a read or write ${p.past} element(s) past the local ${p.name}`, l);
+}
+
+function writeThrough(_t: Thread, p: any, v: any, l: number): void {
+  if (p instanceof LocalRef) p.past === 0 ? (p.v[p.i] = v) : pastLocal(p, l);
+  else if (p instanceof ArrPtr) p.a[p.off] = v;
+  else throw new Unsupported('a store through a pointer the model does not know (GUP-fast never writes page tables)', l);
+}
+
+const HALVES: Record<string, 'lo' | 'hi' | 'all'> = {
+  pte_low: 'lo', pte_high: 'hi', pmd_low: 'lo', pmd_high: 'hi', pud_low: 'lo', pud_high: 'hi',
+  pte: 'all', pmd: 'all', pud: 'all', p4d: 'all', pgd: 'all',
+};
+
+const STRUCT_FIELDS: Record<string, Record<string, CType>> = {
+  task_struct: { mm: ptr({ k: 'struct', name: 'mm_struct' }) },
+  mm_struct: { write_protect_seq: { k: 'struct', name: 'seqcount_t' }, has_pinned: { k: 'struct', name: 'atomic_t' }, flags: int(64, false, 'unsigned long'), mmap_sem: { k: 'struct', name: 'rw_semaphore' }, mmap_lock: { k: 'struct', name: 'rw_semaphore' } },
+  page: { _count: { k: 'struct', name: 'atomic_t' }, _refcount: { k: 'struct', name: 'atomic_t' }, _mapcount: { k: 'struct', name: 'atomic_t' }, flags: int(64, false, 'unsigned long') },
+  folio: { _refcount: { k: 'struct', name: 'atomic_t' }, _pincount: { k: 'struct', name: 'atomic_t' }, flags: int(64, false, 'unsigned long') },
+};
+
+/** x.f and p->f: halves of an entry, fields of kernel objects. */
+function member(b: FB, n: CNode): Place {
+  const l = line(n);
+  const arrow = n.children.some((c) => c?.text === '->');
+  const fname = field(n, 'field')!.text;
+  const obj = field(n, 'argument')!;
+  const half = HALVES[fname];
+  if (!arrow) {
+    const p = place(b, obj);
+    if (p.t.k === 'ent' && half) {
+      const get = p.get;
+      const set = p.set;
+      if (half === 'all') return { t: int(64, false, 'pteval_t'), get: (t, f) => entVal(get(t, f)), set: (t, f, v) => set(t, f, { lo: Number(BigInt.asUintN(32, v)), hi: Number(BigInt.asUintN(64, v) >> 32n) }) };
+      const u32 = int(32, false, 'unsigned long');
+      return {
+        t: u32,
+        get: (t, f) => (get(t, f) as LoadedEnt)[half] >>> 0,
+        set: (t, f, v) => {
+          const e = get(t, f) as LoadedEnt;
+          set(t, f, half === 'lo' ? { lo: v >>> 0, hi: e.hi, g: e.g } : { lo: e.lo, hi: v >>> 0, g: e.g });
+        },
+      };
+    }
+    throw new Unsupported(`member .${fname} of a ${typeName(p.t)}`, l);
+  }
+  const o = expr(b, obj);
+  if (o.t.k !== 'ptr') throw new Unsupported(`-> on a ${typeName(o.t)}`, l);
+  const oe = o.ev;
+  const to = o.t.to;
+  if (to.k === 'ent' && half) {
+    // a load of one half (or all) of an entry straight from its slot: a scheduling point
+    const tmp = b.slot();
+    const u32 = int(32, false, 'unsigned long');
+    if (half === 'all') throw new Unsupported(`->${fname} (read the entry with * instead)`, l);
+    b.op((t, f) => {
+      const p = oe(t, f);
+      if (p instanceof TablePtr) {
+        const m = t.k.m;
+        const v = half === 'lo' ? m.loadLo(p) : m.loadHi(p);
+        f.v[tmp] = v;
+        t.sched('load', { level: p.level, lo: half === 'lo' ? v : undefined, hi: half === 'hi' ? v : undefined, note: half === 'lo' ? 'low half' : 'high half' });
+      } else f.v[tmp] = (peek(t, p, `->${fname}`) as LoadedEnt)[half] >>> 0;
+    });
+    return { t: u32, get: (_t, f) => f.v[tmp], set: () => { throw new Unsupported('a store into a page-table entry', l); } };
+  }
+  if (to.k === 'struct') {
+    const ft = STRUCT_FIELDS[to.name]?.[fname];
+    if (!ft) throw new Unsupported(`field ${to.name}->${fname}`, l);
+    if (to.name === 'task_struct') return { t: ft, get: (t, f) => (oe(t, f) as typeof CURRENT).mm, set: () => { throw new Unsupported('a store to current->mm', l); } };
+    const ref: Ev = (t, f) => new FieldRef(oe(t, f), fname);
+    return {
+      t: ft,
+      get: (t, f) => {
+        const r = ref(t, f) as FieldRef;
+        if (r.obj instanceof MmRef && fname === 'has_pinned') return t.k.m.mm.has_pinned ? 1 : 0;
+        if (r.obj instanceof MmRef && fname === 'flags') return t.k.m.mm.has_pinned ? 1n << 27n : 0n;
+        if (r.obj instanceof MmRef && fname === 'write_protect_seq') return t.k.m.mm.write_protect_seq;
+        return r;
+      },
+      set: (t, f, v) => {
+        const r = ref(t, f) as FieldRef;
+        if (r.obj instanceof MmRef && fname === 'has_pinned') t.k.m.mm.has_pinned = !!v;
+        else throw new Unsupported(`a store to ${to.name}->${fname}`, l);
+      },
+      addr: ref,
+    };
+  }
+  throw new Unsupported(`->${fname} on a ${typeName(o.t)}`, l);
+}
+
+function rvalueOfPlace(b: FB, n: CNode): X {
+  const p = place(b, n);
+  return { t: p.t, ev: p.get };
+}
+
+function addressOf(b: FB, n: CNode): X {
+  if (n.type === 'pointer_expression' && n.children[0]?.text === '*') return expr(b, field(n, 'argument')!);
+  const p = place(b, n);
+  if (!p.addr) throw new Unsupported(`& of ${n.text}`, line(n));
+  return { t: ptr(p.t), ev: p.addr };
+}
+
+/** *p: a load from a page-table page (a scheduling point; two halves on PAE) or a read through another pointer. */
+function deref(b: FB, n: CNode): X {
+  const l = line(n);
+  const p = expr(b, field(n, 'argument')!);
+  if (p.t.k !== 'ptr') throw new Unsupported(`* of a ${typeName(p.t)}`, l);
+  const pe = p.ev;
+  const to = p.t.to;
+  if (to.k !== 'ent') return { t: to, ev: (t, f) => readThrough(t, pe(t, f), l) };
+  const tmp = b.slot();
+  const atomic = b.env.arch.atomicEntryLoad;
+  b.op((t, f) => {
+    const pv = pe(t, f);
+    if (!(pv instanceof TablePtr)) f.v[tmp] = peek(t, pv, '*');
+    else if (atomic) f.v[tmp] = loadEnt(t, pv);
+    else {
+      t.sub = twoHalves(t, pv);
+      t.subDone = (v) => void (f.v[tmp] = v);
+      t.stop = true;
+    }
+  });
+  return { t: to, ev: (_t, f) => f.v[tmp] };
+}
+
+function assignment(b: FB, n: CNode): X {
+  const l = line(n);
+  const op = n.childForFieldName('operator')?.text ?? n.children[1]!.text;
+  const right = field(n, 'right')!;
+  const lp = place(b, field(n, 'left')!);
+  const rx = b.suspends(right) ? b.spill(expr(b, right)) : expr(b, right);
+  const re = rx.ev;
+  const set = lp.set;
+  const get = lp.get;
+  if (op === '=') {
+    const c = conv(rx.t, lp.t);
+    return { t: lp.t, ev: (t, f) => { const v = c(re(t, f)); set(t, f, v); return v; } };
+  }
+  const bop = op.slice(0, -1);
+  const apply = binop(b, bop, lp.t, rx.t, l);
+  const back = conv(apply.t, lp.t);
+  const fn = apply.fn;
+  return { t: lp.t, ev: (t, f) => { const v = back(fn(get(t, f), re(t, f))); set(t, f, v); return v; } };
+}
+
+/** A binary operator on two typed values: the result type and a function of the raw values. */
+function binop(b: FB, op: string, lt: CType, rt: CType, l: number): { t: CType; fn: (a: any, b: any) => any } {
+  if (lt.k === 'ptr' && (op === '+' || op === '-') && isInt(rt)) {
+    const sign = op === '+' ? 1 : -1;
+    return { t: lt, fn: (a, x) => ptrPlus(a, sign * N(x), l) };
+  }
+  if (rt.k === 'ptr' && op === '+' && isInt(lt)) return { t: rt, fn: (x, a) => ptrPlus(a, N(x), l) };
+  if (lt.k === 'ptr' && rt.k === 'ptr' && op === '-') {
+    const t = longType(b.env.w, true);
+    const w = fromJs(t);
+    return { t, fn: (a, x) => w(ptrIndex(a) - ptrIndex(x)) };
+  }
+  if ((lt.k === 'ptr' || rt.k === 'ptr') && (op === '==' || op === '!=')) {
+    const ne = op === '!=';
+    return { t: INT, fn: (a, x) => (ptrEq(a, x) !== ne ? 1 : 0) };
+  }
+  if (lt.k === 'ptr' && rt.k === 'ptr') {
+    const c = compare(op);
+    return { t: INT, fn: (a, x) => c(ptrIndex(a), ptrIndex(x)) };
+  }
+  if (!isInt(lt) || !isInt(rt)) throw new Unsupported(`operator ${op} on ${typeName(lt)} and ${typeName(rt)}`, l);
+  if (op === '<<' || op === '>>') {
+    const t = promote(lt);
+    const cl = conv(lt, t);
+    const f = arith(op, t, l);
+    return { t, fn: (a, x) => f(cl(a), N(x)) };
+  }
+  const t = common(lt, rt);
+  const cl = conv(lt, t);
+  const cr = conv(rt, t);
+  if (['==', '!=', '<', '>', '<=', '>='].includes(op)) {
+    const c = compare(op);
+    return { t: INT, fn: (a, x) => c(cl(a), cr(x)) };
+  }
+  const f = arith(op, t, l);
+  return { t, fn: (a, x) => f(cl(a), cr(x)) };
+}
+
+function binary(b: FB, n: CNode): X {
+  const l = line(n);
+  const op = n.childForFieldName('operator')?.text ?? n.children[1]!.text;
+  const left = field(n, 'left')!;
+  const right = field(n, 'right')!;
+  if (op === '&&' || op === '||') {
+    const lx = expr(b, left);
+    if (b.suspends(right)) {
+      const tmp = b.slot();
+      const end = b.label();
+      const le = lx.ev;
+      b.op((t, f) => void (f.v[tmp] = le(t, f) ? 1 : 0));
+      b.jumpIf((_t, f) => f.v[tmp], end, op === '||');
+      const re = expr(b, right).ev;
+      b.op((t, f) => void (f.v[tmp] = re(t, f) ? 1 : 0));
+      b.place(end);
+      return { t: INT, ev: (_t, f) => f.v[tmp] };
+    }
+    const le = lx.ev;
+    const re = expr(b, right).ev;
+    return { t: INT, ev: op === '&&' ? (t, f) => (le(t, f) && re(t, f) ? 1 : 0) : (t, f) => (le(t, f) || re(t, f) ? 1 : 0) };
+  }
+  let lx = expr(b, left);
+  if (b.suspends(right)) lx = b.spill(lx);
+  const rx = expr(b, right);
+  const { t, fn } = binop(b, op, lx.t, rx.t, l);
+  const le = lx.ev;
+  const re = rx.ev;
+  return { t, ev: (tt, f) => fn(le(tt, f), re(tt, f)) };
+}
+
+function unary(b: FB, n: CNode): X {
+  const l = line(n);
+  const op = n.childForFieldName('operator')?.text ?? n.children[0]!.text;
+  const x = expr(b, field(n, 'argument')!);
+  const e = x.ev;
+  if (op === '!') return { t: INT, ev: (t, f) => (e(t, f) ? 0 : 1) };
+  if (!isInt(x.t)) throw new Unsupported(`unary ${op} on a ${typeName(x.t)}`, l);
+  const t = promote(x.t);
+  const c = conv(x.t, t);
+  const w = wrapper(t);
+  if (op === '-') return { t, ev: (tt, f) => w(-c(e(tt, f))) };
+  if (op === '~') return { t, ev: (tt, f) => w(~c(e(tt, f))) };
+  if (op === '+') return { t, ev: (tt, f) => c(e(tt, f)) };
+  throw new Unsupported(`unary ${op}`, l);
+}
+
+function update(b: FB, n: CNode): X {
+  const l = line(n);
+  const op = n.childForFieldName('operator')?.text ?? n.children.find((c) => c?.text === '++' || c?.text === '--')!.text;
+  const prefix = n.children[0]?.text === op;
+  const p = place(b, field(n, 'argument')!);
+  const d = op === '++' ? 1 : -1;
+  const get = p.get;
+  const set = p.set;
+  let next: (v: any) => any;
+  if (p.t.k === 'ptr') next = (v) => ptrPlus(v, d, l);
+  else if (isInt(p.t)) {
+    const w = wrapper(p.t);
+    next = is64(p.t) ? (v) => w(v + BigInt(d)) : (v) => w(v + d);
+  } else throw new Unsupported(`${op} on a ${typeName(p.t)}`, l);
+  return {
+    t: p.t,
+    ev: prefix
+      ? (t, f) => { const v = next(get(t, f)); set(t, f, v); return v; }
+      : (t, f) => { const v = get(t, f); set(t, f, next(v)); return v; },
+  };
+}
+
+function conditional(b: FB, n: CNode): X {
+  const c = expr(b, field(n, 'condition')!);
+  const cn = field(n, 'consequence')!;
+  const an = field(n, 'alternative')!;
+  if (b.suspends(cn) || b.suspends(an)) {
+    const tmp = b.slot();
+    const other = b.label();
+    const end = b.label();
+    b.jumpIf(c.ev, other, false);
+    const x = expr(b, cn);
+    const xe = x.ev;
+    b.op((t, f) => void (f.v[tmp] = xe(t, f)));
+    b.jump(end);
+    b.place(other);
+    const y = expr(b, an);
+    const ye = y.ev;
+    b.op((t, f) => void (f.v[tmp] = ye(t, f)));
+    b.place(end);
+    return { t: x.t.k === 'ptr' && x.t.to.k === 'void' ? y.t : x.t, ev: (_t, f) => f.v[tmp] };
+  }
+  const x = expr(b, cn);
+  const y = expr(b, an);
+  const t = isInt(x.t) && isInt(y.t) ? common(x.t, y.t) : x.t.k === 'ptr' && x.t.to.k === 'void' ? y.t : x.t;
+  const cx = conv(x.t, t);
+  const cy = conv(y.t, t);
+  const ce = c.ev;
+  const xe = x.ev;
+  const ye = y.ev;
+  return { t, ev: (tt, f) => (ce(tt, f) ? cx(xe(tt, f)) : cy(ye(tt, f))) };
+}
+
+/** Evaluate call arguments in order, spilling those before an argument that can stop the thread. */
+function args(b: FB, list: CNode[]): X[] {
+  const out: X[] = [];
+  for (let i = 0; i < list.length; i++) {
+    if (b.suspends(list[i])) for (let j = 0; j < out.length; j++) out[j] = b.spill(out[j]);
+    out.push(expr(b, list[i]));
+  }
+  return out;
+}
+
+function call(b: FB, n: CNode): X {
+  const l = line(n);
+  const fnode = field(n, 'function')!;
+  const argNodes = named(field(n, 'arguments')!);
+  if (fnode.type !== 'identifier') throw new Unsupported(`a call through ${fnode.text}`, l);
+  const name = fnode.text;
+  // forms whose arguments are places or types
+  if (ONCE.has(name)) return expr(b, argNodes[0]);
+  if (name === 'WRITE_ONCE') {
+    const p = place(b, argNodes[0]);
+    const v = expr(b, argNodes[1]);
+    const c = conv(v.t, p.t);
+    const ve = v.ev;
+    const set = p.set;
+    return { t: VOID, ev: (t, f) => set(t, f, c(ve(t, f))) };
+  }
+  if (name === 'IS_ENABLED') {
+    const v = b.env.cfg.defined.get(argNodes[0]?.text ?? '') === '1' ? 1 : 0;
+    return { t: INT, ev: () => v };
+  }
+  if (name === 'min' || name === 'max' || name === 'min_t' || name === 'max_t') {
+    const typed = name.endsWith('_t');
+    const forced = typed ? typeFromText(b.env, argNodes[0]?.text ?? '') : undefined;
+    if (typed && !forced) throw new Unsupported(`${name} with type ${argNodes[0]?.text}`, l);
+    const [x, y] = args(b, argNodes.slice(typed ? 1 : 0));
+    const t = forced ?? common(x.t, y.t);
+    const cx = conv(x.t, t);
+    const cy = conv(y.t, t);
+    const xe = x.ev;
+    const ye = y.ev;
+    const lt = name.startsWith('min');
+    return { t, ev: (tt, f) => { const a = cx(xe(tt, f)); const c = cy(ye(tt, f)); return lt ? (a < c ? a : c) : a > c ? a : c; } };
+  }
+  const sig = b.env.sigs.get(name);
+  if (sig) {
+    if (sig.params.length !== argNodes.length) throw new Unsupported(`call to ${name}() with ${argNodes.length} arguments (it takes ${sig.params.length})`, l);
+    const xs = args(b, argNodes);
+    const convs = xs.map((x, i) => conv(x.t, sig.params[i].t));
+    const evs = xs.map((x) => x.ev);
+    const tmp = b.slot();
+    const env = b.env;
+    b.op((t, f) => {
+      const callee = env.fns.get(name);
+      if (!callee) throw env.whyBroken(name, l);
+      const a = new Array(evs.length);
+      for (let i = 0; i < evs.length; i++) a[i] = convs[i](evs[i](t, f));
+      t.call(callee, a, tmp, l);
+    });
+    return { t: sig.ret, ev: (_t, f) => f.v[tmp] };
+  }
+  const bi = b.env.builtin(name);
+  if (!bi) {
+    const fail = unknownName(b, `call to ${name}()`, l);
+    return { t: INT, ev: fail };
+  }
+  const rt = specType(bi.ret, b.env.w);
+  if (bi.kind === 'const') return identifier(b, fnode);
+  const lv = new Set(bi.lvalueArgs ?? []);
+  const xs: X[] = [];
+  for (let i = 0; i < argNodes.length; i++) {
+    if (b.suspends(argNodes[i])) for (let j = 0; j < xs.length; j++) xs[j] = b.spill(xs[j]);
+    xs.push(lv.has(i) ? addressOf(b, argNodes[i]) : expr(b, argNodes[i]));
+  }
+  const evs = xs.map((x) => x.ev);
+  const back = fromJs(rt);
+  const argv = (t: Thread, f: Frame) => {
+    const a = new Array(evs.length);
+    for (let i = 0; i < evs.length; i++) a[i] = evs[i](t, f);
+    return a;
+  };
+  const wrapErr = (e: unknown): never => {
+    if (e instanceof Unsupported) throw e;
+    throw new Unsupported(`${name}(): ${(e as Error).message}`, l);
+  };
+  if (bi.kind === 'pure') {
+    const run = bi.run!;
+    return { t: rt, ev: (t, f) => { try { return back(run(t, argv(t, f))); } catch (e) { return wrapErr(e); } } };
+  }
+  const tmp = b.slot();
+  if (bi.kind === 'sched') {
+    const run = bi.run!;
+    b.op((t, f) => {
+      try {
+        f.v[tmp] = back(run(t, argv(t, f)));
+      } catch (e) {
+        wrapErr(e);
+      }
+    });
+  } else {
+    const gen = bi.gen!;
+    b.op((t, f) => {
+      t.sub = gen(t, argv(t, f));
+      t.subDone = (v) => void (f.v[tmp] = back(v));
+      t.stop = true;
+    });
+  }
+  return { t: rt, ev: (_t, f) => f.v[tmp] };
+}
+
+// ---------------- statements ----------------
+
+function statement(b: FB, n: CNode): void {
+  const l = line(n);
+  switch (n.type) {
+    case 'comment':
+      return;
+    case 'compound_statement':
+      b.scopes.push(new Map());
+      for (const c of named(n)) statement(b, c);
+      b.scopes.pop();
+      return;
+    case 'declaration': {
+      const base = baseType(b.env, field(n, 'type'));
+      for (const d of n.childrenForFieldName('declarator').filter((c): c is CNode => !!c)) {
+        const { name, t, init } = declarator(b.env, base, d);
+        if (init && init.type === 'initializer_list') throw new Unsupported(`an initializer list for ${name}`, l);
+        const x = init ? (b.mark(d), expr(b, init)) : undefined;
+        const loc = b.local(name, t, l);
+        const s = loc.slot;
+        if (x) {
+          const c = conv(x.t, t);
+          const e = x.ev;
+          b.op((tt, f) => void (f.v[s] = c(e(tt, f))));
+        } else {
+          const z = zeroOf(t);
+          b.op((_t, f) => void (f.v[s] = z));
+        }
+      }
+      return;
+    }
+    case 'expression_statement': {
+      const e = named(n)[0];
+      if (!e) return;
+      b.mark(n);
+      const ev = expr(b, e).ev;
+      b.op((t, f) => void ev(t, f));
+      return;
+    }
+    case 'if_statement': {
+      const cond = field(n, 'condition')!;
+      b.mark(n, `if ${cond.text}`);
+      const c = expr(b, cond).ev;
+      const other = b.label();
+      const end = b.label();
+      b.jumpIf(c, other, false);
+      statement(b, field(n, 'consequence')!);
+      const alt = field(n, 'alternative');
+      if (alt) b.jump(end);
+      b.place(other);
+      if (alt) statement(b, alt.type === 'else_clause' ? named(alt)[0] : alt);
+      b.place(end);
+      return;
+    }
+    case 'else_clause':
+      statement(b, named(n)[0]);
+      return;
+    case 'while_statement': {
+      const top = b.label();
+      const end = b.label();
+      b.place(top);
+      const cond = field(n, 'condition')!;
+      b.mark(n, `while ${cond.text}`);
+      b.jumpIf(expr(b, cond).ev, end, false);
+      b.loops.push({ brk: end, cont: top });
+      statement(b, field(n, 'body')!);
+      b.loops.pop();
+      b.jump(top);
+      b.place(end);
+      return;
+    }
+    case 'do_statement': {
+      const top = b.label();
+      const test = b.label();
+      const end = b.label();
+      b.place(top);
+      b.loops.push({ brk: end, cont: test });
+      statement(b, field(n, 'body')!);
+      b.loops.pop();
+      b.place(test);
+      const cond = field(n, 'condition')!;
+      b.mark(cond, `while ${cond.text}`);
+      b.jumpIf(expr(b, cond).ev, top, true);
+      b.place(end);
+      return;
+    }
+    case 'for_statement': {
+      b.scopes.push(new Map());
+      const init = field(n, 'initializer');
+      if (init) {
+        if (init.type === 'declaration') statement(b, init);
+        else {
+          b.mark(n);
+          const e = expr(b, init).ev;
+          b.op((t, f) => void e(t, f));
+        }
+      }
+      const top = b.label();
+      const upd = b.label();
+      const end = b.label();
+      b.place(top);
+      const cond = field(n, 'condition');
+      if (cond) {
+        b.mark(n, `for ${cond.text}`);
+        b.jumpIf(expr(b, cond).ev, end, false);
+      }
+      b.loops.push({ brk: end, cont: upd });
+      statement(b, field(n, 'body')!);
+      b.loops.pop();
+      b.place(upd);
+      const u = field(n, 'update');
+      if (u) {
+        const e = expr(b, u).ev;
+        b.op((t, f) => void e(t, f));
+      }
+      b.jump(top);
+      b.place(end);
+      b.scopes.pop();
+      return;
+    }
+    case 'return_statement': {
+      b.mark(n);
+      const v = named(n)[0];
+      if (v) {
+        const x = expr(b, v);
+        const c = conv(x.t, b.ret);
+        const e = x.ev;
+        b.ops.push((t, f) => { t.ret(c(e(t, f))); return -1; });
+      } else b.ops.push((t) => { t.ret(undefined); return -1; });
+      return;
+    }
+    case 'break_statement': {
+      const loop = b.loops[b.loops.length - 1];
+      if (!loop) throw new Unsupported('break outside a loop or switch', l);
+      b.mark(n);
+      b.jump(loop.brk);
+      return;
+    }
+    case 'continue_statement': {
+      const loop = [...b.loops].reverse().find((x) => x.cont);
+      if (!loop) throw new Unsupported('continue outside a loop', l);
+      b.mark(n);
+      b.jump(loop.cont!);
+      return;
+    }
+    case 'goto_statement': {
+      const name = field(n, 'label')!.text;
+      if (!b.labels.has(name)) b.labels.set(name, b.label());
+      b.mark(n);
+      b.jump(b.labels.get(name)!);
+      return;
+    }
+    case 'labeled_statement': {
+      const name = field(n, 'label')!.text;
+      if (!b.labels.has(name)) b.labels.set(name, b.label());
+      b.place(b.labels.get(name)!);
+      for (const c of named(n).slice(1)) statement(b, c);
+      return;
+    }
+    case 'switch_statement': {
+      const cond = field(n, 'condition')!;
+      b.mark(n, `switch ${cond.text}`);
+      const x = expr(b, cond);
+      const e = x.ev;
+      const end = b.label();
+      const cases: { v: any; at: Label }[] = [];
+      let dflt: Label | undefined;
+      const body = field(n, 'body')!;
+      const dispatchAt = b.ops.length;
+      b.ops.push(() => 0); // replaced below, once the case labels are placed
+      b.loops.push({ brk: end });
+      for (const c of named(body)) {
+        if (c.type !== 'case_statement') {
+          statement(b, c);
+          continue;
+        }
+        const at = b.label();
+        b.place(at);
+        const value = field(c, 'value');
+        if (value) cases.push({ v: N(expr(b, value).ev(undefined as unknown as Thread, undefined as unknown as Frame)), at });
+        else dflt = at;
+        for (const s of named(c).filter((s) => s !== value)) statement(b, s);
+      }
+      b.loops.pop();
+      b.place(end);
+      b.ops[dispatchAt] = (t, f) => {
+        const v = N(e(t, f));
+        for (const c of cases) if (c.v === v) return c.at.pc;
+        return (dflt ?? end).pc;
+      };
+      return;
+    }
+    case ';':
+    case 'empty_statement':
+      return;
+    default:
+      throw new Unsupported(`statement ${n.type} (${n.text.split('\n')[0].slice(0, 40)})`, l);
+  }
+}
+
+// ---------------- functions and the file ----------------
+
+function signature(env: Env, n: CNode): { name: string; params: { name: string; t: CType }[]; ret: CType } | undefined {
+  const base = baseType(env, field(n, 'type'));
+  let d = field(n, 'declarator');
+  let ret = base;
+  while (d && d.type === 'pointer_declarator') {
+    ret = ptr(ret);
+    d = field(d, 'declarator');
+  }
+  if (!d || d.type !== 'function_declarator') return undefined;
+  const name = field(d, 'declarator')?.text ?? '';
+  const params: { name: string; t: CType }[] = [];
+  for (const p of named(field(d, 'parameters')!)) {
+    if (p.type === 'variadic_parameter') throw new Unsupported(`variadic function ${name}`, line(p));
+    if (p.type !== 'parameter_declaration') continue;
+    const pt = baseType(env, field(p, 'type'));
+    const pd = field(p, 'declarator');
+    if (!pd && pt.k === 'void') continue;
+    const x = declarator(env, pt, pd);
+    params.push({ name: x.name, t: x.t });
+  }
+  return { name, params, ret };
+}
+
+function compileFn(env: Env, name: string, n: CNode): CompiledFn {
+  const sig = env.sigs.get(name)!;
+  const b = new FB(env, name, sig.ret);
+  const params = sig.params.map((p) => ({ name: p.name, type: p.t, slot: b.local(p.name, p.t, line(n)).slot }));
+  statement(b, field(n, 'body')!);
+  const end = n.endPosition.row + 1;
+  b.ops.push((t, f) => {
+    f.line = end;
+    t.ret(zeroOf(sig.ret));
+    return -1;
+  });
+  for (const l of b.labels.values()) if (l.pc < 0) throw new Unsupported('goto to a label that is not in the function', line(n));
+  return { name, line: line(n), endLine: end, params, ret: sig.ret, ops: b.ops, nslots: b.nslots, locals: b.locals, lines: [...b.lines].sort((x, y) => x - y) };
+}
+
+/** Compile every function definition of a (preprocessed) file for one arch and configuration. */
+export function compileProgram(root: CNode, arch: ArchModel, cfg: InterpConfig): Program {
+  const env = new Env(arch, cfg);
+  const broken = env.broken;
+  const defs: [string, CNode][] = [];
+  const visit = (n: CNode) => {
+    for (const c of named(n)) {
+      if (c.type === 'function_definition') {
+        try {
+          const s = signature(env, c);
+          if (s) {
+            env.sigs.set(s.name, { params: s.params, ret: s.ret, node: c });
+            defs.push([s.name, c]);
+          }
+        } catch (e) {
+          const name = /(\w+)\s*\(/.exec(c.text)?.[1] ?? '?';
+          broken.set(name, e instanceof Unsupported ? e : new Unsupported(String(e), line(c)));
+        }
+      } else if (c.type === 'preproc_if' || c.type === 'preproc_ifdef' || c.type === 'preproc_else' || c.type === 'linkage_specification' || c.type === 'declaration_list') visit(c);
+    }
+  };
+  visit(root);
+  for (const [name, node] of defs) {
+    try {
+      env.fns.set(name, compileFn(env, name, node));
+    } catch (e) {
+      broken.set(name, e instanceof Unsupported ? e : new Unsupported(`${(e as Error).message} in ${name}()`, line(node)));
+    }
+  }
+  return { fns: env.fns, broken, unknown: env.unknown, cfg };
+}
+

@@ -1,0 +1,42 @@
+/**
+ * The one registry of the kernel API the interpreter binds: every built-in, one module per
+ * family, and the forms the compiler itself handles. `kapiTable()` lists them all with the
+ * kernel semantics each implements (`gup-lens kapi`, and the README).
+ * Layer: pure emulator.
+ */
+import type { ArchModel } from '../../arch/types';
+import { pageBuiltins } from './page';
+import { pgtableBuiltins } from './pgtable';
+import { rangeBuiltins } from './range';
+import { slowBuiltins } from './slow';
+import { syncBuiltins } from './sync';
+import type { Builtin } from './types';
+
+export const KAPI: readonly Builtin[] = [...pgtableBuiltins(), ...pageBuiltins(), ...syncBuiltins(), ...rangeBuiltins(), ...slowBuiltins()];
+
+const BY_NAME = new Map<string, Builtin[]>();
+for (const b of KAPI) BY_NAME.set(b.name, [...(BY_NAME.get(b.name) ?? []), b]);
+
+/** The built-in of this name on this arch, if any. */
+export function builtin(name: string, arch: ArchModel): Builtin | undefined {
+  return BY_NAME.get(name)?.find((b) => !b.arches || b.arches.includes(arch.id));
+}
+
+/** Forms the compiler handles itself (their argument is a place or a type, not a value). */
+export const COMPILER_FORMS: { name: string; doc: string }[] = [
+  { name: 'READ_ONCE / ACCESS_ONCE', doc: 'read the place once: an entry slot is one load, or two 32-bit loads on x86 PAE' },
+  { name: 'WRITE_ONCE', doc: 'store to the place once' },
+  { name: 'IS_ENABLED', doc: 'a CONFIG_ symbol of the run\'s configuration, as 0 or 1' },
+  { name: 'sizeof', doc: 'the size of the type on this arch (unsigned long: 8 or 4)' },
+  { name: 'current / current->mm', doc: 'the calling task and its mm' },
+  { name: 'min / max / min_t / max_t', doc: 'the smaller or larger of two values (in the given type)' },
+];
+
+/** Every built-in as a Markdown table: name, family, kind, semantics. */
+export function kapiTable(): string {
+  const rows = KAPI.map((b) => `| \`${b.name}\` | ${b.family} | ${b.kind} | ${b.doc}${b.arches ? ` (${b.arches.join(', ')})` : ''} |`);
+  const forms = COMPILER_FORMS.map((f) => `| \`${f.name}\` | compiler | form | ${f.doc} |`);
+  return ['| name | family | kind | kernel semantics |', '|---|---|---|---|', ...forms, ...rows].join('\n');
+}
+
+export type { Builtin } from './types';

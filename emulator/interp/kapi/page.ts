@@ -1,0 +1,161 @@
+/**
+ * struct page and folio built-ins: references, pins, compound heads and flags, on the machine's
+ * memmap. Reference rules follow the era of the file (tail pins on the tail's _count or
+ * _mapcount before 4.5, head only after) through the model the file was matched to. Every
+ * change of a refcount or pincount is a scheduling point.
+ * Layer: pure emulator.
+ */
+import { GUP_PIN_COUNTING_BIAS, getPage, isTail, putPage, tailPin } from '../../versions/refs';
+import { FieldRef, type Thread } from '../runtime';
+import { N } from './pgtable';
+import type { Builtin } from './types';
+
+const F = 'page';
+
+function head(t: Thread, pfn: number): number {
+  return t.k.m.headOf(pfn);
+}
+
+function order(t: Thread, pfn: number): number {
+  return t.k.m.mem.order[t.k.m.mem.idx(head(t, pfn))];
+}
+
+/** page_ref_add_unless(page, n, 0) on the page given (callers pass the head). */
+function addUnlessZero(t: Thread, pfn: number, n: number): boolean {
+  const ok = t.k.m.refAddUnlessZero(pfn, n);
+  t.sched('ref', ok ? { pfn, ref: n } : { pfn, note: 'refcount is zero: page being freed' });
+  return ok;
+}
+
+function add(t: Thread, pfn: number, n: number): void {
+  t.k.m.refAdd(pfn, n);
+  t.sched('ref', { pfn, ref: n });
+}
+
+function sub(t: Thread, pfn: number, n: number): void {
+  t.k.m.refSub(pfn, n);
+  t.sched('unref', { pfn, ref: -n });
+}
+
+function pinAdd(t: Thread, pfn: number, n: number): void {
+  const m = t.k.m.mem;
+  const i = m.idx(pfn);
+  m.pincount[i] = (m.pincount[i] + n) | 0;
+  t.sched(n > 0 ? 'ref' : 'unref', { pfn, pin: n });
+}
+
+export function pageBuiltins(): Builtin[] {
+  const out: Builtin[] = [];
+  const p = (name: string, ret: Builtin['ret'], doc: string, run: (t: Thread, x: any[]) => unknown) => out.push({ name, doc, family: F, kind: 'pure', ret, run });
+  const s = (name: string, ret: Builtin['ret'], doc: string, run: (t: Thread, x: any[]) => unknown) => out.push({ name, doc, family: F, kind: 'sched', ret, run });
+  const scheme = (t: Thread) => t.ctx.model.thpTails;
+  // heads, tails, flags
+  p('compound_head', 'page', 'the head page of a compound page (the page itself otherwise)', (t, [pg]) => head(t, pg));
+  p('page_folio', 'folio', 'the folio a page belongs to (its compound head)', (t, [pg]) => head(t, pg));
+  p('folio_page', 'page', 'the n-th page of a folio', (_t, [f, n]) => f + N(n));
+  p('nth_page', 'page', 'the n-th page after a page', (_t, [pg, n]) => pg + N(n));
+  p('PageTail', 'int', 'a tail page of a compound page', (t, [pg]) => isTail(t.k, pg));
+  p('PageHead', 'int', 'the head page of a compound page', (t, [pg]) => head(t, pg) === pg && order(t, pg) > 0);
+  p('PageCompound', 'int', 'part of a compound page', (t, [pg]) => order(t, pg) > 0);
+  p('folio_test_large', 'int', 'the folio has more than one page', (t, [f]) => order(t, f) > 0);
+  p('compound_order', 'int', 'log2 of the pages in the compound page', (t, [pg]) => order(t, pg));
+  p('folio_order', 'int', 'log2 of the pages in the folio', (t, [f]) => order(t, f));
+  p('folio_nr_pages', 'long', 'pages in the folio', (t, [f]) => 2 ** order(t, f));
+  p('page_count', 'int', 'the refcount of the compound head', (t, [pg]) => t.k.m.refcount(head(t, pg)));
+  p('page_ref_count', 'int', 'the page\'s own _refcount', (t, [pg]) => t.k.m.refcount(pg));
+  p('folio_ref_count', 'int', 'the folio\'s _refcount', (t, [f]) => t.k.m.refcount(f));
+  p('SetPageReferenced', 'void', 'mark the page referenced (LRU aging)', (t, [pg]) => t.k.m.mem.setFlag(pg, 'referenced'));
+  p('folio_set_referenced', 'void', 'mark the folio referenced (LRU aging)', (t, [f]) => t.k.m.mem.setFlag(f, 'referenced'));
+  p('mark_page_accessed', 'void', 'mark the page accessed (LRU aging)', (t, [pg]) => t.k.m.mem.setFlag(head(t, pg), 'referenced'));
+  p('is_zero_page', 'int', 'the shared zero page (never in the scenarios)', () => 0);
+  p('is_zero_folio', 'int', 'the shared zero folio (never in the scenarios)', () => 0);
+  p('is_zero_pfn', 'int', 'the zero page\'s frame (never in the scenarios)', () => 0);
+  p('PageAnon', 'int', 'an anonymous page', (t, [pg]) => t.k.m.mem.hasFlag(head(t, pg), 'anon'));
+  p('folio_test_anon', 'int', 'an anonymous folio', (t, [f]) => t.k.m.mem.hasFlag(f, 'anon'));
+  p('PageAnonExclusive', 'int', 'the anon page is exclusive to this mm (every anon page in the scenarios is)', (t, [pg]) => t.k.m.mem.hasFlag(head(t, pg), 'anon'));
+  p('is_longterm_pinnable_page', 'int', 'the page may stay pinned long-term (not CMA, not ZONE_MOVABLE)', (t, [pg]) => !t.k.m.mem.hasFlag(head(t, pg), 'cma'));
+  p('folio_is_longterm_pinnable', 'int', 'the folio may stay pinned long-term (not CMA, not ZONE_MOVABLE)', (t, [f]) => !t.k.m.mem.hasFlag(f, 'cma'));
+  p('is_migrate_cma_page', 'int', 'the page is in a CMA area', (t, [pg]) => t.k.m.mem.hasFlag(head(t, pg), 'cma'));
+  p('PageHuge', 'int', 'a hugetlb page', () => 0);
+  p('folio_test_hugetlb', 'int', 'a hugetlb folio', () => 0);
+  p('hpage_pincount_available', 'int', '5.7: the compound page keeps an exact pincount (order > 1)', (t, [pg]) => t.k.opts.hpagePincount && order(t, pg) > 1);
+  p('folio_has_pincount', 'int', '6.x: the folio keeps an exact pincount (large folios)', (t, [f]) => order(t, f) > 0);
+  p('page_maybe_dma_pinned', 'int', 'the page may be pinned (exact pincount, or refcount >= bias)', (t, [pg]) => {
+    const h = head(t, pg);
+    const i = t.k.m.mem.idx(h);
+    return t.k.opts.hpagePincount && order(t, h) > 1 ? t.k.m.mem.pincount[i] > 0 : t.k.m.mem.refcount[i] >= GUP_PIN_COUNTING_BIAS;
+  });
+  out.push({ name: 'GUP_PIN_COUNTING_BIAS', doc: 'what one FOLL_PIN adds to a refcount (5.7)', family: F, kind: 'const', ret: 'int', value: () => GUP_PIN_COUNTING_BIAS });
+  // references
+  s('get_page', 'void', 'one reference, on the compound head (before 4.5 also a pin on a tail)', (t, [pg]) => {
+    getPage(t.k, pg, scheme(t));
+    t.sched('ref', { pfn: head(t, pg), ref: 1 });
+  });
+  s('put_page', 'void', 'drop one reference (the last frees the page)', (t, [pg]) => {
+    putPage(t.k, pg, scheme(t));
+    t.sched('unref', { pfn: head(t, pg), ref: -1 });
+  });
+  s('folio_get', 'void', 'one reference on the folio', (t, [f]) => add(t, f, 1));
+  s('folio_put', 'void', 'drop one reference on the folio', (t, [f]) => sub(t, f, 1));
+  s('folio_put_refs', 'void', 'drop refs references on the folio', (t, [f, n]) => sub(t, f, N(n)));
+  s('page_cache_get_speculative', 'int', 'a reference unless the count is zero (get_page_unless_zero)', (t, [pg]) => addUnlessZero(t, pg, 1));
+  s('page_cache_add_speculative', 'int', 'n references unless the count is zero', (t, [pg, n]) => addUnlessZero(t, pg, N(n)));
+  s('get_page_unless_zero', 'int', 'a reference unless the count is zero', (t, [pg]) => addUnlessZero(t, pg, 1));
+  s('page_ref_add_unless', 'int', 'n references unless the count equals u', (t, [pg, n]) => addUnlessZero(t, pg, N(n)));
+  s('folio_ref_try_add_rcu', 'int', 'n references on the folio unless its count is zero', (t, [f, n]) => addUnlessZero(t, f, N(n)));
+  s('folio_ref_try_add', 'int', 'n references on the folio unless its count is zero', (t, [f, n]) => addUnlessZero(t, f, N(n)));
+  s('page_ref_add', 'void', 'add n to the page\'s _refcount', (t, [pg, n]) => add(t, pg, N(n)));
+  s('page_ref_inc', 'void', 'add one to the page\'s _refcount', (t, [pg]) => add(t, pg, 1));
+  s('page_ref_sub', 'void', 'subtract n from the page\'s _refcount', (t, [pg, n]) => sub(t, pg, N(n)));
+  s('folio_ref_add', 'void', 'add n to the folio\'s _refcount', (t, [f, n]) => add(t, f, N(n)));
+  s('folio_ref_inc', 'void', 'add one to the folio\'s _refcount', (t, [f]) => add(t, f, 1));
+  s('try_get_page', 'int', '5.x: a reference on the head unless its count is zero or negative (overflow)', (t, [pg]) => {
+    const h = head(t, pg);
+    if (t.k.m.refcount(h) <= 0) return 0;
+    getPage(t.k, pg, scheme(t));
+    t.sched('ref', { pfn: h, ref: 1 });
+    return 1;
+  });
+  s('get_huge_page_tail', 'void', 'before 4.5: the pin a tail keeps for split_huge_page', (t, [pg]) => {
+    tailPin(t.k, pg, scheme(t), 1);
+    t.sched('ref', { pfn: pg, note: 'tail pin for split_huge_page' });
+  });
+  s('hpage_pincount_add', 'void', '5.7: add to the exact pincount of a compound page', (t, [pg, n]) => pinAdd(t, head(t, pg), N(n)));
+  s('hpage_pincount_sub', 'void', '5.7: subtract from the exact pincount of a compound page', (t, [pg, n]) => pinAdd(t, head(t, pg), -N(n)));
+  // atomics on fields (&page->_count, &folio->_pincount, &mm->has_pinned)
+  const field = (t: Thread, r: unknown, n: number | undefined, what: string): number => {
+    if (!(r instanceof FieldRef)) throw new Error(`${what} on something that is not a field of a kernel object`);
+    if (typeof r.obj === 'number') {
+      const i = t.k.m.mem.idx(r.obj);
+      if (r.field === '_count' || r.field === '_refcount') {
+        if (n !== undefined) n > 0 ? add(t, r.obj, n) : sub(t, r.obj, -n);
+        return t.k.m.mem.refcount[i];
+      }
+      if (r.field === '_pincount' || r.field === 'hpage_pinned_refcount' || r.field === '_mapcount') {
+        if (n !== undefined) pinAdd(t, r.obj, n);
+        return t.k.m.mem.pincount[i];
+      }
+    }
+    if (r.field === 'has_pinned') {
+      if (n !== undefined) t.k.m.mm.has_pinned = n !== 0;
+      return t.k.m.mm.has_pinned ? 1 : 0;
+    }
+    throw new Error(`${what} on field ${r.field}, which the model does not keep`);
+  };
+  s('atomic_add', 'void', 'atomic add to a counter (a page\'s _count/_refcount, a folio\'s _pincount)', (t, [n, r]) => void field(t, r, N(n), 'atomic_add'));
+  s('atomic_sub', 'void', 'atomic subtract from a counter', (t, [n, r]) => void field(t, r, -N(n), 'atomic_sub'));
+  s('atomic_inc', 'void', 'atomic increment', (t, [r]) => void field(t, r, 1, 'atomic_inc'));
+  s('atomic_dec', 'void', 'atomic decrement', (t, [r]) => void field(t, r, -1, 'atomic_dec'));
+  p('atomic_read', 'int', 'read a counter', (t, [r]) => field(t, r, undefined, 'atomic_read'));
+  s('atomic_set', 'void', 'set a counter (mm->has_pinned)', (t, [r, v]) => {
+    if (r instanceof FieldRef && r.field === 'has_pinned') t.k.m.mm.has_pinned = N(v) !== 0;
+    else throw new Error('atomic_set on a field the model does not keep');
+  });
+  p('node_stat_mod_folio', 'void', 'vmstat counters (not modelled)', () => undefined);
+  p('mod_node_page_state', 'void', 'vmstat counters (not modelled)', () => undefined);
+  p('page_pgdat', 'ptr', 'the node of a page (only passed to vmstat counters)', () => null);
+  p('folio_pgdat', 'ptr', 'the node of a folio (only passed to vmstat counters)', () => null);
+  p('get_dev_pagemap', 'ptr', 'the dev_pagemap of a ZONE_DEVICE frame (a token: pgmap refs are not modelled)', (t) => ({ kind: 'pgmap' }));
+  p('put_dev_pagemap', 'void', 'drop a dev_pagemap reference (not modelled)', () => undefined);
+  return out;
+}

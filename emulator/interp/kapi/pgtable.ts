@@ -1,0 +1,223 @@
+/**
+ * Page-table built-ins: the geometry constants, the per-level accessors and predicates (bound
+ * to the arch model's decoders, so every bit is the arch's own), the offset helpers (folded
+ * levels return the pointer they were given, as pgtable-nopud.h and pgtable-nop4d.h do), and
+ * the entry loads. A load through a pointer into a page-table page is a scheduling point; on
+ * x86 PAE a plain 64-bit load is two 32-bit loads with a window between them.
+ * Layer: pure emulator.
+ */
+import { levelIndex, type ArchModel, type Ent, type Level } from '../../arch/types';
+import { LocalRef, TablePtr, Unsupported, type Thread } from '../runtime';
+import type { Builtin } from './types';
+
+const LEVELS: Level[] = ['pgd', 'p4d', 'pud', 'pmd', 'pte'];
+const F = 'pgtable';
+
+/** An integer argument as a JS number (addresses fit in 53 bits). */
+export const N = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : (v as number));
+
+export function entVal(e: Ent): bigint {
+  return (BigInt(e.hi >>> 0) << 32n) | BigInt(e.lo >>> 0);
+}
+
+export function has(a: ArchModel, l: Level): boolean {
+  return a.levels.some((x) => x.level === l);
+}
+
+/** The shift of a level, or of the level it is folded into (the one above). */
+export function shiftOf(a: ArchModel, l: Level): number {
+  const i = LEVELS.indexOf(l);
+  for (let j = i; j >= 0; j--) {
+    const info = a.levels.find((x) => x.level === LEVELS[j]);
+    if (info) return info.shift;
+  }
+  return a.levels[0].shift;
+}
+
+/** A load of a whole entry, with the slot it came from (so its use can be checked against what the slot held). */
+export type LoadedEnt = Ent & { s?: TablePtr };
+
+/** Read what an entry pointer points at: a page-table slot (no step: the caller decides) or a local copy. */
+export function peek(t: Thread, p: unknown, what: string): LoadedEnt {
+  if (p instanceof TablePtr) {
+    const e: LoadedEnt = t.k.m.load(p);
+    e.s = p;
+    return e;
+  }
+  if (p instanceof LocalRef && p.past === 0) return p.v[p.i] as Ent;
+  throw new Unsupported(`${what} through a pointer that is not an entry pointer${p instanceof LocalRef ? ` (${p.past} past the local ${p.name})` : ''}`, t.top.line);
+}
+
+/** One atomic load of an entry slot: a scheduling point. */
+export function loadEnt(t: Thread, p: TablePtr): LoadedEnt {
+  const e: LoadedEnt = t.k.m.load(p);
+  e.s = p;
+  t.sched('load', { level: p.level, lo: e.lo, hi: e.hi });
+  return e;
+}
+
+/** A plain 64-bit load on a CPU that has none: low half, a window, high half. */
+export function* twoHalves(t: Thread, p: TablePtr): Generator<undefined, LoadedEnt, unknown> {
+  const m = t.k.m;
+  const lo = m.loadLo(p);
+  if (t.point('load', { level: p.level, lo, note: 'low half (32-bit load)' })) yield;
+  const hi = m.loadHi(p);
+  const e: LoadedEnt = m.entry(lo, hi);
+  e.s = p;
+  if (t.point('load', { level: p.level, lo, hi, note: 'high half (32-bit load)' })) yield;
+  return e;
+}
+
+/** The PAE lockless read: low, high, low again until the low half holds still. */
+export function* lowHighLow(t: Thread, p: TablePtr): Generator<undefined, LoadedEnt, unknown> {
+  const m = t.k.m;
+  for (;;) {
+    const lo = m.loadLo(p);
+    if (t.point('load', { level: p.level, lo, note: 'low half' })) yield;
+    const hi = m.loadHi(p);
+    if (t.point('load', { level: p.level, lo, hi, note: 'high half' })) yield;
+    const again = m.loadLo(p);
+    const same = again === lo;
+    if (t.point('recheck', { level: p.level, lo: again, hi, note: same ? 'low half unchanged: done' : 'low half changed: retry' })) yield;
+    if (same) {
+      const e: LoadedEnt = m.entry(lo, hi);
+      e.s = p;
+      return e;
+    }
+  }
+}
+
+/** The walker takes a page through this entry: the value must be one its slot held, and not a NUMA-hinting one (ghost checks). */
+function use(t: Thread, level: Level, e: LoadedEnt): void {
+  if (e.s) t.k.m.useEntry(e.s, e);
+  t.k.m.useLeaf(level, e);
+}
+
+function addrEnd(a: ArchModel, l: Level, addr: number, end: number): number {
+  if (!has(a, l)) return end;
+  const size = 2 ** shiftOf(a, l);
+  const boundary = (Math.floor(addr / size) + 1) * size;
+  return boundary - 1 < end - 1 ? boundary : end;
+}
+
+/** X_offset(parentp, addr): the slot for addr in the table the parent entry points at; a folded level hands the pointer back. */
+function offset(t: Thread, l: Level, parentp: unknown, addr: number): unknown {
+  const a = t.k.arch;
+  if (!has(a, l)) return parentp instanceof TablePtr ? new TablePtr(parentp.table, parentp.idx, l, parentp.g) : parentp;
+  const e = peek(t, parentp, `${l}_offset`);
+  return new TablePtr(a.pfn(e), levelIndex(a, l, addr), l, e.g);
+}
+
+function load(t: Thread, p: unknown): Ent {
+  if (p instanceof TablePtr) return loadEnt(t, p);
+  return peek(t, p, 'a load');
+}
+
+export function pgtableBuiltins(): Builtin[] {
+  const out: Builtin[] = [];
+  const c = (name: string, doc: string, value: (a: ArchModel) => number, ret: Builtin['ret'] = 'ulong') => out.push({ name, doc, family: F, kind: 'const', ret, value });
+  const p = (name: string, ret: Builtin['ret'], doc: string, run: (t: Thread, x: any[]) => unknown) => out.push({ name, doc, family: F, kind: 'pure', ret, run });
+  c('PAGE_SHIFT', 'log2 of the base page size (4 KiB)', () => 12, 'int');
+  c('PAGE_SIZE', 'the base page size, 4096', () => 4096);
+  c('PAGE_MASK', '~(PAGE_SIZE - 1)', () => -4096);
+  for (const l of LEVELS) {
+    const L = l === 'pgd' ? 'PGDIR' : l.toUpperCase();
+    if (l !== 'pte') {
+      c(`${L}_SHIFT`, `log2 of the bytes one ${l} entry maps (the level above's, where ${l} is folded)`, (a) => shiftOf(a, l), 'int');
+      c(`${L}_SIZE`, `bytes one ${l} entry maps`, (a) => 2 ** shiftOf(a, l));
+      c(`${L}_MASK`, `~(${L}_SIZE - 1)`, (a) => -(2 ** shiftOf(a, l)));
+    }
+    c(`PTRS_PER_${l.toUpperCase()}`, `entries in a ${l} table (1 where folded)`, (a) => a.levels.find((x) => x.level === l)?.entries ?? 1, 'int');
+    const E = `ent:${l}` as const;
+    p(`${l}_none`, 'int', `the ${l} entry is empty`, (t, [e]) => t.k.arch.none(e));
+    p(`${l}_present`, 'int', `the ${l} entry maps something the CPU can use (a NUMA-hinting entry counts as present)`, (t, [e]) => t.k.arch.present(e));
+    p(`${l}_bad`, 'int', `the ${l} entry is neither empty nor a table`, (t, [e]) => l !== 'pte' && has(t.k.arch, l) && !t.k.arch.none(e) && t.k.arch.leaf(l, e));
+    p(`${l}_write`, 'int', `the ${l} leaf is writable`, (t, [e]) => t.k.arch.write(l, e, t.k.era));
+    p(`${l}_special`, 'int', `the ${l} leaf is special (no refcounted struct page: VM_PFNMAP/VM_MIXEDMAP)`, (t, [e]) => t.k.arch.special(l, e));
+    p(`${l}_devmap`, 'int', `the ${l} leaf maps ZONE_DEVICE memory`, (t, [e]) => t.k.arch.devmap(l, e, t.k.era));
+    p(`${l}_protnone`, 'int', `the ${l} entry is PROT_NONE for NUMA hinting`, (t, [e]) => t.k.arch.numaBalancing && t.k.arch.protnone(e));
+    p(`${l}_numa`, 'int', `3.8-3.19 name of ${l}_protnone: a NUMA-hinting entry`, (t, [e]) => t.k.arch.numaBalancing && t.k.arch.protnone(e));
+    for (const n of ['huge', 'large', 'leaf', 'trans_huge', 'sect']) {
+      p(`${l}_${n}`, 'int', `the ${l} entry maps a page itself (huge page, block or section), not a table`, (t, [e]) => l !== 'pte' && has(t.k.arch, l) && !t.k.arch.none(e) && t.k.arch.leaf(l, e));
+    }
+    p(`${l}_trans_splitting`, 'int', `before 4.5: the huge ${l} is being split (splitting bit)`, (t, [e]) => t.k.arch.splitting(l, e, t.k.era));
+    p(`${l}_user`, 'int', `the ${l} leaf is accessible from user space`, (t, [e]) => t.k.arch.user(e));
+    p(`${l}_val`, 'u64', `the raw ${l} value`, (_t, [e]) => entVal(e));
+    p(`${l}_pfn`, 'ulong', `the frame number the ${l} entry points at`, (t, [e]) => t.k.arch.pfn(e));
+    p(`${l}_page`, 'page', `the struct page the ${l} entry points at`, (t, [e]) => {
+      use(t, l, e);
+      return t.k.arch.pfn(e);
+    });
+    p(`${l}_access_permitted`, 'int', `the ${l} leaf allows a user access (present, user, writable if write)`, (t, [e, w]) => {
+      const a = t.k.arch;
+      return a.present(e) && a.user(e) && (!N(w) || a.write(l, e, t.k.era));
+    });
+    p(`__${l}`, E, `an ${l} entry from its raw value`, (_t, [v]) => {
+      const b = BigInt.asUintN(64, BigInt(v as number | bigint));
+      return { lo: Number(b & 0xffffffffn), hi: Number(b >> 32n) };
+    });
+    p(`${l}_addr_end`, 'ulong', `addr rounded up to the next ${l} boundary, or end if that comes first (end where ${l} is folded)`, (t, [addr, end]) => addrEnd(t.k.arch, l, N(addr), N(end)));
+    if (l !== 'pgd') {
+      p(`${l}_offset`, `entp:${l}`, `the ${l} slot for addr in the table the entry above points at (the same pointer where ${l} is folded)`, (t, [pp, addr]) => offset(t, l, pp, N(addr)));
+      p(`${l}_offset_lockless`, `entp:${l}`, `${l}_offset from the copy of the entry above (5.x+: never re-reads it)`, (t, [pp, v, addr]) =>
+        has(t.k.arch, l) ? offset(t, l, new LocalRef([v], 0, 'copy'), N(addr)) : pp instanceof TablePtr ? new TablePtr(pp.table, pp.idx, l, pp.g) : new LocalRef([v], 0, 'copy'));
+    }
+    out.push({ name: `${l}p_get`, doc: `READ_ONCE of the ${l} slot: one load`, family: F, kind: 'gen', ret: E, gen: (t, [pp]) => loadGen(t, pp) });
+  }
+  p('pgd_offset', 'entp:pgd', 'the pgd slot of mm for addr', (t, [, addr]) => {
+    const a = t.k.arch;
+    return new TablePtr(t.k.m.mm.pgd, levelIndex(a, a.levels[0].level, N(addr)), 'pgd');
+  });
+  p('pte_offset_map', 'entp:pte', 'the pte slot for addr under the pmd (6.5+: NULL when the pmd is not a table)', (t, [pp, addr]) => {
+    const e = peek(t, pp, 'pte_offset_map');
+    const a = t.k.arch;
+    if (a.none(e) || a.leaf('pmd', e)) return null;
+    return new TablePtr(a.pfn(e), levelIndex(a, 'pte', N(addr)), 'pte', e.g);
+  });
+  p('pte_offset_kernel', 'entp:pte', 'the pte slot for addr under the pmd', (t, [pp, addr]) => offset(t, 'pte', pp, N(addr)));
+  p('pte_unmap', 'void', 'undo pte_offset_map (a kmap on highmem; nothing here)', () => undefined);
+  p('pte_present_user', 'int', '2013 ARM: present and user-accessible', (t, [e]) => t.k.arch.present(e) && t.k.arch.user(e));
+  p('pte_flags', 'u64', 'the flag bits of a pte (everything but the frame number)', (t, [e]) => entVal(e) & ~(BigInt(t.k.arch.pfn({ lo: 0xffffffff, hi: 0x000fffff })) << 12n));
+  p('is_hugepd', 'int', 'powerpc hugepd entries (none on these arches)', () => 0);
+  p('__hugepd', 'int', 'powerpc hugepd wrapper (none on these arches)', () => 0);
+  p('pfn_valid', 'int', 'a struct page exists for the frame', (t, [pfn]) => t.k.m.mem.valid(N(pfn)));
+  p('pfn_to_page', 'page', 'the struct page of a frame', (_t, [pfn]) => N(pfn));
+  p('page_to_pfn', 'ulong', 'the frame of a struct page', (_t, [pg]) => pg);
+  p('mm_pmd_folded', 'int', 'the pmd level is folded', (t) => !has(t.k.arch, 'pmd'));
+  p('mm_pud_folded', 'int', 'the pud level is folded', (t) => !has(t.k.arch, 'pud'));
+  p('mm_p4d_folded', 'int', 'the p4d level is folded', (t) => !has(t.k.arch, 'p4d'));
+  // x86 _PAGE_* masks, from the arch model's own bit positions
+  const x86 = (n: string, bit: string) => out.push({ name: n, doc: `x86 ${bit} as a mask`, family: F, kind: 'const', ret: 'u64', arches: ['x86-64', 'x86-pae'], value: (a) => {
+    const f = a.fields.find((x) => x.kernel.startsWith(bit));
+    if (!f) throw new Error(`${a.id} has no ${bit}`);
+    return 2 ** f.shift;
+  } });
+  for (const n of ['PRESENT', 'RW', 'USER', 'PSE', 'SPECIAL', 'ACCESSED', 'DIRTY', 'GLOBAL', 'NX']) x86(`_PAGE_${n}`, `_PAGE_BIT_${n}`);
+  out.push({ name: '_PAGE_PROTNONE', doc: 'x86 _PAGE_BIT_PROTNONE (the global bit when not present) as a mask', family: F, kind: 'const', ret: 'u64', arches: ['x86-64', 'x86-pae'], value: () => 1 << 8 });
+  // lockless reads
+  out.push({ name: 'ptep_get', doc: 'READ_ONCE(*ptep)', family: F, kind: 'gen', ret: 'ent:pte', gen: (t, [pp]) => loadGen(t, pp) });
+  out.push({ name: 'ptep_get_lockless', doc: 'a pte read that cannot tear: one load, or low/high/low on x86 PAE', family: F, kind: 'gen', ret: 'ent:pte', gen: (t, [pp]) => locklessGen(t, pp) });
+  out.push({ name: 'pmdp_get_lockless', doc: 'a pmd read that cannot tear (6.2): one load, or low/high/low on x86 PAE', family: F, kind: 'gen', ret: 'ent:pmd', gen: (t, [pp]) => locklessGen(t, pp) });
+  out.push({ name: 'gup_get_pte', doc: 'x86 PAE header (4.13-5.2): read a pte low, high, low again until stable', family: F, kind: 'gen', ret: 'ent:pte', arches: ['x86-pae'], gen: (t, [pp]) => locklessGen(t, pp) });
+  return out;
+}
+
+/** A whole-entry load as a generator (on atomic arches it never yields inside, so replays stay cheap). */
+// eslint-disable-next-line require-yield
+export function* loadGen(t: Thread, p: unknown): Generator<undefined, Ent, unknown> {
+  if (p instanceof TablePtr) {
+    if (!t.k.arch.atomicEntryLoad) return yield* twoHalves(t, p);
+    const e = loadEnt(t, p);
+    if (t.stop) {
+      t.stop = false;
+      yield;
+    }
+    return e;
+  }
+  return load(t, p);
+}
+
+function* locklessGen(t: Thread, p: unknown): Generator<undefined, Ent, unknown> {
+  if (p instanceof TablePtr && !t.k.arch.atomicEntryLoad) return yield* lowHighLow(t, p);
+  return yield* loadGen(t, p);
+}

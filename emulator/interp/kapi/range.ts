@@ -1,0 +1,54 @@
+/**
+ * Range checks and checks that only report: access_ok and TASK_SIZE against the arch's user
+ * space, likely/unlikely, and the BUG/WARN family, which evaluate their condition and record
+ * it when it fires instead of stopping the machine.
+ * Layer: pure emulator.
+ */
+import { LocalRef, type Thread } from '../runtime';
+import { N } from './pgtable';
+import type { Builtin } from './types';
+
+const F = 'range';
+
+function report(t: Thread, what: string, c: unknown): unknown {
+  if (c && c !== 0n) {
+    t.warnings.push(`${what} fired at line ${t.top.line}`);
+    t.note(t.top, 'note', { note: `${what} fired` });
+  }
+  return c;
+}
+
+export function rangeBuiltins(): Builtin[] {
+  const out: Builtin[] = [];
+  const p = (name: string, ret: Builtin['ret'], doc: string, run: (t: Thread, x: any[]) => unknown, lvalueArgs?: number[]) => out.push({ name, doc, family: F, kind: 'pure', ret, run, lvalueArgs });
+  const c = (name: string, ret: Builtin['ret'], doc: string, value: (a: import('../../arch/types').ArchModel) => number) => out.push({ name, doc, family: F, kind: 'const', ret, value });
+  c('TASK_SIZE', 'ulong', 'the end of user space on this arch', (a) => a.taskSize);
+  c('TASK_SIZE_MAX', 'ulong', 'the end of user space on this arch', (a) => a.taskSize);
+  c('VERIFY_READ', 'int', 'access_ok type (before 5.0)', () => 0);
+  c('VERIFY_WRITE', 'int', 'access_ok type (before 5.0)', () => 1);
+  c('__VIRTUAL_MASK_SHIFT', 'int', 'x86: bits of user virtual address space - 1', (a) => Math.log2(a.taskSize + 4096));
+  p('access_ok', 'int', 'the range lies in user space (the type argument before 5.0 is ignored)', (t, x) => {
+    const addr = N(x[x.length - 2]);
+    const len = N(x[x.length - 1]);
+    return addr + len <= t.k.arch.taskSize && addr + len >= addr;
+  });
+  p('untagged_addr', 'ulong', 'the address without a tag (no tags here)', (_t, [a]) => a);
+  p('check_add_overflow', 'int', 'res = a + b; true when it wrapped', (t, [a, b, res]) => {
+    const bits = t.k.arch.id === 'x86-64' || t.k.arch.id === 'arm64' ? 64 : 32;
+    const sum = BigInt(a) + BigInt(b);
+    const wrapped = BigInt.asUintN(bits, sum);
+    if (res instanceof LocalRef) res.v[res.i] = typeof res.v[res.i] === 'number' || bits === 32 ? Number(wrapped) : wrapped;
+    return wrapped !== sum;
+  }, [2]);
+  p('likely', 'int', 'a branch hint: the value itself', (_t, [v]) => v);
+  p('unlikely', 'int', 'a branch hint: the value itself', (_t, [v]) => v);
+  for (const n of ['VM_BUG_ON', 'BUG_ON', 'WARN_ON', 'WARN_ON_ONCE', 'VM_WARN_ON', 'VM_WARN_ON_ONCE']) {
+    p(n, 'int', 'evaluate the condition; when true, report it (the run goes on)', (t, [v]) => report(t, n, v));
+  }
+  for (const n of ['VM_BUG_ON_PAGE', 'VM_BUG_ON_FOLIO', 'VM_WARN_ON_ONCE_PAGE', 'VM_WARN_ON_ONCE_FOLIO', 'VM_WARN_ON_FOLIO', 'WARN_ON_ONCE_PAGE']) {
+    p(n, 'int', 'evaluate the condition; when true, report it with the page (the run goes on)', (t, [v]) => report(t, n, v));
+  }
+  p('BUILD_BUG_ON', 'void', 'a compile-time check: nothing at run time', () => undefined);
+  p('in_atomic', 'int', 'atomic context (never, for the GUP caller)', () => 0);
+  return out;
+}

@@ -1,0 +1,55 @@
+/**
+ * The slow path and the FOLL_* flags. Whatever its name and argument order in a release
+ * (get_user_pages with task and mm before 4.6, get_user_pages_unlocked, __gup_longterm_unlocked,
+ * __gup_longterm_locked), the slow path is the emulator's one model of ordinary GUP under
+ * mmap_lock: its start is the one address among the arguments, the page count follows it, and
+ * it fills the pages[] it is given. It runs as a kernel generator (it may wait for mmap_lock).
+ * Layer: pure emulator.
+ */
+import { slowGup, type SlowResult } from '../../versions/slow';
+import type { Sub } from '../../versions/kern';
+import { ArrPtr, Unsupported, type Thread } from '../runtime';
+import { N } from './pgtable';
+import type { Builtin } from './types';
+
+const F = 'slow';
+
+/** FOLL_* values: distinct bits; only the names matter to the file's code. */
+export const FOLL: Record<string, number> = {
+  FOLL_WRITE: 0x01, FOLL_TOUCH: 0x02, FOLL_GET: 0x04, FOLL_DUMP: 0x08, FOLL_FORCE: 0x10, FOLL_NOWAIT: 0x20,
+  FOLL_NOFAULT: 0x80, FOLL_HWPOISON: 0x100, FOLL_ANON: 0x8000, FOLL_LONGTERM: 0x10000, FOLL_SPLIT_PMD: 0x20000,
+  FOLL_PIN: 0x40000, FOLL_FAST_ONLY: 0x80000, FOLL_PCI_P2PDMA: 0x100000, FOLL_INTERRUPTIBLE: 0x200000,
+  FOLL_HONOR_NUMA_FAULT: 0x400000, FOLL_UNLOCKABLE: 0x800000, FOLL_MADV_POPULATE: 0x1000000, FOLL_REMOTE: 0x2000000,
+  FOLL_COW: 0x4000, FOLL_MLOCK: 0x1000, FOLL_SPLIT: 0x200, FOLL_NUMA: 0x40,
+};
+
+function* slowPath(t: Thread, a: unknown[], name: string): Generator<Sub | undefined, number, unknown> {
+  const i = a.findIndex((v) => (typeof v === 'number' || typeof v === 'bigint') && N(v) >= 0x100000);
+  const pages = a.find((v) => v instanceof ArrPtr) as ArrPtr | undefined;
+  if (i < 0 || i + 1 >= a.length) throw new Unsupported(`${name}(): cannot tell its start address among the arguments`, t.top.line);
+  const start = N(a[i]);
+  const nr = N(a[i + 1]);
+  t.slowRan = true;
+  t.fastNr = pages ? pages.off : 0;
+  const r = (yield slowGup(t.k, t.ctx.self, t.ctx.call, start, nr)) as SlowResult;
+  if (pages) for (let j = 0; j < r.pages.length; j++) pages.a[pages.off + j] = r.pages[j];
+  return r.ret;
+}
+
+export function slowBuiltins(): Builtin[] {
+  const out: Builtin[] = [];
+  for (const [name, v] of Object.entries(FOLL)) out.push({ name, doc: 'a gup_flags bit', family: F, kind: 'const', ret: 'uint', value: () => v });
+  for (const name of ['get_user_pages', 'get_user_pages_unlocked', '__get_user_pages_unlocked', '__gup_longterm_unlocked', '__gup_longterm_locked', 'get_user_pages_remote', '__get_user_pages_locked']) {
+    out.push({ name, doc: 'ordinary GUP under mmap_lock: faults in what is missing, breaks COW, refuses what GUP refuses', family: F, kind: 'gen', ret: 'long', gen: (t, a) => slowPath(t, a, name) });
+  }
+  out.push({ name: 'unpin_user_pages', doc: 'give back n pages taken with FOLL_PIN (or FOLL_GET)', family: F, kind: 'sched', ret: 'void', run: (t, [pp, n]) => {
+    const p = pp as ArrPtr;
+    for (let j = 0; j < N(n); j++) t.ctx.model.release(t.k, p.a[p.off + j], t.ctx.call);
+    t.sched('unref', { nr: N(n), note: `${N(n)} page(s) given back` });
+  } });
+  out.push({ name: 'unpin_user_page', doc: 'give back one page taken with FOLL_PIN', family: F, kind: 'sched', ret: 'void', run: (t, [pg]) => {
+    t.ctx.model.release(t.k, pg as number, t.ctx.call);
+    t.sched('unref', { pfn: t.k.m.headOf(pg as number) });
+  } });
+  return out;
+}

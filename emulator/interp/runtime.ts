@@ -1,0 +1,217 @@
+/**
+ * The running state of the file's code: frames of compiled C functions on an explicit stack
+ * (no JS recursion and no generator per C call), and the pointers C code makes. A compiled
+ * function is a flat list of ops; an op does one small thing and returns the next pc, so a
+ * thread can stop after any op (a scheduling point) and go on later, and `goto` is a jump.
+ * The thread is driven by one generator per GUP call (source-version.ts), which yields to the
+ * emulator's Fiber at scheduling points and to run the slow path, so the explorer and the
+ * debugger interleave it with the race actors exactly as they do a version model.
+ * Layer: pure emulator.
+ */
+import type { Ent, Level } from '../arch/types';
+import type { Slot } from '../machine/machine';
+import type { GupCall, Kern, KernCtx, Sub, VersionModel } from '../versions/kern';
+import { step } from '../versions/kern';
+import type { StepEvent } from '../trace/types';
+import type { CType } from './ctypes';
+
+/** One op of a compiled function: does its work, returns the next pc (-1: the function returned). */
+export type Op = (t: Thread, f: Frame) => number;
+
+export interface CompiledFn {
+  name: string;
+  /** 1-based lines of the definition */
+  line: number;
+  endLine: number;
+  params: { name: string; type: CType; slot: number }[];
+  ret: CType;
+  ops: Op[];
+  /** slots for locals and temporaries */
+  nslots: number;
+  /** locals by slot, for the debugger (name, type, 1-based declaration line) */
+  locals: { name: string; type: CType; slot: number; line: number }[];
+  /** 1-based lines that hold a statement (where a breakpoint can stop) */
+  lines: number[];
+}
+
+/** Stops a run: a construct or call the interpreter does not know, met while running. */
+export class Unsupported extends Error {
+  constructor(readonly what: string, readonly line: number) {
+    super(`unsupported: ${what} at line ${line}`);
+  }
+}
+
+/** A pointer to a local variable (or to an argument). */
+export class LocalRef {
+  constructor(
+    readonly v: unknown[],
+    readonly i: number,
+    readonly name: string,
+    /** elements past the local (C allows a pointer one past an object: a folded level's pudp++) */
+    readonly past = 0,
+  ) {}
+  plus(n: number): LocalRef {
+    return new LocalRef(this.v, this.i, this.name, this.past + n);
+  }
+}
+
+/** A pointer to an entry slot of a page-table page (pte_t *ptep and kin). */
+export class TablePtr implements Slot {
+  constructor(readonly table: number, readonly idx: number, readonly level: Level, readonly g?: number) {}
+  plus(n: number): TablePtr {
+    return new TablePtr(this.table, this.idx + n, this.level, this.g);
+  }
+}
+
+/** A pointer into an array of page pointers (struct page **pages). */
+export class ArrPtr {
+  constructor(readonly a: number[], readonly off: number) {}
+  plus(n: number): ArrPtr {
+    return new ArrPtr(this.a, this.off + n);
+  }
+}
+
+/** A pointer to a field of a kernel object (&page->_refcount, &mm->write_protect_seq, &folio->_pincount). */
+export class FieldRef {
+  constructor(readonly obj: unknown, readonly field: string) {}
+}
+
+/** The task and the mm the GUP call runs in (current, current->mm). */
+export class MmRef {
+  readonly kind = 'mm';
+}
+export const CURRENT = { kind: 'task', mm: new MmRef() };
+
+export class Frame {
+  pc = 0;
+  /** the line of the statement running (1-based) and its text (the step anchor) */
+  line = 0;
+  anchor = '';
+  readonly v: unknown[];
+  constructor(
+    readonly fn: CompiledFn,
+    /** caller's slot that receives the return value (-1: none) */
+    readonly retSlot: number,
+    /** the caller's line (the call site) */
+    readonly callLine: number,
+  ) {
+    this.v = new Array(fn.nslots);
+  }
+}
+
+/** What a run of the file's code knows besides the machine: the call, and the model it takes its era from. */
+export interface RunCtx {
+  call: GupCall;
+  /** the version model whose reference rules (tail pins, grab, release) this era uses */
+  model: VersionModel;
+  /** the object the slow path calls back for grab (the source version itself) */
+  self: VersionModel;
+  /** FOLL_* values */
+  foll: Record<string, number>;
+}
+
+export class Thread {
+  readonly stack: Frame[] = [];
+  /** stop the run loop after this op: a scheduling point, a sub-generator to run, or the end */
+  stop = false;
+  done = false;
+  value: unknown;
+  /** a kernel generator to run (the slow path), and what to do with its value */
+  sub: Sub | undefined;
+  subDone: ((v: unknown) => void) | undefined;
+  /** the slow path ran, and how many pages the fast path had put in pages[] then */
+  slowRan = false;
+  fastNr = -1;
+  /** VM_BUG_ON/WARN_ON conditions that fired */
+  readonly warnings: string[] = [];
+  /** pause after every statement (a debugger stepping), not only at scheduling points */
+  every = false;
+  private readonly quietK: boolean;
+
+  constructor(
+    readonly k: Kern,
+    readonly ctx: RunCtx,
+  ) {
+    this.quietK = 'quiet' in k;
+  }
+
+  get top(): Frame {
+    return this.stack[this.stack.length - 1];
+  }
+
+  /** Record a step that is not a scheduling point (statements, calls, returns): never while a rebuild is quiet. */
+  note(f: Frame, event: StepEvent, extra?: Parameters<typeof step>[4]): void {
+    const k = this.k;
+    if (this.quietK && (k as KernCtx).quiet) return;
+    if (!k.y) return;
+    const x = { ...extra, line: f.line };
+    if (step(k, f.fn.name, f.anchor, event, x) && this.every) this.stop = true;
+  }
+
+  /**
+   * Record a step that is a scheduling point (an entry load, a ref or pin, IRQ on/off, a
+   * seqcount read); returns whether to pause there. `k.y` is read exactly once per point, as
+   * the explorer's quiet rebuilds count them.
+   */
+  point(event: StepEvent, extra: NonNullable<Parameters<typeof step>[4]>): boolean {
+    const k = this.k;
+    if (!k.y) return false;
+    const f = this.top;
+    extra.line = f.line;
+    return step(k, f.fn.name, f.anchor, event, extra);
+  }
+
+  /** A scheduling point inside an op: the run loop stops after the op. */
+  sched(event: StepEvent, extra: NonNullable<Parameters<typeof step>[4]>): void {
+    if (this.point(event, extra)) this.stop = true;
+  }
+
+  /** Call a compiled function: args already converted to its parameter types. */
+  call(fn: CompiledFn, args: unknown[], retSlot: number, callLine: number): void {
+    const nf = new Frame(fn, retSlot, callLine);
+    for (let i = 0; i < fn.params.length; i++) nf.v[fn.params[i].slot] = args[i];
+    nf.line = fn.line;
+    nf.anchor = fn.name;
+    this.stack.push(nf);
+    const addr = frameNum(nf, 'addr') ?? frameNum(nf, 'start');
+    const end = frameNum(nf, 'end');
+    this.k.frames.push({ fn: fn.name, anchor: fn.name, addr: addr ?? 0, end: end ?? 0 });
+    this.note(nf, 'call', { addr, end });
+  }
+
+  /** Return from the innermost function with a value. */
+  ret(v: unknown): void {
+    const f = this.stack.pop()!;
+    this.note(f, 'return', { ret: typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : undefined });
+    this.k.frames.pop();
+    if (this.stack.length === 0) {
+      this.done = true;
+      this.value = v;
+      this.stop = true;
+      return;
+    }
+    if (f.retSlot >= 0) this.top.v[f.retSlot] = v;
+  }
+
+  /** Run ops until a scheduling point, a sub-generator or the end. */
+  run(): void {
+    this.stop = false;
+    for (;;) {
+      const f = this.stack[this.stack.length - 1];
+      f.pc = f.fn.ops[f.pc](this, f);
+      if (this.stop) return;
+    }
+  }
+}
+
+function frameNum(f: Frame, name: string): number | undefined {
+  const p = f.fn.params.find((x) => x.name === name);
+  if (!p) return undefined;
+  const v = f.v[p.slot];
+  return typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : undefined;
+}
+
+/** An entry value with the ghost generation dropped (what a local copy holds). */
+export function ent(lo: number, hi: number): Ent {
+  return { lo: lo >>> 0, hi: hi >>> 0 };
+}

@@ -1,0 +1,161 @@
+/**
+ * A file's own GUP-fast code as a version model: preprocess it for an arch's configuration,
+ * parse it (the caller hands in the parser: the emulator does no I/O), compile every function
+ * once, and answer `gup(k, call)` by running the file's entry point on the machine. Replay,
+ * the explorer, the debugger and every front take it like any hand-written model. What the
+ * file does not say itself (how a THP tail's pin was counted in its era, what the caller does
+ * to give pages back) comes from the model the file was matched to.
+ * Layer: pure emulator.
+ */
+import type { ArchModel } from '../arch/types';
+import type { GupResult } from '../trace/types';
+import type { G, GupCall, Kern, VersionModel } from '../versions/kern';
+import { configFor, type InterpConfig } from './config';
+import { compileProgram, fromJs, type CNode, type Program } from './compile';
+import { FOLL } from './kapi/slow';
+import { preprocess, type Preprocessed } from './preprocess';
+import { ArrPtr, Thread, Unsupported, type CompiledFn } from './runtime';
+
+/** What parses C: web-tree-sitter's parser, given by the caller (the tree is freed after compiling). */
+export type ParseC = (text: string) => { rootNode: CNode; delete(): void };
+
+export interface SourceOptions {
+  /** shown in titles and errors */
+  path?: string;
+  /** CONFIG_* overrides: NAME -> y|n|number */
+  config?: Record<string, string>;
+  /** the function a GUP call enters (default: get_user_pages_fast, pin_user_pages_fast for a pin) */
+  entry?: string;
+}
+
+export interface SourceVersion extends VersionModel {
+  engine: 'source';
+  program: Program;
+  config: InterpConfig;
+  pre: Preprocessed;
+  /** the model the era's reference rules come from (also the oracle) */
+  model: VersionModel;
+  /** the entry function a call runs, or why there is none */
+  entryFor(call: GupCall): CompiledFn;
+  /** steps pause at every statement (a debugger), not only at scheduling points */
+  everyStatement: boolean;
+}
+
+const PIN_ENTRIES = ['pin_user_pages_fast'];
+const FAST_ONLY = ['get_user_pages_fast_only', '__get_user_pages_fast'];
+
+/** The file as a version model for one arch. Throws Unsupported when the file cannot be compiled at all. */
+export function sourceVersion(text: string, parse: ParseC, arch: ArchModel, model: VersionModel, opts: SourceOptions = {}): SourceVersion {
+  const config = configFor(arch, opts.config);
+  let pre: Preprocessed;
+  try {
+    pre = preprocess(text, config);
+  } catch (e) {
+    const l = (e as { line?: number }).line ?? 0;
+    throw new Unsupported((e as Error).message.replace(/ at line \d+$/, ''), l);
+  }
+  const tree = parse(pre.text);
+  let program: Program;
+  try {
+    program = compileProgram(tree.rootNode, arch, config);
+  } finally {
+    tree.delete();
+  }
+  const names = [...program.fns.keys()];
+  const self: SourceVersion = {
+    engine: 'source',
+    id: model.id,
+    title: `the file's own code${opts.path ? ` (${opts.path})` : ''}`,
+    kernels: model.kernels,
+    year: names.some((n) => PIN_ENTRIES.includes(n)) ? Math.max(model.year, 2020) : model.year,
+    files: opts.path ? [opts.path] : model.files,
+    functions: names,
+    change: model.change,
+    era: model.era,
+    thpTails: model.thpTails,
+    arches: [arch.id],
+    options: model.options,
+    defaults: model.defaults,
+    program,
+    config,
+    pre,
+    model,
+    everyStatement: false,
+    entryFor(call) {
+      const wanted = opts.entry ? [opts.entry] : call.pin ? (call.fastOnly ? ['pin_user_pages_fast_only'] : PIN_ENTRIES) : call.fastOnly ? FAST_ONLY : ['get_user_pages_fast'];
+      for (const n of wanted) {
+        const fn = program.fns.get(n);
+        if (fn) return fn;
+        const why = program.broken.get(n);
+        if (why) throw why;
+      }
+      throw new Unsupported(`entry point ${wanted.join(' or ')}() is not defined in this file for ${arch.id}`, 0);
+    },
+    gup: (k, call) => runGup(self, k, call),
+    release: (k, pfn, call) => model.release(k, pfn, call),
+    grab: (k, pfn, call) => model.grab(k, pfn, call),
+  };
+  return self;
+}
+
+/** Bind the entry point's parameters by their names, across the releases' signatures. */
+function entryArgs(fn: CompiledFn, call: GupCall, pages: ArrPtr): unknown[] {
+  return fn.params.map((p) => {
+    const c = fromJs(p.type);
+    switch (p.name) {
+      case 'start':
+      case 'addr':
+        return c(call.start);
+      case 'nr_pages':
+      case 'nr':
+        return c(call.nrPages);
+      case 'write':
+        return c(call.write ? 1 : 0);
+      case 'gup_flags':
+      case 'flags':
+        return c((call.write ? FOLL.FOLL_WRITE : 0) | (call.longterm ? FOLL.FOLL_LONGTERM : 0));
+      case 'pages':
+        return pages;
+      case 'vmas':
+      case 'locked':
+        return null;
+      default:
+        throw new Unsupported(`${fn.name}() parameter ${p.name}: the scenario's call does not say what to pass`, fn.line);
+    }
+  });
+}
+
+function* runGup(v: SourceVersion, k: Kern, call: GupCall): G<GupResult> {
+  const fn = v.entryFor(call);
+  const t = new Thread(k, { call, model: v.model, self: v, foll: FOLL });
+  t.every = v.everyStatement;
+  const pages = new ArrPtr([], 0);
+  const depth = k.frames.length;
+  try {
+    t.call(fn, entryArgs(fn, call, pages), -1, fn.line);
+    for (;;) {
+      t.run();
+      if (t.done) break;
+      if (t.sub) {
+        const s = t.sub;
+        const done = t.subDone;
+        t.sub = undefined;
+        t.subDone = undefined;
+        const r = yield s;
+        done?.(r);
+        continue;
+      }
+      yield;
+    }
+  } finally {
+    k.frames.length = depth;
+  }
+  const ret = Number(t.value ?? 0);
+  const nr = Math.max(ret, 0);
+  const got = pages.a.slice(0, nr);
+  return { nr, ret, slowPath: t.slowRan, fastNr: t.slowRan ? t.fastNr : nr, pages: got };
+}
+
+export function isSource(v: VersionModel): v is SourceVersion {
+  return (v as SourceVersion).engine === 'source';
+}
