@@ -80,7 +80,7 @@ function prepare(sc: WorldSpec, run: RaceRun): Prepared {
   let p = byRun.get(run);
   if (!p) {
     const arch = getArch(run.arch);
-    const version = getVersion(run.version);
+    const version = typeof run.version === 'string' ? getVersion(run.version) : run.version;
     const template = buildMachine(arch, version.era, { mappings: sc.layout, cpus: 1 + sc.actors.length });
     template.enableGhost();
     p = { template, version, call: { ...sc.call, start: arch.userBase + sc.call.offset }, opts: kernOptions(arch, version, run.options) };

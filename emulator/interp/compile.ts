@@ -957,7 +957,7 @@ function statement(b: FB, n: CNode): void {
       for (const d of n.childrenForFieldName('declarator').filter((c): c is CNode => !!c)) {
         const { name, t, init } = declarator(b.env, base, d);
         if (init && init.type === 'initializer_list') throw new Unsupported(`an initializer list for ${name}`, l);
-        const x = init ? (b.mark(d), expr(b, init)) : undefined;
+        const x = init ? (b.mark(d, n.text), expr(b, init)) : undefined;
         const loc = b.local(name, t, l);
         const s = loc.slot;
         if (x) {

@@ -134,7 +134,13 @@ function* runGup(v: SourceVersion, k: Kern, call: GupCall): G<GupResult> {
   try {
     t.call(fn, entryArgs(fn, call, pages), -1, fn.line);
     for (;;) {
-      t.run();
+      try {
+        t.run();
+      } catch (e) {
+        // never a stack trace: whatever stops the file's code names its line
+        if (e instanceof Unsupported) throw e;
+        throw new Unsupported(`${(e as Error).message} (interpreter)`, t.stack.length ? t.top.line : fn.line);
+      }
       if (t.done) break;
       if (t.sub) {
         const s = t.sub;

@@ -8,14 +8,20 @@ import type { ActorSpec } from '../actors';
 import type { ArchId } from '../arch/types';
 import type { InvariantId } from '../explore/invariants';
 import type { MapSpec } from '../machine/builder';
-import type { VersionOptions } from '../versions/kern';
+import type { VersionModel, VersionOptions } from '../versions/kern';
 import { UnknownNameError } from '../arch';
 import type { CallSpec } from './types';
 
 export interface RaceRun {
   arch: ArchId;
-  version: string;
+  /** a version model's id, or a model itself (a file's own code: emulator/interp) */
+  version: string | VersionModel;
   options?: VersionOptions;
+}
+
+/** A run of a version model named by its id (what the race registry holds). */
+export interface NamedRun extends RaceRun {
+  version: string;
 }
 
 export interface RaceScenario {
@@ -27,12 +33,12 @@ export interface RaceScenario {
   layout: MapSpec[];
   call: CallSpec & { repeat?: number };
   actors: ActorSpec[];
-  before: RaceRun;
-  after: RaceRun;
+  before: NamedRun;
+  after: NamedRun;
   /** the invariant the before version breaks */
   invariant: InvariantId;
-  alsoOk?: RaceRun[];
-  alsoBad?: RaceRun[];
+  alsoOk?: NamedRun[];
+  alsoBad?: NamedRun[];
   bounds: { maxStates: number; maxSteps: number };
 }
 
@@ -159,7 +165,7 @@ export const RACES: RaceScenario[] = [
 export const RACE_IDS = RACES.map((r) => r.id);
 
 /** The race's own run for this version and arch (with its switches), else a plain run of them. */
-export function raceRun(race: RaceScenario | undefined, arch: ArchId, version: string): RaceRun {
+export function raceRun(race: RaceScenario | undefined, arch: ArchId, version: string): NamedRun {
   return [race?.before, race?.after].find((r) => r && r.version === version && r.arch === arch) ?? { arch, version };
 }
 

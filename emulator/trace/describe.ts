@@ -32,6 +32,8 @@ export interface DescribedStep {
   ret?: number | boolean;
   note?: string;
   slow?: boolean;
+  /** 1-based line in the file whose own code ran */
+  line?: number;
 }
 
 export const addrHex = (n: number): string => '0x' + n.toString(16);
@@ -71,6 +73,7 @@ export function describeStep(arch: ArchModel, era: Era, s: Step, i: number): Des
   if (s.ret !== undefined) out.ret = s.ret;
   if (s.note) out.note = s.note;
   if (s.slow) out.slow = true;
+  if (s.line !== undefined) out.line = s.line;
   return out;
 }
 
@@ -79,8 +82,8 @@ const signed = (n: number) => (n >= 0 ? '+' + n : String(n));
 /** One line of text per step, indented by call depth. */
 export function formatStep(d: DescribedStep): string {
   const pad = '  '.repeat(d.depth);
-  const parts = [`${String(d.i).padStart(4)} ${d.actor}@cpu${d.cpu} ${pad}${d.fn}: ${d.event.toUpperCase()} ${d.anchor}`];
-  if (d.event === 'call' && d.addr) parts.push(`[${d.addr}..${d.end})`);
+  const parts = [`${String(d.i).padStart(4)} ${d.actor}@cpu${d.cpu} ${pad}${d.fn}${d.line !== undefined ? `:${d.line}` : ''}: ${d.event.toUpperCase()} ${d.anchor}`];
+  if (d.event === 'call' && d.addr && d.end) parts.push(`[${d.addr}..${d.end})`);
   if (d.entry) parts.push(`${d.entry.level}=${d.entry.raw}${d.entry.half ? ' (low half)' : ` pfn=${d.entry.pfn} ${d.entry.flags.join('|')}`}`);
   if (d.page) parts.push(`page ${d.page.pfn}${d.page.ref !== undefined ? ' ref ' + signed(d.page.ref) : ''}${d.page.pin !== undefined ? ' pin ' + signed(d.page.pin) : ''}`);
   if (d.nr !== undefined) parts.push(`nr=${d.nr}`);

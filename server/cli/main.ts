@@ -8,6 +8,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { inspect } from '../analysis/analyze';
+import { fileVersion, NotGupError } from '../analysis/source';
+import { Unsupported } from '../../emulator/interp/runtime';
+import type { SourceVersion } from '../../emulator/interp/source-version';
+import { ConfigError } from '../../emulator/interp/config';
 import { behaviourDiff, bdiffMarkdown } from '../evolution/bdiff';
 import { cliGit } from '../evolution/git';
 import { functionHistory } from '../evolution/history';
@@ -30,10 +34,13 @@ const USAGE = `usage: gup-lens <command> [options]
 commands:
   list [--json | --markdown]                      arch models, versions and scenarios
   replay --arch A --version V --scenario S [--json] [--la57] [--opt name=on|off]
+  replay --file F --arch A --scenario S [--entry FN] [--config NAME=y|n]... [--json]
+                                                  run F's own code (its era's model fills in what F does not say)
                                                   replay a scenario's GUP call, print the trace
   decode --arch A --level pgd|p4d|pud|pmd|pte 0xVALUE [--era modern|thp-split] [--json]
                                                   decode a raw page-table entry
   explore --scenario RACE --version V --arch A [--json] [--max-states N] [--opt name=on|off]
+  explore --file F --scenario RACE --arch A [--entry FN] [--config NAME=y|n]... [--json]
                                                   search the interleavings of a race scenario
   races [--json]                                  every race on its version before and after the fix
   inspect FILE [--json] [--version V]             fingerprint a gup.c and map each function's replays onto it
@@ -131,6 +138,84 @@ export function cmdReplay(a: { arch: string; version: string; scenario: string; 
   for (const l of formatResult(rp.result, rp.deltas)) out(l);
 }
 
+/** --config NAME=y|n|number, repeated */
+function parseConfig(list: string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const c of list ?? []) {
+    const m = /^([A-Za-z_]\w*)=(y|n|\d+)$/.exec(c);
+    if (!m) throw new UsageError(`--config takes NAME=y|n (or NAME=number), not '${c}'`);
+    out[m[1]] = m[2];
+  }
+  return out;
+}
+
+function readSource(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/** F's own code for one arch; Unsupported (exit 1) when it cannot be compiled. */
+async function loadSource(a: { file: string; arch: string; version?: string; entry?: string; config?: string[] }): Promise<SourceVersion> {
+  const text = readSource(a.file);
+  getArch(a.arch);
+  if (a.version && a.version !== 'auto') getVersion(a.version);
+  let fv;
+  try {
+    fv = await fileVersion(text, { arch: a.arch, version: a.version, entry: a.entry, config: parseConfig(a.config), path: a.file });
+  } catch (e) {
+    if (e instanceof NotGupError || e instanceof ConfigError) throw new UsageError(`${a.file}: ${e.message}`);
+    throw e;
+  }
+  if (!fv.source) throw fv.unsupported!;
+  return fv.source;
+}
+
+function configLine(v: SourceVersion): string {
+  return v.config.symbols.filter((x) => x.value !== undefined).map((x) => (x.value === '1' ? x.name : `${x.name}=${x.value}`)).join(' ');
+}
+
+export async function cmdReplayFile(a: { file: string; arch: string; scenario: string; version?: string; entry?: string; config?: string[]; json: boolean }, out: Out): Promise<void> {
+  const v = await loadSource(a);
+  const rp = replay({ arch: a.arch, version: v, scenario: a.scenario, trace: true });
+  const steps = rp.steps.map((s, i) => describeStep(rp.arch, v.era, s, i));
+  if (a.json) {
+    out(JSON.stringify({
+      engine: 'source',
+      file: a.file,
+      arch: rp.arch.id,
+      version: v.model.id,
+      entry: v.entryFor(rp.call).name,
+      scenario: rp.scenario.id,
+      config: Object.fromEntries(v.config.symbols.filter((x) => x.value !== undefined).map((x) => [x.name, x.value])),
+      call: { ...rp.call, start: '0x' + rp.call.start.toString(16) },
+      result: rp.result,
+      deltas: rp.deltas,
+      steps,
+    }));
+    return;
+  }
+  out(`${a.file}: its own code on ${rp.arch.id} (era rules of ${v.model.id}), scenario ${rp.scenario.id}: ${rp.scenario.title}`);
+  out(`config: ${configLine(v)}`);
+  for (const d of steps) out(formatStep(d));
+  for (const l of formatResult(rp.result, rp.deltas)) out(l);
+}
+
+export async function cmdExploreFile(a: { file: string; arch: string; scenario: string; version?: string; entry?: string; config?: string[]; json: boolean; maxStates?: string }, out: Out): Promise<void> {
+  const sc = getRace(a.scenario);
+  const v = await loadSource(a);
+  const arch = getArch(a.arch);
+  checkApplicable(arch, v, sc);
+  const r = explore(sc, { arch: arch.id, version: v }, { maxStates: positiveInt(a.maxStates, 'max-states') });
+  if (a.json) {
+    out(JSON.stringify({ engine: 'source', file: a.file, ...exploreJson(r, arch, v.era) }));
+    return;
+  }
+  printExplore(out, sc, `${a.file} (its own code)`, arch, v.era, r);
+}
+
 export function cmdDecode(a: { arch: string; level: string; value: string; era: string; json: boolean }, out: Out): void {
   const arch = getArch(a.arch);
   if (!arch.levels.some((l) => l.level === a.level)) {
@@ -194,12 +279,16 @@ export function cmdExplore(a: { scenario: string; version: string; arch: string;
     out(JSON.stringify(exploreJson(r, arch, version.era)));
     return;
   }
-  out(`${sc.id} on ${version.id} / ${arch.id}: ${sc.title}`);
+  printExplore(out, sc, version.id, arch, version.era, r);
+}
+
+function printExplore(out: Out, sc: ReturnType<typeof getRace>, who: string, arch: ReturnType<typeof getArch>, era: Era, r: ExploreResult): void {
+  out(`${sc.id} on ${who} / ${arch.id}: ${sc.title}`);
   out(`actors: ${r.actors.map((n, i) => `${n}@cpu${i}`).join(', ')}`);
   if (r.verdict === 'violation') {
     out(`VIOLATION of "${INVARIANTS[r.invariant!]}": ${r.message}`);
     out(`shortest counterexample (${r.counterexample.length} steps):`);
-    r.counterexample.forEach((s, i) => out(formatStep(describeStep(arch, version.era, s, i))));
+    r.counterexample.forEach((s, i) => out(formatStep(describeStep(arch, era, s, i))));
   } else {
     out(`no violation within bounds (max ${r.bounds.maxStates} states, ${r.bounds.maxSteps} steps per interleaving)${r.complete ? '; every interleaving within them explored' : '; the state bound cut the search'}`);
   }
@@ -287,6 +376,17 @@ export function cmdBdiff(a: { scenario: string; arch: string; from: string; to: 
   out(bdiffMarkdown(d));
 }
 
+/** The exit code of an async command: 1 for code the interpreter cannot run, 2 for bad input. */
+function settle(p: Promise<void>, err: Out): Promise<number> {
+  return p.then(
+    () => 0,
+    (e) => {
+      err(e instanceof Unsupported ? e.message : `gup-lens: ${(e as Error).message}`);
+      return e instanceof Unsupported ? 1 : 2;
+    },
+  );
+}
+
 /** Run the CLI; returns the exit code (a promise for commands that parse files). */
 export function main(argv: string[], out: Out = (s) => process.stdout.write(s + '\n'), err: Out = (s) => process.stderr.write(s + '\n')): number | Promise<number> {
   const [cmd, ...rest] = argv;
@@ -308,6 +408,9 @@ export function main(argv: string[], out: Out = (s) => process.stdout.write(s + 
         from: { type: 'string' },
         to: { type: 'string' },
         repo: { type: 'string' },
+        file: { type: 'string' },
+        entry: { type: 'string' },
+        config: { type: 'string', multiple: true },
       },
     });
     switch (cmd) {
@@ -315,12 +418,20 @@ export function main(argv: string[], out: Out = (s) => process.stdout.write(s + 
         cmdList(values.json!, out, values.markdown);
         return 0;
       case 'replay':
+        if (values.file) {
+          return settle(cmdReplayFile({ file: values.file, arch: need(values.arch, 'arch'), scenario: need(values.scenario, 'scenario'), version: values.version, entry: values.entry, config: values.config, json: values.json! }, out), err);
+        }
+        if (values.entry || values.config) throw new UsageError('--entry and --config go with --file');
         cmdReplay({ arch: need(values.arch, 'arch'), version: need(values.version, 'version'), scenario: need(values.scenario, 'scenario'), json: values.json!, la57: values.la57!, opt: values.opt }, out);
         return 0;
       case 'decode':
         cmdDecode({ arch: need(values.arch, 'arch'), level: need(values.level, 'level'), value: need(positionals[0], 'value (0x...)'), era: values.era!, json: values.json! }, out);
         return 0;
       case 'explore':
+        if (values.file) {
+          return settle(cmdExploreFile({ file: values.file, arch: need(values.arch, 'arch'), scenario: need(values.scenario, 'scenario'), version: values.version, entry: values.entry, config: values.config, json: values.json!, maxStates: values['max-states'] }, out), err);
+        }
+        if (values.entry || values.config) throw new UsageError('--entry and --config go with --file');
         cmdExplore({ scenario: need(values.scenario, 'scenario'), version: need(values.version, 'version'), arch: need(values.arch, 'arch'), json: values.json!, maxStates: values['max-states'], opt: values.opt }, out);
         return 0;
       case 'races':
@@ -354,8 +465,8 @@ export function main(argv: string[], out: Out = (s) => process.stdout.write(s + 
         throw new UsageError(`unknown command '${cmd}'\n\n${USAGE}`);
     }
   } catch (e) {
-    err(`gup-lens: ${(e as Error).message}`);
-    return 2;
+    err(e instanceof Unsupported ? e.message : `gup-lens: ${(e as Error).message}`);
+    return e instanceof Unsupported ? 1 : 2;
   }
 }
 

@@ -13,7 +13,7 @@ import { enabled, explore, finalCheck, replaySchedule, stepActor, type World, ty
 import { INVARIANTS } from '../../emulator/explore/invariants';
 import { checkApplicable } from '../../emulator/run/replay';
 import { getScenario, SCENARIO_IDS } from '../../emulator/scenarios';
-import { raceRun, RACES, type RaceRun } from '../../emulator/scenarios/races';
+import { raceRun, RACES, type NamedRun } from '../../emulator/scenarios/races';
 import type { Step } from '../../emulator/trace/types';
 import { getVersion } from '../../emulator/versions';
 import type { Analysis } from '../analysis/analyze';
@@ -51,7 +51,7 @@ export class GupRuntime extends EventEmitter {
   /** the counterexample being replayed: stepping follows it */
   script: number[] | undefined;
   spec!: WorldSpec;
-  run!: RaceRun;
+  run!: NamedRun;
   scenarioId = '';
   violation: string | undefined;
   private lineBps = new Set<number>();

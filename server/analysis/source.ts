@@ -1,0 +1,67 @@
+/**
+ * The open file's own code as a version model, for every front: fingerprint the file (which
+ * model is its era's oracle and fallback), then compile it for one arch (emulator/interp).
+ * Compiled files are kept by text, arch and configuration: a lens, a hover and a replay on the
+ * same document compile it once.
+ */
+import { getArch } from '../../emulator/arch';
+import { Unsupported } from '../../emulator/interp/runtime';
+import { sourceVersion, type SourceVersion } from '../../emulator/interp/source-version';
+import { getVersion, type VersionModel } from '../../emulator/versions';
+import { fingerprint, type Fingerprint } from './fingerprint';
+import { parseC, sourceParser } from './parse';
+
+export interface SourceRequest {
+  arch: string;
+  /** the model whose era rules apply; default: the fingerprint's */
+  version?: string;
+  config?: Record<string, string>;
+  entry?: string;
+  path?: string;
+}
+
+export interface FileVersion {
+  /** the model the file was matched to (era rules, oracle, fallback) */
+  model: VersionModel;
+  fingerprint?: Fingerprint;
+  /** the file's code, or undefined when it cannot be compiled (see unsupported) */
+  source?: SourceVersion;
+  unsupported?: Unsupported;
+}
+
+/** Files above this size are refused (the same limit the language server keeps). */
+export const MAX_SOURCE_BYTES = 4 * 1024 * 1024;
+
+export class NotGupError extends Error {}
+
+const cache = new Map<string, FileVersion>();
+
+function hash(s: string): string {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return `${s.length}:${(h >>> 0).toString(16)}`;
+}
+
+export async function fileVersion(text: string, req: SourceRequest): Promise<FileVersion> {
+  if (text.length > MAX_SOURCE_BYTES) throw new NotGupError(`the file is ${(text.length / 1048576).toFixed(1)} MB; gup-lens reads files up to 4 MB`);
+  const arch = getArch(req.arch);
+  const key = `${hash(text)}|${arch.id}|${req.version ?? ''}|${JSON.stringify(req.config ?? {})}|${req.entry ?? ''}|${req.path ?? ''}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const file = await parseC(text);
+  const fp = fingerprint(text, file);
+  const id = req.version && req.version !== 'auto' ? req.version : fp?.id;
+  if (!id) throw new NotGupError('no GUP-fast function found in this file (get_user_pages_fast and its walkers)');
+  const model = getVersion(id);
+  const parse = await sourceParser();
+  let r: FileVersion;
+  try {
+    r = { model, fingerprint: fp, source: sourceVersion(text, parse, arch, model, { path: req.path, config: req.config, entry: req.entry }) };
+  } catch (e) {
+    if (!(e instanceof Unsupported)) throw e;
+    r = { model, fingerprint: fp, unsupported: e };
+  }
+  if (cache.size > 32) cache.delete(cache.keys().next().value!);
+  cache.set(key, r);
+  return r;
+}
