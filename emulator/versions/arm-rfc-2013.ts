@@ -31,5 +31,6 @@ export const arm_rfc_2013 = irqWalker(
     pmdLoad: 'pmd_t pmd = *pmdp',
     pudLoad: 'pud_t pud = *pudp',
     pgdLoad: 'pgd_t pgd = *pgdp',
+    pudTailPins: true,
   },
 );

@@ -26,6 +26,8 @@ export interface IrqDialect {
   pmdLoad: string;
   pudLoad: string;
   pgdLoad: string;
+  /** gup_huge_pud pins tails too: only the ARM copy did; x86 never did (GUP-FACTS §9) */
+  pudTailPins: boolean;
 }
 
 type Meta = Omit<VersionModel, 'gup' | 'release' | 'grab' | 'thpTails' | 'options' | 'defaults'>;
@@ -87,7 +89,7 @@ function* gup_huge(k: Kern, d: IrqDialect, fn: string, level: 'pmd' | 'pud', e: 
   do {
     pages.push(page);
     if (k.y && step(k, fn, 'pages[*nr] = page', 'record', { pfn: page, nr: nr.v + 1, addr })) yield;
-    if (isTail(k, page)) {
+    if ((level === 'pmd' || d.pudTailPins) && isTail(k, page)) {
       tailPin(k, page, d.tails, 1);
       if (k.y && step(k, fn, 'get_huge_page_tail(page)', 'ref', { pfn: page, note: 'tail pin for split_huge_page', addr })) yield;
     }

@@ -7,7 +7,8 @@
  * walk is done. On PAE the 64-bit pte is read low, high, then low again (gup_get_pte): a present
  * pte cannot become a different present pte without that same flush.
  * Refs: plain get_page() (the page cannot hit zero under us); THP: one atomic_add on the head for
- * all subpages plus a pin on each tail (get_huge_page_tail bumps the tail's _count here).
+ * all subpages plus a pin on each tail of a THP (get_huge_page_tail bumps the tail's _count
+ * here); gup_huge_pud never pinned tails on x86.
  * Layer: pure emulator.
  */
 import { irqWalker } from './irq-walker';
@@ -32,5 +33,6 @@ export const x86_2008 = irqWalker(
     pmdLoad: 'pmd_t pmd = *pmdp',
     pudLoad: 'pud_t pud = *pudp',
     pgdLoad: 'pgd_t pgd = *pgdp',
+    pudTailPins: false,
   },
 );

@@ -12,6 +12,8 @@ import { getVersion, VERSIONS, type VersionModel } from '../../emulator/versions
 import { fingerprint, type Fingerprint } from './fingerprint';
 import { mapSteps, type Mapping } from './mapping';
 import { parseC, type CFile, type CFunction } from './parse';
+import { fileVersion } from './source';
+import { Unsupported } from '../../emulator/interp/runtime';
 
 export interface Analysis {
   file: CFile;
@@ -106,21 +108,59 @@ export interface InspectFunction {
   steps: number;
   mapped: number;
   missing: string[];
-  arches: { arch: ArchId; scenario: string; steps: number; mapped: number; lines: number[]; missing: string[]; na?: string }[];
+  arches: InspectArch[];
+}
+
+export interface InspectArch {
+  arch: ArchId;
+  scenario: string;
+  /** whose code ran: the file's own (emulator/interp) or the version model, mapped by anchors */
+  engine: 'source' | 'model';
+  steps: number;
+  mapped: number;
+  lines: number[];
+  missing: string[];
+  na?: string;
+  /** why the file's own code could not run here (the construct or call, and its line) */
+  unsupported?: { what: string; line: number };
+}
+
+/** The function's default scenario on the file's own code, if it runs; else why not. */
+async function sourceReplay(text: string, override: string | undefined, fn: string, arch: ArchId): Promise<Replay | Unsupported | Error> {
+  try {
+    const fv = await fileVersion(text, { arch, version: override });
+    if (!fv.source) return fv.unsupported!;
+    return replay({ arch, version: fv.source, scenario: scenarioFor(fn), trace: true });
+  } catch (e) {
+    return e as Error;
+  }
 }
 
 /** What `gup-lens inspect` prints: the fingerprint and, per function and arch, how its replay maps. */
 export async function inspect(text: string, override?: string) {
   const a = await analyze(text, override);
-  const functions: InspectFunction[] = a.gupFunctions.map((f) => {
-    const arches = replayAllArches(a, f.name).map((r) => {
-      if (!r.replay || !r.mapping) return { arch: r.arch, scenario: r.scenario.id, steps: 0, mapped: 0, lines: [], missing: [], na: r.na };
+  const functions: InspectFunction[] = [];
+  for (const f of a.gupFunctions) {
+    const arches: InspectArch[] = [];
+    for (const r of replayAllArches(a, f.name)) {
+      const src = a.version ? await sourceReplay(text, override, f.name, r.arch) : undefined;
+      if (src && !(src instanceof Error)) {
+        const own = src.steps.filter((s) => s.fn === f.name);
+        const lines = [...new Set(own.map((s) => s.line).filter((l): l is number => l !== undefined))].sort((x, y) => x - y);
+        arches.push({ arch: r.arch, scenario: src.scenario.id, engine: 'source', steps: own.length, mapped: own.filter((s) => s.line !== undefined).length, lines, missing: [] });
+        continue;
+      }
+      const unsupported = src instanceof Unsupported ? { what: src.what, line: src.line } : undefined;
+      if (!r.replay || !r.mapping) {
+        arches.push({ arch: r.arch, scenario: r.scenario.id, engine: 'model', steps: 0, mapped: 0, lines: [], missing: [], na: r.na, ...(unsupported && { unsupported }) });
+        continue;
+      }
       const own = r.replay.steps.map((s, i) => ({ s, p: r.mapping!.places[i] })).filter((x) => x.s.fn === f.name);
       const lines = [...new Set(own.filter((x) => x.p.line !== undefined).map((x) => x.p.line! + 1))].sort((x, y) => x - y);
       const missing = [...new Set(own.filter((x) => x.p.line === undefined).map((x) => x.s.anchor))];
-      return { arch: r.arch, scenario: r.scenario.id, steps: own.length, mapped: own.filter((x) => x.p.line !== undefined).length, lines, missing };
-    });
-    return {
+      arches.push({ arch: r.arch, scenario: r.scenario.id, engine: 'model', steps: own.length, mapped: own.filter((x) => x.p.line !== undefined).length, lines, missing, ...(unsupported && { unsupported }) });
+    }
+    functions.push({
       name: f.name,
       startLine: f.startLine + 1,
       endLine: f.endLine + 1,
@@ -128,8 +168,8 @@ export async function inspect(text: string, override?: string) {
       mapped: arches.reduce((n, x) => n + x.mapped, 0),
       missing: [...new Set(arches.flatMap((x) => x.missing))],
       arches,
-    };
-  });
+    });
+  }
   return {
     version: a.version ? { id: a.version.id, confidence: a.fingerprint?.confidence ?? 1, evidence: a.fingerprint?.evidence ?? [], overridden: !!override && override !== 'auto' } : null,
     functions,

@@ -350,8 +350,9 @@ export async function cmdInspect(a: { file: string; json: boolean; version?: str
   for (const f of r.functions) {
     out(`  ${f.name} (lines ${f.startLine}-${f.endLine}): ${f.mapped} of ${f.steps} replayed steps on its lines`);
     for (const x of f.arches) {
-      if (x.na) out(`    ${x.arch.padEnd(9)} n/a: ${x.na}`);
-      else out(`    ${x.arch.padEnd(9)} ${x.scenario}: ${x.mapped}/${x.steps} steps → lines ${x.lines.join(', ') || '-'}${x.missing.length ? `; not found in this file: ${x.missing.join(' | ')}` : ''}`);
+      const why = x.unsupported ? ` (the file's code stopped: ${x.unsupported.what} at line ${x.unsupported.line})` : '';
+      if (x.na) out(`    ${x.arch.padEnd(9)} n/a: ${x.na}${why}`);
+      else out(`    ${x.arch.padEnd(9)} ${x.engine === 'source' ? 'your code' : `model ${r.version.id}`} ${x.scenario}: ${x.mapped}/${x.steps} steps → lines ${x.lines.join(', ') || '-'}${x.missing.length ? `; not found in this file: ${x.missing.join(' | ')}` : ''}${why}`);
     }
   }
 }

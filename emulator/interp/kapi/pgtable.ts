@@ -176,7 +176,7 @@ export function pgtableBuiltins(): Builtin[] {
   });
   p('pte_offset_kernel', 'entp:pte', 'the pte slot for addr under the pmd', (t, [pp, addr]) => offset(t, 'pte', pp, N(addr)));
   p('pte_unmap', 'void', 'undo pte_offset_map (a kmap on highmem; nothing here)', () => undefined);
-  p('pte_present_user', 'int', '2013 ARM: present and user-accessible', (t, [e]) => t.k.arch.present(e) && t.k.arch.user(e));
+  out.push({ name: 'pte_present_user', doc: 'ARM: present and user-accessible', family: F, kind: 'pure', ret: 'int', arches: ['arm-lpae', 'arm64'], run: (t, [e]) => t.k.arch.present(e) && t.k.arch.user(e) });
   p('pte_flags', 'u64', 'the flag bits of a pte (everything but the frame number)', (t, [e]) => entVal(e) & ~(BigInt(t.k.arch.pfn({ lo: 0xffffffff, hi: 0x000fffff })) << 12n));
   p('is_hugepd', 'int', 'powerpc hugepd entries (none on these arches)', () => 0);
   p('__hugepd', 'int', 'powerpc hugepd wrapper (none on these arches)', () => 0);
