@@ -902,7 +902,9 @@ function call(b: FB, n: CNode): X {
   const xs: X[] = [];
   for (let i = 0; i < argNodes.length; i++) {
     if (b.suspends(argNodes[i])) for (let j = 0; j < xs.length; j++) xs[j] = b.spill(xs[j]);
-    xs.push(lv.has(i) ? addressOf(b, argNodes[i]) : expr(b, argNodes[i]));
+    const a = argNodes[i];
+    const already = a.type === 'pointer_expression' && a.children[0]?.text === '&';
+    xs.push(lv.has(i) && !already ? addressOf(b, a) : expr(b, a));
   }
   const evs = xs.map((x) => x.ev);
   const back = fromJs(rt);

@@ -203,15 +203,12 @@ export function pgtableBuiltins(): Builtin[] {
 }
 
 /** A whole-entry load as a generator (on atomic arches it never yields inside, so replays stay cheap). */
-// eslint-disable-next-line require-yield
 export function* loadGen(t: Thread, p: unknown): Generator<undefined, Ent, unknown> {
   if (p instanceof TablePtr) {
     if (!t.k.arch.atomicEntryLoad) return yield* twoHalves(t, p);
-    const e = loadEnt(t, p);
-    if (t.stop) {
-      t.stop = false;
-      yield;
-    }
+    const e: LoadedEnt = t.k.m.load(p);
+    e.s = p;
+    if (t.point('load', { level: p.level, lo: e.lo, hi: e.hi })) yield;
     return e;
   }
   return load(t, p);
