@@ -265,6 +265,12 @@ function compare(op: string): (a: any, b: any) => number {
 
 /** Parse a C integer literal: value and type by the C rules. */
 function literal(env: Env, text: string, l: number): X {
+  if (text.startsWith('-')) {
+    const x = literal(env, text.slice(1).trim(), l);
+    const t = promote(x.t);
+    const v = wrapper(t)(-x.ev(undefined as unknown as Thread, undefined as unknown as Frame));
+    return { t, ev: () => v };
+  }
   const m = /^(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)([uUlL]*)$/.exec(text);
   if (!m) throw new Unsupported(`number ${text}`, l);
   const digits = m[1];
@@ -1123,7 +1129,7 @@ function statement(b: FB, n: CNode): void {
         const value = field(c, 'value');
         if (value) cases.push({ v: N(expr(b, value).ev(undefined as unknown as Thread, undefined as unknown as Frame)), at });
         else dflt = at;
-        for (const s of named(c).filter((s) => s !== value)) statement(b, s);
+        for (const s of named(c).filter((s) => !value || s.id !== value.id)) statement(b, s);
       }
       b.loops.pop();
       b.place(end);

@@ -165,3 +165,22 @@ function* runGup(v: SourceVersion, k: Kern, call: GupCall): G<GupResult> {
 export function isSource(v: VersionModel): v is SourceVersion {
   return (v as SourceVersion).engine === 'source';
 }
+
+/** Run one function of the file to its end with the given C values (tests, the debugger's evaluate): no slow path, no scheduling. */
+export function callFunction(v: SourceVersion, k: Kern, name: string, args: unknown[]): unknown {
+  const fn = v.program.fns.get(name);
+  if (!fn) throw v.program.broken.get(name) ?? new Unsupported(`no function ${name}() in this file`, 0);
+  const call: GupCall = { start: 0, nrPages: 0, write: false };
+  const t = new Thread(k, { call, model: v.model, self: v, foll: FOLL });
+  const depth = k.frames.length;
+  try {
+    t.call(fn, fn.params.map((p, i) => fromJs(p.type)(args[i])), -1, fn.line);
+    while (!t.done) {
+      t.run();
+      if (t.sub) throw new Unsupported(`${name}() needs a kernel generator (a load in halves, the slow path): run it through gup()`, t.top.line);
+    }
+  } finally {
+    k.frames.length = depth;
+  }
+  return t.value;
+}

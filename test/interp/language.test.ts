@@ -1,0 +1,165 @@
+/**
+ * The interpreter's C: integer widths and wrap-around per arch, control flow (goto into a
+ * block, switch, comma, do/while with side effects), pointers to locals and out-parameters, and
+ * the preprocessor's configuration. Each function here is written for the test.
+ */
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { getArch } from '../../emulator/arch';
+import type { ArchId } from '../../emulator/arch/types';
+import { configFor } from '../../emulator/interp/config';
+import { preprocess } from '../../emulator/interp/preprocess';
+import { callFunction, sourceVersion, type ParseC, type SourceVersion } from '../../emulator/interp/source-version';
+import { buildMachine } from '../../emulator/machine/builder';
+import { makeKern } from '../../emulator/run/replay';
+import { getVersion } from '../../emulator/versions';
+import { sourceParser } from '../../server/analysis/parse';
+
+let parse: ParseC;
+beforeAll(async () => {
+  parse = await sourceParser();
+});
+
+const C = `
+unsigned long dec(unsigned long a) { return a - 1; }
+int inc(int a) { return a + 1; }
+unsigned int shl(unsigned int a, int n) { return a << n; }
+long neg_shift(long a) { return a >> 1; }
+int size_of_long(void) { return sizeof(unsigned long); }
+static void bump(int *p) { (*p)++; }
+int out_param(void) { int x = 40; bump(&x); bump(&x); return x; }
+int jump_in(int a) {
+	int r = 0;
+	if (a)
+		goto inner;
+	r = 100;
+	return r;
+	{
+		int k;
+inner:
+		k = a * 2;
+		r = k + 1;
+	}
+	return r;
+}
+int sw(int a) {
+	int r = 0;
+	switch (a) {
+	case 1: r = 10; break;
+	case 2: r = 20;
+	case 3: r += 3; break;
+	default: r = -1;
+	}
+	return r;
+}
+int commas(int n) {
+	int i = 0, s = 0;
+	do { s += i; } while (i++, i < n);
+	return s;
+}
+int loops(int n) {
+	int s = 0, i;
+	for (i = 0; i < n; i++) {
+		if (i == 2) continue;
+		if (i == 5) break;
+		s += i;
+	}
+	while (s > 100) s -= 100;
+	return s;
+}
+int cond(int a) { return a > 3 ? a * 2 : -a; }
+unsigned long mask(unsigned long a) { return a & ~((1UL << 21) - 1); }
+int cmp_unsigned(void) { unsigned int x = 1; return -1 > x; }
+#define TWICE(x) ((x) + (x))
+#define TEN 10
+int macros(int a) { return TWICE(a) + TEN; }
+#if CONFIG_PGTABLE_LEVELS > 3
+int levels(void) { return 4; }
+#elif defined(CONFIG_X86_PAE) || IS_ENABLED(CONFIG_ARM_LPAE)
+int levels(void) { return 3; }
+#else
+int levels(void) { return 0; }
+#endif
+`;
+
+function compiled(arch: ArchId): { v: SourceVersion; run: (name: string, ...args: unknown[]) => unknown } {
+  const a = getArch(arch);
+  const model = getVersion('generic-2014');
+  const v = sourceVersion(C, parse, a, model);
+  const m = buildMachine(a, model.era, { mappings: [] });
+  const k = makeKern(m, model, undefined, 'test', 0, false);
+  return { v, run: (name, ...args) => callFunction(v, k, name, args) };
+}
+
+describe('C semantics of the interpreter', () => {
+  it('unsigned long is 64-bit on x86-64 and arm64, 32-bit on PAE and LPAE, and wraps', () => {
+    expect(compiled('x86-64').run('dec', 0)).toBe(0xffffffffffffffffn);
+    expect(compiled('arm64').run('size_of_long')).toBe(8);
+    expect(compiled('x86-pae').run('dec', 0)).toBe(0xffffffff);
+    expect(compiled('arm-lpae').run('size_of_long')).toBe(4);
+  });
+
+  it('int is 32-bit signed with wrap-around; shifts and comparisons follow the C conversions', () => {
+    const { run } = compiled('x86-64');
+    expect(run('inc', 0x7fffffff)).toBe(-0x80000000);
+    expect(run('shl', 0x80000001, 1)).toBe(2);
+    expect(run('neg_shift', -7)).toBe(-4n);
+    expect(run('cmp_unsigned')).toBe(1); // -1 converts to UINT_MAX
+    expect(run('mask', 0x40212345n)).toBe(0x40200000n);
+  });
+
+  it('control flow: goto into a block, switch fallthrough, comma and do/while, for with continue/break, ?:', () => {
+    const { run } = compiled('arm64');
+    expect(run('jump_in', 5)).toBe(11);
+    expect(run('jump_in', 0)).toBe(100);
+    expect([1, 2, 3, 9].map((a) => run('sw', a))).toEqual([10, 23, 3, -1]);
+    expect(run('commas', 5)).toBe(10);
+    expect(run('loops', 10)).toBe(0 + 1 + 3 + 4);
+    expect([5, 2].map((a) => run('cond', a))).toEqual([10, -2]);
+  });
+
+  it('pointers to locals as out-parameters; the file\'s macros expanded', () => {
+    const { run } = compiled('x86-pae');
+    expect(run('out_param')).toBe(42);
+    expect(run('macros', 4)).toBe(18);
+  });
+
+  it('#if/#elif/defined()/IS_ENABLED() follow each arch\'s configuration', () => {
+    expect((['x86-64', 'x86-pae', 'arm-lpae', 'arm64'] as ArchId[]).map((a) => compiled(a).run('levels'))).toEqual([4, 3, 3, 4]);
+  });
+
+  it('unsigned long arithmetic matches 64-bit wrap-around for any operands (fast-check)', () => {
+    const src = 'unsigned long f(unsigned long a, unsigned long b) { return (a + b) * 3 - (a ^ b) + (b >> 7); }';
+    const a = getArch('x86-64');
+    const model = getVersion('generic-2014');
+    const v = sourceVersion(src, parse, a, model);
+    const k = makeKern(buildMachine(a, model.era, { mappings: [] }), model, undefined, 't', 0, false);
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), (x, y) => {
+        const want = BigInt.asUintN(64, BigInt.asUintN(64, BigInt.asUintN(64, x + y) * 3n) - (x ^ y) + (y >> 7n));
+        expect(callFunction(v, k, 'f', [x, y])).toBe(want);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('the preprocessor', () => {
+  it('keeps every line where it was, and picks the arch header\'s gup_get_pte on PAE', () => {
+    const src = ['#ifndef gup_get_pte', 'static int a;', '#else', 'static int b;', '#endif', 'int x;'].join('\n');
+    const pae = preprocess(src, configFor(getArch('x86-pae')));
+    const x64 = preprocess(src, configFor(getArch('x86-64')));
+    expect(pae.text.split('\n')).toEqual(['', '', '', 'static int b;', '', 'int x;']);
+    expect(x64.text.split('\n')).toEqual(['', 'static int a;', '', '', '', 'int x;']);
+  });
+
+  it('a user override wins, and a bad one is refused with a message', () => {
+    const src = '#ifdef CONFIG_ARCH_HAS_PTE_SPECIAL\nyes\n#else\nno\n#endif';
+    expect(preprocess(src, configFor(getArch('arm64'), { CONFIG_ARCH_HAS_PTE_SPECIAL: 'n' })).text.trim()).toBe('no');
+    expect(() => configFor(getArch('arm64'), { CONFIG_X: 'maybe' })).toThrow(/must be y, n or a number/);
+  });
+
+  it('an unbalanced #if is reported with its line', () => {
+    expect(() => preprocess('int a;\n#if 1\nint b;\n', configFor(getArch('arm64')))).toThrow(/#if without #endif at line 2/);
+  });
+});

@@ -1,0 +1,93 @@
+/**
+ * The version models are the oracle of the interpreter: running a file of an era (the real
+ * texts in ../shared/corpus, and fixtures in each era's shape written for these tests) gives the
+ * same pages, refcount and pincount deltas, nr and slow-path verdict as that era's model, on
+ * every built-in scenario and arch where both run. One table lists every pair.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { getArch } from '../../emulator/arch';
+import type { ArchId } from '../../emulator/arch/types';
+import { KAPI } from '../../emulator/interp/kapi';
+import { sourceVersion, type ParseC } from '../../emulator/interp/source-version';
+import { NotApplicableError, replay, type Replay } from '../../emulator/run/replay';
+import { SCENARIOS } from '../../emulator/scenarios';
+import { getVersion } from '../../emulator/versions';
+import { sourceParser } from '../../server/analysis/parse';
+
+const CORPUS = join(__dirname, '../../../shared/corpus');
+const FIX = join(__dirname, '../fixtures');
+const ALL: ArchId[] = ['x86-64', 'x86-pae', 'arm-lpae', 'arm64'];
+
+/** file, the model of its era, the arches both run on */
+export const PAIRS: { file: string; model: string; arches: ArchId[]; corpus?: boolean }[] = [
+  { file: join(CORPUS, 'arm-rfc-2013.arch-arm-mm-gup.c'), model: 'arm-rfc-2013', arches: ['arm-lpae'], corpus: true },
+  { file: join(CORPUS, 'generic-2014.mm-gup-fast-part.c'), model: 'generic-2014', arches: ALL, corpus: true },
+  { file: join(FIX, 'eras/x86-2008-shape.c'), model: 'x86-2008', arches: ['x86-64', 'x86-pae'] },
+  { file: join(FIX, 'eras/gup-5.10-shape.c'), model: 'wpseq-2021', arches: ALL },
+  { file: join(FIX, 'eras/gup-6.10-shape.c'), model: 'folio-6x', arches: ALL },
+];
+
+let parse: ParseC;
+beforeAll(async () => {
+  parse = await sourceParser();
+});
+
+function outcome(r: Replay) {
+  return { nr: r.result.nr, ret: r.result.ret, slowPath: r.result.slowPath, fastNr: r.result.fastNr, pages: r.result.pages, deltas: r.deltas };
+}
+
+/** Both engines on one scenario; undefined when the scenario does not apply. */
+function both(file: string, model: string, arch: ArchId, scenario: string) {
+  const v = sourceVersion(readFileSync(file, 'utf8'), parse, getArch(arch), getVersion(model), { path: file });
+  let oracle: Replay;
+  try {
+    oracle = replay({ arch, version: model, scenario });
+  } catch (e) {
+    if (e instanceof NotApplicableError) return undefined;
+    throw e;
+  }
+  return { source: outcome(replay({ arch, version: v, scenario })), model: outcome(oracle) };
+}
+
+const rows = PAIRS.flatMap((p) => p.arches.flatMap((arch) => SCENARIOS.map((s) => [p.file.split('/').slice(-2).join('/'), p.model, arch, s.id, p] as const)));
+
+describe('interpreter vs version model (oracle)', () => {
+  it.each(rows)('%s as %s on %s: %s', (_name, model, arch, scenario, p) => {
+    if (p.corpus && !existsSync(p.file)) {
+      console.warn(`skipped: ${p.file} is absent (../shared/corpus holds the real kernel text)`);
+      return;
+    }
+    const r = both(p.file, model, arch, scenario);
+    if (!r) return;
+    expect(r.source).toEqual(r.model);
+  });
+
+  it('stops with the name and line of a call nothing defines, and the fallback model still runs', () => {
+    const file = join(FIX, 'gup-2014-shape.c');
+    const v = sourceVersion(readFileSync(file, 'utf8'), parse, getArch('arm64'), getVersion('generic-2014'));
+    expect(replay({ arch: 'arm64', version: v, scenario: 'pages-4k-16' }).result.nr).toBe(16); // the fast path alone suffices
+    expect(() => replay({ arch: 'arm64', version: v, scenario: 'hole-middle' })).toThrow(/^unsupported: call to slow_path_rest\(\) at line 177$/);
+    expect(replay({ arch: 'arm64', version: 'generic-2014', scenario: 'hole-middle' }).result.nr).toBe(16);
+  });
+
+  it('fails when a built-in takes a reference the model does not take', () => {
+    const p = PAIRS[1];
+    if (!existsSync(p.file)) return console.warn(`skipped: ${p.file} is absent`);
+    const b = KAPI.find((x) => x.name === 'page_cache_get_speculative')!;
+    const run = b.run!;
+    b.run = (t, a) => {
+      const ok = run(t, a);
+      if (ok) t.k.m.refAdd(a[0], 1); // one reference too many
+      return ok;
+    };
+    try {
+      const r = both(p.file, p.model, 'arm64', 'pages-4k-16')!;
+      expect(r.source).not.toEqual(r.model);
+      expect(r.source.deltas[0].refcount).toBe(2);
+    } finally {
+      b.run = run;
+    }
+  });
+});
