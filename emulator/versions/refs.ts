@@ -31,17 +31,26 @@ export function tailPins(k: Kern, pfn: number, scheme: TailScheme): number {
   return 0;
 }
 
-/** get_page(): one reference, on the head; a tail also gets its split pin in the old scheme. */
+/**
+ * Does a tail of this page keep split pins? Only THP tails: hugetlbfs pages never split, and
+ * skip tail refcounting (3.13; x86's gup_huge_pud never pinned tails). The 1 GiB pages of the
+ * scenarios are hugetlbfs; THPs are pmd-sized.
+ */
+function splitPins(k: Kern, head: number): boolean {
+  return k.m.mem.order[k.m.mem.idx(head)] <= 9;
+}
+
+/** get_page(): one reference, on the head; a THP tail also gets its split pin in the old scheme. */
 export function getPage(k: Kern, pfn: number, scheme: TailScheme): void {
   const head = k.m.headOf(pfn);
   k.m.refAdd(head, 1);
-  if (head !== pfn) tailPin(k, pfn, scheme, 1);
+  if (head !== pfn && splitPins(k, head)) tailPin(k, pfn, scheme, 1);
 }
 
 /** put_page(): the reverse of getPage, for whatever the page is now (a split may have happened). */
 export function putPage(k: Kern, pfn: number, scheme: TailScheme): void {
   const head = k.m.headOf(pfn);
-  if (head !== pfn) tailPin(k, pfn, scheme, -1);
+  if (head !== pfn && splitPins(k, head)) tailPin(k, pfn, scheme, -1);
   k.m.refSub(head, 1);
 }
 
