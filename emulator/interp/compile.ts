@@ -298,6 +298,8 @@ class FB {
   readonly loops: { brk: Label; cont?: Label }[] = [];
   readonly locals: CompiledFn['locals'] = [];
   readonly lines = new Set<number>();
+  /** each slot's value when a frame starts (a declared local without initializer: zero of its type) */
+  readonly zeros: unknown[] = [];
   private readonly memo = new Map<number, boolean>();
   constructor(
     readonly env: Env,
@@ -327,20 +329,39 @@ class FB {
   place(l: Label): void {
     l.pc = this.ops.length;
   }
+  /**
+   * Append an op. A statement's mark (its line, its text, its 'stmt' step) rides on the
+   * statement's first op instead of being an op of its own: half the dispatches of a walk.
+   */
+  push(op: Op): void {
+    const p = this.pending;
+    if (p) {
+      this.pending = undefined;
+      const { l, anchor } = p;
+      const inner = op;
+      op = (t, f) => {
+        f.line = l;
+        f.anchor = anchor;
+        t.note(f, 'stmt');
+        return inner(t, f);
+      };
+    }
+    this.ops.push(op);
+  }
   /** an op that does something and goes on */
   op(run: (t: Thread, f: Frame) => void): void {
     const next = this.ops.length + 1;
-    this.ops.push((t, f) => {
+    this.push((t, f) => {
       run(t, f);
       return next;
     });
   }
   jump(l: Label): void {
-    this.ops.push(() => l.pc);
+    this.push(() => l.pc);
   }
   jumpIf(ev: Ev, l: Label, when: boolean): void {
     const next = this.ops.length + 1;
-    this.ops.push(when ? (t, f) => (ev(t, f) ? l.pc : next) : (t, f) => (ev(t, f) ? next : l.pc));
+    this.push(when ? (t, f) => (ev(t, f) ? l.pc : next) : (t, f) => (ev(t, f) ? next : l.pc));
   }
   /** keep a value in a temporary now (before a later operand's ops run) */
   spill(x: X): X {
@@ -351,17 +372,14 @@ class FB {
     });
     return { t: x.t, ev: (_t, f) => f.v[s] };
   }
-  /** a statement starts: its line, its text as the step anchor, a 'stmt' step */
+  /** a statement starts: its line, its text as the step anchor, a 'stmt' step (on its first op) */
   mark(n: CNode, text = n.text): void {
+    if (this.pending) this.op(() => undefined); // a statement that made no op still shows
     const l = line(n);
-    const anchor = text.split('\n')[0].trim().slice(0, 120);
     this.lines.add(l);
-    this.op((t, f) => {
-      f.line = l;
-      f.anchor = anchor;
-      t.note(f, 'stmt');
-    });
+    this.pending = { l, anchor: text.split('\n')[0].trim().slice(0, 120) };
   }
+  private pending: { l: number; anchor: string } | undefined;
 
   /** Can evaluating this expression stop the thread (so it must be linearised)? Conservative. */
   suspends(n: CNode): boolean {
@@ -759,6 +777,18 @@ function binary(b: FB, n: CNode): X {
     const re = expr(b, right).ev;
     return { t: INT, ev: op === '&&' ? (t, f) => (le(t, f) && re(t, f) ? 1 : 0) : (t, f) => (le(t, f) || re(t, f) ? 1 : 0) };
   }
+  const same = (op === '==' || op === '!=') && entryVal(b, left) && entryVal(b, right);
+  if (same) {
+    // pte_val(a) != pte_val(b): the raw values compared half by half (no 64-bit arithmetic)
+    const arg = (n: CNode): CNode => (n.type === 'parenthesized_expression' ? arg(named(n)[0]) : named(field(n, 'arguments')!)[0]);
+    let ax = expr(b, arg(left));
+    if (b.suspends(right)) ax = b.spill(ax);
+    const bx = expr(b, arg(right));
+    const ae = ax.ev;
+    const be = bx.ev;
+    const ne = op === '!=';
+    return { t: INT, ev: (tt, f) => { const x = ae(tt, f); const y = be(tt, f); return (x.lo === y.lo && x.hi === y.hi) !== ne ? 1 : 0; } };
+  }
   let lx = expr(b, left);
   if (b.suspends(right)) lx = b.spill(lx);
   const rx = expr(b, right);
@@ -766,6 +796,14 @@ function binary(b: FB, n: CNode): X {
   const le = lx.ev;
   const re = rx.ev;
   return { t, ev: (tt, f) => fn(le(tt, f), re(tt, f)) };
+}
+
+/** A call pte_val(e) (or pmd/pud/p4d/pgd) of an entry-typed argument, the built-in one. */
+function entryVal(b: FB, n: CNode): boolean {
+  while (n.type === 'parenthesized_expression') n = named(n)[0];
+  if (n.type !== 'call_expression') return false;
+  const name = field(n, 'function')?.text ?? '';
+  return /^(pte|pmd|pud|p4d|pgd)_val$/.test(name) && !b.env.sigs.has(name) && named(field(n, 'arguments')!).length === 1;
 }
 
 function unary(b: FB, n: CNode): X {
@@ -914,11 +952,24 @@ function call(b: FB, n: CNode): X {
   }
   const evs = xs.map((x) => x.ev);
   const back = fromJs(rt);
-  const argv = (t: Thread, f: Frame) => {
-    const a = new Array(evs.length);
-    for (let i = 0; i < evs.length; i++) a[i] = evs[i](t, f);
-    return a;
-  };
+  // pure and sched built-ins read their arguments at once and keep none: one array per call site
+  const shared = new Array(evs.length);
+  const argv =
+    bi.kind === 'gen'
+      ? (t: Thread, f: Frame) => {
+          const a = new Array(evs.length);
+          for (let i = 0; i < evs.length; i++) a[i] = evs[i](t, f);
+          return a;
+        }
+      : evs.length === 1
+        ? (t: Thread, f: Frame) => {
+            shared[0] = evs[0](t, f);
+            return shared;
+          }
+        : (t: Thread, f: Frame) => {
+            for (let i = 0; i < evs.length; i++) shared[i] = evs[i](t, f);
+            return shared;
+          };
   const wrapErr = (e: unknown): never => {
     if (e instanceof Unsupported) throw e;
     throw new Unsupported(`${name}(): ${(e as Error).message}`, l);
@@ -972,10 +1023,7 @@ function statement(b: FB, n: CNode): void {
           const c = conv(x.t, t);
           const e = x.ev;
           b.op((tt, f) => void (f.v[s] = c(e(tt, f))));
-        } else {
-          const z = zeroOf(t);
-          b.op((_t, f) => void (f.v[s] = z));
-        }
+        } else b.zeros[s] = zeroOf(t);
       }
       return;
     }
@@ -1075,8 +1123,8 @@ function statement(b: FB, n: CNode): void {
         const x = expr(b, v);
         const c = conv(x.t, b.ret);
         const e = x.ev;
-        b.ops.push((t, f) => { t.ret(c(e(t, f))); return -1; });
-      } else b.ops.push((t) => { t.ret(undefined); return -1; });
+        b.push((t, f) => { t.ret(c(e(t, f))); return -1; });
+      } else b.push((t) => { t.ret(undefined); return -1; });
       return;
     }
     case 'break_statement': {
@@ -1116,8 +1164,8 @@ function statement(b: FB, n: CNode): void {
       const cases: { v: any; at: Label }[] = [];
       let dflt: Label | undefined;
       const body = field(n, 'body')!;
-      const dispatchAt = b.ops.length;
-      b.ops.push(() => 0); // replaced below, once the case labels are placed
+      let dispatch: Op = () => end.pc; // set below, once the case labels are placed
+      b.push((t, f) => dispatch(t, f));
       b.loops.push({ brk: end });
       for (const c of named(body)) {
         if (c.type !== 'case_statement') {
@@ -1133,7 +1181,7 @@ function statement(b: FB, n: CNode): void {
       }
       b.loops.pop();
       b.place(end);
-      b.ops[dispatchAt] = (t, f) => {
+      dispatch = (t, f) => {
         const v = N(e(t, f));
         for (const c of cases) if (c.v === v) return c.at.pc;
         return (dflt ?? end).pc;
@@ -1179,13 +1227,14 @@ function compileFn(env: Env, name: string, n: CNode): CompiledFn {
   const params = sig.params.map((p) => ({ name: p.name, type: p.t, slot: b.local(p.name, p.t, line(n)).slot }));
   statement(b, field(n, 'body')!);
   const end = n.endPosition.row + 1;
-  b.ops.push((t, f) => {
+  b.push((t, f) => {
     f.line = end;
     t.ret(zeroOf(sig.ret));
     return -1;
   });
   for (const l of b.labels.values()) if (l.pc < 0) throw new Unsupported('goto to a label that is not in the function', line(n));
-  return { name, line: line(n), endLine: end, params, ret: sig.ret, ops: b.ops, nslots: b.nslots, locals: b.locals, lines: [...b.lines].sort((x, y) => x - y) };
+  const zeros = Array.from({ length: b.nslots }, (_, i) => b.zeros[i]);
+  return { name, line: line(n), endLine: end, params, ret: sig.ret, ops: b.ops, nslots: b.nslots, zeros, locals: b.locals, lines: [...b.lines].sort((x, y) => x - y) };
 }
 
 /** Compile every function definition of a (preprocessed) file for one arch and configuration. */

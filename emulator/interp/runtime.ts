@@ -28,6 +28,8 @@ export interface CompiledFn {
   ops: Op[];
   /** slots for locals and temporaries */
   nslots: number;
+  /** every slot's value when a frame starts */
+  zeros: unknown[];
   /** locals by slot, for the debugger (name, type, 1-based declaration line) */
   locals: { name: string; type: CType; slot: number; line: number }[];
   /** 1-based lines that hold a statement (where a breakpoint can stop) */
@@ -95,7 +97,7 @@ export class Frame {
     /** the caller's line (the call site) */
     readonly callLine: number,
   ) {
-    this.v = new Array(fn.nslots);
+    this.v = fn.zeros.slice();
   }
 }
 

@@ -10,10 +10,12 @@ import { createMessageConnection, StreamMessageReader, StreamMessageWriter } fro
 import { buildMachine } from '../../emulator/machine/builder';
 import { cliGit } from '../../server/evolution/git';
 import { functionHistory } from '../../server/evolution/history';
-import { makeKern } from '../../emulator/run/replay';
+import { makeKern, replay } from '../../emulator/run/replay';
 import type { Scenario } from '../../emulator/scenarios';
 import { TraceBuffer } from '../../emulator/trace/buffer';
-import { getVersion } from '../../emulator/versions';
+import { getVersion, type VersionModel } from '../../emulator/versions';
+import { sourceVersion } from '../../emulator/interp/source-version';
+import { sourceParser } from '../../server/analysis/parse';
 import { run } from '../../emulator/versions/kern';
 import { getArch } from '../../emulator/arch';
 import { explore } from '../../emulator/explore/explore';
@@ -33,9 +35,9 @@ const oneGiB: Scenario = {
   call: { offset: 0, nrPages: GIB_PAGES, write: true },
 };
 
-function gupThroughput(versionId: string, trace: boolean, runs: number): number {
+function gupThroughput(versionId: string | VersionModel, trace: boolean, runs: number): number {
   const arch = getArch('x86-64');
-  const version = getVersion(versionId);
+  const version = typeof versionId === 'string' ? getVersion(versionId) : versionId;
   const m = buildMachine(arch, version.era, { mappings: oneGiB.layout });
   sampleRss();
   let best = Infinity;
@@ -94,6 +96,7 @@ async function main(): Promise<void> {
   }
   figures.explore_states_per_s = Math.round(best.perS);
   say(`  largest exploration: ${best.id} (${best.states} states) at ${figures.explore_states_per_s} states/s (targets: counterexample < 1000 ms, >= 200,000 states/s)`);
+  await interpFigures();
   await lspFigures();
   await historyFigure();
   await extensionFigures();
@@ -101,6 +104,53 @@ async function main(): Promise<void> {
 }
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+
+/** The interpreter: a file's own code walking 1 GiB, the first replay of a 100 KB file, exploring a race on a file. */
+async function interpFigures(): Promise<void> {
+  const root = join(__dirname, '..');
+  const corpus = join(root, '../shared/corpus');
+  const parse = await sourceParser();
+  say('The file\'s own code (emulator/interp):');
+  const generic = join(corpus, 'generic-2014.mm-gup-fast-part.c');
+  const walkFile = existsSync(generic) ? generic : join(root, 'test/fixtures/eras/gup-5.10-shape.c');
+  const walkModel = existsSync(generic) ? 'generic-2014' : 'wpseq-2021';
+  const v = sourceVersion(readFileSync(walkFile, 'utf8'), parse, getArch('x86-64'), getVersion(walkModel));
+  figures.interp_1g_pages_per_s = Math.round(gupThroughput(v, false, 5));
+  say(`  1 GiB of 4K pages, ${walkFile.split('/').pop()}'s own code, tracing off: ${figures.interp_1g_pages_per_s.toLocaleString()} pages/s (target >= 1,000,000)`);
+  // a 100 KB mm/gup.c-sized file: the 6.10-shaped walker, then the rest of an mm file
+  const walker = readFileSync(join(root, 'test/fixtures/eras/gup-6.10-shape.c'), 'utf8');
+  const filler: string[] = [];
+  for (let i = 0; walker.length + filler.join('\n').length < 100_000; i++) {
+    filler.push(`static long follow_helper_${i}(unsigned long address, int *nr)`, '{', `\tunsigned long off = address & ~PAGE_MASK;`, `\tif (off > ${i})`, '\t\treturn -EFAULT;', `\t*nr += ${i};`, '\treturn off;', '}', '');
+  }
+  const big = walker + '\n' + filler.join('\n');
+  const firsts: number[] = [];
+  for (let r = 0; r < 5; r++) {
+    const t0 = performance.now();
+    const fresh = sourceVersion(big, parse, getArch('x86-64'), getVersion('folio-6x'));
+    replay({ arch: 'x86-64', version: fresh, scenario: 'pages-4k-16', trace: true });
+    firsts.push(performance.now() - t0);
+  }
+  figures.interp_first_replay_ms = Math.round(pct(firsts, 50) * 10) / 10;
+  say(`  parse + configure + compile + first replay of a ${Math.round(big.length / 1000)} KB file: ${figures.interp_first_replay_ms} ms (median of 5; target < 150 ms)`);
+  const arm = join(corpus, 'arm-rfc-2013.arch-arm-mm-gup.c');
+  if (!existsSync(arm)) {
+    say('  (no ../shared/corpus: the explorer figure on the 2013 ARM file is skipped)');
+    return;
+  }
+  const sc = RACES.find((r) => r.id === 'race-pte-changed')!;
+  const run = { arch: 'arm-lpae' as const, version: sourceVersion(readFileSync(arm, 'utf8'), parse, getArch('arm-lpae'), getVersion('arm-rfc-2013')) };
+  let r = explore(sc, run);
+  for (const t = performance.now(); performance.now() - t < 500; ) r = explore(sc, run);
+  const runs: number[] = [];
+  for (const t = performance.now(); runs.length < 9 || performance.now() - t < 1000; ) {
+    const t0 = performance.now();
+    r = explore(sc, run);
+    runs.push(performance.now() - t0);
+  }
+  figures.interp_explore_states_per_s = Math.round((r.states / pct(runs, 50)) * 1000);
+  say(`  race-pte-changed on the 2013 ARM file's own code: ${r.states} states to the counterexample, ${figures.interp_explore_states_per_s.toLocaleString()} states/s (target >= 50,000)`);
+}
 
 /** The language server binary over stdio: cold start, CodeLens on a 3,000-line file, hovers. */
 async function lspFigures(): Promise<void> {
