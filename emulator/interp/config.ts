@@ -60,6 +60,7 @@ export function configFor(arch: ArchModel, overrides: Record<string, string> = {
     { name: '__HAVE_ARCH_PTE_SPECIAL', value: y(arch.hasPteSpecial), why: `${arch.id} has a pte special bit` },
     { name: 'CONFIG_ARCH_HAS_PTE_SPECIAL', value: y(arch.hasPteSpecial), why: `${arch.id} has a pte special bit (4.18 name)` },
     { name: 'CONFIG_ARCH_HAS_PTE_DEVMAP', value: y(is64), why: 'x86-64 and arm64 have a devmap bit' },
+    { name: '__HAVE_ARCH_PTE_DEVMAP', value: y(is64), why: 'x86-64 and arm64 have a devmap bit (4.x name)' },
     { name: 'CONFIG_ZONE_DEVICE', value: y(is64), why: 'devmap pages exist on 64-bit arches' },
     { name: 'CONFIG_GUP_GET_PTE_LOW_HIGH', value: y(!arch.atomicEntryLoad), why: 'a 64-bit entry is two 32-bit loads (x86 PAE)' },
     { name: 'CONFIG_GUP_GET_PXX_LOW_HIGH', value: y(!arch.atomicEntryLoad), why: 'a 64-bit entry is two 32-bit loads (x86 PAE, 6.2 name)' },

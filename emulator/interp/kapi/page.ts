@@ -65,6 +65,7 @@ export function pageBuiltins(): Builtin[] {
   p('page_ref_count', 'int', 'the page\'s own _refcount', (t, [pg]) => t.k.m.refcount(pg));
   p('folio_ref_count', 'int', 'the folio\'s _refcount', (t, [f]) => t.k.m.refcount(f));
   p('SetPageReferenced', 'void', 'mark the page referenced (LRU aging)', (t, [pg]) => t.k.m.mem.setFlag(pg, 'referenced'));
+  p('ClearPageReferenced', 'void', 'clear the referenced flag (LRU aging)', (t, [pg]) => t.k.m.mem.setFlag(pg, 'referenced', false));
   p('folio_set_referenced', 'void', 'mark the folio referenced (LRU aging)', (t, [f]) => t.k.m.mem.setFlag(f, 'referenced'));
   p('mark_page_accessed', 'void', 'mark the page accessed (LRU aging)', (t, [pg]) => t.k.m.mem.setFlag(head(t, pg), 'referenced'));
   p('is_zero_page', 'int', 'the shared zero page (never in the scenarios)', () => 0);
@@ -155,6 +156,13 @@ export function pageBuiltins(): Builtin[] {
   p('mod_node_page_state', 'void', 'vmstat counters (not modelled)', () => undefined);
   p('page_pgdat', 'ptr', 'the node of a page (only passed to vmstat counters)', () => null);
   p('folio_pgdat', 'ptr', 'the node of a folio (only passed to vmstat counters)', () => null);
+  p('gup_must_unshare', 'int', 'a FOLL_PIN of a shared anon page must unshare first (every anon page in the scenarios is exclusive: never)', () => 0);
+  p('is_pci_p2pdma_page', 'int', 'a PCI peer-to-peer DMA page (none in the scenarios)', () => 0);
+  p('put_devmap_managed_page_refs', 'int', 'devmap-managed pages drop refs themselves (none in the scenarios): false', () => 0);
+  p('put_devmap_managed_folio_refs', 'int', 'devmap-managed folios drop refs themselves (none in the scenarios): false', () => 0);
+  p('arch_make_page_accessible', 'int', 's390 secure pages (none here): 0', () => 0);
+  p('arch_make_folio_accessible', 'int', 's390 secure pages (none here): 0', () => 0);
+  p('sanity_check_pinned_pages', 'void', 'debug checks of pinned pages (nothing to model)', () => undefined);
   p('get_dev_pagemap', 'ptr', 'the dev_pagemap of a ZONE_DEVICE frame (a token: pgmap refs are not modelled)', (t) => ({ kind: 'pgmap' }));
   p('put_dev_pagemap', 'void', 'drop a dev_pagemap reference (not modelled)', () => undefined);
   return out;

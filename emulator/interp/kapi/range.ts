@@ -50,6 +50,7 @@ export function rangeBuiltins(): Builtin[] {
   for (const n of ['VM_BUG_ON_PAGE', 'VM_BUG_ON_FOLIO', 'VM_WARN_ON_ONCE_PAGE', 'VM_WARN_ON_ONCE_FOLIO', 'VM_WARN_ON_FOLIO', 'WARN_ON_ONCE_PAGE']) {
     p(n, 'int', 'evaluate the condition; when true, report it with the page (the run goes on)', (t, [v]) => report(t, n, v));
   }
+  p('BUILD_BUG', 'void', 'a compile-time check (only in code the configuration keeps unused)', () => undefined);
   p('BUILD_BUG_ON', 'void', 'a compile-time check: nothing at run time', () => undefined);
   p('in_atomic', 'int', 'atomic context (never, for the GUP caller)', () => 0);
   return out;
