@@ -63,6 +63,8 @@ export interface Program {
   /** every name the compiled code calls or reads that nothing defines, first line each */
   unknown: Map<string, number>;
   cfg: InterpConfig;
+  /** every function the file defines for this configuration (compiled or not) */
+  defined: string[];
 }
 
 const line = (n: CNode) => n.startPosition.row + 1;
@@ -195,7 +197,7 @@ export function fromJs(t: CType): (v: any) => any {
   if (t.k !== 'int') return (v) => v;
   const w = wrapper(t);
   if (t.bits === 64) return (v) => w(typeof v === 'bigint' ? v : BigInt(typeof v === 'boolean' ? +v : v ?? 0));
-  return (v) => w(typeof v === 'bigint' ? Number(BigInt.asIntN(32, v)) : typeof v === 'boolean' ? +v : v ?? 0);
+  return (v) => (typeof v === 'number' ? w(v) : w(typeof v === 'bigint' ? Number(BigInt.asIntN(32, v)) : typeof v === 'boolean' ? +v : 0));
 }
 
 function conv(from: CType, to: CType): (v: any) => any {
@@ -298,6 +300,8 @@ class FB {
   readonly loops: { brk: Label; cont?: Label }[] = [];
   readonly locals: CompiledFn['locals'] = [];
   readonly lines = new Set<number>();
+  /** the file's functions this one calls */
+  readonly calls = new Set<string>();
   /** each slot's value when a frame starts (a declared local without initializer: zero of its type) */
   readonly zeros: unknown[] = [];
   private readonly memo = new Map<number, boolean>();
@@ -920,6 +924,7 @@ function call(b: FB, n: CNode): X {
   }
   const sig = b.env.sigs.get(name);
   if (sig) {
+    b.calls.add(name);
     if (sig.params.length !== argNodes.length) throw new Unsupported(`call to ${name}() with ${argNodes.length} arguments (it takes ${sig.params.length})`, l);
     const xs = args(b, argNodes);
     const convs = xs.map((x, i) => conv(x.t, sig.params[i].t));
@@ -970,23 +975,25 @@ function call(b: FB, n: CNode): X {
             for (let i = 0; i < evs.length; i++) shared[i] = evs[i](t, f);
             return shared;
           };
-  const wrapErr = (e: unknown): never => {
-    if (e instanceof Unsupported) throw e;
-    throw new Unsupported(`${name}(): ${(e as Error).message}`, l);
-  };
+  // a built-in's own errors are given their line by the run loop (source-version.ts)
   if (bi.kind === 'pure') {
     const run = bi.run!;
-    return { t: rt, ev: (t, f) => { try { return back(run(t, argv(t, f))); } catch (e) { return wrapErr(e); } } };
+    if (evs.length === 1) {
+      const e0 = evs[0];
+      return { t: rt, ev: (t, f) => { shared[0] = e0(t, f); return back(run(t, shared)); } };
+    }
+    if (evs.length === 2) {
+      const e0 = evs[0];
+      const e1 = evs[1];
+      return { t: rt, ev: (t, f) => { shared[0] = e0(t, f); shared[1] = e1(t, f); return back(run(t, shared)); } };
+    }
+    return { t: rt, ev: (t, f) => back(run(t, argv(t, f))) };
   }
   const tmp = b.slot();
   if (bi.kind === 'sched') {
     const run = bi.run!;
     b.op((t, f) => {
-      try {
-        f.v[tmp] = back(run(t, argv(t, f)));
-      } catch (e) {
-        wrapErr(e);
-      }
+      f.v[tmp] = back(run(t, argv(t, f)));
     });
   } else {
     const gen = bi.gen!;
@@ -1221,11 +1228,12 @@ function signature(env: Env, n: CNode): { name: string; params: { name: string; 
   return { name, params, ret };
 }
 
-function compileFn(env: Env, name: string, n: CNode): CompiledFn {
+function compileFn(env: Env, name: string, n: CNode, calls: Set<string>): CompiledFn {
   const sig = env.sigs.get(name)!;
   const b = new FB(env, name, sig.ret);
   const params = sig.params.map((p) => ({ name: p.name, type: p.t, slot: b.local(p.name, p.t, line(n)).slot }));
   statement(b, field(n, 'body')!);
+  for (const c of b.calls) calls.add(c);
   const end = n.endPosition.row + 1;
   b.push((t, f) => {
     f.line = end;
@@ -1237,11 +1245,15 @@ function compileFn(env: Env, name: string, n: CNode): CompiledFn {
   return { name, line: line(n), endLine: end, params, ret: sig.ret, ops: b.ops, nslots: b.nslots, zeros, locals: b.locals, lines: [...b.lines].sort((x, y) => x - y) };
 }
 
-/** Compile every function definition of a (preprocessed) file for one arch and configuration. */
-export function compileProgram(root: CNode, arch: ArchModel, cfg: InterpConfig): Program {
+/**
+ * Compile the functions of a (preprocessed) file for one arch and configuration: those the
+ * roots reach through calls (a 100 KB mm/gup.c has hundreds of functions GUP-fast never calls),
+ * or every one when no root is defined in the file.
+ */
+export function compileProgram(root: CNode, arch: ArchModel, cfg: InterpConfig, roots: string[] = []): Program {
   const env = new Env(arch, cfg);
   const broken = env.broken;
-  const defs: [string, CNode][] = [];
+  const defs = new Map<string, CNode>();
   const visit = (n: CNode) => {
     for (const c of named(n)) {
       if (c.type === 'function_definition') {
@@ -1249,7 +1261,7 @@ export function compileProgram(root: CNode, arch: ArchModel, cfg: InterpConfig):
           const s = signature(env, c);
           if (s) {
             env.sigs.set(s.name, { params: s.params, ret: s.ret, node: c });
-            defs.push([s.name, c]);
+            defs.set(s.name, c);
           }
         } catch (e) {
           const name = /(\w+)\s*\(/.exec(c.text)?.[1] ?? '?';
@@ -1259,13 +1271,22 @@ export function compileProgram(root: CNode, arch: ArchModel, cfg: InterpConfig):
     }
   };
   visit(root);
-  for (const [name, node] of defs) {
+  const todo = roots.filter((r) => defs.has(r) || broken.has(r));
+  if (todo.length === 0) todo.push(...defs.keys());
+  const done = new Set<string>();
+  while (todo.length) {
+    const name = todo.pop()!;
+    if (done.has(name)) continue;
+    done.add(name);
+    const node = defs.get(name);
+    if (!node) continue;
+    const calls = new Set<string>();
     try {
-      env.fns.set(name, compileFn(env, name, node));
+      env.fns.set(name, compileFn(env, name, node, calls));
     } catch (e) {
       broken.set(name, e instanceof Unsupported ? e : new Unsupported(`${(e as Error).message} in ${name}()`, line(node)));
     }
+    for (const c of calls) if (!done.has(c)) todo.push(c);
   }
-  return { fns: env.fns, broken, unknown: env.unknown, cfg };
+  return { fns: env.fns, broken, unknown: env.unknown, cfg, defined: [...defs.keys()] };
 }
-

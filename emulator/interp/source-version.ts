@@ -42,6 +42,8 @@ export interface SourceVersion extends VersionModel {
 }
 
 const PIN_ENTRIES = ['pin_user_pages_fast'];
+/** every entry point a call may run: what the compiler starts from */
+const ENTRIES = ['get_user_pages_fast', '__get_user_pages_fast', 'get_user_pages_fast_only', 'pin_user_pages_fast', 'pin_user_pages_fast_only'];
 const FAST_ONLY = ['get_user_pages_fast_only', '__get_user_pages_fast'];
 
 /** The file as a version model for one arch. Throws Unsupported when the file cannot be compiled at all. */
@@ -57,11 +59,11 @@ export function sourceVersion(text: string, parse: ParseC, arch: ArchModel, mode
   const tree = parse(pre.text);
   let program: Program;
   try {
-    program = compileProgram(tree.rootNode, arch, config);
+    program = compileProgram(tree.rootNode, arch, config, [...(opts.entry ? [opts.entry] : []), ...ENTRIES]);
   } finally {
     tree.delete();
   }
-  const names = [...program.fns.keys()];
+  const names = program.defined;
   const self: SourceVersion = {
     engine: 'source',
     id: model.id,
@@ -139,7 +141,8 @@ function* runGup(v: SourceVersion, k: Kern, call: GupCall): G<GupResult> {
       } catch (e) {
         // never a stack trace: whatever stops the file's code names its line
         if (e instanceof Unsupported) throw e;
-        throw new Unsupported(`${(e as Error).message} (interpreter)`, t.stack.length ? t.top.line : fn.line);
+        const at = t.stack.length ? t.top : undefined;
+        throw new Unsupported(`${(e as Error).message}${at ? ` (in "${at.anchor}")` : ''}`, at ? at.line : fn.line);
       }
       if (t.done) break;
       if (t.sub) {
