@@ -48,15 +48,27 @@ const FAST_ONLY = ['get_user_pages_fast_only', '__get_user_pages_fast'];
 
 /** The file as a version model for one arch. Throws Unsupported when the file cannot be compiled at all. */
 export function sourceVersion(text: string, parse: ParseC, arch: ArchModel, model: VersionModel, opts: SourceOptions = {}): SourceVersion {
+  const { config, pre } = configure(text, arch, opts);
+  return build(parse(pre.text), config, pre, arch, model, opts);
+}
+
+/** The same, with a parser that answers later (the parse worker). */
+export async function sourceVersionAsync(text: string, parse: (text: string) => Promise<ReturnType<ParseC>>, arch: ArchModel, model: VersionModel, opts: SourceOptions = {}): Promise<SourceVersion> {
+  const { config, pre } = configure(text, arch, opts);
+  return build(await parse(pre.text), config, pre, arch, model, opts);
+}
+
+function configure(text: string, arch: ArchModel, opts: SourceOptions): { config: InterpConfig; pre: Preprocessed } {
   const config = configFor(arch, opts.config);
-  let pre: Preprocessed;
   try {
-    pre = preprocess(text, config);
+    return { config, pre: preprocess(text, config) };
   } catch (e) {
     const l = (e as { line?: number }).line ?? 0;
     throw new Unsupported((e as Error).message.replace(/ at line \d+$/, ''), l);
   }
-  const tree = parse(pre.text);
+}
+
+function build(tree: ReturnType<ParseC>, config: InterpConfig, pre: Preprocessed, arch: ArchModel, model: VersionModel, opts: SourceOptions): SourceVersion {
   let program: Program;
   try {
     program = compileProgram(tree.rootNode, arch, config, [...(opts.entry ? [opts.entry] : []), ...ENTRIES]);

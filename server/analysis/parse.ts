@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { Language, Parser, type Node } from 'web-tree-sitter';
 import { tokenize } from './tokens';
 import type { ParseC } from '../../emulator/interp/source-version';
+import { parserHost } from './parse-host';
 
 export interface CStatement {
   /** 0-based line of the statement's first token */
@@ -202,11 +203,24 @@ export function parseWith(parser: Parser, source: string): CFile {
   return { functions, errors };
 }
 
+/**
+ * Parse a file into its outline: in the parse worker when one is built (parse-host.ts), so a
+ * large document neither blocks nor grows this process; in-process otherwise.
+ */
 export async function parseC(source: string): Promise<CFile> {
+  const host = parserHost();
+  if (host.available) return host.file(source);
   return parseWith(await getParser(), source);
 }
 
-/** The parser as the interpreter takes it (emulator/interp does no I/O of its own). */
+/** A tree for the interpreter, as plain data from the parse worker (or in-process without one). */
+export async function parseTree(text: string): Promise<ReturnType<ParseC>> {
+  const host = parserHost();
+  if (host.available) return host.tree(text);
+  return (await sourceParser())(text);
+}
+
+/** The parser as the interpreter takes it, in-process (emulator/interp does no I/O of its own). */
 export async function sourceParser(): Promise<ParseC> {
   const parser = await getParser();
   return (text: string) => {

@@ -6,10 +6,10 @@
  */
 import { getArch } from '../../emulator/arch';
 import { Unsupported } from '../../emulator/interp/runtime';
-import { sourceVersion, type SourceVersion } from '../../emulator/interp/source-version';
+import { sourceVersionAsync, type SourceVersion } from '../../emulator/interp/source-version';
 import { getVersion, type VersionModel } from '../../emulator/versions';
 import { fingerprint, type Fingerprint } from './fingerprint';
-import { parseC, sourceParser } from './parse';
+import { parseC, parseTree } from './parse';
 
 export interface SourceRequest {
   arch: string;
@@ -53,10 +53,9 @@ export async function fileVersion(text: string, req: SourceRequest): Promise<Fil
   const id = req.version && req.version !== 'auto' ? req.version : fp?.id;
   if (!id) throw new NotGupError('no GUP-fast function found in this file (get_user_pages_fast and its walkers)');
   const model = getVersion(id);
-  const parse = await sourceParser();
   let r: FileVersion;
   try {
-    r = { model, fingerprint: fp, source: sourceVersion(text, parse, arch, model, { path: req.path, config: req.config, entry: req.entry }) };
+    r = { model, fingerprint: fp, source: await sourceVersionAsync(text, parseTree, arch, model, { path: req.path, config: req.config, entry: req.entry }) };
   } catch (e) {
     if (!(e instanceof Unsupported)) throw e;
     r = { model, fingerprint: fp, unsupported: e };
