@@ -15,6 +15,8 @@ const RETIRE_AFTER_BYTES = 32 * 1024 * 1024;
 const TIMEOUT_MS = 20_000;
 
 interface Pending {
+  /** the worker it was sent to (a retired worker's exit fails only its own requests) */
+  w: Worker;
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
   timer: NodeJS.Timeout;
@@ -35,7 +37,10 @@ export class ParserHost {
   /** workers started so far (a test reads it) */
   started = 0;
 
-  constructor(private readonly script = workerScript()) {}
+  constructor(
+    private readonly script = workerScript(),
+    private readonly retireAfter = RETIRE_AFTER_BYTES,
+  ) {}
 
   get available(): boolean {
     return !!this.script;
@@ -59,6 +64,7 @@ export class ParserHost {
     const fail = (e: Error) => {
       if (this.worker === w) this.worker = undefined;
       for (const [id, p] of this.pending) {
+        if (p.w !== w) continue;
         clearTimeout(p.timer);
         p.reject(new ParseError(`the parser stopped: ${e.message}`));
         this.pending.delete(id);
@@ -73,12 +79,12 @@ export class ParserHost {
   private retire(w: Worker): void {
     if (this.worker === w) this.worker = undefined;
     this.parsed = 0;
-    if (this.pending.size === 0) void w.terminate();
+    if (![...this.pending.values()].some((p) => p.w === w)) void w.terminate();
     else setTimeout(() => void w.terminate(), TIMEOUT_MS).unref();
   }
 
   private request<T>(kind: ParseRequest['kind'], text: string): Promise<T> {
-    if (this.parsed > RETIRE_AFTER_BYTES && this.worker) this.retire(this.worker);
+    if (this.parsed > this.retireAfter && this.worker) this.retire(this.worker);
     const w = (this.worker ??= this.spawn());
     this.parsed += text.length;
     const id = this.next++;
@@ -89,7 +95,7 @@ export class ParserHost {
         this.retire(w);
       }, TIMEOUT_MS);
       timer.unref();
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      this.pending.set(id, { w, resolve: resolve as (v: unknown) => void, reject, timer });
       w.postMessage({ id, kind, text } satisfies ParseRequest);
     });
   }

@@ -147,7 +147,13 @@ function scanHeaders(lines: string[], known: Set<string>, endOf: (start: number)
   return out;
 }
 
-export function parseWith(parser: Parser, source: string): CFile {
+/** LSP counts a lone CR as a line end; tree-sitter does not: make it a LF (same length, no offset moves). */
+export function lineEnds(text: string): string {
+  return text.includes('\r') ? text.replace(/\r(?!\n)/g, '\n') : text;
+}
+
+export function parseWith(parser: Parser, raw: string): CFile {
+  const source = lineEnds(raw);
   const text = neutralize(source);
   const tree = parser.parse(text);
   if (!tree) return { functions: [], errors: 0 };

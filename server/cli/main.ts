@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { inspect } from '../analysis/analyze';
-import { fileVersion, NotGupError } from '../analysis/source';
+import { fileVersion, MAX_SOURCE_BYTES, NotGupError } from '../analysis/source';
 import { Unsupported } from '../../emulator/interp/runtime';
 import type { SourceVersion } from '../../emulator/interp/source-version';
 import { ConfigError } from '../../emulator/interp/config';
@@ -336,6 +336,7 @@ export async function cmdInspect(a: { file: string; json: boolean; version?: str
   } catch (e) {
     throw new UsageError(`cannot read ${a.file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
+  if (text.length > MAX_SOURCE_BYTES) throw new UsageError(`${a.file} is ${(text.length / 1048576).toFixed(1)} MB; gup-lens reads files up to 4 MB`);
   if (a.version && a.version !== 'auto') getVersion(a.version);
   const r = await inspect(text, a.version);
   if (a.json) {

@@ -28,7 +28,11 @@ export const MAX_BYTES = 4 * 1024 * 1024;
 const DEBOUNCE_MS = 150;
 
 export function startServer(connection: Connection): void {
-  const documents = new TextDocuments(TextDocument);
+  // a didOpen without text opens an empty document; an edit's range is clamped to the document
+  const documents = new TextDocuments<TextDocument>({
+    create: (uri, languageId, version, content) => TextDocument.create(uri, languageId, version, typeof content === 'string' ? content : ''),
+    update: (doc, changes, version) => TextDocument.update(doc, changes.filter((c) => typeof c?.text === 'string'), version),
+  });
   let settings: Settings = { ...DEFAULT_SETTINGS };
   let canPullConfig = false;
   const cache = new Map<string, { version: number; override: string; analysis: Promise<Analysis | undefined> }>();

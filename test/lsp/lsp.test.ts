@@ -119,6 +119,22 @@ describe('the language server over stdio', () => {
     expect(r.trace.length).toBeGreaterThan(5);
   });
 
+  it('a didOpen without text opens an empty document: no lenses, no error', async () => {
+    const u = 'file:///robust/no-text.c';
+    await conn.sendNotification('textDocument/didOpen', { textDocument: { uri: u, languageId: 'c', version: ++version } });
+    await expect(lenses(u)).resolves.toEqual([]);
+  });
+
+  it('lone CR line ends count as lines (LSP): lenses land where they do with LF', async () => {
+    const text = fixture('gup-2014-shape.c');
+    await open('file:///robust/lf.c', text);
+    await open('file:///robust/cr.c', text.replace(/\n/g, '\r'));
+    const at = (ls: CodeLens[]) => ls.map((l) => `${l.range.start.line}:${l.command!.title}`).sort();
+    const lf = await lenses('file:///robust/lf.c');
+    expect(lf.length).toBeGreaterThan(0);
+    expect(at(await lenses('file:///robust/cr.c'))).toEqual(at(lf));
+  });
+
   it('no lenses, no crash: a non-gup file, an empty file, garbage, 10 MB', async () => {
     const cases: [string, string][] = [
       ['file:///x/not-gup.c', fixture('not-gup.c')],

@@ -1,0 +1,51 @@
+/**
+ * Parsing in a worker that is retired and replaced: many documents, a worker that dies, and
+ * results that stay the same whichever worker produced them (issue: the wasm heap only grows).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ParserHost } from '../../server/analysis/parse-host';
+
+const script = join(__dirname, '../../dist/parse-worker.js');
+const text = readFileSync(join(__dirname, '../fixtures/eras/gup-6.10-shape.c'), 'utf8');
+const hosts: ParserHost[] = [];
+afterAll(async () => {
+  for (const h of hosts) await h.close();
+});
+
+describe.skipIf(!existsSync(script))('the parse worker host (needs dist/: npm run build)', () => {
+  it('retires a worker after its quota and gives the same outline from the next one', async () => {
+    const h = new ParserHost(script, text.length * 2);
+    hosts.push(h);
+    const first = await h.file(text);
+    for (let i = 0; i < 6; i++) expect(await h.file(text)).toEqual(first);
+    expect(first.functions.map((f) => f.name)).toContain('gup_fast_pte_range');
+    expect(h.started).toBeGreaterThanOrEqual(3);
+  });
+
+  it('a worker that dies fails only the requests it had; the next request gets a new one', async () => {
+    const h = new ParserHost(script);
+    hosts.push(h);
+    await h.file('int a;');
+    const w = (h as unknown as { worker: { terminate(): Promise<number> } }).worker;
+    const lost = h.file(text);
+    await w.terminate();
+    await expect(lost).rejects.toThrow(/the parser stopped/);
+    const again = await h.file(text);
+    expect(again.functions.length).toBeGreaterThan(5);
+  });
+
+  it('a flattened tree reads back like tree-sitter\'s (types, fields, text, rows)', async () => {
+    const h = new ParserHost(script);
+    hosts.push(h);
+    const t = await h.tree('static int f(int a)\n{\n\treturn a + 1;\n}\n');
+    const fn = t.rootNode.namedChildren[0];
+    expect(fn.type).toBe('function_definition');
+    expect(fn.childForFieldName('declarator')!.childForFieldName('declarator')!.text).toBe('f');
+    const ret = fn.childForFieldName('body')!.namedChildren[0];
+    expect(ret.type).toBe('return_statement');
+    expect(ret.startPosition.row).toBe(2);
+    expect(ret.namedChildren[0].childForFieldName('operator')?.text ?? ret.namedChildren[0].children[1].text).toBe('+');
+  });
+});
