@@ -12,6 +12,7 @@ import type { Ent, Level } from '../arch/types';
 import type { Slot } from '../machine/machine';
 import type { GupCall, Kern, KernCtx, Sub, VersionModel } from '../versions/kern';
 import { step } from '../versions/kern';
+import { HashSink } from '../trace/hash';
 import type { StepEvent } from '../trace/types';
 import type { CType } from './ctypes';
 
@@ -146,6 +147,11 @@ export class Thread {
     const k = this.k;
     if (this.quietK && (k as KernCtx).quiet) return;
     if (!k.y) return;
+    if (k.sink instanceof HashSink && event === 'stmt') {
+      // the explorer only needs where the actor went: the statement's line, hashed as a number
+      k.sink.mark(f.line);
+      return;
+    }
     const x = { ...extra, line: f.line };
     if (step(k, f.fn.name, f.anchor, event, x) && this.every) this.stop = true;
   }

@@ -45,6 +45,12 @@ export class HashSink {
     this.add(s.anchor, s.note, s.lo, s.hi, s.pfn, s.nr, s.ref, s.addr, s.until);
   }
 
+  /** A step known by one number (a statement of a file's own code: its line). */
+  mark(v: number): void {
+    if (!this.off) this.h = mix(this.h, v);
+    this.until = undefined;
+  }
+
   /** A step given by its fields (what a kernel function records, without building a Step). */
   add(anchor: string, note: string | undefined, lo: number | undefined, hi: number | undefined, pfn: number | undefined, nr: number | undefined, ref: number | undefined, addr: number | undefined, until: (() => boolean) | undefined): void {
     if (!this.off) this.h = stepHash(this.h, anchor, note, lo, hi, pfn, nr, ref, addr);
