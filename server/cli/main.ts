@@ -12,6 +12,7 @@ import { fileVersion, MAX_SOURCE_BYTES, NotGupError } from '../analysis/source';
 import { Unsupported } from '../../emulator/interp/runtime';
 import type { SourceVersion } from '../../emulator/interp/source-version';
 import { ConfigError } from '../../emulator/interp/config';
+import { COMPILER_FORMS, KAPI, kapiTable } from '../../emulator/interp/kapi';
 import { behaviourDiff, bdiffMarkdown } from '../evolution/bdiff';
 import { cliGit } from '../evolution/git';
 import { functionHistory } from '../evolution/history';
@@ -43,6 +44,7 @@ commands:
   explore --file F --scenario RACE --arch A [--entry FN] [--config NAME=y|n]... [--json]
                                                   search the interleavings of a race scenario
   races [--json]                                  every race on its version before and after the fix
+  kapi [--json]                                   the kernel API the interpreter binds, with what each built-in does
   inspect FILE [--json] [--version V]             fingerprint a gup.c and map each function's replays onto it
   history FUNC --repo DIR [--json]                the commits where a function's text changed, oldest first
   bdiff --scenario S --arch A --from V1 --to V2 [--json]
@@ -418,6 +420,10 @@ export function main(argv: string[], out: Out = (s) => process.stdout.write(s + 
     switch (cmd) {
       case 'list':
         cmdList(values.json!, out, values.markdown);
+        return 0;
+      case 'kapi':
+        if (values.json) out(JSON.stringify({ forms: COMPILER_FORMS, builtins: KAPI.map(({ name, family, kind, doc, arches }) => ({ name, family, kind, doc, ...(arches && { arches }) })) }));
+        else out(kapiTable());
         return 0;
       case 'replay':
         if (values.file) {

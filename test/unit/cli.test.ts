@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../server/cli/main';
@@ -79,6 +79,15 @@ describe('gup-lens CLI', () => {
 });
 
 describe('README', () => {
+  it('carries the kernel API table exactly as `gup-lens kapi` prints it', () => {
+    const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
+    const block = readme.split('<!-- kapi:start -->\n')[1].split('\n<!-- kapi:end -->')[0];
+    const r = run(['kapi']);
+    expect(r.code).toBe(0);
+    expect(block).toBe(r.out);
+    expect(r.out).toMatch(/\| `page_cache_get_speculative` \| page \| sched \|/);
+  });
+
   it('carries the registry tables exactly as `gup-lens list --markdown` prints them', () => {
     const readme = require('node:fs').readFileSync(join(__dirname, '../../README.md'), 'utf8') as string;
     const block = readme.split('<!-- registry:start -->\n')[1].split('\n<!-- registry:end -->')[0];
