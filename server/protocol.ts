@@ -40,6 +40,8 @@ export interface ReplayView {
   fn: string;
   arch: ArchId;
   version?: string;
+  /** whose code ran: "your code", or "model <id>" and why the file's own code did not run */
+  engine?: string;
   scenario: string;
   /** why this replay does not exist (the version or scenario does not run on that arch) */
   na?: string;

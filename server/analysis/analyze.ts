@@ -13,9 +13,12 @@ import { fingerprint, type Fingerprint } from './fingerprint';
 import { mapSteps, type Mapping } from './mapping';
 import { parseC, type CFile, type CFunction } from './parse';
 import { fileVersion } from './source';
+import type { SourceVersion } from '../../emulator/interp/source-version';
 import { Unsupported } from '../../emulator/interp/runtime';
 
 export interface Analysis {
+  /** the text analysed (the interpreter compiles it per arch, on demand) */
+  text: string;
   file: CFile;
   fingerprint?: Fingerprint;
   /** the version model used: the override if one is set, else the fingerprint's */
@@ -30,12 +33,16 @@ export async function analyze(text: string, override?: string): Promise<Analysis
   const id = override && override !== 'auto' ? override : fp?.id;
   const version = id ? getVersion(id) : undefined;
   const gupFunctions = version && fp ? file.functions.filter((f) => version.functions.includes(f.name)) : [];
-  return { file, fingerprint: fp, version, gupFunctions };
+  return { text, file, fingerprint: fp, version, gupFunctions };
 }
 
 export interface ArchReplay {
   arch: ArchId;
   scenario: Scenario;
+  /** whose code ran: the file's own (emulator/interp), or the version model's mapped by anchors */
+  engine: 'source' | 'model';
+  /** why the file's own code did not run here (the model ran instead) */
+  unsupported?: Unsupported;
   /** why there is no replay on this arch (the version or scenario does not run there) */
   na?: string;
   replay?: Replay;
@@ -62,19 +69,63 @@ function cachedReplay(version: string, scenario: Scenario, arch: ArchId): Replay
   return r;
 }
 
-/** The default scenario for a function, replayed on one arch and mapped onto this file. */
-export function replayFunction(a: Analysis, fn: string, arch: ArchId, scenario = scenarioFor(fn)): ArchReplay {
-  if (!a.version) return { arch, scenario, na: 'no GUP-fast version recognised in this file' };
+// replays of a file's own code: by compiled file (fileVersion keeps those), then scenario
+const sourceReplays = new WeakMap<SourceVersion, Map<string, Replay | Error>>();
+
+function cachedSourceReplay(v: SourceVersion, scenario: Scenario, arch: ArchId): Replay {
+  let m = sourceReplays.get(v);
+  if (!m) sourceReplays.set(v, (m = new Map()));
+  let r = m.get(scenario.id);
+  if (!r) {
+    try {
+      r = replay({ arch, version: v, scenario, trace: true });
+    } catch (e) {
+      r = e as Error;
+    }
+    m.set(scenario.id, r);
+  }
+  if (r instanceof Error) throw r;
+  return r;
+}
+
+/** Steps of the file's own code carry their lines: the mapping is theirs. */
+function sourceMapping(file: CFile, steps: readonly { line?: number }[]): Mapping {
+  const places = steps.map((s) => {
+    if (s.line === undefined) return {};
+    const line = s.line - 1;
+    return { line, fn: file.functions.find((f) => line >= f.startLine && line <= f.endLine) };
+  });
+  return { places, missing: [] };
+}
+
+/**
+ * The default scenario for a function on one arch: the file's own code where it runs, else the
+ * version model (mapped onto the file by anchors), saying why.
+ */
+export async function replayFunction(a: Analysis, fn: string, arch: ArchId, scenario = scenarioFor(fn)): Promise<ArchReplay> {
+  if (!a.version) return { arch, scenario, engine: 'model', na: 'no GUP-fast version recognised in this file' };
+  let unsupported: Unsupported | undefined;
+  try {
+    const fv = await fileVersion(a.text, { arch, version: a.version.id });
+    if (fv.source) {
+      const rp = cachedSourceReplay(fv.source, scenario, arch);
+      return { arch, scenario, engine: 'source', replay: rp, mapping: sourceMapping(a.file, rp.steps) };
+    }
+    unsupported = fv.unsupported;
+  } catch (e) {
+    if (e instanceof NotApplicableError) return { arch, scenario, engine: 'source', na: e.message };
+    unsupported = e instanceof Unsupported ? e : new Unsupported((e as Error).message, 0);
+  }
   try {
     const rp = cachedReplay(a.version.id, scenario, arch);
-    return { arch, scenario, replay: rp, mapping: mapSteps(a.file, rp.steps) };
+    return { arch, scenario, engine: 'model', unsupported, replay: rp, mapping: mapSteps(a.file, rp.steps) };
   } catch (e) {
-    return { arch, scenario, na: (e as Error).message };
+    return { arch, scenario, engine: 'model', unsupported, na: (e as Error).message };
   }
 }
 
-export function replayAllArches(a: Analysis, fn: string): ArchReplay[] {
-  return ARCHES.map((x) => replayFunction(a, fn, x.id));
+export function replayAllArches(a: Analysis, fn: string): Promise<ArchReplay[]> {
+  return Promise.all(ARCHES.map((x) => replayFunction(a, fn, x.id)));
 }
 
 export interface RaceClaim {
@@ -125,40 +176,22 @@ export interface InspectArch {
   unsupported?: { what: string; line: number };
 }
 
-/** The function's default scenario on the file's own code, if it runs; else why not. */
-async function sourceReplay(text: string, override: string | undefined, fn: string, arch: ArchId): Promise<Replay | Unsupported | Error> {
-  try {
-    const fv = await fileVersion(text, { arch, version: override });
-    if (!fv.source) return fv.unsupported!;
-    return replay({ arch, version: fv.source, scenario: scenarioFor(fn), trace: true });
-  } catch (e) {
-    return e as Error;
-  }
-}
-
 /** What `gup-lens inspect` prints: the fingerprint and, per function and arch, how its replay maps. */
 export async function inspect(text: string, override?: string) {
   const a = await analyze(text, override);
   const functions: InspectFunction[] = [];
   for (const f of a.gupFunctions) {
     const arches: InspectArch[] = [];
-    for (const r of replayAllArches(a, f.name)) {
-      const src = a.version ? await sourceReplay(text, override, f.name, r.arch) : undefined;
-      if (src && !(src instanceof Error)) {
-        const own = src.steps.filter((s) => s.fn === f.name);
-        const lines = [...new Set(own.map((s) => s.line).filter((l): l is number => l !== undefined))].sort((x, y) => x - y);
-        arches.push({ arch: r.arch, scenario: src.scenario.id, engine: 'source', steps: own.length, mapped: own.filter((s) => s.line !== undefined).length, lines, missing: [] });
-        continue;
-      }
-      const unsupported = src instanceof Unsupported ? { what: src.what, line: src.line } : undefined;
+    for (const r of await replayAllArches(a, f.name)) {
+      const unsupported = r.unsupported ? { what: r.unsupported.what, line: r.unsupported.line } : undefined;
       if (!r.replay || !r.mapping) {
-        arches.push({ arch: r.arch, scenario: r.scenario.id, engine: 'model', steps: 0, mapped: 0, lines: [], missing: [], na: r.na, ...(unsupported && { unsupported }) });
+        arches.push({ arch: r.arch, scenario: r.scenario.id, engine: r.engine, steps: 0, mapped: 0, lines: [], missing: [], na: r.na, ...(unsupported && { unsupported }) });
         continue;
       }
       const own = r.replay.steps.map((s, i) => ({ s, p: r.mapping!.places[i] })).filter((x) => x.s.fn === f.name);
       const lines = [...new Set(own.filter((x) => x.p.line !== undefined).map((x) => x.p.line! + 1))].sort((x, y) => x - y);
       const missing = [...new Set(own.filter((x) => x.p.line === undefined).map((x) => x.s.anchor))];
-      arches.push({ arch: r.arch, scenario: r.scenario.id, engine: 'model', steps: own.length, mapped: own.filter((x) => x.p.line !== undefined).length, lines, missing, ...(unsupported && { unsupported }) });
+      arches.push({ arch: r.arch, scenario: r.scenario.id, engine: r.engine, steps: own.length, mapped: own.filter((x) => x.p.line !== undefined).length, lines, missing, ...(unsupported && { unsupported }) });
     }
     functions.push({
       name: f.name,

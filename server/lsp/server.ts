@@ -127,7 +127,7 @@ export function startServer(connection: Connection): void {
     if (!doc || !settings.codeLens) return [];
     const a = await analysisOf(doc);
     if (!a) return [];
-    return lensesFor(a, doc.uri).map((l) => ({
+    return (await lensesFor(a, doc.uri)).map((l) => ({
       range: { start: { line: l.line, character: 0 }, end: { line: l.line, character: 0 } },
       command: { title: l.title, command: l.command, arguments: l.args },
     }));
@@ -142,7 +142,7 @@ export function startServer(connection: Connection): void {
     const fn = functionAt(a, lineText, p.position.character);
     if (!fn) return null;
     try {
-      const md = hoverFor(a, fn.name);
+      const md = await hoverFor(a, fn.name);
       return md ? { contents: { kind: MarkupKind.Markdown, value: md } } : null;
     } catch (e) {
       log(`hover ${fn.name}: ${(e as Error).message}`);

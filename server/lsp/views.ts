@@ -9,6 +9,8 @@ import { getScenario } from '../../emulator/scenarios';
 import { describeStep, formatStep } from '../../emulator/trace/describe';
 import type { Step } from '../../emulator/trace/types';
 import { racesOf, replayFunction, type Analysis, type ArchReplay, type RaceClaim } from '../analysis/analyze';
+import { fileVersion } from '../analysis/source';
+import type { SourceVersion } from '../../emulator/interp/source-version';
 import type { CFunction } from '../analysis/parse';
 import { CLIENT_COMMANDS, type LineValue, type ReplayView } from '../protocol';
 
@@ -22,17 +24,42 @@ export interface Lens {
   args: unknown[];
 }
 
-export function lensesFor(a: Analysis, uri: string): Lens[] {
+/**
+ * Replay / Races / History above every GUP-fast function. The first replay lens says whose code
+ * runs: the file's own where it compiles for that arch with an entry point, else the model.
+ */
+export async function lensesFor(a: Analysis, uri: string): Promise<Lens[]> {
   const out: Lens[] = [];
+  const engine = new Map<ArchId, string>();
+  for (const arch of ARCH_ORDER) {
+    const fv = a.version ? await fileVersion(a.text, { arch, version: a.version.id }).catch(() => undefined) : undefined;
+    engine.set(arch, fv?.source && hasEntry(fv.source) ? 'your code' : `model ${a.version?.id ?? '?'}`);
+  }
+  const same = new Set(engine.values()).size === 1;
   for (const f of a.gupFunctions) {
     ARCH_ORDER.forEach((arch, i) => {
-      const title = (i === 0 ? 'Replay: ' : '') + ARCH_LABEL[arch];
+      const title = (i === 0 ? `Replay${same ? ` (${engine.get(arch)})` : ''}: ` : '') + ARCH_LABEL[arch] + (same ? '' : ` (${engine.get(arch)})`);
       out.push({ line: f.nameLine, title, command: CLIENT_COMMANDS.replay, args: [{ uri, fn: f.name, arch }] });
     });
     out.push({ line: f.nameLine, title: 'Races', command: CLIENT_COMMANDS.races, args: [{ uri, fn: f.name, version: a.version?.id }] });
     out.push({ line: f.nameLine, title: 'History', command: CLIENT_COMMANDS.history, args: [{ uri, fn: f.name }] });
   }
   return out;
+}
+
+function hasEntry(v: SourceVersion): boolean {
+  try {
+    v.entryFor({ start: 0, nrPages: 1, write: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whose code a replay ran, as the hover and the replay view say it. */
+export function engineLabel(r: ArchReplay, version: string | undefined): string {
+  if (r.engine === 'source') return 'your code';
+  return `model ${version ?? '?'}${r.unsupported ? ` (your code stopped: ${r.unsupported.what} at line ${r.unsupported.line})` : ''}`;
 }
 
 const hexPfn = (n: number) => '0x' + n.toString(16);
@@ -73,15 +100,15 @@ function archSummary(fn: string, r: ArchReplay): string {
   ].filter(Boolean);
   const mapped = r.mapping!.places.filter((p, i) => steps[i].fn === fn && p.line !== undefined).length;
   parts.push(`${mapped}/${mine.length} of its steps on this file's lines`);
-  return `${label}: ${parts.join(' · ')}`;
+  return `${label} (${engineLabel(r, rp.version.id)}): ${parts.join(' · ')}`;
 }
 
 const cmdLink = (title: string, command: string, args: unknown) => `[${title}](command:${command}?${encodeURIComponent(JSON.stringify([args]))})`;
 
-export function hoverFor(a: Analysis, fn: string): string | undefined {
+export async function hoverFor(a: Analysis, fn: string): Promise<string | undefined> {
   if (!a.version || !a.gupFunctions.some((f) => f.name === fn)) return undefined;
   const v = a.version;
-  const replays = ARCH_ORDER.map((arch) => replayFunction(a, fn, arch));
+  const replays = await Promise.all(ARCH_ORDER.map((arch) => replayFunction(a, fn, arch)));
   const scenario = replays[0].scenario;
   const lines = [
     `### ${fn} — \`${v.id}\`${a.fingerprint ? ` (confidence ${a.fingerprint.confidence.toFixed(2)})` : ''}`,
@@ -103,7 +130,7 @@ export function hoverFor(a: Analysis, fn: string): string | undefined {
   return lines.join('\n');
 }
 
-/** The text shown at the end of an executed line: what happened there the first time. */
+/** The text shown at the end of an executed line: what happened there (the last time). */
 function inlineValue(s: Step, arch: ArchId, era: Parameters<typeof describeStep>[1]): string {
   const d = describeStep(getArch(arch), era, s, 0);
   if (d.entry && !d.entry.half) return `${d.entry.level}=${d.entry.raw} ${d.entry.flags.join('|')}`;
@@ -111,22 +138,28 @@ function inlineValue(s: Step, arch: ArchId, era: Parameters<typeof describeStep>
   if (d.event === 'record' && d.nr !== undefined) return `nr=${d.nr}`;
   if (d.event === 'return' && d.ret !== undefined) return `returns ${d.ret}`;
   if (d.event === 'bail') return `bail${d.note ? ': ' + d.note : ''}`;
+  if (d.event === 'stmt') return 'executed';
   return d.note ?? d.event;
 }
 
-export function replayView(a: Analysis, fn: string, arch: ArchId, scenarioId?: string): ReplayView {
+export async function replayView(a: Analysis, fn: string, arch: ArchId, scenarioId?: string): Promise<ReplayView> {
   const scenario = scenarioId && scenarioId !== 'auto' ? getScenario(scenarioId) : undefined;
-  const r = replayFunction(a, fn, arch, scenario);
-  const base = { fn, arch, version: a.version?.id, scenario: r.scenario.id, lines: [] as LineValue[], trace: [] as string[], missing: [] as string[] };
+  const r = await replayFunction(a, fn, arch, scenario);
+  const base = { fn, arch, version: a.version?.id, engine: engineLabel(r, a.version?.id), scenario: r.scenario.id, lines: [] as LineValue[], trace: [] as string[], missing: [] as string[] };
   if (!r.replay || !r.mapping) return { ...base, na: r.na };
   const rp = r.replay;
   const byLine = new Map<number, LineValue>();
   const trace = rp.steps.map((s, i) => {
     const line = r.mapping!.places[i].line;
     if (line !== undefined) {
+      // what happened there the last time, and how often (a statement's 'stmt' step counts the hits)
       const lv = byLine.get(line);
-      if (lv) lv.hits++;
-      else byLine.set(line, { line, text: inlineValue(s, arch, rp.version.era), hits: 1 });
+      const informative = s.event !== 'stmt';
+      if (!lv) byLine.set(line, { line, text: inlineValue(s, arch, rp.version.era), hits: s.event === 'stmt' || r.engine === 'model' ? 1 : 0 });
+      else {
+        if (s.event === 'stmt' || r.engine === 'model') lv.hits++;
+        if (informative) lv.text = inlineValue(s, arch, rp.version.era);
+      }
     }
     return `${line === undefined ? '   -' : String(line + 1).padStart(4)} ${formatStep(describeStep(rp.arch, rp.version.era, s, i))}`;
   });

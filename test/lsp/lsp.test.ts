@@ -61,7 +61,8 @@ describe('the language server over stdio', () => {
     await open(uri, text);
     const ls = await lenses(uri);
     const titles = [...new Set(ls.map((l) => l.command!.title))];
-    expect(titles).toEqual(['Replay: x86-64', 'PAE', 'ARM LPAE', 'arm64', 'Races', 'History']);
+    // the lens names whose code a replay runs: this file's own, on every arch
+    expect(titles).toEqual(['Replay (your code): x86-64', 'PAE', 'ARM LPAE', 'arm64', 'Races', 'History']);
     const lines = [...new Set(ls.map((l) => l.range.start.line))];
     const want = ['static int gup_pte_range(', 'static inline int gup_pte_range(', 'static int gup_huge_pmd(', 'static int gup_pmd_range(', 'static int gup_pud_range(', 'int __get_user_pages_fast(', 'int get_user_pages_fast('];
     expect(lines).toEqual(want.map((w) => lineOf(text, w)));
@@ -79,7 +80,7 @@ describe('the language server over stdio', () => {
     const h = await hover(uri, line, text.split('\n')[line].indexOf('gup_huge_pmd') + 3);
     const md = (h!.contents as { value: string }).value;
     expect(md).toMatch(/### gup_huge_pmd — `generic-2014`/);
-    for (const arch of ['x86-64', 'PAE', 'ARM LPAE', 'arm64']) expect(md).toMatch(new RegExp(`\\*\\*${arch}\\*\\*: walked`));
+    for (const arch of ['x86-64', 'PAE', 'ARM LPAE', 'arm64']) expect(md).toMatch(new RegExp(`\\*\\*${arch}\\*\\* \\(your code\\): walked`));
     expect(md.match(/refs: 0x[0-9a-f]+ \+512/g)).toHaveLength(4);
     expect(md).toMatch(/pmd `0x[0-9a-f]{16}` present\|user\|write\|huge/);
     expect(md).toMatch(/nr=512, fast path only/);
@@ -87,11 +88,19 @@ describe('the language server over stdio', () => {
     expect(md).toMatch(/fixes: .*race-thp-split-no-ipi/);
   });
 
-  it('hover reports anchors the file does not have, and nothing for other words', async () => {
+  it('hover: your code where it runs; where it cannot, the model, why, and the anchors the file lacks', async () => {
     const line = lineOf(text, 'static int gup_pte_range(');
     const md = ((await hover(uri, line, 12))!.contents as { value: string }).value;
-    expect(md).toMatch(/Not found in this file: `pages\[\*nr\] = page`/);
+    expect(md).toMatch(/\*\*arm64\*\* \(your code\)/);
+    expect(md).not.toMatch(/Not found in this file/);
     expect(await hover(uri, lineOf(text, 'pte_t *ptep;'), 3)).toBeNull();
+    // the same file with a call nothing defines on the pte path: the model runs, and says why
+    const u2 = 'file:///fixtures/gup-2014-unknown.c';
+    const patched = text.replace('if (!page_cache_get_speculative(pg))', 'if (!mystery_get(pg))');
+    await open(u2, patched);
+    const md2 = ((await hover(u2, line, 12))!.contents as { value: string }).value;
+    expect(md2).toMatch(new RegExp(`\\*\\*arm64\\*\\* \\(model generic-2014 \\(your code stopped: call to mystery_get\\(\\) at line ${lineOf(patched, 'mystery_get') + 1}\\)\\)`));
+    expect(md2).toMatch(/Not found in this file: .*`pages\[\*nr\] = page`/);
   });
 
   it('executeCommand replay: the executed lines with inline values, and the trace', async () => {
@@ -101,7 +110,8 @@ describe('the language server over stdio', () => {
     expect(v.lines.find((l) => l.line === addLine)?.text).toMatch(/ref \+512/);
     const recheck = lineOf(text, 'pmd_val(orig) != pmd_val(*pmdp)');
     expect(v.lines.some((l) => l.line === recheck)).toBe(true);
-    expect(v.trace.some((t) => /gup_huge_pmd: REF page_cache_add_speculative/.test(t))).toBe(true);
+    expect(v.engine).toBe('your code');
+    expect(v.trace.some((t) => /gup_huge_pmd:\d+: REF if \(!page_cache_add_speculative\(head, refs\)\)/.test(t))).toBe(true);
     const na = await conn.sendRequest<ReplayView>('workspace/executeCommand', { command: 'gup-lens.server.replay', arguments: [{ uri, fn: 'gup_pte_range', arch: 'x86-pae', scenario: 'huge-pud-1g' }] });
     expect(na.na).toMatch(/needs x86-64 or arm64/);
   });
