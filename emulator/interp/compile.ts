@@ -343,10 +343,19 @@ class FB {
       this.pending = undefined;
       const { l, anchor } = p;
       const inner = op;
+      const pc = this.ops.length;
       op = (t, f) => {
-        f.line = l;
-        f.anchor = anchor;
-        t.note(f, 'stmt');
+        if (f.marked !== pc) {
+          f.line = l;
+          f.anchor = anchor;
+          t.note(f, 'stmt');
+          // a debugger stops on the statement before any of it runs: come back here, unmarked
+          if (t.stop) {
+            f.marked = pc;
+            return pc;
+          }
+        }
+        f.marked = -1;
         return inner(t, f);
       };
     }

@@ -90,6 +90,8 @@ export class Frame {
   /** the line of the statement running (1-based) and its text (the step anchor) */
   line = 0;
   anchor = '';
+  /** the op whose statement step was just recorded (a debugger stopped there before running it) */
+  marked = -1;
   readonly v: unknown[];
   constructor(
     readonly fn: CompiledFn,

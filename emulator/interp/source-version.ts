@@ -105,7 +105,10 @@ function build(tree: ReturnType<ParseC>, config: InterpConfig, pre: Preprocessed
       }
       throw new Unsupported(`entry point ${wanted.join(' or ')}() is not defined in this file for ${arch.id}`, 0);
     },
-    gup: (k, call) => runGup(self, k, call),
+    // a method, not an arrow: a copy with everyStatement on (the debugger's) runs as itself
+    gup(k, call) {
+      return runGup(this as SourceVersion, k, call);
+    },
     release: (k, pfn, call) => model.release(k, pfn, call),
     grab: (k, pfn, call) => model.grab(k, pfn, call),
   };
@@ -143,6 +146,7 @@ function* runGup(v: SourceVersion, k: Kern, call: GupCall): G<GupResult> {
   const fn = v.entryFor(call);
   const t = new Thread(k, { call, model: v.model, self: v, foll: FOLL });
   t.every = v.everyStatement;
+  k.interp = t;
   const pages = new ArrPtr([], 0);
   const depth = k.frames.length;
   try {

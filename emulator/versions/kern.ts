@@ -128,6 +128,8 @@ export interface Kern {
   sink: StepSink;
   /** the kernel functions entered and not yet left, innermost last: the call stack, whose length is each step's depth */
   frames: Frame[];
+  /** the interpreter's thread running a file's own code here, if any (the debugger shows its C locals) */
+  interp?: unknown;
 }
 
 /**
@@ -138,6 +140,7 @@ export interface Kern {
  */
 export class KernCtx implements Kern {
   frames: Frame[] = [];
+  interp?: unknown;
   quiet = false;
   /** while quiet: scheduling points still to pass before the next yield */
   skip = 0;

@@ -13,7 +13,8 @@ import { enabled, explore, finalCheck, replaySchedule, stepActor, type World, ty
 import { INVARIANTS } from '../../emulator/explore/invariants';
 import { checkApplicable } from '../../emulator/run/replay';
 import { getScenario, SCENARIO_IDS } from '../../emulator/scenarios';
-import { raceRun, RACES, type NamedRun } from '../../emulator/scenarios/races';
+import { raceRun, RACES, type NamedRun, type RaceRun } from '../../emulator/scenarios/races';
+import type { SourceVersion } from '../../emulator/interp/source-version';
 import type { Step } from '../../emulator/trace/types';
 import { getVersion } from '../../emulator/versions';
 import type { Analysis } from '../analysis/analyze';
@@ -27,6 +28,8 @@ export interface LaunchConfig {
   /** extra concurrent actors (for a replay scenario), or the race scenario's own */
   actors?: string[];
   stopOnEntry?: boolean;
+  /** whose code to step: the program's own (default where it compiles) or the version model's */
+  engine?: 'auto' | 'source' | 'model';
 }
 
 export interface Frame {
@@ -52,6 +55,10 @@ export class GupRuntime extends EventEmitter {
   script: number[] | undefined;
   spec!: WorldSpec;
   run!: NamedRun;
+  /** what the worlds run: the program's own code (a SourceVersion stopping at every statement) or the model */
+  exec!: RaceRun;
+  /** the program's own code, when that is what runs */
+  source: SourceVersion | undefined;
   scenarioId = '';
   violation: string | undefined;
   private lineBps = new Set<number>();
@@ -65,7 +72,7 @@ export class GupRuntime extends EventEmitter {
   }
 
   /** Validate and build; throws LaunchError with a message for the user. */
-  start(cfg: LaunchConfig): void {
+  start(cfg: LaunchConfig, source?: SourceVersion): void {
     const a = this.analysis;
     if (!a.gupFunctions.length || !a.version) throw new LaunchError(`${cfg.program} has no GUP-fast functions to debug`);
     let arch: ArchId;
@@ -102,11 +109,19 @@ export class GupRuntime extends EventEmitter {
     this.spec = spec;
     // a race's own runs carry their switches (e.g. hpagePincount off before the 1 GiB fix)
     this.run = raceRun(race, arch, version);
+    this.source = source && cfg.engine !== 'model' ? ({ ...source, everyStatement: true } as SourceVersion) : undefined;
+    if (cfg.engine === 'source' && !this.source) throw new LaunchError(`${cfg.program}: its own code cannot run on ${arch}; launch with "engine": "model"`);
+    this.exec = this.source ? { ...this.run, version: this.source } : this.run;
     this.scenarioId = id;
     try {
       this.rebuild([]);
     } catch (e) {
       throw new LaunchError(`scenario ${id} cannot run here: ${(e as Error).message}`);
+    }
+    if (this.source) {
+      // every statement of a compiled function can stop
+      for (const fn of this.source.program.fns.values()) for (const l of fn.lines) this.mappable.add(l - 1);
+      return;
     }
     // the lines any step can land on: from one whole run of the walker alone
     const solo = replaySchedule({ ...spec, actors: [] }, this.run, []).w;
@@ -116,7 +131,7 @@ export class GupRuntime extends EventEmitter {
   }
 
   private rebuild(schedule: number[]): void {
-    const { w, v } = replaySchedule(this.spec, this.run, schedule);
+    const { w, v } = replaySchedule(this.spec, this.exec, schedule);
     this.world = w;
     this.schedule = schedule.slice();
     this.violation = v && `${INVARIANTS[v.invariant]}: ${v.message}`;
@@ -139,6 +154,8 @@ export class GupRuntime extends EventEmitter {
   }
 
   lineOf(step: Step): number | undefined {
+    if (step.line !== undefined) return step.line - 1; // the program's own code: the step's own line
+    if (this.source && step.actor === 'gup') return undefined; // the slow path, modelled as one step
     return mapSteps(this.analysis.file, [step]).places[0].line;
   }
 
@@ -150,8 +167,9 @@ export class GupRuntime extends EventEmitter {
     a.steps.forEach((s, i) => {
       if (s.event === 'call') {
         // the caller stands on the statement that calls this function
+        // (the file's own code: the caller already stands on the calling statement)
         const caller = frames[frames.length - 1];
-        if (caller) caller.line = this.lineOf({ ...s, fn: caller.fn, anchor: s.fn, event: 'note' }) ?? caller.line;
+        if (caller && s.line === undefined) caller.line = this.lineOf({ ...s, fn: caller.fn, anchor: s.fn, event: 'note' }) ?? caller.line;
         frames.push({ fn: s.fn, addr: s.addr, end: s.end, callIndex: i, line: this.lineOf(s) });
       }
       else if (s.event === 'return') frames.pop();
@@ -162,7 +180,7 @@ export class GupRuntime extends EventEmitter {
       }
     });
     const out: Frame[] = frames.reverse().map((f) => ({
-      name: `${f.fn}${f.addr !== undefined ? ` [0x${f.addr.toString(16)}-0x${f.end!.toString(16)})` : ''}`,
+      name: `${f.fn}${f.addr !== undefined && f.end !== undefined ? ` [0x${f.addr.toString(16)}-0x${f.end.toString(16)})` : ''}`,
       fn: f.fn,
       line: f.line,
       addr: f.addr,
@@ -180,11 +198,12 @@ export class GupRuntime extends EventEmitter {
 
   setBreakpoints(lines: number[]): { line: number; verified: boolean; message?: string }[] {
     this.lineBps = new Set(lines.filter((l) => this.mappable.has(l)));
-    return lines.map((l) => (this.mappable.has(l) ? { line: l, verified: true } : { line: l, verified: false, message: 'no step of this version\'s replay runs this line' }));
+    const why = this.source ? 'not a statement of a function the walk can run' : "no step of this version's replay runs this line";
+    return lines.map((l) => (this.mappable.has(l) ? { line: l, verified: true } : { line: l, verified: false, message: why }));
   }
 
   setFunctionBreakpoints(names: string[]): { name: string; verified: boolean; message?: string }[] {
-    const known = new Set(getVersion(this.run.version).functions);
+    const known = new Set(this.source ? this.source.program.fns.keys() : getVersion(this.run.version).functions);
     this.fnBps = new Set(names.filter((n) => known.has(n)));
     return names.map((n) => (known.has(n) ? { name: n, verified: true } : { name: n, verified: false, message: `${this.run.version} has no function ${n}` }));
   }
@@ -221,6 +240,8 @@ export class GupRuntime extends EventEmitter {
 
   /** next / stepIn / stepOut on a thread: stop at the first step that is shallow enough. */
   step(thread: number, kind: 'in' | 'over' | 'out'): void {
+    // a thread that cannot run now (finished, or waiting) stays where it is: others do not run in its place
+    if (!this.script && !enabled(this.world).includes(thread - 1)) return this.stop('step', thread);
     const d0 = this.depth(thread);
     for (let n = 0; n < 100_000; n++) {
       const r = this.stepOnce(thread);
@@ -229,6 +250,8 @@ export class GupRuntime extends EventEmitter {
       const cur = this.current(r.thread);
       const onLine = cur.line !== undefined;
       if (r.thread !== thread && !this.script) continue;
+      // a modelled actor (THP split, munmap, fork...) has no lines here: each of its steps is a stop
+      if (this.world.actors[r.thread - 1].name !== 'gup') return this.stop(r.reason ?? 'step', r.thread);
       if (kind === 'in' && onLine) return this.stop('step', r.thread);
       if (kind === 'over' && onLine && d <= d0) return this.stop('step', r.thread);
       if (kind === 'out' && onLine && d < d0) return this.stop('step', r.thread);
@@ -279,9 +302,12 @@ export class GupRuntime extends EventEmitter {
   exploreRaces(): { verdict: string; message?: string; steps: number } {
     const race = RACES.find((r) => r.id === this.scenarioId);
     if (!race) throw new LaunchError(`'${this.scenarioId}' is not a race scenario; launch one of ${RACES.map((r) => r.id).join(', ')}`);
-    const r = explore(race, this.run);
+    // the explorer interleaves at scheduling points only (not at every statement, as stepping does)
+    const run: RaceRun = this.source ? { ...this.run, version: { ...this.source, everyStatement: false } as SourceVersion } : this.run;
+    const r = explore(race, run);
     if (r.verdict === 'violation') {
       this.script = r.schedule;
+      this.exec = run; // its schedule counts scheduling points, so the replay steps by them
       this.rebuild([]);
     }
     return { verdict: r.verdict, message: r.message, steps: r.schedule.length };

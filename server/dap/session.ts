@@ -13,6 +13,11 @@ import { PG } from '../../emulator/machine/memory';
 import { addrHex, flagNames } from '../../emulator/trace/describe';
 import { analyze } from '../analysis/analyze';
 import { GupRuntime, LaunchError, type LaunchConfig, type StopReason } from './runtime';
+import { fileVersion } from '../analysis/source';
+import type { SourceVersion } from '../../emulator/interp/source-version';
+import { ArrPtr, LocalRef, TablePtr, type Thread as InterpThread } from '../../emulator/interp/runtime';
+import { typeName, type CType } from '../../emulator/interp/ctypes';
+import type { ArchModel, Era } from '../../emulator/arch/types';
 
 /** How the adapter reads the program: node's fs standalone, VS Code's workspace.fs inline. */
 export interface FileAccessor {
@@ -62,13 +67,20 @@ export class GupDebugSession extends LoggingDebugSession {
       const analysis = await analyze(text, args.version && args.version !== 'auto' ? args.version : undefined).catch((e: Error) => {
         throw new LaunchError(e.message);
       });
+      // the program's own code, where it compiles for this arch with an entry point
+      let source: SourceVersion | undefined;
+      if (args.engine !== 'model' && analysis.version) {
+        const fv = await fileVersion(text, { arch: typeof args.arch === 'string' ? args.arch : 'x86-64', version: analysis.version.id, path: args.program }).catch(() => undefined);
+        source = fv?.source;
+        if (!source && fv?.unsupported) this.sendEvent(new OutputEvent(`gup-lens: the program's own code cannot run (${fv.unsupported.message}); stepping the model ${analysis.version.id}\n`));
+      }
       const rt = new GupRuntime(analysis);
-      rt.start(args);
+      rt.start(args, source);
       this.rt = rt;
       this.program = args.program;
       rt.on('stop', (reason: StopReason, thread: number) => this.onStop(reason, thread));
       for (const p of this.pendingBps.splice(0)) p.resolve(rt.setBreakpoints(p.lines));
-      this.sendEvent(new OutputEvent(`gup-lens: ${rt.run.version} on ${rt.run.arch}, scenario ${rt.scenarioId}; threads: ${rt.threads.map((t) => t.name).join(', ')}\n`));
+      this.sendEvent(new OutputEvent(`gup-lens: ${rt.source ? 'your code' : `model ${rt.run.version}`} on ${rt.run.arch}, scenario ${rt.scenarioId}; threads: ${rt.threads.map((t) => t.name).join(', ')}\n`));
       this.sendResponse(response);
       if (args.stopOnEntry ?? true) this.sendEvent(new StoppedEvent('entry', 1));
       else rt.continue(1);
@@ -161,6 +173,8 @@ export class GupDebugSession extends LoggingDebugSession {
     const last = <K extends keyof (typeof steps)[number]>(k: K) => [...steps].reverse().find((s) => s[k] !== undefined);
     switch (ref.kind) {
       case 'locals': {
+        const c = this.cLocals(ref);
+        if (c) return c;
         const out = [];
         if (frame?.addr !== undefined) out.push(v('addr', addrHex(last('addr')?.addr ?? frame.addr)), v('end', addrHex(frame.end!)));
         const nr = last('nr')?.nr;
@@ -211,6 +225,19 @@ export class GupDebugSession extends LoggingDebugSession {
       case 'cpus':
         return m.cpus.map((c) => v(`cpu${c.id}`, `${c.irqsOff ? 'interrupts OFF' : 'interrupts on'}, pending IPIs ${c.pendingIpis}`));
     }
+  }
+
+  /** The C locals of a frame of the program's own code (the interpreter's frame), formatted for the arch. */
+  private cLocals(ref: VarRef): DebugProtocol.Variable[] | undefined {
+    const rt = this.rt!;
+    const actor = rt.world.actors[ref.thread - 1];
+    const t = actor?.k.interp as InterpThread | undefined;
+    if (!rt.source || !t || t.done) return undefined;
+    const f = t.stack[t.stack.length - 1 - ref.frame];
+    if (!f) return undefined;
+    const m = rt.world.m;
+    const era = getEra(rt);
+    return f.fn.locals.map((l) => ({ name: l.name, value: showC(f.v[l.slot], l.type, m.arch, era), type: typeName(l.type), variablesReference: 0 }));
   }
 
   protected override continueRequest(response: DebugProtocol.ContinueResponse, args: DebugProtocol.ContinueArguments): void {
@@ -270,6 +297,32 @@ export class GupDebugSession extends LoggingDebugSession {
     this.sendResponse(response);
     this.sendEvent(new TerminatedEvent());
   }
+}
+
+/** A C value as the debugger shows it: entries decoded, pointers as what they point at. */
+function showC(v: unknown, t: CType, arch: ArchModel, era: Era): string {
+  if (v === undefined) return '?';
+  if (t.k === 'ent' && v && typeof v === 'object' && 'lo' in v) {
+    const e = v as { lo: number; hi: number };
+    const raw = toBig(e);
+    try {
+      const d = arch.decode(arch.levels.some((l) => l.level === t.level) ? t.level : arch.levels[0].level, raw, era);
+      return `${hex(raw)} ${flagNames(d).join('|')} pfn=${addrHex(d.pfn)}`;
+    } catch {
+      return hex(raw);
+    }
+  }
+  if (t.k === 'ptr') {
+    if (v === null || v === 0) return 'NULL';
+    if (typeof v === 'number') return `page ${addrHex(v)}`;
+    if (v instanceof TablePtr) return `&${v.level} table ${addrHex(v.table)}[${v.idx}]`;
+    if (v instanceof ArrPtr) return `pages + ${v.off}`;
+    if (v instanceof LocalRef) return `&${v.name}${v.past ? ` + ${v.past}` : ''}`;
+    return String((v as { kind?: string }).kind ?? 'pointer');
+  }
+  if (typeof v === 'bigint') return v > 0xffffn ? '0x' + v.toString(16) : String(v);
+  if (typeof v === 'number' && /long/.test(t.k === 'int' ? t.name : '') && v > 0xffff) return '0x' + v.toString(16);
+  return String(v);
 }
 
 function getEra(rt: GupRuntime) {

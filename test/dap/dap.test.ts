@@ -35,7 +35,7 @@ async function until(f: () => boolean, ms = 5000): Promise<void> {
 describe('gup debug adapter', () => {
   it('stops on a breakpoint in gup_pte_range with the walk as the call stack and decoded variables', async () => {
     const line = line1('pte_t pte = ACCESS_ONCE(*ptep);');
-    await dc.hitBreakpoint({ program, arch: 'x86-64', scenario: 'pages-4k-16', stopOnEntry: false } as never, { path: program, line });
+    await dc.hitBreakpoint({ program, arch: 'x86-64', scenario: 'pages-4k-16', stopOnEntry: false, engine: 'model' } as never, { path: program, line });
     const st = await dc.stackTraceRequest({ threadId: 1 });
     const names = st.body.stackFrames.map((f) => f.name.replace(/ \[.*$/, ''));
     expect(names).toEqual(['gup_pte_range', 'gup_pmd_range', 'gup_pud_range', '__get_user_pages_fast', 'get_user_pages_fast']);
@@ -76,7 +76,7 @@ describe('gup debug adapter', () => {
     const events: string[] = [];
     dc.on('stopped', () => events.push('stopped'));
     dc.on('terminated', () => events.push('terminated'));
-    await Promise.all([dc.configurationSequence(), dc.launch({ program, arch: 'arm64', scenario: 'cross-pmd', stopOnEntry: true } as never)]);
+    await Promise.all([dc.configurationSequence(), dc.launch({ program, arch: 'arm64', scenario: 'cross-pmd', stopOnEntry: true, engine: 'model' } as never)]);
     await until(() => events.length > 0);
     // step in through the whole walk: every stop is on a line of this file
     for (let i = 0; i < 2000 && events[events.length - 1] !== 'terminated'; i++) {
@@ -93,14 +93,14 @@ describe('gup debug adapter', () => {
   });
 
   it('unverified breakpoints say why', async () => {
-    await dc.launch({ program, arch: 'x86-64', stopOnEntry: true } as never);
+    await dc.launch({ program, arch: 'x86-64', stopOnEntry: true, engine: 'model' } as never);
     const r = await dc.setBreakpointsRequest({ source: { path: program }, breakpoints: [{ line: 2 }, { line: line1('pud_t pud = ACCESS_ONCE(*pudp);') }] });
     expect(r.body.breakpoints[0]).toMatchObject({ verified: false, message: expect.stringMatching(/no step/) });
     expect(r.body.breakpoints[1].verified).toBe(true);
   });
 
   it('a function breakpoint stops on entry to that kernel function', async () => {
-    await Promise.all([dc.configurationSequence(), dc.launch({ program, arch: 'x86-pae', scenario: 'thp-pmd', stopOnEntry: true } as never), dc.waitForEvent('stopped')]);
+    await Promise.all([dc.configurationSequence(), dc.launch({ program, arch: 'x86-pae', scenario: 'thp-pmd', stopOnEntry: true, engine: 'model' } as never), dc.waitForEvent('stopped')]);
     const fb = await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'gup_huge_pmd' }, { name: 'no_such_fn' }] });
     expect(fb.body.breakpoints.map((b) => b.verified)).toEqual([true, false]);
     await Promise.all([dc.continueRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);
@@ -112,7 +112,7 @@ describe('gup debug adapter', () => {
   it('two threads: the explorer\'s counterexample replays as a session and stops on the violation', async () => {
     const stops: { reason: string; text?: string }[] = [];
     dc.on('stopped', (e) => stops.push(e.body));
-    await Promise.all([dc.configurationSequence(), dc.launch({ program, arch: 'arm64', version: 'arm-rfc-2013', scenario: 'race-pte-changed', stopOnEntry: true } as never)]);
+    await Promise.all([dc.configurationSequence(), dc.launch({ program, arch: 'arm64', version: 'arm-rfc-2013', scenario: 'race-pte-changed', stopOnEntry: true, engine: 'model' } as never)]);
     await until(() => stops.length === 1);
     const th = await dc.threadsRequest();
     expect(th.body.threads.map((t) => t.name)).toEqual(['cpu0: GUP caller', 'cpu1: unmap-realloc']);
@@ -129,7 +129,7 @@ describe('gup debug adapter', () => {
     const events: string[] = [];
     dc.on('stopped', (e) => events.push(e.body.reason));
     dc.on('terminated', () => events.push('terminated'));
-    await Promise.all([dc.configurationSequence(), dc.launch({ program, arch: 'x86-64', version: 'generic-2014', scenario: 'race-numa-protnone', stopOnEntry: true } as never)]);
+    await Promise.all([dc.configurationSequence(), dc.launch({ program, arch: 'x86-64', version: 'generic-2014', scenario: 'race-numa-protnone', stopOnEntry: true, engine: 'model' } as never)]);
     await until(() => events.length > 0);
     // let the NUMA-hinting actor mark the pte protnone first, then walk
     let n = events.length;
@@ -154,4 +154,64 @@ describe('gup debug adapter', () => {
   ])('a bad launch config %j fails with its message', async (cfg, msg) => {
     await expect(dc.launch(cfg as never)).rejects.toThrow(msg);
   });
+});
+
+describe('gup debug adapter on the program\'s own code', () => {
+  const arm = join(__dirname, '../../../shared/corpus/arm-rfc-2013.arch-arm-mm-gup.c');
+  const armLine = (needle: string) => readFileSync(arm, 'utf8').split('\n').findIndex((l) => l.includes(needle)) + 1;
+
+  it.skipIf(!existsSync(arm))('a breakpoint on the pte read of the 2013 ARM file stops there; the C locals show pte decoded; step in enters gup_get_pte', async () => {
+    const line = armLine('pte_t pte = gup_get_pte(ptep);');
+    await dc.hitBreakpoint({ program: arm, arch: 'arm-lpae', scenario: 'pages-4k-16', stopOnEntry: false } as never, { path: arm, line });
+    const st = await dc.stackTraceRequest({ threadId: 1 });
+    expect(st.body.stackFrames[0].name).toMatch(/^gup_pte_range \[/);
+    expect(st.body.stackFrames[0].line).toBe(line);
+    // the caller stands on its call site, not on its header
+    expect(st.body.stackFrames[1].line).toBe(armLine('if (!gup_pte_range(pmd, addr, next, write, pages, nr))'));
+    // into gup_get_pte, which the file defines
+    await Promise.all([dc.stepInRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);
+    const inner = await dc.stackTraceRequest({ threadId: 1 });
+    expect(inner.body.stackFrames[0].name).toBe('gup_get_pte');
+    await Promise.all([dc.stepOutRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);
+    await Promise.all([dc.nextRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);
+    const st2 = await dc.stackTraceRequest({ threadId: 1 });
+    expect(st2.body.stackFrames[0].name).toMatch(/^gup_pte_range/);
+    const scopes = await dc.scopesRequest({ frameId: st2.body.stackFrames[0].id });
+    const locals = Object.fromEntries((await dc.variablesRequest({ variablesReference: scopes.body.scopes[0].variablesReference })).body.variables.map((v) => [v.name, v.value]));
+    expect(Object.keys(locals)).toEqual(expect.arrayContaining(['pmd', 'addr', 'end', 'write', 'pages', 'nr', 'ptep', 'pte', 'page']));
+    expect(locals.pte).toMatch(/^0x[0-9a-f]{16} present\|user\|write pfn=0x100/);
+    expect(locals.ptep).toMatch(/^&pte table 0x[0-9a-f]+\[0\]$/);
+    expect(locals.nr).toBe('&nr');
+  });
+
+  it.skipIf(!existsSync(arm))('thread 2 stepped by hand between two steps of thread 1 reaches the violation on the 2013 ARM file', async () => {
+    const events: { reason: string; threadId?: number }[] = [];
+    dc.on('stopped', (e) => events.push(e.body));
+    dc.on('terminated', () => events.push({ reason: 'terminated' }));
+    await Promise.all([dc.configurationSequence(), dc.launch({ program: arm, arch: 'arm-lpae', scenario: 'race-pte-changed', stopOnEntry: true } as never)]);
+    await until(() => events.length === 1);
+    const go = async (threadId: number, req: 'next' | 'stepIn' = 'next') => {
+      const n = events.length;
+      await (req === 'next' ? dc.nextRequest({ threadId }) : dc.stepInRequest({ threadId }));
+      await until(() => events.length > n);
+      return events[events.length - 1];
+    };
+    // the walker stops before its pte read, steps into gup_get_pte and does the load
+    await dc.setBreakpointsRequest({ source: { path: arm }, breakpoints: [{ line: armLine('pte_t pte = gup_get_pte(ptep);') }] });
+    await Promise.all([dc.continueRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);
+    await go(1, 'stepIn');
+    await go(1);
+    await go(1);
+    // cpu1 unmaps, frees and reuses the page while cpu0 holds the old pte value
+    for (let i = 0; i < 20; i++) {
+      await go(2);
+      const th = await dc.threadsRequest();
+      if (th.body.threads[1].name.endsWith('(done)')) break;
+    }
+    // cpu0 goes on: it takes a reference on the freed page
+    let last = events[events.length - 1];
+    for (let i = 0; i < 40 && last.reason !== 'exception' && last.reason !== 'terminated'; i++) last = await go(1);
+    expect(last.reason).toBe('exception');
+    expect(last.threadId).toBe(1);
+  }, 30_000);
 });
