@@ -348,7 +348,7 @@ class FB {
         if (f.marked !== pc) {
           f.line = l;
           f.anchor = anchor;
-          t.note(f, 'stmt');
+          if (t.rec) t.note(f, 'stmt');
           // a debugger stops on the statement before any of it runs: come back here, unmarked
           if (t.stop) {
             f.marked = pc;
@@ -989,12 +989,12 @@ function call(b: FB, n: CNode): X {
     const run = bi.run!;
     if (evs.length === 1) {
       const e0 = evs[0];
-      return { t: rt, ev: (t, f) => { shared[0] = e0(t, f); return back(run(t, shared)); } };
+      return { t: rt, ev: (t, f) => { shared[0] = e0(t, f); const v = run(t, shared); return v === true ? 1 : v === false ? 0 : back(v); } };
     }
     if (evs.length === 2) {
       const e0 = evs[0];
       const e1 = evs[1];
-      return { t: rt, ev: (t, f) => { shared[0] = e0(t, f); shared[1] = e1(t, f); return back(run(t, shared)); } };
+      return { t: rt, ev: (t, f) => { shared[0] = e0(t, f); shared[1] = e1(t, f); const v = run(t, shared); return v === true ? 1 : v === false ? 0 : back(v); } };
     }
     return { t: rt, ev: (t, f) => back(run(t, argv(t, f))) };
   }

@@ -203,9 +203,17 @@ export class Thread {
     if (f.retSlot >= 0) this.top.v[f.retSlot] = v;
   }
 
+  /**
+   * Statement steps are recorded on this run (not a quiet rebuild, and the kernel thread
+   * records): read once per run so a statement that records nothing costs one test.
+   */
+  rec = true;
+
   /** Run ops until a scheduling point, a sub-generator or the end. */
   run(): void {
     this.stop = false;
+    const k = this.k as KernCtx;
+    this.rec = this.quietK ? !k.quiet && (k as unknown as { record: boolean }).record : k.y;
     for (;;) {
       const f = this.stack[this.stack.length - 1];
       f.pc = f.fn.ops[f.pc](this, f);

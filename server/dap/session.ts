@@ -5,7 +5,7 @@
  */
 import { basename } from 'node:path';
 import {
-  Handles, InitializedEvent, LoggingDebugSession, OutputEvent, Scope, Source, StackFrame, StoppedEvent, TerminatedEvent, Thread,
+  Handles, InitializedEvent, LoggingDebugSession, OutputEvent, Response, Scope, Source, StackFrame, StoppedEvent, TerminatedEvent, Thread,
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { hex, toBig } from '../../emulator/arch/bits';
@@ -34,6 +34,41 @@ export class GupDebugSession extends LoggingDebugSession {
   private refs = new Handles<VarRef>();
   private frames = new Handles<{ thread: number; index: number }>();
   private pendingBps: { lines: number[]; resolve: (r: { line: number; verified: boolean; message?: string }[]) => void }[] = [];
+
+  /** the session ended (terminated sent): later run requests get an error, not another 'terminated' */
+  private ended = false;
+
+  /**
+   * Every request gets one answer with a message a user can read: missing arguments become {},
+   * and an error thrown by a handler is answered with its message (the library would send its
+   * JavaScript stack).
+   */
+  protected override dispatchRequest(request: DebugProtocol.Request): void {
+    if (request.arguments === undefined || request.arguments === null) request.arguments = {};
+    const running = ['continue', 'next', 'stepIn', 'stepOut', 'stepBack', 'reverseContinue', 'pause'];
+    if (this.ended && running.includes(request.command)) {
+      this.sendErrorResponse(new Response(request), { id: 1106, format: 'the debug session has ended: start it again to step', showUser: true });
+      return;
+    }
+    try {
+      super.dispatchRequest(request);
+    } catch (e) {
+      this.sendErrorResponse(new Response(request), { id: 1105, format: `${request.command}: ${(e as Error).message}` });
+    }
+  }
+
+  /** The library answers a handler's exception with its JavaScript stack: the message is what a user can use. */
+  protected override sendErrorResponse(response: DebugProtocol.Response, codeOrMessage: number | DebugProtocol.Message, format?: string, variables?: unknown, dest?: never): void {
+    super.sendErrorResponse(response, codeOrMessage as number, format === '{_stack}' ? '{_exception}' : format, variables, dest);
+  }
+
+  override sendEvent(event: DebugProtocol.Event): void {
+    if (event.event === 'terminated') {
+      if (this.ended) return; // one 'terminated' per session
+      this.ended = true;
+    }
+    super.sendEvent(event);
+  }
 
   constructor(private readonly files: FileAccessor) {
     super();
@@ -86,6 +121,8 @@ export class GupDebugSession extends LoggingDebugSession {
       else rt.continue(1);
     } catch (e) {
       this.sendErrorResponse(response, { id: 1001, format: (e as Error).message, showUser: true });
+      // breakpoints sent before the launch are answered too
+      for (const p of this.pendingBps.splice(0)) p.resolve(p.lines.map((line) => ({ line, verified: false, message: 'the launch failed' })));
       this.sendEvent(new TerminatedEvent());
     }
   }
@@ -117,7 +154,7 @@ export class GupDebugSession extends LoggingDebugSession {
   }
 
   protected override setFunctionBreakPointsRequest(response: DebugProtocol.SetFunctionBreakpointsResponse, args: DebugProtocol.SetFunctionBreakpointsArguments): void {
-    const rs = this.rt?.setFunctionBreakpoints(args.breakpoints.map((b) => b.name)) ?? args.breakpoints.map((b) => ({ name: b.name, verified: false, message: 'not launched yet' }));
+    const rs = this.rt?.setFunctionBreakpoints((args.breakpoints ?? []).map((b) => b.name)) ?? (args.breakpoints ?? []).map((b) => ({ name: b.name, verified: false, message: 'not launched yet' }));
     response.body = { breakpoints: rs.map((r) => ({ verified: r.verified, message: r.message })) };
     this.sendResponse(response);
   }
@@ -133,11 +170,11 @@ export class GupDebugSession extends LoggingDebugSession {
 
   protected override stackTraceRequest(response: DebugProtocol.StackTraceResponse, args: DebugProtocol.StackTraceArguments): void {
     const rt = this.rt;
-    const frames = rt ? rt.stack(args.threadId) : [];
+    const frames = rt ? rt.stack((args.threadId ?? 1)) : [];
     const src = new Source(basename(this.program), this.convertDebuggerPathToClient(this.program));
     response.body = {
       stackFrames: frames.map((f, i) => {
-        const id = this.frames.create({ thread: args.threadId, index: i });
+        const id = this.frames.create({ thread: (args.threadId ?? 1), index: i });
         const sf = new StackFrame(id, f.name, f.line !== undefined ? src : undefined, f.line !== undefined ? this.convertDebuggerLineToClient(f.line + 1) : 0, 1);
         if (f.line === undefined) (sf as DebugProtocol.StackFrame).presentationHint = 'label';
         return sf;
@@ -243,32 +280,32 @@ export class GupDebugSession extends LoggingDebugSession {
   protected override continueRequest(response: DebugProtocol.ContinueResponse, args: DebugProtocol.ContinueArguments): void {
     response.body = { allThreadsContinued: true };
     this.sendResponse(response);
-    this.rt?.continue(args.threadId);
+    this.rt?.continue((args.threadId ?? 1));
   }
 
   protected override nextRequest(response: DebugProtocol.NextResponse, args: DebugProtocol.NextArguments): void {
     this.sendResponse(response);
-    this.rt?.step(args.threadId, 'over');
+    this.rt?.step((args.threadId ?? 1), 'over');
   }
 
   protected override stepInRequest(response: DebugProtocol.StepInResponse, args: DebugProtocol.StepInArguments): void {
     this.sendResponse(response);
-    this.rt?.step(args.threadId, 'in');
+    this.rt?.step((args.threadId ?? 1), 'in');
   }
 
   protected override stepOutRequest(response: DebugProtocol.StepOutResponse, args: DebugProtocol.StepOutArguments): void {
     this.sendResponse(response);
-    this.rt?.step(args.threadId, 'out');
+    this.rt?.step((args.threadId ?? 1), 'out');
   }
 
   protected override stepBackRequest(response: DebugProtocol.StepBackResponse, args: DebugProtocol.StepBackArguments): void {
     this.sendResponse(response);
-    this.rt?.stepBack(args.threadId);
+    this.rt?.stepBack((args.threadId ?? 1));
   }
 
   protected override reverseContinueRequest(response: DebugProtocol.ReverseContinueResponse, args: DebugProtocol.ReverseContinueArguments): void {
     this.sendResponse(response);
-    this.rt?.reverseContinue(args.threadId);
+    this.rt?.reverseContinue((args.threadId ?? 1));
   }
 
   protected override pauseRequest(response: DebugProtocol.PauseResponse): void {

@@ -154,6 +154,33 @@ describe('gup debug adapter', () => {
   ])('a bad launch config %j fails with its message', async (cfg, msg) => {
     await expect(dc.launch(cfg as never)).rejects.toThrow(msg);
   });
+
+  it('breakpoints sent before a launch that fails are answered (unverified)', async () => {
+    const bp = dc.setBreakpointsRequest({ source: { path: program }, breakpoints: [{ line: 10 }] });
+    await expect(dc.launch({ program: '/nope/missing.c' } as never)).rejects.toThrow(/cannot read program/);
+    const r = await bp;
+    expect(r.body.breakpoints[0]).toMatchObject({ verified: false, message: 'the launch failed' });
+  });
+
+  it('requests with missing arguments get a message, never a JavaScript stack', async () => {
+    const raw = dc as unknown as { send(command: string, args?: unknown): Promise<{ success: boolean; message?: string; body?: { breakpoints?: unknown[] } }> };
+    const fb = await raw.send('setFunctionBreakpoints');
+    expect(fb.body?.breakpoints).toEqual([]);
+    for (const cmd of ['scopes', 'variables', 'stackTrace']) {
+      const r = await raw.send(cmd).catch((e: Error) => ({ success: false, message: e.message }));
+      expect(r.message ?? '').not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it('after the session ends, a step is refused with a message and no second terminated', async () => {
+    let terminated = 0;
+    dc.on('terminated', () => terminated++);
+    await Promise.all([dc.configurationSequence(), dc.launch({ program, arch: 'x86-64', scenario: 'pages-4k-16', stopOnEntry: false, engine: 'model' } as never)]);
+    await until(() => terminated === 1);
+    await expect(dc.nextRequest({ threadId: 1 })).rejects.toThrow(/the debug session has ended/);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(terminated).toBe(1);
+  });
 });
 
 describe('gup debug adapter on the program\'s own code', () => {
