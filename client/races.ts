@@ -17,25 +17,29 @@ export function activateRaces(ctx: GupContext): void {
       void vscode.window.showErrorMessage(`gup-lens: ${r.error}`);
       return;
     }
-    ctx.output.appendLine(`── ${r.scenario} on ${r.version} / ${r.arch}: ${r.verdict.toUpperCase()}${r.invariant ? ` (${r.invariant})` : ''} ──`);
+    ctx.output.appendLine(`── ${r.scenario} on ${r.engine ?? r.version} / ${r.arch}: ${r.verdict.toUpperCase()}${r.invariant ? ` (${r.invariant})` : ''} ──`);
+    for (const h of r.history ?? []) ctx.output.appendLine(`   historically, ${h.side} the fix: ${h.version} on ${h.arch}: ${h.verdict}`);
     if (r.message) ctx.output.appendLine(r.message);
     r.trace.forEach((t) => ctx.output.appendLine(t));
     ctx.output.appendLine(`${r.states} states, ${r.interleavings} interleavings, ${r.ms} ms`);
     ctx.output.show(true);
     const say = r.verdict === 'violation' ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
-    void say(`gup-lens: ${r.scenario} on ${r.version}/${r.arch}: ${r.verdict === 'violation' ? `violation — ${r.message}` : `no violation in ${r.states} states`}`);
+    void say(`gup-lens: ${r.scenario} — ${r.engine ?? r.version}/${r.arch}: ${r.verdict === 'violation' ? `violation — ${r.message}` : `ok (no violation in ${r.states} states)`}`);
   };
   ctx.ext.subscriptions.push(
     vscode.commands.registerCommand(CLIENT_COMMANDS.explore, (args?: ExploreArgs) => (args?.scenario ? run(args) : pickAndRun())),
-    vscode.commands.registerCommand(CLIENT_COMMANDS.races, (args?: { version?: string }) => pickAndRun(args?.version)),
+    vscode.commands.registerCommand(CLIENT_COMMANDS.races, (args?: { version?: string; uri?: string }) => pickAndRun(args?.version, args?.uri)),
   );
 
-  async function pickAndRun(version?: string) {
-    const items = RACES.flatMap((r) =>
-      [r.before, r.after]
-        .filter((x) => !version || x.version === version)
-        .map((x) => ({ label: r.id, description: `${x.version} on ${x.arch} (${x === r.before ? 'before the fix' : 'after the fix'})`, detail: r.title, args: { scenario: r.id, version: x.version, arch: x.arch } })),
-    );
+  /** From a lens on a file: each race on this file's own code (on its before's arch); otherwise the versions' runs. */
+  async function pickAndRun(version?: string, uri?: string) {
+    const items = uri
+      ? RACES.map((r) => ({ label: r.id, description: `this file on ${r.before.arch}`, detail: r.title, args: { scenario: r.id, arch: r.before.arch, uri } as ExploreArgs }))
+      : RACES.flatMap((r) =>
+          [r.before, r.after]
+            .filter((x) => !version || x.version === version)
+            .map((x) => ({ label: r.id, description: `${x.version} on ${x.arch} (${x === r.before ? 'before the fix' : 'after the fix'})`, detail: r.title, args: { scenario: r.id, version: x.version, arch: x.arch } as ExploreArgs })),
+        );
     if (!items.length) {
       void vscode.window.showInformationMessage(`gup-lens: no race scenario runs ${version} before or after a fix`);
       return;

@@ -56,6 +56,8 @@ export interface ExploreArgs {
   scenario: string;
   version?: string;
   arch?: ArchId;
+  /** explore this open document's own code (its version model where the code cannot run) */
+  uri?: string;
 }
 
 export interface ExploreView {
@@ -69,6 +71,10 @@ export interface ExploreView {
   interleavings: number;
   ms: number;
   trace: string[];
+  /** whose code the verdict is about: "this file", or "model <id>" (and why the file's code did not run) */
+  engine?: string;
+  /** what the historical versions did on this race: its before and its after */
+  history?: { version: string; arch: ArchId; verdict: 'violation' | 'ok'; side: 'before' | 'after' }[];
 }
 
 export interface FingerprintParams {

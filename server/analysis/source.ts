@@ -42,10 +42,19 @@ function hash(s: string): string {
   return `${s.length}:${(h >>> 0).toString(16)}`;
 }
 
+function keyOf(text: string, req: SourceRequest): string {
+  return `${hash(text)}|${getArch(req.arch).id}|${req.version ?? ''}|${JSON.stringify(req.config ?? {})}|${req.entry ?? ''}|${req.path ?? ''}`;
+}
+
+/** The compiled file if it is at hand now (a lens must not wait for a compile). */
+export function peekFileVersion(text: string, req: SourceRequest): FileVersion | undefined {
+  return cache.get(keyOf(text, req));
+}
+
 export async function fileVersion(text: string, req: SourceRequest): Promise<FileVersion> {
   if (text.length > MAX_SOURCE_BYTES) throw new NotGupError(`the file is ${(text.length / 1048576).toFixed(1)} MB; gup-lens reads files up to 4 MB`);
   const arch = getArch(req.arch);
-  const key = `${hash(text)}|${arch.id}|${req.version ?? ''}|${JSON.stringify(req.config ?? {})}|${req.entry ?? ''}|${req.path ?? ''}`;
+  const key = keyOf(text, req);
   const hit = cache.get(key);
   if (hit) return hit;
   const file = await parseC(text);

@@ -12,7 +12,10 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { getArch } from '../../emulator/arch';
 import type { ArchId } from '../../emulator/arch/types';
 import { explore } from '../../emulator/explore/explore';
-import { getRace, raceRun } from '../../emulator/scenarios/races';
+import { getRace, raceRun, type RaceRun } from '../../emulator/scenarios/races';
+import { checkApplicable } from '../../emulator/run/replay';
+import { fileVersion } from '../analysis/source';
+import { Unsupported } from '../../emulator/interp/runtime';
 import { describeStep, formatStep } from '../../emulator/trace/describe';
 import { getVersion } from '../../emulator/versions';
 import { analyze, type Analysis } from '../analysis/analyze';
@@ -127,7 +130,9 @@ export function startServer(connection: Connection): void {
     if (!doc || !settings.codeLens) return [];
     const a = await analysisOf(doc);
     if (!a) return [];
-    return (await lensesFor(a, doc.uri)).map((l) => ({
+    // the engine in the titles comes once the file is compiled: then the client asks again
+    const refresh = () => void connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
+    return lensesFor(a, doc.uri, refresh).map((l) => ({
       range: { start: { line: l.line, character: 0 }, end: { line: l.line, character: 0 } },
       command: { title: l.title, command: l.command, arguments: l.args },
     }));
@@ -157,7 +162,7 @@ export function startServer(connection: Connection): void {
         case SERVER_COMMANDS.replay:
           return await doReplay(arg as unknown as ReplayArgs);
         case SERVER_COMMANDS.explore:
-          return doExplore(arg as unknown as ExploreArgs);
+          return await doExplore(arg as unknown as ExploreArgs);
         case SERVER_COMMANDS.analysis: {
           const doc = documents.get(String(arg?.uri));
           const a = doc && (await analysisOf(doc));
@@ -180,17 +185,45 @@ export function startServer(connection: Connection): void {
     return replayView(a, args.fn, args.arch as ArchId, args.scenario ?? settings.scenario);
   }
 
-  function doExplore(args: ExploreArgs): ExploreView {
+  async function doExplore(args: ExploreArgs): Promise<ExploreView> {
     const sc = getRace(args.scenario);
-    const version = args.version ?? sc.before.version;
+    const doc = args.uri ? documents.get(args.uri) : undefined;
+    const a = doc && (await analysisOf(doc));
+    const version = args.version ?? a?.version?.id ?? sc.before.version;
     const arch = (args.arch ?? sc.before.arch) as ArchId;
-    const run = raceRun(sc, arch, version);
-    const r = explore(sc, run);
-    const a = getArch(arch);
-    const era = getVersion(version).era;
+    let run: RaceRun = raceRun(sc, arch, version);
+    let engine = `model ${version}`;
+    if (doc && a?.version) {
+      // the file's own code, interleaved with the race's actors
+      const fv = await fileVersion(doc.getText(), { arch, version: a.version.id }).catch((e: Error) => ({ unsupported: e, source: undefined }));
+      if (fv.source) {
+        try {
+          checkApplicable(getArch(arch), fv.source, sc);
+          run = { ...run, version: fv.source };
+          engine = 'this file';
+        } catch (e) {
+          engine = `model ${version} (this file: ${(e as Error).message})`;
+        }
+      } else if (fv.unsupported) engine = `model ${version} (this file's code stopped: ${fv.unsupported.message})`;
+    }
+    let r;
+    try {
+      r = explore(sc, run);
+    } catch (e) {
+      if (!(e instanceof Unsupported)) throw e;
+      // some interleaving reached code the interpreter cannot run: the model's verdict, saying so
+      run = raceRun(sc, arch, version);
+      engine = `model ${version} (this file's code stopped: ${e.message})`;
+      r = explore(sc, run);
+    }
+    const ar = getArch(arch);
+    const era = (typeof run.version === 'string' ? getVersion(run.version) : run.version).era;
+    const history = doc
+      ? (['before', 'after'] as const).map((side) => ({ version: sc[side].version, arch: sc[side].arch, side, verdict: explore(sc, sc[side]).verdict }))
+      : undefined;
     return {
       scenario: sc.id, version, arch, verdict: r.verdict, invariant: r.invariant, message: r.message, states: r.states, interleavings: r.interleavings, ms: r.ms,
-      trace: r.counterexample.map((s, i) => formatStep(describeStep(a, era, s, i))),
+      trace: r.counterexample.map((s, i) => formatStep(describeStep(ar, era, s, i))), engine, history,
     };
   }
 

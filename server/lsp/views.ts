@@ -9,7 +9,7 @@ import { getScenario } from '../../emulator/scenarios';
 import { describeStep, formatStep } from '../../emulator/trace/describe';
 import type { Step } from '../../emulator/trace/types';
 import { racesOf, replayFunction, type Analysis, type ArchReplay, type RaceClaim } from '../analysis/analyze';
-import { fileVersion } from '../analysis/source';
+import { fileVersion, peekFileVersion } from '../analysis/source';
 import type { SourceVersion } from '../../emulator/interp/source-version';
 import type { CFunction } from '../analysis/parse';
 import { CLIENT_COMMANDS, type LineValue, type ReplayView } from '../protocol';
@@ -26,19 +26,34 @@ export interface Lens {
 
 /**
  * Replay / Races / History above every GUP-fast function. The first replay lens says whose code
- * runs: the file's own where it compiles for that arch with an entry point, else the model.
+ * runs (the file's own where it compiles for that arch with an entry point, else the model) once
+ * the file is compiled: lenses never wait for that; `compiled` is called when it is done, so the
+ * client can ask for the lenses again.
  */
-export async function lensesFor(a: Analysis, uri: string): Promise<Lens[]> {
+const asked = new Set<string>();
+
+export function lensesFor(a: Analysis, uri: string, compiled?: () => void): Lens[] {
   const out: Lens[] = [];
   const engine = new Map<ArchId, string>();
+  const pending: Promise<unknown>[] = [];
   for (const arch of ARCH_ORDER) {
-    const fv = a.version ? await fileVersion(a.text, { arch, version: a.version.id }).catch(() => undefined) : undefined;
-    engine.set(arch, fv?.source && hasEntry(fv.source) ? 'your code' : `model ${a.version?.id ?? '?'}`);
+    if (!a.version) continue;
+    const req = { arch, version: a.version.id };
+    const fv = peekFileVersion(a.text, req);
+    if (fv) engine.set(arch, fv.source && hasEntry(fv.source) ? 'your code' : `model ${a.version.id}`);
+    else if (!asked.has(`${uri}|${a.text.length}|${arch}`)) {
+      // once per text: a compile that fails is not retried by every lens request
+      if (asked.size > 500) asked.clear();
+      asked.add(`${uri}|${a.text.length}|${arch}`);
+      pending.push(fileVersion(a.text, req).catch(() => undefined));
+    }
   }
-  const same = new Set(engine.values()).size === 1;
+  if (pending.length && compiled) void Promise.all(pending).then(compiled);
+  const known = engine.size === ARCH_ORDER.length;
+  const same = known && new Set(engine.values()).size === 1;
   for (const f of a.gupFunctions) {
     ARCH_ORDER.forEach((arch, i) => {
-      const title = (i === 0 ? `Replay${same ? ` (${engine.get(arch)})` : ''}: ` : '') + ARCH_LABEL[arch] + (same ? '' : ` (${engine.get(arch)})`);
+      const title = (i === 0 ? `Replay${same ? ` (${engine.get(arch)})` : ''}: ` : '') + ARCH_LABEL[arch] + (known && !same ? ` (${engine.get(arch)})` : '');
       out.push({ line: f.nameLine, title, command: CLIENT_COMMANDS.replay, args: [{ uri, fn: f.name, arch }] });
     });
     out.push({ line: f.nameLine, title: 'Races', command: CLIENT_COMMANDS.races, args: [{ uri, fn: f.name, version: a.version?.id }] });
