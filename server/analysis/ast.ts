@@ -44,9 +44,9 @@ export function flatten(root: Node): FlatTree {
     }
     const i = n++;
     const o = i * W;
-    const node = cursor.currentNode;
     buf[o] = id(cursor.nodeType);
-    buf[o + 1] = (cursor.nodeIsNamed ? NAMED : 0) | (node.hasError ? ERROR : 0);
+    // (no Node object per node: reading one through the cursor costs more than the whole walk)
+    buf[o + 1] = (cursor.nodeIsNamed ? NAMED : 0) | (cursor.nodeType === 'ERROR' ? ERROR : 0);
     buf[o + 2] = cursor.startIndex;
     buf[o + 3] = cursor.endIndex;
     buf[o + 4] = cursor.startPosition.row;
@@ -84,6 +84,7 @@ export class PlainNode implements CNode {
   get isNamed(): boolean {
     return (this.t.nodes[this.o + 1] & NAMED) !== 0;
   }
+  /** this node is an ERROR node (the flat tree keeps no subtree flag) */
   get hasError(): boolean {
     return (this.t.nodes[this.o + 1] & ERROR) !== 0;
   }

@@ -116,8 +116,14 @@ export class ParserHost {
 }
 
 let shared: ParserHost | undefined;
+let trees: ParserHost | undefined;
 
-/** The process's parser host. */
+/** The process's parser host for file outlines (lenses, hovers, fingerprints). */
 export function parserHost(): ParserHost {
   return (shared ??= new ParserHost());
+}
+
+/** A second worker for the interpreter's trees: compiling a file never queues an outline behind it. */
+export function treeHost(): ParserHost {
+  return (trees ??= new ParserHost());
 }

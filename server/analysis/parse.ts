@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { Language, Parser, type Node } from 'web-tree-sitter';
 import { tokenize } from './tokens';
 import type { ParseC } from '../../emulator/interp/source-version';
-import { parserHost } from './parse-host';
+import { parserHost, treeHost } from './parse-host';
 
 export interface CStatement {
   /** 0-based line of the statement's first token */
@@ -221,7 +221,7 @@ export async function parseC(source: string): Promise<CFile> {
 
 /** A tree for the interpreter, as plain data from the parse worker (or in-process without one). */
 export async function parseTree(text: string): Promise<ReturnType<ParseC>> {
-  const host = parserHost();
+  const host = treeHost();
   if (host.available) return host.tree(text);
   return (await sourceParser())(text);
 }

@@ -57,8 +57,8 @@ export async function fileVersion(text: string, req: SourceRequest): Promise<Fil
   const key = keyOf(text, req);
   const hit = cache.get(key);
   if (hit) return hit;
-  const file = await parseC(text);
-  const fp = fingerprint(text, file);
+  // the fingerprint only when no model is named (it costs a whole parse)
+  const fp = req.version && req.version !== 'auto' ? undefined : fingerprint(text, await parseC(text));
   const id = req.version && req.version !== 'auto' ? req.version : fp?.id;
   if (!id) throw new NotGupError('no GUP-fast function found in this file (get_user_pages_fast and its walkers)');
   const model = getVersion(id);

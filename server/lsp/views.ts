@@ -31,11 +31,13 @@ export interface Lens {
  * client can ask for the lenses again.
  */
 const asked = new Set<string>();
+const idle = new Map<string, NodeJS.Timeout>();
+const COMPILE_IDLE_MS = 300;
 
 export function lensesFor(a: Analysis, uri: string, compiled?: () => void): Lens[] {
   const out: Lens[] = [];
   const engine = new Map<ArchId, string>();
-  const pending: Promise<unknown>[] = [];
+  const pending: (() => Promise<unknown>)[] = [];
   for (const arch of ARCH_ORDER) {
     if (!a.version) continue;
     const req = { arch, version: a.version.id };
@@ -45,10 +47,20 @@ export function lensesFor(a: Analysis, uri: string, compiled?: () => void): Lens
       // once per text: a compile that fails is not retried by every lens request
       if (asked.size > 500) asked.clear();
       asked.add(`${uri}|${a.text.length}|${arch}`);
-      pending.push(fileVersion(a.text, req).catch(() => undefined));
+      pending.push(() => fileVersion(a.text, req).catch(() => undefined));
     }
   }
-  if (pending.length && compiled) void Promise.all(pending).then(compiled);
+  if (pending.length && compiled) {
+    // compile once the document has been still for a moment, not on every keystroke's lens request
+    clearTimeout(idle.get(uri));
+    idle.set(uri, setTimeout(() => {
+      idle.delete(uri);
+      void (async () => {
+        for (const p of pending) await p();
+        compiled();
+      })();
+    }, COMPILE_IDLE_MS));
+  }
   const known = engine.size === ARCH_ORDER.length;
   const same = known && new Set(engine.values()).size === 1;
   for (const f of a.gupFunctions) {

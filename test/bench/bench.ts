@@ -197,9 +197,17 @@ async function lspFigures(): Promise<void> {
       times.push(performance.now() - th);
     }
   }
+  // the first Replay of a freshly edited 100 KB file: compile it for the arch, run its own code
+  const big = text + '\n/* an edit */\n';
+  await conn.sendNotification('textDocument/didChange', { textDocument: { uri, version: 1000 }, contentChanges: [{ text: big }] });
+  const tr = performance.now();
+  const view = (await conn.sendRequest('workspace/executeCommand', { command: 'gup-lens.server.replay', arguments: [{ uri, fn: 'gup_pte_range', arch: 'x86-64' }] })) as { engine?: string };
+  const replayMs = performance.now() - tr;
+  if (view.engine !== 'your code') say(`  (the replay ran ${view.engine ?? 'nothing'})`);
   await conn.sendRequest('shutdown');
   conn.dispose();
   proc.kill();
+  figures.lens_replay_source_ms = Math.round(replayMs);
   figures.server_cold_start_ms = Math.round(cold);
   figures.codelens_file_ms = Math.round(codelens);
   figures.codelens_first_ms = Math.round(firstLens);
@@ -208,7 +216,8 @@ async function lspFigures(): Promise<void> {
   say('');
   say(`Language server on a ${lines.length}-line gup.c-shaped file (${lenses.length} lenses):`);
   say(`  cold start ${figures.server_cold_start_ms} ms; CodeLens for the whole file ${figures.codelens_file_ms} ms after an edit (median of 7; the very first, JIT cold, ${figures.codelens_first_ms} ms); hover median ${figures.hover_median_ms} ms, p95 ${figures.hover_p95_ms} ms (${times.length} hovers; the first per function replays 4 arches)`);
-  say('  targets: hover p95 < 50 ms, CodeLens < 100 ms, cold start < 500 ms');
+  say(`  first Replay of the edited file (${Math.round(big.length / 1000)} KB) on its own code: ${figures.lens_replay_source_ms} ms`);
+  say('  targets: hover p95 < 50 ms, CodeLens < 100 ms, cold start < 500 ms, first source Replay < 150 ms');
 }
 
 /** History of one function over 50 tagged commits in a throwaway repository. */
