@@ -650,6 +650,15 @@ function member(b: FB, n: CNode): Place {
     });
     return { t: u32, get: (_t, f) => f.v[tmp], set: () => { throw new Unsupported('a store into a page-table entry', l); } };
   }
+  if (to.k === 'struct' && to.name === 'folio' && fname === 'page') {
+    // a folio begins with its head page: &folio->page is the head's struct page
+    return { t: PAGE, get: oe, set: () => { throw new Unsupported('a store to folio->page', l); }, addr: oe };
+  }
+  if (to.k === 'struct' && (to.name === 'folio' || to.name === 'page') && fname === 'mapping') {
+    // an anonymous folio's mapping has PAGE_MAPPING_ANON set (the anon_vma itself is not modelled); others have none here
+    const mt = ptr({ k: 'struct', name: 'address_space' });
+    return { t: mt, get: (t, f) => (t.k.m.mem.hasFlag(t.k.m.headOf(oe(t, f) as number), 'anon') ? 1 : null), set: () => { throw new Unsupported(`a store to ${to.name}->mapping`, l); } };
+  }
   if (to.k === 'struct') {
     const ft = STRUCT_FIELDS[to.name]?.[fname];
     if (!ft) throw new Unsupported(`field ${to.name}->${fname}`, l);

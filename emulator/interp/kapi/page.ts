@@ -156,6 +156,11 @@ export function pageBuiltins(): Builtin[] {
   p('mod_node_page_state', 'void', 'vmstat counters (not modelled)', () => undefined);
   p('page_pgdat', 'ptr', 'the node of a page (only passed to vmstat counters)', () => null);
   p('folio_pgdat', 'ptr', 'the node of a folio (only passed to vmstat counters)', () => null);
+  p('folio_is_secretmem', 'int', 'a secretmem folio (none in the scenarios)', () => 0);
+  p('folio_test_slab', 'int', 'a slab folio (never a user page)', () => 0);
+  p('shmem_mapping', 'int', 'the mapping is shmem (the scenarios map anonymous memory)', () => 0);
+  out.push({ name: 'PAGE_MAPPING_ANON', doc: 'low bit of folio->mapping on an anonymous folio', family: F, kind: 'const', ret: 'ulong', value: () => 1 });
+  out.push({ name: 'PAGE_MAPPING_FLAGS', doc: 'the low bits of folio->mapping that are flags', family: F, kind: 'const', ret: 'ulong', value: () => 3 });
   p('gup_must_unshare', 'int', 'a FOLL_PIN of a shared anon page must unshare first (every anon page in the scenarios is exclusive: never)', () => 0);
   p('is_pci_p2pdma_page', 'int', 'a PCI peer-to-peer DMA page (none in the scenarios)', () => 0);
   p('put_devmap_managed_page_refs', 'int', 'devmap-managed pages drop refs themselves (none in the scenarios): false', () => 0);

@@ -71,6 +71,7 @@ export function typedefs(w: Widths): Map<string, CType> {
     ['gfp_t', UINT], ['vm_fault_t', UINT], ['fault_flags_t', UINT], ['vm_flags_t', ulong], ['pgoff_t', ulong],
     ['atomic_t', { k: 'struct', name: 'atomic_t' }], ['spinlock_t', { k: 'struct', name: 'spinlock_t' }],
     ['pgprot_t', { k: 'struct', name: 'pgprot_t' }], ['seqcount_t', { k: 'struct', name: 'seqcount_t' }],
+    ['hugepd_t', { k: 'struct', name: 'hugepd_t' }],
   ]);
   for (const l of ['pte', 'pmd', 'pud', 'p4d', 'pgd']) m.set(`${l}_t`, entType(`${l}_t`)!);
   return m;
