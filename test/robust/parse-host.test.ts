@@ -49,3 +49,11 @@ describe.skipIf(!existsSync(script))('the parse worker host (needs dist/: npm ru
     expect(ret.namedChildren[0].childForFieldName('operator')?.text ?? ret.namedChildren[0].children[1].text).toBe('+');
   });
 });
+
+describe('packaging', () => {
+  it('the .vsix carries the parse worker (without it the server would parse in-process and keep every wasm heap)', () => {
+    const allow = readFileSync(join(__dirname, '../../.vscodeignore'), 'utf8').split('\n');
+    expect(allow).toContain('!dist/parse-worker.js');
+    expect(allow).toContain('!dist/server.js');
+  });
+});
