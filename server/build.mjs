@@ -18,6 +18,7 @@ const entries = {
   debugAdapter: 'server/dap/main.ts',
   extension: 'client/extension.ts',
   bench: 'test/bench/bench.ts',
+  fuzz: 'test/fuzz/main.ts',
   // tree-sitter runs here, off the main thread, and is restarted to give its wasm heap back
   'parse-worker': 'server/analysis/parse-worker.ts',
   // the annotation store on its own, for the test that kills a writer mid-save
