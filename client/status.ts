@@ -20,7 +20,7 @@ export function activateStatus(ctx: GupContext): void {
       return;
     }
     item.text = `$(versions) gup: ${fp.version}${fp.overridden ? ' (set)' : fp.confidence !== undefined ? ` ${Math.round(fp.confidence * 100)}%` : ''}`;
-    item.tooltip = `${fp.title ?? ''}\nClick to choose the version model for this workspace`;
+    item.tooltip = `${fp.release ? `This file: ${fp.release}\n` : ''}Model (oracle and fallback): ${fp.title ?? fp.version}\nClick to choose the version model for this workspace`;
     item.show();
   };
   ctx.ext.subscriptions.push(

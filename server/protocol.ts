@@ -82,6 +82,8 @@ export interface FingerprintParams {
   /** undefined: no GUP-fast functions in the file */
   version?: string;
   title?: string;
+  /** the release range the file's own names place it in */
+  release?: string;
   confidence?: number;
   overridden?: boolean;
 }

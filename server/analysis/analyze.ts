@@ -204,7 +204,7 @@ export async function inspect(text: string, override?: string) {
     });
   }
   return {
-    version: a.version ? { id: a.version.id, confidence: a.fingerprint?.confidence ?? 1, evidence: a.fingerprint?.evidence ?? [], overridden: !!override && override !== 'auto' } : null,
+    version: a.version ? { id: a.version.id, confidence: a.fingerprint?.confidence ?? 1, evidence: a.fingerprint?.evidence ?? [], overridden: !!override && override !== 'auto', release: a.fingerprint?.release?.range ?? null } : null,
     functions,
   };
 }

@@ -9,9 +9,9 @@ import { tokenize } from './tokens';
 
 /** identifier -> weight, per version id: positive evidence for, negative against */
 const TELLS: Record<string, Record<string, number>> = {
-  'x86-2008': { gup_get_pte: 2, pte_flags: 2, get_head_page_multiple: 2, _PAGE_SPECIAL: 1, pmd_large: 1, pud_large: 1, __VIRTUAL_MASK_SHIFT: 1, pte_present_user: -3, page_cache_get_speculative: -3, try_grab_compound_head: -3 },
+  'x86-2008': { gup_get_pte: 2, pte_flags: 2, get_head_page_multiple: 2, _PAGE_SPECIAL: 1, pmd_large: 1, pud_large: 1, __VIRTUAL_MASK_SHIFT: 1, pte_present_user: -3, page_cache_get_speculative: -3, try_grab_compound_head: -3, try_get_compound_head: -3, gup_pgd_range: -2, FOLL_LONGTERM: -2 },
   'arm-rfc-2013': { pte_present_user: 3, get_head_page_multiple: 2, pmd_huge: 1, gup_get_pte: 1, pte_flags: -3, page_cache_get_speculative: -3, try_grab_compound_head: -3 },
-  'generic-2014': { page_cache_get_speculative: 3, page_cache_add_speculative: 2, CONFIG_HAVE_GENERIC_RCU_GUP: 2, pmd_trans_splitting: 1, get_head_page_multiple: -2, try_grab_compound_head: -3, FOLL_PIN: -2 },
+  'generic-2014': { page_cache_get_speculative: 3, page_cache_add_speculative: 2, CONFIG_HAVE_GENERIC_RCU_GUP: 2, pmd_trans_splitting: 1, try_get_compound_head: 2, CONFIG_HAVE_GENERIC_GUP: 1, get_head_page_multiple: -2, try_grab_compound_head: -3, FOLL_PIN: -2 },
   'foll-pin-2020': { try_grab_compound_head: 3, FOLL_PIN: 2, internal_get_user_pages_fast: 1, record_subpages: 1, hpage_pincount_add: 1, write_protect_seq: -3, try_grab_folio: -3, lockless_pages_from_mm: -3 },
   'wpseq-2021': { write_protect_seq: 3, lockless_pages_from_mm: 3, try_grab_compound_head: 2, try_grab_folio: -3, gup_fast_pte_range: -3 },
   'folio-6x': { try_grab_folio: 3, try_grab_folio_fast: 2, gup_fast_pte_range: 3, gup_fast_fallback: 2, ptep_get_lockless: 1, pmdp_get_lockless: 1 },
@@ -19,6 +19,8 @@ const TELLS: Record<string, Record<string, number>> = {
 
 export interface Fingerprint {
   id: string;
+  /** the releases the file's own names place it in, and the names that say so */
+  release?: { range: string; by: string[] };
   confidence: number;
   /** score of every version, best first */
   scores: { id: string; score: number }[];
@@ -31,6 +33,30 @@ const FAST_NAMES = new Set(VERSIONS.flatMap((v) => v.functions));
 /** The GUP-fast functions (of any version) that a parsed file defines. */
 export function gupFunctionsIn(file: CFile): string[] {
   return [...new Set(file.functions.map((f) => f.name).filter((n) => FAST_NAMES.has(n)))];
+}
+
+/**
+ * Names that place a GUP-fast file among releases, newest first: the first rule whose names the
+ * file has gives the range (the model is only the nearest oracle; the release is what the file is).
+ */
+const RELEASES: { range: string; any: string[] }[] = [
+  { range: '6.10 or later', any: ['gup_fast_pte_range', 'gup_fast_fallback', 'gup_fast_pmd_leaf'] },
+  { range: '6.1–6.9', any: ['try_grab_folio', 'try_grab_folio_fast', 'folio_fast_pin_allowed', 'gup_must_unshare'] },
+  { range: '5.11–5.19', any: ['lockless_pages_from_mm', 'write_protect_seq'] },
+  { range: '5.7–5.10', any: ['try_grab_compound_head', 'hpage_pincount_add'] },
+  { range: '5.2–5.6', any: ['try_get_compound_head', 'gup_fast_permitted', '__gup_longterm_unlocked'] },
+  { range: '4.13–5.1', any: ['CONFIG_HAVE_GENERIC_GUP', 'gup_pgd_range', 'undo_dev_pagemap'] },
+  { range: '3.18–4.12', any: ['CONFIG_HAVE_GENERIC_RCU_GUP'] },
+  { range: 'the 2013 ARM RFC (3.12)', any: ['pte_present_user'] },
+  { range: '2.6.27–4.12 (arch/x86/mm/gup.c)', any: ['get_head_page_multiple', '__VIRTUAL_MASK_SHIFT'] },
+];
+
+export function releaseOf(present: Set<string>): Fingerprint['release'] {
+  for (const r of RELEASES) {
+    const by = r.any.filter((n) => present.has(n));
+    if (by.length) return { range: r.range, by };
+  }
+  return undefined;
 }
 
 /** undefined when the file defines no GUP-fast function at all. */
@@ -53,5 +79,5 @@ export function fingerprint(text: string, file: CFile): Fingerprint | undefined 
   const found = evidence.reduce((a, n) => a + tells[n], 0);
   const margin = Math.min(1, Math.max(0, (best.score - scores[1].score) / 3));
   const confidence = possible ? Math.round(Math.min(1, (found / possible) * 0.6 + margin * 0.4) * 100) / 100 : 0;
-  return { id: best.id, confidence, scores, evidence };
+  return { id: best.id, release: releaseOf(present), confidence, scores, evidence };
 }

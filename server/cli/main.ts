@@ -349,7 +349,7 @@ export async function cmdInspect(a: { file: string; json: boolean; version?: str
     out(`${a.file}: no GUP-fast functions found`);
     return;
   }
-  out(`${a.file}: closest to ${r.version.id} (confidence ${r.version.confidence}${r.version.overridden ? ', set by --version' : ''}${r.version.evidence.length ? `; evidence: ${r.version.evidence.join(', ')}` : ''})`);
+  out(`${a.file}: ${r.version.release ? `release ${r.version.release}; ` : ''}model ${r.version.id} (confidence ${r.version.confidence}${r.version.overridden ? ', set by --version' : ''}${r.version.evidence.length ? `; evidence: ${r.version.evidence.join(', ')}` : ''})`);
   for (const f of r.functions) {
     out(`  ${f.name} (lines ${f.startLine}-${f.endLine}): ${f.mapped} of ${f.steps} replayed steps on its lines`);
     for (const x of f.arches) {

@@ -66,6 +66,7 @@ export function startServer(connection: Connection): void {
       p.version = a.version.id;
       p.title = a.version.title;
       p.confidence = a.fingerprint?.confidence;
+      p.release = a.fingerprint?.release?.range;
       p.overridden = settings.version !== 'auto';
     }
     void connection.sendNotification(FINGERPRINT_NOTIFICATION, p);

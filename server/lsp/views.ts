@@ -139,7 +139,7 @@ export async function hoverFor(a: Analysis, fn: string): Promise<string | undefi
   const scenario = replays[0].scenario;
   const lines = [
     `### ${fn} — \`${v.id}\`${a.fingerprint ? ` (confidence ${a.fingerprint.confidence.toFixed(2)})` : ''}`,
-    `${v.title} · ${v.kernels} · ${v.files.join(', ')}`,
+    `${a.fingerprint?.release ? `This file: **${a.fingerprint.release.range}** (by ${a.fingerprint.release.by.map((n) => '`' + n + '`').join(', ')}) · ` : ''}model: ${v.title} · ${v.kernels} · ${v.files.join(', ')}`,
     '',
     `Default replay: **${scenario.id}** — ${scenario.title}`,
     '',

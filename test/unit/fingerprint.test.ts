@@ -1,0 +1,47 @@
+/**
+ * The fingerprint picks the era model (the oracle and fallback) and names the release range the
+ * file's own names place it in.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fingerprint } from '../../server/analysis/fingerprint';
+import { parseC } from '../../server/analysis/parse';
+
+const fix = (p: string) => readFileSync(join(__dirname, '../fixtures', p), 'utf8');
+
+async function fp(text: string) {
+  return fingerprint(text, await parseC(text))!;
+}
+
+describe('fingerprint', () => {
+  it.each([
+    ['eras/x86-2008-shape.c', 'x86-2008', '2.6.27–4.12 (arch/x86/mm/gup.c)'],
+    ['eras/gup-5.10-shape.c', 'wpseq-2021', '5.11–5.19'],
+    ['eras/gup-6.10-shape.c', 'folio-6x', '6.10 or later'],
+    ['gup-2014-shape.c', 'generic-2014', '3.18–4.12'],
+  ])('%s: model %s, release %s', async (file, model, range) => {
+    const f = await fp(fix(file));
+    expect(f.id).toBe(model);
+    expect(f.release?.range).toBe(range);
+  });
+
+  it('a 5.2-shaped file (gup_flags, FOLL_LONGTERM, try_get_compound_head) is the generic walker of 5.2-5.6, not the x86 one', async () => {
+    const text = [
+      'static inline struct page *try_get_compound_head(struct page *page, int refs) { return page; }',
+      'static int gup_pte_range(pmd_t pmd, unsigned long addr, unsigned long end, unsigned int flags, struct page **pages, int *nr)',
+      '{ if (flags & FOLL_LONGTERM) return 0; return 1; }',
+      'static void gup_pgd_range(unsigned long addr, unsigned long end, unsigned int flags, struct page **pages, int *nr) { }',
+      'int get_user_pages_fast(unsigned long start, int nr_pages, unsigned int gup_flags, struct page **pages) { return __gup_longterm_unlocked(start, nr_pages, pages, gup_flags); }',
+    ].join('\n');
+    const f = await fp(text);
+    expect(f.id).toBe('generic-2014');
+    expect(f.release).toEqual({ range: '5.2–5.6', by: ['try_get_compound_head', '__gup_longterm_unlocked'] });
+  });
+
+  it('the 2013 ARM corpus file is the RFC', async () => {
+    const arm = join(__dirname, '../../../shared/corpus/arm-rfc-2013.arch-arm-mm-gup.c');
+    if (!existsSync(arm)) return console.warn('skipped: ../shared/corpus is absent');
+    expect((await fp(readFileSync(arm, 'utf8'))).release?.range).toBe('the 2013 ARM RFC (3.12)');
+  });
+});
