@@ -5,7 +5,7 @@
  * names in the message.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { inspect } from '../analysis/analyze';
 import { fileVersion, MAX_SOURCE_BYTES, NotGupError } from '../analysis/source';
@@ -478,7 +478,8 @@ export function main(argv: string[], out: Out = (s) => process.stdout.write(s + 
   }
 }
 
-if (require.main === module) {
+// the CLI bundle's own entry only (other bundles, such as the fuzz run, import main() from here)
+if (require.main === module && /^cli\.[cm]?js$/.test(basename(__filename))) {
   // `gup-lens replay ... | head` closes the pipe early: that is not an error
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(0);

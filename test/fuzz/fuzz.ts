@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { DebugClient } from '@vscode/debugadapter-testsupport';
 import fc from 'fast-check';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
@@ -24,7 +24,13 @@ export interface FuzzFigures {
   fuzz_rss_end_mb: number;
 }
 
-const ROOT = join(__dirname, '../..');
+/** The package folder, from the sources (test/fuzz) or from the bundle (dist/). */
+const ROOT = ((): string => {
+  for (let d = __dirname; ; d = dirname(d)) {
+    if (existsSync(join(d, 'package.json')) && existsSync(join(d, 'server'))) return d;
+    if (dirname(d) === d) return join(__dirname, '../..');
+  }
+})();
 const SLOW_MS = 2000;
 const UNANSWERED_MS = 15_000;
 
@@ -138,6 +144,7 @@ async function fuzzAdapter(f: FuzzFigures, until: number, maxSessions: number, s
   for (const s of sessions) {
     if (Date.now() > until) break;
     const dc = new DebugClient('node', join(ROOT, 'dist/debugAdapter.js'), 'gup');
+    if (process.env.FUZZ_DEBUG) process.stderr.write(`fuzz: session ${JSON.stringify(s.cfg)}\n`);
     await dc.start();
     f.fuzz_dap_sessions++;
     await timed(Promise.all([dc.configurationSequence(), dc.launch(s.cfg as never)]), f, true);
@@ -172,8 +179,12 @@ function fuzzCli(f: FuzzFigures, until: number, maxRuns: number, seed: number): 
 export async function runFuzz(ms: number, seed = 20261201, scale = 1): Promise<FuzzFigures> {
   const f: FuzzFigures = { fuzz_documents: 0, fuzz_requests: 0, fuzz_dap_sessions: 0, fuzz_cli_runs: 0, fuzz_crashes: 0, fuzz_unanswered: 0, fuzz_slow_requests: 0, fuzz_rss_end_mb: 0 };
   const t0 = Date.now();
+  const say = (s: string) => process.env.FUZZ_DEBUG && process.stderr.write(`fuzz: ${s} at ${Date.now() - t0} ms\n`);
   fuzzCli(f, t0 + ms * 0.1, 200 * scale, seed);
+  say('cli done');
   await fuzzAdapter(f, t0 + ms * 0.35, 8 * scale, seed);
+  say('adapter done');
   await fuzzServer(f, t0 + ms, seed);
+  say('server done');
   return f;
 }
