@@ -1,6 +1,6 @@
 /**
  * Parsing off the main thread: requests go to a worker (parse-worker.ts) and come back as plain
- * data. A worker is retired once it has parsed 32 MB of text (tree-sitter's wasm heap only
+ * data. A worker is retired once it has parsed 16 MB of text (tree-sitter's wasm heap only
  * grows), when a parse fails or takes too long, or when it dies; the next request starts a new
  * one. Where no built worker script exists (the tests run the sources), parsing runs in-process.
  */
@@ -11,7 +11,7 @@ import { PlainTree, type FlatTree } from './ast';
 import type { CFile } from './parse';
 import type { ParseRequest } from './parse-worker';
 
-const RETIRE_AFTER_BYTES = 32 * 1024 * 1024;
+const RETIRE_AFTER_BYTES = 16 * 1024 * 1024;
 const TIMEOUT_MS = 20_000;
 
 interface Pending {
