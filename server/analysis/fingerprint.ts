@@ -11,7 +11,7 @@ import { tokenize } from './tokens';
 const TELLS: Record<string, Record<string, number>> = {
   'x86-2008': { gup_get_pte: 2, pte_flags: 2, get_head_page_multiple: 2, _PAGE_SPECIAL: 1, pmd_large: 1, pud_large: 1, __VIRTUAL_MASK_SHIFT: 1, pte_present_user: -3, page_cache_get_speculative: -3, try_grab_compound_head: -3, try_get_compound_head: -3, gup_pgd_range: -2, FOLL_LONGTERM: -2 },
   'arm-rfc-2013': { pte_present_user: 3, get_head_page_multiple: 2, pmd_huge: 1, gup_get_pte: 1, pte_flags: -3, page_cache_get_speculative: -3, try_grab_compound_head: -3 },
-  'generic-2014': { page_cache_get_speculative: 3, page_cache_add_speculative: 2, CONFIG_HAVE_GENERIC_RCU_GUP: 2, pmd_trans_splitting: 1, try_get_compound_head: 2, CONFIG_HAVE_GENERIC_GUP: 1, get_head_page_multiple: -2, try_grab_compound_head: -3, FOLL_PIN: -2 },
+  'generic-2014': { page_cache_get_speculative: 3, page_cache_add_speculative: 2, CONFIG_HAVE_GENERIC_RCU_GUP: 2, pmd_trans_splitting: 1, get_head_page_multiple: -2, try_grab_compound_head: -3, FOLL_PIN: -2 },
   'foll-pin-2020': { try_grab_compound_head: 3, FOLL_PIN: 2, internal_get_user_pages_fast: 1, record_subpages: 1, hpage_pincount_add: 1, write_protect_seq: -3, try_grab_folio: -3, lockless_pages_from_mm: -3 },
   'wpseq-2021': { write_protect_seq: 3, lockless_pages_from_mm: 3, try_grab_compound_head: 2, try_grab_folio: -3, gup_fast_pte_range: -3 },
   'folio-6x': { try_grab_folio: 3, try_grab_folio_fast: 2, gup_fast_pte_range: 3, gup_fast_fallback: 2, ptep_get_lockless: 1, pmdp_get_lockless: 1 },

@@ -26,7 +26,7 @@ describe('fingerprint', () => {
     expect(f.release?.range).toBe(range);
   });
 
-  it('a 5.2-shaped file (gup_flags, FOLL_LONGTERM, try_get_compound_head) is the generic walker of 5.2-5.6, not the x86 one', async () => {
+  it('a 5.2-shaped file (gup_flags, FOLL_LONGTERM, try_get_compound_head) gets the gup_flags-era walker as its model, not the x86 one', async () => {
     const text = [
       'static inline struct page *try_get_compound_head(struct page *page, int refs) { return page; }',
       'static int gup_pte_range(pmd_t pmd, unsigned long addr, unsigned long end, unsigned int flags, struct page **pages, int *nr)',
@@ -35,7 +35,8 @@ describe('fingerprint', () => {
       'int get_user_pages_fast(unsigned long start, int nr_pages, unsigned int gup_flags, struct page **pages) { return __gup_longterm_unlocked(start, nr_pages, pages, gup_flags); }',
     ].join('\n');
     const f = await fp(text);
-    expect(f.id).toBe('generic-2014');
+    // the nearest model walks the same gup_flags/p4d shape (its FOLL_GET path is 5.2's)
+    expect(f.id).toBe('foll-pin-2020');
     expect(f.release).toEqual({ range: '5.2–5.6', by: ['try_get_compound_head', '__gup_longterm_unlocked'] });
   });
 
