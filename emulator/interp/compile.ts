@@ -190,8 +190,6 @@ function typeFromText(env: Env, s: string): CType | undefined {
 
 // ---------------- values ----------------
 
-const truthy = (v: any) => !!v;
-
 /** A converter from whatever a built-in returns (number, bigint, boolean) to type t. */
 export function fromJs(t: CType): (v: any) => any {
   if (t.k !== 'int') return (v) => v;

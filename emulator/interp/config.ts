@@ -37,7 +37,6 @@ export class ConfigError extends Error {}
 export function configFor(arch: ArchModel, overrides: Record<string, string> = {}): InterpConfig {
   const is64 = arch.id === 'x86-64' || arch.id === 'arm64';
   const x86 = arch.id === 'x86-64' || arch.id === 'x86-pae';
-  const arm = arch.id === 'arm-lpae' || arch.id === 'arm64';
   const y = (on: boolean) => (on ? '1' : undefined);
   const s: ConfigSymbol[] = [
     { name: 'CONFIG_MMU', value: '1', why: 'every modelled arch has an MMU' },
