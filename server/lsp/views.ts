@@ -37,12 +37,16 @@ const COMPILE_IDLE_MS = 300;
 export function lensesFor(a: Analysis, uri: string, compiled?: () => void): Lens[] {
   const out: Lens[] = [];
   const engine = new Map<ArchId, string>();
+  /** per arch where the file's own code runs: which (1-based) lines its configuration compiles in */
+  const compiledIn = new Map<ArchId, boolean[]>();
   const pending: (() => Promise<unknown>)[] = [];
   for (const arch of ARCH_ORDER) {
     if (!a.version) continue;
     const req = { arch, version: a.version.id };
     const fv = peekFileVersion(a.text, req);
-    if (fv) engine.set(arch, fv.source && hasEntry(fv.source) ? 'your code' : `model ${a.version.id}`);
+    const runs = !!fv?.source && hasEntry(fv.source);
+    if (runs) compiledIn.set(arch, fv!.source!.pre.active);
+    if (fv) engine.set(arch, runs ? 'your code' : `model ${a.version.id}`);
     else if (!asked.has(`${uri}|${a.text.length}|${arch}`)) {
       // once per text: a compile that fails is not retried by every lens request
       if (asked.size > 500) asked.clear();
@@ -64,7 +68,11 @@ export function lensesFor(a: Analysis, uri: string, compiled?: () => void): Lens
   const known = engine.size === ARCH_ORDER.length;
   const same = known && new Set(engine.values()).size === 1;
   for (const f of a.gupFunctions) {
-    ARCH_ORDER.forEach((arch, i) => {
+    // once the file is compiled: only the arches whose configuration compiles this definition in
+    // (an #else stub gets no lens where the real function is the one that runs)
+    const on = known && compiledIn.size ? ARCH_ORDER.filter((x) => compiledIn.get(x)?.[f.nameLine + 1]) : ARCH_ORDER;
+    if (!on.length) continue;
+    on.forEach((arch, i) => {
       const title = (i === 0 ? `Replay${same ? ` (${engine.get(arch)})` : ''}: ` : '') + ARCH_LABEL[arch] + (known && !same ? ` (${engine.get(arch)})` : '');
       out.push({ line: f.nameLine, title, command: CLIENT_COMMANDS.replay, args: [{ uri, fn: f.name, arch }] });
     });
