@@ -144,9 +144,10 @@ describe('gup-lens in a real VS Code (code-server 4.100.3)', () => {
     await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'gup.c' }).first().click();
     const lens = await textOf('.codelens-decoration', /Replay \(your code\): x86-64/, 60_000);
     expect(lens).toMatch(/Replay \(your code\): x86-64\s*\|\s*PAE\s*\|\s*ARM LPAE\s*\|\s*arm64\s*\|\s*Races/);
-    // lenses render for the lines in view (the editor virtualizes): at least the first two functions'
+    // lenses render for the lines in view (the editor virtualizes); once the file is compiled, the
+    // #else stub of gup_pte_range (the configuration compiles the real one) carries none
     const all = await page.locator('.codelens-decoration').allInnerTexts();
-    expect(all.filter((t) => t.includes('Replay (your code): x86-64')).length).toBeGreaterThanOrEqual(2);
+    expect(all.filter((t) => t.includes('Replay (your code): x86-64')).length).toBeGreaterThanOrEqual(1);
     await textOf('.statusbar-item', /gup: generic-2014/);
     await shot('1-codelens');
     // the Explorer's gup-lens view lists the version models (and, below them, the races)
