@@ -32,7 +32,7 @@ describe('gup-lens on a file\'s own code', () => {
     // PAE: ptep_get_lockless reads low, high, then low again, on the pte-read line
     const halves = j.steps.filter((s: { fn: string; event: string; note?: string }) => s.fn === 'gup_fast_pte_range' && s.note === 'low half');
     expect(halves.length).toBeGreaterThan(0);
-    const readLine = readFileSync(join(FIX, 'gup-6.10-shape.c'), 'utf8').split('\n').findIndex((l) => l.includes('ptep_get_lockless(ptep)')) + 1;
+    const readLine = readFileSync(join(FIX, 'gup-6.10-shape.c'), 'utf8').split('\n').findIndex((l) => l.includes('ptep_get_lockless(at)')) + 1;
     expect(new Set(halves.map((s: { line: number }) => s.line))).toEqual(new Set([readLine]));
   });
 
