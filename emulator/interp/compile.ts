@@ -475,9 +475,7 @@ function expr(b: FB, n: CNode): X {
       const left = field(n, 'left')!;
       const right = field(n, 'right')!;
       if (b.suspends(right)) {
-        const lx = expr(b, left);
-        const lev = lx.ev;
-        b.op((t, f) => void lev(t, f));
+        effect(b, left);
         return expr(b, right);
       }
       const lx = expr(b, left);
@@ -1024,6 +1022,19 @@ function call(b: FB, n: CNode): X {
 
 // ---------------- statements ----------------
 
+/** A loop's body, with the labels break and continue jump to. */
+function loopBody(b: FB, body: CNode, brk: Label, cont: Label): void {
+  b.loops.push({ brk, cont });
+  statement(b, body);
+  b.loops.pop();
+}
+
+/** An expression evaluated for its effect only. */
+function effect(b: FB, n: CNode): void {
+  const e = expr(b, n).ev;
+  b.op((t, f) => void e(t, f));
+}
+
 function statement(b: FB, n: CNode): void {
   const l = line(n);
   switch (n.type) {
@@ -1054,8 +1065,7 @@ function statement(b: FB, n: CNode): void {
       const e = named(n)[0];
       if (!e) return;
       b.mark(n);
-      const ev = expr(b, e).ev;
-      b.op((t, f) => void ev(t, f));
+      effect(b, e);
       return;
     }
     case 'if_statement': {
@@ -1083,9 +1093,7 @@ function statement(b: FB, n: CNode): void {
       const cond = field(n, 'condition')!;
       b.mark(n, `while ${cond.text}`);
       b.jumpIf(expr(b, cond).ev, end, false);
-      b.loops.push({ brk: end, cont: top });
-      statement(b, field(n, 'body')!);
-      b.loops.pop();
+      loopBody(b, field(n, 'body')!, end, top);
       b.jump(top);
       b.place(end);
       return;
@@ -1095,9 +1103,7 @@ function statement(b: FB, n: CNode): void {
       const test = b.label();
       const end = b.label();
       b.place(top);
-      b.loops.push({ brk: end, cont: test });
-      statement(b, field(n, 'body')!);
-      b.loops.pop();
+      loopBody(b, field(n, 'body')!, end, test);
       b.place(test);
       const cond = field(n, 'condition')!;
       b.mark(cond, `while ${cond.text}`);
@@ -1112,8 +1118,7 @@ function statement(b: FB, n: CNode): void {
         if (init.type === 'declaration') statement(b, init);
         else {
           b.mark(n);
-          const e = expr(b, init).ev;
-          b.op((t, f) => void e(t, f));
+          effect(b, init);
         }
       }
       const top = b.label();
@@ -1125,15 +1130,10 @@ function statement(b: FB, n: CNode): void {
         b.mark(n, `for ${cond.text}`);
         b.jumpIf(expr(b, cond).ev, end, false);
       }
-      b.loops.push({ brk: end, cont: upd });
-      statement(b, field(n, 'body')!);
-      b.loops.pop();
+      loopBody(b, field(n, 'body')!, end, upd);
       b.place(upd);
       const u = field(n, 'update');
-      if (u) {
-        const e = expr(b, u).ev;
-        b.op((t, f) => void e(t, f));
-      }
+      if (u) effect(b, u);
       b.jump(top);
       b.place(end);
       b.scopes.pop();
