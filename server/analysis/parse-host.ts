@@ -49,12 +49,12 @@ export class ParserHost {
   private spawn(): Worker {
     const w = new Worker(this.script!);
     this.started++;
-    w.unref();
     w.on('message', (m: { id: number; ok: boolean; value?: unknown; error?: string }) => {
       const p = this.pending.get(m.id);
       if (!p) return;
       this.pending.delete(m.id);
       clearTimeout(p.timer);
+      this.idle(w);
       if (m.ok) p.resolve(m.value);
       else {
         p.reject(new ParseError(m.error ?? 'parse failed'));
@@ -72,7 +72,14 @@ export class ParserHost {
     };
     w.on('error', fail);
     w.on('exit', (code) => fail(new Error(`exit ${code}`)));
+    // after the listeners: adding a 'message' listener refs the worker again
+    w.unref();
     return w;
+  }
+
+  /** An idle worker must not keep the process alive (a CLI run ends when its work does). */
+  private idle(w: Worker): void {
+    if (![...this.pending.values()].some((p) => p.w === w)) w.unref();
   }
 
   /** Stop using this worker: it finishes what it has and exits. */
@@ -91,11 +98,14 @@ export class ParserHost {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
+        this.idle(w);
         reject(new ParseError(`parsing took over ${TIMEOUT_MS / 1000} s`));
         this.retire(w);
       }, TIMEOUT_MS);
       timer.unref();
       this.pending.set(id, { w, resolve: resolve as (v: unknown) => void, reject, timer });
+      // a request under way holds the process open until its answer comes
+      w.ref();
       w.postMessage({ id, kind, text } satisfies ParseRequest);
     });
   }

@@ -76,6 +76,14 @@ describe('gup-lens CLI', () => {
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/unknown arch 'vax'/);
   });
+
+  it.skipIf(!existsSync(bin))('the built bin ends once a --file replay is printed (the parse worker does not hold it open)', () => {
+    const fixture = join(__dirname, '../fixtures/eras/gup-5.10-shape.c');
+    const r = spawnSync('node', [bin, 'replay', '--file', fixture, '--arch', 'x86-64', '--scenario', 'pages-4k-16', '--json'], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.signal).toBeNull();
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout).result.nr).toBe(16);
+  });
 });
 
 describe('README', () => {
