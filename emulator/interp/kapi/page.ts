@@ -147,6 +147,8 @@ export function pageBuiltins(): Builtin[] {
   s('atomic_sub', 'void', 'atomic subtract from a counter', (t, [n, r]) => void field(t, r, -N(n), 'atomic_sub'));
   s('atomic_inc', 'void', 'atomic increment', (t, [r]) => void field(t, r, 1, 'atomic_inc'));
   s('atomic_dec', 'void', 'atomic decrement', (t, [r]) => void field(t, r, -1, 'atomic_dec'));
+  p('folio_pincount_ptr', 'ptr', '6.0-6.2: the address of a large folio\'s exact pincount', (t, [f]) => new FieldRef(head(t, f), '_pincount'));
+  p('compound_pincount_ptr', 'ptr', '5.7-5.19: the address of a compound page\'s exact pincount', (t, [pg]) => new FieldRef(head(t, pg), '_pincount'));
   p('atomic_read', 'int', 'read a counter', (t, [r]) => field(t, r, undefined, 'atomic_read'));
   s('atomic_set', 'void', 'set a counter (mm->has_pinned)', (t, [r, v]) => {
     if (r instanceof FieldRef && r.field === 'has_pinned') t.k.m.mm.has_pinned = N(v) !== 0;
@@ -157,6 +159,7 @@ export function pageBuiltins(): Builtin[] {
   p('page_pgdat', 'ptr', 'the node of a page (only passed to vmstat counters)', () => null);
   p('folio_pgdat', 'ptr', 'the node of a folio (only passed to vmstat counters)', () => null);
   p('folio_is_secretmem', 'int', 'a secretmem folio (none in the scenarios)', () => 0);
+  p('page_is_secretmem', 'int', '5.14-6.4: a secretmem page (none in the scenarios)', () => 0);
   p('folio_test_slab', 'int', 'a slab folio (never a user page)', () => 0);
   p('shmem_mapping', 'int', 'the mapping is shmem (the scenarios map anonymous memory)', () => 0);
   out.push({ name: 'PAGE_MAPPING_ANON', doc: 'low bit of folio->mapping on an anonymous folio', family: F, kind: 'const', ret: 'ulong', value: () => 1 });

@@ -42,6 +42,12 @@ export function slowBuiltins(): Builtin[] {
   for (const name of ['get_user_pages', 'get_user_pages_unlocked', '__get_user_pages_unlocked', '__gup_longterm_unlocked', '__gup_longterm_locked', 'get_user_pages_remote', '__get_user_pages_locked']) {
     out.push({ name, doc: 'ordinary GUP under mmap_lock: faults in what is missing, breaks COW, refuses what GUP refuses', family: F, kind: 'gen', ret: 'long', gen: (t, a) => slowPath(t, a, name) });
   }
+  // defined in mm/gup.c of 6.0-6.3; a built-in for files or fragments that call it without it
+  out.push({ name: 'is_valid_gup_flags', doc: 'the caller passed no internal-only flag (FOLL_PIN is for pin_user_pages*(), FOLL_LONGTERM only with a pin)', family: F, kind: 'pure', ret: 'bool', run: (t, [f]) => {
+    const v = N(f);
+    if (v & FOLL.FOLL_PIN) t.warnings.push(`is_valid_gup_flags: FOLL_PIN passed by the caller at line ${t.top.line}`);
+    return !(v & FOLL.FOLL_PIN) && !(v & FOLL.FOLL_LONGTERM && !(v & FOLL.FOLL_PIN));
+  } });
   out.push({ name: 'unpin_user_pages', doc: 'give back n pages taken with FOLL_PIN (or FOLL_GET)', family: F, kind: 'sched', ret: 'void', run: (t, [pp, n]) => {
     const p = pp as ArrPtr;
     for (let j = 0; j < N(n); j++) t.ctx.model.release(t.k, p.a[p.off + j], t.ctx.call);
