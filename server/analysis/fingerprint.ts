@@ -39,7 +39,15 @@ export function gupFunctionsIn(file: CFile): string[] {
  * Names that place a GUP-fast file among releases, newest first: the first rule whose names the
  * file has gives the range (the model is only the nearest oracle; the release is what the file is).
  */
-const RELEASES: { range: string; any: string[] }[] = [
+const X86_FILE = ['get_head_page_multiple', '__VIRTUAL_MASK_SHIFT'];
+/** First match wins; `also`, when given, must match too (it narrows an x86 file's era). */
+const RELEASES: { range: string; any: string[]; also?: string[] }[] = [
+  // the ARM RFC took its huge-page helper from x86: its own accessor names it first
+  { range: 'the 2013 ARM RFC (3.12)', any: ['pte_present_user'] },
+  // arch/x86/mm/gup.c, by what its huge-page refs look like: no THP, THP with tail pins, 4.5+ refcounting
+  { range: '4.5–4.12 (arch/x86/mm/gup.c)', any: X86_FILE, also: ['page_ref_add', 'pte_allows_gup', 'pte_devmap'] },
+  { range: '2.6.38–4.4 (arch/x86/mm/gup.c)', any: X86_FILE, also: ['get_huge_page_tail'] },
+  { range: '2.6.27–2.6.37 (arch/x86/mm/gup.c)', any: X86_FILE },
   { range: '6.10 or later', any: ['gup_fast_pte_range', 'gup_fast_fallback', 'gup_fast_pmd_leaf'] },
   { range: '6.1–6.9', any: ['try_grab_folio', 'try_grab_folio_fast', 'folio_fast_pin_allowed', 'gup_must_unshare'] },
   { range: '5.11–5.19', any: ['lockless_pages_from_mm', 'write_protect_seq'] },
@@ -47,14 +55,13 @@ const RELEASES: { range: string; any: string[] }[] = [
   { range: '5.2–5.6', any: ['try_get_compound_head', 'gup_fast_permitted', '__gup_longterm_unlocked'] },
   { range: '4.13–5.1', any: ['CONFIG_HAVE_GENERIC_GUP', 'gup_pgd_range', 'undo_dev_pagemap'] },
   { range: '3.18–4.12', any: ['CONFIG_HAVE_GENERIC_RCU_GUP'] },
-  { range: 'the 2013 ARM RFC (3.12)', any: ['pte_present_user'] },
-  { range: '2.6.27–4.12 (arch/x86/mm/gup.c)', any: ['get_head_page_multiple', '__VIRTUAL_MASK_SHIFT'] },
 ];
 
 export function releaseOf(present: Set<string>): Fingerprint['release'] {
   for (const r of RELEASES) {
     const by = r.any.filter((n) => present.has(n));
-    if (by.length) return { range: r.range, by };
+    const also = (r.also ?? []).filter((n) => present.has(n));
+    if (by.length && (!r.also || also.length)) return { range: r.range, by: [...by, ...also] };
   }
   return undefined;
 }

@@ -16,7 +16,7 @@ async function fp(text: string) {
 
 describe('fingerprint', () => {
   it.each([
-    ['eras/x86-2008-shape.c', 'x86-2008', '2.6.27–4.12 (arch/x86/mm/gup.c)'],
+    ['eras/x86-2008-shape.c', 'x86-2008', '2.6.38–4.4 (arch/x86/mm/gup.c)'],
     ['eras/gup-5.10-shape.c', 'wpseq-2021', '5.11–5.19'],
     ['eras/gup-6.10-shape.c', 'folio-6x', '6.10 or later'],
     ['gup-2014-shape.c', 'generic-2014', '3.18–4.12'],
@@ -24,6 +24,13 @@ describe('fingerprint', () => {
     const f = await fp(fix(file));
     expect(f.id).toBe(model);
     expect(f.release?.range).toBe(range);
+  });
+
+  it('an x86 arch file is placed by its huge-page refs: no THP, THP with tail pins, or 4.5+ refcounting (its devmap names are not the generic walker\'s)', async () => {
+    const base = fix('eras/x86-2008-shape.c');
+    expect((await fp(base.replace(/get_huge_page_tail/g, 'take_nothing'))).release?.range).toBe('2.6.27–2.6.37 (arch/x86/mm/gup.c)');
+    const v48 = `${base.replace(/get_huge_page_tail/g, 'take_nothing')}\nstatic void undo_dev_pagemap(int *nr, int nr_start, struct page **pages) { }\nstatic inline void more(struct page *p) { page_ref_add(p, 1); }\n`;
+    expect((await fp(v48)).release?.range).toBe('4.5–4.12 (arch/x86/mm/gup.c)');
   });
 
   it('a 5.2-shaped file (gup_flags, FOLL_LONGTERM, try_get_compound_head) gets the gup_flags-era walker as its model, not the x86 one', async () => {

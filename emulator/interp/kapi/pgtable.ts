@@ -177,7 +177,9 @@ export function pgtableBuiltins(): Builtin[] {
   p('pte_offset_kernel', 'entp:pte', 'the pte slot for addr under the pmd', (t, [pp, addr]) => offset(t, 'pte', pp, N(addr)));
   p('pte_unmap', 'void', 'undo pte_offset_map (a kmap on highmem; nothing here)', () => undefined);
   out.push({ name: 'pte_present_user', doc: 'ARM: present and user-accessible', family: F, kind: 'pure', ret: 'int', arches: ['arm-lpae', 'arm64'], run: (t, [e]) => t.k.arch.present(e) && t.k.arch.user(e) });
-  p('pte_flags', 'u64', 'the flag bits of a pte (everything but the frame number)', (t, [e]) => entVal(e) & ~(BigInt(t.k.arch.pfn({ lo: 0xffffffff, hi: 0x000fffff })) << 12n));
+  for (const l of ['pte', 'pmd', 'pud'] as const) {
+    p(`${l}_flags`, 'u64', `the flag bits of a ${l} (everything but the frame number)`, (t, [e]) => entVal(e) & ~(BigInt(t.k.arch.pfn({ lo: 0xffffffff, hi: 0x000fffff })) << 12n));
+  }
   p('is_hugepd', 'int', 'powerpc hugepd entries (none on these arches)', () => 0);
   p('__hugepd', 'int', 'powerpc hugepd wrapper (none on these arches)', () => 0);
   p('pfn_valid', 'int', 'a struct page exists for the frame', (t, [pfn]) => t.k.m.mem.valid(N(pfn)));
@@ -194,6 +196,10 @@ export function pgtableBuiltins(): Builtin[] {
   } });
   for (const n of ['PRESENT', 'RW', 'USER', 'PSE', 'SPECIAL', 'ACCESSED', 'DIRTY', 'GLOBAL', 'NX']) x86(`_PAGE_${n}`, `_PAGE_BIT_${n}`);
   out.push({ name: '_PAGE_PROTNONE', doc: 'x86 _PAGE_BIT_PROTNONE (the global bit when not present) as a mask', family: F, kind: 'const', ret: 'u64', arches: ['x86-64', 'x86-pae'], value: () => 1 << 8 });
+  // x86 protection keys (4.6+): a 4-bit key in bits 59-62 of a 64-bit entry; the pages here all carry key 0
+  const x86only = ['x86-64', 'x86-pae'];
+  out.push({ name: 'pte_flags_pkey', doc: 'x86: the protection key of an entry\'s flags (bits 59-62 on x86-64; none on PAE)', family: F, kind: 'pure', ret: 'uint', arches: x86only, run: (t, [v]) => (t.k.arch.id === 'x86-64' ? Number((BigInt(v) >> 59n) & 15n) : 0) });
+  out.push({ name: '__pkru_allows_pkey', doc: 'x86: PKRU lets this task read (and write) pages of the key; the default PKRU allows key 0 only', family: F, kind: 'pure', ret: 'bool', arches: x86only, run: (_t, [k]) => N(k) === 0 });
   // lockless reads
   out.push({ name: 'ptep_get', doc: 'READ_ONCE(*ptep)', family: F, kind: 'gen', ret: 'ent:pte', gen: (t, [pp]) => loadGen(t, pp) });
   out.push({ name: 'ptep_get_lockless', doc: 'a pte read that cannot tear: one load, or low/high/low on x86 PAE', family: F, kind: 'gen', ret: 'ent:pte', gen: (t, [pp]) => locklessGen(t, pp) });
