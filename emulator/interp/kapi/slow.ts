@@ -8,7 +8,7 @@
  */
 import { slowGup, type SlowResult } from '../../versions/slow';
 import type { Sub } from '../../versions/kern';
-import { ArrPtr, Unsupported, type Thread } from '../runtime';
+import { ArrPtr, LocalRef, Unsupported, type Thread } from '../runtime';
 import { N } from './pgtable';
 import type { Builtin } from './types';
 
@@ -47,6 +47,19 @@ export function slowBuiltins(): Builtin[] {
     const v = N(f);
     if (v & FOLL.FOLL_PIN) t.warnings.push(`is_valid_gup_flags: FOLL_PIN passed by the caller at line ${t.top.line}`);
     return !(v & FOLL.FOLL_PIN) && !(v & FOLL.FOLL_LONGTERM && !(v & FOLL.FOLL_PIN));
+  } });
+  // defined in mm/gup.c from 6.3: the same check, then the entry point's own flags are added
+  out.push({ name: 'is_valid_gup_args', doc: 'reject internal-only flags from the caller, GET with PIN, LONGTERM without PIN, GET/PIN without pages[]; then *gup_flags |= to_set', family: F, kind: 'pure', ret: 'bool', lvalueArgs: [2], run: (t, [pages, , fp, toSet]) => {
+    if (!(fp instanceof LocalRef)) throw new Unsupported('is_valid_gup_args(): gup_flags is not the address of a local', t.top.line);
+    const internal = FOLL.FOLL_TOUCH | FOLL.FOLL_PIN | FOLL.FOLL_TRIED | FOLL.FOLL_UNLOCKABLE | FOLL.FOLL_REMOTE | FOLL.FOLL_FAST_ONLY;
+    const given = N(fp.v[fp.i]);
+    if (given & internal) return false;
+    const f = given | N(toSet);
+    if ((f & (FOLL.FOLL_PIN | FOLL.FOLL_GET)) === (FOLL.FOLL_PIN | FOLL.FOLL_GET)) return false;
+    if (f & FOLL.FOLL_LONGTERM && !(f & FOLL.FOLL_PIN)) return false;
+    if (f & (FOLL.FOLL_GET | FOLL.FOLL_PIN) && !pages) return false;
+    fp.v[fp.i] = typeof fp.v[fp.i] === 'bigint' ? BigInt(f) : f;
+    return true;
   } });
   out.push({ name: 'unpin_user_pages', doc: 'give back n pages taken with FOLL_PIN (or FOLL_GET)', family: F, kind: 'sched', ret: 'void', run: (t, [pp, n]) => {
     const p = pp as ArrPtr;
