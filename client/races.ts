@@ -24,7 +24,8 @@ export function activateRaces(ctx: GupContext): void {
     ctx.output.appendLine(`${r.states} states, ${r.interleavings} interleavings, ${r.ms} ms`);
     ctx.output.show(true);
     const say = r.verdict === 'violation' ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
-    void say(`gup-lens: ${r.scenario} — ${r.engine ?? r.version}/${r.arch}: ${r.verdict === 'violation' ? `violation — ${r.message}` : `ok (no violation in ${r.states} states)`}`);
+    const verdict = r.verdict === 'violation' ? `violation — ${r.message}` : r.verdict === 'n/a' ? `does not apply — ${r.message}` : `ok (no violation in ${r.states} states)`;
+    void say(`gup-lens: ${r.scenario} — ${r.engine ?? r.version}/${r.arch}: ${verdict}`);
   };
   ctx.ext.subscriptions.push(
     vscode.commands.registerCommand(CLIENT_COMMANDS.explore, (args?: ExploreArgs) => (args?.scenario ? run(args) : pickAndRun())),

@@ -64,7 +64,8 @@ export interface ExploreView {
   scenario: string;
   version: string;
   arch: ArchId;
-  verdict: 'violation' | 'ok';
+  /** n/a: the race cannot meet this code (its actors belong to another era); message says why */
+  verdict: 'violation' | 'ok' | 'n/a';
   invariant?: string;
   message?: string;
   states: number;

@@ -4,7 +4,7 @@
  * CodeLens, debug adapter) starts here. Layer: pure emulator.
  */
 import { getArch } from '../arch';
-import type { ArchModel } from '../arch/types';
+import type { ArchModel, Era } from '../arch/types';
 import { buildMachine } from '../machine/builder';
 import type { Machine } from '../machine/machine';
 import { getScenario, type Scenario } from '../scenarios';
@@ -44,7 +44,26 @@ export interface Replay {
 export class NotApplicableError extends Error {}
 
 /** Check that a version and a scenario can run on an arch; throws with the reason. */
-export function checkApplicable(arch: ArchModel, version: VersionModel, scenario: Pick<Scenario, 'id' | 'call' | 'arches'>): void {
+/**
+ * Actors written after the kernel of one era: run against a walker of another era they would
+ * report what that kernel could never do. The pre-4.5 split moves tail pins and marks the pmd
+ * splitting; a 4.5+ walker keeps no tail pins and never tests a splitting bit.
+ */
+const ACTOR_ERA: Partial<Record<string, { era: Era; why: string }>> = {
+  'thp-split': { era: 'thp-split', why: 'the THP split of before 4.5 (splitting pmd, tail pins moved to the tails) only meets walkers of before 4.5' },
+};
+
+/** Refuse a race whose actors cannot meet this version (never a false violation). */
+export function checkActors(version: VersionModel, scenario: { id: string; actors?: { kind: string }[] }): void {
+  for (const a of scenario.actors ?? []) {
+    const need = ACTOR_ERA[a.kind];
+    if (need && need.era !== version.era) {
+      throw new NotApplicableError(`scenario ${scenario.id} cannot run on ${version.id}: ${need.why}, and ${version.id} is of the ${version.era === 'modern' ? '4.5+ refcounting' : 'pre-4.5'} era`);
+    }
+  }
+}
+
+export function checkApplicable(arch: ArchModel, version: VersionModel, scenario: Pick<Scenario, 'id' | 'call' | 'arches'> & { actors?: { kind: string }[] }): void {
   if (!version.arches.includes(arch.id)) {
     throw new NotApplicableError(`version ${version.id} (${version.files.join(', ')}) does not run on ${arch.id}; it runs on ${version.arches.join(', ')}`);
   }
@@ -54,6 +73,7 @@ export function checkApplicable(arch: ArchModel, version: VersionModel, scenario
   if (scenario.call.pin && version.year < 2020) {
     throw new NotApplicableError(`version ${version.id} predates FOLL_PIN (pin_user_pages_fast, 5.6), so scenario ${scenario.id} does not apply`);
   }
+  checkActors(version, scenario);
   if (scenario.arches && !scenario.arches.includes(arch.id)) {
     throw new NotApplicableError(`scenario ${scenario.id} needs ${scenario.arches.join(' or ')}, not ${arch.id}`);
   }

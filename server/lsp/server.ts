@@ -13,7 +13,7 @@ import { getArch } from '../../emulator/arch';
 import type { ArchId } from '../../emulator/arch/types';
 import { explore } from '../../emulator/explore/explore';
 import { getRace, raceRun, type RaceRun } from '../../emulator/scenarios/races';
-import { checkApplicable } from '../../emulator/run/replay';
+import { checkApplicable, NotApplicableError } from '../../emulator/run/replay';
 import { fileVersion } from '../analysis/source';
 import { Unsupported } from '../../emulator/interp/runtime';
 import { describeStep, formatStep } from '../../emulator/trace/describe';
@@ -186,6 +186,10 @@ export function startServer(connection: Connection): void {
     return replayView(a, args.fn, args.arch as ArchId, args.scenario ?? settings.scenario);
   }
 
+  function historyOf(sc: ReturnType<typeof getRace>): ExploreView['history'] {
+    return (['before', 'after'] as const).map((side) => ({ version: sc[side].version, arch: sc[side].arch, side, verdict: explore(sc, sc[side]).verdict as 'violation' | 'ok' }));
+  }
+
   async function doExplore(args: ExploreArgs): Promise<ExploreView> {
     const sc = getRace(args.scenario);
     const doc = args.uri ? documents.get(args.uri) : undefined;
@@ -203,7 +207,9 @@ export function startServer(connection: Connection): void {
           run = { ...run, version: fv.source };
           engine = 'this file';
         } catch (e) {
-          engine = `model ${version} (this file: ${(e as Error).message})`;
+          if (!(e instanceof NotApplicableError)) throw e;
+          // the race cannot meet this file: say so rather than answer for a model
+          return { scenario: sc.id, version, arch, verdict: 'n/a', message: e.message, states: 0, interleavings: 0, ms: 0, trace: [], engine: 'this file', history: historyOf(sc) };
         }
       } else if (fv.unsupported) engine = `model ${version} (this file's code stopped: ${fv.unsupported.message})`;
     }
@@ -211,6 +217,7 @@ export function startServer(connection: Connection): void {
     try {
       r = explore(sc, run);
     } catch (e) {
+      if (e instanceof NotApplicableError) return { scenario: sc.id, version, arch, verdict: 'n/a', message: e.message, states: 0, interleavings: 0, ms: 0, trace: [], engine, history: doc ? historyOf(sc) : undefined };
       if (!(e instanceof Unsupported)) throw e;
       // some interleaving reached code the interpreter cannot run: the model's verdict, saying so
       run = raceRun(sc, arch, version);
@@ -219,9 +226,7 @@ export function startServer(connection: Connection): void {
     }
     const ar = getArch(arch);
     const era = (typeof run.version === 'string' ? getVersion(run.version) : run.version).era;
-    const history = doc
-      ? (['before', 'after'] as const).map((side) => ({ version: sc[side].version, arch: sc[side].arch, side, verdict: explore(sc, sc[side]).verdict }))
-      : undefined;
+    const history = doc ? historyOf(sc) : undefined;
     return {
       scenario: sc.id, version, arch, verdict: r.verdict, invariant: r.invariant, message: r.message, states: r.states, interleavings: r.interleavings, ms: r.ms,
       trace: r.counterexample.map((s, i) => formatStep(describeStep(ar, era, s, i))), engine, history,

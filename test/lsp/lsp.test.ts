@@ -165,6 +165,15 @@ describe('the language server over stdio', () => {
     expect(bad).toMatchObject({ engine: 'this file', verdict: 'violation', invariant: 'ref-on-freed-page' });
   });
 
+  it('a race whose actor cannot meet this file\'s era is answered "n/a" with the reason, never a false violation', async () => {
+    const u = 'file:///eras/gup-6.10.c';
+    await open(u, fixture('eras/gup-6.10-shape.c'));
+    const r = await conn.sendRequest<ExploreView>('workspace/executeCommand', { command: 'gup-lens.server.explore', arguments: [{ scenario: 'race-thp-split-no-ipi', arch: 'arm64', uri: u }] });
+    expect(r.verdict).toBe('n/a');
+    expect(r.message).toMatch(/THP split of before 4\.5 .* only meets walkers of before 4\.5/);
+    expect(r.history?.map((h) => h.verdict)).toEqual(['violation', 'ok']);
+  });
+
   it('a didOpen without text opens an empty document: no lenses, no error', async () => {
     const u = 'file:///robust/no-text.c';
     await conn.sendNotification('textDocument/didOpen', { textDocument: { uri: u, languageId: 'c', version: ++version } });

@@ -191,3 +191,14 @@ describe('CLI explore and races', () => {
     for (const row of rows) expect(row).toMatchObject({ beforeVerdict: 'violation', afterVerdict: 'ok', ms: expect.any(Number) });
   }, 60_000);
 });
+
+describe('actors of another era are refused, never a false violation', () => {
+  const split = RACES.find((r) => r.id === 'race-thp-split-no-ipi')!;
+  it.each(['foll-pin-2020', 'wpseq-2021', 'folio-6x'])('the pre-4.5 THP split against %s (4.5+ refcounting): NotApplicableError naming why', (v) => {
+    expect(() => explore(split, { arch: 'arm64', version: v })).toThrow(/THP split of before 4\.5 .* only meets walkers of before 4\.5, and .* 4\.5\+ refcounting era/);
+  });
+  it('the same split against the pre-4.5 walkers still runs (its before and after)', () => {
+    expect(explore(split, split.before).verdict).toBe('violation');
+    expect(explore(split, split.after).verdict).toBe('ok');
+  });
+});
