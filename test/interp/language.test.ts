@@ -28,6 +28,9 @@ long neg_shift(long a) { return a >> 1; }
 int size_of_long(void) { return sizeof(unsigned long); }
 static void bump(int *p) { (*p)++; }
 int out_param(void) { int x = 40; bump(&x); bump(&x); return x; }
+int hooked(void) { bool stop = false; trace_android_vh_anything(1, &stop); if (stop) return -1; return 7; }
+int err_value(long v) { return IS_ERR_VALUE(v) ? 1 : 0; }
+int flags_checked(unsigned int f) { if (!is_valid_gup_args((void *)0, 0, &f, FOLL_GET)) return -1; return f & FOLL_GET ? 1 : 0; }
 int jump_in(int a) {
 	int r = 0;
 	if (a)
@@ -122,6 +125,14 @@ describe('C semantics of the interpreter', () => {
     const { run } = compiled('x86-pae');
     expect(run('out_param')).toBe(42);
     expect(run('macros', 4)).toBe(18);
+  });
+
+  it('a tracepoint or vendor hook does nothing (its out-argument keeps its value); IS_ERR_VALUE spots negated errnos; is_valid_gup_args adds the entry\'s flag or refuses', () => {
+    const { run } = compiled('x86-64');
+    expect(run('hooked')).toBe(7);
+    expect([-14, -4095, -4096, 0, 5].map((v) => run('err_value', BigInt(v)))).toEqual([1, 1, 0, 0, 0]);
+    expect(compiled('x86-pae').run('err_value', -22)).toBe(1);
+    expect(run('flags_checked', 0)).toBe(-1); // FOLL_GET without pages[]
   });
 
   it('#if/#elif/defined()/IS_ENABLED() follow each arch\'s configuration', () => {

@@ -17,9 +17,16 @@ export const KAPI: readonly Builtin[] = [...pgtableBuiltins(), ...pageBuiltins()
 const BY_NAME = new Map<string, Builtin[]>();
 for (const b of KAPI) BY_NAME.set(b.name, [...(BY_NAME.get(b.name) ?? []), b]);
 
+/**
+ * A tracepoint, or an Android vendor hook (trace_android_vh_*): with nothing attached it does
+ * nothing, and an out-argument it was handed keeps the value the caller gave it.
+ */
+const TRACEPOINT: Builtin = { name: 'trace_*', doc: 'a tracepoint or vendor hook: nothing attached, no effect', family: 'range', kind: 'pure', ret: 'void', run: () => undefined };
+
 /** The built-in of this name on this arch, if any. */
 export function builtin(name: string, arch: ArchModel): Builtin | undefined {
-  return BY_NAME.get(name)?.find((b) => !b.arches || b.arches.includes(arch.id));
+  const b = BY_NAME.get(name)?.find((x) => !x.arches || x.arches.includes(arch.id));
+  return b ?? (/^trace_[a-z0-9_]+$/.test(name) ? TRACEPOINT : undefined);
 }
 
 /** Forms the compiler handles itself (their argument is a place or a type, not a value). */
@@ -34,7 +41,7 @@ export const COMPILER_FORMS: { name: string; doc: string }[] = [
 
 /** Every built-in as a Markdown table: name, family, kind, semantics. */
 export function kapiTable(): string {
-  const rows = KAPI.map((b) => `| \`${b.name}\` | ${b.family} | ${b.kind} | ${b.doc}${b.arches ? ` (${b.arches.join(', ')})` : ''} |`);
+  const rows = [...KAPI, TRACEPOINT].map((b) => `| \`${b.name}\` | ${b.family} | ${b.kind} | ${b.doc}${b.arches ? ` (${b.arches.join(', ')})` : ''} |`);
   const forms = COMPILER_FORMS.map((f) => `| \`${f.name}\` | compiler | form | ${f.doc} |`);
   return ['| name | family | kind | kernel semantics |', '|---|---|---|---|', ...forms, ...rows].join('\n');
 }

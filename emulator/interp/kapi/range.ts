@@ -42,6 +42,10 @@ export function rangeBuiltins(): Builtin[] {
     if (res instanceof LocalRef) res.v[res.i] = typeof res.v[res.i] === 'number' || bits === 32 ? Number(wrapped) : wrapped;
     return wrapped !== sum;
   }, [2]);
+  p('IS_ERR_VALUE', 'int', 'the value, as an unsigned long, is one of the last 4095 (a negated errno)', (t, [v]) => {
+    const bits = t.k.arch.id === 'x86-64' || t.k.arch.id === 'arm64' ? 64 : 32;
+    return BigInt.asUintN(bits, BigInt(v)) >= BigInt.asUintN(bits, -4095n);
+  });
   p('likely', 'int', 'a branch hint: the value itself', (_t, [v]) => v);
   p('unlikely', 'int', 'a branch hint: the value itself', (_t, [v]) => v);
   for (const n of ['VM_BUG_ON', 'BUG_ON', 'WARN_ON', 'WARN_ON_ONCE', 'VM_WARN_ON', 'VM_WARN_ON_ONCE']) {
