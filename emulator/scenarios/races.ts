@@ -24,9 +24,18 @@ export interface NamedRun extends RaceRun {
   version: string;
 }
 
+/**
+ * race: a concurrent counterexample on shipped (or posted) code; review: caught in review
+ * before merge; design-limit: a limit of the design, no concurrency needed.
+ */
+export type RaceKind = 'race' | 'review' | 'design-limit';
+
 export interface RaceScenario {
   id: string;
   title: string;
+  kind: RaceKind;
+  /** the releases of its before and of its after, as text */
+  kernels: string;
   story: string;
   /** where the story is told (seed documents, commits) */
   refs: string[];
@@ -49,6 +58,8 @@ export const RACES: RaceScenario[] = [
   {
     id: 'race-pae-torn-pte',
     title: 'PAE torn pte read',
+    kind: 'race',
+    kernels: 'before: the generic walker (mm/gup.c, 3.18-4.12) configured for x86 PAE, which breaks its own stated assumption that a pte loads atomically; after: x86\'s gup_get_pte (arch/x86/mm/gup.c from 2.6.27, mm/gup.c from 4.13)',
     story:
       'On x86-32 PAE a 64-bit pte is loaded as two 32-bit halves. The generic walker loads it plainly: low half, then high half. A pte being cleared in between (low first, then high) gives a value that never existed: the old low half with a zero high half, a frame below 4 GiB. The x86 walker re-reads the low half after the high one and retries; the TLB flush IPI, held back by its interrupts-off section, keeps a different present page from appearing meanwhile. On ARM LPAE an aligned 64-bit load is single-copy atomic, so the plain load is safe there.',
     refs: ['seed 001 (Hugh Dickins on ACCESS_ONCE of a PAE pte)', 'seed 000 (gup_get_pte)', 'commit 8174c430e445'],
@@ -64,14 +75,16 @@ export const RACES: RaceScenario[] = [
   {
     id: 'race-thp-split-no-ipi',
     title: 'THP split without an IPI on ARM',
+    kind: 'race',
+    kernels: 'before: the 2013 ARM RFC (posted for 3.12, not merged); after: 3.18, where arm and arm64 pmdp_splitting_flush send a dummy IPI',
     story:
       "Before 4.5, split_huge_page hands the pins GUP left on tail pages over to the tails, so it needs every GUP-fast that saw the huge pmd to be finished. x86's split flush is an IPI the interrupts-off walker holds back. ARM's TLB flush is a hardware broadcast: the 2013 ARM copy of the x86 walker keeps adding head refs after the split, the tails end up short and are freed while still mapped. The 2014 generic series sends a dummy IPI after setting the splitting bit.",
     refs: ['seed 004 (Will Deacon on the ARM RFC)', 'seed 001', 'commit 2667f50e8b81 series (kick_all_cpus_sync in pmdp_splitting_flush)'],
     layout: [{ kind: 'thp', offset: 0 }],
     call: { offset: 0, nrPages: 2, write: false },
     actors: [{ kind: 'thp-split', offset: 0 }],
-    before: { arch: 'arm64', version: 'arm-rfc-2013' },
-    after: { arch: 'arm64', version: 'generic-2014', options: { splitIpi: true } },
+    before: { arch: 'arm-lpae', version: 'arm-rfc-2013' },
+    after: { arch: 'arm-lpae', version: 'generic-2014', options: { splitIpi: true } },
     invariant: 'refcount-imbalance',
     alsoOk: [
       { arch: 'x86-64', version: 'x86-2008' },
@@ -86,6 +99,8 @@ export const RACES: RaceScenario[] = [
   {
     id: 'race-table-free',
     title: 'page table freed under the lockless walker',
+    kind: 'race',
+    kernels: 'before: the 2013 ARM RFC (posted for 3.12, not merged); after: 3.18, with HAVE_RCU_TABLE_FREE on arm and arm64',
     story:
       "munmap frees the pte table after clearing the pmd. On x86 the free waits for a TLB-flush IPI that an interrupts-off walker holds back. With ARM's broadcast flush nothing waits: the 2013 RFC walker that already read the pmd goes on to read a page table that was freed and reused by somebody else, and takes a reference on whatever page that table now maps. The generic walker relies on RCU table freeing: the interrupts-off section holds back the grace period.",
     refs: ['seed 004', 'seed 001 (HAVE_RCU_TABLE_FREE)', 'GUP-FACTS R2'],
@@ -94,8 +109,8 @@ export const RACES: RaceScenario[] = [
     layout: [{ kind: '4k', offset: 0, count: 1, shared: true }],
     call: { offset: 0, nrPages: 1, write: false },
     actors: [{ kind: 'munmap', offset: 0, count: 1, reuseTable: true }],
-    before: { arch: 'arm64', version: 'arm-rfc-2013' },
-    after: { arch: 'arm64', version: 'generic-2014' },
+    before: { arch: 'arm-lpae', version: 'arm-rfc-2013' },
+    after: { arch: 'arm-lpae', version: 'generic-2014' },
     invariant: 'use-after-free-table',
     alsoOk: [{ arch: 'x86-64', version: 'x86-2008' }],
     alsoBad: [{ arch: 'arm64', version: 'generic-2014', options: { rcuTableFree: false } }],
@@ -104,14 +119,16 @@ export const RACES: RaceScenario[] = [
   {
     id: 'race-pte-changed',
     title: 'pte changed after the walker read it',
+    kind: 'race',
+    kernels: 'before: the 2013 ARM RFC (posted for 3.12, not merged); after: 3.18, which re-checks the pte after taking the reference',
     story:
       'Page tables are RCU-protected on ARM, pages are not. The 2013 walker reads a pte, the page is unmapped, freed and handed to another owner, and the walker then takes a plain get_page on it: a reference on a freed page, or on one that is no longer this address\'s. The generic walker takes the reference only if the count is not zero, then re-reads the pte and drops the reference when it changed.',
     refs: ['seed 001 (page_cache_get_speculative + pte re-check)', 'GUP-FACTS R3'],
     layout: [{ kind: '4k', offset: 0, count: 1 }],
     call: { offset: 0, nrPages: 1, write: false },
     actors: [{ kind: 'unmap-realloc', offset: 0 }],
-    before: { arch: 'arm64', version: 'arm-rfc-2013' },
-    after: { arch: 'arm64', version: 'generic-2014' },
+    before: { arch: 'arm-lpae', version: 'arm-rfc-2013' },
+    after: { arch: 'arm-lpae', version: 'generic-2014' },
     invariant: 'ref-on-freed-page',
     alsoOk: [{ arch: 'x86-64', version: 'x86-2008' }],
     bounds: B,
@@ -119,6 +136,8 @@ export const RACES: RaceScenario[] = [
   {
     id: 'race-fork-pin',
     title: 'pin_user_pages_fast racing fork',
+    kind: 'race',
+    kernels: 'before: 5.9 to 5.10.y before the backport (has_pinned, no write_protect_seq); after: 5.11 (write_protect_seq), backported to 5.10.y',
     story:
       "fork write-protects the parent's anon ptes unless the page looks pinned. pin_user_pages_fast can read the pte while it is still writable, after fork decided the page was not pinned, and pin it just before fork write-protects it. The page is now shared with the child: the parent's next write copies it, and the DMA lands in the old page. 5.11 brackets copy_page_range with mm->write_protect_seq; FOLL_PIN GUP-fast checks it and backs off to the slow path, which waits for mmap_lock.",
     refs: ['seed 002', 'commit 57efa1fe5957 (mm/gup: prevent gup_fast from racing with COW during fork)'],
@@ -134,6 +153,8 @@ export const RACES: RaceScenario[] = [
   {
     id: 'race-pin-overflow-1g',
     title: '1 GiB page pin count overflow',
+    kind: 'design-limit',
+    kernels: 'before: 5.6 (every pin counted in the refcount, GUP_PIN_COUNTING_BIAS each); after: 5.7 (an exact pincount for compound pages)',
     story:
       'FOLL_PIN adds GUP_PIN_COUNTING_BIAS (1024) to the refcount per pinned subpage. A 1 GiB page has 2^18 subpages, so pinning all of it adds 2^28 to the head: the 8th pin wraps the 32-bit refcount negative. 5.7 keeps an exact pin count for compound pages of order > 1 (hpage_pinned_refcount) and adds only the number of subpages to the refcount.',
     refs: ['seed 003 (FOLL_PIN)', 'commit 47e29d32afba'],
@@ -148,6 +169,8 @@ export const RACES: RaceScenario[] = [
   {
     id: 'race-numa-protnone',
     title: 'NUMA hinting entry taken by GUP-fast',
+    kind: 'review',
+    kernels: 'before: the v3 generic walker patch (2014), without the pte_numa/pmd_numa tests; after: 3.18 as merged (pte_numa/pmd_numa), pte_protnone/pmd_protnone from 4.0',
     story:
       "Automatic NUMA balancing makes ptes protnone so the next access takes a hinting fault (and THP migration can serialise on it). On x86 pte_present() is true for a protnone pte, and the 2014 generic walker has no protnone test (Hugh Dickins' remark): it takes the page and the hinting fault never happens. Later walkers test pte_protnone/pmd_protnone and leave such entries to the slow path.",
     refs: ['seed 001', 'commit 2b4847e73004', 'GUP-FACTS R6'],

@@ -23,7 +23,7 @@ import { checkApplicable } from '../../emulator/run/replay';
 import { INVARIANTS } from '../../emulator/explore/invariants';
 import { replay } from '../../emulator/run/replay';
 import { SCENARIOS } from '../../emulator/scenarios';
-import { getRace, RACES, type RaceRun } from '../../emulator/scenarios/races';
+import { getRace, RACES, type RaceKind, type RaceRun } from '../../emulator/scenarios/races';
 import { describeStep, flagNames, formatResult, formatStep } from '../../emulator/trace/describe';
 import { getVersion, VERSIONS } from '../../emulator/versions';
 import type { VersionOptions } from '../../emulator/versions/kern';
@@ -83,9 +83,9 @@ export function registryMarkdown(): string {
     '|---|---|',
     ...SCENARIOS.map((x) => `| \`${x.id}\` | ${x.title}${x.arches ? ` (${x.arches.join(', ')})` : ''} |`),
     '',
-    '| race scenario | arch | before → after | invariant the old version breaks |',
-    '|---|---|---|---|',
-    ...RACES.map((r) => `| \`${r.id}\` | ${r.before.arch} | \`${r.before.version}\`${r.before.options ? ' ' + JSON.stringify(r.before.options) : ''} → \`${r.after.version}\`${r.after.options ? ' ' + JSON.stringify(r.after.options) : ''} | ${INVARIANTS[r.invariant]} |`),
+    '| race scenario | kind | arch | before → after | kernels | invariant the old version breaks |',
+    '|---|---|---|---|---|---|',
+    ...RACES.map((r) => `| \`${r.id}\` | ${r.kind} | ${r.before.arch} | \`${r.before.version}\`${r.before.options ? ' ' + JSON.stringify(r.before.options) : ''} → \`${r.after.version}\`${r.after.options ? ' ' + JSON.stringify(r.after.options) : ''} | ${r.kernels} | ${INVARIANTS[r.invariant]} |`),
   ];
   return rows.join('\n');
 }
@@ -106,7 +106,8 @@ export function cmdList(json: boolean, out: Out, markdown = false): void {
   const versions = VERSIONS.map((v) => ({ id: v.id, title: v.title, kernels: v.kernels, year: v.year, files: v.files, arches: v.arches, change: v.change }));
   const scenarios = [
     ...SCENARIOS.map((s) => ({ id: s.id, kind: 'replay', title: s.title, arches: s.arches ?? ARCHES.map((a) => a.id) })),
-    ...RACES.map((r) => ({ id: r.id, kind: 'race', title: r.title, arches: [r.before.arch], before: r.before.version, after: r.after.version })),
+    // a race's kind says what sort of story it is (race, review, design-limit); replays are 'replay'
+    ...RACES.map((r) => ({ id: r.id, kind: r.kind, kernels: r.kernels, title: r.title, arches: [r.before.arch], before: r.before.version, after: r.after.version })),
   ];
   if (json) {
     out(JSON.stringify({ arches, versions, scenarios }));
@@ -117,7 +118,7 @@ export function cmdList(json: boolean, out: Out, markdown = false): void {
   out('versions:');
   for (const v of versions) out(`  ${v.id.padEnd(14)} ${v.year} ${v.kernels} — ${v.title} [${v.arches.join(', ')}]`);
   out('scenarios:');
-  for (const s of scenarios) out(`  ${s.id.padEnd(22)} ${s.kind === 'race' ? '[race] ' : ''}${s.title}`);
+  for (const s of scenarios) out(`  ${s.id.padEnd(22)} ${s.kind === 'replay' ? '' : `[${s.kind}] `}${s.title}`);
 }
 
 export function cmdReplay(a: { arch: string; version: string; scenario: string; json: boolean; la57: boolean; opt?: string[] }, out: Out): void {
@@ -299,6 +300,9 @@ function printExplore(out: Out, sc: ReturnType<typeof getRace>, who: string, arc
 
 export interface RaceRow {
   scenario: string;
+  kind: RaceKind;
+  /** the releases of its before and of its after */
+  kernels: string;
   arch: string;
   before: string;
   after: string;
@@ -314,7 +318,7 @@ export function raceTable(): RaceRow[] {
     const b = explore(sc, sc.before);
     const f = explore(sc, sc.after);
     const label = (r: RaceRun) => r.version + (r.options && Object.keys(r.options).length ? ` (${Object.entries(r.options).map(([k, v]) => `${k}=${v ? 'on' : 'off'}`).join(', ')})` : '');
-    return { scenario: sc.id, arch: sc.before.arch, before: label(sc.before), after: label(sc.after), beforeVerdict: b.verdict, afterVerdict: f.verdict, invariant: b.invariant ?? null, ms: Date.now() - t0 };
+    return { scenario: sc.id, kind: sc.kind, kernels: sc.kernels, arch: sc.before.arch, before: label(sc.before), after: label(sc.after), beforeVerdict: b.verdict, afterVerdict: f.verdict, invariant: b.invariant ?? null, ms: Date.now() - t0 };
   });
 }
 
@@ -324,10 +328,11 @@ export function cmdRaces(json: boolean, out: Out): void {
     out(JSON.stringify(rows));
     return;
   }
-  out('race scenario            arch      before -> after                                          verdicts            ms');
+  out('race scenario            kind          arch      before -> after                                          verdicts            ms');
   for (const r of rows) {
     const verdicts = `${r.beforeVerdict} -> ${r.afterVerdict}`;
-    out(`${r.scenario.padEnd(24)} ${r.arch.padEnd(9)} ${`${r.before} -> ${r.after}`.padEnd(56)} ${verdicts.padEnd(19)} ${r.ms}`);
+    out(`${r.scenario.padEnd(24)} ${r.kind.padEnd(13)} ${r.arch.padEnd(9)} ${`${r.before} -> ${r.after}`.padEnd(56)} ${verdicts.padEnd(19)} ${r.ms}`);
+    out(`${''.padEnd(25)}${r.kernels}`);
   }
 }
 

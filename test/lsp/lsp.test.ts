@@ -154,8 +154,8 @@ describe('the language server over stdio', () => {
     expect(r.engine).toMatch(/^model generic-2014 \(this file's code stopped: unsupported: call to slow_path_rest\(\) at line \d+\)$/);
     expect(r.verdict).toBe('ok');
     expect(r.history).toEqual([
-      { version: 'arm-rfc-2013', arch: 'arm64', side: 'before', verdict: 'violation' },
-      { version: 'generic-2014', arch: 'arm64', side: 'after', verdict: 'ok' },
+      { version: 'arm-rfc-2013', arch: 'arm-lpae', side: 'before', verdict: 'violation' },
+      { version: 'generic-2014', arch: 'arm-lpae', side: 'after', verdict: 'ok' },
     ]);
     const arm = join(corpus, 'arm-rfc-2013.arch-arm-mm-gup.c');
     if (!existsSync(arm)) return;

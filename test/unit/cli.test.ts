@@ -104,3 +104,22 @@ describe('README', () => {
     expect(block).toBe(out.join('\n'));
   });
 });
+
+describe('races --json and list --json: every race says what kind of story it is and which kernels', () => {
+  it('kind is race, review or design-limit; kernels names the before and the after', () => {
+    const rows: string[] = [];
+    main(['races', '--json'], (s) => rows.push(s));
+    const races = JSON.parse(rows.join('\n')) as { scenario: string; kind: string; kernels: string; beforeVerdict: string; afterVerdict: string }[];
+    const kinds = Object.fromEntries(races.map((r) => [r.scenario, r.kind]));
+    expect(kinds).toMatchObject({ 'race-fork-pin': 'race', 'race-pin-overflow-1g': 'design-limit', 'race-numa-protnone': 'review' });
+    for (const r of races) {
+      expect(['race', 'review', 'design-limit']).toContain(r.kind);
+      expect(r.kernels).toMatch(/^before: .+; after: .+/);
+      expect([r.beforeVerdict, r.afterVerdict]).toEqual(['violation', 'ok']);
+    }
+    const list: string[] = [];
+    main(['list', '--json'], (s) => list.push(s));
+    const listed = (JSON.parse(list.join('\n')).scenarios as { id: string; kind: string; kernels?: string }[]).filter((s) => s.id.startsWith('race-'));
+    expect(listed.map((s) => [s.id, s.kind, s.kernels])).toEqual(races.map((r) => [r.scenario, r.kind, r.kernels]));
+  });
+});

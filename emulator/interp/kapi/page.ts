@@ -23,13 +23,13 @@ function order(t: Thread, pfn: number): number {
 /** page_ref_add_unless(page, n, 0) on the page given (callers pass the head). */
 function addUnlessZero(t: Thread, pfn: number, n: number): boolean {
   const ok = t.k.m.refAddUnlessZero(pfn, n);
-  t.sched('ref', ok ? { pfn, ref: n } : { pfn, note: 'refcount is zero: page being freed' });
+  if (t.k.y) t.sched('ref', ok ? { pfn, ref: n } : { pfn, note: 'refcount is zero: page being freed' });
   return ok;
 }
 
 function add(t: Thread, pfn: number, n: number): void {
   t.k.m.refAdd(pfn, n);
-  t.sched('ref', { pfn, ref: n });
+  if (t.k.y) t.sched('ref', { pfn, ref: n });
 }
 
 function sub(t: Thread, pfn: number, n: number): void {

@@ -52,7 +52,8 @@ export function peek(t: Thread, p: unknown, what: string): LoadedEnt {
 export function loadEnt(t: Thread, p: TablePtr): LoadedEnt {
   const e: LoadedEnt = t.k.m.load(p);
   e.s = p;
-  t.sched('load', { level: p.level, lo: e.lo, hi: e.hi });
+  // no step object when nothing records (the 1 GiB walk makes hundreds of thousands)
+  if (t.k.y) t.sched('load', { level: p.level, lo: e.lo, hi: e.hi });
   return e;
 }
 
