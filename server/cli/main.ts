@@ -25,6 +25,7 @@ import { replay } from '../../emulator/run/replay';
 import { SCENARIOS } from '../../emulator/scenarios';
 import { getRace, RACES, type RaceKind, type RaceRun } from '../../emulator/scenarios/races';
 import { describeStep, flagNames, formatResult, formatStep } from '../../emulator/trace/describe';
+import { raceDiagram } from '../../emulator/trace/diagram';
 import { getVersion, VERSIONS } from '../../emulator/versions';
 import type { VersionOptions } from '../../emulator/versions/kern';
 
@@ -40,15 +41,18 @@ commands:
                                                   replay a scenario's GUP call, print the trace
   decode --arch A --level pgd|p4d|pud|pmd|pte 0xVALUE [--era modern|thp-split] [--json]
                                                   decode a raw page-table entry
-  explore --scenario RACE --version V --arch A [--json] [--max-states N] [--opt name=on|off]
-  explore --file F --scenario RACE --arch A [--entry FN] [--config NAME=y|n]... [--json]
-                                                  search the interleavings of a race scenario
+  explore --scenario RACE --version V --arch A [--json | --diagram] [--max-states N] [--opt name=on|off]
+  explore --file F --scenario RACE --arch A [--entry FN] [--config NAME=y|n]... [--json | --diagram]
+                                                  search the interleavings of a race scenario;
+                                                  --diagram prints a counterexample as CPU columns
   races [--json]                                  every race on its version before and after the fix
   kapi [--json]                                   the kernel API the interpreter binds, with what each built-in does
   inspect FILE [--json] [--version V]             fingerprint a gup.c and map each function's replays onto it
   history FUNC --repo DIR [--json]                the commits where a function's text changed, oldest first
   bdiff --scenario S --arch A --from V1 --to V2 [--json]
                                                   the same scenario on two versions, traces aligned
+
+gup-lens <command> --help prints that command's lines.
 `;
 
 type Out = (s: string) => void;
@@ -206,12 +210,16 @@ export async function cmdReplayFile(a: { file: string; arch: string; scenario: s
   for (const l of formatResult(rp.result, rp.deltas)) out(l);
 }
 
-export async function cmdExploreFile(a: { file: string; arch: string; scenario: string; version?: string; entry?: string; config?: string[]; json: boolean; maxStates?: string }, out: Out): Promise<void> {
+export async function cmdExploreFile(a: { file: string; arch: string; scenario: string; version?: string; entry?: string; config?: string[]; json: boolean; maxStates?: string; diagram?: boolean }, out: Out): Promise<void> {
   const sc = getRace(a.scenario);
   const v = await loadSource(a);
   const arch = getArch(a.arch);
   checkApplicable(arch, v, sc);
   const r = explore(sc, { arch: arch.id, version: v }, { maxStates: positiveInt(a.maxStates, 'max-states') });
+  if (a.diagram && r.verdict === 'violation') {
+    out(raceDiagram(r.counterexample, r.actors, { source: readSource(a.file).split(/\r\n|\r|\n/), violation: r.message }));
+    return;
+  }
   if (a.json) {
     out(JSON.stringify({ engine: 'source', file: a.file, ...exploreJson(r, arch, v.era) }));
     return;
@@ -271,13 +279,17 @@ function exploreJson(r: ExploreResult, arch: ReturnType<typeof getArch>, era: Er
   };
 }
 
-export function cmdExplore(a: { scenario: string; version: string; arch: string; json: boolean; maxStates?: string; opt?: string[] }, out: Out): void {
+export function cmdExplore(a: { scenario: string; version: string; arch: string; json: boolean; maxStates?: string; opt?: string[]; diagram?: boolean }, out: Out): void {
   const sc = getRace(a.scenario);
   const arch = getArch(a.arch);
   const run: RaceRun = { arch: arch.id, version: a.version, options: parseOpts(a.opt) };
   const version = getVersion(a.version);
   checkApplicable(arch, version, sc);
   const r = explore(sc, run, { maxStates: positiveInt(a.maxStates, 'max-states') });
+  if (a.diagram && r.verdict === 'violation') {
+    out(raceDiagram(r.counterexample, r.actors, { violation: r.message }));
+    return;
+  }
   if (a.json) {
     out(JSON.stringify(exploreJson(r, arch, version.era)));
     return;
@@ -396,6 +408,19 @@ function settle(p: Promise<void>, err: Out): Promise<number> {
   );
 }
 
+/** One command's lines of the usage text (its forms and what it does). */
+export function helpFor(cmd: string): string | undefined {
+  const lines: string[] = [];
+  let current = '';
+  for (const l of USAGE.split('\n')) {
+    const m = /^  ([a-z]+) /.exec(l) ?? /^  ([a-z]+)$/.exec(l);
+    if (m) current = m[1];
+    else if (!/^ {4,}/.test(l)) current = '';
+    if (current === cmd) lines.push(l);
+  }
+  return lines.length ? `usage: gup-lens ${cmd} ...\n${lines.join('\n')}` : undefined;
+}
+
 /** Run the CLI; returns the exit code (a promise for commands that parse files). */
 export function main(argv: string[], out: Out = (s) => process.stdout.write(s + '\n'), err: Out = (s) => process.stderr.write(s + '\n')): number | Promise<number> {
   const [cmd, ...rest] = argv;
@@ -420,8 +445,17 @@ export function main(argv: string[], out: Out = (s) => process.stdout.write(s + 
         file: { type: 'string' },
         entry: { type: 'string' },
         config: { type: 'string', multiple: true },
+        diagram: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
       },
     });
+    if (values.help && cmd) {
+      const h = helpFor(cmd);
+      if (!h) throw new UsageError(`unknown command '${cmd}'\n\n${USAGE}`);
+      out(h);
+      return 0;
+    }
+    if (values.diagram && (cmd !== 'explore' || values.json)) throw new UsageError('--diagram goes with explore, without --json');
     switch (cmd) {
       case 'list':
         cmdList(values.json!, out, values.markdown);
@@ -442,10 +476,10 @@ export function main(argv: string[], out: Out = (s) => process.stdout.write(s + 
         return 0;
       case 'explore':
         if (values.file) {
-          return settle(cmdExploreFile({ file: values.file, arch: need(values.arch, 'arch'), scenario: need(values.scenario, 'scenario'), version: values.version, entry: values.entry, config: values.config, json: values.json!, maxStates: values['max-states'] }, out), err);
+          return settle(cmdExploreFile({ file: values.file, arch: need(values.arch, 'arch'), scenario: need(values.scenario, 'scenario'), version: values.version, entry: values.entry, config: values.config, json: values.json!, maxStates: values['max-states'], diagram: values.diagram }, out), err);
         }
         if (values.entry || values.config) throw new UsageError('--entry and --config go with --file');
-        cmdExplore({ scenario: need(values.scenario, 'scenario'), version: need(values.version, 'version'), arch: need(values.arch, 'arch'), json: values.json!, maxStates: values['max-states'], opt: values.opt }, out);
+        cmdExplore({ scenario: need(values.scenario, 'scenario'), version: need(values.version, 'version'), arch: need(values.arch, 'arch'), json: values.json!, maxStates: values['max-states'], opt: values.opt, diagram: values.diagram }, out);
         return 0;
       case 'races':
         cmdRaces(values.json!, out);

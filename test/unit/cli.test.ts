@@ -123,3 +123,38 @@ describe('races --json and list --json: every race says what kind of story it is
     expect(listed.map((s) => [s.id, s.kind, s.kernels])).toEqual(races.map((r) => [r.scenario, r.kind, r.kernels]));
   });
 });
+
+describe('explore --diagram and --help', () => {
+  it('--diagram prints the counterexample as CPU columns, each actor\'s statements in order, and nothing else', () => {
+    const r = run(['explore', '--scenario', 'race-pte-changed', '--version', 'arm-rfc-2013', '--arch', 'arm-lpae', '--diagram']);
+    expect(r.code).toBe(0);
+    const lines = r.out.split('\n');
+    expect(lines[0]).toMatch(/^CPU 0 \(gup\) +CPU 1 \(unmap-realloc\)$/);
+    expect(lines[1]).toMatch(/^-+ +-+$/);
+    const col = lines[0].indexOf('CPU 1');
+    const left = lines.slice(2).filter((l) => l.trim() && !l.startsWith('=>') && !l.startsWith(' ')).map((l) => l.trim());
+    const right = lines.slice(2).filter((l) => l.length > col && l.slice(0, col).trim() === '').map((l) => l.trim());
+    expect(left[0]).toBe('local_irq_disable()');
+    expect(left[left.length - 1]).toBe('get_page(page)');
+    expect(right).toEqual(['ptep_get_and_clear_full', 'tlb_flush_mmu_tlbonly', 'put_page(page)']);
+    // the actor frees the page between the walker's pte load and its get_page
+    const at = (t: string) => lines.findIndex((l) => l.trim() === t);
+    expect(at('ACCESS_ONCE(*ptep)')).toBeLessThan(at('put_page(page)'));
+    expect(at('put_page(page)')).toBeLessThan(at('get_page(page)'));
+    expect(lines[lines.length - 1]).toMatch(/^=> \+1 ref on page 0x[0-9a-f]+, which is free$/);
+    expect(r.out).not.toMatch(/explored|VIOLATION|actors:/);
+  });
+
+  it('--diagram with --json, or on another command, is a usage error', () => {
+    expect(run(['explore', '--scenario', 'race-pte-changed', '--version', 'arm-rfc-2013', '--arch', 'arm-lpae', '--diagram', '--json']).code).toBe(2);
+    expect(run(['replay', '--diagram']).code).toBe(2);
+  });
+
+  it.each(['list', 'replay', 'decode', 'explore', 'races', 'kapi', 'inspect', 'history', 'bdiff'])('%s --help prints that command\'s usage lines and exits 0', (cmd) => {
+    const r = run([cmd, '--help']);
+    expect(r.code).toBe(0);
+    expect(r.out.split('\n')[0]).toBe(`usage: gup-lens ${cmd} ...`);
+    expect(r.out).toContain(`  ${cmd}`);
+    expect(r.out).not.toMatch(new RegExp(`^  (?!${cmd}\\b)[a-z]+ `, 'm'));
+  });
+});
