@@ -105,7 +105,11 @@ function archSummary(fn: string, r: ArchReplay): string {
   if (!r.replay) return `${label}: n/a — ${r.na}`;
   const rp = r.replay;
   const steps = rp.steps;
-  const levels = [...new Set(steps.filter((s) => s.event === 'load' && s.level).map((s) => s.level!))];
+  // a folded level's load reads the entry above it: name the levels the arch really has
+  const loaded = [...new Set(steps.filter((s) => s.event === 'load' && s.level).map((s) => s.level!))];
+  const real = new Set(rp.arch.levels.map((l) => l.level));
+  const levels = loaded.filter((l) => real.has(l));
+  const folded = loaded.filter((l) => !real.has(l));
   const mine = steps.filter((s) => s.fn === fn);
   const entries = new Map<string, string>();
   for (const s of mine) {
@@ -128,7 +132,7 @@ function archSummary(fn: string, r: ArchReplay): string {
   const res = rp.result;
   const result = `nr=${res.nr}${res.slowPath ? `, slow path ran (fast path got ${res.fastNr})` : ', fast path only'}`;
   const parts = [
-    `walked ${levels.join(' → ') || '—'}`,
+    `walked ${levels.join(' → ') || '—'}${folded.length ? ` (${folded.join(', ')} folded)` : ''}`,
     entries.size ? `read ${[...entries.values()].join('; ')}` : undefined,
     refs.size ? `refs: ${refText.join(', ')}${more}` : undefined,
     result,

@@ -100,6 +100,10 @@ describe('the language server over stdio', () => {
     const md = (h!.contents as { value: string }).value;
     expect(md).toMatch(/### gup_huge_pmd — `generic-2014`/);
     for (const arch of ['x86-64', 'PAE', 'ARM LPAE', 'arm64']) expect(md).toMatch(new RegExp(`\\*\\*${arch}\\*\\* \\(your code\\): walked`));
+    // the levels each arch really walks: the pud is folded on the 3-level arches
+    expect(md).toMatch(/\*\*x86-64\*\* \(your code\): walked pgd → pud → pmd ·/);
+    expect(md).toMatch(/\*\*PAE\*\* \(your code\): walked pgd → pmd \(pud folded\) ·/);
+    expect(md).toMatch(/\*\*ARM LPAE\*\* \(your code\): walked pgd → pmd \(pud folded\) ·/);
     expect(md.match(/refs: 0x[0-9a-f]+ \+512/g)).toHaveLength(4);
     expect(md).toMatch(/pmd `0x[0-9a-f]{16}` present\|user\|write\|huge/);
     expect(md).toMatch(/nr=512, fast path only/);
