@@ -130,7 +130,11 @@ export class GupRuntime extends EventEmitter {
     m.places.forEach((p) => p.line !== undefined && this.mappable.add(p.line));
   }
 
+  /** how many times the world was replayed from its start (time travel costs one or two) */
+  rebuilds = 0;
+
   private rebuild(schedule: number[]): void {
+    this.rebuilds++;
     const { w, v } = replaySchedule(this.spec, this.exec, schedule);
     this.world = w;
     this.schedule = schedule.slice();
@@ -285,17 +289,28 @@ export class GupRuntime extends EventEmitter {
     this.stop('step', (prev[prev.length - 1] ?? 0) + 1);
   }
 
-  /** Back to the previous breakpoint hit, or to the start. */
+  /**
+   * Back to the previous breakpoint hit, or to the start: one pass forward from the start finds
+   * the last hit before here, and one rebuild lands on it (two replays, not one per step back).
+   */
   reverseContinue(thread: number): void {
     const all = this.schedule.slice();
-    for (let n = all.length - 1; n > 0; n--) {
-      this.rebuild(all.slice(0, n));
-      const t = all[n - 1] + 1;
-      const { step, line } = this.current(t);
-      if ((line !== undefined && this.lineBps.has(line)) || (step?.event === 'call' && this.fnBps.has(step.fn))) return this.stop('breakpoint', t);
-    }
     this.rebuild([]);
-    this.stop('entry', thread);
+    let hit = 0;
+    let hitThread = thread;
+    for (let n = 1; n < all.length; n++) {
+      const i = all[n - 1];
+      this.schedule.push(i);
+      if (stepActor(this.world, i)) break; // the violation is at the end of the schedule, not before it
+      const t = i + 1;
+      const { step, line } = this.current(t);
+      if ((line !== undefined && this.lineBps.has(line)) || (step?.event === 'call' && this.fnBps.has(step.fn))) {
+        hit = n;
+        hitThread = t;
+      }
+    }
+    this.rebuild(all.slice(0, hit));
+    this.stop(hit ? 'breakpoint' : 'entry', hit ? hitThread : thread);
   }
 
   /** Run the explorer on this race scenario and load its counterexample, paused at the start. */

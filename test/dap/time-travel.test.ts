@@ -1,0 +1,40 @@
+/**
+ * Time travel in the debug runtime: reverse-continue replays the world at most twice (a pass to
+ * find the last breakpoint hit, one to land on it), whatever the distance; it used to replay once
+ * per step back, which froze the adapter on the 1 GiB scenarios.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { analyze } from '../../server/analysis/analyze';
+import { GupRuntime } from '../../server/dap/runtime';
+
+const text = readFileSync(join(__dirname, '../fixtures/gup-2014-shape.c'), 'utf8');
+const line0 = (needle: string) => text.split('\n').findIndex((l) => l.includes(needle));
+
+describe('reverse-continue', () => {
+  it('lands on the last breakpoint hit before here with two replays, not one per step', async () => {
+    const rt = new GupRuntime(await analyze(text));
+    rt.start({ program: 'gup.c', arch: 'x86-64', scenario: 'pages-4k-16', engine: 'model' } as never);
+    const stops: [string, number][] = [];
+    rt.on('stop', (reason: string, thread: number) => stops.push([reason, thread]));
+    const bp = line0('if (!page_cache_get_speculative(');
+    expect(rt.setBreakpoints([bp])[0].verified).toBe(true);
+    // run to the 3rd hit, then on a few steps past it
+    for (let i = 0; i < 3; i++) rt.continue(1);
+    expect(stops.map((s) => s[0])).toEqual(['breakpoint', 'breakpoint', 'breakpoint']);
+    const third = rt.schedule.length;
+    for (let i = 0; i < 4; i++) rt.step(1, 'over');
+    expect(rt.schedule.length).toBeGreaterThan(third);
+    const before = rt.rebuilds;
+    rt.reverseContinue(1);
+    expect(rt.rebuilds - before).toBeLessThanOrEqual(2);
+    expect(stops[stops.length - 1]).toEqual(['breakpoint', 1]);
+    expect(rt.schedule.length).toBe(third);
+    expect(rt.current(1).line).toBe(bp);
+    // and again: the hit before that one
+    rt.reverseContinue(1);
+    expect(rt.schedule.length).toBeLessThan(third);
+    expect(rt.current(1).line).toBe(bp);
+  });
+});
