@@ -118,6 +118,7 @@ export class GupRuntime extends EventEmitter {
     } catch (e) {
       throw new LaunchError(`scenario ${id} cannot run here: ${(e as Error).message}`);
     }
+    this.dryRunActors(id);
     if (this.source) {
       // every statement of a compiled function can stop
       for (const fn of this.source.program.fns.values()) for (const l of fn.lines) this.mappable.add(l - 1);
@@ -128,6 +129,21 @@ export class GupRuntime extends EventEmitter {
     while (!solo.actors[0].done) stepActor(solo, 0);
     const m = mapSteps(a.file, solo.trace);
     m.places.forEach((p) => p.line !== undefined && this.mappable.add(p.line));
+  }
+
+  /**
+   * Each extra actor alone, to its end, on a world of its own: one that needs what the scenario's
+   * layout does not have (a pte table under a huge pmd) is refused here, not halfway through a step.
+   */
+  private dryRunActors(id: string): void {
+    for (let i = 1; i < this.world.actors.length; i++) {
+      const { w } = replaySchedule(this.spec, this.exec, []);
+      try {
+        for (let n = 0; n < 100_000 && !w.actors[i].done && enabled(w).includes(i); n++) stepActor(w, i);
+      } catch (e) {
+        throw new LaunchError(`actor ${w.actors[i].name} cannot run on scenario ${id}: ${(e as Error).message}`);
+      }
+    }
   }
 
   /** how many times the world was replayed from its start (time travel costs one or two) */
@@ -225,7 +241,17 @@ export class GupRuntime extends EventEmitter {
     const i = this.pick(thread);
     if (i === undefined) return { reason: 'end', thread };
     this.schedule.push(i);
-    const v = stepActor(this.world, i) ?? (this.done ? finalCheck(this.world) : undefined);
+    let v;
+    try {
+      v = stepActor(this.world, i) ?? (this.done ? finalCheck(this.world) : undefined);
+    } catch (e) {
+      // a modelled path that cannot go on here: stop on it and say why (the session stays usable)
+      this.schedule.pop();
+      const who = this.world.actors[i].name;
+      this.rebuild(this.schedule); // the thrown generator is spent: back to the state before the step
+      this.violation = `${who} cannot go on: ${(e as Error).message}`;
+      return { reason: 'exception', thread: i + 1 };
+    }
     const t = i + 1;
     if (v) {
       this.violation = `${INVARIANTS[v.invariant]}: ${v.message}`;
