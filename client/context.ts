@@ -7,12 +7,15 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import { VERSIONS } from '../emulator/versions';
+import type { TraceView } from './trace';
 
 const GUP_NAMES = new RegExp(`\\b(${[...new Set(VERSIONS.flatMap((v) => v.functions))].join('|')})\\s*\\(`);
 
 export class GupContext implements vscode.Disposable {
   readonly output: vscode.OutputChannel;
   client: LanguageClient | undefined;
+  /** the trace view (replays, counterexamples and debug stops feed it) */
+  trace: TraceView | undefined;
   private starting: Promise<LanguageClient | undefined> | undefined;
   private readonly started: ((c: LanguageClient) => void)[] = [];
 

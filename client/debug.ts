@@ -36,7 +36,20 @@ export function activateDebug(ctx: GupContext): void {
       return config;
     },
   };
+  // the trace view follows the session: at each stop, the adapter draws the world so far
+  const tracker: vscode.DebugAdapterTrackerFactory = {
+    createDebugAdapterTracker: (session) => ({
+      onDidSendMessage: (m: { type?: string; event?: string }) => {
+        if (m.type !== 'event' || m.event !== 'stopped') return;
+        session.customRequest('gupTrace').then(
+          (t: { title: string; svg: string; diagram?: string }) => ctx.trace?.update({ ...t, uri: vscode.Uri.file(session.configuration.program).toString() }),
+          () => undefined,
+        );
+      },
+    }),
+  };
   ctx.ext.subscriptions.push(
+    vscode.debug.registerDebugAdapterTrackerFactory('gup', tracker),
     vscode.debug.registerDebugAdapterDescriptorFactory('gup', factory),
     vscode.debug.registerDebugConfigurationProvider('gup', provider),
     vscode.commands.registerCommand('gup-lens.debug.exploreRaces', async () => {

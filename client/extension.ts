@@ -12,6 +12,7 @@ import { activateNotes } from './notes';
 import { activateRaces } from './races';
 import { activateReplay } from './replay';
 import { activateStatus } from './status';
+import { TraceView } from './trace';
 
 let ctx: GupContext | undefined;
 
@@ -19,6 +20,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ ctx:
   const t0 = Date.now();
   ctx = new GupContext(context);
   activateStatus(ctx);
+  ctx.trace = new TraceView(ctx);
   activateReplay(ctx);
   activateRaces(ctx);
   activateDebug(ctx);

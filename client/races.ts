@@ -17,6 +17,7 @@ export function activateRaces(ctx: GupContext): void {
       void vscode.window.showErrorMessage(`gup-lens: ${r.error}`);
       return;
     }
+    if (r.svg) ctx.trace?.update({ title: `${r.scenario} on ${r.engine ?? r.version} / ${r.arch}`, svg: r.svg, uri: args.uri, diagram: r.diagram });
     ctx.output.appendLine(`── ${r.scenario} on ${r.engine ?? r.version} / ${r.arch}: ${r.verdict.toUpperCase()}${r.invariant ? ` (${r.invariant})` : ''} ──`);
     for (const h of r.history ?? []) ctx.output.appendLine(`   historically, ${h.side} the fix: ${h.version} on ${h.arch}: ${h.verdict}`);
     if (r.message) ctx.output.appendLine(r.message);

@@ -55,6 +55,7 @@ export function activateReplay(ctx: GupContext): void {
         );
       }
       const r = v.result!;
+      if (v.svg) ctx.trace?.update({ title: `${v.fn}: ${v.scenario} on ${v.arch}`, svg: v.svg, uri: args.uri });
       ctx.output.appendLine(`── ${v.fn} on ${v.arch}: ${v.version}, scenario ${v.scenario} ──`);
       v.trace.forEach((t) => ctx.output.appendLine(t));
       ctx.output.appendLine(`result: nr=${r.nr} ret=${r.ret} ${r.slowPath ? `slow path ran (fast path got ${r.fastNr})` : 'fast path only'}`);

@@ -50,6 +50,8 @@ export interface ReplayView {
   /** the whole trace as text, one line a step, with the file line it maps to */
   trace: string[];
   missing: string[];
+  /** the walk and the timeline as one SVG (the trace view shows it) */
+  svg?: string;
 }
 
 export interface ExploreArgs {
@@ -74,6 +76,9 @@ export interface ExploreView {
   trace: string[];
   /** whose code the verdict is about: "this file", or "model <id>" (and why the file's code did not run) */
   engine?: string;
+  /** a counterexample's walk and timeline as one SVG, and as the CPU-column text diagram */
+  svg?: string;
+  diagram?: string;
   /** what the historical versions did on this race: its before and its after */
   history?: { version: string; arch: ArchId; verdict: 'violation' | 'ok'; side: 'before' | 'after' }[];
 }

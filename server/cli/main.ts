@@ -4,7 +4,7 @@
  * parse arguments, call, print text or one JSON document. Exit 2 on bad input, with the valid
  * names in the message.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { inspect } from '../analysis/analyze';
@@ -26,6 +26,7 @@ import { SCENARIOS } from '../../emulator/scenarios';
 import { getRace, RACES, type RaceKind, type RaceRun } from '../../emulator/scenarios/races';
 import { describeStep, flagNames, formatResult, formatStep } from '../../emulator/trace/describe';
 import { raceDiagram } from '../../emulator/trace/diagram';
+import { traceSvg, type TracePicture } from '../pictures/trace-svg';
 import { getVersion, VERSIONS } from '../../emulator/versions';
 import type { VersionOptions } from '../../emulator/versions/kern';
 
@@ -35,16 +36,17 @@ const USAGE = `usage: gup-lens <command> [options]
 
 commands:
   list [--json | --markdown]                      arch models, versions and scenarios
-  replay --arch A --version V --scenario S [--json] [--la57] [--opt name=on|off]
-  replay --file F --arch A --scenario S [--entry FN] [--config NAME=y|n]... [--json]
+  replay --arch A --version V --scenario S [--json] [--la57] [--opt name=on|off] [--svg FILE]
+  replay --file F --arch A --scenario S [--entry FN] [--config NAME=y|n]... [--json] [--svg FILE]
                                                   run F's own code (its era's model fills in what F does not say)
                                                   replay a scenario's GUP call, print the trace
   decode --arch A --level pgd|p4d|pud|pmd|pte 0xVALUE [--era modern|thp-split] [--json]
                                                   decode a raw page-table entry
-  explore --scenario RACE --version V --arch A [--json | --diagram] [--max-states N] [--opt name=on|off]
-  explore --file F --scenario RACE --arch A [--entry FN] [--config NAME=y|n]... [--json | --diagram]
+  explore --scenario RACE --version V --arch A [--json | --diagram] [--max-states N] [--opt name=on|off] [--svg FILE]
+  explore --file F --scenario RACE --arch A [--entry FN] [--config NAME=y|n]... [--json | --diagram] [--svg FILE]
                                                   search the interleavings of a race scenario;
-                                                  --diagram prints a counterexample as CPU columns
+                                                  --diagram prints a counterexample as CPU columns,
+                                                  --svg FILE draws its walk and timeline
   races [--json]                                  every race on its version before and after the fix
   kapi [--json]                                   the kernel API the interpreter binds, with what each built-in does
   inspect FILE [--json] [--version V]             fingerprint a gup.c and map each function's replays onto it
@@ -125,9 +127,10 @@ export function cmdList(json: boolean, out: Out, markdown = false): void {
   for (const s of scenarios) out(`  ${s.id.padEnd(22)} ${s.kind === 'replay' ? '' : `[${s.kind}] `}${s.title}`);
 }
 
-export function cmdReplay(a: { arch: string; version: string; scenario: string; json: boolean; la57: boolean; opt?: string[] }, out: Out): void {
+export function cmdReplay(a: { arch: string; version: string; scenario: string; json: boolean; la57: boolean; opt?: string[]; svg?: string }, out: Out): void {
   const rp = replay({ arch: a.arch, version: a.version, scenario: a.scenario, trace: true, la57: a.la57, options: parseOpts(a.opt) });
   const steps = rp.steps.map((s, i) => describeStep(rp.arch, rp.version.era, s, i));
+  writeSvg(a.svg, { title: `${rp.scenario.id} on ${rp.version.id} / ${rp.arch.id}`, arch: rp.arch, era: rp.version.era, steps: rp.steps, actors: ['gup'] });
   if (a.json) {
     out(JSON.stringify({
       arch: rp.arch.id,
@@ -143,6 +146,16 @@ export function cmdReplay(a: { arch: string; version: string; scenario: string; 
   out(`${rp.version.id} on ${rp.arch.id}, scenario ${rp.scenario.id}: ${rp.scenario.title}`);
   for (const d of steps) out(formatStep(d));
   for (const l of formatResult(rp.result, rp.deltas)) out(l);
+}
+
+/** --svg FILE: the walk and the timeline of a trace, as one SVG file */
+function writeSvg(file: string | undefined, pic: TracePicture): void {
+  if (!file) return;
+  try {
+    writeFileSync(file, traceSvg(pic));
+  } catch (e) {
+    throw new UsageError(`cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
 }
 
 /** --config NAME=y|n|number, repeated */
@@ -184,10 +197,11 @@ function configLine(v: SourceVersion): string {
   return v.config.symbols.filter((x) => x.value !== undefined).map((x) => (x.value === '1' ? x.name : `${x.name}=${x.value}`)).join(' ');
 }
 
-export async function cmdReplayFile(a: { file: string; arch: string; scenario: string; version?: string; entry?: string; config?: string[]; json: boolean }, out: Out): Promise<void> {
+export async function cmdReplayFile(a: { file: string; arch: string; scenario: string; version?: string; entry?: string; config?: string[]; json: boolean; svg?: string }, out: Out): Promise<void> {
   const v = await loadSource(a);
   const rp = replay({ arch: a.arch, version: v, scenario: a.scenario, trace: true });
   const steps = rp.steps.map((s, i) => describeStep(rp.arch, v.era, s, i));
+  writeSvg(a.svg, { title: `${rp.scenario.id}: ${basename(a.file)}'s own code / ${rp.arch.id}`, arch: rp.arch, era: v.era, steps: rp.steps, actors: ['gup'], lineOf: (x) => (x.line ? x.line - 1 : undefined) });
   if (a.json) {
     out(JSON.stringify({
       engine: 'source',
@@ -210,12 +224,13 @@ export async function cmdReplayFile(a: { file: string; arch: string; scenario: s
   for (const l of formatResult(rp.result, rp.deltas)) out(l);
 }
 
-export async function cmdExploreFile(a: { file: string; arch: string; scenario: string; version?: string; entry?: string; config?: string[]; json: boolean; maxStates?: string; diagram?: boolean }, out: Out): Promise<void> {
+export async function cmdExploreFile(a: { file: string; arch: string; scenario: string; version?: string; entry?: string; config?: string[]; json: boolean; maxStates?: string; diagram?: boolean; svg?: string }, out: Out): Promise<void> {
   const sc = getRace(a.scenario);
   const v = await loadSource(a);
   const arch = getArch(a.arch);
   checkApplicable(arch, v, sc);
   const r = explore(sc, { arch: arch.id, version: v }, { maxStates: positiveInt(a.maxStates, 'max-states') });
+  if (r.verdict === 'violation') writeSvg(a.svg, { title: `${sc.id}: ${basename(a.file)}'s own code / ${arch.id}`, arch, era: v.era, steps: r.counterexample, actors: r.actors, violation: r.message, lineOf: (x) => (x.line ? x.line - 1 : undefined) });
   if (a.diagram && r.verdict === 'violation') {
     out(raceDiagram(r.counterexample, r.actors, { source: readSource(a.file).split(/\r\n|\r|\n/), violation: r.message }));
     return;
@@ -279,13 +294,14 @@ function exploreJson(r: ExploreResult, arch: ReturnType<typeof getArch>, era: Er
   };
 }
 
-export function cmdExplore(a: { scenario: string; version: string; arch: string; json: boolean; maxStates?: string; opt?: string[]; diagram?: boolean }, out: Out): void {
+export function cmdExplore(a: { scenario: string; version: string; arch: string; json: boolean; maxStates?: string; opt?: string[]; diagram?: boolean; svg?: string }, out: Out): void {
   const sc = getRace(a.scenario);
   const arch = getArch(a.arch);
   const run: RaceRun = { arch: arch.id, version: a.version, options: parseOpts(a.opt) };
   const version = getVersion(a.version);
   checkApplicable(arch, version, sc);
   const r = explore(sc, run, { maxStates: positiveInt(a.maxStates, 'max-states') });
+  if (r.verdict === 'violation') writeSvg(a.svg, { title: `${sc.id} on ${version.id} / ${arch.id}`, arch, era: version.era, steps: r.counterexample, actors: r.actors, violation: r.message });
   if (a.diagram && r.verdict === 'violation') {
     out(raceDiagram(r.counterexample, r.actors, { violation: r.message }));
     return;
@@ -446,6 +462,7 @@ export function main(argv: string[], out: Out = (s) => process.stdout.write(s + 
         entry: { type: 'string' },
         config: { type: 'string', multiple: true },
         diagram: { type: 'boolean', default: false },
+        svg: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -456,6 +473,7 @@ export function main(argv: string[], out: Out = (s) => process.stdout.write(s + 
       return 0;
     }
     if (values.diagram && (cmd !== 'explore' || values.json)) throw new UsageError('--diagram goes with explore, without --json');
+    if (values.svg && cmd !== 'explore' && cmd !== 'replay') throw new UsageError('--svg goes with replay or explore');
     switch (cmd) {
       case 'list':
         cmdList(values.json!, out, values.markdown);
@@ -466,20 +484,20 @@ export function main(argv: string[], out: Out = (s) => process.stdout.write(s + 
         return 0;
       case 'replay':
         if (values.file) {
-          return settle(cmdReplayFile({ file: values.file, arch: need(values.arch, 'arch'), scenario: need(values.scenario, 'scenario'), version: values.version, entry: values.entry, config: values.config, json: values.json! }, out), err);
+          return settle(cmdReplayFile({ file: values.file, arch: need(values.arch, 'arch'), scenario: need(values.scenario, 'scenario'), version: values.version, entry: values.entry, config: values.config, json: values.json!, svg: values.svg }, out), err);
         }
         if (values.entry || values.config) throw new UsageError('--entry and --config go with --file');
-        cmdReplay({ arch: need(values.arch, 'arch'), version: need(values.version, 'version'), scenario: need(values.scenario, 'scenario'), json: values.json!, la57: values.la57!, opt: values.opt }, out);
+        cmdReplay({ arch: need(values.arch, 'arch'), version: need(values.version, 'version'), scenario: need(values.scenario, 'scenario'), json: values.json!, la57: values.la57!, opt: values.opt, svg: values.svg }, out);
         return 0;
       case 'decode':
         cmdDecode({ arch: need(values.arch, 'arch'), level: need(values.level, 'level'), value: need(positionals[0], 'value (0x...)'), era: values.era!, json: values.json! }, out);
         return 0;
       case 'explore':
         if (values.file) {
-          return settle(cmdExploreFile({ file: values.file, arch: need(values.arch, 'arch'), scenario: need(values.scenario, 'scenario'), version: values.version, entry: values.entry, config: values.config, json: values.json!, maxStates: values['max-states'], diagram: values.diagram }, out), err);
+          return settle(cmdExploreFile({ file: values.file, arch: need(values.arch, 'arch'), scenario: need(values.scenario, 'scenario'), version: values.version, entry: values.entry, config: values.config, json: values.json!, maxStates: values['max-states'], diagram: values.diagram, svg: values.svg }, out), err);
         }
         if (values.entry || values.config) throw new UsageError('--entry and --config go with --file');
-        cmdExplore({ scenario: need(values.scenario, 'scenario'), version: need(values.version, 'version'), arch: need(values.arch, 'arch'), json: values.json!, maxStates: values['max-states'], opt: values.opt, diagram: values.diagram }, out);
+        cmdExplore({ scenario: need(values.scenario, 'scenario'), version: need(values.version, 'version'), arch: need(values.arch, 'arch'), json: values.json!, maxStates: values['max-states'], opt: values.opt, diagram: values.diagram, svg: values.svg }, out);
         return 0;
       case 'races':
         cmdRaces(values.json!, out);

@@ -19,6 +19,8 @@ import type { Step } from '../../emulator/trace/types';
 import { getVersion } from '../../emulator/versions';
 import type { Analysis } from '../analysis/analyze';
 import { mapSteps } from '../analysis/mapping';
+import { raceDiagram } from '../../emulator/trace/diagram';
+import { traceSvg } from '../pictures/trace-svg';
 
 export interface LaunchConfig {
   program: string;
@@ -337,6 +339,17 @@ export class GupRuntime extends EventEmitter {
     }
     this.rebuild(all.slice(0, hit));
     this.stop(hit ? 'breakpoint' : 'entry', hit ? hitThread : thread);
+  }
+
+  /** The world's trace so far as the trace view draws it (and as a text diagram when it is a race). */
+  picture(): { title: string; svg: string; diagram?: string } {
+    const actors = this.world.actors.map((a) => a.name);
+    const arch = getArch(this.run.arch);
+    const era = (this.source ?? getVersion(this.run.version)).era;
+    const steps = this.world.trace;
+    const title = `${this.scenarioId} on ${this.source ? 'your code' : this.run.version} / ${arch.id}, step ${this.schedule.length}`;
+    const svg = traceSvg({ title, arch, era, steps, actors, violation: this.violation, lineOf: (s) => this.lineOf(s) });
+    return { title, svg, diagram: actors.length > 1 ? raceDiagram(steps, actors, { source: this.analysis.text.split(/\r\n|\r|\n/), violation: this.violation }) : undefined };
   }
 
   /** Run the explorer on this race scenario and load its counterexample, paused at the start. */

@@ -315,6 +315,16 @@ export class GupDebugSession extends LoggingDebugSession {
 
   /** Custom request `exploreRaces`: run the explorer and replay its counterexample from the start. */
   protected override customRequest(command: string, response: DebugProtocol.Response): void {
+    if (command === 'gupTrace' && this.rt) {
+      // the trace view follows the current stop: the world's steps so far, drawn
+      try {
+        response.body = this.rt.picture();
+        this.sendResponse(response);
+      } catch (e) {
+        this.sendErrorResponse(response, { id: 1004, format: (e as Error).message });
+      }
+      return;
+    }
     if (command !== 'exploreRaces' || !this.rt) {
       this.sendErrorResponse(response, { id: 1002, format: `unknown request ${command}` });
       return;

@@ -17,6 +17,10 @@ import { checkApplicable, NotApplicableError } from '../../emulator/run/replay';
 import { fileVersion } from '../analysis/source';
 import { Unsupported } from '../../emulator/interp/runtime';
 import { describeStep, formatStep } from '../../emulator/trace/describe';
+import { raceDiagram } from '../../emulator/trace/diagram';
+import type { Step } from '../../emulator/trace/types';
+import { mapSteps } from '../analysis/mapping';
+import { traceSvg } from '../pictures/trace-svg';
 import { getVersion } from '../../emulator/versions';
 import { analyze, type Analysis } from '../analysis/analyze';
 import { getParser } from '../analysis/parse';
@@ -227,9 +231,21 @@ export function startServer(connection: Connection): void {
     const ar = getArch(arch);
     const era = (typeof run.version === 'string' ? getVersion(run.version) : run.version).era;
     const history = doc ? historyOf(sc) : undefined;
+    let pictures: Pick<ExploreView, 'svg' | 'diagram'> = {};
+    if (r.verdict === 'violation') {
+      // the file's own lines where its code ran; the model's steps placed on the file by their anchors
+      const source = doc?.getText().split(/\r\n|\r|\n/);
+      const mapped = a?.file ? mapSteps(a.file, r.counterexample).places : [];
+      const at = new Map(r.counterexample.map((s, i) => [s, i]));
+      const lineOf = (s: Step) => (s.line !== undefined ? s.line - 1 : s.actor === 'gup' ? mapped[at.get(s) ?? -1]?.line : undefined);
+      pictures = {
+        svg: traceSvg({ title: `${sc.id} on ${engine} / ${arch}`, arch: ar, era, steps: r.counterexample, actors: r.actors, violation: r.message, lineOf }),
+        diagram: raceDiagram(r.counterexample, r.actors, { source, violation: r.message }),
+      };
+    }
     return {
       scenario: sc.id, version, arch, verdict: r.verdict, invariant: r.invariant, message: r.message, states: r.states, interleavings: r.interleavings, ms: r.ms,
-      trace: r.counterexample.map((s, i) => formatStep(describeStep(ar, era, s, i))), engine, history,
+      trace: r.counterexample.map((s, i) => formatStep(describeStep(ar, era, s, i))), engine, history, ...pictures,
     };
   }
 

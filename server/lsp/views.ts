@@ -13,6 +13,7 @@ import { fileVersion, peekFileVersion } from '../analysis/source';
 import type { SourceVersion } from '../../emulator/interp/source-version';
 import type { CFunction } from '../analysis/parse';
 import { CLIENT_COMMANDS, type LineValue, type ReplayView } from '../protocol';
+import { traceSvg } from '../pictures/trace-svg';
 
 export const ARCH_LABEL: Record<ArchId, string> = { 'x86-64': 'x86-64', 'x86-pae': 'PAE', 'arm-lpae': 'ARM LPAE', arm64: 'arm64' };
 const ARCH_ORDER: ArchId[] = ['x86-64', 'x86-pae', 'arm-lpae', 'arm64'];
@@ -203,7 +204,10 @@ export async function replayView(a: Analysis, fn: string, arch: ArchId, scenario
     return `${line === undefined ? '   -' : String(line + 1).padStart(4)} ${formatStep(describeStep(rp.arch, rp.version.era, s, i))}`;
   });
   const { nr, ret, slowPath, fastNr } = rp.result;
-  return { ...base, result: { nr, ret, slowPath, fastNr }, lines: [...byLine.values()].sort((x, y) => x.line - y.line), trace, missing: r.mapping.missing };
+  const places = r.mapping.places;
+  const index = new Map(rp.steps.map((s, i) => [s, i]));
+  const svg = traceSvg({ title: `${fn}: ${r.scenario.id} on ${arch} (${base.engine ?? base.version})`, arch: rp.arch, era: rp.version.era, steps: rp.steps, actors: ['gup'], lineOf: (s) => places[index.get(s) ?? -1]?.line });
+  return { ...base, result: { nr, ret, slowPath, fastNr }, lines: [...byLine.values()].sort((x, y) => x.line - y.line), trace, missing: r.mapping.missing, svg };
 }
 
 /** The GUP-fast function whose name is at (line, character), if any. */

@@ -48,12 +48,19 @@ export function peek(t: Thread, p: unknown, what: string): LoadedEnt {
   throw new Unsupported(`${what} through a pointer that is not an entry pointer${p instanceof LocalRef ? ` (${p.past} past the local ${p.name})` : ''}`, t.top.line);
 }
 
+/** The virtual address a slot maps (so a step names the slot it read, as the models' steps do). */
+export function slotVa(t: Thread, p: TablePtr): number | undefined {
+  const where = t.k.m.tableVa.get(p.table);
+  if (!where) return undefined;
+  return where.base + p.idx * 2 ** shiftOf(t.k.arch, where.level);
+}
+
 /** One atomic load of an entry slot: a scheduling point. */
 export function loadEnt(t: Thread, p: TablePtr): LoadedEnt {
   const e: LoadedEnt = t.k.m.load(p);
   e.s = p;
   // no step object when nothing records (the 1 GiB walk makes hundreds of thousands)
-  if (t.k.y) t.sched('load', { level: p.level, lo: e.lo, hi: e.hi });
+  if (t.k.y) t.sched('load', { level: p.level, lo: e.lo, hi: e.hi, addr: slotVa(t, p) });
   return e;
 }
 
@@ -61,11 +68,11 @@ export function loadEnt(t: Thread, p: TablePtr): LoadedEnt {
 export function* twoHalves(t: Thread, p: TablePtr): Generator<undefined, LoadedEnt, unknown> {
   const m = t.k.m;
   const lo = m.loadLo(p);
-  if (t.point('load', { level: p.level, lo, note: 'low half (32-bit load)' })) yield;
+  if (t.point('load', { level: p.level, lo, addr: slotVa(t, p), note: 'low half (32-bit load)' })) yield;
   const hi = m.loadHi(p);
   const e: LoadedEnt = m.entry(lo, hi);
   e.s = p;
-  if (t.point('load', { level: p.level, lo, hi, note: 'high half (32-bit load)' })) yield;
+  if (t.point('load', { level: p.level, lo, hi, addr: slotVa(t, p), note: 'high half (32-bit load)' })) yield;
   return e;
 }
 
@@ -74,9 +81,9 @@ export function* lowHighLow(t: Thread, p: TablePtr): Generator<undefined, Loaded
   const m = t.k.m;
   for (;;) {
     const lo = m.loadLo(p);
-    if (t.point('load', { level: p.level, lo, note: 'low half' })) yield;
+    if (t.point('load', { level: p.level, lo, addr: slotVa(t, p), note: 'low half' })) yield;
     const hi = m.loadHi(p);
-    if (t.point('load', { level: p.level, lo, hi, note: 'high half' })) yield;
+    if (t.point('load', { level: p.level, lo, hi, addr: slotVa(t, p), note: 'high half' })) yield;
     const again = m.loadLo(p);
     const same = again === lo;
     if (t.point('recheck', { level: p.level, lo: again, hi, note: same ? 'low half unchanged: done' : 'low half changed: retry' })) yield;

@@ -1,0 +1,102 @@
+/**
+ * The trace view: a webview beside the editor showing the walk and the timeline (an SVG the
+ * server draws) of the last replay, explorer counterexample or debug stop. Clicking a step or an
+ * entry reveals its line in the file; a counterexample can be copied as the CPU-column text
+ * diagram. No remote resources; a nonce-based Content Security Policy; the picture takes its
+ * colours from the theme's CSS variables.
+ */
+import { randomBytes } from 'node:crypto';
+import * as vscode from 'vscode';
+import type { GupContext } from './context';
+
+export interface TraceShown {
+  title: string;
+  svg: string;
+  /** the document whose lines the steps' data-line attributes point at */
+  uri?: string;
+  /** the counterexample as a text diagram (offered as "Copy as text diagram") */
+  diagram?: string;
+}
+
+export class TraceView {
+  private panel: vscode.WebviewPanel | undefined;
+  private last: TraceShown | undefined;
+
+  constructor(private readonly ctx: GupContext) {
+    ctx.ext.subscriptions.push(
+      vscode.commands.registerCommand('gup-lens.showTrace', () => {
+        if (!this.last) {
+          void vscode.window.showInformationMessage('gup-lens: nothing to show yet: run a Replay, explore a race or start a debug session first');
+          return;
+        }
+        this.open();
+      }),
+    );
+  }
+
+  /** Remember the newest trace; redraw the view if it is open. */
+  update(t: TraceShown): void {
+    this.last = t;
+    if (this.panel) this.render();
+  }
+
+  private open(): void {
+    if (this.panel) {
+      this.panel.reveal(vscode.ViewColumn.Beside, true);
+      this.render();
+      return;
+    }
+    this.panel = vscode.window.createWebviewPanel('gupLens.trace', 'gup-lens trace', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { enableScripts: true, localResourceRoots: [] });
+    this.panel.onDidDispose(() => (this.panel = undefined), undefined, this.ctx.ext.subscriptions);
+    this.panel.webview.onDidReceiveMessage((m: { reveal?: number; copy?: boolean }) => void this.onMessage(m), undefined, this.ctx.ext.subscriptions);
+    this.render();
+  }
+
+  private async onMessage(m: { reveal?: number; copy?: boolean }): Promise<void> {
+    const t = this.last;
+    if (!t) return;
+    if (m.copy && t.diagram) {
+      await vscode.env.clipboard.writeText(t.diagram);
+      void vscode.window.setStatusBarMessage('gup-lens: counterexample copied as a text diagram', 4000);
+    }
+    if (m.reveal !== undefined && t.uri) {
+      const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(t.uri));
+      const editor = await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.One, preserveFocus: false });
+      const line = Math.min(m.reveal, doc.lineCount - 1);
+      editor.selection = new vscode.Selection(line, 0, line, 0);
+      editor.revealRange(doc.lineAt(line).range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+    }
+  }
+
+  private render(): void {
+    const t = this.last;
+    if (!this.panel || !t) return;
+    this.panel.title = `gup-lens trace: ${t.title}`;
+    const nonce = randomBytes(16).toString('base64');
+    const csp = `default-src 'none'; img-src data:; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}';`;
+    // the picture's own sheet runs under the same nonce (it colours by class, never by style attribute)
+    const svg = t.svg.replace('<style>', `<style nonce="${nonce}">`);
+    const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+    this.panel.webview.html = `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style nonce="${nonce}">
+body { color: var(--vscode-editor-foreground); background: var(--vscode-editor-background); font-family: var(--vscode-font-family); }
+header { display: flex; gap: 1em; align-items: center; margin-bottom: .5em; }
+button { color: var(--vscode-button-foreground); background: var(--vscode-button-background); border: none; padding: 4px 10px; cursor: pointer; }
+.picture { overflow: auto; }
+</style></head>
+<body>
+<header><h2 id="title">${esc(t.title)}</h2>${t.diagram ? '<button id="copy" aria-label="Copy the counterexample as a text diagram">Copy as text diagram</button>' : ''}</header>
+<div class="picture" role="figure" aria-labelledby="title">${svg}</div>
+${t.diagram ? `<details><summary>text diagram</summary><pre id="diagram">${esc(t.diagram)}</pre></details>` : ''}
+<script nonce="${nonce}">
+const vscode = acquireVsCodeApi();
+document.querySelectorAll('[data-line]').forEach((el) => el.addEventListener('click', () => vscode.postMessage({ reveal: Number(el.getAttribute('data-line')) })));
+const copy = document.getElementById('copy');
+if (copy) copy.addEventListener('click', () => vscode.postMessage({ copy: true }));
+</script>
+</body></html>`;
+  }
+}
