@@ -90,7 +90,7 @@ button { color: var(--vscode-button-foreground); background: var(--vscode-button
 <body>
 <header><h2 id="title">${esc(t.title)}</h2>${t.diagram ? '<button id="copy" aria-label="Copy the counterexample as a text diagram">Copy as text diagram</button>' : ''}</header>
 <div class="picture" role="figure" aria-labelledby="title">${svg}</div>
-${t.diagram ? `<details><summary>text diagram</summary><pre id="diagram">${esc(t.diagram)}</pre></details>` : ''}
+${t.diagram ? `<details open><summary>text diagram</summary><pre id="diagram">${esc(t.diagram)}</pre></details>` : ''}
 <script nonce="${nonce}">
 const vscode = acquireVsCodeApi();
 document.querySelectorAll('[data-line]').forEach((el) => el.addEventListener('click', () => vscode.postMessage({ reveal: Number(el.getAttribute('data-line')) })));

@@ -52,6 +52,22 @@ async function textOf(selector: string, re: RegExp, timeout = 30_000): Promise<s
   }
 }
 
+/** The text of the webview (an iframe inside an iframe) that matches `re`. */
+async function webviewText(re: RegExp, timeout = 30_000): Promise<string> {
+  const t0 = Date.now();
+  for (;;) {
+    for (const f of page.frames()) {
+      const text = await f.locator('body').innerText({ timeout: 1000 }).catch(() => '');
+      if (re.test(text)) return text;
+    }
+    if (Date.now() - t0 > timeout) {
+      await shot(`failed-webview-${Date.now()}`);
+      throw new Error(`no webview with text ${re} after ${timeout} ms`);
+    }
+    await page.waitForTimeout(200);
+  }
+}
+
 /** Put the cursor on a line of the active editor (Go to Line). */
 async function goToLine(line: number): Promise<void> {
   await page.locator('.editor-instance .view-lines').first().click();
@@ -164,6 +180,25 @@ describe('gup-lens in a real VS Code (code-server 4.100.3)', () => {
     await textOf('.panel .view-lines', /result: nr=16 ret=16 fast path only/);
     await shot('2-replay-arm64');
   }, 60_000);
+
+  it('the trace view shows the replay\'s walk and timeline, then a race\'s counterexample with a lane per CPU', async () => {
+    await command('gup-lens: Show trace view');
+    const walk = await webviewText(/the walk/);
+    expect(walk).toMatch(/pgd\[\d+\] 0x[0-9a-f]{16}/);
+    expect(walk).toMatch(/pte\[0\] 0x[0-9a-f]{16}/);
+    expect(walk).toMatch(/page 0x[0-9a-f]+\s*ref \+1/);
+    expect(walk).toMatch(/cpu0: gup/);
+    await shot('2b-trace-view-replay');
+    // a race from the palette: the open view follows it
+    await command('gup-lens: Explore a race scenario');
+    await page.locator('.quick-input-widget input').fill('race-pte-changed');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'before the fix' }).first().click();
+    const race = await webviewText(/cpu1: unmap-realloc/, 60_000);
+    expect(race).toMatch(/violation: \+1 ref on page 0x[0-9a-f]+, which is free/);
+    expect(race).toMatch(/Copy as text diagram/);
+    expect(race).toMatch(/CPU 0 \(gup\)\s+CPU 1 \(unmap-realloc\)/);
+    await shot('2c-trace-view-race');
+  }, 120_000);
 
   it('hovering gup_huge_pmd shows the per-arch summary', async () => {
     const line = fixture.split('\n').findIndex((l) => l.startsWith('static int gup_huge_pmd(')) + 1;
