@@ -92,9 +92,20 @@ export interface FingerprintParams {
   release?: string;
   confidence?: number;
   overridden?: boolean;
+  /** who chose the model when it was not the fingerprint: this file's own choice, or the workspace setting */
+  chosenBy?: 'file' | 'workspace';
+  /** what the fingerprint scored each model, best first (the picker shows them) */
+  scores?: { id: string; score: number }[];
 }
 
 export const FINGERPRINT_NOTIFICATION = 'gupLens/fingerprint';
+
+/** Client to server: the model for one file ('auto': its fingerprint again), kept for that file only. */
+export interface FileVersionParams {
+  uri: string;
+  version: string;
+}
+export const FILE_VERSION_NOTIFICATION = 'gupLens/setFileVersion';
 
 export interface Settings {
   /** 'auto' (fingerprint) or a version id */

@@ -25,7 +25,7 @@ import { getVersion } from '../../emulator/versions';
 import { analyze, type Analysis } from '../analysis/analyze';
 import { getParser } from '../analysis/parse';
 import {
-  DEFAULT_SETTINGS, FINGERPRINT_NOTIFICATION, SERVER_COMMANDS, type ExploreArgs, type ExploreView, type FingerprintParams,
+  DEFAULT_SETTINGS, FILE_VERSION_NOTIFICATION, FINGERPRINT_NOTIFICATION, SERVER_COMMANDS, type ExploreArgs, type ExploreView, type FileVersionParams, type FingerprintParams,
   type ReplayArgs, type ReplayView, type Settings,
 } from '../protocol';
 import { functionAt, hoverFor, lensesFor, replayView } from './views';
@@ -48,18 +48,23 @@ export function startServer(connection: Connection): void {
   const log = (s: string) => connection.console.log(s);
 
   /** The analysis of a document as it is now (cached per document version and override). */
+  /** a file's own choice of model (from the status bar), over the workspace setting */
+  const fileVersions = new Map<string, string>();
+  const overrideOf = (uri: string) => fileVersions.get(uri) ?? settings.version;
+
   function analysisOf(doc: TextDocument): Promise<Analysis | undefined> {
     const hit = cache.get(doc.uri);
-    if (hit && hit.version === doc.version && hit.override === settings.version) return hit.analysis;
+    const override = overrideOf(doc.uri);
+    if (hit && hit.version === doc.version && hit.override === override) return hit.analysis;
     const text = doc.getText();
     const analysis =
       text.length > MAX_BYTES
         ? (log(`${doc.uri}: ${text.length} bytes, over the ${MAX_BYTES}-byte limit: not analysed`), Promise.resolve(undefined))
-        : analyze(text, settings.version).catch((e: Error) => {
+        : analyze(text, override).catch((e: Error) => {
             log(`${doc.uri}: analysis failed: ${e.message}`);
             return undefined;
           });
-    cache.set(doc.uri, { version: doc.version, override: settings.version, analysis });
+    cache.set(doc.uri, { version: doc.version, override, analysis });
     return analysis;
   }
 
@@ -71,7 +76,9 @@ export function startServer(connection: Connection): void {
       p.title = a.version.title;
       p.confidence = a.fingerprint?.confidence;
       p.release = a.fingerprint?.release?.range;
-      p.overridden = settings.version !== 'auto';
+      p.overridden = overrideOf(doc.uri) !== 'auto';
+      if (p.overridden) p.chosenBy = fileVersions.has(doc.uri) ? 'file' : 'workspace';
+      p.scores = a.fingerprint?.scores.map(({ id, score }) => ({ id, score: Math.round(score * 100) / 100 }));
     }
     void connection.sendNotification(FINGERPRINT_NOTIFICATION, p);
   }
@@ -120,6 +127,24 @@ export function startServer(connection: Connection): void {
     await refreshSettings();
     cache.clear();
     for (const d of documents.all()) schedule(d);
+    void connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
+  });
+
+  connection.onNotification(FILE_VERSION_NOTIFICATION, (p: FileVersionParams) => {
+    if (typeof p?.uri !== 'string' || typeof p.version !== 'string') return;
+    if (p.version === 'auto') fileVersions.delete(p.uri);
+    else {
+      try {
+        getVersion(p.version);
+      } catch (e) {
+        log(`${p.uri}: ${(e as Error).message}`);
+        return;
+      }
+      fileVersions.set(p.uri, p.version);
+    }
+    cache.delete(p.uri);
+    const doc = documents.get(p.uri);
+    if (doc) schedule(doc);
     void connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
   });
 

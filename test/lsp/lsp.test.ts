@@ -236,6 +236,29 @@ describe('the language server over stdio', () => {
     expect(fpOf()).toMatchObject({ version: 'generic-2014', overridden: false });
   });
 
+  it('a file\'s own choice of model (from the status bar) applies to that file only, and the fingerprint\'s scores come with it', async () => {
+    const other = 'file:///robust/other-2014.c';
+    await open(other, text);
+    const fpOf = (u: string) => notes.filter((n) => n.method === 'gupLens/fingerprint' && (n.params as { uri: string }).uri === u).pop()?.params as { version: string; overridden: boolean; chosenBy?: string; scores?: { id: string; score: number }[] };
+    await until(() => !!fpOf(other));
+    const scores = fpOf(other).scores!;
+    expect(scores[0].id).toBe('generic-2014');
+    expect(scores.map((x) => x.score)).toEqual([...scores.map((x) => x.score)].sort((a, b) => b - a));
+    await conn.sendNotification('gupLens/setFileVersion', { uri, version: 'foll-pin-2020' });
+    await until(() => fpOf(uri)?.version === 'foll-pin-2020');
+    expect(fpOf(uri)).toMatchObject({ overridden: true, chosenBy: 'file' });
+    const fns = new Set((await lenses(uri)).map((l) => (l.command!.arguments![0] as { fn: string }).fn));
+    expect(fns.has('__get_user_pages_fast')).toBe(false);
+    // the other file keeps its fingerprint
+    expect(fpOf(other)).toMatchObject({ version: 'generic-2014', overridden: false });
+    expect(new Set((await lenses(other)).map((l) => (l.command!.arguments![0] as { fn: string }).fn)).has('__get_user_pages_fast')).toBe(true);
+    // an unknown id is ignored; auto gives the file back to its fingerprint
+    await conn.sendNotification('gupLens/setFileVersion', { uri, version: 'linux-0.01' });
+    await conn.sendNotification('gupLens/setFileVersion', { uri, version: 'auto' });
+    await until(() => fpOf(uri)?.version === 'generic-2014');
+    expect(fpOf(uri)).toMatchObject({ overridden: false });
+  });
+
   it('bad command arguments answer with an error, not a crash', async () => {
     const r = await conn.sendRequest<{ error: string }>('workspace/executeCommand', { command: 'gup-lens.server.replay', arguments: [{ uri, fn: 'gup_pte_range', arch: 'vax' }] });
     expect(r.error).toMatch(/unknown arch 'vax'/);
