@@ -4,12 +4,15 @@
  * Hardware bits: VALID 0, USER 6 (AP[1]), RDONLY 7 (AP[2]), AF 10, NG 11, DBM 51, CONT 52,
  * PXN 53, UXN 54. Software bits, modern layout (arch/arm64/include/asm/pgtable-prot.h):
  * PTE_WRITE = PTE_DBM (51), DIRTY 55, SPECIAL 56, DEVMAP 57, PROT_NONE 58 (only while !VALID).
- * The pre-4.5 layout differs: PTE_WRITE was bit 57 and PMD_SECT_SPLITTING bit 57 on huge pmds,
- * where pmd_write meant "RDONLY clear".
+ * Before 4.5 (3.17-4.4, what the models run for that era): PTE_WRITE is bit 57 on ptes and huge
+ * pmds alike, and a splitting pmd has the special bit (56). The 3.11 THP patch had
+ * PMD_SECT_SPLITTING at 57 with pmd_write as "RDONLY clear"; 6.10 encodes PROT_NONE as not-valid
+ * with nG set (bit 58 became uffd-wp). `decode(..., release)` shows each release's layout.
  * TLB invalidation is a hardware broadcast (TLBI ...IS): no IPI.
  * Layer: pure emulator.
  */
 import { makeCodec, pfnOf, withBit, withPfn } from './bits';
+import { inRelease } from './release';
 import type { ArchModel, Ent, Era, FieldDef, LeafProt, Level } from './types';
 
 const PHYS_BITS = 48;
@@ -40,7 +43,8 @@ const fields: FieldDef[] = [
   { name: 'rdonly', shift: 7, kernel: 'PTE_RDONLY (AP[2])' },
   { name: 'shared', shift: 8, width: 2, kernel: 'PTE_SHARED' },
   { name: 'af', shift: 10, kernel: 'PTE_AF' },
-  { name: 'ng', shift: 11, kernel: 'PTE_NG' },
+  { name: 'ng', shift: 11, until: '6.9', kernel: 'PTE_NG' },
+  { name: 'ng', shift: 11, since: '6.10', kernel: 'PTE_NG (= PTE_PRESENT_INVALID when !PTE_VALID)' },
   { name: 'write', shift: 51, eras: ['modern'], kernel: 'PTE_WRITE (= PTE_DBM)' },
   { name: 'dbm', shift: 51, eras: ['thp-split'], kernel: 'PTE_DBM (hardware dirty tracking, unused then)' },
   { name: 'cont', shift: 52, kernel: 'PTE_CONT' },
@@ -48,10 +52,16 @@ const fields: FieldDef[] = [
   { name: 'uxn', shift: 54, kernel: 'PTE_UXN' },
   { name: 'dirty', shift: 55, kernel: 'PTE_DIRTY' },
   { name: 'special', shift: 56, levels: ['pte'], kernel: 'PTE_SPECIAL' },
+  // 3.17/3.18 tested a pmd's splitting as the special bit of the pmd seen as a pte
+  { name: 'splitting', shift: 56, levels: ['pmd'], eras: ['thp-split'], since: '3.17', kernel: 'pmd_trans_splitting: PTE_SPECIAL of the pmd' },
   { name: 'devmap', shift: 57, eras: ['modern'], kernel: 'PTE_DEVMAP' },
-  { name: 'write', shift: 57, levels: ['pte'], eras: ['thp-split'], kernel: 'PTE_WRITE (pre-4.3 position)' },
-  { name: 'splitting', shift: 57, levels: ['pmd'], eras: ['thp-split'], kernel: 'PMD_SECT_SPLITTING' },
-  { name: 'prot_none', shift: 58, kernel: 'PTE_PROT_NONE (when !PTE_VALID)' },
+  { name: 'write', shift: 57, levels: ['pte'], eras: ['thp-split'], kernel: 'PTE_WRITE (before 4.5)' },
+  { name: 'write', shift: 57, levels: ['pmd'], eras: ['thp-split'], since: '3.17', kernel: 'PTE_WRITE of the pmd (pmd_write, before 4.5)' },
+  // the 3.11 THP patch: a splitting bit of its own, and pmd_write meant RDONLY clear
+  { name: 'splitting', shift: 57, levels: ['pmd'], eras: ['thp-split'], until: '3.16', kernel: 'PMD_SECT_SPLITTING (3.11 layout)' },
+  { name: 'prot_none', shift: 58, until: '6.9', kernel: 'PTE_PROT_NONE (when !PTE_VALID)' },
+  // 6.10: PROT_NONE is a not-valid entry with nG set; bit 58 is the uffd-wp bit
+  { name: 'uffd_wp', shift: 58, since: '6.10', kernel: 'PTE_UFFD_WP' },
 ];
 
 const none = (e: Ent) => e.lo === 0 && e.hi === 0;
@@ -59,9 +69,9 @@ const present = (e: Ent) => (e.lo & VALID) !== 0 || (e.hi & PROT_NONE_HI) !== 0;
 const protnone = (e: Ent) => (e.lo & VALID) === 0 && (e.hi & PROT_NONE_HI) !== 0;
 const leaf = (level: Level, e: Ent) => (level === 'pmd' || level === 'pud') && !none(e) && (e.lo & TABLE_BIT) === 0;
 
-function write(level: Level, e: Ent, era: Era): boolean {
-  if (era === 'modern') return (e.hi & DBM_HI) !== 0;
-  return level === 'pte' ? (e.hi & B57_HI) !== 0 : (e.lo & RDONLY) === 0;
+/** the era's own layout: 4.5-6.9 (DBM is write), or 3.17-4.4 (bit 57 is write, on ptes and huge pmds alike) */
+function write(_level: Level, e: Ent, era: Era): boolean {
+  return era === 'modern' ? (e.hi & DBM_HI) !== 0 : (e.hi & B57_HI) !== 0;
 }
 
 const sem = {
@@ -72,13 +82,23 @@ const sem = {
   special: (level: Level, e: Ent) => level === 'pte' && (e.hi & SPECIAL_HI) !== 0,
   devmap: (_l: Level, e: Ent, era: Era) => era === 'modern' && (e.hi & B57_HI) !== 0,
   huge: leaf,
-  splitting: (level: Level, e: Ent, era: Era) => level === 'pmd' && era === 'thp-split' && (e.hi & B57_HI) !== 0,
+  splitting: (level: Level, e: Ent, era: Era) => level === 'pmd' && era === 'thp-split' && leaf(level, e) && (e.hi & SPECIAL_HI) !== 0,
   kind(level: Level, e: Ent) {
     if (none(e)) return 'none' as const;
     if (protnone(e)) return 'protnone' as const;
     if (!present(e)) return 'not-present' as const;
     if (level === 'pte') return 'page' as const;
     return leaf(level, e) ? ('huge' as const) : ('table' as const);
+  },
+  /** the releases whose encoding is not their era's: the 3.11 THP patch, and 6.10's PROT_NONE */
+  atRelease(release: string, level: Level, e: Ent) {
+    if (inRelease(release, undefined, '3.16')) {
+      if (level !== 'pmd' || !leaf(level, e)) return {};
+      return { splitting: (e.hi & B57_HI) !== 0, write: (e.lo & RDONLY) === 0 };
+    }
+    if (!inRelease(release, '6.10')) return {};
+    const pn = !none(e) && (e.lo & VALID) === 0 && (e.lo & NG) !== 0;
+    return { protnone: pn, present: (e.lo & VALID) !== 0 || pn, ...(pn && { kind: 'protnone' as const }), ...(!pn && (e.lo & VALID) === 0 && !none(e) && { kind: 'not-present' as const }) };
   },
 };
 
@@ -126,7 +146,7 @@ export const arm64: ArchModel = {
     } else {
       if (prot.devmap) throw new RangeError('arm64 had no devmap bit before 4.5');
       if (!prot.write) lo |= RDONLY;
-      if (prot.write && level === 'pte') hi |= B57_HI;
+      if (prot.write) hi |= B57_HI;
     }
     let e = withPfn({ lo: lo >>> 0, hi: hi >>> 0 }, pfn, PHYS_BITS);
     if (prot.protnone) e = withBit(withBit(e, 0, false), 58, true);
@@ -134,9 +154,8 @@ export const arm64: ArchModel = {
   },
   wrprotect(level, e, era) {
     const ro = withBit(e, 7, true);
-    if (era === 'modern') return withBit(ro, 51, false);
-    return level === 'pte' ? withBit(ro, 57, false) : ro;
+    return withBit(ro, era === 'modern' ? 51 : 57, false);
   },
-  mkSplitting: (e) => withBit(e, 57, true),
+  mkSplitting: (e) => withBit(e, 56, true),
   mkProtnone: (_level, e) => withBit(withBit(e, 0, false), 58, true),
 };

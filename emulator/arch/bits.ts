@@ -3,6 +3,7 @@
  * field-table driven decode/encode so each arch file only states its facts.
  * Layer: pure emulator.
  */
+import { ERA_RELEASE, eraOfRelease, inRelease } from './release';
 import type { ArchId, Decoded, EncodeInput, Ent, EntryKind, Era, FieldDef, Level } from './types';
 
 export const NONE: Ent = Object.freeze({ lo: 0, hi: 0 });
@@ -50,13 +51,14 @@ export function withPfn(e: Ent, pfn: number, physBits: number): Ent {
   return { lo, hi };
 }
 
-export const fieldApplies = (f: FieldDef, level: Level, era: Era): boolean =>
-  (!f.levels || f.levels.includes(level)) && (!f.eras || f.eras.includes(era));
+/** A field means this at `level` in `era` (and in `release`: by default the era's own). */
+export const fieldApplies = (f: FieldDef, level: Level, era: Era, release = ERA_RELEASE[era]): boolean =>
+  (!f.levels || f.levels.includes(level)) && (!f.eras || f.eras.includes(era)) && inRelease(release, f.since, f.until);
 
 const fieldMask = (f: FieldDef): bigint => ((1n << BigInt(f.width ?? 1)) - 1n) << BigInt(f.shift);
 
 export interface Codec {
-  decode(level: Level, raw: bigint, era?: Era): Decoded;
+  decode(level: Level, raw: bigint, era?: Era, release?: string): Decoded;
   encode(level: Level, input: EncodeInput, era?: Era): bigint;
 }
 
@@ -71,20 +73,24 @@ export interface Semantics {
   present(e: Ent): boolean;
   huge(level: Level, e: Ent): boolean;
   splitting(level: Level, e: Ent, era: Era): boolean;
+  /** where a release's encoding differs from its era's (arm64 6.10 PROT_NONE), the predicates it changes */
+  atRelease?(release: string, level: Level, e: Ent): Partial<Pick<Decoded, 'present' | 'protnone' | 'write' | 'splitting' | 'kind'>>;
 }
 
 export function makeCodec(arch: ArchId, fields: FieldDef[], physBits: number, sem: Semantics): Codec {
   const pfnMask = ((1n << BigInt(physBits - 12)) - 1n) << 12n;
   const masks = new Map<string, bigint>();
-  const applicable = (level: Level, era: Era) => fields.filter((f) => fieldApplies(f, level, era));
+  const applicable = (level: Level, era: Era, release?: string) => fields.filter((f) => fieldApplies(f, level, era, release));
   return {
-    decode(level, raw, era = 'modern') {
+    decode(level, raw, eraIn = 'modern', releaseIn) {
+      const era = releaseIn ? eraOfRelease(releaseIn) : eraIn;
+      const release = releaseIn ?? ERA_RELEASE[era];
       const v = BigInt.asUintN(64, raw);
-      const key = level + '/' + era;
+      const key = level + '/' + release;
       let named = masks.get(key);
       const out: Record<string, number> = {};
       let acc = 0n;
-      for (const f of applicable(level, era)) {
+      for (const f of applicable(level, era, release)) {
         const m = fieldMask(f);
         acc |= m;
         out[f.name] = Number((v & m) >> BigInt(f.shift));
@@ -92,10 +98,11 @@ export function makeCodec(arch: ArchId, fields: FieldDef[], physBits: number, se
       if (named === undefined) masks.set(key, (named = acc));
       const e = fromBig(v);
       const pfn = Number((v & pfnMask) >> 12n);
-      return {
+      const d: Decoded = {
         arch,
         level,
         era,
+        release,
         raw: hex(v),
         kind: sem.kind(level, e, era),
         pfn,
@@ -111,6 +118,7 @@ export function makeCodec(arch: ArchId, fields: FieldDef[], physBits: number, se
         huge: sem.huge(level, e),
         splitting: sem.splitting(level, e, era),
       };
+      return sem.atRelease ? { ...d, ...sem.atRelease(release, level, e) } : d;
     },
     encode(level, input, era = 'modern') {
       let v = (BigInt(input.pfn) << 12n) & pfnMask;

@@ -31,6 +31,9 @@ export interface FieldDef {
   width?: number;
   levels?: Level[];
   eras?: Era[];
+  /** the releases this meaning of the bit belongs to (inclusive; open when absent) */
+  since?: string;
+  until?: string;
   /** what the kernel calls it, for hovers ("_PAGE_BIT_RW", "L_PTE_RDONLY") */
   kernel: string;
 }
@@ -48,6 +51,8 @@ export interface Decoded {
   arch: ArchId;
   level: Level;
   era: Era;
+  /** the release whose layout this is */
+  release: string;
   raw: string;
   kind: EntryKind;
   /** frame number of the next table or of the mapped page */
@@ -107,7 +112,8 @@ export interface ArchModel {
   taskSize: number;
   fields: FieldDef[];
 
-  decode(level: Level, raw: bigint, era?: Era): Decoded;
+  /** `release` picks the layout of that release (and its era); without it, the era's own */
+  decode(level: Level, raw: bigint, era?: Era, release?: string): Decoded;
   encode(level: Level, input: EncodeInput, era?: Era): bigint;
 
   /** kernel predicates on an entry, evaluated on the two halves (hot path) */

@@ -4,6 +4,7 @@
  * Layer: pure emulator.
  */
 import { makeCodec, pfnOf, withBit, withPfn } from './bits';
+import { inRelease } from './release';
 import type { ArchModel, Ent, Era, FieldDef, LeafProt, Level, LevelInfo } from './types';
 
 const PRESENT = 1 << 0;
@@ -31,8 +32,12 @@ export const X86_LOW_FIELDS: FieldDef[] = [
   { name: 'pat', shift: 7, levels: ['pte'], kernel: '_PAGE_BIT_PAT' },
   { name: 'pse', shift: 7, levels: UPPER, kernel: '_PAGE_BIT_PSE' },
   { name: 'global', shift: 8, kernel: '_PAGE_BIT_GLOBAL (= _PAGE_BIT_PROTNONE when not present)' },
-  { name: 'special', shift: 9, kernel: '_PAGE_BIT_SPECIAL (SOFTW1)' },
-  { name: 'splitting', shift: 10, levels: ['pmd'], eras: ['thp-split'], kernel: '_PAGE_BIT_SPLITTING (SOFTW2)' },
+  { name: 'special', shift: 9, levels: ['pgd', 'p4d', 'pud', 'pte'], kernel: '_PAGE_BIT_SPECIAL (SOFTW1)' },
+  // on a huge pmd, SOFTW1 was the splitting bit from 2.6.38 until Mel Gorman moved it to SOFTW2 (3.16)
+  { name: 'special', shift: 9, levels: ['pmd'], until: '2.6.37', kernel: '_PAGE_BIT_SPECIAL (SOFTW1)' },
+  { name: 'splitting', shift: 9, levels: ['pmd'], eras: ['thp-split'], since: '2.6.38', until: '3.15', kernel: '_PAGE_BIT_SPLITTING (= SOFTW1, the special bit)' },
+  { name: 'special', shift: 9, levels: ['pmd'], since: '3.16', kernel: '_PAGE_BIT_SPECIAL (SOFTW1)' },
+  { name: 'splitting', shift: 10, levels: ['pmd'], eras: ['thp-split'], since: '3.16', kernel: '_PAGE_BIT_SPLITTING (SOFTW2)' },
   { name: 'soft_dirty', shift: 11, kernel: '_PAGE_BIT_SOFT_DIRTY (SOFTW3)' },
   { name: 'nx', shift: 63, kernel: '_PAGE_BIT_NX' },
 ];
@@ -73,6 +78,11 @@ export function makeX86(shape: X86Shape): ArchModel {
       if (!present(e)) return 'not-present' as const;
       if (level === 'pte') return 'page' as const;
       return leaf(level, e) ? ('huge' as const) : ('table' as const);
+    },
+    /** 2.6.38-3.15 marked a splitting huge pmd with SOFTW1 (bit 9), not SOFTW2 */
+    atRelease(release: string, level: Level, e: Ent) {
+      if (level !== 'pmd' || !inRelease(release, '2.6.38', '3.15')) return {};
+      return { splitting: leaf(level, e) && (e.lo & SPECIAL) !== 0 };
     },
   };
   const codec = makeCodec(shape.id, fields, physBits, sem);

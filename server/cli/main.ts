@@ -18,6 +18,8 @@ import { cliGit } from '../evolution/git';
 import { functionHistory } from '../evolution/history';
 import { ARCHES, getArch } from '../../emulator/arch';
 import type { Era, Level } from '../../emulator/arch/types';
+import { fieldApplies } from '../../emulator/arch/bits';
+import { releaseNumber } from '../../emulator/arch/release';
 import { explore, type ExploreResult } from '../../emulator/explore/explore';
 import { checkApplicable } from '../../emulator/run/replay';
 import { INVARIANTS } from '../../emulator/explore/invariants';
@@ -40,8 +42,8 @@ commands:
   replay --file F --arch A --scenario S [--entry FN] [--config NAME=y|n]... [--json] [--svg FILE]
                                                   run F's own code (its era's model fills in what F does not say)
                                                   replay a scenario's GUP call, print the trace
-  decode --arch A --level pgd|p4d|pud|pmd|pte 0xVALUE [--era modern|thp-split] [--json]
-                                                  decode a raw page-table entry
+  decode --arch A --level pgd|p4d|pud|pmd|pte 0xVALUE [--release R | --era modern|thp-split] [--json]
+                                                  decode a raw page-table entry (with the layout of release R, e.g. 3.18)
   explore --scenario RACE --version V --arch A [--json | --diagram] [--max-states N] [--opt name=on|off] [--svg FILE]
   explore --file F --scenario RACE --arch A [--entry FN] [--config NAME=y|n]... [--json | --diagram] [--svg FILE]
                                                   search the interleavings of a race scenario;
@@ -242,7 +244,7 @@ export async function cmdExploreFile(a: { file: string; arch: string; scenario: 
   printExplore(out, sc, `${a.file} (its own code)`, arch, v.era, r);
 }
 
-export function cmdDecode(a: { arch: string; level: string; value: string; era: string; json: boolean }, out: Out): void {
+export function cmdDecode(a: { arch: string; level: string; value: string; era: string; release?: string; json: boolean }, out: Out): void {
   const arch = getArch(a.arch);
   if (!arch.levels.some((l) => l.level === a.level)) {
     throw new UsageError(`${arch.id} has no '${a.level}' level; its levels: ${arch.levels.map((l) => l.level).join(', ')}`);
@@ -255,16 +257,22 @@ export function cmdDecode(a: { arch: string; level: string; value: string; era: 
     throw new UsageError(`'${a.value}' is not a number (write it as 0x...)`);
   }
   if (raw < 0n || raw >= 1n << 64n) throw new UsageError(`'${a.value}' does not fit in 64 bits`);
-  const d = arch.decode(a.level as Level, raw, a.era as Era);
+  if (a.release !== undefined) {
+    try {
+      releaseNumber(a.release);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
+  const d = arch.decode(a.level as Level, raw, a.era as Era, a.release);
   if (a.json) {
     out(JSON.stringify(d));
     return;
   }
-  out(`${arch.id} ${d.level} ${d.raw} (${d.era} layout): ${d.kind}, pfn 0x${d.pfn.toString(16)} (phys ${d.phys})`);
+  out(`${arch.id} ${d.level} ${d.raw} (layout of ${d.release}, ${d.era} era): ${d.kind}, pfn 0x${d.pfn.toString(16)} (phys ${d.phys})`);
   out(`  GUP sees: ${flagNames(d).join(' ')}`);
   for (const f of arch.fields) {
-    if (!(f.name in d.fields)) continue;
-    if (f.levels && !f.levels.includes(d.level)) continue;
+    if (!(f.name in d.fields) || !fieldApplies(f, d.level, d.era, d.release)) continue;
     const bits = f.width && f.width > 1 ? `${f.shift}..${f.shift + f.width - 1}` : String(f.shift);
     out(`  bit ${bits.padEnd(6)} ${f.name.padEnd(11)} = ${d.fields[f.name]}   (${f.kernel})`);
   }
@@ -452,6 +460,7 @@ export function main(argv: string[], out: Out = (s) => process.stdout.write(s + 
         scenario: { type: 'string' },
         level: { type: 'string' },
         era: { type: 'string', default: 'modern' },
+        release: { type: 'string' },
         la57: { type: 'boolean', default: false },
         opt: { type: 'string', multiple: true },
         'max-states': { type: 'string' },
@@ -490,7 +499,7 @@ export function main(argv: string[], out: Out = (s) => process.stdout.write(s + 
         cmdReplay({ arch: need(values.arch, 'arch'), version: need(values.version, 'version'), scenario: need(values.scenario, 'scenario'), json: values.json!, la57: values.la57!, opt: values.opt, svg: values.svg }, out);
         return 0;
       case 'decode':
-        cmdDecode({ arch: need(values.arch, 'arch'), level: need(values.level, 'level'), value: need(positionals[0], 'value (0x...)'), era: values.era!, json: values.json! }, out);
+        cmdDecode({ arch: need(values.arch, 'arch'), level: need(values.level, 'level'), value: need(positionals[0], 'value (0x...)'), era: values.era!, release: values.release, json: values.json! }, out);
         return 0;
       case 'explore':
         if (values.file) {

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ARCHES, getArch } from '../../emulator/arch';
-import { fromBig, toBig } from '../../emulator/arch/bits';
+import { fieldApplies, fromBig, toBig } from '../../emulator/arch/bits';
+import { eraOfRelease } from '../../emulator/arch/release';
 import type { Era, Level } from '../../emulator/arch/types';
 
 const bit = (n: number) => 1n << BigInt(n);
@@ -49,8 +50,8 @@ const rows: Row[] = [
   ['arm64', 'pte', 'modern', bit(0) | bit(51), 'write', true], // PTE_WRITE = PTE_DBM
   ['arm64', 'pte', 'modern', bit(0) | bit(7), 'write', false],
   ['arm64', 'pte', 'thp-split', bit(0) | bit(57), 'write', true], // old PTE_WRITE position
-  ['arm64', 'pmd', 'thp-split', bit(0), 'write', true], // old pmd_write: RDONLY clear
-  ['arm64', 'pmd', 'thp-split', bit(0) | bit(7), 'write', false],
+  ['arm64', 'pmd', 'thp-split', bit(0) | bit(57), 'write', true], // 3.17-4.4: pmd_write is PTE_WRITE (57)
+  ['arm64', 'pmd', 'thp-split', bit(0), 'write', false],
   ['arm64', 'pte', 'modern', bit(0) | bit(56), 'special', true],
   ['arm64', 'pte', 'modern', bit(0) | bit(57), 'devmap', true],
   ['arm64', 'pte', 'modern', bit(58), 'protnone', true],
@@ -59,7 +60,8 @@ const rows: Row[] = [
   ['arm64', 'pmd', 'modern', bit(0), 'huge', true], // block
   ['arm64', 'pud', 'modern', bit(0), 'huge', true],
   ['arm64', 'pmd', 'modern', bit(0) | bit(1), 'huge', false],
-  ['arm64', 'pmd', 'thp-split', bit(0) | bit(57), 'splitting', true], // PMD_SECT_SPLITTING
+  ['arm64', 'pmd', 'thp-split', bit(0) | bit(56), 'splitting', true], // 3.17-4.4: the pmd's special bit
+  ['arm64', 'pmd', 'thp-split', bit(0) | bit(57), 'splitting', false],
   ['arm64', 'pmd', 'modern', bit(0) | bit(57), 'splitting', false],
 ];
 
@@ -114,13 +116,16 @@ describe('encode and decode round-trip exactly', () => {
     for (const arch of ARCHES) {
       for (const level of arch.levels.map((l) => l.level)) {
         for (const era of ['modern', 'thp-split'] as Era[]) {
-          const d = arch.decode(level, (1n << 64n) - 1n, era);
+          for (const release of [undefined, '2.6.32', '2.6.38', '3.11', '3.16', '3.18', '4.4', '4.5', '6.9', '6.10']) {
+          if (release && eraOfRelease(release) !== era) continue;
+          const d = arch.decode(level, (1n << 64n) - 1n, era, release);
           let seen = ((1n << BigInt(arch.physBits - 12)) - 1n) << 12n;
           for (const f of arch.fields.filter((x) => x.name in d.fields)) {
-            if ((f.levels && !f.levels.includes(level)) || (f.eras && !f.eras.includes(era))) continue;
+            if (!fieldApplies(f, level, era, d.release)) continue;
             const m = ((1n << BigInt(f.width ?? 1)) - 1n) << BigInt(f.shift);
-            expect(seen & m, `${arch.id} ${level} ${era} ${f.name}`).toBe(0n);
+            expect(seen & m, `${arch.id} ${level} ${era} ${d.release} ${f.name}`).toBe(0n);
             seen |= m;
+          }
           }
         }
       }
@@ -148,5 +153,42 @@ describe('encode and decode round-trip exactly', () => {
   it('x86-64 5-level adds a p4d level', () => {
     const a = getArch('x86-64', { la57: true });
     expect(a.levels.map((l) => `${l.level}:${l.shift}`)).toEqual(['pgd:48', 'p4d:39', 'pud:30', 'pmd:21', 'pte:12']);
+  });
+});
+
+/** [arch, level, release, raw, field or predicate, expected] — a bit whose meaning moved between releases. */
+const releaseRows: [string, Level, string, bigint, string, boolean | number][] = [
+  // x86: the splitting bit was SOFTW1 (the special bit) from 2.6.38, SOFTW2 from 3.16
+  ['x86-64', 'pmd', '3.2', bit(0) | bit(7) | bit(9), 'splitting', true],
+  ['x86-64', 'pmd', '3.2', bit(0) | bit(7) | bit(10), 'splitting', false],
+  ['x86-64', 'pmd', '3.18', bit(0) | bit(7) | bit(9), 'splitting', false],
+  ['x86-64', 'pmd', '3.18', bit(0) | bit(7) | bit(10), 'splitting', true],
+  ['x86-64', 'pmd', '4.8', bit(0) | bit(7) | bit(10), 'splitting', false],
+  ['x86-pae', 'pmd', '2.6.39', bit(0) | bit(7) | bit(9), 'field:splitting', 1],
+  // arm64: the 3.11 THP patch, 3.17-4.4, 4.5-6.9, 6.10
+  ['arm64', 'pmd', '3.11', bit(0) | bit(57), 'splitting', true],
+  ['arm64', 'pmd', '3.11', bit(0), 'write', true],
+  ['arm64', 'pmd', '3.18', bit(0) | bit(56), 'splitting', true],
+  ['arm64', 'pmd', '3.18', bit(0) | bit(57), 'write', true],
+  ['arm64', 'pmd', '3.18', bit(0), 'write', false],
+  ['arm64', 'pte', '4.9', bit(0) | bit(1) | bit(51), 'write', true],
+  ['arm64', 'pte', '4.9', bit(0) | bit(1) | bit(57), 'devmap', true],
+  ['arm64', 'pte', '6.6', bit(1) | bit(58), 'protnone', true],
+  ['arm64', 'pte', '6.10', bit(1) | bit(58), 'protnone', false],
+  ['arm64', 'pte', '6.10', bit(1) | bit(11), 'protnone', true],
+  ['arm64', 'pte', '6.10', bit(1) | bit(58), 'field:uffd_wp', 1],
+];
+
+describe('decode by release', () => {
+  it.each(releaseRows)('%s %s %s %s → %s is %s', (arch, level, release, raw, what, want) => {
+    const d = getArch(arch).decode(level, raw, undefined, release);
+    expect(d.release).toBe(release);
+    if (what.startsWith('field:')) expect(d.fields[what.slice(6)]).toBe(want);
+    else expect(d[what as 'write']).toBe(want);
+  });
+
+  it('a release picks its era: before 4.5 the splitting protocol, from 4.5 refcount freezing', () => {
+    expect(getArch('arm64').decode('pte', 1n, 'modern', '4.4').era).toBe('thp-split');
+    expect(getArch('arm64').decode('pte', 1n, 'thp-split', '4.5').era).toBe('modern');
   });
 });

@@ -158,3 +158,21 @@ describe('explore --diagram and --help', () => {
     expect(r.out).not.toMatch(new RegExp(`^  (?!${cmd}\\b)[a-z]+ `, 'm'));
   });
 });
+
+describe('decode --release', () => {
+  it('decodes with that release\'s layout and names it; a bad release is a usage error', () => {
+    const old = run(['decode', '--arch', 'arm64', '--level', 'pmd', '0x0200000000000001', '--release', '3.11', '--json']);
+    expect(JSON.parse(old.out)).toMatchObject({ release: '3.11', era: 'thp-split', splitting: true, write: true });
+    const later = run(['decode', '--arch', 'arm64', '--level', 'pmd', '0x0200000000000001', '--release', '3.18', '--json']);
+    expect(JSON.parse(later.out)).toMatchObject({ release: '3.18', splitting: false, write: true });
+    const text = run(['decode', '--arch', 'x86-64', '--level', 'pmd', '0x281', '--release', '3.2']).out;
+    expect(text).toMatch(/layout of 3\.2, thp-split era/);
+    expect(text).toMatch(/bit 9 +splitting += 1 +\(_PAGE_BIT_SPLITTING \(= SOFTW1, the special bit\)\)/);
+    expect(text).not.toMatch(/bit 9 +special/);
+    // --era keeps working
+    expect(JSON.parse(run(['decode', '--arch', 'x86-64', '--level', 'pmd', '0x481', '--era', 'thp-split', '--json']).out).splitting).toBe(true);
+    const bad = run(['decode', '--arch', 'arm64', '--level', 'pte', '0x1', '--release', 'six']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/'six' is not a kernel release/);
+  });
+});
