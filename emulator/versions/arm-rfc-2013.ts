@@ -15,13 +15,14 @@ export const arm_rfc_2013 = irqWalker(
   {
     id: 'arm-rfc-2013',
     title: 'ARM RFC: a copy of the x86 walker (interrupts off, no IPIs to wait for)',
-    kernels: 'RFC against 3.12 (not merged)',
+    kernels: 'RFC against 3.12 (not merged), 32-bit ARM with LPAE only',
     year: 2013,
     files: ['arch/arm/mm/gup.c'],
     functions: ['get_user_pages_fast', '__get_user_pages_fast', 'gup_pud_range', 'gup_pmd_range', 'gup_huge_pud', 'gup_huge_pmd', 'gup_pte_range', 'gup_get_pte', 'get_head_page_multiple'],
     change: 'Fast GUP for ARM by copying x86, so futex on a THP tail stops looping; relies on interrupts off, which ARM broadcast TLB flushes ignore.',
     era: 'thp-split',
-    arches: ['arm-lpae', 'arm64'],
+    // posted for 32-bit ARM (arch/arm/mm/Makefile), never for arm64
+    arches: ['arm-lpae'],
   },
   {
     getPte: 'plain',

@@ -8,7 +8,9 @@
  * pages take the fast path. Refs are speculative (get-unless-zero) and the entry is re-read
  * afterwards; on a mismatch the refs are dropped. Entry loads are plain (ACCESS_ONCE), which
  * assumes they are atomic: not so on x86 PAE (Hugh Dickins' objection in the review).
- * There is no NUMA-hinting (protnone) test, and no user bit test (access_ok covers it).
+ * As merged in 3.18 it leaves NUMA-hinting entries to the slow path (pte_numa, pmd_numa: Hugh
+ * Dickins' review of v3); `numaTests` off is the v3 patch without them. No user bit test
+ * (access_ok covers it).
  * Layer: pure emulator.
  */
 import type { Ent } from '../arch/types';
@@ -37,6 +39,10 @@ function* gup_pte_range(k: Kern, pmd: Ent, addr: number, end: number, write: boo
     k.m.useEntry(ptep, pte);
     if (!k.arch.present(pte) || k.arch.special('pte', pte) || (write && !k.arch.write('pte', pte, k.era))) {
       if (k.y && step(k, fn, '!pte_present(pte) || pte_special(pte)', 'bail', { level: 'pte', lo: pte.lo, hi: pte.hi, addr, note: 'not present, special, or read-only for a write' })) yield;
+      return false;
+    }
+    if (k.opts.numaTests && k.arch.protnone(pte)) {
+      if (k.y && step(k, fn, 'pte_numa(pte)', 'bail', { level: 'pte', lo: pte.lo, hi: pte.hi, addr, note: 'NUMA-hinting entry: the slow path takes the fault' })) yield;
       return false;
     }
     if (k.y && entStep(k, fn, '!pte_present(pte) || pte_special(pte)', 'check', 'pte', pte, addr)) yield;
@@ -128,6 +134,10 @@ function* gup_pmd_range(k: Kern, pud: Ent, pudp: Slot, addr: number, end: number
     }
     if (k.y && step(k, fn, 'pmd_none(pmd) || pmd_trans_splitting(pmd)', 'check', { level: 'pmd', lo: pmd.lo, hi: pmd.hi, addr })) yield;
     if (k.arch.leaf('pmd', pmd)) {
+      if (k.opts.numaTests && k.arch.protnone(pmd)) {
+        if (k.y && step(k, fn, 'pmd_numa(pmd)', 'bail', { level: 'pmd', lo: pmd.lo, hi: pmd.hi, addr, note: 'NUMA-hinting huge pmd: the slow path takes the fault' })) yield;
+        return false;
+      }
       if (!((yield gup_huge(k, 'gup_huge_pmd', 'pmd', pmd, pmdp, addr, next, write, pages, nr)) as boolean)) return false;
     } else if (!((yield gup_pte_range(k, pmd, addr, next, write, pages, nr)) as boolean)) {
       return false;
@@ -203,7 +213,7 @@ function* get_user_pages_fast(k: Kern, call: GupCall): G<GupResult> {
 export const generic_2014: VersionModel = {
   id: 'generic-2014',
   title: 'generic RCU fast GUP (speculative ref + re-check)',
-  kernels: '3.18 – 4.4 (this form; the code lived on in mm/gup.c)',
+  kernels: '3.18 – 4.4 as merged (pte_numa/pmd_numa; pte_protnone from 4.0); numaTests off is the v3 patch',
   year: 2014,
   files: ['mm/gup.c'],
   functions: ['get_user_pages_fast', '__get_user_pages_fast', 'gup_pud_range', 'gup_pmd_range', 'gup_huge_pud', 'gup_huge_pmd', 'gup_pte_range'],
@@ -215,6 +225,7 @@ export const generic_2014: VersionModel = {
     { name: 'pteSpecial', title: 'arch has pte_special', kernel: '__HAVE_ARCH_PTE_SPECIAL' },
     { name: 'rcuTableFree', title: 'page tables freed through RCU', kernel: 'HAVE_RCU_TABLE_FREE' },
     { name: 'splitIpi', title: 'THP split sends a dummy IPI', kernel: 'pmdp_splitting_flush → kick_all_cpus_sync' },
+    { name: 'numaTests', title: 'NUMA-hinting entries go the slow way (as merged; off: the v3 patch)', kernel: 'pte_numa / pmd_numa' },
   ],
   defaults: { ...DEFAULT_OPTIONS, pteSpecial: true, rcuTableFree: true, splitIpi: true },
   gup: get_user_pages_fast,

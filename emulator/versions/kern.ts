@@ -95,6 +95,8 @@ export interface VersionOptions {
   hpagePincount?: boolean;
   /** FOLL_PIN fast GUP checks mm->write_protect_seq (5.11) */
   writeProtectSeq?: boolean;
+  /** the walker leaves NUMA-hinting entries to the slow path (pte_numa/pmd_numa as merged in 3.18) */
+  numaTests?: boolean;
 }
 
 export interface OptionDef {
@@ -320,6 +322,7 @@ export const DEFAULT_OPTIONS: Required<VersionOptions> = {
   splitIpi: false,
   hpagePincount: false,
   writeProtectSeq: false,
+  numaTests: true,
 };
 
 /** The arch has this level (else it is folded into the one above, as pud on 3-level x86 PAE). */

@@ -112,7 +112,7 @@ describe('gup debug adapter', () => {
   it('two threads: the explorer\'s counterexample replays as a session and stops on the violation', async () => {
     const stops: { reason: string; text?: string }[] = [];
     dc.on('stopped', (e) => stops.push(e.body));
-    await Promise.all([dc.configurationSequence(), dc.launch({ program, arch: 'arm64', version: 'arm-rfc-2013', scenario: 'race-pte-changed', stopOnEntry: true, engine: 'model' } as never)]);
+    await Promise.all([dc.configurationSequence(), dc.launch({ program, arch: 'arm-lpae', version: 'arm-rfc-2013', scenario: 'race-pte-changed', stopOnEntry: true, engine: 'model' } as never)]);
     await until(() => stops.length === 1);
     const th = await dc.threadsRequest();
     expect(th.body.threads.map((t) => t.name)).toEqual(['cpu0: GUP caller', 'cpu1: unmap-realloc']);

@@ -107,7 +107,7 @@ describe('actors alone', () => {
 
   it('THP split waits for the walker on x86 (IPI) but not on ARM without the dummy IPI', () => {
     const sc = RACES.find((r) => r.id === 'race-thp-split-no-ipi')!;
-    for (const [run, waits] of [[{ arch: 'x86-64', version: 'x86-2008' }, true], [{ arch: 'arm64', version: 'arm-rfc-2013' }, false]] as const) {
+    for (const [run, waits] of [[{ arch: 'x86-64', version: 'x86-2008' }, true], [{ arch: 'arm-lpae', version: 'arm-rfc-2013' }, false]] as const) {
       const w = makeWorld(sc, run);
       // the walker gets as far as interrupts off, then the splitter runs as far as it can
       while (!w.m.cpus[0].irqsOff) stepActor(w, 0);
@@ -162,7 +162,7 @@ describe('CLI explore and races', () => {
   };
 
   it('explore --json has the contract shape', () => {
-    const r = run(['explore', '--scenario', 'race-pte-changed', '--version', 'arm-rfc-2013', '--arch', 'arm64', '--json']);
+    const r = run(['explore', '--scenario', 'race-pte-changed', '--version', 'arm-rfc-2013', '--arch', 'arm-lpae', '--json']);
     expect(r.code).toBe(0);
     const j = JSON.parse(r.out);
     expect(j).toMatchObject({ verdict: 'violation', invariant: 'ref-on-freed-page' });
