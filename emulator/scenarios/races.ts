@@ -42,6 +42,8 @@ export interface RaceScenario {
   layout: MapSpec[];
   call: CallSpec & { repeat?: number };
   actors: ActorSpec[];
+  /** arch models it can run on (default: all) */
+  arches?: ArchId[];
   before: NamedRun;
   after: NamedRun;
   /** the invariant the before version breaks */
@@ -70,6 +72,28 @@ export const RACES: RaceScenario[] = [
     after: { arch: 'x86-pae', version: 'x86-2008' },
     invariant: 'torn-read',
     alsoOk: [{ arch: 'arm-lpae', version: 'generic-2014' }],
+    bounds: B,
+  },
+  {
+    id: 'race-pae-torn-pmd',
+    title: 'PAE torn pmd read',
+    kind: 'race',
+    kernels: 'before: every walker before 6.2 on x86 PAE (the pmd read with READ_ONCE, two 32-bit loads) when page tables sit above 4 GiB; after: 6.2, pmdp_get_lockless',
+    story:
+      "The pte fix of 2.6.27 left the pmd: every walker until 6.2 read it with a plain load, which on x86-32 PAE is two 32-bit halves. A pmd cleared by munmap between the halves reads as the old low half with a zero high half: the table it names is a frame below 4 GiB that never was this pmd's table, and the walk goes on through it. It takes page tables above 4 GiB (HIGHPTE) to tell. Peter Zijlstra's fix reads pmds with pmdp_get_lockless, the low/high/low read the pte got long before.",
+    refs: ['GUP-FACTS §9 (torn PAE pmd read, 6.2)'],
+    layout: [{ kind: '4k', offset: 0, count: 1, shared: true }],
+    call: { offset: 0, nrPages: 1, write: false },
+    actors: [{ kind: 'munmap', offset: 0, count: 1, reuseTable: true }],
+    arches: ['x86-pae'],
+    before: { arch: 'x86-pae', version: 'wpseq-2021' },
+    after: { arch: 'x86-pae', version: 'folio-6x' },
+    invariant: 'torn-read',
+    alsoBad: [
+      { arch: 'x86-pae', version: 'x86-2008' },
+      { arch: 'x86-pae', version: 'generic-2014' },
+      { arch: 'x86-pae', version: 'foll-pin-2020' },
+    ],
     bounds: B,
   },
   {
@@ -158,6 +182,7 @@ export const RACES: RaceScenario[] = [
     story:
       'FOLL_PIN adds GUP_PIN_COUNTING_BIAS (1024) to the refcount per pinned subpage. A 1 GiB page has 2^18 subpages, so pinning all of it adds 2^28 to the head: the 8th pin wraps the 32-bit refcount negative. 5.7 keeps an exact pin count for compound pages of order > 1 (hpage_pinned_refcount) and adds only the number of subpages to the refcount.',
     refs: ['seed 003 (FOLL_PIN)', 'commit 47e29d32afba'],
+    arches: ['x86-64', 'arm64'], // a 1 GiB leaf needs a pud level that maps pages
     layout: [{ kind: 'huge-pud', offset: 0 }],
     call: { offset: 0, nrPages: GIB_PAGES, write: true, pin: true, repeat: 9 },
     actors: [],
@@ -174,6 +199,7 @@ export const RACES: RaceScenario[] = [
     story:
       "Automatic NUMA balancing makes ptes protnone so the next access takes a hinting fault (and THP migration can serialise on it). On x86 pte_present() is true for a protnone pte, and the v3 generic walker patch of 2014 had no test for it: it would take the page and the hinting fault would never happen. Hugh Dickins asked for one in review, and 3.18 merged the walker with pte_numa/pmd_numa tests (pte_protnone/pmd_protnone from 4.0); no release shipped without them.",
     refs: ['seed 001', 'commit 2b4847e73004', 'GUP-FACTS R6'],
+    arches: ['x86-64', 'x86-pae', 'arm64'], // 32-bit ARM has no NUMA balancing
     layout: [{ kind: '4k', offset: 0, count: 1 }],
     call: { offset: 0, nrPages: 1, write: false },
     actors: [{ kind: 'numa-hint', offset: 0 }],
