@@ -5,12 +5,13 @@
  * Layer: pure emulator.
  */
 import { NONE } from '../arch/bits';
+import type { Ent } from '../arch/types';
 import { PG } from '../machine/memory';
 import { step, type G, type Kern, type VersionModel } from '../versions/kern';
 import { maybeDmaPinned, tailPins } from '../versions/refs';
 import { allocForOther, flushTlb, slotAt, unmapCount, waitQs } from './common';
 
-export type ActorKind = 'thp-split' | 'munmap' | 'pte-writer' | 'fork' | 'numa-hint' | 'unmap-realloc';
+export type ActorKind = 'thp-split' | 'thp-split-freeze' | 'munmap' | 'pte-writer' | 'fork' | 'numa-hint' | 'unmap-realloc';
 
 export interface ActorSpec {
   kind: ActorKind;
@@ -72,6 +73,60 @@ function* split_huge_page(k: Kern, spec: ActorSpec, v: VersionModel): G<void> {
   const newPmd = k.arch.mkTable('pmd', table);
   k.m.store(pmdp, newPmd);
   if (k.y && step(k, '__split_huge_page_map', 'pmd_populate(mm, pmd, pgtable)', 'write', { level: 'pmd', lo: newPmd.lo, hi: newPmd.hi, addr, note: 'THP now mapped by 512 ptes' })) yield;
+}
+
+/**
+ * The split of 4.5 and later, on a THP mapped by ptes: unmap it (migration entries, a flush),
+ * freeze the head's refcount at what the mappings hold (a GUP ref or pin makes the split fail),
+ * make every subpage a page of its own, map them again; then reclaim frees the old head page and
+ * the allocator hands its frame to somebody else.
+ */
+function* split_huge_page_freeze(k: Kern, spec: ActorSpec): G<void> {
+  const fn = 'split_huge_page';
+  const addr = k.arch.userBase + spec.offset;
+  const first = slotAt(k, addr, 'pte');
+  const e0 = k.m.load(first);
+  const head = k.m.headOf(k.arch.pfn(e0));
+  const mem = k.m.mem;
+  const hi = mem.idx(head);
+  const n = 2 ** mem.order[hi];
+  if (n === 1) throw new RangeError('thp-split-freeze needs a THP mapped by ptes');
+  const saved: Ent[] = [];
+  // while the ptes are migration entries, a fault on them waits (migration_entry_wait): the slow path holds off
+  k.m.ptlHolder = k.actor;
+  for (let t = 0; t < n; t++) {
+    const s = { ...first, idx: first.idx + t };
+    saved.push(k.m.load(s));
+    k.m.store(s, NONE);
+  }
+  if (k.y && step(k, 'unmap_folio', 'try_to_unmap(folio, TTU_SPLIT_HUGE_PMD)', 'write', { level: 'pte', lo: 0, hi: 0, addr, note: `${n} ptes replaced by migration entries` })) yield;
+  yield* flushTlb(k, 'unmap_folio', 'flush_tlb_range');
+  const remap = () => saved.forEach((e, t) => k.m.store({ ...first, idx: first.idx + t }, e));
+  if (mem.refcount[hi] !== n) {
+    remap();
+    k.m.ptlHolder = null;
+    if (k.y && step(k, fn, 'folio_ref_freeze(folio, 1 + extra_pins)', 'check', { pfn: head, note: `refcount ${mem.refcount[hi]}, not the ${n} its mappings hold: pinned, the split fails` })) yield;
+    return;
+  }
+  mem.refcount[hi] = 0;
+  if (k.y && step(k, fn, 'folio_ref_freeze(folio, 1 + extra_pins)', 'check', { pfn: head, note: 'refcount frozen at 0' })) yield;
+  for (let t = 0; t < n; t++) {
+    mem.flags[hi + t] &= ~(PG.head | PG.tail);
+    mem.head[hi + t] = hi + t;
+    mem.order[hi + t] = 0;
+    mem.refcount[hi + t] = 1; // its own mapping
+  }
+  remap();
+  k.m.ptlHolder = null;
+  if (k.y && step(k, '__split_huge_page', 'page_ref_unfreeze(head, ...); remove_migration_ptes', 'split', { pfn: head, note: `${n} pages of their own, mapped again` })) yield;
+  // reclaim takes the old head page: unmapped, its last ref dropped, the frame reused
+  k.m.store(first, NONE);
+  unmapCount(k, e0);
+  yield* flushTlb(k, 'shrink_folio_list', 'try_to_unmap_flush');
+  k.m.refSub(head, 1);
+  if (k.y && step(k, 'shrink_folio_list', 'folio_put(folio)', 'free', { pfn: head, ref: -1, note: mem.isFree(head) ? 'the old head page is freed' : 'still referenced' })) yield;
+  const again = allocForOther(k);
+  if (k.y && step(k, 'alloc_pages', 'alloc_page(GFP_KERNEL)', 'alloc', { pfn: again, note: again === head ? 'the old head\'s frame, now somebody else\'s page' : 'another frame' })) yield;
 }
 
 /** munmap: zap the ptes, flush, free the pages, clear the pmd, free the pte table. */
@@ -228,6 +283,7 @@ function* unmap_realloc(k: Kern, spec: ActorSpec): G<void> {
 
 export const ACTORS: Record<ActorKind, ActorFn> = {
   'thp-split': split_huge_page,
+  'thp-split-freeze': split_huge_page_freeze,
   munmap,
   'pte-writer': pte_writer,
   fork,

@@ -123,7 +123,11 @@ function visitTable(m: Machine, table: number, depth: number, out: Map<number, n
     const e = { lo: used[j + 1], hi: used[j + 2] };
     if (m.arch.none(e) || (!m.arch.present(e) && !m.arch.protnone(e))) continue;
     const pfn = m.arch.pfn(e);
-    if (l.level === 'pte' || m.arch.leaf(l.level, e)) out.set(pfn, (out.get(pfn) ?? 0) + 1);
+    // a mapping holds its ref on the compound head (a THP mapped by ptes: 512 on the head)
+    if (l.level === 'pte' || m.arch.leaf(l.level, e)) {
+      const owner = m.mem.valid(pfn) ? m.headOf(pfn) : pfn;
+      out.set(owner, (out.get(owner) ?? 0) + 1);
+    }
     else visitTable(m, pfn, depth + 1, out);
   }
 }

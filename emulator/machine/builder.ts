@@ -6,7 +6,8 @@
 import type { ArchModel, Era, LeafProt, Level } from '../arch/types';
 import { Machine, type Vma } from './machine';
 
-export type MappingKind = '4k' | 'thp' | 'huge-pud' | 'hole';
+/** thp-pte: one 2 MiB compound page mapped by 512 ptes (a THP after a pmd split, or a large folio) */
+export type MappingKind = '4k' | 'thp' | 'huge-pud' | 'hole' | 'thp-pte';
 
 export interface MapSpec {
   kind: MappingKind;
@@ -35,7 +36,7 @@ export interface Layout {
 
 export const DEFAULT_PHYS_BASE = 0x1_0000_0000;
 
-const LEAF_LEVEL: Record<Exclude<MappingKind, 'hole'>, Level> = { '4k': 'pte', thp: 'pmd', 'huge-pud': 'pud' };
+const LEAF_LEVEL: Record<Exclude<MappingKind, 'hole' | 'thp-pte'>, Level> = { '4k': 'pte', thp: 'pmd', 'huge-pud': 'pud' };
 
 /** Walk from the pgd to the table at `level` for addr, creating missing tables; returns its frame. */
 export function ensureTable(m: Machine, addr: number, level: Level): number {
@@ -98,6 +99,7 @@ function mapSpec(m: Machine, spec: MapSpec): void {
     addVma(m, { start, end, write: spec.vmaWrite ?? spec.write ?? true, kind: 'anon' });
     return;
   }
+  if (spec.kind === 'thp-pte') return mapThpByPtes(m, spec, start);
   const level = LEAF_LEVEL[spec.kind];
   if (!arch.levels.some((l) => l.level === level && l.leaf)) {
     throw new RangeError(`${arch.id} cannot map a ${spec.kind} leaf (no ${level}-level leaves)`);
@@ -125,6 +127,22 @@ function mapSpec(m: Machine, spec: MapSpec): void {
   }
   const kind: Vma['kind'] = spec.special ? 'pfnmap' : spec.devmap ? 'devmap' : 'anon';
   addVma(m, { start, end: start + count * size, write: spec.vmaWrite ?? write, kind, cma: spec.cma });
+}
+
+/** Each subpage of one compound page mapped by its own pte; each mapping holds a ref on the head. */
+function mapThpByPtes(m: Machine, spec: MapSpec, start: number): void {
+  const size = 2 ** m.levelInfo('pmd').shift;
+  if (start % size !== 0) throw new RangeError(`a thp-pte mapping must be ${size}-byte aligned`);
+  const n = size / 4096;
+  m.mem.reserve(2 * n + 8);
+  const head = m.mem.alloc(Math.log2(n));
+  m.mem.setFlag(head, 'anon');
+  const near = { table: -1, base: 0, size: 0 };
+  const prot: LeafProt = { write: spec.write ?? true, user: true };
+  for (let i = 0; i < n; i++) mapLeaf(m, start + i * 4096, 'pte', head + i, prot, near);
+  // one ref on the head per pte mapping (alloc gave the first)
+  m.refAdd(head, n - 1);
+  addVma(m, { start, end: start + size, write: spec.vmaWrite ?? spec.write ?? true, kind: 'anon' });
 }
 
 function addVma(m: Machine, v: Vma): void {

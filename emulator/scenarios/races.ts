@@ -192,6 +192,23 @@ export const RACES: RaceScenario[] = [
     bounds: B,
   },
   {
+    id: 'race-compound-head-split',
+    title: 'compound head found, then the THP split under the ref',
+    kind: 'race',
+    kernels: 'before: 5.7-5.12 (try_get_compound_head takes the ref on the head it looked up); after: 5.13 (c24d37322548), which re-checks that the page still belongs to that head and retries',
+    story:
+      "GUP-fast on a page of a THP mapped by ptes looks up its compound head, then takes a reference on that head: two steps. Jann Horn saw (2021) that between them the THP can be split and its old head page freed and reused, when nothing holds the split back: on arm64 the TLB invalidation is a broadcast that waits for nobody. The walker then takes a reference on somebody else's page and returns the subpage without one. 5.13 re-checks, once the ref is held, that the page still belongs to that head, and tries again if not. On x86 the unmap's flush IPI waits for the interrupts-off walker, so there the split cannot finish in between.",
+    refs: ['GUP-FACTS §9 (compound head vs split, 5.13)', 'commit c24d37322548'],
+    layout: [{ kind: 'thp-pte', offset: 0 }],
+    call: { offset: 5 * 4096, nrPages: 1, write: false },
+    actors: [{ kind: 'thp-split-freeze', offset: 0 }],
+    before: { arch: 'arm64', version: 'foll-pin-2020' },
+    after: { arch: 'arm64', version: 'wpseq-2021' },
+    invariant: 'refcount-imbalance',
+    alsoOk: [{ arch: 'arm64', version: 'folio-6x' }],
+    bounds: B,
+  },
+  {
     id: 'race-numa-protnone',
     title: 'NUMA hinting entry taken by GUP-fast',
     kind: 'review',

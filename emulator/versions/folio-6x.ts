@@ -29,7 +29,7 @@ export const folio_6x = pinWalker(
     pte_range: 'gup_fast_pte_range', pmd_leaf: 'gup_fast_pmd_leaf', pud_leaf: 'gup_fast_pud_leaf', pmd_range: 'gup_fast_pmd_range',
     pud_range: 'gup_fast_pud_range', p4d_range: 'gup_fast_p4d_range', pgd_range: 'gup_fast_pgd_range', lockless: 'gup_fast', fallback: 'gup_fast_fallback',
     grab: 'try_grab_folio_fast', put: 'gup_put_folio', getPte: 'ptep_get_lockless',
-    pmdLockless: true, pmdRecheck: true, folio: true, longtermCheck: true,
+    pmdLockless: true, pmdRecheck: true, folio: true, longtermCheck: true, headRecheck: true,
   },
   { hpagePincount: true, writeProtectSeq: true },
 );

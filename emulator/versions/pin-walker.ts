@@ -47,6 +47,8 @@ export interface PinDialect {
   folio: boolean;
   /** FOLL_LONGTERM pins of CMA/movable pages refused in the fast path (folio_is_longterm_pinnable) */
   longtermCheck: boolean;
+  /** 5.13 (c24d37322548): after the ref, re-check that the page still belongs to that head, else retry */
+  headRecheck: boolean;
 }
 
 type Meta = Omit<VersionModel, 'gup' | 'release' | 'grab' | 'thpTails' | 'options' | 'defaults' | 'era'>;
@@ -64,8 +66,7 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
   };
 
   /** try_grab_compound_head / try_grab_folio_fast: FOLL_GET refs, or FOLL_PIN pins. */
-  function grab(k: Kern, page: number, refs: number, call: GupCall): { head: number; ref: number; pin: number } | undefined {
-    const head = k.m.headOf(page);
+  function grab(k: Kern, page: number, refs: number, call: GupCall, head = k.m.headOf(page)): { head: number; ref: number; pin: number } | undefined {
     const i = k.m.mem.idx(head);
     if (k.m.mem.refcount[i] < 0) return undefined; // WARN_ON_ONCE(page_ref_count(head) < 0): refuse an overflowed page
     if (d.longtermCheck && call.pin && call.longterm && k.m.mem.hasFlag(head, 'cma')) return undefined;
@@ -125,12 +126,21 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
       if (k.y && step(k, fn, 'pte_access_permitted(pte, flags & FOLL_WRITE)', 'check', at)) yield;
       k.m.useLeaf('pte', pte);
       const page = k.arch.pfn(pte);
-      const got = grab(k, page, 1, call);
+      // a page of a compound page: finding its head and taking the ref are two steps
+      const head = k.m.headOf(page);
+      if (head !== page && k.y && step(k, fn, 'compound_head(page)', 'check', { pfn: head, addr, note: `head 0x${head.toString(16)}` })) yield;
+      const got = grab(k, page, 1, call, head);
       if (!got) {
         if (k.y && step(k, fn, d.grab, 'bail', { pfn: page, addr, note: 'refcount zero or overflowed, or not long-term pinnable' })) yield;
         return false;
       }
       if (k.y && step(k, fn, d.grab, 'ref', { pfn: got.head, ref: got.ref, pin: got.pin || undefined, addr })) yield;
+      if (d.headRecheck && k.m.headOf(page) !== got.head) {
+        // split between compound_head() and the ref: drop it and look again
+        const n = put(k, got.head, 1, call);
+        if (k.y && step(k, fn, 'compound_head(page) != head', 'unref', { pfn: got.head, ref: -n, addr, note: 'the page left that compound page: retry' })) yield;
+        continue;
+      }
       const again = yield* readPte(k, ptep, addr);
       let changed = again.lo !== pte.lo || again.hi !== pte.hi;
       if (!changed && d.pmdRecheck) {

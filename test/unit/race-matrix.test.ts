@@ -30,6 +30,8 @@ const EXPLAINED: Record<string, [string, string]> = {
   'race-table-free wpseq-2021 x86-pae': ['torn-read', `${TORN_PMD} (munmap clears the pmd)`],
   'race-pte-changed arm-rfc-2013 arm-lpae': ['ref-on-freed-page', 'race-pte-changed: its own before'],
   'race-pte-changed generic-2014 x86-pae': ['torn-read', 'race-pae-torn-pte: the generic walker reads a PAE pte as two halves'],
+  'race-compound-head-split foll-pin-2020 arm64': ['refcount-imbalance', 'race-compound-head-split: its own before (5.7-5.12)'],
+  'race-compound-head-split foll-pin-2020 arm-lpae': ['refcount-imbalance', 'race-compound-head-split: ARM LPAE flushes by broadcast too'],
   'race-fork-pin foll-pin-2020 x86-64': ['fork-pin-cow', 'race-fork-pin: its own before (5.9-5.10.y)'],
   'race-fork-pin foll-pin-2020 x86-pae': ['fork-pin-cow', 'race-fork-pin: its own before (5.9-5.10.y)'],
   'race-fork-pin foll-pin-2020 arm-lpae': ['fork-pin-cow', 'race-fork-pin: its own before (5.9-5.10.y)'],
