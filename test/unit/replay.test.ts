@@ -194,6 +194,16 @@ describe('exact reference counting', () => {
     expect(() => replay({ arch: 'x86-64', version: 'generic-2014', scenario: 'pin-1g' })).toThrow(/predates FOLL_PIN/);
   });
 
+  it('FOLL_LONGTERM pins of a CMA page go the slow way (which migrates it) in 5.7-5.10 as in 6.x', () => {
+    const sc = { id: 'pin-longterm-cma', title: '', description: '', layout: [{ kind: '4k' as const, offset: 0, count: 2, cma: true }], call: { offset: 0, nrPages: 2, write: true, pin: true, longterm: true } };
+    for (const version of ['foll-pin-2020', 'wpseq-2021', 'folio-6x']) {
+      const r = replay({ arch: 'x86-64', version, scenario: sc, trace: true });
+      expect(r.result.slowPath, version).toBe(true);
+      expect(r.result.fastNr, version).toBe(0);
+      expect(r.steps.some((s) => s.slow && /migrated/.test(s.note ?? '')), version).toBe(true);
+    }
+  });
+
   it('versions older than the p4d level refuse 5-level paging, later ones walk a p4d', () => {
     const rp = replay({ arch: 'x86-64', la57: true, version: 'wpseq-2021', scenario: 'pages-4k-16', trace: true });
     expect(rp.result.nr).toBe(16);
