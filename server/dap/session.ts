@@ -244,7 +244,8 @@ export class GupDebugSession extends LoggingDebugSession {
           v('pfn', addrHex(p.pfn)),
           v('_refcount', p.refcount),
           v('pincount', p.pincount),
-          v('_mapcount', p.mapcount),
+          // the kernel keeps mapcount - 1 (a page mapped once reads 0, unmapped -1)
+          v('_mapcount', `${p.mapcount - 1} (mapped ${p.mapcount}×)`),
           v('flags', p.flags.join('|') || '0'),
           v('head', addrHex(p.head)),
           v('order', p.order),

@@ -65,6 +65,7 @@ describe('gup debug adapter', () => {
     const sc2 = await dc.scopesRequest({ frameId: st2.body.stackFrames[0].id });
     const page = Object.fromEntries((await dc.variablesRequest({ variablesReference: sc2.body.scopes[2].variablesReference })).body.variables.map((v) => [v.name, v.value]));
     expect(page._refcount).toBe('2');
+    expect(page._mapcount).toBe('0 (mapped 1×)'); // the kernel's -1-based count
 
     // and back in time
     await Promise.all([dc.stepBackRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);
