@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { parseC } from '../server/analysis/parse';
-import { anchorAt, CorruptNotesError, NotesStore, nodeNotesFs, notesMarkdown, placeNotes, type Note } from '../server/evolution/notes';
+import { anchorAt, CorruptNotesError, noteReply, NotesStore, nodeNotesFs, notesMarkdown, placeNotes, type Note } from '../server/evolution/notes';
 import type { GupContext } from './context';
 
 export function activateNotes(ctx: GupContext): void {
@@ -34,7 +34,10 @@ export function activateNotes(ctx: GupContext): void {
       const file = await parseC(doc.getText());
       return placeNotes(notes, file)
         .filter((p) => p.line !== undefined)
-        .map((p) => new vscode.CodeLens(doc.lineAt(p.line!).range, { title: `✎ ${p.note.text.split('\n')[0].slice(0, 80)}`, command: 'gup-lens.removeNote', arguments: [p.note.id], tooltip: 'gup-lens note (click to remove)' }));
+        .flatMap((p) => [
+          new vscode.CodeLens(doc.lineAt(p.line!).range, { title: `✎ ${p.note.text.split('\n')[0].slice(0, 80)}`, command: 'gup-lens.removeNote', arguments: [p.note.id], tooltip: 'gup-lens note (click to remove)' }),
+          new vscode.CodeLens(doc.lineAt(p.line!).range, { title: 'copy as reply', command: 'gup-lens.copyNoteAsReply', arguments: [p.note.id, doc.uri.toString()], tooltip: 'the quoted lines and the note, as a reply on the mailing list' }),
+        ]);
     },
   };
 
@@ -67,10 +70,22 @@ export function activateNotes(ctx: GupContext): void {
       await store()?.remove(id);
       changed.fire();
     }),
+    vscode.commands.registerCommand('gup-lens.copyNoteAsReply', async (id?: string, uri?: string) => {
+      const doc = uri ? await vscode.workspace.openTextDocument(vscode.Uri.parse(uri)) : vscode.window.activeTextEditor?.document;
+      if (!doc) return;
+      const placed = placeNotes(await load(), await parseC(doc.getText()), doc.getText()).filter((p) => p.line !== undefined);
+      const p = id ? placed.find((x) => x.note.id === id) : placed.find((x) => x.line === vscode.window.activeTextEditor?.selection.active.line);
+      if (!p) {
+        void vscode.window.showInformationMessage('gup-lens: no note here to copy');
+        return;
+      }
+      await vscode.env.clipboard.writeText(noteReply(p, vscode.workspace.asRelativePath(doc.uri)));
+      void vscode.window.setStatusBarMessage('gup-lens: note copied as a reply', 4000);
+    }),
     vscode.commands.registerCommand('gup-lens.exportNotes', async () => {
       const notes = await load();
       const docs = vscode.workspace.textDocuments.filter((d) => d.languageId === 'c');
-      const placed = await Promise.all(docs.map(async (d) => ({ file: vscode.workspace.asRelativePath(d.uri), notes: placeNotes(notes, await parseC(d.getText())) })));
+      const placed = await Promise.all(docs.map(async (d) => ({ file: vscode.workspace.asRelativePath(d.uri), notes: placeNotes(notes, await parseC(d.getText()), d.getText()) })));
       const md = notesMarkdown(placed.length ? placed : [{ file: '(no open C file)', notes: notes.map((note) => ({ note, missing: 'not placed' })) }]);
       await vscode.window.showTextDocument(await vscode.workspace.openTextDocument({ language: 'markdown', content: md }));
     }),

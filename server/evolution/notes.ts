@@ -100,28 +100,64 @@ export function anchorAt(file: CFile, line: number): { fn: string; statement: st
 export interface PlacedNote {
   note: Note;
   line?: number;
+  /** the function's name in this file (it may be another name of the note's function) */
+  fn?: string;
+  /** the statement (or the function's header) as this file writes it, line by line */
+  source?: string[];
   /** why it has no line in this file */
   missing?: string;
 }
 
-/** Where each note is in this version of the file (through the function's other names too). */
-export function placeNotes(notes: Note[], file: CFile): PlacedNote[] {
+/** A statement's own lines from `line`: on until one ends it (`;`, `{` or `}`), four at most. */
+function statementLines(lines: readonly string[], line: number): string[] {
+  const out: string[] = [];
+  for (let i = line; i < lines.length && out.length < 4; i++) {
+    out.push(lines[i].replace(/\s+$/, ''));
+    if (/[;{}]\s*(\/[/*].*)?$/.test(lines[i])) break;
+  }
+  return out;
+}
+
+/** Where each note is in this version of the file (through the function's other names too); with `text`, its source lines. */
+export function placeNotes(notes: Note[], file: CFile, text?: string): PlacedNote[] {
+  const lines = text?.split(/\r\n|\r|\n/);
   return notes.map((note) => {
     const at = locateAnchor(file, aliases(note.fn), note.statement ?? undefined);
-    return at.line === undefined ? { note, missing: at.why } : { note, line: at.line };
+    if (at.line === undefined) return { note, missing: at.why };
+    const fn = file.functions.find((f) => at.line! >= f.startLine && at.line! <= f.endLine)?.name;
+    return { note, line: at.line, fn, ...(lines && { source: statementLines(lines, at.line) }) };
   });
 }
 
-/** Every note as a Markdown review comment. */
+/**
+ * Every note once, as a Markdown review comment: under the first file that has its statement,
+ * named as that file names the function, with the statement's own text; notes no file has come
+ * last, with why.
+ */
 export function notesMarkdown(placed: { file: string; notes: PlacedNote[] }[]): string {
   const out = ['# gup-lens review notes', ''];
+  const seen = new Set<string>();
   for (const f of placed) {
     for (const p of f.notes) {
-      const where = p.line !== undefined ? `${f.file}:${p.line + 1}` : `${f.file} (${p.missing})`;
-      out.push(`**${p.note.fn}**${p.note.statement ? ` — \`${p.note.statement}\`` : ''} · ${where}`, '', ...p.note.text.split('\n').map((l) => `> ${l}`), '');
+      if (p.line === undefined || seen.has(p.note.id)) continue;
+      seen.add(p.note.id);
+      out.push(`**${p.fn ?? p.note.fn}** · ${f.file}:${p.line + 1}`, '', '```c', ...(p.source ?? [p.note.statement ?? '']), '```', '', ...p.note.text.split('\n'), '');
     }
   }
+  const lost = placed.flatMap((f) => f.notes.filter((p) => p.line === undefined && !seen.has(p.note.id)).map((p) => ({ p, file: f.file })));
+  for (const { p, file } of lost) {
+    if (seen.has(p.note.id)) continue;
+    seen.add(p.note.id);
+    out.push(`**${p.note.fn}** (not found: ${file}: ${p.missing})`, '', ...(p.note.statement ? ['```c', p.note.statement, '```', ''] : []), ...p.note.text.split('\n'), '');
+  }
   return out.join('\n');
+}
+
+/** A note as a reply on the mailing list: the quoted lines (`> `), then the note. */
+export function noteReply(p: PlacedNote, file: string): string {
+  const quoted = (p.source ?? [p.note.statement ?? '']).map((l) => `> ${l}`.trimEnd());
+  const where = p.line !== undefined ? `${file}:${p.line + 1}, in ${p.fn ?? p.note.fn}()` : `${p.note.fn}()`;
+  return [`On ${where}:`, '', ...quoted, '', ...p.note.text.split('\n'), ''].join('\n');
 }
 
 /** Node's fs, for the CLI, the tests and the extension host. */

@@ -7,7 +7,7 @@ import { parseC, getParser } from '../../server/analysis/parse';
 import { behaviourDiff } from '../../server/evolution/bdiff';
 import { cliGit } from '../../server/evolution/git';
 import { cutFunction, functionHistory } from '../../server/evolution/history';
-import { anchorAt, CorruptNotesError, NotesStore, nodeNotesFs, notesMarkdown, placeNotes } from '../../server/evolution/notes';
+import { anchorAt, CorruptNotesError, noteReply, NotesStore, nodeNotesFs, notesMarkdown, placeNotes } from '../../server/evolution/notes';
 import { main } from '../../server/cli/main';
 
 /** A pte walker body in our own words; `extra` changes its text from one commit to the next. */
@@ -161,7 +161,20 @@ describe('annotations', () => {
     // a version without that statement says so
     const without = walker('gup_pte_range', '').replace('\t\tif (pte_val(pte) != pte_val(*ptep))\n\t\t\treturn 0;\n', '');
     expect(placeNotes(notes, await parseC(without))[0].missing).toMatch(/is not in gup_pte_range here/);
-    expect(notesMarkdown([{ file: 'mm/gup.c', notes: placeNotes(notes, await parseC(src)) }])).toMatch(/> the re-check that makes the speculative ref safe/);
+    // exported once, under the name the first file that has it uses, with the statement as written
+    const later = walker('gup_fast_pte_range', '');
+    const md = notesMarkdown([
+      { file: 'mm/gup.c', notes: placeNotes(notes, await parseC(later), later) },
+      { file: 'old/gup.c', notes: placeNotes(notes, await parseC(src), src) },
+      { file: 'gone/gup.c', notes: placeNotes(notes, await parseC(without), without) },
+    ]);
+    expect(md.match(/the re-check that makes the speculative ref safe/g)).toHaveLength(1);
+    expect(md).toContain(`**gup_fast_pte_range** · mm/gup.c:${at.line! + 1}`);
+    expect(md).toMatch(/```c\n\t\tif \(pte_val\(pte\) != pte_val\(\*ptep\)\)\n\t\t\treturn 0;\n```/);
+    expect(md).not.toMatch(/\( pte_val \( pte \)/); // never the spaced-out tokens
+    // and as a reply on the list: the quoted lines, then the note
+    const reply = noteReply(placeNotes(notes, await parseC(src), src)[0], 'mm/gup.c');
+    expect(reply).toBe(`On mm/gup.c:${at.line! + 1}, in gup_pte_range():\n\n>\t\tif (pte_val(pte) != pte_val(*ptep))\n>\t\t\treturn 0;\n\nthe re-check that makes the speculative ref safe\n`);
   });
 
   it('a corrupt notes file is reported and kept aside, not overwritten', async () => {
