@@ -174,7 +174,7 @@ describe('annotations', () => {
     expect(md).not.toMatch(/\( pte_val \( pte \)/); // never the spaced-out tokens
     // and as a reply on the list: the quoted lines, then the note
     const reply = noteReply(placeNotes(notes, await parseC(src), src)[0], 'mm/gup.c');
-    expect(reply).toBe(`On mm/gup.c:${at.line! + 1}, in gup_pte_range():\n\n>\t\tif (pte_val(pte) != pte_val(*ptep))\n>\t\t\treturn 0;\n\nthe re-check that makes the speculative ref safe\n`);
+    expect(reply).toBe(`On mm/gup.c:${at.line! + 1}, in gup_pte_range():\n\n> \t\tif (pte_val(pte) != pte_val(*ptep))\n> \t\t\treturn 0;\n\nthe re-check that makes the speculative ref safe\n`);
   });
 
   it('a corrupt notes file is reported and kept aside, not overwritten', async () => {
