@@ -103,13 +103,21 @@ export function activateHistory(ctx: GupContext): void {
       }
       ctx.output.appendLine(`── history of ${fn} in ${h.repo} (${h.entries.length} versions) ──`);
       for (const e of h.entries) ctx.output.appendLine(`${e.commit.slice(0, 12)} ${(e.tag ?? '-').padEnd(10)} ${e.date.slice(0, 10)} ${e.path}:${e.name}  ${e.subject}`);
-      const items = h.entries.map((e) => ({ label: label(e), description: `${e.date.slice(0, 10)} ${e.path}`, detail: e.subject, e })).reverse();
+      const items = h.entries.map((e) => ({ label: label(e), description: `${e.commit.slice(0, 12)} · ${e.date.slice(0, 10)} ${e.path}`, detail: e.subject, e })).reverse();
       const picked = await vscode.window.showQuickPick(items, { canPickMany: true, placeHolder: `Pick two versions of ${fn} to compare (one: compare with the latest)` });
       if (!picked?.length) return;
       const [newer, older] = picked.length >= 2 ? [picked[0].e, picked[1].e] : [h.entries[h.entries.length - 1], picked[0].e];
-      const left = versionUri(h.repo, older.commit, older.path, older.name);
-      const right = versionUri(h.repo, newer.commit, newer.path, newer.name);
+      // each version whole, so the kernel's own line numbers (and the lenses) stay; revealed at the function
+      const left = versionUri(h.repo, older.commit, older.path);
+      const right = versionUri(h.repo, newer.commit, newer.path);
       await vscode.commands.executeCommand('vscode.diff', left, right, `${fn}: ${label(older)} ↔ ${label(newer)}`);
+      const text = (await gitFor(h.repo).catFiles([`${newer.commit}:${newer.path}`])).get(`${newer.commit}:${newer.path}`);
+      const at = text !== undefined ? cutFunction(await getParser(), text, aliases(newer.name)) : undefined;
+      const shown = vscode.window.activeTextEditor;
+      if (at && shown) {
+        shown.selection = new vscode.Selection(at.startLine, 0, at.startLine, 0);
+        shown.revealRange(new vscode.Range(at.startLine, 0, at.startLine, 0), vscode.TextEditorRevealType.AtTop);
+      }
     }),
     vscode.commands.registerCommand('gup-lens.openVersion', async (args?: { repo: string; ref: string; path: string }) => {
       if (!args) return;

@@ -253,6 +253,10 @@ describe('gup-lens in a real VS Code (code-server 4.100.3)', () => {
     expect(tab).toMatch(/↔/);
     expect(await page.locator('.monaco-diff-editor').count()).toBeGreaterThan(0);
     await textOf('.monaco-diff-editor .view-lines', /pmd_write\(orig\)/);
+    // each side whole, with the kernel's own line numbers: the function's header on its real line
+    const header = fixture.split('\n').findIndex((l) => l.startsWith('static int gup_huge_pmd(')) + 1;
+    const numbers = (await page.locator('.monaco-diff-editor .editor.modified .line-numbers').allInnerTexts()).map(Number);
+    expect(numbers).toContain(header);
     await shot('5-history-diff');
   }, 120_000);
 });
