@@ -5,6 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { GupContext } from './context';
+import { activateBehaviourDiff } from './bdiff-view';
 import { activateCatalog } from './catalog';
 import { activateDebug } from './debug';
 import { activateHistory } from './history';
@@ -25,6 +26,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ ctx:
   activateRaces(ctx);
   activateDebug(ctx);
   activateHistory(ctx);
+  activateBehaviourDiff(ctx);
   activateNotes(ctx);
   activateCatalog(ctx);
   ctx.startWhenNeeded();

@@ -1,16 +1,13 @@
 /**
  * Evolution views: a function's history from the workspace's kernel git tree, read-only virtual
  * documents for any version (gup-lens:/path?repo=…&ref=…[&fn=…], fingerprinted and lensed like a
- * real file), a side-by-side diff of one function between two versions, and the behaviour diff
- * of two version models on the same scenario.
+ * real file), and a side-by-side diff of one function between two versions (the behaviour
+ * diff of two version models is bdiff-view.ts).
  */
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { SCENARIOS } from '../emulator/scenarios';
-import { VERSIONS } from '../emulator/versions';
 import { getParser } from '../server/analysis/parse';
-import { bdiffMarkdown, behaviourDiff } from '../server/evolution/bdiff';
 import { CancelledError, cliGit, type GitAccessor } from '../server/evolution/git';
 import { cutFunction, functionHistory, type HistoryEntry } from '../server/evolution/history';
 import { aliases } from '../server/evolution/names';
@@ -122,21 +119,6 @@ export function activateHistory(ctx: GupContext): void {
     vscode.commands.registerCommand('gup-lens.openVersion', async (args?: { repo: string; ref: string; path: string }) => {
       if (!args) return;
       await vscode.window.showTextDocument(versionUri(args.repo, args.ref, args.path));
-    }),
-    vscode.commands.registerCommand('gup-lens.behaviourDiff', async () => {
-      const pick = async (placeHolder: string) => (await vscode.window.showQuickPick(VERSIONS.map((v) => ({ label: v.id, description: `${v.year} ${v.title}` })), { placeHolder }))?.label;
-      const from = await pick('Older version model');
-      const to = from && (await pick('Newer version model'));
-      const scenario = to && (await vscode.window.showQuickPick(SCENARIOS.map((s) => ({ label: s.id, description: s.title })), { placeHolder: 'Scenario' }))?.label;
-      const arch = scenario && (await vscode.window.showQuickPick(['x86-64', 'x86-pae', 'arm-lpae', 'arm64'], { placeHolder: 'Arch model' }));
-      if (!from || !to || !scenario || !arch) return;
-      try {
-        const md = bdiffMarkdown(behaviourDiff(scenario, arch, from, to));
-        const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: md });
-        await vscode.window.showTextDocument(doc, { preview: true });
-      } catch (e) {
-        void vscode.window.showErrorMessage(`gup-lens: ${(e as Error).message}`);
-      }
     }),
   );
 }

@@ -2,11 +2,16 @@
  * The behaviour diff: one scenario replayed on two version models, the traces aligned step by
  * step with jsdiff. Steps are compared by what they do (event, the function's oldest name, the
  * statement's key tokens), so a renamed function still lines up; aligned steps whose values
- * differ (a ref of +1024 where there was +1) are "changed".
+ * differ (a ref of +1024 where there was +1) are "changed". A race scenario compares the two
+ * versions' explorer verdicts and counterexamples the same way.
  */
 import { diffArrays } from 'diff';
 import { getArch } from '../../emulator/arch';
-import { replay } from '../../emulator/run/replay';
+import type { Era } from '../../emulator/arch/types';
+import { explore } from '../../emulator/explore/explore';
+import { checkApplicable, replay } from '../../emulator/run/replay';
+import { getRace, RACES } from '../../emulator/scenarios/races';
+import { getVersion } from '../../emulator/versions';
 import { describeStep, type DescribedStep } from '../../emulator/trace/describe';
 import type { Step } from '../../emulator/trace/types';
 import { canonical } from './names';
@@ -17,9 +22,18 @@ export interface Aligned {
   to: DescribedStep | null;
 }
 
+/** a replay's result, or (for a race) the explorer's verdict on that version */
+export interface DiffResult {
+  nr: number;
+  slowPath: boolean;
+  fastNr: number;
+  verdict?: 'violation' | 'ok';
+  message?: string;
+}
+
 export interface BehaviourDiff {
-  from: { version: string; result: { nr: number; slowPath: boolean; fastNr: number } };
-  to: { version: string; result: { nr: number; slowPath: boolean; fastNr: number } };
+  from: { version: string; result: DiffResult };
+  to: { version: string; result: DiffResult };
   scenario: string;
   arch: string;
   aligned: Aligned[];
@@ -39,16 +53,14 @@ const key = (s: Step) => `${s.event}|${role(s.fn)}|${s.level ?? ''}`;
 /** aligned steps are "the same" only if the statement and its values are */
 const values = (s: Step) => JSON.stringify([s.anchor, s.ref ?? null, s.pin ?? null, s.nr ?? null, s.ret ?? null, s.lo ?? null, s.hi ?? null, s.slow ?? null]);
 
-export function behaviourDiff(scenario: string, arch: string, from: string, to: string): BehaviourDiff {
-  const a = replay({ arch, version: from, scenario, trace: true });
-  const b = replay({ arch, version: to, scenario, trace: true });
-  const A = getArch(arch);
-  const da = (s: Step, i: number) => describeStep(A, a.version.era, s, i);
-  const db = (s: Step, i: number) => describeStep(A, b.version.era, s, i);
+/** Two traces lined up by what each step does where. */
+function align(A: ReturnType<typeof getArch>, a: { steps: readonly Step[]; era: Era }, b: { steps: readonly Step[]; era: Era }): { aligned: Aligned[]; summary: BehaviourDiff['summary'] } {
+  const da = (s: Step, i: number) => describeStep(A, a.era, s, i);
+  const db = (s: Step, i: number) => describeStep(A, b.era, s, i);
   const aligned: Aligned[] = [];
   let i = 0;
   let j = 0;
-  for (const part of diffArrays(a.steps, b.steps, { comparator: (x: Step, y: Step) => key(x) === key(y) })) {
+  for (const part of diffArrays([...a.steps], [...b.steps], { comparator: (x: Step, y: Step) => key(x) === key(y) })) {
     for (const s of part.value) {
       if (part.added) aligned.push({ op: 'added', from: null, to: db(s, j++) });
       else if (part.removed) aligned.push({ op: 'removed', from: da(s, i++), to: null });
@@ -61,8 +73,31 @@ export function behaviourDiff(scenario: string, arch: string, from: string, to: 
   }
   const summary = { same: 0, added: 0, removed: 0, changed: 0 };
   for (const x of aligned) summary[x.op]++;
+  return { aligned, summary };
+}
+
+export function behaviourDiff(scenario: string, arch: string, from: string, to: string): BehaviourDiff {
+  if (RACES.some((r) => r.id === scenario)) return raceDiff(scenario, arch, from, to);
+  const a = replay({ arch, version: from, scenario, trace: true });
+  const b = replay({ arch, version: to, scenario, trace: true });
+  const A = getArch(arch);
   const res = (r: typeof a) => ({ nr: r.result.nr, slowPath: r.result.slowPath, fastNr: r.result.fastNr });
-  return { from: { version: from, result: res(a) }, to: { version: to, result: res(b) }, scenario: a.scenario.id, arch: A.id, aligned, summary };
+  return { from: { version: from, result: res(a) }, to: { version: to, result: res(b) }, scenario: a.scenario.id, arch: A.id, ...align(A, { steps: a.steps, era: a.version.era }, { steps: b.steps, era: b.version.era }) };
+}
+
+/** A race on two versions: each one's counterexample (none where it is ok), lined up; the verdicts beside. */
+export function raceDiff(raceId: string, arch: string, from: string, to: string): BehaviourDiff {
+  const sc = getRace(raceId);
+  const A = getArch(arch);
+  const run = (version: string) => {
+    const v = getVersion(version);
+    checkApplicable(A, v, sc);
+    return { r: explore(sc, { arch: A.id, version }), era: v.era };
+  };
+  const a = run(from);
+  const b = run(to);
+  const res = (x: typeof a) => ({ nr: 0, slowPath: false, fastNr: 0, verdict: x.r.verdict, message: x.r.message });
+  return { from: { version: from, result: res(a) }, to: { version: to, result: res(b) }, scenario: raceId, arch: A.id, ...align(A, { steps: a.r.counterexample, era: a.era }, { steps: b.r.counterexample, era: b.era }) };
 }
 
 /** Markdown for people: what the newer code does differently. */

@@ -200,6 +200,28 @@ describe('gup-lens in a real VS Code (code-server 4.100.3)', () => {
     await shot('2c-trace-view-race');
   }, 120_000);
 
+  it('the behaviour diff view shows both traces side by side, the differences highlighted, nothing collapsed', async () => {
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'gup.c' }).first().click();
+    await command('gup-lens: Behaviour diff of two version models');
+    // the open file's version is offered first
+    await textOf('.quick-input-list .monaco-list-row', /generic-2014.*this file/, 30_000);
+    await page.keyboard.press('Enter');
+    await page.locator('.quick-input-widget input').fill('foll-pin-2020');
+    await page.keyboard.press('Enter');
+    await page.locator('.quick-input-widget input').fill('thp-pmd');
+    await textOf('.quick-input-list .monaco-list-row', /thp-pmd/);
+    await page.keyboard.press('Enter');
+    await page.locator('.quick-input-widget input').fill('arm64');
+    await page.keyboard.press('Enter');
+    const view = await webviewText(/generic-2014 ↔ foll-pin-2020 · thp-pmd on arm64/, 60_000);
+    expect(view).toMatch(/\d+ steps the same, [1-9]\d* changed/);
+    expect(view).toMatch(/hide the steps both share/);
+    let changed = 0;
+    for (const f of page.frames()) changed += await f.locator('tr.changed').count().catch(() => 0);
+    expect(changed).toBeGreaterThan(0);
+    await shot('2d-behaviour-diff');
+  }, 120_000);
+
   it('hovering gup_huge_pmd shows the per-arch summary', async () => {
     const line = fixture.split('\n').findIndex((l) => l.startsWith('static int gup_huge_pmd(')) + 1;
     await goToLine(line);

@@ -131,6 +131,17 @@ describe('behaviour diff', () => {
     expect(added).toEqual(['raw_read_seqcount(&current->mm->write_protect_seq)', 'read_seqcount_retry(&current->mm->write_protect_seq, seq)']);
   });
 
+  it('a race compares the two versions\' verdicts and counterexamples', () => {
+    const d = behaviourDiff('race-pte-changed', 'arm-lpae', 'arm-rfc-2013', 'generic-2014');
+    expect(d.from.result).toMatchObject({ verdict: 'violation' });
+    expect(d.from.result.message).toMatch(/which is free/);
+    expect(d.to.result).toMatchObject({ verdict: 'ok' });
+    // the fixed version has no counterexample: every step of the old one stands alone
+    expect(d.aligned.length).toBeGreaterThan(5);
+    expect(d.aligned.every((x) => x.op === 'removed' && x.from && !x.to)).toBe(true);
+    expect(() => behaviourDiff('race-pte-changed', 'arm64', 'arm-rfc-2013', 'generic-2014')).toThrow(/does not run on arm64/);
+  });
+
   it('gup-lens bdiff --json prints the contract shape', () => {
     const out: string[] = [];
     expect(main(['bdiff', '--scenario', 'pin-1g', '--arch', 'x86-64', '--from', 'foll-pin-2020', '--to', 'folio-6x', '--json'], (s) => out.push(s), () => undefined)).toBe(0);
