@@ -6,7 +6,8 @@
  * under 200 KB. Bounded by time and count; `npm run fuzz -- --minutes N` runs it long.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DebugClient } from '@vscode/debugadapter-testsupport';
 import fc from 'fast-check';
@@ -21,6 +22,9 @@ export interface FuzzFigures {
   fuzz_crashes: number;
   fuzz_unanswered: number;
   fuzz_slow_requests: number;
+  /** note writers killed at a random moment, and notes that were acknowledged but then missing or unreadable */
+  fuzz_notes_kills: number;
+  fuzz_notes_lost: number;
   fuzz_rss_end_mb: number;
 }
 
@@ -175,13 +179,53 @@ function fuzzCli(f: FuzzFigures, until: number, maxRuns: number, seed: number): 
   }
 }
 
+/**
+ * A notes writer (the store the extension uses, from the built bundle) adding notes one after
+ * another, killed at a random moment: every note it had acknowledged must still be there, and the
+ * file must read back.
+ */
+async function fuzzNotes(f: FuzzFigures, until: number, maxKills: number, seed: number): Promise<void> {
+  const helper = join(ROOT, 'dist/notes-test-helper.js');
+  if (!existsSync(helper)) return;
+  const { NotesStore, nodeNotesFs } = require(helper) as typeof import('../../server/evolution/notes');
+  const dir = mkdtempSync(join(tmpdir(), 'gup-fuzz-notes-'));
+  try {
+    for (const delay of fc.sample(fc.integer({ min: 5, max: 400 }), { seed, numRuns: maxKills })) {
+      if (Date.now() > until) break;
+      const path = join(dir, `n${f.fuzz_notes_kills}.json`);
+      const script = `const { NotesStore, nodeNotesFs } = require(${JSON.stringify(helper)});
+        const s = new NotesStore(nodeNotesFs(), ${JSON.stringify(path)});
+        (async () => { for (let i = 0; ; i++) { await s.add('gup_pte_range', null, 'note ' + i); process.stdout.write('ok ' + i + '\\n'); } })();`;
+      const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+      let acked = -1;
+      child.stdout.on('data', (d: Buffer) => {
+        for (const m of d.toString().matchAll(/ok (\d+)/g)) acked = Math.max(acked, Number(m[1]));
+      });
+      await new Promise((r) => setTimeout(r, delay));
+      child.kill('SIGKILL');
+      await new Promise((r) => child.on('exit', r));
+      f.fuzz_notes_kills++;
+      try {
+        const texts = (await new NotesStore(nodeNotesFs(), path).load()).map((n) => n.text);
+        for (let i = 0; i <= acked; i++) if (!texts.includes(`note ${i}`)) f.fuzz_notes_lost++;
+      } catch {
+        f.fuzz_notes_lost++;
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** One fuzz run of about `ms` milliseconds (shared between the three targets). */
 export async function runFuzz(ms: number, seed = 20261201, scale = 1): Promise<FuzzFigures> {
-  const f: FuzzFigures = { fuzz_documents: 0, fuzz_requests: 0, fuzz_dap_sessions: 0, fuzz_cli_runs: 0, fuzz_crashes: 0, fuzz_unanswered: 0, fuzz_slow_requests: 0, fuzz_rss_end_mb: 0 };
+  const f: FuzzFigures = { fuzz_documents: 0, fuzz_requests: 0, fuzz_dap_sessions: 0, fuzz_cli_runs: 0, fuzz_crashes: 0, fuzz_unanswered: 0, fuzz_slow_requests: 0, fuzz_notes_kills: 0, fuzz_notes_lost: 0, fuzz_rss_end_mb: 0 };
   const t0 = Date.now();
   const say = (s: string) => process.env.FUZZ_DEBUG && process.stderr.write(`fuzz: ${s} at ${Date.now() - t0} ms\n`);
   fuzzCli(f, t0 + ms * 0.1, 200 * scale, seed);
   say('cli done');
+  await fuzzNotes(f, t0 + ms * 0.15, 6 * scale, seed);
+  say('notes done');
   await fuzzAdapter(f, t0 + ms * 0.35, 8 * scale, seed);
   say('adapter done');
   await fuzzServer(f, t0 + ms, seed);
