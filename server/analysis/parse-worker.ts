@@ -24,7 +24,7 @@ parentPort?.on('message', async (m: ParseRequest) => {
     const tree = parser.parse(m.text);
     if (!tree) throw new Error('the C parser returned no tree');
     try {
-      const flat = flatten(tree.rootNode);
+      const flat = flatten(tree.rootNode, m.text);
       parentPort!.postMessage({ id: m.id, ok: true, value: flat }, [flat.nodes.buffer as ArrayBuffer]);
     } finally {
       tree.delete();

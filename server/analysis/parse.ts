@@ -219,8 +219,29 @@ export async function parseC(source: string): Promise<CFile> {
   return parseWith(await getParser(), source);
 }
 
+/** trees asked for ahead of need (a replay starts its parse while the file's outline is still parsing) */
+const ahead = new Map<string, Promise<ReturnType<ParseC>>>();
+
+/** Start parsing `text` for the interpreter now; the next parseTree of the same text takes it. */
+export function parseTreeAhead(text: string): void {
+  if (ahead.has(text)) return;
+  if (ahead.size >= 4) ahead.delete(ahead.keys().next().value!);
+  const p = parseTreeNow(text);
+  p.catch(() => undefined);
+  ahead.set(text, p);
+}
+
 /** A tree for the interpreter, as plain data from the parse worker (or in-process without one). */
-export async function parseTree(text: string): Promise<ReturnType<ParseC>> {
+export function parseTree(text: string): Promise<ReturnType<ParseC>> {
+  const early = ahead.get(text);
+  if (early) {
+    ahead.delete(text); // a tree is used once
+    return early;
+  }
+  return parseTreeNow(text);
+}
+
+async function parseTreeNow(text: string): Promise<ReturnType<ParseC>> {
   const host = treeHost();
   if (host.available) return host.tree(text);
   return (await sourceParser())(text);

@@ -6,10 +6,12 @@
  */
 import { getArch } from '../../emulator/arch';
 import { Unsupported } from '../../emulator/interp/runtime';
+import { configFor } from '../../emulator/interp/config';
+import { preprocess } from '../../emulator/interp/preprocess';
 import { sourceVersionAsync, type SourceVersion } from '../../emulator/interp/source-version';
 import { getVersion, type VersionModel } from '../../emulator/versions';
 import { fingerprint, type Fingerprint } from './fingerprint';
-import { parseC, parseTree } from './parse';
+import { parseC, parseTree, parseTreeAhead } from './parse';
 
 export interface SourceRequest {
   arch: string;
@@ -35,6 +37,8 @@ export const MAX_SOURCE_BYTES = 4 * 1024 * 1024;
 export class NotGupError extends Error {}
 
 const cache = new Map<string, FileVersion>();
+/** compiles under way: a second request for the same file and arch joins the first (a replay during the lenses' idle compile) */
+const inFlight = new Map<string, Promise<FileVersion>>();
 
 function hash(s: string): string {
   let h = 2166136261;
@@ -51,12 +55,39 @@ export function peekFileVersion(text: string, req: SourceRequest): FileVersion |
   return cache.get(keyOf(text, req));
 }
 
-export async function fileVersion(text: string, req: SourceRequest): Promise<FileVersion> {
-  if (text.length > MAX_SOURCE_BYTES) throw new NotGupError(`the file is ${(text.length / 1048576).toFixed(1)} MB; gup-lens reads files up to 4 MB`);
-  const arch = getArch(req.arch);
-  const key = keyOf(text, req);
+export function fileVersion(text: string, req: SourceRequest): Promise<FileVersion> {
+  if (text.length > MAX_SOURCE_BYTES) return Promise.reject(new NotGupError(`the file is ${(text.length / 1048576).toFixed(1)} MB; gup-lens reads files up to 4 MB`));
+  let key: string;
+  try {
+    key = keyOf(text, req);
+  } catch (e) {
+    return Promise.reject(e); // an unknown arch: a rejected promise, like every other failure
+  }
   const hit = cache.get(key);
-  if (hit) return hit;
+  if (hit) return Promise.resolve(hit);
+  let p = inFlight.get(key);
+  if (!p) {
+    p = compileFile(text, req, key).finally(() => inFlight.delete(key));
+    inFlight.set(key, p);
+  }
+  return p;
+}
+
+/**
+ * Start the slow part of fileVersion (the parse of the preprocessed text) for one arch now, while
+ * the caller still waits for something else (the file's outline).
+ */
+export function prefetchFile(text: string, req: SourceRequest): void {
+  try {
+    if (text.length > MAX_SOURCE_BYTES || cache.has(keyOf(text, req))) return;
+    parseTreeAhead(preprocess(text, configFor(getArch(req.arch), req.config)).text);
+  } catch {
+    // a configuration or preprocessor error: fileVersion will report it
+  }
+}
+
+async function compileFile(text: string, req: SourceRequest, key: string): Promise<FileVersion> {
+  const arch = getArch(req.arch);
   // the fingerprint only when no model is named (it costs a whole parse)
   const fp = req.version && req.version !== 'auto' ? undefined : fingerprint(text, await parseC(text));
   const id = req.version && req.version !== 'auto' ? req.version : fp?.id;

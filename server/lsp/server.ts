@@ -14,7 +14,7 @@ import type { ArchId } from '../../emulator/arch/types';
 import { explore } from '../../emulator/explore/explore';
 import { getRace, raceRun, type RaceRun } from '../../emulator/scenarios/races';
 import { checkApplicable, NotApplicableError } from '../../emulator/run/replay';
-import { fileVersion } from '../analysis/source';
+import { fileVersion, prefetchFile } from '../analysis/source';
 import { Unsupported } from '../../emulator/interp/runtime';
 import { describeStep, formatStep } from '../../emulator/trace/describe';
 import { raceDiagram } from '../../emulator/trace/diagram';
@@ -210,6 +210,8 @@ export function startServer(connection: Connection): void {
     const doc = args && documents.get(args.uri);
     if (!doc) return { error: `document ${args?.uri} is not open` };
     getArch(args.arch);
+    // the file's own code is parsed for this arch while its outline is parsed in the other worker
+    prefetchFile(doc.getText(), { arch: args.arch });
     const a = await analysisOf(doc);
     if (!a?.version) return { error: 'no GUP-fast functions in this file' };
     return replayView(a, args.fn, args.arch as ArchId, args.scenario ?? settings.scenario);

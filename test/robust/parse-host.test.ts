@@ -50,6 +50,24 @@ describe.skipIf(!existsSync(script))('the parse worker host (needs dist/: npm ru
   });
 });
 
+describe('flatten', () => {
+  it('rows and columns from the line table equal the parser\'s own, node for node', async () => {
+    const { flatten } = await import('../../server/analysis/ast');
+    const { getParser } = await import('../../server/analysis/parse');
+    const text = readFileSync(join(__dirname, '../fixtures/eras/gup-6.10-shape.c'), 'utf8');
+    const tree = (await getParser()).parse(text)!;
+    try {
+      const fast = flatten(tree.rootNode, text);
+      const slow = flatten(tree.rootNode);
+      expect(fast.nodes.length).toBeGreaterThan(1000);
+      expect([...fast.nodes]).toEqual([...slow.nodes]);
+      expect(fast.names).toEqual(slow.names);
+    } finally {
+      tree.delete();
+    }
+  });
+});
+
 describe('packaging', () => {
   it('the .vsix carries the parse worker (without it the server would parse in-process and keep every wasm heap)', () => {
     const allow = readFileSync(join(__dirname, '../../.vscodeignore'), 'utf8').split('\n');
