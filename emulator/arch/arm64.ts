@@ -157,5 +157,6 @@ export const arm64: ArchModel = {
     return withBit(ro, era === 'modern' ? 51 : 57, false);
   },
   mkSplitting: (e) => withBit(e, 56, true),
-  mkProtnone: (_level, e) => withBit(withBit(e, 0, false), 58, true),
+  // PAGE_NONE: not valid, PROT_NONE set, and PTE_USER clear
+  mkProtnone: (_level, e) => withBit(withBit(withBit(e, 0, false), 58, true), 6, false),
 };

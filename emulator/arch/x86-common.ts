@@ -130,6 +130,7 @@ export function makeX86(shape: X86Shape): ArchModel {
     },
     wrprotect: (_level, e) => withBit(e, 1, false),
     mkSplitting: (e) => withBit(e, 10, true),
-    mkProtnone: (_level, e) => withBit(withBit(e, 0, false), 8, true),
+    // pte_modify(pte, PAGE_NONE): not present, PROTNONE set, and no user permission left
+    mkProtnone: (_level, e) => withBit(withBit(withBit(e, 0, false), 8, true), 2, false),
   };
 }

@@ -40,6 +40,10 @@ export const addrHex = (n: number): string => '0x' + n.toString(16);
 
 /** The flags GUP-fast cares about, by name, for a decoded entry. */
 export function flagNames(d: Decoded): string[] {
+  if (d.kind === 'none') return ['none'];
+  // a table descriptor points at the next table: its bits are table attributes, not a page's
+  // permissions (x86 ANDs its U/S and R/W down the walk; arm64's table bits are APTable/PXNTable)
+  if (d.kind === 'table') return ['table', ...(d.arch.startsWith('x86') ? [...(d.user ? ['user'] : []), ...(d.write ? ['rw'] : [])] : [])];
   const out: string[] = [];
   if (d.present) out.push('present');
   if (d.user) out.push('user');
@@ -49,7 +53,6 @@ export function flagNames(d: Decoded): string[] {
   if (d.devmap) out.push('devmap');
   if (d.protnone) out.push('protnone');
   if (d.splitting) out.push('splitting');
-  if (d.kind === 'none') return ['none'];
   return out;
 }
 

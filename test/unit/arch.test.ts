@@ -192,3 +192,24 @@ describe('decode by release', () => {
     expect(getArch('arm64').decode('pte', 1n, 'thp-split', '4.5').era).toBe('modern');
   });
 });
+
+describe('what a decoded entry says', () => {
+  it('a table descriptor reads as a table (x86: the U/S and R/W it passes down), never as a page\'s rdonly or write', async () => {
+    const { flagNames } = await import('../../emulator/trace/describe');
+    const arm = getArch('arm64');
+    expect(flagNames(arm.decode('pmd', toBig(arm.mkTable('pmd', 0x100003)), 'modern'))).toEqual(['table']);
+    const x86 = getArch('x86-64');
+    expect(flagNames(x86.decode('pmd', toBig(x86.mkTable('pmd', 0x100003)), 'modern'))).toEqual(['table', 'user', 'rw']);
+    const leaf = x86.mkLeaf('pte', 0x100004, { write: false, user: true }, 'modern');
+    expect(flagNames(x86.decode('pte', toBig(leaf), 'modern'))).toEqual(['present', 'user', 'rdonly']);
+  });
+
+  it('a NUMA-hinting (PROT_NONE) entry keeps no user permission', () => {
+    for (const id of ['x86-64', 'x86-pae', 'arm64']) {
+      const a = getArch(id);
+      const e = a.mkProtnone('pte', a.mkLeaf('pte', 0x100004, { write: true, user: true }, 'modern'));
+      expect(a.protnone(e), id).toBe(true);
+      expect(a.user(e), id).toBe(false);
+    }
+  });
+});
