@@ -105,6 +105,7 @@ beforeAll(async () => {
     }),
   );
   copyFileSync(join(root, 'test/fixtures/gup-2014-shape.c'), join(D, 'ws/gup.c'));
+  copyFileSync(join(root, 'test/fixtures/eras/gup-6.10-shape.c'), join(D, 'ws/gup-6x.c'));
   writeFileSync(
     join(D, 'ws/.vscode/launch.json'),
     JSON.stringify({ version: '0.2.0', configurations: [{ type: 'gup', request: 'launch', name: 'Walk gup.c', program: '${workspaceFolder}/gup.c', arch: 'x86-64', scenario: 'pages-4k-16', stopOnEntry: false }] }),
@@ -198,6 +199,16 @@ describe('gup-lens in a real VS Code (code-server 4.100.3)', () => {
     expect(race).toMatch(/Copy as text diagram/);
     expect(race).toMatch(/CPU 0 \(gup\)\s+CPU 1 \(unmap-realloc\)/);
     await shot('2c-trace-view-race');
+  }, 120_000);
+
+  it('a file in the 6.x shape replays its own code (the first lens: gup_put_folio on the 1 GiB pin)', async () => {
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'gup-6x.c' }).first().click();
+    await textOf('.codelens-decoration', /Replay \(your code\): x86-64/, 60_000);
+    await page.locator('.codelens-decoration a', { hasText: 'x86-64' }).first().click();
+    await textOf('.statusbar-item', /gup-lens: gup_put_folio on x86-64: \d+ lines executed, nr=512/, 60_000);
+    await textOf('.panel .view-lines', /pin_user_pages_fast:\d+: RETURN .*= 512/);
+    await shot('2a-replay-6x');
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: /^gup\.c/ }).first().click();
   }, 120_000);
 
   it('the behaviour diff view shows both traces side by side, the differences highlighted, nothing collapsed', async () => {
