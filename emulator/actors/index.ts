@@ -11,7 +11,7 @@ import { step, type G, type Kern, type VersionModel } from '../versions/kern';
 import { maybeDmaPinned, tailPins } from '../versions/refs';
 import { allocForOther, flushTlb, slotAt, unmapCount, waitQs } from './common';
 
-export type ActorKind = 'thp-split' | 'thp-split-freeze' | 'munmap' | 'pte-writer' | 'fork' | 'numa-hint' | 'unmap-realloc';
+export type ActorKind = 'thp-split' | 'thp-split-freeze' | 'khugepaged' | 'munmap' | 'pte-writer' | 'fork' | 'numa-hint' | 'unmap-realloc';
 
 export interface ActorSpec {
   kind: ActorKind;
@@ -127,6 +127,57 @@ function* split_huge_page_freeze(k: Kern, spec: ActorSpec): G<void> {
   if (k.y && step(k, 'shrink_folio_list', 'folio_put(folio)', 'free', { pfn: head, ref: -1, note: mem.isFree(head) ? 'the old head page is freed' : 'still referenced' })) yield;
   const again = allocForOther(k);
   if (k.y && step(k, 'alloc_pages', 'alloc_page(GFP_KERNEL)', 'alloc', { pfn: again, note: again === head ? 'the old head\'s frame, now somebody else\'s page' : 'another frame' })) yield;
+}
+
+/**
+ * khugepaged collapsing 512 small pages into a THP (6.1's collapse_huge_page, under mmap_lock
+ * for write): clear the pmd and flush (pmdp_collapse_flush), give up if any page holds more than
+ * its mapping's reference (a GUP ref or pin), else copy into a new THP, map it with the pmd, and
+ * let the old pages go. A walker that read the pmd before it was cleared can still take a ref on
+ * an old page after the check: only a re-check of the pmd (70cbc3cc78a99) notices.
+ */
+function* collapse_huge_page(k: Kern, spec: ActorSpec): G<void> {
+  const fn = 'collapse_huge_page';
+  const addr = k.arch.userBase + spec.offset;
+  const pmdp = slotAt(k, addr, 'pmd');
+  const pmd = k.m.load(pmdp);
+  if (k.arch.none(pmd) || k.arch.leaf('pmd', pmd)) throw new RangeError('khugepaged needs a pte table to collapse');
+  const table = k.arch.pfn(pmd);
+  k.m.mmapWriter = k.actor;
+  if (k.y && step(k, fn, 'mmap_write_lock(mm)', 'note', {})) yield;
+  k.m.store(pmdp, NONE);
+  if (k.y && step(k, fn, 'pmdp_collapse_flush(vma, address, pmd)', 'write', { level: 'pmd', lo: 0, hi: 0, addr })) yield;
+  yield* flushTlb(k, fn, 'flush_tlb_range');
+  const n = 2 ** k.m.levelInfo('pmd').shift / 4096;
+  const old: number[] = [];
+  for (let t = 0; t < n; t++) {
+    const e = k.m.load({ table, idx: t, level: 'pte' });
+    if (!k.arch.none(e)) old.push(k.arch.pfn(e));
+  }
+  const busy = old.find((p) => k.m.refcount(p) !== k.m.mem.mapcount[k.m.mem.idx(p)]);
+  if (busy !== undefined) {
+    k.m.store(pmdp, pmd);
+    k.m.mmapWriter = null;
+    if (k.y && step(k, '__collapse_huge_page_isolate', 'page_count(page) != expected', 'check', { pfn: busy, note: 'a page holds an extra reference: collapse gives up, the pmd goes back' })) yield;
+    return;
+  }
+  if (k.y && step(k, '__collapse_huge_page_isolate', 'page_count(page) != expected', 'check', { note: `${old.length} pages hold only their mappings' refs` })) yield;
+  // the copy, mapped by the pmd
+  k.m.mem.reserve(2 * n + 4);
+  const thp = k.m.mem.alloc(Math.log2(n));
+  k.m.mem.setFlag(thp, 'anon');
+  const huge = k.arch.mkLeaf('pmd', thp, { write: true, user: true }, k.era);
+  k.m.store(pmdp, huge);
+  k.m.mem.mapcount[k.m.mem.idx(thp)] += 1;
+  if (k.y && step(k, fn, 'set_pmd_at(mm, address, pmd, _pmd)', 'write', { level: 'pmd', lo: huge.lo, hi: huge.hi, addr, note: `THP 0x${thp.toString(16)} with the data of the ${old.length} pages` })) yield;
+  // the old pages lose their mappings (the old table is freed later, by RCU)
+  for (let t = 0; t < n; t++) k.m.store({ table, idx: t, level: 'pte' }, NONE);
+  for (const p of old) {
+    k.m.mem.mapcount[k.m.mem.idx(p)] -= 1;
+    k.m.refSub(p, 1);
+  }
+  k.m.mmapWriter = null;
+  if (k.y && step(k, '__collapse_huge_page_copy', 'release_pte_folio(src)', 'free', { note: `${old.length} old pages released` })) yield;
 }
 
 /** munmap: zap the ptes, flush, free the pages, clear the pmd, free the pte table. */
@@ -284,6 +335,7 @@ function* unmap_realloc(k: Kern, spec: ActorSpec): G<void> {
 export const ACTORS: Record<ActorKind, ActorFn> = {
   'thp-split': split_huge_page,
   'thp-split-freeze': split_huge_page_freeze,
+  khugepaged: collapse_huge_page,
   munmap,
   'pte-writer': pte_writer,
   fork,

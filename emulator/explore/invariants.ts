@@ -11,6 +11,7 @@ export type InvariantId =
   | 'ref-on-freed-page'
   | 'use-after-free-table'
   | 'torn-read'
+  | 'pinned-page-replaced'
   | 'unmapped-page-returned'
   | 'refcount-imbalance'
   | 'pin-overflow'
@@ -22,6 +23,7 @@ export const INVARIANTS: Record<InvariantId, string> = {
   'ref-on-freed-page': 'no reference is taken on a freed page',
   'use-after-free-table': 'no page-table page is read after it was freed (or reused)',
   'torn-read': 'no entry value is used that never existed in memory',
+  'pinned-page-replaced': 'a page pinned for DMA stays the page its address maps (the kernel does not swap it for a copy)',
   'unmapped-page-returned': 'no page is returned that its address did not map at some moment of the call',
   'refcount-imbalance': 'refcounts and pincounts balance after the caller unpins (no leak, no page freed while mapped)',
   'pin-overflow': 'a pin never overflows the 32-bit refcount',
@@ -92,6 +94,25 @@ export function checkForkPin(m: Machine, r: Returned): Violation | undefined {
       return {
         invariant: 'fork-pin-cow',
         message: `page 0x${pfn.toString(16)} was pinned for write at 0x${addr.toString(16)}, but fork left it write-protected and shared: the parent's next write COWs to a new page and the DMA goes to the old one`,
+      };
+    }
+  }
+  return undefined;
+}
+
+/** After a FOLL_PIN call, each pinned page is still what its address maps, unless the address was unmapped. */
+export function checkPinnedStays(m: Machine, r: Returned): Violation | undefined {
+  if (!r.call.pin) return undefined;
+  const start = r.call.start - (r.call.start % 4096);
+  for (let i = 0; i < r.pfns.length; i++) {
+    const addr = start + i * 4096;
+    const leaf = lookupLeaf(m, addr);
+    if (!leaf) continue; // unmapped by the process itself: its own doing
+    const now = leaf.head + Math.floor((addr % leaf.size) / 4096);
+    if (now !== r.pfns[i]) {
+      return {
+        invariant: 'pinned-page-replaced',
+        message: `page 0x${r.pfns[i].toString(16)} was pinned at 0x${addr.toString(16)}, which now maps page 0x${now.toString(16)}: the DMA goes to a page the process no longer has`,
       };
     }
   }

@@ -51,6 +51,7 @@ export class NotApplicableError extends Error {}
  */
 const ACTOR_ERA: Partial<Record<string, { era: Era; why: string }>> = {
   'thp-split': { era: 'thp-split', why: 'the THP split of before 4.5 (splitting pmd, tail pins moved to the tails) only meets walkers of before 4.5' },
+  khugepaged: { era: 'modern', why: 'the collapse modelled is 6.1\'s (refcount checks of 4.5 and later)' },
   'thp-split-freeze': { era: 'modern', why: 'the THP split of 4.5 and later (refcount freezing) only meets walkers of 4.5 and later' },
 };
 

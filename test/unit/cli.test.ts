@@ -121,7 +121,7 @@ describe('races --json and list --json: every race says what kind of story it is
     main(['list', '--json'], (s) => list.push(s));
     const listed = (JSON.parse(list.join('\n')).scenarios as { id: string; kind: string; kernels?: string }[]).filter((s) => s.id.startsWith('race-'));
     expect(listed.map((s) => [s.id, s.kind, s.kernels])).toEqual(races.map((r) => [r.scenario, r.kind, r.kernels]));
-  });
+  }, 60_000);
 });
 
 describe('explore --diagram and --help', () => {
