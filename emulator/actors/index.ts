@@ -180,7 +180,7 @@ function* collapse_huge_page(k: Kern, spec: ActorSpec): G<void> {
   if (k.y && step(k, '__collapse_huge_page_copy', 'release_pte_folio(src)', 'free', { note: `${old.length} old pages released` })) yield;
 }
 
-/** munmap: zap the ptes, flush, free the pages, clear the pmd, free the pte table. */
+/** munmap: zap the ptes, clear the pmd, then (tlb_finish_mmu) flush, free the pages, free the pte table. */
 function* munmap(k: Kern, spec: ActorSpec): G<void> {
   const addr = k.arch.userBase + spec.offset;
   const count = spec.count ?? 1;
@@ -198,17 +198,16 @@ function* munmap(k: Kern, spec: ActorSpec): G<void> {
     freed.push(unmapCount(k, e));
   }
   if (k.y && step(k, 'zap_pte_range', 'ptep_get_and_clear_full', 'write', { addr, note: `${freed.length} pte(s) cleared` })) yield;
-  yield* flushTlb(k, 'tlb_flush_mmu', 'tlb_flush_mmu_tlbonly');
-  for (const p of freed) k.m.refSub(p, 1);
-  if (k.y && step(k, 'tlb_flush_mmu', 'free_pages_and_swap_cache', 'free', { note: `${freed.length} page(s) released` })) yield;
+  // free_pgtables clears the pmd and queues the table; tlb_finish_mmu then flushes and frees both
   k.m.store(pmdp, NONE);
   if (k.y && step(k, 'free_pte_range', 'pmd_clear(pmd)', 'write', { level: 'pmd', lo: 0, hi: 0, addr })) yield;
+  yield* flushTlb(k, 'tlb_finish_mmu', 'tlb_flush_mmu_tlbonly');
+  for (const p of freed) k.m.refSub(p, 1);
+  if (k.y && step(k, 'tlb_flush_mmu', 'free_pages_and_swap_cache', 'free', { note: `${freed.length} page(s) released` })) yield;
   if (k.opts.rcuTableFree) {
     const t = k.m.waitOthers(k.cpu, 'rcu');
     if (k.y && step(k, 'tlb_remove_table', 'tlb_remove_table(tlb, table)', 'note', { pfn: table, note: 'table freed after an RCU-sched grace period' })) yield;
     yield* waitQs(k, 'tlb_remove_table_rcu', 'call_rcu_sched', t, 'waiting for a grace period: CPUs with interrupts off hold it');
-  } else if (k.arch.tlbShootdown === 'ipi') {
-    yield* flushTlb(k, 'free_pte_range', 'tlb_flush_mmu');
   }
   k.m.mem.free(table);
   k.m.dropTableVa(table);

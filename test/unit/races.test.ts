@@ -202,3 +202,17 @@ describe('actors of another era are refused, never a false violation', () => {
     expect(explore(split, split.after).verdict).toBe('ok');
   });
 });
+
+describe('munmap as tlb_finish_mmu orders it', () => {
+  it('the pmd is cleared before the flush, and the pages and the table are freed after it', () => {
+    const sc = RACES.find((r) => r.id === 'race-table-free')!;
+    const w = makeWorld(sc, { arch: 'x86-64', version: 'x86-2008' });
+    while (!w.actors[1].done) stepActor(w, 1);
+    const order = w.actors[1].steps.map((s) => s.anchor);
+    const at = (a: string) => order.indexOf(a);
+    expect(at('pmd_clear(pmd)')).toBeGreaterThan(at('ptep_get_and_clear_full'));
+    expect(at('pmd_clear(pmd)')).toBeLessThan(at('tlb_flush_mmu_tlbonly'));
+    expect(at('tlb_flush_mmu_tlbonly')).toBeLessThan(at('free_pages_and_swap_cache'));
+    expect(at('free_pages_and_swap_cache')).toBeLessThan(at('pte_free_tlb(tlb, token, addr)'));
+  });
+});
