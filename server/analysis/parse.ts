@@ -224,8 +224,9 @@ const ahead = new Map<string, Promise<ReturnType<ParseC>>>();
 
 /** Start parsing `text` for the interpreter now; the next parseTree of the same text takes it. */
 export function parseTreeAhead(text: string): void {
-  if (ahead.has(text)) return;
-  if (ahead.size >= 4) ahead.delete(ahead.keys().next().value!);
+  // a flat tree of a big file is tens of MB: keep one ahead at most, and only for files of mm/gup.c's size
+  if (ahead.has(text) || text.length > 512 * 1024) return;
+  ahead.clear();
   const p = parseTreeNow(text);
   p.catch(() => undefined);
   ahead.set(text, p);
