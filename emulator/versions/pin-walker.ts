@@ -136,9 +136,11 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
       }
       if (k.y && step(k, fn, d.grab, 'ref', { pfn: got.head, ref: got.ref, pin: got.pin || undefined, addr })) yield;
       if (d.headRecheck && k.m.headOf(page) !== got.head) {
-        // split between compound_head() and the ref: drop it and look again
-        const n = put(k, got.head, 1, call);
-        if (k.y && step(k, fn, 'compound_head(page) != head', 'unref', { pfn: got.head, ref: -n, addr, note: 'the page left that compound page: retry' })) yield;
+        // split between compound_head() and the ref: drop exactly what was taken (the head is no
+        // longer compound, so put() would count it another way), and look again
+        if (got.pin) k.m.mem.pincount[k.m.mem.idx(got.head)] -= got.pin;
+        k.m.refSub(got.head, got.ref);
+        if (k.y && step(k, fn, 'compound_head(page) != head', 'unref', { pfn: got.head, ref: -got.ref, addr, note: 'the page left that compound page: retry' })) yield;
         continue;
       }
       const again = yield* readPte(k, ptep, addr);

@@ -216,3 +216,13 @@ describe('munmap as tlb_finish_mmu orders it', () => {
     expect(at('free_pages_and_swap_cache')).toBeLessThan(at('pte_free_tlb(tlb, token, addr)'));
   });
 });
+
+describe('the compound-head re-check with a pin', () => {
+  it('dropping the pin taken on a head that is no longer compound gives back exactly what was taken (no violation)', () => {
+    const base = RACES.find((r) => r.id === 'race-compound-head-split')!;
+    const sc = { ...base, call: { ...base.call, pin: true } };
+    const r = explore(sc, { arch: 'arm64', version: 'wpseq-2021' });
+    expect(r.verdict, r.message).toBe('ok');
+    expect(r.complete).toBe(true);
+  });
+});
