@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import { RACES } from '../emulator/scenarios/races';
 import { CLIENT_COMMANDS, SERVER_COMMANDS, type ExploreArgs, type ExploreView } from '../server/protocol';
-import type { GupContext } from './context';
+import { GupContext } from './context';
 import { serverCommand } from './replay';
 
 export function activateRaces(ctx: GupContext): void {
@@ -30,7 +30,15 @@ export function activateRaces(ctx: GupContext): void {
   };
   ctx.ext.subscriptions.push(
     vscode.commands.registerCommand(CLIENT_COMMANDS.explore, (args?: ExploreArgs) => (args?.scenario ? run(args) : pickAndRun())),
-    vscode.commands.registerCommand(CLIENT_COMMANDS.races, (args?: { version?: string; uri?: string }) => pickAndRun(args?.version, args?.uri)),
+    vscode.commands.registerCommand(CLIENT_COMMANDS.races, (args?: { version?: string; uri?: string }) => {
+      // "races of this version" is about a GUP-fast file: from the palette on another file, say so
+      const doc = vscode.window.activeTextEditor?.document;
+      if (!args && (!doc || !GupContext.isGupDocument(doc))) {
+        void vscode.window.showInformationMessage('gup-lens: open a file with GUP-fast code (mm/gup.c, arch/x86/mm/gup.c, arch/arm/mm/gup.c) to explore its races; "Explore a race scenario" runs any race on a version model');
+        return;
+      }
+      return pickAndRun(args?.version, args?.uri ?? doc?.uri.toString());
+    }),
   );
 
   /** From a lens on a file: each race on this file's own code (on its before's arch); otherwise the versions' runs. */
