@@ -264,6 +264,26 @@ describe('gup-lens in a real VS Code (code-server 4.100.3)', () => {
     await page.keyboard.press('Shift+F5');
   }, 120_000);
 
+  it('a review note: added on a statement, exported once under its function with the statement\'s own text, copied as a reply', async () => {
+    await page.keyboard.press('Control+Shift+E'); // the debug session left the Run view in front
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: /^gup\.c/ }).first().click();
+    const line = fixture.split('\n').findIndex((l) => l.includes('if (!page_cache_get_speculative(pg))')) + 1;
+    await goToLine(line);
+    await command('gup-lens: Add a review note here');
+    await page.locator('.quick-input-widget input').fill('the ref is speculative: the pte is re-read after it');
+    await page.keyboard.press('Enter');
+    await textOf('.codelens-decoration', /✎ the ref is speculative/, 30_000);
+    await goToLine(line);
+    await command('gup-lens: Copy note as reply');
+    await textOf('.statusbar-item', /note copied as a reply/);
+    await command('gup-lens: Export review notes as Markdown');
+    const md = await textOf('.editor-instance .view-lines', /# gup-lens review notes/, 30_000);
+    expect(md).toMatch(new RegExp(`\\*\\*gup_pte_range\\*\\* · gup\\.c:${line}`));
+    expect(md).toMatch(/if \(!page_cache_get_speculative\(pg\)\)/);
+    expect(md.match(/the ref is speculative/g)).toHaveLength(1);
+    await shot('6-notes-export');
+  }, 120_000);
+
   it('History of gup_huge_pmd opens the two versions side by side', async () => {
     await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'gup.c' }).first().click().catch(() => undefined);
     await page.keyboard.press('Control+Shift+E');
