@@ -17,7 +17,7 @@ import type { Ent } from '../arch/types';
 import type { Slot } from '../machine/machine';
 import type { GupResult } from '../trace/types';
 import {
-  DEFAULT_OPTIONS, enter, levelSize, descend, entStep, irqOff, irqOn, levelEnd, offset, pageStep, pgdSlot, plainLoad, quickLoad, step,
+  DEFAULT_OPTIONS, enter, levelSize, descend, entStep, irqOff, irqOn, levelEnd, lowHighLow, offset, pageStep, pgdSlot, plainLoad, quickLoad, step,
   PAGE_SIZE, type G, type GupCall, type Kern, type Nr, type VersionModel,
 } from './kern';
 import { isTail, putPage, getPage, tailPin } from './refs';
@@ -35,7 +35,10 @@ function* gup_pte_range(k: Kern, pmd: Ent, addr: number, end: number, write: boo
   let ptep = offset(k, pmd, 'pte', addr);
   do {
     const LOAD = 'pte_t pte = ACCESS_ONCE(*ptep)';
-    const pte = quickLoad(k, fn, LOAD, ptep, addr) ?? (yield* plainLoad(k, fn, LOAD, ptep, addr));
+    // 4.13 brought x86 PAE's gup_get_pte along when x86 moved to this walker
+    const pte = k.opts.pteLowHigh && !k.arch.atomicEntryLoad
+      ? yield* lowHighLow(k, 'gup_get_pte', ptep, addr)
+      : quickLoad(k, fn, LOAD, ptep, addr) ?? (yield* plainLoad(k, fn, LOAD, ptep, addr));
     k.m.useEntry(ptep, pte);
     if (!k.arch.present(pte) || k.arch.special('pte', pte) || (write && !k.arch.write('pte', pte, k.era))) {
       if (k.y && step(k, fn, '!pte_present(pte) || pte_special(pte)', 'bail', { level: 'pte', lo: pte.lo, hi: pte.hi, addr, note: 'not present, special, or read-only for a write' })) yield;
@@ -225,6 +228,7 @@ export const generic_2014: VersionModel = {
     { name: 'pteSpecial', title: 'arch has pte_special', kernel: '__HAVE_ARCH_PTE_SPECIAL' },
     { name: 'rcuTableFree', title: 'page tables freed through RCU', kernel: 'HAVE_RCU_TABLE_FREE' },
     { name: 'splitIpi', title: 'THP split sends a dummy IPI', kernel: 'pmdp_splitting_flush → kick_all_cpus_sync' },
+    { name: 'pteLowHigh', title: 'x86 PAE reads the pte low, high, low (gup_get_pte, as x86 brought it in 4.13)', kernel: 'gup_get_pte / CONFIG_GUP_GET_PTE_LOW_HIGH' },
     { name: 'numaTests', title: 'NUMA-hinting entries go the slow way (as merged; off: the v3 patch)', kernel: 'pte_numa / pmd_numa' },
   ],
   defaults: { ...DEFAULT_OPTIONS, pteSpecial: true, rcuTableFree: true, splitIpi: true },

@@ -97,6 +97,8 @@ export interface VersionOptions {
   writeProtectSeq?: boolean;
   /** the walker leaves NUMA-hinting entries to the slow path (pte_numa/pmd_numa as merged in 3.18) */
   numaTests?: boolean;
+  /** x86 PAE's gup_get_pte in the generic walker (4.13): the pte read low, high, low again */
+  pteLowHigh?: boolean;
 }
 
 export interface OptionDef {
@@ -323,6 +325,7 @@ export const DEFAULT_OPTIONS: Required<VersionOptions> = {
   hpagePincount: false,
   writeProtectSeq: false,
   numaTests: true,
+  pteLowHigh: false,
 };
 
 /** The arch has this level (else it is folded into the one above, as pud on 3-level x86 PAE). */
