@@ -116,7 +116,7 @@ describe('encode and decode round-trip exactly', () => {
     for (const arch of ARCHES) {
       for (const level of arch.levels.map((l) => l.level)) {
         for (const era of ['modern', 'thp-split'] as Era[]) {
-          for (const release of [undefined, '2.6.32', '2.6.38', '3.11', '3.16', '3.18', '4.4', '4.5', '6.9', '6.10']) {
+          for (const release of [undefined, '2.6.32', '2.6.38', '3.7', '3.8', '3.11', '3.15', '3.16', '3.18', '3.19', '3.20', '4.4', '4.5', '6.9', '6.10']) {
           if (release && eraOfRelease(release) !== era) continue;
           const d = arch.decode(level, (1n << 64n) - 1n, era, release);
           let seen = ((1n << BigInt(arch.physBits - 12)) - 1n) << 12n;
@@ -180,6 +180,15 @@ const releaseRows: [string, Level, string, bigint, string, boolean | number][] =
 ];
 
 describe('decode by release', () => {
+  it('x86 names the NUMA-hinting bit where each release had it: bit 8 in 3.8-3.15, bit 9 in 3.16-3.19', () => {
+    const kernelOf = (release: string, bit: number) => getArch('x86-64').fields.find((f) => f.shift === bit && fieldApplies(f, 'pte', eraOfRelease(release), release))!.kernel;
+    expect(kernelOf('3.10', 8)).toMatch(/_PAGE_BIT_NUMA/);
+    expect(kernelOf('3.10', 9)).not.toMatch(/NUMA/);
+    expect(kernelOf('3.18', 9)).toMatch(/_PAGE_BIT_NUMA/);
+    expect(kernelOf('3.18', 8)).not.toMatch(/NUMA/);
+    expect(kernelOf('4.9', 9)).toBe('_PAGE_BIT_SPECIAL (SOFTW1)');
+  });
+
   it.each(releaseRows)('%s %s %s %s → %s is %s', (arch, level, release, raw, what, want) => {
     const d = getArch(arch).decode(level, raw, undefined, release);
     expect(d.release).toBe(release);
