@@ -40,7 +40,7 @@ export function activateDebug(ctx: GupContext): void {
   const tracker: vscode.DebugAdapterTrackerFactory = {
     createDebugAdapterTracker: (session) => ({
       onDidSendMessage: (m: { type?: string; event?: string }) => {
-        if (m.type !== 'event' || m.event !== 'stopped') return;
+        if (m.type !== 'event' || m.event !== 'stopped' || !ctx.trace?.open) return;
         session.customRequest('gupTrace').then(
           (t: { title: string; svg: string; diagram?: string }) => ctx.trace?.update({ ...t, uri: vscode.Uri.file(session.configuration.program).toString() }),
           () => undefined,

@@ -29,9 +29,14 @@ export class TraceView {
           void vscode.window.showInformationMessage('gup-lens: nothing to show yet: run a Replay, explore a race or start a debug session first');
           return;
         }
-        this.open();
+        this.show();
       }),
     );
+  }
+
+  /** The view is open (a debug session draws its stops only then: a drawing costs a layout). */
+  get open(): boolean {
+    return this.panel !== undefined;
   }
 
   /** Remember the newest trace; redraw the view if it is open. */
@@ -40,7 +45,7 @@ export class TraceView {
     if (this.panel) this.render();
   }
 
-  private open(): void {
+  private show(): void {
     if (this.panel) {
       this.panel.reveal(vscode.ViewColumn.Beside, true);
       this.render();
