@@ -6,7 +6,7 @@
  */
 import { LocalRef, type Thread } from '../runtime';
 import { N } from './pgtable';
-import type { Builtin } from './types';
+import { widthsOf, type Builtin } from './types';
 
 const F = 'range';
 
@@ -36,14 +36,14 @@ export function rangeBuiltins(): Builtin[] {
   });
   p('untagged_addr', 'ulong', 'the address without a tag (no tags here)', (_t, [a]) => a);
   p('check_add_overflow', 'int', 'res = a + b; true when it wrapped', (t, [a, b, res]) => {
-    const bits = t.k.arch.id === 'x86-64' || t.k.arch.id === 'arm64' ? 64 : 32;
+    const bits = widthsOf(t.k.arch).long;
     const sum = BigInt(a) + BigInt(b);
     const wrapped = BigInt.asUintN(bits, sum);
     if (res instanceof LocalRef) res.v[res.i] = typeof res.v[res.i] === 'number' || bits === 32 ? Number(wrapped) : wrapped;
     return wrapped !== sum;
   }, [2]);
   p('IS_ERR_VALUE', 'int', 'the value, as an unsigned long, is one of the last 4095 (a negated errno)', (t, [v]) => {
-    const bits = t.k.arch.id === 'x86-64' || t.k.arch.id === 'arm64' ? 64 : 32;
+    const bits = widthsOf(t.k.arch).long;
     return BigInt.asUintN(bits, BigInt(v)) >= BigInt.asUintN(bits, -4095n);
   });
   p('likely', 'int', 'a branch hint: the value itself', (_t, [v]) => v);
