@@ -79,7 +79,10 @@ export function fileVersion(text: string, req: SourceRequest): Promise<FileVersi
  */
 export function prefetchFile(text: string, req: SourceRequest): void {
   try {
-    if (text.length > MAX_SOURCE_BYTES || cache.has(keyOf(text, req))) return;
+    if (text.length > MAX_SOURCE_BYTES) return;
+    // compiled (or compiling) for this arch already, under whatever model: no tree is wanted
+    const prefix = `${hash(text)}|${getArch(req.arch).id}|`;
+    for (const k of [...cache.keys(), ...inFlight.keys()]) if (k.startsWith(prefix)) return;
     parseTreeAhead(preprocess(text, configFor(getArch(req.arch), req.config)).text);
   } catch {
     // a configuration or preprocessor error: fileVersion will report it
