@@ -4,8 +4,8 @@
  * open file has a line for carries it in data-line.
  */
 import type { Aligned, BehaviourDiff } from '../server/evolution/bdiff';
+import { esc } from '../server/pictures/markup';
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 function cell(s: Aligned['from'], line: number | undefined): string {
   if (!s) return '<td class="none"></td>';

@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
+import { esc } from '../server/pictures/markup';
 import type { GupContext } from './context';
 
 export interface TraceShown {
@@ -81,7 +82,6 @@ export class TraceView {
     const csp = `default-src 'none'; img-src data:; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}';`;
     // the picture's own sheet runs under the same nonce (it colours by class, never by style attribute)
     const svg = t.svg.replace('<style>', `<style nonce="${nonce}">`);
-    const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
     this.panel.webview.html = `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">

@@ -15,6 +15,7 @@ import { scaleLinear } from 'd3-scale';
 import type { ArchModel, Era, Level } from '../../emulator/arch/types';
 import { describeStep } from '../../emulator/trace/describe';
 import type { Step } from '../../emulator/trace/types';
+import { esc } from './markup';
 
 export interface TracePicture {
   title: string;
@@ -37,7 +38,6 @@ const CPU_COLOURS = ['var(--vscode-charts-blue, #1f77b4)', 'var(--vscode-charts-
 const cpu = (n: number) => `cpu${n % CPU_COLOURS.length}`;
 const EVENT_SHAPE: Record<string, string> = { load: 'circle', recheck: 'circle', check: 'diamond', bail: 'diamond', ref: 'up', unref: 'down', write: 'square', flush: 'bar', free: 'cross', alloc: 'square', irq: 'bar', seq: 'circle', wait: 'bar', split: 'square' };
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const hex = (n: number) => `0x${n.toString(16)}`;
 
 interface Slot {
