@@ -78,7 +78,7 @@ export const RACES: RaceScenario[] = [
     id: 'race-pae-torn-pmd',
     title: 'PAE torn pmd read',
     kind: 'race',
-    kernels: 'before: every walker before 6.2 on x86 PAE (the pmd read with READ_ONCE, two 32-bit loads) when page tables sit above 4 GiB; after: 6.2, pmdp_get_lockless',
+    kernels: 'before: 6.1 (and every walker before it) on x86 PAE, the pmd read with READ_ONCE (two 32-bit loads), when page tables sit above 4 GiB; after: 6.2, pmdp_get_lockless',
     story:
       "The pte fix of 2.6.27 left the pmd: every walker until 6.2 read it with a plain load, which on x86-32 PAE is two 32-bit halves. A pmd cleared by munmap between the halves reads as the old low half with a zero high half: the table it names is a frame below 4 GiB that never was this pmd's table, and the walk goes on through it. It takes page tables above 4 GiB (HIGHPTE) to tell. Peter Zijlstra's fix reads pmds with pmdp_get_lockless, the low/high/low read the pte got long before.",
     refs: ['GUP-FACTS §9 (torn PAE pmd read, 6.2)'],
@@ -86,10 +86,13 @@ export const RACES: RaceScenario[] = [
     call: { offset: 0, nrPages: 1, write: false },
     actors: [{ kind: 'munmap', offset: 0, count: 1, reuseTable: true }],
     arches: ['x86-pae'],
-    before: { arch: 'x86-pae', version: 'wpseq-2021' },
-    after: { arch: 'x86-pae', version: 'folio-6x' },
+    // the fix on the code it landed on: 6.1 as it was, then 6.2
+    before: { arch: 'x86-pae', version: 'folio-6x@6.1', options: { pmdLockless: false } },
+    after: { arch: 'x86-pae', version: 'folio-6x@6.1' },
+    alsoOk: [{ arch: 'x86-pae', version: 'folio-6x' }],
     invariant: 'torn-read',
     alsoBad: [
+      { arch: 'x86-pae', version: 'wpseq-2021' },
       { arch: 'x86-pae', version: 'x86-2008' },
       { arch: 'x86-pae', version: 'generic-2014' },
       { arch: 'x86-pae', version: 'foll-pin-2020' },

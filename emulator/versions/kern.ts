@@ -99,6 +99,8 @@ export interface VersionOptions {
   numaTests?: boolean;
   /** x86 PAE's gup_get_pte in the generic walker (4.13): the pte read low, high, low again */
   pteLowHigh?: boolean;
+  /** pmds read with pmdp_get_lockless (6.2: low, high, low on x86 PAE), not READ_ONCE */
+  pmdLockless?: boolean;
 }
 
 export interface OptionDef {
@@ -300,6 +302,12 @@ export interface VersionModel {
   files: string[];
   /** the kernel functions this model defines, as that version names them */
   functions: string[];
+  /**
+   * Release ranges that spell the same code with other names (folio-6x: 6.1–6.9 and 6.10+),
+   * newest first; each id resolves with getVersion (`folio-6x@6.1`), and a file gets the one
+   * whose names it has (dialectFor).
+   */
+  dialects?: { id: string; kernels: string }[];
   /** what this version changed, in a sentence */
   change: string;
   /** which bit layout its entries use */
@@ -326,6 +334,7 @@ export const DEFAULT_OPTIONS: Required<VersionOptions> = {
   writeProtectSeq: false,
   numaTests: true,
   pteLowHigh: false,
+  pmdLockless: false,
 };
 
 /** The arch has this level (else it is folded into the one above, as pud on 3-level x86 PAE). */

@@ -39,8 +39,6 @@ export interface PinDialect {
   put: string;
   /** reading a pte (and, in 6.x, a pmd) locklessly */
   getPte: string;
-  /** 6.x: pmds read with pmdp_get_lockless (low/high/low on PAE); before: READ_ONCE */
-  pmdLockless: boolean;
   /** 6.1: gup_fast_pte_range also re-checks the pmd after taking the ref */
   pmdRecheck: boolean;
   /** folios: any large folio keeps an exact pincount, small ones take refs x bias (try_grab_folio_fast) */
@@ -56,6 +54,7 @@ type Meta = Omit<VersionModel, 'gup' | 'release' | 'grab' | 'thpTails' | 'option
 const OPTIONS: OptionDef[] = [
   { name: 'hpagePincount', title: 'exact pincount for compound pages of order > 1', kernel: 'hpage_pinned_refcount (47e29d32afba)' },
   { name: 'writeProtectSeq', title: 'FOLL_PIN fast GUP checks mm->write_protect_seq', kernel: 'write_protect_seq (57efa1fe5957)' },
+  { name: 'pmdLockless', title: 'pmds read with pmdp_get_lockless, low/high/low on x86 PAE (6.2; off: READ_ONCE, as 6.1 and before)', kernel: 'pmdp_get_lockless (Peter Zijlstra, 6.2)' },
 ];
 
 export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): VersionModel {
@@ -209,7 +208,7 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
     if (enter(k, fn, fn, addr, end)) yield;
     const pmdp = descend(k, pud, pudp, 'pmd', addr);
     do {
-      const pmd = d.pmdLockless && !k.arch.atomicEntryLoad
+      const pmd = k.opts.pmdLockless && !k.arch.atomicEntryLoad
         ? yield* lowHighLow(k, 'pmdp_get_lockless', pmdp, addr)
         : yield* plainLoad(k, fn, 'pmd_t pmd = READ_ONCE(*pmdp)', pmdp, addr);
       k.m.useEntry(pmdp, pmd);

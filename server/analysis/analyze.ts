@@ -8,8 +8,8 @@ import type { ArchId } from '../../emulator/arch/types';
 import { NotApplicableError, replay, type Replay } from '../../emulator/run/replay';
 import { scenarioFor, type Scenario } from '../../emulator/scenarios';
 import { RACES, type RaceRun, type RaceScenario } from '../../emulator/scenarios/races';
-import { getVersion, VERSIONS, type VersionModel } from '../../emulator/versions';
-import { fingerprint, type Fingerprint } from './fingerprint';
+import { dialectFor, getVersion, VERSIONS, type VersionModel } from '../../emulator/versions';
+import { fingerprint, namesIn, type Fingerprint } from './fingerprint';
 import { mapSteps, type Mapping } from './mapping';
 import { parseC, type CFile, type CFunction } from './parse';
 import { fileVersion } from './source';
@@ -31,7 +31,7 @@ export async function analyze(text: string, override?: string): Promise<Analysis
   const file = await parseC(text);
   const fp = fingerprint(text, file);
   const id = override && override !== 'auto' ? override : fp?.id;
-  const version = id ? getVersion(id) : undefined;
+  const version = id ? dialectFor(getVersion(id), namesIn(text)) : undefined;
   const gupFunctions = version && fp ? file.functions.filter((f) => version.functions.includes(f.name)) : [];
   return { text, file, fingerprint: fp, version, gupFunctions };
 }
@@ -140,7 +140,9 @@ export interface RaceClaim {
  */
 export function racesOf(versionId: string): { has: RaceClaim[]; fixes: RaceClaim[] } {
   const defaults = getVersion(versionId).defaults;
-  const shipped = (x: RaceRun) => x.version === versionId && Object.entries(x.options ?? {}).every(([k, v]) => defaults[k as keyof typeof defaults] === v);
+  // a dialect (folio-6x@6.1) is the same code under other names: it shares its version's races
+  const base = (v: string | { id: string }) => (typeof v === 'string' ? v : v.id).split('@')[0];
+  const shipped = (x: RaceRun) => base(x.version) === base(versionId) && Object.entries(x.options ?? {}).every(([k, v]) => defaults[k as keyof typeof defaults] === v);
   const claims = (runsOf: (r: RaceScenario) => RaceRun[]) =>
     RACES.flatMap((race) => {
       const run = runsOf(race).find(shipped);
@@ -188,7 +190,9 @@ export async function inspect(text: string, override?: string) {
         arches.push({ arch: r.arch, scenario: r.scenario.id, engine: r.engine, steps: 0, mapped: 0, lines: [], missing: [], na: r.na, ...(unsupported && { unsupported }) });
         continue;
       }
-      const own = r.replay.steps.map((s, i) => ({ s, p: r.mapping!.places[i] })).filter((x) => x.s.fn === f.name);
+      // the file's own steps carry their line: an #else stub of the same name gets none of them
+      const inF = (l: number | undefined) => r.engine !== 'source' || l === undefined || (l > f.startLine && l <= f.endLine + 1);
+      const own = r.replay.steps.map((s, i) => ({ s, p: r.mapping!.places[i] })).filter((x) => x.s.fn === f.name && inF(x.s.line));
       const lines = [...new Set(own.filter((x) => x.p.line !== undefined).map((x) => x.p.line! + 1))].sort((x, y) => x - y);
       const missing = [...new Set(own.filter((x) => x.p.line === undefined).map((x) => x.s.anchor))];
       arches.push({ arch: r.arch, scenario: r.scenario.id, engine: r.engine, steps: own.length, mapped: own.filter((x) => x.p.line !== undefined).length, lines, missing, ...(unsupported && { unsupported }) });

@@ -3,7 +3,7 @@
  * that only that code had, a name it introduced, one it removed) score each version; the best
  * wins, with a confidence from how much of its evidence is there and how far ahead it is.
  */
-import { VERSIONS } from '../../emulator/versions';
+import { dialectFor, getVersion, MODELS, VERSIONS } from '../../emulator/versions';
 import type { CFile } from './parse';
 import { tokenize } from './tokens';
 
@@ -28,7 +28,7 @@ export interface Fingerprint {
   evidence: string[];
 }
 
-const FAST_NAMES = new Set(VERSIONS.flatMap((v) => v.functions));
+const FAST_NAMES = new Set(MODELS.flatMap((v) => v.functions));
 
 /** The GUP-fast functions (of any version) that a parsed file defines. */
 export function gupFunctionsIn(file: CFile): string[] {
@@ -70,7 +70,7 @@ export function releaseOf(present: Set<string>): Fingerprint['release'] {
 export function fingerprint(text: string, file: CFile): Fingerprint | undefined {
   const defined = gupFunctionsIn(file);
   if (!defined.length) return undefined;
-  const present = new Set(tokenize(text).filter((t) => /^[A-Za-z_]/.test(t)));
+  const present = namesIn(text);
   const scores = VERSIONS.map((v) => {
     const tells = TELLS[v.id] ?? {};
     let score = 0;
@@ -86,5 +86,11 @@ export function fingerprint(text: string, file: CFile): Fingerprint | undefined 
   const found = evidence.reduce((a, n) => a + tells[n], 0);
   const margin = Math.min(1, Math.max(0, (best.score - scores[1].score) / 3));
   const confidence = possible ? Math.round(Math.min(1, (found / possible) * 0.6 + margin * 0.4) * 100) / 100 : 0;
-  return { id: best.id, release: releaseOf(present), confidence, scores, evidence };
+  // the registry entry scored; the file is run in the dialect of it whose names it has
+  return { id: dialectFor(getVersion(best.id), present).id, release: releaseOf(present), confidence, scores, evidence };
+}
+
+/** Every identifier in the text (what the fingerprint and the choice of a dialect look at). */
+export function namesIn(text: string): Set<string> {
+  return new Set(tokenize(text).filter((t) => /^[A-Za-z_]/.test(t)));
 }

@@ -9,8 +9,8 @@ import { Unsupported } from '../../emulator/interp/runtime';
 import { configFor } from '../../emulator/interp/config';
 import { preprocess } from '../../emulator/interp/preprocess';
 import { sourceVersionAsync, type SourceVersion } from '../../emulator/interp/source-version';
-import { getVersion, type VersionModel } from '../../emulator/versions';
-import { fingerprint, type Fingerprint } from './fingerprint';
+import { dialectFor, getVersion, type VersionModel } from '../../emulator/versions';
+import { fingerprint, namesIn, type Fingerprint } from './fingerprint';
 import { parseC, parseTree, parseTreeAhead } from './parse';
 
 export interface SourceRequest {
@@ -95,7 +95,7 @@ async function compileFile(text: string, req: SourceRequest, key: string): Promi
   const fp = req.version && req.version !== 'auto' ? undefined : fingerprint(text, await parseC(text));
   const id = req.version && req.version !== 'auto' ? req.version : fp?.id;
   if (!id) throw new NotGupError('no GUP-fast function found in this file (get_user_pages_fast and its walkers)');
-  const model = getVersion(id);
+  const model = fp ? getVersion(id) : dialectFor(getVersion(id), namesIn(text));
   let r: FileVersion;
   try {
     r = { model, fingerprint: fp, source: await sourceVersionAsync(text, parseTree, arch, model, { path: req.path, config: req.config, entry: req.entry }) };

@@ -85,7 +85,7 @@ export function registryMarkdown(): string {
     '',
     '| version | kernels | files | what it introduced |',
     '|---|---|---|---|',
-    ...VERSIONS.map((v) => `| \`${v.id}\` | ${v.kernels} | ${v.files.join(', ')} | ${v.change} |`),
+    ...VERSIONS.map((v) => `| \`${v.id}\` | ${v.kernels}${v.dialects ? `, in dialects: ${v.dialects.map((d) => `\`${d.id}\` ${d.kernels}`).join(', ')}` : ''} | ${v.files.join(', ')} | ${v.change} |`),
     '',
     '| scenario | what it exercises |',
     '|---|---|',
@@ -111,7 +111,7 @@ export function cmdList(json: boolean, out: Out, markdown = false): void {
     tlbShootdown: a.tlbShootdown,
     rcuTableFree: a.rcuTableFree,
   }));
-  const versions = VERSIONS.map((v) => ({ id: v.id, title: v.title, kernels: v.kernels, year: v.year, files: v.files, arches: v.arches, change: v.change }));
+  const versions = VERSIONS.map((v) => ({ id: v.id, title: v.title, kernels: v.kernels, year: v.year, files: v.files, arches: v.arches, change: v.change, ...(v.dialects && { dialects: v.dialects }) }));
   const scenarios = [
     ...SCENARIOS.map((s) => ({ id: s.id, kind: 'replay', title: s.title, arches: s.arches ?? ARCHES.map((a) => a.id) })),
     // a race's kind says what sort of story it is (race, review, design-limit); replays are 'replay'
@@ -124,7 +124,10 @@ export function cmdList(json: boolean, out: Out, markdown = false): void {
   out('arch models:');
   for (const a of arches) out(`  ${a.id.padEnd(10)} ${a.title}; entry load ${a.atomicEntryLoad ? 'atomic' : 'in two halves'}; TLB shootdown by ${a.tlbShootdown}`);
   out('versions:');
-  for (const v of versions) out(`  ${v.id.padEnd(14)} ${v.year} ${v.kernels} — ${v.title} [${v.arches.join(', ')}]`);
+  for (const v of versions) {
+    out(`  ${v.id.padEnd(14)} ${v.year} ${v.kernels}${v.dialects ? " (dialects below)" : ""} — ${v.title} [${v.arches.join(', ')}]`);
+    for (const d of v.dialects ?? []) out(`    ${d.id.padEnd(14)} ${d.kernels}`);
+  }
   out('scenarios:');
   for (const s of scenarios) out(`  ${s.id.padEnd(22)} ${s.kind === 'replay' ? '' : `[${s.kind}] `}${s.title}`);
 }
@@ -426,7 +429,7 @@ function settle(p: Promise<void>, err: Out): Promise<number> {
   return p.then(
     () => 0,
     (e) => {
-      err(e instanceof Unsupported ? e.message : `gup-lens: ${(e as Error).message}`);
+      err(e instanceof Unsupported ? e.message : `gup-lens: ${(e as Error).message}${process.env.GUP_LENS_STACK ? "\n" + (e as Error).stack : ""}`);
       return e instanceof Unsupported ? 1 : 2;
     },
   );

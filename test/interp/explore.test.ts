@@ -50,3 +50,28 @@ describe.skipIf(!present)('explore --file on the corpus (skipped without ../shar
     expect(r.complete).toBe(true);
   });
 });
+
+describe('explore --file on the era fixtures: the torn PAE pmd read', () => {
+  const FIX = join(__dirname, '../fixtures/eras');
+  const file = async (name: string, model: string) => sourceVersion(readFileSync(join(FIX, name), 'utf8'), await sourceParser(), getArch('x86-pae'), getVersion(model));
+
+  it.each([
+    ['gup-5.10-shape.c', 'wpseq-2021'],
+    ['gup-6.1-shape.c', 'folio-6x@6.1'],
+  ])('%s reads the pmd with READ_ONCE: two halves on x86 PAE, a torn value used to find the pte table', async (name, model) => {
+    const sc = getRace('race-pae-torn-pmd');
+    const run = { arch: 'x86-pae' as const, version: await file(name, model) };
+    const r = explore(sc, run);
+    expect(r.verdict).toBe('violation');
+    expect(r.invariant).toBe('torn-read');
+    expect(replaySchedule(sc, run, r.schedule).v?.invariant).toBe('torn-read');
+    // the walker's step that used the torn value sits on the file's pmd read or the table lookup after it
+    expect(r.counterexample.filter((s) => s.actor === 'gup' && s.event === 'load' && s.level === 'pmd').every((s) => (s.line ?? 0) > 0)).toBe(true);
+  });
+
+  it('the 6.10 fixture reads it with pmdp_get_lockless: no torn value is ever used', async () => {
+    const r = explore(getRace('race-pae-torn-pmd'), { arch: 'x86-pae', version: await file('gup-6.10-shape.c', 'folio-6x') });
+    expect(r.verdict).toBe('ok');
+    expect(r.complete).toBe(true);
+  });
+});

@@ -26,6 +26,7 @@ export const PAIRS: { file: string; model: string; arches: ArchId[]; corpus?: bo
   { file: join(CORPUS, 'generic-2014.mm-gup-fast-part.c'), model: 'generic-2014', arches: ALL, corpus: true },
   { file: join(FIX, 'eras/x86-2008-shape.c'), model: 'x86-2008', arches: ['x86-64', 'x86-pae'] },
   { file: join(FIX, 'eras/gup-5.10-shape.c'), model: 'wpseq-2021', arches: ALL },
+  { file: join(FIX, 'eras/gup-6.1-shape.c'), model: 'folio-6x@6.1', arches: ALL },
   { file: join(FIX, 'eras/gup-6.10-shape.c'), model: 'folio-6x', arches: ALL },
 ];
 

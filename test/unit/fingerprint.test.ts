@@ -18,6 +18,7 @@ describe('fingerprint', () => {
   it.each([
     ['eras/x86-2008-shape.c', 'x86-2008', '2.6.38–4.4 (arch/x86/mm/gup.c)'],
     ['eras/gup-5.10-shape.c', 'wpseq-2021', '5.11–5.19'],
+    ['eras/gup-6.1-shape.c', 'folio-6x@6.1', '6.1–6.9'],
     ['eras/gup-6.10-shape.c', 'folio-6x', '6.10 or later'],
     ['gup-2014-shape.c', 'generic-2014', '3.18–4.12'],
   ])('%s: model %s, release %s', async (file, model, range) => {

@@ -101,6 +101,14 @@ function use(t: Thread, level: Level, e: LoadedEnt): void {
   t.k.m.useLeaf(level, e);
 }
 
+/** The walk goes down through this entry: a value its slot never held (a torn read) is used here. */
+function useTable(t: Thread, e: LoadedEnt): void {
+  if (!e.s) return;
+  const before = t.k.m.faults.length;
+  t.k.m.useEntry(e.s, e);
+  if (t.k.m.faults.length > before) t.stop = true; // a scheduling point: seen before any load through it
+}
+
 function addrEnd(a: ArchModel, l: Level, addr: number, end: number): number {
   if (!has(a, l)) return end;
   const size = 2 ** shiftOf(a, l);
@@ -113,6 +121,7 @@ function offset(t: Thread, l: Level, parentp: unknown, addr: number): unknown {
   const a = t.k.arch;
   if (!has(a, l)) return parentp instanceof TablePtr ? new TablePtr(parentp.table, parentp.idx, l, parentp.g) : parentp;
   const e = peek(t, parentp, `${l}_offset`);
+  useTable(t, e);
   return new TablePtr(a.pfn(e), levelIndex(a, l, addr), l, e.g);
 }
 
@@ -180,6 +189,7 @@ export function pgtableBuiltins(): Builtin[] {
     const e = peek(t, pp, 'pte_offset_map');
     const a = t.k.arch;
     if (a.none(e) || a.leaf('pmd', e)) return null;
+    useTable(t, e);
     return new TablePtr(a.pfn(e), levelIndex(a, 'pte', N(addr)), 'pte', e.g);
   });
   p('pte_offset_kernel', 'entp:pte', 'the pte slot for addr under the pmd', (t, [pp, addr]) => offset(t, 'pte', pp, N(addr)));

@@ -1,0 +1,71 @@
+/**
+ * folio-6x in two dialects: 6.1–6.9 (gup_pte_range names) and 6.10+ (gup_fast_*). The same code
+ * under other names, so the same outcome; each file gets the dialect whose names it has, and
+ * steps land on its own functions.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { replay } from '../../emulator/run/replay';
+import { SCENARIOS } from '../../emulator/scenarios';
+import { dialectFor, getVersion, VERSION_IDS } from '../../emulator/versions';
+import { analyze, racesOf } from '../../server/analysis/analyze';
+import { main } from '../../server/cli/main';
+
+const fix = (p: string) => readFileSync(join(__dirname, '../fixtures/eras', p), 'utf8');
+
+describe('folio-6x dialects', () => {
+  it('the registry keeps six versions; the 6.1–6.9 dialect is reached through folio-6x', () => {
+    expect(VERSION_IDS).not.toContain('folio-6x@6.1');
+    expect(getVersion('folio-6x').dialects?.map((d) => d.id)).toEqual(['folio-6x', 'folio-6x@6.1']);
+    const d = getVersion('folio-6x@6.1');
+    expect(d.kernels).toBe('6.1 – 6.9');
+    expect(d.functions).toEqual(expect.arrayContaining(['gup_pte_range', 'gup_huge_pmd', 'lockless_pages_from_mm', 'internal_get_user_pages_fast', 'try_grab_folio']));
+    expect(d.functions).not.toContain('gup_fast_pte_range');
+  });
+
+  it.each(SCENARIOS.map((s) => s.id))('%s: the same pages, deltas and verdict under either name set, the steps under each one\'s names', (scenario) => {
+    for (const arch of ['x86-64', 'arm64'] as const) {
+      let a, b;
+      try {
+        a = replay({ arch, version: 'folio-6x', scenario, trace: true });
+      } catch {
+        continue; // not applicable on this arch
+      }
+      b = replay({ arch, version: 'folio-6x@6.1', scenario, trace: true });
+      expect(b.result).toEqual(a.result);
+      expect(b.deltas).toEqual(a.deltas);
+      const fns = new Set(b.steps.map((s) => s.fn));
+      expect([...fns].some((f) => f.startsWith('gup_fast_'))).toBe(false);
+      if (a.steps.some((s) => s.fn === 'gup_fast_pte_range')) expect(fns.has('gup_pte_range')).toBe(true);
+    }
+  });
+
+  it('a file gets the dialect whose names it has; an explicit dialect is kept', () => {
+    expect(dialectFor(getVersion('folio-6x'), ['gup_pte_range', 'lockless_pages_from_mm', 'try_grab_folio']).id).toBe('folio-6x@6.1');
+    expect(dialectFor(getVersion('folio-6x'), ['gup_fast_pte_range', 'gup_fast']).id).toBe('folio-6x');
+    expect(dialectFor(getVersion('folio-6x@6.1'), ['gup_fast_pte_range', 'gup_fast']).id).toBe('folio-6x@6.1');
+    expect(dialectFor(getVersion('wpseq-2021'), ['gup_fast_pte_range']).id).toBe('wpseq-2021');
+  });
+
+  it('a 6.1-shaped file is analysed as folio-6x@6.1: every walker of it is a GUP-fast function, even with folio-6x named by hand', async () => {
+    for (const override of [undefined, 'folio-6x']) {
+      const a = await analyze(fix('gup-6.1-shape.c'), override);
+      expect(a.version?.id).toBe('folio-6x@6.1');
+      expect(a.gupFunctions.map((f) => f.name)).toEqual(expect.arrayContaining(['gup_pte_range', 'gup_huge_pmd', 'gup_pmd_range', 'lockless_pages_from_mm', 'internal_get_user_pages_fast']));
+    }
+  });
+
+  it('the dialect shares its version\'s races: it has none of folio-6x\'s fixed ones', () => {
+    const a = racesOf('folio-6x@6.1');
+    expect(a.fixes.map((c) => c.race.id)).toEqual(expect.arrayContaining(['race-khugepaged-collapse', 'race-pae-torn-pmd']));
+    expect(a.has).toEqual([]);
+  });
+
+  it('list --json shows the dialects under folio-6x', () => {
+    const out: string[] = [];
+    main(['list', '--json'], (s) => out.push(s));
+    const v = JSON.parse(out.join('')).versions.find((x: { id: string }) => x.id === 'folio-6x');
+    expect(v.dialects.map((d: { id: string }) => d.id)).toEqual(['folio-6x', 'folio-6x@6.1']);
+  });
+});
