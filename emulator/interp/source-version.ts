@@ -9,7 +9,7 @@
  */
 import type { ArchModel } from '../arch/types';
 import type { GupResult } from '../trace/types';
-import type { G, GupCall, Kern, VersionModel } from '../versions/kern';
+import { NotApplicableError, type G, type GupCall, type Kern, type VersionModel } from '../versions/kern';
 import { configFor, type InterpConfig } from './config';
 import { compileProgram, fromJs, type CNode, type Program } from './compile';
 import { FOLL } from './kapi/slow';
@@ -103,7 +103,9 @@ function build(tree: ReturnType<ParseC>, config: InterpConfig, pre: Preprocessed
         const why = program.broken.get(n);
         if (why) throw why;
       }
-      throw new Unsupported(`entry point ${wanted.join(' or ')}() is not defined in this file for ${arch.id}`, 0);
+      // a file from before FOLL_PIN (5.6) cannot pin: not a gap of the interpreter's
+      if (call.pin && !opts.entry && program.fns.has('get_user_pages_fast')) throw new NotApplicableError(`this file has no ${wanted.join(' or ')}() (FOLL_PIN pins came in 5.6): it can only take references`);
+      throw new Unsupported(`entry point ${wanted.join(' or ')}() is not defined in this file for ${arch.id}`, 1);
     },
     // a method, not an arrow: a copy with everyStatement on (the debugger's) runs as itself
     gup(k, call) {

@@ -11,7 +11,7 @@ import { getScenario, type Scenario } from '../scenarios';
 import { TraceBuffer, type StepSink } from '../trace/buffer';
 import type { GupResult, RefDelta, Step } from '../trace/types';
 import { getVersion, type VersionModel } from '../versions';
-import { KernCtx, run, type GupCall, type Kern, type VersionOptions } from '../versions/kern';
+import { KernCtx, NotApplicableError, run, type GupCall, type Kern, type VersionOptions } from '../versions/kern';
 
 export interface ReplayRequest {
   arch: string;
@@ -41,7 +41,7 @@ export interface Replay {
   options?: VersionOptions;
 }
 
-export class NotApplicableError extends Error {}
+export { NotApplicableError };
 
 /** Check that a version and a scenario can run on an arch; throws with the reason. */
 /**

@@ -76,6 +76,9 @@ export class Fiber<T> {
   }
 }
 
+/** A scenario, actor or entry point that cannot meet this version, arch or file (a reason, not a failure). */
+export class NotApplicableError extends Error {}
+
 /** Run a kernel function to its end where nothing else runs (no scheduling points wanted). */
 export function run<T>(k: Kern, g: G<T>): T {
   const f = new Fiber(k, g);

@@ -41,27 +41,33 @@ export function gupFunctionsIn(file: CFile): string[] {
  */
 const X86_FILE = ['get_head_page_multiple', '__VIRTUAL_MASK_SHIFT'];
 /** First match wins; `also`, when given, must match too (it narrows an x86 file's era). */
-const RELEASES: { range: string; any: string[]; also?: string[] }[] = [
+const RELEASES: { range: string; model: string; any: string[]; also?: string[] }[] = [
   // the ARM RFC took its huge-page helper from x86: its own accessor names it first
-  { range: 'the 2013 ARM RFC (3.12)', any: ['pte_present_user'] },
+  { range: 'the 2013 ARM RFC (3.12)', model: 'arm-rfc-2013', any: ['pte_present_user'] },
   // arch/x86/mm/gup.c, by what its huge-page refs look like: no THP, THP with tail pins, 4.5+ refcounting
-  { range: '4.5–4.12 (arch/x86/mm/gup.c)', any: X86_FILE, also: ['page_ref_add', 'pte_allows_gup', 'pte_devmap'] },
-  { range: '2.6.38–4.4 (arch/x86/mm/gup.c)', any: X86_FILE, also: ['get_huge_page_tail'] },
-  { range: '2.6.27–2.6.37 (arch/x86/mm/gup.c)', any: X86_FILE },
-  { range: '6.10 or later', any: ['gup_fast_pte_range', 'gup_fast_fallback', 'gup_fast_pmd_leaf'] },
-  { range: '6.1–6.9', any: ['try_grab_folio', 'try_grab_folio_fast', 'folio_fast_pin_allowed', 'gup_must_unshare'] },
-  { range: '5.11–5.19', any: ['lockless_pages_from_mm', 'write_protect_seq'] },
-  { range: '5.7–5.10', any: ['try_grab_compound_head', 'hpage_pincount_add'] },
-  { range: '5.2–5.6', any: ['try_get_compound_head', 'gup_fast_permitted', '__gup_longterm_unlocked'] },
-  { range: '4.13–5.1', any: ['CONFIG_HAVE_GENERIC_GUP', 'gup_pgd_range', 'undo_dev_pagemap'] },
-  { range: '3.18–4.12', any: ['CONFIG_HAVE_GENERIC_RCU_GUP'] },
+  { range: '4.5–4.12 (arch/x86/mm/gup.c)', model: 'x86-2008', any: X86_FILE, also: ['page_ref_add', 'pte_allows_gup', 'pte_devmap'] },
+  { range: '2.6.38–4.4 (arch/x86/mm/gup.c)', model: 'x86-2008', any: X86_FILE, also: ['get_huge_page_tail'] },
+  { range: '2.6.27–2.6.37 (arch/x86/mm/gup.c)', model: 'x86-2008', any: X86_FILE },
+  { range: '6.10 or later', model: 'folio-6x', any: ['gup_fast_pte_range', 'gup_fast_fallback', 'gup_fast_pmd_leaf'] },
+  { range: '6.1–6.9', model: 'folio-6x', any: ['try_grab_folio', 'try_grab_folio_fast', 'folio_fast_pin_allowed', 'gup_must_unshare'] },
+  { range: '5.11–5.19', model: 'wpseq-2021', any: ['lockless_pages_from_mm', 'write_protect_seq'] },
+  { range: '5.7–5.10', model: 'foll-pin-2020', any: ['try_grab_compound_head', 'hpage_pincount_add'] },
+  // no model of its own: the nearest walks the same gup_flags/p4d shape (its FOLL_GET path is 5.2's)
+  { range: '5.2–5.6', model: 'foll-pin-2020', any: ['try_get_compound_head', 'gup_fast_permitted', '__gup_longterm_unlocked'] },
+  { range: '4.13–5.1', model: 'generic-2014', any: ['CONFIG_HAVE_GENERIC_GUP', 'gup_pgd_range', 'undo_dev_pagemap'] },
+  { range: '3.18–4.12', model: 'generic-2014', any: ['CONFIG_HAVE_GENERIC_RCU_GUP'] },
 ];
 
 export function releaseOf(present: Set<string>): Fingerprint['release'] {
-  for (const r of RELEASES) {
-    const by = r.any.filter((n) => present.has(n));
-    const also = (r.also ?? []).filter((n) => present.has(n));
-    if (by.length && (!r.also || also.length)) return { range: r.range, by: [...by, ...also] };
+  const r = releaseRule(present);
+  return r && { range: r.rule.range, by: r.by };
+}
+
+function releaseRule(present: Set<string>) {
+  for (const rule of RELEASES) {
+    const by = rule.any.filter((n) => present.has(n));
+    const also = (rule.also ?? []).filter((n) => present.has(n));
+    if (by.length && (!rule.also || also.length)) return { rule, by: [...by, ...also] };
   }
   return undefined;
 }
@@ -79,15 +85,21 @@ export function fingerprint(text: string, file: CFile): Fingerprint | undefined 
     score += 0.1 * v.functions.filter((f) => defined.includes(f)).length;
     return { id: v.id, score };
   }).sort((a, b) => b.score - a.score);
-  const best = scores[0];
+  // a release the file's names place it in picks its era's model; the scores only where none does
+  const placed = releaseRule(present);
+  const best = scores.find((x) => x.id === placed?.rule.model) ?? scores[0];
   const tells = TELLS[best.id] ?? {};
   const possible = Object.values(tells).filter((w) => w > 0).reduce((a, b) => a + b, 0);
   const evidence = Object.keys(tells).filter((n) => tells[n] > 0 && present.has(n));
   const found = evidence.reduce((a, n) => a + tells[n], 0);
-  const margin = Math.min(1, Math.max(0, (best.score - scores[1].score) / 3));
-  const confidence = possible ? Math.round(Math.min(1, (found / possible) * 0.6 + margin * 0.4) * 100) / 100 : 0;
+  const runnerUp = scores.find((x) => x !== best)!;
+  const margin = Math.min(1, Math.max(0, (best.score - runnerUp.score) / 3));
+  const scored = possible ? Math.round(Math.min(1, (found / possible) * 0.6 + margin * 0.4) * 100) / 100 : 0;
+  // placed among releases by the file's own names: at least even odds, whatever the tells say
+  const confidence = placed ? Math.max(0.5, scored) : scored;
   // the registry entry scored; the file is run in the dialect of it whose names it has
-  return { id: dialectFor(getVersion(best.id), present).id, release: releaseOf(present), confidence, scores, evidence };
+  const release = placed && { range: placed.rule.range, by: placed.by };
+  return { id: dialectFor(getVersion(best.id), present).id, release, confidence, scores, evidence };
 }
 
 /** Every identifier in the text (what the fingerprint and the choice of a dialect look at). */

@@ -36,6 +36,17 @@ describe('gup-lens on a file\'s own code', () => {
     expect(new Set(halves.map((s: { line: number }) => s.line))).toEqual(new Set([readLine]));
   });
 
+  it('a file from before FOLL_PIN cannot run a pin scenario: it says so and exits 2, it does not fall back to pinning', async () => {
+    // a gup_flags-era file (whose model pins) without its pin entry point, as 5.2 was
+    const dir = mkdtempSync(join(tmpdir(), 'gup-lens-nopin-'));
+    const file = join(dir, 'gup.c');
+    writeFileSync(file, readFileSync(join(FIX, 'gup-5.10-shape.c'), 'utf8').replace(/\bpin_user_pages_fast\b/g, 'pin_nothing_yet'));
+    const r = await run(['replay', '--file', file, '--arch', 'x86-64', '--scenario', 'pin-1g']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/this file has no pin_user_pages_fast\(\) \(FOLL_PIN pins came in 5\.6\)/);
+    expect(r.out).toBe('');
+  });
+
   it('--config overrides a symbol: without a pte special bit the 2014-style pte level is a stub', async () => {
     const file = join(__dirname, '../../../shared/corpus/generic-2014.mm-gup-fast-part.c');
     if (!existsSync(file)) return console.warn('skipped: ../shared/corpus is absent');
