@@ -40,6 +40,8 @@ type Ev = (t: Thread, f: Frame) => any;
 interface X {
   t: CType;
   ev: Ev;
+  /** the same as JS source over t, f and V (= f.v), where the compiler can write it (see emit) */
+  js?: string;
 }
 interface Place {
   t: CType;
@@ -47,10 +49,14 @@ interface Place {
   set: (t: Thread, f: Frame, v: any) => void;
   /** the place's address, where it has one */
   addr?: Ev;
+  /** as JS: `pre` evaluates the address once (into a slot), then `get` and `set(v)` use it */
+  bind?: (b: FB) => { pre: string; get: string; set: (v: string) => string };
 }
 interface Label {
   pc: number;
 }
+/** An op's body as JS; `go(pc)` is how it goes on to the op at pc (a JS expression). */
+type Body = (go: (pc: string) => string) => string;
 interface Local {
   slot: number;
   t: CType;
@@ -269,7 +275,7 @@ function literal(env: Env, text: string, l: number): X {
     const x = literal(env, text.slice(1).trim(), l);
     const t = promote(x.t);
     const v = wrapper(t)(-x.ev(undefined as unknown as Thread, undefined as unknown as Frame));
-    return { t, ev: () => v };
+    return constX(t, v);
   }
   const m = /^(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)([uUlL]*)$/.exec(text);
   if (!m) throw new Unsupported(`number ${text}`, l);
@@ -285,7 +291,20 @@ function literal(env: Env, text: string, l: number): X {
   else if (longs <= 1 && big <= (uns ? 0xffffffffn : 0x7fffffffn)) t = longType(env.w, !uns);
   else t = int(64, !uns && big <= 0x7fffffffffffffffn, uns ? 'unsigned long long' : 'long long');
   const v = is64(t) ? big : Number(big);
-  return { t, ev: () => v };
+  return constX(t, v);
+}
+
+/** A constant as JS source (numbers and bigints inline), or undefined when it is not one. */
+function litJs(v: unknown): string | undefined {
+  if (typeof v === 'number' && Number.isFinite(v)) return `(${v})`;
+  if (typeof v === 'bigint') return `(${v}n)`;
+  if (v === null) return 'null';
+  return undefined;
+}
+
+/** A constant expression: its value, as a closure and as JS. */
+function constX(t: CType, v: unknown): X {
+  return { t, ev: () => v, js: litJs(v) };
 }
 
 // ---------------- the function builder ----------------
@@ -303,11 +322,35 @@ class FB {
   /** each slot's value when a frame starts (a declared local without initializer: zero of its type) */
   readonly zeros: unknown[] = [];
   private readonly memo = new Map<number, boolean>();
+  /** what generated code reads as K[i]: closures, built-ins, each call site's argument array */
+  readonly consts: unknown[] = [];
+  /**
+   * per op: its body as JS, given how to go on to a pc (`go`); a thunk, as jump targets are
+   * placed later. None: its closure runs.
+   */
+  readonly bodies: (Body | undefined)[] = [];
+  /** per op: the statement whose mark rides on it */
+  readonly marks: ({ l: number; anchor: string } | undefined)[] = [];
   constructor(
     readonly env: Env,
     readonly name: string,
     readonly ret: CType,
   ) {}
+
+  /** a value generated code reads: its K[i] */
+  k(v: unknown): string {
+    this.consts.push(v);
+    return `K[${this.consts.length - 1}]`;
+  }
+  /** an expression as JS: its own source, or a call of its closure */
+  js(x: X): string {
+    return x.js ?? `${this.k(x.ev)}(t, f)`;
+  }
+  /** x converted from type `from` to `to`, as JS */
+  cv(from: CType, to: CType, js: string): string {
+    const c = converter(from, to);
+    return c ? `${this.k(c)}(${js})` : js;
+  }
 
   slot(): number {
     return this.nslots++;
@@ -335,8 +378,10 @@ class FB {
    * Append an op. A statement's mark (its line, its text, its 'stmt' step) rides on the
    * statement's first op instead of being an op of its own: half the dispatches of a walk.
    */
-  push(op: Op): void {
+  push(op: Op, body?: Body): void {
     const p = this.pending;
+    this.marks.push(p);
+    this.bodies.push(body);
     if (p) {
       this.pending = undefined;
       const { l, anchor } = p;
@@ -359,20 +404,25 @@ class FB {
     }
     this.ops.push(op);
   }
-  /** an op that does something and goes on */
-  op(run: (t: Thread, f: Frame) => void): void {
+  /**
+   * an op that does something and goes on (js: the same as a JS statement; `leaves`: it pushes
+   * a frame, so the run loop must take over)
+   */
+  op(run: (t: Thread, f: Frame) => void, js?: string, leaves = false): void {
     const next = this.ops.length + 1;
     this.push((t, f) => {
       run(t, f);
       return next;
-    });
+    }, js === undefined ? undefined : (go) => `${js};\n ${leaves ? `return ${next};` : go(String(next))}`);
   }
   jump(l: Label): void {
-    this.push(() => l.pc);
+    this.push(() => l.pc, (go) => go(String(l.pc)));
   }
-  jumpIf(ev: Ev, l: Label, when: boolean): void {
+  jumpIf(x: X, l: Label, when: boolean): void {
     const next = this.ops.length + 1;
-    this.push(when ? (t, f) => (ev(t, f) ? l.pc : next) : (t, f) => (ev(t, f) ? next : l.pc));
+    const ev = x.ev;
+    const c = this.js(x);
+    this.push(when ? (t, f) => (ev(t, f) ? l.pc : next) : (t, f) => (ev(t, f) ? next : l.pc), (go) => go(`(${c}) ? ${when ? l.pc : next} : ${when ? next : l.pc}`));
   }
   /** keep a value in a temporary now (before a later operand's ops run) */
   spill(x: X): X {
@@ -380,12 +430,12 @@ class FB {
     const ev = x.ev;
     this.op((t, f) => {
       f.v[s] = ev(t, f);
-    });
-    return { t: x.t, ev: (_t, f) => f.v[s] };
+    }, `V[${s}] = ${this.js(x)}`);
+    return { t: x.t, ev: (_t, f) => f.v[s], js: `V[${s}]` };
   }
   /** a statement starts: its line, its text as the step anchor, a 'stmt' step (on its first op) */
   mark(n: CNode, text = n.text): void {
-    if (this.pending) this.op(() => undefined); // a statement that made no op still shows
+    if (this.pending) this.op(() => undefined, ''); // a statement that made no op still shows
     const l = line(n);
     this.lines.add(l);
     this.pending = { l, anchor: text.split('\n')[0].trim().slice(0, 120) };
@@ -431,7 +481,7 @@ function expr(b: FB, n: CNode): X {
     case 'char_literal': {
       const c = n.text.slice(1, -1);
       const v = c.startsWith('\\') ? ({ n: 10, t: 9, '0': 0, '\\': 92, "'": 39 } as Record<string, number>)[c[1]] ?? 0 : c.charCodeAt(0);
-      return { t: INT, ev: () => v };
+      return constX(INT, v);
     }
     case 'string_literal':
     case 'concatenated_string': {
@@ -439,11 +489,11 @@ function expr(b: FB, n: CNode): X {
       return { t: ptr(int(8, true, 'char')), ev: () => s };
     }
     case 'true':
-      return { t: BOOL, ev: () => 1 };
+      return constX(BOOL, 1);
     case 'false':
-      return { t: BOOL, ev: () => 0 };
+      return constX(BOOL, 0);
     case 'null':
-      return { t: ptr(VOID), ev: () => null };
+      return constX(ptr(VOID), null);
     case 'identifier':
       return identifier(b, n);
     case 'assignment_expression':
@@ -464,10 +514,10 @@ function expr(b: FB, n: CNode): X {
     case 'cast_expression': {
       const to = typeOfDescriptor(b.env, field(n, 'type')!);
       const x = expr(b, field(n, 'value')!);
-      if (to.k === 'void') return { t: VOID, ev: x.ev };
+      if (to.k === 'void') return { t: VOID, ev: x.ev, js: x.js };
       const c = converter(x.t, to);
       const ev = x.ev;
-      return { t: to, ev: c ? (t, f) => c(ev(t, f)) : ev };
+      return { t: to, ev: c ? (t, f) => c(ev(t, f)) : ev, js: b.cv(x.t, to, b.js(x)) };
     }
     case 'conditional_expression':
       return conditional(b, n);
@@ -482,14 +532,14 @@ function expr(b: FB, n: CNode): X {
       const rx = expr(b, right);
       const le = lx.ev;
       const re = rx.ev;
-      return { t: rx.t, ev: (t, f) => (le(t, f), re(t, f)) };
+      return { t: rx.t, ev: (t, f) => (le(t, f), re(t, f)), js: `(${b.js(lx)}, ${b.js(rx)})` };
     }
     case 'sizeof_expression': {
       const ty = field(n, 'type');
       const size = ty ? sizeOf(typeOfDescriptor(b.env, ty), b.env.w) : sizeOf(typeOnly(b, field(n, 'value')!), b.env.w);
       const t = longType(b.env.w, false);
       const v = is64(t) ? BigInt(size) : size;
-      return { t, ev: () => v };
+      return constX(t, v);
     }
     default:
       throw new Unsupported(`expression ${n.type} (${n.text.slice(0, 40)})`, l);
@@ -508,19 +558,15 @@ function identifier(b: FB, n: CNode): X {
   const loc = b.lookup(name);
   if (loc) {
     const s = loc.slot;
-    return { t: loc.t, ev: (_t, f) => f.v[s] };
+    return { t: loc.t, ev: (_t, f) => f.v[s], js: `V[${s}]` };
   }
-  if (name === 'current') return { t: ptr({ k: 'struct', name: 'task_struct' }), ev: () => CURRENT };
-  if (name === 'NULL') return { t: ptr(VOID), ev: () => null };
-  if (name === 'true' || name === 'false') {
-    const v = name === 'true' ? 1 : 0;
-    return { t: BOOL, ev: () => v };
-  }
+  if (name === 'current') return { t: ptr({ k: 'struct', name: 'task_struct' }), ev: () => CURRENT, js: b.k(CURRENT) };
+  if (name === 'NULL') return constX(ptr(VOID), null);
+  if (name === 'true' || name === 'false') return constX(BOOL, name === 'true' ? 1 : 0);
   const bi = b.env.builtin(name);
   if (bi && bi.kind === 'const') {
     const t = specType(bi.ret, b.env.w);
-    const v = fromJs(t)(bi.value!(b.env.arch));
-    return { t, ev: () => v };
+    return constX(t, fromJs(t)(bi.value!(b.env.arch)));
   }
   return { t: INT, ev: unknownName(b, `identifier ${name}`, line(n)) };
 }
@@ -536,7 +582,13 @@ function place(b: FB, n: CNode): Place {
       if (!loc) throw new Unsupported(`assignment to ${n.text}, which is not a local`, l);
       const s = loc.slot;
       const name = n.text;
-      return { t: loc.t, get: (_t, f) => f.v[s], set: (_t, f, v) => void (f.v[s] = v), addr: (_t, f) => new LocalRef(f.v, s, name) };
+      return {
+        t: loc.t,
+        get: (_t, f) => f.v[s],
+        set: (_t, f, v) => void (f.v[s] = v),
+        addr: (_t, f) => new LocalRef(f.v, s, name),
+        bind: () => ({ pre: '', get: `V[${s}]`, set: (v) => `(V[${s}] = ${v})` }),
+      };
     }
     case 'pointer_expression': {
       if (n.children[0]?.text !== '*') throw new Unsupported('& is not a place', l);
@@ -549,6 +601,10 @@ function place(b: FB, n: CNode): Place {
         get: (t, f) => readThrough(t, pe(t, f), l),
         set: (t, f, v) => writeThrough(t, pe(t, f), v, l),
         addr: pe,
+        bind: (b) => {
+          const a = b.slot();
+          return { pre: `V[${a}] = ${b.js(p)}`, get: `${b.k(readThrough)}(t, V[${a}], ${l})`, set: (v) => `${b.k(writeThrough)}(t, V[${a}], ${v}, ${l})` };
+        },
       };
     }
     case 'subscript_expression': {
@@ -562,6 +618,15 @@ function place(b: FB, n: CNode): Place {
         get: (t, f) => readThrough(t, ptrPlus(ae(t, f), N(ie(t, f)), l), l),
         set: (t, f, v) => writeThrough(t, ptrPlus(ae(t, f), N(ie(t, f)), l), v, l),
         addr: (t, f) => ptrPlus(ae(t, f), N(ie(t, f)), l),
+        bind: (b) => {
+          const base = b.slot();
+          const at = b.slot();
+          return {
+            pre: `V[${base}] = ${b.js(a)}, V[${at}] = ${b.k(N)}(${b.js(i)})`,
+            get: `${b.k(readAt)}(t, V[${base}], V[${at}], ${l})`,
+            set: (v) => `${b.k(writeAt)}(t, V[${base}], V[${at}], ${v}, ${l})`,
+          };
+        },
       };
     }
     case 'field_expression':
@@ -577,6 +642,16 @@ function readThrough(t: Thread, p: any, l: number): any {
   if (p instanceof ArrPtr) return p.a[p.off] ?? 0;
   if (p instanceof TablePtr) return t.k.m.load(p);
   throw new Unsupported('a read through a pointer the model does not know', l);
+}
+
+/** p[i] without making the pointer p + i (pages[*nr] on every page of a walk) */
+function readAt(t: Thread, p: any, i: number, l: number): any {
+  return p instanceof ArrPtr ? p.a[p.off + i] ?? 0 : readThrough(t, ptrPlus(p, i, l), l);
+}
+
+function writeAt(t: Thread, p: any, i: number, v: any, l: number): void {
+  if (p instanceof ArrPtr) p.a[p.off + i] = v;
+  else writeThrough(t, ptrPlus(p, i, l), v, l);
 }
 
 function pastLocal(p: LocalRef, l: number): never {
@@ -682,7 +757,8 @@ function member(b: FB, n: CNode): Place {
 
 function rvalueOfPlace(b: FB, n: CNode): X {
   const p = place(b, n);
-  return { t: p.t, ev: p.get };
+  const at = p.bind?.(b);
+  return { t: p.t, ev: p.get, js: at && (at.pre ? `(${at.pre}, ${at.get})` : at.get) };
 }
 
 function addressOf(b: FB, n: CNode): X {
@@ -699,11 +775,10 @@ function deref(b: FB, n: CNode): X {
   if (p.t.k !== 'ptr') throw new Unsupported(`* of a ${typeName(p.t)}`, l);
   const pe = p.ev;
   const to = p.t.to;
-  if (to.k !== 'ent') return { t: to, ev: (t, f) => readThrough(t, pe(t, f), l) };
+  if (to.k !== 'ent') return { t: to, ev: (t, f) => readThrough(t, pe(t, f), l), js: `${b.k(readThrough)}(t, ${b.js(p)}, ${l})` };
   const tmp = b.slot();
   const atomic = b.env.arch.atomicEntryLoad;
-  b.op((t, f) => {
-    const pv = pe(t, f);
+  const load = (t: Thread, f: Frame, pv: unknown) => {
     if (!(pv instanceof TablePtr)) f.v[tmp] = peek(t, pv, '*');
     else if (atomic) f.v[tmp] = loadEnt(t, pv);
     else {
@@ -711,8 +786,9 @@ function deref(b: FB, n: CNode): X {
       t.subDone = (v) => void (f.v[tmp] = v);
       t.stop = true;
     }
-  });
-  return { t: to, ev: (_t, f) => f.v[tmp] };
+  };
+  b.op((t, f) => load(t, f, pe(t, f)), `${b.k(load)}(t, f, ${b.js(p)})`);
+  return { t: to, ev: (_t, f) => f.v[tmp], js: `V[${tmp}]` };
 }
 
 function assignment(b: FB, n: CNode): X {
@@ -724,19 +800,28 @@ function assignment(b: FB, n: CNode): X {
   const re = rx.ev;
   const set = lp.set;
   const get = lp.get;
+  const at = lp.bind?.(b);
+  const r = b.slot();
   if (op === '=') {
     const c = conv(rx.t, lp.t);
-    return { t: lp.t, ev: (t, f) => { const v = c(re(t, f)); set(t, f, v); return v; } };
+    // the value first, then the place's address (as the closure does)
+    const js = at && `(V[${r}] = ${b.cv(rx.t, lp.t, b.js(rx))}${at.pre ? `, ${at.pre}` : ''}, ${at.set(`V[${r}]`)}, V[${r}])`;
+    return { t: lp.t, ev: (t, f) => { const v = c(re(t, f)); set(t, f, v); return v; }, js };
   }
   const bop = op.slice(0, -1);
   const apply = binop(b, bop, lp.t, rx.t, l);
   const back = conv(apply.t, lp.t);
   const fn = apply.fn;
-  return { t: lp.t, ev: (t, f) => { const v = back(fn(get(t, f), re(t, f))); set(t, f, v); return v; } };
+  const value = apply.js ? apply.js(at?.get ?? '', b.js(rx)) : `${b.k(fn)}(${at?.get}, ${b.js(rx)})`;
+  const js = at && `(${at.pre ? `${at.pre}, ` : ''}V[${r}] = ${b.cv(apply.t, lp.t, value)}, ${at.set(`V[${r}]`)}, V[${r}])`;
+  return { t: lp.t, ev: (t, f) => { const v = back(fn(get(t, f), re(t, f))); set(t, f, v); return v; }, js };
 }
 
-/** A binary operator on two typed values: the result type and a function of the raw values. */
-function binop(b: FB, op: string, lt: CType, rt: CType, l: number): { t: CType; fn: (a: any, b: any) => any } {
+/** C's comparison operators as JS on values of one integer type. */
+const JS_CMP: Record<string, string> = { '==': '===', '!=': '!==', '<': '<', '>': '>', '<=': '<=', '>=': '>=' };
+
+/** A binary operator on two typed values: the result type, a function of the raw values, and (where plain) the JS of it. */
+function binop(b: FB, op: string, lt: CType, rt: CType, l: number): { t: CType; fn: (a: any, b: any) => any; js?: (a: string, c: string) => string } {
   if (lt.k === 'ptr' && (op === '+' || op === '-') && isInt(rt)) {
     const sign = op === '+' ? 1 : -1;
     return { t: lt, fn: (a, x) => ptrPlus(a, sign * N(x), l) };
@@ -765,12 +850,17 @@ function binop(b: FB, op: string, lt: CType, rt: CType, l: number): { t: CType; 
   const t = common(lt, rt);
   const cl = conv(lt, t);
   const cr = conv(rt, t);
+  const cvl = (a: string) => b.cv(lt, t, a);
+  const cvr = (a: string) => b.cv(rt, t, a);
   if (['==', '!=', '<', '>', '<=', '>='].includes(op)) {
     const c = compare(op);
-    return { t: INT, fn: (a, x) => c(cl(a), cr(x)) };
+    return { t: INT, fn: (a, x) => c(cl(a), cr(x)), js: (a, x) => `(${cvl(a)} ${JS_CMP[op]} ${cvr(x)} ? 1 : 0)` };
   }
   const f = arith(op, t, l);
-  return { t, fn: (a, x) => f(cl(a), cr(x)) };
+  // + - & | ^ wrapped to the type's width inline; the rest through arith (division checks, shifts)
+  const plain = ['+', '-', '&', '|', '^'].includes(op) && t.k === 'int' && (t.bits === 64 || t.bits === 32);
+  const wrap = (e: string) => (t.k === 'int' && t.bits === 64 ? `BigInt.as${t.signed ? 'Int' : 'Uint'}N(64, ${e})` : t.k === 'int' && t.signed ? `((${e}) | 0)` : `((${e}) >>> 0)`);
+  return { t, fn: (a, x) => f(cl(a), cr(x)), js: plain ? (a, x) => wrap(`${cvl(a)} ${op} ${cvr(x)}`) : undefined };
 }
 
 function binary(b: FB, n: CNode): X {
@@ -784,16 +874,18 @@ function binary(b: FB, n: CNode): X {
       const tmp = b.slot();
       const end = b.label();
       const le = lx.ev;
-      b.op((t, f) => void (f.v[tmp] = le(t, f) ? 1 : 0));
-      b.jumpIf((_t, f) => f.v[tmp], end, op === '||');
-      const re = expr(b, right).ev;
-      b.op((t, f) => void (f.v[tmp] = re(t, f) ? 1 : 0));
+      b.op((t, f) => void (f.v[tmp] = le(t, f) ? 1 : 0), `V[${tmp}] = (${b.js(lx)}) ? 1 : 0`);
+      b.jumpIf({ t: INT, ev: (_t, f) => f.v[tmp], js: `V[${tmp}]` }, end, op === '||');
+      const rx = expr(b, right);
+      const re = rx.ev;
+      b.op((t, f) => void (f.v[tmp] = re(t, f) ? 1 : 0), `V[${tmp}] = (${b.js(rx)}) ? 1 : 0`);
       b.place(end);
-      return { t: INT, ev: (_t, f) => f.v[tmp] };
+      return { t: INT, ev: (_t, f) => f.v[tmp], js: `V[${tmp}]` };
     }
     const le = lx.ev;
-    const re = expr(b, right).ev;
-    return { t: INT, ev: op === '&&' ? (t, f) => (le(t, f) && re(t, f) ? 1 : 0) : (t, f) => (le(t, f) || re(t, f) ? 1 : 0) };
+    const rx = expr(b, right);
+    const re = rx.ev;
+    return { t: INT, ev: op === '&&' ? (t, f) => (le(t, f) && re(t, f) ? 1 : 0) : (t, f) => (le(t, f) || re(t, f) ? 1 : 0), js: `((${b.js(lx)}) ${op} (${b.js(rx)}) ? 1 : 0)` };
   }
   const same = (op === '==' || op === '!=') && entryVal(b, left) && entryVal(b, right);
   if (same) {
@@ -805,15 +897,16 @@ function binary(b: FB, n: CNode): X {
     const ae = ax.ev;
     const be = bx.ev;
     const ne = op === '!=';
-    return { t: INT, ev: (tt, f) => { const x = ae(tt, f); const y = be(tt, f); return (x.lo === y.lo && x.hi === y.hi) !== ne ? 1 : 0; } };
+    const same = (x: LoadedEnt, y: LoadedEnt) => ((x.lo === y.lo && x.hi === y.hi) !== ne ? 1 : 0);
+    return { t: INT, ev: (tt, f) => same(ae(tt, f), be(tt, f)), js: `${b.k(same)}(${b.js(ax)}, ${b.js(bx)})` };
   }
   let lx = expr(b, left);
   if (b.suspends(right)) lx = b.spill(lx);
   const rx = expr(b, right);
-  const { t, fn } = binop(b, op, lx.t, rx.t, l);
+  const { t, fn, js } = binop(b, op, lx.t, rx.t, l);
   const le = lx.ev;
   const re = rx.ev;
-  return { t, ev: (tt, f) => fn(le(tt, f), re(tt, f)) };
+  return { t, ev: (tt, f) => fn(le(tt, f), re(tt, f)), js: js ? js(b.js(lx), b.js(rx)) : `${b.k(fn)}(${b.js(lx)}, ${b.js(rx)})` };
 }
 
 /** A call pte_val(e) (or pmd/pud/p4d/pgd) of an entry-typed argument, the built-in one. */
@@ -829,14 +922,15 @@ function unary(b: FB, n: CNode): X {
   const op = n.childForFieldName('operator')?.text ?? n.children[0]!.text;
   const x = expr(b, field(n, 'argument')!);
   const e = x.ev;
-  if (op === '!') return { t: INT, ev: (t, f) => (e(t, f) ? 0 : 1) };
+  if (op === '!') return { t: INT, ev: (t, f) => (e(t, f) ? 0 : 1), js: `((${b.js(x)}) ? 0 : 1)` };
   if (!isInt(x.t)) throw new Unsupported(`unary ${op} on a ${typeName(x.t)}`, l);
   const t = promote(x.t);
   const c = conv(x.t, t);
   const w = wrapper(t);
-  if (op === '-') return { t, ev: (tt, f) => w(-c(e(tt, f))) };
-  if (op === '~') return { t, ev: (tt, f) => w(~c(e(tt, f))) };
-  if (op === '+') return { t, ev: (tt, f) => c(e(tt, f)) };
+  const cj = b.cv(x.t, t, b.js(x));
+  if (op === '-') return { t, ev: (tt, f) => w(-c(e(tt, f))), js: `${b.k(w)}(-${cj})` };
+  if (op === '~') return { t, ev: (tt, f) => w(~c(e(tt, f))), js: `${b.k(w)}(~${cj})` };
+  if (op === '+') return { t, ev: (tt, f) => c(e(tt, f)), js: cj };
   throw new Unsupported(`unary ${op}`, l);
 }
 
@@ -854,11 +948,16 @@ function update(b: FB, n: CNode): X {
     const w = wrapper(p.t);
     next = is64(p.t) ? (v) => w(v + BigInt(d)) : (v) => w(v + d);
   } else throw new Unsupported(`${op} on a ${typeName(p.t)}`, l);
+  const at = p.bind?.(b);
+  const r = b.slot();
+  const nx = b.k(next);
+  const pre = at?.pre ? `${at.pre}, ` : '';
   return {
     t: p.t,
     ev: prefix
       ? (t, f) => { const v = next(get(t, f)); set(t, f, v); return v; }
       : (t, f) => { const v = get(t, f); set(t, f, next(v)); return v; },
+    js: at && (prefix ? `(${pre}V[${r}] = ${nx}(${at.get}), ${at.set(`V[${r}]`)}, V[${r}])` : `(${pre}V[${r}] = ${at.get}, ${at.set(`${nx}(V[${r}])`)}, V[${r}])`),
   };
 }
 
@@ -870,17 +969,17 @@ function conditional(b: FB, n: CNode): X {
     const tmp = b.slot();
     const other = b.label();
     const end = b.label();
-    b.jumpIf(c.ev, other, false);
+    b.jumpIf(c, other, false);
     const x = expr(b, cn);
     const xe = x.ev;
-    b.op((t, f) => void (f.v[tmp] = xe(t, f)));
+    b.op((t, f) => void (f.v[tmp] = xe(t, f)), `V[${tmp}] = ${b.js(x)}`);
     b.jump(end);
     b.place(other);
     const y = expr(b, an);
     const ye = y.ev;
-    b.op((t, f) => void (f.v[tmp] = ye(t, f)));
+    b.op((t, f) => void (f.v[tmp] = ye(t, f)), `V[${tmp}] = ${b.js(y)}`);
     b.place(end);
-    return { t: x.t.k === 'ptr' && x.t.to.k === 'void' ? y.t : x.t, ev: (_t, f) => f.v[tmp] };
+    return { t: x.t.k === 'ptr' && x.t.to.k === 'void' ? y.t : x.t, ev: (_t, f) => f.v[tmp], js: `V[${tmp}]` };
   }
   const x = expr(b, cn);
   const y = expr(b, an);
@@ -890,7 +989,7 @@ function conditional(b: FB, n: CNode): X {
   const ce = c.ev;
   const xe = x.ev;
   const ye = y.ev;
-  return { t, ev: (tt, f) => (ce(tt, f) ? cx(xe(tt, f)) : cy(ye(tt, f))) };
+  return { t, ev: (tt, f) => (ce(tt, f) ? cx(xe(tt, f)) : cy(ye(tt, f))), js: `((${b.js(c)}) ? ${b.cv(x.t, t, b.js(x))} : ${b.cv(y.t, t, b.js(y))})` };
 }
 
 /** Evaluate call arguments in order, spilling those before an argument that can stop the thread. */
@@ -919,10 +1018,7 @@ function call(b: FB, n: CNode): X {
     const set = p.set;
     return { t: VOID, ev: (t, f) => set(t, f, c(ve(t, f))) };
   }
-  if (name === 'IS_ENABLED') {
-    const v = b.env.cfg.defined.get(argNodes[0]?.text ?? '') === '1' ? 1 : 0;
-    return { t: INT, ev: () => v };
-  }
+  if (name === 'IS_ENABLED') return constX(INT, b.env.cfg.defined.get(argNodes[0]?.text ?? '') === '1' ? 1 : 0);
   if (name === 'min' || name === 'max' || name === 'min_t' || name === 'max_t') {
     const typed = name.endsWith('_t');
     const forced = typed ? typeFromText(b.env, argNodes[0]?.text ?? '') : undefined;
@@ -945,14 +1041,17 @@ function call(b: FB, n: CNode): X {
     const evs = xs.map((x) => x.ev);
     const tmp = b.slot();
     const env = b.env;
-    b.op((t, f) => {
+    const enter = (t: Thread, a: unknown[]) => {
       const callee = env.fns.get(name);
       if (!callee) throw env.whyBroken(name, l);
+      t.call(callee, a, tmp, l);
+    };
+    b.op((t, f) => {
       const a = new Array(evs.length);
       for (let i = 0; i < evs.length; i++) a[i] = convs[i](evs[i](t, f));
-      t.call(callee, a, tmp, l);
-    });
-    return { t: sig.ret, ev: (_t, f) => f.v[tmp] };
+      enter(t, a);
+    }, `${b.k(enter)}(t, [${xs.map((x, i) => b.cv(x.t, sig.params[i].t, b.js(x))).join(', ')}])`, true);
+    return { t: sig.ret, ev: (_t, f) => f.v[tmp], js: `V[${tmp}]` };
   }
   const bi = b.env.builtin(name);
   if (!bi) {
@@ -973,6 +1072,9 @@ function call(b: FB, n: CNode): X {
   const back = fromJs(rt);
   // pure and sched built-ins read their arguments at once and keep none: one array per call site
   const shared = new Array(evs.length);
+  const sh = b.k(shared);
+  const argJs = xs.length ? `(${xs.map((x, i) => `${sh}[${i}] = ${b.js(x)}`).join(', ')}, ${sh})` : sh;
+  const result = (v: unknown) => (v === true ? 1 : v === false ? 0 : back(v));
   const argv =
     bi.kind === 'gen'
       ? (t: Thread, f: Frame) => {
@@ -992,32 +1094,34 @@ function call(b: FB, n: CNode): X {
   // a built-in's own errors are given their line by the run loop (source-version.ts)
   if (bi.kind === 'pure') {
     const run = bi.run!;
+    const js = `${b.k(result)}(${b.k(run)}(t, ${argJs}))`;
     if (evs.length === 1) {
       const e0 = evs[0];
-      return { t: rt, ev: (t, f) => { shared[0] = e0(t, f); const v = run(t, shared); return v === true ? 1 : v === false ? 0 : back(v); } };
+      return { t: rt, ev: (t, f) => { shared[0] = e0(t, f); const v = run(t, shared); return v === true ? 1 : v === false ? 0 : back(v); }, js };
     }
     if (evs.length === 2) {
       const e0 = evs[0];
       const e1 = evs[1];
-      return { t: rt, ev: (t, f) => { shared[0] = e0(t, f); shared[1] = e1(t, f); const v = run(t, shared); return v === true ? 1 : v === false ? 0 : back(v); } };
+      return { t: rt, ev: (t, f) => { shared[0] = e0(t, f); shared[1] = e1(t, f); const v = run(t, shared); return v === true ? 1 : v === false ? 0 : back(v); }, js };
     }
-    return { t: rt, ev: (t, f) => back(run(t, argv(t, f))) };
+    return { t: rt, ev: (t, f) => back(run(t, argv(t, f))), js: `${b.k(back)}(${b.k(run)}(t, ${argJs}))` };
   }
   const tmp = b.slot();
   if (bi.kind === 'sched') {
     const run = bi.run!;
     b.op((t, f) => {
       f.v[tmp] = back(run(t, argv(t, f)));
-    });
+    }, `V[${tmp}] = ${b.k(back)}(${b.k(run)}(t, ${argJs}))`);
   } else {
     const gen = bi.gen!;
-    b.op((t, f) => {
-      t.sub = gen(t, argv(t, f));
+    const start = (t: Thread, f: Frame, a: unknown[]) => {
+      t.sub = gen(t, a);
       t.subDone = (v) => void (f.v[tmp] = back(v));
       t.stop = true;
-    });
+    };
+    b.op((t, f) => start(t, f, argv(t, f)), `${b.k(start)}(t, f, [${xs.map((x) => b.js(x)).join(', ')}])`);
   }
-  return { t: rt, ev: (_t, f) => f.v[tmp] };
+  return { t: rt, ev: (_t, f) => f.v[tmp], js: `V[${tmp}]` };
 }
 
 // ---------------- statements ----------------
@@ -1031,8 +1135,9 @@ function loopBody(b: FB, body: CNode, brk: Label, cont: Label): void {
 
 /** An expression evaluated for its effect only. */
 function effect(b: FB, n: CNode): void {
-  const e = expr(b, n).ev;
-  b.op((t, f) => void e(t, f));
+  const x = expr(b, n);
+  const e = x.ev;
+  b.op((t, f) => void e(t, f), b.js(x));
 }
 
 function statement(b: FB, n: CNode): void {
@@ -1056,7 +1161,7 @@ function statement(b: FB, n: CNode): void {
         if (x) {
           const c = conv(x.t, t);
           const e = x.ev;
-          b.op((tt, f) => void (f.v[s] = c(e(tt, f))));
+          b.op((tt, f) => void (f.v[s] = c(e(tt, f))), `V[${s}] = ${b.cv(x.t, t, b.js(x))}`);
         } else b.zeros[s] = zeroOf(t);
       }
       return;
@@ -1071,7 +1176,7 @@ function statement(b: FB, n: CNode): void {
     case 'if_statement': {
       const cond = field(n, 'condition')!;
       b.mark(n, `if ${cond.text}`);
-      const c = expr(b, cond).ev;
+      const c = expr(b, cond);
       const other = b.label();
       const end = b.label();
       b.jumpIf(c, other, false);
@@ -1092,7 +1197,7 @@ function statement(b: FB, n: CNode): void {
       b.place(top);
       const cond = field(n, 'condition')!;
       b.mark(n, `while ${cond.text}`);
-      b.jumpIf(expr(b, cond).ev, end, false);
+      b.jumpIf(expr(b, cond), end, false);
       loopBody(b, field(n, 'body')!, end, top);
       b.jump(top);
       b.place(end);
@@ -1107,7 +1212,7 @@ function statement(b: FB, n: CNode): void {
       b.place(test);
       const cond = field(n, 'condition')!;
       b.mark(cond, `while ${cond.text}`);
-      b.jumpIf(expr(b, cond).ev, top, true);
+      b.jumpIf(expr(b, cond), top, true);
       b.place(end);
       return;
     }
@@ -1128,7 +1233,7 @@ function statement(b: FB, n: CNode): void {
       const cond = field(n, 'condition');
       if (cond) {
         b.mark(n, `for ${cond.text}`);
-        b.jumpIf(expr(b, cond).ev, end, false);
+        b.jumpIf(expr(b, cond), end, false);
       }
       loopBody(b, field(n, 'body')!, end, upd);
       b.place(upd);
@@ -1146,8 +1251,9 @@ function statement(b: FB, n: CNode): void {
         const x = expr(b, v);
         const c = conv(x.t, b.ret);
         const e = x.ev;
-        b.push((t, f) => { t.ret(c(e(t, f))); return -1; });
-      } else b.push((t) => { t.ret(undefined); return -1; });
+        const js = b.cv(x.t, b.ret, b.js(x));
+        b.push((t, f) => { t.ret(c(e(t, f))); return -1; }, () => `t.ret(${js});\n return -1;`);
+      } else b.push((t) => { t.ret(undefined); return -1; }, () => 't.ret(undefined);\n return -1;');
       return;
     }
     case 'break_statement': {
@@ -1258,7 +1364,45 @@ function compileFn(env: Env, name: string, n: CNode, calls: Set<string>): Compil
   });
   for (const l of b.labels.values()) if (l.pc < 0) throw new Unsupported('goto to a label that is not in the function', line(n));
   const zeros = Array.from({ length: b.nslots }, (_, i) => b.zeros[i]);
-  return { name, line: line(n), endLine: end, params, ret: sig.ret, ops: b.ops, nslots: b.nslots, zeros, locals: b.locals, lines: [...b.lines].sort((x, y) => x - y) };
+  const ops = emit(b);
+  return { name, line: line(n), endLine: end, params, ret: sig.ret, ops, generated: ops !== b.ops, nslots: b.nslots, zeros, locals: b.locals, lines: [...b.lines].sort((x, y) => x - y) };
+}
+
+/** Generate JS for the ops (off: the closures run, as written; tests compare both). */
+let generate = true;
+export function setCodegen(on: boolean): void {
+  generate = on;
+}
+
+/**
+ * The function as generated JS: one `new Function` per C function, its ops the cases of a
+ * switch in a loop, each op's expression inlined and its built-in calls direct. It goes from op
+ * to op without the run loop until something stops the thread (a scheduling point, a sub-
+ * generator, a debugger) or the frame changes (a call, a return); every entry of `ops` is that
+ * one function, which starts at f.pc. The closures were one generic body per kind of node, so
+ * every call inside them saw every callee (megamorphic, never inlined) and every op was a
+ * dispatch. Ops the compiler has no JS for stay closures (a case that returns to the run loop),
+ * and a function whose source fails to build keeps its closures: they are the reference.
+ */
+function emit(b: FB): Op[] {
+  if (!generate) return b.ops;
+  const anchors = b.marks.map((m) => m?.anchor);
+  const go = (pc: string) => `{ pc = ${pc}; if (t.stop) return pc; continue; }`;
+  const cases = b.ops.map((_, i) => {
+    const body = b.bodies[i];
+    if (!body) return `case ${i}: return O[${i}](t, f);`;
+    const m = b.marks[i];
+    // the statement's mark, as push() wraps it: a debugger stops here before any of it runs
+    const mark = m ? `if (f.marked !== ${i}) { f.line = ${m.l}; f.anchor = A[${i}]; if (t.rec) t.note(f, 'stmt'); if (t.stop) { f.marked = ${i}; return ${i}; } }\n f.marked = -1;\n ` : '';
+    return `case ${i}: {\n ${mark}${body(go)}\n}`;
+  });
+  const src = `'use strict';\nreturn (t, f) => {\n const V = f.v;\n let pc = f.pc;\n for (;;) switch (pc) {\n${cases.join('\n')}\n default: return O[pc](t, f);\n }\n};`;
+  try {
+    const run = new Function('K', 'O', 'A', src)(b.consts, b.ops, anchors) as Op;
+    return b.ops.map(() => run);
+  } catch {
+    return b.ops;
+  }
 }
 
 /**

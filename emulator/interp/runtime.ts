@@ -27,6 +27,8 @@ export interface CompiledFn {
   params: { name: string; type: CType; slot: number }[];
   ret: CType;
   ops: Op[];
+  /** the ops are generated JS (compile.ts emit), not the closures */
+  generated?: boolean;
   /** slots for locals and temporaries */
   nslots: number;
   /** every slot's value when a frame starts */

@@ -197,6 +197,13 @@ export class Machine {
     return this.entry(this.read(s, 0), this.mem.word(s.table, 2 * s.idx + 1));
   }
 
+  /** The same, remembering the slot it came from (the interpreter's loaded entries): one object shape, one allocation. */
+  loadFrom<S extends Slot>(s: S): Ent & { s: S } {
+    const lo = this.read(s, 0);
+    const hi = this.mem.word(s.table, 2 * s.idx + 1);
+    return { lo, hi, g: this.ghostGen(lo, hi), s };
+  }
+
   loadLo(s: Slot): number {
     return this.read(s, 0);
   }
@@ -207,13 +214,15 @@ export class Machine {
 
   /** An entry value as read; in ghost mode it remembers the generation of the page it points at. (One object shape for every read.) */
   entry(lo: number, hi: number): Ent {
-    let g: number | undefined;
-    if (this.ghost) {
-      const e = { lo, hi };
-      const pfn = this.arch.none(e) ? -1 : this.arch.pfn(e);
-      if (this.mem.valid(pfn)) g = this.mem.gen[pfn - this.mem.basePfn];
-    }
-    return { lo, hi, g };
+    return { lo, hi, g: this.ghostGen(lo, hi) };
+  }
+
+  /** the generation of the page an entry value points at (ghost only) */
+  private ghostGen(lo: number, hi: number): number | undefined {
+    if (!this.ghost) return undefined;
+    const e = { lo, hi };
+    const pfn = this.arch.none(e) ? -1 : this.arch.pfn(e);
+    return this.mem.valid(pfn) ? this.mem.gen[pfn - this.mem.basePfn] : undefined;
   }
 
   store(s: Slot, e: Ent): void {

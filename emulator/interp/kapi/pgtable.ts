@@ -39,11 +39,7 @@ export type LoadedEnt = Ent & { s?: TablePtr };
 
 /** Read what an entry pointer points at: a page-table slot (no step: the caller decides) or a local copy. */
 export function peek(t: Thread, p: unknown, what: string): LoadedEnt {
-  if (p instanceof TablePtr) {
-    const e: LoadedEnt = t.k.m.load(p);
-    e.s = p;
-    return e;
-  }
+  if (p instanceof TablePtr) return t.k.m.loadFrom(p);
   if (p instanceof LocalRef && p.past === 0) return p.v[p.i] as Ent;
   throw new Unsupported(`${what} through a pointer that is not an entry pointer${p instanceof LocalRef ? ` (${p.past} past the local ${p.name})` : ''}`, t.top.line);
 }
@@ -57,8 +53,7 @@ export function slotVa(t: Thread, p: TablePtr): number | undefined {
 
 /** One atomic load of an entry slot: a scheduling point. */
 export function loadEnt(t: Thread, p: TablePtr): LoadedEnt {
-  const e: LoadedEnt = t.k.m.load(p);
-  e.s = p;
+  const e: LoadedEnt = t.k.m.loadFrom(p);
   // no step object when nothing records (the 1 GiB walk makes hundreds of thousands)
   if (t.k.y) t.sched('load', { level: p.level, lo: e.lo, hi: e.hi, addr: slotVa(t, p) });
   return e;
