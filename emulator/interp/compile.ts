@@ -422,7 +422,7 @@ class FB {
     const next = this.ops.length + 1;
     const ev = x.ev;
     const c = this.js(x);
-    this.push(when ? (t, f) => (ev(t, f) ? l.pc : next) : (t, f) => (ev(t, f) ? next : l.pc), (go) => go(`(${c}) ? ${when ? l.pc : next} : ${when ? next : l.pc}`));
+    this.push(when ? (t, f) => (ev(t, f) ? l.pc : next) : (t, f) => (ev(t, f) ? next : l.pc), (go) => `if (${c}) ${go(String(when ? l.pc : next))}\n else ${go(String(when ? next : l.pc))}`);
   }
   /** keep a value in a temporary now (before a later operand's ops run) */
   spill(x: X): X {
@@ -1387,14 +1387,15 @@ export function setCodegen(on: boolean): void {
 function emit(b: FB): Op[] {
   if (!generate) return b.ops;
   const anchors = b.marks.map((m) => m?.anchor);
-  const go = (pc: string) => `{ pc = ${pc}; if (t.stop) return pc; continue; }`;
   const cases = b.ops.map((_, i) => {
+    // on to the next op: fall through into its case; anywhere else: through the switch
+    const go = (pc: string) => (pc === String(i + 1) ? `{ if (t.stop) return ${pc}; }` : `{ pc = ${pc}; if (t.stop) return pc; continue; }`);
     const body = b.bodies[i];
     if (!body) return `case ${i}: return O[${i}](t, f);`;
     const m = b.marks[i];
     // the statement's mark, as push() wraps it: a debugger stops here before any of it runs
     const mark = m ? `if (f.marked !== ${i}) { f.line = ${m.l}; f.anchor = A[${i}]; if (t.rec) t.note(f, 'stmt'); if (t.stop) { f.marked = ${i}; return ${i}; } }\n f.marked = -1;\n ` : '';
-    return `case ${i}: {\n ${mark}${body(go)}\n}`;
+    return `case ${i}: {\n ${mark}${body(go)}\n}`; // a body ends in a go or a return
   });
   const src = `'use strict';\nreturn (t, f) => {\n const V = f.v;\n let pc = f.pc;\n for (;;) switch (pc) {\n${cases.join('\n')}\n default: return O[pc](t, f);\n }\n};`;
   try {
