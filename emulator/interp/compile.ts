@@ -69,7 +69,7 @@ export interface Program {
   /** every name the compiled code calls or reads that nothing defines, first line each */
   unknown: Map<string, number>;
   cfg: InterpConfig;
-  /** every function the file defines for this configuration (compiled or not) */
+  /** every function the file defines for this configuration and GUP-fast may reach (compiled or not; prune.ts blanks the rest) */
   defined: string[];
 }
 

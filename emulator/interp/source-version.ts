@@ -14,6 +14,7 @@ import { configFor, type InterpConfig } from './config';
 import { compileProgram, fromJs, type CNode, type Program } from './compile';
 import { FOLL } from './kapi/slow';
 import { preprocess, type Preprocessed } from './preprocess';
+import { pruneUnreachable } from './prune';
 import { ArrPtr, Thread, Unsupported, type CompiledFn } from './runtime';
 
 /** What parses C: web-tree-sitter's parser, given by the caller (the tree is freed after compiling). */
@@ -49,13 +50,20 @@ const FAST_ONLY = ['get_user_pages_fast_only', '__get_user_pages_fast'];
 /** The file as a version model for one arch. Throws Unsupported when the file cannot be compiled at all. */
 export function sourceVersion(text: string, parse: ParseC, arch: ArchModel, model: VersionModel, opts: SourceOptions = {}): SourceVersion {
   const { config, pre } = configure(text, arch, opts);
-  return build(parse(pre.text), config, pre, arch, model, opts);
+  return build(parse(parseInput(pre, opts)), config, pre, arch, model, opts);
 }
+
+/** What the C parser is given for a configured file: the bodies GUP-fast cannot reach blanked (prune.ts). */
+export function parseInput(pre: Preprocessed, opts: Pick<SourceOptions, 'entry'> = {}): string {
+  return pruneUnreachable(pre.text, roots(opts));
+}
+
+const roots = (opts: Pick<SourceOptions, 'entry'>) => [...(opts.entry ? [opts.entry] : []), ...ENTRIES];
 
 /** The same, with a parser that answers later (the parse worker). */
 export async function sourceVersionAsync(text: string, parse: (text: string) => Promise<ReturnType<ParseC>>, arch: ArchModel, model: VersionModel, opts: SourceOptions = {}): Promise<SourceVersion> {
   const { config, pre } = configure(text, arch, opts);
-  return build(await parse(pre.text), config, pre, arch, model, opts);
+  return build(await parse(parseInput(pre, opts)), config, pre, arch, model, opts);
 }
 
 function configure(text: string, arch: ArchModel, opts: SourceOptions): { config: InterpConfig; pre: Preprocessed } {
@@ -71,7 +79,7 @@ function configure(text: string, arch: ArchModel, opts: SourceOptions): { config
 function build(tree: ReturnType<ParseC>, config: InterpConfig, pre: Preprocessed, arch: ArchModel, model: VersionModel, opts: SourceOptions): SourceVersion {
   let program: Program;
   try {
-    program = compileProgram(tree.rootNode, arch, config, [...(opts.entry ? [opts.entry] : []), ...ENTRIES]);
+    program = compileProgram(tree.rootNode, arch, config, roots(opts));
   } finally {
     tree.delete();
   }

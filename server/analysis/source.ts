@@ -8,7 +8,7 @@ import { getArch } from '../../emulator/arch';
 import { Unsupported } from '../../emulator/interp/runtime';
 import { configFor } from '../../emulator/interp/config';
 import { preprocess } from '../../emulator/interp/preprocess';
-import { sourceVersionAsync, type SourceVersion } from '../../emulator/interp/source-version';
+import { parseInput, sourceVersionAsync, type SourceVersion } from '../../emulator/interp/source-version';
 import { dialectFor, getVersion, type VersionModel } from '../../emulator/versions';
 import { fingerprint, namesIn, type Fingerprint } from './fingerprint';
 import { parseC, parseTree, parseTreeAhead } from './parse';
@@ -83,7 +83,7 @@ export function prefetchFile(text: string, req: SourceRequest): void {
     // compiled (or compiling) for this arch already, under whatever model: no tree is wanted
     const prefix = `${hash(text)}|${getArch(req.arch).id}|`;
     for (const k of [...cache.keys(), ...inFlight.keys()]) if (k.startsWith(prefix)) return;
-    parseTreeAhead(preprocess(text, configFor(getArch(req.arch), req.config)).text);
+    parseTreeAhead(parseInput(preprocess(text, configFor(getArch(req.arch), req.config)), { entry: req.entry }));
   } catch {
     // a configuration or preprocessor error: fileVersion will report it
   }
