@@ -36,7 +36,8 @@ export function activateReplay(ctx: GupContext): void {
         void vscode.window.showErrorMessage('gup-lens: run Replay from a CodeLens above a GUP-fast function');
         return;
       }
-      const v = await serverCommand<ReplayView>(ctx, SERVER_COMMANDS.replay, args);
+      // the picture is drawn only if the trace view is shown (a layout costs tens of ms)
+      const v = await serverCommand<ReplayView>(ctx, SERVER_COMMANDS.replay, { ...args, picture: false });
       if ('error' in v) {
         void vscode.window.showErrorMessage(`gup-lens: ${v.error}`);
         return;
@@ -55,7 +56,11 @@ export function activateReplay(ctx: GupContext): void {
         );
       }
       const r = v.result!;
-      if (v.svg) ctx.trace?.update({ title: `${v.fn}: ${v.scenario} on ${v.arch}`, svg: v.svg, uri: args.uri });
+      const draw = async () => {
+        const p = await serverCommand<ReplayView>(ctx, SERVER_COMMANDS.replay, { ...args, picture: true });
+        return 'error' in p ? undefined : p.svg;
+      };
+      ctx.trace?.update({ title: `${v.fn}: ${v.scenario} on ${v.arch}`, draw, uri: args.uri });
       ctx.output.appendLine(`── ${v.fn} on ${v.arch}: ${v.version}, scenario ${v.scenario} ──`);
       v.trace.forEach((t) => ctx.output.appendLine(t));
       ctx.output.appendLine(`result: nr=${r.nr} ret=${r.ret} ${r.slowPath ? `slow path ran (fast path got ${r.fastNr})` : 'fast path only'}`);

@@ -12,7 +12,9 @@ import type { GupContext } from './context';
 
 export interface TraceShown {
   title: string;
-  svg: string;
+  /** the picture; or, where it is not drawn yet, how to have it drawn (asked only once the view shows it) */
+  svg?: string;
+  draw?: () => Promise<string | undefined>;
   /** the document whose lines the steps' data-line attributes point at */
   uri?: string;
   /** the counterexample as a text diagram (offered as "Copy as text diagram") */
@@ -77,11 +79,26 @@ export class TraceView {
   private render(): void {
     const t = this.last;
     if (!this.panel || !t) return;
+    if (t.svg === undefined && t.draw) {
+      const draw = t.draw;
+      t.draw = undefined;
+      t.svg = '<p>drawing…</p>';
+      void draw().then(
+        (svg) => {
+          t.svg = svg ?? '<p>no picture for this trace</p>';
+          if (this.last === t) this.render();
+        },
+        (e: Error) => {
+          t.svg = `<p>the picture could not be drawn: ${esc(e.message)}</p>`;
+          if (this.last === t) this.render();
+        },
+      );
+    }
     this.panel.title = `gup-lens trace: ${t.title}`;
     const nonce = randomBytes(16).toString('base64');
     const csp = `default-src 'none'; img-src data:; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}';`;
     // the picture's own sheet runs under the same nonce (it colours by class, never by style attribute)
-    const svg = t.svg.replace('<style>', `<style nonce="${nonce}">`);
+    const svg = (t.svg ?? '').replace('<style>', `<style nonce="${nonce}">`);
     this.panel.webview.html = `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">

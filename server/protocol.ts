@@ -26,6 +26,8 @@ export interface ReplayArgs {
   fn: string;
   arch: ArchId;
   scenario?: string;
+  /** draw the picture now (default); false: the answer comes without `svg`, the trace view asks for it when it is shown */
+  picture?: boolean;
 }
 
 /** One executed line, with what happened there (for decorations / inlay values). */
@@ -50,7 +52,7 @@ export interface ReplayView {
   /** the whole trace as text, one line a step, with the file line it maps to */
   trace: string[];
   missing: string[];
-  /** the walk and the timeline as one SVG (the trace view shows it) */
+  /** the walk and the timeline as one SVG (the trace view shows it; not drawn when asked with picture: false) */
   svg?: string;
 }
 

@@ -31,7 +31,8 @@ export async function analyze(text: string, override?: string): Promise<Analysis
   const file = await parseC(text);
   const fp = fingerprint(text, file);
   const id = override && override !== 'auto' ? override : fp?.id;
-  const version = id ? dialectFor(getVersion(id), namesIn(text)) : undefined;
+  // the fingerprint's id is already the file's dialect; a model named by hand gets its dialect here
+  const version = !id ? undefined : id === fp?.id ? getVersion(id) : dialectFor(getVersion(id), namesIn(text));
   const gupFunctions = version && fp ? file.functions.filter((f) => version.functions.includes(f.name)) : [];
   return { text, file, fingerprint: fp, version, gupFunctions };
 }

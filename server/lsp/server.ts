@@ -214,7 +214,7 @@ export function startServer(connection: Connection): void {
     prefetchFile(doc.getText(), { arch: args.arch });
     const a = await analysisOf(doc);
     if (!a?.version) return { error: 'no GUP-fast functions in this file' };
-    return replayView(a, args.fn, args.arch as ArchId, args.scenario ?? settings.scenario);
+    return replayView(a, args.fn, args.arch as ArchId, args.scenario ?? settings.scenario, args.picture !== false);
   }
 
   function historyOf(sc: ReturnType<typeof getRace>): ExploreView['history'] {

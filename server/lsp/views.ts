@@ -182,7 +182,7 @@ function inlineValue(s: Step, arch: ArchId, era: Parameters<typeof describeStep>
   return d.note ?? d.event;
 }
 
-export async function replayView(a: Analysis, fn: string, arch: ArchId, scenarioId?: string): Promise<ReplayView> {
+export async function replayView(a: Analysis, fn: string, arch: ArchId, scenarioId?: string, picture = true): Promise<ReplayView> {
   const scenario = scenarioId && scenarioId !== 'auto' ? getScenario(scenarioId) : undefined;
   const r = await replayFunction(a, fn, arch, scenario);
   const base = { fn, arch, version: a.version?.id, engine: engineLabel(r, a.version?.id), scenario: r.scenario.id, lines: [] as LineValue[], trace: [] as string[], missing: [] as string[] };
@@ -206,8 +206,9 @@ export async function replayView(a: Analysis, fn: string, arch: ArchId, scenario
   const { nr, ret, slowPath, fastNr } = rp.result;
   const places = r.mapping.places;
   const index = new Map(rp.steps.map((s, i) => [s, i]));
-  const svg = traceSvg({ title: `${fn}: ${r.scenario.id} on ${arch} (${base.engine ?? base.version})`, arch: rp.arch, era: rp.version.era, steps: rp.steps, actors: ['gup'], lineOf: (s) => places[index.get(s) ?? -1]?.line });
-  return { ...base, result: { nr, ret, slowPath, fastNr }, lines: [...byLine.values()].sort((x, y) => x.line - y.line), trace, missing: r.mapping.missing, svg };
+  // the picture is a layout (tens of ms on a long walk): drawn only for a view that shows it
+  const svg = picture ? traceSvg({ title: `${fn}: ${r.scenario.id} on ${arch} (${base.engine ?? base.version})`, arch: rp.arch, era: rp.version.era, steps: rp.steps, actors: ['gup'], lineOf: (s) => places[index.get(s) ?? -1]?.line }) : undefined;
+  return { ...base, result: { nr, ret, slowPath, fastNr }, lines: [...byLine.values()].sort((x, y) => x.line - y.line), trace, missing: r.mapping.missing, ...(svg && { svg }) };
 }
 
 /** The GUP-fast function whose name is at (line, character), if any. */

@@ -201,7 +201,8 @@ async function lspFigures(): Promise<void> {
   const big = text + '\n/* an edit */\n';
   await conn.sendNotification('textDocument/didChange', { textDocument: { uri, version: 1000 }, contentChanges: [{ text: big }] });
   const tr = performance.now();
-  const view = (await conn.sendRequest('workspace/executeCommand', { command: 'gup-lens.server.replay', arguments: [{ uri, fn: 'gup_pte_range', arch: 'x86-64' }] })) as { engine?: string };
+  // as the extension asks it: the lines and values now, the picture only when the trace view shows it
+  const view = (await conn.sendRequest('workspace/executeCommand', { command: 'gup-lens.server.replay', arguments: [{ uri, fn: 'gup_pte_range', arch: 'x86-64', picture: false }] })) as { engine?: string };
   const replayMs = performance.now() - tr;
   if (view.engine !== 'your code') say(`  (the replay ran ${view.engine ?? 'nothing'})`);
   await conn.sendRequest('shutdown');

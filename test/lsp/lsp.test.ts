@@ -139,6 +139,16 @@ describe('the language server over stdio', () => {
     expect(na.na).toMatch(/needs x86-64 or arm64/);
   });
 
+  it('executeCommand replay with picture: false answers the same lines without the SVG (the trace view asks for it when shown)', async () => {
+    const args = { uri, fn: 'gup_huge_pmd', arch: 'arm64' };
+    const drawn = await conn.sendRequest<ReplayView>('workspace/executeCommand', { command: 'gup-lens.server.replay', arguments: [args] });
+    const bare = await conn.sendRequest<ReplayView>('workspace/executeCommand', { command: 'gup-lens.server.replay', arguments: [{ ...args, picture: false }] });
+    expect(drawn.svg).toMatch(/^<svg[\s\S]*pmd/);
+    expect(bare.svg).toBeUndefined();
+    expect(bare.lines).toEqual(drawn.lines);
+    expect(bare.trace).toEqual(drawn.trace);
+  });
+
   it('re-maps an edited buffer: lines inserted above move the lenses', async () => {
     const edited = '/* one */\n/* two */\n/* three */\n' + text;
     await conn.sendNotification('textDocument/didChange', { textDocument: { uri, version: ++version }, contentChanges: [{ text: edited }] });
