@@ -215,6 +215,8 @@ export class GupRuntime extends EventEmitter {
       out.unshift({ name: cur.step.fn, fn: cur.step.fn, line: cur.line, callIndex: a.steps.length - 1 });
     }
     if (!out.length && cur.step) out.push({ name: cur.step.fn, fn: cur.step.fn, line: cur.line, callIndex: -1 });
+    // a thread that has not run yet still shows (a client lists a thread without frames as nothing to step)
+    if (!out.length && !a.steps.length) out.push({ name: `${a.name === 'gup' ? 'get_user_pages_fast' : a.name}: not started`, fn: a.name, line: undefined, callIndex: -1 });
     return out;
   }
 
@@ -275,6 +277,8 @@ export class GupRuntime extends EventEmitter {
     // a thread that cannot run now (finished, or waiting) stays where it is: others do not run in its place
     if (!this.script && !enabled(this.world).includes(thread - 1)) return this.stop('step', thread);
     const d0 = this.depth(thread);
+    // a thread that has not started: stepping over its first call would run it to the end
+    if (!this.current(thread).step) kind = 'in';
     for (let n = 0; n < 100_000; n++) {
       const r = this.stepOnce(thread);
       if (r.reason && r.reason !== 'breakpoint' && r.reason !== 'function breakpoint') return this.stop(r.reason, r.thread);

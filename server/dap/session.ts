@@ -117,7 +117,7 @@ export class GupDebugSession extends LoggingDebugSession {
       for (const p of this.pendingBps.splice(0)) p.resolve(rt.setBreakpoints(p.lines));
       this.sendEvent(new OutputEvent(`gup-lens: ${rt.source ? 'your code' : `model ${rt.run.version}`} on ${rt.run.arch}, scenario ${rt.scenarioId}; threads: ${rt.threads.map((t) => t.name).join(', ')}\n`));
       this.sendResponse(response);
-      if (args.stopOnEntry ?? true) this.sendEvent(new StoppedEvent('entry', 1));
+      if (args.stopOnEntry ?? true) this.sendEvent(stopped('entry', 1));
       else rt.continue(1);
     } catch (e) {
       this.sendErrorResponse(response, { id: 1001, format: (e as Error).message, showUser: true });
@@ -135,12 +135,12 @@ export class GupDebugSession extends LoggingDebugSession {
     }
     if (reason === 'exception') {
       this.sendEvent(new OutputEvent(`gup-lens: invariant violated — ${this.rt?.violation}\n`, 'stderr'));
-      const e = new StoppedEvent('exception', thread, this.rt?.violation) as DebugProtocol.StoppedEvent;
+      const e = stopped('exception', thread, this.rt?.violation);
       e.body.description = 'Invariant violated';
       this.sendEvent(e);
       return;
     }
-    this.sendEvent(new StoppedEvent(reason, thread));
+    this.sendEvent(stopped(reason, thread));
   }
 
   protected override setBreakPointsRequest(response: DebugProtocol.SetBreakpointsResponse, args: DebugProtocol.SetBreakpointsArguments): void {
@@ -335,7 +335,7 @@ export class GupDebugSession extends LoggingDebugSession {
       response.body = r;
       this.sendResponse(response);
       this.sendEvent(new OutputEvent(r.verdict === 'violation' ? `gup-lens: counterexample of ${r.steps} steps loaded: step or continue to replay it\n` : 'gup-lens: no violation within bounds\n'));
-      if (r.verdict === 'violation') this.sendEvent(new StoppedEvent('entry', 1));
+      if (r.verdict === 'violation') this.sendEvent(stopped('entry', 1));
     } catch (e) {
       this.sendErrorResponse(response, { id: 1003, format: (e as Error).message });
     }
@@ -375,4 +375,15 @@ function showC(v: unknown, t: CType, arch: ArchModel, era: Era): string {
 
 function getEra(rt: GupRuntime) {
   return rt.world.version.era;
+}
+
+/**
+ * A stop of one thread is a stop of all: an actor not chosen does not move, so every CPU can be
+ * inspected and stepped (without allThreadsStopped a client shows the others running, their
+ * step buttons off).
+ */
+function stopped(reason: string, thread: number, text?: string): DebugProtocol.StoppedEvent {
+  const e = new StoppedEvent(reason, thread, text) as DebugProtocol.StoppedEvent;
+  e.body.allThreadsStopped = true;
+  return e;
 }

@@ -213,7 +213,7 @@ describe('gup debug adapter on the program\'s own code', () => {
   });
 
   it.skipIf(!existsSync(arm))('thread 2 stepped by hand between two steps of thread 1 reaches the violation on the 2013 ARM file', async () => {
-    const events: { reason: string; threadId?: number }[] = [];
+    const events: { reason: string; threadId?: number; allThreadsStopped?: boolean }[] = [];
     dc.on('stopped', (e) => events.push(e.body));
     dc.on('terminated', () => events.push({ reason: 'terminated' }));
     await Promise.all([dc.configurationSequence(), dc.launch({ program: arm, arch: 'arm-lpae', scenario: 'race-pte-changed', stopOnEntry: true } as never)]);
@@ -241,5 +241,8 @@ describe('gup debug adapter on the program\'s own code', () => {
     for (let i = 0; i < 40 && last.reason !== 'exception' && last.reason !== 'terminated'; i++) last = await go(1);
     expect(last.reason).toBe('exception');
     expect(last.threadId).toBe(1);
+    // every stop holds every CPU: a client shows them all paused, each one steppable
+    expect(events.filter((e) => e.reason !== 'terminated').every((e) => e.allThreadsStopped === true)).toBe(true);
+    expect(events.some((e) => e.threadId === 2)).toBe(true);
   }, 30_000);
 });

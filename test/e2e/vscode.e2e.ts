@@ -108,7 +108,13 @@ beforeAll(async () => {
   copyFileSync(join(root, 'test/fixtures/eras/gup-6.10-shape.c'), join(D, 'ws/gup-6x.c'));
   writeFileSync(
     join(D, 'ws/.vscode/launch.json'),
-    JSON.stringify({ version: '0.2.0', configurations: [{ type: 'gup', request: 'launch', name: 'Walk gup.c', program: '${workspaceFolder}/gup.c', arch: 'x86-64', scenario: 'pages-4k-16', stopOnEntry: false }] }),
+    JSON.stringify({
+      version: '0.2.0',
+      configurations: [
+        { type: 'gup', request: 'launch', name: 'Walk gup.c', program: '${workspaceFolder}/gup.c', arch: 'x86-64', scenario: 'pages-4k-16', stopOnEntry: false },
+        { type: 'gup', request: 'launch', name: 'Race by hand', program: '${workspaceFolder}/gup.c', arch: 'x86-64', scenario: 'race-numa-protnone', stopOnEntry: true },
+      ],
+    }),
   );
   // the workspace is a small kernel tree: two tagged versions of gup.c
   const g = (...args: string[]) => execFileSync('git', args, { cwd: join(D, 'ws'), stdio: 'ignore' });
@@ -261,6 +267,42 @@ describe('gup-lens in a real VS Code (code-server 4.100.3)', () => {
     await textOf('.debug-variables .monaco-list-row', /ptep =\s*&pte table 0x[0-9a-f]+\[0\]/);
     await textOf('.debug-variables .monaco-list-row', /addr =\s*0x7f0000000000/);
     await shot('4-debug-breakpoint');
+    await page.keyboard.press('Shift+F5');
+  }, 120_000);
+
+  it('two CPUs of a race stepped by hand: each thread steps alone, the other stays where it is', async () => {
+    await command('Debug: Select and Start Debugging');
+    await textOf('.quick-input-list .monaco-list-row', /Race by hand/);
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Race by hand' }).first().click();
+    const rows = '.debug-call-stack .monaco-list-row';
+    await textOf(rows, /cpu1: numa-hint/, 60_000);
+    // each thread row has its own step buttons (every CPU is stopped, not only the one that stopped last)
+    const thread = (name: string) => page.locator(rows, { hasText: name }).first();
+    const stepOver = async (name: string) => {
+      await thread(name).click();
+      await thread(name).locator('.action-label.codicon-debug-step-over').click();
+    };
+    // a thread other than the one that stopped last stays collapsed: open both to read their frames
+    const expand = async () => {
+      for (const name of ['cpu0: GUP caller', 'cpu1: numa-hint']) {
+        if ((await thread(name).getAttribute('aria-expanded')) === 'false') await thread(name).locator('.monaco-tl-twistie').click();
+      }
+    };
+    // cpu1 (the NUMA-hinting actor) goes first
+    await stepOver('cpu1: numa-hint');
+    await page.waitForTimeout(500);
+    await expand();
+    await textOf(rows, /change_pte_range/);
+    await textOf(rows, /get_user_pages_fast: not started/);
+    await shot('7a-race-cpu1-stepped');
+    // then cpu0: it enters get_user_pages_fast on the file's own line; cpu1 stays where it was
+    await stepOver('cpu0: GUP caller');
+    await page.waitForTimeout(500);
+    await expand();
+    await textOf(rows, /get_user_pages_fast\s+gup\.c\s+\d+/);
+    await textOf(rows, /change_pte_range/);
+    expect((await page.locator(rows).allInnerTexts()).join('\n')).not.toMatch(/get_user_pages_fast: not started/);
+    await shot('7-race-by-hand');
     await page.keyboard.press('Shift+F5');
   }, 120_000);
 
