@@ -21,10 +21,14 @@ export interface Mapping {
   missing: string[];
 }
 
+// the models' anchors are a few hundred; a file's own statements are new with every edit: bounded
 const anchorTokens = new Map<string, string[]>();
 const toks = (a: string) => {
   let t = anchorTokens.get(a);
-  if (!t) anchorTokens.set(a, (t = tokenize(a)));
+  if (!t) {
+    if (anchorTokens.size > 4000) anchorTokens.clear();
+    anchorTokens.set(a, (t = tokenize(a)));
+  }
   return t;
 };
 

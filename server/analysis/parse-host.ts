@@ -11,7 +11,7 @@ import { PlainTree, type FlatTree } from './ast';
 import type { CFile } from './parse';
 import type { ParseRequest } from './parse-worker';
 
-const RETIRE_AFTER_BYTES = 16 * 1024 * 1024;
+const RETIRE_AFTER_BYTES = 8 * 1024 * 1024;
 const TIMEOUT_MS = 20_000;
 
 interface Pending {
@@ -47,7 +47,8 @@ export class ParserHost {
   }
 
   private spawn(): Worker {
-    const w = new Worker(this.script!);
+    // a parse worker's JS heap holds one file's tree at a time: bounded (its wasm heap goes when it retires)
+    const w = new Worker(this.script!, { resourceLimits: { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 16 } });
     this.started++;
     w.on('message', (m: { id: number; ok: boolean; value?: unknown; error?: string }) => {
       const p = this.pending.get(m.id);

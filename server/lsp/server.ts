@@ -28,7 +28,7 @@ import {
   DEFAULT_SETTINGS, FILE_VERSION_NOTIFICATION, FINGERPRINT_NOTIFICATION, SERVER_COMMANDS, type ExploreArgs, type ExploreView, type FileVersionParams, type FingerprintParams,
   type ReplayArgs, type ReplayView, type Settings,
 } from '../protocol';
-import { functionAt, hoverFor, lensesFor, replayView } from './views';
+import { forgetLenses, functionAt, hoverFor, lensesFor, replayView } from './views';
 
 /** Files larger than this are not analysed (mm/gup.c is about 100 KB). */
 export const MAX_BYTES = 4 * 1024 * 1024;
@@ -85,7 +85,10 @@ export function startServer(connection: Connection): void {
 
   function schedule(doc: TextDocument): void {
     clearTimeout(timers.get(doc.uri));
-    timers.set(doc.uri, setTimeout(() => void publishFingerprint(doc), DEBOUNCE_MS));
+    timers.set(doc.uri, setTimeout(() => {
+      timers.delete(doc.uri);
+      void publishFingerprint(doc);
+    }, DEBOUNCE_MS));
   }
 
   async function refreshSettings(): Promise<void> {
@@ -151,8 +154,11 @@ export function startServer(connection: Connection): void {
   documents.onDidOpen((e) => schedule(e.document));
   documents.onDidChangeContent((e) => schedule(e.document));
   documents.onDidClose((e) => {
+    // nothing may keep a closed document: a cleared timer still held in the map holds its text
     cache.delete(e.document.uri);
     clearTimeout(timers.get(e.document.uri));
+    timers.delete(e.document.uri);
+    forgetLenses(e.document.uri);
   });
 
   connection.onCodeLens(async (p): Promise<CodeLens[]> => {

@@ -35,6 +35,12 @@ const asked = new Set<string>();
 const idle = new Map<string, NodeJS.Timeout>();
 const COMPILE_IDLE_MS = 300;
 
+/** A document closed: its compile for lenses, if still waiting, is not wanted any more. */
+export function forgetLenses(uri: string): void {
+  clearTimeout(idle.get(uri));
+  idle.delete(uri);
+}
+
 export function lensesFor(a: Analysis, uri: string, compiled?: () => void): Lens[] {
   const out: Lens[] = [];
   const engine = new Map<ArchId, string>();

@@ -67,9 +67,16 @@ function documentArb(texts: string[]): fc.Arbitrary<string> {
 
 const position = fc.record({ line: fc.oneof(fc.nat({ max: 400 }), fc.constantFrom(2 ** 31 - 1, 1e8, -1)), character: fc.oneof(fc.nat({ max: 120 }), fc.constantFrom(2 ** 31 - 1, -5)) });
 
-async function timed<T>(p: Promise<T>, f: FuzzFigures, small: boolean): Promise<void> {
+/** time per kind of request (FUZZ_DEBUG prints it) */
+const spent = new Map<string, { n: number; ms: number }>();
+
+async function timed<T>(p: Promise<T>, f: FuzzFigures, small: boolean, kind = 'request'): Promise<void> {
   f.fuzz_requests++;
   const t0 = Date.now();
+  p.then(() => {
+    const k = spent.get(kind) ?? { n: 0, ms: 0 };
+    spent.set(kind, { n: k.n + 1, ms: k.ms + Date.now() - t0 });
+  }, () => undefined);
   let timer: NodeJS.Timeout | undefined;
   const answered = await Promise.race([
     p.then(() => true, () => true),
@@ -113,17 +120,18 @@ async function fuzzServer(f: FuzzFigures, until: number, seed: number): Promise<
     const small = text.length < 200_000;
     f.fuzz_documents++;
     await conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'c', version: 1, text } });
-    await timed(conn.sendRequest('textDocument/codeLens', { textDocument: { uri } }), f, small);
-    await timed(conn.sendRequest('textDocument/hover', { textDocument: { uri }, position: spots[(i * 3) % spots.length] }), f, small);
+    await timed(conn.sendRequest('textDocument/codeLens', { textDocument: { uri } }), f, small, 'codeLens');
+    await timed(conn.sendRequest('textDocument/hover', { textDocument: { uri }, position: spots[(i * 3) % spots.length] }), f, small, 'hover');
     const e = edits[(i * 2) % edits.length];
     await conn.sendNotification('textDocument/didChange', { textDocument: { uri, version: 2 }, contentChanges: [{ range: { start: e.start, end: e.end }, text: e.text }] });
-    await timed(conn.sendRequest('textDocument/hover', { textDocument: { uri }, position: spots[(i * 3 + 1) % spots.length] }), f, small);
+    await timed(conn.sendRequest('textDocument/hover', { textDocument: { uri }, position: spots[(i * 3 + 1) % spots.length] }), f, small, 'hover after an edit');
     if (i % 5 === 0) {
-      await timed(conn.sendRequest('workspace/executeCommand', { command: 'gup-lens.server.replay', arguments: [{ uri, fn: fns[i % fns.length], arch: arches[i % arches.length] }] }), f, small);
+      await timed(conn.sendRequest('workspace/executeCommand', { command: 'gup-lens.server.replay', arguments: [{ uri, fn: fns[i % fns.length], arch: arches[i % arches.length] }] }), f, small, 'replay');
     }
     await conn.sendNotification('textDocument/didClose', { textDocument: { uri } });
   }
   f.fuzz_rss_end_mb = rssMb(proc.pid);
+  if (process.env.FUZZ_DEBUG) for (const [k, v] of spent) process.stderr.write(`fuzz: ${k}: ${v.n} in ${v.ms} ms (${(v.ms / v.n).toFixed(1)} ms each)\n`);
   if (died) f.fuzz_crashes++;
   await conn.sendRequest('shutdown').catch(() => undefined);
   conn.dispose();
