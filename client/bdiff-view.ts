@@ -1,8 +1,8 @@
 /**
  * The behaviour diff as a view: two version models on one scenario (or one race), their traces
  * side by side, aligned by what each step does, differences highlighted, nothing collapsed (the
- * steps both share are shown too, dimmed, and can be hidden with a checkbox). A step the open
- * file has a line for links to it. Defaults come from the open file: its version model on one
+ * steps both share are shown too, dimmed, and can be hidden with a checkbox). A step, on either
+ * side, that the open file has a statement for links to that line. Defaults come from the open file: its version model on one
  * side, and the first scenario of the function under the cursor at the top of the list.
  */
 import { randomBytes } from 'node:crypto';
@@ -55,13 +55,14 @@ export function activateBehaviourDiff(ctx: GupContext): void {
       return;
     }
     target = uri;
-    await show(d, uri && ed ? ed.document.getText() : undefined, mine);
+    await show(d, uri && ed ? ed.document.getText() : undefined);
   }
 
-  async function show(d: BehaviourDiff, text: string | undefined, fileVersion: string | undefined): Promise<void> {
-    // a step links to the open file's line where the file is of that side's version
+  async function show(d: BehaviourDiff, text: string | undefined): Promise<void> {
+    // a step links to the open file's line where the file has that statement: on the side of the
+    // file's own version nearly every step, on the other side the statements the two share
     const lines = async (side: 'from' | 'to') => {
-      if (!text || d[side].version !== fileVersion) return [] as (number | undefined)[];
+      if (!text) return [] as (number | undefined)[];
       const steps = d.aligned.map((x) => x[side]).filter((s): s is NonNullable<typeof s> => !!s);
       const places = mapSteps(await parseC(text), steps as unknown as Step[]).places;
       const out: (number | undefined)[] = [];

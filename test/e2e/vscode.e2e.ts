@@ -102,6 +102,8 @@ beforeAll(async () => {
       'editor.minimap.enabled': false,
       'workbench.enableExperiments': false,
       'debug.openDebug': 'openOnDebugBreak',
+      // VS Code hides CodeLenses in diff editors unless asked: the history diff's sides are lensed
+      'diffEditor.codeLens': true,
     }),
   );
   copyFileSync(join(root, 'test/fixtures/gup-2014-shape.c'), join(D, 'ws/gup.c'));
@@ -236,6 +238,10 @@ describe('gup-lens in a real VS Code (code-server 4.100.3)', () => {
     let changed = 0;
     for (const f of page.frames()) changed += await f.locator('tr.changed').count().catch(() => 0);
     expect(changed).toBeGreaterThan(0);
+    // steps link to the open file's lines on both sides: foll-pin-2020's too, where gup.c has the statement
+    let linkedTo = 0;
+    for (const f of page.frames()) linkedTo += await f.locator('tr td:nth-child(3)[data-line]').count().catch(() => 0);
+    expect(linkedTo).toBeGreaterThan(0);
     await shot('2d-behaviour-diff');
   }, 120_000);
 
@@ -352,6 +358,8 @@ describe('gup-lens in a real VS Code (code-server 4.100.3)', () => {
     const header = fixture.split('\n').findIndex((l) => l.startsWith('static int gup_huge_pmd(')) + 1;
     const numbers = (await page.locator('.monaco-diff-editor .editor.modified .line-numbers').allInnerTexts()).map(Number);
     expect(numbers).toContain(header);
+    // the historical versions are analysed like the real file: their walkers carry lenses
+    await textOf('.monaco-diff-editor .codelens-decoration', /Replay/, 60_000);
     await shot('5-history-diff');
   }, 120_000);
 });
