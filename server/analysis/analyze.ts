@@ -63,7 +63,7 @@ function cachedReplay(version: string, scenario: Scenario, arch: ArchId): Replay
       if (!(e instanceof NotApplicableError)) throw e;
       r = e;
     }
-    if (replayCache.size > 200) replayCache.delete(replayCache.keys().next().value!);
+    if (replayCache.size > 100) replayCache.delete(replayCache.keys().next().value!);
     replayCache.set(key, r);
   }
   if (r instanceof Error) throw r;

@@ -103,7 +103,8 @@ async function compileFile(text: string, req: SourceRequest, key: string): Promi
     if (!(e instanceof Unsupported)) throw e;
     r = { model, fingerprint: fp, unsupported: e };
   }
-  if (cache.size > 32) cache.delete(cache.keys().next().value!);
+  // four arches of a few open files; each entry holds a compiled file and its replays
+  if (cache.size > 16) cache.delete(cache.keys().next().value!);
   cache.set(key, r);
   return r;
 }
