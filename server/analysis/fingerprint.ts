@@ -58,11 +58,7 @@ const RELEASES: { range: string; model: string; any: string[]; also?: string[] }
   { range: '3.18–4.12', model: 'generic-2014', any: ['CONFIG_HAVE_GENERIC_RCU_GUP'] },
 ];
 
-export function releaseOf(present: Set<string>): Fingerprint['release'] {
-  const r = releaseRule(present);
-  return r && { range: r.rule.range, by: r.by };
-}
-
+/** The first rule whose names the file has, and those names. */
 function releaseRule(present: Set<string>) {
   for (const rule of RELEASES) {
     const by = rule.any.filter((n) => present.has(n));

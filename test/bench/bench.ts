@@ -20,6 +20,7 @@ import { run } from '../../emulator/versions/kern';
 import { getArch } from '../../emulator/arch';
 import { explore } from '../../emulator/explore/explore';
 import { RACES } from '../../emulator/scenarios/races';
+import { SERVER_EXEC_ARGV } from '../../server/protocol';
 
 const figures: Record<string, number> = {};
 const say = (s: string) => process.stdout.write(s + '\n');
@@ -163,7 +164,7 @@ async function lspFigures(): Promise<void> {
   }
   const text = fixture + '\n' + filler.join('\n');
   const t0 = performance.now();
-  const proc = spawn(process.execPath, [join(root, 'dist/server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const proc = spawn(process.execPath, [...SERVER_EXEC_ARGV, join(root, 'dist/server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'ignore'] });
   const conn = createMessageConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
   conn.listen();
   await conn.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities: {} });

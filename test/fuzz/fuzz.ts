@@ -13,6 +13,7 @@ import { DebugClient } from '@vscode/debugadapter-testsupport';
 import fc from 'fast-check';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
 import { main as cli } from '../../server/cli/main';
+import { SERVER_EXEC_ARGV } from '../../server/protocol';
 
 export interface FuzzFigures {
   fuzz_documents: number;
@@ -97,7 +98,7 @@ function rssMb(pid: number | undefined): number {
 }
 
 async function fuzzServer(f: FuzzFigures, until: number, seed: number): Promise<void> {
-  const proc = spawn(process.execPath, [join(ROOT, 'dist/server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const proc = spawn(process.execPath, [...SERVER_EXEC_ARGV, join(ROOT, 'dist/server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'ignore'] });
   let died = false;
   proc.on('exit', () => (died = true));
   const conn = createMessageConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
