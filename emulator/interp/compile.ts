@@ -812,8 +812,8 @@ function assignment(b: FB, n: CNode): X {
   const apply = binop(b, bop, lp.t, rx.t, l);
   const back = conv(apply.t, lp.t);
   const fn = apply.fn;
-  const value = apply.js ? apply.js(at?.get ?? '', b.js(rx)) : `${b.k(fn)}(${at?.get}, ${b.js(rx)})`;
-  const js = at && `(${at.pre ? `${at.pre}, ` : ''}V[${r}] = ${b.cv(apply.t, lp.t, value)}, ${at.set(`V[${r}]`)}, V[${r}])`;
+  const value = (get: string) => (apply.js ? apply.js(get, b.js(rx)) : `${b.k(fn)}(${get}, ${b.js(rx)})`);
+  const js = at && `(${at.pre ? `${at.pre}, ` : ''}V[${r}] = ${b.cv(apply.t, lp.t, value(at.get))}, ${at.set(`V[${r}]`)}, V[${r}])`;
   return { t: lp.t, ev: (t, f) => { const v = back(fn(get(t, f), re(t, f))); set(t, f, v); return v; }, js };
 }
 
@@ -1097,12 +1097,12 @@ function call(b: FB, n: CNode): X {
     const js = `${b.k(result)}(${b.k(run)}(t, ${argJs}))`;
     if (evs.length === 1) {
       const e0 = evs[0];
-      return { t: rt, ev: (t, f) => { shared[0] = e0(t, f); const v = run(t, shared); return v === true ? 1 : v === false ? 0 : back(v); }, js };
+      return { t: rt, ev: (t, f) => { shared[0] = e0(t, f); return result(run(t, shared)); }, js };
     }
     if (evs.length === 2) {
       const e0 = evs[0];
       const e1 = evs[1];
-      return { t: rt, ev: (t, f) => { shared[0] = e0(t, f); shared[1] = e1(t, f); const v = run(t, shared); return v === true ? 1 : v === false ? 0 : back(v); }, js };
+      return { t: rt, ev: (t, f) => { shared[0] = e0(t, f); shared[1] = e1(t, f); return result(run(t, shared)); }, js };
     }
     return { t: rt, ev: (t, f) => back(run(t, argv(t, f))), js: `${b.k(back)}(${b.k(run)}(t, ${argJs}))` };
   }
