@@ -1426,7 +1426,7 @@ export function compileProgram(root: CNode, arch: ArchModel, cfg: InterpConfig, 
           }
         } catch (e) {
           const name = /(\w+)\s*\(/.exec(c.text)?.[1] ?? '?';
-          broken.set(name, e instanceof Unsupported ? e : new Unsupported(String(e), line(c)));
+          broken.set(name, asUnsupported(e, name, c));
         }
       } else if (c.type === 'preproc_if' || c.type === 'preproc_ifdef' || c.type === 'preproc_else' || c.type === 'linkage_specification' || c.type === 'declaration_list') visit(c);
     }
@@ -1445,9 +1445,16 @@ export function compileProgram(root: CNode, arch: ArchModel, cfg: InterpConfig, 
     try {
       env.fns.set(name, compileFn(env, name, node, calls));
     } catch (e) {
-      broken.set(name, e instanceof Unsupported ? e : new Unsupported(`${(e as Error).message} in ${name}()`, line(node)));
+      broken.set(name, asUnsupported(e, name, node));
     }
     for (const c of calls) if (!done.has(c)) todo.push(c);
   }
   return { fns: env.fns, broken, unknown: env.unknown, cfg, defined: [...defs.keys()] };
+}
+
+/** Why a function cannot be compiled, in words a reader can act on (the compiler recurses: a body nested thousands deep overflows it). */
+function asUnsupported(e: unknown, name: string, node: CNode): Unsupported {
+  if (e instanceof Unsupported) return e;
+  if (e instanceof RangeError && /call stack/.test(e.message)) return new Unsupported(`${name}() nests its blocks or expressions too deep to compile`, line(node));
+  return new Unsupported(`${(e as Error).message} in ${name}()`, line(node));
 }

@@ -9,7 +9,7 @@ import { NotApplicableError, replay, type Replay } from '../../emulator/run/repl
 import { scenarioFor, type Scenario } from '../../emulator/scenarios';
 import { RACES, type RaceRun, type RaceScenario } from '../../emulator/scenarios/races';
 import { dialectFor, getVersion, VERSIONS, type VersionModel } from '../../emulator/versions';
-import { fingerprint, namesIn, type Fingerprint } from './fingerprint';
+import { fingerprint, mentionsGup, namesIn, type Fingerprint } from './fingerprint';
 import { mapSteps, type Mapping } from './mapping';
 import { parseC, type CFile, type CFunction } from './parse';
 import { fileVersion } from './source';
@@ -27,8 +27,10 @@ export interface Analysis {
   gupFunctions: CFunction[];
 }
 
-export async function analyze(text: string, override?: string): Promise<Analysis> {
-  const file = await parseC(text);
+/** `signal` cancels the parse (the document changed or closed): the promise then rejects with ParseCancelled. */
+export async function analyze(text: string, override?: string, signal?: AbortSignal): Promise<Analysis> {
+  // a C file that names no GUP-fast function defines none: its outline is not worth a parse
+  const file = mentionsGup(text) ? await parseC(text, signal) : { functions: [], errors: 0 };
   const fp = fingerprint(text, file);
   const id = override && override !== 'auto' ? override : fp?.id;
   // the fingerprint's id is already the file's dialect; a model named by hand gets its dialect here
@@ -46,19 +48,37 @@ export interface ArchReplay {
   unsupported?: Unsupported;
   /** why there is no replay on this arch (the version or scenario does not run there) */
   na?: string;
-  replay?: Replay;
+  replay?: KeptReplay;
   mapping?: Mapping;
 }
 
-// replays are pure functions of (version, scenario, arch): keep the recent ones
-const replayCache = new Map<string, Replay | Error>();
+/**
+ * A replay as the caches keep it: what the views read, without the machine it ran on. A 1 GiB
+ * walk's machine holds eight 4 MB arrays of struct page fields; a hundred kept replays were
+ * most of the server's heap.
+ */
+export type KeptReplay = Omit<Replay, 'machine' | 'refBefore'>;
 
-function cachedReplay(version: string, scenario: Scenario, arch: ArchId): Replay {
+function kept(r: Replay): KeptReplay {
+  const { arch, version, scenario, call, trace, result, deltas, options } = r;
+  let steps: KeptReplay['steps'] | undefined;
+  return {
+    arch, version, scenario, call, trace, result, deltas, options,
+    get steps() {
+      return (steps ??= trace.toArray());
+    },
+  };
+}
+
+// replays are pure functions of (version, scenario, arch): keep the recent ones
+const replayCache = new Map<string, KeptReplay | Error>();
+
+function cachedReplay(version: string, scenario: Scenario, arch: ArchId): KeptReplay {
   const key = `${version}/${scenario.id}/${arch}`;
   let r = replayCache.get(key);
   if (!r) {
     try {
-      r = replay({ arch, version, scenario, trace: true });
+      r = kept(replay({ arch, version, scenario, trace: true }));
     } catch (e) {
       if (!(e instanceof NotApplicableError)) throw e;
       r = e;
@@ -71,15 +91,15 @@ function cachedReplay(version: string, scenario: Scenario, arch: ArchId): Replay
 }
 
 // replays of a file's own code: by compiled file (fileVersion keeps those), then scenario
-const sourceReplays = new WeakMap<SourceVersion, Map<string, Replay | Error>>();
+const sourceReplays = new WeakMap<SourceVersion, Map<string, KeptReplay | Error>>();
 
-function cachedSourceReplay(v: SourceVersion, scenario: Scenario, arch: ArchId): Replay {
+function cachedSourceReplay(v: SourceVersion, scenario: Scenario, arch: ArchId): KeptReplay {
   let m = sourceReplays.get(v);
   if (!m) sourceReplays.set(v, (m = new Map()));
   let r = m.get(scenario.id);
   if (!r) {
     try {
-      r = replay({ arch, version: v, scenario, trace: true });
+      r = kept(replay({ arch, version: v, scenario, trace: true }));
     } catch (e) {
       r = e as Error;
     }

@@ -30,6 +30,19 @@ export interface Fingerprint {
 
 const FAST_NAMES = new Set(MODELS.flatMap((v) => v.functions));
 
+/** A name some version's GUP-fast code defines. */
+export function isGupName(name: string | undefined): boolean {
+  return name !== undefined && FAST_NAMES.has(name);
+}
+
+// longest first, so a name is never taken for its own prefix
+const FAST_NAME_RE = new RegExp(`\\b(?:${[...FAST_NAMES].sort((a, b) => b.length - a.length).join('|')})\\b`);
+
+/** Whether the text names any GUP-fast function at all: a file that does not cannot define one, and needs no parse. */
+export function mentionsGup(text: string): boolean {
+  return FAST_NAME_RE.test(text);
+}
+
 /** The GUP-fast functions (of any version) that a parsed file defines. */
 export function gupFunctionsIn(file: CFile): string[] {
   return [...new Set(file.functions.map((f) => f.name).filter((n) => FAST_NAMES.has(n)))];

@@ -1,8 +1,13 @@
 /**
  * Parsing off the main thread: requests go to a worker (parse-worker.ts) and come back as plain
- * data. A worker is retired once it has parsed 16 MB of text (tree-sitter's wasm heap only
- * grows), when a parse fails or takes too long, or when it dies; the next request starts a new
- * one. Where no built worker script exists (the tests run the sources), parsing runs in-process.
+ * data. A host sends its worker one request at a time and keeps the rest in its own queue, so a
+ * request can be cancelled before it starts (the document changed or closed) and a parse's time
+ * limit counts from when it starts. A worker is retired once it has parsed its quota of text
+ * (tree-sitter's wasm heap only grows), when a parse fails or takes too long, or when it dies;
+ * the next request starts a new one. Documents over BIG_BYTES go to a host of their own whose
+ * worker lives for one parse: a 3 MB file neither queues the others' outlines behind it nor
+ * leaves a heap of its size behind. Where no built worker script exists (the tests run the
+ * sources), parsing runs in-process.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,16 +18,20 @@ import type { ParseRequest } from './parse-worker';
 
 const RETIRE_AFTER_BYTES = 8 * 1024 * 1024;
 const TIMEOUT_MS = 20_000;
+/** Above this, a document is parsed on the big host (mm/gup.c is 100–250 KB). */
+export const BIG_BYTES = 512 * 1024;
 
-interface Pending {
-  /** the worker it was sent to (a retired worker's exit fails only its own requests) */
-  w: Worker;
+interface Job {
+  id: number;
+  kind: ParseRequest['kind'];
+  text: string;
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
-  timer: NodeJS.Timeout;
 }
 
 export class ParseError extends Error {}
+/** The request was cancelled (its document changed or closed) before its answer came. */
+export class ParseCancelled extends ParseError {}
 
 function workerScript(): string | undefined {
   for (const p of [join(__dirname, 'parse-worker.js'), join(process.cwd(), 'dist', 'parse-worker.js')]) if (existsSync(p)) return p;
@@ -33,13 +42,19 @@ export class ParserHost {
   private worker: Worker | undefined;
   private parsed = 0;
   private next = 1;
-  private readonly pending = new Map<number, Pending>();
+  private readonly queue: Job[] = [];
+  /** the job the worker has now, and its time limit */
+  private current: { job: Job; w: Worker; timer: NodeJS.Timeout } | undefined;
   /** workers started so far (a test reads it) */
   started = 0;
+  /** requests sent to a worker so far (the server reports it: a hover that needs no parse sends none) */
+  sent = 0;
 
   constructor(
     private readonly script = workerScript(),
     private readonly retireAfter = RETIRE_AFTER_BYTES,
+    /** the worker's JS heap: it holds one file's outline or flat tree at a time */
+    private readonly heapMb = 96,
   ) {}
 
   get available(): boolean {
@@ -47,29 +62,28 @@ export class ParserHost {
   }
 
   private spawn(): Worker {
-    // a parse worker's JS heap holds one file's tree at a time: bounded (its wasm heap goes when it retires)
-    const w = new Worker(this.script!, { resourceLimits: { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 16 } });
+    const w = new Worker(this.script!, { resourceLimits: { maxOldGenerationSizeMb: this.heapMb, maxYoungGenerationSizeMb: 16 } });
     this.started++;
     w.on('message', (m: { id: number; ok: boolean; value?: unknown; error?: string }) => {
-      const p = this.pending.get(m.id);
-      if (!p) return;
-      this.pending.delete(m.id);
-      clearTimeout(p.timer);
-      this.idle(w);
-      if (m.ok) p.resolve(m.value);
+      const c = this.current;
+      if (!c || c.w !== w || c.job.id !== m.id) return;
+      this.finish();
+      if (m.ok) c.job.resolve(m.value);
       else {
-        p.reject(new ParseError(m.error ?? 'parse failed'));
-        this.retire(w);
+        c.job.reject(new ParseError(m.error ?? 'parse failed'));
+        this.retire();
       }
+      if (this.parsed > this.retireAfter) this.retire();
+      this.pump();
     });
     const fail = (e: Error) => {
       if (this.worker === w) this.worker = undefined;
-      for (const [id, p] of this.pending) {
-        if (p.w !== w) continue;
-        clearTimeout(p.timer);
-        p.reject(new ParseError(`the parser stopped: ${e.message}`));
-        this.pending.delete(id);
+      const c = this.current;
+      if (c?.w === w) {
+        this.finish();
+        c.job.reject(new ParseError(`the parser stopped: ${e.message}`));
       }
+      this.pump();
     };
     w.on('error', fail);
     w.on('exit', (code) => fail(new Error(`exit ${code}`)));
@@ -78,45 +92,77 @@ export class ParserHost {
     return w;
   }
 
-  /** An idle worker must not keep the process alive (a CLI run ends when its work does). */
-  private idle(w: Worker): void {
-    if (![...this.pending.values()].some((p) => p.w === w)) w.unref();
+  /** The current job is over: its timer goes, and an idle worker must not keep the process alive. */
+  private finish(): void {
+    clearTimeout(this.current!.timer);
+    this.current!.w.unref();
+    this.current = undefined;
   }
 
-  /** Stop using this worker: it finishes what it has and exits. */
-  private retire(w: Worker): void {
-    if (this.worker === w) this.worker = undefined;
+  /** Stop using the worker: it exits now (a job it still had has been answered or failed). */
+  private retire(): void {
+    const w = this.worker;
+    this.worker = undefined;
     this.parsed = 0;
-    if (![...this.pending.values()].some((p) => p.w === w)) void w.terminate();
-    else setTimeout(() => void w.terminate(), TIMEOUT_MS).unref();
+    if (w) void w.terminate();
   }
 
-  private request<T>(kind: ParseRequest['kind'], text: string): Promise<T> {
-    if (this.parsed > this.retireAfter && this.worker) this.retire(this.worker);
+  /** Send the next queued job, if the worker is free. */
+  private pump(): void {
+    if (this.current) return;
+    const job = this.queue.shift();
+    if (!job) return;
     const w = (this.worker ??= this.spawn());
-    this.parsed += text.length;
-    const id = this.next++;
+    this.parsed += job.text.length;
+    this.sent++;
+    const timer = setTimeout(() => {
+      this.finish();
+      job.reject(new ParseError(`parsing took over ${TIMEOUT_MS / 1000} s`));
+      this.retire();
+      this.pump();
+    }, TIMEOUT_MS);
+    timer.unref();
+    this.current = { job, w, timer };
+    // a request under way holds the process open until its answer comes
+    w.ref();
+    w.postMessage({ id: job.id, kind: job.kind, text: job.text } satisfies ParseRequest);
+  }
+
+  /** A cancelled job: dropped if it waits; if under way, its worker is stopped (the parse may take seconds). */
+  private cancel(job: Job): void {
+    const at = this.queue.indexOf(job);
+    if (at >= 0) this.queue.splice(at, 1);
+    else if (this.current?.job === job) {
+      this.finish();
+      this.retire();
+    } else return; // answered already
+    job.reject(new ParseCancelled('cancelled: the document changed or closed'));
+    this.pump();
+  }
+
+  private request<T>(kind: ParseRequest['kind'], text: string, signal?: AbortSignal): Promise<T> {
+    if (signal?.aborted) return Promise.reject(new ParseCancelled('cancelled: the document changed or closed'));
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        this.idle(w);
-        reject(new ParseError(`parsing took over ${TIMEOUT_MS / 1000} s`));
-        this.retire(w);
-      }, TIMEOUT_MS);
-      timer.unref();
-      this.pending.set(id, { w, resolve: resolve as (v: unknown) => void, reject, timer });
-      // a request under way holds the process open until its answer comes
-      w.ref();
-      w.postMessage({ id, kind, text } satisfies ParseRequest);
+      const job: Job = { id: this.next++, kind, text, resolve: resolve as (v: unknown) => void, reject };
+      if (signal) {
+        const onAbort = () => this.cancel(job);
+        signal.addEventListener('abort', onAbort, { once: true });
+        // the listener must not outlive the job (a signal may serve many requests)
+        const done = () => signal.removeEventListener('abort', onAbort);
+        job.resolve = (v) => (done(), resolve(v as T));
+        job.reject = (e) => (done(), reject(e));
+      }
+      this.queue.push(job);
+      this.pump();
     });
   }
 
-  file(text: string): Promise<CFile> {
-    return this.request<CFile>('file', text);
+  file(text: string, signal?: AbortSignal): Promise<CFile> {
+    return this.request<CFile>('file', text, signal);
   }
 
-  async tree(text: string): Promise<PlainTree> {
-    return new PlainTree(text, await this.request<FlatTree>('ast', text));
+  async tree(text: string, signal?: AbortSignal): Promise<PlainTree> {
+    return new PlainTree(text, await this.request<FlatTree>('ast', text, signal));
   }
 
   async close(): Promise<void> {
@@ -128,6 +174,7 @@ export class ParserHost {
 
 let shared: ParserHost | undefined;
 let trees: ParserHost | undefined;
+let big: ParserHost | undefined;
 
 /** The process's parser host for file outlines (lenses, hovers, fingerprints). */
 export function parserHost(): ParserHost {
@@ -137,4 +184,14 @@ export function parserHost(): ParserHost {
 /** A second worker for the interpreter's trees: compiling a file never queues an outline behind it. */
 export function treeHost(): ParserHost {
   return (trees ??= new ParserHost());
+}
+
+/** Documents over BIG_BYTES, outlines and trees alike: a fresh worker each, with room for their size. */
+export function bigHost(): ParserHost {
+  return (big ??= new ParserHost(undefined, 0, 512));
+}
+
+/** The host for a text of this size. */
+export function hostFor(text: string, small: () => ParserHost): ParserHost {
+  return text.length > BIG_BYTES ? bigHost() : small();
 }

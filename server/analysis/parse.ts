@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { Language, Parser, type Node } from 'web-tree-sitter';
 import { tokenize } from './tokens';
 import type { ParseC } from '../../emulator/interp/source-version';
-import { parserHost, treeHost } from './parse-host';
+import { hostFor, parserHost, treeHost } from './parse-host';
 
 export interface CStatement {
   /** 0-based line of the statement's first token */
@@ -76,34 +76,52 @@ export function getParser(): Promise<Parser> {
 
 const STATEMENTS = new Set(['expression_statement', 'declaration', 'return_statement', 'goto_statement', 'break_statement', 'continue_statement']);
 
-function collectStatements(node: Node, out: CStatement[], text: string): void {
-  const add = (n: Node) => {
-    const t = text.slice(n.startIndex, n.endIndex);
-    out.push({ line: n.startPosition.row, text: t, tokens: tokenize(t) });
-  };
-  for (const c of node.namedChildren) {
-    if (!c) continue;
-    if (STATEMENTS.has(c.type)) {
-      add(c);
-    } else if (c.type === 'if_statement' || c.type === 'while_statement' || c.type === 'switch_statement') {
-      const cond = c.childForFieldName('condition');
-      if (cond) add(cond);
-      collectStatements(c, out, text);
-    } else if (c.type === 'do_statement') {
-      collectStatements(c, out, text);
-      const cond = c.childForFieldName('condition');
-      if (cond) add(cond);
-    } else if (c.type === 'for_statement') {
-      add(c);
-      const body = c.childForFieldName('body');
-      if (body) collectStatements(body, out, text);
-    } else if (c.type === 'ERROR') {
-      // the grammar gave up here: keep each line of it as a statement so anchors still match
-      const t = text.slice(c.startIndex, c.endIndex).split('\n');
-      t.forEach((l, i) => l.trim() && out.push({ line: c.startPosition.row + i, text: l, tokens: tokenize(l) }));
-    } else if (c.type !== 'parenthesized_expression' && c.type !== 'comment') {
-      collectStatements(c, out, text);
+/**
+ * The statements of a body, in source order: each statement once, a condition where its
+ * construct starts (a do-while's after its body). Iterative: a body nested thousands of blocks
+ * deep must not overflow the parse worker's stack.
+ */
+function collectStatements(body: Node, out: CStatement[], text: string): void {
+  // work still to do, last on top: a node that is a statement, a node whose children to visit, or a line of an ERROR
+  type Work = { add: Node } | { visit: Node } | { line: number; text: string };
+  const todo: Work[] = [{ visit: body }];
+  while (todo.length) {
+    const w = todo.pop()!;
+    if ('line' in w) {
+      out.push({ line: w.line, text: w.text, tokens: tokenize(w.text) });
+      continue;
     }
+    if ('add' in w) {
+      const t = text.slice(w.add.startIndex, w.add.endIndex);
+      out.push({ line: w.add.startPosition.row, text: t, tokens: tokenize(t) });
+      continue;
+    }
+    const next: Work[] = [];
+    for (const c of w.visit.namedChildren) {
+      if (!c) continue;
+      if (STATEMENTS.has(c.type)) {
+        next.push({ add: c });
+      } else if (c.type === 'if_statement' || c.type === 'while_statement' || c.type === 'switch_statement') {
+        const cond = c.childForFieldName('condition');
+        if (cond) next.push({ add: cond });
+        next.push({ visit: c });
+      } else if (c.type === 'do_statement') {
+        next.push({ visit: c });
+        const cond = c.childForFieldName('condition');
+        if (cond) next.push({ add: cond });
+      } else if (c.type === 'for_statement') {
+        next.push({ add: c });
+        const b = c.childForFieldName('body');
+        if (b) next.push({ visit: b });
+      } else if (c.type === 'ERROR') {
+        // the grammar gave up here: keep each line of it as a statement so anchors still match
+        const row = c.startPosition.row;
+        text.slice(c.startIndex, c.endIndex).split('\n').forEach((l, i) => l.trim() && next.push({ line: row + i, text: l }));
+      } else if (c.type !== 'parenthesized_expression' && c.type !== 'comment') {
+        next.push({ visit: c });
+      }
+    }
+    for (let i = next.length - 1; i >= 0; i--) todo.push(next[i]);
   }
 }
 
@@ -152,6 +170,17 @@ export function lineEnds(text: string): string {
   return text.includes('\r') ? text.replace(/\r(?!\n)/g, '\n') : text;
 }
 
+/** A definition with a name and a body goes into the outline (false: walk into it instead). */
+function addFunction(n: Node, functions: CFunction[], text: string): boolean {
+  const id = declaratorName(n);
+  const body = n.childForFieldName('body');
+  if (!id || !body) return false;
+  const statements: CStatement[] = [];
+  collectStatements(body, statements, text);
+  functions.push({ name: id.text, startLine: n.startPosition.row, endLine: n.endPosition.row, nameLine: id.startPosition.row, nameCol: id.startPosition.column, statements });
+  return true;
+}
+
 export function parseWith(parser: Parser, raw: string): CFile {
   const source = lineEnds(raw);
   const text = neutralize(source);
@@ -159,28 +188,20 @@ export function parseWith(parser: Parser, raw: string): CFile {
   if (!tree) return { functions: [], errors: 0 };
   const functions: CFunction[] = [];
   let errors = 0;
-  const visit = (n: Node) => {
-    if (n.type === 'ERROR') errors++;
-    if (n.type === 'function_definition') {
-      const id = declaratorName(n);
-      const body = n.childForFieldName('body');
-      if (id && body) {
-        const statements: CStatement[] = [];
-        collectStatements(body, statements, text);
-        functions.push({
-          name: id.text,
-          startLine: n.startPosition.row,
-          endLine: n.endPosition.row,
-          nameLine: id.startPosition.row,
-          nameCol: id.startPosition.column,
-          statements,
-        });
-        return;
-      }
-    }
-    for (const c of n.children) if (c) visit(c);
-  };
-  visit(tree.rootNode);
+  // a cursor walks the nodes outside function bodies (all of a prose or junk document): a Node
+  // object per node, as `children` makes, costs more than the walk itself
+  const cursor = tree.walk();
+  for (;;) {
+    const type = cursor.nodeType;
+    let inside = true;
+    if (type === 'ERROR') errors++;
+    else if (type === 'function_definition') inside = !addFunction(cursor.currentNode, functions, text);
+    if (inside && cursor.gotoFirstChild()) continue;
+    let more = true;
+    while (more && !cursor.gotoNextSibling()) more = cursor.gotoParent();
+    if (!more) break;
+  }
+  cursor.delete();
   tree.delete();
   const lines = source.split('\n');
   const starts = functions.map((f) => f.startLine);
@@ -213,10 +234,17 @@ export function parseWith(parser: Parser, raw: string): CFile {
  * Parse a file into its outline: in the parse worker when one is built (parse-host.ts), so a
  * large document neither blocks nor grows this process; in-process otherwise.
  */
-export async function parseC(source: string): Promise<CFile> {
-  const host = parserHost();
-  if (host.available) return host.file(source);
+export async function parseC(source: string, signal?: AbortSignal): Promise<CFile> {
+  const host = hostFor(source, parserHost);
+  if (host.available) return host.file(source, signal);
   return parseWith(await getParser(), source);
+}
+
+/** Load the parser now, where parses will run: the outline worker (the server process itself then never holds a wasm heap). */
+export function warmParser(): void {
+  const host = parserHost();
+  if (host.available) void host.file('').catch(() => undefined);
+  else void getParser();
 }
 
 /** trees asked for ahead of need (a replay starts its parse while the file's outline is still parsing) */
@@ -243,7 +271,7 @@ export function parseTree(text: string): Promise<ReturnType<ParseC>> {
 }
 
 async function parseTreeNow(text: string): Promise<ReturnType<ParseC>> {
-  const host = treeHost();
+  const host = hostFor(text, treeHost);
   if (host.available) return host.tree(text);
   return (await sourceParser())(text);
 }

@@ -23,12 +23,14 @@ import { mapSteps } from '../analysis/mapping';
 import { traceSvg } from '../pictures/trace-svg';
 import { getVersion } from '../../emulator/versions';
 import { analyze, type Analysis } from '../analysis/analyze';
-import { getParser } from '../analysis/parse';
+import { warmParser } from '../analysis/parse';
+import { bigHost, ParseCancelled, parserHost } from '../analysis/parse-host';
 import {
   DEFAULT_SETTINGS, FILE_VERSION_NOTIFICATION, FINGERPRINT_NOTIFICATION, SERVER_COMMANDS, type ExploreArgs, type ExploreView, type FileVersionParams, type FingerprintParams,
   type ReplayArgs, type ReplayView, type Settings,
 } from '../protocol';
-import { forgetLenses, functionAt, hoverFor, lensesFor, replayView } from './views';
+import { forgetLenses, functionAt, hoverFor, lensesFor, replayView, wordAt } from './views';
+import { isGupName } from '../analysis/fingerprint';
 
 /** Files larger than this are not analysed (mm/gup.c is about 100 KB). */
 export const MAX_BYTES = 4 * 1024 * 1024;
@@ -42,30 +44,44 @@ export function startServer(connection: Connection): void {
   });
   let settings: Settings = { ...DEFAULT_SETTINGS };
   let canPullConfig = false;
-  const cache = new Map<string, { version: number; override: string; analysis: Promise<Analysis | undefined> }>();
+  /** per document: its analysis (by version and override), the switch that cancels its parse, and why there is none */
+  const cache = new Map<string, { version: number; override: string; analysis: Promise<Analysis | undefined>; abort: AbortController; problem?: string }>();
   const timers = new Map<string, NodeJS.Timeout>();
 
   const log = (s: string) => connection.console.log(s);
 
-  /** The analysis of a document as it is now (cached per document version and override). */
   /** a file's own choice of model (from the status bar), over the workspace setting */
   const fileVersions = new Map<string, string>();
   const overrideOf = (uri: string) => fileVersions.get(uri) ?? settings.version;
 
+  /** The analysis of a document as it is now (cached per document version and override). */
   function analysisOf(doc: TextDocument): Promise<Analysis | undefined> {
     const hit = cache.get(doc.uri);
     const override = overrideOf(doc.uri);
     if (hit && hit.version === doc.version && hit.override === override) return hit.analysis;
+    // the parse of what the document was is not wanted any more
+    hit?.abort.abort();
     const text = doc.getText();
-    const analysis =
-      text.length > MAX_BYTES
-        ? (log(`${doc.uri}: ${text.length} bytes, over the ${MAX_BYTES}-byte limit: not analysed`), Promise.resolve(undefined))
-        : analyze(text, override).catch((e: Error) => {
-            log(`${doc.uri}: analysis failed: ${e.message}`);
-            return undefined;
-          });
-    cache.set(doc.uri, { version: doc.version, override, analysis });
-    return analysis;
+    const entry = { version: doc.version, override, abort: new AbortController(), analysis: Promise.resolve<Analysis | undefined>(undefined), problem: undefined as string | undefined };
+    if (text.length > MAX_BYTES) {
+      entry.problem = `gup-lens: this file is ${(text.length / 1048576).toFixed(1)} MB; lenses and hovers are for files up to ${MAX_BYTES / 1048576} MB`;
+      log(`${doc.uri}: ${text.length} bytes, over the ${MAX_BYTES}-byte limit: not analysed`);
+    } else {
+      entry.analysis = analyze(text, override, entry.abort.signal).catch((e: Error) => {
+        if (e instanceof ParseCancelled) return undefined;
+        entry.problem = `gup-lens: this file could not be analysed (${e.message})`;
+        log(`${doc.uri}: analysis failed: ${e.message}`);
+        return undefined;
+      });
+    }
+    cache.set(doc.uri, entry);
+    return entry.analysis;
+  }
+
+  /** A document changed or closed: its parse under way, if any, stops. */
+  function forget(uri: string): void {
+    cache.get(uri)?.abort.abort();
+    cache.delete(uri);
   }
 
   async function publishFingerprint(doc: TextDocument): Promise<void> {
@@ -107,7 +123,7 @@ export function startServer(connection: Connection): void {
     canPullConfig = !!params.capabilities.workspace?.configuration;
     const init = params.initializationOptions as Partial<Settings> | undefined;
     if (init) settings = { ...settings, ...init };
-    void getParser(); // warm the wasm while the client finishes starting
+    warmParser(); // while the client finishes starting
     return {
       capabilities: {
         textDocumentSync: TextDocumentSyncKind.Incremental,
@@ -128,13 +144,13 @@ export function startServer(connection: Connection): void {
 
   connection.onDidChangeConfiguration(async () => {
     await refreshSettings();
-    cache.clear();
+    for (const uri of [...cache.keys()]) forget(uri);
     for (const d of documents.all()) schedule(d);
     void connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
   });
 
   // the process's memory (the fuzz run reports it: heap against RSS tells a leak from the allocator)
-  connection.onRequest('gupLens/memory', () => process.memoryUsage());
+  connection.onRequest('gupLens/memory', () => ({ ...process.memoryUsage(), outlineParses: parserHost().sent, bigParses: bigHost().sent }));
 
   connection.onNotification(FILE_VERSION_NOTIFICATION, (p: FileVersionParams) => {
     if (typeof p?.uri !== 'string' || typeof p.version !== 'string') return;
@@ -148,17 +164,20 @@ export function startServer(connection: Connection): void {
       }
       fileVersions.set(p.uri, p.version);
     }
-    cache.delete(p.uri);
+    forget(p.uri);
     const doc = documents.get(p.uri);
     if (doc) schedule(doc);
     void connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
   });
 
   documents.onDidOpen((e) => schedule(e.document));
-  documents.onDidChangeContent((e) => schedule(e.document));
+  documents.onDidChangeContent((e) => {
+    if (cache.get(e.document.uri)?.version !== e.document.version) forget(e.document.uri);
+    schedule(e.document);
+  });
   documents.onDidClose((e) => {
     // nothing may keep a closed document: a cleared timer still held in the map holds its text
-    cache.delete(e.document.uri);
+    forget(e.document.uri);
     clearTimeout(timers.get(e.document.uri));
     timers.delete(e.document.uri);
     forgetLenses(e.document.uri);
@@ -168,7 +187,11 @@ export function startServer(connection: Connection): void {
     const doc = documents.get(p.textDocument.uri);
     if (!doc || !settings.codeLens) return [];
     const a = await analysisOf(doc);
-    if (!a) return [];
+    if (!a) {
+      // too large, or the parser failed: say so where the lenses would be (a lens with no command is a label)
+      const problem = cache.get(doc.uri)?.version === doc.version ? cache.get(doc.uri)?.problem : undefined;
+      return problem ? [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, command: { title: problem, command: '' } }] : [];
+    }
     // the engine in the titles comes once the file is compiled: then the client asks again
     const refresh = () => void connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
     return lensesFor(a, doc.uri, refresh).map((l) => ({
@@ -180,9 +203,11 @@ export function startServer(connection: Connection): void {
   connection.onHover(async (p): Promise<Hover | null> => {
     const doc = documents.get(p.textDocument.uri);
     if (!doc || !settings.hover) return null;
+    const lineText = doc.getText({ start: { line: p.position.line, character: 0 }, end: { line: p.position.line + 1, character: 0 } });
+    // a word no version defines gets no hover: no need to wait for the document's (re)parse
+    if (!isGupName(wordAt(lineText, p.position.character))) return null;
     const a = await analysisOf(doc);
     if (!a) return null;
-    const lineText = doc.getText({ start: { line: p.position.line, character: 0 }, end: { line: p.position.line + 1, character: 0 } });
     const fn = functionAt(a, lineText, p.position.character);
     if (!fn) return null;
     try {

@@ -217,15 +217,16 @@ export async function replayView(a: Analysis, fn: string, arch: ArchId, scenario
   return { ...base, result: { nr, ret, slowPath, fastNr }, lines: [...byLine.values()].sort((x, y) => x.line - y.line), trace, missing: r.mapping.missing, ...(svg && { svg }) };
 }
 
-/** The GUP-fast function whose name is at (line, character), if any. */
-export function functionAt(a: Analysis, lineText: string, character: number): CFunction | undefined {
+/** The identifier at `character` of a line, if any. */
+export function wordAt(lineText: string, character: number): string | undefined {
   const re = /[A-Za-z_]\w*/g;
   let m: RegExpExecArray | null;
-  while ((m = re.exec(lineText))) {
-    if (character >= m.index && character <= m.index + m[0].length) {
-      const name = m[0];
-      return a.gupFunctions.find((f) => f.name === name);
-    }
-  }
+  while ((m = re.exec(lineText))) if (character >= m.index && character <= m.index + m[0].length) return m[0];
   return undefined;
+}
+
+/** The GUP-fast function whose name is at (line, character), if any. */
+export function functionAt(a: Analysis, lineText: string, character: number): CFunction | undefined {
+  const name = wordAt(lineText, character);
+  return name === undefined ? undefined : a.gupFunctions.find((f) => f.name === name);
 }

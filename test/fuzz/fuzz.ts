@@ -40,7 +40,7 @@ const SLOW_MS = 2000;
 const UNANSWERED_MS = 15_000;
 
 /** Kernel-shaped texts to mutate: the shared corpus and seeds when present, our fixtures always. */
-function bases(): string[] {
+export function bases(): string[] {
   const out: string[] = [];
   for (const dir of [join(ROOT, '../shared/corpus'), join(ROOT, '../shared/seeds'), join(ROOT, 'test/fixtures'), join(ROOT, 'test/fixtures/eras')]) {
     if (!existsSync(dir)) continue;
@@ -50,7 +50,7 @@ function bases(): string[] {
 }
 
 /** A mutated document: spans cut, repeated or replaced with junk, line ends changed. */
-function documentArb(texts: string[]): fc.Arbitrary<string> {
+export function documentArb(texts: string[]): fc.Arbitrary<string> {
   const junk = fc.oneof(fc.string(), fc.constantFrom('{', '}', '#if 1', '#endif', '\r', '\r\n', '\u0000', '/*', '"', 'goto x;', '((((', 'static int gup_pte_range('));
   const op = fc.record({ kind: fc.constantFrom('cut', 'dup', 'junk', 'cr'), at: fc.nat(), len: fc.nat({ max: 4000 }), junk });
   return fc.record({ base: fc.constantFrom(...texts), ops: fc.array(op, { maxLength: 6 }), big: fc.nat({ max: 30 }) }).map(({ base, ops, big }) => {
@@ -134,7 +134,7 @@ async function fuzzServer(f: FuzzFigures, until: number, seed: number): Promise<
   f.fuzz_rss_end_mb = rssMb(proc.pid);
   if (process.env.FUZZ_DEBUG) {
     const m = await conn.sendRequest<NodeJS.MemoryUsage>('gupLens/memory').catch(() => undefined);
-    if (m) process.stderr.write(`fuzz: server memory: ${Object.entries(m).map(([k, v]) => `${k} ${Math.round(v / 1e6)} MB`).join(', ')}\n`);
+    if (m) process.stderr.write(`fuzz: server memory: ${Object.entries(m).filter(([, v]) => typeof v === 'number').map(([k, v]) => `${k} ${Math.round(v / 1e6)} MB`).join(', ')}\n`);
   }
   if (process.env.FUZZ_DEBUG) for (const [k, v] of spent) process.stderr.write(`fuzz: ${k}: ${v.n} in ${v.ms} ms (${(v.ms / v.n).toFixed(1)} ms each)\n`);
   if (died) f.fuzz_crashes++;

@@ -12,7 +12,8 @@ if (!Number.isFinite(minutes) || minutes <= 0) {
 }
 // the servers, adapters and workers the run talks to may all be unref'd: keep this process up until it ends
 const alive = setInterval(() => undefined, 60_000);
-void runFuzz(minutes * 60_000, Date.now() % 1_000_000, Math.max(1, Math.round(minutes))).then((f) => {
+// FUZZ_SEED replays a run's inputs (to compare two builds on the same documents)
+void runFuzz(minutes * 60_000, Number(process.env.FUZZ_SEED) || Date.now() % 1_000_000, Math.max(1, Math.round(minutes))).then((f) => {
   clearInterval(alive);
   process.stdout.write(`fuzz: ${f.fuzz_documents} documents, ${f.fuzz_requests} requests, ${f.fuzz_dap_sessions} debug sessions, ${f.fuzz_cli_runs} CLI runs\n`);
   process.stdout.write(`crashes ${f.fuzz_crashes}, unanswered ${f.fuzz_unanswered}, slow (> 2 s, < 200 KB) ${f.fuzz_slow_requests}, server RSS at the end ${f.fuzz_rss_end_mb} MB\n`);

@@ -214,18 +214,22 @@ describe('the language server over stdio', () => {
     expect(at(await settled('file:///robust/cr.c'))).toEqual(at(lf));
   });
 
-  it('no lenses, no crash: a non-gup file, an empty file, garbage, 10 MB', async () => {
+  it('no lenses, no crash: a non-gup file, an empty file, garbage; over 4 MB, a lens that says why', async () => {
     const cases: [string, string][] = [
       ['file:///x/not-gup.c', fixture('not-gup.c')],
       ['file:///x/empty.c', ''],
       ['file:///x/garbage.c', Array.from({ length: 20000 }, (_, i) => String.fromCharCode(33 + ((i * 7919) % 90))).join('') + '\u0000\uffff{{{(((;;'],
-      ['file:///x/big.c', 'int x;\n'.repeat(1_500_000)],
     ];
     for (const [u, t] of cases) {
       await open(u, t);
       expect(await lenses(u), u).toEqual([]);
       expect(await hover(u, 0, 1)).toBeNull();
     }
+    const big = 'file:///x/big.c';
+    await open(big, fixture('gup-2014-shape.c') + 'int x;\n'.repeat(1_500_000));
+    const said = await lenses(big);
+    expect(said.map((l) => [l.range.start.line, l.command?.title, l.command?.command])).toEqual([[0, 'gup-lens: this file is 10.0 MB; lenses and hovers are for files up to 4 MB', '']]);
+    expect(await hover(big, lineOf(fixture('gup-2014-shape.c'), 'gup_pte_range('), 12)).toBeNull();
     // still alive and answering
     expect((await lenses(uri)).length).toBeGreaterThan(0);
   }, 60_000);

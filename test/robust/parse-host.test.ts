@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ParserHost } from '../../server/analysis/parse-host';
+import { ParseCancelled, ParserHost } from '../../server/analysis/parse-host';
 
 const script = join(__dirname, '../../dist/parse-worker.js');
 const text = readFileSync(join(__dirname, '../fixtures/eras/gup-6.10-shape.c'), 'utf8');
@@ -34,6 +34,32 @@ describe.skipIf(!existsSync(script))('the parse worker host (needs dist/: npm ru
     await expect(lost).rejects.toThrow(/the parser stopped/);
     const again = await h.file(text);
     expect(again.functions.length).toBeGreaterThan(5);
+  });
+
+  it('a request cancelled while it waits is never sent; one cancelled under way stops its worker; the next still parses', async () => {
+    const h = new ParserHost(script);
+    hosts.push(h);
+    // seconds of parsing: junk the grammar must recover from, again and again
+    const slow = Array.from({ length: 120_000 }, (_, i) => ['x(', '{', ';', ')', 'if', '*', '"a"', '}'][(i * 7) % 8]).join(' ');
+    const first = new AbortController();
+    const waiting = new AbortController();
+    const busy = h.file(slow, first.signal);
+    const queued = h.file(text, waiting.signal);
+    const after = h.file(text);
+    waiting.abort();
+    await expect(queued).rejects.toBeInstanceOf(ParseCancelled);
+    expect(h.sent).toBe(1); // only the slow one reached the worker
+    const started = h.started;
+    first.abort();
+    await expect(busy).rejects.toBeInstanceOf(ParseCancelled);
+    expect((await after).functions.map((f) => f.name)).toContain('gup_fast_pte_range');
+    expect(h.started).toBe(started + 1); // the cancelled parse's worker was stopped, a new one answered
+    expect(h.sent).toBe(2);
+    // an abort after the answer changes nothing
+    const done = new AbortController();
+    const ok = await h.file('int a;', done.signal);
+    done.abort();
+    expect(ok.functions).toEqual([]);
   });
 
   it('a flattened tree reads back like tree-sitter\'s (types, fields, text, rows)', async () => {
