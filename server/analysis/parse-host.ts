@@ -1,6 +1,6 @@
 /**
  * Parsing off the main thread: requests go to a worker (parse-worker.ts) and come back as plain
- * data. A host sends its worker one request at a time and keeps the rest in its own queue, so a
+ * data. A host sends each of its workers one request at a time and keeps the rest in its own queue, so a
  * request can be cancelled before it starts (the document changed or closed) and a parse's time
  * limit counts from when it starts. A worker is retired once it has parsed its quota of text
  * (tree-sitter's wasm heap only grows), when a parse fails or takes too long, or when it dies;
@@ -10,6 +10,7 @@
  * sources), parsing runs in-process.
  */
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { PlainTree, type FlatTree } from './ast';
@@ -38,13 +39,17 @@ function workerScript(): string | undefined {
   return undefined;
 }
 
+/** One worker of a host: the text it has parsed (against its quota) and the job it has now. */
+interface Slot {
+  worker?: Worker;
+  parsed: number;
+  current?: { job: Job; w: Worker; timer: NodeJS.Timeout };
+}
+
 export class ParserHost {
-  private worker: Worker | undefined;
-  private parsed = 0;
   private next = 1;
   private readonly queue: Job[] = [];
-  /** the job the worker has now, and its time limit */
-  private current: { job: Job; w: Worker; timer: NodeJS.Timeout } | undefined;
+  private readonly slots: Slot[];
   /** workers started so far (a test reads it) */
   started = 0;
   /** requests sent to a worker so far (the server reports it: a hover that needs no parse sends none) */
@@ -55,32 +60,41 @@ export class ParserHost {
     private readonly retireAfter = RETIRE_AFTER_BYTES,
     /** the worker's JS heap: it holds one file's outline or flat tree at a time */
     private readonly heapMb = 96,
-  ) {}
+    /** workers working at once (documents opened together parse side by side) */
+    size = 1,
+  ) {
+    this.slots = Array.from({ length: size }, () => ({ parsed: 0 }));
+  }
+
+  /** the first slot's worker (a test stops it by hand) */
+  private get worker(): Worker | undefined {
+    return this.slots[0].worker;
+  }
 
   get available(): boolean {
     return !!this.script;
   }
 
-  private spawn(): Worker {
+  private spawn(slot: Slot): Worker {
     const w = new Worker(this.script!, { resourceLimits: { maxOldGenerationSizeMb: this.heapMb, maxYoungGenerationSizeMb: 16 } });
     this.started++;
     w.on('message', (m: { id: number; ok: boolean; value?: unknown; error?: string }) => {
-      const c = this.current;
+      const c = slot.current;
       if (!c || c.w !== w || c.job.id !== m.id) return;
-      this.finish();
+      this.finish(slot);
       if (m.ok) c.job.resolve(m.value);
       else {
         c.job.reject(new ParseError(m.error ?? 'parse failed'));
-        this.retire();
+        this.retire(slot);
       }
-      if (this.parsed > this.retireAfter) this.retire();
+      if (slot.parsed > this.retireAfter) this.retire(slot);
       this.pump();
     });
     const fail = (e: Error) => {
-      if (this.worker === w) this.worker = undefined;
-      const c = this.current;
+      if (slot.worker === w) slot.worker = undefined;
+      const c = slot.current;
       if (c?.w === w) {
-        this.finish();
+        this.finish(slot);
         c.job.reject(new ParseError(`the parser stopped: ${e.message}`));
       }
       this.pump();
@@ -92,49 +106,52 @@ export class ParserHost {
     return w;
   }
 
-  /** The current job is over: its timer goes, and an idle worker must not keep the process alive. */
-  private finish(): void {
-    clearTimeout(this.current!.timer);
-    this.current!.w.unref();
-    this.current = undefined;
+  /** The slot's job is over: its timer goes, and an idle worker must not keep the process alive. */
+  private finish(slot: Slot): void {
+    clearTimeout(slot.current!.timer);
+    slot.current!.w.unref();
+    slot.current = undefined;
   }
 
-  /** Stop using the worker: it exits now (a job it still had has been answered or failed). */
-  private retire(): void {
-    const w = this.worker;
-    this.worker = undefined;
-    this.parsed = 0;
+  /** Stop using the slot's worker: it exits now (a job it still had has been answered or failed). */
+  private retire(slot: Slot): void {
+    const w = slot.worker;
+    slot.worker = undefined;
+    slot.parsed = 0;
     if (w) void w.terminate();
   }
 
-  /** Send the next queued job, if the worker is free. */
+  /** Send queued jobs to the free slots. */
   private pump(): void {
-    if (this.current) return;
-    const job = this.queue.shift();
-    if (!job) return;
-    const w = (this.worker ??= this.spawn());
-    this.parsed += job.text.length;
-    this.sent++;
-    const timer = setTimeout(() => {
-      this.finish();
-      job.reject(new ParseError(`parsing took over ${TIMEOUT_MS / 1000} s`));
-      this.retire();
-      this.pump();
-    }, TIMEOUT_MS);
-    timer.unref();
-    this.current = { job, w, timer };
-    // a request under way holds the process open until its answer comes
-    w.ref();
-    w.postMessage({ id: job.id, kind: job.kind, text: job.text } satisfies ParseRequest);
+    for (const slot of this.slots) {
+      if (slot.current) continue;
+      const job = this.queue.shift();
+      if (!job) return;
+      const w = (slot.worker ??= this.spawn(slot));
+      slot.parsed += job.text.length;
+      this.sent++;
+      const timer = setTimeout(() => {
+        this.finish(slot);
+        job.reject(new ParseError(`parsing took over ${TIMEOUT_MS / 1000} s`));
+        this.retire(slot);
+        this.pump();
+      }, TIMEOUT_MS);
+      timer.unref();
+      slot.current = { job, w, timer };
+      // a request under way holds the process open until its answer comes
+      w.ref();
+      w.postMessage({ id: job.id, kind: job.kind, text: job.text } satisfies ParseRequest);
+    }
   }
 
   /** A cancelled job: dropped if it waits; if under way, its worker is stopped (the parse may take seconds). */
   private cancel(job: Job): void {
     const at = this.queue.indexOf(job);
+    const slot = this.slots.find((x) => x.current?.job === job);
     if (at >= 0) this.queue.splice(at, 1);
-    else if (this.current?.job === job) {
-      this.finish();
-      this.retire();
+    else if (slot) {
+      this.finish(slot);
+      this.retire(slot);
     } else return; // answered already
     job.reject(new ParseCancelled('cancelled: the document changed or closed'));
     this.pump();
@@ -166,9 +183,11 @@ export class ParserHost {
   }
 
   async close(): Promise<void> {
-    const w = this.worker;
-    this.worker = undefined;
-    if (w) await w.terminate();
+    await Promise.all(this.slots.map((slot) => {
+      const w = slot.worker;
+      slot.worker = undefined;
+      return w?.terminate();
+    }));
   }
 }
 
@@ -176,9 +195,9 @@ let shared: ParserHost | undefined;
 let trees: ParserHost | undefined;
 let big: ParserHost | undefined;
 
-/** The process's parser host for file outlines (lenses, hovers, fingerprints). */
+/** The process's parser host for file outlines (lenses, hovers, fingerprints): two workers where two cores are. */
 export function parserHost(): ParserHost {
-  return (shared ??= new ParserHost());
+  return (shared ??= new ParserHost(undefined, RETIRE_AFTER_BYTES, 96, Math.min(2, availableParallelism())));
 }
 
 /** A second worker for the interpreter's trees: compiling a file never queues an outline behind it. */

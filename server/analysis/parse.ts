@@ -149,19 +149,17 @@ function isHeader(l: string): RegExpExecArray | null {
 }
 
 /** Functions whose header starts a line but that the grammar did not yield (listings with gaps). */
-function scanHeaders(lines: string[], known: Set<string>, endOf: (start: number) => number): CFunction[] {
+function scanHeaders(lines: string[], heads: Map<number, RegExpExecArray>, known: Set<string>, endOf: (start: number) => number): CFunction[] {
   const out: CFunction[] = [];
-  lines.forEach((l, i) => {
-    const m = isHeader(l);
-    if (!m) return;
+  for (const [i, m] of heads) {
     const name = m[1];
-    if (known.has(name) || ['if', 'while', 'for', 'switch', 'return', 'sizeof'].includes(name)) return;
+    if (known.has(name) || ['if', 'while', 'for', 'switch', 'return', 'sizeof'].includes(name)) continue;
     known.add(name);
     const end = endOf(i);
     const statements: CStatement[] = [];
     for (let j = i + 1; j <= end; j++) if (lines[j].trim()) statements.push({ line: j, text: lines[j], tokens: tokenize(lines[j]) });
-    out.push({ name, startLine: i, endLine: end, nameLine: i, nameCol: l.indexOf(name, m.index), statements, recovered: true });
-  });
+    out.push({ name, startLine: i, endLine: end, nameLine: i, nameCol: lines[i].indexOf(name, m.index), statements, recovered: true });
+  }
   return out;
 }
 
@@ -204,13 +202,17 @@ export function parseWith(parser: Parser, raw: string): CFile {
   cursor.delete();
   tree.delete();
   const lines = source.split('\n');
-  const starts = functions.map((f) => f.startLine);
+  // the definition headers at column 0, by line, in one pass (a listing or a patch has hundreds)
+  const heads = new Map<number, RegExpExecArray>();
+  lines.forEach((l, i) => {
+    const m = isHeader(l);
+    if (m) heads.set(i, m);
+  });
+  const bounds = [...functions.map((f) => f.startLine), ...heads.keys()].sort((a, b) => a - b);
   const known = new Set(functions.map((f) => f.name));
-  const recovered = scanHeaders(lines, known, (start) => {
-    // a recovered function ends before the next function that starts after it, or at the file end
-    const next = [...starts, ...lines.map((l, i) => (i > start && isHeader(l) ? i : Infinity))]
-      .filter((s) => s > start)
-      .reduce((a, b) => Math.min(a, b), lines.length);
+  const recovered = scanHeaders(lines, heads, known, (start) => {
+    // a recovered function ends before the next function or header that starts after it, or at the file end
+    const next = bounds.find((b) => b > start) ?? lines.length;
     let end = next - 1;
     while (end > start && !lines[end].trim()) end--;
     return end;

@@ -98,7 +98,7 @@ function rssMb(pid: number | undefined): number {
 }
 
 async function fuzzServer(f: FuzzFigures, until: number, seed: number): Promise<void> {
-  const proc = spawn(process.execPath, [...SERVER_EXEC_ARGV, join(ROOT, 'dist/server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const proc = spawn(process.execPath, [...SERVER_EXEC_ARGV, ...(process.env.FUZZ_SERVER_ARGS?.split(' ') ?? []), join(ROOT, 'dist/server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'ignore'] });
   let died = false;
   proc.on('exit', () => (died = true));
   const conn = createMessageConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
@@ -112,33 +112,42 @@ async function fuzzServer(f: FuzzFigures, until: number, seed: number): Promise<
   const spots = fc.sample(position, { seed: seed + 2, numRuns: 300 });
   const fns = ['gup_pte_range', 'gup_huge_pmd', 'get_user_pages_fast', 'nope', ''];
   const arches = ['x86-64', 'x86-pae', 'arm-lpae', 'arm64', 'sparc'];
-  let docs: string[] = [];
-  for (let i = 0; Date.now() < until && !died; i++) {
-    // documents in batches, so a long run never holds more than a few
-    if (i % 20 === 0) docs = fc.sample(arb, { seed: seed + 100 + i, numRuns: 20 });
-    const uri = `file:///fuzz/${i}.c`;
-    const text = docs[i % 20];
-    const small = text.length < 200_000;
-    f.fuzz_documents++;
-    await conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'c', version: 1, text } });
-    await timed(conn.sendRequest('textDocument/codeLens', { textDocument: { uri } }), f, small, 'codeLens');
-    await timed(conn.sendRequest('textDocument/hover', { textDocument: { uri }, position: spots[(i * 3) % spots.length] }), f, small, 'hover');
-    const e = edits[(i * 2) % edits.length];
-    await conn.sendNotification('textDocument/didChange', { textDocument: { uri, version: 2 }, contentChanges: [{ range: { start: e.start, end: e.end }, text: e.text }] });
-    await timed(conn.sendRequest('textDocument/hover', { textDocument: { uri }, position: spots[(i * 3 + 1) % spots.length] }), f, small, 'hover after an edit');
-    if (i % 5 === 0) {
-      await timed(conn.sendRequest('workspace/executeCommand', { command: 'gup-lens.server.replay', arguments: [{ uri, fn: fns[i % fns.length], arch: arches[i % arches.length] }] }), f, small, 'replay');
+  // two editors at once, as a reviewer with two files open: each its own documents, one after another
+  const editor = async (lane: number) => {
+    let docs: string[] = [];
+    for (let i = 0; Date.now() < until && !died; i++) {
+      // documents in batches, so a long run never holds more than a few
+      if (i % 20 === 0) docs = fc.sample(arb, { seed: seed + 100 + i + lane * 7919, numRuns: 20 });
+      const uri = `file:///fuzz/${lane}/${i}.c`;
+      const text = docs[i % 20];
+      const small = text.length < 200_000;
+      const j = i + lane * 101;
+      f.fuzz_documents++;
+      await conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'c', version: 1, text } });
+      await timed(conn.sendRequest('textDocument/codeLens', { textDocument: { uri } }), f, small, 'codeLens');
+      await timed(conn.sendRequest('textDocument/hover', { textDocument: { uri }, position: spots[(j * 3) % spots.length] }), f, small, 'hover');
+      const e = edits[(j * 2) % edits.length];
+      await conn.sendNotification('textDocument/didChange', { textDocument: { uri, version: 2 }, contentChanges: [{ range: { start: e.start, end: e.end }, text: e.text }] });
+      await timed(conn.sendRequest('textDocument/hover', { textDocument: { uri }, position: spots[(j * 3 + 1) % spots.length] }), f, small, 'hover after an edit');
+      if (i % 5 === 0) {
+        await timed(conn.sendRequest('workspace/executeCommand', { command: 'gup-lens.server.replay', arguments: [{ uri, fn: fns[j % fns.length], arch: arches[j % arches.length] }] }), f, small, 'replay');
+      }
+      await conn.sendNotification('textDocument/didClose', { textDocument: { uri } });
     }
-    await conn.sendNotification('textDocument/didClose', { textDocument: { uri } });
-  }
+  };
+  await Promise.all([editor(0), editor(1)]);
   f.fuzz_rss_end_mb = rssMb(proc.pid);
   if (process.env.FUZZ_DEBUG) {
     const m = await conn.sendRequest<NodeJS.MemoryUsage>('gupLens/memory').catch(() => undefined);
-    if (m) process.stderr.write(`fuzz: server memory: ${Object.entries(m).filter(([, v]) => typeof v === 'number').map(([k, v]) => `${k} ${Math.round(v / 1e6)} MB`).join(', ')}\n`);
+    if (m) process.stderr.write(`fuzz: server memory: ${Object.entries(m).filter(([, v]) => typeof v === 'number').map(([k, v]) => (/Parses$/.test(k) ? `${k} ${v}` : `${k} ${Math.round(v / 1e6)} MB`)).join(', ')}\n`);
   }
   if (process.env.FUZZ_DEBUG) for (const [k, v] of spent) process.stderr.write(`fuzz: ${k}: ${v.n} in ${v.ms} ms (${(v.ms / v.n).toFixed(1)} ms each)\n`);
   if (died) f.fuzz_crashes++;
   await conn.sendRequest('shutdown').catch(() => undefined);
+  // a clean exit first (a --cpu-prof given in FUZZ_SERVER_ARGS is written then), a kill if it hangs
+  const exited = new Promise((r) => proc.once('exit', r));
+  await conn.sendNotification('exit').catch(() => undefined);
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
   conn.dispose();
   proc.kill();
 }

@@ -62,6 +62,17 @@ describe.skipIf(!existsSync(script))('the parse worker host (needs dist/: npm ru
     expect(ok.functions).toEqual([]);
   });
 
+  it('a host of two workers parses two documents side by side, and queues the third', async () => {
+    const h = new ParserHost(script, 8 * 1024 * 1024, 96, 2);
+    hosts.push(h);
+    const all = [h.file(text), h.file(text), h.file(text)];
+    expect(h.sent).toBe(2); // two sent at once, the third waits for whichever is free first
+    const outs = await Promise.all(all);
+    expect(h.sent).toBe(3);
+    expect(h.started).toBe(2);
+    for (const o of outs) expect(o).toEqual(outs[0]);
+  });
+
   it('a flattened tree reads back like tree-sitter\'s (types, fields, text, rows)', async () => {
     const h = new ParserHost(script);
     hosts.push(h);
