@@ -19,6 +19,8 @@ import type { ParseRequest } from './parse-worker';
 
 const RETIRE_AFTER_BYTES = 8 * 1024 * 1024;
 const TIMEOUT_MS = 20_000;
+/** A cancelled parse of more than this stops its worker; a shorter one is left to finish. */
+const STOP_ABOVE_BYTES = 128 * 1024;
 /** Above this, a document is parsed on the big host (mm/gup.c is 100–250 KB). */
 export const BIG_BYTES = 512 * 1024;
 
@@ -144,14 +146,20 @@ export class ParserHost {
     }
   }
 
-  /** A cancelled job: dropped if it waits; if under way, its worker is stopped (the parse may take seconds). */
+  /**
+   * A cancelled job: dropped if it waits. Under way, a long one's worker is stopped (it may parse
+   * for seconds); a short one finishes, its answer going nowhere (a new worker would cost more:
+   * every keystroke cancels the parse of the text before it).
+   */
   private cancel(job: Job): void {
     const at = this.queue.indexOf(job);
     const slot = this.slots.find((x) => x.current?.job === job);
     if (at >= 0) this.queue.splice(at, 1);
     else if (slot) {
-      this.finish(slot);
-      this.retire(slot);
+      if (job.text.length > STOP_ABOVE_BYTES) {
+        this.finish(slot);
+        this.retire(slot);
+      }
     } else return; // answered already
     job.reject(new ParseCancelled('cancelled: the document changed or closed'));
     this.pump();

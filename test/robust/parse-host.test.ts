@@ -62,6 +62,21 @@ describe.skipIf(!existsSync(script))('the parse worker host (needs dist/: npm ru
     expect(ok.functions).toEqual([]);
   });
 
+  it('a short parse cancelled under way finishes on the same worker (no restart per keystroke); its caller hears "cancelled" at once', async () => {
+    const h = new ParserHost(script);
+    hosts.push(h);
+    await h.file('int a;');
+    const started = h.started;
+    const typing = new AbortController();
+    const old = h.file(text, typing.signal);
+    const next = h.file(text + '\n');
+    typing.abort();
+    await expect(old).rejects.toBeInstanceOf(ParseCancelled);
+    expect((await next).functions.map((f) => f.name)).toContain('gup_fast_pte_range');
+    expect(h.started).toBe(started);
+    expect(h.sent).toBe(3);
+  });
+
   it('a host of two workers parses two documents side by side, and queues the third', async () => {
     const h = new ParserHost(script, 8 * 1024 * 1024, 96, 2);
     hosts.push(h);
