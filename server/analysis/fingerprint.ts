@@ -35,8 +35,7 @@ export function isGupName(name: string | undefined): boolean {
   return name !== undefined && FAST_NAMES.has(name);
 }
 
-// longest first, so a name is never taken for its own prefix
-const FAST_NAME_RE = new RegExp(`\\b(?:${[...FAST_NAMES].sort((a, b) => b.length - a.length).join('|')})\\b`);
+const FAST_NAME_RE = new RegExp(`\\b(?:${[...FAST_NAMES].join('|')})\\b`);
 
 /** Whether the text names any GUP-fast function at all: a file that does not cannot define one, and needs no parse. */
 export function mentionsGup(text: string): boolean {

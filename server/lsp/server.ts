@@ -29,7 +29,7 @@ import {
   DEFAULT_SETTINGS, FILE_VERSION_NOTIFICATION, FINGERPRINT_NOTIFICATION, SERVER_COMMANDS, type ExploreArgs, type ExploreView, type FileVersionParams, type FingerprintParams,
   type ReplayArgs, type ReplayView, type Settings,
 } from '../protocol';
-import { forgetLenses, functionAt, hoverFor, lensesFor, replayView, wordAt } from './views';
+import { forgetLenses, hoverFor, lensesFor, replayView, wordAt } from './views';
 import { isGupName } from '../analysis/fingerprint';
 
 /** Files larger than this are not analysed (mm/gup.c is about 100 KB). */
@@ -204,11 +204,12 @@ export function startServer(connection: Connection): void {
     const doc = documents.get(p.textDocument.uri);
     if (!doc || !settings.hover) return null;
     const lineText = doc.getText({ start: { line: p.position.line, character: 0 }, end: { line: p.position.line + 1, character: 0 } });
+    const word = wordAt(lineText, p.position.character);
     // a word no version defines gets no hover: no need to wait for the document's (re)parse
-    if (!isGupName(wordAt(lineText, p.position.character))) return null;
+    if (!isGupName(word)) return null;
     const a = await analysisOf(doc);
     if (!a) return null;
-    const fn = functionAt(a, lineText, p.position.character);
+    const fn = a.gupFunctions.find((f) => f.name === word);
     if (!fn) return null;
     try {
       const md = await hoverFor(a, fn.name);

@@ -11,7 +11,6 @@ import type { Step } from '../../emulator/trace/types';
 import { racesOf, replayFunction, type Analysis, type ArchReplay, type RaceClaim } from '../analysis/analyze';
 import { fileVersion, peekFileVersion } from '../analysis/source';
 import type { SourceVersion } from '../../emulator/interp/source-version';
-import type { CFunction } from '../analysis/parse';
 import { CLIENT_COMMANDS, type LineValue, type ReplayView } from '../protocol';
 import { traceSvg } from '../pictures/trace-svg';
 
@@ -223,10 +222,4 @@ export function wordAt(lineText: string, character: number): string | undefined 
   let m: RegExpExecArray | null;
   while ((m = re.exec(lineText))) if (character >= m.index && character <= m.index + m[0].length) return m[0];
   return undefined;
-}
-
-/** The GUP-fast function whose name is at (line, character), if any. */
-export function functionAt(a: Analysis, lineText: string, character: number): CFunction | undefined {
-  const name = wordAt(lineText, character);
-  return name === undefined ? undefined : a.gupFunctions.find((f) => f.name === name);
 }

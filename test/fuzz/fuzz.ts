@@ -40,7 +40,7 @@ const SLOW_MS = 2000;
 const UNANSWERED_MS = 15_000;
 
 /** Kernel-shaped texts to mutate: the shared corpus and seeds when present, our fixtures always. */
-export function bases(): string[] {
+function bases(): string[] {
   const out: string[] = [];
   for (const dir of [join(ROOT, '../shared/corpus'), join(ROOT, '../shared/seeds'), join(ROOT, 'test/fixtures'), join(ROOT, 'test/fixtures/eras')]) {
     if (!existsSync(dir)) continue;
@@ -50,7 +50,7 @@ export function bases(): string[] {
 }
 
 /** A mutated document: spans cut, repeated or replaced with junk, line ends changed. */
-export function documentArb(texts: string[]): fc.Arbitrary<string> {
+function documentArb(texts: string[]): fc.Arbitrary<string> {
   const junk = fc.oneof(fc.string(), fc.constantFrom('{', '}', '#if 1', '#endif', '\r', '\r\n', '\u0000', '/*', '"', 'goto x;', '((((', 'static int gup_pte_range('));
   const op = fc.record({ kind: fc.constantFrom('cut', 'dup', 'junk', 'cr'), at: fc.nat(), len: fc.nat({ max: 4000 }), junk });
   return fc.record({ base: fc.constantFrom(...texts), ops: fc.array(op, { maxLength: 6 }), big: fc.nat({ max: 30 }) }).map(({ base, ops, big }) => {
