@@ -68,11 +68,6 @@ export class ParserHost {
     this.slots = Array.from({ length: size }, () => ({ parsed: 0 }));
   }
 
-  /** the first slot's worker (a test stops it by hand) */
-  private get worker(): Worker | undefined {
-    return this.slots[0].worker;
-  }
-
   get available(): boolean {
     return !!this.script;
   }

@@ -172,7 +172,7 @@ export function startServer(connection: Connection): void {
 
   documents.onDidOpen((e) => schedule(e.document));
   documents.onDidChangeContent((e) => {
-    if (cache.get(e.document.uri)?.version !== e.document.version) forget(e.document.uri);
+    forget(e.document.uri);
     schedule(e.document);
   });
   documents.onDidClose((e) => {
@@ -189,7 +189,8 @@ export function startServer(connection: Connection): void {
     const a = await analysisOf(doc);
     if (!a) {
       // too large, or the parser failed: say so where the lenses would be (a lens with no command is a label)
-      const problem = cache.get(doc.uri)?.version === doc.version ? cache.get(doc.uri)?.problem : undefined;
+      const entry = cache.get(doc.uri);
+      const problem = entry?.version === doc.version ? entry.problem : undefined;
       return problem ? [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, command: { title: problem, command: '' } }] : [];
     }
     // the engine in the titles comes once the file is compiled: then the client asks again

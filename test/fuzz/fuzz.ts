@@ -139,9 +139,9 @@ async function fuzzServer(f: FuzzFigures, until: number, seed: number): Promise<
   f.fuzz_rss_end_mb = rssMb(proc.pid);
   if (process.env.FUZZ_DEBUG) {
     const m = await conn.sendRequest<NodeJS.MemoryUsage>('gupLens/memory').catch(() => undefined);
-    if (m) process.stderr.write(`fuzz: server memory: ${Object.entries(m).filter(([, v]) => typeof v === 'number').map(([k, v]) => (/Parses$/.test(k) ? `${k} ${v}` : `${k} ${Math.round(v / 1e6)} MB`)).join(', ')}\n`);
+    if (m) process.stderr.write(`fuzz: server memory: ${Object.entries(m).map(([k, v]) => (/Parses$/.test(k) ? `${k} ${v}` : `${k} ${Math.round(v / 1e6)} MB`)).join(', ')}\n`);
+    for (const [k, v] of spent) process.stderr.write(`fuzz: ${k}: ${v.n} in ${v.ms} ms (${(v.ms / v.n).toFixed(1)} ms each)\n`);
   }
-  if (process.env.FUZZ_DEBUG) for (const [k, v] of spent) process.stderr.write(`fuzz: ${k}: ${v.n} in ${v.ms} ms (${(v.ms / v.n).toFixed(1)} ms each)\n`);
   if (died) f.fuzz_crashes++;
   await conn.sendRequest('shutdown').catch(() => undefined);
   // a clean exit first (a --cpu-prof given in FUZZ_SERVER_ARGS is written then), a kill if it hangs

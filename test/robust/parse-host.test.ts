@@ -28,7 +28,7 @@ describe.skipIf(!existsSync(script))('the parse worker host (needs dist/: npm ru
     const h = new ParserHost(script);
     hosts.push(h);
     await h.file('int a;');
-    const w = (h as unknown as { worker: { terminate(): Promise<number> } }).worker;
+    const w = (h as unknown as { slots: { worker: { terminate(): Promise<number> } }[] }).slots[0].worker;
     const lost = h.file(text);
     await w.terminate();
     await expect(lost).rejects.toThrow(/the parser stopped/);
