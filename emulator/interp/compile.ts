@@ -16,6 +16,9 @@ import type { ArchModel } from '../arch/types';
 import { BOOL, common, converter, entType, INT, int, is64, isInt, longType, nullOf, promote, ptr, sizeOf, typeName, VOID, wrapper, type CType, type Widths } from './ctypes';
 import type { InterpConfig } from './config';
 import { builtin, type Builtin } from './kapi';
+import { stubLabel, stubResult } from './kapi/stubs';
+import { SLOW_PATH } from './kapi/slow';
+import { report } from './kapi/range';
 import { entVal, loadEnt, N, peek, twoHalves, type LoadedEnt } from './kapi/pgtable';
 import { specType, typedefs, widthsOf } from './kapi/types';
 import { ArrPtr, CURRENT, FieldRef, LocalRef, MmRef, TablePtr, Unsupported, type CompiledFn, type Frame, type Op, type Thread } from './runtime';
@@ -69,8 +72,12 @@ export interface Program {
   /** every name the compiled code calls or reads that nothing defines, first line each */
   unknown: Map<string, number>;
   cfg: InterpConfig;
+  /** the user's stubs the compiled code binds, as "name()=value" */
+  stubsUsed: string[];
   /** every function the file defines for this configuration and GUP-fast may reach (compiled or not; prune.ts blanks the rest) */
   defined: string[];
+  /** the file's own definitions of slow-path names: the built-in slow path runs instead (kapi/slow.ts) */
+  slowPath: string[];
 }
 
 const line = (n: CNode) => n.startPosition.row + 1;
@@ -87,6 +94,9 @@ class Env {
   readonly unknown = new Map<string, number>();
   /** functions whose definition could not be compiled */
   readonly broken = new Map<string, Unsupported>();
+  readonly stubsUsed = new Set<string>();
+  /** how many times a name nothing binds was compiled (an assertion's condition is checked by it) */
+  unknownHits = 0;
   constructor(
     readonly arch: ArchModel,
     readonly cfg: InterpConfig,
@@ -442,6 +452,15 @@ class FB {
   }
   private pending: { l: number; anchor: string } | undefined;
 
+  /** where the op list stands, to take back what an expression compiled (an assertion left unevaluated) */
+  checkpoint(): { n: number; pending: FB['pending'] } {
+    return { n: this.ops.length, pending: this.pending };
+  }
+  rollback(c: { n: number; pending: FB['pending'] }): void {
+    this.ops.length = this.bodies.length = this.marks.length = c.n;
+    this.pending = c.pending;
+  }
+
   /** Can evaluating this expression stop the thread (so it must be linearised)? Conservative. */
   suspends(n: CNode): boolean {
     const m = this.memo.get(n.id);
@@ -451,7 +470,7 @@ class FB {
       const fnode = field(n, 'function');
       const name = fnode?.type === 'identifier' ? fnode.text : '';
       const b = this.env.builtin(name);
-      r = this.env.sigs.has(name) || (!!b && (b.kind === 'sched' || b.kind === 'gen')) || (!b && !ONCE.has(name) && !SPECIAL.has(name));
+      r = this.env.cfg.stubs[name] !== undefined ? false : this.env.sigs.has(name) || (!!b && (b.kind === 'sched' || b.kind === 'gen')) || (!b && !ONCE.has(name) && !SPECIAL.has(name));
     } else if (n.type === 'pointer_expression' && n.children[0]?.text === '*') r = true;
     else if (n.type === 'field_expression' && n.children.some((c) => c?.text === '->')) r = true;
     if (!r) for (const c of named(n)) if (this.suspends(c)) r = true;
@@ -465,6 +484,7 @@ const SPECIAL = new Set(['IS_ENABLED', 'min', 'max', 'min_t', 'max_t', 'WRITE_ON
 // ---------------- expressions ----------------
 
 function unknownName(b: FB, what: string, l: number): Ev {
+  b.env.unknownHits++;
   if (!b.env.unknown.has(what)) b.env.unknown.set(what, l);
   return () => {
     throw new Unsupported(what, l);
@@ -1002,6 +1022,43 @@ function args(b: FB, list: CNode[]): X[] {
   return out;
 }
 
+/** WARN_ON*, VM_WARN_ON*, VM_BUG_ON*, BUG_ON and their _PAGE/_FOLIO/_MM forms, WARN and WARN_ONCE */
+const ASSERTION = /^(?:VM_)?(?:BUG|WARN)(?:_ON)?(?:_ONCE)?(?:_PAGE|_FOLIO|_MM|_VMA)?$/;
+
+/**
+ * An assertion never stops a run: its condition is evaluated (and reported when it fires) where
+ * every name in it is known; a condition naming something unknown, or a construct the compiler
+ * does not know, is taken as holding (false), and the trace notes that it was not evaluated.
+ */
+function assertion(b: FB, name: string, cond: CNode, l: number): X {
+  const cp = b.checkpoint();
+  const hits = b.env.unknownHits;
+  const known = new Map(b.env.unknown);
+  let x: X | undefined;
+  let why = '';
+  try {
+    x = expr(b, cond);
+  } catch (e) {
+    if (!(e instanceof Unsupported)) throw e;
+    why = e.what;
+  }
+  if (x && b.env.unknownHits === hits) {
+    const ev = x.ev;
+    return { t: INT, ev: (t, f) => report(t, name, ev(t, f)) };
+  }
+  // what only this condition named is not a gap of the file's code
+  for (const k of [...b.env.unknown.keys()]) if (!known.has(k)) {
+    why ||= k;
+    b.env.unknown.delete(k);
+  }
+  b.rollback(cp);
+  const note = `${name} at line ${l}: condition not evaluated (${why || 'it names something unknown'}); taken as holding`;
+  return { t: INT, ev: (t) => {
+    t.note(t.top, 'note', { note });
+    return 0;
+  } };
+}
+
 function call(b: FB, n: CNode): X {
   const l = line(n);
   const fnode = field(n, 'function')!;
@@ -1032,7 +1089,17 @@ function call(b: FB, n: CNode): X {
     const lt = name.startsWith('min');
     return { t, ev: (tt, f) => { const a = cx(xe(tt, f)); const c = cy(ye(tt, f)); return lt ? (a < c ? a : c) : a > c ? a : c; } };
   }
-  const sig = b.env.sigs.get(name);
+  if (ASSERTION.test(name) && argNodes.length) return assertion(b, name, argNodes[0], l);
+  const stub = b.env.cfg.stubs[name];
+  if (stub !== undefined) {
+    // the user's word for a name the census cannot know: arguments still evaluated, for their effects
+    b.env.stubsUsed.add(stubLabel(name, stub));
+    const xs = args(b, argNodes);
+    const evs = xs.map((x) => x.ev);
+    const v = stubResult(stub);
+    return { t: stub === 'noop' ? VOID : INT, ev: (t, f) => { for (const e of evs) e(t, f); return v; } };
+  }
+  const sig = SLOW_PATH.has(name) ? undefined : b.env.sigs.get(name);
   if (sig) {
     b.calls.add(name);
     if (sig.params.length !== argNodes.length) throw new Unsupported(`call to ${name}() with ${argNodes.length} arguments (it takes ${sig.params.length})`, l);
@@ -1415,9 +1482,15 @@ export function compileProgram(root: CNode, arch: ArchModel, cfg: InterpConfig, 
   const env = new Env(arch, cfg);
   const broken = env.broken;
   const defs = new Map<string, CNode>();
+  const slowPath = new Set<string>();
   const visit = (n: CNode) => {
     for (const c of named(n)) {
       if (c.type === 'function_definition') {
+        const declared = declaredName(c);
+        if (declared && SLOW_PATH.has(declared)) {
+          slowPath.add(declared);
+          continue;
+        }
         try {
           const s = signature(env, c);
           if (s) {
@@ -1449,7 +1522,15 @@ export function compileProgram(root: CNode, arch: ArchModel, cfg: InterpConfig, 
     }
     for (const c of calls) if (!done.has(c)) todo.push(c);
   }
-  return { fns: env.fns, broken, unknown: env.unknown, cfg, defined: [...defs.keys()] };
+  return { fns: env.fns, broken, unknown: env.unknown, cfg, stubsUsed: [...env.stubsUsed].sort(), defined: [...defs.keys()], slowPath: [...slowPath] };
+}
+
+/** The name a function definition declares, without resolving its types. */
+function declaredName(n: CNode): string | undefined {
+  let d = field(n, 'declarator');
+  while (d && d.type !== 'function_declarator') d = field(d, 'declarator');
+  const id = d && field(d, 'declarator');
+  return id?.type === 'identifier' ? id.text : undefined;
 }
 
 /** Why a function cannot be compiled, in words a reader can act on (the compiler recurses: a body nested thousands deep overflows it). */

@@ -8,6 +8,7 @@
  * Layer: pure emulator.
  */
 import type { ArchModel } from '../arch/types';
+import type { Stubs } from './kapi/stubs';
 
 export interface ConfigSymbol {
   name: string;
@@ -21,6 +22,8 @@ export interface InterpConfig {
   symbols: ConfigSymbol[];
   /** name -> value, for the preprocessor */
   defined: Map<string, string>;
+  /** the user's stubs for names the census cannot know (kapi/stubs.ts) */
+  stubs: Stubs;
 }
 
 /** Function-like macros an arch header would define, applied before the file's own. */
@@ -34,7 +37,7 @@ export const HEADER_MACROS: Record<string, string> = {
 export class ConfigError extends Error {}
 
 /** The configuration of an arch model, with the user's overrides (NAME=y|n|number). */
-export function configFor(arch: ArchModel, overrides: Record<string, string> = {}): InterpConfig {
+export function configFor(arch: ArchModel, overrides: Record<string, string> = {}, stubs: Stubs = {}): InterpConfig {
   const is64 = arch.id === 'x86-64' || arch.id === 'arm64';
   const x86 = arch.id === 'x86-64' || arch.id === 'x86-pae';
   const y = (on: boolean) => (on ? '1' : undefined);
@@ -87,5 +90,5 @@ export function configFor(arch: ArchModel, overrides: Record<string, string> = {
   }
   const defined = new Map<string, string>();
   for (const x of s) if (x.value !== undefined) defined.set(x.name, x.name === 'gup_get_pte' ? 'gup_get_pte' : x.value);
-  return { arch, symbols: s, defined };
+  return { arch, symbols: s, defined, stubs };
 }

@@ -3,7 +3,7 @@
  * mm/gup.c holds hundreds of functions, the walk calls a dozen; the C parser's time (and the
  * tree handed back from its worker) goes with the text it is given. Reachability is by name,
  * from the entry points through every identifier a reachable body mentions, so it can only keep
- * too much. Signatures stay (the file's list of functions does not change), and so does every
+ * too much; a `stop` name (the slow path) is never entered. Signatures stay (the file's list of functions does not change), and so does every
  * newline (lines never move).
  * Layer: pure emulator.
  */
@@ -23,7 +23,7 @@ const ATTRIBUTES = new Set(['__attribute__', '__attribute', '__declspec', '__sec
 const IDENT = /[A-Za-z_]\w*/y;
 
 /** The text to parse: `text` with the bodies no root reaches blanked (unchanged when no root is defined). */
-export function pruneUnreachable(text: string, roots: string[]): string {
+export function pruneUnreachable(text: string, roots: string[], stop: ReadonlySet<string> = new Set()): string {
   const defs = topLevelFunctions(text);
   if (!defs) return text;
   const byName = new Map<string, Def[]>();
@@ -33,7 +33,7 @@ export function pruneUnreachable(text: string, roots: string[]): string {
   const keep = new Set<string>();
   while (todo.length) {
     const n = todo.pop()!;
-    if (keep.has(n)) continue;
+    if (keep.has(n) || stop.has(n)) continue;
     keep.add(n);
     for (const d of byName.get(n) ?? []) for (const u of d.uses) if (byName.has(u) && !keep.has(u)) todo.push(u);
   }

@@ -12,7 +12,10 @@ import type { GupResult } from '../trace/types';
 import { NotApplicableError, type G, type GupCall, type Kern, type VersionModel } from '../versions/kern';
 import { configFor, type InterpConfig } from './config';
 import { compileProgram, fromJs, type CNode, type Program } from './compile';
-import { FOLL } from './kapi/slow';
+import { FOLL, SLOW_PATH } from './kapi/slow';
+import { codeNames, placeRelease, type Placement } from './era';
+import { getPage, putPage } from '../versions/refs';
+import type { Stubs } from './kapi/stubs';
 import { preprocess, type Preprocessed } from './preprocess';
 import { pruneUnreachable } from './prune';
 import { ArrPtr, Thread, Unsupported, type CompiledFn } from './runtime';
@@ -27,6 +30,8 @@ export interface SourceOptions {
   config?: Record<string, string>;
   /** the function a GUP call enters (default: get_user_pages_fast, pin_user_pages_fast for a pin) */
   entry?: string;
+  /** the user's stubs (kapi/stubs.ts) */
+  stubs?: Stubs;
 }
 
 export interface SourceVersion extends VersionModel {
@@ -40,6 +45,10 @@ export interface SourceVersion extends VersionModel {
   entryFor(call: GupCall): CompiledFn;
   /** steps pause at every statement (a debugger), not only at scheduling points */
   everyStatement: boolean;
+  /** the releases the file's own markers place it in (era.ts) */
+  placement?: Placement;
+  /** the user's stubs the compiled code binds ("name()=value"), for every result to name */
+  stubsUsed: string[];
 }
 
 const PIN_ENTRIES = ['pin_user_pages_fast'];
@@ -50,12 +59,12 @@ const FAST_ONLY = ['get_user_pages_fast_only', '__get_user_pages_fast'];
 /** The file as a version model for one arch. Throws Unsupported when the file cannot be compiled at all. */
 export function sourceVersion(text: string, parse: ParseC, arch: ArchModel, model: VersionModel, opts: SourceOptions = {}): SourceVersion {
   const { config, pre } = configure(text, arch, opts);
-  return build(parse(parseInput(pre, opts)), config, pre, arch, model, opts);
+  return build(parse(parseInput(pre, opts)), config, pre, arch, model, opts, text);
 }
 
 /** What the C parser is given for a configured file: the bodies GUP-fast cannot reach blanked (prune.ts). */
 export function parseInput(pre: Preprocessed, opts: Pick<SourceOptions, 'entry'> = {}): string {
-  return pruneUnreachable(pre.text, roots(opts));
+  return pruneUnreachable(pre.text, roots(opts), SLOW_PATH);
 }
 
 const roots = (opts: Pick<SourceOptions, 'entry'>) => [...(opts.entry ? [opts.entry] : []), ...ENTRIES];
@@ -63,11 +72,11 @@ const roots = (opts: Pick<SourceOptions, 'entry'>) => [...(opts.entry ? [opts.en
 /** The same, with a parser that answers later (the parse worker). */
 export async function sourceVersionAsync(text: string, parse: (text: string) => Promise<ReturnType<ParseC>>, arch: ArchModel, model: VersionModel, opts: SourceOptions = {}): Promise<SourceVersion> {
   const { config, pre } = configure(text, arch, opts);
-  return build(await parse(parseInput(pre, opts)), config, pre, arch, model, opts);
+  return build(await parse(parseInput(pre, opts)), config, pre, arch, model, opts, text);
 }
 
 function configure(text: string, arch: ArchModel, opts: SourceOptions): { config: InterpConfig; pre: Preprocessed } {
-  const config = configFor(arch, opts.config);
+  const config = configFor(arch, opts.config, opts.stubs);
   try {
     return { config, pre: preprocess(text, config) };
   } catch (e) {
@@ -76,7 +85,7 @@ function configure(text: string, arch: ArchModel, opts: SourceOptions): { config
   }
 }
 
-function build(tree: ReturnType<ParseC>, config: InterpConfig, pre: Preprocessed, arch: ArchModel, model: VersionModel, opts: SourceOptions): SourceVersion {
+function build(tree: ReturnType<ParseC>, config: InterpConfig, pre: Preprocessed, arch: ArchModel, model: VersionModel, opts: SourceOptions, text: string): SourceVersion {
   let program: Program;
   try {
     program = compileProgram(tree.rootNode, arch, config, roots(opts));
@@ -84,6 +93,9 @@ function build(tree: ReturnType<ParseC>, config: InterpConfig, pre: Preprocessed
     tree.delete();
   }
   const names = program.defined;
+  // the era (THP protocol, tail pins) is the file's own, from its markers; the model's only where it has none
+  const placement = placeRelease(codeNames(text), text);
+  const tails = placement?.tails ?? model.thpTails;
   const self: SourceVersion = {
     engine: 'source',
     id: model.id,
@@ -93,8 +105,9 @@ function build(tree: ReturnType<ParseC>, config: InterpConfig, pre: Preprocessed
     files: opts.path ? [opts.path] : model.files,
     functions: names,
     change: model.change,
-    era: model.era,
-    thpTails: model.thpTails,
+    era: placement?.era ?? model.era,
+    thpTails: tails,
+    placement,
     arches: [arch.id],
     options: model.options,
     defaults: model.defaults,
@@ -103,6 +116,7 @@ function build(tree: ReturnType<ParseC>, config: InterpConfig, pre: Preprocessed
     pre,
     model,
     everyStatement: false,
+    stubsUsed: program.stubsUsed,
     entryFor(call) {
       const wanted = opts.entry ? [opts.entry] : call.pin ? (call.fastOnly ? ['pin_user_pages_fast_only'] : PIN_ENTRIES) : call.fastOnly ? FAST_ONLY : ['get_user_pages_fast'];
       for (const n of wanted) {
@@ -119,8 +133,13 @@ function build(tree: ReturnType<ParseC>, config: InterpConfig, pre: Preprocessed
     gup(k, call) {
       return runGup(this as SourceVersion, k, call);
     },
-    release: (k, pfn, call) => model.release(k, pfn, call),
-    grab: (k, pfn, call) => model.grab(k, pfn, call),
+    // a FOLL_GET reference goes back as the file's era counted it; a pin as the (5.6+) model unpins
+    release: (k, pfn, call) => (call.pin ? model.release(k, pfn, call) : putPage(k, pfn, tails)),
+    grab: (k, pfn, call) => {
+      if (call.pin) return model.grab(k, pfn, call);
+      getPage(k, pfn, tails);
+      return true;
+    },
   };
   return self;
 }

@@ -4,8 +4,10 @@
  * wins, with a confidence from how much of its evidence is there and how far ahead it is.
  */
 import { dialectFor, getVersion, MODELS, VERSIONS } from '../../emulator/versions';
+import type { ArchId } from '../../emulator/arch/types';
 import type { CFile } from './parse';
 import { tokenize } from './tokens';
+import { codeNames, placeRelease } from '../../emulator/interp/era';
 
 /** identifier -> weight, per version id: positive evidence for, negative against */
 const TELLS: Record<string, Record<string, number>> = {
@@ -65,7 +67,7 @@ const RELEASES: { range: string; model: string; any: string[]; also?: string[] }
   { range: '5.11–5.19', model: 'wpseq-2021', any: ['lockless_pages_from_mm', 'write_protect_seq'] },
   { range: '5.7–5.10', model: 'foll-pin-2020', any: ['try_grab_compound_head', 'hpage_pincount_add'] },
   // no model of its own: the nearest walks the same gup_flags/p4d shape (its FOLL_GET path is 5.2's)
-  { range: '5.2–5.6', model: 'foll-pin-2020', any: ['try_get_compound_head', 'gup_fast_permitted', '__gup_longterm_unlocked'] },
+  { range: '5.2–5.6', model: 'foll-pin-2020', any: ['try_get_compound_head', '__gup_longterm_unlocked'] },
   { range: '4.13–5.1', model: 'generic-2014', any: ['CONFIG_HAVE_GENERIC_GUP', 'gup_pgd_range', 'undo_dev_pagemap'] },
   { range: '3.18–4.12', model: 'generic-2014', any: ['CONFIG_HAVE_GENERIC_RCU_GUP'] },
 ];
@@ -106,11 +108,45 @@ export function fingerprint(text: string, file: CFile): Fingerprint | undefined 
   // placed among releases by the file's own names: at least even odds, whatever the tells say
   const confidence = placed ? Math.max(0.5, scored) : scored;
   // the registry entry scored; the file is run in the dialect of it whose names it has
-  const release = placed && { range: placed.rule.range, by: placed.by };
+  // the range shown is the markers' (interp/era.ts); the rules above only pick the nearest model
+  const where = placeRelease(codeNames(text), text);
+  const release = where ? { range: where.range, by: where.by } : placed && { range: placed.rule.range, by: placed.by };
   return { id: dialectFor(getVersion(best.id), present).id, release, confidence, scores, evidence };
 }
 
 /** Every identifier in the text (what the fingerprint and the choice of a dialect look at). */
 export function namesIn(text: string): Set<string> {
   return new Set(tokenize(text).filter((t) => /^[A-Za-z_]/.test(t)));
+}
+
+/** The arch a path under arch/ names, if any. */
+function archDir(path: string | undefined): string | undefined {
+  return path ? /(?:^|[\\/])arch[\\/]([a-z0-9]+)[\\/]/.exec(path)?.[1] : undefined;
+}
+
+const ALL_ARCHES: ArchId[] = ['x86-64', 'x86-pae', 'arm-lpae', 'arm64'];
+/** markers of the generic walker (mm/gup.c), which every modelled arch builds */
+const GENERIC = ['CONFIG_HAVE_GENERIC_RCU_GUP', 'CONFIG_HAVE_GENERIC_GUP', 'CONFIG_HAVE_FAST_GUP', 'CONFIG_HAVE_GUP_FAST', 'gup_pgd_range', 'gup_fast_pgd_range', 'lockless_pages_from_mm', 'internal_get_user_pages_fast', 'gup_fast'];
+/** markers of an arch's own walker that tests its own bits (powerpc hugepd, sparc/mips/sh _PAGE_ bits) */
+const OTHER_ARCH = ['is_hugepd', 'gup_hugepd', '_PAGE_VALID', '_PAGE_ACCESSED', 'pte_access_permitted_sparc', 'tlb_batch', '_PAGE_PROTECT'];
+
+/**
+ * The arch models a file's GUP-fast code is for: arch/x86/mm/gup.c is x86's (64-bit and PAE),
+ * arch/arm/mm/gup.c 32-bit ARM's, mm/gup.c every arch's; another arch's own walker (powerpc,
+ * sparc, mips, s390, sh) is none of ours, and says so. By the path where there is one, else by
+ * the names the file uses.
+ */
+export function archesOf(text: string, path?: string): { arches: ArchId[]; note?: string } {
+  const dir = archDir(path);
+  if (dir === 'x86') return { arches: ['x86-64', 'x86-pae'] };
+  if (dir === 'arm') return { arches: ['arm-lpae'] };
+  if (dir === 'arm64') return { arches: ['arm64'] };
+  if (dir) return { arches: [], note: `this file is ${dir}'s own GUP-fast walker; gup-lens models x86-64, x86 PAE, ARM LPAE and arm64` };
+  const names = namesIn(text);
+  if (GENERIC.some((n) => names.has(n))) return { arches: ALL_ARCHES };
+  if (names.has('pte_present_user')) return { arches: ['arm-lpae'] };
+  if (X86_FILE.some((n) => names.has(n)) || names.has('CONFIG_X86_PAE')) return { arches: ['x86-64', 'x86-pae'] };
+  const other = OTHER_ARCH.find((n) => names.has(n));
+  if (other) return { arches: [], note: `this file's walker tests ${other}, which none of gup-lens's arches (x86-64, x86 PAE, ARM LPAE, arm64) has: it is another arch's own GUP-fast code` };
+  return { arches: ALL_ARCHES };
 }

@@ -7,6 +7,7 @@
 import { getArch } from '../../emulator/arch';
 import { Unsupported } from '../../emulator/interp/runtime';
 import { configFor } from '../../emulator/interp/config';
+import type { Stubs } from '../../emulator/interp/kapi/stubs';
 import { preprocess } from '../../emulator/interp/preprocess';
 import { parseInput, sourceVersionAsync, type SourceVersion } from '../../emulator/interp/source-version';
 import { dialectFor, getVersion, type VersionModel } from '../../emulator/versions';
@@ -20,6 +21,8 @@ export interface SourceRequest {
   config?: Record<string, string>;
   entry?: string;
   path?: string;
+  /** the user's stubs (gupLens.stubs, --stub) */
+  stubs?: Stubs;
 }
 
 export interface FileVersion {
@@ -47,7 +50,7 @@ function hash(s: string): string {
 }
 
 function keyOf(text: string, req: SourceRequest): string {
-  return `${hash(text)}|${getArch(req.arch).id}|${req.version ?? ''}|${JSON.stringify(req.config ?? {})}|${req.entry ?? ''}|${req.path ?? ''}`;
+  return `${hash(text)}|${getArch(req.arch).id}|${req.version ?? ''}|${JSON.stringify(req.config ?? {})}|${req.entry ?? ''}|${req.path ?? ''}|${JSON.stringify(req.stubs ?? {})}`;
 }
 
 /** The compiled file if it is at hand now (a lens must not wait for a compile). */
@@ -83,7 +86,7 @@ export function prefetchFile(text: string, req: SourceRequest): void {
     // compiled (or compiling) for this arch already, under whatever model: no tree is wanted
     const prefix = `${hash(text)}|${getArch(req.arch).id}|`;
     for (const k of [...cache.keys(), ...inFlight.keys()]) if (k.startsWith(prefix)) return;
-    parseTreeAhead(parseInput(preprocess(text, configFor(getArch(req.arch), req.config)), { entry: req.entry }));
+    parseTreeAhead(parseInput(preprocess(text, configFor(getArch(req.arch), req.config, req.stubs)), { entry: req.entry }));
   } catch {
     // a configuration or preprocessor error: fileVersion will report it
   }
@@ -98,7 +101,7 @@ async function compileFile(text: string, req: SourceRequest, key: string): Promi
   const model = fp ? getVersion(id) : dialectFor(getVersion(id), namesIn(text));
   let r: FileVersion;
   try {
-    r = { model, fingerprint: fp, source: await sourceVersionAsync(text, parseTree, arch, model, { path: req.path, config: req.config, entry: req.entry }) };
+    r = { model, fingerprint: fp, source: await sourceVersionAsync(text, parseTree, arch, model, { path: req.path, config: req.config, entry: req.entry, stubs: req.stubs }) };
   } catch (e) {
     if (!(e instanceof Unsupported)) throw e;
     r = { model, fingerprint: fp, unsupported: e };

@@ -12,6 +12,8 @@ import { fileVersion, MAX_SOURCE_BYTES, NotGupError } from '../analysis/source';
 import { Unsupported } from '../../emulator/interp/runtime';
 import type { SourceVersion } from '../../emulator/interp/source-version';
 import { ConfigError } from '../../emulator/interp/config';
+import { parseStubs, type Stubs } from '../../emulator/interp/kapi/stubs';
+import { check } from '../analysis/check';
 import { COMPILER_FORMS, KAPI, kapiTable } from '../../emulator/interp/kapi';
 import { behaviourDiff, bdiffMarkdown } from '../evolution/bdiff';
 import { cliGit } from '../evolution/git';
@@ -39,19 +41,22 @@ const USAGE = `usage: gup-lens <command> [options]
 commands:
   list [--json | --markdown]                      arch models, versions and scenarios
   replay --arch A --version V --scenario S [--json] [--la57] [--opt name=on|off] [--svg FILE]
-  replay --file F --arch A --scenario S [--entry FN] [--config NAME=y|n]... [--json] [--svg FILE]
+  replay --file F --arch A --scenario S [--entry FN] [--config NAME=y|n]... [--stub NAME=V]... [--json] [--svg FILE]
                                                   run F's own code (its era's model fills in what F does not say)
                                                   replay a scenario's GUP call, print the trace
   decode --arch A --level pgd|p4d|pud|pmd|pte 0xVALUE [--release R | --era modern|thp-split] [--json]
                                                   decode a raw page-table entry (with the layout of release R, e.g. 3.18)
   explore --scenario RACE --version V --arch A [--json | --diagram] [--max-states N] [--opt name=on|off] [--svg FILE]
-  explore --file F --scenario RACE --arch A [--entry FN] [--config NAME=y|n]... [--json | --diagram] [--svg FILE]
+  explore --file F --scenario RACE --arch A [--entry FN] [--config NAME=y|n]... [--stub NAME=V]... [--json | --diagram] [--svg FILE]
                                                   search the interleavings of a race scenario;
                                                   --diagram prints a counterexample as CPU columns,
                                                   --svg FILE draws its walk and timeline
   races [--json]                                  every race on its version before and after the fix
   kapi [--json]                                   the kernel API the interpreter binds, with what each built-in does
   inspect FILE [--json] [--version V]             fingerprint a gup.c and map each function's replays onto it
+  check FILE|DIR... [--json] [--arch A]... [--stub NAME=noop|0|1|true|false]... [--no-races] [--max-states N]
+                                                  run every built-in scenario and every applicable race on each
+                                                  file's own code, per arch it is for; name what stops it
   history FUNC --repo DIR [--json]                the commits where a function's text changed, oldest first
   bdiff --scenario S --arch A --from V1 --to V2 [--json]
                                                   the same scenario on two versions, traces aligned
@@ -174,6 +179,15 @@ function parseConfig(list: string[] | undefined): Record<string, string> {
   return out;
 }
 
+/** --stub NAME=noop|0|1|true|false, repeated */
+function stubsOf(list: string[] | undefined): Stubs {
+  try {
+    return parseStubs(list ?? []);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
 function readSource(file: string): string {
   try {
     return readFileSync(file, 'utf8');
@@ -183,13 +197,13 @@ function readSource(file: string): string {
 }
 
 /** F's own code for one arch; Unsupported (exit 1) when it cannot be compiled. */
-async function loadSource(a: { file: string; arch: string; version?: string; entry?: string; config?: string[] }): Promise<SourceVersion> {
+async function loadSource(a: { file: string; arch: string; version?: string; entry?: string; config?: string[]; stub?: string[] }): Promise<SourceVersion> {
   const text = readSource(a.file);
   getArch(a.arch);
   if (a.version && a.version !== 'auto') getVersion(a.version);
   let fv;
   try {
-    fv = await fileVersion(text, { arch: a.arch, version: a.version, entry: a.entry, config: parseConfig(a.config), path: a.file });
+    fv = await fileVersion(text, { arch: a.arch, version: a.version, entry: a.entry, config: parseConfig(a.config), path: a.file, stubs: stubsOf(a.stub) });
   } catch (e) {
     if (e instanceof NotGupError || e instanceof ConfigError) throw new UsageError(`${a.file}: ${e.message}`);
     throw e;
@@ -202,7 +216,7 @@ function configLine(v: SourceVersion): string {
   return v.config.symbols.filter((x) => x.value !== undefined).map((x) => (x.value === '1' ? x.name : `${x.name}=${x.value}`)).join(' ');
 }
 
-export async function cmdReplayFile(a: { file: string; arch: string; scenario: string; version?: string; entry?: string; config?: string[]; json: boolean; svg?: string }, out: Out): Promise<void> {
+export async function cmdReplayFile(a: { file: string; arch: string; scenario: string; version?: string; entry?: string; config?: string[]; stub?: string[]; json: boolean; svg?: string }, out: Out): Promise<void> {
   const v = await loadSource(a);
   const rp = replay({ arch: a.arch, version: v, scenario: a.scenario, trace: true });
   const steps = rp.steps.map((s, i) => describeStep(rp.arch, v.era, s, i));
@@ -216,6 +230,7 @@ export async function cmdReplayFile(a: { file: string; arch: string; scenario: s
       entry: v.entryFor(rp.call).name,
       scenario: rp.scenario.id,
       config: Object.fromEntries(v.config.symbols.filter((x) => x.value !== undefined).map((x) => [x.name, x.value])),
+      stubs: v.stubsUsed,
       call: { ...rp.call, start: '0x' + rp.call.start.toString(16) },
       result: rp.result,
       deltas: rp.deltas,
@@ -225,11 +240,12 @@ export async function cmdReplayFile(a: { file: string; arch: string; scenario: s
   }
   out(`${a.file}: its own code on ${rp.arch.id} (era rules of ${v.model.id}), scenario ${rp.scenario.id}: ${rp.scenario.title}`);
   out(`config: ${configLine(v)}`);
+  if (v.stubsUsed.length) out(`stubs: ${v.stubsUsed.join(', ')}`);
   for (const d of steps) out(formatStep(d));
   for (const l of formatResult(rp.result, rp.deltas)) out(l);
 }
 
-export async function cmdExploreFile(a: { file: string; arch: string; scenario: string; version?: string; entry?: string; config?: string[]; json: boolean; maxStates?: string; diagram?: boolean; svg?: string }, out: Out): Promise<void> {
+export async function cmdExploreFile(a: { file: string; arch: string; scenario: string; version?: string; entry?: string; config?: string[]; stub?: string[]; json: boolean; maxStates?: string; diagram?: boolean; svg?: string }, out: Out): Promise<void> {
   const sc = getRace(a.scenario);
   const v = await loadSource(a);
   const arch = getArch(a.arch);
@@ -241,10 +257,10 @@ export async function cmdExploreFile(a: { file: string; arch: string; scenario: 
     return;
   }
   if (a.json) {
-    out(JSON.stringify({ engine: 'source', file: a.file, ...exploreJson(r, arch, v.era) }));
+    out(JSON.stringify({ engine: 'source', file: a.file, stubs: v.stubsUsed, ...exploreJson(r, arch, v.era) }));
     return;
   }
-  printExplore(out, sc, `${a.file} (its own code)`, arch, v.era, r);
+  printExplore(out, sc, `${a.file} (its own code${v.stubsUsed.length ? `; stubs ${v.stubsUsed.join(', ')}` : ''})`, arch, v.era, r);
 }
 
 export function cmdDecode(a: { arch: string; level: string; value: string; era: string; release?: string; json: boolean }, out: Out): void {
@@ -404,6 +420,30 @@ export async function cmdInspect(a: { file: string; json: boolean; version?: str
   }
 }
 
+export async function cmdCheck(a: { paths: string[]; json: boolean; arch?: string[]; stub?: string[]; races: boolean; maxStates?: string }, out: Out, err: Out): Promise<void> {
+  if (!a.paths.length) throw new UsageError(`check needs a FILE or DIR\n\n${helpFor('check')}`);
+  for (const x of a.arch ?? []) getArch(x);
+  const r = await check(a.paths, { stubs: stubsOf(a.stub), arches: a.arch?.length ? a.arch : undefined, races: a.races, maxStates: positiveInt(a.maxStates, 'max-states'), progress: err });
+  if (a.json) {
+    out(JSON.stringify(r));
+    return;
+  }
+  for (const f of r.files) {
+    out(`${f.file}: ${f.release ? `release ${f.release}` : 'release not placed'}${f.stubs ? `; stubs ${f.stubs.join(', ')}` : ''}`);
+    if (f.note) out(`  ${f.note}`);
+    for (const x of f.arches) {
+      const own = x.runs.filter((y) => y.engine === 'source').length;
+      out(`  ${x.arch.padEnd(9)} ${own}/${x.runs.length} on its own code`);
+      for (const y of x.runs) {
+        const why = y.unsupported ? `  <- stopped at line ${y.unsupported.line}: ${y.unsupported.what}` : '';
+        out(`    ${y.scenario.padEnd(26)} ${y.engine === 'source' ? 'own  ' : 'model'} ${y.outcome}${why}`);
+      }
+    }
+  }
+  const s = r.summary;
+  out(`${s.files} file(s), ${s.runs} runs, ${s.own} on the files' own code (${s.percent}%)`);
+}
+
 export async function cmdHistory(a: { fn: string; repo: string; json: boolean }, out: Out): Promise<void> {
   if (!existsSync(join(a.repo, '.git')) && !existsSync(join(a.repo, 'HEAD'))) throw new UsageError(`${a.repo} is not a git repository`);
   const h = await functionHistory(cliGit(a.repo), a.fn);
@@ -458,7 +498,9 @@ export function main(argv: string[], out: Out = (s) => process.stdout.write(s + 
       options: {
         json: { type: 'boolean', default: false },
         markdown: { type: 'boolean', default: false },
-        arch: { type: 'string' },
+        arch: { type: 'string', multiple: true },
+        stub: { type: 'string', multiple: true },
+        'no-races': { type: 'boolean', default: false },
         version: { type: 'string' },
         scenario: { type: 'string' },
         level: { type: 'string' },
@@ -486,6 +528,8 @@ export function main(argv: string[], out: Out = (s) => process.stdout.write(s + 
     }
     if (values.diagram && (cmd !== 'explore' || values.json)) throw new UsageError('--diagram goes with explore, without --json');
     if (values.svg && cmd !== 'explore' && cmd !== 'replay') throw new UsageError('--svg goes with replay or explore');
+    const arch = values.arch?.at(-1);
+    if (values.stub && !(cmd === 'check' || values.file)) throw new UsageError('--stub goes with check, and with replay or explore on a --file');
     switch (cmd) {
       case 'list':
         cmdList(values.json!, out, values.markdown);
@@ -496,32 +540,40 @@ export function main(argv: string[], out: Out = (s) => process.stdout.write(s + 
         return 0;
       case 'replay':
         if (values.file) {
-          return settle(cmdReplayFile({ file: values.file, arch: need(values.arch, 'arch'), scenario: need(values.scenario, 'scenario'), version: values.version, entry: values.entry, config: values.config, json: values.json!, svg: values.svg }, out), err);
+          return settle(cmdReplayFile({ file: values.file, arch: need(arch, 'arch'), scenario: need(values.scenario, 'scenario'), version: values.version, entry: values.entry, config: values.config, stub: values.stub, json: values.json!, svg: values.svg }, out), err);
         }
         if (values.entry || values.config) throw new UsageError('--entry and --config go with --file');
-        cmdReplay({ arch: need(values.arch, 'arch'), version: need(values.version, 'version'), scenario: need(values.scenario, 'scenario'), json: values.json!, la57: values.la57!, opt: values.opt, svg: values.svg }, out);
+        cmdReplay({ arch: need(arch, 'arch'), version: need(values.version, 'version'), scenario: need(values.scenario, 'scenario'), json: values.json!, la57: values.la57!, opt: values.opt, svg: values.svg }, out);
         return 0;
       case 'decode':
-        cmdDecode({ arch: need(values.arch, 'arch'), level: need(values.level, 'level'), value: need(positionals[0], 'value (0x...)'), era: values.era!, release: values.release, json: values.json! }, out);
+        cmdDecode({ arch: need(arch, 'arch'), level: need(values.level, 'level'), value: need(positionals[0], 'value (0x...)'), era: values.era!, release: values.release, json: values.json! }, out);
         return 0;
       case 'explore':
         if (values.file) {
-          return settle(cmdExploreFile({ file: values.file, arch: need(values.arch, 'arch'), scenario: need(values.scenario, 'scenario'), version: values.version, entry: values.entry, config: values.config, json: values.json!, maxStates: values['max-states'], diagram: values.diagram, svg: values.svg }, out), err);
+          return settle(cmdExploreFile({ file: values.file, arch: need(arch, 'arch'), scenario: need(values.scenario, 'scenario'), version: values.version, entry: values.entry, config: values.config, stub: values.stub, json: values.json!, maxStates: values['max-states'], diagram: values.diagram, svg: values.svg }, out), err);
         }
         if (values.entry || values.config) throw new UsageError('--entry and --config go with --file');
-        cmdExplore({ scenario: need(values.scenario, 'scenario'), version: need(values.version, 'version'), arch: need(values.arch, 'arch'), json: values.json!, maxStates: values['max-states'], opt: values.opt, diagram: values.diagram, svg: values.svg }, out);
+        cmdExplore({ scenario: need(values.scenario, 'scenario'), version: need(values.version, 'version'), arch: need(arch, 'arch'), json: values.json!, maxStates: values['max-states'], opt: values.opt, diagram: values.diagram, svg: values.svg }, out);
         return 0;
       case 'races':
         cmdRaces(values.json!, out);
         return 0;
       case 'bdiff':
-        cmdBdiff({ scenario: need(values.scenario, 'scenario'), arch: need(values.arch, 'arch'), from: need(values.from, 'from'), to: need(values.to, 'to'), json: values.json! }, out);
+        cmdBdiff({ scenario: need(values.scenario, 'scenario'), arch: need(arch, 'arch'), from: need(values.from, 'from'), to: need(values.to, 'to'), json: values.json! }, out);
         return 0;
       case 'history':
         return cmdHistory({ fn: need(positionals[0], 'FUNC'), repo: need(values.repo, 'repo'), json: values.json! }, out).then(
           () => 0,
           (e) => {
             err(`gup-lens: ${(e as Error).message}`);
+            return 2;
+          },
+        );
+      case 'check':
+        return cmdCheck({ paths: positionals, json: values.json!, arch: values.arch, stub: values.stub, races: !values['no-races'], maxStates: values['max-states'] }, out, err).then(
+          () => 0,
+          (e) => {
+            err(`gup-lens: ${(e as Error).message}${process.env.GUP_LENS_STACK ? '\n' + (e as Error).stack : ''}`);
             return 2;
           },
         );

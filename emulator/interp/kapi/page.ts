@@ -48,7 +48,7 @@ export function pageBuiltins(): Builtin[] {
   const out: Builtin[] = [];
   const p = (name: string, ret: Builtin['ret'], doc: string, run: (t: Thread, x: any[]) => unknown) => out.push({ name, doc, family: F, kind: 'pure', ret, run });
   const s = (name: string, ret: Builtin['ret'], doc: string, run: (t: Thread, x: any[]) => unknown) => out.push({ name, doc, family: F, kind: 'sched', ret, run });
-  const scheme = (t: Thread) => t.ctx.model.thpTails;
+  const scheme = (t: Thread) => t.ctx.self.thpTails;
   // heads, tails, flags
   p('compound_head', 'page', 'the head page of a compound page (the page itself otherwise)', (t, [pg]) => head(t, pg));
   p('page_folio', 'folio', 'the folio a page belongs to (its compound head)', (t, [pg]) => head(t, pg));
@@ -162,7 +162,25 @@ export function pageBuiltins(): Builtin[] {
   p('page_is_secretmem', 'int', '5.14-6.4: a secretmem page (none in the scenarios)', () => 0);
   p('folio_test_slab', 'int', 'a slab folio (never a user page)', () => 0);
   p('shmem_mapping', 'int', 'the mapping is shmem (the scenarios map anonymous memory)', () => 0);
+  p('is_pinnable_page', 'int', '5.15-5.19 name of is_longterm_pinnable_page: not CMA, not ZONE_MOVABLE', (t, [pg]) => !t.k.m.mem.hasFlag(head(t, pg), 'cma'));
+  p('secretmem_mapping', 'int', '6.13+: the mapping is secretmem (none in the scenarios)', () => 0);
+  p('page_mapcount', 'int', 'how many page tables map the page', (t, [pg]) => t.k.m.mem.mapcount[t.k.m.mem.idx(pg)]);
+  p('folio_mapcount', 'int', 'how many page tables map the folio', (t, [f]) => t.k.m.mem.mapcount[t.k.m.mem.idx(head(t, f))]);
+  p('folio_clear_referenced', 'void', 'clear the referenced flag (LRU aging)', (t, [f]) => t.k.m.mem.setFlag(f, 'referenced', false));
+  s('page_ref_sub_and_test', 'int', 'subtract n from the page\'s _refcount; true when it reached zero', (t, [pg, n]) => {
+    const i = t.k.m.mem.idx(pg);
+    const after = (t.k.m.mem.refcount[i] - N(n)) | 0;
+    t.k.m.mem.refcount[i] = after;
+    t.sched('unref', { pfn: pg, ref: -N(n) });
+    return after === 0;
+  });
+  s('__put_page', 'void', 'free a page whose last reference was dropped', (t, [pg]) => {
+    t.k.m.mem.free(head(t, pg));
+    t.sched('unref', { pfn: head(t, pg), note: 'page freed' });
+  });
   out.push({ name: 'PAGE_MAPPING_ANON', doc: 'low bit of folio->mapping on an anonymous folio', family: F, kind: 'const', ret: 'ulong', value: () => 1 });
+  out.push({ name: 'FOLIO_MAPPING_ANON', doc: '6.19+ name of PAGE_MAPPING_ANON', family: F, kind: 'const', ret: 'ulong', value: () => 1 });
+  out.push({ name: 'FOLIO_MAPPING_FLAGS', doc: '6.19+ name of PAGE_MAPPING_FLAGS', family: F, kind: 'const', ret: 'ulong', value: () => 3 });
   out.push({ name: 'PAGE_MAPPING_FLAGS', doc: 'the low bits of folio->mapping that are flags', family: F, kind: 'const', ret: 'ulong', value: () => 3 });
   p('gup_must_unshare', 'int', 'a FOLL_PIN of a shared anon page must unshare first (every anon page in the scenarios is exclusive: never)', () => 0);
   p('is_pci_p2pdma_page', 'int', 'a PCI peer-to-peer DMA page (none in the scenarios)', () => 0);

@@ -213,6 +213,9 @@ export function pgtableBuiltins(): Builtin[] {
   const x86only = ['x86-64', 'x86-pae'];
   out.push({ name: 'pte_flags_pkey', doc: 'x86: the protection key of an entry\'s flags (bits 59-62 on x86-64; none on PAE)', family: F, kind: 'pure', ret: 'uint', arches: x86only, run: (t, [v]) => (t.k.arch.id === 'x86-64' ? Number((BigInt(v) >> 59n) & 15n) : 0) });
   out.push({ name: '__pkru_allows_pkey', doc: 'x86: PKRU lets this task read (and write) pages of the key; the default PKRU allows key 0 only', family: F, kind: 'pure', ret: 'bool', arches: x86only, run: (_t, [k]) => N(k) === 0 });
+  // 4.6-4.13 (asm-generic/mm_hooks.h; x86 with protection keys): may this task access the page through the entry?
+  p('arch_pte_access_permitted', 'int', '4.6-4.13: x86-64 protection keys (the task\'s PKRU allows key 0 only); true on every other arch', (t, [e]) => t.k.arch.id !== 'x86-64' || Number((entVal(e) >> 59n) & 15n) === 0);
+  p('gup_huge_pd', 'int', 'powerpc hugepd walker: never reached here (is_hugepd is false on these arches)', () => 0);
   // lockless reads
   out.push({ name: 'ptep_get', doc: 'READ_ONCE(*ptep)', family: F, kind: 'gen', ret: 'ent:pte', gen: (t, [pp]) => loadGen(t, pp) });
   out.push({ name: 'ptep_get_lockless', doc: 'a pte read that cannot tear: one load, or low/high/low on x86 PAE', family: F, kind: 'gen', ret: 'ent:pte', gen: (t, [pp]) => locklessGen(t, pp) });

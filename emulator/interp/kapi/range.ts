@@ -10,7 +10,8 @@ import { widthsOf, type Builtin } from './types';
 
 const F = 'range';
 
-function report(t: Thread, what: string, c: unknown): unknown {
+/** An assertion's condition: when true, recorded as fired (the run goes on). */
+export function report(t: Thread, what: string, c: unknown): unknown {
   if (c && c !== 0n) {
     t.warnings.push(`${what} fired at line ${t.top.line}`);
     t.note(t.top, 'note', { note: `${what} fired` });
@@ -27,7 +28,7 @@ export function rangeBuiltins(): Builtin[] {
   c('VERIFY_READ', 'int', 'access_ok type (before 5.0)', () => 0);
   c('VERIFY_WRITE', 'int', 'access_ok type (before 5.0)', () => 1);
   c('__VIRTUAL_MASK_SHIFT', 'int', 'x86: bits of user virtual address space - 1', (a) => Math.log2(a.taskSize + 4096));
-  for (const [n, v] of Object.entries({ EFAULT: 14, EINVAL: 22, ENOMEM: 12, EAGAIN: 11, EOVERFLOW: 75, EOPNOTSUPP: 95, EBUSY: 16, EIO: 5, EINTR: 4 })) c(n, 'int', 'an errno value (the code returns it negated)', () => v);
+  for (const [n, v] of Object.entries({ EFAULT: 14, EINVAL: 22, ENOMEM: 12, EAGAIN: 11, EOVERFLOW: 75, EOPNOTSUPP: 95, EBUSY: 16, EIO: 5, EINTR: 4, EREMOTEIO: 121, ENOENT: 2, EPERM: 1, EHWPOISON: 133 })) c(n, 'int', 'an errno value (the code returns it negated)', () => v);
   for (const n of ['NR_FOLL_PIN_ACQUIRED', 'NR_FOLL_PIN_RELEASED']) c(n, 'int', 'a vmstat item (only passed to counters the model does not keep)', () => 0);
   p('access_ok', 'int', 'the range lies in user space (the type argument before 5.0 is ignored)', (t, x) => {
     const addr = N(x[x.length - 2]);

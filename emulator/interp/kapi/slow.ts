@@ -23,6 +23,17 @@ export const FOLL: Record<string, number> = {
   FOLL_COW: 0x4000, FOLL_MLOCK: 0x1000, FOLL_SPLIT: 0x200, FOLL_NUMA: 0x40, FOLL_TRIED: 0x800,
 };
 
+/**
+ * The slow-path boundary: every name a release's fast path calls once the lockless walk gives up,
+ * 2.6.27 to 7.x. A call to one is always the emulator's slow path, even where the file defines it
+ * (its definition is neither compiled nor reached: VMAs, faults and migration are not modelled).
+ */
+export const SLOW_PATH: ReadonlySet<string> = new Set([
+  'get_user_pages', 'get_user_pages_unlocked', '__get_user_pages_unlocked', 'get_user_pages_locked', '__get_user_pages_locked',
+  '__get_user_pages', 'get_user_pages_remote', '__get_user_pages_remote', 'get_user_pages_longterm', '__gup_longterm_locked',
+  '__gup_longterm_unlocked', 'pin_user_pages', 'pin_user_pages_unlocked', 'pin_user_pages_remote', 'pin_user_pages_locked', 'faultin_page',
+]);
+
 function* slowPath(t: Thread, a: unknown[], name: string): Generator<Sub | undefined, number, unknown> {
   const i = a.findIndex((v) => (typeof v === 'number' || typeof v === 'bigint') && N(v) >= 0x100000);
   const pages = a.find((v) => v instanceof ArrPtr) as ArrPtr | undefined;
@@ -39,9 +50,17 @@ function* slowPath(t: Thread, a: unknown[], name: string): Generator<Sub | undef
 export function slowBuiltins(): Builtin[] {
   const out: Builtin[] = [];
   for (const [name, v] of Object.entries(FOLL)) out.push({ name, doc: 'a gup_flags bit', family: F, kind: 'const', ret: 'uint', value: () => v });
-  for (const name of ['get_user_pages', 'get_user_pages_unlocked', '__get_user_pages_unlocked', '__gup_longterm_unlocked', '__gup_longterm_locked', 'get_user_pages_remote', '__get_user_pages_locked']) {
+  for (const name of SLOW_PATH) {
     out.push({ name, doc: 'ordinary GUP under mmap_lock: faults in what is missing, breaks COW, refuses what GUP refuses', family: F, kind: 'gen', ret: 'long', gen: (t, a) => slowPath(t, a, name) });
   }
+  // mm/internal.h, 6.3+: the flags only GUP itself may pass (FOLL_MADV_POPULATE from 6.9; the callers here pass none of them)
+  out.push({ name: 'INTERNAL_GUP_FLAGS', doc: '6.3+ (mm/internal.h): FOLL_TOUCH | FOLL_TRIED | FOLL_REMOTE | FOLL_PIN | FOLL_FAST_ONLY | FOLL_UNLOCKABLE (| FOLL_MADV_POPULATE from 6.9)', family: F, kind: 'const', ret: 'uint', value: () =>
+    FOLL.FOLL_TOUCH | FOLL.FOLL_TRIED | FOLL.FOLL_REMOTE | FOLL.FOLL_PIN | FOLL.FOLL_FAST_ONLY | FOLL.FOLL_UNLOCKABLE | FOLL.FOLL_MADV_POPULATE });
+  // mm/internal.h: may GUP follow a PROT_NONE (NUMA-hinting) entry? 6.0-6.4 took the flags, 6.5+ the vma too
+  out.push({ name: 'gup_can_follow_protnone', doc: '6.0-6.4 (flags): only with FOLL_FORCE; 6.5+ (vma, flags): unless FOLL_HONOR_NUMA_FAULT asks to honour hinting faults', family: F, kind: 'pure', ret: 'bool', run: (_t, a) => {
+    const flags = N(a[a.length - 1]);
+    return a.length === 1 ? (flags & FOLL.FOLL_FORCE) !== 0 : (flags & FOLL.FOLL_HONOR_NUMA_FAULT) === 0;
+  } });
   // defined in mm/gup.c of 6.0-6.3; a built-in for files or fragments that call it without it
   out.push({ name: 'is_valid_gup_flags', doc: 'the caller passed no internal-only flag (FOLL_PIN is for pin_user_pages*(), FOLL_LONGTERM only with a pin)', family: F, kind: 'pure', ret: 'bool', run: (t, [f]) => {
     const v = N(f);

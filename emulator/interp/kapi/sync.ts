@@ -75,5 +75,10 @@ export function syncBuiltins(): Builtin[] {
     if (r instanceof FieldRef && r.field === 'flags') return t.k.m.mm.has_pinned;
     throw new Error('test_bit on a field the model does not keep');
   });
+  // 6.18+: mm->flags became a bitmap with accessors of its own
+  p('mm_flags_test', 'int', '6.18+: test a bit of mm->flags (MMF_HAS_PINNED)', (t) => t.k.m.mm.has_pinned);
+  p('mm_flags_set', 'void', '6.18+: set a bit of mm->flags (MMF_HAS_PINNED)', (t) => {
+    t.k.m.mm.has_pinned = true;
+  });
   return out;
 }

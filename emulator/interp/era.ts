@@ -1,0 +1,118 @@
+/**
+ * Which releases a GUP-fast file belongs to, from its own markers (GUP-FACTS §10): the names a
+ * release introduced. The newest marker present gives the first release the file can be; the
+ * first later marker that every release since has kept, and the file lacks, bounds it from above.
+ * The release decides the era of the THP protocol (the actors that apply), the tail-pin scheme
+ * and the era-dependent built-ins; it is shown with the markers that placed it.
+ * Layer: pure emulator.
+ */
+import { releaseNumber } from '../arch/release';
+import type { Era } from '../arch/types';
+import type { TailScheme } from '../versions/refs';
+
+interface Marker {
+  since: string;
+  /** any of these names present */
+  any?: readonly string[];
+  /** or this test of the names and text */
+  test?: (names: ReadonlySet<string>, text: string) => boolean;
+  /** what it marks, for the reader */
+  what: string;
+  /** every later release keeps it: its absence bounds a file from above */
+  persists?: boolean;
+  /** a stable branch may carry it earlier */
+  backport?: string;
+  /** the release that no longer has it: its presence bounds a file from above */
+  gone?: string;
+}
+
+const SPLITTING = ['pmd_trans_splitting', 'get_huge_page_tail', 'pmdp_splitting_flush'];
+const GENERIC = ['CONFIG_HAVE_GENERIC_RCU_GUP', 'CONFIG_HAVE_GENERIC_GUP', 'CONFIG_HAVE_FAST_GUP', 'CONFIG_HAVE_GUP_FAST', 'gup_pgd_range', 'gup_fast_pgd_range'];
+const hasAny = (names: ReadonlySet<string>, list: readonly string[]) => list.some((n) => names.has(n));
+
+/** Oldest first. */
+export const MARKERS: readonly Marker[] = [
+  { since: '2.6.27', any: ['get_user_pages_fast', '__get_user_pages_fast'], what: 'lockless get_user_pages_fast (x86)', persists: true },
+  { since: '2.6.38', any: SPLITTING, what: 'THP and its splitting protocol (pmd_trans_splitting, tail pins)', gone: '4.5' },
+  { since: '3.8', any: ['pte_numa', 'pmd_numa'], what: 'NUMA-hinting entries (pte_numa, 3.8-3.19)', gone: '4.0' },
+  { since: '3.18', any: ['CONFIG_HAVE_GENERIC_RCU_GUP'], what: 'the generic RCU walker in mm/gup.c', gone: '4.13' },
+  { since: '4.0', any: ['pte_protnone', 'pmd_protnone'], what: 'pte_protnone/pmd_protnone (was pte_numa)', persists: true },
+  // 4.5 removed the splitting protocol: a walker without it, with 4.5's refcount helpers or the generic walker
+  { since: '4.5', test: (n) => !hasAny(n, SPLITTING) && (hasAny(n, ['page_ref_add', 'pte_devmap', 'get_dev_pagemap', 'undo_dev_pagemap']) || hasAny(n, GENERIC)), what: 'THP refcounting of 4.5 (no splitting bit, no tail pins)' },
+  { since: '4.6', any: ['arch_pte_access_permitted', 'pte_allows_gup'], what: 'x86 protection keys in the walker', gone: '4.14' },
+  { since: '4.11', any: ['p4d_offset', 'gup_p4d_range', 'gup_fast_p4d_range'], what: 'the p4d level', persists: true },
+  { since: '4.12', any: ['gup_fast_permitted'], what: 'gup_fast_permitted', persists: true },
+  { since: '4.13', any: ['CONFIG_HAVE_GENERIC_GUP', 'CONFIG_HAVE_FAST_GUP', 'CONFIG_HAVE_GUP_FAST', 'gup_pgd_range', 'gup_fast_pgd_range'], what: 'the generic walker on x86 (HAVE_GENERIC_GUP, gup_pgd_range)', persists: true },
+  { since: '5.2', any: ['try_get_compound_head'], what: 'try_get_compound_head (refcount overflow checks)', backport: '4.14.y and 4.19.y', gone: '5.19' },
+  { since: '5.6', any: ['FOLL_PIN'], what: 'FOLL_PIN and pin_user_pages_fast', persists: true },
+  { since: '5.7', any: ['GUP_PIN_COUNTING_BIAS', 'try_grab_compound_head', 'hpage_pincount_add'], what: 'the pin bias and exact huge-page pincounts', persists: true },
+  { since: '5.11', any: ['write_protect_seq'], what: 'mm->write_protect_seq against fork', persists: true, backport: '5.10.y' },
+  { since: '5.14', any: ['page_is_secretmem', 'folio_is_secretmem'], what: 'secretmem refused by the fast path' },
+  { since: '5.19', any: ['gup_must_unshare', 'try_grab_folio'], what: 'folios and anon-exclusive unsharing (gup_must_unshare)', persists: true },
+  { since: '6.0', test: (_n, text) => /\bgup_(?:fast_)?pte_range\s*\(\s*pmd_t\s+\w+\s*,\s*pmd_t\s*\*/.test(text), what: 'the pte walker re-checks the pmd (khugepaged collapse fix)', persists: true, backport: '5.15.y' },
+  { since: '6.2', any: ['pmdp_get_lockless'], what: 'pmds read with pmdp_get_lockless', persists: true },
+  { since: '6.3', any: ['is_valid_gup_args'], what: 'is_valid_gup_args', persists: true },
+  { since: '6.5', any: ['folio_fast_pin_allowed', 'gup_fast_folio_allowed'], what: 'file-backed long-term pins refused in the fast path', persists: true },
+  { since: '6.10', any: ['gup_fast_pte_range', 'gup_fast_fallback', 'gup_fast_pmd_leaf'], what: 'the gup_fast_* names', persists: true },
+];
+
+export interface Placement {
+  /** the first release the file can be */
+  since: string;
+  /** the first release it cannot be, where a later marker bounds it */
+  before?: string;
+  /** the markers that placed it (names, or what a test found) */
+  by: string[];
+  /** human-readable range: "4.13–5.1", "6.10 or later" */
+  range: string;
+  era: Era;
+  /** how references on a THP tail were counted */
+  tails: TailScheme;
+}
+
+/** The last minor release of each major line (where x.0 follows it). */
+const LAST_MINOR: Record<number, string> = { 2: '2.6.39', 3: '3.19', 4: '4.20', 5: '5.19', 6: '6.19' };
+
+/** The previous release as text, for closed ranges ("5.2" before "5.6" reads "5.2–5.5"). */
+function previous(r: string): string {
+  const [a, b, c] = r.split('.').map(Number);
+  if (a === 2) return `2.6.${c - 1}`;
+  if (b === 0) return LAST_MINOR[a - 1] ?? `${a - 1}.x`;
+  return `${a}.${b - 1}`;
+}
+
+const rel = releaseNumber;
+
+/** The identifiers of a C text outside comments (what the markers look at). */
+export function codeNames(text: string): Set<string> {
+  return new Set(text.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, ' ').match(/[A-Za-z_]\w*/g) ?? []);
+}
+
+/** Where a file's names place it; undefined when it has no GUP-fast marker at all. */
+export function placeRelease(names: ReadonlySet<string>, text: string): Placement | undefined {
+  const hit = MARKERS.map((m) => ({ m, by: m.any ? m.any.filter((n) => names.has(n)) : m.test!(names, text) ? [m.what] : [] })).filter((x) => x.by.length);
+  if (!hit.length) return undefined;
+  const has = (m: Marker) => hit.some((x) => x.m === m);
+  // a release that every later one kept, missing under a newer marker: a stable branch with that marker backported
+  const newestOf = (list: typeof hit) => list.reduce((a, b) => (rel(b.m.since) > rel(a.m.since) ? b : a));
+  let newest = newestOf(hit);
+  const missing = MARKERS.find((m) => m.persists && !has(m) && rel(m.since) <= rel(newest.m.since));
+  const backported = missing ? hit.filter((x) => rel(x.m.since) >= rel(missing.since)) : [];
+  const below = missing ? hit.filter((x) => rel(x.m.since) < rel(missing.since)) : [];
+  if (below.length) newest = newestOf(below);
+  const since = newest.m.since;
+  const bounds = [
+    ...MARKERS.filter((m) => m.persists && !has(m) && rel(m.since) > rel(since)).map((m) => m.since),
+    ...hit.filter((x) => x.m.gone).map((x) => x.m.gone!),
+  ].sort((a, b) => rel(a) - rel(b));
+  const before = bounds[0];
+  const range = before ? (previous(before) === since ? since : `${since}–${previous(before)}`) : `${since} or later`;
+  const backports = backported.length
+    ? ` with backports (${backported.map((x) => x.m.what).join('; ')})`
+    : hit.filter((x) => x.m.backport && x.m === newest.m).map((x) => ` (or ${x.m.backport} with a backport)`).join('');
+  const splitting = hasAny(names, SPLITTING);
+  const era: Era = splitting || releaseNumber(since) < releaseNumber('4.5') ? 'thp-split' : 'modern';
+  // 2.6.38-3.1: the x86 file defines get_huge_page_tail itself and pins a tail on its _count; 3.2-4.4 on _mapcount
+  const tails: TailScheme = era === 'modern' ? 'head-only' : /\bget_huge_page_tail\s*\([^)]*\)\s*\{/.test(text) ? 'tail-count' : 'tail-mapcount';
+  return { since, before, by: [...newest.by, ...backported.flatMap((x) => x.by)], range: range + backports, era, tails };
+}
