@@ -17,6 +17,7 @@ export type InvariantId =
   | 'pin-overflow'
   | 'fork-pin-cow'
   | 'numa-hint-skipped'
+  | 'wild-page'
   | 'deadlock';
 
 export const INVARIANTS: Record<InvariantId, string> = {
@@ -29,6 +30,7 @@ export const INVARIANTS: Record<InvariantId, string> = {
   'pin-overflow': 'a pin never overflows the 32-bit refcount',
   'fork-pin-cow': "a page pinned for write is never left write-protected and shared by fork (the parent's next write would COW away from it)",
   'numa-hint-skipped': 'GUP-fast never takes a page through a protnone (NUMA hinting) entry',
+  'wild-page': 'no struct page is touched that is not one (a pfn from a torn or stale entry, outside memory)',
   deadlock: 'some actor can always make progress',
 };
 
@@ -43,6 +45,7 @@ const FAULT_INVARIANT: Record<GhostFault['kind'], InvariantId> = {
   'refcount-underflow': 'refcount-imbalance',
   'refcount-overflow': 'pin-overflow',
   'pfn-outside-memory': 'unmapped-page-returned',
+  'wild-page': 'wild-page',
   'torn-read': 'torn-read',
   'numa-hint-skipped': 'numa-hint-skipped',
 };

@@ -28,22 +28,26 @@ interface Marker {
 
 const SPLITTING = ['pmd_trans_splitting', 'get_huge_page_tail', 'pmdp_splitting_flush'];
 const GENERIC = ['CONFIG_HAVE_GENERIC_RCU_GUP', 'CONFIG_HAVE_GENERIC_GUP', 'CONFIG_HAVE_FAST_GUP', 'CONFIG_HAVE_GUP_FAST', 'gup_pgd_range', 'gup_fast_pgd_range'];
+const X86_FILE = ['get_head_page_multiple', '__VIRTUAL_MASK_SHIFT'];
+const REFS_45 = ['page_ref_add', 'pte_devmap', 'get_dev_pagemap', 'undo_dev_pagemap'];
 const hasAny = (names: ReadonlySet<string>, list: readonly string[]) => list.some((n) => names.has(n));
 
 /** Oldest first. */
 export const MARKERS: readonly Marker[] = [
   { since: '2.6.27', any: ['get_user_pages_fast', '__get_user_pages_fast'], what: 'lockless get_user_pages_fast (x86)', persists: true },
+  // the x86 file before THP: no splitting protocol, and none of 4.5's names either
+  { since: '2.6.27', test: (n) => hasAny(n, X86_FILE) && !hasAny(n, SPLITTING) && !hasAny(n, REFS_45), what: 'an x86 walker without THP', gone: '2.6.38' },
   { since: '2.6.38', any: SPLITTING, what: 'THP and its splitting protocol (pmd_trans_splitting, tail pins)', gone: '4.5' },
   { since: '3.8', any: ['pte_numa', 'pmd_numa'], what: 'NUMA-hinting entries (pte_numa, 3.8-3.19)', gone: '4.0' },
   { since: '3.18', any: ['CONFIG_HAVE_GENERIC_RCU_GUP'], what: 'the generic RCU walker in mm/gup.c', gone: '4.13' },
   { since: '4.0', any: ['pte_protnone', 'pmd_protnone'], what: 'pte_protnone/pmd_protnone (was pte_numa)', persists: true },
   // 4.5 removed the splitting protocol: a walker without it, with 4.5's refcount helpers or the generic walker
-  { since: '4.5', test: (n) => !hasAny(n, SPLITTING) && (hasAny(n, ['page_ref_add', 'pte_devmap', 'get_dev_pagemap', 'undo_dev_pagemap']) || hasAny(n, GENERIC)), what: 'THP refcounting of 4.5 (no splitting bit, no tail pins)' },
+  { since: '4.5', test: (n) => !hasAny(n, SPLITTING) && (hasAny(n, REFS_45) || hasAny(n, GENERIC)), what: 'THP refcounting of 4.5 (no splitting bit, no tail pins)' },
   { since: '4.6', any: ['arch_pte_access_permitted', 'pte_allows_gup'], what: 'x86 protection keys in the walker', gone: '4.14' },
   { since: '4.11', any: ['p4d_offset', 'gup_p4d_range', 'gup_fast_p4d_range'], what: 'the p4d level', persists: true },
   { since: '4.12', any: ['gup_fast_permitted'], what: 'gup_fast_permitted', persists: true },
   { since: '4.13', any: ['CONFIG_HAVE_GENERIC_GUP', 'CONFIG_HAVE_FAST_GUP', 'CONFIG_HAVE_GUP_FAST', 'gup_pgd_range', 'gup_fast_pgd_range'], what: 'the generic walker on x86 (HAVE_GENERIC_GUP, gup_pgd_range)', persists: true },
-  { since: '5.2', any: ['try_get_compound_head'], what: 'try_get_compound_head (refcount overflow checks)', backport: '4.14.y and 4.19.y', gone: '5.19' },
+  { since: '5.2', any: ['try_get_compound_head'], what: 'try_get_compound_head (refcount overflow checks)', backport: '4.14.y', gone: '5.19' },
   { since: '5.6', any: ['FOLL_PIN'], what: 'FOLL_PIN and pin_user_pages_fast', persists: true },
   { since: '5.7', any: ['GUP_PIN_COUNTING_BIAS', 'try_grab_compound_head', 'hpage_pincount_add'], what: 'the pin bias and exact huge-page pincounts', persists: true },
   { since: '5.11', any: ['write_protect_seq'], what: 'mm->write_protect_seq against fork', persists: true, backport: '5.10.y' },
@@ -93,13 +97,19 @@ export function placeRelease(names: ReadonlySet<string>, text: string): Placemen
   const hit = MARKERS.map((m) => ({ m, by: m.any ? m.any.filter((n) => names.has(n)) : m.test!(names, text) ? [m.what] : [] })).filter((x) => x.by.length);
   if (!hit.length) return undefined;
   const has = (m: Marker) => hit.some((x) => x.m === m);
-  // a release that every later one kept, missing under a newer marker: a stable branch with that marker backported
   const newestOf = (list: typeof hit) => list.reduce((a, b) => (rel(b.m.since) > rel(a.m.since) ? b : a));
-  let newest = newestOf(hit);
-  const missing = MARKERS.find((m) => m.persists && !has(m) && rel(m.since) <= rel(newest.m.since));
-  const backported = missing ? hit.filter((x) => rel(x.m.since) >= rel(missing.since)) : [];
-  const below = missing ? hit.filter((x) => rel(x.m.since) < rel(missing.since)) : [];
-  if (below.length) newest = newestOf(below);
+  // Markers newer than the file's branch are backports: newer than a name the file still has that
+  // was gone by then, or a marker stable branches took while a release it needs is missing (5.15.y).
+  const gone = hit.filter((x) => x.m.gone).map((x) => rel(x.m.gone!));
+  let cut = gone.length ? Math.min(...gone) : Infinity;
+  const top = newestOf(hit.filter((x) => rel(x.m.since) < cut));
+  if (top.m.backport) {
+    const branch = rel(top.m.backport.split('.y')[0]);
+    const missing = MARKERS.find((m) => m.persists && !has(m) && rel(m.since) > branch && rel(m.since) <= rel(top.m.since));
+    if (missing) cut = Math.min(cut, rel(missing.since));
+  }
+  const backported = hit.filter((x) => rel(x.m.since) >= cut);
+  const newest = newestOf(hit.filter((x) => rel(x.m.since) < cut).concat(backported.length === hit.length ? hit : []));
   const since = newest.m.since;
   const bounds = [
     ...MARKERS.filter((m) => m.persists && !has(m) && rel(m.since) > rel(since)).map((m) => m.since),
@@ -109,9 +119,9 @@ export function placeRelease(names: ReadonlySet<string>, text: string): Placemen
   const range = before ? (previous(before) === since ? since : `${since}–${previous(before)}`) : `${since} or later`;
   const backports = backported.length
     ? ` with backports (${backported.map((x) => x.m.what).join('; ')})`
-    : hit.filter((x) => x.m.backport && x.m === newest.m).map((x) => ` (or ${x.m.backport} with a backport)`).join('');
+    : newest.m.backport ? ` (or ${newest.m.backport} with a backport)` : '';
   const splitting = hasAny(names, SPLITTING);
-  const era: Era = splitting || releaseNumber(since) < releaseNumber('4.5') ? 'thp-split' : 'modern';
+  const era: Era = splitting || rel(since) < rel('4.5') ? 'thp-split' : 'modern';
   // 2.6.38-3.1: the x86 file defines get_huge_page_tail itself and pins a tail on its _count; 3.2-4.4 on _mapcount
   const tails: TailScheme = era === 'modern' ? 'head-only' : /\bget_huge_page_tail\s*\([^)]*\)\s*\{/.test(text) ? 'tail-count' : 'tail-mapcount';
   return { since, before, by: [...newest.by, ...backported.flatMap((x) => x.by)], range: range + backports, era, tails };

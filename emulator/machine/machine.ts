@@ -45,7 +45,7 @@ export interface Slot {
 }
 
 export interface GhostFault {
-  kind: 'ref-on-freed-page' | 'read-freed-table' | 'refcount-underflow' | 'refcount-overflow' | 'pfn-outside-memory' | 'torn-read' | 'numa-hint-skipped';
+  kind: 'ref-on-freed-page' | 'read-freed-table' | 'refcount-underflow' | 'refcount-overflow' | 'pfn-outside-memory' | 'wild-page' | 'torn-read' | 'numa-hint-skipped';
   pfn: number;
   detail: string;
 }

@@ -26,6 +26,7 @@ export type StepEvent =
   | 'alloc' // a page allocated
   | 'split' // THP split bookkeeping
   | 'stmt' // a statement of the file's own code ran (source engine)
+  | 'read' // a struct page, folio or mm field read that another CPU may change (compound_head, refcount, flags)
   | 'note';
 
 export interface Step {

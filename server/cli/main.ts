@@ -14,7 +14,7 @@ import type { SourceVersion } from '../../emulator/interp/source-version';
 import { ConfigError } from '../../emulator/interp/config';
 import { parseStubs, type Stubs } from '../../emulator/interp/kapi/stubs';
 import { check } from '../analysis/check';
-import { COMPILER_FORMS, KAPI, kapiTable } from '../../emulator/interp/kapi';
+import { COMPILER_FORMS, KAPI, kapiTable, releasesOf } from '../../emulator/interp/kapi';
 import { behaviourDiff, bdiffMarkdown } from '../evolution/bdiff';
 import { cliGit } from '../evolution/git';
 import { functionHistory } from '../evolution/history';
@@ -535,7 +535,7 @@ export function main(argv: string[], out: Out = (s) => process.stdout.write(s + 
         cmdList(values.json!, out, values.markdown);
         return 0;
       case 'kapi':
-        if (values.json) out(JSON.stringify({ forms: COMPILER_FORMS, builtins: KAPI.map(({ name, family, kind, doc, arches }) => ({ name, family, kind, doc, ...(arches && { arches }) })) }));
+        if (values.json) out(JSON.stringify({ forms: COMPILER_FORMS, builtins: KAPI.map((b) => ({ name: b.name, family: b.family, kind: b.kind, releases: releasesOf(b), doc: b.doc, ...(b.arches && { arches: b.arches }) })) }));
         else out(kapiTable());
         return 0;
       case 'replay':

@@ -10,7 +10,7 @@ import { pgtableBuiltins } from './pgtable';
 import { rangeBuiltins } from './range';
 import { slowBuiltins } from './slow';
 import { syncBuiltins } from './sync';
-import type { Builtin } from './types';
+import { releasesOf, type Builtin } from './types';
 
 export const KAPI: readonly Builtin[] = [...pgtableBuiltins(), ...pageBuiltins(), ...syncBuiltins(), ...rangeBuiltins(), ...slowBuiltins()];
 
@@ -41,9 +41,10 @@ export const COMPILER_FORMS: { name: string; doc: string }[] = [
 
 /** Every built-in as a Markdown table: name, family, kind, semantics. */
 export function kapiTable(): string {
-  const rows = [...KAPI, TRACEPOINT].map((b) => `| \`${b.name}\` | ${b.family} | ${b.kind} | ${b.doc}${b.arches ? ` (${b.arches.join(', ')})` : ''} |`);
-  const forms = COMPILER_FORMS.map((f) => `| \`${f.name}\` | compiler | form | ${f.doc} |`);
-  return ['| name | family | kind | kernel semantics |', '|---|---|---|---|', ...forms, ...rows].join('\n');
+  const rows = [...KAPI, TRACEPOINT].map((b) => `| \`${b.name}\` | ${b.family} | ${b.kind} | ${releasesOf(b)} | ${b.doc}${b.arches ? ` (${b.arches.join(', ')})` : ''} |`);
+  const forms = COMPILER_FORMS.map((f) => `| \`${f.name}\` | compiler | form | every release | ${f.doc} |`);
+  return ['| name | family | kind | releases | kernel semantics |', '|---|---|---|---|---|', ...forms, ...rows].join('\n');
 }
 
 export type { Builtin } from './types';
+export { releasesOf } from './types';

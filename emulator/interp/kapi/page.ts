@@ -44,26 +44,61 @@ function pinAdd(t: Thread, pfn: number, n: number): void {
   t.sched(n > 0 ? 'ref' : 'unref', { pfn, pin: n });
 }
 
+/**
+ * A page built-in handed a struct page pointer outside memory (a torn or stale entry's frame, as
+ * pte_page computes it without checking): the kernel would touch a wild address. The model
+ * records that outcome (a violation when the explorer watches), reads it as zero and writes
+ * nothing, and stops at a scheduling point so the explorer sees it there.
+ */
+function wild(t: Thread, name: string, pfn: number, ret: Builtin['ret']): unknown {
+  const m = t.k.m;
+  const detail = `${name}() on a wild struct page pointer: frame 0x${pfn.toString(16)} is outside memory (the entry it came from was torn or stale)`;
+  if (m.ghost && !m.faults.some((f) => f.kind === 'wild-page' && f.pfn === pfn)) m.faults.push({ kind: 'wild-page', pfn, detail });
+  t.sched('note', { pfn, note: detail });
+  return ret === 'page' || ret === 'folio' ? pfn : ret === 'void' ? undefined : 0;
+}
+
+/** Every page built-in whose first argument is a page or folio checks it is one (see wild). */
+function guarded(b: Builtin): Builtin {
+  const run = b.run;
+  if (!run || (b.kind !== 'pure' && b.kind !== 'sched')) return b;
+  return { ...b, run: (t, a) => (typeof a[0] === 'number' && a[0] > 0 && !t.k.m.mem.valid(a[0]) ? wild(t, b.name, a[0], b.ret) : run(t, a)) };
+}
+
 export function pageBuiltins(): Builtin[] {
+  return rawPageBuiltins().map((b) => (COUNT_FIRST.has(b.name) ? b : guarded(b)));
+}
+
+/** the page built-ins whose first argument is a count, not a struct page or folio */
+const COUNT_FIRST = new Set(['atomic_add', 'atomic_sub']);
+
+function rawPageBuiltins(): Builtin[] {
   const out: Builtin[] = [];
   const p = (name: string, ret: Builtin['ret'], doc: string, run: (t: Thread, x: any[]) => unknown) => out.push({ name, doc, family: F, kind: 'pure', ret, run });
   const s = (name: string, ret: Builtin['ret'], doc: string, run: (t: Thread, x: any[]) => unknown) => out.push({ name, doc, family: F, kind: 'sched', ret, run });
+  // a read of a field another CPU may change (a split rewrites compound_head, flags and order; refs move refcounts): a scheduling point
+  const r = (name: string, ret: Builtin['ret'], doc: string, field: string, run: (t: Thread, x: any[]) => unknown) =>
+    out.push({ name, doc, family: F, kind: 'sched', ret, run: (t, x) => {
+      const v = run(t, x);
+      if (t.k.y) t.sched('read', { pfn: x[0] as number, note: `${name}: reads ${field}` });
+      return v;
+    } });
   const scheme = (t: Thread) => t.ctx.self.thpTails;
   // heads, tails, flags
-  p('compound_head', 'page', 'the head page of a compound page (the page itself otherwise)', (t, [pg]) => head(t, pg));
-  p('page_folio', 'folio', 'the folio a page belongs to (its compound head)', (t, [pg]) => head(t, pg));
+  r('compound_head', 'page', 'the head page of a compound page (the page itself otherwise)', 'page->compound_head', (t, [pg]) => head(t, pg));
+  r('page_folio', 'folio', 'the folio a page belongs to (its compound head)', 'page->compound_head', (t, [pg]) => head(t, pg));
   p('folio_page', 'page', 'the n-th page of a folio', (_t, [f, n]) => f + N(n));
   p('nth_page', 'page', 'the n-th page after a page', (_t, [pg, n]) => pg + N(n));
-  p('PageTail', 'int', 'a tail page of a compound page', (t, [pg]) => isTail(t.k, pg));
-  p('PageHead', 'int', 'the head page of a compound page', (t, [pg]) => head(t, pg) === pg && order(t, pg) > 0);
-  p('PageCompound', 'int', 'part of a compound page', (t, [pg]) => order(t, pg) > 0);
-  p('folio_test_large', 'int', 'the folio has more than one page', (t, [f]) => order(t, f) > 0);
-  p('compound_order', 'int', 'log2 of the pages in the compound page', (t, [pg]) => order(t, pg));
-  p('folio_order', 'int', 'log2 of the pages in the folio', (t, [f]) => order(t, f));
-  p('folio_nr_pages', 'long', 'pages in the folio', (t, [f]) => 2 ** order(t, f));
-  p('page_count', 'int', 'the refcount of the compound head', (t, [pg]) => t.k.m.refcount(head(t, pg)));
-  p('page_ref_count', 'int', 'the page\'s own _refcount', (t, [pg]) => t.k.m.refcount(pg));
-  p('folio_ref_count', 'int', 'the folio\'s _refcount', (t, [f]) => t.k.m.refcount(f));
+  r('PageTail', 'int', 'a tail page of a compound page', 'page->compound_head', (t, [pg]) => isTail(t.k, pg));
+  r('PageHead', 'int', 'the head page of a compound page', 'page->flags', (t, [pg]) => head(t, pg) === pg && order(t, pg) > 0);
+  r('PageCompound', 'int', 'part of a compound page', 'page->flags', (t, [pg]) => order(t, pg) > 0);
+  r('folio_test_large', 'int', 'the folio has more than one page', 'folio->flags', (t, [f]) => order(t, f) > 0);
+  r('compound_order', 'int', 'log2 of the pages in the compound page', 'the compound order', (t, [pg]) => order(t, pg));
+  r('folio_order', 'int', 'log2 of the pages in the folio', 'the folio order', (t, [f]) => order(t, f));
+  r('folio_nr_pages', 'long', 'pages in the folio', 'the folio order', (t, [f]) => 2 ** order(t, f));
+  r('page_count', 'int', 'the refcount of the compound head', "the head's _refcount", (t, [pg]) => t.k.m.refcount(head(t, pg)));
+  r('page_ref_count', 'int', 'the page\'s own _refcount', 'page->_refcount', (t, [pg]) => t.k.m.refcount(pg));
+  r('folio_ref_count', 'int', 'the folio\'s _refcount', 'folio->_refcount', (t, [f]) => t.k.m.refcount(f));
   p('SetPageReferenced', 'void', 'mark the page referenced (LRU aging)', (t, [pg]) => t.k.m.mem.setFlag(pg, 'referenced'));
   p('ClearPageReferenced', 'void', 'clear the referenced flag (LRU aging)', (t, [pg]) => t.k.m.mem.setFlag(pg, 'referenced', false));
   p('folio_set_referenced', 'void', 'mark the folio referenced (LRU aging)', (t, [f]) => t.k.m.mem.setFlag(f, 'referenced'));
@@ -73,7 +108,7 @@ export function pageBuiltins(): Builtin[] {
   p('is_zero_pfn', 'int', 'the zero page\'s frame (never in the scenarios)', () => 0);
   p('PageAnon', 'int', 'an anonymous page', (t, [pg]) => t.k.m.mem.hasFlag(head(t, pg), 'anon'));
   p('folio_test_anon', 'int', 'an anonymous folio', (t, [f]) => t.k.m.mem.hasFlag(f, 'anon'));
-  p('PageAnonExclusive', 'int', 'the anon page is exclusive to this mm (every anon page in the scenarios is)', (t, [pg]) => t.k.m.mem.hasFlag(head(t, pg), 'anon'));
+  r('PageAnonExclusive', 'int', 'the anon page is exclusive to this mm (every anon page in the scenarios is)', 'page->flags', (t, [pg]) => t.k.m.mem.hasFlag(head(t, pg), 'anon'));
   p('is_longterm_pinnable_page', 'int', 'the page may stay pinned long-term (not CMA, not ZONE_MOVABLE)', (t, [pg]) => !t.k.m.mem.hasFlag(head(t, pg), 'cma'));
   p('folio_is_longterm_pinnable', 'int', 'the folio may stay pinned long-term (not CMA, not ZONE_MOVABLE)', (t, [f]) => !t.k.m.mem.hasFlag(f, 'cma'));
   p('is_migrate_cma_page', 'int', 'the page is in a CMA area', (t, [pg]) => t.k.m.mem.hasFlag(head(t, pg), 'cma'));
@@ -81,7 +116,7 @@ export function pageBuiltins(): Builtin[] {
   p('folio_test_hugetlb', 'int', 'a hugetlb folio', () => 0);
   p('hpage_pincount_available', 'int', '5.7: the compound page keeps an exact pincount (order > 1)', (t, [pg]) => t.k.opts.hpagePincount && order(t, pg) > 1);
   p('folio_has_pincount', 'int', '6.x: the folio keeps an exact pincount (large folios)', (t, [f]) => order(t, f) > 0);
-  p('page_maybe_dma_pinned', 'int', 'the page may be pinned (exact pincount, or refcount >= bias)', (t, [pg]) => {
+  r('page_maybe_dma_pinned', 'int', 'the page may be pinned (exact pincount, or refcount >= bias)', 'the refcount or pincount', (t, [pg]) => {
     const h = head(t, pg);
     const i = t.k.m.mem.idx(h);
     return t.k.opts.hpagePincount && order(t, h) > 1 ? t.k.m.mem.pincount[i] > 0 : t.k.m.mem.refcount[i] >= GUP_PIN_COUNTING_BIAS;

@@ -33,6 +33,38 @@ export interface Builtin {
   once?: boolean;
   /** arches this one exists on (default: all) */
   arches?: string[];
+  /** the releases whose GUP-fast code reaches it (default: read from the doc's leading release, else every release) */
+  releases?: string;
+}
+
+/** Families of names whose releases are clear from the name (first match wins). */
+const BY_NAME: [RegExp, string][] = [
+  [/^(FOLL_PIN|FOLL_FAST_ONLY|unpin_user_pages?|NR_FOLL_PIN_(ACQUIRED|RELEASED))$/, '5.6+'],
+  [/^(GUP_PIN_COUNTING_BIAS|hpage_pincount_\w+|page_maybe_dma_pinned|compound_pincount_ptr)$/, '5.7+'],
+  [/^(folio_\w+|page_folio|is_zero_folio|put_devmap_managed_folio_refs|node_stat_mod_folio|arch_make_folio_accessible|VM_\w+_FOLIO)$/, '5.19+'],
+  [/^(p4d_\w+|PTRS_PER_P4D|P4D_\w+|mm_p4d_folded)$/, '4.11+'],
+  [/^(pte|pmd|pud)_devmap$|^(get|put)_dev_pagemap$/, '4.5+'],
+  [/^page_ref_(add|inc|sub|count|add_unless)$/, '4.6+'],
+  [/^page_cache_(get|add)_speculative$/, '3.18–5.1'],
+  [/^(pte|pmd|pud)_protnone$/, '4.0+'],
+  [/^mmap_read_(lock|unlock)\w*$|^mmap_assert_locked$/, '5.8+'],
+  [/^(down_read|up_read)$/, 'before 5.8'],
+  [/^(raw_read_seqcount|read_seqcount_retry)$/, '5.11+ (5.10.y)'],
+  [/^(ptep_get|ptep_get_lockless)$/, '5.10+'],
+  [/^pmdp_get_lockless$/, '6.2+'],
+  [/^try_get_page$/, '5.2+ (4.14.y, 4.19.y)'],
+  [/^(FOLL_LONGTERM|is_migrate_cma_page)$/, '4.15+'],
+  [/^(MMF_HAS_PINNED|mm_set_has_pinned_flag)$/, '5.12+'],
+  [/^(gup_must_unshare|PageAnonExclusive)$/, '5.19+'],
+  [/^(access_ok|VERIFY_READ|VERIFY_WRITE)$/, 'every release (the type argument before 5.0)'],
+];
+
+/** The releases a built-in covers: its own field, a release its doc starts with ("5.7:", "4.6-4.13:", "before 4.5:"), or every one. */
+export function releasesOf(b: Pick<Builtin, 'releases' | 'doc' | 'name'>): string {
+  if (b.releases) return b.releases;
+  for (const [re, r] of BY_NAME) if (re.test(b.name)) return r;
+  const m = /^(before \d+\.\d+|\d+\.(?:\d+|x)(?:\s*[-–]\s*\d+\.\d+|\+)?)(?=[:\s(])/.exec(b.doc);
+  return m ? m[1].replace('-', '–') : 'every release';
 }
 
 export function widthsOf(a: ArchModel): Widths {
