@@ -25,6 +25,8 @@ export function activateDebug(ctx: GupContext): void {
       }
       // the user's default arch model, unless the launch config names one
       config.arch ??= vscode.workspace.getConfiguration('gupLens').get<string>('defaultArch', 'x86-64');
+      // and the workspace's stubs for names the census does not know
+      config.stubs ??= vscode.workspace.getConfiguration('gupLens').get<Record<string, string>>('stubs', {});
       if (!config.program) {
         const ed = vscode.window.activeTextEditor;
         if (ed) config.program = ed.document.uri.fsPath;

@@ -26,6 +26,8 @@ export const CLIENT_COMMANDS = {
   selectVersion: 'gup-lens.selectVersion',
   clearHighlights: 'gup-lens.clearHighlights',
   history: 'gup-lens.history',
+  /** set gupLens.stubs[name] = value in the workspace (the quick fix of an unknown call) */
+  setStub: 'gup-lens.setStub',
 } as const;
 
 export interface ReplayArgs {
@@ -124,6 +126,14 @@ export interface Settings {
   scenario: string;
   codeLens: boolean;
   hover: boolean;
+  /** what names the census cannot know do in this workspace: NAME -> noop|0|1|true|false */
+  stubs: Record<string, string>;
 }
 
-export const DEFAULT_SETTINGS: Settings = { version: 'auto', defaultArch: 'x86-64', scenario: 'auto', codeLens: true, hover: true };
+export const DEFAULT_SETTINGS: Settings = { version: 'auto', defaultArch: 'x86-64', scenario: 'auto', codeLens: true, hover: true, stubs: {} };
+
+/** A diagnostic on a call the kernel-API census does not bind: its data, for the quick fix that stubs it. */
+export const UNKNOWN_CALL_CODE = 'gup-lens.unknown-call';
+export interface UnknownCallData {
+  name: string;
+}

@@ -24,6 +24,8 @@ export interface InterpConfig {
   defined: Map<string, string>;
   /** the user's stubs for names the census cannot know (kapi/stubs.ts) */
   stubs: Stubs;
+  /** object-like macros the file uses but does not define, read from its kernel tree's headers (name -> body) */
+  headerMacros: ReadonlyMap<string, string>;
 }
 
 /** Function-like macros an arch header would define, applied before the file's own. */
@@ -37,7 +39,7 @@ export const HEADER_MACROS: Record<string, string> = {
 export class ConfigError extends Error {}
 
 /** The configuration of an arch model, with the user's overrides (NAME=y|n|number). */
-export function configFor(arch: ArchModel, overrides: Record<string, string> = {}, stubs: Stubs = {}): InterpConfig {
+export function configFor(arch: ArchModel, overrides: Record<string, string> = {}, stubs: Stubs = {}, headerMacros: Record<string, string> = {}): InterpConfig {
   const is64 = arch.id === 'x86-64' || arch.id === 'arm64';
   const x86 = arch.id === 'x86-64' || arch.id === 'x86-pae';
   const y = (on: boolean) => (on ? '1' : undefined);
@@ -90,5 +92,5 @@ export function configFor(arch: ArchModel, overrides: Record<string, string> = {
   }
   const defined = new Map<string, string>();
   for (const x of s) if (x.value !== undefined) defined.set(x.name, x.name === 'gup_get_pte' ? 'gup_get_pte' : x.value);
-  return { arch, symbols: s, defined, stubs };
+  return { arch, symbols: s, defined, stubs, headerMacros: new Map(Object.entries(headerMacros)) };
 }

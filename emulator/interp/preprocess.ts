@@ -42,7 +42,8 @@ export function preprocess(src: string, cfg: InterpConfig): Preprocessed {
   const lines = src.split(/\r\n|\r|\n/);
   const out: string[] = new Array(lines.length);
   const active: boolean[] = [false];
-  const macros = new Map<string, Macro>();
+  // the tree's header macros first (line 0): the file's own #defines replace them
+  const macros = new Map<string, Macro>([...(cfg.headerMacros ?? [])].map(([name, body]) => [name, { name, body, line: 0 }]));
   const stack: Cond[] = [];
   const on = () => stack.length === 0 || stack[stack.length - 1].on;
   for (let i = 0; i < lines.length; i++) {

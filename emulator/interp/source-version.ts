@@ -32,6 +32,8 @@ export interface SourceOptions {
   entry?: string;
   /** the user's stubs (kapi/stubs.ts) */
   stubs?: Stubs;
+  /** object-like macros from the file's kernel tree headers that the file uses but does not define */
+  headerMacros?: Record<string, string>;
 }
 
 export interface SourceVersion extends VersionModel {
@@ -76,7 +78,7 @@ export async function sourceVersionAsync(text: string, parse: (text: string) => 
 }
 
 function configure(text: string, arch: ArchModel, opts: SourceOptions): { config: InterpConfig; pre: Preprocessed } {
-  const config = configFor(arch, opts.config, opts.stubs);
+  const config = configFor(arch, opts.config, opts.stubs, opts.headerMacros);
   try {
     return { config, pre: preprocess(text, config) };
   } catch (e) {

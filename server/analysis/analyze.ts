@@ -12,7 +12,7 @@ import { dialectFor, getVersion, VERSIONS, type VersionModel } from '../../emula
 import { fingerprint, mentionsGup, namesIn, type Fingerprint } from './fingerprint';
 import { mapSteps, type Mapping } from './mapping';
 import { parseC, type CFile, type CFunction } from './parse';
-import { fileVersion } from './source';
+import { fileVersion, type SourceRequest } from './source';
 import type { SourceVersion } from '../../emulator/interp/source-version';
 import { Unsupported } from '../../emulator/interp/runtime';
 
@@ -25,10 +25,14 @@ export interface Analysis {
   version?: VersionModel;
   /** the file's functions that this version defines, in file order */
   gupFunctions: CFunction[];
+  /** where the file is (its kernel tree's headers) and the workspace's stubs: every compile of it asks with these */
+  req: FileReq;
 }
 
+export type FileReq = Pick<SourceRequest, 'path' | 'stubs'>;
+
 /** `signal` cancels the parse (the document changed or closed): the promise then rejects with ParseCancelled. */
-export async function analyze(text: string, override?: string, signal?: AbortSignal): Promise<Analysis> {
+export async function analyze(text: string, override?: string, signal?: AbortSignal, req: FileReq = {}): Promise<Analysis> {
   // a C file that names no GUP-fast function defines none: its outline is not worth a parse
   const file = mentionsGup(text) ? await parseC(text, signal) : { functions: [], errors: 0 };
   const fp = fingerprint(text, file);
@@ -36,7 +40,7 @@ export async function analyze(text: string, override?: string, signal?: AbortSig
   // the fingerprint's id is already the file's dialect; a model named by hand gets its dialect here
   const version = !id ? undefined : id === fp?.id ? getVersion(id) : dialectFor(getVersion(id), namesIn(text));
   const gupFunctions = version && fp ? file.functions.filter((f) => version.functions.includes(f.name)) : [];
-  return { text, file, fingerprint: fp, version, gupFunctions };
+  return { text, file, fingerprint: fp, version, gupFunctions, req };
 }
 
 export interface ArchReplay {
@@ -127,7 +131,7 @@ export async function replayFunction(a: Analysis, fn: string, arch: ArchId, scen
   if (!a.version) return { arch, scenario, engine: 'model', na: 'no GUP-fast version recognised in this file' };
   let unsupported: Unsupported | undefined;
   try {
-    const fv = await fileVersion(a.text, { arch, version: a.version.id });
+    const fv = await fileVersion(a.text, { arch, version: a.version.id, ...a.req });
     if (fv.source) {
       const rp = cachedSourceReplay(fv.source, scenario, arch);
       return { arch, scenario, engine: 'source', replay: rp, mapping: sourceMapping(a.file, rp.steps) };

@@ -13,6 +13,7 @@ import { parseInput, sourceVersionAsync, type SourceVersion } from '../../emulat
 import { dialectFor, getVersion, type VersionModel } from '../../emulator/versions';
 import { fingerprint, namesIn, type Fingerprint } from './fingerprint';
 import { parseC, parseTree, parseTreeAhead } from './parse';
+import { headerMacrosFor } from './headers';
 
 export interface SourceRequest {
   arch: string;
@@ -86,7 +87,7 @@ export function prefetchFile(text: string, req: SourceRequest): void {
     // compiled (or compiling) for this arch already, under whatever model: no tree is wanted
     const prefix = `${hash(text)}|${getArch(req.arch).id}|`;
     for (const k of [...cache.keys(), ...inFlight.keys()]) if (k.startsWith(prefix)) return;
-    parseTreeAhead(parseInput(preprocess(text, configFor(getArch(req.arch), req.config, req.stubs)), { entry: req.entry }));
+    parseTreeAhead(parseInput(preprocess(text, configFor(getArch(req.arch), req.config, req.stubs, headerMacrosFor(req.path, text))), { entry: req.entry }));
   } catch {
     // a configuration or preprocessor error: fileVersion will report it
   }
@@ -101,7 +102,7 @@ async function compileFile(text: string, req: SourceRequest, key: string): Promi
   const model = fp ? getVersion(id) : dialectFor(getVersion(id), namesIn(text));
   let r: FileVersion;
   try {
-    r = { model, fingerprint: fp, source: await sourceVersionAsync(text, parseTree, arch, model, { path: req.path, config: req.config, entry: req.entry, stubs: req.stubs }) };
+    r = { model, fingerprint: fp, source: await sourceVersionAsync(text, parseTree, arch, model, { path: req.path, config: req.config, entry: req.entry, stubs: req.stubs, headerMacros: headerMacrosFor(req.path, text) }) };
   } catch (e) {
     if (!(e instanceof Unsupported)) throw e;
     r = { model, fingerprint: fp, unsupported: e };

@@ -32,6 +32,8 @@ export interface LaunchConfig {
   stopOnEntry?: boolean;
   /** whose code to step: the program's own (default where it compiles) or the version model's */
   engine?: 'auto' | 'source' | 'model';
+  /** what names the census does not know do (the gupLens.stubs setting, filled in by the client) */
+  stubs?: Record<string, string>;
 }
 
 export interface Frame {
@@ -63,6 +65,8 @@ export class GupRuntime extends EventEmitter {
   source: SourceVersion | undefined;
   scenarioId = '';
   violation: string | undefined;
+  /** the last stop on 'exception' is a limit of the tool (code it cannot run), not a kernel outcome */
+  limit = false;
   private lineBps = new Set<number>();
   private fnBps = new Set<string>();
   private paused = false;
@@ -254,10 +258,12 @@ export class GupRuntime extends EventEmitter {
       const who = this.world.actors[i].name;
       this.rebuild(this.schedule); // the thrown generator is spent: back to the state before the step
       this.violation = `${who} cannot go on: ${(e as Error).message}`;
+      this.limit = true;
       return { reason: 'exception', thread: i + 1 };
     }
     const t = i + 1;
     if (v) {
+      this.limit = false;
       this.violation = `${INVARIANTS[v.invariant]}: ${v.message}`;
       return { reason: 'exception', thread: t };
     }

@@ -14,6 +14,11 @@ import { addrHex, flagNames } from '../../emulator/trace/describe';
 import { analyze } from '../analysis/analyze';
 import { GupRuntime, LaunchError, type LaunchConfig, type StopReason } from './runtime';
 import { fileVersion } from '../analysis/source';
+import { parseStubs, type Stubs } from '../../emulator/interp/kapi/stubs';
+import { Unsupported } from '../../emulator/interp/runtime';
+import { replay } from '../../emulator/run/replay';
+import { getScenario } from '../../emulator/scenarios';
+import { RACES } from '../../emulator/scenarios/races';
 import type { SourceVersion } from '../../emulator/interp/source-version';
 import { ArrPtr, LocalRef, TablePtr, type Thread as InterpThread } from '../../emulator/interp/runtime';
 import { typeName, type CType } from '../../emulator/interp/ctypes';
@@ -27,6 +32,21 @@ export interface FileAccessor {
 interface LaunchArgs extends DebugProtocol.LaunchRequestArguments, LaunchConfig {}
 
 type VarRef = { kind: 'locals' | 'entry' | 'page' | 'machine' | 'cpus'; thread: number; frame: number };
+
+/**
+ * Whether the program's own code runs the launch's scenario alone to its end: the reason it does
+ * not (a construct or name it cannot run), or undefined. A race's actors may still lead it elsewhere.
+ */
+function dryRun(source: SourceVersion, arch: string, scenario: string | undefined): string | undefined {
+  const id = scenario ?? 'pages-4k-16';
+  const race = RACES.find((r) => r.id === id);
+  try {
+    replay({ arch, version: source, scenario: race ? { id: race.id, title: race.title, description: race.story, layout: race.layout, call: race.call } : getScenario(id) });
+    return undefined;
+  } catch (e) {
+    return e instanceof Unsupported ? e.message : undefined;
+  }
+}
 
 export class GupDebugSession extends LoggingDebugSession {
   private rt: GupRuntime | undefined;
@@ -104,10 +124,22 @@ export class GupDebugSession extends LoggingDebugSession {
       });
       // the program's own code, where it compiles for this arch with an entry point
       let source: SourceVersion | undefined;
+      let stubs: Stubs = {};
+      try {
+        stubs = parseStubs(args.stubs && typeof args.stubs === 'object' ? args.stubs : {});
+      } catch (e) {
+        throw new LaunchError(`launch.json 'stubs': ${(e as Error).message}`);
+      }
       if (args.engine !== 'model' && analysis.version) {
-        const fv = await fileVersion(text, { arch: typeof args.arch === 'string' ? args.arch : 'x86-64', version: analysis.version.id, path: args.program }).catch(() => undefined);
+        const arch = typeof args.arch === 'string' ? args.arch : 'x86-64';
+        const fv = await fileVersion(text, { arch, version: analysis.version.id, path: args.program, stubs }).catch(() => undefined);
         source = fv?.source;
-        if (!source && fv?.unsupported) this.sendEvent(new OutputEvent(`gup-lens: the program's own code cannot run (${fv.unsupported.message}); stepping the model ${analysis.version.id}\n`));
+        const why = !source ? fv?.unsupported?.message : dryRun(source, arch, args.scenario);
+        if (why) {
+          if (args.engine === 'source') throw new LaunchError(`the program's own code cannot run this scenario on ${arch}: ${why}`);
+          this.sendEvent(new OutputEvent(`gup-lens: the program's own code cannot run here (${why}); stepping the model ${analysis.version.id} instead\n`, 'console'));
+          source = undefined;
+        } else if (source?.stubsUsed.length) this.sendEvent(new OutputEvent(`gup-lens: stubs used: ${source.stubsUsed.join(', ')}\n`, 'console'));
       }
       const rt = new GupRuntime(analysis);
       rt.start(args, source);
@@ -134,9 +166,11 @@ export class GupDebugSession extends LoggingDebugSession {
       return;
     }
     if (reason === 'exception') {
-      this.sendEvent(new OutputEvent(`gup-lens: invariant violated — ${this.rt?.violation}\n`, 'stderr'));
+      // a limit of the tool (code it cannot run) is said as such, never as a kernel outcome
+      const limit = this.rt?.limit;
+      this.sendEvent(new OutputEvent(limit ? `gup-lens: the run cannot go on here (a limit of gup-lens, not a kernel outcome) — ${this.rt?.violation}\n` : `gup-lens: invariant violated — ${this.rt?.violation}\n`, 'stderr'));
       const e = stopped('exception', thread, this.rt?.violation);
-      e.body.description = 'Invariant violated';
+      e.body.description = limit ? 'gup-lens cannot run this code' : 'Invariant violated';
       this.sendEvent(e);
       return;
     }

@@ -5,9 +5,11 @@
  * Nothing here may throw into the connection: a bad document gets no lenses and a log line.
  */
 import {
-  CodeLens, DidChangeConfigurationNotification, Hover, MarkupKind, TextDocumentSyncKind, TextDocuments,
-  type Connection, type InitializeResult,
+  CodeAction, CodeActionKind, CodeLens, DiagnosticSeverity, DidChangeConfigurationNotification, Hover, MarkupKind, TextDocumentSyncKind, TextDocuments,
+  type Connection, type Diagnostic, type InitializeResult,
 } from 'vscode-languageserver/node';
+import { fileURLToPath } from 'node:url';
+import { parseStubs, STUB_VALUES, type Stubs } from '../../emulator/interp/kapi/stubs';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { getArch } from '../../emulator/arch';
 import type { ArchId } from '../../emulator/arch/types';
@@ -26,10 +28,10 @@ import { analyze, type Analysis } from '../analysis/analyze';
 import { warmParser } from '../analysis/parse';
 import { bigHost, ParseCancelled, parserHost } from '../analysis/parse-host';
 import {
-  DEFAULT_SETTINGS, FILE_VERSION_NOTIFICATION, FINGERPRINT_NOTIFICATION, SERVER_COMMANDS, type ExploreArgs, type ExploreView, type FileVersionParams, type FingerprintParams,
+  CLIENT_COMMANDS, DEFAULT_SETTINGS, UNKNOWN_CALL_CODE, type UnknownCallData, FILE_VERSION_NOTIFICATION, FINGERPRINT_NOTIFICATION, SERVER_COMMANDS, type ExploreArgs, type ExploreView, type FileVersionParams, type FingerprintParams,
   type ReplayArgs, type ReplayView, type Settings,
 } from '../protocol';
-import { forgetLenses, hoverFor, lensesFor, replayView, wordAt } from './views';
+import { diagnosticsFor, forgetLenses, hoverFor, lensesFor, replayView, wordAt } from './views';
 import { isGupName } from '../analysis/fingerprint';
 
 /** Files larger than this are not analysed (mm/gup.c is about 100 KB). */
@@ -50,6 +52,27 @@ export function startServer(connection: Connection): void {
 
   const log = (s: string) => connection.console.log(s);
 
+  /** the workspace's stubs, checked (a bad entry is logged and left out) */
+  let stubs: Stubs = {};
+  const setStubs = (raw: unknown) => {
+    stubs = {};
+    for (const [k, v] of Object.entries(raw && typeof raw === 'object' ? raw : {})) {
+      try {
+        stubs = { ...stubs, ...parseStubs({ [k]: v }) };
+      } catch (e) {
+        log(`gupLens.stubs: ${(e as Error).message}`);
+      }
+    }
+  };
+  /** a file: URI's path (its kernel tree's headers are read from there); none for other schemes */
+  const pathOf = (uri: string) => {
+    try {
+      return uri.startsWith('file:') ? fileURLToPath(uri) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+
   /** a file's own choice of model (from the status bar), over the workspace setting */
   const fileVersions = new Map<string, string>();
   const overrideOf = (uri: string) => fileVersions.get(uri) ?? settings.version;
@@ -67,7 +90,7 @@ export function startServer(connection: Connection): void {
       entry.problem = `gup-lens: this file is ${(text.length / 1048576).toFixed(1)} MB; lenses and hovers are for files up to ${MAX_BYTES / 1048576} MB`;
       log(`${doc.uri}: ${text.length} bytes, over the ${MAX_BYTES}-byte limit: not analysed`);
     } else {
-      entry.analysis = analyze(text, override, entry.abort.signal).catch((e: Error) => {
+      entry.analysis = analyze(text, override, entry.abort.signal, { path: pathOf(doc.uri), stubs }).catch((e: Error) => {
         if (e instanceof ParseCancelled) return undefined;
         entry.problem = `gup-lens: this file could not be analysed (${e.message})`;
         log(`${doc.uri}: analysis failed: ${e.message}`);
@@ -112,6 +135,7 @@ export function startServer(connection: Connection): void {
     try {
       const got = (await connection.workspace.getConfiguration('gupLens')) as Partial<Settings> | null;
       settings = { ...DEFAULT_SETTINGS, ...(got ?? {}) };
+      setStubs(settings.stubs);
       if (settings.version !== 'auto') getVersion(settings.version); // reject an unknown id now
     } catch (e) {
       log(`settings: ${(e as Error).message}; using version 'auto'`);
@@ -123,12 +147,14 @@ export function startServer(connection: Connection): void {
     canPullConfig = !!params.capabilities.workspace?.configuration;
     const init = params.initializationOptions as Partial<Settings> | undefined;
     if (init) settings = { ...settings, ...init };
+    setStubs(settings.stubs);
     warmParser(); // while the client finishes starting
     return {
       capabilities: {
         textDocumentSync: TextDocumentSyncKind.Incremental,
         hoverProvider: true,
         codeLensProvider: { resolveProvider: false },
+        codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
         executeCommandProvider: { commands: Object.values(SERVER_COMMANDS) },
       },
       serverInfo: { name: 'gup-lens', version: '0.1.0' },
@@ -181,6 +207,7 @@ export function startServer(connection: Connection): void {
     clearTimeout(timers.get(e.document.uri));
     timers.delete(e.document.uri);
     forgetLenses(e.document.uri);
+    published.delete(e.document.uri);
   });
 
   connection.onCodeLens(async (p): Promise<CodeLens[]> => {
@@ -193,12 +220,46 @@ export function startServer(connection: Connection): void {
       const problem = entry?.version === doc.version ? entry.problem : undefined;
       return problem ? [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, command: { title: problem, command: '' } }] : [];
     }
-    // the engine in the titles comes once the file is compiled: then the client asks again
-    const refresh = () => void connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
+    // the engine in the titles comes once the file is compiled: then the client asks again, and the diagnostics go out
+    const refresh = () => {
+      void connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
+      publishDiagnostics(doc, a);
+    };
+    publishDiagnostics(doc, a);
     return lensesFor(a, doc.uri, refresh).map((l) => ({
       range: { start: { line: l.line, character: 0 }, end: { line: l.line, character: 0 } },
       command: { title: l.title, command: l.command, arguments: l.args },
     }));
+  });
+
+  /** the file's unknown names (once compiled), as diagnostics; each document's last set is kept to skip repeats */
+  const published = new Map<string, string>();
+  function publishDiagnostics(doc: TextDocument, a: Analysis): void {
+    const diagnostics: Diagnostic[] = diagnosticsFor(a).map((d) => ({
+      range: { start: { line: d.line, character: 0 }, end: { line: d.line, character: doc.getText({ start: { line: d.line, character: 0 }, end: { line: d.line + 1, character: 0 } }).replace(/\r?\n$/, '').length } },
+      severity: DiagnosticSeverity.Information,
+      source: 'gup-lens',
+      message: d.message,
+      ...(d.name && { code: UNKNOWN_CALL_CODE, data: { name: d.name } satisfies UnknownCallData }),
+    }));
+    const key = JSON.stringify(diagnostics);
+    if (published.get(doc.uri) === key) return;
+    published.set(doc.uri, key);
+    void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics });
+  }
+
+  // the quick fix of an unknown call: say what it does in this workspace (gupLens.stubs, written by the client)
+  connection.onCodeAction((p): CodeAction[] => {
+    const out: CodeAction[] = [];
+    for (const d of p.context.diagnostics) {
+      const name = d.code === UNKNOWN_CALL_CODE ? (d.data as UnknownCallData | undefined)?.name : undefined;
+      if (!name || !/^[A-Za-z_]\w*$/.test(name)) continue;
+      for (const value of STUB_VALUES) {
+        const title = value === 'noop' ? `gup-lens: treat ${name}() as a no-op in this workspace` : `gup-lens: treat ${name}() as returning ${value} in this workspace`;
+        out.push({ title, kind: CodeActionKind.QuickFix, diagnostics: [d], command: { title, command: CLIENT_COMMANDS.setStub, arguments: [{ name, value }] } });
+      }
+    }
+    return out;
   });
 
   connection.onHover(async (p): Promise<Hover | null> => {
@@ -267,7 +328,7 @@ export function startServer(connection: Connection): void {
     let engine = `model ${version}`;
     if (doc && a?.version) {
       // the file's own code, interleaved with the race's actors
-      const fv = await fileVersion(doc.getText(), { arch, version: a.version.id }).catch((e: Error) => ({ unsupported: e, source: undefined }));
+      const fv = await fileVersion(doc.getText(), { arch, version: a.version.id, ...a.req }).catch((e: Error) => ({ unsupported: e, source: undefined }));
       if (fv.source) {
         try {
           checkApplicable(getArch(arch), fv.source, sc);

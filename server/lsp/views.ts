@@ -48,7 +48,7 @@ export function lensesFor(a: Analysis, uri: string, compiled?: () => void): Lens
   const pending: (() => Promise<unknown>)[] = [];
   for (const arch of ARCH_ORDER) {
     if (!a.version) continue;
-    const req = { arch, version: a.version.id };
+    const req = { arch, version: a.version.id, ...a.req };
     const fv = peekFileVersion(a.text, req);
     const runs = !!fv?.source && hasEntry(fv.source);
     if (runs) compiledIn.set(arch, fv!.source!.pre.active);
@@ -86,6 +86,32 @@ export function lensesFor(a: Analysis, uri: string, compiled?: () => void): Lens
     out.push({ line: f.nameLine, title: 'History', command: CLIENT_COMMANDS.history, args: [{ uri, fn: f.name }] });
   }
   return out;
+}
+
+/**
+ * What the file's own code lacks, as diagnostics: each name the compiled code reaches that nothing
+ * binds, on its line, with the arches it stops; a call gets a quick fix (a stub) from the server.
+ * Empty until the file is compiled.
+ */
+export function diagnosticsFor(a: Analysis): { line: number; message: string; name?: string }[] {
+  if (!a.version) return [];
+  const at = new Map<string, { line: number; arches: ArchId[] }>();
+  for (const arch of ARCH_ORDER) {
+    const fv = peekFileVersion(a.text, { arch, version: a.version.id, ...a.req });
+    for (const [what, line] of fv?.source?.program.unknown ?? []) {
+      const x = at.get(what) ?? { line, arches: [] };
+      x.arches.push(arch);
+      at.set(what, x);
+    }
+  }
+  return [...at].map(([what, x]) => {
+    const name = /^call to (\w+)\(\)$/.exec(what)?.[1];
+    const where = x.arches.map((y) => ARCH_LABEL[y]).join(', ');
+    const message = name
+      ? `gup-lens: ${name}() is not in the kernel-API census (a vendor hook?): runs that reach it on ${where} stop here and the model runs instead. A quick fix can say what it does in this workspace.`
+      : `gup-lens: ${what.replace(/^identifier /, '')} is not bound by the census or the tree's headers: runs that reach it on ${where} stop here and the model runs instead.`;
+    return { line: x.line - 1, message, ...(name && { name }) };
+  });
 }
 
 function hasEntry(v: SourceVersion): boolean {
