@@ -22,6 +22,8 @@ export interface ReplayRequest {
   trace?: boolean;
   options?: VersionOptions;
   la57?: boolean;
+  /** record into this sink instead of a trace buffer (with `trace`): what ran, without keeping every step */
+  sink?: StepSink;
 }
 
 export interface Replay {
@@ -104,8 +106,8 @@ export function replay(req: ReplayRequest): Replay {
   const m = buildMachine(arch, version.era, { mappings: scenario.layout });
   const before = { ref: m.mem.refcount.slice(), pin: m.mem.pincount.slice(), frames: m.mem.frames };
   const call = gupCall(arch, scenario);
-  const trace = new TraceBuffer(req.trace ? Math.min(call.nrPages * 6 + 64, 1 << 24) : 0);
-  const k = makeKern(m, version, req.options, 'gup', 0, !!req.trace, false, trace);
+  const trace = new TraceBuffer(req.trace && !req.sink ? Math.min(call.nrPages * 6 + 64, 1 << 24) : 0);
+  const k = makeKern(m, version, req.options, 'gup', 0, !!req.trace, false, req.sink ?? trace);
   const result = run(k, version.gup(k, call)); // no scheduling points: runs to the end at once
   let steps: Step[] | undefined;
   return {

@@ -6,7 +6,7 @@
 import { ARCHES } from '../../emulator/arch';
 import type { ArchId } from '../../emulator/arch/types';
 import { NotApplicableError, replay, type Replay } from '../../emulator/run/replay';
-import { scenarioFor, type Scenario } from '../../emulator/scenarios';
+import { scenarioFor, SCENARIOS, type Scenario } from '../../emulator/scenarios';
 import { RACES, type RaceRun, type RaceScenario } from '../../emulator/scenarios/races';
 import { dialectFor, getVersion, VERSIONS, type VersionModel } from '../../emulator/versions';
 import { fingerprint, mentionsGup, namesIn, type Fingerprint } from './fingerprint';
@@ -127,8 +127,12 @@ function sourceMapping(file: CFile, steps: readonly { line?: number }[]): Mappin
  * The default scenario for a function on one arch: the file's own code where it runs, else the
  * version model (mapped onto the file by anchors), saying why.
  */
-export async function replayFunction(a: Analysis, fn: string, arch: ArchId, scenario = scenarioFor(fn)): Promise<ArchReplay> {
+export async function replayFunction(a: Analysis, fn: string, arch: ArchId, chosen?: Scenario): Promise<ArchReplay> {
+  // by default, the scenario the function's lens runs: one that executes it on this arch
+  const planned = chosen || !a.version ? undefined : (await planFunctions(a, arch)).get(fn);
+  const scenario = chosen ?? planned?.scenario ?? scenarioFor(fn);
   if (!a.version) return { arch, scenario, engine: 'model', na: 'no GUP-fast version recognised in this file' };
+  if (!chosen && !planned && a.gupFunctions.some((f) => f.name === fn)) return { arch, scenario, engine: 'model', na: `no built-in scenario executes ${fn}() on ${arch}` };
   let unsupported: Unsupported | undefined;
   try {
     const fv = await fileVersion(a.text, { arch, version: a.version.id, ...a.req });
@@ -151,6 +155,93 @@ export async function replayFunction(a: Analysis, fn: string, arch: ArchId, scen
 
 export function replayAllArches(a: Analysis, fn: string): Promise<ArchReplay[]> {
   return Promise.all(ARCHES.map((x) => replayFunction(a, fn, x.id)));
+}
+
+/** What a function's lens runs on one arch: a scenario that executes it, on whose code. */
+export interface FnPlan {
+  scenario: Scenario;
+  engine: 'source' | 'model';
+  /** why the file's own code did not run it (the model does) */
+  unsupported?: Unsupported;
+}
+
+const plans = new WeakMap<Analysis, Map<ArchId, Promise<Map<string, FnPlan>>>>();
+
+/** The built-in scenarios, the big walks (1 GiB: a quarter of a million pages) last. */
+const BY_COST = [...SCENARIOS].sort((x, y) => Number(x.layout.some((m) => m.kind === 'huge-pud')) - Number(y.layout.some((m) => m.kind === 'huge-pud')));
+
+/**
+ * For each GUP-fast function of the file, on one arch: the scenario its lens replays (its own
+ * showcase when that executes it, else the first that does), and whether the file's own code ran
+ * it. A function no scenario executes on that arch gets no plan (and no lens there).
+ */
+export function planFunctions(a: Analysis, arch: ArchId): Promise<Map<string, FnPlan>> {
+  let byArch = plans.get(a);
+  if (!byArch) plans.set(a, (byArch = new Map()));
+  let p = byArch.get(arch);
+  if (!p) {
+    const made = makePlan(a, arch);
+    p = made;
+    void made.then(() => settled.add(made));
+    byArch.set(arch, p);
+  }
+  return p;
+}
+
+/** The plan if it is ready now (a lens must not wait for it). */
+export function planReady(a: Analysis, arch: ArchId): boolean {
+  return !!plans.get(a)?.get(arch) && settled.has(plans.get(a)!.get(arch)!);
+}
+const settled = new WeakSet<Promise<unknown>>();
+
+async function makePlan(a: Analysis, arch: ArchId): Promise<Map<string, FnPlan>> {
+  const out = new Map<string, FnPlan>();
+  const names = new Set(a.gupFunctions.map((f) => f.name));
+  if (!a.version || !names.size) return out;
+  let source: SourceVersion | undefined;
+  let unsupported: Unsupported | undefined;
+  try {
+    const fv = await fileVersion(a.text, { arch, version: a.version.id, ...a.req });
+    source = fv.source;
+    unsupported = fv.unsupported;
+  } catch (e) {
+    unsupported = e instanceof Unsupported ? e : new Unsupported((e as Error).message, 0);
+  }
+  const ran = new Map<string, Set<string> | Error>();
+  const version = source ?? a.version;
+  // which functions a scenario runs: its steps go to a sink that keeps only their names (a 1 GiB walk makes millions)
+  const executed = (sc: Scenario): Set<string> | Error => {
+    let r = ran.get(sc.id);
+    if (!r) {
+      const fns = new Set<string>();
+      try {
+        replay({ arch, version, scenario: sc, trace: true, sink: { push: (x) => fns.add(x.fn) } });
+        r = fns;
+      } catch (e) {
+        r = e as Error;
+      }
+      ran.set(sc.id, r);
+    }
+    return r;
+  };
+  for (const f of names) {
+    for (const sc of [scenarioFor(f), ...BY_COST.filter((x) => x !== scenarioFor(f))]) {
+      const r = executed(sc);
+      if (r instanceof Error) {
+        // the file's code stopped on this scenario: its showcase runs on the model, saying why
+        if (sc === scenarioFor(f) && r instanceof Unsupported) {
+          out.set(f, { scenario: sc, engine: 'model', unsupported: r });
+          break;
+        }
+        continue;
+      }
+      if (r.has(f)) {
+        out.set(f, { scenario: sc, engine: source ? 'source' : 'model', ...(unsupported && { unsupported }) });
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 export interface RaceClaim {

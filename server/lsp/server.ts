@@ -226,7 +226,7 @@ export function startServer(connection: Connection): void {
       publishDiagnostics(doc, a);
     };
     publishDiagnostics(doc, a);
-    return lensesFor(a, doc.uri, refresh).map((l) => ({
+    return (await lensesFor(a, doc.uri, refresh)).map((l) => ({
       range: { start: { line: l.line, character: 0 }, end: { line: l.line, character: 0 } },
       command: { title: l.title, command: l.command, arguments: l.args },
     }));

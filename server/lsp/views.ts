@@ -8,8 +8,9 @@ import type { ArchId } from '../../emulator/arch/types';
 import { getScenario } from '../../emulator/scenarios';
 import { describeStep, formatStep } from '../../emulator/trace/describe';
 import type { Step } from '../../emulator/trace/types';
-import { racesOf, replayFunction, type Analysis, type ArchReplay, type RaceClaim } from '../analysis/analyze';
-import { fileVersion, peekFileVersion } from '../analysis/source';
+import { planFunctions, racesOf, replayFunction, type Analysis, type ArchReplay, type RaceClaim } from '../analysis/analyze';
+import { SLOW_PATH } from '../../emulator/interp/kapi/slow';
+import { peekFileVersion } from '../analysis/source';
 import type { SourceVersion } from '../../emulator/interp/source-version';
 import { CLIENT_COMMANDS, type LineValue, type ReplayView } from '../protocol';
 import { traceSvg } from '../pictures/trace-svg';
@@ -25,68 +26,54 @@ export interface Lens {
 }
 
 /**
- * Replay / Races / History above every GUP-fast function. The first replay lens says whose code
- * runs (the file's own where it compiles for that arch with an entry point, else the model) once
- * the file is compiled: lenses never wait for that; `compiled` is called when it is done, so the
- * client can ask for the lenses again.
+ * Replay / Races / History above every GUP-fast function. A function's Replay lens runs a
+ * scenario that executes it (planFunctions), on the arches where one does, and says whose code
+ * that is: "your code" only where the file's own code runs that function there. The plans take a
+ * compile and a few replays; a request waits for them up to `waitMs`, else it answers with
+ * lenses that name no engine and `compiled` asks the client for the final ones later.
+ * A slow-path function the file defines gets a label: the emulator's slow path runs there.
  */
-const asked = new Set<string>();
-const idle = new Map<string, NodeJS.Timeout>();
-const COMPILE_IDLE_MS = 300;
-
-/** A document closed: its compile for lenses, if still waiting, is not wanted any more. */
-export function forgetLenses(uri: string): void {
-  clearTimeout(idle.get(uri));
-  idle.delete(uri);
-}
-
-export function lensesFor(a: Analysis, uri: string, compiled?: () => void): Lens[] {
+export async function lensesFor(a: Analysis, uri: string, compiled?: () => void, waitMs = 1500): Promise<Lens[]> {
   const out: Lens[] = [];
-  const engine = new Map<ArchId, string>();
-  /** per arch where the file's own code runs: which (1-based) lines its configuration compiles in */
-  const compiledIn = new Map<ArchId, boolean[]>();
-  const pending: (() => Promise<unknown>)[] = [];
-  for (const arch of ARCH_ORDER) {
-    if (!a.version) continue;
-    const req = { arch, version: a.version.id, ...a.req };
-    const fv = peekFileVersion(a.text, req);
-    const runs = !!fv?.source && hasEntry(fv.source);
-    if (runs) compiledIn.set(arch, fv!.source!.pre.active);
-    if (fv) engine.set(arch, runs ? 'your code' : `model ${a.version.id}`);
-    else if (!asked.has(`${uri}|${a.text.length}|${arch}`)) {
-      // once per text: a compile that fails is not retried by every lens request
-      if (asked.size > 500) asked.clear();
-      asked.add(`${uri}|${a.text.length}|${arch}`);
-      pending.push(() => fileVersion(a.text, req).catch(() => undefined));
-    }
-  }
-  if (pending.length && compiled) {
-    // compile once the document has been still for a moment, not on every keystroke's lens request
-    clearTimeout(idle.get(uri));
-    idle.set(uri, setTimeout(() => {
-      idle.delete(uri);
-      void (async () => {
-        for (const p of pending) await p();
-        compiled();
-      })();
-    }, COMPILE_IDLE_MS));
-  }
-  const known = engine.size === ARCH_ORDER.length;
-  const same = known && new Set(engine.values()).size === 1;
+  const all = Promise.all(ARCH_ORDER.map((arch) => planFunctions(a, arch)));
+  let timer: NodeJS.Timeout | undefined;
+  const plans = await Promise.race([all, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), waitMs)))]);
+  clearTimeout(timer);
+  if (!plans && compiled) void all.then(() => compiled(), () => undefined);
   for (const f of a.gupFunctions) {
-    // once the file is compiled: only the arches whose configuration compiles this definition in
-    // (an #else stub gets no lens where the real function is the one that runs)
-    const on = known && compiledIn.size ? ARCH_ORDER.filter((x) => compiledIn.get(x)?.[f.nameLine + 1]) : ARCH_ORDER;
-    if (!on.length) continue;
-    on.forEach((arch, i) => {
-      const title = (i === 0 ? `Replay${same ? ` (${engine.get(arch)})` : ''}: ` : '') + ARCH_LABEL[arch] + (known && !same ? ` (${engine.get(arch)})` : '');
-      out.push({ line: f.nameLine, title, command: CLIENT_COMMANDS.replay, args: [{ uri, fn: f.name, arch }] });
-    });
-    out.push({ line: f.nameLine, title: 'Races', command: CLIENT_COMMANDS.races, args: [{ uri, fn: f.name, version: a.version?.id }] });
+    // an #else stub that no arch's configuration compiles in gets no lens at all
+    if (plans && !ARCH_ORDER.some((arch) => compiledIn(a, arch, f.nameLine))) continue;
+    const on = plans ? ARCH_ORDER.filter((arch, i) => plans[i].has(f.name) && compiledIn(a, arch, f.nameLine)) : ARCH_ORDER;
+    if (on.length) {
+      const engine = (arch: ArchId) => {
+        const p = plans![ARCH_ORDER.indexOf(arch)].get(f.name)!;
+        return p.engine === 'source' ? 'your code' : `model ${a.version?.id}`;
+      };
+      const same = plans && new Set(on.map(engine)).size === 1;
+      on.forEach((arch, i) => {
+        const title = (i === 0 ? `Replay${same ? ` (${engine(arch)})` : ''}: ` : '') + ARCH_LABEL[arch] + (plans && !same ? ` (${engine(arch)})` : '');
+        out.push({ line: f.nameLine, title, command: CLIENT_COMMANDS.replay, args: [{ uri, fn: f.name, arch }] });
+      });
+      out.push({ line: f.nameLine, title: 'Races', command: CLIENT_COMMANDS.races, args: [{ uri, fn: f.name, version: a.version?.id }] });
+    }
     out.push({ line: f.nameLine, title: 'History', command: CLIENT_COMMANDS.history, args: [{ uri, fn: f.name }] });
+  }
+  if (a.version) {
+    for (const f of a.file.functions) {
+      if (SLOW_PATH.has(f.name)) out.push({ line: f.nameLine, title: 'slow path: built-in (GUP-fast runs from this file; what it falls back to is the emulator\'s model of GUP under mmap_lock)', command: '', args: [] });
+    }
   }
   return out;
 }
+
+/** Whether the arch's configuration compiles this definition in (an #else stub of the same name does not run there). */
+function compiledIn(a: Analysis, arch: ArchId, nameLine: number): boolean {
+  const fv = a.version && peekFileVersion(a.text, { arch, version: a.version.id, ...a.req });
+  return !fv?.source || !!fv.source.pre.active[nameLine + 1];
+}
+
+/** A document closed: nothing of its lenses is kept here (plans live with its analysis). */
+export function forgetLenses(_uri: string): void {}
 
 /**
  * What the file's own code lacks, as diagnostics: each name the compiled code reaches that nothing
