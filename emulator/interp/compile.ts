@@ -218,6 +218,24 @@ function conv(from: CType, to: CType): (v: any) => any {
   return converter(from, to) ?? ((v) => v);
 }
 
+const ZERO = /^(0+[uUlL]*|0x0+[uUlL]*|NULL|false)$/;
+
+/** An initializer that only zeroes: {}, { 0 }, { NULL }, { false }, and designated or nested ones of those. */
+function zeroInit(n: CNode): boolean {
+  if (n.type === 'initializer_list') return named(n).every(zeroInit);
+  if (n.type === 'initializer_pair') {
+    const v = field(n, 'value');
+    return !!v && zeroInit(v);
+  }
+  return ZERO.test(n.text.trim());
+}
+
+/** { v } around one plain value (C allows it for a scalar), else undefined. */
+function scalarInit(n: CNode): CNode | undefined {
+  const xs = named(n);
+  return xs.length === 1 && xs[0].type !== 'initializer_list' && xs[0].type !== 'initializer_pair' && !ZERO.test(xs[0].text.trim()) ? xs[0] : undefined;
+}
+
 function zeroOf(t: CType): unknown {
   if (t.k === 'int') return t.bits === 64 ? 0n : 0;
   if (t.k === 'ent') return { lo: 0, hi: 0 };
@@ -1221,8 +1239,20 @@ function statement(b: FB, n: CNode): void {
       const base = baseType(b.env, field(n, 'type'));
       for (const d of n.childrenForFieldName('declarator').filter((c): c is CNode => !!c)) {
         const { name, t, init } = declarator(b.env, base, d);
-        if (init && init.type === 'initializer_list') throw new Unsupported(`an initializer list for ${name}`, l);
-        const x = init ? (b.mark(d, n.text), expr(b, init)) : undefined;
+        if (init && init.type === 'initializer_list') {
+          // { 0 }, { NULL }, {}, { .field = 0 }: the object starts zeroed; { v } for a scalar is v
+          const one = scalarInit(init);
+          if (!one) {
+            if (!zeroInit(init)) throw new Unsupported(`an initializer list with values for ${name} (only zeroing ones, or { value } for a scalar)`, l);
+            b.mark(d, n.text);
+            const loc = b.local(name, t, l);
+            const z = zeroOf(t);
+            b.op((_t, f) => void (f.v[loc.slot] = z), `V[${loc.slot}] = ${b.k(z)}`);
+            continue;
+          }
+        }
+        const value = init?.type === 'initializer_list' ? scalarInit(init) : init;
+        const x = value ? (b.mark(d, n.text), expr(b, value)) : undefined;
         const loc = b.local(name, t, l);
         const s = loc.slot;
         if (x) {

@@ -48,6 +48,11 @@ export function pruneUnreachable(text: string, roots: string[], stop: ReadonlySe
   return out.join('');
 }
 
+/** The names of the functions a text defines at top level (none when its braces do not balance). */
+export function definedFunctions(text: string): string[] {
+  return (topLevelFunctions(text) ?? []).map((d) => d.name);
+}
+
 const blank = (s: string) => s.replace(/[^\n]+/g, (m) => ' '.repeat(m.length));
 
 /**

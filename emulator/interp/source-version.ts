@@ -17,7 +17,7 @@ import { codeNames, placeRelease, type Placement } from './era';
 import { getPage, putPage } from '../versions/refs';
 import type { Stubs } from './kapi/stubs';
 import { preprocess, type Preprocessed } from './preprocess';
-import { pruneUnreachable } from './prune';
+import { definedFunctions, pruneUnreachable } from './prune';
 import { ArrPtr, Thread, Unsupported, type CompiledFn } from './runtime';
 
 /** What parses C: web-tree-sitter's parser, given by the caller (the tree is freed after compiling). */
@@ -95,6 +95,8 @@ function build(tree: ReturnType<ParseC>, config: InterpConfig, pre: Preprocessed
     tree.delete();
   }
   const names = program.defined;
+  // the slow path the file defines (pruned before parsing, so the compiler never saw it)
+  program.slowPath = definedFunctions(pre.text).filter((n) => SLOW_PATH.has(n));
   // the era (THP protocol, tail pins) is the file's own, from its markers; the model's only where it has none
   const placement = placeRelease(codeNames(text), text);
   const tails = placement?.tails ?? model.thpTails;

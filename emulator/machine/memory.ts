@@ -199,9 +199,14 @@ export class PhysMem {
     return this.valid(pfn) && this.tables[pfn - this.basePfn] !== undefined;
   }
 
-  /** One 32-bit word of a table page. */
+  /**
+   * One 32-bit word of a table page. A walker that takes a huge page for a table (one without a
+   * pud_huge test meeting a 1 GiB page) reads that page's data, which the model does not keep:
+   * it reads as zeros, as freshly faulted memory would.
+   */
   word(pfn: number, w: number): number {
-    return this.tableOf(pfn)[w >> CHUNK_SHIFT][w & CHUNK_MASK] >>> 0;
+    const t = this.tables[this.idx(pfn)];
+    return t ? t[w >> CHUNK_SHIFT][w & CHUNK_MASK] >>> 0 : 0;
   }
 
   /** A copy of a table page's words (for scans that want them all). */

@@ -1,0 +1,136 @@
+/**
+ * A tree nobody here has seen: the slow path its file defines is never compiled (the built-in
+ * runs), assertions that name what only a vendor knows are taken as holding, a vendor hook runs
+ * once stubbed, the era comes from the file's own markers (a 4.5-4.12 walker meets the 4.5+ split,
+ * and shows the compound-head race), a torn frame outside memory is a violation, initializer lists
+ * zero a local, and a kernel tree's headers fill in the macros the file uses.
+ */
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { getArch } from '../../emulator/arch';
+import { explore } from '../../emulator/explore/explore';
+import { parseStubs } from '../../emulator/interp/kapi/stubs';
+import { Unsupported } from '../../emulator/interp/runtime';
+import { sourceVersion, type ParseC, type SourceOptions } from '../../emulator/interp/source-version';
+import { checkApplicable, NotApplicableError, replay } from '../../emulator/run/replay';
+import { getRace } from '../../emulator/scenarios/races';
+import { getVersion } from '../../emulator/versions';
+import { checkText } from '../../server/analysis/check';
+import { fileVersion } from '../../server/analysis/source';
+import { sourceParser } from '../../server/analysis/parse';
+
+const FIX = join(__dirname, '../fixtures');
+const V49 = readFileSync(join(FIX, 'eras/gup-4.9-shape.c'), 'utf8');
+const line = (text: string, needle: string) => text.split('\n').findIndex((l) => l.includes(needle)) + 1;
+const HOOK = { stubs: parseStubs(['vendor_gup_account=noop']) };
+
+let parse: ParseC;
+beforeAll(async () => {
+  parse = await sourceParser();
+});
+
+const v49 = (arch: string, opts: SourceOptions = HOOK) => sourceVersion(V49, parse, getArch(arch), getVersion('generic-2014'), opts);
+
+describe('the file of a tree nobody here has seen', () => {
+  it('never compiles the slow path it defines: the built-in runs, and the file is said to define it', () => {
+    const v = v49('x86-64');
+    expect(v.program.slowPath).toEqual(['get_user_pages_unlocked']);
+    expect(v.program.fns.has('get_user_pages_unlocked')).toBe(false);
+    // vma->vm_end and `= { NULL }` in its body stop nothing: the fast path gives up half way, the built-in does the rest
+    const r = replay({ arch: 'x86-64', version: v, scenario: 'hole-middle' });
+    expect(r.result).toMatchObject({ nr: 16, slowPath: true, fastNr: 8 });
+  });
+
+  it('stops at a vendor hook with its name and line, and runs on past it once stubbed, naming the stub', () => {
+    const bare = v49('arm64', {});
+    expect(() => replay({ arch: 'arm64', version: bare, scenario: 'pages-4k-16' })).toThrow(Unsupported);
+    try {
+      replay({ arch: 'arm64', version: bare, scenario: 'pages-4k-16' });
+    } catch (e) {
+      expect((e as Unsupported).what).toBe('call to vendor_gup_account()');
+      expect((e as Unsupported).line).toBe(line(V49, 'vendor_gup_account(current'));
+    }
+    const v = v49('arm64');
+    expect(v.stubsUsed).toEqual(['vendor_gup_account()=noop']);
+    expect(replay({ arch: 'arm64', version: v, scenario: 'pages-4k-16' }).result.nr).toBe(16);
+    for (const value of ['0', '1', 'true', 'false']) {
+      const w = v49('arm64', { stubs: parseStubs([`vendor_gup_account=${value}`]) });
+      expect(w.stubsUsed).toEqual([`vendor_gup_account()=${value}`]);
+    }
+    expect(() => parseStubs(['vendor_gup_account=maybe'])).toThrow(/noop, 0, 1, true, false/);
+  });
+
+  it('takes an assertion naming what only the vendor knows as holding, and notes it was not evaluated', () => {
+    const r = replay({ arch: 'x86-64', version: v49('x86-64'), scenario: 'pages-4k-16', trace: true });
+    const notes = r.steps.filter((s) => s.event === 'note' && s.line === line(V49, 'PF_VENDOR_NO_FAST_GUP'));
+    expect(notes.map((s) => s.note)).toEqual([expect.stringMatching(/^WARN_ON_ONCE at line \d+: condition not evaluated \(.*vendor_flags.*\); taken as holding$/)]);
+    expect(r.result.nr).toBe(16);
+    // a known condition is still evaluated: VM_BUG_ON_PAGE(compound_head(pg) != head) never fires on a THP
+    expect(replay({ arch: 'x86-64', version: v49('x86-64'), scenario: 'thp-pmd', trace: true }).steps.some((s) => /fired/.test(s.note ?? ''))).toBe(false);
+  });
+
+  it('places a 4.5-4.12 walker by its markers: the 4.5+ split applies, the pre-4.5 one does not', () => {
+    const v = v49('arm64');
+    expect(v.placement).toMatchObject({ since: '4.5', era: 'modern', tails: 'head-only' });
+    expect(v.era).toBe('modern');
+    expect(() => checkApplicable(getArch('arm64'), v, getRace('race-thp-split-no-ipi'))).toThrow(NotApplicableError);
+    // the head looked up, then the ref: another CPU splits and frees the THP between the two
+    expect(explore(getRace('race-compound-head-split'), { arch: 'arm64', version: v }).verdict).toBe('violation');
+    // bare-metal x86: the split waits for the flush IPI the interrupts-off walker holds back
+    expect(explore(getRace('race-compound-head-split'), { arch: 'x86-64', version: v49('x86-64') }).verdict).toBe('ok');
+  });
+
+  it('reports a torn frame outside memory as the wild struct page it is, not as a tool error', () => {
+    const v = sourceVersion(readFileSync(join(FIX, 'gup-2014-shape.c'), 'utf8'), parse, getArch('x86-pae'), getVersion('generic-2014'));
+    const r = explore(getRace('race-pae-torn-pte'), { arch: 'x86-pae', version: v });
+    expect(r.verdict).toBe('violation');
+    expect(r.invariant).toBe('torn-read');
+  });
+
+  it('zeroes a local from an initializer list and takes { v } for a scalar', () => {
+    const text = V49.replace('int nr = 0;\n\n\tstart &= PAGE_MASK;', 'int nr = { 0 };\n\tstruct walk_ctx scratch = { .last = NULL, .hits = 0 };\n\tint twice = { 2 };\n\n\tstart &= PAGE_MASK;\n\tnr = twice - 2;');
+    expect(text).not.toBe(V49);
+    const v = sourceVersion(text, parse, getArch('x86-64'), getVersion('generic-2014'), HOOK);
+    expect(replay({ arch: 'x86-64', version: v, scenario: 'pages-4k-16' }).result.nr).toBe(16);
+  });
+
+  it('reads the macros a file uses from its kernel tree\'s headers', async () => {
+    const tree = mkdtempSync(join(tmpdir(), 'gup-tree-'));
+    mkdirSync(join(tree, 'mm'));
+    mkdirSync(join(tree, 'include/linux'), { recursive: true });
+    writeFileSync(join(tree, 'mm/internal.h'), '#define VENDOR_GUP_LIMIT\t(VENDOR_GUP_PAGES * 2)\n');
+    writeFileSync(join(tree, 'include/linux/mm.h'), '/* pages a vendor lets GUP-fast take */\n#define VENDOR_GUP_PAGES 8\n');
+    const text = V49.replace('\tstart &= PAGE_MASK;\n\taddr = start;', '\tstart &= PAGE_MASK;\n\tif (nr_pages > VENDOR_GUP_LIMIT)\n\t\tnr_pages = VENDOR_GUP_LIMIT;\n\taddr = start;');
+    expect(text).not.toBe(V49);
+    const path = join(tree, 'mm/gup.c');
+    writeFileSync(path, text);
+    const inTree = await fileVersion(text, { arch: 'x86-64', path, stubs: HOOK.stubs });
+    // 16 asked, the tree's limit is 16: all of it fast
+    expect(replay({ arch: 'x86-64', version: inTree.source!, scenario: 'pages-4k-16' }).result).toMatchObject({ nr: 16, slowPath: false });
+    const alone = await fileVersion(text, { arch: 'x86-64', path: '/nowhere/gup.c', stubs: HOOK.stubs });
+    expect(() => replay({ arch: 'x86-64', version: alone.source!, scenario: 'pages-4k-16' })).toThrow(/VENDOR_GUP_LIMIT/);
+  });
+
+  it('check: every scenario and applicable race per arch, the stubs it used, and a summary', async () => {
+    const r = await checkText('gup-4.9-shape.c', V49, { stubs: HOOK.stubs, arches: ['arm64'], maxStates: 20_000 });
+    expect(r.release).toMatch(/^4\.5–4\.10 /);
+    expect(r.stubs).toEqual(['vendor_gup_account()=noop']);
+    const runs = r.arches[0].runs;
+    expect(runs.every((x) => x.engine === 'source')).toBe(true);
+    expect(runs.find((x) => x.scenario === 'race-compound-head-split')?.outcome).toBe('violation (refcount-imbalance)');
+    expect(runs.some((x) => x.scenario === 'race-thp-split-no-ipi')).toBe(false);
+    const bare = await checkText('gup-4.9-shape.c', V49, { arches: ['x86-64'], races: false });
+    expect(bare.arches[0].runs[0]).toMatchObject({ engine: 'model', unsupported: { what: 'call to vendor_gup_account()', line: line(V49, 'vendor_gup_account(current') } });
+    expect(bare.arches[0].lacks).toEqual([{ what: 'call to vendor_gup_account()', line: line(V49, 'vendor_gup_account(current') }]);
+  });
+
+  it('check: a file of another arch says so, and an x86 file is checked on the x86 arches only', async () => {
+    const ppc = await checkText('arch/powerpc/mm/gup.c', 'int get_user_pages_fast(unsigned long start, int nr_pages, int write, struct page **pages) { return is_hugepd(start); }');
+    expect(ppc.arches).toEqual([]);
+    expect(ppc.note).toMatch(/powerpc's own GUP-fast walker/);
+    const x86 = await checkText('arch/x86/mm/gup.c', readFileSync(join(FIX, 'eras/x86-2008-shape.c'), 'utf8'), { races: false });
+    expect(x86.arches.map((a) => a.arch)).toEqual(['x86-64', 'x86-pae']);
+  });
+});
