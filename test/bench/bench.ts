@@ -15,6 +15,7 @@ import type { Scenario } from '../../emulator/scenarios';
 import { TraceBuffer } from '../../emulator/trace/buffer';
 import { getVersion, type VersionModel } from '../../emulator/versions';
 import { sourceVersion } from '../../emulator/interp/source-version';
+import { checkText } from '../../server/analysis/check';
 import { sourceParser } from '../../server/analysis/parse';
 import { run } from '../../emulator/versions/kern';
 import { getArch } from '../../emulator/arch';
@@ -134,6 +135,16 @@ async function interpFigures(): Promise<void> {
   }
   figures.interp_first_replay_ms = Math.round(pct(firsts, 50) * 10) / 10;
   say(`  parse + configure + compile + first replay of a ${Math.round(big.length / 1000)} KB file: ${figures.interp_first_replay_ms} ms (median of 5; target < 150 ms)`);
+  // gup-lens check on the same file: four arches, every built-in scenario (the races have their own figures)
+  const checks: number[] = [];
+  for (let r = 0; r < 3; r++) {
+    const t0 = performance.now();
+    const c = await checkText(`bench-${r}.c`, big + `\n/* ${r} */\n`, { races: false });
+    checks.push(performance.now() - t0);
+    if (r === 0) say(`  check: ${c.arches.length} arches, ${c.arches.reduce((n, a) => n + a.runs.length, 0)} runs, ${c.arches.reduce((n, a) => n + a.runs.filter((x) => x.engine === 'source').length, 0)} on the file's own code`);
+  }
+  figures.check_file_ms = Math.round(pct(checks, 50));
+  say(`  gup-lens check of a ${Math.round(big.length / 1000)} KB file, every built-in scenario on four arches: ${figures.check_file_ms} ms (median of 3; target < 2,000 ms)`);
   const arm = join(corpus, 'arm-rfc-2013.arch-arm-mm-gup.c');
   if (!existsSync(arm)) {
     say('  (no ../shared/corpus: the explorer figure on the 2013 ARM file is skipped)');
