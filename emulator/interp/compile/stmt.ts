@@ -1,0 +1,224 @@
+/**
+ * Statements: declarations, if/loops/switch/goto, return, and the marks that make each
+ * executed statement a step on its own line.
+ * Layer: pure emulator.
+ */
+import { N } from '../kapi/pgtable';
+import { type Frame, type Op, type Thread, Unsupported } from '../runtime';
+import { type CNode, field, type Label, line, named } from './env';
+import { FB } from './builder';
+import { baseType, declarator } from './types';
+import { conv, scalarInit, zeroInit, zeroOf } from './values';
+import { expr } from './expr';
+
+
+/** A loop's body, with the labels break and continue jump to. */
+function loopBody(b: FB, body: CNode, brk: Label, cont: Label): void {
+  b.loops.push({ brk, cont });
+  statement(b, body);
+  b.loops.pop();
+}
+
+/** An expression evaluated for its effect only. */
+export function effect(b: FB, n: CNode): void {
+  const x = expr(b, n);
+  const e = x.ev;
+  b.op((t, f) => void e(t, f), b.js(x));
+}
+
+export function statement(b: FB, n: CNode): void {
+  const l = line(n);
+  switch (n.type) {
+    case 'comment':
+      return;
+    case 'compound_statement':
+      b.scopes.push(new Map());
+      for (const c of named(n)) statement(b, c);
+      b.scopes.pop();
+      return;
+    case 'declaration': {
+      const base = baseType(b.env, field(n, 'type'));
+      for (const d of n.childrenForFieldName('declarator').filter((c): c is CNode => !!c)) {
+        const { name, t, init } = declarator(b.env, base, d);
+        if (init && init.type === 'initializer_list') {
+          // { 0 }, { NULL }, {}, { .field = 0 }: the object starts zeroed; { v } for a scalar is v
+          const one = scalarInit(init);
+          if (!one) {
+            if (!zeroInit(init)) throw new Unsupported(`an initializer list with values for ${name} (only zeroing ones, or { value } for a scalar)`, l);
+            b.mark(d, n.text);
+            const loc = b.local(name, t, l);
+            const z = zeroOf(t);
+            b.op((_t, f) => void (f.v[loc.slot] = z), `V[${loc.slot}] = ${b.k(z)}`);
+            continue;
+          }
+        }
+        const value = init?.type === 'initializer_list' ? scalarInit(init) : init;
+        const x = value ? (b.mark(d, n.text), expr(b, value)) : undefined;
+        const loc = b.local(name, t, l);
+        const s = loc.slot;
+        if (x) {
+          const c = conv(x.t, t);
+          const e = x.ev;
+          b.op((tt, f) => void (f.v[s] = c(e(tt, f))), `V[${s}] = ${b.cv(x.t, t, b.js(x))}`);
+        } else b.zeros[s] = zeroOf(t);
+      }
+      return;
+    }
+    case 'expression_statement': {
+      const e = named(n)[0];
+      if (!e) return;
+      b.mark(n);
+      effect(b, e);
+      return;
+    }
+    case 'if_statement': {
+      const cond = field(n, 'condition')!;
+      b.mark(n, `if ${cond.text}`);
+      const c = expr(b, cond);
+      const other = b.label();
+      const end = b.label();
+      b.jumpIf(c, other, false);
+      statement(b, field(n, 'consequence')!);
+      const alt = field(n, 'alternative');
+      if (alt) b.jump(end);
+      b.place(other);
+      if (alt) statement(b, alt.type === 'else_clause' ? named(alt)[0] : alt);
+      b.place(end);
+      return;
+    }
+    case 'else_clause':
+      statement(b, named(n)[0]);
+      return;
+    case 'while_statement': {
+      const top = b.label();
+      const end = b.label();
+      b.place(top);
+      const cond = field(n, 'condition')!;
+      b.mark(n, `while ${cond.text}`);
+      b.jumpIf(expr(b, cond), end, false);
+      loopBody(b, field(n, 'body')!, end, top);
+      b.jump(top);
+      b.place(end);
+      return;
+    }
+    case 'do_statement': {
+      const top = b.label();
+      const test = b.label();
+      const end = b.label();
+      b.place(top);
+      loopBody(b, field(n, 'body')!, end, test);
+      b.place(test);
+      const cond = field(n, 'condition')!;
+      b.mark(cond, `while ${cond.text}`);
+      b.jumpIf(expr(b, cond), top, true);
+      b.place(end);
+      return;
+    }
+    case 'for_statement': {
+      b.scopes.push(new Map());
+      const init = field(n, 'initializer');
+      if (init) {
+        if (init.type === 'declaration') statement(b, init);
+        else {
+          b.mark(n);
+          effect(b, init);
+        }
+      }
+      const top = b.label();
+      const upd = b.label();
+      const end = b.label();
+      b.place(top);
+      const cond = field(n, 'condition');
+      if (cond) {
+        b.mark(n, `for ${cond.text}`);
+        b.jumpIf(expr(b, cond), end, false);
+      }
+      loopBody(b, field(n, 'body')!, end, upd);
+      b.place(upd);
+      const u = field(n, 'update');
+      if (u) effect(b, u);
+      b.jump(top);
+      b.place(end);
+      b.scopes.pop();
+      return;
+    }
+    case 'return_statement': {
+      b.mark(n);
+      const v = named(n)[0];
+      if (v) {
+        const x = expr(b, v);
+        const c = conv(x.t, b.ret);
+        const e = x.ev;
+        const js = b.cv(x.t, b.ret, b.js(x));
+        b.push((t, f) => { t.ret(c(e(t, f))); return -1; }, () => `t.ret(${js});\n return -1;`);
+      } else b.push((t) => { t.ret(undefined); return -1; }, () => 't.ret(undefined);\n return -1;');
+      return;
+    }
+    case 'break_statement': {
+      const loop = b.loops[b.loops.length - 1];
+      if (!loop) throw new Unsupported('break outside a loop or switch', l);
+      b.mark(n);
+      b.jump(loop.brk);
+      return;
+    }
+    case 'continue_statement': {
+      const loop = [...b.loops].reverse().find((x) => x.cont);
+      if (!loop) throw new Unsupported('continue outside a loop', l);
+      b.mark(n);
+      b.jump(loop.cont!);
+      return;
+    }
+    case 'goto_statement': {
+      const name = field(n, 'label')!.text;
+      if (!b.labels.has(name)) b.labels.set(name, b.label());
+      b.mark(n);
+      b.jump(b.labels.get(name)!);
+      return;
+    }
+    case 'labeled_statement': {
+      const name = field(n, 'label')!.text;
+      if (!b.labels.has(name)) b.labels.set(name, b.label());
+      b.place(b.labels.get(name)!);
+      for (const c of named(n).slice(1)) statement(b, c);
+      return;
+    }
+    case 'switch_statement': {
+      const cond = field(n, 'condition')!;
+      b.mark(n, `switch ${cond.text}`);
+      const x = expr(b, cond);
+      const e = x.ev;
+      const end = b.label();
+      const cases: { v: any; at: Label }[] = [];
+      let dflt: Label | undefined;
+      const body = field(n, 'body')!;
+      let dispatch: Op = () => end.pc; // set below, once the case labels are placed
+      b.push((t, f) => dispatch(t, f));
+      b.loops.push({ brk: end });
+      for (const c of named(body)) {
+        if (c.type !== 'case_statement') {
+          statement(b, c);
+          continue;
+        }
+        const at = b.label();
+        b.place(at);
+        const value = field(c, 'value');
+        if (value) cases.push({ v: N(expr(b, value).ev(undefined as unknown as Thread, undefined as unknown as Frame)), at });
+        else dflt = at;
+        for (const s of named(c).filter((s) => !value || s.id !== value.id)) statement(b, s);
+      }
+      b.loops.pop();
+      b.place(end);
+      dispatch = (t, f) => {
+        const v = N(e(t, f));
+        for (const c of cases) if (c.v === v) return c.at.pc;
+        return (dflt ?? end).pc;
+      };
+      return;
+    }
+    case ';':
+    case 'empty_statement':
+      return;
+    default:
+      throw new Unsupported(`statement ${n.type} (${n.text.split('\n')[0].slice(0, 40)})`, l);
+  }
+}
