@@ -72,6 +72,8 @@ export interface Placement {
   era: Era;
   /** how references on a THP tail were counted */
   tails: TailScheme;
+  /** before 2.6.38: no transparent huge pages at all */
+  noThp: boolean;
 }
 
 /** The last minor release of each major line (where x.0 follows it). */
@@ -124,5 +126,6 @@ export function placeRelease(names: ReadonlySet<string>, text: string): Placemen
   const era: Era = splitting || rel(since) < rel('4.5') ? 'thp-split' : 'modern';
   // 2.6.38-3.1: the x86 file defines get_huge_page_tail itself and pins a tail on its _count; 3.2-4.4 on _mapcount
   const tails: TailScheme = era === 'modern' ? 'head-only' : /\bget_huge_page_tail\s*\([^)]*\)\s*\{/.test(text) ? 'tail-count' : 'tail-mapcount';
-  return { since, before, by: [...newest.by, ...backported.flatMap((x) => x.by)], range: range + backports, era, tails };
+  const noThp = !!before && rel(before) <= rel('2.6.38');
+  return { since, before, by: [...newest.by, ...backported.flatMap((x) => x.by)], range: range + backports, era, tails, noThp };
 }

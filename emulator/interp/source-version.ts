@@ -111,6 +111,7 @@ function build(tree: ReturnType<ParseC>, config: InterpConfig, pre: Preprocessed
     change: model.change,
     era: placement?.era ?? model.era,
     thpTails: tails,
+    noThp: placement?.noThp,
     placement,
     arches: [arch.id],
     options: model.options,

@@ -58,8 +58,11 @@ const ACTOR_ERA: Partial<Record<string, { era: Era; why: string }>> = {
 };
 
 /** Refuse a race whose actors cannot meet this version (never a false violation). */
+const THP_ACTORS = new Set(['thp-split', 'thp-split-freeze', 'khugepaged']);
+
 export function checkActors(version: VersionModel, scenario: { id: string; actors?: { kind: string }[] }): void {
   for (const a of scenario.actors ?? []) {
+    if (version.noThp && THP_ACTORS.has(a.kind)) throw new NotApplicableError(`scenario ${scenario.id} cannot run on ${version.id}: its ${a.kind} actor needs transparent huge pages (2.6.38), which this code predates`);
     const need = ACTOR_ERA[a.kind];
     if (need && need.era !== version.era) {
       throw new NotApplicableError(`scenario ${scenario.id} cannot run on ${version.id}: ${need.why}, and ${version.id} is of the ${version.era === 'modern' ? '4.5+ refcounting' : 'pre-4.5'} era`);

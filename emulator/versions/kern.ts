@@ -317,6 +317,8 @@ export interface VersionModel {
   era: Era;
   /** how THP tail references were counted (pre-4.5 split bookkeeping) */
   thpTails: TailScheme;
+  /** the code predates transparent huge pages (2.6.38): THP actors cannot meet it */
+  noThp?: boolean;
   /** arch models this code can run on in the emulator */
   arches: ArchId[];
   options: OptionDef[];

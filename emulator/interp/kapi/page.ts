@@ -167,9 +167,17 @@ function rawPageBuiltins(): Builtin[] {
         if (n !== undefined) n > 0 ? add(t, r.obj, n) : sub(t, r.obj, -n);
         return t.k.m.mem.refcount[i];
       }
-      if (r.field === '_pincount' || r.field === 'hpage_pinned_refcount' || r.field === '_mapcount') {
+      if (r.field === '_pincount' || r.field === 'hpage_pinned_refcount') {
         if (n !== undefined) pinAdd(t, r.obj, n);
         return t.k.m.mem.pincount[i];
+      }
+      if (r.field === '_mapcount') {
+        // before 4.5 a THP tail's split pin lived here (the tail-mapcount scheme); the kernel's count starts at -1
+        if (n !== undefined) {
+          t.k.m.mem.mapcount[i] += n;
+          t.sched(n > 0 ? 'ref' : 'unref', { pfn: r.obj, note: `_mapcount ${n > 0 ? '+' : ''}${n} (tail pin)` });
+        }
+        return t.k.m.mem.mapcount[i] - 1;
       }
     }
     if (r.field === 'has_pinned') {

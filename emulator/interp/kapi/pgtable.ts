@@ -7,6 +7,7 @@
  * Layer: pure emulator.
  */
 import { levelIndex, type ArchModel, type Ent, type Level } from '../../arch/types';
+import { releaseNumber } from '../../arch/release';
 import { LocalRef, TablePtr, Unsupported, type Thread } from '../runtime';
 import type { Builtin } from './types';
 
@@ -180,10 +181,15 @@ export function pgtableBuiltins(): Builtin[] {
     const a = t.k.arch;
     return new TablePtr(t.k.m.mm.pgd, levelIndex(a, a.levels[0].level, N(addr)), 'pgd');
   });
-  p('pte_offset_map', 'entp:pte', 'the pte slot for addr under the pmd (6.5+: NULL when the pmd is not a table)', (t, [pp, addr]) => {
+  p('pte_offset_map', 'entp:pte', 'the pte slot for addr under the pmd (6.5+: NULL when the pmd is not a table; before, the slot computed from whatever the pmd points at)', (t, [pp, addr]) => {
     const e = peek(t, pp, 'pte_offset_map');
     const a = t.k.arch;
-    if (a.none(e) || a.leaf('pmd', e)) return null;
+    if (a.none(e) || a.leaf('pmd', e)) {
+      // before 6.5 nothing checked: a walker without a huge-pmd test reads the huge page's data as ptes
+      const since = (t.ctx.self as { placement?: { since: string } }).placement?.since;
+      if (since && !a.none(e) && releaseNumber(since) < releaseNumber('6.5')) return new TablePtr(a.pfn(e), levelIndex(a, 'pte', N(addr)), 'pte', e.g);
+      return null;
+    }
     useTable(t, e);
     return new TablePtr(a.pfn(e), levelIndex(a, 'pte', N(addr)), 'pte', e.g);
   });
