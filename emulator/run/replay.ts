@@ -4,6 +4,7 @@
  * CodeLens, debug adapter) starts here. Layer: pure emulator.
  */
 import { getArch } from '../arch';
+import { releaseNumber } from '../arch/release';
 import type { ArchModel, Era } from '../arch/types';
 import { buildMachine } from '../machine/builder';
 import type { Machine } from '../machine/machine';
@@ -81,6 +82,11 @@ export function checkApplicable(arch: ArchModel, version: VersionModel, scenario
     throw new NotApplicableError(`version ${version.id} predates FOLL_PIN (pin_user_pages_fast, 5.6), so scenario ${scenario.id} does not apply`);
   }
   checkActors(version, scenario);
+  if (scenario.actors?.some((a) => a.kind === 'numa-hint')) {
+    if (!arch.numaBalancing) throw new NotApplicableError(`scenario ${scenario.id} needs NUMA balancing, which ${arch.id} does not have (ARCH_SUPPORTS_NUMA_BALANCING is x86-64's and arm64's)`);
+    const before = (version as { placement?: { before?: string } }).placement?.before;
+    if (arch.id === 'arm64' && before && releaseNumber(before) <= releaseNumber('4.0')) throw new NotApplicableError(`scenario ${scenario.id}: arm64 had no NUMA balancing in the releases this code belongs to (3.18)`);
+  }
   if (scenario.arches && !scenario.arches.includes(arch.id)) {
     throw new NotApplicableError(`scenario ${scenario.id} needs ${scenario.arches.join(' or ')}, not ${arch.id}`);
   }

@@ -181,10 +181,10 @@ export const RACES: RaceScenario[] = [
     id: 'race-pin-overflow-1g',
     title: '1 GiB page pin count overflow',
     kind: 'design-limit',
-    kernels: 'before: 5.6 (every pin counted in the refcount, GUP_PIN_COUNTING_BIAS each); after: 5.7 (an exact pincount for compound pages)',
+    kernels: 'before: never released, the intermediate state of the 5.7 series (the bias 3faa52c03f44 without the exact count 47e29d32afba; 5.6 counted a pin as +1 like FOLL_GET); after: 5.7, where both landed together',
     story:
-      'FOLL_PIN adds GUP_PIN_COUNTING_BIAS (1024) to the refcount per pinned subpage. A 1 GiB page has 2^18 subpages, so pinning all of it adds 2^28 to the head: the 8th pin wraps the 32-bit refcount negative. 5.7 keeps an exact pin count for compound pages of order > 1 (hpage_pinned_refcount) and adds only the number of subpages to the refcount.',
-    refs: ['seed 003 (FOLL_PIN)', 'commit 47e29d32afba'],
+      'A design limit, not a shipped race. With the pin bias alone (3faa52c03f44), FOLL_PIN adds GUP_PIN_COUNTING_BIAS (1024) to the refcount per pinned subpage: a 1 GiB page has 2^18 subpages, so pinning all of it adds 2^28 to the head, and the 8th pin wraps the 32-bit refcount negative. The same series kept an exact pin count for compound pages of order > 1 (47e29d32afba, hpage_pinned_refcount), adding only the number of subpages to the refcount; both landed in 5.7, so no release had the bias without the count (5.6 counted a pin as +1, like FOLL_GET).',
+    refs: ['seed 003 (FOLL_PIN)', 'commit 3faa52c03f44', 'commit 47e29d32afba', 'GUP-FACTS §10 (pin-overflow before never shipped)'],
     arches: ['x86-64', 'arm64'], // a 1 GiB leaf needs a pud level that maps pages
     layout: [{ kind: 'huge-pud', offset: 0 }],
     call: { offset: 0, nrPages: GIB_PAGES, write: true, pin: true, repeat: 9 },
@@ -198,13 +198,15 @@ export const RACES: RaceScenario[] = [
     id: 'race-compound-head-split',
     title: 'compound head found, then the THP split under the ref',
     kind: 'race',
-    kernels: 'before: 5.7-5.12 (try_get_compound_head takes the ref on the head it looked up); after: 5.13 (c24d37322548), which re-checks that the page still belongs to that head and retries',
+    kernels: 'before: 4.5-5.13 and stable trees without the backport (the ref is taken on the head looked up before it); after: 5.14-rc1 (c24d37322548, Fixes: 7aef4172c795 of 4.5), which re-checks that the page still belongs to that head: 5.14-5.17 drop the ref and bail, try_get_folio retries',
     story:
-      "GUP-fast on a page of a THP mapped by ptes looks up its compound head, then takes a reference on that head: two steps. Jann Horn saw (2021) that between them the THP can be split and its old head page freed and reused, when nothing holds the split back: on arm64 the TLB invalidation is a broadcast that waits for nobody. The walker then takes a reference on somebody else's page and returns the subpage without one. 5.13 re-checks, once the ref is held, that the page still belongs to that head, and tries again if not. On x86 the unmap's flush IPI waits for the interrupts-off walker, so there the split cannot finish in between.",
-    refs: ['GUP-FACTS §9 (compound head vs split, 5.13)', 'commit c24d37322548'],
+      "GUP-fast on a page of a THP mapped by ptes looks up its compound head (reading page->compound_head), then takes a reference on that head: two steps in every release since 4.5's THP refcounting (7aef4172c795). Jann Horn saw (2021) that between them the THP can be split and its old head page freed and reused, when nothing holds the split back: on arm64 the TLB invalidation is a broadcast that waits for nobody. The walker then takes a reference on somebody else's page and returns the subpage without one. c24d37322548 (5.14-rc1, and stable) re-checks, once the ref is held, that the page still belongs to that head: 5.14-5.17 drop the ref and bail out to the slow path, and the retry came with try_get_folio. Bare-metal x86 cannot hit it: the unmap's flush IPI waits for the interrupts-off walker, so the split cannot finish in between. Virtualized x86, whose paravirtual TLB flush sends no IPI to a preempted vCPU, and arm64 can.",
+    refs: ['GUP-FACTS §10 (compound head vs split, 5.14-rc1)', 'commit c24d37322548', 'commit 7aef4172c795'],
     layout: [{ kind: 'thp-pte', offset: 0 }],
     call: { offset: 5 * 4096, nrPages: 1, write: false },
     actors: [{ kind: 'thp-split-freeze', offset: 0 }],
+    // the arches whose split waits for nobody (bare-metal x86 waits for the IPI; virtualized x86 is not modelled)
+    arches: ['arm-lpae', 'arm64'],
     before: { arch: 'arm64', version: 'foll-pin-2020' },
     after: { arch: 'arm64', version: 'wpseq-2021' },
     invariant: 'refcount-imbalance',
@@ -215,10 +217,10 @@ export const RACES: RaceScenario[] = [
     id: 'race-khugepaged-collapse',
     title: 'khugepaged collapses the pte table under the walker',
     kind: 'race',
-    kernels: 'before: 5.x to 6.1 (the pte walker re-checks only the pte); after: 6.2 (70cbc3cc78a99: the pmd is re-checked after the ref), in folio-6x',
+    kernels: 'before: 3.18-5.19 (the generic walker re-checks only the pte) and stable trees without the backport; after: 6.0 (70cbc3cc78a99: the pmd is re-checked after the ref), also in 5.15.y',
     story:
-      "khugepaged collapses 512 small pages into a THP: it clears the pmd, flushes, checks that no page holds more than its mapping's reference, copies them into a huge page and maps that instead. A GUP-fast walker that read the pmd before it was cleared still walks the old pte table; if it takes its pin after the check, the collapse goes on and the pinned page is no longer the one the process maps: the device writes to a page the process will never read. The pte it re-checks never changed, so only a re-check of the pmd notices (70cbc3cc78a99, 6.2). On x86 the flush IPI waits for the interrupts-off walker; on arm64 nothing waits (2ba99c5e0881 added an IPI before the old table is freed).",
-    refs: ['GUP-FACTS §9 (khugepaged collapse, 6.1/6.2)', 'commit 70cbc3cc78a99', 'commit 2ba99c5e0881'],
+      "khugepaged collapses 512 small pages into a THP: it clears the pmd, flushes, checks that no page holds more than its mapping's reference, copies them into a huge page and maps that instead. A GUP-fast walker that read the pmd before it was cleared still walks the old pte table; if it takes its pin after the check, the collapse goes on and the pinned page is no longer the one the process maps: the device writes to a page the process will never read. The pte it re-checks never changed, so only a re-check of the pmd notices: Yang Shi's 70cbc3cc78a99 (6.0, queued for 5.15.y) re-reads the pmd after the ref. The race dates from the generic walker (3.18). On x86 the flush IPI waits for the interrupts-off walker; on arm64 nothing waits (2ba99c5e0881 added an IPI before the old table is freed or reused).",
+    refs: ['GUP-FACTS §10 (khugepaged collapse fix in 6.0)', 'commit 70cbc3cc78a99', 'commit 2ba99c5e0881'],
     layout: [{ kind: '4k', offset: 0, count: 512 }],
     call: { offset: 0, nrPages: 1, write: true, pin: true },
     actors: [{ kind: 'khugepaged', offset: 0 }],
@@ -237,7 +239,8 @@ export const RACES: RaceScenario[] = [
     story:
       "Automatic NUMA balancing makes ptes protnone so the next access takes a hinting fault (and THP migration can serialise on it). On x86 pte_present() is true for a protnone pte, and the v3 generic walker patch of 2014 had no test for it: it would take the page and the hinting fault would never happen. Hugh Dickins asked for one in review, and 3.18 merged the walker with pte_numa/pmd_numa tests (pte_protnone/pmd_protnone from 4.0); no release shipped without them.",
     refs: ['seed 001', 'commit 2b4847e73004', 'GUP-FACTS R6'],
-    arches: ['x86-64', 'x86-pae', 'arm64'], // 32-bit ARM has no NUMA balancing
+    // NUMA balancing is x86-64's and arm64's (ARCH_SUPPORTS_NUMA_BALANCING): not 32-bit x86, not 32-bit ARM
+    arches: ['x86-64', 'arm64'],
     layout: [{ kind: '4k', offset: 0, count: 1 }],
     call: { offset: 0, nrPages: 1, write: false },
     actors: [{ kind: 'numa-hint', offset: 0 }],

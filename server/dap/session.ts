@@ -3,7 +3,7 @@
  * its events back into DAP events (the mock-debug split). Errors end the launch with a
  * message; nothing here is allowed to hang or crash the adapter.
  */
-import { basename } from 'node:path';
+import { basename, normalize } from 'node:path';
 import {
   Handles, InitializedEvent, LoggingDebugSession, OutputEvent, Response, Scope, Source, StackFrame, StoppedEvent, TerminatedEvent, Thread,
 } from '@vscode/debugadapter';
@@ -32,6 +32,12 @@ export interface FileAccessor {
 interface LaunchArgs extends DebugProtocol.LaunchRequestArguments, LaunchConfig {}
 
 type VarRef = { kind: 'locals' | 'entry' | 'page' | 'machine' | 'cpus'; thread: number; frame: number };
+
+/** Two paths name the same file (case and separators aside, as a client may spell them). */
+function samePath(a: string, b: string): boolean {
+  const norm = (p: string) => normalize(p).replace(/\\/g, '/').replace(/\/+$/, '');
+  return norm(a) === norm(b) || (process.platform !== 'linux' && norm(a).toLowerCase() === norm(b).toLowerCase());
+}
 
 /**
  * Whether the program's own code runs the launch's scenario alone to its end: the reason it does
@@ -146,7 +152,7 @@ export class GupDebugSession extends LoggingDebugSession {
       this.rt = rt;
       this.program = args.program;
       rt.on('stop', (reason: StopReason, thread: number) => this.onStop(reason, thread));
-      for (const p of this.pendingBps.splice(0)) p.resolve(rt.setBreakpoints(p.lines));
+      for (const p of this.pendingBps.splice(0)) p.resolve([]); // each answers for its own source (setBreakPointsRequest)
       this.sendEvent(new OutputEvent(`gup-lens: ${rt.source ? 'your code' : `model ${rt.run.version}`} on ${rt.run.arch}, scenario ${rt.scenarioId}; threads: ${rt.threads.map((t) => t.name).join(', ')}\n`));
       this.sendResponse(response);
       if (args.stopOnEntry ?? true) this.sendEvent(stopped('entry', 1));
@@ -177,14 +183,25 @@ export class GupDebugSession extends LoggingDebugSession {
     this.sendEvent(stopped(reason, thread));
   }
 
+  /**
+   * VS Code sends one request per source file, with all of that file's breakpoints (an empty list
+   * when the last one there is removed or disabled): a request for one file never touches another
+   * file's. Only the program's own lines can be hit; another file's breakpoints are kept apart,
+   * unverified, with the reason.
+   */
   protected override setBreakPointsRequest(response: DebugProtocol.SetBreakpointsResponse, args: DebugProtocol.SetBreakpointsArguments): void {
     const lines = (args.breakpoints ?? []).map((b) => this.convertClientLineToDebugger(b.line) - 1);
+    const path = args.source?.path ? this.convertClientPathToDebugger(args.source.path) : undefined;
     const answer = (rs: { line: number; verified: boolean; message?: string }[]) => {
       response.body = { breakpoints: rs.map((r) => ({ verified: r.verified, line: this.convertDebuggerLineToClient(r.line + 1), message: r.message })) };
       this.sendResponse(response);
     };
-    if (this.rt) answer(this.rt.setBreakpoints(lines));
-    else this.pendingBps.push({ lines, resolve: answer }); // before launch: answered once the program is known
+    const apply = () => {
+      if (path && !samePath(path, this.program)) return lines.map((line) => ({ line, verified: false, message: `gup-lens steps ${basename(this.program)} only; this breakpoint is in ${basename(path)}` }));
+      return this.rt!.setBreakpoints(lines);
+    };
+    if (this.rt) answer(apply());
+    else this.pendingBps.push({ lines, resolve: (rs) => answer(this.rt ? apply() : rs) }); // before launch: answered once the program is known
   }
 
   protected override setFunctionBreakPointsRequest(response: DebugProtocol.SetFunctionBreakpointsResponse, args: DebugProtocol.SetFunctionBreakpointsArguments): void {

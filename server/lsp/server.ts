@@ -38,11 +38,28 @@ import { isGupName } from '../analysis/fingerprint';
 export const MAX_BYTES = 4 * 1024 * 1024;
 const DEBOUNCE_MS = 150;
 
+type Change = Parameters<typeof TextDocument.update>[1][number];
+
+/**
+ * An edit's range clamped to the document before it is applied: a range far past the end (line
+ * 2^31-1 to 2^31+1) would have the text-document library write line offsets at that index.
+ */
+export function clampChange(doc: TextDocument, c: Change): Change {
+  if (!('range' in c) || !c.range) return c;
+  const at = (p: { line: number; character: number } | undefined) => {
+    const line = Number.isFinite(p?.line) ? Math.max(0, Math.floor(p!.line)) : 0;
+    const character = Number.isFinite(p?.character) ? Math.max(0, Math.floor(p!.character)) : 0;
+    if (line >= doc.lineCount) return doc.positionAt(doc.getText().length);
+    return doc.positionAt(doc.offsetAt({ line, character }));
+  };
+  return { ...c, range: { start: at(c.range.start), end: at(c.range.end) } };
+}
+
 export function startServer(connection: Connection): void {
   // a didOpen without text opens an empty document; an edit's range is clamped to the document
   const documents = new TextDocuments<TextDocument>({
     create: (uri, languageId, version, content) => TextDocument.create(uri, languageId, version, typeof content === 'string' ? content : ''),
-    update: (doc, changes, version) => TextDocument.update(doc, changes.filter((c) => typeof c?.text === 'string'), version),
+    update: (doc, changes, version) => TextDocument.update(doc, changes.filter((c) => typeof c?.text === 'string').map((c) => clampChange(doc, c)), version),
   });
   let settings: Settings = { ...DEFAULT_SETTINGS };
   let canPullConfig = false;

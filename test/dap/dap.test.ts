@@ -100,6 +100,19 @@ describe('gup debug adapter', () => {
     expect(r.body.breakpoints[1].verified).toBe(true);
   });
 
+  it('breakpoints are per source: another file\'s, set and then disabled, never remove the program\'s', async () => {
+    const other = join(root, 'test/fixtures/not-gup.c');
+    await Promise.all([dc.configurationSequence(), dc.launch({ program, arch: 'x86-64', scenario: 'pages-4k-16', stopOnEntry: true } as never), dc.waitForEvent('stopped')]);
+    const line = line1('pte_t pte = ACCESS_ONCE(*ptep);');
+    const mine = await dc.setBreakpointsRequest({ source: { path: program }, breakpoints: [{ line }] });
+    expect(mine.body.breakpoints[0].verified).toBe(true);
+    // VS Code sends the other file's list, then (its breakpoint disabled) an empty list for it
+    const theirs = await dc.setBreakpointsRequest({ source: { path: other }, breakpoints: [{ line: 3 }] });
+    expect(theirs.body.breakpoints[0]).toMatchObject({ verified: false, message: expect.stringMatching(/steps gup-2014-shape\.c only/) });
+    await dc.setBreakpointsRequest({ source: { path: other }, breakpoints: [] });
+    await Promise.all([dc.continueRequest({ threadId: 1 }), dc.assertStoppedLocation('breakpoint', { path: program, line })]);
+  });
+
   it('a function breakpoint stops on entry to that kernel function', async () => {
     await Promise.all([dc.configurationSequence(), dc.launch({ program, arch: 'x86-pae', scenario: 'thp-pmd', stopOnEntry: true, engine: 'model' } as never), dc.waitForEvent('stopped')]);
     const fb = await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'gup_huge_pmd' }, { name: 'no_such_fn' }] });

@@ -66,7 +66,7 @@ function documentArb(texts: string[]): fc.Arbitrary<string> {
   });
 }
 
-const position = fc.record({ line: fc.oneof(fc.nat({ max: 400 }), fc.constantFrom(2 ** 31 - 1, 1e8, -1)), character: fc.oneof(fc.nat({ max: 120 }), fc.constantFrom(2 ** 31 - 1, -5)) });
+const position = fc.record({ line: fc.oneof(fc.nat({ max: 400 }), fc.constantFrom(2 ** 31 - 1, 2 ** 31 + 1, 1e8, -1)), character: fc.oneof(fc.nat({ max: 120 }), fc.constantFrom(2 ** 31 - 1, -5)) });
 
 /** time per kind of request (FUZZ_DEBUG prints it) */
 const spent = new Map<string, { n: number; ms: number }>();

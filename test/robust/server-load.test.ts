@@ -56,6 +56,15 @@ describe('the language server under load (issue 13)', () => {
     expect((await lenses(u)).length).toBeGreaterThan(0);
   });
 
+  it('an edit from line 2³¹−1 to 2³¹+1 with two newlines is clamped: the server lives, its memory stays under 400 MB', async () => {
+    const u = 'file:///load/far2.c';
+    await open(u, fixture);
+    await change(u, { start: { line: 2 ** 31 - 1, character: 0 }, end: { line: 2 ** 31 + 1, character: 0 } }, '\n\n');
+    expect((await functionsOf(u)).map((f) => f.name)).toContain('gup_pte_range');
+    const mem = (await conn.sendRequest('gupLens/memory')) as { rss: number };
+    expect(mem.rss).toBeLessThan(400 * 1024 * 1024);
+  });
+
   it('a hover on a word no version defines needs no parse, even right after an edit; one on a GUP-fast name parses the new text', async () => {
     const u = 'file:///load/hover.c';
     await open(u, fixture);
