@@ -30,6 +30,8 @@ interface Job {
   text: string;
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
+  /** parsed again once already, on a fresh worker, after the first one failed */
+  retried?: boolean;
 }
 
 export class ParseError extends Error {}
@@ -81,8 +83,13 @@ export class ParserHost {
       this.finish(slot);
       if (m.ok) c.job.resolve(m.value);
       else {
-        c.job.reject(new ParseError(m.error ?? 'parse failed'));
+        // a trap in the parser's WebAssembly (memory access out of bounds) can leave the worker
+        // broken: retire it, and parse the document once more on a fresh one before giving up
         this.retire(slot);
+        if (!c.job.retried) {
+          c.job.retried = true;
+          this.queue.unshift(c.job);
+        } else c.job.reject(new ParseError(m.error ?? 'parse failed'));
       }
       if (slot.parsed > this.retireAfter) this.retire(slot);
       this.pump();
@@ -92,7 +99,10 @@ export class ParserHost {
       const c = slot.current;
       if (c?.w === w) {
         this.finish(slot);
-        c.job.reject(new ParseError(`the parser stopped: ${e.message}`));
+        if (!c.job.retried) {
+          c.job.retried = true;
+          this.queue.unshift(c.job);
+        } else c.job.reject(new ParseError(`the parser stopped: ${e.message}`));
       }
       this.pump();
     };
