@@ -131,6 +131,7 @@ function build(tree: ReturnType<ParseC>, config: InterpConfig, pre: Preprocessed
         if (why) throw why;
       }
       // a file from before FOLL_PIN (5.6) cannot pin: not a gap of the interpreter's
+      if (!opts.entry && call.fastOnly && program.fns.has(call.pin ? 'pin_user_pages_fast' : 'get_user_pages_fast')) throw new NotApplicableError(`this file defines no ${wanted.join(' or ')}() (it has the entry point that falls back to the slow path)`);
       if (call.pin && !opts.entry && program.fns.has('get_user_pages_fast')) throw new NotApplicableError(`this file has no ${wanted.join(' or ')}() (FOLL_PIN pins came in 5.6): it can only take references`);
       throw new Unsupported(`entry point ${wanted.join(' or ')}() is not defined in this file for ${arch.id}`, 1);
     },

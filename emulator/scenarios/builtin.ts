@@ -86,6 +86,30 @@ export const BUILTIN: Scenario[] = [
     call: { offset: 0, nrPages: 8, write: false },
   },
   {
+    id: 'fast-only-hole',
+    title: 'the fast-only entry point meets a hole: a partial result, no slow path',
+    description: 'get_user_pages_fast_only (__get_user_pages_fast before 5.8) on 16 pages whose 9th was never faulted in: it returns the 8 before the hole and never falls back (IRQ-safe callers: futexes, perf).',
+    layout: [
+      { kind: '4k', offset: 0, count: 8 },
+      { kind: 'hole', offset: 8 * 4096, count: 1 },
+      { kind: '4k', offset: 9 * 4096, count: 7 },
+    ],
+    call: { offset: 0, nrPages: 16, write: true, fastOnly: true },
+    showcases: ['get_user_pages_fast_only', '__get_user_pages_fast'],
+  },
+  {
+    id: 'pin-fast-only-hole',
+    title: 'pin_user_pages_fast_only meets a hole: a partial pin, no slow path',
+    description: 'FOLL_PIN | FOLL_FAST_ONLY (5.9+) on 16 pages whose 9th was never faulted in: 8 pages pinned, the rest left to the caller.',
+    layout: [
+      { kind: '4k', offset: 0, count: 8 },
+      { kind: 'hole', offset: 8 * 4096, count: 1 },
+      { kind: '4k', offset: 9 * 4096, count: 7 },
+    ],
+    call: { offset: 0, nrPages: 16, write: true, pin: true, fastOnly: true },
+    showcases: ['pin_user_pages_fast_only'],
+  },
+  {
     id: 'unaligned-start',
     title: 'an unaligned start address',
     description: 'start = base + 0x123: GUP rounds it down to the page (start &= PAGE_MASK) and returns 4 pages from there.',

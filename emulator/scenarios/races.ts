@@ -88,7 +88,7 @@ export const RACES: RaceScenario[] = [
     arches: ['x86-pae'],
     // the fix on the code it landed on: 6.1 as it was, then 6.2
     before: { arch: 'x86-pae', version: 'folio-6x@6.1', options: { pmdLockless: false } },
-    after: { arch: 'x86-pae', version: 'folio-6x@6.1' },
+    after: { arch: 'x86-pae', version: 'folio-6x@6.1', options: { pmdLockless: true } },
     alsoOk: [{ arch: 'x86-pae', version: 'folio-6x' }],
     invariant: 'torn-read',
     alsoBad: [

@@ -72,5 +72,6 @@ export const folio_61 = pinWalker(
     arches: ARCHES,
   },
   NAMES_61,
-  DEFAULTS,
+  // 6.1 read pmds with READ_ONCE; pmdp_get_lockless came in 6.2
+  { ...DEFAULTS, pmdLockless: false },
 );

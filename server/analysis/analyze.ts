@@ -9,7 +9,7 @@ import { NotApplicableError, replay, type Replay } from '../../emulator/run/repl
 import { scenarioFor, SCENARIOS, type Scenario } from '../../emulator/scenarios';
 import { RACES, type RaceRun, type RaceScenario } from '../../emulator/scenarios/races';
 import { dialectFor, getVersion, VERSIONS, type VersionModel } from '../../emulator/versions';
-import { fingerprint, mentionsGup, namesIn, type Fingerprint } from './fingerprint';
+import { archesOf, fingerprint, mentionsGup, namesIn, type Fingerprint } from './fingerprint';
 import { mapSteps, type Mapping } from './mapping';
 import { parseC, type CFile, type CFunction } from './parse';
 import { fileVersion, type SourceRequest } from './source';
@@ -127,7 +127,13 @@ function sourceMapping(file: CFile, steps: readonly { line?: number }[]): Mappin
  * The default scenario for a function on one arch: the file's own code where it runs, else the
  * version model (mapped onto the file by anchors), saying why.
  */
+/** The arches the file's code is for (an x86 file: x86-64 and PAE), and why where it is for none of them. */
+export function archesFor(a: Analysis): { arches: ArchId[]; note?: string } {
+  return archesOf(a.text, a.req.path);
+}
+
 export async function replayFunction(a: Analysis, fn: string, arch: ArchId, chosen?: Scenario): Promise<ArchReplay> {
+  if (!archesFor(a).arches.includes(arch)) return { arch, scenario: chosen ?? scenarioFor(fn), engine: 'model', na: archesFor(a).note ?? `not for this arch: this file's code is for ${archesFor(a).arches.join(', ')}` };
   // by default, the scenario the function's lens runs: one that executes it on this arch
   const planned = chosen || !a.version ? undefined : (await planFunctions(a, arch)).get(fn);
   const scenario = chosen ?? planned?.scenario ?? scenarioFor(fn);
@@ -197,7 +203,7 @@ const settled = new WeakSet<Promise<unknown>>();
 async function makePlan(a: Analysis, arch: ArchId): Promise<Map<string, FnPlan>> {
   const out = new Map<string, FnPlan>();
   const names = new Set(a.gupFunctions.map((f) => f.name));
-  if (!a.version || !names.size) return out;
+  if (!a.version || !names.size || !archesFor(a).arches.includes(arch)) return out;
   let source: SourceVersion | undefined;
   let unsupported: Unsupported | undefined;
   try {
@@ -264,10 +270,9 @@ export function racesOf(versionId: string): { has: RaceClaim[]; fixes: RaceClaim
       const run = runsOf(race).find(shipped);
       return run ? [{ race, run }] : [];
     });
-  return {
-    has: claims((r) => [r.before, ...(r.alsoBad ?? [])]),
-    fixes: claims((r) => [r.after, ...(r.alsoOk ?? [])]),
-  };
+  const has = claims((r) => [r.before, ...(r.alsoBad ?? [])]);
+  // never both "known to have X" and "fixes X"
+  return { has, fixes: claims((r) => [r.after, ...(r.alsoOk ?? [])]).filter((c) => !has.some((h) => h.race === c.race)) };
 }
 
 export interface InspectFunction {

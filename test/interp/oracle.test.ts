@@ -38,7 +38,15 @@ function both(file: string, model: string, arch: ArchId, scenario: string) {
     if (e instanceof NotApplicableError) return undefined;
     throw e;
   }
-  return { source: outcome(replay({ arch, version: v, scenario })), model: outcome(oracle) };
+  let source: Replay;
+  try {
+    source = replay({ arch, version: v, scenario });
+  } catch (e) {
+    // the file has no entry point for this call (a fixture without the fast-only ones): nothing to compare
+    if (e instanceof NotApplicableError) return undefined;
+    throw e;
+  }
+  return { source: outcome(source), model: outcome(oracle) };
 }
 
 const rows = PAIRS.flatMap((p) => p.arches.flatMap((arch) => SCENARIOS.map((s) => [p.file.split('/').slice(-2).join('/'), p.model, arch, s.id, p] as const)));

@@ -39,6 +39,9 @@ const expected: Record<string, { nr: number; slow: boolean; fastNr: number }> = 
   'special-pte': { nr: 4, slow: true, fastNr: 4 },
   'unaligned-start': { nr: 4, slow: false, fastNr: 4 },
   'pin-1g': { nr: 512, slow: false, fastNr: 512 },
+  // the fast-only entry points stop at the hole and never fall back
+  'fast-only-hole': { nr: 8, slow: false, fastNr: 8 },
+  'pin-fast-only-hole': { nr: 8, slow: false, fastNr: 8 },
 };
 
 function deltaOf(rp: Replay, pfn: number): number {
