@@ -293,7 +293,9 @@ describe.skipIf(!existsSync(corpus))('on the real kernel text rebuilt in ../shar
       expect(info.version).toBe(version);
       const nLines = text.split('\n').length;
       for (const fn of fns) {
-        const v = await conn.sendRequest<ReplayView>('workspace/executeCommand', { command: 'gup-lens.server.replay', arguments: [{ uri: u, fn, arch: 'arm64' }] });
+        // the 2013 RFC was for 32-bit ARM only (never arm64): its own arch
+        const arch = version === 'arm-rfc-2013' ? 'arm-lpae' : 'arm64';
+        const v = await conn.sendRequest<ReplayView>('workspace/executeCommand', { command: 'gup-lens.server.replay', arguments: [{ uri: u, fn, arch }] });
         expect(v.version).toBe(version);
         const range = info.functions.find((f) => f.name === fn)!;
         // the replay's steps of this function land on lines of this function
