@@ -209,11 +209,11 @@ describe('gup-lens in a real VS Code (code-server 4.100.3)', () => {
     await shot('2c-trace-view-race');
   }, 120_000);
 
-  it('a file in the 6.x shape replays its own code (the first lens: gup_put_folio on the 1 GiB pin)', async () => {
+  it('a file in the 6.x shape replays its own code (the first Replay lens: try_grab_folio_fast on the 1 GiB pin; gup_put_folio, which no scenario runs, has none)', async () => {
     await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'gup-6x.c' }).first().click();
     await textOf('.codelens-decoration', /Replay \(your code\): x86-64/, 60_000);
     await page.locator('.codelens-decoration a', { hasText: 'x86-64' }).first().click();
-    await textOf('.statusbar-item', /gup-lens: gup_put_folio on x86-64: \d+ lines executed, nr=512/, 60_000);
+    await textOf('.statusbar-item', /gup-lens: try_grab_folio_fast on x86-64: \d+ lines executed, nr=512/, 60_000);
     await textOf('.panel .view-lines', /pin_user_pages_fast:\d+: RETURN .*= 512/);
     await shot('2a-replay-6x');
     await page.locator('.explorer-folders-view .monaco-list-row', { hasText: /^gup\.c/ }).first().click();
