@@ -14,6 +14,8 @@ import type { SourceVersion } from '../../emulator/interp/source-version';
 import { ConfigError } from '../../emulator/interp/config';
 import { parseStubs, type Stubs } from '../../emulator/interp/kapi/stubs';
 import { check } from '../analysis/check';
+import { review, type PatchReview } from '../evolution/review';
+import { NotAPatchError } from '../evolution/patch';
 import { COMPILER_FORMS, KAPI, kapiTable, releasesOf } from '../../emulator/interp/kapi';
 import { behaviourDiff, bdiffMarkdown } from '../evolution/bdiff';
 import { cliGit } from '../evolution/git';
@@ -57,6 +59,10 @@ commands:
   check FILE|DIR... [--json] [--arch A]... [--stub NAME=noop|0|1|true|false]... [--no-races] [--max-states N]
                                                   run every built-in scenario and every applicable race on each
                                                   file's own code, per arch it is for; name what stops it
+  review PATCH [--tree DIR] [--arch A]... [--json] [--no-races] [--max-states N]
+                                                  a mailed patch or series: each GUP-fast function it touches,
+                                                  replayed before and after, and every race's verdict on both
+                                                  sides ("fixed", "introduced"); the tree is only read
   history FUNC --repo DIR [--json]                the commits where a function's text changed, oldest first
   bdiff --scenario S --arch A --from V1 --to V2 [--json]
                                                   the same scenario on two versions, traces aligned
@@ -444,6 +450,45 @@ export async function cmdCheck(a: { paths: string[]; json: boolean; arch?: strin
   out(`${s.files} file(s), ${s.runs} runs, ${s.own} on the files' own code (${s.percent}%)`);
 }
 
+function reviewJson(p: PatchReview) {
+  return {
+    subject: p.subject,
+    base: p.base,
+    functions: p.functions.map((f) => ({ name: f.name, file: f.file, ...(f.before && { before: f.before }), ...(f.after && { after: f.after }) })),
+    races: p.races.map((r) => ({ scenario: r.scenario, arch: r.arch, before: r.before, after: r.after, flip: r.flip, file: r.file, ...(r.message && { message: r.message }) })),
+    ...(p.problems.length && { problems: p.problems }),
+  };
+}
+
+export async function cmdReview(a: { patch: string; tree?: string; arch?: string[]; json: boolean; races: boolean; maxStates?: string }, out: Out, err: Out): Promise<void> {
+  for (const x of a.arch ?? []) getArch(x);
+  if (a.tree && !existsSync(join(a.tree, '.git')) && !existsSync(join(a.tree, 'HEAD'))) throw new UsageError(`${a.tree} is not a git repository`);
+  const text = readSource(a.patch);
+  const r = await review(text, { tree: a.tree, arches: a.arch, races: a.races, maxStates: positiveInt(a.maxStates, 'max-states'), progress: a.json ? undefined : undefined });
+  if (a.json) {
+    out(JSON.stringify({ patches: r.patches.map(reviewJson), ...(r.series && { series: reviewJson(r.series) }) }));
+    return;
+  }
+  for (const p of [...r.patches, ...(r.series ? [r.series] : [])]) {
+    out(`${p.subject}`);
+    out(`  base: ${p.base.kind}${p.base.rev ? ` ${p.base.rev}` : ''}`);
+    for (const x of p.problems) out(`  ! ${x}`);
+    for (const f of p.functions) {
+      out(`  ${f.file}: ${f.name}${!f.before ? ' (new)' : !f.after ? ' (removed)' : ''}`);
+      for (const arch of Object.keys({ ...f.before, ...f.after }) as (keyof NonNullable<typeof f.before>)[]) {
+        out(`    ${arch.padEnd(9)} before: ${f.before?.[arch] ?? '-'}`);
+        out(`    ${''.padEnd(9)} after:  ${f.after?.[arch] ?? '-'}`);
+      }
+    }
+    for (const x of p.races) {
+      const flip = x.flip === 'fixed' ? `  fixes ${x.scenario}` : x.flip === 'introduced' ? `  introduces a violation of ${x.scenario}` : '';
+      out(`  ${x.scenario.padEnd(26)} ${x.arch.padEnd(9)} ${x.before} -> ${x.after}${flip}`);
+      if (x.flip && x.counterexample && x.actors) out(raceDiagram(x.counterexample, x.actors, { violation: x.message }).split('\n').map((l) => '      ' + l).join('\n'));
+    }
+  }
+  void err;
+}
+
 export async function cmdHistory(a: { fn: string; repo: string; json: boolean }, out: Out): Promise<void> {
   if (!existsSync(join(a.repo, '.git')) && !existsSync(join(a.repo, 'HEAD'))) throw new UsageError(`${a.repo} is not a git repository`);
   const h = await functionHistory(cliGit(a.repo), a.fn);
@@ -512,6 +557,7 @@ export function main(argv: string[], out: Out = (s) => process.stdout.write(s + 
         from: { type: 'string' },
         to: { type: 'string' },
         repo: { type: 'string' },
+        tree: { type: 'string' },
         file: { type: 'string' },
         entry: { type: 'string' },
         config: { type: 'string', multiple: true },
@@ -575,6 +621,14 @@ export function main(argv: string[], out: Out = (s) => process.stdout.write(s + 
           (e) => {
             err(`gup-lens: ${(e as Error).message}${process.env.GUP_LENS_STACK ? '\n' + (e as Error).stack : ''}`);
             return 2;
+          },
+        );
+      case 'review':
+        return cmdReview({ patch: need(positionals[0], 'PATCH'), tree: values.tree, arch: values.arch, json: values.json!, races: !values['no-races'], maxStates: values['max-states'] }, out, err).then(
+          () => 0,
+          (e) => {
+            err(`gup-lens: ${(e as Error).message}`);
+            return e instanceof NotAPatchError ? 1 : 2;
           },
         );
       case 'inspect':

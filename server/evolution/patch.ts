@@ -1,0 +1,138 @@
+/**
+ * A mailed patch, read: a `git format-patch` series or mbox, one mail with the diff inline, or a
+ * bare diff. Each mail gives its subject, its `base-commit:` if it names one, and per file the
+ * parsed unified diff (the `diff` library's), with the document lines of its headers and hunks so
+ * the fronts can put lenses there. Applying is pure: text in, text out, never the work tree.
+ */
+import { applyPatch, parsePatch, type StructuredPatch } from 'diff';
+
+export interface FilePatch {
+  /** repository path before and after (undefined: the file is created, or deleted) */
+  oldPath?: string;
+  newPath?: string;
+  /** a binary patch: reported, never applied */
+  binary: boolean;
+  patch?: StructuredPatch;
+  /** 0-based document line of the file's `diff --git` (or `---`) header */
+  line: number;
+  /** per hunk: the 0-based document line of its `@@` header and the function named after it */
+  hunks: { line: number; context: string }[];
+}
+
+export interface MailPatch {
+  subject: string;
+  /** `base-commit:` of the mail, if any (format-patch --base) */
+  baseCommit?: string;
+  /** 0-based document line where the mail starts */
+  line: number;
+  files: FilePatch[];
+}
+
+export class NotAPatchError extends Error {}
+
+/** Mails of an mbox or format-patch series start with "From <sha or address> <date>". */
+const MAIL_START = /^From (?:[0-9a-f]{40} |\S+@\S+ |\S+ +)(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) /;
+const MAX_BYTES = 16 * 1024 * 1024;
+
+/** The mails of a document (a bare diff is one mail without headers); those without a diff have no files. */
+export function parseMails(text: string): MailPatch[] {
+  if (text.length > MAX_BYTES) throw new NotAPatchError(`the document is ${(text.length / 1048576).toFixed(1)} MB; gup-lens reads patches up to ${MAX_BYTES / 1048576} MB`);
+  const lines = text.split(/\r\n|\r|\n/);
+  const starts = [0];
+  for (let i = 1; i < lines.length; i++) if (MAIL_START.test(lines[i])) starts.push(i);
+  const out: MailPatch[] = [];
+  starts.forEach((s, k) => {
+    const e = k + 1 < starts.length ? starts[k + 1] : lines.length;
+    out.push(parseMail(lines, s, e));
+  });
+  return out;
+}
+
+function subjectOf(lines: string[], s: number, e: number): string {
+  for (let i = s; i < e && lines[i] !== ''; i++) {
+    const m = /^Subject:\s*(.*)$/i.exec(lines[i]);
+    if (!m) continue;
+    let subj = m[1];
+    for (let j = i + 1; j < e && /^[ \t]/.test(lines[j]); j++) subj += ' ' + lines[j].trim();
+    return subj.trim();
+  }
+  return '';
+}
+
+function parseMail(lines: string[], s: number, e: number): MailPatch {
+  let subject = subjectOf(lines, s, e);
+  let baseCommit: string | undefined;
+  for (let i = s; i < e; i++) {
+    const m = /^base-commit:\s*([0-9a-f]{7,40})\s*$/.exec(lines[i]);
+    if (m) baseCommit = m[1];
+  }
+  // where each file's diff starts: `diff --git`, or (a plain diff) a `--- ` line followed by `+++ `
+  // outside any hunk: a hunk's counts say where it ends, so a removed "-- x" line is not a header
+  const heads: number[] = [];
+  let gitHeader = false;
+  let oldLeft = 0;
+  let newLeft = 0;
+  for (let i = s; i < e; i++) {
+    const l = lines[i];
+    if (oldLeft > 0 || newLeft > 0) {
+      if (l.startsWith('-')) oldLeft--;
+      else if (l.startsWith('+')) newLeft--;
+      else if (l.startsWith(' ') || l === '') {
+        oldLeft--;
+        newLeft--;
+      }
+      continue;
+    }
+    const hunk = /^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@/.exec(l);
+    if (hunk) {
+      gitHeader = false;
+      oldLeft = hunk[1] === undefined ? 1 : Number(hunk[1]);
+      newLeft = hunk[2] === undefined ? 1 : Number(hunk[2]);
+    } else if (l.startsWith('diff --git ')) {
+      heads.push(i);
+      gitHeader = true;
+    } else if (l === '' || l.startsWith('GIT binary patch') || l.startsWith('Binary files ')) gitHeader = false;
+    else if (!gitHeader && l.startsWith('--- ') && lines[i + 1]?.startsWith('+++ ')) heads.push(i);
+  }
+  const files: FilePatch[] = [];
+  heads.forEach((h, k) => {
+    let end = k + 1 < heads.length ? heads[k + 1] : e;
+    // the mail's signature ("-- " then the git version) is not part of the last hunk
+    for (let i = h; i < end; i++) if (lines[i] === '-- ' && /^\d+\.\d+/.test(lines[i + 1] ?? '')) end = i;
+    const chunk = lines.slice(h, end);
+    const binary = chunk.some((l) => l.startsWith('GIT binary patch') || /^Binary files .* differ$/.test(l));
+    const hunks: FilePatch['hunks'] = [];
+    chunk.forEach((l, j) => {
+      const m = /^@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@ ?(.*)$/.exec(l);
+      if (m) hunks.push({ line: h + j, context: m[1].trim() });
+    });
+    let patch: StructuredPatch | undefined;
+    if (!binary) {
+      try {
+        patch = parsePatch(chunk.join('\n') + '\n')[0];
+      } catch {
+        patch = undefined;
+      }
+    }
+    const name = (p: string | undefined) => (!p || p === '/dev/null' ? undefined : p.replace(/^[ab]\//, '').replace(/\t.*$/, ''));
+    const git = /^diff --git a\/(\S+) b\/(\S+)/.exec(chunk[0]);
+    const oldPath = patch ? name(patch.oldFileName) : git?.[1];
+    const newPath = patch ? name(patch.newFileName) : git?.[2];
+    files.push({ oldPath: patch?.oldFileName === '/dev/null' ? undefined : oldPath ?? git?.[1], newPath: patch?.newFileName === '/dev/null' ? undefined : newPath ?? git?.[2], binary, patch, line: h, hunks });
+  });
+  if (!subject) subject = files.length ? `changes to ${[...new Set(files.map((f) => f.newPath ?? f.oldPath))].join(', ')}` : '(no subject)';
+  return { subject: subject.replace(/^\[PATCH[^\]]*\]\s*/, ''), baseCommit, line: s, files };
+}
+
+/** A file patch applied to a text: the new text, or undefined when it does not apply (no fuzz). */
+export function applyFile(before: string, f: FilePatch): string | undefined {
+  if (f.binary || !f.patch) return undefined;
+  if (!f.newPath) return '';
+  const r = applyPatch(before, f.patch);
+  return r === false ? undefined : r;
+}
+
+/** Whether the text looks like a patch at all (a diff header and a hunk), before parsing it. */
+export function looksLikePatch(text: string): boolean {
+  return /^(diff --git |--- \S)/m.test(text) && /^@@ -\d+/m.test(text);
+}

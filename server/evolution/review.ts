@@ -1,0 +1,293 @@
+/**
+ * Review a patch: find its base (the tree's `base-commit:`, else HEAD where it applies, else the
+ * newest tag it applies to; none without a tree), apply it in memory, and on both sides of every
+ * GUP-fast function it touches replay the function's own scenario and explore every applicable
+ * race on the file's own code. A verdict that changes is a flip: "fixed" or "introduced". A
+ * series is applied patch by patch, and reviewed per patch and as a whole. The tree is only read.
+ */
+import { join } from 'node:path';
+import { structuredPatch } from 'diff';
+import { getArch } from '../../emulator/arch';
+import type { ArchId } from '../../emulator/arch/types';
+import { explore } from '../../emulator/explore/explore';
+import type { SourceVersion } from '../../emulator/interp/source-version';
+import { checkApplicable, NotApplicableError } from '../../emulator/run/replay';
+import { RACES } from '../../emulator/scenarios/races';
+import type { Step } from '../../emulator/trace/types';
+import { analyze, replayFunction } from '../analysis/analyze';
+import { archesOf, isGupName, mentionsGup } from '../analysis/fingerprint';
+import { fileVersion } from '../analysis/source';
+import { parseC } from '../analysis/parse';
+import { cliGit, type GitAccessor } from './git';
+import { applyFile, NotAPatchError, parseMails, type FilePatch, type MailPatch } from './patch';
+
+export type Verdict = 'violation' | 'ok' | 'n/a';
+
+export interface FunctionReview {
+  name: string;
+  file: string;
+  /** per arch, what the function's own scenario gives on that side (absent: the function does not exist there) */
+  before?: Partial<Record<ArchId, string>>;
+  after?: Partial<Record<ArchId, string>>;
+  /** 0-based document line of the hunk that touches it (where a lens goes) */
+  line: number;
+  /** the hunk's text as the patch has it, for a reply to quote */
+  hunk: string[];
+}
+
+export interface RaceReview {
+  scenario: string;
+  arch: ArchId;
+  file: string;
+  before: Verdict;
+  after: Verdict;
+  flip: 'fixed' | 'introduced' | null;
+  /** the side that violates it: its counterexample and the invariant's message */
+  counterexample?: Step[];
+  actors?: string[];
+  message?: string;
+}
+
+export interface PatchReview {
+  subject: string;
+  base: { kind: 'base-commit' | 'head' | 'tag' | 'none'; rev?: string };
+  functions: FunctionReview[];
+  races: RaceReview[];
+  /** 0-based document line where the mail starts */
+  line: number;
+  /** what could not be reviewed, and why (a file that does not apply, a binary patch, no tree) */
+  problems: string[];
+}
+
+export interface ReviewOptions {
+  /** the kernel tree the patch is for */
+  tree?: string;
+  git?: GitAccessor;
+  arches?: string[];
+  races?: boolean;
+  maxStates?: number;
+  progress?: (s: string) => void;
+}
+
+export interface Review {
+  patches: PatchReview[];
+  /** a series of more than one patch, reviewed as a whole (the first patch's base, the last patch's result) */
+  series?: PatchReview;
+}
+
+type Files = Map<string, string | undefined>;
+
+/** A base where every file the series touches (and does not create) exists and every patch applies in turn. */
+async function findBase(mails: MailPatch[], git: GitAccessor): Promise<{ base: PatchReview['base']; files: Files } | undefined> {
+  const candidates: { kind: PatchReview['base']['kind']; rev: string }[] = [];
+  const named = mails.find((m) => m.baseCommit)?.baseCommit;
+  if (named) candidates.push({ kind: 'base-commit', rev: named });
+  candidates.push({ kind: 'head', rev: 'HEAD' });
+  try {
+    const tags = (await git.run(['tag', '--sort=-creatordate'])).split('\n').filter(Boolean).slice(0, 40);
+    for (const t of tags) candidates.push({ kind: 'tag', rev: t });
+  } catch {
+    // no tags: HEAD only
+  }
+  const paths = [...new Set(mails.flatMap((m) => m.files.filter((f) => f.oldPath && !f.binary).map((f) => f.oldPath!)))];
+  for (const c of candidates) {
+    let got: Map<string, string | undefined>;
+    try {
+      got = await git.catFiles(paths.map((p) => `${c.rev}:${p}`));
+    } catch {
+      continue;
+    }
+    const files: Files = new Map(paths.map((p) => [p, got.get(`${c.rev}:${p}`)]));
+    if (paths.some((p) => files.get(p) === undefined)) continue;
+    const probe = new Map(files);
+    if (mails.every((m) => m.files.every((f) => f.binary || applyTo(probe, f) !== undefined))) return { base: { kind: c.kind, rev: c.rev }, files };
+  }
+  return undefined;
+}
+
+/** Apply one file patch to the running state; the new text, or undefined when it does not apply. */
+function applyTo(state: Files, f: FilePatch): string | undefined {
+  const before = f.oldPath ? state.get(f.oldPath) : '';
+  if (before === undefined) return undefined;
+  const after = applyFile(before, f);
+  if (after === undefined) return undefined;
+  if (f.oldPath && f.oldPath !== f.newPath) state.delete(f.oldPath);
+  if (f.newPath) state.set(f.newPath, after);
+  return after;
+}
+
+/** The GUP-fast functions whose lines a hunk changes, on one side's text. */
+async function touched(text: string, ranges: [number, number][]): Promise<{ name: string; startLine: number; endLine: number }[]> {
+  if (!text || !mentionsGup(text)) return [];
+  const file = await parseC(text);
+  return file.functions.filter((f) => isGupName(f.name) && ranges.some(([a, b]) => a <= f.endLine && b >= f.startLine));
+}
+
+/** Changed line ranges of a file patch (0-based, inclusive) on the old and the new side. */
+function changedRanges(f: FilePatch): { old: [number, number][]; new: [number, number][] } {
+  const old: [number, number][] = [];
+  const nu: [number, number][] = [];
+  for (const h of f.patch?.hunks ?? []) {
+    let o = h.oldStart - 1;
+    let n = h.newStart - 1;
+    for (const l of h.lines) {
+      if (l.startsWith('-')) old.push([o, o++]);
+      else if (l.startsWith('+')) nu.push([n, n++]);
+      else if (!l.startsWith('\\')) {
+        o++;
+        n++;
+      }
+    }
+    // a pure insertion touches the function it lands in on the old side too
+    if (!h.lines.some((l) => l.startsWith('-'))) old.push([h.oldStart - 1, h.oldStart - 1]);
+  }
+  return { old, new: nu };
+}
+
+async function replaySummary(text: string, path: string, fn: string, arches: ArchId[]): Promise<Partial<Record<ArchId, string>>> {
+  const a = await analyze(text, undefined, undefined, { path });
+  const out: Partial<Record<ArchId, string>> = {};
+  for (const arch of arches) {
+    const r = await replayFunction(a, fn, arch);
+    if (r.na) {
+      out[arch] = `n/a: ${r.na}`;
+      continue;
+    }
+    const res = r.replay!.result;
+    const refs = r.replay!.deltas.reduce((s, d) => s + d.refcount, 0);
+    out[arch] = `${r.scenario.id}: nr=${res.nr}${res.slowPath ? `, slow path after ${res.fastNr}` : ''}, refs ${refs >= 0 ? '+' : ''}${refs} (${r.engine === 'source' ? 'its own code' : `model ${a.version?.id}${r.unsupported ? `; its code stopped: ${r.unsupported.what} at line ${r.unsupported.line}` : ''}`})`;
+  }
+  return out;
+}
+
+async function sourceOf(text: string | undefined, path: string, arch: ArchId): Promise<SourceVersion | undefined> {
+  if (!text || !mentionsGup(text)) return undefined;
+  try {
+    return (await fileVersion(text, { arch, path })).source;
+  } catch {
+    return undefined;
+  }
+}
+
+function verdictOn(v: SourceVersion | undefined, arch: ArchId, race: (typeof RACES)[number], maxStates?: number): { verdict: Verdict; r?: ReturnType<typeof explore> } {
+  if (!v) return { verdict: 'n/a' };
+  try {
+    checkApplicable(getArch(arch), v, race);
+    const r = explore(race, { arch, version: v }, { maxStates });
+    return { verdict: r.verdict === 'violation' ? 'violation' : 'ok', r };
+  } catch (e) {
+    if (e instanceof NotApplicableError) return { verdict: 'n/a' };
+    return { verdict: 'n/a' };
+  }
+}
+
+/** Review one step of the series: the files' texts before and after it. */
+async function reviewStep(mail: MailPatch, before: Files, after: Files, base: PatchReview['base'], tree: string | undefined, opts: ReviewOptions, problems: string[]): Promise<PatchReview> {
+  const functions: FunctionReview[] = [];
+  const races: RaceReview[] = [];
+  const wanted = (opts.arches?.length ? opts.arches : ['x86-64', 'x86-pae', 'arm-lpae', 'arm64']) as ArchId[];
+  const covered = new Set<ArchId>();
+  // arch-specific files first: arch/x86/mm/gup.c answers for x86 before mm/gup.c does
+  const cfiles = mail.files.filter((f) => !f.binary && /\.[ch]$/.test(f.newPath ?? f.oldPath ?? '')).sort((x, y) => Number(!(x.newPath ?? x.oldPath)!.startsWith('arch/')) - Number(!(y.newPath ?? y.oldPath)!.startsWith('arch/')));
+  for (const f of cfiles) {
+    const path = (f.newPath ?? f.oldPath)!;
+    const b = f.oldPath ? before.get(f.oldPath) : '';
+    const a = f.newPath ? after.get(f.newPath) : '';
+    if ((f.oldPath && b === undefined) || (f.newPath && a === undefined)) continue;
+    const full = tree ? join(tree, path) : path;
+    const arches = archesOf(a || b || '', full).arches.filter((x) => wanted.includes(x));
+    const ranges = changedRanges(f);
+    const fb = await touched(b ?? '', ranges.old);
+    const fa = await touched(a ?? '', ranges.new);
+    const names = [...new Set([...fb.map((x) => x.name), ...fa.map((x) => x.name)])];
+    if (!names.length) continue;
+    const hunkAt = (name: string) => {
+      const fn = fa.find((x) => x.name === name) ?? fb.find((x) => x.name === name);
+      const hs = f.patch?.hunks ?? [];
+      const i = Math.max(0, hs.findIndex((h) => fn && h.newStart - 1 <= fn.endLine && h.newStart - 1 + h.newLines >= fn.startLine));
+      return { line: f.hunks[i]?.line ?? f.line, hunk: hs[i] ? [`@@ -${hs[i].oldStart},${hs[i].oldLines} +${hs[i].newStart},${hs[i].newLines} @@ ${f.hunks[i]?.context ?? ''}`.trimEnd(), ...hs[i].lines] : [] };
+    };
+    for (const name of names) {
+      opts.progress?.(`${mail.subject}: ${name}`);
+      const inB = fb.some((x) => x.name === name) || (!!b && (await parseC(b)).functions.some((x) => x.name === name));
+      const inA = fa.some((x) => x.name === name);
+      functions.push({
+        name, file: path, ...hunkAt(name),
+        ...(inB && b ? { before: await replaySummary(b, full, name, arches) } : {}),
+        ...(inA && a ? { after: await replaySummary(a, full, name, arches) } : {}),
+      });
+    }
+    if (opts.races === false) continue;
+    for (const arch of arches.filter((x) => !covered.has(x))) {
+      covered.add(arch);
+      const vb = await sourceOf(b, full, arch);
+      const va = await sourceOf(a, full, arch);
+      for (const race of RACES) {
+        if (race.arches && !race.arches.includes(arch)) continue;
+        opts.progress?.(`${mail.subject}: ${race.id} on ${arch}`);
+        const x = verdictOn(vb, arch, race, opts.maxStates);
+        const y = verdictOn(va, arch, race, opts.maxStates);
+        if (x.verdict === 'n/a' && y.verdict === 'n/a') continue;
+        const flip = x.verdict === 'violation' && y.verdict === 'ok' ? 'fixed' : x.verdict === 'ok' && y.verdict === 'violation' ? 'introduced' : null;
+        const bad = y.verdict === 'violation' ? y.r : x.verdict === 'violation' ? x.r : undefined;
+        races.push({ scenario: race.id, arch, file: path, before: x.verdict, after: y.verdict, flip, ...(bad && { counterexample: bad.counterexample, actors: bad.actors, message: bad.message }) });
+      }
+    }
+  }
+  return { subject: mail.subject, base, functions, races, line: mail.line, problems };
+}
+
+/** Review every patch of a document; NotAPatchError when nothing in it is a patch. */
+export async function review(text: string, opts: ReviewOptions = {}): Promise<Review> {
+  const mails = parseMails(text).filter((m) => m.files.length);
+  if (!mails.length) throw new NotAPatchError('nothing in this input is a patch (no diff with a hunk)');
+  const git = opts.git ?? (opts.tree ? cliGit(opts.tree) : undefined);
+  const found = git ? await findBase(mails, git) : undefined;
+  const base: PatchReview['base'] = found?.base ?? { kind: 'none' };
+  const state: Files = new Map(found?.files ?? []);
+  const first = new Map(state);
+  const out: PatchReview[] = [];
+  for (const m of mails) {
+    const problems: string[] = [];
+    const before = new Map(state);
+    for (const f of m.files) {
+      const path = f.newPath ?? f.oldPath ?? '?';
+      if (f.binary) {
+        problems.push(`${path}: a binary patch, not applied`);
+        continue;
+      }
+      if (applyTo(state, f) === undefined) {
+        if (f.oldPath && !before.has(f.oldPath)) problems.push(`${path}: ${opts.tree ? `no base in ${opts.tree} that this patch applies to` : 'open the kernel tree this patch is for (it changes a file the patch does not carry whole)'}`);
+        else problems.push(`${path}: this patch does not apply to it`);
+      }
+    }
+    out.push(await reviewStep(m, before, new Map(state), base, opts.tree, opts, problems));
+  }
+  if (mails.length < 2) return { patches: out };
+  const whole: MailPatch = { subject: `the series as a whole (${mails.length} patches)`, line: mails[0].line, files: wholeSeries(mails, first, state) };
+  return { patches: out, series: await reviewStep(whole, first, state, base, opts.tree, opts, []) };
+}
+
+/**
+ * The series as one change per file: the first patch's text against the last patch's, diffed
+ * anew (hunk numbers of later patches refer to texts in between); lenses go at the hunks of the
+ * first patch that touches the file.
+ */
+function wholeSeries(mails: MailPatch[], first: Files, last: Files): FilePatch[] {
+  const out: FilePatch[] = [];
+  const seen = new Set<string>();
+  for (const m of mails) {
+    for (const f of m.files) {
+      const path = f.newPath ?? f.oldPath;
+      if (!path || seen.has(path) || f.binary) continue;
+      seen.add(path);
+      const origin = f.oldPath ?? (f.newPath && !first.has(f.newPath) ? undefined : f.newPath);
+      const a = origin ? first.get(origin) : '';
+      const b = last.get(path);
+      if (a === undefined || b === undefined) continue;
+      const patch = structuredPatch(origin ?? '/dev/null', path, a, b, '', '', { context: 3 });
+      out.push({ oldPath: origin, newPath: path, binary: false, patch, line: f.line, hunks: patch.hunks.map((_, i) => f.hunks[Math.min(i, f.hunks.length - 1)] ?? { line: f.line, context: '' }) });
+    }
+  }
+  return out;
+}

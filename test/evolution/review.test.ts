@@ -1,0 +1,151 @@
+/**
+ * Reviewing a patch: the 2013 ARM RFC as mailed (no tree: the new file runs from the patch alone),
+ * and patches made here between era fixtures, applied in memory to a git tree the test builds:
+ * base-commit, HEAD, or the newest tag the patch applies to. Verdicts flip where history says.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../server/cli/main';
+import { NotAPatchError, parseMails } from '../../server/evolution/patch';
+import { review } from '../../server/evolution/review';
+
+const FIX = join(__dirname, '../fixtures');
+const corpus = join(__dirname, '../../../shared/corpus');
+const fixture = (p: string) => readFileSync(join(FIX, p), 'utf8');
+
+function git(dir: string, ...args: string[]): string {
+  return execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' } });
+}
+
+/** A kernel-shaped tree with mm/gup.c at `before`, committed and tagged; the patch to `after` as a mail. */
+function treeWithPatch(before: string, after: string, subject: string): { dir: string; mail: string; base: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'gup-review-'));
+  git(dir, 'init', '-q');
+  mkdirSync(join(dir, 'mm'));
+  writeFileSync(join(dir, 'mm/gup.c'), before);
+  git(dir, 'add', '.');
+  git(dir, 'commit', '-qm', 'base');
+  git(dir, 'tag', 'v1.0');
+  const base = git(dir, 'rev-parse', 'HEAD').trim();
+  writeFileSync(join(dir, 'mm/gup.c'), after);
+  const diff = git(dir, 'diff');
+  git(dir, 'checkout', '-q', '--', 'mm/gup.c');
+  const mail = `From ${'0'.repeat(40)} Mon Sep 17 00:00:00 2001\nFrom: A Reviewer <r@example.invalid>\nSubject: [PATCH] ${subject}\n\nWhy this is needed.\n\n---\n${diff}-- \n2.43.0\n`;
+  return { dir, mail, base };
+}
+
+const V510 = fixture('eras/gup-5.10-shape.c');
+// the same walker before write_protect_seq: no seqcount around the interrupts-off walk
+const V510_NO_SEQ = V510.replace(/\tif \(gf & FOLL_PIN\) \{\n\t\tstamp = raw_read_seqcount\([^\n]*\n[^\n]*\n[^\n]*\n\t\}\n/, '').replace(/\tif \(\(gf & FOLL_PIN\) && read_seqcount_retry\([^\n]*\n\t\tunpin_user_pages\(out, got\);\n\t\treturn 0;\n\t\}\n/, '');
+const V61 = fixture('eras/gup-6.1-shape.c');
+const V62 = V61.replace('pmd_t pmv = READ_ONCE(*pm_at);', 'pmd_t pmv = pmdp_get_lockless(pm_at);');
+
+describe('patch review', () => {
+  it('reads a format-patch mail: subject, files, hunks at their lines; a mail without a patch has none', () => {
+    const { mail } = treeWithPatch(V510_NO_SEQ, V510, 'mm/gup: fast GUP backs off while fork copies');
+    const [m] = parseMails(mail);
+    expect(m.subject).toBe('mm/gup: fast GUP backs off while fork copies');
+    expect(m.files.map((f) => f.newPath)).toEqual(['mm/gup.c']);
+    expect(m.files[0].hunks.every((h) => mail.split('\n')[h.line].startsWith('@@ '))).toBe(true);
+    expect(parseMails('From: someone\nSubject: hello\n\njust words\n')[0].files).toEqual([]);
+  });
+
+  it('the 2013 ARM RFC as mailed, without a tree: the new file runs from the patch alone, and its races show on the after side', async () => {
+    const file = join(corpus, 'arm-rfc-2013.patch');
+    if (!existsSync(file)) return console.warn('skipped: ../shared/corpus is absent');
+    const r = await review(readFileSync(file, 'utf8'));
+    const p = r.patches[0];
+    expect(p.base).toEqual({ kind: 'none' });
+    const pte = p.functions.find((f) => f.name === 'gup_pte_range')!;
+    expect(pte.before).toBeUndefined();
+    expect(pte.after!['arm-lpae']).toMatch(/nr=16.*its own code/);
+    for (const id of ['race-pte-changed', 'race-table-free', 'race-thp-split-no-ipi']) {
+      expect(p.races.find((x) => x.scenario === id && x.arch === 'arm-lpae'), id).toMatchObject({ before: 'n/a', after: 'violation' });
+    }
+  }, 60_000);
+
+  it('5.10 without write_protect_seq -> with it, applied to HEAD of a tree: race-fork-pin fixed', async () => {
+    expect(V510_NO_SEQ).not.toContain('write_protect_seq);');
+    const { dir, mail } = treeWithPatch(V510_NO_SEQ, V510, 'mm/gup: fast GUP backs off while fork copies');
+    const r = await review(mail, { tree: dir, arches: ['x86-64'] });
+    const p = r.patches[0];
+    expect(p.base).toEqual({ kind: 'head', rev: 'HEAD' });
+    expect(p.functions.map((f) => f.name)).toContain('lockless_pages_from_mm');
+    expect(p.races.find((x) => x.scenario === 'race-fork-pin')).toMatchObject({ arch: 'x86-64', before: 'violation', after: 'ok', flip: 'fixed' });
+    expect(p.races.filter((x) => x.flip === 'introduced')).toEqual([]);
+    // the tree is only read
+    expect(git(dir, 'status', '--porcelain')).toBe('');
+  }, 60_000);
+
+  it('6.1 READ_ONCE pmd -> pmdp_get_lockless, found by base-commit, then (HEAD moved on) by the newest tag: race-pae-torn-pmd fixed on x86-pae', async () => {
+    const { dir, mail, base } = treeWithPatch(V61, V62, 'mm/gup: read pmds without tearing them');
+    // HEAD moves on to a text the patch no longer applies to
+    writeFileSync(join(dir, 'mm/gup.c'), V61.replace('pmd_t pmv = READ_ONCE(*pm_at);', 'pmd_t pmv = READ_ONCE(*pm_at); /* elsewhere */'));
+    git(dir, 'commit', '-qam', 'unrelated');
+    const withBase = mail.replace('-- \n', `\nbase-commit: ${base}\n-- \n`);
+    const a = await review(withBase, { tree: dir, arches: ['x86-pae'] });
+    expect(a.patches[0].base).toEqual({ kind: 'base-commit', rev: base });
+    expect(a.patches[0].races.find((x) => x.scenario === 'race-pae-torn-pmd')).toMatchObject({ before: 'violation', after: 'ok', flip: 'fixed' });
+    const b = await review(mail, { tree: dir, arches: ['x86-pae'], races: false });
+    expect(b.patches[0].base).toEqual({ kind: 'tag', rev: 'v1.0' });
+  }, 60_000);
+
+  it('a series: each patch, and the series as a whole', async () => {
+    const one = treeWithPatch(V510_NO_SEQ, V510, 'first');
+    const dir = one.dir;
+    // the second patch goes on from the first's result
+    const second = V510.replace('unpin_user_pages(out, got);', 'unpin_user_pages(out, got); /* and back off */');
+    const m2 = `From ${'1'.repeat(40)} Mon Sep 17 00:00:00 2001\nSubject: [PATCH 2/2] second\n\n---\n${diffOf(V510, second)}-- \n2.43.0\n`;
+    const r = await review(one.mail + m2, { tree: dir, arches: ['x86-64'], races: false });
+    expect(r.patches.map((p) => p.subject)).toEqual(['first', 'second']);
+    expect(r.series?.subject).toMatch(/the series as a whole \(2 patches\)/);
+    expect(r.series?.functions.map((f) => f.name)).toContain('lockless_pages_from_mm');
+  }, 60_000);
+
+  it('bad input: no patch, a binary patch, a patch that does not apply; nothing is written', async () => {
+    await expect(review('From: x\nSubject: no diff here\n\nhello\n')).rejects.toThrow(NotAPatchError);
+    const bin = 'diff --git a/x.bin b/x.bin\nindex 1..2 100644\nGIT binary patch\nliteral 3\nabc\n\n--- a/mm/gup.c\n+++ b/mm/gup.c\n@@ -1,1 +1,1 @@\n-a\n+b\n';
+    const r = await review(bin);
+    expect(r.patches[0].problems.join('\n')).toMatch(/binary patch, not applied/);
+    expect(r.patches[0].problems.join('\n')).toMatch(/open the kernel tree this patch is for/);
+    const { dir, mail } = treeWithPatch(V510_NO_SEQ, V510, 'x');
+    writeFileSync(join(dir, 'mm/gup.c'), 'int unrelated;\n');
+    git(dir, 'commit', '-qam', 'replace it');
+    git(dir, 'tag', '-d', 'v1.0');
+    const n = await review(mail.replace(/^From 0+ .*\n/, ''), { tree: dir, races: false });
+    expect(n.patches[0].base.kind).toBe('none');
+    expect(n.patches[0].problems.join('\n')).toMatch(/no base in .* that this patch applies to/);
+  }, 60_000);
+
+  it('gup-lens review: JSON of the contract; exit 1 when nothing is a patch', async () => {
+    const { dir, mail } = treeWithPatch(V61, V62, 'mm/gup: read pmds without tearing them');
+    const patch = join(dir, 'fix.patch');
+    writeFileSync(patch, mail);
+    const out: string[] = [];
+    const err: string[] = [];
+    expect(await main(['review', patch, '--tree', dir, '--arch', 'x86-pae', '--json'], (s) => out.push(s), (s) => err.push(s))).toBe(0);
+    const j = JSON.parse(out.join(''));
+    expect(Object.keys(j.patches[0])).toEqual(expect.arrayContaining(['subject', 'base', 'functions', 'races']));
+    expect(j.patches[0].base).toEqual({ kind: 'head', rev: 'HEAD' });
+    expect(j.patches[0].races.find((x: { scenario: string }) => x.scenario === 'race-pae-torn-pmd')).toMatchObject({ arch: 'x86-pae', before: 'violation', after: 'ok', flip: 'fixed' });
+    for (const f of j.patches[0].functions) expect(Object.keys(f).every((k) => ['name', 'file', 'before', 'after'].includes(k))).toBe(true);
+    const words = join(dir, 'words.txt');
+    writeFileSync(words, 'nothing to see\n');
+    expect(await main(['review', words], () => undefined, (s) => err.push(s))).toBe(1);
+    expect(err.join('\n')).toMatch(/nothing in this input is a patch/);
+  }, 60_000);
+});
+
+function diffOf(a: string, b: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'gup-diff-'));
+  git(dir, 'init', '-q');
+  mkdirSync(join(dir, 'mm'));
+  writeFileSync(join(dir, 'mm/gup.c'), a);
+  git(dir, 'add', '.');
+  git(dir, 'commit', '-qm', 'a');
+  writeFileSync(join(dir, 'mm/gup.c'), b);
+  return git(dir, 'diff');
+}
