@@ -10,6 +10,8 @@ import { SERVER_EXEC_ARGV } from '../server/protocol';
 import { VERSIONS } from '../emulator/versions';
 import type { TraceView } from './trace';
 
+/** Patches come as diffs, or as mails VS Code opens as plain text (.eml, .mbox). */
+const PATCH_LANGUAGES = ['diff', 'plaintext'];
 const GUP_NAMES = new RegExp(`\\b(${[...new Set(VERSIONS.flatMap((v) => v.functions))].join('|')})\\s*\\(`);
 
 export class GupContext implements vscode.Disposable {
@@ -37,6 +39,7 @@ export class GupContext implements vscode.Disposable {
 
   /** Does this document look like GUP-fast code? (cheap: a regex, no parse) */
   static isGupDocument(doc: vscode.TextDocument): boolean {
+    if (PATCH_LANGUAGES.includes(doc.languageId)) return /^@@ -\d+/m.test(doc.getText()) && GUP_NAMES.test(doc.getText());
     return (doc.languageId === 'c' || doc.uri.scheme === 'gup-lens') && GUP_NAMES.test(doc.getText());
   }
 
@@ -72,6 +75,10 @@ export class GupContext implements vscode.Disposable {
         { scheme: 'file', language: 'c' },
         { scheme: 'untitled', language: 'c' },
         { scheme: 'gup-lens' },
+        // patches under review (the server reviews only those with a diff that touches GUP-fast code)
+        { scheme: 'file', language: 'diff' },
+        { scheme: 'untitled', language: 'diff' },
+        { scheme: 'file', pattern: '**/*.{patch,diff,eml,mbox}' },
       ],
       synchronize: { configurationSection: 'gupLens' },
     };

@@ -13,7 +13,7 @@ import { activateNotes } from './notes';
 import { activateRaces } from './races';
 import { activateReplay } from './replay';
 import { activateStatus } from './status';
-import { activateStubs } from './stubs';
+import { activateCommands } from './commands';
 import { TraceView } from './trace';
 
 let ctx: GupContext | undefined;
@@ -30,7 +30,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ ctx:
   activateBehaviourDiff(ctx);
   activateNotes(ctx);
   activateCatalog(ctx);
-  activateStubs(ctx);
+  activateCommands(ctx);
   ctx.startWhenNeeded();
   ctx.log(`activated in ${Date.now() - t0} ms`);
   return { ctx };

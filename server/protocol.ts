@@ -28,6 +28,10 @@ export const CLIENT_COMMANDS = {
   history: 'gup-lens.history',
   /** set gupLens.stubs[name] = value in the workspace (the quick fix of an unknown call) */
   setStub: 'gup-lens.setStub',
+  /** show a text (a patch review's details) in the gup-lens output */
+  showText: 'gup-lens.showText',
+  /** put a reply (a patch review as a quoting mail) on the clipboard */
+  copyReply: 'gup-lens.copyReply',
 } as const;
 
 export interface ReplayArgs {

@@ -15,8 +15,8 @@ export interface FilePatch {
   patch?: StructuredPatch;
   /** 0-based document line of the file's `diff --git` (or `---`) header */
   line: number;
-  /** per hunk: the 0-based document line of its `@@` header and the function named after it */
-  hunks: { line: number; context: string }[];
+  /** per hunk: the 0-based document line of its `@@` header, the header as written, and the function named after it */
+  hunks: { line: number; header: string; context: string }[];
 }
 
 export interface MailPatch {
@@ -104,7 +104,7 @@ function parseMail(lines: string[], s: number, e: number): MailPatch {
     const hunks: FilePatch['hunks'] = [];
     chunk.forEach((l, j) => {
       const m = /^@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@ ?(.*)$/.exec(l);
-      if (m) hunks.push({ line: h + j, context: m[1].trim() });
+      if (m) hunks.push({ line: h + j, header: l.trimEnd(), context: m[1].trim() });
     });
     let patch: StructuredPatch | undefined;
     if (!binary) {

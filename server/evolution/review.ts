@@ -205,7 +205,8 @@ async function reviewStep(mail: MailPatch, before: Files, after: Files, base: Pa
       const fn = fa.find((x) => x.name === name) ?? fb.find((x) => x.name === name);
       const hs = f.patch?.hunks ?? [];
       const i = Math.max(0, hs.findIndex((h) => fn && h.newStart - 1 <= fn.endLine && h.newStart - 1 + h.newLines >= fn.startLine));
-      return { line: f.hunks[i]?.line ?? f.line, hunk: hs[i] ? [`@@ -${hs[i].oldStart},${hs[i].oldLines} +${hs[i].newStart},${hs[i].newLines} @@ ${f.hunks[i]?.context ?? ''}`.trimEnd(), ...hs[i].lines] : [] };
+      // quoted as the patch has it (the header as written)
+      return { line: f.hunks[i]?.line ?? f.line, hunk: hs[i] ? [f.hunks[i]?.header ?? `@@ -${hs[i].oldStart},${hs[i].oldLines} +${hs[i].newStart},${hs[i].newLines} @@`, ...hs[i].lines] : [] };
     };
     for (const name of names) {
       opts.progress?.(`${mail.subject}: ${name}`);
@@ -228,7 +229,8 @@ async function reviewStep(mail: MailPatch, before: Files, after: Files, base: Pa
         const x = verdictOn(vb, arch, race, opts.maxStates);
         const y = verdictOn(va, arch, race, opts.maxStates);
         if (x.verdict === 'n/a' && y.verdict === 'n/a') continue;
-        const flip = x.verdict === 'violation' && y.verdict === 'ok' ? 'fixed' : x.verdict === 'ok' && y.verdict === 'violation' ? 'introduced' : null;
+        // code that did not exist (or the race could not meet) before and violates it now introduces the violation
+        const flip = x.verdict === 'violation' && y.verdict !== 'violation' ? 'fixed' : x.verdict !== 'violation' && y.verdict === 'violation' ? 'introduced' : null;
         const bad = y.verdict === 'violation' ? y.r : x.verdict === 'violation' ? x.r : undefined;
         races.push({ scenario: race.id, arch, file: path, before: x.verdict, after: y.verdict, flip, ...(bad && { counterexample: bad.counterexample, actors: bad.actors, message: bad.message }) });
       }
@@ -286,7 +288,7 @@ function wholeSeries(mails: MailPatch[], first: Files, last: Files): FilePatch[]
       const b = last.get(path);
       if (a === undefined || b === undefined) continue;
       const patch = structuredPatch(origin ?? '/dev/null', path, a, b, '', '', { context: 3 });
-      out.push({ oldPath: origin, newPath: path, binary: false, patch, line: f.line, hunks: patch.hunks.map((_, i) => f.hunks[Math.min(i, f.hunks.length - 1)] ?? { line: f.line, context: '' }) });
+      out.push({ oldPath: origin, newPath: path, binary: false, patch, line: f.line, hunks: patch.hunks.map((h, i) => ({ line: (f.hunks[Math.min(i, f.hunks.length - 1)] ?? { line: f.line }).line, header: `@@ -${h.oldStart},${h.oldLines} +${h.newStart},${h.newLines} @@`, context: '' })) });
     }
   }
   return out;

@@ -32,6 +32,7 @@ import {
   type ReplayArgs, type ReplayView, type Settings,
 } from '../protocol';
 import { diagnosticsFor, forgetLenses, hoverFor, lensesFor, replayView, wordAt } from './views';
+import { forgetPatch, isPatchDocument, patchLenses } from './patch-lenses';
 import { isGupName } from '../analysis/fingerprint';
 
 /** Files larger than this are not analysed (mm/gup.c is about 100 KB). */
@@ -224,12 +225,21 @@ export function startServer(connection: Connection): void {
     clearTimeout(timers.get(e.document.uri));
     timers.delete(e.document.uri);
     forgetLenses(e.document.uri);
+    forgetPatch(e.document.uri);
     published.delete(e.document.uri);
   });
 
   connection.onCodeLens(async (p): Promise<CodeLens[]> => {
     const doc = documents.get(p.textDocument.uri);
     if (!doc || !settings.codeLens) return [];
+    if (isPatchDocument(doc.languageId, doc.getText())) {
+      // a patch: its review's lenses (the review runs once per version; the client asks again when it is done)
+      const refresh = () => void connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
+      return patchLenses(doc.uri, doc.version, doc.getText(), pathOf(doc.uri), refresh).map((l) => ({
+        range: { start: { line: l.line, character: 0 }, end: { line: l.line, character: 0 } },
+        command: { title: l.title, command: l.command, arguments: l.args },
+      }));
+    }
     const a = await analysisOf(doc);
     if (!a) {
       // too large, or the parser failed: say so where the lenses would be (a lens with no command is a label)

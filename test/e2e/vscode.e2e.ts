@@ -211,6 +211,9 @@ describe('gup-lens in a real VS Code (code-server 4.100.3)', () => {
 
   it('a file in the 6.x shape replays its own code (the first Replay lens: try_grab_folio_fast on the 1 GiB pin; gup_put_folio, which no scenario runs, has none)', async () => {
     await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'gup-6x.c' }).first().click();
+    // the lenses render for the lines in view: go to try_grab_folio_fast
+    await textOf('.codelens-decoration', /History/, 60_000);
+    await goToLine(readFileSync(join(root, 'test/fixtures/eras/gup-6.10-shape.c'), 'utf8').split('\n').findIndex((l) => /\btry_grab_folio_fast\(/.test(l) && !l.trim().endsWith(';')) + 1);
     await textOf('.codelens-decoration', /Replay \(your code\): x86-64/, 60_000);
     await page.locator('.codelens-decoration a', { hasText: 'x86-64' }).first().click();
     await textOf('.statusbar-item', /gup-lens: try_grab_folio_fast on x86-64: \d+ lines executed, nr=512/, 60_000);

@@ -28,8 +28,8 @@ async function until(f: () => boolean, ms = 10_000): Promise<void> {
   }
 }
 
-async function open(uri: string, text: string): Promise<void> {
-  await conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'c', version: ++version, text } });
+async function open(uri: string, text: string, languageId = 'c'): Promise<void> {
+  await conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId, version: ++version, text } });
 }
 const lenses = (uri: string) => conn.sendRequest<CodeLens[]>('textDocument/codeLens', { textDocument: { uri } });
 const hover = (uri: string, line: number, character: number) => conn.sendRequest<Hover | null>('textDocument/hover', { textDocument: { uri }, position: { line, character } });
@@ -275,6 +275,29 @@ describe('the language server over stdio', () => {
     const r2 = await conn.sendRequest<{ error: string }>('workspace/executeCommand', { command: 'gup-lens.server.replay', arguments: [] });
     expect(r2.error).toMatch(/not open/);
   });
+});
+
+describe.skipIf(!existsSync(corpus))('a patch under review (the 2013 ARM RFC as mailed)', () => {
+  it('says the review is under way, then puts its lenses on the mail and on each touched function\'s hunk, with a reply to copy', async () => {
+    const text = readFileSync(join(corpus, 'arm-rfc-2013.patch'), 'utf8');
+    const u = 'file:///review/arm-rfc-2013.patch';
+    const before = refreshes;
+    await open(u, text, 'diff');
+    const first = await lenses(u);
+    expect(first.map((l) => l.command!.title)).toEqual([expect.stringMatching(/reviewing this patch/)]);
+    await until(() => refreshes > before, 60_000);
+    const ls = await lenses(u);
+    const titles = ls.map((l) => l.command!.title);
+    expect(titles[0]).toMatch(/^gup-lens: base none · \d+ GUP-fast function\(s\) · introduces a violation of .*race-pte-changed/);
+    const hunk = lineOf(text, '@@ -0,0 +1,330 @@');
+    const at = ls.filter((l) => l.range.start.line === hunk).map((l) => l.command!.title);
+    expect(at).toEqual(expect.arrayContaining([expect.stringMatching(/^gup_get_pte: Before \| After: - → nr=16 \(ARM LPAE\)$/), expect.stringMatching(/^Races: before → after: introduces a violation of .*race-table-free/), 'Copy as reply']));
+    const reply = ls.find((l) => l.range.start.line === hunk && l.command!.title === 'Copy as reply')!.command!.arguments![0] as { text: string };
+    expect(reply.text).toMatch(/^On the patch ".*", in arch\/arm\/mm\/gup\.c:\n\n> @@ -0,0 \+1,330 @@/);
+    expect(reply.text).toMatch(/\n> \+static inline pte_t gup_get_pte\(pte_t \*ptep\)\n/);
+    expect(reply.text).toMatch(/This introduces a violation of race-pte-changed on arm-lpae/);
+    expect(reply.text).toMatch(/CPU 0 \(gup\)/);
+  }, 90_000);
 });
 
 describe.skipIf(!existsSync(corpus))('on the real kernel text rebuilt in ../shared/corpus', () => {
