@@ -1,9 +1,9 @@
 /**
  * Lenses on a patch document (a mailed patch, a format-patch series, a diff): on each mail, its
  * base and what flips; on each hunk that touches a GUP-fast function, the function before and
- * after, the races before -> after, and a reply to copy. A review takes seconds (every race on
- * both sides), so the first request starts it and says so; the client is asked again when it is
- * done. Reviews are kept per document version.
+ * after, the races before -> after, and a reply to copy. The functions come first (a second or
+ * less), the races after them (seconds: every race on both sides); the client is asked again as
+ * each arrives. Reviews are kept per document version.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -15,7 +15,14 @@ import { review, type FunctionReview, type PatchReview, type Review } from '../e
 import { CLIENT_COMMANDS } from '../protocol';
 import type { Lens } from './views';
 
-const reviews = new Map<string, { version: number; result?: Review | Error; running: Promise<void> }>();
+/** per document: its review without races (fast: the lenses), then with them (the flips) */
+interface Entry {
+  version: number;
+  result?: Review | Error;
+  /** the races are still being explored (the lenses say so) */
+  racing: boolean;
+}
+const reviews = new Map<string, Entry>();
 
 /** A document the patch lenses are for: a diff by language, or any text with a diff header and a hunk that is not C. */
 export function isPatchDocument(languageId: string, text: string): boolean {
@@ -68,14 +75,15 @@ function flipsTitle(p: PatchReview, file?: string): string {
   return parts.length ? parts.join(', ') : `no verdict changes (${rs.length} race runs)`;
 }
 
-function lensesOf(uri: string, r: Review): Lens[] {
+function lensesOf(uri: string, r: Review, racing: boolean): Lens[] {
   const out: Lens[] = [];
   const show = (title: string, text: string): Lens => ({ line: 0, title, command: CLIENT_COMMANDS.showText, args: [{ title, text }] });
   const at = (l: Lens, line: number): Lens => ({ ...l, line });
   const mails = [...r.patches, ...(r.series ? [r.series] : [])];
   for (const p of mails) {
     const whole = p === r.series;
-    out.push(at(show(`gup-lens${whole ? ', the series as a whole' : ''}: base ${p.base.kind}${p.base.rev ? ` ${p.base.rev.slice(0, 12)}` : ''} · ${p.functions.length} GUP-fast function(s) · ${flipsTitle(p)}`, racesText(p)), p.line));
+    const flips = racing ? 'exploring the races…' : flipsTitle(p);
+    out.push(at(show(`gup-lens${whole ? ', the series as a whole' : ''}: base ${p.base.kind}${p.base.rev ? ` ${p.base.rev.slice(0, 12)}` : ''} · ${p.functions.length} GUP-fast function(s) · ${flips}`, racesText(p)), p.line));
     out.push({ line: p.line, title: 'Copy as reply', command: CLIENT_COMMANDS.copyReply, args: [{ text: replyFor(p) }] });
     for (const x of p.problems) out.push({ line: p.line, title: `⚠ ${x}`, command: '', args: [] });
     if (whole) continue;
@@ -84,7 +92,7 @@ function lensesOf(uri: string, r: Review): Lens[] {
       const a = arches[0];
       const ba = a ? `${short(f.before?.[a as ArchId])} → ${short(f.after?.[a as ArchId])} (${label(a)}${arches.length > 1 ? ` +${arches.length - 1}` : ''})` : 'no arch of gup-lens runs it';
       out.push(at(show(`${f.name}: Before | After: ${ba}`, functionText(p, f)), f.line));
-      out.push(at(show(`Races: before → after: ${flipsTitle(p, f.file)}`, racesText(p, f.file)), f.line));
+      out.push(at(show(`Races: before → after: ${racing ? 'exploring…' : flipsTitle(p, f.file)}`, racesText(p, f.file)), f.line));
       out.push({ line: f.line, title: 'Copy as reply', command: CLIENT_COMMANDS.copyReply, args: [{ text: replyFor(p, f) }] });
     }
   }
@@ -99,12 +107,33 @@ export function patchLenses(uri: string, version: number, text: string, path: st
   let entry = reviews.get(uri);
   if (!entry || entry.version !== version) {
     if (reviews.size > 8) reviews.delete(reviews.keys().next().value!);
-    const e: { version: number; result?: Review | Error; running: Promise<void> } = { version, running: Promise.resolve() };
-    e.running = review(text, { tree: gitTreeOf(path) }).then(
-      (r) => void (e.result = r),
-      (err: Error) => void (e.result = err),
-    ).then(() => {
-      if (reviews.get(uri) === e) done();
+    const e: Entry = { version, racing: true };
+    const tree = gitTreeOf(path);
+    const mine = () => reviews.get(uri) === e;
+    // first the functions before and after (the lenses), then every race on both sides
+    void review(text, { tree, races: false }).then(
+      (r) => {
+        if (!mine()) return;
+        e.result = r;
+        done();
+        return review(text, { tree }).then((full) => {
+          if (!mine()) return;
+          e.result = full;
+          e.racing = false;
+          done();
+        });
+      },
+      (err: Error) => {
+        e.result = err;
+        e.racing = false;
+        if (mine()) done();
+      },
+    ).catch((err: Error) => {
+      e.racing = false;
+      if (mine()) {
+        e.result = err;
+        done();
+      }
     });
     reviews.set(uri, (entry = e));
   }
@@ -112,5 +141,5 @@ export function patchLenses(uri: string, version: number, text: string, path: st
   if (!r) return [{ line: 0, title: 'gup-lens: reviewing this patch (each touched GUP-fast function and every race, before and after)…', command: '', args: [] }];
   if (r instanceof NotAPatchError) return [];
   if (r instanceof Error) return [{ line: 0, title: `gup-lens: this patch could not be reviewed (${r.message})`, command: '', args: [] }];
-  return lensesOf(uri, r);
+  return lensesOf(uri, r, entry.racing);
 }

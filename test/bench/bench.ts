@@ -16,6 +16,7 @@ import { TraceBuffer } from '../../emulator/trace/buffer';
 import { getVersion, type VersionModel } from '../../emulator/versions';
 import { sourceVersion } from '../../emulator/interp/source-version';
 import { checkText } from '../../server/analysis/check';
+import { review } from '../../server/evolution/review';
 import { sourceParser } from '../../server/analysis/parse';
 import { run } from '../../emulator/versions/kern';
 import { getArch } from '../../emulator/arch';
@@ -101,6 +102,7 @@ async function main(): Promise<void> {
   await interpFigures();
   await lspFigures();
   await historyFigure();
+  await reviewFigures();
   await extensionFigures();
   say(JSON.stringify(figures));
 }
@@ -231,6 +233,43 @@ async function lspFigures(): Promise<void> {
   say(`  cold start ${figures.server_cold_start_ms} ms; CodeLens for the whole file ${figures.codelens_file_ms} ms after an edit (median of 7; the very first, JIT cold, ${figures.codelens_first_ms} ms); hover median ${figures.hover_median_ms} ms, p95 ${figures.hover_p95_ms} ms (${times.length} hovers; the first per function replays 4 arches)`);
   say(`  first Replay of the edited file (${Math.round(big.length / 1000)} KB) on its own code: ${figures.lens_replay_source_ms} ms`);
   say('  targets: hover p95 < 50 ms, CodeLens < 100 ms, cold start < 500 ms, first source Replay < 150 ms');
+}
+
+/** Reviewing a 40 KB patch against a 100 KB mm/gup.c in a throwaway tree: the lenses (functions before and after), then every race. */
+async function reviewFigures(): Promise<void> {
+  const root = join(__dirname, '..');
+  const walker = readFileSync(join(root, 'test/fixtures/eras/gup-6.1-shape.c'), 'utf8');
+  const filler: string[] = [];
+  for (let i = 0; walker.length + filler.join('\n').length < 100_000; i++) {
+    filler.push(`static long follow_helper_${i}(unsigned long address, int *nr)`, '{', `\tunsigned long off = address & ~PAGE_MASK;`, `\tif (off > ${i})`, '\t\treturn -EFAULT;', `\t*nr += ${i};`, '\treturn off;', '}', '');
+  }
+  const base = walker + '\n' + filler.join('\n');
+  // the patch: the pmd read made lockless (6.2), and enough of the rest of the file reworded to weigh 40 KB
+  let after = base.replace('pmd_t pmv = READ_ONCE(*pm_at);', 'pmd_t pmv = pmdp_get_lockless(pm_at);');
+  for (let i = 0; i < 400; i += 2) after = after.replace(`\t*nr += ${i};\n`, `\t*nr += ${i} + 1;\n`);
+  const dir = mkdtempSync(join(tmpdir(), 'gup-bench-review-'));
+  const g = (...a: string[]) => execFileSync('git', ['-C', dir, ...a], { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@e', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@e' } });
+  g('init', '-q');
+  mkdirSync(join(dir, 'mm'));
+  writeFileSync(join(dir, 'mm/gup.c'), base);
+  g('add', '.');
+  g('commit', '-qm', 'base');
+  writeFileSync(join(dir, 'mm/gup.c'), after);
+  const mail = `From ${'0'.repeat(40)} Mon Sep 17 00:00:00 2001\nSubject: [PATCH] mm/gup: read pmds without tearing them\n\n---\n${g('diff')}`;
+  g('checkout', '-q', '--', 'mm/gup.c');
+  const lens: number[] = [];
+  for (let r = 0; r < 3; r++) {
+    const t0 = performance.now();
+    await review(mail + `\n${' '.repeat(r)}`, { tree: dir, races: false });
+    lens.push(performance.now() - t0);
+  }
+  figures.review_lenses_ms = Math.round(pct(lens, 50));
+  const t0 = performance.now();
+  const full = await review(mail, { tree: dir });
+  figures.review_races_ms = Math.round(performance.now() - t0);
+  const fixed = full.patches[0].races.filter((x) => x.flip === 'fixed').map((x) => `${x.scenario}/${x.arch}`);
+  say(`Patch review: a ${Math.round(mail.length / 1000)} KB patch against a ${Math.round(base.length / 1000)} KB mm/gup.c: lenses (each touched function before and after, four arches) ${figures.review_lenses_ms} ms (median of 3; target < 1,000 ms); every race before and after on four arches ${figures.review_races_ms} ms (${full.patches[0].races.length} race runs, fixed: ${fixed.join(', ') || 'none'}; target < 30,000 ms)`);
+  rmSync(dir, { recursive: true, force: true });
 }
 
 /** History of one function over 50 tagged commits in a throwaway repository. */

@@ -17,6 +17,8 @@ const root = join(__dirname, '../..');
 const vsix = join(root, 'gup-lens.vsix');
 const artifacts = join(root, 'test-artifacts/e2e');
 const fixture = readFileSync(join(root, 'test/fixtures/gup-2014-shape.c'), 'utf8');
+/** the pte re-check after the speculative ref, as the fixture writes it (the patch under review drops it) */
+const RECHECK = '\t\t/* did it change while we took the ref? */\n\t\tif (pte_val(pte) != pte_val(*ptep)) {\n\t\t\tput_page(pg);\n\t\t\tgoto out;\n\t\t}\n';
 
 let server: ChildProcess;
 let ctx: BrowserContext;
@@ -130,6 +132,11 @@ beforeAll(async () => {
   writeFileSync(join(D, 'ws/gup.c'), fixture);
   g('commit', '-q', '-am', 'gup: refuse read-only huge pmds for writes');
   g('tag', 'v2.0');
+  // a patch under review: it drops the pte re-check after the speculative ref
+  writeFileSync(join(D, 'ws/gup.c'), fixture.replace(RECHECK, ''));
+  const diff = execFileSync('git', ['diff'], { cwd: join(D, 'ws'), encoding: 'utf8' });
+  g('checkout', '-q', '--', 'gup.c');
+  writeFileSync(join(D, 'ws/drop-recheck.patch'), `From ${'0'.repeat(40)} Mon Sep 17 00:00:00 2001\nSubject: [PATCH] gup: the ref is enough\n\n---\n${diff}`);
   execFileSync(codeServer, ['--install-extension', vsix, '--extensions-dir', join(D, 'exts'), '--user-data-dir', join(D, 'ud')], { env, stdio: 'inherit' });
   const port = await freePort();
   server = spawn(
@@ -334,6 +341,18 @@ describe('gup-lens in a real VS Code (code-server 4.100.3)', () => {
     expect(md.match(/the ref is speculative/g)).toHaveLength(1);
     await shot('6-notes-export');
   }, 120_000);
+
+  it('a patch in the tree gets lenses on its hunk: Races before → after shows the flip, and Copy as reply', async () => {
+    expect(fixture).toContain(RECHECK);
+    await page.keyboard.press('Control+Shift+E');
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'drop-recheck.patch' }).first().click();
+    await textOf('.codelens-decoration', /gup_pte_range: Before \| After/, 90_000);
+    const races = await textOf('.codelens-decoration', /Races: before → after: introduces a violation of race-pte-changed/, 90_000);
+    expect(races).toMatch(/Copy as reply/);
+    await shot('7-patch-review');
+    await page.locator('.codelens-decoration a', { hasText: 'Copy as reply' }).last().click();
+    await textOf('.notifications-toasts, .notification-toast', /the reply is on the clipboard/, 30_000);
+  }, 180_000);
 
   it('History of gup_huge_pmd opens the two versions side by side', async () => {
     await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'gup.c' }).first().click().catch(() => undefined);

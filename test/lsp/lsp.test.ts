@@ -285,7 +285,11 @@ describe.skipIf(!existsSync(corpus))('a patch under review (the 2013 ARM RFC as 
     await open(u, text, 'diff');
     const first = await lenses(u);
     expect(first.map((l) => l.command!.title)).toEqual([expect.stringMatching(/reviewing this patch/)]);
+    // the functions come first, the races after them: the client is asked again for each
     await until(() => refreshes > before, 60_000);
+    const quick = (await lenses(u)).map((l) => l.command!.title);
+    expect(quick[0]).toMatch(/GUP-fast function\(s\) · (exploring the races…|introduces)/);
+    await until(() => refreshes > before + 1, 60_000);
     const ls = await lenses(u);
     const titles = ls.map((l) => l.command!.title);
     expect(titles[0]).toMatch(/^gup-lens: base none · \d+ GUP-fast function\(s\) · introduces a violation of .*race-pte-changed/);
