@@ -59,7 +59,7 @@ commands:
   check FILE|DIR... [--json] [--arch A]... [--stub NAME=noop|0|1|true|false]... [--no-races] [--max-states N]
                                                   run every built-in scenario and every applicable race on each
                                                   file's own code, per arch it is for; name what stops it
-  review PATCH [--tree DIR] [--arch A]... [--json] [--no-races] [--max-states N]
+  review PATCH [--tree DIR] [--arch A]... [--stub NAME=V]... [--json] [--no-races] [--max-states N]
                                                   a mailed patch or series: each GUP-fast function it touches,
                                                   replayed before and after, and every race's verdict on both
                                                   sides ("fixed", "introduced"); the tree is only read
@@ -455,16 +455,16 @@ function reviewJson(p: PatchReview) {
     subject: p.subject,
     base: p.base,
     functions: p.functions.map((f) => ({ name: f.name, file: f.file, ...(f.before && { before: f.before }), ...(f.after && { after: f.after }) })),
-    races: p.races.map((r) => ({ scenario: r.scenario, arch: r.arch, before: r.before, after: r.after, flip: r.flip, file: r.file, ...(r.message && { message: r.message }) })),
+    races: p.races.map((r) => ({ scenario: r.scenario, arch: r.arch, before: r.before, after: r.after, flip: r.flip, file: r.file, ...(r.message && { message: r.message }), ...(r.unsupported && { unsupported: r.unsupported }) })),
     ...(p.problems.length && { problems: p.problems }),
   };
 }
 
-export async function cmdReview(a: { patch: string; tree?: string; arch?: string[]; json: boolean; races: boolean; maxStates?: string }, out: Out, err: Out): Promise<void> {
+export async function cmdReview(a: { patch: string; tree?: string; arch?: string[]; json: boolean; races: boolean; maxStates?: string; stub?: string[] }, out: Out, err: Out): Promise<void> {
   for (const x of a.arch ?? []) getArch(x);
   if (a.tree && !existsSync(join(a.tree, '.git')) && !existsSync(join(a.tree, 'HEAD'))) throw new UsageError(`${a.tree} is not a git repository`);
   const text = readSource(a.patch);
-  const r = await review(text, { tree: a.tree, arches: a.arch, races: a.races, maxStates: positiveInt(a.maxStates, 'max-states'), progress: a.json ? undefined : undefined });
+  const r = await review(text, { tree: a.tree, arches: a.arch, races: a.races, maxStates: positiveInt(a.maxStates, 'max-states'), stubs: stubsOf(a.stub) });
   if (a.json) {
     out(JSON.stringify({ patches: r.patches.map(reviewJson), ...(r.series && { series: reviewJson(r.series) }) }));
     return;
@@ -482,7 +482,7 @@ export async function cmdReview(a: { patch: string; tree?: string; arch?: string
     }
     for (const x of p.races) {
       const flip = x.flip === 'fixed' ? `  fixes ${x.scenario}` : x.flip === 'introduced' ? `  introduces a violation of ${x.scenario}` : '';
-      out(`  ${x.scenario.padEnd(26)} ${x.arch.padEnd(9)} ${x.before} -> ${x.after}${flip}`);
+      out(`  ${x.scenario.padEnd(26)} ${x.arch.padEnd(9)} ${x.before} -> ${x.after}${flip}${x.unsupported ? `  [could not run: ${x.unsupported}]` : ''}`);
       if (x.flip && x.counterexample && x.actors) out(raceDiagram(x.counterexample, x.actors, { violation: x.message }).split('\n').map((l) => '      ' + l).join('\n'));
     }
   }
@@ -575,7 +575,7 @@ export function main(argv: string[], out: Out = (s) => process.stdout.write(s + 
     if (values.diagram && (cmd !== 'explore' || values.json)) throw new UsageError('--diagram goes with explore, without --json');
     if (values.svg && cmd !== 'explore' && cmd !== 'replay') throw new UsageError('--svg goes with replay or explore');
     const arch = values.arch?.at(-1);
-    if (values.stub && !(cmd === 'check' || values.file)) throw new UsageError('--stub goes with check, and with replay or explore on a --file');
+    if (values.stub && !(cmd === 'check' || cmd === 'review' || values.file)) throw new UsageError('--stub goes with check and review, and with replay or explore on a --file');
     switch (cmd) {
       case 'list':
         cmdList(values.json!, out, values.markdown);
@@ -624,7 +624,7 @@ export function main(argv: string[], out: Out = (s) => process.stdout.write(s + 
           },
         );
       case 'review':
-        return cmdReview({ patch: need(positionals[0], 'PATCH'), tree: values.tree, arch: values.arch, json: values.json!, races: !values['no-races'], maxStates: values['max-states'] }, out, err).then(
+        return cmdReview({ patch: need(positionals[0], 'PATCH'), tree: values.tree, arch: values.arch, json: values.json!, races: !values['no-races'], maxStates: values['max-states'], stub: values.stub }, out, err).then(
           () => 0,
           (e) => {
             err(`gup-lens: ${(e as Error).message}`);

@@ -11,6 +11,8 @@ import { getArch } from '../../emulator/arch';
 import type { ArchId } from '../../emulator/arch/types';
 import { explore } from '../../emulator/explore/explore';
 import type { SourceVersion } from '../../emulator/interp/source-version';
+import type { Stubs } from '../../emulator/interp/kapi/stubs';
+import { Unsupported } from '../../emulator/interp/runtime';
 import { checkApplicable, NotApplicableError } from '../../emulator/run/replay';
 import { RACES } from '../../emulator/scenarios/races';
 import type { Step } from '../../emulator/trace/types';
@@ -46,6 +48,8 @@ export interface RaceReview {
   counterexample?: Step[];
   actors?: string[];
   message?: string;
+  /** a side whose code gup-lens could not run to a verdict (its n/a is that, not "does not apply") */
+  unsupported?: string;
 }
 
 export interface PatchReview {
@@ -67,6 +71,8 @@ export interface ReviewOptions {
   races?: boolean;
   maxStates?: number;
   progress?: (s: string) => void;
+  /** the workspace's stubs for names the census cannot know */
+  stubs?: Stubs;
 }
 
 export interface Review {
@@ -138,14 +144,15 @@ function changedRanges(f: FilePatch): { old: [number, number][]; new: [number, n
         n++;
       }
     }
-    // a pure insertion touches the function it lands in on the old side too
+    // a pure insertion touches the function it lands in on the old side too, a pure deletion on the new side
     if (!h.lines.some((l) => l.startsWith('-'))) old.push([h.oldStart - 1, h.oldStart - 1]);
+    if (!h.lines.some((l) => l.startsWith('+'))) nu.push([Math.max(0, h.newStart - 1), Math.max(0, h.newStart - 1)]);
   }
   return { old, new: nu };
 }
 
-async function replaySummary(text: string, path: string, fn: string, arches: ArchId[]): Promise<Partial<Record<ArchId, string>>> {
-  const a = await analyze(text, undefined, undefined, { path });
+async function replaySummary(text: string, path: string, fn: string, arches: ArchId[], stubs: Stubs | undefined): Promise<Partial<Record<ArchId, string>>> {
+  const a = await analyze(text, undefined, undefined, { path, stubs });
   const out: Partial<Record<ArchId, string>> = {};
   for (const arch of arches) {
     const r = await replayFunction(a, fn, arch);
@@ -160,16 +167,16 @@ async function replaySummary(text: string, path: string, fn: string, arches: Arc
   return out;
 }
 
-async function sourceOf(text: string | undefined, path: string, arch: ArchId): Promise<SourceVersion | undefined> {
+async function sourceOf(text: string | undefined, path: string, arch: ArchId, stubs: Stubs | undefined): Promise<SourceVersion | undefined> {
   if (!text || !mentionsGup(text)) return undefined;
   try {
-    return (await fileVersion(text, { arch, path })).source;
+    return (await fileVersion(text, { arch, path, stubs })).source;
   } catch {
     return undefined;
   }
 }
 
-function verdictOn(v: SourceVersion | undefined, arch: ArchId, race: (typeof RACES)[number], maxStates?: number): { verdict: Verdict; r?: ReturnType<typeof explore> } {
+function verdictOn(v: SourceVersion | undefined, arch: ArchId, race: (typeof RACES)[number], maxStates?: number): { verdict: Verdict; r?: ReturnType<typeof explore>; unsupported?: string } {
   if (!v) return { verdict: 'n/a' };
   try {
     checkApplicable(getArch(arch), v, race);
@@ -177,7 +184,8 @@ function verdictOn(v: SourceVersion | undefined, arch: ArchId, race: (typeof RAC
     return { verdict: r.verdict === 'violation' ? 'violation' : 'ok', r };
   } catch (e) {
     if (e instanceof NotApplicableError) return { verdict: 'n/a' };
-    return { verdict: 'n/a' };
+    // the file's code reached something gup-lens cannot run: no verdict, and it says why
+    return { verdict: 'n/a', unsupported: e instanceof Unsupported ? `${e.what} at line ${e.line}` : (e as Error).message };
   }
 }
 
@@ -214,15 +222,15 @@ async function reviewStep(mail: MailPatch, before: Files, after: Files, base: Pa
       const inA = fa.some((x) => x.name === name);
       functions.push({
         name, file: path, ...hunkAt(name),
-        ...(inB && b ? { before: await replaySummary(b, full, name, arches) } : {}),
-        ...(inA && a ? { after: await replaySummary(a, full, name, arches) } : {}),
+        ...(inB && b ? { before: await replaySummary(b, full, name, arches, opts.stubs) } : {}),
+        ...(inA && a ? { after: await replaySummary(a, full, name, arches, opts.stubs) } : {}),
       });
     }
     if (opts.races === false) continue;
     for (const arch of arches.filter((x) => !covered.has(x))) {
       covered.add(arch);
-      const vb = await sourceOf(b, full, arch);
-      const va = await sourceOf(a, full, arch);
+      const vb = await sourceOf(b, full, arch, opts.stubs);
+      const va = await sourceOf(a, full, arch, opts.stubs);
       for (const race of RACES) {
         if (race.arches && !race.arches.includes(arch)) continue;
         opts.progress?.(`${mail.subject}: ${race.id} on ${arch}`);
@@ -232,7 +240,8 @@ async function reviewStep(mail: MailPatch, before: Files, after: Files, base: Pa
         // code that did not exist (or the race could not meet) before and violates it now introduces the violation
         const flip = x.verdict === 'violation' && y.verdict !== 'violation' ? 'fixed' : x.verdict !== 'violation' && y.verdict === 'violation' ? 'introduced' : null;
         const bad = y.verdict === 'violation' ? y.r : x.verdict === 'violation' ? x.r : undefined;
-        races.push({ scenario: race.id, arch, file: path, before: x.verdict, after: y.verdict, flip, ...(bad && { counterexample: bad.counterexample, actors: bad.actors, message: bad.message }) });
+        const could = [x.unsupported && `before: ${x.unsupported}`, y.unsupported && `after: ${y.unsupported}`].filter(Boolean).join('; ');
+        races.push({ scenario: race.id, arch, file: path, before: x.verdict, after: y.verdict, flip, ...(bad && { counterexample: bad.counterexample, actors: bad.actors, message: bad.message }), ...(could && { unsupported: could }) });
       }
     }
   }

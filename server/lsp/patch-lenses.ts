@@ -14,6 +14,7 @@ import { replyFor } from '../evolution/reply';
 import { review, type FunctionReview, type PatchReview, type Review } from '../evolution/review';
 import { CLIENT_COMMANDS } from '../protocol';
 import type { Lens } from './views';
+import type { Stubs } from '../../emulator/interp/kapi/stubs';
 
 /** per document: its review without races (fast: the lenses), then with them (the flips) */
 interface Entry {
@@ -62,7 +63,7 @@ function racesText(p: PatchReview, file?: string): string {
   const rs = p.races.filter((r) => !file || r.file === file);
   return [
     `races before -> after, "${p.subject}":`,
-    ...rs.map((r) => `  ${r.scenario.padEnd(26)} ${r.arch.padEnd(9)} ${r.before} -> ${r.after}${r.flip ? `  (${r.flip})` : ''}`),
+    ...rs.map((r) => `  ${r.scenario.padEnd(26)} ${r.arch.padEnd(9)} ${r.before} -> ${r.after}${r.flip ? `  (${r.flip})` : ''}${r.unsupported ? `  [could not run: ${r.unsupported}]` : ''}`),
     ...rs.filter((r) => r.flip && r.counterexample && r.actors).map((r) => `\n${r.scenario} on ${r.arch}, the side that violates it:\n${raceDiagram(r.counterexample!, r.actors!, { violation: r.message })}`),
   ].join('\n');
 }
@@ -103,7 +104,7 @@ function lensesOf(uri: string, r: Review, racing: boolean): Lens[] {
  * The lenses of a patch document at this version: the review's, once it is done; until then one
  * lens that says it is under way (and `done` is called when it is, for the client to ask again).
  */
-export function patchLenses(uri: string, version: number, text: string, path: string | undefined, done: () => void): Lens[] {
+export function patchLenses(uri: string, version: number, text: string, path: string | undefined, stubs: Stubs, done: () => void): Lens[] {
   let entry = reviews.get(uri);
   if (!entry || entry.version !== version) {
     if (reviews.size > 8) reviews.delete(reviews.keys().next().value!);
@@ -111,12 +112,12 @@ export function patchLenses(uri: string, version: number, text: string, path: st
     const tree = gitTreeOf(path);
     const mine = () => reviews.get(uri) === e;
     // first the functions before and after (the lenses), then every race on both sides
-    void review(text, { tree, races: false }).then(
+    void review(text, { tree, races: false, stubs }).then(
       (r) => {
         if (!mine()) return;
         e.result = r;
         done();
-        return review(text, { tree }).then((full) => {
+        return review(text, { tree, stubs }).then((full) => {
           if (!mine()) return;
           e.result = full;
           e.racing = false;

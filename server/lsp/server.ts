@@ -235,7 +235,7 @@ export function startServer(connection: Connection): void {
     if (isPatchDocument(doc.languageId, doc.getText())) {
       // a patch: its review's lenses (the review runs once per version; the client asks again when it is done)
       const refresh = () => void connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
-      return patchLenses(doc.uri, doc.version, doc.getText(), pathOf(doc.uri), refresh).map((l) => ({
+      return patchLenses(doc.uri, doc.version, doc.getText(), pathOf(doc.uri), stubs, refresh).map((l) => ({
         range: { start: { line: l.line, character: 0 }, end: { line: l.line, character: 0 } },
         command: { title: l.title, command: l.command, arguments: l.args },
       }));

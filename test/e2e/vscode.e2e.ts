@@ -106,6 +106,8 @@ beforeAll(async () => {
       'debug.openDebug': 'openOnDebugBreak',
       // VS Code hides CodeLenses in diff editors unless asked: the history diff's sides are lensed
       'diffEditor.codeLens': true,
+      // the fixture's slow path is a name of its own: stubbed as a reviewer would (the quick fix writes the same)
+      'gupLens.stubs': { slow_path_rest: '0' },
     }),
   );
   copyFileSync(join(root, 'test/fixtures/gup-2014-shape.c'), join(D, 'ws/gup.c'));
