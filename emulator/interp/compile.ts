@@ -42,7 +42,7 @@ function compileFn(env: Env, name: string, n: CNode, calls: Set<string>): Compil
   for (const l of b.labels.values()) if (l.pc < 0) throw new Unsupported('goto to a label that is not in the function', line(n));
   const zeros = Array.from({ length: b.nslots }, (_, i) => b.zeros[i]);
   const ops = emit(b);
-  return { name, line: line(n), endLine: end, params, ret: sig.ret, ops, generated: ops !== b.ops, nslots: b.nslots, zeros, locals: b.locals, lines: [...b.lines].sort((x, y) => x - y) };
+  return { name, line: line(n), endLine: end, params, ret: sig.ret, ops, generated: ops !== b.ops, nslots: b.nslots, zeros, locals: b.locals, lines: [...b.lines].sort((x, y) => x - y), branches: b.branches };
 }
 
 /**

@@ -37,6 +37,14 @@ export interface CompiledFn {
   locals: { name: string; type: CType; slot: number; line: number }[];
   /** 1-based lines that hold a statement (where a breakpoint can stop) */
   lines: number[];
+  /** its decisions (an if, a loop's test, a linearised && / || / ?:), by index: the line each stands on */
+  branches: number[];
+}
+
+/** What a run executed, for coverage: statement lines and decision outcomes, per function. */
+export interface Coverage {
+  line(fn: string, line: number): void;
+  branch(fn: string, id: number, taken: boolean): void;
 }
 
 /** Stops a run: a construct or call the interpreter does not know, met while running. */
@@ -133,6 +141,8 @@ export class Thread {
   readonly warnings: string[] = [];
   /** pause after every statement (a debugger stepping), not only at scheduling points */
   every = false;
+  /** where executed statements and decisions go (coverage runs only) */
+  cov: Coverage | undefined = undefined;
   private readonly quietK: boolean;
 
   constructor(

@@ -18,7 +18,7 @@ import { getPage, putPage } from '../versions/refs';
 import type { Stubs } from './kapi/stubs';
 import { preprocess, type Preprocessed } from './preprocess';
 import { definedFunctions, pruneUnreachable } from './prune';
-import { ArrPtr, Thread, Unsupported, type CompiledFn } from './runtime';
+import { ArrPtr, Thread, Unsupported, type CompiledFn, type Coverage } from './runtime';
 
 /** What parses C: web-tree-sitter's parser, given by the caller (the tree is freed after compiling). */
 export type ParseC = (text: string) => { rootNode: CNode; delete(): void };
@@ -47,6 +47,8 @@ export interface SourceVersion extends VersionModel {
   entryFor(call: GupCall): CompiledFn;
   /** steps pause at every statement (a debugger), not only at scheduling points */
   everyStatement: boolean;
+  /** where a coverage run's executed lines and decisions go (a copy of the version with it set) */
+  cov?: Coverage;
   /** the releases the file's own markers place it in (era.ts) */
   placement?: Placement;
   /** the user's stubs the compiled code binds ("name()=value"), for every result to name */
@@ -181,6 +183,7 @@ function* runGup(v: SourceVersion, k: Kern, call: GupCall): G<GupResult> {
   const fn = v.entryFor(call);
   const t = new Thread(k, { call, model: v.model, self: v, foll: FOLL });
   t.every = v.everyStatement;
+  t.cov = v.cov;
   k.interp = t;
   const pages = new ArrPtr([], 0);
   const depth = k.frames.length;

@@ -14,6 +14,7 @@ import type { SourceVersion } from '../../emulator/interp/source-version';
 import { ConfigError } from '../../emulator/interp/config';
 import { parseStubs, type Stubs } from '../../emulator/interp/kapi/stubs';
 import { check } from '../analysis/check';
+import { fileCoverage } from '../analysis/coverage';
 import { review, type PatchReview } from '../evolution/review';
 import { NotAPatchError } from '../evolution/patch';
 import { COMPILER_FORMS, KAPI, kapiTable, releasesOf } from '../../emulator/interp/kapi';
@@ -63,6 +64,9 @@ commands:
                                                   a mailed patch or series: each GUP-fast function it touches,
                                                   replayed before and after, and every race's verdict on both
                                                   sides ("fixed", "introduced"); the tree is only read
+  coverage FILE [--json] [--stub NAME=V]... [--no-races]
+                                                  lines and decision outcomes of each GUP-fast function that every
+                                                  scenario and race, on every arch the code is for, executes
   history FUNC --repo DIR [--json]                the commits where a function's text changed, oldest first
   bdiff --scenario S --arch A --from V1 --to V2 [--json]
                                                   the same scenario on two versions, traces aligned
@@ -489,6 +493,23 @@ export async function cmdReview(a: { patch: string; tree?: string; arch?: string
   void err;
 }
 
+export async function cmdCoverage(a: { file: string; json: boolean; stub?: string[]; races: boolean }, out: Out): Promise<void> {
+  const text = readSource(a.file);
+  const c = await fileCoverage(a.file, text, { stubs: stubsOf(a.stub), races: a.races });
+  if (a.json) {
+    out(JSON.stringify({ file: c.file, functions: c.functions.map(({ ranBy: _r, lineRuns: _l, ...f }) => f), summary: c.summary }));
+    return;
+  }
+  for (const f of c.functions) {
+    if (f.unreachable) {
+      out(`  ${f.name.padEnd(30)} unreachable on every modelled arch`);
+      continue;
+    }
+    out(`  ${f.name.padEnd(30)} lines ${f.lines.run}/${f.lines.total}, decision outcomes ${f.branches.run}/${f.branches.total}${f.missed.length ? `; not reached: ${f.missed.slice(0, 6).map((m) => `${m.line} ${m.outcome}`).join(', ')}${f.missed.length > 6 ? ', …' : ''}` : ''}`);
+  }
+  out(`${c.file}: ${c.summary.branches.run} of ${c.summary.branches.total} decision outcomes (${c.summary.percent}%)`);
+}
+
 export async function cmdHistory(a: { fn: string; repo: string; json: boolean }, out: Out): Promise<void> {
   if (!existsSync(join(a.repo, '.git')) && !existsSync(join(a.repo, 'HEAD'))) throw new UsageError(`${a.repo} is not a git repository`);
   const h = await functionHistory(cliGit(a.repo), a.fn);
@@ -575,7 +596,7 @@ export function main(argv: string[], out: Out = (s) => process.stdout.write(s + 
     if (values.diagram && (cmd !== 'explore' || values.json)) throw new UsageError('--diagram goes with explore, without --json');
     if (values.svg && cmd !== 'explore' && cmd !== 'replay') throw new UsageError('--svg goes with replay or explore');
     const arch = values.arch?.at(-1);
-    if (values.stub && !(cmd === 'check' || cmd === 'review' || values.file)) throw new UsageError('--stub goes with check and review, and with replay or explore on a --file');
+    if (values.stub && !(cmd === 'check' || cmd === 'review' || cmd === 'coverage' || values.file)) throw new UsageError('--stub goes with check, review and coverage, and with replay or explore on a --file');
     switch (cmd) {
       case 'list':
         cmdList(values.json!, out, values.markdown);
@@ -629,6 +650,14 @@ export function main(argv: string[], out: Out = (s) => process.stdout.write(s + 
           (e) => {
             err(`gup-lens: ${(e as Error).message}`);
             return e instanceof NotAPatchError ? 1 : 2;
+          },
+        );
+      case 'coverage':
+        return cmdCoverage({ file: need(positionals[0], 'FILE'), json: values.json!, stub: values.stub, races: !values['no-races'] }, out).then(
+          () => 0,
+          (e) => {
+            err(`gup-lens: ${(e as Error).message}`);
+            return 2;
           },
         );
       case 'inspect':

@@ -17,6 +17,10 @@ export class FB {
   readonly loops: { brk: Label; cont?: Label }[] = [];
   readonly locals: CompiledFn['locals'] = [];
   readonly lines = new Set<number>();
+  /** per decision (jumpIf), the line of the statement it belongs to */
+  readonly branches: number[] = [];
+  /** the line of the statement being compiled */
+  curLine = 0;
   /** the file's functions this one calls */
   readonly calls = new Set<string>();
   /** each slot's value when a frame starts (a declared local without initializer: zero of its type) */
@@ -91,6 +95,7 @@ export class FB {
         if (f.marked !== pc) {
           f.line = l;
           f.anchor = anchor;
+          if (t.cov) t.cov.line(f.fn.name, l);
           if (t.rec) t.note(f, 'stmt');
           // a debugger stops on the statement before any of it runs: come back here, unmarked
           if (t.stop) {
@@ -122,7 +127,15 @@ export class FB {
     const next = this.ops.length + 1;
     const ev = x.ev;
     const c = this.js(x);
-    this.push(when ? (t, f) => (ev(t, f) ? l.pc : next) : (t, f) => (ev(t, f) ? next : l.pc), (go) => `if (${c}) ${go(String(when ? l.pc : next))}\n else ${go(String(when ? next : l.pc))}`);
+    // a decision: its outcome goes to coverage when a coverage run asks (one test of t.cov otherwise)
+    const id = this.branches.length;
+    this.branches.push(this.curLine);
+    const name = this.name;
+    const taken = (t: Thread, v: unknown) => {
+      if (t.cov) t.cov.branch(name, id, !!v);
+      return v;
+    };
+    this.push(when ? (t, f) => (taken(t, ev(t, f)) ? l.pc : next) : (t, f) => (taken(t, ev(t, f)) ? next : l.pc), (go) => `if (${this.k(taken)}(t, ${c})) ${go(String(when ? l.pc : next))}\n else ${go(String(when ? next : l.pc))}`);
   }
   /** keep a value in a temporary now (before a later operand's ops run) */
   spill(x: X): X {
@@ -137,6 +150,7 @@ export class FB {
   mark(n: CNode, text = n.text): void {
     if (this.pending) this.op(() => undefined, ''); // a statement that made no op still shows
     const l = line(n);
+    this.curLine = l;
     this.lines.add(l);
     this.pending = { l, anchor: text.split('\n')[0].trim().slice(0, 120) };
   }

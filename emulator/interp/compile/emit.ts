@@ -32,7 +32,7 @@ export function emit(b: FB): Op[] {
     if (!body) return `case ${i}: return O[${i}](t, f);`;
     const m = b.marks[i];
     // the statement's mark, as push() wraps it: a debugger stops here before any of it runs
-    const mark = m ? `if (f.marked !== ${i}) { f.line = ${m.l}; f.anchor = A[${i}]; if (t.rec) t.note(f, 'stmt'); if (t.stop) { f.marked = ${i}; return ${i}; } }\n f.marked = -1;\n ` : '';
+    const mark = m ? `if (f.marked !== ${i}) { f.line = ${m.l}; f.anchor = A[${i}]; if (t.cov) t.cov.line(f.fn.name, ${m.l}); if (t.rec) t.note(f, 'stmt'); if (t.stop) { f.marked = ${i}; return ${i}; } }\n f.marked = -1;\n ` : '';
     return `case ${i}: {\n ${mark}${body(go)}\n}`; // a body ends in a go or a return
   });
   const src = `'use strict';\nreturn (t, f) => {\n const V = f.v;\n let pc = f.pc;\n for (;;) switch (pc) {\n${cases.join('\n')}\n default: return O[pc](t, f);\n }\n};`;

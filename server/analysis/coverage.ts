@@ -1,0 +1,168 @@
+/**
+ * Coverage of a file's GUP-fast code by the whole catalog: every built-in scenario and every
+ * applicable race, on every arch the code is for, run on the file's own code with a coverage
+ * sink. Statement lines and decision outcomes (each if and loop test, and each linearised && ||
+ * ?:, taken or not) are the units, per function; what no scenario reaches is listed, and code no
+ * modelled arch can reach (powerpc's hugepd, pgd-level huge pages) is marked as such.
+ */
+import { getArch } from '../../emulator/arch';
+import type { ArchId } from '../../emulator/arch/types';
+import { explore } from '../../emulator/explore/explore';
+import type { Stubs } from '../../emulator/interp/kapi/stubs';
+import type { Coverage } from '../../emulator/interp/runtime';
+import type { SourceVersion } from '../../emulator/interp/source-version';
+import { checkApplicable, replay } from '../../emulator/run/replay';
+import { SCENARIOS } from '../../emulator/scenarios';
+import { RACES } from '../../emulator/scenarios/races';
+import { analyze } from './analyze';
+import { archesOf } from './fingerprint';
+import { fileVersion } from './source';
+
+export interface FunctionCoverage {
+  name: string;
+  /** 1-based line of its definition */
+  line: number;
+  lines: { run: number; total: number };
+  branches: { run: number; total: number };
+  /** decision outcomes no scenario produced: the line and which way it did not go */
+  missed: { line: number; outcome: 'true' | 'false' }[];
+  /** no modelled arch can run it */
+  unreachable: boolean;
+  /** per executed line, the scenarios that ran it (the hover names them) */
+  ranBy: Record<number, string[]>;
+  /** per executed line, the outcomes seen there (a lens: N of M) */
+  lineRuns?: Record<number, number>;
+}
+
+export interface FileCoverage {
+  file: string;
+  functions: FunctionCoverage[];
+  summary: { branches: { run: number; total: number }; percent: number };
+}
+
+/** Walkers for page tables no modelled arch has: powerpc's hugepd, huge pages at the pgd level. */
+const UNREACHABLE = /hugepd|hugepte|huge_pgd|pgd_leaf|gup_huge_pd\b/;
+
+export interface CoverageOptions {
+  stubs?: Stubs;
+  /** races too (default on), each bounded by this many states */
+  races?: boolean;
+  maxStates?: number;
+}
+
+export async function fileCoverage(file: string, text: string, opts: CoverageOptions = {}): Promise<FileCoverage> {
+  const a = await analyze(text, undefined, undefined, { path: file, stubs: opts.stubs });
+  const defined = a.gupFunctions;
+  // per function: statement lines compiled, lines run (and by which scenarios), decisions and outcomes seen
+  const lines = new Map<string, Set<number>>();
+  const ran = new Map<string, Map<number, Set<string>>>();
+  const decisions = new Map<string, Map<string, number>>();
+  const seen = new Map<string, Set<string>>();
+  const compiled = new Set<string>();
+  /** functions some arch's configuration compiles in (an #ifdef for another arch's page tables leaves them out) */
+  const active = new Set<string>();
+  for (const arch of archesOf(text, file).arches) {
+    let src: SourceVersion | undefined;
+    try {
+      src = (await fileVersion(text, { arch, path: file, stubs: opts.stubs, ...(a.version && { version: a.version.id }) })).source;
+    } catch {
+      src = undefined;
+    }
+    if (!src) continue;
+    for (const f of defined) if (src.pre.active[f.nameLine + 1]) active.add(f.name);
+    for (const [name, fn] of src.program.fns) {
+      compiled.add(name);
+      const ls = lines.get(name) ?? new Set<number>();
+      fn.lines.forEach((l) => ls.add(l));
+      lines.set(name, ls);
+      // a decision is known by its line and its place among that line's decisions
+      const ds = decisions.get(name) ?? new Map<string, number>();
+      const count = new Map<number, number>();
+      fn.branches.forEach((l) => {
+        const k = count.get(l) ?? 0;
+        count.set(l, k + 1);
+        ds.set(`${l}#${k}`, l);
+      });
+      decisions.set(name, ds);
+    }
+    let scenario = '';
+    const keyOf = new Map<string, string[]>();
+    for (const [name, fn] of src.program.fns) {
+      const count = new Map<number, number>();
+      keyOf.set(name, fn.branches.map((l) => {
+        const k = count.get(l) ?? 0;
+        count.set(l, k + 1);
+        return `${l}#${k}`;
+      }));
+    }
+    const cov: Coverage = {
+      line(fn, l) {
+        let m = ran.get(fn);
+        if (!m) ran.set(fn, (m = new Map()));
+        let s = m.get(l);
+        if (!s) m.set(l, (s = new Set()));
+        s.add(scenario);
+      },
+      branch(fn, id, taken) {
+        const key = keyOf.get(fn)?.[id];
+        if (!key) return;
+        let s = seen.get(fn);
+        if (!s) seen.set(fn, (s = new Set()));
+        s.add(`${key}:${taken}`);
+      },
+    };
+    const version: SourceVersion = { ...src, cov };
+    for (const sc of SCENARIOS) {
+      scenario = `${sc.id} on ${arch}`;
+      try {
+        replay({ arch, version, scenario: sc });
+      } catch {
+        // not applicable here, or code it cannot run: what ran until then counts
+      }
+    }
+    if (opts.races === false) continue;
+    for (const race of RACES) {
+      if (race.arches && !race.arches.includes(arch as ArchId)) continue;
+      scenario = `${race.id} on ${arch}`;
+      try {
+        checkApplicable(getArch(arch), version, race);
+        explore(race, { arch, version }, { maxStates: opts.maxStates ?? 5_000 });
+      } catch {
+        // as above
+      }
+    }
+  }
+  const functions: FunctionCoverage[] = defined
+    .filter((f, i) => defined.findIndex((g) => g.name === f.name) === i)
+    .map((f) => {
+      const unreachable = UNREACHABLE.test(f.name) || !active.has(f.name);
+      const ls = lines.get(f.name) ?? new Set<number>();
+      const r = ran.get(f.name) ?? new Map<number, Set<string>>();
+      const ds = decisions.get(f.name) ?? new Map<string, number>();
+      const s = seen.get(f.name) ?? new Set<string>();
+      const missed: FunctionCoverage['missed'] = [];
+      let run = 0;
+      for (const [key, l] of ds) {
+        for (const outcome of ['true', 'false'] as const) {
+          if (s.has(`${key}:${outcome}`)) run++;
+          else missed.push({ line: l, outcome });
+        }
+      }
+      missed.sort((x, y) => x.line - y.line || x.outcome.localeCompare(y.outcome));
+      const ranBy: Record<number, string[]> = {};
+      for (const [l, by] of r) ranBy[l] = [...by].sort();
+      return {
+        name: f.name,
+        line: f.nameLine + 1,
+        lines: { run: [...ls].filter((l) => r.has(l)).length, total: ls.size },
+        branches: { run, total: ds.size * 2 },
+        missed: unreachable ? [] : missed,
+        unreachable,
+        ranBy,
+      };
+    });
+  const counted = functions.filter((f) => !f.unreachable);
+  const run = counted.reduce((n, f) => n + f.branches.run, 0);
+  const total = counted.reduce((n, f) => n + f.branches.total, 0);
+  return { file, functions, summary: { branches: { run, total }, percent: total ? Math.round((run / total) * 1000) / 10 : 100 } };
+}
