@@ -87,6 +87,8 @@ export function checkApplicable(arch: ArchModel, version: VersionModel, scenario
     const before = (version as { placement?: { before?: string } }).placement?.before;
     if (arch.id === 'arm64' && before && releaseNumber(before) <= releaseNumber('4.0')) throw new NotApplicableError(`scenario ${scenario.id}: arm64 had no NUMA balancing in the releases this code belongs to (3.18)`);
   }
+  const eras = (scenario as { eras?: Era[] }).eras;
+  if (eras && !eras.includes(version.era)) throw new NotApplicableError(`scenario ${scenario.id} concerns ${(scenario as { releases?: string }).releases ?? eras.join(', ')}: ${version.id} is of the ${version.era === 'modern' ? '4.5+' : 'pre-4.5'} era`);
   if (scenario.arches && !scenario.arches.includes(arch.id)) {
     throw new NotApplicableError(`scenario ${scenario.id} needs ${scenario.arches.join(' or ')}, not ${arch.id}`);
   }
@@ -104,7 +106,7 @@ export function kernOptions(arch: ArchModel, version: VersionModel, opts: Versio
 }
 
 export function gupCall(arch: ArchModel, s: Scenario): GupCall {
-  return { ...s.call, start: arch.userBase + s.call.offset };
+  return { ...s.call, start: s.call.fromTop !== undefined ? arch.taskSize - s.call.fromTop : arch.userBase + s.call.offset };
 }
 
 export function replay(req: ReplayRequest): Replay {

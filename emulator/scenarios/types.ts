@@ -2,7 +2,7 @@
  * Scenarios are data: an address-space layout, the GUP call, and (for races) concurrent actors.
  * Layer: pure emulator.
  */
-import type { ArchId } from '../arch/types';
+import type { ArchId, Era } from '../arch/types';
 import type { MapSpec } from '../machine/builder';
 
 export interface CallSpec {
@@ -15,6 +15,8 @@ export interface CallSpec {
   longterm?: boolean;
   /** FOLL_FAST_ONLY / __get_user_pages_fast: never fall back */
   fastOnly?: boolean;
+  /** the call starts this many bytes below the end of user space (TASK_SIZE), whatever `offset` says */
+  fromTop?: number;
 }
 
 export interface Scenario {
@@ -25,6 +27,10 @@ export interface Scenario {
   call: CallSpec;
   /** arch models it can run on (default: all) */
   arches?: ArchId[];
+  /** the THP/refcount eras whose code has the feature (default: every era) */
+  eras?: Era[];
+  /** the releases it concerns, as text (list --json shows it) */
+  releases?: string;
   /** kernel functions this scenario is the default replay for (CodeLens, hover) */
   showcases?: string[];
 }

@@ -128,9 +128,9 @@ export function cmdList(json: boolean, out: Out, markdown = false): void {
   }));
   const versions = VERSIONS.map((v) => ({ id: v.id, title: v.title, kernels: v.kernels, year: v.year, files: v.files, arches: v.arches, change: v.change, ...(v.dialects && { dialects: v.dialects }) }));
   const scenarios = [
-    ...SCENARIOS.map((s) => ({ id: s.id, kind: 'replay', title: s.title, arches: s.arches ?? ARCHES.map((a) => a.id) })),
+    ...SCENARIOS.map((s) => ({ id: s.id, kind: 'replay', title: s.title, arches: s.arches ?? ARCHES.map((a) => a.id), releases: s.releases ?? 'every release' })),
     // a race's kind says what sort of story it is (race, review, design-limit); replays are 'replay'
-    ...RACES.map((r) => ({ id: r.id, kind: r.kind, kernels: r.kernels, title: r.title, arches: [r.before.arch], before: r.before.version, after: r.after.version })),
+    ...RACES.map((r) => ({ id: r.id, kind: r.kind, kernels: r.kernels, releases: r.kernels, title: r.title, arches: r.arches ?? [r.before.arch], before: r.before.version, after: r.after.version })),
   ];
   if (json) {
     out(JSON.stringify({ arches, versions, scenarios }));

@@ -29,11 +29,11 @@ function outcome(r: Replay) {
 }
 
 /** Both engines on one scenario; undefined when the scenario does not apply. */
-function both(file: string, model: string, arch: ArchId, scenario: string) {
+function both(file: string, model: string, arch: ArchId, scenario: string, options?: Record<string, boolean>) {
   const v = sourceVersion(readFileSync(file, 'utf8'), parse, getArch(arch), getVersion(model), { path: file });
   let oracle: Replay;
   try {
-    oracle = replay({ arch, version: model, scenario });
+    oracle = replay({ arch, version: model, scenario, options });
   } catch (e) {
     if (e instanceof NotApplicableError) return undefined;
     throw e;
@@ -57,7 +57,7 @@ describe('interpreter vs version model (oracle)', () => {
       console.warn(`skipped: ${p.file} is absent (../shared/corpus holds the real kernel text)`);
       return;
     }
-    const r = both(p.file, model, arch, scenario);
+    const r = both(p.file, model, arch, scenario, p.options);
     if (!r) return;
     expect(r.source).toEqual(r.model);
   });

@@ -7,6 +7,7 @@
  */
 import { GUP_PIN_COUNTING_BIAS, getPage, isTail, putPage, tailPin } from '../../versions/refs';
 import { FieldRef, type Thread } from '../runtime';
+import { FOLL } from './slow';
 import { N } from './pgtable';
 import type { Builtin } from './types';
 
@@ -108,7 +109,10 @@ function rawPageBuiltins(): Builtin[] {
   p('is_zero_pfn', 'int', 'the zero page\'s frame (never in the scenarios)', () => 0);
   p('PageAnon', 'int', 'an anonymous page', (t, [pg]) => t.k.m.mem.hasFlag(head(t, pg), 'anon'));
   p('folio_test_anon', 'int', 'an anonymous folio', (t, [f]) => t.k.m.mem.hasFlag(f, 'anon'));
-  r('PageAnonExclusive', 'int', 'the anon page is exclusive to this mm (every anon page in the scenarios is)', 'page->flags', (t, [pg]) => t.k.m.mem.hasFlag(head(t, pg), 'anon'));
+  // fork leaves a page it shares (one held outside this mm) without PG_anon_exclusive
+  const exclusive = (t: Thread, pg: number) => t.k.m.mem.hasFlag(head(t, pg), 'anon') && !t.k.m.holds.has(head(t, pg));
+  r('PageAnonExclusive', 'int', '5.19+: the anon page is exclusive to this mm (fork clears it on the pages it shares)', 'page->flags', (t, [pg]) => exclusive(t, pg));
+  r('folio_test_anon_exclusive', 'int', '6.x: the anon folio\'s page is exclusive to this mm', 'page->flags', (t, [pg]) => exclusive(t, pg));
   p('is_longterm_pinnable_page', 'int', 'the page may stay pinned long-term (not CMA, not ZONE_MOVABLE)', (t, [pg]) => !t.k.m.mem.hasFlag(head(t, pg), 'cma'));
   p('folio_is_longterm_pinnable', 'int', 'the folio may stay pinned long-term (not CMA, not ZONE_MOVABLE)', (t, [f]) => !t.k.m.mem.hasFlag(f, 'cma'));
   p('is_migrate_cma_page', 'int', 'the page is in a CMA area', (t, [pg]) => t.k.m.mem.hasFlag(head(t, pg), 'cma'));
@@ -225,7 +229,11 @@ function rawPageBuiltins(): Builtin[] {
   out.push({ name: 'FOLIO_MAPPING_ANON', doc: '6.19+ name of PAGE_MAPPING_ANON', family: F, kind: 'const', ret: 'ulong', value: () => 1 });
   out.push({ name: 'FOLIO_MAPPING_FLAGS', doc: '6.19+ name of PAGE_MAPPING_FLAGS', family: F, kind: 'const', ret: 'ulong', value: () => 3 });
   out.push({ name: 'PAGE_MAPPING_FLAGS', doc: 'the low bits of folio->mapping that are flags', family: F, kind: 'const', ret: 'ulong', value: () => 3 });
-  p('gup_must_unshare', 'int', 'a FOLL_PIN of a shared anon page must unshare first (every anon page in the scenarios is exclusive: never)', () => 0);
+  p('gup_must_unshare', 'int', '5.19+: a FOLL_PIN of an anon page that is not exclusive (shared after fork) must unshare it first; FOLL_GET never', (t, a) => {
+    const flags = N(a[a.length - 2]);
+    const pg = a[a.length - 1] as number;
+    return (flags & FOLL.FOLL_PIN) !== 0 && t.k.m.mem.hasFlag(head(t, pg), 'anon') && !exclusive(t, pg);
+  });
   p('is_pci_p2pdma_page', 'int', 'a PCI peer-to-peer DMA page (none in the scenarios)', () => 0);
   p('put_devmap_managed_page_refs', 'int', 'devmap-managed pages drop refs themselves (none in the scenarios): false', () => 0);
   p('put_devmap_managed_folio_refs', 'int', 'devmap-managed folios drop refs themselves (none in the scenarios): false', () => 0);
