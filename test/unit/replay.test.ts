@@ -50,6 +50,13 @@ const expected: Record<string, Want | ((version: string) => Want)> = {
   // the models do not unshare (gup_must_unshare is the interpreter's, on 5.19+ files)
   'pin-shared-readonly': { nr: 4, slow: false, fastNr: 4 },
   // refused before any walk: 5.x+ return -EFAULT themselves, older ones leave it to get_user_pages
+  'devmap-thp': { nr: 512, slow: false, fastNr: 512 },
+  // refused in both paths: FS-DAX pages cannot stay pinned
+  'devmap-longterm': { nr: 0, ret: -95, slow: true, fastNr: 0 },
+  'thp-readonly-write': { nr: 0, slow: false, fastNr: 0 },
+  'cross-pud': { nr: 8, slow: false, fastNr: 8 },
+  // nothing mapped there: the fast path finds an empty entry above the ptes, the slow path faults all 4 in
+  'unmapped-far': { nr: 4, slow: true, fastNr: 0 },
   'past-task-size': (v) => ({ nr: 0, ret: -14, slow: ['x86-2008', 'arm-rfc-2013', 'generic-2014'].includes(v), fastNr: 0 }),
 };
 

@@ -123,10 +123,14 @@ export class FB {
   jump(l: Label): void {
     this.push(() => l.pc, (go) => go(String(l.pc)));
   }
-  jumpIf(x: X, l: Label, when: boolean): void {
+  jumpIf(x: X, l: Label, when: boolean, decision = true): void {
     const next = this.ops.length + 1;
     const ev = x.ev;
     const c = this.js(x);
+    if (!decision) {
+      this.push(when ? (t, f) => (ev(t, f) ? l.pc : next) : (t, f) => (ev(t, f) ? next : l.pc), (go) => `if (${c}) ${go(String(when ? l.pc : next))}\n else ${go(String(when ? next : l.pc))}`);
+      return;
+    }
     // a decision: its outcome goes to coverage when a coverage run asks (one test of t.cov otherwise)
     const id = this.branches.length;
     this.branches.push(this.curLine);

@@ -72,6 +72,20 @@ export interface Program {
 export const line = (n: CNode) => n.startPosition.row + 1;
 export const named = (n: CNode) => n.namedChildren.filter((c): c is CNode => !!c && c.type !== 'comment');
 export const field = (n: CNode, f: string) => n.childForFieldName(f);
+/**
+ * A condition that decides nothing about behaviour, so it is no decision for coverage: the
+ * configuration (IS_ENABLED, a literal), or an assertion (WARN_ON* firing is not a path to exercise).
+ */
+export function notABranch(n: CNode): boolean {
+  let c: CNode | null = n;
+  while (c && (c.type === 'parenthesized_expression' || (c.type === 'unary_expression' && c.children[0]?.text === '!'))) c = named(c)[c.type === 'unary_expression' ? 0 : 0];
+  if (!c) return false;
+  if (c.type === 'number_literal' || c.type === 'true' || c.type === 'false') return true;
+  if (c.type !== 'call_expression') return false;
+  const fn = field(c, 'function')?.text ?? '';
+  return fn === 'IS_ENABLED' || /^(?:VM_)?(?:BUG|WARN)(?:_ON)?(?:_ONCE)?(?:_PAGE|_FOLIO|_MM|_VMA)?$/.test(fn);
+}
+
 /** calls whose arguments the compiler reads itself (a type, a place, a config name) */
 export const SPECIAL = new Set(['IS_ENABLED', 'min', 'max', 'min_t', 'max_t', 'WRITE_ONCE', 'sizeof']);
 export const ONCE = new Set(['READ_ONCE', 'ACCESS_ONCE']);

@@ -5,7 +5,7 @@
  */
 import { N } from '../kapi/pgtable';
 import { type Frame, type Op, type Thread, Unsupported } from '../runtime';
-import { type CNode, field, type Label, line, named } from './env';
+import { type CNode, field, type Label, line, named, notABranch } from './env';
 import { FB } from './builder';
 import { baseType, declarator } from './types';
 import { conv, scalarInit, zeroInit, zeroOf } from './values';
@@ -77,7 +77,7 @@ export function statement(b: FB, n: CNode): void {
       const c = expr(b, cond);
       const other = b.label();
       const end = b.label();
-      b.jumpIf(c, other, false);
+      b.jumpIf(c, other, false, !notABranch(cond));
       statement(b, field(n, 'consequence')!);
       const alt = field(n, 'alternative');
       if (alt) b.jump(end);
