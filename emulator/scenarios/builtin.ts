@@ -198,6 +198,14 @@ export const BUILTIN: Scenario[] = [
     call: { offset: 0, nrPages: 512, write: true, fastOnly: true },
   },
   {
+    id: 'huge-pud-readonly-write',
+    title: 'a write to a read-only 1 GiB page, fast only: refused',
+    description: 'A 1 GiB hugetlb page mapped read-only, asked for a write by the fast-only entry point: the pud leaf is not writable, so nothing comes back.',
+    layout: [{ kind: 'huge-pud', offset: 0, write: false, vmaWrite: true }],
+    call: { offset: 0, nrPages: 512, write: true, fastOnly: true },
+    arches: ['x86-64', 'arm64'],
+  },
+  {
     id: 'cross-pud',
     title: '8 4K pages across a 1 GiB (pud) boundary',
     description: 'The range starts 4 pages before a 1 GiB boundary: the walk goes on to the next entry at every level above the pmd that the boundary crosses.',

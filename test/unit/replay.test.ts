@@ -55,6 +55,7 @@ const expected: Record<string, Want | ((version: string) => Want)> = {
   'devmap-longterm': { nr: 0, ret: -95, slow: true, fastNr: 0 },
   'thp-readonly-write': { nr: 0, slow: false, fastNr: 0 },
   'cross-pud': { nr: 8, slow: false, fastNr: 8 },
+  'huge-pud-readonly-write': { nr: 0, slow: false, fastNr: 0 },
   // nothing mapped there: the fast path finds an empty entry above the ptes, the slow path faults all 4 in
   'unmapped-far': { nr: 4, slow: true, fastNr: 0 },
   'past-task-size': (v) => ({ nr: 0, ret: -14, slow: ['x86-2008', 'arm-rfc-2013', 'generic-2014'].includes(v), fastNr: 0 }),

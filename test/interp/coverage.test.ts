@@ -1,0 +1,83 @@
+/**
+ * Coverage: each scenario of what GUP-fast learnt since 2014 takes the branch it is for on an era
+ * fixture that has the feature (the line, the outcome), and the whole catalog covers most of each
+ * fixture's decisions; gup-lens coverage --json keeps its contract.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { getArch } from '../../emulator/arch';
+import type { Coverage } from '../../emulator/interp/runtime';
+import { sourceVersion, type ParseC } from '../../emulator/interp/source-version';
+import { replay } from '../../emulator/run/replay';
+import { getVersion } from '../../emulator/versions';
+import { fileCoverage } from '../../server/analysis/coverage';
+import { sourceParser } from '../../server/analysis/parse';
+import { main } from '../../server/cli/main';
+import { parseStubs } from '../../emulator/interp/kapi/stubs';
+
+const FIX = join(__dirname, '../fixtures');
+const text = (f: string) => readFileSync(join(FIX, f), 'utf8');
+const lineOf = (t: string, needle: string) => t.split('\n').findIndex((l) => l.includes(needle)) + 1;
+
+let parse: ParseC;
+beforeAll(async () => {
+  parse = await sourceParser();
+});
+
+/** The decision outcomes one scenario produces on a file: "line:true|false" per function. */
+function outcomes(file: string, model: string, arch: string, scenario: string): Set<string> {
+  const t = text(file);
+  const v = sourceVersion(t, parse, getArch(arch), getVersion(model));
+  const got = new Set<string>();
+  const cov: Coverage = {
+    line: () => undefined,
+    branch(fn, id, taken) {
+      got.add(`${v.program.fns.get(fn)!.branches[id]}:${taken}`);
+    },
+  };
+  replay({ arch, version: { ...v, cov }, scenario });
+  return got;
+}
+
+describe('coverage', () => {
+  it.each([
+    // the scenario, the fixture of a release that has the feature, the decision it must take
+    ['numa-protnone', 'eras/gup-6.10-shape.c', 'folio-6x', 'x86-64', 'if (pte_protnone(v) ||', true],
+    // `!pmd_protnone(pmv) && ...` is false: the && goes no further
+    ['numa-protnone-thp', 'eras/gup-6.10-shape.c', 'folio-6x', 'arm64', 'ok = !pmd_protnone(pmv)', false],
+    ['longterm-cma', 'eras/gup-6.10-shape.c', 'folio-6x', 'x86-64', 'folio_is_longterm_pinnable', true],
+    ['past-task-size', 'eras/gup-6.10-shape.c', 'folio-6x', 'x86-64', 'lim > TASK_SIZE_MAX', true],
+    ['unmapped-far', 'eras/gup-6.10-shape.c', 'folio-6x', 'x86-64', 'pud_present(puv)', true],
+    ['cross-pud', 'eras/gup-6.10-shape.c', 'folio-6x', 'x86-64', 'pud_present(puv)', false],
+    ['devmap-pte', 'eras/gup-6.10-shape.c', 'folio-6x', 'x86-64', 'if (pte_devmap(v))', true],
+  ] as const)('%s takes its branch on %s (%s, %s)', (scenario, file, model, arch, needle, outcome) => {
+    const t = text(file);
+    const l = lineOf(t, needle);
+    expect(l, needle).toBeGreaterThan(0);
+    expect([...outcomes(file, model, arch, scenario)]).toContain(`${l}:${outcome}`);
+  });
+
+  it('the catalog covers most decision outcomes of every era fixture\'s GUP-fast functions', async () => {
+    const stubs = parseStubs(['vendor_gup_account=noop', 'slow_path_rest=0']);
+    for (const f of ['eras/gup-4.9-shape.c', 'eras/gup-5.10-shape.c', 'eras/gup-6.1-shape.c', 'eras/gup-6.10-shape.c', 'eras/x86-2008-shape.c', 'gup-2014-shape.c']) {
+      const c = await fileCoverage(f.includes('x86-2008') ? 'arch/x86/mm/gup.c' : f, text(f), { stubs });
+      expect(c.summary.percent, f).toBeGreaterThanOrEqual(85);
+    }
+  }, 120_000);
+
+  it('gup-lens coverage --json: per function lines, branches, what was missed, and which scenarios ran a line', async () => {
+    const c = await fileCoverage('gup.c', text('eras/gup-6.10-shape.c'), { races: false });
+    const pte = c.functions.find((f) => f.name === 'gup_fast_pte_range')!;
+    expect(pte.branches.run).toBeGreaterThan(0);
+    expect(pte.lines.run).toBeLessThanOrEqual(pte.lines.total);
+    expect(Object.values(pte.ranBy).flat()).toContain('pages-4k-16 on x86-64');
+    const out: string[] = [];
+    const file = join(FIX, 'eras/gup-6.10-shape.c');
+    expect(await main(['coverage', file, '--json', '--no-races'], (s) => out.push(s))).toBe(0);
+    const j = JSON.parse(out.join(''));
+    expect(Object.keys(j)).toEqual(['file', 'functions', 'summary']);
+    expect(Object.keys(j.functions[0]).sort()).toEqual(['branches', 'line', 'lines', 'missed', 'name', 'unreachable']);
+    expect(j.summary.branches.total).toBeGreaterThan(0);
+  }, 60_000);
+});
