@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import { GupContext } from './context';
 import { activateBehaviourDiff } from './bdiff-view';
 import { activateCatalog } from './catalog';
+import { activateCoverage } from './coverage';
 import { activateDebug } from './debug';
 import { activateHistory } from './history';
 import { activateNotes } from './notes';
@@ -31,6 +32,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ ctx:
   activateNotes(ctx);
   activateCatalog(ctx);
   activateCommands(ctx);
+  activateCoverage(ctx);
   ctx.startWhenNeeded();
   ctx.log(`activated in ${Date.now() - t0} ms`);
   return { ctx };

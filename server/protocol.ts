@@ -16,6 +16,8 @@ export const SERVER_COMMANDS = {
   replay: 'gup-lens.server.replay',
   explore: 'gup-lens.server.explore',
   analysis: 'gup-lens.server.analysis',
+  /** the coverage of an open document by the whole catalog (FileCoverage, server/analysis/coverage.ts) */
+  coverage: 'gup-lens.server.coverage',
 } as const;
 
 /** Commands the client contributes (what lenses and hover links run). */

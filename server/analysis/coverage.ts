@@ -30,8 +30,10 @@ export interface FunctionCoverage {
   unreachable: boolean;
   /** per executed line, the scenarios that ran it (the hover names them) */
   ranBy: Record<number, string[]>;
-  /** per executed line, the outcomes seen there (a lens: N of M) */
-  lineRuns?: Record<number, number>;
+  /** every statement line, run or not (VS Code's statement coverage) */
+  statements: number[];
+  /** every decision outcome, run or not (VS Code's branch coverage) */
+  decisions: { line: number; outcome: 'true' | 'false'; run: boolean }[];
 }
 
 export interface FileCoverage {
@@ -141,10 +143,13 @@ export async function fileCoverage(file: string, text: string, opts: CoverageOpt
       const ds = decisions.get(f.name) ?? new Map<string, number>();
       const s = seen.get(f.name) ?? new Set<string>();
       const missed: FunctionCoverage['missed'] = [];
+      const all: FunctionCoverage['decisions'] = [];
       let run = 0;
       for (const [key, l] of ds) {
         for (const outcome of ['true', 'false'] as const) {
-          if (s.has(`${key}:${outcome}`)) run++;
+          const hit = s.has(`${key}:${outcome}`);
+          all.push({ line: l, outcome, run: hit });
+          if (hit) run++;
           else missed.push({ line: l, outcome });
         }
       }
@@ -159,6 +164,8 @@ export async function fileCoverage(file: string, text: string, opts: CoverageOpt
         missed: unreachable ? [] : missed,
         unreachable,
         ranBy,
+        statements: [...ls].sort((x, y) => x - y),
+        decisions: all.sort((x, y) => x.line - y.line),
       };
     });
   const counted = functions.filter((f) => !f.unreachable);

@@ -497,7 +497,7 @@ export async function cmdCoverage(a: { file: string; json: boolean; stub?: strin
   const text = readSource(a.file);
   const c = await fileCoverage(a.file, text, { stubs: stubsOf(a.stub), races: a.races });
   if (a.json) {
-    out(JSON.stringify({ file: c.file, functions: c.functions.map(({ ranBy: _r, lineRuns: _l, ...f }) => f), summary: c.summary }));
+    out(JSON.stringify({ file: c.file, functions: c.functions.map(({ ranBy: _r, statements: _s, decisions: _d, ...f }) => f), summary: c.summary }));
     return;
   }
   for (const f of c.functions) {

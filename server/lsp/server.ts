@@ -33,6 +33,7 @@ import {
 } from '../protocol';
 import { diagnosticsFor, forgetLenses, hoverFor, lensesFor, replayView, wordAt } from './views';
 import { forgetPatch, isPatchDocument, patchLenses } from './patch-lenses';
+import { fileCoverage, type FileCoverage } from '../analysis/coverage';
 import { isGupName } from '../analysis/fingerprint';
 
 /** Files larger than this are not analysed (mm/gup.c is about 100 KB). */
@@ -226,6 +227,7 @@ export function startServer(connection: Connection): void {
     timers.delete(e.document.uri);
     forgetLenses(e.document.uri);
     forgetPatch(e.document.uri);
+    coverages.delete(e.document.uri);
     published.delete(e.document.uri);
   });
 
@@ -253,11 +255,36 @@ export function startServer(connection: Connection): void {
       publishDiagnostics(doc, a);
     };
     publishDiagnostics(doc, a);
-    return (await lensesFor(a, doc.uri, refresh)).map((l) => ({
+    const cov = await readyCoverage(doc);
+    const covLenses = (cov?.functions ?? []).filter((f) => !f.unreachable).map((f) => ({
+      line: f.line - 1,
+      title: `Coverage: ${f.branches.run} of ${f.branches.total} decision outcomes, ${f.lines.run} of ${f.lines.total} lines`,
+      command: CLIENT_COMMANDS.showText,
+      args: [{ title: f.name, text: `${f.name}: ${f.branches.run} of ${f.branches.total} decision outcomes exercised by the catalog${f.missed.length ? `; never: ${f.missed.map((m) => `line ${m.line} ${m.outcome}`).join(', ')}` : ''}` }],
+    }));
+    return [...(await lensesFor(a, doc.uri, refresh)), ...covLenses].map((l) => ({
       range: { start: { line: l.line, character: 0 }, end: { line: l.line, character: 0 } },
       command: { title: l.title, command: l.command, arguments: l.args },
     }));
   });
+
+  /** coverage by the whole catalog, per document version (seconds to compute: kept until the text changes) */
+  const coverages = new Map<string, { version: number; result: Promise<FileCoverage> }>();
+  function coverageOf(doc: TextDocument): Promise<FileCoverage> {
+    const hit = coverages.get(doc.uri);
+    if (hit && hit.version === doc.version) return hit.result;
+    if (coverages.size > 8) coverages.delete(coverages.keys().next().value!);
+    const result = fileCoverage(pathOf(doc.uri) ?? doc.uri, doc.getText(), { stubs });
+    coverages.set(doc.uri, { version: doc.version, result });
+    void result.then(() => connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined), () => undefined);
+    return result;
+  }
+  /** the coverage of a document if it has been computed for this version */
+  async function readyCoverage(doc: TextDocument): Promise<FileCoverage | undefined> {
+    const hit = coverages.get(doc.uri);
+    if (!hit || hit.version !== doc.version) return undefined;
+    return hit.result.catch(() => undefined);
+  }
 
   /** the file's unknown names (once compiled), as diagnostics; each document's last set is kept to skip repeats */
   const published = new Map<string, string>();
@@ -295,7 +322,12 @@ export function startServer(connection: Connection): void {
     const lineText = doc.getText({ start: { line: p.position.line, character: 0 }, end: { line: p.position.line + 1, character: 0 } });
     const word = wordAt(lineText, p.position.character);
     // a word no version defines gets no hover: no need to wait for the document's (re)parse
-    if (!isGupName(word)) return null;
+    if (!isGupName(word)) {
+      // once coverage has run: which scenarios run this line
+      const cov = await readyCoverage(doc);
+      const by = cov?.functions.map((f) => f.ranBy[p.position.line + 1]).find((x) => x?.length);
+      return by ? { contents: { kind: MarkupKind.Markdown, value: `**gup-lens coverage**: run by ${by.slice(0, 8).map((x) => '`' + x + '`').join(', ')}${by.length > 8 ? ` and ${by.length - 8} more` : ''}` } } : null;
+    }
     const a = await analysisOf(doc);
     if (!a) return null;
     const fn = a.gupFunctions.find((f) => f.name === word);
@@ -317,6 +349,12 @@ export function startServer(connection: Connection): void {
           return await doReplay(arg as unknown as ReplayArgs);
         case SERVER_COMMANDS.explore:
           return await doExplore(arg as unknown as ExploreArgs);
+        case SERVER_COMMANDS.coverage: {
+          const doc = documents.get(String(arg?.uri));
+          if (!doc) return { error: `document ${String(arg?.uri)} is not open` };
+          const c = await coverageOf(doc);
+          return c;
+        }
         case SERVER_COMMANDS.analysis: {
           const doc = documents.get(String(arg?.uri));
           const a = doc && (await analysisOf(doc));

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getArch } from '../../emulator/arch';
 import type { Coverage } from '../../emulator/interp/runtime';
-import { sourceVersion, type ParseC } from '../../emulator/interp/source-version';
+import { sourceVersion, type ParseC, type SourceVersion } from '../../emulator/interp/source-version';
 import { replay } from '../../emulator/run/replay';
 import { getVersion } from '../../emulator/versions';
 import { fileCoverage } from '../../server/analysis/coverage';
@@ -36,7 +36,8 @@ function outcomes(file: string, model: string, arch: string, scenario: string): 
       got.add(`${v.program.fns.get(fn)!.branches[id]}:${taken}`);
     },
   };
-  replay({ arch, version: { ...v, cov }, scenario });
+  const withCov: SourceVersion = { ...v, cov };
+  replay({ arch, version: withCov, scenario });
   return got;
 }
 

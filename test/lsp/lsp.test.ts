@@ -277,6 +277,24 @@ describe('the language server over stdio', () => {
   });
 });
 
+describe('coverage of an open file by the whole catalog', () => {
+  it('the coverage command answers per function; then each function has a Coverage lens and a statement\'s hover names its scenarios', async () => {
+    const text = fixture('eras/gup-6.10-shape.c');
+    const u = 'file:///coverage/gup-6x.c';
+    await open(u, text);
+    const c = await conn.sendRequest<{ functions: { name: string; branches: { run: number; total: number }; statements: number[]; ranBy: Record<number, string[]> }[]; summary: { percent: number } }>('workspace/executeCommand', { command: 'gup-lens.server.coverage', arguments: [{ uri: u }] });
+    expect(c.summary.percent).toBeGreaterThan(50);
+    const pte = c.functions.find((f) => f.name === 'gup_fast_pte_range')!;
+    expect(pte.branches.run).toBeGreaterThan(0);
+    const ls = await lenses(u);
+    const at = lineOf(text, 'static int gup_fast_pte_range(');
+    expect(ls.filter((l) => l.range.start.line === at).map((l) => l.command!.title)).toContainEqual(expect.stringMatching(/^Coverage: \d+ of \d+ decision outcomes, \d+ of \d+ lines$/));
+    const ran = Number(Object.keys(pte.ranBy)[0]);
+    const h = await hover(u, ran - 1, 1);
+    expect((h!.contents as { value: string }).value).toMatch(/^\*\*gup-lens coverage\*\*: run by `[a-z0-9-]+ on (x86-64|x86-pae|arm-lpae|arm64)`/);
+  }, 60_000);
+});
+
 describe.skipIf(!existsSync(corpus))('a patch under review (the 2013 ARM RFC as mailed)', () => {
   it('says the review is under way, then puts its lenses on the mail and on each touched function\'s hunk, with a reply to copy', async () => {
     const text = readFileSync(join(corpus, 'arm-rfc-2013.patch'), 'utf8');
