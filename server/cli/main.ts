@@ -16,6 +16,7 @@ import { parseStubs, type Stubs } from '../../emulator/interp/kapi/stubs';
 import { check } from '../analysis/check';
 import { fileCoverage } from '../analysis/coverage';
 import { review, type PatchReview } from '../evolution/review';
+import { sweep } from '../evolution/sweep';
 import { NotAPatchError } from '../evolution/patch';
 import { COMPILER_FORMS, KAPI, kapiTable, releasesOf } from '../../emulator/interp/kapi';
 import { behaviourDiff, bdiffMarkdown } from '../evolution/bdiff';
@@ -67,6 +68,9 @@ commands:
   coverage FILE [--json] [--stub NAME=V]... [--no-races]
                                                   lines and decision outcomes of each GUP-fast function that every
                                                   scenario and race, on every arch the code is for, executes
+  sweep --repo DIR [--from REV] [--to REV] [--tags] [--arch A]... [--max-states N] [--json]
+                                                  every commit (or tag) that changed GUP-fast code, each race on
+                                                  its own code per arch, and the commits where a verdict flips
   history FUNC --repo DIR [--json]                the commits where a function's text changed, oldest first
   bdiff --scenario S --arch A --from V1 --to V2 [--json]
                                                   the same scenario on two versions, traces aligned
@@ -510,6 +514,19 @@ export async function cmdCoverage(a: { file: string; json: boolean; stub?: strin
   out(`${c.file}: ${c.summary.branches.run} of ${c.summary.branches.total} decision outcomes (${c.summary.percent}%)`);
 }
 
+export async function cmdSweep(a: { repo: string; from?: string; to?: string; tags: boolean; arch?: string[]; maxStates?: string; json: boolean }, out: Out, err: Out): Promise<void> {
+  if (!existsSync(join(a.repo, '.git')) && !existsSync(join(a.repo, 'HEAD'))) throw new UsageError(`${a.repo} is not a git repository`);
+  for (const x of a.arch ?? []) getArch(x);
+  const r = await sweep(cliGit(a.repo), { from: a.from, to: a.to, tags: a.tags, arches: a.arch, maxStates: positiveInt(a.maxStates, 'max-states'), progress: err });
+  if (a.json) {
+    out(JSON.stringify(r));
+    return;
+  }
+  out(`${r.commits.length} commit(s) that changed GUP-fast code`);
+  for (const f of r.flips) out(`  ${f.scenario.padEnd(26)} ${f.arch.padEnd(9)} ${f.flip.padEnd(10)} ${f.rev.slice(0, 12)} ${f.subject}`);
+  if (!r.flips.length) out('  no verdict flips in this range');
+}
+
 export async function cmdHistory(a: { fn: string; repo: string; json: boolean }, out: Out): Promise<void> {
   if (!existsSync(join(a.repo, '.git')) && !existsSync(join(a.repo, 'HEAD'))) throw new UsageError(`${a.repo} is not a git repository`);
   const h = await functionHistory(cliGit(a.repo), a.fn);
@@ -579,6 +596,7 @@ export function main(argv: string[], out: Out = (s) => process.stdout.write(s + 
         to: { type: 'string' },
         repo: { type: 'string' },
         tree: { type: 'string' },
+        tags: { type: 'boolean', default: false },
         file: { type: 'string' },
         entry: { type: 'string' },
         config: { type: 'string', multiple: true },
@@ -654,6 +672,14 @@ export function main(argv: string[], out: Out = (s) => process.stdout.write(s + 
         );
       case 'coverage':
         return cmdCoverage({ file: need(positionals[0], 'FILE'), json: values.json!, stub: values.stub, races: !values['no-races'] }, out).then(
+          () => 0,
+          (e) => {
+            err(`gup-lens: ${(e as Error).message}`);
+            return 2;
+          },
+        );
+      case 'sweep':
+        return cmdSweep({ repo: need(values.repo, 'repo'), from: values.from, to: values.to, tags: values.tags!, arch: values.arch, maxStates: values['max-states'], json: values.json! }, out, err).then(
           () => 0,
           (e) => {
             err(`gup-lens: ${(e as Error).message}`);

@@ -1,0 +1,73 @@
+/**
+ * The behaviour timeline of a tree built here from era fixtures: the flips fall on the commits that
+ * introduce and fix each race, and a second run reads every verdict from the blob cache.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../server/cli/main';
+import { cliGit } from '../../server/evolution/git';
+import { sweep } from '../../server/evolution/sweep';
+
+const FIX = join(__dirname, '../fixtures');
+const fixture = (p: string) => readFileSync(join(FIX, p), 'utf8');
+const V510 = fixture('eras/gup-5.10-shape.c');
+const V510_NO_SEQ = V510.replace(/\tif \(gf & FOLL_PIN\) \{\n\t\tstamp = raw_read_seqcount\([^\n]*\n[^\n]*\n[^\n]*\n\t\}\n/, '').replace(/\tif \(\(gf & FOLL_PIN\) && read_seqcount_retry\([^\n]*\n\t\tunpin_user_pages\(out, got\);\n\t\treturn 0;\n\t\}\n/, '');
+const V61 = fixture('eras/gup-6.1-shape.c');
+const V62 = V61.replace('pmd_t pmv = READ_ONCE(*pm_at);', 'pmd_t pmv = pmdp_get_lockless(pm_at);');
+
+function tree(): { dir: string; revs: string[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'gup-sweep-'));
+  const g = (...a: string[]) => execFileSync('git', ['-C', dir, ...a], { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 's', GIT_AUTHOR_EMAIL: 's@e', GIT_COMMITTER_NAME: 's', GIT_COMMITTER_EMAIL: 's@e' } });
+  g('init', '-q');
+  mkdirSync(join(dir, 'mm'));
+  const revs: string[] = [];
+  for (const [text, msg] of [[V510_NO_SEQ, 'mm/gup: a 5.10-shaped walker'], [V510, 'mm/gup: back off while fork copies (write_protect_seq)'], [V61, 'mm/gup: folios'], [V62, 'mm/gup: read pmds with pmdp_get_lockless']] as const) {
+    writeFileSync(join(dir, 'mm/gup.c'), text);
+    g('add', '.');
+    g('commit', '-qm', msg);
+    revs.push(g('rev-parse', 'HEAD').trim());
+  }
+  // a commit that does not touch GUP-fast code is not a column
+  writeFileSync(join(dir, 'README'), 'x\n');
+  g('add', '.');
+  g('commit', '-qm', 'docs');
+  return { dir, revs };
+}
+
+describe('sweep', () => {
+  it('puts each flip on the commit that made it, and reads a second run from the cache', async () => {
+    const { dir, revs } = tree();
+    const cacheDir = mkdtempSync(join(tmpdir(), 'gup-sweep-cache-'));
+    const r = await sweep(cliGit(dir), { arches: ['x86-64', 'x86-pae'], cacheDir, maxStates: 30_000 });
+    expect(r.commits.map((c) => c.rev)).toEqual(revs);
+    expect(r.flips).toContainEqual({ scenario: 'race-fork-pin', arch: 'x86-64', rev: revs[1], subject: 'mm/gup: back off while fork copies (write_protect_seq)', flip: 'fixed' });
+    expect(r.flips).toContainEqual({ scenario: 'race-pae-torn-pmd', arch: 'x86-pae', rev: revs[3], subject: 'mm/gup: read pmds with pmdp_get_lockless', flip: 'fixed' });
+    expect(r.flips.filter((f) => f.flip === 'introduced' && f.scenario === 'race-fork-pin')).toEqual([]);
+    expect(r.cells.find((c) => c.rev === revs[0] && c.scenario === 'race-fork-pin' && c.arch === 'x86-64')).toMatchObject({ verdict: 'violation', engine: 'source' });
+    // one file per blob and arch: the second run explores nothing
+    const cached = readdirSync(cacheDir).length;
+    expect(cached).toBe(revs.length * 2);
+    const t0 = Date.now();
+    const again = await sweep(cliGit(dir), { arches: ['x86-64', 'x86-pae'], cacheDir });
+    expect(again.flips).toEqual(r.flips);
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    expect(readdirSync(cacheDir).length).toBe(cached);
+  }, 120_000);
+
+  it('gup-lens sweep --json: commits, cells and flips of the contract', async () => {
+    const { dir, revs } = tree();
+    const out: string[] = [];
+    const err: string[] = [];
+    expect(await main(['sweep', '--repo', dir, '--from', revs[2], '--arch', 'x86-pae', '--json'], (s) => out.push(s), (s) => err.push(s))).toBe(0);
+    const j = JSON.parse(out.join(''));
+    expect(Object.keys(j)).toEqual(['commits', 'cells', 'flips']);
+    expect(j.commits.map((c: { rev: string }) => c.rev)).toEqual([revs[3]]);
+    expect(Object.keys(j.commits[0]).sort()).toEqual(['date', 'files', 'rev', 'subject']);
+    expect(Object.keys(j.cells[0]).sort()).toEqual(['arch', 'engine', 'rev', 'scenario', 'verdict']);
+    expect(err.join('\n')).toMatch(/mm\/gup\.c on x86-pae/);
+    expect(await main(['sweep', '--repo', join(dir, 'mm')], () => undefined, () => undefined)).toBe(2);
+  }, 120_000);
+});
