@@ -59,6 +59,19 @@ export interface ExploreResult {
   bounds: { maxStates: number; maxSteps: number };
   /** every state within the step bound was explored (no state budget cut) */
   complete: boolean;
+  /**
+   * The violation is another race's: a torn PAE read of a pmd (race-pae-torn-pmd) or a pte
+   * (race-pae-torn-pte) met while exploring this one. Say what failed: the verdict names it.
+   */
+  by?: string;
+}
+
+/** The race a violation belongs to, where it is not the one explored: a torn PAE read of a pmd or a pte. */
+export function tornBy(raceId: string, invariant: InvariantId | undefined, message: string | undefined): string | undefined {
+  if (invariant !== 'torn-read' || !message) return undefined;
+  const level = /^(\w+) entry /.exec(message)?.[1];
+  const owner = level === 'pmd' ? 'race-pae-torn-pmd' : level === 'pte' ? 'race-pae-torn-pte' : undefined;
+  return owner && owner !== raceId ? owner : undefined;
 }
 
 /** What a world is built from: a layout, the GUP call, the other actors (a race scenario is one). */
@@ -280,9 +293,10 @@ export function explore(sc: RaceScenario, run: RaceRun, opts: ExploreOptions = {
   const found = (turn: Turn | null, v: Violation, w?: World): ExploreResult => {
     const schedule = scheduleOf(turn);
     const full = w && !w.partial ? w : replaySchedule(sc, run, schedule).w;
+    const by = tornBy(sc.id, v.invariant, v.message);
     return {
       verdict: 'violation', invariant: v.invariant, message: v.message, counterexample: full.trace.map(stripUntil),
-      schedule, actors: names, states, interleavings, ms: Date.now() - t0, bounds, complete: false,
+      schedule, actors: names, states, interleavings, ms: Date.now() - t0, bounds, complete: false, ...(by && { by }),
     };
   };
   for (let len = 0; buckets.size > 0 && len <= bounds.maxSteps; len++) {

@@ -147,7 +147,7 @@ export async function checkText(file: string, text: string, opts: CheckOptions =
         const race = (version: typeof fv.model) => {
           checkApplicable(getArch(arch), version, sc);
           const r = explore(sc, { arch, version }, { maxStates: opts.maxStates });
-          return r.verdict === 'violation' ? `violation (${r.invariant})` : r.complete ? 'ok' : 'ok within bounds';
+          return r.verdict === 'violation' ? `violation (${r.invariant}${r.by ? `: ${r.by}` : ''})` : r.complete ? 'ok' : 'ok within bounds';
         };
         if (src) {
           try {

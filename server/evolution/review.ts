@@ -50,6 +50,8 @@ export interface RaceReview {
   message?: string;
   /** a side whose code gup-lens could not run to a verdict (its n/a is that, not "does not apply") */
   unsupported?: string;
+  /** a violation that is another race's (a torn PAE pmd or pte read met while exploring this one) */
+  by?: string;
 }
 
 export interface PatchReview {
@@ -237,11 +239,14 @@ async function reviewStep(mail: MailPatch, before: Files, after: Files, base: Pa
         const x = verdictOn(vb, arch, race, opts.maxStates);
         const y = verdictOn(va, arch, race, opts.maxStates);
         if (x.verdict === 'n/a' && y.verdict === 'n/a') continue;
-        // code that did not exist (or the race could not meet) before and violates it now introduces the violation
-        const flip = x.verdict === 'violation' && y.verdict !== 'violation' ? 'fixed' : x.verdict !== 'violation' && y.verdict === 'violation' ? 'introduced' : null;
+        // code that did not exist (or the race could not meet) before and violates it now introduces the violation;
+        // a violation that is another race's (a torn PAE read) is named as such and flips nothing here
+        const own = (z: typeof x) => z.verdict === 'violation' && !z.r?.by;
+        const flip = own(x) && !own(y) && y.verdict !== 'violation' ? 'fixed' : !own(x) && x.verdict !== 'violation' && own(y) ? 'introduced' : null;
         const bad = y.verdict === 'violation' ? y.r : x.verdict === 'violation' ? x.r : undefined;
         const could = [x.unsupported && `before: ${x.unsupported}`, y.unsupported && `after: ${y.unsupported}`].filter(Boolean).join('; ');
-        races.push({ scenario: race.id, arch, file: path, before: x.verdict, after: y.verdict, flip, ...(bad && { counterexample: bad.counterexample, actors: bad.actors, message: bad.message }), ...(could && { unsupported: could }) });
+        const by = y.r?.by ?? x.r?.by;
+        races.push({ scenario: race.id, arch, file: path, before: x.verdict, after: y.verdict, flip, ...(bad && { counterexample: bad.counterexample, actors: bad.actors, message: by ? `${bad.message} (that is ${by})` : bad.message }), ...(could && { unsupported: could }), ...(by && { by }) });
       }
     }
   }

@@ -21,7 +21,7 @@ import type { GitAccessor } from './git';
 /** GUP-fast files of every era (the x86 file moved into mm/gup.c in 4.13) */
 const FILES = ['mm/gup.c', 'arch/x86/mm/gup.c', 'arch/arm/mm/gup.c', 'arch/arm64/mm/gup.c'];
 /** bumped when what a verdict means changes: older cached verdicts are not reused */
-const ENGINE = 'sweep-1';
+const ENGINE = 'sweep-2';
 
 export type SweepVerdict = 'violation' | 'ok' | 'n/a' | 'unsupported';
 
@@ -38,6 +38,8 @@ export interface SweepCell {
   arch: ArchId;
   verdict: SweepVerdict;
   engine: 'source' | 'none';
+  /** the violation is another race's (a torn PAE pmd or pte read met on the way): it flips nothing for this one */
+  by?: string;
 }
 
 export interface SweepFlip {
@@ -96,7 +98,10 @@ async function verdicts(text: string, path: string, arch: ArchId, blob: string, 
     }
     try {
       checkApplicable(getArch(arch), v, race);
-      out[race.id] = explore(race, { arch, version: v }, { maxStates: opts.maxStates }).verdict === 'violation' ? 'violation' : 'ok';
+      const r = explore(race, { arch, version: v }, { maxStates: opts.maxStates });
+      out[race.id] = r.verdict === 'violation' ? 'violation' : 'ok';
+      // a torn PAE read met on the way is race-pae-torn-pmd's (or -pte's) violation, not this race's
+      if (r.by) out[`${race.id}@by`] = r.by as SweepVerdict;
     } catch (e) {
       out[race.id] = e instanceof NotApplicableError ? 'n/a' : e instanceof Unsupported ? 'unsupported' : 'unsupported';
     }
@@ -162,7 +167,11 @@ export async function sweep(git: GitAccessor, opts: SweepOptions = {}): Promise<
       }
       opts.progress?.(`${c.rev.slice(0, 12)} ${c.subject.slice(0, 60)}: ${file} on ${arch}`);
       const v = await verdicts(texts.get(`${c.rev}:${file}`)!, file, arch, blobs.get(file) ?? c.rev, opts, dir);
-      for (const [scenario, verdict] of Object.entries(v)) cells.push({ rev: c.rev, scenario, arch, verdict, engine: verdict === 'unsupported' ? 'none' : 'source' });
+      for (const [scenario, verdict] of Object.entries(v)) {
+        if (scenario.endsWith('@by')) continue;
+        const by = v[`${scenario}@by`];
+        cells.push({ rev: c.rev, scenario, arch, verdict, engine: verdict === 'unsupported' ? 'none' : 'source', ...(by && { by }) });
+      }
     }
   }
   return { commits, cells, flips: flipsOf(commits, cells) };
@@ -175,7 +184,8 @@ export function flipsOf(commits: SweepCommit[], cells: SweepCell[]): SweepFlip[]
     const k = `${x.scenario}|${x.arch}`;
     let m = byKey.get(k);
     if (!m) byKey.set(k, (m = new Map()));
-    m.set(x.rev, x.verdict);
+    // another race's violation says nothing of this one's: skipped like code that could not run
+    m.set(x.rev, x.by ? 'unsupported' : x.verdict);
   }
   const out: SweepFlip[] = [];
   for (const [k, m] of byKey) {
