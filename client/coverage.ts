@@ -12,6 +12,8 @@ import { SERVER_COMMANDS } from '../server/protocol';
 import type { FileCoverage } from '../server/analysis/coverage';
 
 export function activateCoverage(ctx: GupContext): void {
+  // a host without the testing API (older than VS Code 1.88) gets no coverage view, nothing else changes
+  if (!vscode.tests?.createTestController) return;
   const ctrl = vscode.tests.createTestController('gupLens.coverage', 'gup-lens: GUP-fast coverage');
   ctx.ext.subscriptions.push(ctrl);
   const details = new WeakMap<vscode.FileCoverage, vscode.FileCoverageDetail[]>();

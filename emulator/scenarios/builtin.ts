@@ -6,6 +6,13 @@ import type { Scenario } from './types';
 
 const MB2 = 2 * 1024 * 1024;
 
+/** 16 pages whose 9th was never faulted in */
+const HOLE_AT_8: Scenario['layout'] = [
+  { kind: '4k', offset: 0, count: 8 },
+  { kind: 'hole', offset: 8 * 4096, count: 1 },
+  { kind: '4k', offset: 9 * 4096, count: 7 },
+];
+
 export const BUILTIN: Scenario[] = [
   {
     id: 'pages-4k-16',
@@ -56,11 +63,7 @@ export const BUILTIN: Scenario[] = [
     id: 'hole-middle',
     title: 'a not-present pte in the middle',
     description: 'Page 8 of 16 was never faulted in: the fast path stops there with 8 pages, the slow path faults it in and takes the other 8.',
-    layout: [
-      { kind: '4k', offset: 0, count: 8 },
-      { kind: 'hole', offset: 8 * 4096, count: 1 },
-      { kind: '4k', offset: 9 * 4096, count: 7 },
-    ],
+    layout: HOLE_AT_8,
     call: { offset: 0, nrPages: 16, write: true },
   },
   {
@@ -89,11 +92,7 @@ export const BUILTIN: Scenario[] = [
     id: 'fast-only-hole',
     title: 'the fast-only entry point meets a hole: a partial result, no slow path',
     description: 'get_user_pages_fast_only (__get_user_pages_fast before 5.8) on 16 pages whose 9th was never faulted in: it returns the 8 before the hole and never falls back (IRQ-safe callers: futexes, perf).',
-    layout: [
-      { kind: '4k', offset: 0, count: 8 },
-      { kind: 'hole', offset: 8 * 4096, count: 1 },
-      { kind: '4k', offset: 9 * 4096, count: 7 },
-    ],
+    layout: HOLE_AT_8,
     call: { offset: 0, nrPages: 16, write: true, fastOnly: true },
     showcases: ['get_user_pages_fast_only', '__get_user_pages_fast'],
   },
@@ -101,11 +100,7 @@ export const BUILTIN: Scenario[] = [
     id: 'pin-fast-only-hole',
     title: 'pin_user_pages_fast_only meets a hole: a partial pin, no slow path',
     description: 'FOLL_PIN | FOLL_FAST_ONLY (5.9+) on 16 pages whose 9th was never faulted in: 8 pages pinned, the rest left to the caller.',
-    layout: [
-      { kind: '4k', offset: 0, count: 8 },
-      { kind: 'hole', offset: 8 * 4096, count: 1 },
-      { kind: '4k', offset: 9 * 4096, count: 7 },
-    ],
+    layout: HOLE_AT_8,
     call: { offset: 0, nrPages: 16, write: true, pin: true, fastOnly: true },
     showcases: ['pin_user_pages_fast_only'],
   },

@@ -200,9 +200,15 @@ export function planReady(a: Analysis, arch: ArchId): boolean {
 }
 const settled = new WeakSet<Promise<unknown>>();
 
-async function makePlan(a: Analysis, arch: ArchId): Promise<Map<string, FnPlan>> {
+/** The plan of one function (a review asks for the functions a patch touches, not every one). */
+export function planFunction(a: Analysis, arch: ArchId, fn: string): Promise<FnPlan | undefined> {
+  const whole = plans.get(a)?.get(arch);
+  return whole ? whole.then((m) => m.get(fn)) : makePlan(a, arch, [fn]).then((m) => m.get(fn));
+}
+
+async function makePlan(a: Analysis, arch: ArchId, only?: string[]): Promise<Map<string, FnPlan>> {
   const out = new Map<string, FnPlan>();
-  const names = new Set(a.gupFunctions.map((f) => f.name));
+  const names = new Set(a.gupFunctions.map((f) => f.name).filter((n) => !only || only.includes(n)));
   if (!a.version || !names.size || !archesFor(a).arches.includes(arch)) return out;
   let source: SourceVersion | undefined;
   let unsupported: Unsupported | undefined;

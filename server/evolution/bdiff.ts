@@ -11,7 +11,7 @@ import type { Era } from '../../emulator/arch/types';
 import { explore } from '../../emulator/explore/explore';
 import { checkApplicable, replay } from '../../emulator/run/replay';
 import { getRace, RACES } from '../../emulator/scenarios/races';
-import { getVersion } from '../../emulator/versions';
+import { getVersion, type VersionModel } from '../../emulator/versions';
 import { describeStep, type DescribedStep } from '../../emulator/trace/describe';
 import type { Step } from '../../emulator/trace/types';
 import { canonical } from './names';
@@ -76,28 +76,33 @@ function align(A: ReturnType<typeof getArch>, a: { steps: readonly Step[]; era: 
   return { aligned, summary };
 }
 
-export function behaviourDiff(scenario: string, arch: string, from: string, to: string): BehaviourDiff {
+/** A side of a diff: a version model's id, or a model itself (a file's own code, as a patch has it) with its label. */
+export type Side = string | { label: string; version: VersionModel };
+const sideVersion = (x: Side) => (typeof x === 'string' ? x : x.version);
+const sideLabel = (x: Side) => (typeof x === 'string' ? x : x.label);
+
+export function behaviourDiff(scenario: string, arch: string, from: Side, to: Side): BehaviourDiff {
   if (RACES.some((r) => r.id === scenario)) return raceDiff(scenario, arch, from, to);
-  const a = replay({ arch, version: from, scenario, trace: true });
-  const b = replay({ arch, version: to, scenario, trace: true });
+  const a = replay({ arch, version: sideVersion(from), scenario, trace: true });
+  const b = replay({ arch, version: sideVersion(to), scenario, trace: true });
   const A = getArch(arch);
   const res = (r: typeof a) => ({ nr: r.result.nr, slowPath: r.result.slowPath, fastNr: r.result.fastNr });
-  return { from: { version: from, result: res(a) }, to: { version: to, result: res(b) }, scenario: a.scenario.id, arch: A.id, ...align(A, { steps: a.steps, era: a.version.era }, { steps: b.steps, era: b.version.era }) };
+  return { from: { version: sideLabel(from), result: res(a) }, to: { version: sideLabel(to), result: res(b) }, scenario: a.scenario.id, arch: A.id, ...align(A, { steps: a.steps, era: a.version.era }, { steps: b.steps, era: b.version.era }) };
 }
 
 /** A race on two versions: each one's counterexample (none where it is ok), lined up; the verdicts beside. */
-export function raceDiff(raceId: string, arch: string, from: string, to: string): BehaviourDiff {
+export function raceDiff(raceId: string, arch: string, from: Side, to: Side): BehaviourDiff {
   const sc = getRace(raceId);
   const A = getArch(arch);
-  const run = (version: string) => {
-    const v = getVersion(version);
+  const run = (side: Side) => {
+    const v = typeof side === 'string' ? getVersion(side) : side.version;
     checkApplicable(A, v, sc);
-    return { r: explore(sc, { arch: A.id, version }), era: v.era };
+    return { r: explore(sc, { arch: A.id, version: typeof side === 'string' ? side : v }), era: v.era };
   };
   const a = run(from);
   const b = run(to);
   const res = (x: typeof a) => ({ nr: 0, slowPath: false, fastNr: 0, verdict: x.r.verdict, message: x.r.message });
-  return { from: { version: from, result: res(a) }, to: { version: to, result: res(b) }, scenario: raceId, arch: A.id, ...align(A, { steps: a.r.counterexample, era: a.era }, { steps: b.r.counterexample, era: b.era }) };
+  return { from: { version: sideLabel(from), result: res(a) }, to: { version: sideLabel(to), result: res(b) }, scenario: raceId, arch: A.id, ...align(A, { steps: a.r.counterexample, era: a.era }, { steps: b.r.counterexample, era: b.era }) };
 }
 
 /** Markdown for people: what the newer code does differently. */

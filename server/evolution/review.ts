@@ -16,7 +16,8 @@ import { Unsupported } from '../../emulator/interp/runtime';
 import { checkApplicable, NotApplicableError } from '../../emulator/run/replay';
 import { RACES } from '../../emulator/scenarios/races';
 import type { Step } from '../../emulator/trace/types';
-import { analyze, replayFunction } from '../analysis/analyze';
+import { analyze, archesFor, planFunction, replayFunction } from '../analysis/analyze';
+import { bdiffMarkdown, behaviourDiff } from './bdiff';
 import { archesOf, isGupName, mentionsGup } from '../analysis/fingerprint';
 import { fileVersion } from '../analysis/source';
 import { parseC } from '../analysis/parse';
@@ -33,6 +34,8 @@ export interface FunctionReview {
   after?: Partial<Record<ArchId, string>>;
   /** 0-based document line of the hunk that touches it (where a lens goes) */
   line: number;
+  /** the function's scenario on its first arch, before and after, the traces aligned (Markdown) */
+  bdiff?: string;
   /** the hunk's text as the patch has it, for a reply to quote */
   hunk: string[];
 }
@@ -157,7 +160,13 @@ async function replaySummary(text: string, path: string, fn: string, arches: Arc
   const a = await analyze(text, undefined, undefined, { path, stubs });
   const out: Partial<Record<ArchId, string>> = {};
   for (const arch of arches) {
-    const r = await replayFunction(a, fn, arch);
+    // the touched function's own plan only: the rest of the file's functions are not replayed
+    const plan = await planFunction(a, arch, fn);
+    if (!plan) {
+      out[arch] = `n/a: ${archesFor(a).arches.includes(arch) ? `no built-in scenario executes ${fn}() on ${arch}` : archesFor(a).note ?? `not for ${arch}`}`;
+      continue;
+    }
+    const r = await replayFunction(a, fn, arch, plan.scenario);
     if (r.na) {
       out[arch] = `n/a: ${r.na}`;
       continue;
@@ -167,6 +176,19 @@ async function replaySummary(text: string, path: string, fn: string, arches: Arc
     out[arch] = `${r.scenario.id}: nr=${res.nr}${res.slowPath ? `, slow path after ${res.fastNr}` : ''}, refs ${refs >= 0 ? '+' : ''}${refs} (${r.engine === 'source' ? 'its own code' : `model ${a.version?.id}${r.unsupported ? `; its code stopped: ${r.unsupported.what} at line ${r.unsupported.line}` : ''}`})`;
   }
   return out;
+}
+
+/** The function's own scenario on both sides, the traces aligned, as Markdown (undefined where either side cannot run it). */
+async function sideBySide(b: string, a: string, path: string, fn: string, arch: ArchId, stubs: Stubs | undefined): Promise<string | undefined> {
+  const vb = await sourceOf(b, path, arch, stubs);
+  const va = await sourceOf(a, path, arch, stubs);
+  if (!vb || !va) return undefined;
+  const plan = await planFunction(await analyze(a, undefined, undefined, { path, stubs }), arch, fn);
+  try {
+    return bdiffMarkdown(behaviourDiff(plan?.scenario.id ?? 'pages-4k-16', arch, { label: 'before', version: vb }, { label: 'after', version: va }));
+  } catch {
+    return undefined;
+  }
 }
 
 async function sourceOf(text: string | undefined, path: string, arch: ArchId, stubs: Stubs | undefined): Promise<SourceVersion | undefined> {
@@ -226,6 +248,7 @@ async function reviewStep(mail: MailPatch, before: Files, after: Files, base: Pa
         name, file: path, ...hunkAt(name),
         ...(inB && b ? { before: await replaySummary(b, full, name, arches, opts.stubs) } : {}),
         ...(inA && a ? { after: await replaySummary(a, full, name, arches, opts.stubs) } : {}),
+        ...(opts.races !== false && inB && inA && b && a && arches[0] ? { bdiff: await sideBySide(b, a, full, name, arches[0], opts.stubs) } : {}),
       });
     }
     if (opts.races === false) continue;

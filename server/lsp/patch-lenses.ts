@@ -94,6 +94,7 @@ function lensesOf(uri: string, r: Review, racing: boolean): Lens[] {
       const ba = a ? `${short(f.before?.[a as ArchId])} → ${short(f.after?.[a as ArchId])} (${label(a)}${arches.length > 1 ? ` +${arches.length - 1}` : ''})` : 'no arch of gup-lens runs it';
       out.push(at(show(`${f.name}: Before | After: ${ba}`, functionText(p, f)), f.line));
       out.push(at(show(`Races: before → after: ${racing ? 'exploring…' : flipsTitle(p, f.file)}`, racesText(p, f.file)), f.line));
+      if (f.bdiff) out.push(at(show('Behaviour diff', f.bdiff), f.line));
       out.push({ line: f.line, title: 'Copy as reply', command: CLIENT_COMMANDS.copyReply, args: [{ text: replyFor(p, f) }] });
     }
   }

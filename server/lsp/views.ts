@@ -112,7 +112,10 @@ function hasEntry(v: SourceVersion): boolean {
 
 /** Whose code a replay ran, as the hover and the replay view say it. */
 export function engineLabel(r: ArchReplay, version: string | undefined): string {
-  if (r.engine === 'source') return 'your code';
+  if (r.engine === 'source') {
+    const stubs = (r.replay?.version as SourceVersion | undefined)?.stubsUsed ?? [];
+    return stubs.length ? `your code, with stubs ${stubs.join(', ')}` : 'your code';
+  }
   return `model ${version ?? '?'}${r.unsupported ? ` (your code stopped: ${r.unsupported.what} at line ${r.unsupported.line})` : ''}`;
 }
 

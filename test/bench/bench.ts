@@ -315,7 +315,7 @@ async function extensionFigures(): Promise<void> {
     apply: () => stub,
     construct: () => stub as object,
   });
-  const names = ['window', 'workspace', 'commands', 'languages', 'debug', 'Uri', 'EventEmitter', 'ThemeColor', 'StatusBarAlignment', 'OverviewRulerLane', 'ProgressLocation', 'ConfigurationTarget', 'DebugAdapterInlineImplementation', 'CodeLens', 'Range', 'Position', 'Disposable', 'env', 'extensions'];
+  const names = ['window', 'workspace', 'commands', 'languages', 'debug', 'Uri', 'EventEmitter', 'ThemeColor', 'StatusBarAlignment', 'OverviewRulerLane', 'ProgressLocation', 'ConfigurationTarget', 'DebugAdapterInlineImplementation', 'CodeLens', 'Range', 'Position', 'Disposable', 'env', 'extensions', 'tests', 'TestRunProfileKind'];
   // own keys for `import * as vscode` (esbuild copies them), and any other name for require('vscode')
   const api = new Proxy(Object.fromEntries(names.map((n) => [n, stub])), { get: (t, k) => (k in t ? t[k as string] : stub) });
   const Mod = require('node:module') as { _load: (req: string, ...rest: unknown[]) => unknown };

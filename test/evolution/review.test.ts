@@ -21,13 +21,19 @@ function git(dir: string, ...args: string[]): string {
 }
 
 /** A kernel-shaped tree with mm/gup.c at `before`, committed and tagged; the patch to `after` as a mail. */
-function treeWithPatch(before: string, after: string, subject: string): { dir: string; mail: string; base: string } {
+/** A git tree with mm/gup.c at `text`, committed. */
+function treeOf(text: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'gup-review-'));
   git(dir, 'init', '-q');
   mkdirSync(join(dir, 'mm'));
-  writeFileSync(join(dir, 'mm/gup.c'), before);
+  writeFileSync(join(dir, 'mm/gup.c'), text);
   git(dir, 'add', '.');
   git(dir, 'commit', '-qm', 'base');
+  return dir;
+}
+
+function treeWithPatch(before: string, after: string, subject: string): { dir: string; mail: string; base: string } {
+  const dir = treeOf(before);
   git(dir, 'tag', 'v1.0');
   const base = git(dir, 'rev-parse', 'HEAD').trim();
   writeFileSync(join(dir, 'mm/gup.c'), after);
@@ -140,12 +146,7 @@ describe('patch review', () => {
 });
 
 function diffOf(a: string, b: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'gup-diff-'));
-  git(dir, 'init', '-q');
-  mkdirSync(join(dir, 'mm'));
-  writeFileSync(join(dir, 'mm/gup.c'), a);
-  git(dir, 'add', '.');
-  git(dir, 'commit', '-qm', 'a');
+  const dir = treeOf(a);
   writeFileSync(join(dir, 'mm/gup.c'), b);
   return git(dir, 'diff');
 }
