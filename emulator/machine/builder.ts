@@ -118,6 +118,7 @@ function mapSpec(m: Machine, spec: MapSpec): void {
     m.mem.setFlag(pfn, 'anon', !spec.special && !spec.devmap);
     if (spec.cma) m.mem.setFlag(pfn, 'cma');
     if (spec.devmap) m.mem.setFlag(pfn, 'devmap');
+    if (spec.kind === 'huge-pud') m.mem.setFlag(pfn, 'hugetlb');
     mapLeaf(m, start + i * size, level, pfn, prot, near);
     if (spec.shared) {
       m.refAdd(pfn, 1);

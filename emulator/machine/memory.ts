@@ -16,6 +16,8 @@ export const PG = {
   cma: 1 << 5,
   anon: 1 << 6,
   devmap: 1 << 7,
+  /** a hugetlbfs page (the 1 GiB pud pages of the scenarios), not a THP */
+  hugetlb: 1 << 8,
 } as const;
 
 export type PageFlag = keyof typeof PG;

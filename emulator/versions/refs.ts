@@ -65,5 +65,5 @@ export function maybeDmaPinned(k: Kern, pfn: number, exactPincount: boolean): bo
   const head = k.m.headOf(pfn);
   const i = k.m.mem.idx(head);
   if (exactPincount && k.m.mem.order[i] > 1) return k.m.mem.pincount[i] > 0;
-  return k.m.mem.refcount[i] >= GUP_PIN_COUNTING_BIAS;
+  return k.m.mem.refcount[i] >>> 0 >= GUP_PIN_COUNTING_BIAS; // unsigned, as the kernel compares it
 }

@@ -128,7 +128,7 @@ export async function fileCoverage(file: string, text: string, opts: CoverageOpt
       scenario = `${race.id} on ${arch}`;
       try {
         checkApplicable(getArch(arch), version, race);
-        explore(race, { arch, version }, { maxStates: opts.maxStates ?? 5_000 });
+        explore(race, { arch, version }, { maxStates: opts.maxStates ?? 2_000 });
       } catch {
         // as above
       }

@@ -13,8 +13,9 @@ import { getArch } from '../../emulator/arch';
 import { explore } from '../../emulator/explore/explore';
 import { parseStubs } from '../../emulator/interp/kapi/stubs';
 import { Unsupported } from '../../emulator/interp/runtime';
-import { sourceVersion, type ParseC, type SourceOptions } from '../../emulator/interp/source-version';
-import { checkApplicable, NotApplicableError, replay } from '../../emulator/run/replay';
+import { callFunction, sourceVersion, type ParseC, type SourceOptions } from '../../emulator/interp/source-version';
+import { buildMachine } from '../../emulator/machine/builder';
+import { checkApplicable, makeKern, NotApplicableError, replay } from '../../emulator/run/replay';
 import { getRace } from '../../emulator/scenarios/races';
 import { getVersion } from '../../emulator/versions';
 import { checkText } from '../../server/analysis/check';
@@ -132,5 +133,39 @@ describe('the file of a tree nobody here has seen', () => {
     expect(ppc.note).toMatch(/powerpc's own GUP-fast walker/);
     const x86 = await checkText('arch/x86/mm/gup.c', readFileSync(join(FIX, 'eras/x86-2008-shape.c'), 'utf8'), { races: false });
     expect(x86.arches.map((a) => a.arch)).toEqual(['x86-64', 'x86-pae']);
+  });
+});
+
+describe('struct page semantics as the kernel has them', () => {
+  const SNIPPET = [
+    'int add_unless(struct page *pg, int n, int u) { return page_ref_add_unless(pg, n, u); }',
+    'int sub_keep(struct page *pg, int n) { page_ref_sub(pg, n); return page_ref_count(pg); }',
+    'int huge(struct page *pg) { return PageHuge(pg); }',
+    'int pinned(struct page *pg) { return page_maybe_dma_pinned(pg); }',
+  ].join('\n');
+  const machine = (layout: Parameters<typeof buildMachine>[2]['mappings']) => {
+    const a = getArch('x86-64');
+    const model = getVersion('wpseq-2021');
+    const m = buildMachine(a, model.era, { mappings: layout });
+    const v = sourceVersion(SNIPPET, parse, a, model);
+    const k = makeKern(m, model, undefined, 'test', 0, false);
+    return { m, run: (name: string, ...args: unknown[]) => callFunction(v, k, name, args) };
+  };
+
+  it('page_ref_add_unless honours its u, page_ref_sub never frees, PageHuge is true for hugetlb only, page_maybe_dma_pinned compares unsigned', () => {
+    const { m, run } = machine([{ kind: '4k', offset: 0, count: 1 }, { kind: 'huge-pud', offset: 1 << 30 }, { kind: 'thp', offset: 2 << 30 }]);
+    const pg = m.mem.basePfn + [...Array(m.mem.frames).keys()].find((i) => m.mem.refcount[i] === 1 && !(m.mem.flags[i] & 1))!;
+    expect(run('add_unless', pg, 1, 1)).toBe(0); // the count equals u: nothing taken
+    expect(m.refcount(pg)).toBe(1);
+    expect(run('add_unless', pg, 1, 0)).toBe(1);
+    expect(m.refcount(pg)).toBe(2);
+    expect(run('sub_keep', pg, 2)).toBe(0);
+    expect(m.mem.isFree(pg)).toBe(false);
+    const heads = [...Array(m.mem.frames).keys()].map((i) => m.mem.basePfn + i).filter((p) => m.mem.order[m.mem.idx(p)] > 0);
+    const [g1, thp] = [heads.find((p) => m.mem.order[m.mem.idx(p)] === 18)!, heads.find((p) => m.mem.order[m.mem.idx(p)] === 9)!];
+    expect(run('huge', g1)).toBe(1);
+    expect(run('huge', thp)).toBe(0);
+    m.mem.refcount[m.mem.idx(pg)] = -5; // an overflowed count
+    expect(run('pinned', pg)).toBe(1);
   });
 });

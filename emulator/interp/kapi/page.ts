@@ -116,14 +116,15 @@ function rawPageBuiltins(): Builtin[] {
   p('is_longterm_pinnable_page', 'int', 'the page may stay pinned long-term (not CMA, not ZONE_MOVABLE)', (t, [pg]) => !t.k.m.mem.hasFlag(head(t, pg), 'cma'));
   p('folio_is_longterm_pinnable', 'int', 'the folio may stay pinned long-term (not CMA, not ZONE_MOVABLE)', (t, [f]) => !t.k.m.mem.hasFlag(f, 'cma'));
   p('is_migrate_cma_page', 'int', 'the page is in a CMA area', (t, [pg]) => t.k.m.mem.hasFlag(head(t, pg), 'cma'));
-  p('PageHuge', 'int', 'a hugetlb page', () => 0);
-  p('folio_test_hugetlb', 'int', 'a hugetlb folio', () => 0);
+  p('PageHuge', 'int', 'a hugetlb page (the 1 GiB pud pages of the scenarios; a THP is not)', (t, [pg]) => t.k.m.mem.hasFlag(head(t, pg), 'hugetlb'));
+  p('folio_test_hugetlb', 'int', 'a hugetlb folio (the 1 GiB pud pages of the scenarios; a THP is not)', (t, [f]) => t.k.m.mem.hasFlag(head(t, f), 'hugetlb'));
   p('hpage_pincount_available', 'int', '5.7: the compound page keeps an exact pincount (order > 1)', (t, [pg]) => t.k.opts.hpagePincount && order(t, pg) > 1);
   p('folio_has_pincount', 'int', '6.x: the folio keeps an exact pincount (large folios)', (t, [f]) => order(t, f) > 0);
   r('page_maybe_dma_pinned', 'int', 'the page may be pinned (exact pincount, or refcount >= bias)', 'the refcount or pincount', (t, [pg]) => {
     const h = head(t, pg);
     const i = t.k.m.mem.idx(h);
-    return t.k.opts.hpagePincount && order(t, h) > 1 ? t.k.m.mem.pincount[i] > 0 : t.k.m.mem.refcount[i] >= GUP_PIN_COUNTING_BIAS;
+    // compared unsigned, as the kernel does: an overflowed (negative) count still reads as pinned
+    return t.k.opts.hpagePincount && order(t, h) > 1 ? t.k.m.mem.pincount[i] > 0 : t.k.m.mem.refcount[i] >>> 0 >= GUP_PIN_COUNTING_BIAS;
   });
   out.push({ name: 'GUP_PIN_COUNTING_BIAS', doc: 'what one FOLL_PIN adds to a refcount (5.7)', family: F, kind: 'const', ret: 'int', value: () => GUP_PIN_COUNTING_BIAS });
   // references
@@ -141,12 +142,24 @@ function rawPageBuiltins(): Builtin[] {
   s('page_cache_get_speculative', 'int', 'a reference unless the count is zero (get_page_unless_zero)', (t, [pg]) => addUnlessZero(t, pg, 1));
   s('page_cache_add_speculative', 'int', 'n references unless the count is zero', (t, [pg, n]) => addUnlessZero(t, pg, N(n)));
   s('get_page_unless_zero', 'int', 'a reference unless the count is zero', (t, [pg]) => addUnlessZero(t, pg, 1));
-  s('page_ref_add_unless', 'int', 'n references unless the count equals u', (t, [pg, n]) => addUnlessZero(t, pg, N(n)));
+  s('page_ref_add_unless', 'int', 'n references unless the count equals u', (t, [pg, n, u]) => {
+    if (t.k.m.refcount(pg) === N(u)) {
+      if (t.k.y) t.sched('ref', { pfn: pg, note: `refcount is ${N(u)}: no reference taken` });
+      return false;
+    }
+    add(t, pg, N(n));
+    return true;
+  });
   s('folio_ref_try_add_rcu', 'int', 'n references on the folio unless its count is zero', (t, [f, n]) => addUnlessZero(t, f, N(n)));
   s('folio_ref_try_add', 'int', 'n references on the folio unless its count is zero', (t, [f, n]) => addUnlessZero(t, f, N(n)));
   s('page_ref_add', 'void', 'add n to the page\'s _refcount', (t, [pg, n]) => add(t, pg, N(n)));
   s('page_ref_inc', 'void', 'add one to the page\'s _refcount', (t, [pg]) => add(t, pg, 1));
-  s('page_ref_sub', 'void', 'subtract n from the page\'s _refcount', (t, [pg, n]) => sub(t, pg, N(n)));
+  // page_ref_sub never frees: the caller knows the count stays above zero (or frees it itself)
+  s('page_ref_sub', 'void', 'subtract n from the page\'s _refcount (never frees)', (t, [pg, n]) => {
+    const i = t.k.m.mem.idx(pg);
+    t.k.m.mem.refcount[i] = (t.k.m.mem.refcount[i] - N(n)) | 0;
+    t.sched('unref', { pfn: pg, ref: -N(n) });
+  });
   s('folio_ref_add', 'void', 'add n to the folio\'s _refcount', (t, [f, n]) => add(t, f, N(n)));
   s('folio_ref_inc', 'void', 'add one to the folio\'s _refcount', (t, [f]) => add(t, f, 1));
   s('try_get_page', 'int', '5.x: a reference on the head unless its count is zero or negative (overflow)', (t, [pg]) => {
