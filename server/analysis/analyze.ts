@@ -173,8 +173,12 @@ export interface FnPlan {
 
 const plans = new WeakMap<Analysis, Map<ArchId, Promise<Map<string, FnPlan>>>>();
 
-/** The built-in scenarios, the big walks (1 GiB: a quarter of a million pages) last. */
-const BY_COST = [...SCENARIOS].sort((x, y) => Number(x.layout.some((m) => m.kind === 'huge-pud')) - Number(y.layout.some((m) => m.kind === 'huge-pud')));
+/**
+ * The scenarios a function's plan falls back on when its own showcase does not run it: the small
+ * ones. A 1 GiB walk (a quarter of a million struct pages) is tried only for a function it is the
+ * showcase of: a plan for every function of a file must not build a machine that size per arch.
+ */
+const FALLBACK = SCENARIOS.filter((x) => !x.layout.some((m) => m.kind === 'huge-pud'));
 
 /**
  * For each GUP-fast function of the file, on one arch: the scenario its lens replays (its own
@@ -237,7 +241,7 @@ async function makePlan(a: Analysis, arch: ArchId, only?: string[]): Promise<Map
     return r;
   };
   for (const f of names) {
-    for (const sc of [scenarioFor(f), ...BY_COST.filter((x) => x !== scenarioFor(f))]) {
+    for (const sc of [scenarioFor(f), ...FALLBACK.filter((x) => x !== scenarioFor(f))]) {
       const r = executed(sc);
       if (r instanceof Error) {
         // the file's code stopped on this scenario: its showcase runs on the model, saying why

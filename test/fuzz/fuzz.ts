@@ -98,7 +98,7 @@ function rssMb(pid: number | undefined): number {
 }
 
 async function fuzzServer(f: FuzzFigures, until: number, seed: number): Promise<void> {
-  const proc = spawn(process.execPath, [...SERVER_EXEC_ARGV, ...(process.env.FUZZ_SERVER_ARGS?.split(' ') ?? []), join(ROOT, 'dist/server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const proc = spawn(process.execPath, [...SERVER_EXEC_ARGV, ...(process.env.FUZZ_SERVER_ARGS?.split(' ') ?? []), join(ROOT, 'dist/server.js'), '--stdio'], { stdio: ['pipe', 'pipe', process.env.FUZZ_DEBUG ? 'inherit' : 'ignore'] });
   let died = false;
   proc.on('exit', () => (died = true));
   const conn = createMessageConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
