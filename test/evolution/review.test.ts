@@ -126,6 +126,17 @@ describe('patch review', () => {
     expect(n.patches[0].problems.join('\n')).toMatch(/no base in .* that this patch applies to/);
   }, 60_000);
 
+  it('a 5 MB series is read whole: every mail a patch, no GUP-fast code, no crash', async () => {
+    const mails: string[] = [];
+    for (let i = 0; mails.join('').length < 5 * 1024 * 1024; i++) {
+      const body = Array.from({ length: 60 }, (_, j) => `+note ${i} line ${j}, long enough to weigh something`).join('\n');
+      mails.push(`From ${i.toString(16).padStart(40, '0')} Mon Sep 17 00:00:00 2001\nSubject: [PATCH ${i}] docs: note ${i}\n\n---\ndiff --git a/Documentation/n${i}.txt b/Documentation/n${i}.txt\nnew file mode 100644\n--- /dev/null\n+++ b/Documentation/n${i}.txt\n@@ -0,0 +1,60 @@\n${body}\n-- \n2.43.0\n\n`);
+    }
+    const r = await review(mails.join(''));
+    expect(r.patches).toHaveLength(mails.length);
+    expect(r.patches.every((p) => p.functions.length === 0 && p.problems.length === 0)).toBe(true);
+  }, 60_000);
+
   it('gup-lens review: JSON of the contract; exit 1 when nothing is a patch', async () => {
     const { dir, mail } = treeWithPatch(V61, V62, 'mm/gup: read pmds without tearing them');
     const patch = join(dir, 'fix.patch');
