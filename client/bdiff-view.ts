@@ -10,10 +10,9 @@ import * as vscode from 'vscode';
 import { RACES } from '../emulator/scenarios/races';
 import { SCENARIOS } from '../emulator/scenarios';
 import type { Step } from '../emulator/trace/types';
-import { VERSIONS } from '../emulator/versions';
 import { mapSteps } from '../server/analysis/mapping';
 import { parseC } from '../server/analysis/parse';
-import { behaviourDiff, type BehaviourDiff } from '../server/evolution/bdiff';
+import { behaviourDiff, modelChoices, type BehaviourDiff } from '../server/evolution/bdiff';
 import { bdiffHtml } from './bdiff-html';
 import { SERVER_COMMANDS } from '../server/protocol';
 import type { GupContext } from './context';
@@ -31,10 +30,7 @@ export function activateBehaviourDiff(ctx: GupContext): void {
     const mine = info?.version;
     const fnHere = info?.functions.find((f) => ed && ed.selection.active.line >= f.startLine && ed.selection.active.line <= f.endLine)?.name;
     const versions = (placeHolder: string, first?: string) =>
-      vscode.window.showQuickPick(
-        VERSIONS.map((v) => ({ label: v.id, description: `${v.year} · ${v.kernels}${v.id === first ? ' · this file' : ''}`, picked: v.id === first })).sort((x, y) => (x.label === first ? -1 : y.label === first ? 1 : 0)),
-        { placeHolder },
-      );
+      vscode.window.showQuickPick(modelChoices(first), { placeHolder });
     const from = (await versions(mine ? `Older version model (this file: ${mine})` : 'Older version model', mine))?.label;
     const to = from && (await versions(`Compare ${from} with…`))?.label;
     if (!from || !to) return;

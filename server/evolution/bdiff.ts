@@ -11,7 +11,7 @@ import type { Era } from '../../emulator/arch/types';
 import { explore } from '../../emulator/explore/explore';
 import { checkApplicable, replay } from '../../emulator/run/replay';
 import { getRace, RACES } from '../../emulator/scenarios/races';
-import { getVersion, type VersionModel } from '../../emulator/versions';
+import { getVersion, MODELS, type VersionModel } from '../../emulator/versions';
 import { describeStep, type DescribedStep } from '../../emulator/trace/describe';
 import type { Step } from '../../emulator/trace/types';
 import { canonical } from './names';
@@ -77,6 +77,12 @@ function align(A: ReturnType<typeof getArch>, a: { steps: readonly Step[]; era: 
 }
 
 /** A side of a diff: a version model's id, or a model itself (a file's own code, as a patch has it) with its label. */
+/** What the pickers offer: every model, dialects included, oldest first, the open file's own on top. */
+export function modelChoices(mine?: string): { label: string; description: string; picked: boolean }[] {
+  const all = [...MODELS].sort((x, y) => x.year - y.year).map((v) => ({ label: v.id, description: `${v.year} · ${v.kernels}${v.id === mine ? ' · this file' : ''}`, picked: v.id === mine }));
+  return [...all.filter((x) => x.picked), ...all.filter((x) => !x.picked)];
+}
+
 export type Side = string | { label: string; version: VersionModel };
 const sideVersion = (x: Side) => (typeof x === 'string' ? x : x.version);
 const sideLabel = (x: Side) => (typeof x === 'string' ? x : x.label);

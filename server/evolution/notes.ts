@@ -88,13 +88,13 @@ export class NotesStore {
   }
 }
 
-/** The anchor of a line of a parsed file: its function, and the statement there (as the parser cut it). */
+/** The anchor of a line of a parsed file: its function, and the statement there as written (on one line). */
 export function anchorAt(file: CFile, line: number): { fn: string; statement: string | null } | undefined {
   const fn = file.functions.find((f) => line >= f.startLine && line <= f.endLine);
   if (!fn) return undefined;
   if (line === fn.nameLine || line === fn.startLine) return { fn: fn.name, statement: null };
   const st = fn.statements.find((x) => x.line === line);
-  return { fn: fn.name, statement: st ? st.tokens.join(' ') : null };
+  return { fn: fn.name, statement: st ? st.text.replace(/\s+/g, ' ').trim() : null };
 }
 
 export interface PlacedNote {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseC, getParser } from '../../server/analysis/parse';
-import { behaviourDiff } from '../../server/evolution/bdiff';
+import { behaviourDiff, modelChoices } from '../../server/evolution/bdiff';
 import { cliGit } from '../../server/evolution/git';
 import { cutFunction, functionHistory } from '../../server/evolution/history';
 import { anchorAt, CorruptNotesError, noteReply, NotesStore, nodeNotesFs, notesMarkdown, placeNotes } from '../../server/evolution/notes';
@@ -125,6 +125,18 @@ describe('behaviour diff', () => {
     expect(grab.from!.anchor).toBe('page_cache_add_speculative(head, refs)');
   });
 
+  it('the pickers offer every dialect, the file\'s own first, and a dialect diffs like any model', () => {
+    const c = modelChoices('folio-6x@6.1');
+    expect(c[0]).toMatchObject({ label: 'folio-6x@6.1', picked: true });
+    expect(c[0].description).toContain('this file');
+    expect(c.map((x) => x.label)).toEqual(expect.arrayContaining(['x86-2008', 'folio-6x', 'folio-6x@6.1']));
+    expect(c.filter((x) => x.picked)).toHaveLength(1);
+    const d = behaviourDiff('thp-pmd', 'x86-64', 'folio-6x@6.1', 'folio-6x');
+    expect(d.from.version).toBe('folio-6x@6.1');
+    expect(d.from.result.nr).toBe(512);
+    expect(d.to.version).toBe('folio-6x');
+  });
+
   it('foll-pin-2020 → wpseq-2021 on a pin: the write_protect_seq checks are the added steps', () => {
     const d = behaviourDiff('pin-1g', 'x86-64', 'foll-pin-2020', 'wpseq-2021');
     const added = d.aligned.filter((a) => a.op === 'added').map((a) => a.to!.anchor);
@@ -160,9 +172,11 @@ describe('annotations', () => {
     const store = new NotesStore(nodeNotesFs(), join(dir, '.vscode/gup-lens-notes.json'));
     const src = walker('gup_pte_range', '');
     const anchor = anchorAt(await parseC(src), src.split('\n').findIndex((l) => l.includes('pte_val(pte) != pte_val(*ptep)')))!;
-    expect(anchor).toEqual({ fn: 'gup_pte_range', statement: '( pte_val ( pte ) != pte_val ( * ptep ) )' });
+    // the prompt shows the statement as written; the store keeps its tokens
+    expect(anchor).toEqual({ fn: 'gup_pte_range', statement: '(pte_val(pte) != pte_val(*ptep))' });
     await store.add(anchor.fn, anchor.statement, 'the re-check that makes the speculative ref safe');
     const notes = await store.load();
+    expect(notes[0].statement).toBe('( pte_val ( pte ) != pte_val ( * ptep ) )');
     const at = placeNotes(notes, await parseC(src))[0];
     expect(src.split('\n')[at.line!]).toContain('pte_val(pte) != pte_val(*ptep)');
     const edited = '/* a */\n/* b */\n/* c */\n' + src;
