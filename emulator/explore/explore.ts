@@ -117,11 +117,11 @@ export function makeWorld(sc: WorldSpec, run: RaceRun, lean = false): World {
   const m = template.clone();
   const returned: Returned[] = [];
   const sink = (): StepSink => (lean ? new HashSink() : []);
-  const gk = new KernCtx(m, version.era, 0, 'gup', opts, true, true, sink());
+  const gk = new KernCtx(m, version.era, 0, 'gup', opts, true, true, sink(), version.since);
   const actors: ActorRun[] = [{ name: 'gup', k: gk, gen: new Fiber(gk, gupCaller(gk, version, call, sc.call.repeat ?? 1, returned)), done: false, steps: lean ? [] : (gk.sink as Step[]), h: 0 }];
   for (let i = 0; i < sc.actors.length; i++) {
     const spec = sc.actors[i];
-    const k = new KernCtx(m, version.era, i + 1, spec.kind, opts, true, true, sink());
+    const k = new KernCtx(m, version.era, i + 1, spec.kind, opts, true, true, sink(), version.since);
     actors.push({ name: spec.kind, k, gen: new Fiber(k, ACTORS[spec.kind](k, spec, version)), done: false, steps: lean ? [] : (k.sink as Step[]), h: 0 });
   }
   return { m, version, actors, returned, trace: [], partial: lean };

@@ -22,6 +22,7 @@ import { signature } from './compile/types';
 import { emit } from './compile/emit';
 import { statement } from './compile/stmt';
 import { zeroOf } from './compile/values';
+import { formatted } from '../run/formatted';
 
 export type { CNode, Program } from './compile/env';
 export { fromJs } from './compile/values';
@@ -71,7 +72,7 @@ export function compileProgram(root: CNode, arch: ArchModel, cfg: InterpConfig, 
           }
         } catch (e) {
           const name = /(\w+)\s*\(/.exec(c.text)?.[1] ?? '?';
-          broken.set(name, asUnsupported(e, name, c));
+          broken.set(name, formatted(asUnsupported(e, name, c)));
         }
       } else if (c.type === 'preproc_if' || c.type === 'preproc_ifdef' || c.type === 'preproc_else' || c.type === 'linkage_specification' || c.type === 'declaration_list') visit(c);
     }
@@ -90,7 +91,7 @@ export function compileProgram(root: CNode, arch: ArchModel, cfg: InterpConfig, 
     try {
       env.fns.set(name, compileFn(env, name, node, calls));
     } catch (e) {
-      broken.set(name, asUnsupported(e, name, node));
+      broken.set(name, formatted(asUnsupported(e, name, node)));
     }
     for (const c of calls) if (!done.has(c)) todo.push(c);
   }

@@ -107,6 +107,7 @@ function build(tree: ReturnType<ParseC>, config: InterpConfig, pre: Preprocessed
     id: model.id,
     title: `the file's own code${opts.path ? ` (${opts.path})` : ''}`,
     kernels: model.kernels,
+    since: placement?.since ?? model.since,
     year: names.some((n) => PIN_ENTRIES.includes(n)) ? Math.max(model.year, 2020) : model.year,
     files: opts.path ? [opts.path] : model.files,
     functions: names,

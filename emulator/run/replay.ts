@@ -95,7 +95,7 @@ export function checkApplicable(arch: ArchModel, version: VersionModel, scenario
 }
 
 export function makeKern(m: Machine, version: VersionModel, opts: VersionOptions | undefined, actor: string, cpu: number, y: boolean, i = false, sink: StepSink = []): KernCtx {
-  return new KernCtx(m, version.era, cpu, actor, kernOptions(m.arch, version, opts), y, i, sink);
+  return new KernCtx(m, version.era, cpu, actor, kernOptions(m.arch, version, opts), y, i, sink, version.since);
 }
 
 /** A version's switches as a run sets them. */

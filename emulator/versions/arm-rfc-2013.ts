@@ -16,6 +16,7 @@ export const arm_rfc_2013 = irqWalker(
     id: 'arm-rfc-2013',
     title: 'ARM RFC: a copy of the x86 walker (interrupts off, no IPIs to wait for)',
     kernels: 'RFC against 3.12 (not merged), 32-bit ARM with LPAE only',
+    since: '3.12',
     year: 2013,
     files: ['arch/arm/mm/gup.c'],
     functions: ['get_user_pages_fast', '__get_user_pages_fast', 'gup_pud_range', 'gup_pmd_range', 'gup_huge_pud', 'gup_huge_pmd', 'gup_pte_range', 'gup_get_pte', 'get_head_page_multiple'],

@@ -40,6 +40,7 @@ export const folio_6x = pinWalker(
     id: 'folio-6x',
     title: 'folio era: try_grab_folio(_fast), and from 6.10 the gup_fast_* walker',
     kernels: '6.1 – 6.1x',
+    since: '6.10',
     year: 2024,
     files: ['mm/gup.c'],
     functions: [
@@ -61,6 +62,7 @@ export const folio_61 = pinWalker(
     id: 'folio-6x@6.1',
     title: 'folio era, 6.1 – 6.9 names: try_grab_folio and the gup_pte_range walker',
     kernels: '6.1 – 6.9',
+    since: '6.1',
     year: 2022,
     files: ['mm/gup.c'],
     functions: [

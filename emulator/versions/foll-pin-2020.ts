@@ -14,6 +14,7 @@ export const foll_pin_2020 = pinWalker(
     id: 'foll-pin-2020',
     title: 'FOLL_PIN: pin_user_pages_fast, GUP_PIN_COUNTING_BIAS, exact pincount for huge pages',
     kernels: '5.7 – 5.10 (mm->has_pinned, which fork checks, from 5.9)',
+    since: '5.7',
     year: 2020,
     files: ['mm/gup.c'],
     functions: [

@@ -217,6 +217,7 @@ export const generic_2014: VersionModel = {
   id: 'generic-2014',
   title: 'generic RCU fast GUP (speculative ref + re-check)',
   kernels: '3.18 – 4.4 as merged (pte_numa/pmd_numa; pte_protnone from 4.0); numaTests off is the v3 patch',
+  since: '3.18',
   year: 2014,
   files: ['mm/gup.c'],
   functions: ['get_user_pages_fast', '__get_user_pages_fast', 'gup_pud_range', 'gup_pmd_range', 'gup_huge_pud', 'gup_huge_pmd', 'gup_pte_range'],

@@ -11,6 +11,7 @@ import type { Machine, Slot } from '../machine/machine';
 import { TraceBuffer, type StepSink } from '../trace/buffer';
 import { HashSink } from '../trace/hash';
 import type { TailScheme } from './refs';
+import { speller } from './spelling';
 import type { GupResult, Step, StepEvent } from '../trace/types';
 
 /**
@@ -139,6 +140,8 @@ export interface Kern {
   frames: Frame[];
   /** the interpreter's thread running a file's own code here, if any (the debugger shows its C locals) */
   interp?: unknown;
+  /** names as the code's release wrote them (versions/spelling.ts); absent when today's names are its own */
+  speak?: (s: string) => string;
 }
 
 /**
@@ -164,9 +167,13 @@ export class KernCtx implements Kern {
     private readonly record: boolean,
     public i: boolean,
     public sink: StepSink,
+    /** the first release of the code being run: what its steps call things */
+    release?: string,
   ) {
     this.arch = m.arch;
+    this.speak = speller(release);
   }
+  readonly speak?: (s: string) => string;
 
   get y(): boolean {
     if (!this.quiet) return this.record;
@@ -228,6 +235,11 @@ function stepRec(k: Kern, fn: string, anchor: string, event: StepEvent, x: Parti
 /** Record a step; returns whether the caller must yield (a scheduling point). */
 export function step(k: Kern, fn: string, anchor: string, event: StepEvent, extra?: Partial<Step>): boolean {
   const sink = k.sink;
+  if (k.speak) {
+    fn = k.speak(fn);
+    anchor = k.speak(anchor);
+    if (extra?.note) extra = { ...extra, note: k.speak(extra.note) };
+  }
   if (sink instanceof TraceBuffer) sink.record(k.actor, k.cpu, fn, anchor, event, k.frames.length, extra);
   else if (sink instanceof HashSink) sink.add(anchor, extra?.note, extra?.lo, extra?.hi, extra?.pfn, extra?.nr, extra?.ref, extra?.addr, extra?.until);
   else sink.push(stepRec(k, fn, anchor, event, extra));
@@ -301,6 +313,8 @@ export interface VersionModel {
   title: string;
   /** kernel releases this code shipped in */
   kernels: string;
+  /** the first of them (what its steps call things: versions/spelling.ts) */
+  since: string;
   year: number;
   files: string[];
   /** the kernel functions this model defines, as that version names them */

@@ -12,6 +12,7 @@ export const wpseq_2021 = pinWalker(
     id: 'wpseq-2021',
     title: 'write_protect_seq: FOLL_PIN fast GUP backs off when fork runs',
     kernels: '5.11 – 5.17',
+    since: '5.11',
     year: 2021,
     files: ['mm/gup.c', 'mm/memory.c'],
     functions: [

@@ -6,6 +6,7 @@
 import { ARCHES } from '../../emulator/arch';
 import type { ArchId } from '../../emulator/arch/types';
 import { NotApplicableError, replay, type Replay } from '../../emulator/run/replay';
+import { formatted } from '../../emulator/run/formatted';
 import { scenarioFor, SCENARIOS, type Scenario } from '../../emulator/scenarios';
 import { RACES, type RaceRun, type RaceScenario } from '../../emulator/scenarios/races';
 import { dialectFor, getVersion, VERSIONS, type VersionModel } from '../../emulator/versions';
@@ -85,7 +86,7 @@ function cachedReplay(version: string, scenario: Scenario, arch: ArchId): KeptRe
       r = kept(replay({ arch, version, scenario, trace: true }));
     } catch (e) {
       if (!(e instanceof NotApplicableError)) throw e;
-      r = e;
+      r = formatted(e);
     }
     if (replayCache.size > 100) replayCache.delete(replayCache.keys().next().value!);
     replayCache.set(key, r);
@@ -105,7 +106,7 @@ function cachedSourceReplay(v: SourceVersion, scenario: Scenario, arch: ArchId):
     try {
       r = kept(replay({ arch, version: v, scenario, trace: true }));
     } catch (e) {
-      r = e as Error;
+      r = formatted(e as Error);
     }
     m.set(scenario.id, r);
   }
@@ -234,7 +235,7 @@ async function makePlan(a: Analysis, arch: ArchId, only?: string[]): Promise<Map
         replay({ arch, version, scenario: sc, trace: true, sink: { push: (x) => fns.add(x.fn) } });
         r = fns;
       } catch (e) {
-        r = e as Error;
+        r = formatted(e as Error);
       }
       ran.set(sc.id, r);
     }

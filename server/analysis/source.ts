@@ -14,6 +14,7 @@ import { dialectFor, getVersion, type VersionModel } from '../../emulator/versio
 import { fingerprint, namesIn, type Fingerprint } from './fingerprint';
 import { parseC, parseTree, parseTreeAhead } from './parse';
 import { headerMacrosFor } from './headers';
+import { formatted } from '../../emulator/run/formatted';
 
 export interface SourceRequest {
   arch: string;
@@ -105,7 +106,7 @@ async function compileFile(text: string, req: SourceRequest, key: string): Promi
     r = { model, fingerprint: fp, source: await sourceVersionAsync(text, parseTree, arch, model, { path: req.path, config: req.config, entry: req.entry, stubs: req.stubs, headerMacros: headerMacrosFor(req.path, text) }) };
   } catch (e) {
     if (!(e instanceof Unsupported)) throw e;
-    r = { model, fingerprint: fp, unsupported: e };
+    r = { model, fingerprint: fp, unsupported: formatted(e) };
   }
   // four arches of a few open files; each entry holds a compiled file and its replays
   if (cache.size > 16) cache.delete(cache.keys().next().value!);

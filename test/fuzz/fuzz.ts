@@ -6,7 +6,7 @@
  * under 200 KB. Bounded by time and count; `npm run fuzz -- --minutes N` runs it long.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DebugClient } from '@vscode/debugadapter-testsupport';
@@ -123,6 +123,7 @@ async function fuzzServer(f: FuzzFigures, until: number, seed: number): Promise<
       const small = text.length < 200_000;
       const j = i + lane * 101;
       f.fuzz_documents++;
+      if (process.env.FUZZ_DUMP) writeFileSync(join(process.env.FUZZ_DUMP, `${lane}-${i}.c`), text);
       await conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'c', version: 1, text } });
       await timed(conn.sendRequest('textDocument/codeLens', { textDocument: { uri } }), f, small, 'codeLens');
       await timed(conn.sendRequest('textDocument/hover', { textDocument: { uri }, position: spots[(j * 3) % spots.length] }), f, small, 'hover');

@@ -35,6 +35,13 @@ beforeAll(async () => {
 const v49 = (arch: string, opts: SourceOptions = HOOK) => sourceVersion(V49, parse, getArch(arch), getVersion('generic-2014'), opts);
 
 describe('the file of a tree nobody here has seen', () => {
+  it('speaks as its own release: the file placed before 5.8, the actors racing it take mmap_sem', () => {
+    const v = v49('x86-64');
+    expect(v.since).toBe(v.placement!.since);
+    const k = makeKern(buildMachine(getArch('x86-64'), v.era, { mappings: [] }), v, undefined, 'munmap', 1, true);
+    expect(k.speak?.('mmap_write_lock(mm)')).toBe('down_write(&mm->mmap_sem)');
+  });
+
   it('never compiles the slow path it defines: the built-in runs, and the file is said to define it', () => {
     const v = v49('x86-64');
     expect(v.program.slowPath).toEqual(['get_user_pages_unlocked']);
