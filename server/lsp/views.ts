@@ -192,7 +192,14 @@ export async function hoverFor(a: Analysis, fn: string): Promise<string | undefi
 }
 
 /** The text shown at the end of an executed line: what happened there (the last time). */
-function inlineValue(s: Step, arch: ArchId, era: Parameters<typeof describeStep>[1]): string {
+function inlineValue(s: Step, arch: ArchId, era: Parameters<typeof describeStep>[1], sameLineBefore: boolean): string {
+  // a 32-bit half of a PAE entry shows that half; a line that read both halves shows the entry
+  const word = (x: number) => '0x' + (x >>> 0).toString(16).padStart(8, '0');
+  if (s.level && s.event === 'load') {
+    if (s.lo !== undefined && s.hi === undefined) return `${s.level} low half=${word(s.lo)}`;
+    if (s.hi !== undefined && s.lo === undefined) return `${s.level} high half=${word(s.hi)}`;
+    if (s.hi !== undefined && s.note?.startsWith('high half') && !sameLineBefore) return `${s.level} high half=${word(s.hi)}`;
+  }
   const d = describeStep(getArch(arch), era, s, 0);
   if (d.entry && !d.entry.half) return `${d.entry.level}=${d.entry.raw} ${d.entry.flags.join('|')}`;
   if (d.page?.ref !== undefined) return `page ${d.page.pfn} ref ${d.page.ref >= 0 ? '+' : ''}${d.page.ref}${d.page.pin ? ` pin +${d.page.pin}` : ''}`;
@@ -210,18 +217,23 @@ export async function replayView(a: Analysis, fn: string, arch: ArchId, scenario
   if (!r.replay || !r.mapping) return { ...base, na: r.na };
   const rp = r.replay;
   const byLine = new Map<number, LineValue>();
+  let prev: number | undefined;
   const trace = rp.steps.map((s, i) => {
     const line = r.mapping!.places[i].line;
     if (line !== undefined) {
-      // what happened there the last time, and how often (a statement's 'stmt' step counts the hits)
+      // what happened there the last time, and how often: a statement's 'stmt' step counts a hit; a
+      // model has none, so a run of its steps on one line is one execution (both PAE halves, once)
       const lv = byLine.get(line);
+      const hit = s.event === 'stmt' || (r.engine === 'model' && prev !== line);
       const informative = s.event !== 'stmt';
-      if (!lv) byLine.set(line, { line, text: inlineValue(s, arch, rp.version.era), hits: s.event === 'stmt' || r.engine === 'model' ? 1 : 0 });
+      const text = () => inlineValue(s, arch, rp.version.era, prev === line);
+      if (!lv) byLine.set(line, { line, text: text(), hits: hit ? 1 : 0 });
       else {
-        if (s.event === 'stmt' || r.engine === 'model') lv.hits++;
-        if (informative) lv.text = inlineValue(s, arch, rp.version.era);
+        if (hit) lv.hits++;
+        if (informative) lv.text = text();
       }
     }
+    prev = line;
     return `${line === undefined ? '   -' : String(line + 1).padStart(4)} ${formatStep(describeStep(rp.arch, rp.version.era, s, i))}`;
   });
   const { nr, ret, slowPath, fastNr } = rp.result;

@@ -277,6 +277,22 @@ describe('the language server over stdio', () => {
   });
 });
 
+describe('inline values on x86 PAE', () => {
+  it('each 32-bit half shows its own value, and a statement counts once per execution (16 ptes: x16)', async () => {
+    const text = fixture('eras/x86-2008-shape.c');
+    const u = 'file:///inline/x86-2008.c';
+    await open(u, text);
+    const v = await conn.sendRequest<ReplayView>('workspace/executeCommand', { command: 'gup-lens.server.replay', arguments: [{ uri: u, fn: 'gup_pte_range', arch: 'x86-pae', scenario: 'pages-4k-16' }] });
+    const at = (needle: string) => v.lines.find((l) => l.line === lineOf(text, needle))!;
+    expect(at('v.pte_low = at->pte_low;').text).toMatch(/^pte low half=0x[0-9a-f]{8}$/);
+    expect(at('v.pte_high = at->pte_high;').text).toMatch(/^pte high half=0x[0-9a-f]{8}$/);
+    expect(at('v.pte_high = at->pte_high;').hits).toBe(16);
+    expect(at('if (likely(at->pte_low == v.pte_low))').hits).toBe(16);
+    // a 64-bit pmd read as two halves on one line shows the whole entry
+    expect(at('pmd_t pmv = *at;').text).toMatch(/^pmd=0x[0-9a-f]{16} /);
+  });
+});
+
 describe('coverage of an open file by the whole catalog', () => {
   it('the coverage command answers per function; then each function has a Coverage lens and a statement\'s hover names its scenarios', async () => {
     const text = fixture('eras/gup-6.10-shape.c');
