@@ -44,7 +44,7 @@ export function activateDebug(ctx: GupContext): void {
       onDidSendMessage: (m: { type?: string; event?: string }) => {
         if (m.type !== 'event' || m.event !== 'stopped' || !ctx.trace?.open) return;
         session.customRequest('gupTrace').then(
-          (t: { title: string; svg: string; diagram?: string }) => ctx.trace?.update({ ...t, uri: vscode.Uri.file(session.configuration.program).toString() }),
+          (t: { title: string; svg: string; diagram?: string }) => ctx.trace?.update({ ...t, uri: vscode.Uri.file(session.configuration.program).toString(), session: session.id }),
           () => undefined,
         );
       },
@@ -52,6 +52,7 @@ export function activateDebug(ctx: GupContext): void {
   };
   ctx.ext.subscriptions.push(
     vscode.debug.registerDebugAdapterTrackerFactory('gup', tracker),
+    vscode.debug.onDidTerminateDebugSession((s) => ctx.trace?.ended(s.id)),
     vscode.debug.registerDebugAdapterDescriptorFactory('gup', factory),
     vscode.debug.registerDebugConfigurationProvider('gup', provider),
     vscode.commands.registerCommand('gup-lens.debug.exploreRaces', async () => {

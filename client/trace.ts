@@ -19,11 +19,15 @@ export interface TraceShown {
   uri?: string;
   /** the counterexample as a text diagram (offered as "Copy as text diagram") */
   diagram?: string;
+  /** the debug session that drew it: its picture goes when the session ends */
+  session?: string;
 }
 
 export class TraceView {
   private panel: vscode.WebviewPanel | undefined;
   private last: TraceShown | undefined;
+  /** the picture fits the panel (the default) or shows at its actual size; kept across redraws */
+  private fit = true;
 
   constructor(private readonly ctx: GupContext) {
     ctx.ext.subscriptions.push(
@@ -42,6 +46,13 @@ export class TraceView {
     return this.panel !== undefined;
   }
 
+  /** A debug session ended: a picture of its world is stale, so the view says so instead. */
+  ended(session: string): void {
+    if (this.last?.session !== session) return;
+    this.last = { title: 'the debug session ended', svg: '<p>The session that drew this picture has ended. Replay a function, explore a race or start another session.</p>' };
+    if (this.panel) this.render();
+  }
+
   /** Remember the newest trace; redraw the view if it is open. */
   update(t: TraceShown): void {
     this.last = t;
@@ -56,11 +67,12 @@ export class TraceView {
     }
     this.panel = vscode.window.createWebviewPanel('gupLens.trace', 'gup-lens trace', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { enableScripts: true, localResourceRoots: [] });
     this.panel.onDidDispose(() => (this.panel = undefined), undefined, this.ctx.ext.subscriptions);
-    this.panel.webview.onDidReceiveMessage((m: { reveal?: number; copy?: boolean }) => void this.onMessage(m), undefined, this.ctx.ext.subscriptions);
+    this.panel.webview.onDidReceiveMessage((m: { reveal?: number; copy?: boolean; fit?: boolean }) => void this.onMessage(m), undefined, this.ctx.ext.subscriptions);
     this.render();
   }
 
-  private async onMessage(m: { reveal?: number; copy?: boolean }): Promise<void> {
+  private async onMessage(m: { reveal?: number; copy?: boolean; fit?: boolean }): Promise<void> {
+    if (m.fit !== undefined) this.fit = m.fit;
     const t = this.last;
     if (!t) return;
     if (m.copy && t.diagram) {
@@ -108,14 +120,21 @@ body { color: var(--vscode-editor-foreground); background: var(--vscode-editor-b
 header { display: flex; gap: 1em; align-items: center; margin-bottom: .5em; }
 button { color: var(--vscode-button-foreground); background: var(--vscode-button-background); border: none; padding: 4px 10px; cursor: pointer; }
 .picture { overflow: auto; }
+/* fit: the whole walk in the panel (the SVG scales by its viewBox); actual size scrolls */
+.picture.fit svg { width: 100%; height: auto; max-height: 85vh; }
 </style></head>
 <body>
-<header><h2 id="title">${esc(t.title)}</h2>${t.diagram ? '<button id="copy" aria-label="Copy the counterexample as a text diagram">Copy as text diagram</button>' : ''}</header>
-<div class="picture" role="figure" aria-labelledby="title">${svg}</div>
+<header><h2 id="title">${esc(t.title)}</h2><button id="zoom" aria-pressed="true" aria-label="Toggle between fitting the picture to the panel and its actual size">Actual size</button>${t.diagram ? '<button id="copy" aria-label="Copy the counterexample as a text diagram">Copy as text diagram</button>' : ''}</header>
+<div class="picture${this.fit ? ' fit' : ''}" id="picture" role="figure" aria-labelledby="title">${svg}</div>
 ${t.diagram ? `<details open><summary>text diagram</summary><pre id="diagram">${esc(t.diagram)}</pre></details>` : ''}
 <script nonce="${nonce}">
 const vscode = acquireVsCodeApi();
 document.querySelectorAll('[data-line]').forEach((el) => el.addEventListener('click', () => vscode.postMessage({ reveal: Number(el.getAttribute('data-line')) })));
+const zoom = document.getElementById('zoom');
+const pic = document.getElementById('picture');
+const label = () => { const fit = pic.classList.contains('fit'); zoom.textContent = fit ? 'Actual size' : 'Fit to panel'; zoom.setAttribute('aria-pressed', String(fit)); };
+label();
+zoom.addEventListener('click', () => { pic.classList.toggle('fit'); label(); vscode.postMessage({ fit: pic.classList.contains('fit') }); });
 const copy = document.getElementById('copy');
 if (copy) copy.addEventListener('click', () => vscode.postMessage({ copy: true }));
 </script>

@@ -206,6 +206,7 @@ describe('gup-lens in a real VS Code (code-server 4.100.3)', () => {
     expect(walk).toMatch(/pte\[0\] 0x[0-9a-f]{16}/);
     expect(walk).toMatch(/page 0x[0-9a-f]+\s*ref \+1/);
     expect(walk).toMatch(/cpu0: gup/);
+    expect(walk).toMatch(/Actual size/); // it fits the panel until asked for the actual size
     await shot('2b-trace-view-replay');
     // a race from the palette: the open view follows it
     await command('gup-lens: Explore a race scenario');
@@ -263,8 +264,9 @@ describe('gup-lens in a real VS Code (code-server 4.100.3)', () => {
     const name = page.locator('.view-line span', { hasText: /^gup_huge_pmd$/ }).first();
     await name.hover();
     const hover = await textOf('.monaco-hover', /gup_huge_pmd — generic-2014/, 20_000);
-    expect(hover).toMatch(/x86-64 \(your code\): walked/);
-    expect(hover).toMatch(/arm64 \(your code\): walked/);
+    // the workspace settings stub the fixture's slow_path_rest(): the hover says so
+    expect(hover).toMatch(/x86-64 \(your code, with stubs slow_path_rest\(\)=0\): walked/);
+    expect(hover).toMatch(/arm64 \(your code, with stubs slow_path_rest\(\)=0\): walked/);
     expect(hover).toMatch(/\+512/);
     await shot('3-hover');
     await page.keyboard.press('Escape');
@@ -275,6 +277,7 @@ describe('gup-lens in a real VS Code (code-server 4.100.3)', () => {
     await goToLine(line);
     await page.keyboard.press('F9');
     await shot('4a-breakpoint-set');
+    await command('gup-lens: Show trace view'); // open, it follows the session's stops
     await page.keyboard.press('F5'); // the launch.json configuration
     const frames = await textOf('.debug-call-stack .monaco-list-row', /gup_pte_range \[0x7f/, 60_000);
     expect(frames).toMatch(/gup_pte_range/);
@@ -286,6 +289,8 @@ describe('gup-lens in a real VS Code (code-server 4.100.3)', () => {
     await textOf('.debug-variables .monaco-list-row', /addr =\s*0x7f0000000000/);
     await shot('4-debug-breakpoint');
     await page.keyboard.press('Shift+F5');
+    // the trace view followed the session; when it ends its picture goes with it
+    await webviewText(/The session that drew this picture has ended/, 30_000);
   }, 120_000);
 
   it('two CPUs of a race stepped by hand: each thread steps alone, the other stays where it is', async () => {
