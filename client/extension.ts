@@ -15,6 +15,7 @@ import { activateRaces } from './races';
 import { activateReplay } from './replay';
 import { activateStatus } from './status';
 import { activateCommands } from './commands';
+import { activateTimeline } from './timeline';
 import { TraceView } from './trace';
 
 let ctx: GupContext | undefined;
@@ -33,6 +34,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ ctx:
   activateCatalog(ctx);
   activateCommands(ctx);
   activateCoverage(ctx);
+  activateTimeline(ctx);
   ctx.startWhenNeeded();
   ctx.log(`activated in ${Date.now() - t0} ms`);
   return { ctx };

@@ -1,0 +1,99 @@
+/**
+ * "gup-lens: Behaviour timeline": the sweep of a kernel tree's history (server/evolution/sweep.ts)
+ * as a grid. The sweep runs in the CLI as a child process (minutes of exploring must not block
+ * the extension host): its progress lines go to a cancellable notification, its JSON to the view.
+ * A violation cell opens that commit's file and explores the race on it (the counterexample in
+ * the trace view); a commit heading opens its diff.
+ */
+import { execFile, fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { Sweep } from '../server/evolution/sweep';
+import { CLIENT_COMMANDS } from '../server/protocol';
+import type { GupContext } from './context';
+import { versionUri } from './history';
+import { timelineHtml } from './timeline-html';
+
+function toplevel(dir: string): Promise<string | undefined> {
+  return new Promise((resolve) => execFile('git', ['-C', dir, 'rev-parse', '--show-toplevel'], (err, out) => resolve(err ? undefined : out.trim())));
+}
+
+/** The sweep through the CLI; undefined when cancelled. */
+function runSweep(ctx: GupContext, repo: string, tags: boolean, progress: vscode.Progress<{ message?: string }>, token: vscode.CancellationToken): Promise<Sweep | undefined> {
+  return new Promise((resolve, reject) => {
+    const child = fork(path.join(ctx.ext.extensionPath, 'dist/cli.js'), ['sweep', '--repo', repo, '--json', ...(tags ? ['--tags'] : [])], { silent: true });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr!.on('data', (b: Buffer) => {
+      err += b.toString();
+      const last = err.trimEnd().split('\n').pop();
+      if (last) progress.report({ message: last.slice(0, 120) });
+      if (err.length > 1 << 16) err = err.slice(-4096);
+    });
+    const cancel = token.onCancellationRequested(() => child.kill());
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      cancel.dispose();
+      if (token.isCancellationRequested) return resolve(undefined);
+      if (code !== 0) return reject(new Error(err.trim().split('\n').pop() || `sweep exited with ${code}`));
+      try {
+        resolve(JSON.parse(out) as Sweep);
+      } catch {
+        reject(new Error('the sweep did not answer with JSON'));
+      }
+    });
+  });
+}
+
+export function activateTimeline(ctx: GupContext): void {
+  let panel: vscode.WebviewPanel | undefined;
+  let repo = '';
+
+  async function onMessage(m: { open?: { rev: string; file: string; scenario: string; arch: string }; diff?: { rev: string; file: string } }): Promise<void> {
+    if (m.open?.file) {
+      const uri = versionUri(repo, m.open.rev, m.open.file);
+      await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri), { viewColumn: vscode.ViewColumn.One, preview: true });
+      await vscode.commands.executeCommand(CLIENT_COMMANDS.explore, { scenario: m.open.scenario, arch: m.open.arch, uri: uri.toString() });
+      await vscode.commands.executeCommand('gup-lens.showTrace');
+    } else if (m.diff?.file) {
+      const { rev, file } = m.diff;
+      await vscode.commands.executeCommand('vscode.diff', versionUri(repo, `${rev}^`, file), versionUri(repo, rev, file), `${path.basename(file)} at ${rev.slice(0, 12)}`);
+    }
+  }
+
+  ctx.ext.subscriptions.push(
+    vscode.commands.registerCommand('gup-lens.timeline', async () => {
+      if (!vscode.workspace.isTrusted) {
+        void vscode.window.showInformationMessage('gup-lens: the behaviour timeline runs code from the tree; trust the workspace first');
+        return;
+      }
+      const here = vscode.window.activeTextEditor?.document.uri;
+      const dir = here?.scheme === 'file' ? path.dirname(here.fsPath) : vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+      const top = dir && (await toplevel(dir));
+      if (!top) {
+        void vscode.window.showInformationMessage('gup-lens: the behaviour timeline needs a kernel tree (a git repository) open');
+        return;
+      }
+      const by = await vscode.window.showQuickPick(['every commit that changed GUP-fast code', 'every tag'], { placeHolder: `Sweep ${top}` });
+      if (!by) return;
+      let s: Sweep | undefined;
+      try {
+        s = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'gup-lens: behaviour timeline', cancellable: true }, (p, t) => runSweep(ctx, top, by === 'every tag', p, t));
+      } catch (e) {
+        void vscode.window.showErrorMessage(`gup-lens: ${(e as Error).message}`);
+        return;
+      }
+      if (!s) return;
+      repo = top;
+      if (!panel) {
+        panel = vscode.window.createWebviewPanel('gupLens.timeline', 'gup-lens behaviour timeline', vscode.ViewColumn.Beside, { enableScripts: true, localResourceRoots: [] });
+        panel.onDidDispose(() => (panel = undefined));
+        panel.webview.onDidReceiveMessage((m) => void onMessage(m).catch((e: Error) => vscode.window.showErrorMessage(`gup-lens: ${e.message}`)));
+      }
+      panel.webview.html = timelineHtml(s, path.basename(top), randomBytes(16).toString('base64'));
+      panel.reveal(vscode.ViewColumn.Beside);
+    }),
+  );
+}

@@ -1,0 +1,37 @@
+/**
+ * The behaviour timeline's page: a row per (race, arch), a column per commit, each cell its
+ * verdict, the flips marked where they happen, and what a click needs on each cell.
+ */
+import { describe, expect, it } from 'vitest';
+import { timelineHtml } from '../../client/timeline-html';
+import { flipsOf, type Sweep, type SweepCell } from '../../server/evolution/sweep';
+
+const commits = ['a1', 'b2', 'c3'].map((rev, i) => ({ rev: rev.repeat(20), subject: ['mm: add fast gup', 'mm: drop the re-check <oops>', 'mm: restore the re-check'][i], date: `2026-0${i + 1}-01`, files: ['mm/gup.c'] }));
+const cell = (i: number, scenario: string, arch: SweepCell['arch'], verdict: SweepCell['verdict']): SweepCell => ({ rev: commits[i].rev, scenario, arch, verdict, engine: 'source' });
+const cells = [cell(0, 'race-pte-changed', 'arm64', 'ok'), cell(1, 'race-pte-changed', 'arm64', 'violation'), cell(2, 'race-pte-changed', 'arm64', 'ok'), cell(0, 'race-pae-torn-pmd', 'x86-pae', 'n/a'), cell(1, 'race-pae-torn-pmd', 'x86-pae', 'unsupported'), cell(2, 'race-pae-torn-pmd', 'x86-pae', 'n/a')];
+const sweep: Sweep = { commits, cells, flips: flipsOf(commits, cells) };
+
+describe('behaviour timeline page', () => {
+  const html = timelineHtml(sweep, 'linux', 'NONCE');
+  const td = (rev: string, scenario: string) => new RegExp(`<td class="([^"]+)" data-rev="${rev}" data-file="mm/gup.c" data-scenario="${scenario}" data-arch="[^"]+" title="([^"]+)"`).exec(html);
+
+  it('a row per race and arch, a cell per commit with its verdict; flips marked where they happen', () => {
+    expect(sweep.flips.map((f) => `${f.flip} ${f.rev.slice(0, 2)}`)).toEqual(['introduced b2', 'fixed c3']);
+    expect(html.match(/<tr><th scope="row">/g)).toHaveLength(2);
+    expect(td(commits[0].rev, 'race-pte-changed')![1]).toBe('ok');
+    expect(td(commits[1].rev, 'race-pte-changed')![1]).toBe('violation flip introduced');
+    expect(td(commits[1].rev, 'race-pte-changed')![2]).toMatch(/violation — introduced here/);
+    expect(td(commits[2].rev, 'race-pte-changed')![1]).toBe('ok flip fixed');
+    expect(td(commits[1].rev, 'race-pae-torn-pmd')![1]).toBe('unsupported');
+    expect(td(commits[0].rev, 'race-pae-torn-pmd')![1]).toBe('na');
+  });
+
+  it('escapes what the history says, and runs only its own nonce\'d script', () => {
+    expect(html).toContain('mm: drop the re-check &lt;oops&gt;');
+    expect(html).not.toContain('<oops>');
+    expect(html).toContain("script-src 'nonce-NONCE'");
+    expect(html.match(/<script/g)).toHaveLength(1);
+    // every commit heading carries what its diff needs
+    expect(html.match(/<th scope="col" data-diff="[a-f0-9bc]{40}" data-file="mm\/gup.c"/g)).toHaveLength(3);
+  });
+});
