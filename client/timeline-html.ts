@@ -15,7 +15,7 @@ export function timelineHtml(s: Sweep, repo: string, nonce: string): string {
   const at = new Map(s.cells.map((c) => [`${c.scenario} ${c.arch} ${c.rev}`, c]));
   const flips = new Map(s.flips.map((f) => [`${f.scenario} ${f.arch} ${f.rev}`, f.flip]));
   const head = s.commits
-    .map((c) => `<th scope="col" data-diff="${esc(c.rev)}" data-file="${esc(c.files[0] ?? '')}" title="${esc(`${c.rev.slice(0, 12)} ${c.date}: ${c.subject} (click: its diff)`)}"><span>${esc(c.subject.slice(0, 40))}</span></th>`)
+    .map((c) => `<th scope="col" data-diff="${esc(c.rev)}" data-file="${esc(c.files[0] ?? '')}" title="${esc(`${c.rev.slice(0, 12)} ${c.date}: ${c.subject}${c.files.length ? ' (click: its diff)' : ' (no GUP-fast file at a kernel path: mm/gup.c, arch/*/mm/gup.c)'}`)}"><span>${esc(c.subject.slice(0, 40))}</span></th>`)
     .join('');
   const body = rows
     .map((row) => {

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withoutWriteProtectSeq } from '../fixtures/derive';
 
 const root = join(__dirname, '../..');
 const vsix = join(root, 'gup-lens.vsix');
@@ -139,6 +140,14 @@ beforeAll(async () => {
   const diff = execFileSync('git', ['diff'], { cwd: join(D, 'ws'), encoding: 'utf8' });
   g('checkout', '-q', '--', 'gup.c');
   writeFileSync(join(D, 'ws/drop-recheck.patch'), `From ${'0'.repeat(40)} Mon Sep 17 00:00:00 2001\nSubject: [PATCH] gup: the ref is enough\n\n---\n${diff}`);
+  // and, at the kernel's own path, a walker before and after write_protect_seq (the timeline's flip)
+  const v510 = readFileSync(join(root, 'test/fixtures/eras/gup-5.10-shape.c'), 'utf8');
+  mkdirSync(join(D, 'ws/mm'));
+  writeFileSync(join(D, 'ws/mm/gup.c'), withoutWriteProtectSeq(v510));
+  g('add', 'mm/gup.c');
+  g('commit', '-q', '-m', 'mm/gup: a 5.10-shaped walker');
+  writeFileSync(join(D, 'ws/mm/gup.c'), v510);
+  g('commit', '-q', '-am', 'mm/gup: back off while fork copies (write_protect_seq)');
   execFileSync(codeServer, ['--install-extension', vsix, '--extensions-dir', join(D, 'exts'), '--user-data-dir', join(D, 'ud')], { env, stdio: 'inherit' });
   const port = await freePort();
   server = spawn(
@@ -375,8 +384,9 @@ describe('gup-lens in a real VS Code (code-server 4.100.3)', () => {
     await shot('5a-history-pick');
     // tick both versions, then OK
     const rows = page.locator('.quick-input-list .monaco-list-row');
-    await rows.nth(0).click();
-    await rows.nth(1).click();
+    // (the tree's mm/gup.c carries the function on, in later commits: the two tags are picked by name)
+    await rows.filter({ hasText: /v1\.0\s+gup_huge_pmd/ }).first().click();
+    await rows.filter({ hasText: /v2\.0\s+gup_huge_pmd/ }).first().click();
     await textOf('.quick-input-widget', /2 Selected/, 10_000);
     await page.locator('.quick-input-widget .monaco-button', { hasText: 'OK' }).first().click();
     const tab = await textOf('.tabs-container .tab', /gup_huge_pmd: v1\.0\s+gup_huge_pmd ↔ v2\.0/, 30_000);
@@ -391,4 +401,26 @@ describe('gup-lens in a real VS Code (code-server 4.100.3)', () => {
     await textOf('.monaco-diff-editor .codelens-decoration', /Replay/, 60_000);
     await shot('5-history-diff');
   }, 120_000);
+
+  it('the behaviour timeline sweeps the tree\'s commits; a violation cell opens that commit\'s file and its counterexample', async () => {
+    await command('gup-lens: Behaviour timeline');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'every commit' }).first().click();
+    const grid = await webviewText(/Behaviour timeline of ws/, 300_000);
+    expect(grid).toMatch(/2 commits or tags that changed GUP-fast code/);
+    // write_protect_seq closes race-fork-pin: the flip is on the second commit
+    expect(grid).toMatch(/race-fork-pin on x86-64: fixed by [0-9a-f]{12} mm\/gup: back off while fork copies/);
+    await shot('8-behaviour-timeline');
+    let clicked = false;
+    for (const f of page.frames()) {
+      const cell = f.locator('td.violation');
+      if (!clicked && (await cell.count().catch(() => 0)) > 0) {
+        await cell.first().click();
+        clicked = true;
+      }
+    }
+    expect(clicked).toBe(true);
+    // the commit's own file opens, and the race's counterexample fills the trace view
+    await textOf('.tabs-container .tab', /gup\.c/, 30_000);
+    await webviewText(/cpu1: /, 120_000);
+  }, 420_000);
 });

@@ -10,11 +10,12 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../../server/cli/main';
 import { cliGit } from '../../server/evolution/git';
 import { sweep } from '../../server/evolution/sweep';
+import { withoutWriteProtectSeq } from '../fixtures/derive';
 
 const FIX = join(__dirname, '../fixtures');
 const fixture = (p: string) => readFileSync(join(FIX, p), 'utf8');
 const V510 = fixture('eras/gup-5.10-shape.c');
-const V510_NO_SEQ = V510.replace(/\tif \(gf & FOLL_PIN\) \{\n\t\tstamp = raw_read_seqcount\([^\n]*\n[^\n]*\n[^\n]*\n\t\}\n/, '').replace(/\tif \(\(gf & FOLL_PIN\) && read_seqcount_retry\([^\n]*\n\t\tunpin_user_pages\(out, got\);\n\t\treturn 0;\n\t\}\n/, '');
+const V510_NO_SEQ = withoutWriteProtectSeq(V510);
 const V61 = fixture('eras/gup-6.1-shape.c');
 const V62 = V61.replace('pmd_t pmv = READ_ONCE(*pm_at);', 'pmd_t pmv = pmdp_get_lockless(pm_at);');
 
