@@ -22,11 +22,29 @@ const RENAMES: readonly Rename[] = [
   { since: '5.8', now: /\bmmap_lock\b/g, then: 'mmap_sem' },
 ];
 
+/** one per release, made once */
+const SPELLERS = new Map<string, ((s: string) => string) | undefined>();
+
 /** How text of today reads in `release`; undefined when it reads as it is (no work on the hot path). */
 export function speller(release: string | undefined): ((s: string) => string) | undefined {
   if (!release) return undefined;
+  if (!SPELLERS.has(release)) SPELLERS.set(release, make(release));
+  return SPELLERS.get(release);
+}
+
+function make(release: string): ((s: string) => string) | undefined {
   const n = releaseNumber(release);
   const old = RENAMES.filter((r) => n < releaseNumber(r.since));
   if (!old.length) return undefined;
-  return (s) => old.reduce((t, r) => t.replace(r.now, r.then), s);
+  // the explorer asks for the same few anchors millions of times: each is rewritten once
+  const memo = new Map<string, string>();
+  return (s) => {
+    let t = memo.get(s);
+    if (t === undefined) {
+      t = old.reduce((x, r) => x.replace(r.now, r.then), s);
+      if (memo.size > 4096) memo.clear(); // notes carry numbers: keep the memo small
+      memo.set(s, t);
+    }
+    return t;
+  };
 }
