@@ -1,6 +1,6 @@
 /**
  * Actors speak the release of the code they race: the names the kernel later changed, in the
- * form that release wrote them (GUP-FACTS §27: mmap_sem became mmap_lock in 5.8). Only renames
+ * form that release wrote them (GUP-FACTS, row 27: mmap_sem became mmap_lock in 5.8). Only renames
  * the facts record are here; a step a release did not have at all is the actor's business.
  * Layer: pure emulator.
  */
