@@ -169,8 +169,12 @@ function mark(shape: string, x: number, y: number): string {
   }
 }
 
+/** Width of a character of the picture's 12 px monospace (no layout engine here to measure text). */
+const CHAR_PX = 7.2;
+
 function renderTimeline(p: TracePicture, y0: number, width: number): { svg: string; height: number } {
-  const left = 130;
+  // the lanes start right of their longest label ("cpu1: unmap-realloc"), never under it
+  const left = Math.max(130, Math.ceil(10 + CHAR_PX * Math.max(0, ...p.actors.map((a, c) => `cpu${c}: ${a}`.length)) + 12));
   const shown = p.steps.map((s, i) => ({ s, i })).filter(({ s }) => !QUIET.has(s.event)).slice(0, MAX_MARKS);
   const last = Math.max(1, p.steps.length - 1);
   // room on the right for each page's final change

@@ -37,6 +37,18 @@ describe('trace picture', () => {
     expect((svg.match(/<g[ >]/g) ?? []).length).toBe((svg.match(/<\/g>/g) ?? []).length);
   });
 
+  it('a lane starts right of its label: "cpu1: unmap-realloc" never runs under the axis or its marks', () => {
+    const sc = getRace('race-pte-changed');
+    const r = explore(sc, sc.before);
+    const svg = traceSvg({ title: 'race-pte-changed', arch: getArch(sc.before.arch), era: 'thp-split', steps: r.counterexample, actors: r.actors, violation: r.message });
+    const label = `cpu1: ${r.actors[1]}`;
+    expect(label).toBe('cpu1: unmap-realloc');
+    const axis = Number(/<line class="axis" x1="([\d.]+)"/.exec(svg)![1]);
+    expect(axis).toBeGreaterThan(10 + 7.2 * label.length);
+    const firstMark = Math.min(...[...svg.matchAll(/<g class="mark[^"]*"[^>]*><title>[^<]*<\/title><(?:circle cx|path d="M|rect x)="?([\d.]+)/g)].map((m) => Number(m[1])));
+    expect(firstMark).toBeGreaterThan(10 + 7.2 * label.length - 8);
+  });
+
   it('a replay: the folded levels are said to be folded, and every page taken is drawn with its change', () => {
     const rp = replay({ arch: 'x86-pae', version: 'x86-2008', scenario: 'pages-4k-16', trace: true });
     const svg = traceSvg({ title: 'pages-4k-16', arch: rp.arch, era: rp.version.era, steps: rp.steps, actors: ['gup'] });
