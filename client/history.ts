@@ -20,9 +20,10 @@ export function versionUri(repo: string, ref: string, file: string, fn?: string)
   return vscode.Uri.from({ scheme: SCHEME, path: '/' + file, query: q.toString() });
 }
 
-function repoOf(file: string): Promise<string | undefined> {
+/** The git work tree a directory is in, if any. */
+export function toplevelOf(dir: string): Promise<string | undefined> {
   return new Promise((resolve) =>
-    execFile('git', ['-C', path.dirname(file), 'rev-parse', '--show-toplevel'], (err, out) => resolve(err ? undefined : out.trim())),
+    execFile('git', ['-C', dir, 'rev-parse', '--show-toplevel'], (err, out) => resolve(err ? undefined : out.trim())),
   );
 }
 
@@ -49,7 +50,7 @@ export function activateHistory(ctx: GupContext): void {
 
   async function historyOf(uri: vscode.Uri, fn: string): Promise<{ repo: string; entries: (HistoryEntry & { text: string })[] } | undefined> {
     const file = uri.scheme === 'file' ? uri.fsPath : undefined;
-    const repo = file ? await repoOf(file) : new URLSearchParams(uri.query).get('repo') ?? undefined;
+    const repo = file ? await toplevelOf(path.dirname(file)) : new URLSearchParams(uri.query).get('repo') ?? undefined;
     if (!repo) {
       void vscode.window.showInformationMessage('gup-lens: history needs the file to be in a git repository (a kernel tree)');
       return undefined;

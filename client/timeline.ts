@@ -5,19 +5,15 @@
  * A violation cell opens that commit's file and explores the race on it (the counterexample in
  * the trace view); a commit heading opens its diff.
  */
-import { execFile, fork } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Sweep } from '../server/evolution/sweep';
 import { CLIENT_COMMANDS } from '../server/protocol';
 import type { GupContext } from './context';
-import { versionUri } from './history';
+import { toplevelOf, versionUri } from './history';
 import { timelineHtml } from './timeline-html';
-
-function toplevel(dir: string): Promise<string | undefined> {
-  return new Promise((resolve) => execFile('git', ['-C', dir, 'rev-parse', '--show-toplevel'], (err, out) => resolve(err ? undefined : out.trim())));
-}
 
 /** The sweep through the CLI; undefined when cancelled. */
 function runSweep(ctx: GupContext, repo: string, tags: boolean, progress: vscode.Progress<{ message?: string }>, token: vscode.CancellationToken): Promise<Sweep | undefined> {
@@ -71,7 +67,7 @@ export function activateTimeline(ctx: GupContext): void {
       }
       const here = vscode.window.activeTextEditor?.document.uri;
       const dir = here?.scheme === 'file' ? path.dirname(here.fsPath) : vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-      const top = dir && (await toplevel(dir));
+      const top = dir && (await toplevelOf(dir));
       if (!top) {
         void vscode.window.showInformationMessage('gup-lens: the behaviour timeline needs a kernel tree (a git repository) open');
         return;

@@ -56,10 +56,13 @@ export function flagNames(d: Decoded): string[] {
   return out;
 }
 
+/** A 32-bit word as the trace shows it (one half of a PAE entry). */
+export const word32 = (x: number): string => '0x' + (x >>> 0).toString(16).padStart(8, '0');
+
 export function describeEntry(arch: ArchModel, era: Era, s: Pick<Step, 'level' | 'lo' | 'hi'>): DescribedEntry | undefined {
   if (!s.level || s.lo === undefined) return undefined;
   if (s.hi === undefined) {
-    return { level: s.level, raw: '0x' + (s.lo >>> 0).toString(16).padStart(8, '0'), kind: 'not-present', pfn: '?', flags: [], half: 'low' };
+    return { level: s.level, raw: word32(s.lo), kind: 'not-present', pfn: '?', flags: [], half: 'low' };
   }
   const d = arch.decode(s.level, toBig({ lo: s.lo, hi: s.hi }), era);
   return { level: s.level, raw: d.raw, kind: d.kind, pfn: addrHex(d.pfn), flags: flagNames(d) };

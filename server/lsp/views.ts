@@ -6,7 +6,7 @@
 import { getArch } from '../../emulator/arch';
 import type { ArchId } from '../../emulator/arch/types';
 import { getScenario } from '../../emulator/scenarios';
-import { describeStep, formatStep } from '../../emulator/trace/describe';
+import { describeStep, formatStep, word32 } from '../../emulator/trace/describe';
 import type { Step } from '../../emulator/trace/types';
 import { planFunctions, racesOf, replayFunction, type Analysis, type ArchReplay, type RaceClaim } from '../analysis/analyze';
 import { SLOW_PATH } from '../../emulator/interp/kapi/slow';
@@ -194,11 +194,9 @@ export async function hoverFor(a: Analysis, fn: string): Promise<string | undefi
 /** The text shown at the end of an executed line: what happened there (the last time). */
 function inlineValue(s: Step, arch: ArchId, era: Parameters<typeof describeStep>[1], sameLineBefore: boolean): string {
   // a 32-bit half of a PAE entry shows that half; a line that read both halves shows the entry
-  const word = (x: number) => '0x' + (x >>> 0).toString(16).padStart(8, '0');
   if (s.level && s.event === 'load') {
-    if (s.lo !== undefined && s.hi === undefined) return `${s.level} low half=${word(s.lo)}`;
-    if (s.hi !== undefined && s.lo === undefined) return `${s.level} high half=${word(s.hi)}`;
-    if (s.hi !== undefined && s.note?.startsWith('high half') && !sameLineBefore) return `${s.level} high half=${word(s.hi)}`;
+    if (s.lo !== undefined && s.hi === undefined) return `${s.level} low half=${word32(s.lo)}`;
+    if (s.hi !== undefined && (s.lo === undefined || (s.note?.startsWith('high half') && !sameLineBefore))) return `${s.level} high half=${word32(s.hi)}`;
   }
   const d = describeStep(getArch(arch), era, s, 0);
   if (d.entry && !d.entry.half) return `${d.entry.level}=${d.entry.raw} ${d.entry.flags.join('|')}`;
