@@ -200,7 +200,8 @@ async function sourceOf(text: string | undefined, path: string, arch: ArchId, st
   }
 }
 
-function verdictOn(v: SourceVersion | undefined, arch: ArchId, race: (typeof RACES)[number], maxStates?: number): { verdict: Verdict; r?: ReturnType<typeof explore>; unsupported?: string } {
+/** A race explored on a file's own code: its verdict, or n/a and why the code could not run. */
+export function verdictOn(v: SourceVersion | undefined, arch: ArchId, race: (typeof RACES)[number], maxStates?: number): { verdict: Verdict; r?: ReturnType<typeof explore>; unsupported?: string } {
   if (!v) return { verdict: 'n/a' };
   try {
     checkApplicable(getArch(arch), v, race);

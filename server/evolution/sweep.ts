@@ -8,15 +8,12 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { getArch } from '../../emulator/arch';
 import type { ArchId } from '../../emulator/arch/types';
-import { explore } from '../../emulator/explore/explore';
-import { Unsupported } from '../../emulator/interp/runtime';
-import { checkApplicable, NotApplicableError } from '../../emulator/run/replay';
 import { RACES } from '../../emulator/scenarios/races';
 import { archesOf, mentionsGup } from '../analysis/fingerprint';
 import { fileVersion } from '../analysis/source';
 import type { GitAccessor } from './git';
+import { verdictOn } from './review';
 
 /** GUP-fast files of every era (the x86 file moved into mm/gup.c in 4.13) */
 const FILES = ['mm/gup.c', 'arch/x86/mm/gup.c', 'arch/arm/mm/gup.c', 'arch/arm64/mm/gup.c'];
@@ -96,15 +93,10 @@ async function verdicts(text: string, path: string, arch: ArchId, blob: string, 
       out[race.id] = 'unsupported';
       continue;
     }
-    try {
-      checkApplicable(getArch(arch), v, race);
-      const r = explore(race, { arch, version: v }, { maxStates: opts.maxStates });
-      out[race.id] = r.verdict === 'violation' ? 'violation' : 'ok';
-      // a torn PAE read met on the way is race-pae-torn-pmd's (or -pte's) violation, not this race's
-      if (r.by) out[`${race.id}@by`] = r.by as SweepVerdict;
-    } catch (e) {
-      out[race.id] = e instanceof NotApplicableError ? 'n/a' : e instanceof Unsupported ? 'unsupported' : 'unsupported';
-    }
+    const { verdict, r, unsupported } = verdictOn(v, arch, race, opts.maxStates);
+    out[race.id] = unsupported ? 'unsupported' : verdict;
+    // a torn PAE read met on the way is race-pae-torn-pmd's (or -pte's) violation, not this race's
+    if (r?.by) out[`${race.id}@by`] = r.by as SweepVerdict;
   }
   try {
     mkdirSync(dir, { recursive: true });
