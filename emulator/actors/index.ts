@@ -8,10 +8,11 @@ import { NONE } from '../arch/bits';
 import type { Ent } from '../arch/types';
 import { PG } from '../machine/memory';
 import { step, type G, type Kern, type VersionModel } from '../versions/kern';
+import { reuseAnchor, reuseRule, wpReuses } from '../versions/cow';
 import { maybeDmaPinned, tailPins } from '../versions/refs';
 import { allocForOther, flushTlb, slotAt, unmapCount, waitQs } from './common';
 
-export type ActorKind = 'thp-split' | 'thp-split-freeze' | 'khugepaged' | 'munmap' | 'pte-writer' | 'fork' | 'numa-hint' | 'unmap-realloc';
+export type ActorKind = 'thp-split' | 'thp-split-freeze' | 'khugepaged' | 'munmap' | 'pte-writer' | 'fork' | 'numa-hint' | 'unmap-realloc' | 'cow-write';
 
 export interface ActorSpec {
   kind: ActorKind;
@@ -331,6 +332,44 @@ function* unmap_realloc(k: Kern, spec: ActorSpec): G<void> {
   if (k.y && step(k, 'alloc_pages', 'alloc_page(GFP_KERNEL)', 'alloc', { pfn: again, note: again === page ? 'the same frame, reallocated to another owner' : 'another frame' })) yield;
 }
 
+/**
+ * After fork (the layout's page is shared with another process): this process unmaps the page
+ * (munmap), then the other process writes to it (do_wp_page), which reuses it in place or copies
+ * it by the rule of its release (versions/cow.ts). The other process's page is the one fork left
+ * here, read before anybody runs: a slow-path COW may have replaced this process's by then.
+ */
+function cow_write(k: Kern, spec: ActorSpec): G<void> {
+  const addr = k.arch.userBase + spec.offset;
+  return unmapThenOtherWrites(k, addr, k.arch.pfn(k.m.load(slotAt(k, addr, 'pte'))));
+}
+
+function* unmapThenOtherWrites(k: Kern, addr: number, theirs: number): G<void> {
+  const ptep = slotAt(k, addr, 'pte');
+  const old = k.m.load(ptep);
+  if (!k.arch.none(old)) {
+    k.m.store(ptep, NONE);
+    const page = unmapCount(k, old);
+    if (k.y && step(k, 'zap_pte_range', 'ptep_get_and_clear_full', 'write', { level: 'pte', lo: 0, hi: 0, addr, note: 'this process unmaps its copy (munmap)' })) yield;
+    yield* flushTlb(k, 'tlb_flush_mmu', 'tlb_flush_mmu_tlbonly');
+    k.m.refSub(page, 1);
+    if (k.y && step(k, 'free_pages_and_swap_cache', 'put_page(page)', 'unref', { pfn: page, ref: -1, note: k.m.mem.isFree(page) ? 'refcount 0: page freed' : `refcount ${k.m.refcount(page)}, mapcount ${k.m.mem.mapcount[k.m.mem.idx(page)]}` })) yield;
+  }
+  const mem = k.m.mem;
+  const reuse = wpReuses(k, theirs);
+  const rule = reuseRule(k) === 'mapcount' ? `mapcount ${mem.mapcount[mem.idx(theirs)]}` : `page_count ${k.m.refcount(theirs)}`;
+  if (k.y && step(k, 'do_wp_page', reuseAnchor(k), 'check', { pfn: theirs, note: `the other process writes: ${rule}, ${reuse ? 'reuse the page in place' : 'copy it'}` })) yield;
+  if (reuse) {
+    mem.setFlag(theirs, 'cowReused');
+    if (k.y && step(k, 'wp_page_reuse', 'wp_page_reuse(vmf)', 'write', { pfn: theirs, note: 'the other process now writes into this very page' })) yield;
+  } else {
+    const copy = allocForOther(k);
+    mem.mapcount[mem.idx(theirs)] -= 1;
+    k.m.unhold(theirs);
+    k.m.refSub(theirs, 1);
+    if (k.y && step(k, 'wp_page_copy', 'wp_page_copy(vmf)', 'alloc', { pfn: copy, note: `the other process writes into its own copy; page 0x${theirs.toString(16)} loses that mapping` })) yield;
+  }
+}
+
 export const ACTORS: Record<ActorKind, ActorFn> = {
   'thp-split': split_huge_page,
   'thp-split-freeze': split_huge_page_freeze,
@@ -340,4 +379,5 @@ export const ACTORS: Record<ActorKind, ActorFn> = {
   fork,
   'numa-hint': numa_hint,
   'unmap-realloc': unmap_realloc,
+  'cow-write': cow_write,
 };

@@ -19,7 +19,7 @@ import { Fiber, KernCtx, type G, type GupCall, type Kern, type VersionOptions } 
 import type { StepSink } from '../trace/buffer';
 import { HashSink, hashStep, hashStr, mix } from '../trace/hash';
 import { DigestSet } from './digests';
-import { checkBalance, checkForkPin, checkPinnedStays, checkReturned, faultViolation, type InvariantId, type Returned, type Violation } from './invariants';
+import { checkBalance, checkCowReuse, checkForkPin, checkPinnedStays, checkReturned, faultViolation, type InvariantId, type Returned, type Violation } from './invariants';
 
 interface ActorRun {
   name: string;
@@ -169,7 +169,7 @@ export function stepActor(w: World, i: number): Violation | undefined {
 /** Every actor is done: check what was returned, then let the caller release and check the counts. */
 export function finalCheck(w: World): Violation | undefined {
   for (const r of w.returned) {
-    const v = checkReturned(w.m, r) ?? checkForkPin(w.m, r) ?? checkPinnedStays(w.m, r);
+    const v = checkReturned(w.m, r) ?? checkForkPin(w.m, r) ?? checkPinnedStays(w.m, r) ?? checkCowReuse(w.m, r);
     if (v) return v;
   }
   const gk = w.actors[0].k;

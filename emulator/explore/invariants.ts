@@ -16,6 +16,7 @@ export type InvariantId =
   | 'refcount-imbalance'
   | 'pin-overflow'
   | 'fork-pin-cow'
+  | 'cow-reuse-leak'
   | 'numa-hint-skipped'
   | 'wild-page'
   | 'deadlock';
@@ -29,6 +30,7 @@ export const INVARIANTS: Record<InvariantId, string> = {
   'refcount-imbalance': 'refcounts and pincounts balance after the caller unpins (no leak, no page freed while mapped)',
   'pin-overflow': 'a pin never overflows the 32-bit refcount',
   'fork-pin-cow': "a page pinned for write is never left write-protected and shared by fork (the parent's next write would COW away from it)",
+  'cow-reuse-leak': "a page GUP returned is never reused in place by another process's write fault (the caller would see that process's writes: CVE-2020-29374)",
   'numa-hint-skipped': 'GUP-fast never takes a page through a protnone (NUMA hinting) entry',
   'wild-page': 'no struct page is touched that is not one (a pfn from a torn or stale entry, outside memory)',
   deadlock: 'some actor can always make progress',
@@ -97,6 +99,21 @@ export function checkForkPin(m: Machine, r: Returned): Violation | undefined {
       return {
         invariant: 'fork-pin-cow',
         message: `page 0x${pfn.toString(16)} was pinned for write at 0x${addr.toString(16)}, but fork left it write-protected and shared: the parent's next write COWs to a new page and the DMA goes to the old one`,
+      };
+    }
+  }
+  return undefined;
+}
+
+/** No page GUP returned (this allocation of it) was then reused in place by another process's write fault. */
+export function checkCowReuse(m: Machine, r: Returned): Violation | undefined {
+  for (let i = 0; i < r.pfns.length; i++) {
+    const pfn = r.pfns[i];
+    const j = m.mem.idx(pfn);
+    if (m.mem.gen[j] === r.gens[i] && m.mem.flags[j] & PG.cowReused) {
+      return {
+        invariant: 'cow-reuse-leak',
+        message: `page 0x${pfn.toString(16)} was returned to this process, which then unmapped it; the other process that fork shared it with reused it in place on its next write: the reference now sees that process's data`,
       };
     }
   }

@@ -50,6 +50,8 @@ export const MARKERS: readonly Marker[] = [
   { since: '5.2', any: ['try_get_compound_head'], what: 'try_get_compound_head (refcount overflow checks)', backport: '4.14.y', gone: '5.19' },
   { since: '5.6', any: ['FOLL_PIN'], what: 'FOLL_PIN and pin_user_pages_fast', persists: true },
   { since: '5.7', any: ['GUP_PIN_COUNTING_BIAS', 'try_grab_compound_head', 'hpage_pincount_add'], what: 'the pin bias and exact huge-page pincounts', persists: true },
+  { since: '5.8', any: ['FOLL_FAST_ONLY', 'get_user_pages_fast_only', 'pin_user_pages_fast_only'], what: 'FOLL_FAST_ONLY and get_user_pages_fast_only', persists: true },
+  { since: '5.9', any: ['has_pinned', 'MMF_HAS_PINNED', 'mm_set_has_pinned_flag'], what: 'mm->has_pinned (fork copies maybe-pinned pages)', persists: true },
   { since: '5.11', any: ['write_protect_seq'], what: 'mm->write_protect_seq against fork', persists: true, backport: '5.10.y' },
   { since: '5.14', any: ['page_is_secretmem', 'folio_is_secretmem'], what: 'secretmem refused by the fast path' },
   { since: '5.19', any: ['gup_must_unshare', 'try_grab_folio'], what: 'folios and anon-exclusive unsharing (gup_must_unshare)', persists: true },
@@ -74,6 +76,22 @@ export interface Placement {
   tails: TailScheme;
   /** before 2.6.38: no transparent huge pages at all */
   noThp: boolean;
+  /** the fast walk is asked for write even for a read, so GUP breaks COW early (5.8, and its stable backports) */
+  cowBreakReads: boolean;
+}
+
+/**
+ * 17839856fd58 (5.8; stable 4.14.y-5.7.y): the entry point hands the fast walk FOLL_WRITE (or
+ * write = 1) whatever the caller asked, so a page fork shared goes to the slow path, which
+ * copies it. 5.9 dropped it again. Read from the code, since stable trees carry it in any release.
+ */
+export function breaksCowForReads(code: string): boolean {
+  return (
+    /\bfast_flags\s*\|=\s*FOLL_WRITE\b/.test(code) ||
+    /\bgup_(?:pgd|p4d|pud)_range\s*\((?:[^;()]|\([^()]*\))*?(?:\|\s*FOLL_WRITE\b|,\s*1\s*,)/.test(code) ||
+    // where get_user_pages_fast delegates: __get_user_pages_fast(start, nr_pages, 1, pages)
+    /\b__get_user_pages_fast\s*\(\s*\w+\s*,\s*\w+\s*,\s*1\s*,/.test(code)
+  );
 }
 
 /** The last minor release of each major line (where x.0 follows it). */
@@ -89,9 +107,12 @@ function previous(r: string): string {
 
 const rel = releaseNumber;
 
+/** A C text without its comments. */
+const uncommented = (text: string) => text.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, ' ');
+
 /** The identifiers of a C text outside comments (what the markers look at). */
 export function codeNames(text: string): Set<string> {
-  return new Set(text.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, ' ').match(/[A-Za-z_]\w*/g) ?? []);
+  return new Set(uncommented(text).match(/[A-Za-z_]\w*/g) ?? []);
 }
 
 /** Where a file's names place it; undefined when it has no GUP-fast marker at all. */
@@ -127,5 +148,7 @@ export function placeRelease(names: ReadonlySet<string>, text: string): Placemen
   // 2.6.38-3.1: the x86 file defines get_huge_page_tail itself and pins a tail on its _count; 3.2-4.4 on _mapcount
   const tails: TailScheme = era === 'modern' ? 'head-only' : /\bget_huge_page_tail\s*\([^)]*\)\s*\{/.test(text) ? 'tail-count' : 'tail-mapcount';
   const noThp = !!before && rel(before) <= rel('2.6.38');
-  return { since, before, by: [...newest.by, ...backported.flatMap((x) => x.by)], range: range + backports, era, tails, noThp };
+  const cowBreakReads = breaksCowForReads(uncommented(text));
+  const cow = cowBreakReads && rel(since) < rel('5.8') ? ' (GUP breaks COW for reads: the 5.8 fix, backported)' : '';
+  return { since, before, by: [...newest.by, ...backported.flatMap((x) => x.by)], range: range + backports + cow, era, tails, noThp, cowBreakReads };
 }

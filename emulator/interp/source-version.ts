@@ -118,7 +118,8 @@ function build(tree: ReturnType<ParseC>, config: InterpConfig, pre: Preprocessed
     placement,
     arches: [arch.id],
     options: model.options,
-    defaults: model.defaults,
+    // what the slow path does is the release's: the file's own markers say whether it breaks COW for reads
+    defaults: { ...model.defaults, cowBreakReads: placement?.cowBreakReads ?? false },
     program,
     config,
     pre,

@@ -112,6 +112,18 @@ export class Machine {
     (this.holds as Map<number, number>).set(pfn, (this.holds.get(pfn) ?? 0) + 1);
   }
 
+  /** That outside reference is given back (the other process unmapped the page, or copied it on a write). */
+  unhold(pfn: number): void {
+    const n = this.holds.get(pfn) ?? 0;
+    if (n === 0) throw new RangeError(`page 0x${pfn.toString(16)} has no reference held outside this mm`);
+    if (this.holdsShared) {
+      (this as { holds: ReadonlyMap<number, number> }).holds = new Map(this.holds);
+      this.holdsShared = false;
+    }
+    if (n === 1) (this.holds as Map<number, number>).delete(pfn);
+    else (this.holds as Map<number, number>).set(pfn, n - 1);
+  }
+
   constructor(readonly arch: ArchModel, readonly era: Era, basePfn: number, ncpus = 2) {
     this.mem = new PhysMem(basePfn);
     this.cpus = Array.from({ length: ncpus }, (_, id) => ({ id, irqsOff: false, enables: 0, pendingIpis: 0 }));

@@ -18,6 +18,8 @@ export const PG = {
   devmap: 1 << 7,
   /** a hugetlbfs page (the 1 GiB pud pages of the scenarios), not a THP */
   hugetlb: 1 << 8,
+  /** ghost: another process's write fault reused this page in place (do_wp_page), so a reference taken on it before sees that process's writes */
+  cowReused: 1 << 9,
 } as const;
 
 export type PageFlag = keyof typeof PG;

@@ -72,7 +72,7 @@ export const BUILTIN: Scenario[] = [
     description: 'Page 4 of 8 is read-only in a writable private VMA (shared after fork): the fast path stops, the slow path breaks COW and returns the copy.',
     layout: [
       { kind: '4k', offset: 0, count: 4 },
-      { kind: '4k', offset: 4 * 4096, count: 1, write: false, vmaWrite: true },
+      { kind: '4k', offset: 4 * 4096, count: 1, write: false, vmaWrite: true, shared: true },
       { kind: '4k', offset: 5 * 4096, count: 3 },
     ],
     call: { offset: 0, nrPages: 8, write: true },

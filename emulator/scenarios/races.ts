@@ -178,6 +178,25 @@ export const RACES: RaceScenario[] = [
     bounds: B,
   },
   {
+    id: 'race-fork-get',
+    title: 'a FOLL_GET reference on a page fork shared, reused by the other process',
+    kind: 'race',
+    kernels: "before: every release before 5.8, and stable trees without the backport; after: 5.8 (17839856fd58: GUP breaks COW even for a read; stable 4.14.y-5.7.y), then 5.9's do_wp_page, which copies a page anybody else holds (09854ba94c6a)",
+    story:
+      "fork leaves an anon page shared and write-protected in both processes. One of them (a vmsplice caller, in the CVE) takes a FOLL_GET reference on it for reading: GUP-fast takes a read-only pte as it is. Then it unmaps the page. The other process writes: before 5.9 do_wp_page reused in place a page mapped only once (reuse_swap_page looked at the mapcount, not at the references), so it writes into the very page the reference names, and the first process reads the other's data through it (CVE-2020-29374, \"COW can break either way\"). 5.8 (17839856fd58) made GUP break COW for a read too: the fast walk takes only writable ptes and the slow path gives the caller a copy of its own; stable trees took it back to 4.14.y. 5.9 (09854ba94c6a) made do_wp_page copy any page somebody else holds, and dropped the early break. FOLL_PIN and PageAnonExclusive (5.19) later settled it for pins.",
+    refs: ['GUP-FACTS §10 (the fork/COW problem before FOLL_PIN)', 'CVE-2020-29374', 'commit 17839856fd58', 'commit 09854ba94c6a'],
+    // fork shared the page: read-only in this process, the other one maps it too (one more ref)
+    layout: [{ kind: '4k', offset: 0, count: 1, write: false, vmaWrite: true, shared: true }],
+    call: { offset: 0, nrPages: 1, write: false },
+    actors: [{ kind: 'cow-write', offset: 0 }],
+    before: { arch: 'x86-64', version: 'foll-pin-2020' },
+    after: { arch: 'x86-64', version: 'foll-pin-2020', options: { cowBreakReads: true } },
+    invariant: 'cow-reuse-leak',
+    alsoOk: [{ arch: 'x86-64', version: 'wpseq-2021' }, { arch: 'arm64', version: 'folio-6x' }],
+    alsoBad: [{ arch: 'x86-64', version: 'x86-2008' }, { arch: 'arm64', version: 'generic-2014' }],
+    bounds: B,
+  },
+  {
     id: 'race-pin-overflow-1g',
     title: '1 GiB page pin count overflow',
     kind: 'design-limit',

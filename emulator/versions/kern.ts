@@ -105,6 +105,8 @@ export interface VersionOptions {
   pteLowHigh?: boolean;
   /** pmds read with pmdp_get_lockless (6.2: low, high, low on x86 PAE), not READ_ONCE */
   pmdLockless?: boolean;
+  /** GUP breaks COW even for a read (17839856fd58, 5.8; stable 4.14.y-5.7.y): the fast walk takes only writable ptes, the slow path copies a shared anon page */
+  cowBreakReads?: boolean;
 }
 
 export interface OptionDef {
@@ -142,6 +144,8 @@ export interface Kern {
   interp?: unknown;
   /** names as the code's release wrote them (versions/spelling.ts); absent when today's names are its own */
   speak?: (s: string) => string;
+  /** the first release of the code being run: the kernel rules of its time (the COW reuse rule) follow it */
+  readonly release?: string;
 }
 
 /**
@@ -167,8 +171,8 @@ export class KernCtx implements Kern {
     private readonly record: boolean,
     public i: boolean,
     public sink: StepSink,
-    /** the first release of the code being run: what its steps call things */
-    release?: string,
+    /** the first release of the code being run: what its steps call things, and the rules of its time */
+    readonly release?: string,
   ) {
     this.arch = m.arch;
     this.speak = speller(release);
@@ -354,6 +358,7 @@ export const DEFAULT_OPTIONS: Required<VersionOptions> = {
   numaTests: true,
   pteLowHigh: false,
   pmdLockless: false,
+  cowBreakReads: false,
 };
 
 /** The arch has this level (else it is folded into the one above, as pud on 3-level x86 PAE). */

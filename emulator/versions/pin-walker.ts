@@ -54,6 +54,7 @@ type Meta = Omit<VersionModel, 'gup' | 'release' | 'grab' | 'thpTails' | 'option
 const OPTIONS: OptionDef[] = [
   { name: 'hpagePincount', title: 'exact pincount for compound pages of order > 1', kernel: 'hpage_pinned_refcount (47e29d32afba)' },
   { name: 'writeProtectSeq', title: 'FOLL_PIN fast GUP checks mm->write_protect_seq', kernel: 'write_protect_seq (57efa1fe5957)' },
+  { name: 'cowBreakReads', title: 'GUP breaks COW even for reads: the fast walk asks for write, the slow path copies a shared anon page (5.8; stable 4.14.y-5.7.y)', kernel: '17839856fd58 (gup: document and work around "COW can break either way")' },
   { name: 'pmdLockless', title: 'pmds read with pmdp_get_lockless, low/high/low on x86 PAE (6.2; off: READ_ONCE, as 6.1 and before)', kernel: 'pmdp_get_lockless (Peter Zijlstra, 6.2)' },
 ];
 
@@ -304,7 +305,9 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
       if (odd) return;
     }
     yield* irqOff(k, fn, 'local_irq_save(flags)');
-    yield gup_pgd_range(k, start, end, call, pages, nr);
+    // 5.8: a read takes only writable ptes too, so a page fork shares goes to the slow path's COW (not fast-only: nothing to fall back on)
+    const walkCall = k.opts.cowBreakReads && !call.write && !call.fastOnly ? { ...call, write: true } : call;
+    yield gup_pgd_range(k, start, end, walkCall, pages, nr);
     yield* irqOn(k, fn, 'local_irq_restore(flags)');
     if (seqOn) {
       const moved = k.m.mm.write_protect_seq !== seq;

@@ -1,6 +1,7 @@
 /**
  * The slow path: ordinary get_user_pages() under mmap_lock, modelled as ONE step. It faults in
- * what is missing (a new anon page; breaking COW for a write to a read-only pte; the NUMA
+ * what is missing (a new anon page; the write fault on a read-only pte, which copies or reuses the
+ * page by its release's rule (cow.ts), for reads too where 5.8 broke COW early; the NUMA
  * hinting fault for a protnone entry; migrating CMA pages away for FOLL_LONGTERM), refuses what
  * GUP refuses (no VMA, write to a read-only VMA, VM_PFNMAP special mappings), and takes its
  * references the normal way through the version's own `grab`. It first waits for mmap_lock
@@ -9,6 +10,7 @@
  */
 import type { Ent, Level } from '../arch/types';
 import { ensureTable, findVma, mapLeaf } from '../machine/builder';
+import { reuseAnchor, wpReuses } from './cow';
 import { PAGE_SIZE, step, type G, type GupCall, type Kern, type VersionModel } from './kern';
 
 const EFAULT = -14;
@@ -106,12 +108,20 @@ export function* slowGup(k: Kern, v: VersionModel, call: GupCall, start: number,
     }
     const size = 2 ** k.m.levelInfo(leaf.level).shift;
     let pfn = k.arch.pfn(leaf.e) + Math.floor((addr % size) / PAGE_SIZE);
-    if (call.write && !k.arch.write(leaf.level, leaf.e, k.era)) {
-      // break COW: a private copy, mapped writable
+    // 5.8 (and its stable backports) broke COW for every GUP of a private anon page, reads too
+    const early = !call.write && k.opts.cowBreakReads && vma.write && vma.kind === 'anon';
+    if ((call.write || early) && !k.arch.write(leaf.level, leaf.e, k.era)) {
       const old = k.arch.pfn(leaf.e);
-      const copy = replacePage(k, addr, old, true);
-      notes.push(`write fault on read-only 0x${addr.toString(16)}: COW copy 0x${copy.toString(16)} replaces 0x${old.toString(16)}`);
-      pfn = copy;
+      const why = early ? `COW broken early for a read at 0x${addr.toString(16)} (GUP takes FOLL_WRITE's path)` : `write fault on read-only 0x${addr.toString(16)}`;
+      if (leaf.level === 'pte' && wpReuses(k, old)) {
+        // nobody else can see the page (by this release's rule): made writable in place
+        k.m.store(k.m.slot(leaf.table, 'pte', addr), k.arch.mkLeaf('pte', old, { write: true, user: true }, k.era));
+        notes.push(`${why}: page 0x${old.toString(16)} reused in place (${reuseAnchor(k)})`);
+      } else {
+        // a private copy, mapped writable
+        pfn = replacePage(k, addr, old, true);
+        notes.push(`${why}: COW copy 0x${pfn.toString(16)} replaces 0x${old.toString(16)}`);
+      }
     }
     if (call.longterm && call.pin && k.m.mem.hasFlag(pfn, 'cma')) {
       const dst = replacePage(k, addr, pfn, vma.write);

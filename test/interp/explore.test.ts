@@ -12,6 +12,8 @@ import { sourceVersion, type SourceVersion } from '../../emulator/interp/source-
 import { getRace } from '../../emulator/scenarios/races';
 import { getVersion } from '../../emulator/versions';
 import { sourceParser } from '../../server/analysis/parse';
+import { withEarlyCowBreak } from '../fixtures/derive';
+import { parseStubs } from '../../emulator/interp/kapi/stubs';
 
 const CORPUS = join(__dirname, '../../../shared/corpus');
 const ARM = join(CORPUS, 'arm-rfc-2013.arch-arm-mm-gup.c');
@@ -73,5 +75,36 @@ describe('explore --file on the era fixtures: the torn PAE pmd read', () => {
     const r = explore(getRace('race-pae-torn-pmd'), { arch: 'x86-pae', version: await file('gup-6.10-shape.c', 'folio-6x') });
     expect(r.verdict).toBe('ok');
     expect(r.complete).toBe(true);
+  });
+});
+
+describe('explore --file: race-fork-get on the era fixtures', () => {
+  const FIX = join(__dirname, '../fixtures/eras');
+  const v49 = readFileSync(join(FIX, 'gup-4.9-shape.c'), 'utf8');
+  // the 4.9 fixture calls a vendor hook: stubbed as a no-op, as a user would
+  const stubs = parseStubs(['vendor_gup_account=noop']);
+  const own = async (text: string, model: string, arch: 'arm64' | 'x86-64') => sourceVersion(text, await sourceParser(), getArch(arch), getVersion(model), { stubs });
+
+  it('a 4.5-4.12 walker takes the shared page for a read, and the mapcount rule of its time hands it to the other process', async () => {
+    const r = explore(getRace('race-fork-get'), { arch: 'arm64', version: await own(v49, 'generic-2014', 'arm64') });
+    expect(r.verdict).toBe('violation');
+    expect(r.invariant).toBe('cow-reuse-leak');
+    expect(r.counterexample.some((s) => s.actor === 'gup' && (s.line ?? 0) > 0)).toBe(true);
+  });
+
+  it('the same walker with the stable backport of 5.8 (the fast walk asked for write) is clean: its slow path copies', async () => {
+    const v = await own(withEarlyCowBreak(v49), 'generic-2014', 'arm64');
+    expect(v.placement?.cowBreakReads).toBe(true);
+    expect(v.placement?.range).toMatch(/GUP breaks COW for reads/);
+    const r = explore(getRace('race-fork-get'), { arch: 'arm64', version: v });
+    expect(r.verdict).toBe('ok');
+    expect(r.complete).toBe(true);
+  });
+
+  it('a 5.10 walker (5.9\'s page_count rule) is clean without any early break', async () => {
+    const v = await own(readFileSync(join(FIX, 'gup-5.10-shape.c'), 'utf8'), 'wpseq-2021', 'x86-64');
+    expect(v.placement?.cowBreakReads).toBe(false);
+    const r = explore(getRace('race-fork-get'), { arch: 'x86-64', version: v });
+    expect(r.verdict).toBe('ok');
   });
 });

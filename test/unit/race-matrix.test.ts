@@ -42,6 +42,12 @@ const EXPLAINED: Record<string, [string, string]> = {
   'race-fork-pin foll-pin-2020 x86-pae': ['fork-pin-cow', 'race-fork-pin: its own before (5.9-5.10.y)'],
   'race-fork-pin foll-pin-2020 arm-lpae': ['fork-pin-cow', 'race-fork-pin: its own before (5.9-5.10.y)'],
   'race-fork-pin foll-pin-2020 arm64': ['fork-pin-cow', 'race-fork-pin: its own before (5.9-5.10.y)'],
+  ...Object.fromEntries(
+    ['x86-2008 x86-64', 'x86-2008 x86-pae', 'arm-rfc-2013 arm-lpae', 'generic-2014 x86-64', 'generic-2014 arm-lpae', 'generic-2014 arm64', 'foll-pin-2020 x86-64', 'foll-pin-2020 x86-pae', 'foll-pin-2020 arm-lpae', 'foll-pin-2020 arm64'].map(
+      (va): [string, [string, string]] => [`race-fork-get ${va}`, ['cow-reuse-leak', 'race-fork-get: before 5.8 a read takes the shared page and do_wp_page reuses a page mapped once']],
+    ),
+  ),
+  'race-fork-get generic-2014 x86-pae': ['torn-read', 'race-pae-torn-pte: the generic walker reads a PAE pte as two halves (the unmap clears it)'],
 };
 
 describe('the race x version x arch matrix', () => {

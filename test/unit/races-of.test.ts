@@ -4,9 +4,9 @@ import { racesOf } from '../../server/analysis/analyze';
 const ids = (cs: { race: { id: string } }[]) => cs.map((c) => c.race.id);
 
 describe('the races a version has or fixes, as shipped', () => {
-  it('foll-pin-2020 has the fork race, the compound-head split and the collapse (and the torn PAE pmd of every walker before 6.2); the 1 GiB overflow needed its pincount switched off, so it fixes that one', () => {
+  it('foll-pin-2020 has the fork races (a pin, and a FOLL_GET before 5.8\'s early COW), the compound-head split and the collapse (and the torn PAE pmd of every walker before 6.2); the 1 GiB overflow needed its pincount switched off, so it fixes that one', () => {
     const r = racesOf('foll-pin-2020');
-    expect(ids(r.has)).toEqual(['race-pae-torn-pmd', 'race-fork-pin', 'race-compound-head-split', 'race-khugepaged-collapse']);
+    expect(ids(r.has)).toEqual(['race-pae-torn-pmd', 'race-fork-pin', 'race-fork-get', 'race-compound-head-split', 'race-khugepaged-collapse']);
     expect(ids(r.fixes)).toEqual(['race-pin-overflow-1g', 'race-numa-protnone']);
   });
 

@@ -2,6 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { explore, makeWorld, replaySchedule, stepActor } from '../../emulator/explore/explore';
 import { RACES, type RaceRun, type RaceScenario } from '../../emulator/scenarios/races';
 import { main } from '../../server/cli/main';
+import { replay } from '../../emulator/run/replay';
+import type { Scenario } from '../../emulator/scenarios/types';
+
+/** race-fork-get's layout and call as a plain scenario (no actor): what one replay does with it */
+const forkGetScenario = (): Scenario => {
+  const sc = RACES.find((r) => r.id === 'race-fork-get')!;
+  return { id: 'fork-get-alone', title: 'race-fork-get without its actor', description: '', layout: sc.layout, call: sc.call };
+};
 
 const label = (r: RaceRun) => `${r.version} on ${r.arch}${r.options ? ' ' + JSON.stringify(r.options) : ''}`;
 
@@ -66,6 +74,29 @@ describe('what the counterexamples show', () => {
     const r = explore(race('race-fork-pin'), race('race-fork-pin').before);
     const order = r.counterexample.filter((s) => /page_maybe_dma_pinned|try_grab_compound_head|ptep_set_wrprotect/.test(s.anchor)).map((s) => s.anchor);
     expect(order).toEqual(['page_maybe_dma_pinned(page)', 'try_grab_compound_head', 'ptep_set_wrprotect(src_mm, addr, src_pte)']);
+  });
+
+  it('fork-get: the read-only pte is taken as it is, the unmap follows, and do_wp_page reuses the page by its mapcount (5.7)', () => {
+    const r = explore(race('race-fork-get'), race('race-fork-get').before);
+    const order = r.counterexample.filter((s) => /try_grab_compound_head|ptep_get_and_clear_full|reuse_swap_page|wp_page_reuse/.test(s.anchor)).map((s) => s.anchor);
+    expect(order).toEqual(['try_grab_compound_head', 'ptep_get_and_clear_full', 'reuse_swap_page(page)', 'wp_page_reuse(vmf)']);
+    expect(r.counterexample.find((s) => s.anchor === 'reuse_swap_page(page)')?.note).toMatch(/mapcount 1, reuse/);
+  });
+
+  it('fork-get after 5.8: the fast walk leaves the read-only pte, the slow path gives the caller its own copy', () => {
+    const rp = replay({ arch: 'x86-64', version: 'foll-pin-2020', scenario: forkGetScenario(), options: { cowBreakReads: true }, trace: true });
+    const slow = rp.steps.find((s) => s.event === 'slowpath');
+    const [, copy, old] = /COW broken early for a read .*: COW copy 0x([0-9a-f]+) replaces 0x([0-9a-f]+)/.exec(slow?.note ?? '') ?? [];
+    expect(copy).toBeDefined();
+    expect(rp.result.fastNr).toBe(0);
+    expect(rp.result.pages).toEqual([parseInt(copy, 16)]);
+    expect(copy).not.toBe(old);
+  });
+
+  it('fork-get from 5.9: the reference keeps the page count up, so the other process copies (page_count != 1)', () => {
+    const r = explore(race('race-fork-get'), { arch: 'x86-64', version: 'wpseq-2021' });
+    expect(r.verdict).toBe('ok');
+    expect(r.complete).toBe(true);
   });
 
   it('1 GiB overflow: the 8th pin wraps the refcount (2^18 subpages x 1024 each)', () => {
