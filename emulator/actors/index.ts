@@ -340,11 +340,20 @@ function* unmap_realloc(k: Kern, spec: ActorSpec): G<void> {
  */
 function cow_write(k: Kern, spec: ActorSpec): G<void> {
   const addr = k.arch.userBase + spec.offset;
-  return unmapThenOtherWrites(k, addr, k.arch.pfn(k.m.load(slotAt(k, addr, 'pte'))));
+  let theirs: number | undefined;
+  try {
+    const e = k.m.load(slotAt(k, addr, 'pte'));
+    if (k.arch.present(e)) theirs = k.arch.pfn(e);
+  } catch {
+    // no pte table there: the actor says so at its first step, like every other
+  }
+  return unmapThenOtherWrites(k, addr, theirs);
 }
 
-function* unmapThenOtherWrites(k: Kern, addr: number, theirs: number): G<void> {
+function* unmapThenOtherWrites(k: Kern, addr: number, mapped: number | undefined): G<void> {
   const ptep = slotAt(k, addr, 'pte');
+  if (mapped === undefined) throw new RangeError(`no page mapped at 0x${addr.toString(16)} for the other process to share`);
+  const theirs = mapped;
   const old = k.m.load(ptep);
   if (!k.arch.none(old)) {
     k.m.store(ptep, NONE);

@@ -9,7 +9,9 @@
  * Layer: pure emulator.
  */
 import { makeCodec, pfnOf, withBit, withPfn } from './bits';
+import { inRelease } from './release';
 import type { ArchModel, Ent, Era, FieldDef, LeafProt, Level } from './types';
+import { releaseVariants } from './variant';
 
 const PHYS_BITS = 40;
 const VALID = 1 << 0;
@@ -38,7 +40,7 @@ const fields: FieldDef[] = [
   { name: 'pxn', shift: 53, kernel: 'PMD_SECT_PXN' },
   { name: 'xn', shift: 54, kernel: 'L_PTE_XN' },
   { name: 'dirty', shift: 55, kernel: 'L_PTE_DIRTY / L_PMD_SECT_DIRTY' },
-  { name: 'special', shift: 56, levels: ['pte'], kernel: 'L_PTE_SPECIAL' },
+  { name: 'special', shift: 56, levels: ['pte'], since: '3.18', kernel: 'L_PTE_SPECIAL (from 3.18)' },
   { name: 'splitting', shift: 56, levels: ['pmd'], eras: ['thp-split'], kernel: 'L_PMD_SECT_SPLITTING' },
   { name: 'none', shift: 57, kernel: 'L_PTE_NONE / L_PMD_SECT_NONE (PROT_NONE)' },
   { name: 'rdonly', shift: 58, kernel: 'L_PTE_RDONLY / L_PMD_SECT_RDONLY' },
@@ -48,67 +50,82 @@ const none = (e: Ent) => e.lo === 0 && e.hi === 0;
 const present = (e: Ent) => (e.lo & (VALID | TYPE_BIT1)) !== 0;
 const leaf = (level: Level, e: Ent) => level === 'pmd' && !none(e) && (e.lo & TYPE_BIT1) === 0;
 
-const sem = {
-  present,
-  protnone: (_e: Ent) => false,
-  user: (e: Ent) => (e.lo & USER) !== 0,
-  write: (_l: Level, e: Ent) => (e.hi & RDONLY_HI) === 0,
-  special: (level: Level, e: Ent) => level === 'pte' && (e.hi & SPECIAL_HI) !== 0,
-  devmap: () => false,
-  huge: leaf,
-  splitting: (level: Level, e: Ent, era: Era) => level === 'pmd' && era === 'thp-split' && (e.hi & SPECIAL_HI) !== 0,
-  kind(level: Level, e: Ent) {
-    if (none(e)) return 'none' as const;
-    if (!present(e)) return 'not-present' as const;
-    if (level === 'pte') return 'page' as const;
-    return leaf(level, e) ? ('huge' as const) : ('table' as const);
-  },
-};
+/** `special`: the release's pte special bit exists (undefined: the era's model, which has it) */
+function makeArmLpae(special?: boolean): ArchModel {
+  const hasSpecial = special ?? true;
+  const sem = {
+    present,
+    protnone: (_e: Ent) => false,
+    user: (e: Ent) => (e.lo & USER) !== 0,
+    write: (_l: Level, e: Ent) => (e.hi & RDONLY_HI) === 0,
+    special: (level: Level, e: Ent) => hasSpecial && level === 'pte' && (e.hi & SPECIAL_HI) !== 0,
+    devmap: () => false,
+    huge: leaf,
+    splitting: (level: Level, e: Ent, era: Era) => level === 'pmd' && era === 'thp-split' && (e.hi & SPECIAL_HI) !== 0,
+    kind(level: Level, e: Ent) {
+      if (none(e)) return 'none' as const;
+      if (!present(e)) return 'not-present' as const;
+      if (level === 'pte') return 'page' as const;
+      return leaf(level, e) ? ('huge' as const) : ('table' as const);
+    },
+  };
 
-const codec = makeCodec('arm-lpae', fields, PHYS_BITS, sem);
+  const codec = makeCodec('arm-lpae', fields, PHYS_BITS, sem);
+  return {
+    id: 'arm-lpae',
+    title: 'ARMv7 LPAE (3-level long descriptors)',
+    levels: [
+      { level: 'pgd', shift: 30, entries: 4, leaf: false },
+      { level: 'pmd', shift: 21, entries: 512, leaf: true },
+      { level: 'pte', shift: 12, entries: 512, leaf: true },
+    ],
+    entryBits: 64,
+    atomicEntryLoad: true,
+    tlbShootdown: 'broadcast',
+    rcuTableFree: true, // HAVE_RCU_TABLE_FREE, enabled with the 3.18 generic fast-GUP series
+    hasPteSpecial: hasSpecial,
+    numaBalancing: false,
+    hasDevmap: false,
+    physBits: PHYS_BITS,
+    userBase: 0x4000_0000,
+    taskSize: 0xbf00_0000,
+    fields,
+    // a release's entry reads as that release's model reads it
+    decode: (level, raw, era, release) => (release && special === undefined ? atRelease(release) : codec).decode(level, raw, era, release),
+    encode: codec.encode,
+    ...sem,
+    leaf,
+    none,
+    pfn: (e) => pfnOf(e, PHYS_BITS),
+    mkTable: (_level, pfn) => withPfn({ lo: VALID | TYPE_BIT1, hi: 0 }, pfn, PHYS_BITS),
+    mkLeaf(level: Level, pfn: number, prot: LeafProt) {
+      if (prot.devmap) throw new RangeError('arm-lpae has no devmap bit');
+      if (prot.protnone) throw new RangeError('arm-lpae has no NUMA balancing, so no protnone entries');
+      const dirty = prot.dirty ?? prot.write;
+      let lo = VALID | ATTR_NORMAL | SHARED | AF | NG;
+      if (level === 'pte') lo |= TYPE_BIT1;
+      if (prot.user) lo |= USER;
+      if (!(prot.write && dirty)) lo |= AP2;
+      let hi = XN_HI;
+      if (dirty) hi |= DIRTY_HI;
+      if (!prot.write) hi |= RDONLY_HI;
+      // before 3.18 32-bit ARM had no special bit: a VM_PFNMAP pte looks like any other
+      if (prot.special && hasSpecial) hi |= SPECIAL_HI;
+      return withPfn({ lo: lo >>> 0, hi: hi >>> 0 }, pfn, PHYS_BITS);
+    },
+    wrprotect: (_level, e) => withBit(withBit(e, 58, true), 7, true),
+    mkSplitting: (e) => withBit(e, 56, true),
+    mkProtnone() {
+      throw new RangeError('arm-lpae has no NUMA balancing, so no protnone entries');
+    },
+    at: (release) => atRelease(release),
+  };
+}
 
-export const arm_lpae: ArchModel = {
-  id: 'arm-lpae',
-  title: 'ARMv7 LPAE (3-level long descriptors)',
-  levels: [
-    { level: 'pgd', shift: 30, entries: 4, leaf: false },
-    { level: 'pmd', shift: 21, entries: 512, leaf: true },
-    { level: 'pte', shift: 12, entries: 512, leaf: true },
-  ],
-  entryBits: 64,
-  atomicEntryLoad: true,
-  tlbShootdown: 'broadcast',
-  rcuTableFree: true, // HAVE_RCU_TABLE_FREE, enabled with the 3.18 generic fast-GUP series
-  hasPteSpecial: true,
-  numaBalancing: false,
-  physBits: PHYS_BITS,
-  userBase: 0x4000_0000,
-  taskSize: 0xbf00_0000,
-  fields,
-  decode: codec.decode,
-  encode: codec.encode,
-  ...sem,
-  leaf,
-  none,
-  pfn: (e) => pfnOf(e, PHYS_BITS),
-  mkTable: (_level, pfn) => withPfn({ lo: VALID | TYPE_BIT1, hi: 0 }, pfn, PHYS_BITS),
-  mkLeaf(level: Level, pfn: number, prot: LeafProt) {
-    if (prot.devmap) throw new RangeError('arm-lpae has no devmap bit');
-    if (prot.protnone) throw new RangeError('arm-lpae has no NUMA balancing, so no protnone entries');
-    const dirty = prot.dirty ?? prot.write;
-    let lo = VALID | ATTR_NORMAL | SHARED | AF | NG;
-    if (level === 'pte') lo |= TYPE_BIT1;
-    if (prot.user) lo |= USER;
-    if (!(prot.write && dirty)) lo |= AP2;
-    let hi = XN_HI;
-    if (dirty) hi |= DIRTY_HI;
-    if (!prot.write) hi |= RDONLY_HI;
-    if (prot.special) hi |= SPECIAL_HI;
-    return withPfn({ lo: lo >>> 0, hi: hi >>> 0 }, pfn, PHYS_BITS);
-  },
-  wrprotect: (_level, e) => withBit(withBit(e, 58, true), 7, true),
-  mkSplitting: (e) => withBit(e, 56, true),
-  mkProtnone() {
-    throw new RangeError('arm-lpae has no NUMA balancing, so no protnone entries');
-  },
-};
+/** ARM LPAE got L_PTE_SPECIAL with the 3.18 fast-GUP series; in 2013 (3.12) pte_special was constant false. */
+const atRelease = releaseVariants(
+  (r) => (inRelease(r, '3.18') ? 'special' : 'none'),
+  (k) => makeArmLpae(k === 'special'),
+);
+
+export const arm_lpae: ArchModel = makeArmLpae();

@@ -4,8 +4,8 @@
  * Hardware bits: VALID 0, USER 6 (AP[1]), RDONLY 7 (AP[2]), AF 10, NG 11, DBM 51, CONT 52,
  * PXN 53, UXN 54. Software bits, modern layout (arch/arm64/include/asm/pgtable-prot.h):
  * PTE_WRITE = PTE_DBM (51), DIRTY 55, SPECIAL 56, DEVMAP 57, PROT_NONE 58 (only while !VALID).
- * Before 4.5 (3.17-4.4, what the models run for that era): PTE_WRITE is bit 57 on ptes and huge
- * pmds alike, and a splitting pmd has the special bit (56). The 3.11 THP patch had
+ * Before 4.3 (3.17-4.2): PTE_WRITE is bit 57 on ptes and huge pmds alike; until 4.5 a splitting
+ * pmd has the special bit (56); PTE_DEVMAP exists from 5.3. `at(release)` is the model of a release. The 3.11 THP patch had
  * PMD_SECT_SPLITTING at 57 with pmd_write as "RDONLY clear"; 6.10 encodes PROT_NONE as not-valid
  * with nG set (bit 58 became uffd-wp). `decode(..., release)` shows each release's layout.
  * TLB invalidation is a hardware broadcast (TLBI ...IS): no IPI.
@@ -13,6 +13,7 @@
  */
 import { makeCodec, pfnOf, withBit, withPfn } from './bits';
 import { inRelease } from './release';
+import { releaseVariants } from './variant';
 import type { ArchModel, Ent, Era, FieldDef, LeafProt, Level } from './types';
 
 const PHYS_BITS = 48;
@@ -45,8 +46,8 @@ const fields: FieldDef[] = [
   { name: 'af', shift: 10, kernel: 'PTE_AF' },
   { name: 'ng', shift: 11, until: '6.9', kernel: 'PTE_NG' },
   { name: 'ng', shift: 11, since: '6.10', kernel: 'PTE_NG (= PTE_PRESENT_INVALID when !PTE_VALID)' },
-  { name: 'write', shift: 51, eras: ['modern'], kernel: 'PTE_WRITE (= PTE_DBM)' },
-  { name: 'dbm', shift: 51, eras: ['thp-split'], kernel: 'PTE_DBM (hardware dirty tracking, unused then)' },
+  { name: 'write', shift: 51, since: '4.3', kernel: 'PTE_WRITE (= PTE_DBM, from 4.3)' },
+  { name: 'dbm', shift: 51, until: '4.2', kernel: 'PTE_DBM (hardware dirty tracking, unused then)' },
   { name: 'cont', shift: 52, kernel: 'PTE_CONT' },
   { name: 'pxn', shift: 53, kernel: 'PTE_PXN' },
   { name: 'uxn', shift: 54, kernel: 'PTE_UXN' },
@@ -54,9 +55,9 @@ const fields: FieldDef[] = [
   { name: 'special', shift: 56, levels: ['pte'], kernel: 'PTE_SPECIAL' },
   // 3.17/3.18 tested a pmd's splitting as the special bit of the pmd seen as a pte
   { name: 'splitting', shift: 56, levels: ['pmd'], eras: ['thp-split'], since: '3.17', kernel: 'pmd_trans_splitting: PTE_SPECIAL of the pmd' },
-  { name: 'devmap', shift: 57, eras: ['modern'], kernel: 'PTE_DEVMAP' },
-  { name: 'write', shift: 57, levels: ['pte'], eras: ['thp-split'], kernel: 'PTE_WRITE (before 4.5)' },
-  { name: 'write', shift: 57, levels: ['pmd'], eras: ['thp-split'], since: '3.17', kernel: 'PTE_WRITE of the pmd (pmd_write, before 4.5)' },
+  { name: 'devmap', shift: 57, since: '5.3', kernel: 'PTE_DEVMAP (from 5.3)' },
+  { name: 'write', shift: 57, levels: ['pte'], until: '4.2', kernel: 'PTE_WRITE (before 4.3)' },
+  { name: 'write', shift: 57, levels: ['pmd'], since: '3.17', until: '4.2', kernel: 'PTE_WRITE of the pmd (pmd_write, before 4.3)' },
   // the 3.11 THP patch: a splitting bit of its own, and pmd_write meant RDONLY clear
   { name: 'splitting', shift: 57, levels: ['pmd'], eras: ['thp-split'], until: '3.16', kernel: 'PMD_SECT_SPLITTING (3.11 layout)' },
   { name: 'prot_none', shift: 58, until: '6.9', kernel: 'PTE_PROT_NONE (when !PTE_VALID)' },
@@ -65,98 +66,126 @@ const fields: FieldDef[] = [
 ];
 
 const none = (e: Ent) => e.lo === 0 && e.hi === 0;
-const present = (e: Ent) => (e.lo & VALID) !== 0 || (e.hi & PROT_NONE_HI) !== 0;
-const protnone = (e: Ent) => (e.lo & VALID) === 0 && (e.hi & PROT_NONE_HI) !== 0;
 const leaf = (level: Level, e: Ent) => (level === 'pmd' || level === 'pud') && !none(e) && (e.lo & TABLE_BIT) === 0;
 
-/** the era's own layout: 4.5-6.9 (DBM is write), or 3.17-4.4 (bit 57 is write, on ptes and huge pmds alike) */
-function write(_level: Level, e: Ent, era: Era): boolean {
-  return era === 'modern' ? (e.hi & DBM_HI) !== 0 : (e.hi & B57_HI) !== 0;
+/**
+ * What differs between releases: PTE_WRITE is DBM (51) from 4.3 (2f4b829c625e), bit 57 before;
+ * PTE_DEVMAP (57) exists from 5.3 (73b20c84d42d); from 6.10 PROT_NONE is a not-valid entry with
+ * nG set (PTE_PRESENT_INVALID). Without a release the era decides: 4.5-6.9, or 3.17-4.4.
+ */
+interface Layout {
+  dbm: boolean;
+  devmap: boolean;
+  presentInvalid: boolean;
+}
+const ERA_LAYOUT: Record<Era, Layout> = {
+  modern: { dbm: true, devmap: true, presentInvalid: false },
+  'thp-split': { dbm: false, devmap: false, presentInvalid: false },
+};
+
+function makeArm64(fixed?: Layout): ArchModel {
+  const lay = (era: Era) => fixed ?? ERA_LAYOUT[era];
+  const protnone = fixed?.presentInvalid
+    ? (e: Ent) => !none(e) && (e.lo & VALID) === 0 && (e.lo & NG) !== 0
+    : (e: Ent) => (e.lo & VALID) === 0 && (e.hi & PROT_NONE_HI) !== 0;
+  const present = (e: Ent) => (e.lo & VALID) !== 0 || protnone(e);
+  const sem = {
+    present,
+    protnone,
+    user: (e: Ent) => (e.lo & USER) !== 0,
+    write: (_level: Level, e: Ent, era: Era) => (e.hi & (lay(era).dbm ? DBM_HI : B57_HI)) !== 0,
+    special: (level: Level, e: Ent) => level === 'pte' && (e.hi & SPECIAL_HI) !== 0,
+    devmap: (_l: Level, e: Ent, era: Era) => lay(era).devmap && (e.hi & B57_HI) !== 0,
+    huge: leaf,
+    splitting: (level: Level, e: Ent, era: Era) => level === 'pmd' && era === 'thp-split' && leaf(level, e) && (e.hi & SPECIAL_HI) !== 0,
+    kind(level: Level, e: Ent) {
+      if (none(e)) return 'none' as const;
+      if (protnone(e)) return 'protnone' as const;
+      if (!present(e)) return 'not-present' as const;
+      if (level === 'pte') return 'page' as const;
+      return leaf(level, e) ? ('huge' as const) : ('table' as const);
+    },
+    /** the releases whose encoding is not their era's: the 3.11 THP patch, and 6.10's PROT_NONE */
+    atRelease(release: string, level: Level, e: Ent) {
+      if (inRelease(release, undefined, '3.16')) {
+        if (level !== 'pmd' || !leaf(level, e)) return {};
+        return { splitting: (e.hi & B57_HI) !== 0, write: (e.lo & RDONLY) === 0 };
+      }
+      if (!inRelease(release, '6.10')) return {};
+      const pn = !none(e) && (e.lo & VALID) === 0 && (e.lo & NG) !== 0;
+      return { protnone: pn, present: (e.lo & VALID) !== 0 || pn, ...(pn && { kind: 'protnone' as const }), ...(!pn && (e.lo & VALID) === 0 && !none(e) && { kind: 'not-present' as const }) };
+    },
+  };
+  const codec = makeCodec('arm64', fields, PHYS_BITS, sem);
+  // PAGE_NONE: not valid, no user permission, and the PROT_NONE mark of the release
+  const mkProtnone = (_level: Level, e: Ent) => {
+    const off = withBit(withBit(e, 0, false), 6, false);
+    return fixed?.presentInvalid ? withBit(off, 11, true) : withBit(off, 58, true);
+  };
+  const model: ArchModel = {
+    id: 'arm64',
+    title: 'arm64 (4K granule, 4-level, 48-bit VA)',
+    levels: [
+      { level: 'pgd', shift: 39, entries: 512, leaf: false },
+      { level: 'pud', shift: 30, entries: 512, leaf: true },
+      { level: 'pmd', shift: 21, entries: 512, leaf: true },
+      { level: 'pte', shift: 12, entries: 512, leaf: true },
+    ],
+    entryBits: 64,
+    atomicEntryLoad: true,
+    tlbShootdown: 'broadcast',
+    rcuTableFree: true,
+    hasPteSpecial: true,
+    numaBalancing: true,
+    hasDevmap: fixed ? fixed.devmap : true,
+    physBits: PHYS_BITS,
+    userBase: 0x7f_0000_0000,
+    taskSize: 2 ** 48,
+    fields,
+    // a release's entry reads as that release's model reads it
+    decode: (level, raw, era, release) => (release && !fixed ? atRelease(release) : codec).decode(level, raw, era, release),
+    encode: codec.encode,
+    ...sem,
+    leaf,
+    none,
+    pfn: (e) => pfnOf(e, PHYS_BITS),
+    mkTable: (_level, pfn) => withPfn({ lo: VALID | TABLE_BIT, hi: 0 }, pfn, PHYS_BITS),
+    mkLeaf(level: Level, pfn: number, prot: LeafProt, era: Era) {
+      const l = lay(era);
+      const dirty = prot.dirty ?? prot.write;
+      let lo = VALID | ATTR_NORMAL | SHARED | AF | NG;
+      if (level === 'pte') lo |= TABLE_BIT;
+      if (prot.user) lo |= USER;
+      let hi = PXN_HI | UXN_HI;
+      if (dirty) hi |= DIRTY_HI;
+      if (prot.special) hi |= SPECIAL_HI;
+      if (prot.devmap && !l.devmap) throw new RangeError('arm64 had no devmap bit before 5.3 (PTE_DEVMAP)');
+      if (prot.devmap) hi |= B57_HI;
+      if (l.dbm) {
+        // a clean writable page is RDONLY|WRITE until the first write (hardware DBM or a fault)
+        if (prot.write) hi |= DBM_HI;
+        if (!(prot.write && dirty)) lo |= RDONLY;
+      } else {
+        if (!prot.write) lo |= RDONLY;
+        if (prot.write) hi |= B57_HI;
+      }
+      const e = withPfn({ lo: lo >>> 0, hi: hi >>> 0 }, pfn, PHYS_BITS);
+      return prot.protnone ? mkProtnone(level, e) : e;
+    },
+    wrprotect(_level, e, era) {
+      return withBit(withBit(e, 7, true), lay(era).dbm ? 51 : 57, false);
+    },
+    mkSplitting: (e) => withBit(e, 56, true),
+    mkProtnone,
+    at: (release) => atRelease(release),
+  };
+  return model;
 }
 
-const sem = {
-  present,
-  protnone,
-  user: (e: Ent) => (e.lo & USER) !== 0,
-  write,
-  special: (level: Level, e: Ent) => level === 'pte' && (e.hi & SPECIAL_HI) !== 0,
-  devmap: (_l: Level, e: Ent, era: Era) => era === 'modern' && (e.hi & B57_HI) !== 0,
-  huge: leaf,
-  splitting: (level: Level, e: Ent, era: Era) => level === 'pmd' && era === 'thp-split' && leaf(level, e) && (e.hi & SPECIAL_HI) !== 0,
-  kind(level: Level, e: Ent) {
-    if (none(e)) return 'none' as const;
-    if (protnone(e)) return 'protnone' as const;
-    if (!present(e)) return 'not-present' as const;
-    if (level === 'pte') return 'page' as const;
-    return leaf(level, e) ? ('huge' as const) : ('table' as const);
-  },
-  /** the releases whose encoding is not their era's: the 3.11 THP patch, and 6.10's PROT_NONE */
-  atRelease(release: string, level: Level, e: Ent) {
-    if (inRelease(release, undefined, '3.16')) {
-      if (level !== 'pmd' || !leaf(level, e)) return {};
-      return { splitting: (e.hi & B57_HI) !== 0, write: (e.lo & RDONLY) === 0 };
-    }
-    if (!inRelease(release, '6.10')) return {};
-    const pn = !none(e) && (e.lo & VALID) === 0 && (e.lo & NG) !== 0;
-    return { protnone: pn, present: (e.lo & VALID) !== 0 || pn, ...(pn && { kind: 'protnone' as const }), ...(!pn && (e.lo & VALID) === 0 && !none(e) && { kind: 'not-present' as const }) };
-  },
-};
+const rel = (r: string, since: string) => inRelease(r, since);
+const atRelease = releaseVariants(
+  (r) => [rel(r, '4.3'), rel(r, '5.3'), rel(r, '6.10')].map((b) => (b ? 1 : 0)).join(''),
+  (k) => makeArm64({ dbm: k[0] === '1', devmap: k[1] === '1', presentInvalid: k[2] === '1' }),
+);
 
-const codec = makeCodec('arm64', fields, PHYS_BITS, sem);
-
-export const arm64: ArchModel = {
-  id: 'arm64',
-  title: 'arm64 (4K granule, 4-level, 48-bit VA)',
-  levels: [
-    { level: 'pgd', shift: 39, entries: 512, leaf: false },
-    { level: 'pud', shift: 30, entries: 512, leaf: true },
-    { level: 'pmd', shift: 21, entries: 512, leaf: true },
-    { level: 'pte', shift: 12, entries: 512, leaf: true },
-  ],
-  entryBits: 64,
-  atomicEntryLoad: true,
-  tlbShootdown: 'broadcast',
-  rcuTableFree: true,
-  hasPteSpecial: true,
-  numaBalancing: true,
-  physBits: PHYS_BITS,
-  userBase: 0x7f_0000_0000,
-  taskSize: 2 ** 48,
-  fields,
-  decode: codec.decode,
-  encode: codec.encode,
-  ...sem,
-  leaf,
-  none,
-  pfn: (e) => pfnOf(e, PHYS_BITS),
-  mkTable: (_level, pfn) => withPfn({ lo: VALID | TABLE_BIT, hi: 0 }, pfn, PHYS_BITS),
-  mkLeaf(level: Level, pfn: number, prot: LeafProt, era: Era) {
-    const dirty = prot.dirty ?? prot.write;
-    let lo = VALID | ATTR_NORMAL | SHARED | AF | NG;
-    if (level === 'pte') lo |= TABLE_BIT;
-    if (prot.user) lo |= USER;
-    let hi = PXN_HI | UXN_HI;
-    if (dirty) hi |= DIRTY_HI;
-    if (prot.special) hi |= SPECIAL_HI;
-    if (era === 'modern') {
-      // a clean writable page is RDONLY|WRITE until the first write (hardware DBM or a fault)
-      if (prot.write) hi |= DBM_HI;
-      if (!(prot.write && dirty)) lo |= RDONLY;
-      if (prot.devmap) hi |= B57_HI;
-    } else {
-      if (prot.devmap) throw new RangeError('arm64 had no devmap bit before 4.5');
-      if (!prot.write) lo |= RDONLY;
-      if (prot.write) hi |= B57_HI;
-    }
-    let e = withPfn({ lo: lo >>> 0, hi: hi >>> 0 }, pfn, PHYS_BITS);
-    if (prot.protnone) e = withBit(withBit(e, 0, false), 58, true);
-    return e;
-  },
-  wrprotect(level, e, era) {
-    const ro = withBit(e, 7, true);
-    return withBit(ro, era === 'modern' ? 51 : 57, false);
-  },
-  mkSplitting: (e) => withBit(e, 56, true),
-  // PAGE_NONE: not valid, PROT_NONE set, and PTE_USER clear
-  mkProtnone: (_level, e) => withBit(withBit(withBit(e, 0, false), 58, true), 6, false),
-};
+export const arm64: ArchModel = makeArm64();

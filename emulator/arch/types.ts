@@ -105,6 +105,14 @@ export interface ArchModel {
   hasPteSpecial: boolean;
   /** supports automatic NUMA balancing (protnone hinting entries) */
   numaBalancing: boolean;
+  /** entries can be devmap (ZONE_DEVICE): x86-64 from 4.5, arm64 from 5.3 */
+  hasDevmap: boolean;
+  /**
+   * The arch as `release` laid its entries out: the predicates and the entries built follow that
+   * release where its bits differ from its era's (arm64's write and devmap bits, 6.10's PROT_NONE,
+   * x86's splitting and NUMA bits, ARM's special bit). Memoised; the era's own model when nothing differs.
+   */
+  at(release: string): ArchModel;
   physBits: number;
   /** lowest user address the built-in scenarios use (1 GiB aligned) */
   userBase: number;

@@ -5,6 +5,7 @@
  */
 import { makeCodec, pfnOf, withBit, withPfn } from './bits';
 import { inRelease } from './release';
+import { releaseVariants } from './variant';
 import type { ArchModel, Ent, Era, FieldDef, LeafProt, Level, LevelInfo } from './types';
 
 const PRESENT = 1 << 0;
@@ -61,23 +62,43 @@ export interface X86Shape {
   numaBalancing: boolean;
 }
 
-export function makeX86(shape: X86Shape): ArchModel {
+/**
+ * What differs between releases: the THP splitting bit was SOFTW1 (9) in 2.6.38-3.15, SOFTW2 (10)
+ * after; a NUMA-hinting entry kept its user bit and was marked with bit 8 (3.8-3.15) or bit 9
+ * (3.16-3.19, _PAGE_NUMA), and from 4.0 is PAGE_NONE (PROTNONE, no user); devmap from 4.5.
+ * Without a release the era decides (3.16-4.4, or 4.5 on).
+ */
+interface Layout {
+  split9: boolean;
+  numa: 'bit8' | 'bit9' | 'protnone';
+  devmap: boolean;
+}
+
+/** `fixed`: one release's layout, made by `parentAt` (the era's model makes them) */
+export function makeX86(shape: X86Shape, fixed?: Layout, parentAt?: (release: string) => ArchModel): ArchModel {
   const fields = [...X86_LOW_FIELDS, ...shape.extraFields];
   const { physBits } = shape;
-  const present = (e: Ent) => (e.lo & (PRESENT | GLOBAL_OR_PROTNONE)) !== 0;
-  const protnone = (e: Ent) => (e.lo & (PRESENT | GLOBAL_OR_PROTNONE)) === GLOBAL_OR_PROTNONE;
+  const numa9 = fixed?.numa === 'bit9';
+  const presentMask = PRESENT | GLOBAL_OR_PROTNONE | (numa9 ? SPECIAL : 0);
+  const present = (e: Ent) => (e.lo & presentMask) !== 0;
+  // not present, with the PROTNONE bit (PROT_NONE, or NUMA hinting up to 3.15 and from 4.0) or 3.16's _PAGE_NUMA
+  const protnone = numa9
+    ? (e: Ent) => (e.lo & (PRESENT | GLOBAL_OR_PROTNONE)) === GLOBAL_OR_PROTNONE || (e.lo & presentMask) === SPECIAL
+    : (e: Ent) => (e.lo & (PRESENT | GLOBAL_OR_PROTNONE)) === GLOBAL_OR_PROTNONE;
   const none = (e: Ent) => e.lo === 0 && e.hi === 0;
   const leaf = (level: Level, e: Ent) => level !== 'pte' && level !== 'pgd' && (e.lo & PSE) !== 0;
   const top = shape.levels[0].level;
+  const splitBit = fixed?.split9 ? SPECIAL : SPLITTING;
+  const hasDevmap = shape.hasDevmap && (fixed ? fixed.devmap : true);
   const sem = {
     present,
     protnone,
     user: (e: Ent) => (e.lo & USER) !== 0,
     write: (_l: Level, e: Ent) => (e.lo & RW) !== 0,
-    special: (level: Level, e: Ent) => level === 'pte' && (e.lo & SPECIAL) !== 0,
-    devmap: (_l: Level, e: Ent, era: Era) => shape.hasDevmap && era === 'modern' && (e.hi & DEVMAP_HI) !== 0,
+    special: (level: Level, e: Ent) => level === 'pte' && (e.lo & (PRESENT | SPECIAL)) === (PRESENT | SPECIAL),
+    devmap: (_l: Level, e: Ent, era: Era) => hasDevmap && era === 'modern' && (e.hi & DEVMAP_HI) !== 0,
     huge: leaf,
-    splitting: (level: Level, e: Ent, era: Era) => level === 'pmd' && era === 'thp-split' && (e.lo & SPLITTING) !== 0,
+    splitting: (level: Level, e: Ent, era: Era) => level === 'pmd' && era === 'thp-split' && leaf(level, e) && (e.lo & splitBit) !== 0,
     kind(level: Level, e: Ent) {
       if (none(e)) return 'none' as const;
       if (protnone(e)) return 'protnone' as const;
@@ -92,7 +113,7 @@ export function makeX86(shape: X86Shape): ArchModel {
     },
   };
   const codec = makeCodec(shape.id, fields, physBits, sem);
-  return {
+  const model: ArchModel = {
     id: shape.id,
     title: shape.title,
     levels: shape.levels,
@@ -103,11 +124,13 @@ export function makeX86(shape: X86Shape): ArchModel {
     rcuTableFree: false,
     hasPteSpecial: true,
     numaBalancing: shape.numaBalancing,
+    hasDevmap,
     physBits,
     userBase: shape.userBase,
     taskSize: shape.taskSize,
     fields,
-    decode: codec.decode,
+    // a release's entry reads as that release's model reads it
+    decode: (level, raw, era, release) => (release && !fixed ? atRelease(release) : codec).decode(level, raw, era, release),
     encode: codec.encode,
     ...sem,
     leaf,
@@ -127,16 +150,33 @@ export function makeX86(shape: X86Shape): ArchModel {
       if (prot.special) lo |= SPECIAL;
       let hi = NX_HI;
       if (prot.devmap) {
-        if (!shape.hasDevmap) throw new RangeError(`${shape.id} has no devmap bit`);
+        if (!hasDevmap) throw new RangeError(`${shape.id} has no devmap bit${shape.hasDevmap ? ' before 4.5' : ''}`);
         hi |= DEVMAP_HI;
       }
       let e = withPfn({ lo: lo >>> 0, hi: hi >>> 0 }, pfn, physBits);
-      if (prot.protnone) e = this.mkProtnone(level, e);
+      if (prot.protnone) e = mkProtnone(level, e);
       return e;
     },
     wrprotect: (_level, e) => withBit(e, 1, false),
-    mkSplitting: (e) => withBit(e, 10, true),
-    // pte_modify(pte, PAGE_NONE): not present, PROTNONE set, and no user permission left
-    mkProtnone: (_level, e) => withBit(withBit(withBit(e, 0, false), 8, true), 2, false),
+    mkSplitting: (e) => withBit(e, fixed?.split9 ? 9 : 10, true),
+    mkProtnone,
+    at: (release) => atRelease(release),
   };
+  /** NUMA hinting until 3.19 cleared PRESENT and set _PAGE_NUMA, keeping the rest; from 4.0 pte_modify(pte, PAGE_NONE) also drops the user bit */
+  function mkProtnone(_level: Level, e: Ent): Ent {
+    const off = withBit(e, 0, false);
+    if (fixed?.numa === 'bit9') return withBit(off, 9, true);
+    if (fixed?.numa === 'bit8') return withBit(off, 8, true);
+    return withBit(withBit(off, 8, true), 2, false);
+  }
+  const atRelease: (release: string) => ArchModel = parentAt
+    ? parentAt
+    : releaseVariants(
+        (r) => [inRelease(r, '2.6.38', '3.15') ? 's9' : 's10', inRelease(r, undefined, '3.15') ? 'bit8' : inRelease(r, '3.16', '3.19') ? 'bit9' : 'protnone', inRelease(r, '4.5') ? 'dev' : 'nodev'].join(' '),
+        (k) => {
+          const [split, numa, dev] = k.split(' ');
+          return makeX86(shape, { split9: split === 's9', numa: numa as Layout['numa'], devmap: dev === 'dev' }, (r) => atRelease(r));
+        },
+      );
+  return model;
 }

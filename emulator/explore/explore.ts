@@ -11,7 +11,7 @@ import { ACTORS } from '../actors';
 import { getArch } from '../arch';
 import { buildMachine } from '../machine/builder';
 import type { Machine } from '../machine/machine';
-import { checkActors, kernOptions } from '../run/replay';
+import { archFor, checkActors, kernOptions } from '../run/replay';
 import type { RaceRun, RaceScenario } from '../scenarios/races';
 import type { GupResult, Step } from '../trace/types';
 import { getVersion, type VersionModel } from '../versions';
@@ -95,7 +95,7 @@ function prepare(sc: WorldSpec, run: RaceRun): Prepared {
     const arch = getArch(run.arch);
     const version = typeof run.version === 'string' ? getVersion(run.version) : run.version;
     checkActors(version, { id: (sc as RaceScenario).id ?? 'race', actors: sc.actors });
-    const template = buildMachine(arch, version.era, { mappings: sc.layout, cpus: 1 + sc.actors.length });
+    const template = buildMachine(archFor(arch, version), version.era, { mappings: sc.layout, cpus: 1 + sc.actors.length });
     template.enableGhost();
     p = { template, version, call: { ...sc.call, start: arch.userBase + sc.call.offset }, opts: kernOptions(arch, version, run.options) };
     byRun.set(run, p);

@@ -6,7 +6,7 @@
 import { getArch } from '../arch';
 import { releaseNumber } from '../arch/release';
 import type { ArchModel, Era } from '../arch/types';
-import { buildMachine } from '../machine/builder';
+import { buildMachine, type MapSpec } from '../machine/builder';
 import type { Machine } from '../machine/machine';
 import { getScenario, type Scenario } from '../scenarios';
 import { TraceBuffer, type StepSink } from '../trace/buffer';
@@ -92,6 +92,19 @@ export function checkApplicable(arch: ArchModel, version: VersionModel, scenario
   if (scenario.arches && !scenario.arches.includes(arch.id)) {
     throw new NotApplicableError(`scenario ${scenario.id} needs ${scenario.arches.join(' or ')}, not ${arch.id}`);
   }
+  checkDevmap(arch, version, (scenario as { layout?: MapSpec[] }).layout);
+}
+
+/** The arch as the version's release laid out its entries (the machine it runs on is built with it). */
+export function archFor(arch: ArchModel, version: VersionModel): ArchModel {
+  return arch.at(version.bits ?? version.since);
+}
+
+/** A layout that needs a devmap entry where the release had no devmap bit: not applicable. */
+function checkDevmap(arch: ArchModel, version: VersionModel, layout: readonly MapSpec[] | undefined): void {
+  if (!layout?.some((m) => m.devmap) || archFor(arch, version).hasDevmap) return;
+  const since = arch.id === 'x86-64' ? '4.5' : arch.id === 'arm64' ? '5.3' : undefined;
+  throw new NotApplicableError(`${arch.id} ${since ? `had no devmap bit before ${since}` : 'has no devmap bit'}, and ${version.id} is ${version.bits ?? version.since} code`);
 }
 
 export function makeKern(m: Machine, version: VersionModel, opts: VersionOptions | undefined, actor: string, cpu: number, y: boolean, i = false, sink: StepSink = []): KernCtx {
@@ -114,7 +127,7 @@ export function replay(req: ReplayRequest): Replay {
   const version = typeof req.version === 'string' ? getVersion(req.version) : req.version;
   const scenario = typeof req.scenario === 'string' ? getScenario(req.scenario) : req.scenario;
   checkApplicable(arch, version, scenario);
-  const m = buildMachine(arch, version.era, { mappings: scenario.layout });
+  const m = buildMachine(archFor(arch, version), version.era, { mappings: scenario.layout });
   const before = { ref: m.mem.refcount.slice(), pin: m.mem.pincount.slice(), frames: m.mem.frames };
   const call = gupCall(arch, scenario);
   const trace = new TraceBuffer(req.trace && !req.sink ? Math.min(call.nrPages * 6 + 64, 1 << 24) : 0);

@@ -319,6 +319,8 @@ export interface VersionModel {
   kernels: string;
   /** the first of them (what its steps call things: versions/spelling.ts) */
   since: string;
+  /** the release whose entry bits it runs (ArchModel.at), where not `since`: a model of a span keeps its era's layout */
+  bits?: string;
   year: number;
   files: string[];
   /** the kernel functions this model defines, as that version names them */

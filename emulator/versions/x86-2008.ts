@@ -19,6 +19,8 @@ export const x86_2008 = irqWalker(
     title: 'x86 lockless walker (interrupts off, gup_get_pte)',
     kernels: '2.6.38 – 4.4 (the THP-era form, with tail pins; the interpreter runs the file of other releases)',
     since: '2.6.38',
+    // the span's last layout: splitting on SOFTW2 (3.16+), NUMA hinting as PAGE_NONE (4.0+)
+    bits: '4.4',
     year: 2008,
     files: ['arch/x86/mm/gup.c'],
     functions: ['get_user_pages_fast', '__get_user_pages_fast', 'gup_pud_range', 'gup_pmd_range', 'gup_huge_pud', 'gup_huge_pmd', 'gup_pte_range', 'gup_get_pte', 'get_head_page_multiple', 'get_huge_page_tail'],

@@ -172,7 +172,20 @@ const releaseRows: [string, Level, string, bigint, string, boolean | number][] =
   ['arm64', 'pmd', '3.18', bit(0) | bit(57), 'write', true],
   ['arm64', 'pmd', '3.18', bit(0), 'write', false],
   ['arm64', 'pte', '4.9', bit(0) | bit(1) | bit(51), 'write', true],
-  ['arm64', 'pte', '4.9', bit(0) | bit(1) | bit(57), 'devmap', true],
+  // PTE_DEVMAP from 5.3 only; before, bit 57 is unused (and from 4.3 write is DBM, not 57)
+  ['arm64', 'pte', '4.9', bit(0) | bit(1) | bit(57), 'devmap', false],
+  ['arm64', 'pte', '5.4', bit(0) | bit(1) | bit(57), 'devmap', true],
+  ['arm64', 'pte', '4.3', bit(0) | bit(1) | bit(51), 'write', true],
+  ['arm64', 'pte', '4.3', bit(0) | bit(1) | bit(57), 'write', false],
+  ['arm64', 'pte', '4.2', bit(0) | bit(1) | bit(57), 'write', true],
+  // x86 NUMA hinting kept the user bit, marked with bit 8 (3.8-3.15) or bit 9 (3.16-3.19)
+  ['x86-64', 'pte', '3.10', bit(2) | bit(8), 'protnone', true],
+  ['x86-64', 'pte', '3.18', bit(2) | bit(9), 'protnone', true],
+  ['x86-64', 'pte', '3.18', bit(2) | bit(9), 'present', true],
+  ['x86-64', 'pte', '4.9', bit(2) | bit(9), 'protnone', false],
+  // ARM LPAE: L_PTE_SPECIAL from 3.18; in 3.12 bit 56 of a pte meant nothing
+  ['arm-lpae', 'pte', '3.12', bit(0) | bit(1) | bit(56), 'special', false],
+  ['arm-lpae', 'pte', '3.18', bit(0) | bit(1) | bit(56), 'special', true],
   ['arm64', 'pte', '6.6', bit(1) | bit(58), 'protnone', true],
   ['arm64', 'pte', '6.10', bit(1) | bit(58), 'protnone', false],
   ['arm64', 'pte', '6.10', bit(1) | bit(11), 'protnone', true],
@@ -220,5 +233,66 @@ describe('what a decoded entry says', () => {
       expect(a.protnone(e), id).toBe(true);
       expect(a.user(e), id).toBe(false);
     }
+  });
+});
+
+describe('the predicates and the entries built follow the release (ArchModel.at)', () => {
+  const PFN = 0x12345;
+  it('arm64 before 5.3 cannot build a devmap entry, and reads bit 57 as nothing; from 5.3 it can', () => {
+    const a49 = getArch('arm64').at('4.9');
+    expect(a49.hasDevmap).toBe(false);
+    expect(() => a49.mkLeaf('pte', PFN, { write: true, user: true, devmap: true }, 'modern')).toThrow(/before 5\.3/);
+    const a54 = getArch('arm64').at('5.4');
+    const e = a54.mkLeaf('pte', PFN, { write: true, user: true, devmap: true }, 'modern');
+    expect(a54.devmap('pte', e, 'modern')).toBe(true);
+    expect(a49.devmap('pte', e, 'modern')).toBe(false);
+  });
+
+  it('arm64 4.3-4.4 writes with DBM (bit 51) in the pre-4.5 era; 3.18 with bit 57; wrprotect clears the release\'s bit', () => {
+    for (const [r, b] of [['4.3', 51], ['3.18', 57]] as const) {
+      const a = getArch('arm64').at(r);
+      const e = a.mkLeaf('pte', PFN, { write: true, user: true }, 'thp-split');
+      expect(a.decode('pte', (BigInt(e.hi >>> 0) << 32n) | BigInt(e.lo >>> 0), undefined, r).write).toBe(true);
+      expect(((e.hi >>> (b - 32)) & 1) === 1).toBe(true);
+      expect(a.write('pte', a.wrprotect('pte', e, 'thp-split'), 'thp-split')).toBe(false);
+    }
+  });
+
+  it('arm64 6.10 builds PROT_NONE as not-valid with nG (bit 58 left alone), and only that reads as protnone', () => {
+    const a = getArch('arm64').at('6.10');
+    const e = a.mkProtnone('pte', a.mkLeaf('pte', PFN, { write: true, user: true }, 'modern'));
+    expect(a.protnone(e)).toBe(true);
+    expect(a.present(e)).toBe(true);
+    expect((e.hi >>> (58 - 32)) & 1).toBe(0);
+    expect(getArch('arm64').at('6.6').protnone(e)).toBe(false);
+  });
+
+  it('x86 3.18 marks a NUMA-hinting pte with bit 9 and keeps the user bit; 4.0 makes it PAGE_NONE; 3.2 splits on bit 9', () => {
+    const base = getArch('x86-64').mkLeaf('pte', PFN, { write: true, user: true }, 'thp-split');
+    const a318 = getArch('x86-64').at('3.18');
+    const h = a318.mkProtnone('pte', base);
+    expect([a318.protnone(h), a318.user(h), (h.lo >>> 9) & 1, (h.lo >>> 8) & 1]).toEqual([true, true, 1, 0]);
+    const a40 = getArch('x86-64').at('4.0');
+    const n = a40.mkProtnone('pte', base);
+    expect([a40.protnone(n), a40.user(n), (n.lo >>> 8) & 1]).toEqual([true, false, 1]);
+    const a32 = getArch('x86-64').at('3.2');
+    const s = a32.mkSplitting(a32.mkLeaf('pmd', 0x200, { write: true, user: true }, 'thp-split'));
+    expect([(s.lo >>> 9) & 1, (s.lo >>> 10) & 1, a32.splitting('pmd', s, 'thp-split')]).toEqual([1, 0, true]);
+    expect(getArch('x86-64').at('3.18').splitting('pmd', s, 'thp-split')).toBe(false);
+  });
+
+  it('ARM LPAE before 3.18 has no special bit: a VM_PFNMAP pte is built like any other', () => {
+    const a = getArch('arm-lpae').at('3.12');
+    expect(a.hasPteSpecial).toBe(false);
+    const e = a.mkLeaf('pte', PFN, { write: true, user: true, special: true }, 'thp-split');
+    expect(a.special('pte', e)).toBe(false);
+    expect((e.hi >>> (56 - 32)) & 1).toBe(0);
+    expect(getArch('arm-lpae').at('3.18').special('pte', getArch('arm-lpae').at('3.18').mkLeaf('pte', PFN, { write: true, user: true, special: true }, 'thp-split'))).toBe(true);
+  });
+
+  it('one model per layout: releases with the same bits share it, and a variant answers for other releases too', () => {
+    expect(getArch('arm64').at('5.4')).toBe(getArch('arm64').at('6.1'));
+    expect(getArch('arm64').at('5.4')).not.toBe(getArch('arm64').at('6.10'));
+    expect(getArch('x86-64').at('3.18').at('4.9')).toBe(getArch('x86-64').at('4.9'));
   });
 });
