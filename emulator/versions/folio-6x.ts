@@ -8,7 +8,7 @@
  * for pmds (6.1 read them with READ_ONCE: switch pmdLockless off). Since 6.1 (Yang Shi,
  * 70cbc3cc78a99) the pte walk also re-checks the pmd, so a racing khugepaged collapse is
  * noticed. write_protect_seq as in 5.11.
- * Not modelled: gup_must_unshare (PageAnonExclusive), gup_fast_folio_allowed, secretmem.
+ * Not modelled: gup_fast_folio_allowed, secretmem.
  * Layer: pure emulator.
  */
 import type { VersionModel } from './kern';
@@ -16,7 +16,7 @@ import { pinWalker, type PinDialect } from './pin-walker';
 
 const ARCHES: VersionModel['arches'] = ['x86-64', 'x86-pae', 'arm-lpae', 'arm64'];
 const CHANGE = 'Folios: exact _pincount for every large folio, long-term pins of unpinnable folios refused in the fast path, pmd re-checked after a pte ref.';
-const BEHAVIOUR = { folio: true, pmdRecheck: true, longtermCheck: true, headRecheck: true } as const;
+const BEHAVIOUR = { folio: true, pmdRecheck: true, longtermCheck: true, headRecheck: true, unshare: true } as const;
 const DEFAULTS = { hpagePincount: true, writeProtectSeq: true, pmdLockless: true };
 const DIALECTS = [
   { id: 'folio-6x', kernels: '6.10 – 6.1x (gup_fast_* names)' },

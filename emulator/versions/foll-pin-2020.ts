@@ -29,7 +29,7 @@ export const foll_pin_2020 = pinWalker(
     pte_range: 'gup_pte_range', pmd_leaf: 'gup_huge_pmd', pud_leaf: 'gup_huge_pud', pmd_range: 'gup_pmd_range', pud_range: 'gup_pud_range',
     p4d_range: 'gup_p4d_range', pgd_range: 'gup_pgd_range', lockless: 'internal_get_user_pages_fast', fallback: 'internal_get_user_pages_fast',
     grab: 'try_grab_compound_head', put: 'put_compound_head', getPte: 'gup_get_pte',
-    pmdRecheck: false, folio: false, longtermCheck: true, headRecheck: false,
+    pmdRecheck: false, folio: false, longtermCheck: true, headRecheck: false, unshare: false,
   },
   { hpagePincount: true, writeProtectSeq: false },
 );

@@ -20,7 +20,7 @@ import {
   DEFAULT_OPTIONS, enter, levelSize, descend, irqOff, irqOn, levelEnd, lowHighLow, offset, pgdSlot, plainLoad, quickLoad, step,
   PAGE_SIZE, type G, type GupCall, type Kern, type Nr, type OptionDef, type VersionModel, type VersionOptions,
 } from './kern';
-import { GUP_PIN_COUNTING_BIAS } from './refs';
+import { GUP_PIN_COUNTING_BIAS, mustUnshare } from './refs';
 import { slowGup, type SlowResult } from './slow';
 
 /** Kernel names and behaviours that differ between the pin-era versions. */
@@ -47,6 +47,8 @@ export interface PinDialect {
   longtermCheck: boolean;
   /** 5.13 (c24d37322548): after the ref, re-check that the page still belongs to that head, else retry */
   headRecheck: boolean;
+  /** 5.19: a read-only pin of an anon page fork shared goes to the slow path to be unshared (gup_must_unshare) */
+  unshare: boolean;
 }
 
 type Meta = Omit<VersionModel, 'gup' | 'release' | 'grab' | 'thpTails' | 'options' | 'defaults' | 'era'>;
@@ -155,6 +157,11 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
         return false;
       }
       if (k.y && step(k, fn, 'pte_val(pte) != pte_val(*ptep)', 'recheck', { ...at, note: 'unchanged' })) yield;
+      if (d.unshare && !k.arch.write('pte', pte, k.era) && mustUnshare(k, page, call.pin)) {
+        const n = put(k, got.head, 1, call);
+        if (k.y && step(k, fn, 'gup_must_unshare(NULL, flags, page)', 'bail', { pfn: got.head, ref: -n, addr, note: 'a read-only pin of an anon page fork shared: the slow path unshares it' })) yield;
+        return false;
+      }
       k.m.mem.setFlag(got.head, 'referenced');
       pages.push(page);
       nr.v++;
@@ -196,6 +203,12 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
       pages.length -= refs;
       const n = put(k, head, refs, call);
       if (k.y && step(k, fn, d.put, 'unref', { pfn: head, ref: -n, note: `${level} changed under us` })) yield;
+      return false;
+    }
+    if (d.unshare && !k.arch.write(level, orig, k.era) && mustUnshare(k, head, call.pin)) {
+      pages.length -= refs;
+      const n = put(k, head, refs, call);
+      if (k.y && step(k, fn, 'gup_must_unshare(NULL, flags, &folio->page)', 'bail', { pfn: head, ref: -n, note: 'a read-only pin of an anon folio fork shared: the slow path unshares it' })) yield;
       return false;
     }
     nr.v += refs;

@@ -67,3 +67,17 @@ export function maybeDmaPinned(k: Kern, pfn: number, exactPincount: boolean): bo
   if (exactPincount && k.m.mem.order[i] > 1) return k.m.mem.pincount[i] > 0;
   return k.m.mem.refcount[i] >>> 0 >= GUP_PIN_COUNTING_BIAS; // unsigned, as the kernel compares it
 }
+
+/**
+ * PageAnonExclusive (5.19): an anon page this mm alone maps. fork clears it on the pages it
+ * shares, which the scenarios show as a reference held outside this mm.
+ */
+export function anonExclusive(k: Kern, pfn: number): boolean {
+  const h = k.m.headOf(pfn);
+  return k.m.mem.hasFlag(h, 'anon') && !k.m.holds.has(h);
+}
+
+/** gup_must_unshare: a FOLL_PIN that may not write must not pin an anon page fork shared (5.19+). */
+export function mustUnshare(k: Kern, pfn: number, pin: boolean | undefined): boolean {
+  return !!pin && k.m.mem.hasFlag(k.m.headOf(pfn), 'anon') && !anonExclusive(k, pfn);
+}

@@ -10,6 +10,7 @@
  */
 import type { Ent, Level } from '../arch/types';
 import { ensureTable, findVma, mapLeaf } from '../machine/builder';
+import { releaseNumber } from '../arch/release';
 import { reuseAnchor, wpReuses } from './cow';
 import { PAGE_SIZE, step, type G, type GupCall, type Kern, type VersionModel } from './kern';
 
@@ -51,6 +52,9 @@ function replacePage(k: Kern, addr: number, old: number, write: boolean): number
   k.m.refSub(old, 1);
   return fresh;
 }
+
+/** The release of the code has PageAnonExclusive and the unshare fault (5.19). */
+const unshares = (k: Kern) => !!k.release && releaseNumber(k.release) >= releaseNumber('5.19');
 
 /** What the slow path hands back: pages taken, the pages, and get_user_pages' return value. */
 export interface SlowResult {
@@ -122,6 +126,12 @@ export function* slowGup(k: Kern, v: VersionModel, call: GupCall, start: number,
         pfn = replacePage(k, addr, old, true);
         notes.push(`${why}: COW copy 0x${pfn.toString(16)} replaces 0x${old.toString(16)}`);
       }
+    }
+    // 5.19+: a read-only pin of an anon page fork shared takes the unshare fault (FAULT_FLAG_UNSHARE): an exclusive copy, still read-only
+    if (call.pin && !call.write && unshares(k) && leaf.level === 'pte' && k.m.mem.hasFlag(pfn, 'anon') && k.m.holds.has(k.m.headOf(pfn))) {
+      const old = pfn;
+      pfn = replacePage(k, addr, old, k.arch.write(leaf.level, leaf.e, k.era));
+      notes.push(`read-only pin of 0x${addr.toString(16)}, shared after fork: unshared to 0x${pfn.toString(16)} (was 0x${old.toString(16)})`);
     }
     if (call.longterm && call.pin && k.m.mem.hasFlag(pfn, 'cma')) {
       const dst = replacePage(k, addr, pfn, vma.write);

@@ -27,7 +27,7 @@ export const wpseq_2021 = pinWalker(
     pte_range: 'gup_pte_range', pmd_leaf: 'gup_huge_pmd', pud_leaf: 'gup_huge_pud', pmd_range: 'gup_pmd_range', pud_range: 'gup_pud_range',
     p4d_range: 'gup_p4d_range', pgd_range: 'gup_pgd_range', lockless: 'lockless_pages_from_mm', fallback: 'internal_get_user_pages_fast',
     grab: 'try_grab_compound_head', put: 'put_compound_head', getPte: 'gup_get_pte',
-    pmdRecheck: false, folio: false, longtermCheck: true, headRecheck: true,
+    pmdRecheck: false, folio: false, longtermCheck: true, headRecheck: true, unshare: false,
   },
   { hpagePincount: true, writeProtectSeq: true },
 );

@@ -176,3 +176,24 @@ describe('struct page semantics as the kernel has them', () => {
     expect(run('pinned', pg)).toBe(1);
   });
 });
+
+describe('anon-exclusive unsharing (5.19+): a read-only pin of a page fork shared', () => {
+  const FIX = join(__dirname, '../fixtures/eras');
+  it('the 6.10 fixture refuses it in the fast path (gup_must_unshare) and the slow path pins an unshared copy; 5.10 pins the shared page', async () => {
+    const parse = await sourceParser();
+    const own = (name: string, model: string) => sourceVersion(readFileSync(join(FIX, name), 'utf8'), parse, getArch('x86-64'), getVersion(model));
+    const r610 = replay({ arch: 'x86-64', version: own('gup-6.10-shape.c', 'folio-6x'), scenario: 'pin-shared-readonly', trace: true });
+    expect(r610.result.fastNr).toBe(0);
+    const slow = r610.steps.find((s) => s.event === 'slowpath')!;
+    expect(slow.note).toMatch(/shared after fork: unshared to/);
+    // each pinned page is the copy now mapped there, and the copy is this mm's alone
+    const mem = r610.machine.mem;
+    for (const pfn of r610.result.pages) {
+      expect(r610.machine.holds.has(pfn)).toBe(false);
+      expect(mem.mapcount[mem.idx(pfn)]).toBe(1);
+    }
+    expect(r610.steps.some((s) => s.anchor.includes('gup_must_unshare'))).toBe(true);
+    const r510 = replay({ arch: 'x86-64', version: own('gup-5.10-shape.c', 'wpseq-2021'), scenario: 'pin-shared-readonly' });
+    expect([r510.result.fastNr, r510.result.slowPath]).toEqual([4, false]);
+  });
+});

@@ -276,7 +276,7 @@ describe('the predicates and the entries built follow the release (ArchModel.at)
     const n = a40.mkProtnone('pte', base);
     expect([a40.protnone(n), a40.user(n), (n.lo >>> 8) & 1]).toEqual([true, false, 1]);
     const a32 = getArch('x86-64').at('3.2');
-    const s = a32.mkSplitting(a32.mkLeaf('pmd', 0x200, { write: true, user: true }, 'thp-split'));
+    const s = a32.mkSplitting(a32.mkLeaf('pmd', 0x200, { write: true, user: true }, 'thp-split'), 'thp-split');
     expect([(s.lo >>> 9) & 1, (s.lo >>> 10) & 1, a32.splitting('pmd', s, 'thp-split')]).toEqual([1, 0, true]);
     expect(getArch('x86-64').at('3.18').splitting('pmd', s, 'thp-split')).toBe(false);
   });

@@ -5,7 +5,7 @@
  * change of a refcount or pincount is a scheduling point.
  * Layer: pure emulator.
  */
-import { GUP_PIN_COUNTING_BIAS, getPage, isTail, putPage, tailPin } from '../../versions/refs';
+import { anonExclusive, GUP_PIN_COUNTING_BIAS, getPage, isTail, mustUnshare, putPage, tailPin } from '../../versions/refs';
 import { FieldRef, type Thread } from '../runtime';
 import { FOLL } from './slow';
 import { N } from './pgtable';
@@ -67,11 +67,11 @@ function guarded(b: Builtin): Builtin {
 }
 
 export function pageBuiltins(): Builtin[] {
-  return rawPageBuiltins().map((b) => (COUNT_FIRST.has(b.name) ? b : guarded(b)));
+  return rawPageBuiltins().map((b) => (NOT_PAGE_FIRST.has(b.name) ? b : guarded(b)));
 }
 
-/** the page built-ins whose first argument is a count, not a struct page or folio */
-const COUNT_FIRST = new Set(['atomic_add', 'atomic_sub']);
+/** the page built-ins whose first argument is not a struct page or folio: a count, or gup_must_unshare's flags (5.19-6.4) or vma (6.5+) */
+const NOT_PAGE_FIRST = new Set(['atomic_add', 'atomic_sub', 'gup_must_unshare']);
 
 function rawPageBuiltins(): Builtin[] {
   const out: Builtin[] = [];
@@ -109,8 +109,7 @@ function rawPageBuiltins(): Builtin[] {
   p('is_zero_pfn', 'int', 'the zero page\'s frame (never in the scenarios)', () => 0);
   p('PageAnon', 'int', 'an anonymous page', (t, [pg]) => t.k.m.mem.hasFlag(head(t, pg), 'anon'));
   p('folio_test_anon', 'int', 'an anonymous folio', (t, [f]) => t.k.m.mem.hasFlag(f, 'anon'));
-  // fork leaves a page it shares (one held outside this mm) without PG_anon_exclusive
-  const exclusive = (t: Thread, pg: number) => t.k.m.mem.hasFlag(head(t, pg), 'anon') && !t.k.m.holds.has(head(t, pg));
+  const exclusive = (t: Thread, pg: number) => anonExclusive(t.k, pg);
   r('PageAnonExclusive', 'int', '5.19+: the anon page is exclusive to this mm (fork clears it on the pages it shares)', 'page->flags', (t, [pg]) => exclusive(t, pg));
   r('folio_test_anon_exclusive', 'int', '6.x: the anon folio\'s page is exclusive to this mm', 'page->flags', (t, [pg]) => exclusive(t, pg));
   p('is_longterm_pinnable_page', 'int', 'the page may stay pinned long-term (not CMA, not ZONE_MOVABLE)', (t, [pg]) => !t.k.m.mem.hasFlag(head(t, pg), 'cma'));
@@ -244,8 +243,7 @@ function rawPageBuiltins(): Builtin[] {
   out.push({ name: 'PAGE_MAPPING_FLAGS', doc: 'the low bits of folio->mapping that are flags', family: F, kind: 'const', ret: 'ulong', value: () => 3 });
   p('gup_must_unshare', 'int', '5.19+: a FOLL_PIN of an anon page that is not exclusive (shared after fork) must unshare it first; FOLL_GET never', (t, a) => {
     const flags = N(a[a.length - 2]);
-    const pg = a[a.length - 1] as number;
-    return (flags & FOLL.FOLL_PIN) !== 0 && t.k.m.mem.hasFlag(head(t, pg), 'anon') && !exclusive(t, pg);
+    return mustUnshare(t.k, a[a.length - 1] as number, (flags & FOLL.FOLL_PIN) !== 0);
   });
   p('is_pci_p2pdma_page', 'int', 'a PCI peer-to-peer DMA page (none in the scenarios)', () => 0);
   p('put_devmap_managed_page_refs', 'int', 'devmap-managed pages drop refs themselves (none in the scenarios): false', () => 0);
