@@ -21,6 +21,8 @@ const entries = {
   fuzz: 'test/fuzz/main.ts',
   // tree-sitter runs here, off the main thread, and is restarted to give its wasm heap back
   'parse-worker': 'server/analysis/parse-worker.ts',
+  // the sweep explores each (file blob, arch) on a worker thread, every core at once
+  'sweep-worker': 'server/evolution/sweep-worker.ts',
   // the annotation store on its own, for the test that kills a writer mid-save
   'notes-test-helper': 'server/evolution/notes.ts',
 };

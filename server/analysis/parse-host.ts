@@ -71,7 +71,7 @@ export class ParserHost {
   }
 
   get available(): boolean {
-    return !!this.script;
+    return !!this.script && !inProcess;
   }
 
   private spawn(slot: Slot): Worker {
@@ -214,6 +214,13 @@ export function parserHost(): ParserHost {
 }
 
 /** A second worker for the interpreter's trees: compiling a file never queues an outline behind it. */
+let inProcess = false;
+
+/** Parse on this thread from now on (a worker of its own, such as the sweep's, spawns no parse workers). */
+export function parseInProcess(): void {
+  inProcess = true;
+}
+
 export function treeHost(): ParserHost {
   return (trees ??= new ParserHost());
 }

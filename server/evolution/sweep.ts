@@ -11,16 +11,16 @@ import { join } from 'node:path';
 import type { ArchId } from '../../emulator/arch/types';
 import { RACES } from '../../emulator/scenarios/races';
 import { archesOf, mentionsGup } from '../analysis/fingerprint';
-import { fileVersion } from '../analysis/source';
 import type { GitAccessor } from './git';
-import { verdictOn } from './review';
+import { SweepPool } from './sweep-pool';
+import type { SweepVerdict, SweepVerdicts } from './sweep-verdicts';
 
 /** GUP-fast files of every era (the x86 file moved into mm/gup.c in 4.13) */
 const FILES = ['mm/gup.c', 'arch/x86/mm/gup.c', 'arch/arm/mm/gup.c', 'arch/arm64/mm/gup.c'];
 /** bumped when what a verdict means changes: older cached verdicts are not reused */
-const ENGINE = 'sweep-2';
+const ENGINE = 'sweep-3';
 
-export type SweepVerdict = 'violation' | 'ok' | 'n/a' | 'unsupported';
+export type { SweepVerdict } from './sweep-verdicts';
 
 export interface SweepCommit {
   rev: string;
@@ -64,47 +64,32 @@ export interface SweepOptions {
   cacheDir?: string;
   progress?: (s: string) => void;
   signal?: AbortSignal;
+  /** worker threads at once (default: every core) */
+  workers?: number;
 }
 
 function cachePath(dir: string, blob: string, arch: string): string {
   return join(dir, `${ENGINE}-${blob}-${arch}.json`);
 }
 
-/** Per race, the verdict of one file blob on one arch (read from the cache, or explored now). */
-async function verdicts(text: string, path: string, arch: ArchId, blob: string, opts: SweepOptions, dir: string): Promise<Record<string, SweepVerdict>> {
+/** The verdicts of one file blob on one arch kept from an earlier run, if any. */
+function cached(dir: string, blob: string, arch: string): SweepVerdicts | undefined {
   const file = cachePath(dir, blob, arch);
-  if (existsSync(file)) {
-    try {
-      return JSON.parse(readFileSync(file, 'utf8')) as Record<string, SweepVerdict>;
-    } catch {
-      // a corrupt cache entry is explored again
-    }
-  }
-  const out: Record<string, SweepVerdict> = {};
-  let v;
+  if (!existsSync(file)) return undefined;
   try {
-    v = (await fileVersion(text, { arch, path })).source;
+    return JSON.parse(readFileSync(file, 'utf8')) as SweepVerdicts;
   } catch {
-    v = undefined;
+    return undefined; // a corrupt cache entry is explored again
   }
-  for (const race of RACES) {
-    if (race.arches && !race.arches.includes(arch)) continue;
-    if (!v) {
-      out[race.id] = 'unsupported';
-      continue;
-    }
-    const { verdict, r, unsupported } = verdictOn(v, arch, race, opts.maxStates);
-    out[race.id] = unsupported ? 'unsupported' : verdict;
-    // a torn PAE read met on the way is race-pae-torn-pmd's (or -pte's) violation, not this race's
-    if (r?.by) out[`${race.id}@by`] = r.by as SweepVerdict;
-  }
+}
+
+function keep(dir: string, blob: string, arch: string, v: SweepVerdicts): void {
   try {
     mkdirSync(dir, { recursive: true });
-    writeFileSync(file, JSON.stringify(out));
+    writeFileSync(cachePath(dir, blob, arch), JSON.stringify(v));
   } catch {
     // a cache that cannot be written only costs time
   }
-  return out;
 }
 
 /** The commits (or tags) in range that touched a GUP-fast file, oldest first. */
@@ -129,15 +114,23 @@ async function commitsOf(git: GitAccessor, opts: SweepOptions): Promise<SweepCom
   return out;
 }
 
+/** One commit on one arch: the file whose own code runs there, if the tree has one. */
+interface Column {
+  c: SweepCommit;
+  arch: ArchId;
+  file?: string;
+  text?: string;
+  blob?: string;
+}
+
 export async function sweep(git: GitAccessor, opts: SweepOptions = {}): Promise<Sweep> {
   const dir = opts.cacheDir ?? join(homedir(), '.cache', 'gup-lens', 'sweep');
   const commits = await commitsOf(git, opts);
   const wanted = (opts.arches?.length ? opts.arches : ['x86-64', 'x86-pae', 'arm-lpae', 'arm64']) as ArchId[];
-  const cells: SweepCell[] = [];
+  const cols: Column[] = [];
   for (const c of commits) {
     if (opts.signal?.aborted) throw new Error('cancelled');
-    const specs = FILES.map((f) => `${c.rev}:${f}`);
-    const texts = await git.catFiles(specs);
+    const texts = await git.catFiles(FILES.map((f) => `${c.rev}:${f}`));
     const blobs = new Map<string, string>();
     for (const f of FILES) {
       if (texts.get(`${c.rev}:${f}`) === undefined) continue;
@@ -153,17 +146,57 @@ export async function sweep(git: GitAccessor, opts: SweepOptions = {}): Promise<
         const t = texts.get(`${c.rev}:${f}`);
         return t !== undefined && mentionsGup(t) && archesOf(t, f).arches.includes(arch);
       });
-      if (!file) {
-        for (const race of RACES) if (!race.arches || race.arches.includes(arch)) cells.push({ rev: c.rev, scenario: race.id, arch, verdict: 'n/a', engine: 'none' });
-        continue;
-      }
-      opts.progress?.(`${c.rev.slice(0, 12)} ${c.subject.slice(0, 60)}: ${file} on ${arch}`);
-      const v = await verdicts(texts.get(`${c.rev}:${file}`)!, file, arch, blobs.get(file) ?? c.rev, opts, dir);
-      for (const [scenario, verdict] of Object.entries(v)) {
-        if (scenario.endsWith('@by')) continue;
-        const by = v[`${scenario}@by`];
-        cells.push({ rev: c.rev, scenario, arch, verdict, engine: verdict === 'unsupported' ? 'none' : 'source', ...(by && { by }) });
-      }
+      cols.push(file ? { c, arch, file, text: texts.get(`${c.rev}:${file}`)!, blob: blobs.get(file) ?? c.rev } : { c, arch });
+    }
+  }
+  // each distinct (blob, arch) once: from the cache, else explored on the workers, all cores at once
+  const pool = new SweepPool(opts.workers);
+  const stop = () => void pool.close();
+  opts.signal?.addEventListener('abort', stop);
+  const jobs = new Map<string, Promise<SweepVerdicts>>();
+  const todo = new Set(cols.filter((x) => x.file).map((x) => `${x.blob}|${x.arch}`)).size;
+  let done = 0;
+  const said = (x: Column, how = '') => opts.progress?.(`[${++done}/${todo}] ${x.c.rev.slice(0, 12)} ${x.c.subject.slice(0, 60)}: ${x.file} on ${x.arch}${how}`);
+  try {
+    for (const x of cols) {
+      if (!x.file) continue;
+      const key = `${x.blob}|${x.arch}`;
+      if (jobs.has(key)) continue;
+      const hit = cached(dir, x.blob!, x.arch);
+      if (hit) said(x, ' (cached)');
+      jobs.set(
+        key,
+        hit
+          ? Promise.resolve(hit)
+          : pool.run({ text: x.text!, path: x.file, arch: x.arch, maxStates: opts.maxStates }).then(
+              (v) => {
+                keep(dir, x.blob!, x.arch, v);
+                said(x);
+                return v;
+              },
+              // a worker lost on this file (or cancelled): its code is reported as not run, never as a verdict
+              (): SweepVerdicts => ({}),
+            ),
+      );
+    }
+    await Promise.all(jobs.values());
+  } finally {
+    opts.signal?.removeEventListener('abort', stop);
+    await pool.close();
+  }
+  if (opts.signal?.aborted) throw new Error('cancelled');
+  const cells: SweepCell[] = [];
+  for (const x of cols) {
+    const applicable = RACES.filter((r) => !r.arches || r.arches.includes(x.arch));
+    if (!x.file) {
+      for (const race of applicable) cells.push({ rev: x.c.rev, scenario: race.id, arch: x.arch, verdict: 'n/a', engine: 'none' });
+      continue;
+    }
+    const v = await jobs.get(`${x.blob}|${x.arch}`)!;
+    for (const race of applicable) {
+      const verdict = (v[race.id] as SweepVerdict | undefined) ?? 'unsupported';
+      const by = v[`${race.id}@by`];
+      cells.push({ rev: x.c.rev, scenario: race.id, arch: x.arch, verdict, engine: verdict === 'unsupported' ? 'none' : 'source', ...(by && { by }) });
     }
   }
   return { commits, cells, flips: flipsOf(commits, cells) };

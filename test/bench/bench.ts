@@ -4,7 +4,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
 import { buildMachine } from '../../emulator/machine/builder';
@@ -24,6 +24,9 @@ import { getArch } from '../../emulator/arch';
 import { explore } from '../../emulator/explore/explore';
 import { RACES } from '../../emulator/scenarios/races';
 import { SERVER_EXEC_ARGV } from '../../server/protocol';
+import { fileVersion } from '../../server/analysis/source';
+import { sweep } from '../../server/evolution/sweep';
+import { withoutWriteProtectSeq } from '../fixtures/derive';
 
 const figures: Record<string, number> = {};
 const say = (s: string) => process.stdout.write(s + '\n');
@@ -100,9 +103,14 @@ async function main(): Promise<void> {
   }
   figures.explore_states_per_s = Math.round(best.perS);
   say(`  largest exploration: ${best.id} (${best.states} states) at ${figures.explore_states_per_s} states/s (targets: counterexample < 1000 ms, >= 200,000 states/s)`);
+  const slowest = RACES.map((sc) => [sc.id, figures[`race_${sc.id.replace(/-/g, '_')}_states_per_s`]] as const).reduce((a, b) => (b[1] < a[1] ? b : a));
+  figures.explore_min_states_per_s = slowest[1];
+  say(`  slowest race: ${slowest[0]} at ${slowest[1].toLocaleString()} states/s (target: every race >= 200,000 states/s)`);
   await interpFigures();
   await lspFigures();
+  await ownCodeRaceFigures();
   await historyFigure();
+  await sweepFigure();
   await reviewFigures();
   await extensionFigures();
   say(JSON.stringify(figures));
@@ -287,6 +295,66 @@ async function reviewFigures(): Promise<void> {
   const fixed = full.patches[0].races.filter((x) => x.flip === 'fixed').map((x) => `${x.scenario}/${x.arch}`);
   say(`Patch review: a ${Math.round(mail.length / 1000)} KB patch against a ${Math.round(base.length / 1000)} KB mm/gup.c: lenses (each touched function before and after, four arches) ${figures.review_lenses_ms} ms (median of 3; target < 1,000 ms); every race before and after on four arches ${figures.review_races_ms} ms (${full.patches[0].races.length} race runs, fixed: ${fixed.join(', ') || 'none'}; target < 30,000 ms)`);
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** Every race on the file's own code (the 6.1-shaped fixture, on the arches each race is for): the slowest one's states/s. */
+async function ownCodeRaceFigures(): Promise<void> {
+  const root = join(__dirname, '..');
+  const text = readFileSync(join(root, 'test/fixtures/eras/gup-6.1-shape.c'), 'utf8');
+  const rows: [string, number][] = [];
+  for (const sc of RACES) {
+    const arch = sc.arches?.[0] ?? sc.before.arch;
+    const v = (await fileVersion(text, { arch, path: 'mm/gup.c' })).source;
+    if (!v) continue;
+    let r;
+    try {
+      r = explore(sc, { arch, version: v });
+    } catch {
+      continue; // not applicable to this code
+    }
+    const runs: number[] = [];
+    for (const t = performance.now(); runs.length < 3 || performance.now() - t < 300; ) {
+      const t0 = performance.now();
+      r = explore(sc, { arch, version: v });
+      runs.push(performance.now() - t0);
+    }
+    rows.push([`${sc.id}/${arch}`, Math.round((r.states / pct(runs, 50)) * 1000)]);
+  }
+  const slowest = rows.reduce((a, b) => (b[1] < a[1] ? b : a));
+  figures.interp_explore_min_states_per_s = slowest[1];
+  say(`  every race on a 6.1-shaped file's own code: slowest ${slowest[0]} at ${slowest[1].toLocaleString()} states/s, fastest ${Math.max(...rows.map((x) => x[1])).toLocaleString()} (target: every race >= 100,000 states/s)`);
+}
+
+/** gup-lens sweep over a 10-commit history of era-shaped files, four arches, every race: cold (empty cache) and warm. */
+async function sweepFigure(): Promise<void> {
+  const root = join(__dirname, '..');
+  const fx = (p: string) => readFileSync(join(root, 'test/fixtures/eras', p), 'utf8');
+  const v510 = fx('gup-5.10-shape.c');
+  const v61 = fx('gup-6.1-shape.c');
+  const v610 = fx('gup-6.10-shape.c');
+  const texts = [withoutWriteProtectSeq(v510), v510, v61, v61.replace('pmd_t pmv = READ_ONCE(*pm_at);', 'pmd_t pmv = pmdp_get_lockless(pm_at);'), v610];
+  const repo = mkdtempSync(join(tmpdir(), 'gup-bench-sweep-'));
+  const cacheDir = mkdtempSync(join(tmpdir(), 'gup-bench-sweep-cache-'));
+  const git = (...a: string[]) => execFileSync('git', a, { cwd: repo, stdio: 'ignore' });
+  git('init', '-q', '-b', 'master');
+  git('config', 'user.email', 'b@example.invalid');
+  git('config', 'user.name', 'bench');
+  mkdirSync(join(repo, 'mm'));
+  for (let i = 0; i < 10; i++) {
+    // each era twice, the second time with a comment changed: ten distinct blobs to explore
+    writeFileSync(join(repo, 'mm/gup.c'), texts[i >> 1] + (i & 1 ? `\n/* revision ${i} */\n` : ''));
+    git('add', '.');
+    git('commit', '-q', '-m', `change ${i}`);
+  }
+  let t0 = performance.now();
+  const cold = await sweep(cliGit(repo), { cacheDir });
+  figures.sweep_10_commits_ms = Math.round(performance.now() - t0);
+  t0 = performance.now();
+  await sweep(cliGit(repo), { cacheDir });
+  figures.sweep_10_commits_warm_ms = Math.round(performance.now() - t0);
+  rmSync(repo, { recursive: true, force: true });
+  rmSync(cacheDir, { recursive: true, force: true });
+  say(`Behaviour timeline: gup-lens sweep over 10 commits, four arches, every race (${cold.cells.length} cells, ${cold.flips.length} flips), ${availableParallelism()} cores: cold ${figures.sweep_10_commits_ms} ms (target < 60,000), warm ${figures.sweep_10_commits_warm_ms} ms (target < 5,000)`);
 }
 
 /** History of one function over 50 tagged commits in a throwaway repository. */

@@ -3,13 +3,15 @@
  * introduce and fix each race, and a second run reads every verdict from the blob cache.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../server/cli/main';
 import { cliGit } from '../../server/evolution/git';
 import { sweep } from '../../server/evolution/sweep';
+import { SweepPool } from '../../server/evolution/sweep-pool';
+import { fileVerdicts } from '../../server/evolution/sweep-verdicts';
 import { withoutWriteProtectSeq } from '../fixtures/derive';
 
 const FIX = join(__dirname, '../fixtures');
@@ -70,5 +72,24 @@ describe('sweep', () => {
     expect(Object.keys(j.cells[0]).sort()).toEqual(['arch', 'engine', 'rev', 'scenario', 'verdict']);
     expect(err.join('\n')).toMatch(/mm\/gup\.c on x86-pae/);
     expect(await main(['sweep', '--repo', join(dir, 'mm')], () => undefined, () => undefined)).toBe(2);
+  }, 120_000);
+});
+
+describe('the sweep pool', () => {
+  it('explores on worker threads (the built script) and answers what the same work gives on this thread', async () => {
+    const script = join(__dirname, '../../dist/sweep-worker.js');
+    if (!existsSync(script)) return void console.warn('dist/sweep-worker.js not built: run npm run build (the worker half of this test is skipped)');
+    const job = { text: V510_NO_SEQ, path: 'mm/gup.c', arch: 'x86-64' as const, maxStates: 30_000 };
+    const pool = new SweepPool(2, script);
+    try {
+      const [a, b] = await Promise.all([pool.run(job), pool.run({ ...job, text: V510 })]);
+      expect(a).toEqual(await fileVerdicts(job.text, job.path, job.arch, job.maxStates));
+      expect(a['race-fork-pin']).toBe('violation');
+      expect(b['race-fork-pin']).toBe('ok');
+    } finally {
+      await pool.close();
+    }
+    // a closed pool refuses what is left, never hangs
+    await expect(pool.run(job)).rejects.toThrow(/cancelled/);
   }, 120_000);
 });

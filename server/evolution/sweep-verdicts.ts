@@ -1,0 +1,34 @@
+/**
+ * One column of the sweep: every race that can run on an arch, explored on one file's own code.
+ * What a worker thread runs (sweep-worker.ts), and the sweep itself where there are no workers.
+ */
+import type { ArchId } from '../../emulator/arch/types';
+import { RACES } from '../../emulator/scenarios/races';
+import { fileVersion } from '../analysis/source';
+import { verdictOn } from './review';
+
+export type SweepVerdict = 'violation' | 'ok' | 'n/a' | 'unsupported';
+
+/** race id → verdict; `<race>@by` names the race whose violation it really was (a torn PAE read met on the way) */
+export type SweepVerdicts = Record<string, SweepVerdict | string>;
+
+export async function fileVerdicts(text: string, path: string, arch: ArchId, maxStates?: number): Promise<SweepVerdicts> {
+  const out: SweepVerdicts = {};
+  let v;
+  try {
+    v = (await fileVersion(text, { arch, path })).source;
+  } catch {
+    v = undefined;
+  }
+  for (const race of RACES) {
+    if (race.arches && !race.arches.includes(arch)) continue;
+    if (!v) {
+      out[race.id] = 'unsupported';
+      continue;
+    }
+    const { verdict, r, unsupported } = verdictOn(v, arch, race, maxStates);
+    out[race.id] = unsupported ? 'unsupported' : verdict;
+    if (r?.by) out[`${race.id}@by`] = r.by;
+  }
+  return out;
+}
