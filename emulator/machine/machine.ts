@@ -62,6 +62,9 @@ function pairIn(list: number[], a: number, b: number): boolean {
   return false;
 }
 
+/** one entry the ghost's predicates read (they keep nothing): no garbage per store; clones skip field initialisers */
+const SCRATCH: Ent = { lo: 0, hi: 0 };
+
 export class Machine {
   readonly mem: PhysMem;
   readonly mm: Mm;
@@ -294,9 +297,14 @@ export class Machine {
 
   /** If (lo, hi) is a present leaf of this mm, its address maps its frames from now on. */
   private noteLeaf(table: number, idx: number, lo: number, hi: number): void {
+    if ((lo | hi) === 0) return; // cleared: maps nothing (and a split clears 512 at a time)
     const where = this.tableVa.get(table);
-    const e = { lo, hi };
-    if (where && this.arch.present(e) && !this.arch.none(e)) {
+    if (!where) return;
+    // one scratch entry for the predicates (they keep nothing): no garbage per store
+    const e = SCRATCH;
+    e.lo = lo;
+    e.hi = hi;
+    if (this.arch.present(e)) {
       const level = where.level;
       const isLeaf = level === 'pte' || this.arch.leaf(level, e);
       if (isLeaf) this.noteMapping(where.base + idx * 2 ** this.levelInfo(level).shift, level, this.arch.pfn(e));
