@@ -98,9 +98,13 @@ export function converter(from: CType, to: CType): ((v: any) => any) | undefined
     if (to.k === 'ptr' && from.k === 'int') return (v: any) => (Number(v) === 0 ? nullOf(to) : v); // NULL, or (struct page *) from an integer
     return undefined;
   }
-  if (from.k === 'ptr') return (v: any) => (typeof v === 'number' ? v : v ? 1 : 0); // only truth values are taken from pointers
-  if (from.k !== 'int') return undefined;
   const w = wrapper(to);
+  if (from.k === 'ptr') {
+    // a pointer held as a number (a frame, a mapping token) keeps its value; other pointers give only their truth
+    const raw = (v: any): number => (typeof v === 'number' ? v : v ? 1 : 0);
+    return to.bits === 64 ? (v: any) => w(BigInt(raw(v))) : (v: any) => w(raw(v));
+  }
+  if (from.k !== 'int') return undefined;
   if (to.bits === 64) {
     if (from.bits === 64) return from.signed === to.signed ? undefined : w;
     return (v: number) => w(BigInt(v));

@@ -25,6 +25,12 @@ export interface MapSpec {
   shared?: boolean;
   protnone?: boolean;
   cma?: boolean;
+  /** memfd_secret pages (5.14+) */
+  secretmem?: boolean;
+  /** a MAP_SHARED mapping of a regular file: page-cache pages, not anon */
+  file?: boolean;
+  /** a huge leaf of hugetlbfs rather than a THP (a huge-pud always is) */
+  hugetlb?: boolean;
 }
 
 export interface Layout {
@@ -115,10 +121,12 @@ function mapSpec(m: Machine, spec: MapSpec): void {
   const near = { table: -1, base: 0, size: 0 };
   for (let i = 0; i < count; i++) {
     const pfn = m.mem.alloc(order);
-    m.mem.setFlag(pfn, 'anon', !spec.special && !spec.devmap);
+    m.mem.setFlag(pfn, 'anon', !spec.special && !spec.devmap && !spec.secretmem && !spec.file);
     if (spec.cma) m.mem.setFlag(pfn, 'cma');
     if (spec.devmap) m.mem.setFlag(pfn, 'devmap');
-    if (spec.kind === 'huge-pud') m.mem.setFlag(pfn, 'hugetlb');
+    if (spec.secretmem) m.mem.setFlag(pfn, 'secretmem');
+    if (spec.file) m.mem.setFlag(pfn, 'file');
+    if (spec.kind === 'huge-pud' || spec.hugetlb) m.mem.setFlag(pfn, 'hugetlb');
     mapLeaf(m, start + i * size, level, pfn, prot, near);
     if (spec.shared) {
       m.refAdd(pfn, 1);
@@ -126,7 +134,7 @@ function mapSpec(m: Machine, spec: MapSpec): void {
       m.hold(pfn);
     }
   }
-  const kind: Vma['kind'] = spec.special ? 'pfnmap' : spec.devmap ? 'devmap' : 'anon';
+  const kind: Vma['kind'] = spec.special ? 'pfnmap' : spec.devmap ? 'devmap' : spec.secretmem ? 'secretmem' : spec.file ? 'file' : 'anon';
   addVma(m, { start, end: start + count * size, write: spec.vmaWrite ?? write, kind, cma: spec.cma });
 }
 

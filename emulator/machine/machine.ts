@@ -17,8 +17,8 @@ export interface Vma {
   start: number;
   end: number;
   write: boolean;
-  /** anon memory; a VM_PFNMAP/VM_IO mapping (special ptes); a ZONE_DEVICE mapping */
-  kind: 'anon' | 'pfnmap' | 'devmap';
+  /** anon memory; a VM_PFNMAP/VM_IO mapping (special ptes); a ZONE_DEVICE mapping; memfd_secret; a regular file's pages */
+  kind: 'anon' | 'pfnmap' | 'devmap' | 'secretmem' | 'file';
   cma?: boolean;
 }
 

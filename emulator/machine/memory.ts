@@ -20,6 +20,10 @@ export const PG = {
   hugetlb: 1 << 8,
   /** ghost: another process's write fault reused this page in place (do_wp_page), so a reference taken on it before sees that process's writes */
   cowReused: 1 << 9,
+  /** a secretmem page (memfd_secret, 5.14): GUP refuses it */
+  secretmem: 1 << 10,
+  /** a page-cache page of a regular file (not anon, not shmem) */
+  file: 1 << 11,
 } as const;
 
 export type PageFlag = keyof typeof PG;

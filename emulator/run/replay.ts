@@ -93,6 +93,10 @@ export function checkApplicable(arch: ArchModel, version: VersionModel, scenario
     throw new NotApplicableError(`scenario ${scenario.id} needs ${scenario.arches.join(' or ')}, not ${arch.id}`);
   }
   checkDevmap(arch, version, (scenario as { layout?: MapSpec[] }).layout);
+  const since = (scenario as { since?: string }).since;
+  if (since && releaseNumber(version.bits ?? version.since) < releaseNumber(since)) {
+    throw new NotApplicableError(`scenario ${scenario.id} concerns ${(scenario as { releases?: string }).releases ?? since + '+'}: ${version.id} is ${version.bits ?? version.since} code`);
+  }
 }
 
 /** The arch as the version's release laid out its entries (the machine it runs on is built with it). */

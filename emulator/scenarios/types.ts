@@ -31,6 +31,8 @@ export interface Scenario {
   eras?: Era[];
   /** the releases it concerns, as text (list --json shows it) */
   releases?: string;
+  /** the first release with the feature: older code cannot meet it (not applicable there) */
+  since?: string;
   /** kernel functions this scenario is the default replay for (CodeLens, hover) */
   showcases?: string[];
 }

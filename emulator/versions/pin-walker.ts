@@ -21,7 +21,7 @@ import {
   PAGE_SIZE, type G, type GupCall, type Kern, type Nr, type OptionDef, type VersionModel, type VersionOptions,
 } from './kern';
 import { GUP_PIN_COUNTING_BIAS, mustUnshare } from './refs';
-import { slowGup, type SlowResult } from './slow';
+import { atLeast, slowGup, type SlowResult } from './slow';
 
 /** Kernel names and behaviours that differ between the pin-era versions. */
 export interface PinDialect {
@@ -66,6 +66,21 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
     const order = k.m.mem.order[k.m.mem.idx(head)];
     return d.folio ? order > 0 : k.opts.hpagePincount && order > 1;
   };
+
+  /**
+   * 6.x: a folio the fast path may not keep once it holds it: secretmem (5.14), and from 6.5 a
+   * long-term writable pin of a file's page cache, which needs dirty tracking (gup_fast_folio_allowed:
+   * anon and hugetlb folios pass). Answers [the test, why] or undefined.
+   */
+  function refusedFolio(k: Kern, head: number, call: GupCall): [string, string] | undefined {
+    if (!d.folio) return undefined;
+    const mem = k.m.mem;
+    if (mem.hasFlag(head, 'secretmem')) return ['folio_is_secretmem(folio)', 'a secretmem folio: never for GUP'];
+    if (call.pin && call.longterm && call.write && atLeast(k, '6.5') && !mem.hasFlag(head, 'hugetlb') && !mem.hasFlag(head, 'anon')) {
+      return [`${atLeast(k, '6.10') ? 'gup_fast_folio_allowed' : 'folio_fast_pin_allowed'}(folio, flags)`, 'a long-term writable pin of a file\'s page cache needs dirty tracking: the slow path decides'];
+    }
+    return undefined;
+  }
 
   /** try_grab_compound_head / try_grab_folio_fast: FOLL_GET refs, or FOLL_PIN pins. */
   function grab(k: Kern, page: number, refs: number, call: GupCall, head = k.m.headOf(page)): { head: number; ref: number; pin: number } | undefined {
@@ -157,6 +172,12 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
         return false;
       }
       if (k.y && step(k, fn, 'pte_val(pte) != pte_val(*ptep)', 'recheck', { ...at, note: 'unchanged' })) yield;
+      const refused = refusedFolio(k, got.head, call);
+      if (refused) {
+        const n = put(k, got.head, 1, call);
+        if (k.y && step(k, fn, refused[0], 'bail', { pfn: got.head, ref: -n, addr, note: refused[1] })) yield;
+        return false;
+      }
       if (d.unshare && !k.arch.write('pte', pte, k.era) && mustUnshare(k, page, call.pin)) {
         const n = put(k, got.head, 1, call);
         if (k.y && step(k, fn, 'gup_must_unshare(NULL, flags, page)', 'bail', { pfn: got.head, ref: -n, addr, note: 'a read-only pin of an anon page fork shared: the slow path unshares it' })) yield;
@@ -203,6 +224,13 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
       pages.length -= refs;
       const n = put(k, head, refs, call);
       if (k.y && step(k, fn, d.put, 'unref', { pfn: head, ref: -n, note: `${level} changed under us` })) yield;
+      return false;
+    }
+    const refused = refusedFolio(k, head, call);
+    if (refused) {
+      pages.length -= refs;
+      const n = put(k, head, refs, call);
+      if (k.y && step(k, fn, refused[0], 'bail', { pfn: head, ref: -n, note: refused[1] })) yield;
       return false;
     }
     if (d.unshare && !k.arch.write(level, orig, k.era) && mustUnshare(k, head, call.pin)) {

@@ -53,6 +53,9 @@ function replacePage(k: Kern, addr: number, old: number, write: boolean): number
   return fresh;
 }
 
+/** The code being run is of `release` or later (today's when it names none). */
+export const atLeast = (k: Kern, release: string) => !k.release || releaseNumber(k.release) >= releaseNumber(release);
+
 /** The release of the code has PageAnonExclusive and the unshare fault (5.19). */
 const unshares = (k: Kern) => !!k.release && releaseNumber(k.release) >= releaseNumber('5.19');
 
@@ -90,6 +93,16 @@ export function* slowGup(k: Kern, v: VersionModel, call: GupCall, start: number,
     if (vma.kind === 'pfnmap') {
       ret = EFAULT;
       notes.push(`VM_PFNMAP (special) mapping at 0x${addr.toString(16)} has no struct page to return: -EFAULT`);
+      break;
+    }
+    if (vma.kind === 'secretmem') {
+      ret = EFAULT;
+      notes.push(`secretmem mapping at 0x${addr.toString(16)}: GUP refuses it (check_vma_flags): -EFAULT`);
+      break;
+    }
+    if (call.longterm && call.write && vma.kind === 'file' && atLeast(k, '6.5')) {
+      ret = EFAULT;
+      notes.push(`FOLL_LONGTERM | FOLL_WRITE on a file mapping that needs dirty tracking at 0x${addr.toString(16)} (6.5+): -EFAULT`);
       break;
     }
     if (call.longterm && vma.kind === 'devmap') {

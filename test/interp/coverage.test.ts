@@ -52,6 +52,12 @@ describe('coverage', () => {
     ['unmapped-far', 'eras/gup-6.10-shape.c', 'folio-6x', 'x86-64', 'pud_present(puv)', true],
     ['cross-pud', 'eras/gup-6.10-shape.c', 'folio-6x', 'x86-64', 'pud_present(puv)', false],
     ['devmap-pte', 'eras/gup-6.10-shape.c', 'folio-6x', 'x86-64', 'if (pte_devmap(v))', true],
+    ['secretmem', 'eras/gup-6.1-shape.c', 'folio-6x@6.1', 'x86-64', 'if (unlikely(page_is_secretmem(pg)))', true],
+    ['secretmem', 'eras/gup-6.10-shape.c', 'folio-6x', 'arm64', 'if (folio_is_secretmem(fo) ||', true],
+    // the file's page has a mapping without flag bits, not shmem's: the pin is refused
+    ['file-longterm-pin', 'eras/gup-6.10-shape.c', 'folio-6x', 'x86-64', 'if (low)', false],
+    ['hugetlb-pmd-longterm', 'eras/gup-6.10-shape.c', 'folio-6x', 'x86-64', 'if (folio_test_hugetlb(fo))', true],
+    ['pin-shared-readonly', 'eras/gup-6.10-shape.c', 'folio-6x', 'x86-64', 'gup_must_unshare(NULL, gf, pg)', true],
   ] as const)('%s takes its branch on %s (%s, %s)', (scenario, file, model, arch, needle, outcome) => {
     const t = text(file);
     const l = lineOf(t, needle);

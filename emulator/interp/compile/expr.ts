@@ -6,6 +6,7 @@
 
 import { BOOL, common, converter, type CType, INT, int, is64, isInt, longType, promote, ptr, sizeOf, typeName, VOID, wrapper } from '../ctypes';
 import { entVal, type LoadedEnt, loadEnt, N, peek, twoHalves } from '../kapi/pgtable';
+import { mappingOf } from '../kapi/page';
 import { specType } from '../kapi/types';
 import { ArrPtr, CURRENT, FieldRef, type Frame, LocalRef, MmRef, TablePtr, type Thread, Unsupported } from '../runtime';
 import { type CNode, type Ev, field, line, type Local, named, PAGE, type Place, type X } from './env';
@@ -279,9 +280,8 @@ function member(b: FB, n: CNode): Place {
     return { t: PAGE, get: oe, set: () => { throw new Unsupported('a store to folio->page', l); }, addr: oe };
   }
   if (to.k === 'struct' && (to.name === 'folio' || to.name === 'page') && fname === 'mapping') {
-    // an anonymous folio's mapping has PAGE_MAPPING_ANON set (the anon_vma itself is not modelled); others have none here
     const mt = ptr({ k: 'struct', name: 'address_space' });
-    return { t: mt, get: (t, f) => (t.k.m.mem.hasFlag(t.k.m.headOf(oe(t, f) as number), 'anon') ? 1 : null), set: () => { throw new Unsupported(`a store to ${to.name}->mapping`, l); } };
+    return { t: mt, get: (t, f) => mappingOf(t.k.m, oe(t, f) as number), set: () => { throw new Unsupported(`a store to ${to.name}->mapping`, l); } };
   }
   if (to.k === 'struct') {
     const ft = STRUCT_FIELDS[to.name]?.[fname];

@@ -6,6 +6,7 @@
  * Layer: pure emulator.
  */
 import { anonExclusive, GUP_PIN_COUNTING_BIAS, getPage, isTail, mustUnshare, putPage, tailPin } from '../../versions/refs';
+import type { Machine } from '../../machine/machine';
 import { FieldRef, type Thread } from '../runtime';
 import { FOLL } from './slow';
 import { N } from './pgtable';
@@ -68,6 +69,21 @@ function guarded(b: Builtin): Builtin {
 
 export function pageBuiltins(): Builtin[] {
   return rawPageBuiltins().map((b) => (NOT_PAGE_FIRST.has(b.name) ? b : guarded(b)));
+}
+
+/**
+ * What folio->mapping reads as: an anon folio's has PAGE_MAPPING_ANON set (the anon_vma is not
+ * modelled); a file's or secretmem's page points to an address_space, here a token of each kind
+ * (word-aligned, so the mapping flag bits read as clear); anything else has none.
+ */
+export const MAPPING = { file: 0xf11e000, secretmem: 0x5ec0000 } as const;
+
+export function mappingOf(m: Machine, page: number): number | null {
+  const h = m.headOf(page);
+  if (m.mem.hasFlag(h, 'anon')) return 1;
+  if (m.mem.hasFlag(h, 'secretmem')) return MAPPING.secretmem;
+  if (m.mem.hasFlag(h, 'file')) return MAPPING.file;
+  return null;
 }
 
 /** the page built-ins whose first argument is not a struct page or folio: a count, or gup_must_unshare's flags (5.19-6.4) or vma (6.5+) */
@@ -217,12 +233,12 @@ function rawPageBuiltins(): Builtin[] {
   p('mod_node_page_state', 'void', 'vmstat counters (not modelled)', () => undefined);
   p('page_pgdat', 'ptr', 'the node of a page (only passed to vmstat counters)', () => null);
   p('folio_pgdat', 'ptr', 'the node of a folio (only passed to vmstat counters)', () => null);
-  p('folio_is_secretmem', 'int', 'a secretmem folio (none in the scenarios)', () => 0);
-  p('page_is_secretmem', 'int', '5.14-6.4: a secretmem page (none in the scenarios)', () => 0);
+  p('folio_is_secretmem', 'int', 'a secretmem folio (memfd_secret)', (t, [f]) => t.k.m.mem.hasFlag(head(t, f), 'secretmem'));
+  p('page_is_secretmem', 'int', '5.14-6.4: a secretmem page (memfd_secret)', (t, [pg]) => t.k.m.mem.hasFlag(head(t, pg), 'secretmem'));
   p('folio_test_slab', 'int', 'a slab folio (never a user page)', () => 0);
-  p('shmem_mapping', 'int', 'the mapping is shmem (the scenarios map anonymous memory)', () => 0);
+  p('shmem_mapping', 'int', 'the mapping is shmem (no scenario maps shmem: a file is a regular file\'s page cache)', () => 0);
   p('is_pinnable_page', 'int', '5.15-5.19 name of is_longterm_pinnable_page: not CMA, not ZONE_MOVABLE', (t, [pg]) => !t.k.m.mem.hasFlag(head(t, pg), 'cma'));
-  p('secretmem_mapping', 'int', '6.13+: the mapping is secretmem (none in the scenarios)', () => 0);
+  p('secretmem_mapping', 'int', '6.13+: the mapping is secretmem\'s', (_t, [m]) => m === MAPPING.secretmem);
   p('page_mapcount', 'int', 'how many page tables map the page', (t, [pg]) => t.k.m.mem.mapcount[t.k.m.mem.idx(pg)]);
   p('folio_mapcount', 'int', 'how many page tables map the folio', (t, [f]) => t.k.m.mem.mapcount[t.k.m.mem.idx(head(t, f))]);
   p('folio_clear_referenced', 'void', 'clear the referenced flag (LRU aging)', (t, [f]) => t.k.m.mem.setFlag(f, 'referenced', false));
