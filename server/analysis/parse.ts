@@ -110,9 +110,12 @@ function collectStatements(body: Node, out: CStatement[], text: string): void {
         const cond = c.childForFieldName('condition');
         if (cond) next.push({ add: cond });
       } else if (c.type === 'for_statement') {
-        next.push({ add: c });
+        // the header alone (init; condition; step): the body's statements are their own
         const b = c.childForFieldName('body');
-        if (b) next.push({ visit: b });
+        if (b) {
+          next.push({ line: c.startPosition.row, text: text.slice(c.startIndex, b.startIndex) });
+          next.push({ visit: b });
+        } else next.push({ add: c });
       } else if (c.type === 'ERROR') {
         // the grammar gave up here: keep each line of it as a statement so anchors still match
         const row = c.startPosition.row;

@@ -34,7 +34,7 @@ async function until(f: () => boolean, ms = 5000): Promise<void> {
 
 describe('gup debug adapter', () => {
   it('stops on a breakpoint in gup_pte_range with the walk as the call stack and decoded variables', async () => {
-    const line = line1('pte_t pte = ACCESS_ONCE(*ptep);');
+    const line = line1('pte_t seen = ACCESS_ONCE(*slot);');
     await dc.hitBreakpoint({ program, arch: 'x86-64', scenario: 'pages-4k-16', stopOnEntry: false, engine: 'model' } as never, { path: program, line });
     const st = await dc.stackTraceRequest({ threadId: 1 });
     const names = st.body.stackFrames.map((f) => f.name.replace(/ \[.*$/, ''));
@@ -95,7 +95,7 @@ describe('gup debug adapter', () => {
 
   it('unverified breakpoints say why', async () => {
     await dc.launch({ program, arch: 'x86-64', stopOnEntry: true, engine: 'model' } as never);
-    const r = await dc.setBreakpointsRequest({ source: { path: program }, breakpoints: [{ line: 2 }, { line: line1('pud_t pud = ACCESS_ONCE(*pudp);') }] });
+    const r = await dc.setBreakpointsRequest({ source: { path: program }, breakpoints: [{ line: 2 }, { line: line1('pud_t puv = ACCESS_ONCE(*pu_at);') }] });
     expect(r.body.breakpoints[0]).toMatchObject({ verified: false, message: expect.stringMatching(/no step/) });
     expect(r.body.breakpoints[1].verified).toBe(true);
   });
@@ -103,7 +103,7 @@ describe('gup debug adapter', () => {
   it('breakpoints are per source: another file\'s, set and then disabled, never remove the program\'s', async () => {
     const other = join(root, 'test/fixtures/not-gup.c');
     await Promise.all([dc.configurationSequence(), dc.launch({ program, arch: 'x86-64', scenario: 'pages-4k-16', stopOnEntry: true } as never), dc.waitForEvent('stopped')]);
-    const line = line1('pte_t pte = ACCESS_ONCE(*ptep);');
+    const line = line1('pte_t seen = ACCESS_ONCE(*slot);');
     const mine = await dc.setBreakpointsRequest({ source: { path: program }, breakpoints: [{ line }] });
     expect(mine.body.breakpoints[0].verified).toBe(true);
     // VS Code sends the other file's list, then (its breakpoint disabled) an empty list for it

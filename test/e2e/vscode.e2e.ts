@@ -19,7 +19,7 @@ const vsix = join(root, 'gup-lens.vsix');
 const artifacts = join(root, 'test-artifacts/e2e');
 const fixture = readFileSync(join(root, 'test/fixtures/gup-2014-shape.c'), 'utf8');
 /** the pte re-check after the speculative ref, as the fixture writes it (the patch under review drops it) */
-const RECHECK = '\t\t/* did it change while we took the ref? */\n\t\tif (pte_val(pte) != pte_val(*ptep)) {\n\t\t\tput_page(pg);\n\t\t\tgoto out;\n\t\t}\n';
+const RECHECK = '\t\t/* the entry may have moved on while the reference was taken */\n\t\tif (pte_val(seen) != pte_val(*slot)) {\n\t\t\tput_page(pg);\n\t\t\treturn whole;\n\t\t}\n';
 
 let server: ChildProcess;
 let ctx: BrowserContext;
@@ -128,7 +128,7 @@ beforeAll(async () => {
   g('init', '-q', '-b', 'master');
   g('config', 'user.email', 'e2e@example.invalid');
   g('config', 'user.name', 'gup-lens e2e');
-  writeFileSync(join(D, 'ws/gup.c'), fixture.replace('\tif (write && !pmd_write(orig))\n\t\treturn 0;\n', ''));
+  writeFileSync(join(D, 'ws/gup.c'), fixture.replace('\tif (write && !pmd_write(was))\n\t\treturn 0;\n', ''));
   g('add', 'gup.c');
   g('commit', '-q', '-m', 'gup: huge pmd without the write check');
   g('tag', 'v1.0');
@@ -282,7 +282,7 @@ describe('gup-lens in a real VS Code (code-server 4.100.3)', () => {
   }, 60_000);
 
   it('a gup debug session stops on a breakpoint in gup_pte_range with the call stack and variables', async () => {
-    const line = fixture.split('\n').findIndex((l) => l.includes('pte_t pte = ACCESS_ONCE(*ptep);')) + 1;
+    const line = fixture.split('\n').findIndex((l) => l.includes('pte_t seen = ACCESS_ONCE(*slot);')) + 1;
     await goToLine(line);
     await page.keyboard.press('F9');
     await shot('4a-breakpoint-set');

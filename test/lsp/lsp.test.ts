@@ -112,7 +112,7 @@ describe('the language server over stdio', () => {
     const md = ((await hover(uri, line, 12))!.contents as { value: string }).value;
     expect(md).toMatch(/\*\*arm64\*\* \(your code\)/);
     expect(md).not.toMatch(/Not found in this file/);
-    expect(await hover(uri, lineOf(text, 'pte_t *ptep;'), 3)).toBeNull();
+    expect(await hover(uri, lineOf(text, 'pte_t *slot;'), 3)).toBeNull();
     // the same file with a call nothing defines on the pte path: the model runs, and says why
     const u2 = 'file:///fixtures/gup-2014-unknown.c';
     const patched = text.replace('if (!page_cache_get_speculative(pg))', 'if (!mystery_get(pg))');
@@ -125,12 +125,12 @@ describe('the language server over stdio', () => {
   it('executeCommand replay: the executed lines with inline values, and the trace', async () => {
     const v = await conn.sendRequest<ReplayView>('workspace/executeCommand', { command: 'gup-lens.server.replay', arguments: [{ uri, fn: 'gup_huge_pmd', arch: 'arm64' }] });
     expect(v.result).toMatchObject({ nr: 512, slowPath: false });
-    const addLine = lineOf(text, 'page_cache_add_speculative(head, refs)');
+    const addLine = lineOf(text, 'page_cache_add_speculative(hd, cnt)');
     expect(v.lines.find((l) => l.line === addLine)?.text).toMatch(/ref \+512/);
-    const recheck = lineOf(text, 'pmd_val(orig) != pmd_val(*pmdp)');
+    const recheck = lineOf(text, 'pmd_val(was) != pmd_val(*pm_at)');
     expect(v.lines.some((l) => l.line === recheck)).toBe(true);
     expect(v.engine).toBe('your code');
-    expect(v.trace.some((t) => /gup_huge_pmd:\d+: REF if \(!page_cache_add_speculative\(head, refs\)\)/.test(t))).toBe(true);
+    expect(v.trace.some((t) => /gup_huge_pmd:\d+: REF if \(!page_cache_add_speculative\(hd, cnt\)\)/.test(t))).toBe(true);
     const na = await conn.sendRequest<ReplayView>('workspace/executeCommand', { command: 'gup-lens.server.replay', arguments: [{ uri, fn: 'gup_pte_range', arch: 'x86-pae', scenario: 'huge-pud-1g' }] });
     expect(na.na).toMatch(/needs x86-64 or arm64/);
   });

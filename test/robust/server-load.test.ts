@@ -71,7 +71,7 @@ describe('the language server under load (issue 13)', () => {
     expect((await lenses(u)).length).toBeGreaterThan(0);
     const n0 = (await parses()).outlineParses;
     await change(u, { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, '\n');
-    const at = lineOf(fixture, 'pte_t *ptep;') + 1;
+    const at = lineOf(fixture, 'pte_t *slot;') + 1;
     expect(await hover(u, at, 2)).toBeNull(); // on `pte_t`
     expect((await parses()).outlineParses).toBe(n0);
     const name = lineOf(fixture, 'static int gup_huge_pmd(') + 1;
