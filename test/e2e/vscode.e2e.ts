@@ -228,15 +228,15 @@ describe('gup-lens in a real VS Code (code-server 4.100.3)', () => {
     await shot('2c-trace-view-race');
   }, 120_000);
 
-  it('a file in the 6.x shape replays its own code (the first Replay lens: try_grab_folio_fast on the 1 GiB pin; gup_put_folio, which no scenario runs, has none)', async () => {
+  it('a file in the 6.x shape replays its own code (the first Replay lens: gup_put_folio, which gives back the read-only pins of pages fork shared before the slow path unshares them)', async () => {
     await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'gup-6x.c' }).first().click();
-    // the lenses render for the lines in view: go to try_grab_folio_fast
+    // the lenses render for the lines in view: go to gup_put_folio, the file's first GUP-fast function
     await textOf('.codelens-decoration', /History/, 60_000);
-    await goToLine(readFileSync(join(root, 'test/fixtures/eras/gup-6.10-shape.c'), 'utf8').split('\n').findIndex((l) => /\btry_grab_folio_fast\(/.test(l) && !l.trim().endsWith(';')) + 1);
+    await goToLine(readFileSync(join(root, 'test/fixtures/eras/gup-6.10-shape.c'), 'utf8').split('\n').findIndex((l) => /\bgup_put_folio\(/.test(l) && !l.trim().endsWith(';')) + 1);
     await textOf('.codelens-decoration', /Replay \(your code\): x86-64/, 60_000);
     await page.locator('.codelens-decoration a', { hasText: 'x86-64' }).first().click();
-    await textOf('.statusbar-item', /gup-lens: try_grab_folio_fast on x86-64: \d+ lines executed, nr=512/, 60_000);
-    await textOf('.panel .view-lines', /pin_user_pages_fast:\d+: RETURN .*= 512/);
+    await textOf('.statusbar-item', /gup-lens: gup_put_folio on x86-64: \d+ lines executed, nr=4/, 60_000);
+    await textOf('.panel .view-lines', /pin_user_pages_fast:\d+: RETURN .*= 4/);
     await shot('2a-replay-6x');
     await page.locator('.explorer-folders-view .monaco-list-row', { hasText: /^gup\.c/ }).first().click();
   }, 120_000);
@@ -294,7 +294,7 @@ describe('gup-lens in a real VS Code (code-server 4.100.3)', () => {
     expect(stack).toMatch(/gup_pmd_range/);
     expect(stack).toMatch(/get_user_pages_fast/);
     // the file's own code runs: Locals are its C locals, the pte pointer shown as the slot it points at
-    await textOf('.debug-variables .monaco-list-row', /ptep =\s*&pte table 0x[0-9a-f]+\[0\]/);
+    await textOf('.debug-variables .monaco-list-row', /slot =\s*&pte table 0x[0-9a-f]+\[0\]/);
     await textOf('.debug-variables .monaco-list-row', /addr =\s*0x7f0000000000/);
     await shot('4-debug-breakpoint');
     await page.keyboard.press('Shift+F5');
@@ -392,7 +392,7 @@ describe('gup-lens in a real VS Code (code-server 4.100.3)', () => {
     const tab = await textOf('.tabs-container .tab', /gup_huge_pmd: v1\.0\s+gup_huge_pmd ↔ v2\.0/, 30_000);
     expect(tab).toMatch(/↔/);
     expect(await page.locator('.monaco-diff-editor').count()).toBeGreaterThan(0);
-    await textOf('.monaco-diff-editor .view-lines', /pmd_write\(orig\)/);
+    await textOf('.monaco-diff-editor .view-lines', /pmd_write\(was\)/);
     // each side whole, with the kernel's own line numbers: the function's header on its real line
     const header = fixture.split('\n').findIndex((l) => l.startsWith('static int gup_huge_pmd(')) + 1;
     const numbers = (await page.locator('.monaco-diff-editor .editor.modified .line-numbers').allInnerTexts()).map(Number);
