@@ -345,11 +345,13 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
       if (k.y && step(k, fn, 'raw_read_seqcount(&current->mm->write_protect_seq)', odd ? 'bail' : 'seq', { nr: seq, note: odd ? 'fork is copying page tables: leave it to the slow path' : undefined })) yield;
       if (odd) return;
     }
-    yield* irqOff(k, fn, 'local_irq_save(flags)');
+    // 5.7's internal_get_user_pages_fast turned interrupts off plainly; 5.8 made it the nesting form
+    const plainIrq = !call.fastOnly && !atLeast(k, '5.8');
+    yield* irqOff(k, fn, plainIrq ? 'local_irq_disable()' : 'local_irq_save(flags)');
     // 5.8: a read takes only writable ptes too, so a page fork shares goes to the slow path's COW (not fast-only: nothing to fall back on)
     const walkCall = k.opts.cowBreakReads && !call.write && !call.fastOnly ? { ...call, write: true } : call;
     yield gup_pgd_range(k, start, end, walkCall, pages, nr);
-    yield* irqOn(k, fn, 'local_irq_restore(flags)');
+    yield* irqOn(k, fn, plainIrq ? 'local_irq_enable()' : 'local_irq_restore(flags)');
     if (seqOn) {
       const moved = k.m.mm.write_protect_seq !== seq;
       if (moved) {

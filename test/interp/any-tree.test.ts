@@ -197,3 +197,20 @@ describe('anon-exclusive unsharing (5.19+): a read-only pin of a page fork share
     expect([r510.result.fastNr, r510.result.slowPath]).toEqual([4, false]);
   });
 });
+
+describe('x86 pmd predicates as the kernel has them', () => {
+  it('pmd_trans_huge is false for a devmap (DAX) huge pmd on x86-64, true for a THP; pmd_leaf is true for both', async () => {
+    const parse = await sourceParser();
+    const text = 'int probe(pmd_t pmd)\n{\n\treturn pmd_trans_huge(pmd) * 2 + pmd_leaf(pmd);\n}\nint get_user_pages_fast(unsigned long start, int nr_pages, unsigned int gup_flags, struct page **pages)\n{\n\treturn gup_flags & FOLL_PIN;\n}\n';
+    // FOLL_PIN places it in 5.6+: the 4.5+ era, whose x86-64 has the devmap bit
+    const v = sourceVersion(text, parse, getArch('x86-64'), getVersion('wpseq-2021'), { entry: 'probe' });
+    expect(v.era).toBe('modern');
+    const m = buildMachine(getArch('x86-64'), 'modern', { mappings: [] });
+    const k = makeKern(m, v, undefined, 'gup', 0, false);
+    const a = getArch('x86-64');
+    const thp = a.mkLeaf('pmd', 0x100200, { write: true, user: true }, 'modern');
+    const dax = a.mkLeaf('pmd', 0x100200, { write: true, user: true, devmap: true }, 'modern');
+    expect(Number(callFunction(v, k, 'probe', [thp]))).toBe(3);
+    expect(Number(callFunction(v, k, 'probe', [dax]))).toBe(1);
+  });
+});

@@ -257,3 +257,11 @@ describe('the compound-head re-check with a pin', () => {
     expect(r.complete).toBe(true);
   });
 });
+
+describe('statements as each release wrote them', () => {
+  it('5.7 turned interrupts off with local_irq_disable in internal_get_user_pages_fast; 5.8 on with local_irq_save', () => {
+    const anchors = (version: string) => replay({ arch: 'x86-64', version, scenario: 'pages-4k-16', trace: true }).steps.filter((s) => s.event === 'irq').map((s) => s.anchor);
+    expect(anchors('foll-pin-2020')).toEqual(['local_irq_disable()', 'local_irq_enable()']);
+    expect(anchors('wpseq-2021')).toEqual(['local_irq_save(flags)', 'local_irq_restore(flags)']);
+  });
+});

@@ -150,9 +150,14 @@ export function pgtableBuiltins(): Builtin[] {
     p(`${l}_devmap`, 'int', `the ${l} leaf maps ZONE_DEVICE memory`, (t, [e]) => t.k.arch.devmap(l, e, t.k.era));
     p(`${l}_protnone`, 'int', `the ${l} entry is PROT_NONE for NUMA hinting`, (t, [e]) => t.k.arch.numaBalancing && t.k.arch.protnone(e));
     p(`${l}_numa`, 'int', `3.8-3.19 name of ${l}_protnone: a NUMA-hinting entry`, (t, [e]) => t.k.arch.numaBalancing && t.k.arch.protnone(e));
-    for (const n of ['huge', 'large', 'leaf', 'trans_huge', 'sect']) {
+    for (const n of ['huge', 'large', 'leaf', 'sect']) {
       p(`${l}_${n}`, 'int', `the ${l} entry maps a page itself (huge page, block or section), not a table`, (t, [e]) => l !== 'pte' && has(t.k.arch, l) && !t.k.arch.none(e) && t.k.arch.leaf(l, e));
     }
+    // x86 tells a THP from a devmap (DAX) huge entry: its pXd_trans_huge is PSE without DEVMAP (4.5+)
+    p(`${l}_trans_huge`, 'int', `the ${l} entry maps a transparent huge page (on x86 not a devmap one)`, (t, [e]) => {
+      const a = t.k.arch;
+      return l !== 'pte' && has(a, l) && !a.none(e) && a.leaf(l, e) && !(a.id.startsWith('x86') && a.devmap(l, e, t.k.era));
+    });
     p(`${l}_trans_splitting`, 'int', `before 4.5: the huge ${l} is being split (splitting bit)`, (t, [e]) => t.k.arch.splitting(l, e, t.k.era));
     p(`${l}_user`, 'int', `the ${l} leaf is accessible from user space`, (t, [e]) => t.k.arch.user(e));
     p(`${l}_val`, 'u64', `the raw ${l} value`, (_t, [e]) => entVal(e));
