@@ -5,7 +5,6 @@
  * Layer: pure emulator.
  */
 import { NONE } from '../arch/bits';
-import type { Ent } from '../arch/types';
 import type { Slot } from '../machine/machine';
 import { PG } from '../machine/memory';
 import { step, type G, type Kern, type VersionModel } from '../versions/kern';

@@ -6,14 +6,11 @@
  * (page_count 1), which 5.19's anon-exclusive rework kept for a page fork shared.
  * Layer: pure emulator.
  */
-import { releaseNumber } from '../arch/release';
-import type { Kern } from './kern';
-
-const PAGE_COUNT_RULE = releaseNumber('5.9');
+import { atLeast, type Kern } from './kern';
 
 /** Which rule decides, for the release of the code being run (today's when it names none). */
 export function reuseRule(k: Kern): 'mapcount' | 'page_count' {
-  return k.release && releaseNumber(k.release) < PAGE_COUNT_RULE ? 'mapcount' : 'page_count';
+  return atLeast(k, '5.9') ? 'page_count' : 'mapcount';
 }
 
 /** Does a write fault on this page reuse it in place (no copy)? */

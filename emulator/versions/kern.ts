@@ -6,6 +6,7 @@
  * Layer: pure emulator.
  */
 import { POW2 } from '../arch/bits';
+import { releaseNumber } from '../arch/release';
 import { levelIndex, levelInfo, type ArchId, type ArchModel, type Ent, type Era, type Level } from '../arch/types';
 import type { Machine, Slot } from '../machine/machine';
 import { TraceBuffer, type StepSink } from '../trace/buffer';
@@ -188,6 +189,11 @@ export class KernCtx implements Kern {
 }
 
 export const PAGE_SIZE = 4096;
+
+/** The code being run is of `release` or later (today's code when it names none): a kernel rule of that time applies. */
+export function atLeast(k: Kern, release: string): boolean {
+  return !k.release || releaseNumber(k.release) >= releaseNumber(release);
+}
 
 /** One shape for every step (all fields present), so the hot path stays monomorphic. */
 class StepRec implements Step {

@@ -17,11 +17,11 @@ import type { Ent, Level } from '../arch/types';
 import type { Slot } from '../machine/machine';
 import type { GupResult } from '../trace/types';
 import {
-  DEFAULT_OPTIONS, enter, levelSize, descend, irqOff, irqOn, levelEnd, lowHighLow, offset, pgdSlot, plainLoad, quickLoad, step,
+  atLeast, DEFAULT_OPTIONS, enter, levelSize, descend, irqOff, irqOn, levelEnd, lowHighLow, offset, pgdSlot, plainLoad, quickLoad, step,
   PAGE_SIZE, type G, type GupCall, type Kern, type Nr, type OptionDef, type VersionModel, type VersionOptions,
 } from './kern';
 import { GUP_PIN_COUNTING_BIAS, mustUnshare } from './refs';
-import { atLeast, slowGup, type SlowResult } from './slow';
+import { slowGup, type SlowResult } from './slow';
 
 /** Kernel names and behaviours that differ between the pin-era versions. */
 export interface PinDialect {

@@ -10,9 +10,8 @@
  */
 import type { Ent, Level } from '../arch/types';
 import { ensureTable, findVma, mapLeaf } from '../machine/builder';
-import { releaseNumber } from '../arch/release';
 import { reuseAnchor, wpReuses } from './cow';
-import { PAGE_SIZE, step, type G, type GupCall, type Kern, type VersionModel } from './kern';
+import { atLeast, PAGE_SIZE, step, type G, type GupCall, type Kern, type VersionModel } from './kern';
 
 const EFAULT = -14;
 const EOPNOTSUPP = -95;
@@ -53,11 +52,8 @@ function replacePage(k: Kern, addr: number, old: number, write: boolean): number
   return fresh;
 }
 
-/** The code being run is of `release` or later (today's when it names none). */
-export const atLeast = (k: Kern, release: string) => !k.release || releaseNumber(k.release) >= releaseNumber(release);
-
 /** The release of the code has PageAnonExclusive and the unshare fault (5.19). */
-const unshares = (k: Kern) => !!k.release && releaseNumber(k.release) >= releaseNumber('5.19');
+const unshares = (k: Kern) => atLeast(k, '5.19');
 
 /** What the slow path hands back: pages taken, the pages, and get_user_pages' return value. */
 export interface SlowResult {
