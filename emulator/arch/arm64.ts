@@ -77,10 +77,12 @@ interface Layout {
   dbm: boolean;
   devmap: boolean;
   presentInvalid: boolean;
+  /** 6.12: huge VM_PFNMAP mappings, so a pmd or pud can be special */
+  specialHuge: boolean;
 }
 const ERA_LAYOUT: Record<Era, Layout> = {
-  modern: { dbm: true, devmap: true, presentInvalid: false },
-  'thp-split': { dbm: false, devmap: false, presentInvalid: false },
+  modern: { dbm: true, devmap: true, presentInvalid: false, specialHuge: true },
+  'thp-split': { dbm: false, devmap: false, presentInvalid: false, specialHuge: false },
 };
 
 function makeArm64(fixed?: Layout): ArchModel {
@@ -94,7 +96,8 @@ function makeArm64(fixed?: Layout): ArchModel {
     protnone,
     user: (e: Ent) => (e.lo & USER) !== 0,
     write: (_level: Level, e: Ent, era: Era) => (e.hi & (lay(era).dbm ? DBM_HI : B57_HI)) !== 0,
-    special: (level: Level, e: Ent) => level === 'pte' && (e.hi & SPECIAL_HI) !== 0,
+    // a huge leaf is special only where a release says so (6.12): before 4.5 bit 56 of a pmd was its splitting bit
+    special: (level: Level, e: Ent) => (level === 'pte' || (level !== 'pgd' && !!fixed?.specialHuge)) && (e.hi & SPECIAL_HI) !== 0,
     devmap: (_l: Level, e: Ent, era: Era) => lay(era).devmap && (e.hi & B57_HI) !== 0,
     huge: leaf,
     splitting: (level: Level, e: Ent, era: Era) => level === 'pmd' && era === 'thp-split' && leaf(level, e) && (e.hi & SPECIAL_HI) !== 0,
@@ -184,8 +187,8 @@ function makeArm64(fixed?: Layout): ArchModel {
 
 const rel = (r: string, since: string) => inRelease(r, since);
 const atRelease = releaseVariants(
-  (r) => [rel(r, '4.3'), rel(r, '5.3'), rel(r, '6.10')].map((b) => (b ? 1 : 0)).join(''),
-  (k) => makeArm64({ dbm: k[0] === '1', devmap: k[1] === '1', presentInvalid: k[2] === '1' }),
+  (r) => [rel(r, '4.3'), rel(r, '5.3'), rel(r, '6.10'), rel(r, '6.12')].map((b) => (b ? 1 : 0)).join(''),
+  (k) => makeArm64({ dbm: k[0] === '1', devmap: k[1] === '1', presentInvalid: k[2] === '1', specialHuge: k[3] === '1' }),
 );
 
 export const arm64: ArchModel = makeArm64();

@@ -72,6 +72,8 @@ interface Layout {
   split9: boolean;
   numa: 'bit8' | 'bit9' | 'protnone';
   devmap: boolean;
+  /** 6.12: huge VM_PFNMAP mappings, so a pmd or pud can be special (pmd_special) */
+  specialHuge: boolean;
 }
 
 /** `fixed`: one release's layout, made by `parentAt` (the era's model makes them) */
@@ -90,12 +92,13 @@ export function makeX86(shape: X86Shape, fixed?: Layout, parentAt?: (release: st
   const top = shape.levels[0].level;
   const splitBit = fixed?.split9 ? SPECIAL : SPLITTING;
   const hasDevmap = shape.hasDevmap && (fixed ? fixed.devmap : true);
+  const specialHuge = fixed ? fixed.specialHuge : true;
   const sem = {
     present,
     protnone,
     user: (e: Ent) => (e.lo & USER) !== 0,
     write: (_l: Level, e: Ent) => (e.lo & RW) !== 0,
-    special: (level: Level, e: Ent) => level === 'pte' && (e.lo & (PRESENT | SPECIAL)) === (PRESENT | SPECIAL),
+    special: (level: Level, e: Ent) => (level === 'pte' || specialHuge) && (e.lo & (PRESENT | SPECIAL)) === (PRESENT | SPECIAL),
     devmap: (_l: Level, e: Ent, era: Era) => hasDevmap && era === 'modern' && (e.hi & DEVMAP_HI) !== 0,
     huge: leaf,
     splitting: (level: Level, e: Ent, era: Era) => level === 'pmd' && era === 'thp-split' && leaf(level, e) && (e.lo & splitBit) !== 0,
@@ -172,10 +175,10 @@ export function makeX86(shape: X86Shape, fixed?: Layout, parentAt?: (release: st
   const atRelease: (release: string) => ArchModel = parentAt
     ? parentAt
     : releaseVariants(
-        (r) => [inRelease(r, '2.6.38', '3.15') ? 's9' : 's10', inRelease(r, undefined, '3.15') ? 'bit8' : inRelease(r, '3.16', '3.19') ? 'bit9' : 'protnone', inRelease(r, '4.5') ? 'dev' : 'nodev'].join(' '),
+        (r) => [inRelease(r, '2.6.38', '3.15') ? 's9' : 's10', inRelease(r, undefined, '3.15') ? 'bit8' : inRelease(r, '3.16', '3.19') ? 'bit9' : 'protnone', inRelease(r, '4.5') ? 'dev' : 'nodev', inRelease(r, '6.12') ? 'sph' : 'nosph'].join(' '),
         (k) => {
-          const [split, numa, dev] = k.split(' ');
-          return makeX86(shape, { split9: split === 's9', numa: numa as Layout['numa'], devmap: dev === 'dev' }, (r) => atRelease(r));
+          const [split, numa, dev, sph] = k.split(' ');
+          return makeX86(shape, { split9: split === 's9', numa: numa as Layout['numa'], devmap: dev === 'dev', specialHuge: sph === 'sph' }, (r) => atRelease(r));
         },
       );
   return model;

@@ -60,6 +60,7 @@ export const MARKERS: readonly Marker[] = [
   { since: '6.3', any: ['is_valid_gup_args'], what: 'is_valid_gup_args', persists: true },
   { since: '6.5', any: ['folio_fast_pin_allowed', 'gup_fast_folio_allowed'], what: 'file-backed long-term pins refused in the fast path', persists: true },
   { since: '6.10', any: ['gup_fast_pte_range', 'gup_fast_fallback', 'gup_fast_pmd_leaf'], what: 'the gup_fast_* names', persists: true },
+  { since: '6.12', any: ['pmd_special', 'pud_special'], what: 'huge VM_PFNMAP mappings refused (pmd_special, pud_special)', persists: true },
 ];
 
 export interface Placement {

@@ -31,6 +31,8 @@ export interface MapSpec {
   file?: boolean;
   /** a huge leaf of hugetlbfs rather than a THP (a huge-pud always is) */
   hugetlb?: boolean;
+  /** devmap pages of a PCI peer-to-peer DMA provider */
+  p2pdma?: boolean;
 }
 
 export interface Layout {
@@ -126,6 +128,7 @@ function mapSpec(m: Machine, spec: MapSpec): void {
     if (spec.devmap) m.mem.setFlag(pfn, 'devmap');
     if (spec.secretmem) m.mem.setFlag(pfn, 'secretmem');
     if (spec.file) m.mem.setFlag(pfn, 'file');
+    if (spec.p2pdma) m.mem.setFlag(pfn, 'p2pdma');
     if (spec.kind === 'huge-pud' || spec.hugetlb) m.mem.setFlag(pfn, 'hugetlb');
     mapLeaf(m, start + i * size, level, pfn, prot, near);
     if (spec.shared) {

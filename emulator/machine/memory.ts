@@ -24,6 +24,8 @@ export const PG = {
   secretmem: 1 << 10,
   /** a page-cache page of a regular file (not anon, not shmem) */
   file: 1 << 11,
+  /** a PCI peer-to-peer DMA page (device memory another device can reach): 6.2+ GUP wants FOLL_PCI_P2PDMA for it */
+  p2pdma: 1 << 12,
 } as const;
 
 export type PageFlag = keyof typeof PG;

@@ -143,6 +143,11 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
       if (k.y && step(k, fn, 'pte_access_permitted(pte, flags & FOLL_WRITE)', 'check', at)) yield;
       k.m.useLeaf('pte', pte);
       const page = k.arch.pfn(pte);
+      if (d.folio && atLeast(k, '6.2') && k.m.mem.hasFlag(page, 'p2pdma')) {
+        // 6.2: a peer-to-peer DMA page only for a caller that asked for them (FOLL_PCI_P2PDMA)
+        if (k.y && step(k, fn, '!(flags & FOLL_PCI_P2PDMA) && is_pci_p2pdma_page(page)', 'bail', { pfn: page, addr, note: 'a PCI P2PDMA page, and the caller did not ask for those' })) yield;
+        return false;
+      }
       // a page of a compound page: finding its head and taking the ref are two steps
       const head = k.m.headOf(page);
       if (head !== page && k.y && step(k, fn, 'compound_head(page)', 'check', { pfn: head, addr, note: `head 0x${head.toString(16)}` })) yield;

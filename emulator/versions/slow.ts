@@ -15,6 +15,7 @@ import { atLeast, PAGE_SIZE, step, type G, type GupCall, type Kern, type Version
 
 const EFAULT = -14;
 const EOPNOTSUPP = -95;
+const EREMOTEIO = -121;
 
 interface Leaf {
   level: Level;
@@ -146,6 +147,11 @@ export function* slowGup(k: Kern, v: VersionModel, call: GupCall, start: number,
       const dst = replacePage(k, addr, pfn, vma.write);
       notes.push(`FOLL_LONGTERM: CMA page 0x${pfn.toString(16)} migrated to 0x${dst.toString(16)}`);
       pfn = dst;
+    }
+    if (k.m.mem.hasFlag(pfn, 'p2pdma') && atLeast(k, '6.2')) {
+      ret = EREMOTEIO;
+      notes.push(`PCI P2PDMA page 0x${pfn.toString(16)} without FOLL_PCI_P2PDMA (6.2+): -EREMOTEIO`);
+      break;
     }
     if (!v.grab(k, pfn, call)) {
       ret = EFAULT;

@@ -58,6 +58,10 @@ describe('coverage', () => {
     ['file-longterm-pin', 'eras/gup-6.10-shape.c', 'folio-6x', 'x86-64', 'if (low)', false],
     ['hugetlb-pmd-longterm', 'eras/gup-6.10-shape.c', 'folio-6x', 'x86-64', 'if (folio_test_hugetlb(fo))', true],
     ['pin-shared-readonly', 'eras/gup-6.10-shape.c', 'folio-6x', 'x86-64', 'gup_must_unshare(NULL, gf, pg)', true],
+    ['p2pdma-pte', 'eras/gup-6.10-shape.c', 'folio-6x', 'arm64', 'is_pci_p2pdma_page(pg) && !(gf & FOLL_PCI_P2PDMA)', true],
+    // `!pmd_access_permitted(...) || pmd_special(seen) || ...`: the special test is what decides
+    ['special-pmd', 'eras/gup-6.10-shape.c', 'folio-6x', 'x86-64', 'pmd_special(seen)', true],
+    ['special-pud', 'eras/gup-6.10-shape.c', 'folio-6x', 'arm64', 'pud_special(seen)', true],
   ] as const)('%s takes its branch on %s (%s, %s)', (scenario, file, model, arch, needle, outcome) => {
     const t = text(file);
     const l = lineOf(t, needle);

@@ -24,8 +24,8 @@ describe('folio-6x dialects', () => {
     expect(d.functions).not.toContain('gup_fast_pte_range');
   });
 
-  // 6.5 changed what one scenario does (file-backed long-term pins refused): it is the releases' own difference
-  const CHANGED_IN_6_5 = ['file-longterm-pin'];
+  // between 6.1 and 6.10 two scenarios changed (6.2 refused P2PDMA pages without the flag, 6.5 file-backed long-term pins): the releases' own difference
+  const CHANGED_IN_6_5 = ['file-longterm-pin', 'p2pdma-pte'];
 
   it('file-longterm-pin: 6.10 refuses a long-term writable pin of a file\'s pages in both paths, 6.1 pins them', () => {
     const a = replay({ arch: 'x86-64', version: 'folio-6x', scenario: 'file-longterm-pin', trace: true });

@@ -22,7 +22,8 @@ describe('fingerprint', () => {
     ['eras/gup-5.10-shape.c', 'wpseq-2021', '5.11–5.18 (or 5.10.y with a backport)'],
     // the pte walker re-checks the pmd (6.0, and 5.15.y), pmds still read with READ_ONCE (before 6.2)
     ['eras/gup-6.1-shape.c', 'folio-6x@6.1', '6.0–6.1 (or 5.15.y with a backport)'],
-    ['eras/gup-6.10-shape.c', 'folio-6x', '6.10 or later'],
+    // it tests pmd_special and pud_special, which came with 6.12's huge pfnmaps
+    ['eras/gup-6.10-shape.c', 'folio-6x', '6.12 or later'],
     // the RCU walker with pte_numa, before pte_protnone (4.0)
     ['gup-2014-shape.c', 'generic-2014', '3.18–3.19'],
   ])('%s: model %s, release %s', async (file, model, range) => {

@@ -63,6 +63,9 @@ const expected: Record<string, Want | ((version: string) => Want)> = {
   'file-longterm-pin': (v) => (v === 'folio-6x' ? { nr: 0, ret: -14, slow: true, fastNr: 0 } : { nr: 4, slow: false, fastNr: 4 }),
   'hugetlb-pmd-longterm': { nr: 512, slow: false, fastNr: 512 },
   'devmap-thp-longterm': { nr: 0, ret: -95, slow: true, fastNr: 0 },
+  // 6.2+ refuses them in both paths; 6.1 and earlier take them as devmap pages
+  'p2pdma-pte': (v) => (v === 'folio-6x' ? { nr: 0, ret: -121, slow: true, fastNr: 0 } : { nr: 4, slow: false, fastNr: 4 }),
+  'get-shared-readonly': { nr: 4, slow: false, fastNr: 4 },
   'cross-pud': { nr: 8, slow: false, fastNr: 8 },
   'huge-pud-readonly-write': { nr: 0, slow: false, fastNr: 0 },
   // nothing mapped there: the fast path finds an empty entry above the ptes, the slow path faults all 4 in

@@ -261,7 +261,7 @@ function rawPageBuiltins(): Builtin[] {
     const flags = N(a[a.length - 2]);
     return mustUnshare(t.k, a[a.length - 1] as number, (flags & FOLL.FOLL_PIN) !== 0);
   });
-  p('is_pci_p2pdma_page', 'int', 'a PCI peer-to-peer DMA page (none in the scenarios)', () => 0);
+  p('is_pci_p2pdma_page', 'int', 'a PCI peer-to-peer DMA page', (t, [pg]) => t.k.m.mem.hasFlag(head(t, pg), 'p2pdma'));
   p('put_devmap_managed_page_refs', 'int', 'devmap-managed pages drop refs themselves (none in the scenarios): false', () => 0);
   p('put_devmap_managed_folio_refs', 'int', 'devmap-managed folios drop refs themselves (none in the scenarios): false', () => 0);
   p('arch_make_page_accessible', 'int', 's390 secure pages (none here): 0', () => 0);
