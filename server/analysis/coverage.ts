@@ -82,6 +82,8 @@ export async function fileCoverage(file: string, text: string, opts: CoverageOpt
     }
     if (!src) continue;
     for (const f of defined) if (src.pre.active[f.nameLine + 1]) active.add(f.name);
+    // what an entry point reaches: compiled, or reached and not compilable (a gap is never hidden as unreachable)
+    for (const name of src.program.broken.keys()) compiled.add(name);
     for (const [name, fn] of src.program.fns) {
       compiled.add(name);
       const ls = lines.get(name) ?? new Set<number>();
@@ -148,7 +150,8 @@ export async function fileCoverage(file: string, text: string, opts: CoverageOpt
   const functions: FunctionCoverage[] = defined
     .filter((f, i) => defined.findIndex((g) => g.name === f.name) === i)
     .map((f) => {
-      const unreachable = UNREACHABLE.test(f.name) || !active.has(f.name);
+      // code no modelled arch has, code no arch's configuration keeps, or code no entry point calls (unpin_user_page in 5.15+)
+      const unreachable = UNREACHABLE.test(f.name) || !active.has(f.name) || !compiled.has(f.name);
       const ls = lines.get(f.name) ?? new Set<number>();
       const r = ran.get(f.name) ?? new Map<number, Set<string>>();
       const ds = decisions.get(f.name) ?? new Map<string, number>();

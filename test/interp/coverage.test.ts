@@ -91,4 +91,13 @@ describe('coverage', () => {
     expect(Object.keys(j.functions[0]).sort()).toEqual(['branches', 'line', 'lines', 'missed', 'name', 'unreachable']);
     expect(j.summary.branches.total).toBeGreaterThan(0);
   }, 60_000);
+
+  it('a function no entry point calls is unreachable, not missed', async () => {
+    const extra = '\n/* the caller\'s release: GUP-fast itself never calls it */\nvoid unpin_user_page(struct page *pg)\n{\n\tif (pg)\n\t\tgup_put_folio(page_folio(pg), 1, FOLL_PIN);\n}\n';
+    const c = await fileCoverage('gup.c', text('eras/gup-6.10-shape.c') + extra, { races: false });
+    const unpin = c.functions.find((f) => f.name === 'unpin_user_page')!;
+    expect(unpin).toMatchObject({ unreachable: true, missed: [] });
+    const walker = c.functions.find((f) => f.name === 'gup_fast_pte_range')!;
+    expect(walker.unreachable).toBe(false);
+  }, 60_000);
 });
