@@ -240,18 +240,34 @@ svg.gup-trace [data-line] { cursor: pointer; }
 ${CPU_COLOURS.map((c, i) => `svg.gup-trace .cpu${i} { --c: ${c}; } svg.gup-trace rect.cpu${i} { stroke: var(--c); } svg.gup-trace text.cpu${i} { fill: var(--c); } svg.gup-trace .mark.cpu${i} { fill: var(--c); stroke: var(--c); }`).join('\n')}
 `;
 
+/** Words into lines of at most `max` characters (a word longer than a line is cut into lines of its own). */
+function wrap(text: string, max: number): string[] {
+  const out: string[] = [];
+  const words = text.split(/\s+/).filter(Boolean).flatMap((w) => (w.length <= max ? [w] : (w.match(new RegExp(`.{1,${max}}`, 'g')) ?? [w])));
+  for (const word of words) {
+    const last = out.length ? out[out.length - 1] : undefined;
+    if (last !== undefined && last.length + 1 + word.length <= max) out[out.length - 1] = `${last} ${word}`;
+    else out.push(word);
+  }
+  return out.length ? out : [''];
+}
+
 /** The walk and the timeline of a trace, as one SVG document. */
 export function traceSvg(p: TracePicture): string {
-  const walk = renderWalk(p, 30);
+  let walk = renderWalk(p, 30);
   const width = Math.max(760, walk.width);
-  const tl = renderTimeline(p, 30 + walk.height, width);
-  const height = 30 + walk.height + tl.height;
+  // a title wider than the picture wraps, and the walk starts below its last line
+  const head = wrap(p.title, Math.floor((width - 20) / 7.6));
+  const top = 14 + 16 * head.length;
+  if (top !== 30) walk = renderWalk(p, top);
+  const tl = renderTimeline(p, top + walk.height, width);
+  const height = top + walk.height + tl.height;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" class="gup-trace" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-labelledby="t">`,
     `<title id="t">${esc(p.title)}</title>`,
     `<style>${STYLE}</style>`,
     '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0 0L10 5L0 10z" fill="currentColor"/></marker></defs>',
-    `<text class="h" x="10" y="18">${esc(p.title)}</text>`,
+    ...head.map((line, i) => `<text class="h" x="10" y="${18 + 16 * i}">${esc(line)}</text>`),
     walk.svg,
     tl.svg,
     '</svg>',

@@ -37,6 +37,24 @@ describe('trace picture', () => {
     expect((svg.match(/<g[ >]/g) ?? []).length).toBe((svg.match(/<\/g>/g) ?? []).length);
   });
 
+  it('a title wider than the picture wraps onto lines that fit, and the walk starts below the last one', () => {
+    const rp = replay({ arch: 'x86-64', version: 'generic-2014', scenario: 'pages-4k-16', trace: true });
+    const title = `pages-4k-16 on your code (${'drivers/very/long/vendor/path/'.repeat(6)}mm/gup.c) / x86-64, step 123 of a long session`;
+    const svg = traceSvg({ title, arch: rp.arch, era: 'thp-split', steps: rp.steps, actors: ['gup'] });
+    const width = Number(/<svg[^>]* width="(\d+)"/.exec(svg)![1]);
+    // the title's lines come first, 16 apart from y=18 (the section headings follow later)
+    const heads = [...svg.matchAll(/<text class="h" x="10" y="(\d+)">([^<]*)<\/text>/g)];
+    const lines = heads.filter((l, i) => Number(l[1]) === 18 + 16 * i && heads.slice(0, i).every((m, j) => Number(m[1]) === 18 + 16 * j));
+    expect(lines.length).toBeGreaterThan(1);
+    for (const [, , text] of lines) expect(10 + 7.6 * text.length).toBeLessThanOrEqual(width);
+    expect(lines.map((l) => l[2]).join('').replace(/\s/g, '')).toBe(title.replace(/\s/g, ''));
+    const lastTitle = Math.max(...lines.map((l) => Number(l[1])));
+    // the walk is a group moved down to its place: its heading and nodes start below the title
+    const walkTop = Number(/<g class="walk" transform="translate\(0,(\d+)\)">/.exec(svg)![1]);
+    expect(walkTop).toBeGreaterThan(lastTitle);
+    expect(walkTop).toBe(14 + 16 * lines.length);
+  });
+
   it('a lane starts right of its label: "cpu1: unmap-realloc" never runs under the axis or its marks', () => {
     const sc = getRace('race-pte-changed');
     const r = explore(sc, sc.before);
