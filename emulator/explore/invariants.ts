@@ -124,9 +124,15 @@ export function checkCowReuse(m: Machine, r: Returned): Violation | undefined {
 export function checkPinnedStays(m: Machine, r: Returned): Violation | undefined {
   if (!r.call.pin) return undefined;
   const start = r.call.start - (r.call.start % 4096);
+  let leaf: ReturnType<typeof lookupLeaf>;
+  let leafEnd = 0;
   for (let i = 0; i < r.pfns.length; i++) {
     const addr = start + i * 4096;
-    const leaf = lookupLeaf(m, addr);
+    if (addr >= leafEnd) {
+      // one walk per leaf: a 1 GiB page is one pud, not 262,144 lookups
+      leaf = lookupLeaf(m, addr);
+      leafEnd = leaf ? addr - (addr % leaf.size) + leaf.size : addr + 4096;
+    }
     if (!leaf) continue; // unmapped by the process itself: its own doing
     const now = leaf.head + Math.floor((addr % leaf.size) / 4096);
     if (now !== r.pfns[i]) {
