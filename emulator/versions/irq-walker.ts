@@ -28,6 +28,8 @@ export interface IrqDialect {
   pgdLoad: string;
   /** gup_huge_pud pins tails too: only the ARM copy did; x86 never did (GUP-FACTS §9) */
   pudTailPins: boolean;
+  /** the x86 file checked the end against the user address space only on x86-64 (`end >> __VIRTUAL_MASK_SHIFT` under CONFIG_X86_64) */
+  endCheck64Only?: boolean;
 }
 
 type Meta = Omit<VersionModel, 'gup' | 'release' | 'grab' | 'thpTails' | 'options' | 'defaults'>;
@@ -176,7 +178,9 @@ function* get_user_pages_fast(k: Kern, d: IrqDialect, self: VersionModel, call: 
   const pages: number[] = [];
   const nr: Nr = { v: 0 };
   let done = false;
-  if (end > k.arch.taskSize || end < start) {
+  // x86 PAE had no end check here: the walk goes on until an entry stops it (and the slow path finds no VMA)
+  const checked = !(d.endCheck64Only && k.arch.id === 'x86-pae');
+  if (end < start || (checked && end > k.arch.taskSize)) {
     if (k.y && step(k, fn, 'end >> __VIRTUAL_MASK_SHIFT', 'bail', { addr: start, end, note: 'range beyond user space: slow path' })) yield;
   } else {
     yield* irqOff(k, fn, 'local_irq_disable()');
@@ -198,6 +202,11 @@ function* __get_user_pages_fast(k: Kern, d: IrqDialect, call: GupCall): G<GupRes
   if (enter(k, fn, '__get_user_pages_fast', start, end)) yield;
   const pages: number[] = [];
   const nr: Nr = { v: 0 };
+  if (end < start || end > k.arch.taskSize) {
+    // access_ok: the IRQ-safe variant refuses a range outside user space outright
+    if (k.y && step(k, fn, 'access_ok(VERIFY_READ, (void __user *)start, len)', 'bail', { addr: start, end, note: 'range beyond user space: 0 pages' })) yield;
+    return { nr: 0, ret: 0, slowPath: false, fastNr: 0, pages };
+  }
   yield* irqOff(k, fn, 'local_irq_save(flags)');
   yield walk(k, d, fn, start, end, call.write, pages, nr);
   yield* irqOn(k, fn, 'local_irq_restore(flags)');

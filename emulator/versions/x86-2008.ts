@@ -29,6 +29,7 @@ export const x86_2008 = irqWalker(
     arches: ['x86-64', 'x86-pae'],
   },
   {
+    endCheck64Only: true,
     getPte: 'low-high-low',
     tails: 'tail-count',
     pteCheck: 'pte_flags(pte) & (mask | _PAGE_SPECIAL)',

@@ -265,3 +265,22 @@ describe('statements as each release wrote them', () => {
     expect(anchors('wpseq-2021')).toEqual(['local_irq_save(flags)', 'local_irq_restore(flags)']);
   });
 });
+
+describe('the x86 file\'s range checks as it had them (2.6.27-4.12)', () => {
+  const past = (fastOnly: boolean): Scenario => ({ id: 'past', title: 'past TASK_SIZE', description: '', layout: [], call: { offset: 0, nrPages: 16, write: false, fromTop: 8 * 4096, fastOnly } });
+  it('x86-64 stops a range past the user address space before the walk; PAE had no such check and walks until an entry stops it', () => {
+    const r64 = replay({ arch: 'x86-64', version: 'x86-2008', scenario: past(false), trace: true });
+    expect(r64.steps.some((s) => s.anchor === 'end >> __VIRTUAL_MASK_SHIFT' && s.event === 'bail')).toBe(true);
+    const pae = replay({ arch: 'x86-pae', version: 'x86-2008', scenario: past(false), trace: true });
+    expect(pae.steps.some((s) => s.anchor === 'end >> __VIRTUAL_MASK_SHIFT')).toBe(false);
+    expect(pae.steps.some((s) => s.event === 'load' && s.fn !== 'get_user_pages')).toBe(true);
+    // either way the slow path finds no VMA there
+    expect([r64.result.ret, pae.result.ret]).toEqual([-14, -14]);
+  });
+
+  it('__get_user_pages_fast refuses it outright (access_ok) and returns 0', () => {
+    const r = replay({ arch: 'x86-pae', version: 'x86-2008', scenario: past(true), trace: true });
+    expect(r.result).toMatchObject({ nr: 0, ret: 0, slowPath: false });
+    expect(r.steps.some((s) => s.anchor.startsWith('access_ok(') && s.event === 'bail')).toBe(true);
+  });
+});
