@@ -122,8 +122,13 @@ export function kernOptions(arch: ArchModel, version: VersionModel, opts: Versio
   return { ...version.defaults, rcuTableFree, ...opts };
 }
 
+/** BITS_PER_LONG: how wide an address (and an unsigned long) is. */
+export const longBits = (arch: ArchModel): 32 | 64 => (arch.id === 'x86-64' || arch.id === 'arm64' ? 64 : 32);
+
 export function gupCall(arch: ArchModel, s: Scenario): GupCall {
-  return { ...s.call, start: s.call.fromTop !== undefined ? arch.taskSize - s.call.fromTop : arch.userBase + s.call.offset };
+  const c = s.call;
+  const start = c.fromEnd !== undefined ? 2 ** longBits(arch) - c.fromEnd : c.fromTop !== undefined ? arch.taskSize - c.fromTop : arch.userBase + c.offset;
+  return { ...c, start };
 }
 
 export function replay(req: ReplayRequest): Replay {

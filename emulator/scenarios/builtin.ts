@@ -239,6 +239,14 @@ export const BUILTIN: Scenario[] = [
     releases: 'every release; 5.8 (and 4.14.y-5.7.y backports) copy them first',
   },
   {
+    id: 'range-wraps',
+    title: 'a range whose end wraps past the top of the address space',
+    description: '16 pages starting 8 pages below 2^BITS_PER_LONG, so start + length overflows: 5.x answers 0 pages, 6.x -EOVERFLOW (check_add_overflow); older walkers see an end beyond user space and leave it to the slow path, which finds no VMA (-EFAULT).',
+    layout: [],
+    call: { offset: 0, nrPages: 16, write: false, fromEnd: 8 * 4096 },
+    releases: 'every release (0 pages in 5.x, -EOVERFLOW in 6.x by 6.6)',
+  },
+  {
     id: 'past-task-size',
     title: 'a range that runs past the end of user space',
     description: '16 pages starting 8 pages below TASK_SIZE: the range checks (access_ok, gup_fast_permitted, TASK_SIZE_MAX) refuse it before any walk.',

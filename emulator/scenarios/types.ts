@@ -17,6 +17,8 @@ export interface CallSpec {
   fastOnly?: boolean;
   /** the call starts this many bytes below the end of user space (TASK_SIZE), whatever `offset` says */
   fromTop?: number;
+  /** the call starts this many bytes below the top of the address space (2^BITS_PER_LONG): a longer range wraps */
+  fromEnd?: number;
 }
 
 export interface Scenario {

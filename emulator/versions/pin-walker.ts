@@ -393,6 +393,12 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
       k.m.mm.has_pinned = true;
       if (k.y && step(k, fn, 'has_pinned', 'note', { note: 'mm->has_pinned = 1' })) yield;
     }
+    if (end >= 2 ** (k.arch.id === 'x86-64' || k.arch.id === 'arm64' ? 64 : 32)) {
+      // start + len wrapped around the address space: 5.x gives 0 pages, 6.x (by 6.6) says so
+      const eoverflow = atLeast(k, '6.6');
+      if (k.y && step(k, fn, 'check_add_overflow(start, len, &end)', 'bail', { addr: start, note: eoverflow ? 'the range wraps: -EOVERFLOW' : 'the range wraps: 0 pages' })) yield;
+      return { nr: 0, ret: eoverflow ? -75 : 0, slowPath: false, fastNr: 0, pages };
+    }
     if (end > k.arch.taskSize) {
       if (k.y && step(k, fn, 'access_ok', 'bail', { addr: start, end, note: 'beyond user space: -EFAULT' })) yield;
       return { nr: 0, ret: -14, slowPath: false, fastNr: 0, pages };

@@ -214,3 +214,19 @@ describe('x86 pmd predicates as the kernel has them', () => {
     expect(Number(callFunction(v, k, 'probe', [dax]))).toBe(1);
   });
 });
+
+describe('x86 pmd_present counts PSE', () => {
+  it('a huge pmd made not-present for a moment (PSE kept) is present on x86-64, and a cleared one is not; arm64 reads its own valid bit', async () => {
+    const parse = await sourceParser();
+    const text = 'int probe(pmd_t pmd)\n{\n\treturn pmd_present(pmd);\n}\nint get_user_pages_fast(unsigned long start, int nr_pages, unsigned int gup_flags, struct page **pages)\n{\n\treturn gup_flags & FOLL_PIN;\n}\n';
+    for (const [arch, want] of [['x86-64', 1], ['arm64', 0]] as const) {
+      const v = sourceVersion(text, parse, getArch(arch), getVersion('wpseq-2021'), { entry: 'probe' });
+      const k = makeKern(buildMachine(getArch(arch), 'modern', { mappings: [] }), v, undefined, 'gup', 0, false);
+      const huge = getArch(arch).mkLeaf('pmd', 0x100200, { write: true, user: true }, 'modern');
+      const invalidated = { lo: huge.lo & ~1, hi: huge.hi }; // PRESENT (x86) / VALID (arm64) cleared, the rest kept
+      expect(Number(callFunction(v, k, 'probe', [huge])), arch).toBe(1);
+      expect(Number(callFunction(v, k, 'probe', [invalidated])), arch).toBe(want);
+      expect(Number(callFunction(v, k, 'probe', [{ lo: 0, hi: 0 }])), arch).toBe(0);
+    }
+  });
+});

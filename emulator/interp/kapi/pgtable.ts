@@ -143,7 +143,9 @@ export function pgtableBuiltins(): Builtin[] {
     c(`PTRS_PER_${l.toUpperCase()}`, `entries in a ${l} table (1 where folded)`, (a) => a.levels.find((x) => x.level === l)?.entries ?? 1, 'int');
     const E = `ent:${l}` as const;
     p(`${l}_none`, 'int', `the ${l} entry is empty`, (t, [e]) => t.k.arch.none(e));
-    p(`${l}_present`, 'int', `the ${l} entry maps something the CPU can use (a NUMA-hinting entry counts as present)`, (t, [e]) => t.k.arch.present(e));
+    // x86's pmd_present also counts PSE: a huge pmd pmdp_invalidate() made not-present for a moment is still there
+    const psePresent = l === 'pmd';
+    p(`${l}_present`, 'int', `the ${l} entry maps something the CPU can use (a NUMA-hinting entry counts as present${psePresent ? '; on x86 a huge pmd with PSE too' : ''})`, (t, [e]) => t.k.arch.present(e) || (psePresent && t.k.arch.id.startsWith('x86') && ((e as { lo: number }).lo & 0x80) !== 0));
     p(`${l}_bad`, 'int', `the ${l} entry is neither empty nor a table`, (t, [e]) => l !== 'pte' && has(t.k.arch, l) && !t.k.arch.none(e) && t.k.arch.leaf(l, e));
     p(`${l}_write`, 'int', `the ${l} leaf is writable`, (t, [e]) => t.k.arch.write(l, e, t.k.era));
     p(`${l}_special`, 'int', `the ${l} leaf is special (no refcounted struct page: VM_PFNMAP/VM_MIXEDMAP)`, (t, [e]) => t.k.arch.special(l, e));
