@@ -129,7 +129,8 @@ function mapSpec(m: Machine, spec: MapSpec): void {
     if (spec.secretmem) m.mem.setFlag(pfn, 'secretmem');
     if (spec.file) m.mem.setFlag(pfn, 'file');
     if (spec.p2pdma) m.mem.setFlag(pfn, 'p2pdma');
-    if (spec.kind === 'huge-pud' || spec.hugetlb) m.mem.setFlag(pfn, 'hugetlb');
+    // a 1 GiB page is hugetlbfs's, unless it is device memory (a DAX pud)
+    if ((spec.kind === 'huge-pud' && !spec.devmap && !spec.special) || spec.hugetlb) m.mem.setFlag(pfn, 'hugetlb');
     mapLeaf(m, start + i * size, level, pfn, prot, near);
     if (spec.shared) {
       m.refAdd(pfn, 1);

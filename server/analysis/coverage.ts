@@ -45,7 +45,7 @@ export interface FileCoverage {
 /** Walkers for page tables no modelled arch has: powerpc's hugepd, huge pages at the pgd level. */
 const UNREACHABLE = /hugepd|hugepte|huge_pgd|pgd_leaf|gup_huge_pd\b/;
 /** A decision that calls one of those walkers: neither outcome can happen on a modelled arch. */
-const CALLS_UNREACHABLE = /\b(?:gup_huge_pd|gup_huge_pgd|gup_fast_hugepd|gup_hugepd)\s*\(/;
+const CALLS_UNREACHABLE = /\b(?:gup_huge_pd|gup_huge_pgd|gup_fast_hugepd|gup_hugepd|gup_fast_pgd_leaf)\s*\(/;
 /** A test for such a table (a hugepd, a huge pgd or p4d): it can only be false on a modelled arch. */
 const TESTS_UNREACHABLE = /\b(?:is_hugepd|pgd_huge|pgd_leaf|p4d_huge|p4d_leaf)\s*\(/;
 

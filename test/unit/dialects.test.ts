@@ -26,7 +26,7 @@ describe('folio-6x dialects', () => {
 
   // between 6.1 and 6.10 three scenarios changed (6.2 refused P2PDMA pages without the flag, 6.5 file-backed
   // long-term pins, and a wrapping range became -EOVERFLOW): the releases' own differences
-  const CHANGED_AFTER_6_1 = ['file-longterm-pin', 'p2pdma-pte', 'range-wraps'];
+  const CHANGED_AFTER_6_1 = ['file-longterm-pin', 'file-thp-longterm-pin', 'p2pdma-pte', 'range-wraps'];
 
   it('file-longterm-pin: 6.10 refuses a long-term writable pin of a file\'s pages in both paths, 6.1 pins them', () => {
     const a = replay({ arch: 'x86-64', version: 'folio-6x', scenario: 'file-longterm-pin', trace: true });

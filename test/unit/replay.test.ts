@@ -66,6 +66,9 @@ const expected: Record<string, Want | ((version: string) => Want)> = {
   // 6.2+ refuses them in both paths; 6.1 and earlier take them as devmap pages
   'p2pdma-pte': (v) => (v === 'folio-6x' ? { nr: 0, ret: -121, slow: true, fastNr: 0 } : { nr: 4, slow: false, fastNr: 4 }),
   'get-shared-readonly': { nr: 4, slow: false, fastNr: 4 },
+  'devmap-pud': { nr: 512, slow: false, fastNr: 512 },
+  'devmap-pud-longterm': { nr: 0, ret: -95, slow: true, fastNr: 0 },
+  'file-thp-longterm-pin': (v) => (v === 'folio-6x' ? { nr: 0, ret: -14, slow: true, fastNr: 0 } : { nr: 512, slow: false, fastNr: 512 }),
   // 5.7-6.1 answer 0 pages, 6.10 -EOVERFLOW; the interrupts-off walkers leave it to the slow path (no VMA there)
   'range-wraps': (v) => (v === 'folio-6x' ? { nr: 0, ret: -75, slow: false, fastNr: 0 } : ['foll-pin-2020', 'wpseq-2021', 'folio-6x@6.1'].includes(v) ? { nr: 0, ret: 0, slow: false, fastNr: 0 } : { nr: 0, ret: -14, slow: true, fastNr: 0 }),
   'cross-pud': { nr: 8, slow: false, fastNr: 8 },
