@@ -33,6 +33,8 @@ export interface MapSpec {
   hugetlb?: boolean;
   /** devmap pages of a PCI peer-to-peer DMA provider */
   p2pdma?: boolean;
+  /** devmap pages whose device is going away (its dev_pagemap is being killed) */
+  pgmapGone?: boolean;
 }
 
 export interface Layout {
@@ -129,6 +131,7 @@ function mapSpec(m: Machine, spec: MapSpec): void {
     if (spec.secretmem) m.mem.setFlag(pfn, 'secretmem');
     if (spec.file) m.mem.setFlag(pfn, 'file');
     if (spec.p2pdma) m.mem.setFlag(pfn, 'p2pdma');
+    if (spec.pgmapGone) m.mem.setFlag(pfn, 'pgmapGone');
     // a 1 GiB page is hugetlbfs's, unless it is device memory (a DAX pud)
     if ((spec.kind === 'huge-pud' && !spec.devmap && !spec.special) || spec.hugetlb) m.mem.setFlag(pfn, 'hugetlb');
     mapLeaf(m, start + i * size, level, pfn, prot, near);

@@ -26,6 +26,8 @@ export const PG = {
   file: 1 << 11,
   /** a PCI peer-to-peer DMA page (device memory another device can reach): 6.2+ GUP wants FOLL_PCI_P2PDMA for it */
   p2pdma: 1 << 12,
+  /** device memory whose dev_pagemap is being torn down: get_dev_pagemap finds none */
+  pgmapGone: 1 << 13,
 } as const;
 
 export type PageFlag = keyof typeof PG;

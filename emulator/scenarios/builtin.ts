@@ -113,7 +113,7 @@ export const BUILTIN: Scenario[] = [
     arches: ['x86-64', 'arm64'],
     eras: ['modern'],
     releases: '4.5+ (x86-64), 5.3+ (arm64 PTE_DEVMAP)',
-    showcases: ['undo_dev_pagemap', 'gup_fast_undo_dev_pagemap', '__gup_device_huge', 'get_dev_pagemap'],
+    showcases: ['__gup_device_huge', 'get_dev_pagemap'],
   },
   {
     id: 'numa-protnone',
@@ -266,6 +266,20 @@ export const BUILTIN: Scenario[] = [
     call: { offset: 0, nrPages: 512, write: true, pin: true, longterm: true },
     eras: ['modern'],
     releases: '5.7+ (FOLL_PIN); refused from 6.5',
+  },
+  {
+    id: 'devmap-pgmap-gone',
+    title: 'device pages whose dev_pagemap is going away: undo_dev_pagemap',
+    description: 'pin_user_pages_fast on 8 device (DAX) pages, the last 4 of a device being removed: get_dev_pagemap finds no live pgmap for the 5th, so the fast path gives back the 4 it pinned (undo_dev_pagemap) and stops; the slow path takes the first 4 and refuses the rest.',
+    layout: [
+      { kind: '4k', offset: 0, count: 4, devmap: true },
+      { kind: '4k', offset: 4 * 4096, count: 4, devmap: true, pgmapGone: true },
+    ],
+    call: { offset: 0, nrPages: 8, write: false, pin: true },
+    arches: ['x86-64', 'arm64'],
+    eras: ['modern'],
+    releases: '4.5+ (undo_dev_pagemap; unpin_user_page for pins in 5.6-5.x)',
+    showcases: ['undo_dev_pagemap', 'gup_fast_undo_dev_pagemap'],
   },
   {
     id: 'range-wraps',

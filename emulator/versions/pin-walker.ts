@@ -123,6 +123,7 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
     const fn = d.pte_range;
     if (enter(k, fn, fn, addr, end)) yield;
     const ptep = offset(k, pmd, 'pte', addr);
+    const nrStart = nr.v;
     do {
       const pte = yield* readPte(k, ptep, addr);
       k.m.useEntry(ptep, pte);
@@ -143,6 +144,14 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
       if (k.y && step(k, fn, 'pte_access_permitted(pte, flags & FOLL_WRITE)', 'check', at)) yield;
       k.m.useLeaf('pte', pte);
       const page = k.arch.pfn(pte);
+      if (k.arch.devmap('pte', pte, k.era) && k.m.mem.hasFlag(page, 'pgmapGone')) {
+        // get_dev_pagemap found no live pgmap: give back every device page this range took (undo_dev_pagemap)
+        const taken = pages.splice(nrStart);
+        for (const p of taken) put(k, k.m.headOf(p), 1, call);
+        nr.v = nrStart;
+        if (k.y && step(k, fn, 'undo_dev_pagemap(nr, nr_start, flags, pages)', 'unref', { pfn: page, addr, note: `the device is going away: ${taken.length} page(s) given back` })) yield;
+        return false;
+      }
       if (d.folio && atLeast(k, '6.2') && k.m.mem.hasFlag(page, 'p2pdma')) {
         // 6.2: a peer-to-peer DMA page only for a caller that asked for them (FOLL_PCI_P2PDMA)
         if (k.y && step(k, fn, '!(flags & FOLL_PCI_P2PDMA) && is_pci_p2pdma_page(page)', 'bail', { pfn: page, addr, note: 'a PCI P2PDMA page, and the caller did not ask for those' })) yield;

@@ -148,6 +148,11 @@ export function* slowGup(k: Kern, v: VersionModel, call: GupCall, start: number,
       notes.push(`FOLL_LONGTERM: CMA page 0x${pfn.toString(16)} migrated to 0x${dst.toString(16)}`);
       pfn = dst;
     }
+    if (k.m.mem.hasFlag(pfn, 'pgmapGone')) {
+      ret = EFAULT;
+      notes.push(`device page 0x${pfn.toString(16)}: its dev_pagemap is going away (get_dev_pagemap finds none): -EFAULT`);
+      break;
+    }
     if (k.m.mem.hasFlag(pfn, 'p2pdma') && atLeast(k, '6.2')) {
       ret = EREMOTEIO;
       notes.push(`PCI P2PDMA page 0x${pfn.toString(16)} without FOLL_PCI_P2PDMA (6.2+): -EREMOTEIO`);

@@ -267,7 +267,10 @@ function rawPageBuiltins(): Builtin[] {
   p('arch_make_page_accessible', 'int', 's390 secure pages (none here): 0', () => 0);
   p('arch_make_folio_accessible', 'int', 's390 secure pages (none here): 0', () => 0);
   p('sanity_check_pinned_pages', 'void', 'debug checks of pinned pages (nothing to model)', () => undefined);
-  p('get_dev_pagemap', 'ptr', 'the dev_pagemap of a ZONE_DEVICE frame (a token: pgmap refs are not modelled)', (t) => ({ kind: 'pgmap' }));
+  p('get_dev_pagemap', 'ptr', 'the dev_pagemap of a ZONE_DEVICE frame (a token: pgmap refs are not modelled), or NULL while its device goes away', (t, [pfn]) => {
+    const f = Number(pfn); // a frame number, an unsigned long (a BigInt on 64-bit arches)
+    return Number.isFinite(f) && t.k.m.mem.valid(f) && t.k.m.mem.hasFlag(f, 'pgmapGone') ? null : { kind: 'pgmap' };
+  });
   p('put_dev_pagemap', 'void', 'drop a dev_pagemap reference (not modelled)', () => undefined);
   return out;
 }
