@@ -282,6 +282,19 @@ export const BUILTIN: Scenario[] = [
     showcases: ['undo_dev_pagemap', 'gup_fast_undo_dev_pagemap'],
   },
   {
+    id: 'devmap-pgmap-gone-get',
+    title: 'device pages whose dev_pagemap is going away, with FOLL_GET',
+    description: 'get_user_pages_fast on the same 8 device pages: the fast path gives back the 4 references it took (undo_dev_pagemap with put_page) and stops; the slow path takes the first 4 and refuses the rest.',
+    layout: [
+      { kind: '4k', offset: 0, count: 4, devmap: true },
+      { kind: '4k', offset: 4 * 4096, count: 4, devmap: true, pgmapGone: true },
+    ],
+    call: { offset: 0, nrPages: 8, write: false },
+    arches: ['x86-64', 'arm64'],
+    eras: ['modern'],
+    releases: '4.5+ (undo_dev_pagemap)',
+  },
+  {
     id: 'range-wraps',
     title: 'a range whose end wraps past the top of the address space',
     description: '16 pages starting 8 pages below 2^BITS_PER_LONG, so start + length overflows: 5.x answers 0 pages, 6.x -EOVERFLOW (check_add_overflow); older walkers see an end beyond user space and leave it to the slow path, which finds no VMA (-EFAULT).',

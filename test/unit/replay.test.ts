@@ -68,6 +68,7 @@ const expected: Record<string, Want | ((version: string) => Want)> = {
   'get-shared-readonly': { nr: 4, slow: false, fastNr: 4 },
   'devmap-pud': { nr: 512, slow: false, fastNr: 512 },
   'devmap-pgmap-gone': { nr: 4, slow: true, fastNr: 0 },
+  'devmap-pgmap-gone-get': { nr: 4, slow: true, fastNr: 0 },
   'devmap-pud-longterm': { nr: 0, ret: -95, slow: true, fastNr: 0 },
   'file-thp-longterm-pin': (v) => (v === 'folio-6x' ? { nr: 0, ret: -14, slow: true, fastNr: 0 } : { nr: 512, slow: false, fastNr: 512 }),
   // 5.7-6.1 answer 0 pages, 6.10 -EOVERFLOW; the interrupts-off walkers leave it to the slow path (no VMA there)
