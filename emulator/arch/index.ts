@@ -27,4 +27,7 @@ export function getArch(id: string, opts: { la57?: boolean } = {}): ArchModel {
   return a;
 }
 
+/** BITS_PER_LONG: how wide an address (and an unsigned long) is on the arch. */
+export const longBits = (arch: ArchModel): 32 | 64 => (arch.id === 'x86-64' || arch.id === 'arm64' ? 64 : 32);
+
 export type { ArchId, ArchModel } from './types';

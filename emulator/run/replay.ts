@@ -3,7 +3,7 @@
  * return the trace, the result and each page's refcount change. Every front (CLI, hover,
  * CodeLens, debug adapter) starts here. Layer: pure emulator.
  */
-import { getArch } from '../arch';
+import { getArch, longBits } from '../arch';
 import { releaseNumber } from '../arch/release';
 import type { ArchModel, Era } from '../arch/types';
 import { buildMachine, type MapSpec } from '../machine/builder';
@@ -121,9 +121,6 @@ export function kernOptions(arch: ArchModel, version: VersionModel, opts: Versio
   const rcuTableFree = version.defaults.rcuTableFree && arch.rcuTableFree;
   return { ...version.defaults, rcuTableFree, ...opts };
 }
-
-/** BITS_PER_LONG: how wide an address (and an unsigned long) is. */
-export const longBits = (arch: ArchModel): 32 | 64 => (arch.id === 'x86-64' || arch.id === 'arm64' ? 64 : 32);
 
 export function gupCall(arch: ArchModel, s: Scenario): GupCall {
   const c = s.call;

@@ -13,6 +13,7 @@
  * the scenarios are anonymous).
  * Layer: pure emulator.
  */
+import { longBits } from '../arch';
 import type { Ent, Level } from '../arch/types';
 import type { Slot } from '../machine/machine';
 import type { GupResult } from '../trace/types';
@@ -402,7 +403,7 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
       k.m.mm.has_pinned = true;
       if (k.y && step(k, fn, 'has_pinned', 'note', { note: 'mm->has_pinned = 1' })) yield;
     }
-    if (end >= 2 ** (k.arch.id === 'x86-64' || k.arch.id === 'arm64' ? 64 : 32)) {
+    if (end >= 2 ** longBits(k.arch)) {
       // start + len wrapped around the address space: 5.x gives 0 pages, 6.x (by 6.6) says so
       const eoverflow = atLeast(k, '6.6');
       if (k.y && step(k, fn, 'check_add_overflow(start, len, &end)', 'bail', { addr: start, note: eoverflow ? 'the range wraps: -EOVERFLOW' : 'the range wraps: 0 pages' })) yield;
