@@ -26,17 +26,8 @@ const IDENT = /[A-Za-z_]\w*/y;
 export function pruneUnreachable(text: string, roots: string[], stop: ReadonlySet<string> = new Set()): string {
   const defs = topLevelFunctions(text);
   if (!defs) return text;
-  const byName = new Map<string, Def[]>();
-  for (const d of defs) byName.set(d.name, [...(byName.get(d.name) ?? []), d]);
-  const todo = roots.filter((r) => byName.has(r));
-  if (!todo.length) return text;
-  const keep = new Set<string>();
-  while (todo.length) {
-    const n = todo.pop()!;
-    if (keep.has(n) || stop.has(n)) continue;
-    keep.add(n);
-    for (const d of byName.get(n) ?? []) for (const u of d.uses) if (byName.has(u) && !keep.has(u)) todo.push(u);
-  }
+  const keep = reach(defs, roots, stop);
+  if (!keep) return text;
   const out: string[] = [];
   let at = 0;
   for (const d of defs) {
@@ -46,6 +37,27 @@ export function pruneUnreachable(text: string, roots: string[], stop: ReadonlySe
   }
   out.push(text.slice(at));
   return out.join('');
+}
+
+/** The functions the roots call, directly or not, without going through a `stop` one (undefined: braces that do not balance). */
+export function reachableFunctions(text: string, roots: string[], stop: ReadonlySet<string> = new Set()): Set<string> | undefined {
+  const defs = topLevelFunctions(text);
+  return defs ? reach(defs, roots, stop) ?? new Set() : undefined;
+}
+
+function reach(defs: Def[], roots: string[], stop: ReadonlySet<string>): Set<string> | undefined {
+  const byName = new Map<string, Def[]>();
+  for (const d of defs) byName.set(d.name, [...(byName.get(d.name) ?? []), d]);
+  const todo = roots.filter((r) => byName.has(r));
+  if (!todo.length) return undefined;
+  const keep = new Set<string>();
+  while (todo.length) {
+    const n = todo.pop()!;
+    if (keep.has(n) || stop.has(n)) continue;
+    keep.add(n);
+    for (const d of byName.get(n) ?? []) for (const u of d.uses) if (byName.has(u) && !keep.has(u)) todo.push(u);
+  }
+  return keep;
 }
 
 /** The names of the functions a text defines at top level (none when its braces do not balance). */

@@ -71,7 +71,8 @@ export function parseInput(pre: Preprocessed, opts: Pick<SourceOptions, 'entry'>
   return pruneUnreachable(pre.text, roots(opts), SLOW_PATH);
 }
 
-const roots = (opts: Pick<SourceOptions, 'entry'>) => [...(opts.entry ? [opts.entry] : []), ...ENTRIES];
+/** The functions a GUP call may enter first: where reachability (pruning, coverage) starts. */
+export const roots = (opts: Pick<SourceOptions, 'entry'> = {}) => [...(opts.entry ? [opts.entry] : []), ...ENTRIES];
 
 /** The same, with a parser that answers later (the parse worker). */
 export async function sourceVersionAsync(text: string, parse: (text: string) => Promise<ReturnType<ParseC>>, arch: ArchModel, model: VersionModel, opts: SourceOptions = {}): Promise<SourceVersion> {

@@ -10,7 +10,9 @@ import type { ArchId } from '../../emulator/arch/types';
 import { explore } from '../../emulator/explore/explore';
 import type { Stubs } from '../../emulator/interp/kapi/stubs';
 import type { Coverage } from '../../emulator/interp/runtime';
-import type { SourceVersion } from '../../emulator/interp/source-version';
+import { SLOW_PATH } from '../../emulator/interp/kapi/slow';
+import { definedFunctions, reachableFunctions } from '../../emulator/interp/prune';
+import { roots, type SourceVersion } from '../../emulator/interp/source-version';
 import { checkApplicable, replay } from '../../emulator/run/replay';
 import { SCENARIOS } from '../../emulator/scenarios';
 import { RACES } from '../../emulator/scenarios/races';
@@ -70,7 +72,7 @@ export async function fileCoverage(file: string, text: string, opts: CoverageOpt
   const ran = new Map<string, Map<number, Set<string>>>();
   const decisions = new Map<string, Map<string, number>>();
   const seen = new Map<string, Set<string>>();
-  const compiled = new Set<string>();
+  const reached = new Set<string>();
   /** functions some arch's configuration compiles in (an #ifdef for another arch's page tables leaves them out) */
   const active = new Set<string>();
   for (const arch of archesOf(text, file).arches) {
@@ -82,10 +84,11 @@ export async function fileCoverage(file: string, text: string, opts: CoverageOpt
     }
     if (!src) continue;
     for (const f of defined) if (src.pre.active[f.nameLine + 1]) active.add(f.name);
-    // what an entry point reaches: compiled, or reached and not compilable (a gap is never hidden as unreachable)
-    for (const name of src.program.broken.keys()) compiled.add(name);
+    // what an entry point reaches, not through the slow path nor through code for tables no modelled arch has
+    // (a helper only a hugepd walker calls is as unreachable as that walker); compiled or not, a gap is never hidden
+    const stop = new Set([...SLOW_PATH, ...definedFunctions(src.pre.text).filter((n) => UNREACHABLE.test(n))]);
+    for (const name of reachableFunctions(src.pre.text, roots(), stop) ?? src.program.fns.keys()) reached.add(name);
     for (const [name, fn] of src.program.fns) {
-      compiled.add(name);
       const ls = lines.get(name) ?? new Set<number>();
       fn.lines.forEach((l) => ls.add(l));
       lines.set(name, ls);
@@ -151,7 +154,7 @@ export async function fileCoverage(file: string, text: string, opts: CoverageOpt
     .filter((f, i) => defined.findIndex((g) => g.name === f.name) === i)
     .map((f) => {
       // code no modelled arch has, code no arch's configuration keeps, or code no entry point calls (unpin_user_page in 5.15+)
-      const unreachable = UNREACHABLE.test(f.name) || !active.has(f.name) || !compiled.has(f.name);
+      const unreachable = UNREACHABLE.test(f.name) || !active.has(f.name) || !reached.has(f.name);
       const ls = lines.get(f.name) ?? new Set<number>();
       const r = ran.get(f.name) ?? new Map<number, Set<string>>();
       const ds = decisions.get(f.name) ?? new Map<string, number>();
