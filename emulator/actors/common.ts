@@ -4,6 +4,7 @@
  * Each actor is a generator on its own CPU; its steps interleave with the GUP walker's.
  * Layer: pure emulator.
  */
+import { NONE } from '../arch/bits';
 import type { Ent, Level } from '../arch/types';
 import type { QsToken, Slot } from '../machine/machine';
 import { step, type G, type Kern } from '../versions/kern';
@@ -50,6 +51,22 @@ export function unmapCount(k: Kern, e: Ent): number {
   const pfn = k.arch.pfn(e);
   k.m.mem.mapcount[k.m.mem.idx(pfn)] -= 1;
   return pfn;
+}
+
+/**
+ * munmap of one pte as zap_pte_range and tlb_finish_mmu order it: clear it, flush, then drop the
+ * reference its mapping held. Returns the page it mapped.
+ */
+export function* zapPte(k: Kern, ptep: Slot, addr: number, note?: string): G<number> {
+  const old = k.m.load(ptep);
+  k.m.store(ptep, NONE);
+  const page = unmapCount(k, old);
+  if (k.y && step(k, 'zap_pte_range', 'ptep_get_and_clear_full', 'write', { level: 'pte', lo: 0, hi: 0, addr, note })) yield;
+  yield* flushTlb(k, 'tlb_flush_mmu', 'tlb_flush_mmu_tlbonly');
+  k.m.refSub(page, 1);
+  const mem = k.m.mem;
+  if (k.y && step(k, 'free_pages_and_swap_cache', 'put_page(page)', 'free', { pfn: page, ref: -1, note: mem.isFree(page) ? 'refcount 0: page freed' : `still referenced: refcount ${k.m.refcount(page)}, mapcount ${mem.mapcount[mem.idx(page)]}` })) yield;
+  return page;
 }
 
 /** Somebody else allocates a frame (the page allocator hands a freed page to a new owner). */

@@ -10,7 +10,7 @@ import { PG } from '../machine/memory';
 import { step, type G, type Kern, type VersionModel } from '../versions/kern';
 import { reuseAnchor, reuseRule, wpReuses } from '../versions/cow';
 import { maybeDmaPinned, tailPins } from '../versions/refs';
-import { allocForOther, flushTlb, slotAt, unmapCount, waitQs } from './common';
+import { allocForOther, flushTlb, slotAt, unmapCount, waitQs, zapPte } from './common';
 
 export type ActorKind = 'thp-split' | 'thp-split-freeze' | 'khugepaged' | 'munmap' | 'pte-writer' | 'fork' | 'numa-hint' | 'unmap-realloc' | 'cow-write';
 
@@ -337,14 +337,7 @@ function* numa_hint(k: Kern, spec: ActorSpec): G<void> {
 /** The page is unmapped, freed (refcount 0), and the allocator hands the frame to somebody else. */
 function* unmap_realloc(k: Kern, spec: ActorSpec): G<void> {
   const addr = k.arch.userBase + spec.offset;
-  const ptep = slotAt(k, addr, 'pte');
-  const old = k.m.load(ptep);
-  k.m.store(ptep, NONE);
-  const page = unmapCount(k, old);
-  if (k.y && step(k, 'zap_pte_range', 'ptep_get_and_clear_full', 'write', { level: 'pte', lo: 0, hi: 0, addr })) yield;
-  yield* flushTlb(k, 'tlb_flush_mmu', 'tlb_flush_mmu_tlbonly');
-  k.m.refSub(page, 1);
-  if (k.y && step(k, 'free_pages_and_swap_cache', 'put_page(page)', 'free', { pfn: page, ref: -1, note: k.m.mem.isFree(page) ? 'refcount 0: page freed' : 'still referenced' })) yield;
+  const page = yield* zapPte(k, slotAt(k, addr, 'pte'), addr);
   const again = allocForOther(k);
   if (k.y && step(k, 'alloc_pages', 'alloc_page(GFP_KERNEL)', 'alloc', { pfn: again, note: again === page ? 'the same frame, reallocated to another owner' : 'another frame' })) yield;
 }
@@ -371,15 +364,7 @@ function* unmapThenOtherWrites(k: Kern, addr: number, mapped: number | undefined
   const ptep = slotAt(k, addr, 'pte');
   if (mapped === undefined) throw new RangeError(`no page mapped at 0x${addr.toString(16)} for the other process to share`);
   const theirs = mapped;
-  const old = k.m.load(ptep);
-  if (!k.arch.none(old)) {
-    k.m.store(ptep, NONE);
-    const page = unmapCount(k, old);
-    if (k.y && step(k, 'zap_pte_range', 'ptep_get_and_clear_full', 'write', { level: 'pte', lo: 0, hi: 0, addr, note: 'this process unmaps its copy (munmap)' })) yield;
-    yield* flushTlb(k, 'tlb_flush_mmu', 'tlb_flush_mmu_tlbonly');
-    k.m.refSub(page, 1);
-    if (k.y && step(k, 'free_pages_and_swap_cache', 'put_page(page)', 'unref', { pfn: page, ref: -1, note: k.m.mem.isFree(page) ? 'refcount 0: page freed' : `refcount ${k.m.refcount(page)}, mapcount ${k.m.mem.mapcount[k.m.mem.idx(page)]}` })) yield;
-  }
+  if (!k.arch.none(k.m.load(ptep))) yield* zapPte(k, ptep, addr, 'this process unmaps its copy (munmap)');
   const mem = k.m.mem;
   const reuse = wpReuses(k, theirs);
   const rule = reuseRule(k) === 'mapcount' ? `mapcount ${mem.mapcount[mem.idx(theirs)]}` : `page_count ${k.m.refcount(theirs)}`;

@@ -8,7 +8,7 @@
  * 32-bit ARM never supported NUMA balancing, so there are no protnone hinting entries.
  * Layer: pure emulator.
  */
-import { makeCodec, pfnOf, withBit, withPfn } from './bits';
+import { entryKind, makeCodec, pfnOf, withBit, withPfn } from './bits';
 import { inRelease } from './release';
 import type { ArchModel, Ent, Era, FieldDef, LeafProt, Level } from './types';
 import { releaseVariants } from './variant';
@@ -62,12 +62,8 @@ function makeArmLpae(special?: boolean): ArchModel {
     devmap: () => false,
     huge: leaf,
     splitting: (level: Level, e: Ent, era: Era) => level === 'pmd' && era === 'thp-split' && (e.hi & SPECIAL_HI) !== 0,
-    kind(level: Level, e: Ent) {
-      if (none(e)) return 'none' as const;
-      if (!present(e)) return 'not-present' as const;
-      if (level === 'pte') return 'page' as const;
-      return leaf(level, e) ? ('huge' as const) : ('table' as const);
-    },
+    // no protnone entries on 32-bit ARM: protnone is always false
+    kind: entryKind({ none, protnone: () => false, present, leaf }),
   };
 
   const codec = makeCodec('arm-lpae', fields, PHYS_BITS, sem);

@@ -11,7 +11,7 @@
  * TLB invalidation is a hardware broadcast (TLBI ...IS): no IPI.
  * Layer: pure emulator.
  */
-import { makeCodec, pfnOf, withBit, withPfn } from './bits';
+import { entryKind, makeCodec, pfnOf, withBit, withPfn } from './bits';
 import { inRelease } from './release';
 import { releaseVariants } from './variant';
 import type { ArchModel, Ent, Era, FieldDef, LeafProt, Level } from './types';
@@ -101,13 +101,7 @@ function makeArm64(fixed?: Layout): ArchModel {
     devmap: (_l: Level, e: Ent, era: Era) => lay(era).devmap && (e.hi & B57_HI) !== 0,
     huge: leaf,
     splitting: (level: Level, e: Ent, era: Era) => level === 'pmd' && era === 'thp-split' && leaf(level, e) && (e.hi & SPECIAL_HI) !== 0,
-    kind(level: Level, e: Ent) {
-      if (none(e)) return 'none' as const;
-      if (protnone(e)) return 'protnone' as const;
-      if (!present(e)) return 'not-present' as const;
-      if (level === 'pte') return 'page' as const;
-      return leaf(level, e) ? ('huge' as const) : ('table' as const);
-    },
+    kind: entryKind({ none, protnone, present, leaf }),
     /** the releases whose encoding is not their era's: the 3.11 THP patch, and 6.10's PROT_NONE */
     atRelease(release: string, level: Level, e: Ent) {
       if (inRelease(release, undefined, '3.16')) {

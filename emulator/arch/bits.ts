@@ -62,6 +62,17 @@ export interface Codec {
   encode(level: Level, input: EncodeInput, era?: Era): bigint;
 }
 
+/** What kind of entry this is, from an arch's own none/protnone/present/leaf tests (the same order on every arch). */
+export function entryKind(p: { none(e: Ent): boolean; protnone(e: Ent): boolean; present(e: Ent): boolean; leaf(level: Level, e: Ent): boolean }): (level: Level, e: Ent) => EntryKind {
+  return (level, e) => {
+    if (p.none(e)) return 'none';
+    if (p.protnone(e)) return 'protnone';
+    if (!p.present(e)) return 'not-present';
+    if (level === 'pte') return 'page';
+    return p.leaf(level, e) ? 'huge' : 'table';
+  };
+}
+
 /** What an arch must say about an entry beyond its field table. */
 export interface Semantics {
   kind(level: Level, e: Ent, era: Era): EntryKind;

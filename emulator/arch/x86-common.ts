@@ -3,7 +3,7 @@
  * level (arch/x86/include/asm/pgtable_types.h), only the physical width and the high bits differ.
  * Layer: pure emulator.
  */
-import { makeCodec, pfnOf, withBit, withPfn } from './bits';
+import { entryKind, makeCodec, pfnOf, withBit, withPfn } from './bits';
 import { inRelease } from './release';
 import { releaseVariants } from './variant';
 import type { ArchModel, Ent, Era, FieldDef, LeafProt, Level, LevelInfo } from './types';
@@ -102,13 +102,7 @@ export function makeX86(shape: X86Shape, fixed?: Layout, parentAt?: (release: st
     devmap: (_l: Level, e: Ent, era: Era) => hasDevmap && era === 'modern' && (e.hi & DEVMAP_HI) !== 0,
     huge: leaf,
     splitting: (level: Level, e: Ent, era: Era) => level === 'pmd' && era === 'thp-split' && leaf(level, e) && (e.lo & splitBit) !== 0,
-    kind(level: Level, e: Ent) {
-      if (none(e)) return 'none' as const;
-      if (protnone(e)) return 'protnone' as const;
-      if (!present(e)) return 'not-present' as const;
-      if (level === 'pte') return 'page' as const;
-      return leaf(level, e) ? ('huge' as const) : ('table' as const);
-    },
+    kind: entryKind({ none, protnone, present, leaf }),
     /** 2.6.38-3.15 marked a splitting huge pmd with SOFTW1 (bit 9), not SOFTW2 */
     atRelease(release: string, level: Level, e: Ent) {
       if (level !== 'pmd' || !inRelease(release, '2.6.38', '3.15')) return {};

@@ -11,6 +11,7 @@
 import type { Ent, Level } from '../arch/types';
 import { ensureTable, findVma, mapLeaf } from '../machine/builder';
 import { reuseAnchor, wpReuses } from './cow';
+import { mustUnshare } from './refs';
 import { atLeast, PAGE_SIZE, step, type G, type GupCall, type Kern, type VersionModel } from './kern';
 
 const EFAULT = -14;
@@ -138,7 +139,7 @@ export function* slowGup(k: Kern, v: VersionModel, call: GupCall, start: number,
       }
     }
     // 5.19+: a read-only pin of an anon page fork shared takes the unshare fault (FAULT_FLAG_UNSHARE): an exclusive copy, still read-only
-    if (call.pin && !call.write && unshares(k) && leaf.level === 'pte' && k.m.mem.hasFlag(pfn, 'anon') && k.m.holds.has(k.m.headOf(pfn))) {
+    if (!call.write && unshares(k) && leaf.level === 'pte' && mustUnshare(k, pfn, call.pin)) {
       const old = pfn;
       pfn = replacePage(k, addr, old, k.arch.write(leaf.level, leaf.e, k.era));
       notes.push(`read-only pin of 0x${addr.toString(16)}, shared after fork: unshared to 0x${pfn.toString(16)} (was 0x${old.toString(16)})`);
