@@ -84,14 +84,19 @@ export function checkReturned(m: Machine, r: Returned): Violation | undefined {
 /** The parent's pte still maps each page pinned for write, writable: else fork made it COW. */
 export function checkForkPin(m: Machine, r: Returned): Violation | undefined {
   if (!r.call.pin || !r.call.write) return undefined;
-  return eachMapped(m, r, (pfn, addr, leaf, now) =>
-    leaf && now === pfn && !m.arch.write(leaf.level, leaf.e, m.era)
-      ? {
-          invariant: 'fork-pin-cow',
-          message: `page 0x${pfn.toString(16)} was pinned for write at 0x${addr.toString(16)}, but fork left it write-protected and shared: the parent's next write COWs to a new page and the DMA goes to the old one`,
-        }
-      : undefined,
-  );
+  const start = r.call.start - (r.call.start % 4096);
+  const cur = new LeafCursor(m);
+  for (let i = 0; i < r.pfns.length; i++) {
+    const addr = start + i * 4096;
+    const pfn = r.pfns[i];
+    if (cur.at(addr) === pfn && !m.arch.write(cur.leaf!.level, cur.leaf!.e, m.era)) {
+      return {
+        invariant: 'fork-pin-cow',
+        message: `page 0x${pfn.toString(16)} was pinned for write at 0x${addr.toString(16)}, but fork left it write-protected and shared: the parent's next write COWs to a new page and the DMA goes to the old one`,
+      };
+    }
+  }
+  return undefined;
 }
 
 /** No page GUP returned (this allocation of it) was then reused in place by another process's write fault. */
@@ -112,38 +117,40 @@ export function checkCowReuse(m: Machine, r: Returned): Violation | undefined {
 /** After a FOLL_PIN call, each pinned page is still what its address maps, unless the address was unmapped. */
 export function checkPinnedStays(m: Machine, r: Returned): Violation | undefined {
   if (!r.call.pin) return undefined;
-  // an address the process unmapped itself (no leaf now) is its own doing
-  return eachMapped(m, r, (pfn, addr, _leaf, now) =>
-    now !== undefined && now !== pfn
-      ? {
-          invariant: 'pinned-page-replaced',
-          message: `page 0x${pfn.toString(16)} was pinned at 0x${addr.toString(16)}, which now maps page 0x${now.toString(16)}: the DMA goes to a page the process no longer has`,
-        }
-      : undefined,
-  );
+  const start = r.call.start - (r.call.start % 4096);
+  const cur = new LeafCursor(m);
+  for (let i = 0; i < r.pfns.length; i++) {
+    const addr = start + i * 4096;
+    const now = cur.at(addr);
+    if (now === undefined) continue; // unmapped by the process itself: its own doing
+    if (now !== r.pfns[i]) {
+      return {
+        invariant: 'pinned-page-replaced',
+        message: `page 0x${r.pfns[i].toString(16)} was pinned at 0x${addr.toString(16)}, which now maps page 0x${now.toString(16)}: the DMA goes to a page the process no longer has`,
+      };
+    }
+  }
+  return undefined;
 }
 
 type Leaf = NonNullable<ReturnType<typeof lookupLeaf>>;
 
-/**
- * Each page a call returned, with the leaf its address maps now and the page there (none where it
- * is unmapped); the first violation `test` finds. One page-table walk per leaf: a 1 GiB page is
- * one pud, not 262,144 lookups.
- */
-function eachMapped(m: Machine, r: Returned, test: (pfn: number, addr: number, leaf: Leaf | undefined, now: number | undefined) => Violation | undefined): Violation | undefined {
-  const start = r.call.start - (r.call.start % 4096);
-  let leaf: Leaf | undefined;
-  let leafEnd = 0;
-  for (let i = 0; i < r.pfns.length; i++) {
-    const addr = start + i * 4096;
-    if (addr >= leafEnd) {
-      leaf = lookupLeaf(m, addr);
-      leafEnd = leaf ? addr - (addr % leaf.size) + leaf.size : addr + 4096;
+/** What addresses map now, read in order: one page-table walk per leaf (a 1 GiB page is one pud, not 262,144 lookups). */
+class LeafCursor {
+  /** the leaf the last address read lies in, if mapped */
+  leaf: Leaf | undefined;
+  private end = 0;
+  constructor(private readonly m: Machine) {}
+
+  /** The page addr maps now, or undefined where nothing does. */
+  at(addr: number): number | undefined {
+    if (addr >= this.end) {
+      this.leaf = lookupLeaf(this.m, addr);
+      this.end = this.leaf ? addr - (addr % this.leaf.size) + this.leaf.size : addr + 4096;
     }
-    const v = test(r.pfns[i], addr, leaf, leaf && leaf.head + Math.floor((addr % leaf.size) / 4096));
-    if (v) return v;
+    const l = this.leaf;
+    return l && l.head + Math.floor((addr % l.size) / 4096);
   }
-  return undefined;
 }
 
 function lookupLeaf(m: Machine, addr: number) {
