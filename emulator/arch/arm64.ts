@@ -80,9 +80,10 @@ interface Layout {
   /** 6.12: huge VM_PFNMAP mappings, so a pmd or pud can be special */
   specialHuge: boolean;
 }
-const ERA_LAYOUT: Record<Era, Layout> = {
-  modern: { dbm: true, devmap: true, presentInvalid: false, specialHuge: true },
-  'thp-split': { dbm: false, devmap: false, presentInvalid: false, specialHuge: false },
+/** without a release only the era's bits are known; a special huge leaf needs a release that says so */
+const ERA_LAYOUT: Record<Era, Omit<Layout, 'specialHuge'>> = {
+  modern: { dbm: true, devmap: true, presentInvalid: false },
+  'thp-split': { dbm: false, devmap: false, presentInvalid: false },
 };
 
 function makeArm64(fixed?: Layout): ArchModel {

@@ -26,7 +26,7 @@ const IDENT = /[A-Za-z_]\w*/y;
 export function pruneUnreachable(text: string, roots: string[], stop: ReadonlySet<string> = new Set()): string {
   const defs = topLevelFunctions(text);
   if (!defs) return text;
-  const keep = reach(defs, roots, stop);
+  const keep = reach(defs, roots, (n) => stop.has(n));
   if (!keep) return text;
   const out: string[] = [];
   let at = 0;
@@ -39,13 +39,13 @@ export function pruneUnreachable(text: string, roots: string[], stop: ReadonlySe
   return out.join('');
 }
 
-/** The functions the roots call, directly or not, without going through a `stop` one (undefined: braces that do not balance). */
-export function reachableFunctions(text: string, roots: string[], stop: ReadonlySet<string> = new Set()): Set<string> | undefined {
+/** The functions the roots call, directly or not, without going through one `stop` says (undefined: braces that do not balance). */
+export function reachableFunctions(text: string, roots: string[], stop: (name: string) => boolean): Set<string> | undefined {
   const defs = topLevelFunctions(text);
   return defs ? reach(defs, roots, stop) ?? new Set() : undefined;
 }
 
-function reach(defs: Def[], roots: string[], stop: ReadonlySet<string>): Set<string> | undefined {
+function reach(defs: Def[], roots: string[], stop: (name: string) => boolean): Set<string> | undefined {
   const byName = new Map<string, Def[]>();
   for (const d of defs) byName.set(d.name, [...(byName.get(d.name) ?? []), d]);
   const todo = roots.filter((r) => byName.has(r));
@@ -53,7 +53,7 @@ function reach(defs: Def[], roots: string[], stop: ReadonlySet<string>): Set<str
   const keep = new Set<string>();
   while (todo.length) {
     const n = todo.pop()!;
-    if (keep.has(n) || stop.has(n)) continue;
+    if (keep.has(n) || stop(n)) continue;
     keep.add(n);
     for (const d of byName.get(n) ?? []) for (const u of d.uses) if (byName.has(u) && !keep.has(u)) todo.push(u);
   }

@@ -11,7 +11,7 @@ import { explore } from '../../emulator/explore/explore';
 import type { Stubs } from '../../emulator/interp/kapi/stubs';
 import type { Coverage } from '../../emulator/interp/runtime';
 import { SLOW_PATH } from '../../emulator/interp/kapi/slow';
-import { definedFunctions, reachableFunctions } from '../../emulator/interp/prune';
+import { reachableFunctions } from '../../emulator/interp/prune';
 import { roots, type SourceVersion } from '../../emulator/interp/source-version';
 import { checkApplicable, replay } from '../../emulator/run/replay';
 import { SCENARIOS } from '../../emulator/scenarios';
@@ -86,7 +86,7 @@ export async function fileCoverage(file: string, text: string, opts: CoverageOpt
     for (const f of defined) if (src.pre.active[f.nameLine + 1]) active.add(f.name);
     // what an entry point reaches, not through the slow path nor through code for tables no modelled arch has
     // (a helper only a hugepd walker calls is as unreachable as that walker); compiled or not, a gap is never hidden
-    const stop = new Set([...SLOW_PATH, ...definedFunctions(src.pre.text).filter((n) => UNREACHABLE.test(n))]);
+    const stop = (n: string) => SLOW_PATH.has(n) || UNREACHABLE.test(n);
     for (const name of reachableFunctions(src.pre.text, roots(), stop) ?? src.program.fns.keys()) reached.add(name);
     for (const [name, fn] of src.program.fns) {
       const ls = lines.get(name) ?? new Set<number>();
