@@ -83,13 +83,15 @@ export function activateTimeline(ctx: GupContext): void {
       }
       if (!s) return;
       repo = top;
-      if (!panel) {
+      // an open view is shown where it is: moving a webview to another group while its frame
+      // loads could leave it blank (the frame is re-created)
+      if (panel) panel.reveal(panel.viewColumn);
+      else {
         panel = vscode.window.createWebviewPanel('gupLens.timeline', 'gup-lens behaviour timeline', vscode.ViewColumn.Beside, { enableScripts: true, localResourceRoots: [] });
         panel.onDidDispose(() => (panel = undefined));
         panel.webview.onDidReceiveMessage((m) => void onMessage(m).catch((e: Error) => vscode.window.showErrorMessage(`gup-lens: ${e.message}`)));
       }
       panel.webview.html = timelineHtml(s, path.basename(top), randomBytes(16).toString('base64'));
-      panel.reveal(vscode.ViewColumn.Beside);
     }),
   );
 }

@@ -61,7 +61,7 @@ export class TraceView {
 
   private show(): void {
     if (this.panel) {
-      this.panel.reveal(vscode.ViewColumn.Beside, true);
+      this.panel.reveal(this.panel.viewColumn, true); // where it is (a move re-creates its frame)
       this.render();
       return;
     }
