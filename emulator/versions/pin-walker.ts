@@ -390,6 +390,12 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
     const start = call.start - (call.start % PAGE_SIZE);
     const end = start + call.nrPages * PAGE_SIZE;
     if (enter(k, entry, entry, start, end)) yield;
+    // from 5.10 FOLL_LONGTERM goes only with FOLL_PIN: a long-term FOLL_GET warns and is refused
+    if (call.longterm && !call.pin && atLeast(k, '5.10')) {
+      const check = atLeast(k, '6.3') ? 'is_valid_gup_args(pages, NULL, &gup_flags, FOLL_GET)' : 'is_valid_gup_flags(gup_flags)';
+      if (k.y && step(k, entry, check, 'bail', { addr: start, note: 'FOLL_LONGTERM without FOLL_PIN: -EINVAL' })) yield;
+      return { nr: 0, ret: -22, slowPath: false, fastNr: 0, pages: [] };
+    }
     return (yield fallback(k, self, call, start, end)) as GupResult;
   }
 

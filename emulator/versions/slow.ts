@@ -43,15 +43,61 @@ function splitting(k: Kern, addr: number): boolean {
   return !!leaf && leaf.level === 'pmd' && k.arch.splitting('pmd', leaf.e, k.era);
 }
 
-/** Map a fresh anon page at addr in place of `old`, which loses this mapping and its reference. */
+/** Map a fresh anon page at addr in place of `old`, which loses this mapping and its reference (on its head: a THP's subpage). */
 function replacePage(k: Kern, addr: number, old: number, write: boolean): number {
   const fresh = k.m.mem.alloc(0);
   k.m.mem.setFlag(fresh, 'anon');
   k.m.store(k.m.slot(ensureTable(k.m, addr, 'pte'), 'pte', addr), k.arch.mkLeaf('pte', fresh, { write, user: true }, k.era));
   k.m.mem.mapcount[k.m.mem.idx(fresh)] = 1;
   k.m.mem.mapcount[k.m.mem.idx(old)] -= 1;
-  k.m.refSub(old, 1);
+  k.m.refSub(k.m.headOf(old), 1);
   return fresh;
+}
+
+/**
+ * A write or unshare fault on a huge anon leaf (do_huge_pmd_wp_page, hugetlb_wp), 4.5+ refcounts:
+ * a page nobody else holds is made writable in place; otherwise hugetlb copies the whole huge
+ * page, and a THP's pmd is split into ptes (the folio stays whole, each pte holding a ref on its
+ * head) so the fault goes on at the pte. Returns what now maps addr and what was done.
+ */
+function hugeFault(k: Kern, leaf: Leaf, addr: number, write: boolean): { leaf: Leaf; note: string } {
+  const m = k.m;
+  const mem = m.mem;
+  const head = k.arch.pfn(leaf.e);
+  const slot = m.slot(leaf.table, leaf.level, addr);
+  const at = `0x${addr.toString(16)}`;
+  if (write && wpReuses(k, head)) {
+    m.store(slot, k.arch.mkLeaf(leaf.level, head, { write: true, user: true }, k.era));
+    return { leaf: lookup(k, addr)!, note: `huge ${leaf.level} at ${at} reused in place (${reuseAnchor(k)})` };
+  }
+  if (k.era !== 'modern') throw new RangeError(`a fault that must copy a huge ${leaf.level} is not modelled for pre-4.5 THP refcounting`);
+  const order = mem.order[mem.idx(head)];
+  if (mem.hasFlag(head, 'hugetlb')) {
+    mem.reserve(2 ** (order + 1));
+    const fresh = mem.alloc(order);
+    mem.setFlag(fresh, 'anon');
+    mem.setFlag(fresh, 'hugetlb');
+    m.store(slot, k.arch.mkLeaf(leaf.level, fresh, { write, user: true }, k.era));
+    mem.mapcount[mem.idx(fresh)] = 1;
+    mem.mapcount[mem.idx(head)] -= 1;
+    m.refSub(head, 1);
+    return { leaf: lookup(k, addr)!, note: `hugetlb page 0x${head.toString(16)} copied to 0x${fresh.toString(16)} (${write ? 'write' : 'unshare'} fault at ${at})` };
+  }
+  if (leaf.level !== 'pmd') throw new RangeError(`a fault that must copy a huge ${leaf.level} of a THP is not modelled`);
+  // __split_huge_pmd: the folio stays whole, now mapped by ptes that keep the pmd's permissions
+  const n = 2 ** order;
+  const table = mem.alloc(0, 'table');
+  const base = addr - (addr % 2 ** m.levelInfo('pmd').shift);
+  m.setTableVa(table, { level: 'pte', base });
+  const prot = { write: k.arch.write('pmd', leaf.e, k.era), user: true };
+  for (let t = 0; t < n; t++) {
+    m.store({ table, idx: t, level: 'pte' }, k.arch.mkLeaf('pte', head + t, prot, k.era));
+    mem.mapcount[mem.idx(head) + t] += 1;
+  }
+  mem.mapcount[mem.idx(head)] -= 1;
+  m.refAdd(head, n - 1);
+  m.store(slot, k.arch.mkTable('pmd', table));
+  return { leaf: lookup(k, addr)!, note: `THP pmd at ${at} split to ptes (${write ? 'write' : 'unshare'} fault on a huge page others hold)` };
 }
 
 /** The release of the code has PageAnonExclusive and the unshare fault (5.19). */
@@ -121,10 +167,19 @@ export function* slowGup(k: Kern, v: VersionModel, call: GupCall, start: number,
       notes.push(`NUMA hinting fault at 0x${addr.toString(16)}: entry made accessible again`);
       leaf = lookup(k, addr)!;
     }
-    const size = 2 ** k.m.levelInfo(leaf.level).shift;
-    let pfn = k.arch.pfn(leaf.e) + Math.floor((addr % size) / PAGE_SIZE);
     // 5.8 (and its stable backports) broke COW for every GUP of a private anon page, reads too
     const early = !call.write && k.opts.cowBreakReads && vma.write && vma.kind === 'anon';
+    if (leaf.level !== 'pte' && vma.kind === 'anon' && !k.arch.write(leaf.level, leaf.e, k.era)) {
+      const sub = k.arch.pfn(leaf.e) + Math.floor((addr % 2 ** k.m.levelInfo(leaf.level).shift) / PAGE_SIZE);
+      const unshare = !call.write && !early && unshares(k) && mustUnshare(k, sub, call.pin);
+      if (call.write || early || unshare) {
+        const f = hugeFault(k, leaf, addr, call.write || early);
+        leaf = f.leaf;
+        notes.push(f.note);
+      }
+    }
+    const size = 2 ** k.m.levelInfo(leaf.level).shift;
+    let pfn = k.arch.pfn(leaf.e) + Math.floor((addr % size) / PAGE_SIZE);
     if ((call.write || early) && !k.arch.write(leaf.level, leaf.e, k.era)) {
       const old = k.arch.pfn(leaf.e);
       const why = early ? `COW broken early for a read at 0x${addr.toString(16)} (GUP takes FOLL_WRITE's path)` : `write fault on read-only 0x${addr.toString(16)}`;
@@ -139,7 +194,7 @@ export function* slowGup(k: Kern, v: VersionModel, call: GupCall, start: number,
       }
     }
     // 5.19+: a read-only pin of an anon page fork shared takes the unshare fault (FAULT_FLAG_UNSHARE): an exclusive copy, still read-only
-    if (!call.write && unshares(k) && leaf.level === 'pte' && mustUnshare(k, pfn, call.pin)) {
+    if (!call.write && unshares(k) && leaf.level === 'pte' && !k.arch.write('pte', leaf.e, k.era) && mustUnshare(k, pfn, call.pin)) {
       const old = pfn;
       pfn = replacePage(k, addr, old, k.arch.write(leaf.level, leaf.e, k.era));
       notes.push(`read-only pin of 0x${addr.toString(16)}, shared after fork: unshared to 0x${pfn.toString(16)} (was 0x${old.toString(16)})`);

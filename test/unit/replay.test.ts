@@ -77,6 +77,11 @@ const expected: Record<string, Want | ((version: string) => Want)> = {
   'huge-pud-readonly-write': { nr: 0, slow: false, fastNr: 0 },
   // nothing mapped there: the fast path finds an empty entry above the ptes, the slow path faults all 4 in
   'unmapped-far': { nr: 4, slow: true, fastNr: 0 },
+  // 5.19+ refuse the shared huge leaf and the slow path unshares (a pmd is split, a hugetlb page copied); older pins take it
+  'pin-shared-readonly-thp': (v) => (v.startsWith('folio-6x') ? { nr: 4, slow: true, fastNr: 0 } : { nr: 4, slow: false, fastNr: 4 }),
+  'pin-shared-readonly-huge-pud': (v) => (v.startsWith('folio-6x') ? { nr: 4, slow: true, fastNr: 0 } : { nr: 4, slow: false, fastNr: 4 }),
+  // 5.10+ refuse a long-term FOLL_GET at the entry point
+  'get-longterm': (v) => (['wpseq-2021', 'folio-6x', 'folio-6x@6.1'].includes(v) ? { nr: 0, ret: -22, slow: false, fastNr: 0 } : { nr: 4, slow: false, fastNr: 4 }),
   'past-task-size': (v) => ({ nr: 0, ret: -14, slow: ['x86-2008', 'arm-rfc-2013', 'generic-2014'].includes(v), fastNr: 0 }),
 };
 
