@@ -62,6 +62,10 @@ describe('coverage', () => {
     // `!pmd_access_permitted(...) || pmd_special(seen) || ...`: the special test is what decides
     ['special-pmd', 'eras/gup-6.10-shape.c', 'folio-6x', 'x86-64', 'pmd_special(seen)', true],
     ['special-pud', 'eras/gup-6.10-shape.c', 'folio-6x', 'arm64', 'pud_special(seen)', true],
+    ['pin-shared-readonly-thp', 'eras/gup-6.10-shape.c', 'folio-6x', 'x86-64', '!pmd_write(seen) && gup_must_unshare', true],
+    ['pin-shared-readonly-thp', 'eras/gup-6.1-shape.c', 'folio-6x@6.1', 'arm64', '!pmd_write(seen) && gup_must_unshare', true],
+    ['pin-shared-readonly-huge-pud', 'eras/gup-6.10-shape.c', 'folio-6x', 'arm64', '!pud_write(seen) && gup_must_unshare', true],
+    ['get-longterm', 'eras/gup-6.10-shape.c', 'folio-6x', 'x86-64', 'if (!is_valid_gup_args(pages, NULL, &gup_flags, FOLL_GET))', true],
   ] as const)('%s takes its branch on %s (%s, %s)', (scenario, file, model, arch, needle, outcome) => {
     const t = text(file);
     const l = lineOf(t, needle);
