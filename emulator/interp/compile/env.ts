@@ -73,17 +73,58 @@ export const line = (n: CNode) => n.startPosition.row + 1;
 export const named = (n: CNode) => n.namedChildren.filter((c): c is CNode => !!c && c.type !== 'comment');
 export const field = (n: CNode, f: string) => n.childForFieldName(f);
 /**
- * A condition that decides nothing about behaviour, so it is no decision for coverage: the
- * configuration (IS_ENABLED, a literal), or an assertion (WARN_ON* firing is not a path to exercise).
+ * The value a condition has whatever the machine holds, or undefined: a literal, the
+ * configuration (IS_ENABLED), an arch hook no modelled arch implements (a built-in's `fixed`
+ * value: s390's arch_make_folio_accessible), and `!`, `&&`, `||` over those (`x && 0` is 0).
  */
-export function notABranch(n: CNode): boolean {
+export function fixedValue(n: CNode, env: Env): boolean | undefined {
+  switch (n.type) {
+    case 'parenthesized_expression':
+      return named(n)[0] ? fixedValue(named(n)[0], env) : undefined;
+    case 'number_literal':
+      return Number(n.text.replace(/[ul]+$/i, '')) !== 0;
+    case 'true':
+      return true;
+    case 'false':
+      return false;
+    case 'unary_expression': {
+      if (n.children[0]?.text !== '!' || !named(n)[0]) return undefined;
+      const v = fixedValue(named(n)[0], env);
+      return v === undefined ? undefined : !v;
+    }
+    case 'binary_expression': {
+      const op = field(n, 'operator')?.text ?? n.children[1]?.text;
+      if (op !== '&&' && op !== '||') return undefined;
+      const l = fixedValue(field(n, 'left')!, env);
+      const r = fixedValue(field(n, 'right')!, env);
+      // the operand that decides alone: false for &&, true for ||
+      const decides = op === '||';
+      if (l === decides || r === decides) return decides;
+      return l === undefined || r === undefined ? undefined : op === '&&' ? l && r : l || r;
+    }
+    case 'call_expression': {
+      const fn = field(n, 'function')?.text ?? '';
+      if (fn === 'IS_ENABLED') return env.cfg.defined.get(field(n, 'arguments') ? named(field(n, 'arguments')!)[0]?.text ?? '' : '') === '1';
+      if (env.sigs.has(fn) || env.cfg.stubs[fn] !== undefined) return undefined;
+      const f = env.builtin(fn)?.fixed;
+      return f === undefined ? undefined : f !== 0;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * A condition that decides nothing about behaviour, so it is no decision for coverage: one whose
+ * value the configuration fixes (fixedValue), or an assertion (WARN_ON* firing is not a path to exercise).
+ */
+export function notABranch(n: CNode, env: Env): boolean {
+  if (fixedValue(n, env) !== undefined) return true;
   let c: CNode | null = n;
-  while (c && (c.type === 'parenthesized_expression' || (c.type === 'unary_expression' && c.children[0]?.text === '!'))) c = named(c)[c.type === 'unary_expression' ? 0 : 0];
-  if (!c) return false;
-  if (c.type === 'number_literal' || c.type === 'true' || c.type === 'false') return true;
-  if (c.type !== 'call_expression') return false;
+  while (c && (c.type === 'parenthesized_expression' || (c.type === 'unary_expression' && c.children[0]?.text === '!'))) c = named(c)[0];
+  if (!c || c.type !== 'call_expression') return false;
   const fn = field(c, 'function')?.text ?? '';
-  return fn === 'IS_ENABLED' || /^(?:VM_)?(?:BUG|WARN)(?:_ON)?(?:_ONCE)?(?:_PAGE|_FOLIO|_MM|_VMA)?$/.test(fn);
+  return /^(?:VM_)?(?:BUG|WARN)(?:_ON)?(?:_ONCE)?(?:_PAGE|_FOLIO|_MM|_VMA)?$/.test(fn);
 }
 
 /** calls whose arguments the compiler reads itself (a type, a place, a config name) */

@@ -9,7 +9,7 @@ import { entVal, type LoadedEnt, loadEnt, N, peek, twoHalves } from '../kapi/pgt
 import { mappingOf } from '../kapi/page';
 import { specType } from '../kapi/types';
 import { ArrPtr, CURRENT, FieldRef, type Frame, LocalRef, MmRef, TablePtr, type Thread, Unsupported } from '../runtime';
-import { type CNode, type Ev, field, line, type Local, named, PAGE, type Place, type X } from './env';
+import { type CNode, type Ev, field, fixedValue, line, type Local, named, PAGE, type Place, type X } from './env';
 import { FB } from './builder';
 import { arith, compare, constX, conv, fromJs, literal, ptrEq, ptrIndex, ptrPlus } from './values';
 import { effect } from './stmt';
@@ -428,7 +428,7 @@ function binary(b: FB, n: CNode): X {
       const end = b.label();
       const le = lx.ev;
       b.op((t, f) => void (f.v[tmp] = le(t, f) ? 1 : 0), `V[${tmp}] = (${b.js(lx)}) ? 1 : 0`);
-      b.jumpIf({ t: INT, ev: (_t, f) => f.v[tmp], js: `V[${tmp}]` }, end, op === '||');
+      b.jumpIf({ t: INT, ev: (_t, f) => f.v[tmp], js: `V[${tmp}]` }, end, op === '||', fixedValue(left, b.env) === undefined);
       const rx = expr(b, right);
       const re = rx.ev;
       b.op((t, f) => void (f.v[tmp] = re(t, f) ? 1 : 0), `V[${tmp}] = (${b.js(rx)}) ? 1 : 0`);

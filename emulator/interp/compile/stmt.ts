@@ -5,7 +5,7 @@
  */
 import { N } from '../kapi/pgtable';
 import { type Frame, type Op, type Thread, Unsupported } from '../runtime';
-import { type CNode, field, type Label, line, named, notABranch } from './env';
+import { type CNode, field, fixedValue, type Label, line, named, notABranch } from './env';
 import { FB } from './builder';
 import { baseType, declarator } from './types';
 import { conv, scalarInit, zeroInit, zeroOf } from './values';
@@ -77,7 +77,7 @@ export function statement(b: FB, n: CNode): void {
       const c = expr(b, cond);
       const other = b.label();
       const end = b.label();
-      b.jumpIf(c, other, false, !notABranch(cond));
+      b.jumpIf(c, other, false, !notABranch(cond, b.env));
       statement(b, field(n, 'consequence')!);
       const alt = field(n, 'alternative');
       if (alt) b.jump(end);
@@ -95,7 +95,7 @@ export function statement(b: FB, n: CNode): void {
       b.place(top);
       const cond = field(n, 'condition')!;
       b.mark(n, `while ${cond.text}`);
-      b.jumpIf(expr(b, cond), end, false);
+      b.jumpIf(expr(b, cond), end, false, fixedValue(cond, b.env) === undefined);
       loopBody(b, field(n, 'body')!, end, top);
       b.jump(top);
       b.place(end);
@@ -110,7 +110,7 @@ export function statement(b: FB, n: CNode): void {
       b.place(test);
       const cond = field(n, 'condition')!;
       b.mark(cond, `while ${cond.text}`);
-      b.jumpIf(expr(b, cond), top, true);
+      b.jumpIf(expr(b, cond), top, true, fixedValue(cond, b.env) === undefined);
       b.place(end);
       return;
     }
@@ -131,7 +131,7 @@ export function statement(b: FB, n: CNode): void {
       const cond = field(n, 'condition');
       if (cond) {
         b.mark(n, `for ${cond.text}`);
-        b.jumpIf(expr(b, cond), end, false);
+        b.jumpIf(expr(b, cond), end, false, fixedValue(cond, b.env) === undefined);
       }
       loopBody(b, field(n, 'body')!, end, upd);
       b.place(upd);

@@ -264,8 +264,8 @@ function rawPageBuiltins(): Builtin[] {
   p('is_pci_p2pdma_page', 'int', 'a PCI peer-to-peer DMA page', (t, [pg]) => t.k.m.mem.hasFlag(head(t, pg), 'p2pdma'));
   p('put_devmap_managed_page_refs', 'int', 'devmap-managed pages drop refs themselves (none in the scenarios): false', () => 0);
   p('put_devmap_managed_folio_refs', 'int', 'devmap-managed folios drop refs themselves (none in the scenarios): false', () => 0);
-  p('arch_make_page_accessible', 'int', 's390 secure pages (none here): 0', () => 0);
-  p('arch_make_folio_accessible', 'int', 's390 secure pages (none here): 0', () => 0);
+  // s390's secure-execution hook: 0 on every modelled arch
+  for (const name of ['arch_make_page_accessible', 'arch_make_folio_accessible']) out.push({ name, doc: 's390 secure pages (none here): 0', family: F, kind: 'pure', ret: 'int', run: () => 0, fixed: 0 });
   p('sanity_check_pinned_pages', 'void', 'debug checks of pinned pages (nothing to model)', () => undefined);
   p('get_dev_pagemap', 'ptr', 'the dev_pagemap of a ZONE_DEVICE frame (a token: pgmap refs are not modelled), or NULL while its device goes away', (t, [pfn]) => {
     const f = Number(pfn); // a frame number, an unsigned long (a BigInt on 64-bit arches)

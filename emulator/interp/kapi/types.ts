@@ -25,6 +25,8 @@ export interface Builtin {
    */
   kind: 'const' | 'pure' | 'sched' | 'gen';
   value?: (a: ArchModel) => number | bigint;
+  /** what it returns on every modelled arch whatever its arguments (a hook only another arch implements): a test of it is no decision */
+  fixed?: number;
   run?: (t: Thread, a: any[]) => unknown;
   gen?: (t: Thread, a: any[]) => Sub;
   /** arguments passed as places, not values (local_irq_save(flags) assigns flags) */
