@@ -88,6 +88,8 @@ export interface LeafProt {
   devmap?: boolean;
   protnone?: boolean;
   dirty?: boolean;
+  /** x86-64 protection key (4.6+), 0 by default */
+  pkey?: number;
 }
 
 export interface ArchModel {
@@ -107,6 +109,8 @@ export interface ArchModel {
   numaBalancing: boolean;
   /** entries can be devmap (ZONE_DEVICE): x86-64 from 4.5, arm64 from 5.3 */
   hasDevmap: boolean;
+  /** the protection key an entry carries (x86-64 4.6+; every other arch has none: 0) */
+  pkey?(e: Ent): number;
   /**
    * The arch as `release` laid its entries out: the predicates and the entries built follow that
    * release where its bits differ from its era's (arm64's write and devmap bits, 6.10's PROT_NONE,

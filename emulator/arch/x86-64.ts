@@ -21,6 +21,7 @@ export function makeX86_64(opts: { la57?: boolean } = {}): ArchModel {
     physBits: 52,
     atomicEntryLoad: true,
     hasDevmap: true,
+    hasPkeys: true,
     numaBalancing: true,
     userBase: 0x7f00_0000_0000,
     taskSize: 2 ** vaBits - 4096,

@@ -19,6 +19,7 @@ const SPECIAL = 1 << 9;
 const SPLITTING = 1 << 10; // SOFTW2, on huge pmds from 2.6.38 until 4.5
 const NX_HI = 1 << 31; // bit 63
 const DEVMAP_HI = 1 << 26; // bit 58, x86-64 only, 4.5+
+const PKEY_HI_SHIFT = 27; // bits 59-62, x86-64 only, 4.6+
 
 const UPPER: Level[] = ['pgd', 'p4d', 'pud', 'pmd'];
 
@@ -57,6 +58,8 @@ export interface X86Shape {
   atomicEntryLoad: boolean;
   extraFields: FieldDef[];
   hasDevmap: boolean;
+  /** protection keys in bits 59-62 (x86-64 from 4.6) */
+  hasPkeys: boolean;
   userBase: number;
   taskSize: number;
   numaBalancing: boolean;
@@ -74,6 +77,7 @@ interface Layout {
   devmap: boolean;
   /** 6.12: huge VM_PFNMAP mappings, so a pmd or pud can be special (pmd_special) */
   specialHuge: boolean;
+  pkeys: boolean;
 }
 
 /** `fixed`: one release's layout, made by `parentAt` (the era's model makes them) */
@@ -93,6 +97,7 @@ export function makeX86(shape: X86Shape, fixed?: Layout, parentAt?: (release: st
   const splitBit = fixed?.split9 ? SPECIAL : SPLITTING;
   const hasDevmap = shape.hasDevmap && (fixed ? fixed.devmap : true);
   const specialHuge = fixed ? fixed.specialHuge : true;
+  const hasPkeys = shape.hasPkeys && (fixed ? fixed.pkeys : true);
   const sem = {
     present,
     protnone,
@@ -122,6 +127,7 @@ export function makeX86(shape: X86Shape, fixed?: Layout, parentAt?: (release: st
     hasPteSpecial: true,
     numaBalancing: shape.numaBalancing,
     hasDevmap,
+    pkey: (e: Ent) => (hasPkeys ? (e.hi >>> PKEY_HI_SHIFT) & 15 : 0),
     physBits,
     userBase: shape.userBase,
     taskSize: shape.taskSize,
@@ -146,6 +152,10 @@ export function makeX86(shape: X86Shape, fixed?: Layout, parentAt?: (release: st
       if (level !== 'pte') lo |= PSE;
       if (prot.special) lo |= SPECIAL;
       let hi = NX_HI;
+      if (prot.pkey) {
+        if (!hasPkeys) throw new RangeError(`${shape.id} has no protection keys${shape.hasPkeys ? ' before 4.6' : ''}`);
+        hi |= (prot.pkey & 15) << PKEY_HI_SHIFT;
+      }
       if (prot.devmap) {
         if (!hasDevmap) throw new RangeError(`${shape.id} has no devmap bit${shape.hasDevmap ? ' before 4.5' : ''}`);
         hi |= DEVMAP_HI;
@@ -169,10 +179,10 @@ export function makeX86(shape: X86Shape, fixed?: Layout, parentAt?: (release: st
   const atRelease: (release: string) => ArchModel = parentAt
     ? parentAt
     : releaseVariants(
-        (r) => [inRelease(r, '2.6.38', '3.15') ? 's9' : 's10', inRelease(r, undefined, '3.15') ? 'bit8' : inRelease(r, '3.16', '3.19') ? 'bit9' : 'protnone', inRelease(r, '4.5') ? 'dev' : 'nodev', inRelease(r, '6.12') ? 'sph' : 'nosph'].join(' '),
+        (r) => [inRelease(r, '2.6.38', '3.15') ? 's9' : 's10', inRelease(r, undefined, '3.15') ? 'bit8' : inRelease(r, '3.16', '3.19') ? 'bit9' : 'protnone', inRelease(r, '4.5') ? 'dev' : 'nodev', inRelease(r, '6.12') ? 'sph' : 'nosph', inRelease(r, '4.6') ? 'pk' : 'nopk'].join(' '),
         (k) => {
-          const [split, numa, dev, sph] = k.split(' ');
-          return makeX86(shape, { split9: split === 's9', numa: numa as Layout['numa'], devmap: dev === 'dev', specialHuge: sph === 'sph' }, (r) => atRelease(r));
+          const [split, numa, dev, sph, pk] = k.split(' ');
+          return makeX86(shape, { split9: split === 's9', numa: numa as Layout['numa'], devmap: dev === 'dev', specialHuge: sph === 'sph', pkeys: pk === 'pk' }, (r) => atRelease(r));
         },
       );
   return model;

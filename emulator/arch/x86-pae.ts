@@ -18,6 +18,7 @@ export const x86_pae = makeX86({
   physBits: 44,
   atomicEntryLoad: false,
   hasDevmap: false,
+  hasPkeys: false,
   numaBalancing: false, // ARCH_SUPPORTS_NUMA_BALANCING is x86-64 only
   userBase: 0x4000_0000,
   taskSize: 0xc000_0000,

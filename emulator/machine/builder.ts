@@ -35,6 +35,8 @@ export interface MapSpec {
   p2pdma?: boolean;
   /** devmap pages whose device is going away (its dev_pagemap is being killed) */
   pgmapGone?: boolean;
+  /** x86-64 protection key of the mapping (pkey_mprotect), 4.6+ */
+  pkey?: number;
 }
 
 export interface Layout {
@@ -119,7 +121,7 @@ function mapSpec(m: Machine, spec: MapSpec): void {
   const count = spec.count ?? 1;
   const order = Math.log2(size / 4096);
   const write = spec.write ?? true;
-  const prot: LeafProt = { write, user: true, special: spec.special, devmap: spec.devmap, protnone: spec.protnone };
+  const prot: LeafProt = { write, user: true, special: spec.special, devmap: spec.devmap, protnone: spec.protnone, pkey: spec.pkey };
   // the pages, their alignment, and a table per 512 leaves (and a few above)
   m.mem.reserve(count * 2 ** order + 2 ** order + Math.ceil(count / 512) + 8);
   const near = { table: -1, base: 0, size: 0 };
@@ -142,7 +144,7 @@ function mapSpec(m: Machine, spec: MapSpec): void {
     }
   }
   const kind: Vma['kind'] = spec.special ? 'pfnmap' : spec.devmap ? 'devmap' : spec.secretmem ? 'secretmem' : spec.file ? 'file' : 'anon';
-  addVma(m, { start, end: start + count * size, write: spec.vmaWrite ?? write, kind, cma: spec.cma });
+  addVma(m, { start, end: start + count * size, write: spec.vmaWrite ?? write, kind, cma: spec.cma, ...(spec.pkey && { pkey: spec.pkey }) });
 }
 
 /** Each subpage of one compound page mapped by its own pte; each mapping holds a ref on the head. */
@@ -162,7 +164,7 @@ function mapThpByPtes(m: Machine, spec: MapSpec, start: number): void {
 }
 
 function addVma(m: Machine, v: Vma): void {
-  const last = m.vmas.find((x) => x.end === v.start && x.kind === v.kind && x.write === v.write && !!x.cma === !!v.cma);
+  const last = m.vmas.find((x) => x.end === v.start && x.kind === v.kind && x.write === v.write && !!x.cma === !!v.cma && (x.pkey ?? 0) === (v.pkey ?? 0));
   if (last) last.end = v.end;
   else m.vmas.push(v);
 }

@@ -20,6 +20,8 @@ export interface Vma {
   /** anon memory; a VM_PFNMAP/VM_IO mapping (special ptes); a ZONE_DEVICE mapping; memfd_secret; a regular file's pages */
   kind: 'anon' | 'pfnmap' | 'devmap' | 'secretmem' | 'file';
   cma?: boolean;
+  /** x86-64 protection key (pkey_mprotect) */
+  pkey?: number;
 }
 
 export interface Cpu {
@@ -388,6 +390,14 @@ export class Machine {
 
   private noteRefOnFree(pfn: number, what: string): void {
     if (this.ghost) this.faults.push({ kind: 'ref-on-freed-page', pfn, detail: `${what} on page 0x${pfn.toString(16)}, which is free` });
+  }
+
+  /**
+   * Does the GUP caller's PKRU let it use pages of this protection key? It holds the default
+   * (restrictive since 4.9): key 0 only, as a task that never enabled another key with pkey_alloc.
+   */
+  pkeyAllows(key: number): boolean {
+    return key === 0;
   }
 
   headOf(pfn: number): number {

@@ -375,6 +375,16 @@ export const BUILTIN: Scenario[] = [
     releases: '5.10+ refuse it (is_valid_gup_flags, is_valid_gup_args from 6.3): -EINVAL; earlier releases take the references',
   },
   {
+    id: 'pkey-denied',
+    title: 'pages of a protection key this task\'s PKRU denies (x86-64)',
+    description: '4 anon pages given protection key 1 (pkey_mprotect) by a task whose PKRU still denies that key (the default lets a task use key 0 only): the fast path refuses the first pte (pte_allows_gup in the x86 file, arch_pte_access_permitted or pte_access_permitted in mm/gup.c), and the slow path refuses the VMA (arch_vma_access_permitted): -EFAULT.',
+    layout: [{ kind: '4k', offset: 0, count: 4, pkey: 1 }],
+    call: { offset: 0, nrPages: 4, write: false },
+    arches: ['x86-64'],
+    since: '4.6',
+    releases: '4.6+ (x86-64 protection keys)',
+  },
+  {
     id: 'cross-pud',
     title: '8 4K pages across a 1 GiB (pud) boundary',
     description: 'The range starts 4 pages before a 1 GiB boundary: the walk goes on to the next entry at every level above the pmd that the boundary crosses.',

@@ -133,8 +133,8 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
         if (k.y && step(k, fn, 'pte_protnone(pte)', 'bail', { ...at, note: 'NUMA hinting entry: the slow path takes the fault' })) yield;
         return false;
       }
-      if (!(k.arch.present(pte) && k.arch.user(pte) && (!call.write || k.arch.write('pte', pte, k.era)))) {
-        if (k.y && step(k, fn, 'pte_access_permitted(pte, flags & FOLL_WRITE)', 'bail', { ...at, note: 'not present, not user, or read-only for a write' })) yield;
+      if (!(k.arch.present(pte) && k.arch.user(pte) && (!call.write || k.arch.write('pte', pte, k.era)) && k.m.pkeyAllows(k.arch.pkey?.(pte) ?? 0))) {
+        if (k.y && step(k, fn, 'pte_access_permitted(pte, flags & FOLL_WRITE)', 'bail', { ...at, note: 'not present, not user, read-only for a write, or a protection key the PKRU denies' })) yield;
         return false;
       }
       if (k.arch.devmap('pte', pte, k.era) ? call.longterm : k.arch.special('pte', pte)) {
@@ -212,8 +212,8 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
   function* gup_leaf(k: Kern, fn: string, level: 'pmd' | 'pud', orig: Ent, p: Slot, addr: number, end: number, call: GupCall, pages: number[], nr: Nr): G<boolean> {
     if (enter(k, fn, fn, addr, end)) yield;
     const at = { level, lo: orig.lo, hi: orig.hi, addr };
-    if (!(k.arch.user(orig) && (!call.write || k.arch.write(level, orig, k.era)))) {
-      if (k.y && step(k, fn, `${level}_access_permitted(orig, flags & FOLL_WRITE)`, 'bail', { ...at, note: 'not user, or read-only for a write' })) yield;
+    if (!(k.arch.user(orig) && (!call.write || k.arch.write(level, orig, k.era)) && k.m.pkeyAllows(k.arch.pkey?.(orig) ?? 0))) {
+      if (k.y && step(k, fn, `${level}_access_permitted(orig, flags & FOLL_WRITE)`, 'bail', { ...at, note: 'not user, read-only for a write, or a protection key the PKRU denies' })) yield;
       return false;
     }
     if (k.arch.devmap(level, orig, k.era) && call.longterm) {

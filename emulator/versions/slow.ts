@@ -139,6 +139,11 @@ export function* slowGup(k: Kern, v: VersionModel, call: GupCall, start: number,
       notes.push(`VM_PFNMAP (special) mapping at 0x${addr.toString(16)} has no struct page to return: -EFAULT`);
       break;
     }
+    if (vma.pkey && !k.m.pkeyAllows(vma.pkey)) {
+      ret = EFAULT;
+      notes.push(`protection key ${vma.pkey} at 0x${addr.toString(16)}: this task's PKRU denies it (arch_vma_access_permitted): -EFAULT`);
+      break;
+    }
     if (vma.kind === 'secretmem') {
       ret = EFAULT;
       notes.push(`secretmem mapping at 0x${addr.toString(16)}: GUP refuses it (check_vma_flags): -EFAULT`);

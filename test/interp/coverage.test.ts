@@ -65,6 +65,8 @@ describe('coverage', () => {
     ['pin-shared-readonly-thp', 'eras/gup-6.10-shape.c', 'folio-6x', 'x86-64', '!pmd_write(seen) && gup_must_unshare', true],
     ['pin-shared-readonly-thp', 'eras/gup-6.1-shape.c', 'folio-6x@6.1', 'arm64', '!pmd_write(seen) && gup_must_unshare', true],
     ['pin-shared-readonly-huge-pud', 'eras/gup-6.10-shape.c', 'folio-6x', 'arm64', '!pud_write(seen) && gup_must_unshare', true],
+    // the pte is present, user and readable: only its protection key refuses it
+    ['pkey-denied', 'eras/gup-6.10-shape.c', 'folio-6x', 'x86-64', 'pte_protnone(v) || !pte_access_permitted(v, gf & FOLL_WRITE)', true],
     ['get-longterm', 'eras/gup-6.10-shape.c', 'folio-6x', 'x86-64', 'if (!is_valid_gup_args(pages, NULL, &gup_flags, FOLL_GET))', true],
   ] as const)('%s takes its branch on %s (%s, %s)', (scenario, file, model, arch, needle, outcome) => {
     const t = text(file);
@@ -104,4 +106,16 @@ describe('coverage', () => {
     const walker = c.functions.find((f) => f.name === 'gup_fast_pte_range')!;
     expect(walker.unreachable).toBe(false);
   }, 60_000);
+
+  it('a test whose value the configuration fixes is no decision; one that reads the flags is', () => {
+    const fixed = '\tif ((gup_flags & FOLL_PIN) && arch_make_folio_accessible(NULL))\n\t\treturn -EINVAL;\n\tif (!IS_ENABLED(CONFIG_MMU) || (gup_flags & FOLL_PIN))\n\t\treturn -EINVAL;\n';
+    const t = text('eras/gup-6.10-shape.c').replace(/(int get_user_pages_fast\([^)]*\)\n\{\n)/, `$1${fixed}`);
+    const v = sourceVersion(t, parse, getArch('x86-64'), getVersion('folio-6x'));
+    const at = (needle: string) => lineOf(t, needle);
+    const decisions = v.program.fns.get('get_user_pages_fast')!.branches;
+    // s390's hook is 0 on every modelled arch: the whole && is false, never a path to take
+    expect(decisions).not.toContain(at('arch_make_folio_accessible(NULL)'));
+    // IS_ENABLED(CONFIG_MMU) is configuration, the flags are not: the || decides on them
+    expect(decisions.filter((l) => l === at('!IS_ENABLED(CONFIG_MMU)'))).toHaveLength(1);
+  });
 });

@@ -290,6 +290,17 @@ describe('the predicates and the entries built follow the release (ArchModel.at)
     expect(getArch('arm-lpae').at('3.18').special('pte', getArch('arm-lpae').at('3.18').mkLeaf('pte', PFN, { write: true, user: true, special: true }, 'thp-split'))).toBe(true);
   });
 
+  it('x86-64 carries a protection key in bits 59-62 from 4.6; 4.5 and PAE have none to build', () => {
+    const a = getArch('x86-64').at('4.6');
+    const e = a.mkLeaf('pte', PFN, { write: true, user: true, pkey: 5 }, 'modern');
+    expect(a.pkey!(e)).toBe(5);
+    expect((e.hi >>> (59 - 32)) & 15).toBe(5);
+    expect(a.pfn(e)).toBe(PFN);
+    expect(() => getArch('x86-64').at('4.5').mkLeaf('pte', PFN, { write: true, user: true, pkey: 1 }, 'modern')).toThrow(/no protection keys before 4.6/);
+    expect(() => getArch('x86-pae').mkLeaf('pte', PFN, { write: true, user: true, pkey: 1 }, 'modern')).toThrow(/no protection keys/);
+    expect(getArch('x86-64').at('4.5').pkey!(e)).toBe(0);
+  });
+
   it('one model per layout: releases with the same bits share it, and a variant answers for other releases too', () => {
     expect(getArch('arm64').at('5.4')).toBe(getArch('arm64').at('6.1'));
     expect(getArch('arm64').at('5.4')).not.toBe(getArch('arm64').at('6.10'));

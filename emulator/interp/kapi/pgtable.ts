@@ -168,9 +168,9 @@ export function pgtableBuiltins(): Builtin[] {
       use(t, l, e);
       return t.k.arch.pfn(e);
     });
-    p(`${l}_access_permitted`, 'int', `the ${l} leaf allows a user access (present, user, writable if write)`, (t, [e, w]) => {
+    p(`${l}_access_permitted`, 'int', `the ${l} leaf allows a user access (present, user, writable if write; on x86-64 a protection key the PKRU allows)`, (t, [e, w]) => {
       const a = t.k.arch;
-      return a.present(e) && a.user(e) && (!N(w) || a.write(l, e, t.k.era));
+      return a.present(e) && a.user(e) && (!N(w) || a.write(l, e, t.k.era)) && t.k.m.pkeyAllows(a.pkey?.(e) ?? 0);
     });
     p(`__${l}`, E, `an ${l} entry from its raw value`, (_t, [v]) => {
       const b = BigInt.asUintN(64, BigInt(v as number | bigint));
@@ -222,12 +222,13 @@ export function pgtableBuiltins(): Builtin[] {
   } });
   for (const n of ['PRESENT', 'RW', 'USER', 'PSE', 'SPECIAL', 'ACCESSED', 'DIRTY', 'GLOBAL', 'NX']) x86(`_PAGE_${n}`, `_PAGE_BIT_${n}`);
   out.push({ name: '_PAGE_PROTNONE', doc: 'x86 _PAGE_BIT_PROTNONE (the global bit when not present) as a mask', family: F, kind: 'const', ret: 'u64', arches: ['x86-64', 'x86-pae'], value: () => 1 << 8 });
-  // x86 protection keys (4.6+): a 4-bit key in bits 59-62 of a 64-bit entry; the pages here all carry key 0
+  // x86 protection keys (4.6+): a 4-bit key in bits 59-62 of a 64-bit entry, read by the release's layout
   const x86only = ['x86-64', 'x86-pae'];
-  out.push({ name: 'pte_flags_pkey', doc: 'x86: the protection key of an entry\'s flags (bits 59-62 on x86-64; none on PAE)', family: F, kind: 'pure', ret: 'uint', arches: x86only, run: (t, [v]) => (t.k.arch.id === 'x86-64' ? Number((BigInt(v) >> 59n) & 15n) : 0) });
-  out.push({ name: '__pkru_allows_pkey', doc: 'x86: PKRU lets this task read (and write) pages of the key; the default PKRU allows key 0 only', family: F, kind: 'pure', ret: 'bool', arches: x86only, run: (_t, [k]) => N(k) === 0 });
+  const keyOf = (t: Thread, raw: unknown): number => t.k.arch.pkey?.({ lo: Number(BigInt(raw as bigint) & 0xffffffffn), hi: Number((BigInt(raw as bigint) >> 32n) & 0xffffffffn) }) ?? 0;
+  out.push({ name: 'pte_flags_pkey', doc: 'x86: the protection key of an entry\'s flags (bits 59-62 on x86-64 from 4.6; none on PAE)', family: F, kind: 'pure', ret: 'uint', arches: x86only, run: (t, [v]) => keyOf(t, v) });
+  out.push({ name: '__pkru_allows_pkey', doc: 'x86: PKRU lets this task read (and write) pages of the key; the default PKRU allows key 0 only', family: F, kind: 'pure', ret: 'bool', arches: x86only, run: (t, [k]) => t.k.m.pkeyAllows(N(k)) });
   // 4.6-4.13 (asm-generic/mm_hooks.h; x86 with protection keys): may this task access the page through the entry?
-  p('arch_pte_access_permitted', 'int', '4.6-4.13: x86-64 protection keys (the task\'s PKRU allows key 0 only); true on every other arch', (t, [e]) => t.k.arch.id !== 'x86-64' || Number((entVal(e) >> 59n) & 15n) === 0);
+  p('arch_pte_access_permitted', 'int', '4.6-4.13: x86-64 protection keys (the task\'s PKRU allows key 0 only); true on every other arch', (t, [e]) => t.k.m.pkeyAllows(t.k.arch.pkey?.(e) ?? 0));
   p('gup_huge_pd', 'int', 'powerpc hugepd walker: never reached here (is_hugepd is false on these arches)', () => 0);
   // lockless reads
   out.push({ name: 'ptep_get', doc: 'READ_ONCE(*ptep)', family: F, kind: 'gen', ret: 'ent:pte', gen: (t, [pp]) => loadGen(t, pp) });
