@@ -141,11 +141,12 @@ export class PhysMem {
       const n = 2 ** order;
       const absBase = this.basePfn + this.top;
       const pad = (n - (absBase % n)) % n;
+      // room first: a write past the arrays' end would leave them holey (slow for every later access)
+      this.grow(this.top + pad + n);
       // frames skipped for alignment go to the free list
       for (let k = 0; k < pad; k++) this.freeFrame(this.top + k);
       i = this.top + pad;
       this.top = i + n;
-      this.grow(this.top);
     }
     const n = 2 ** order;
     const gen = this.nextGen++;

@@ -98,9 +98,19 @@ function rssMb(pid: number | undefined): number {
 }
 
 async function fuzzServer(f: FuzzFigures, until: number, seed: number): Promise<void> {
-  const proc = spawn(process.execPath, [...SERVER_EXEC_ARGV, ...(process.env.FUZZ_SERVER_ARGS?.split(' ') ?? []), join(ROOT, 'dist/server.js'), '--stdio'], { stdio: ['pipe', 'pipe', process.env.FUZZ_DEBUG ? 'inherit' : 'ignore'] });
+  const proc = spawn(process.execPath, [...SERVER_EXEC_ARGV, ...(process.env.FUZZ_SERVER_ARGS?.split(' ') ?? []), join(ROOT, 'dist/server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // what the server last said on stderr: a death says why (a fatal V8 error, a signal)
+  let said = '';
+  proc.stderr!.on('data', (b: Buffer) => {
+    if (process.env.FUZZ_DEBUG) process.stderr.write(b);
+    said = (said + b.toString()).slice(-4096);
+  });
   let died = false;
-  proc.on('exit', () => (died = true));
+  let shutting = false;
+  proc.on('exit', (code, signal) => {
+    died = true;
+    if (!shutting) process.stderr.write(`fuzz: the server died (exit ${code}, signal ${signal}); its last words:\n${said}\n`);
+  });
   const conn = createMessageConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
   conn.onRequest('workspace/codeLens/refresh', () => null);
   conn.onError(() => undefined);
@@ -136,7 +146,10 @@ async function fuzzServer(f: FuzzFigures, until: number, seed: number): Promise<
       await conn.sendNotification('textDocument/didClose', { textDocument: { uri } });
     }
   };
-  await Promise.all([editor(0), editor(1)]);
+  // a server that dies mid-request closes the connection: counted as a crash (its stderr printed above), not thrown
+  await Promise.all([editor(0), editor(1)].map((p) => p.catch((e: Error) => {
+    if (!died) throw e;
+  })));
   f.fuzz_rss_end_mb = rssMb(proc.pid);
   if (process.env.FUZZ_DEBUG) {
     const m = await conn.sendRequest<NodeJS.MemoryUsage>('gupLens/memory').catch(() => undefined);
@@ -144,6 +157,7 @@ async function fuzzServer(f: FuzzFigures, until: number, seed: number): Promise<
     for (const [k, v] of spent) process.stderr.write(`fuzz: ${k}: ${v.n} in ${v.ms} ms (${(v.ms / v.n).toFixed(1)} ms each)\n`);
   }
   if (died) f.fuzz_crashes++;
+  shutting = true;
   await conn.sendRequest('shutdown').catch(() => undefined);
   // a clean exit first (a --cpu-prof given in FUZZ_SERVER_ARGS is written then), a kill if it hangs
   const exited = new Promise((r) => proc.once('exit', r));
