@@ -94,9 +94,12 @@ export function fixedValue(n: CNode, env: Env): boolean | undefined {
     }
     case 'binary_expression': {
       const op = field(n, 'operator')?.text ?? n.children[1]?.text;
-      if (op !== '&&' && op !== '||') return undefined;
-      const l = fixedValue(field(n, 'left')!, env);
-      const r = fixedValue(field(n, 'right')!, env);
+      const left = field(n, 'left');
+      const right = field(n, 'right');
+      // a half the parser could not make out (broken text) fixes nothing
+      if ((op !== '&&' && op !== '||') || !left || !right) return undefined;
+      const l = fixedValue(left, env);
+      const r = fixedValue(right, env);
       // the operand that decides alone: false for &&, true for ||
       const decides = op === '||';
       if (l === decides || r === decides) return decides;
