@@ -154,6 +154,20 @@ export interface ArchModel {
 }
 
 /** The geometry of one level of an arch's tables (a pure function of the arch). */
+/** The kernel's page-table level names, top first, from 4.11 (p4d) and before it. */
+export const LEVEL_NAMES: readonly Level[] = ['pgd', 'p4d', 'pud', 'pmd', 'pte'];
+export const LEVEL_NAMES_PRE_P4D: readonly Level[] = ['pgd', 'pud', 'pmd', 'pte'];
+
+/**
+ * Is `l` the upper name of a folded level (asm-generic pgtable-nop4d.h, -nopud.h, -nopmd.h)? Its
+ * table's entries are tested by the folded name below it, so its none and bad are 0 and its
+ * present 1: pgd_none on x86-64 and arm64 with p4d folded, pgd_none (and p4d_none) on PAE and LPAE.
+ */
+export function foldedAbove(arch: ArchModel, names: readonly Level[], l: Level): boolean {
+  const i = names.indexOf(l);
+  return i >= 0 && i < names.length - 1 && !arch.levels.some((x) => x.level === names[i + 1]);
+}
+
 export function levelInfo(arch: ArchModel, level: Level): LevelInfo {
   const ls = arch.levels;
   for (let i = 0; i < ls.length; i++) if (ls[i].level === level) return ls[i]; // a hot path: no closure

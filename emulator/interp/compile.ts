@@ -15,6 +15,7 @@
 import type { ArchModel } from '../arch/types';
 import type { InterpConfig } from './config';
 import { SLOW_PATH } from './kapi/slow';
+import { levelNamesOf } from './kapi/pgtable';
 import { type CompiledFn, Unsupported } from './runtime';
 import { type CNode, Env, field, line, named, type Program } from './compile/env';
 import { FB } from './compile/builder';
@@ -52,7 +53,7 @@ function compileFn(env: Env, name: string, n: CNode, calls: Set<string>): Compil
  * or every one when no root is defined in the file.
  */
 export function compileProgram(root: CNode, arch: ArchModel, cfg: InterpConfig, roots: string[] = []): Program {
-  const env = new Env(arch, cfg);
+  const env = new Env(arch, cfg, levelNamesOf(root.text));
   const broken = env.broken;
   const defs = new Map<string, CNode>();
   const slowPath = new Set<string>();
@@ -95,7 +96,7 @@ export function compileProgram(root: CNode, arch: ArchModel, cfg: InterpConfig, 
     }
     for (const c of calls) if (!done.has(c)) todo.push(c);
   }
-  return { fns: env.fns, broken, unknown: env.unknown, cfg, stubsUsed: [...env.stubsUsed].sort(), defined: [...defs.keys()], slowPath: [...slowPath] };
+  return { fns: env.fns, broken, unknown: env.unknown, cfg, stubsUsed: [...env.stubsUsed].sort(), defined: [...defs.keys()], slowPath: [...slowPath], levels: env.levels };
 }
 
 /** The name a function definition declares, without resolving its types. */

@@ -123,6 +123,8 @@ export interface RunCtx {
   self: VersionModel;
   /** FOLL_* values */
   foll: Record<string, number>;
+  /** the level names the file's code uses (a folded one's upper name tests nothing) */
+  levels: readonly Level[];
 }
 
 export class Thread {

@@ -184,7 +184,7 @@ function entryArgs(fn: CompiledFn, call: GupCall, pages: ArrPtr): unknown[] {
 
 function* runGup(v: SourceVersion, k: Kern, call: GupCall): G<GupResult> {
   const fn = v.entryFor(call);
-  const t = new Thread(k, { call, model: v.model, self: v, foll: FOLL });
+  const t = new Thread(k, { call, model: v.model, self: v, foll: FOLL, levels: v.program.levels });
   t.every = v.everyStatement;
   t.cov = v.cov;
   k.interp = t;
@@ -231,7 +231,7 @@ export function callFunction(v: SourceVersion, k: Kern, name: string, args: unkn
   const fn = v.program.fns.get(name);
   if (!fn) throw v.program.broken.get(name) ?? new Unsupported(`no function ${name}() in this file`, 0);
   const call: GupCall = { start: 0, nrPages: 0, write: false };
-  const t = new Thread(k, { call, model: v.model, self: v, foll: FOLL });
+  const t = new Thread(k, { call, model: v.model, self: v, foll: FOLL, levels: v.program.levels });
   const depth = k.frames.length;
   try {
     t.call(fn, fn.params.map((p, i) => fromJs(p.type)(args[i])), -1, fn.line);

@@ -399,6 +399,14 @@ export const BUILTIN: Scenario[] = [
     call: { offset: 1 << 30, nrPages: 4, write: false },
   },
   {
+    id: 'unmapped-pgd',
+    title: 'a range where even the top-level entry is empty',
+    description: 'One page is mapped at the start of the VMA region; the call asks for 4 pages 512 GiB further on, past everything the first top-level (pgd) entry covers: the walk stops at the empty top entry, tested as pgd_none where the pgd is the top table, as p4d_present where p4d is folded into it (4.11+). The slow path faults all 4 in.',
+    layout: [{ kind: '4k', offset: 0, count: 1 }, { kind: 'hole', offset: 2 ** 39, count: 4 }],
+    call: { offset: 2 ** 39, nrPages: 4, write: false },
+    arches: ['x86-64', 'arm64'],
+  },
+  {
     id: 'unaligned-start',
     title: 'an unaligned start address',
     description: 'start = base + 0x123: GUP rounds it down to the page (start &= PAGE_MASK) and returns 4 pages from there.',

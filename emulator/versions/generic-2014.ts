@@ -13,7 +13,7 @@
  * (access_ok covers it).
  * Layer: pure emulator.
  */
-import type { Ent } from '../arch/types';
+import { foldedAbove, LEVEL_NAMES_PRE_P4D, type Ent } from '../arch/types';
 import type { Slot } from '../machine/machine';
 import type { GupResult } from '../trace/types';
 import {
@@ -187,7 +187,8 @@ function* __get_user_pages_fast(k: Kern, call: GupCall, start: number, pages: nu
   do {
     const next = levelEnd(k, k.arch.levels[0].level, addr, end);
     const pgd = yield* plainLoad(k, fn, 'pgd_none(*pgdp)', pgdp, addr);
-    if (k.arch.none(pgd)) {
+    // pgd_none is 0 where the pud is folded below it (PAE, LPAE): the pud test reads the same entry
+    if (!foldedAbove(k.arch, LEVEL_NAMES_PRE_P4D, 'pgd') && k.arch.none(pgd)) {
       if (k.y && step(k, fn, 'pgd_none(*pgdp)', 'bail', { level: 'pgd', addr })) yield;
       break;
     }

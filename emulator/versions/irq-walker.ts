@@ -6,7 +6,7 @@
  * IPI (x86) and not where it is a hardware broadcast (ARM), which is the 2013 RFC's flaw.
  * Layer: pure emulator.
  */
-import type { Ent, Level } from '../arch/types';
+import { foldedAbove, LEVEL_NAMES_PRE_P4D, type Ent, type Level } from '../arch/types';
 import type { GupResult } from '../trace/types';
 import {
   DEFAULT_OPTIONS, enter, levelSize, descend, entStep, lowHighLow, offset, pageStep, quickLoad, irqOff, irqOn, levelEnd, pgdSlot, plainLoad, step,
@@ -159,7 +159,8 @@ function* walk(k: Kern, d: IrqDialect, fn: string, start: number, end: number, w
   do {
     const pgd = yield* plainLoad(k, fn, d.pgdLoad, pgdp, addr);
     const next = levelEnd(k, k.arch.levels[0].level, addr, end);
-    if (k.arch.none(pgd)) {
+    // before p4d: pgd_none is 0 where the pud is folded below it (PAE, LPAE); the pud test reads the entry
+    if (!foldedAbove(k.arch, LEVEL_NAMES_PRE_P4D, 'pgd') && k.arch.none(pgd)) {
       if (k.y && step(k, fn, 'pgd_none(pgd)', 'bail', { level: 'pgd', addr })) yield;
       return false;
     }

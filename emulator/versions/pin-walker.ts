@@ -14,7 +14,7 @@
  * Layer: pure emulator.
  */
 import { longBits } from '../arch';
-import type { Ent, Level } from '../arch/types';
+import { foldedAbove, LEVEL_NAMES, type Ent, type Level } from '../arch/types';
 import type { Slot } from '../machine/machine';
 import type { GupResult } from '../trace/types';
 import {
@@ -321,7 +321,8 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
     do {
       const p4d = yield* plainLoad(k, fn, 'p4d_t p4d = READ_ONCE(*p4dp)', p4dp, addr);
       const next = levelEnd(k, 'p4d', addr, end);
-      if (k.arch.none(p4d)) {
+      // p4d_none is 0 too where the pud is folded below it (PAE, LPAE): the pud test reads the entry
+      if (!foldedAbove(k.arch, LEVEL_NAMES, 'p4d') && k.arch.none(p4d)) {
         if (k.y && step(k, fn, 'p4d_none(p4d)', 'bail', { level: 'p4d', addr })) yield;
         return false;
       }
@@ -339,7 +340,8 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
     do {
       const pgd = yield* plainLoad(k, fn, 'pgd_t pgd = READ_ONCE(*pgdp)', pgdp, addr);
       const next = levelEnd(k, k.arch.levels[0].level, addr, end);
-      if (k.arch.none(pgd)) {
+      // with p4d folded below it (every modelled arch) pgd_none is 0: the p4d test reads the same entry
+      if (!foldedAbove(k.arch, LEVEL_NAMES, 'pgd') && k.arch.none(pgd)) {
         if (k.y && step(k, fn, 'pgd_none(pgd)', 'bail', { level: 'pgd', addr })) yield;
         return;
       }

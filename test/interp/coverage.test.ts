@@ -107,6 +107,24 @@ describe('coverage', () => {
     expect(walker.unreachable).toBe(false);
   }, 60_000);
 
+  it('the upper name of a folded level tests nothing (pgtable-nop4d, -nopud): the folded name below it does', () => {
+    const t610 = text('eras/gup-6.10-shape.c');
+    const pgd610 = lineOf(t610, 'if (pgd_none(topv) ||');
+    for (const arch of ['x86-64', 'arm-lpae']) {
+      const v = sourceVersion(t610, parse, getArch(arch), getVersion('folio-6x'));
+      // p4d is folded below the pgd everywhere here: pgd_none is 0, only the walk below decides on that line
+      expect(v.program.fns.get('gup_fast_pgd_range')!.branches.filter((l) => l === pgd610), arch).toHaveLength(1);
+    }
+    // LPAE's pud is folded into the pgd entry: an empty one fails pud_present, as the kernel's walk does
+    expect([...outcomes('eras/gup-6.10-shape.c', 'folio-6x', 'arm-lpae', 'unmapped-far')]).toContain(`${lineOf(t610, 'if (!pud_present(puv))')}:true`);
+    // before p4d (no p4d_* in the file) x86-64's pgd is a table of its own and pgd_none tests it; LPAE's is still folded
+    const t49 = text('eras/gup-4.9-shape.c');
+    const pgd49 = lineOf(t49, 'if (pgd_none(pgv) ||');
+    const decisions = (arch: string) => sourceVersion(t49, parse, getArch(arch), getVersion('generic-2014')).program.fns.get('__get_user_pages_fast')!.branches.filter((l) => l === pgd49).length;
+    expect(decisions('x86-64')).toBe(2);
+    expect(decisions('arm-lpae')).toBe(1);
+  });
+
   it('a test whose value the configuration fixes is no decision; one that reads the flags is', () => {
     const fixed = '\tif ((gup_flags & FOLL_PIN) && arch_make_folio_accessible(NULL))\n\t\treturn -EINVAL;\n\tif (!IS_ENABLED(CONFIG_MMU) || (gup_flags & FOLL_PIN))\n\t\treturn -EINVAL;\n';
     const t = text('eras/gup-6.10-shape.c').replace(/(int get_user_pages_fast\([^)]*\)\n\{\n)/, `$1${fixed}`);

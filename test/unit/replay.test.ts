@@ -77,6 +77,7 @@ const expected: Record<string, Want | ((version: string) => Want)> = {
   'huge-pud-readonly-write': { nr: 0, slow: false, fastNr: 0 },
   // nothing mapped there: the fast path finds an empty entry above the ptes, the slow path faults all 4 in
   'unmapped-far': { nr: 4, slow: true, fastNr: 0 },
+  'unmapped-pgd': { nr: 4, slow: true, fastNr: 0 },
   // 5.19+ refuse the shared huge leaf and the slow path unshares (a pmd is split, a hugetlb page copied); older pins take it
   'pin-shared-readonly-thp': (v) => (v.startsWith('folio-6x') ? { nr: 4, slow: true, fastNr: 0 } : { nr: 4, slow: false, fastNr: 4 }),
   'pin-shared-readonly-huge-pud': (v) => (v.startsWith('folio-6x') ? { nr: 4, slow: true, fastNr: 0 } : { nr: 4, slow: false, fastNr: 4 }),

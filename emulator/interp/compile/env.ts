@@ -4,7 +4,7 @@
  * defines, what nothing binds).
  * Layer: pure emulator.
  */
-import type { ArchModel } from '../../arch/types';
+import { LEVEL_NAMES, type ArchModel, type Level } from '../../arch/types';
 import type { CType, Widths } from '../ctypes';
 import type { InterpConfig } from '../config';
 import { type Builtin, builtin } from '../kapi';
@@ -67,6 +67,8 @@ export interface Program {
   defined: string[];
   /** the file's own definitions of slow-path names: the built-in slow path runs instead (kapi/slow.ts) */
   slowPath: string[];
+  /** the page-table levels the file's code names, top first (p4d from 4.11: a file that calls p4d_*) */
+  levels: readonly Level[];
 }
 
 export const line = (n: CNode) => n.startPosition.row + 1;
@@ -110,7 +112,8 @@ export function fixedValue(n: CNode, env: Env): boolean | undefined {
       if (fn === 'IS_ENABLED') return env.cfg.defined.get(field(n, 'arguments') ? named(field(n, 'arguments')!)[0]?.text ?? '' : '') === '1';
       if (env.sigs.has(fn) || env.cfg.stubs[fn] !== undefined) return undefined;
       const f = env.builtin(fn)?.fixed;
-      return f === undefined ? undefined : f !== 0;
+      const v = typeof f === 'function' ? f(env.arch, env.levels) : f;
+      return v === undefined ? undefined : v !== 0;
     }
     default:
       return undefined;
@@ -149,6 +152,7 @@ export class Env {
   constructor(
     readonly arch: ArchModel,
     readonly cfg: InterpConfig,
+    readonly levels: readonly Level[] = LEVEL_NAMES,
   ) {
     this.w = widthsOf(arch);
     this.types = typedefs(this.w);

@@ -6,13 +6,17 @@
  * x86 PAE a plain 64-bit load is two 32-bit loads with a window between them.
  * Layer: pure emulator.
  */
-import { levelIndex, type ArchModel, type Ent, type Level } from '../../arch/types';
+import { foldedAbove, LEVEL_NAMES, LEVEL_NAMES_PRE_P4D, levelIndex, type ArchModel, type Ent, type Level } from '../../arch/types';
 import { releaseNumber } from '../../arch/release';
 import { LocalRef, TablePtr, Unsupported, type Thread } from '../runtime';
 import type { Builtin } from './types';
 
 const LEVELS: Level[] = ['pgd', 'p4d', 'pud', 'pmd', 'pte'];
 const F = 'pgtable';
+/** The level names a file's code uses: p4d only where the release has it (4.11+, so its walker calls p4d_*). */
+export function levelNamesOf(text: string): readonly Level[] {
+  return /\bp4d_\w*\s*\(/.test(text) ? LEVEL_NAMES : LEVEL_NAMES_PRE_P4D;
+}
 
 /** An integer argument as a JS number (addresses fit in 53 bits). */
 export const N = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : (v as number));
@@ -142,11 +146,14 @@ export function pgtableBuiltins(): Builtin[] {
     }
     c(`PTRS_PER_${l.toUpperCase()}`, `entries in a ${l} table (1 where folded)`, (a) => a.levels.find((x) => x.level === l)?.entries ?? 1, 'int');
     const E = `ent:${l}` as const;
-    p(`${l}_none`, 'int', `the ${l} entry is empty`, (t, [e]) => t.k.arch.none(e));
+    // the upper name of a folded level tests nothing: the folded one below tests the same entry
+    const folded = (v: number) => (a: ArchModel, names: readonly Level[]) => (foldedAbove(a, names, l) ? v : undefined);
+    const upper = (t: Thread) => foldedAbove(t.k.arch, t.ctx.levels, l);
+    out.push({ name: `${l}_none`, doc: `the ${l} entry is empty (0 where the level below is folded)`, family: F, kind: 'pure', ret: 'int', fixed: folded(0), run: (t, [e]) => !upper(t) && t.k.arch.none(e) });
     // x86's pmd_present also counts PSE: a huge pmd pmdp_invalidate() made not-present for a moment is still there
     const psePresent = l === 'pmd';
-    p(`${l}_present`, 'int', `the ${l} entry maps something the CPU can use (a NUMA-hinting entry counts as present${psePresent ? '; on x86 a huge pmd with PSE too' : ''})`, (t, [e]) => t.k.arch.present(e) || (psePresent && t.k.arch.id.startsWith('x86') && ((e as { lo: number }).lo & 0x80) !== 0));
-    p(`${l}_bad`, 'int', `the ${l} entry is neither empty nor a table`, (t, [e]) => l !== 'pte' && has(t.k.arch, l) && !t.k.arch.none(e) && t.k.arch.leaf(l, e));
+    out.push({ name: `${l}_present`, doc: `the ${l} entry maps something the CPU can use (a NUMA-hinting entry counts as present${psePresent ? '; on x86 a huge pmd with PSE too' : ''}; 1 where the level below is folded)`, family: F, kind: 'pure', ret: 'int', fixed: folded(1), run: (t, [e]) => upper(t) || t.k.arch.present(e) || (psePresent && t.k.arch.id.startsWith('x86') && ((e as { lo: number }).lo & 0x80) !== 0) });
+    out.push({ name: `${l}_bad`, doc: `the ${l} entry is neither empty nor a table (0 where the level below is folded)`, family: F, kind: 'pure', ret: 'int', fixed: folded(0), run: (t, [e]) => !upper(t) && l !== 'pte' && has(t.k.arch, l) && !t.k.arch.none(e) && t.k.arch.leaf(l, e) });
     p(`${l}_write`, 'int', `the ${l} leaf is writable`, (t, [e]) => t.k.arch.write(l, e, t.k.era));
     p(`${l}_special`, 'int', `the ${l} leaf is special (no refcounted struct page: VM_PFNMAP/VM_MIXEDMAP)`, (t, [e]) => t.k.arch.special(l, e));
     p(`${l}_devmap`, 'int', `the ${l} leaf maps ZONE_DEVICE memory`, (t, [e]) => t.k.arch.devmap(l, e, t.k.era));

@@ -3,7 +3,7 @@
  * declare (typedefs the GUP-fast files use), per arch.
  * Layer: pure emulator.
  */
-import type { ArchModel } from '../../arch/types';
+import type { ArchModel, Level } from '../../arch/types';
 import type { Sub } from '../../versions/kern';
 import { BOOL, entType, INT, int, longType, ptr, U64, UINT, VOID, type CType, type Widths } from '../ctypes';
 import type { Thread } from '../runtime';
@@ -26,7 +26,7 @@ export interface Builtin {
   kind: 'const' | 'pure' | 'sched' | 'gen';
   value?: (a: ArchModel) => number | bigint;
   /** what it returns on every modelled arch whatever its arguments (a hook only another arch implements): a test of it is no decision */
-  fixed?: number;
+  fixed?: number | ((a: ArchModel, levels: readonly Level[]) => number | undefined);
   run?: (t: Thread, a: any[]) => unknown;
   gen?: (t: Thread, a: any[]) => Sub;
   /** arguments passed as places, not values (local_irq_save(flags) assigns flags) */
