@@ -77,10 +77,15 @@ export class TablePtr implements Slot {
 }
 
 /** A pointer into an array of page pointers (struct page **pages). */
+/** A pointer into the caller's pages[] array, which has `len` entries (nr_pages). */
 export class ArrPtr {
-  constructor(readonly a: number[], readonly off: number) {}
+  constructor(
+    readonly a: number[],
+    readonly off: number,
+    readonly len = Infinity,
+  ) {}
   plus(n: number): ArrPtr {
-    return new ArrPtr(this.a, this.off + n);
+    return new ArrPtr(this.a, this.off + n, this.len);
   }
 }
 

@@ -188,7 +188,7 @@ function* runGup(v: SourceVersion, k: Kern, call: GupCall): G<GupResult> {
   t.every = v.everyStatement;
   t.cov = v.cov;
   k.interp = t;
-  const pages = new ArrPtr([], 0);
+  const pages = new ArrPtr([], 0, call.nrPages);
   const depth = k.frames.length;
   try {
     t.call(fn, entryArgs(fn, call, pages), -1, fn.line);

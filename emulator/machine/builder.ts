@@ -37,6 +37,8 @@ export interface MapSpec {
   pgmapGone?: boolean;
   /** x86-64 protection key of the mapping (pkey_mprotect), 4.6+ */
   pkey?: number;
+  /** never-written anon memory: each pte maps the shared zero page, read-only (4K only) */
+  zero?: boolean;
 }
 
 export interface Layout {
@@ -112,6 +114,7 @@ function mapSpec(m: Machine, spec: MapSpec): void {
     return;
   }
   if (spec.kind === 'thp-pte') return mapThpByPtes(m, spec, start);
+  if (spec.zero) return mapZeroPage(m, spec, start);
   const level = LEAF_LEVEL[spec.kind];
   if (!arch.levels.some((l) => l.level === level && l.leaf)) {
     throw new RangeError(`${arch.id} cannot map a ${spec.kind} leaf (no ${level}-level leaves)`);
@@ -145,6 +148,24 @@ function mapSpec(m: Machine, spec: MapSpec): void {
   }
   const kind: Vma['kind'] = spec.special ? 'pfnmap' : spec.devmap ? 'devmap' : spec.secretmem ? 'secretmem' : spec.file ? 'file' : 'anon';
   addVma(m, { start, end: start + count * size, write: spec.vmaWrite ?? write, kind, cma: spec.cma, ...(spec.pkey && { pkey: spec.pkey }) });
+}
+
+/**
+ * Anon memory read before it was ever written: every pte maps the one zero page, read-only and
+ * special (do_anonymous_page's pte_mkspecial; an arch without the bit maps it plainly), in a
+ * writable VMA. Each mapping holds a ref here, as every other mapping does (the balance check's rule).
+ */
+function mapZeroPage(m: Machine, spec: MapSpec, start: number): void {
+  if (spec.kind !== '4k') throw new RangeError('the zero page is mapped by ptes (a 4k mapping)');
+  const count = spec.count ?? 1;
+  const zero = m.mem.alloc(0);
+  m.mem.setFlag(zero, 'zero');
+  const near = { table: -1, base: 0, size: 0 };
+  for (let i = 0; i < count; i++) mapLeaf(m, start + i * 4096, 'pte', zero, { write: false, user: true, special: m.arch.hasPteSpecial }, near);
+  // the kernel's own reference keeps it for ever: a holder outside this mm
+  m.refAdd(zero, count);
+  m.hold(zero);
+  addVma(m, { start, end: start + count * 4096, write: spec.vmaWrite ?? true, kind: 'anon' });
 }
 
 /** Each subpage of one compound page mapped by its own pte; each mapping holds a ref on the head. */

@@ -28,6 +28,8 @@ export const PG = {
   p2pdma: 1 << 12,
   /** device memory whose dev_pagemap is being torn down: get_dev_pagemap finds none */
   pgmapGone: 1 << 13,
+  /** the shared zero page: what never-written anon memory maps, read-only (special where the arch has the bit) */
+  zero: 1 << 14,
 } as const;
 
 export type PageFlag = keyof typeof PG;

@@ -16,6 +16,8 @@ export function reuseRule(k: Kern): 'mapcount' | 'page_count' {
 /** Does a write fault on this page reuse it in place (no copy)? */
 export function wpReuses(k: Kern, pfn: number): boolean {
   const h = k.m.headOf(pfn);
+  // the zero page is never written: a write to it always gets a page of its own (wp_page_copy)
+  if (k.m.mem.hasFlag(h, 'zero')) return false;
   return reuseRule(k) === 'mapcount' ? k.m.mem.mapcount[k.m.mem.idx(h)] === 1 : k.m.refcount(h) === 1;
 }
 

@@ -21,7 +21,7 @@ import {
   atLeast, DEFAULT_OPTIONS, enter, levelSize, descend, irqOff, irqOn, levelEnd, lowHighLow, offset, pgdSlot, plainLoad, quickLoad, step,
   PAGE_SIZE, type G, type GupCall, type Kern, type Nr, type OptionDef, type VersionModel, type VersionOptions,
 } from './kern';
-import { GUP_PIN_COUNTING_BIAS, mustUnshare } from './refs';
+import { GUP_PIN_COUNTING_BIAS, mustUnshare, zeroNotPinned } from './refs';
 import { slowGup, type SlowResult } from './slow';
 
 /** Kernel names and behaviours that differ between the pin-era versions. */
@@ -89,6 +89,7 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
     if (k.m.mem.refcount[i] < 0) return undefined; // WARN_ON_ONCE(page_ref_count(head) < 0): refuse an overflowed page
     if (d.longtermCheck && call.pin && call.longterm && k.m.mem.hasFlag(head, 'cma')) return undefined;
     if (!call.pin) return k.m.refAddUnlessZero(head, refs) ? { head, ref: refs, pin: 0 } : undefined;
+    if (zeroNotPinned(k, head)) return { head, ref: 0, pin: 0 };
     if (exact(k, head)) {
       if (!k.m.refAddUnlessZero(head, refs)) return undefined;
       k.m.mem.pincount[i] = (k.m.mem.pincount[i] + refs) | 0;
@@ -103,6 +104,7 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
       k.m.refSub(head, refs);
       return refs;
     }
+    if (zeroNotPinned(k, head)) return 0;
     if (exact(k, head)) {
       const i = k.m.mem.idx(head);
       k.m.mem.pincount[i] = (k.m.mem.pincount[i] - refs) | 0;

@@ -9,7 +9,7 @@
  * Layer: pure emulator.
  */
 import { PG } from '../machine/memory';
-import type { Kern } from './kern';
+import { atLeast, type Kern } from './kern';
 
 export type TailScheme = 'tail-count' | 'tail-mapcount' | 'head-only';
 
@@ -75,6 +75,11 @@ export function maybeDmaPinned(k: Kern, pfn: number, exactPincount: boolean): bo
 export function anonExclusive(k: Kern, pfn: number): boolean {
   const h = k.m.headOf(pfn);
   return k.m.mem.hasFlag(h, 'anon') && !k.m.holds.has(h);
+}
+
+/** A pin of the shared zero page takes nothing from 6.5 (pin_user_pages leaves it alone: it is going nowhere); a 6.1 tree still pins it. */
+export function zeroNotPinned(k: Kern, pfn: number): boolean {
+  return k.m.mem.hasFlag(k.m.headOf(pfn), 'zero') && atLeast(k, '6.5');
 }
 
 /** gup_must_unshare: a FOLL_PIN that may not write must not pin an anon page fork shared (5.19+). */

@@ -67,6 +67,8 @@ describe('coverage', () => {
     ['pin-shared-readonly-huge-pud', 'eras/gup-6.10-shape.c', 'folio-6x', 'arm64', '!pud_write(seen) && gup_must_unshare', true],
     // the pte is present, user and readable: only its protection key refuses it
     ['pkey-denied', 'eras/gup-6.10-shape.c', 'folio-6x', 'x86-64', 'pte_protnone(v) || !pte_access_permitted(v, gf & FOLL_WRITE)', true],
+    // the zero page's pte is special: the walker leaves it to the slow path
+    ['zero-page-read', 'eras/gup-6.1-shape.c', 'folio-6x@6.1', 'arm64', 'if (pte_special(seen))', true],
     ['get-longterm', 'eras/gup-6.10-shape.c', 'folio-6x', 'x86-64', 'if (!is_valid_gup_args(pages, NULL, &gup_flags, FOLL_GET))', true],
   ] as const)('%s takes its branch on %s (%s, %s)', (scenario, file, model, arch, needle, outcome) => {
     const t = text(file);

@@ -24,9 +24,17 @@ describe('folio-6x dialects', () => {
     expect(d.functions).not.toContain('gup_fast_pte_range');
   });
 
-  // between 6.1 and 6.10 three scenarios changed (6.2 refused P2PDMA pages without the flag, 6.5 file-backed
-  // long-term pins, and a wrapping range became -EOVERFLOW): the releases' own differences
-  const CHANGED_AFTER_6_1 = ['file-longterm-pin', 'file-thp-longterm-pin', 'p2pdma-pte', 'range-wraps'];
+  // between 6.1 and 6.10 some scenarios changed (6.2 refused P2PDMA pages without the flag, 6.5 file-backed
+  // long-term pins and stopped pinning the zero page, and a wrapping range became -EOVERFLOW): the releases' own differences
+  const CHANGED_AFTER_6_1 = ['file-longterm-pin', 'file-thp-longterm-pin', 'p2pdma-pte', 'range-wraps', 'zero-page-pin'];
+
+  it('zero-page-pin: 6.10 takes no pin on the zero page (nor gives one back), 6.1 pins it like any page', () => {
+    const a = replay({ arch: 'arm64', version: 'folio-6x', scenario: 'zero-page-pin' });
+    const b = replay({ arch: 'arm64', version: 'folio-6x@6.1', scenario: 'zero-page-pin' });
+    expect(a.result.pages).toEqual(b.result.pages);
+    expect(a.deltas).toEqual([]);
+    expect(b.deltas).toEqual([{ pfn: b.result.pages[0], refcount: 4 * 1024, pincount: 0 }]);
+  });
 
   it('file-longterm-pin: 6.10 refuses a long-term writable pin of a file\'s pages in both paths, 6.1 pins them', () => {
     const a = replay({ arch: 'x86-64', version: 'folio-6x', scenario: 'file-longterm-pin', trace: true });

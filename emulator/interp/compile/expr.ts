@@ -204,8 +204,14 @@ function readAt(t: Thread, p: any, i: number, l: number): any {
 }
 
 function writeAt(t: Thread, p: any, i: number, v: any, l: number): void {
-  if (p instanceof ArrPtr) p.a[p.off + i] = v;
+  if (p instanceof ArrPtr) storeIn(p, p.off + i, v, l);
   else writeThrough(t, ptrPlus(p, i, l), v, l);
+}
+
+/** A store into the caller's pages[]: past its nr_pages entries the kernel would corrupt memory, so the run stops there. */
+function storeIn(p: ArrPtr, at: number, v: any, l: number): void {
+  if (!(at >= 0 && at < p.len)) throw new Unsupported(`a store to pages[${at}], outside the caller's array of ${p.len} (nr_pages): the walk ran past its range`, l);
+  p.a[at] = v;
 }
 
 function pastLocal(p: LocalRef, l: number): never {
@@ -214,7 +220,7 @@ function pastLocal(p: LocalRef, l: number): never {
 
 function writeThrough(_t: Thread, p: any, v: any, l: number): void {
   if (p instanceof LocalRef) p.past === 0 ? (p.v[p.i] = v) : pastLocal(p, l);
-  else if (p instanceof ArrPtr) p.a[p.off] = v;
+  else if (p instanceof ArrPtr) storeIn(p, p.off, v, l);
   else throw new Unsupported('a store through a pointer the model does not know (GUP-fast never writes page tables)', l);
 }
 

@@ -86,8 +86,8 @@ export function mappingOf(m: Machine, page: number): number | null {
   return null;
 }
 
-/** the page built-ins whose first argument is not a struct page or folio: a count, or gup_must_unshare's flags (5.19-6.4) or vma (6.5+) */
-const NOT_PAGE_FIRST = new Set(['atomic_add', 'atomic_sub', 'gup_must_unshare']);
+/** the page built-ins whose first argument is not a struct page or folio: a count, gup_must_unshare's flags (5.19-6.4) or vma (6.5+), is_zero_pfn's frame number */
+const NOT_PAGE_FIRST = new Set(['atomic_add', 'atomic_sub', 'gup_must_unshare', 'is_zero_pfn']);
 
 function rawPageBuiltins(): Builtin[] {
   const out: Builtin[] = [];
@@ -120,9 +120,10 @@ function rawPageBuiltins(): Builtin[] {
   p('ClearPageReferenced', 'void', 'clear the referenced flag (LRU aging)', (t, [pg]) => t.k.m.mem.setFlag(pg, 'referenced', false));
   p('folio_set_referenced', 'void', 'mark the folio referenced (LRU aging)', (t, [f]) => t.k.m.mem.setFlag(f, 'referenced'));
   p('mark_page_accessed', 'void', 'mark the page accessed (LRU aging)', (t, [pg]) => t.k.m.mem.setFlag(head(t, pg), 'referenced'));
-  p('is_zero_page', 'int', 'the shared zero page (never in the scenarios)', () => 0);
-  p('is_zero_folio', 'int', 'the shared zero folio (never in the scenarios)', () => 0);
-  p('is_zero_pfn', 'int', 'the zero page\'s frame (never in the scenarios)', () => 0);
+  const isZero = (t: Thread, pfn: unknown) => typeof pfn === 'number' && t.k.m.mem.valid(pfn) && t.k.m.mem.hasFlag(pfn, 'zero');
+  p('is_zero_page', 'int', 'the page is the shared zero page', (t, [pg]) => isZero(t, pg));
+  p('is_zero_folio', 'int', 'the folio is the shared zero page', (t, [f]) => isZero(t, f));
+  p('is_zero_pfn', 'int', 'the frame is the shared zero page\'s', (t, [pfn]) => isZero(t, typeof pfn === 'bigint' ? Number(pfn) : pfn));
   p('PageAnon', 'int', 'an anonymous page', (t, [pg]) => t.k.m.mem.hasFlag(head(t, pg), 'anon'));
   p('folio_test_anon', 'int', 'an anonymous folio', (t, [f]) => t.k.m.mem.hasFlag(f, 'anon'));
   const exclusive = (t: Thread, pg: number) => anonExclusive(t.k, pg);

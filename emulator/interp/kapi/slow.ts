@@ -40,6 +40,9 @@ function* slowPath(t: Thread, a: unknown[], name: string): Generator<Sub | undef
   if (i < 0 || i + 1 >= a.length) throw new Unsupported(`${name}(): cannot tell its start address among the arguments`, t.top.line);
   const start = N(a[i]);
   const nr = N(a[i + 1]);
+  // the rest of the caller's range at most: more would fault in (and write) past what it asked for
+  const room = pages ? pages.len - pages.off : t.ctx.call.nrPages;
+  if (!(nr >= 0 && nr <= room)) throw new Unsupported(`${name}() asked for ${nr} page(s), more than the ${room} left of the caller's nr_pages`, t.top.line);
   t.slowRan = true;
   t.fastNr = pages ? pages.off : 0;
   const r = (yield slowGup(t.k, t.ctx.self, t.ctx.call, start, nr)) as SlowResult;
