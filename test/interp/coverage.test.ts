@@ -109,6 +109,20 @@ describe('coverage', () => {
     expect(walker.unreachable).toBe(false);
   }, 60_000);
 
+  it('a walk that runs past its range stops at the end of the caller\'s pages[] with the line, instead of growing it without bound', () => {
+    const t = text('eras/gup-6.10-shape.c').replace('while (va != lim) {', 'while (va != 0) {');
+    const v = sourceVersion(t, parse, getArch('x86-64'), getVersion('folio-6x'));
+    const stored = lineOf(t, 'out[n] = nth_page(from_pg, n);');
+    let stop: (Error & { line?: number }) | undefined;
+    try {
+      replay({ arch: 'x86-64', version: v, scenario: 'thp-pmd' });
+    } catch (e) {
+      stop = e as Error & { line?: number };
+    }
+    expect(stop?.message).toMatch(/pages\[512\], outside the caller's array of 512 \(nr_pages\)/);
+    expect(stop?.line).toBe(stored);
+  });
+
   it('the upper name of a folded level tests nothing (pgtable-nop4d, -nopud): the folded name below it does', () => {
     const t610 = text('eras/gup-6.10-shape.c');
     const pgd610 = lineOf(t610, 'if (pgd_none(topv) ||');
