@@ -26,7 +26,7 @@ const DIALECTS = [
 const NAMES_610: PinDialect = {
   pte_range: 'gup_fast_pte_range', pmd_leaf: 'gup_fast_pmd_leaf', pud_leaf: 'gup_fast_pud_leaf', pmd_range: 'gup_fast_pmd_range',
   pud_range: 'gup_fast_pud_range', p4d_range: 'gup_fast_p4d_range', pgd_range: 'gup_fast_pgd_range', lockless: 'gup_fast', fallback: 'gup_fast_fallback',
-  grab: 'try_grab_folio_fast', put: 'gup_put_folio', getPte: 'ptep_get_lockless', ...BEHAVIOUR,
+  grab: 'try_grab_folio_fast', put: 'gup_put_folio', getPte: 'ptep_get_lockless', p4dTest: '!p4d_present(p4d)', ...BEHAVIOUR,
 };
 
 const NAMES_61: PinDialect = {

@@ -33,6 +33,8 @@ export interface PinDialect {
   pud_range: string;
   p4d_range: string;
   pgd_range: string;
+  /** how the p4d loop tests its entry: p4d_none until 6.10's !p4d_present (the pud loop tests !pud_present from 5.6) */
+  p4dTest?: string;
   /** the interrupts-off part: inline in internal_get_user_pages_fast, lockless_pages_from_mm, gup_fast */
   lockless: string;
   fallback: string;
@@ -302,7 +304,7 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
       const pud = yield* plainLoad(k, fn, 'pud_t pud = READ_ONCE(*pudp)', pudp, addr);
       const next = levelEnd(k, 'pud', addr, end);
       if (k.arch.none(pud)) {
-        if (k.y && step(k, fn, 'pud_none(pud)', 'bail', { level: 'pud', addr })) yield;
+        if (k.y && step(k, fn, 'unlikely(!pud_present(pud))', 'bail', { level: 'pud', addr })) yield;
         return false;
       }
       if (k.arch.leaf('pud', pud)) {
@@ -325,7 +327,7 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
       const next = levelEnd(k, 'p4d', addr, end);
       // p4d_none is 0 too where the pud is folded below it (PAE, LPAE): the pud test reads the entry
       if (!foldedAbove(k.arch, LEVEL_NAMES, 'p4d') && k.arch.none(p4d)) {
-        if (k.y && step(k, fn, 'p4d_none(p4d)', 'bail', { level: 'p4d', addr })) yield;
+        if (k.y && step(k, fn, d.p4dTest ?? 'p4d_none(p4d)', 'bail', { level: 'p4d', addr })) yield;
         return false;
       }
       if (!((yield gup_pud_range(k, p4d, p4dp, addr, next, call, pages, nr)) as boolean)) return false;
