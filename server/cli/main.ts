@@ -14,6 +14,7 @@ import type { SourceVersion } from '../../emulator/interp/source-version';
 import { ConfigError } from '../../emulator/interp/config';
 import { parseStubs, type Stubs } from '../../emulator/interp/kapi/stubs';
 import { check } from '../analysis/check';
+import { archesOf } from '../analysis/fingerprint';
 import { fileCoverage } from '../analysis/coverage';
 import { review, type PatchReview } from '../evolution/review';
 import { sweep } from '../evolution/sweep';
@@ -23,7 +24,7 @@ import { behaviourDiff, bdiffMarkdown } from '../evolution/bdiff';
 import { cliGit } from '../evolution/git';
 import { functionHistory } from '../evolution/history';
 import { ARCHES, getArch } from '../../emulator/arch';
-import type { Era, Level } from '../../emulator/arch/types';
+import type { ArchId, Era, Level } from '../../emulator/arch/types';
 import { fieldApplies } from '../../emulator/arch/bits';
 import { releaseNumber } from '../../emulator/arch/release';
 import { explore, type ExploreResult } from '../../emulator/explore/explore';
@@ -211,9 +212,12 @@ function readSource(file: string): string {
 }
 
 /** F's own code for one arch; Unsupported (exit 1) when it cannot be compiled. */
-async function loadSource(a: { file: string; arch: string; version?: string; entry?: string; config?: string[]; stub?: string[] }): Promise<SourceVersion> {
+async function loadSource(a: { file: string; arch: string; version?: string; entry?: string; config?: string[]; stub?: string[] }, warn?: Out): Promise<SourceVersion> {
   const text = readSource(a.file);
   getArch(a.arch);
+  // asked for an arch the file's code is not for (arch/x86/mm/gup.c on arm64, another arch's walker): it runs, with a word of warning
+  const meant = archesOf(text, a.file);
+  if (warn && !meant.arches.includes(a.arch as ArchId)) warn(`gup-lens: note: ${meant.note ?? `${a.file}'s code is for ${meant.arches.join(', ')}`}; running it on ${a.arch} as asked`);
   if (a.version && a.version !== 'auto') getVersion(a.version);
   let fv;
   try {
@@ -230,8 +234,8 @@ function configLine(v: SourceVersion): string {
   return v.config.symbols.filter((x) => x.value !== undefined).map((x) => (x.value === '1' ? x.name : `${x.name}=${x.value}`)).join(' ');
 }
 
-export async function cmdReplayFile(a: { file: string; arch: string; scenario: string; version?: string; entry?: string; config?: string[]; stub?: string[]; json: boolean; svg?: string }, out: Out): Promise<void> {
-  const v = await loadSource(a);
+export async function cmdReplayFile(a: { file: string; arch: string; scenario: string; version?: string; entry?: string; config?: string[]; stub?: string[]; json: boolean; svg?: string }, out: Out, warn?: Out): Promise<void> {
+  const v = await loadSource(a, warn);
   const rp = replay({ arch: a.arch, version: v, scenario: a.scenario, trace: true });
   const steps = rp.steps.map((s, i) => describeStep(rp.arch, v.era, s, i));
   writeSvg(a.svg, { title: `${rp.scenario.id}: ${basename(a.file)}'s own code / ${rp.arch.id}`, arch: rp.arch, era: v.era, steps: rp.steps, actors: ['gup'], lineOf: (x) => (x.line ? x.line - 1 : undefined) });
@@ -259,9 +263,9 @@ export async function cmdReplayFile(a: { file: string; arch: string; scenario: s
   for (const l of formatResult(rp.result, rp.deltas)) out(l);
 }
 
-export async function cmdExploreFile(a: { file: string; arch: string; scenario: string; version?: string; entry?: string; config?: string[]; stub?: string[]; json: boolean; maxStates?: string; diagram?: boolean; svg?: string }, out: Out): Promise<void> {
+export async function cmdExploreFile(a: { file: string; arch: string; scenario: string; version?: string; entry?: string; config?: string[]; stub?: string[]; json: boolean; maxStates?: string; diagram?: boolean; svg?: string }, out: Out, warn?: Out): Promise<void> {
   const sc = getRace(a.scenario);
-  const v = await loadSource(a);
+  const v = await loadSource(a, warn);
   const arch = getArch(a.arch);
   checkApplicable(arch, v, sc);
   const r = explore(sc, { arch: arch.id, version: v }, { maxStates: positiveInt(a.maxStates, 'max-states') });
@@ -625,7 +629,7 @@ export function main(argv: string[], out: Out = (s) => process.stdout.write(s + 
         return 0;
       case 'replay':
         if (values.file) {
-          return settle(cmdReplayFile({ file: values.file, arch: need(arch, 'arch'), scenario: need(values.scenario, 'scenario'), version: values.version, entry: values.entry, config: values.config, stub: values.stub, json: values.json!, svg: values.svg }, out), err);
+          return settle(cmdReplayFile({ file: values.file, arch: need(arch, 'arch'), scenario: need(values.scenario, 'scenario'), version: values.version, entry: values.entry, config: values.config, stub: values.stub, json: values.json!, svg: values.svg }, out, err), err);
         }
         if (values.entry || values.config) throw new UsageError('--entry and --config go with --file');
         cmdReplay({ arch: need(arch, 'arch'), version: need(values.version, 'version'), scenario: need(values.scenario, 'scenario'), json: values.json!, la57: values.la57!, opt: values.opt, svg: values.svg }, out);
@@ -635,7 +639,7 @@ export function main(argv: string[], out: Out = (s) => process.stdout.write(s + 
         return 0;
       case 'explore':
         if (values.file) {
-          return settle(cmdExploreFile({ file: values.file, arch: need(arch, 'arch'), scenario: need(values.scenario, 'scenario'), version: values.version, entry: values.entry, config: values.config, stub: values.stub, json: values.json!, maxStates: values['max-states'], diagram: values.diagram, svg: values.svg }, out), err);
+          return settle(cmdExploreFile({ file: values.file, arch: need(arch, 'arch'), scenario: need(values.scenario, 'scenario'), version: values.version, entry: values.entry, config: values.config, stub: values.stub, json: values.json!, maxStates: values['max-states'], diagram: values.diagram, svg: values.svg }, out, err), err);
         }
         if (values.entry || values.config) throw new UsageError('--entry and --config go with --file');
         cmdExplore({ scenario: need(values.scenario, 'scenario'), version: need(values.version, 'version'), arch: need(arch, 'arch'), json: values.json!, maxStates: values['max-states'], opt: values.opt, diagram: values.diagram, svg: values.svg }, out);

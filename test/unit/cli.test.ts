@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../server/cli/main';
@@ -75,6 +76,22 @@ describe('gup-lens CLI', () => {
     const bad = spawnSync('node', [bin, 'replay', '--arch', 'vax', '--version', 'x86-2008', '--scenario', 'thp-pmd'], { encoding: 'utf8' });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/unknown arch 'vax'/);
+  });
+
+  it.skipIf(!existsSync(bin))('replay --file on an arch the file is not for runs as asked, and says so on stderr', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gup-cli-'));
+    try {
+      const x86 = join(dir, 'arch/x86/mm/gup.c');
+      mkdirSync(join(dir, 'arch/x86/mm'), { recursive: true });
+      writeFileSync(x86, readFileSync(join(__dirname, '../fixtures/eras/x86-2008-shape.c'), 'utf8'));
+      const r = spawnSync('node', [bin, 'replay', '--file', x86, '--arch', 'arm64', '--scenario', 'pages-4k-16'], { encoding: 'utf8', timeout: 20_000 });
+      expect(r.stderr).toMatch(/note: .*arch\/x86\/mm\/gup\.c's code is for x86-64, x86-pae; running it on arm64 as asked/);
+      const ok = spawnSync('node', [bin, 'replay', '--file', x86, '--arch', 'x86-64', '--scenario', 'pages-4k-16'], { encoding: 'utf8', timeout: 20_000 });
+      expect(ok.status).toBe(0);
+      expect(ok.stderr).not.toMatch(/note:/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it.skipIf(!existsSync(bin))('the built bin ends once a --file replay is printed (the parse worker does not hold it open)', () => {
