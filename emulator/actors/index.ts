@@ -5,6 +5,7 @@
  * Layer: pure emulator.
  */
 import { NONE } from '../arch/bits';
+import { mapPmdByPtes } from '../machine/builder';
 import type { Slot } from '../machine/machine';
 import { PG } from '../machine/memory';
 import { step, type G, type Kern, type VersionModel } from '../versions/kern';
@@ -66,13 +67,7 @@ function* split_huge_page(k: Kern, spec: ActorSpec, v: VersionModel): G<void> {
   }
   if (k.y && step(k, '__split_huge_page_refcount', 'atomic_add(page_mapcount(page_tail))', 'split', { pfn: head, note: `${n - 1} tails made independent, ${moved} tail pin(s) moved from the head` })) yield;
   // __split_huge_page_map: a pte table mapping every subpage, then the pmd points to it
-  const table = k.m.mem.alloc(0, 'table');
-  const base = addr - (addr % 2 ** k.m.levelInfo('pmd').shift);
-  k.m.setTableVa(table, { level: 'pte', base });
-  const prot = { write: k.arch.write('pmd', pmd, k.era), user: k.arch.user(pmd) };
-  for (let t = 0; t < n; t++) k.m.store({ table, idx: t, level: 'pte' }, k.arch.mkLeaf('pte', head + t, prot, k.era));
-  const newPmd = k.arch.mkTable('pmd', table);
-  k.m.store(pmdp, newPmd);
+  const newPmd = mapPmdByPtes(k.m, pmdp, pmd, addr, k.era);
   if (k.y && step(k, '__split_huge_page_map', 'pmd_populate(mm, pmd, pgtable)', 'write', { level: 'pmd', lo: newPmd.lo, hi: newPmd.hi, addr, note: 'THP now mapped by 512 ptes' })) yield;
 }
 

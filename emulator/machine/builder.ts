@@ -3,8 +3,8 @@
  * and the pages themselves (4K pages, THP at the pmd, hugetlb at the pud, read-only, special,
  * devmap and protnone leaves). Layer: pure emulator.
  */
-import type { ArchModel, Era, LeafProt, Level } from '../arch/types';
-import { Machine, type Vma } from './machine';
+import type { ArchModel, Ent, Era, LeafProt, Level } from '../arch/types';
+import { Machine, type Slot, type Vma } from './machine';
 
 /** thp-pte: one 2 MiB compound page mapped by 512 ptes (a THP after a pmd split, or a large folio) */
 export type MappingKind = '4k' | 'thp' | 'huge-pud' | 'hole' | 'thp-pte';
@@ -166,6 +166,23 @@ function mapZeroPage(m: Machine, spec: MapSpec, start: number): void {
   m.refAdd(zero, count);
   m.hold(zero);
   addVma(m, { start, end: start + count * 4096, write: spec.vmaWrite ?? true, kind: 'anon' });
+}
+
+/**
+ * The second half of a pmd split (__split_huge_page_map, __split_huge_pmd): a fresh pte table
+ * maps every subpage of the huge pmd's page with the pmd's permissions, then the pmd points to it.
+ * Refcounts and mapcounts are the caller's (the splits of the eras differ there). Returns the new pmd.
+ */
+export function mapPmdByPtes(m: Machine, pmdp: Slot, pmd: Ent, addr: number, era: Era): Ent {
+  const a = m.arch;
+  const head = a.pfn(pmd);
+  const table = m.mem.alloc(0, 'table');
+  m.setTableVa(table, { level: 'pte', base: addr - (addr % 2 ** m.levelInfo('pmd').shift) });
+  const prot = { write: a.write('pmd', pmd, era), user: a.user(pmd) };
+  for (let t = 0; t < 2 ** (m.levelInfo('pmd').shift - 12); t++) m.store({ table, idx: t, level: 'pte' }, a.mkLeaf('pte', head + t, prot, era));
+  const newPmd = a.mkTable('pmd', table);
+  m.store(pmdp, newPmd);
+  return newPmd;
 }
 
 /** Each subpage of one compound page mapped by its own pte; each mapping holds a ref on the head. */

@@ -190,6 +190,16 @@ export class KernCtx implements Kern {
 
 export const PAGE_SIZE = 4096;
 
+/** The caller's PKRU allows the entry's protection key (x86-64 4.6+; every other entry carries none). */
+export function keyAllowed(k: Kern, e: Ent): boolean {
+  return k.m.pkeyAllows(k.arch.pkey?.(e) ?? 0);
+}
+
+/** pXd_access_permitted without its present test: the user bit, the write bit for a write, and the protection key. */
+export function userAccess(k: Kern, level: Level, e: Ent, write: boolean): boolean {
+  return k.arch.user(e) && (!write || k.arch.write(level, e, k.era)) && keyAllowed(k, e);
+}
+
 /** The code being run is of `release` or later (today's code when it names none): a kernel rule of that time applies. */
 export function atLeast(k: Kern, release: string): boolean {
   return !k.release || releaseNumber(k.release) >= releaseNumber(release);

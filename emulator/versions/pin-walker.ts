@@ -18,7 +18,7 @@ import { foldedAbove, LEVEL_NAMES, type Ent, type Level } from '../arch/types';
 import type { Slot } from '../machine/machine';
 import type { GupResult } from '../trace/types';
 import {
-  atLeast, DEFAULT_OPTIONS, enter, levelSize, descend, irqOff, irqOn, levelEnd, lowHighLow, offset, pgdSlot, plainLoad, quickLoad, step,
+  atLeast, DEFAULT_OPTIONS, enter, levelSize, descend, irqOff, irqOn, levelEnd, lowHighLow, offset, pgdSlot, plainLoad, quickLoad, step, userAccess,
   PAGE_SIZE, type G, type GupCall, type Kern, type Nr, type OptionDef, type VersionModel, type VersionOptions,
 } from './kern';
 import { GUP_PIN_COUNTING_BIAS, mustUnshare, zeroNotPinned } from './refs';
@@ -137,7 +137,7 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
         if (k.y && step(k, fn, 'pte_protnone(pte)', 'bail', { ...at, note: 'NUMA hinting entry: the slow path takes the fault' })) yield;
         return false;
       }
-      if (!(k.arch.present(pte) && k.arch.user(pte) && (!call.write || k.arch.write('pte', pte, k.era)) && k.m.pkeyAllows(k.arch.pkey?.(pte) ?? 0))) {
+      if (!(k.arch.present(pte) && userAccess(k, 'pte', pte, call.write))) {
         if (k.y && step(k, fn, 'pte_access_permitted(pte, flags & FOLL_WRITE)', 'bail', { ...at, note: 'not present, not user, read-only for a write, or a protection key the PKRU denies' })) yield;
         return false;
       }
@@ -216,7 +216,7 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
   function* gup_leaf(k: Kern, fn: string, level: 'pmd' | 'pud', orig: Ent, p: Slot, addr: number, end: number, call: GupCall, pages: number[], nr: Nr): G<boolean> {
     if (enter(k, fn, fn, addr, end)) yield;
     const at = { level, lo: orig.lo, hi: orig.hi, addr };
-    if (!(k.arch.user(orig) && (!call.write || k.arch.write(level, orig, k.era)) && k.m.pkeyAllows(k.arch.pkey?.(orig) ?? 0))) {
+    if (!userAccess(k, level, orig, call.write)) {
       if (k.y && step(k, fn, `${level}_access_permitted(orig, flags & FOLL_WRITE)`, 'bail', { ...at, note: 'not user, read-only for a write, or a protection key the PKRU denies' })) yield;
       return false;
     }

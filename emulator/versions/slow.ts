@@ -9,7 +9,8 @@
  * Layer: pure emulator.
  */
 import type { Ent, Level } from '../arch/types';
-import { ensureTable, findVma, mapLeaf } from '../machine/builder';
+import { ensureTable, findVma, mapLeaf, mapPmdByPtes } from '../machine/builder';
+import type { Slot } from '../machine/machine';
 import { reuseAnchor, wpReuses } from './cow';
 import { mustUnshare } from './refs';
 import { atLeast, PAGE_SIZE, step, type G, type GupCall, type Kern, type VersionModel } from './kern';
@@ -43,15 +44,32 @@ function splitting(k: Kern, addr: number): boolean {
   return !!leaf && leaf.level === 'pmd' && k.arch.splitting('pmd', leaf.e, k.era);
 }
 
-/** Map a fresh anon page at addr in place of `old`, which loses this mapping and its reference (on its head: a THP's subpage). */
-function replacePage(k: Kern, addr: number, old: number, write: boolean): number {
-  const fresh = k.m.mem.alloc(0);
-  k.m.mem.setFlag(fresh, 'anon');
-  k.m.store(k.m.slot(ensureTable(k.m, addr, 'pte'), 'pte', addr), k.arch.mkLeaf('pte', fresh, { write, user: true }, k.era));
-  k.m.mem.mapcount[k.m.mem.idx(fresh)] = 1;
-  k.m.mem.mapcount[k.m.mem.idx(old)] -= 1;
+/** The page of a leaf that maps addr (a huge leaf's subpage). */
+function pageAt(k: Kern, leaf: Leaf, addr: number): number {
+  return k.arch.pfn(leaf.e) + Math.floor((addr % 2 ** k.m.levelInfo(leaf.level).shift) / PAGE_SIZE);
+}
+
+/**
+ * Map a fresh anon page of `order` (a hugetlb one in place of a hugetlb page) at a leaf slot in
+ * place of `old`, which loses this mapping and its reference (on its head: a THP's subpage).
+ */
+function mapFresh(k: Kern, slot: Slot, level: Level, old: number, write: boolean, order = 0): number {
+  const mem = k.m.mem;
+  // room for the natural alignment of a huge page too
+  if (order > 0) mem.reserve(2 ** (order + 1));
+  const fresh = mem.alloc(order);
+  mem.setFlag(fresh, 'anon');
+  if (mem.hasFlag(k.m.headOf(old), 'hugetlb')) mem.setFlag(fresh, 'hugetlb');
+  k.m.store(slot, k.arch.mkLeaf(level, fresh, { write, user: true }, k.era));
+  mem.mapcount[mem.idx(fresh)] = 1;
+  mem.mapcount[mem.idx(old)] -= 1;
   k.m.refSub(k.m.headOf(old), 1);
   return fresh;
+}
+
+/** A fresh anon 4K page at addr in place of `old` (a COW copy, an unshare, a migration). */
+function replacePage(k: Kern, addr: number, old: number, write: boolean): number {
+  return mapFresh(k, k.m.slot(ensureTable(k.m, addr, 'pte'), 'pte', addr), 'pte', old, write);
 }
 
 /**
@@ -73,30 +91,16 @@ function hugeFault(k: Kern, leaf: Leaf, addr: number, write: boolean): { leaf: L
   if (k.era !== 'modern') throw new RangeError(`a fault that must copy a huge ${leaf.level} is not modelled for pre-4.5 THP refcounting`);
   const order = mem.order[mem.idx(head)];
   if (mem.hasFlag(head, 'hugetlb')) {
-    mem.reserve(2 ** (order + 1));
-    const fresh = mem.alloc(order);
-    mem.setFlag(fresh, 'anon');
-    mem.setFlag(fresh, 'hugetlb');
-    m.store(slot, k.arch.mkLeaf(leaf.level, fresh, { write, user: true }, k.era));
-    mem.mapcount[mem.idx(fresh)] = 1;
-    mem.mapcount[mem.idx(head)] -= 1;
-    m.refSub(head, 1);
+    const fresh = mapFresh(k, slot, leaf.level, head, write, order);
     return { leaf: lookup(k, addr)!, note: `hugetlb page 0x${head.toString(16)} copied to 0x${fresh.toString(16)} (${write ? 'write' : 'unshare'} fault at ${at})` };
   }
   if (leaf.level !== 'pmd') throw new RangeError(`a fault that must copy a huge ${leaf.level} of a THP is not modelled`);
   // __split_huge_pmd: the folio stays whole, now mapped by ptes that keep the pmd's permissions
   const n = 2 ** order;
-  const table = mem.alloc(0, 'table');
-  const base = addr - (addr % 2 ** m.levelInfo('pmd').shift);
-  m.setTableVa(table, { level: 'pte', base });
-  const prot = { write: k.arch.write('pmd', leaf.e, k.era), user: true };
-  for (let t = 0; t < n; t++) {
-    m.store({ table, idx: t, level: 'pte' }, k.arch.mkLeaf('pte', head + t, prot, k.era));
-    mem.mapcount[mem.idx(head) + t] += 1;
-  }
+  mapPmdByPtes(m, slot, leaf.e, addr, k.era);
+  for (let t = 0; t < n; t++) mem.mapcount[mem.idx(head) + t] += 1;
   mem.mapcount[mem.idx(head)] -= 1;
   m.refAdd(head, n - 1);
-  m.store(slot, k.arch.mkTable('pmd', table));
   return { leaf: lookup(k, addr)!, note: `THP pmd at ${at} split to ptes (${write ? 'write' : 'unshare'} fault on a huge page others hold)` };
 }
 
@@ -175,16 +179,14 @@ export function* slowGup(k: Kern, v: VersionModel, call: GupCall, start: number,
     // 5.8 (and its stable backports) broke COW for every GUP of a private anon page, reads too
     const early = !call.write && k.opts.cowBreakReads && vma.write && vma.kind === 'anon';
     if (leaf.level !== 'pte' && vma.kind === 'anon' && !k.arch.write(leaf.level, leaf.e, k.era)) {
-      const sub = k.arch.pfn(leaf.e) + Math.floor((addr % 2 ** k.m.levelInfo(leaf.level).shift) / PAGE_SIZE);
-      const unshare = !call.write && !early && unshares(k) && mustUnshare(k, sub, call.pin);
+      const unshare = !call.write && !early && unshares(k) && mustUnshare(k, pageAt(k, leaf, addr), call.pin);
       if (call.write || early || unshare) {
         const f = hugeFault(k, leaf, addr, call.write || early);
         leaf = f.leaf;
         notes.push(f.note);
       }
     }
-    const size = 2 ** k.m.levelInfo(leaf.level).shift;
-    let pfn = k.arch.pfn(leaf.e) + Math.floor((addr % size) / PAGE_SIZE);
+    let pfn = pageAt(k, leaf, addr);
     if ((call.write || early) && !k.arch.write(leaf.level, leaf.e, k.era)) {
       const old = k.arch.pfn(leaf.e);
       const why = early ? `COW broken early for a read at 0x${addr.toString(16)} (GUP takes FOLL_WRITE's path)` : `write fault on read-only 0x${addr.toString(16)}`;
@@ -201,7 +203,7 @@ export function* slowGup(k: Kern, v: VersionModel, call: GupCall, start: number,
     // 5.19+: a read-only pin of an anon page fork shared takes the unshare fault (FAULT_FLAG_UNSHARE): an exclusive copy, still read-only
     if (!call.write && unshares(k) && leaf.level === 'pte' && !k.arch.write('pte', leaf.e, k.era) && mustUnshare(k, pfn, call.pin)) {
       const old = pfn;
-      pfn = replacePage(k, addr, old, k.arch.write(leaf.level, leaf.e, k.era));
+      pfn = replacePage(k, addr, old, false);
       notes.push(`read-only pin of 0x${addr.toString(16)}, shared after fork: unshared to 0x${pfn.toString(16)} (was 0x${old.toString(16)})`);
     }
     if (call.longterm && call.pin && k.m.mem.hasFlag(pfn, 'cma')) {

@@ -9,6 +9,7 @@
 import { foldedAbove, LEVEL_NAMES, LEVEL_NAMES_PRE_P4D, levelIndex, type ArchModel, type Ent, type Level } from '../../arch/types';
 import { releaseNumber } from '../../arch/release';
 import { LocalRef, TablePtr, Unsupported, type Thread } from '../runtime';
+import { keyAllowed, userAccess } from '../../versions/kern';
 import type { Builtin } from './types';
 
 const LEVELS: Level[] = ['pgd', 'p4d', 'pud', 'pmd', 'pte'];
@@ -175,10 +176,7 @@ export function pgtableBuiltins(): Builtin[] {
       use(t, l, e);
       return t.k.arch.pfn(e);
     });
-    p(`${l}_access_permitted`, 'int', `the ${l} leaf allows a user access (present, user, writable if write; on x86-64 a protection key the PKRU allows)`, (t, [e, w]) => {
-      const a = t.k.arch;
-      return a.present(e) && a.user(e) && (!N(w) || a.write(l, e, t.k.era)) && t.k.m.pkeyAllows(a.pkey?.(e) ?? 0);
-    });
+    p(`${l}_access_permitted`, 'int', `the ${l} leaf allows a user access (present, user, writable if write; on x86-64 a protection key the PKRU allows)`, (t, [e, w]) => t.k.arch.present(e) && userAccess(t.k, l, e, !!N(w)));
     p(`__${l}`, E, `an ${l} entry from its raw value`, (_t, [v]) => {
       const b = BigInt.asUintN(64, BigInt(v as number | bigint));
       return { lo: Number(b & 0xffffffffn), hi: Number(b >> 32n) };
@@ -235,7 +233,7 @@ export function pgtableBuiltins(): Builtin[] {
   out.push({ name: 'pte_flags_pkey', doc: 'x86: the protection key of an entry\'s flags (bits 59-62 on x86-64 from 4.6; none on PAE)', family: F, kind: 'pure', ret: 'uint', arches: x86only, run: (t, [v]) => keyOf(t, v) });
   out.push({ name: '__pkru_allows_pkey', doc: 'x86: PKRU lets this task read (and write) pages of the key; the default PKRU allows key 0 only', family: F, kind: 'pure', ret: 'bool', arches: x86only, run: (t, [k]) => t.k.m.pkeyAllows(N(k)) });
   // 4.6-4.13 (asm-generic/mm_hooks.h; x86 with protection keys): may this task access the page through the entry?
-  p('arch_pte_access_permitted', 'int', '4.6-4.13: x86-64 protection keys (the task\'s PKRU allows key 0 only); true on every other arch', (t, [e]) => t.k.m.pkeyAllows(t.k.arch.pkey?.(e) ?? 0));
+  p('arch_pte_access_permitted', 'int', '4.6-4.13: x86-64 protection keys (the task\'s PKRU allows key 0 only); true on every other arch', (t, [e]) => keyAllowed(t.k, e));
   p('gup_huge_pd', 'int', 'powerpc hugepd walker: never reached here (is_hugepd is false on these arches)', () => 0);
   // lockless reads
   out.push({ name: 'ptep_get', doc: 'READ_ONCE(*ptep)', family: F, kind: 'gen', ret: 'ent:pte', gen: (t, [pp]) => loadGen(t, pp) });
