@@ -97,6 +97,7 @@ function makeArmLpae(special?: boolean): ArchModel {
     mkLeaf(level: Level, pfn: number, prot: LeafProt) {
       if (prot.devmap) throw new RangeError('arm-lpae has no devmap bit');
       if (prot.protnone) throw new RangeError('arm-lpae has no NUMA balancing, so no protnone entries');
+      if (prot.noAccess) throw new RangeError("32-bit ARM's PAGE_NONE (L_PTE_NONE, valid bit cleared by set_pte_ext) is not modelled");
       const dirty = prot.dirty ?? prot.write;
       let lo = VALID | ATTR_NORMAL | SHARED | AF | NG;
       if (level === 'pte') lo |= TYPE_BIT1;

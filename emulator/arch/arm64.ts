@@ -168,7 +168,8 @@ function makeArm64(fixed?: Layout): ArchModel {
         if (prot.write) hi |= B57_HI;
       }
       const e = withPfn({ lo: lo >>> 0, hi: hi >>> 0 }, pfn, PHYS_BITS);
-      return prot.protnone ? mkProtnone(level, e) : e;
+      // PAGE_NONE (PROT_NONE) and a NUMA-hinting entry are one encoding here
+      return prot.protnone || prot.noAccess ? mkProtnone(level, e) : e;
     },
     wrprotect(_level, e, era) {
       return withBit(withBit(e, 7, true), lay(era).dbm ? 51 : 57, false);

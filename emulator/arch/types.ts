@@ -87,6 +87,8 @@ export interface LeafProt {
   special?: boolean;
   devmap?: boolean;
   protnone?: boolean;
+  /** PAGE_NONE of an mprotect(PROT_NONE) mapping: no access, whatever NUMA hinting looked like in the release */
+  noAccess?: boolean;
   dirty?: boolean;
   /** x86-64 protection key (4.6+), 0 by default */
   pkey?: number;

@@ -160,6 +160,7 @@ export function makeX86(shape: X86Shape, fixed?: Layout, parentAt?: (release: st
         if (!hasDevmap) throw new RangeError(`${shape.id} has no devmap bit${shape.hasDevmap ? ' before 4.5' : ''}`);
         hi |= DEVMAP_HI;
       }
+      if (prot.noAccess) lo = (lo & ~(PRESENT | USER | RW | DIRTY)) | GLOBAL_OR_PROTNONE; // PAGE_NONE in every release
       let e = withPfn({ lo: lo >>> 0, hi: hi >>> 0 }, pfn, physBits);
       if (prot.protnone) e = mkProtnone(level, e);
       return e;

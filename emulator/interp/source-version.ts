@@ -170,7 +170,7 @@ function entryArgs(fn: CompiledFn, call: GupCall, pages: ArrPtr): unknown[] {
         return c(call.write ? 1 : 0);
       case 'gup_flags':
       case 'flags':
-        return c((call.write ? FOLL.FOLL_WRITE : 0) | (call.longterm ? FOLL.FOLL_LONGTERM : 0));
+        return c((call.write ? FOLL.FOLL_WRITE : 0) | (call.longterm ? FOLL.FOLL_LONGTERM : 0) | (call.honorNumaFault ? FOLL.FOLL_HONOR_NUMA_FAULT : 0));
       case 'pages':
         return pages;
       case 'vmas':

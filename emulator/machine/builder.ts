@@ -24,6 +24,8 @@ export interface MapSpec {
   /** also mapped by another process: one more reference held outside this mm */
   shared?: boolean;
   protnone?: boolean;
+  /** mprotect(PROT_NONE): the VMA allows no access and its entries are PAGE_NONE */
+  noAccess?: boolean;
   cma?: boolean;
   /** memfd_secret pages (5.14+) */
   secretmem?: boolean;
@@ -123,8 +125,8 @@ function mapSpec(m: Machine, spec: MapSpec): void {
   if (start % size !== 0) throw new RangeError(`a ${spec.kind} mapping must be ${size}-byte aligned`);
   const count = spec.count ?? 1;
   const order = Math.log2(size / 4096);
-  const write = spec.write ?? true;
-  const prot: LeafProt = { write, user: true, special: spec.special, devmap: spec.devmap, protnone: spec.protnone, pkey: spec.pkey };
+  const write = !spec.noAccess && (spec.write ?? true);
+  const prot: LeafProt = { write, user: true, special: spec.special, devmap: spec.devmap, protnone: spec.protnone, noAccess: spec.noAccess, pkey: spec.pkey };
   // the pages, their alignment, and a table per 512 leaves (and a few above)
   m.mem.reserve(count * 2 ** order + 2 ** order + Math.ceil(count / 512) + 8);
   const near = { table: -1, base: 0, size: 0 };
@@ -147,7 +149,7 @@ function mapSpec(m: Machine, spec: MapSpec): void {
     }
   }
   const kind: Vma['kind'] = spec.special ? 'pfnmap' : spec.devmap ? 'devmap' : spec.secretmem ? 'secretmem' : spec.file ? 'file' : 'anon';
-  addVma(m, { start, end: start + count * size, write: spec.vmaWrite ?? write, kind, cma: spec.cma, ...(spec.pkey && { pkey: spec.pkey }) });
+  addVma(m, { start, end: start + count * size, write: spec.vmaWrite ?? write, kind, cma: spec.cma, ...(spec.pkey && { pkey: spec.pkey }), ...(spec.noAccess && { noAccess: true }) });
 }
 
 /**
@@ -202,7 +204,7 @@ function mapThpByPtes(m: Machine, spec: MapSpec, start: number): void {
 }
 
 function addVma(m: Machine, v: Vma): void {
-  const last = m.vmas.find((x) => x.end === v.start && x.kind === v.kind && x.write === v.write && !!x.cma === !!v.cma && (x.pkey ?? 0) === (v.pkey ?? 0));
+  const last = m.vmas.find((x) => x.end === v.start && x.kind === v.kind && x.write === v.write && !!x.cma === !!v.cma && (x.pkey ?? 0) === (v.pkey ?? 0) && !x.noAccess === !v.noAccess);
   if (last) last.end = v.end;
   else m.vmas.push(v);
 }

@@ -22,6 +22,8 @@ export interface Vma {
   cma?: boolean;
   /** x86-64 protection key (pkey_mprotect) */
   pkey?: number;
+  /** PROT_NONE (VM_NONE): no read, no write */
+  noAccess?: boolean;
 }
 
 export interface Cpu {

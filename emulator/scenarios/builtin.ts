@@ -118,7 +118,7 @@ export const BUILTIN: Scenario[] = [
   {
     id: 'numa-protnone',
     title: 'a NUMA-hinting (protnone) pte in the middle: the fast path leaves it to the fault',
-    description: 'Page 4 of 8 is protnone for NUMA balancing: GUP-fast stops there, the slow path takes the hinting fault and the rest.',
+    description: 'Page 4 of 8 is protnone for NUMA balancing: GUP-fast stops there; the slow path takes the hinting fault and the rest (from 6.5 it reads through the entry unless the caller asks for the fault).',
     layout: [
       { kind: '4k', offset: 0, count: 4 },
       { kind: '4k', offset: 4 * 4096, count: 1, protnone: true },
@@ -126,7 +126,35 @@ export const BUILTIN: Scenario[] = [
     ],
     call: { offset: 0, nrPages: 8, write: false },
     arches: ['x86-64', 'arm64'],
-    releases: 'every release with NUMA balancing (pte_numa 3.8-3.19, pte_protnone from 4.0)',
+    releases: 'every release with NUMA balancing (pte_numa 3.8-3.19, pte_protnone from 4.0); from 6.5 the slow path follows the entry without the fault unless the caller passes FOLL_HONOR_NUMA_FAULT',
+  },
+  {
+    id: 'numa-protnone-honor',
+    title: 'a NUMA-hinting pte, for a caller that honours hinting faults (FOLL_HONOR_NUMA_FAULT)',
+    description: 'Page 4 of 8 is protnone for NUMA balancing and the caller passes FOLL_HONOR_NUMA_FAULT (as KVM does): GUP-fast still stops there, and the slow path takes the hinting fault before taking the page. Without the flag a 6.5+ slow path reads through the protnone entry and leaves it protnone (numa-protnone).',
+    layout: [
+      { kind: '4k', offset: 0, count: 4 },
+      { kind: '4k', offset: 4 * 4096, count: 1, protnone: true },
+      { kind: '4k', offset: 5 * 4096, count: 3 },
+    ],
+    call: { offset: 0, nrPages: 8, write: false, honorNumaFault: true },
+    arches: ['x86-64', 'arm64'],
+    since: '6.5',
+    releases: '6.5+ (d74943a2f3cd reintroduced FOLL_NUMA as FOLL_HONOR_NUMA_FAULT); earlier releases have no such flag',
+  },
+  {
+    id: 'prot-none',
+    title: 'a PROT_NONE page in the middle: no access, fast or slow',
+    description: 'Page 4 of 8 was mprotect(PROT_NONE)ed: its pte is PAGE_NONE (not present to the MMU, no user bit) in a VMA without VM_READ. GUP-fast stops there (pte_protnone, or the present/user test of the release), and the slow path refuses the VMA (check_vma_flags): the 4 pages before it.',
+    layout: [
+      { kind: '4k', offset: 0, count: 4 },
+      { kind: '4k', offset: 4 * 4096, count: 1, noAccess: true },
+      { kind: '4k', offset: 5 * 4096, count: 3 },
+    ],
+    call: { offset: 0, nrPages: 8, write: false },
+    // 32-bit ARM's PAGE_NONE is not modelled
+    arches: ['x86-64', 'x86-pae', 'arm64'],
+    releases: 'every release; 6.5+ says outright that GUP-fast leaves PROT_NONE to the slow path',
   },
   {
     id: 'numa-protnone-thp',

@@ -15,6 +15,8 @@ export interface CallSpec {
   longterm?: boolean;
   /** FOLL_FAST_ONLY / __get_user_pages_fast: never fall back */
   fastOnly?: boolean;
+  /** FOLL_HONOR_NUMA_FAULT (6.5+, KVM's): the slow path takes NUMA hinting faults rather than following protnone entries */
+  honorNumaFault?: boolean;
   /** the call starts this many bytes below the end of user space (TASK_SIZE), whatever `offset` says */
   fromTop?: number;
   /** the call starts this many bytes below the top of the address space (2^BITS_PER_LONG): a longer range wraps */

@@ -124,6 +124,8 @@ export interface GupCall {
   pin?: boolean;
   longterm?: boolean;
   fastOnly?: boolean;
+  /** FOLL_HONOR_NUMA_FAULT (6.5+) */
+  honorNumaFault?: boolean;
 }
 
 export interface Kern {

@@ -2,8 +2,9 @@
  * The slow path: ordinary get_user_pages() under mmap_lock, modelled as ONE step. It faults in
  * what is missing (a new anon page; the write fault on a read-only pte, which copies or reuses the
  * page by its release's rule (cow.ts), for reads too where 5.8 broke COW early; the NUMA
- * hinting fault for a protnone entry; migrating CMA pages away for FOLL_LONGTERM), refuses what
- * GUP refuses (no VMA, write to a read-only VMA, VM_PFNMAP special mappings), and takes its
+ * hinting fault for a protnone entry, which from 6.5 only FOLL_HONOR_NUMA_FAULT asks for; migrating
+ * CMA pages away for FOLL_LONGTERM), refuses what GUP refuses (no VMA, a PROT_NONE VMA, write to a
+ * read-only VMA, VM_PFNMAP special mappings), and takes its
  * references the normal way through the version's own `grab`. It first waits for mmap_lock
  * (held for write by fork or munmap) and for a THP split in progress, as the real one sleeps.
  * Layer: pure emulator.
@@ -133,6 +134,11 @@ export function* slowGup(k: Kern, v: VersionModel, call: GupCall, start: number,
       notes.push(`no VMA at 0x${addr.toString(16)}: -EFAULT`);
       break;
     }
+    if (vma.noAccess) {
+      ret = EFAULT;
+      notes.push(`PROT_NONE VMA at 0x${addr.toString(16)}: no VM_READ (check_vma_flags): -EFAULT`);
+      break;
+    }
     if (call.write && !vma.write) {
       ret = EFAULT;
       notes.push(`write to a read-only VMA at 0x${addr.toString(16)}: -EFAULT`);
@@ -170,6 +176,9 @@ export function* slowGup(k: Kern, v: VersionModel, call: GupCall, start: number,
       mapLeaf(k.m, addr, 'pte', pfn, { write: vma.write, user: true });
       notes.push(`faulted in 0x${addr.toString(16)} → page 0x${pfn.toString(16)}`);
       leaf = lookup(k, addr)!;
+    } else if (k.arch.protnone(leaf.e) && !call.write && atLeast(k, '6.5') && !call.honorNumaFault) {
+      // 6.5+ (d74943a2f3cd): only FOLL_HONOR_NUMA_FAULT callers fault; the others read through the entry
+      notes.push(`protnone entry at 0x${addr.toString(16)} followed without a hinting fault (gup_can_follow_protnone: no FOLL_HONOR_NUMA_FAULT)`);
     } else if (k.arch.protnone(leaf.e)) {
       const pfn = k.arch.pfn(leaf.e);
       k.m.store(k.m.slot(leaf.table, leaf.level, addr), k.arch.mkLeaf(leaf.level, pfn, { write: vma.write, user: true }, k.era));

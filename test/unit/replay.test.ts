@@ -50,6 +50,9 @@ const expected: Record<string, Want | ((version: string) => Want)> = {
   'devmap-pte': { nr: 8, slow: false, fastNr: 8 },
   'numa-protnone': { nr: 8, slow: true, fastNr: 4 },
   'numa-protnone-thp': { nr: 512, slow: true, fastNr: 0 },
+  'numa-protnone-honor': { nr: 8, slow: true, fastNr: 4 },
+  // the fast path stops at the PAGE_NONE pte, the slow path refuses the VMA: the 4 pages before it
+  'prot-none': { nr: 4, slow: true, fastNr: 4 },
   'longterm-cma': { nr: 8, slow: true, fastNr: 0 },
   // 5.19+ (folio-6x) leaves a read-only pin of a page fork shared to the slow path, which unshares it
   'pin-shared-readonly': (v) => (v.startsWith('folio-6x') ? { nr: 4, slow: true, fastNr: 0 } : { nr: 4, slow: false, fastNr: 4 }),
@@ -135,6 +138,40 @@ describe('every built-in scenario on every version and arch it runs on', () => {
       expect(now, `page 0x${pfn.toString(16)}`).toBe(fresh ? 1 : was);
       expect(mem.pincount[i]).toBe(0);
     }
+  });
+});
+
+describe('PROT_NONE and NUMA-hinting entries in the slow path', () => {
+  const entry = (rp: Replay, va: number) => {
+    const m = rp.machine;
+    let table = m.mm.pgd;
+    for (const l of m.arch.levels) {
+      const e = m.load(m.slot(table, l.level, va));
+      if (l.level === 'pte') return e;
+      table = m.arch.pfn(e);
+    }
+    throw new Error('no pte');
+  };
+  it.each(['x86-64', 'arm64'])('%s: 6.5+ reads through a hinting entry unless FOLL_HONOR_NUMA_FAULT asks for the fault; 6.1 always faults', (arch) => {
+    const plain = replay({ arch, version: 'folio-6x', scenario: 'numa-protnone', trace: true });
+    const va = plain.call.start + 4 * PAGE;
+    expect(plain.machine.arch.protnone(entry(plain, va))).toBe(true);
+    expect(plain.steps.find((s) => s.event === 'slowpath')?.note).toMatch(/without a hinting fault/);
+    const honor = replay({ arch, version: 'folio-6x', scenario: 'numa-protnone-honor', trace: true });
+    expect(honor.machine.arch.protnone(entry(honor, va))).toBe(false);
+    expect(honor.steps.find((s) => s.event === 'slowpath')?.note).toMatch(/NUMA hinting fault/);
+    const old = replay({ arch, version: 'folio-6x@6.1', scenario: 'numa-protnone', trace: true });
+    expect(old.machine.arch.protnone(entry(old, va))).toBe(false);
+    expect(() => replay({ arch, version: 'folio-6x@6.1', scenario: 'numa-protnone-honor' })).toThrow(/6\.5/);
+  });
+  it.each(['x86-64', 'x86-pae', 'arm64'])('%s: a PROT_NONE pte is no user entry, stays as it was, and its page gets no reference', (arch) => {
+    const rp = replay({ arch, version: 'folio-6x', scenario: 'prot-none', trace: true });
+    const va = rp.call.start + 4 * PAGE;
+    const e = entry(rp, va);
+    expect(rp.machine.arch.user(e)).toBe(false);
+    expect(rp.machine.arch.protnone(e)).toBe(true);
+    expect(deltaOf(rp, rp.machine.arch.pfn(e))).toBe(0);
+    expect(rp.steps.find((s) => s.event === 'slowpath')?.note).toMatch(/PROT_NONE VMA .*-EFAULT/);
   });
 });
 
