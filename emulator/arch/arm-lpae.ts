@@ -8,6 +8,7 @@
  * 32-bit ARM never supported NUMA balancing, so there are no protnone hinting entries.
  * Layer: pure emulator.
  */
+import { mkSwap, swapOf } from './swap';
 import { entryKind, makeCodec, pfnOf, withBit, withPfn } from './bits';
 import { inRelease } from './release';
 import type { ArchModel, Ent, Era, FieldDef, LeafProt, Level } from './types';
@@ -54,6 +55,7 @@ const leaf = (level: Level, e: Ent) => level === 'pmd' && !none(e) && (e.lo & TY
 function makeArmLpae(special?: boolean): ArchModel {
   const hasSpecial = special ?? true;
   const sem = {
+    swap: (e: Ent) => (none(e) || present(e) ? undefined : swapOf('arm-lpae', e)),
     present,
     protnone: (_e: Ent) => false,
     user: (e: Ent) => (e.lo & USER) !== 0,
@@ -115,6 +117,7 @@ function makeArmLpae(special?: boolean): ArchModel {
     mkProtnone() {
       throw new RangeError('arm-lpae has no NUMA balancing, so no protnone entries');
     },
+    mkSwap: (s) => mkSwap('arm-lpae', s),
     at: (release) => atRelease(release),
   };
 }

@@ -11,6 +11,7 @@
  * TLB invalidation is a hardware broadcast (TLBI ...IS): no IPI.
  * Layer: pure emulator.
  */
+import { mkSwap, swapOf } from './swap';
 import { entryKind, makeCodec, pfnOf, withBit, withPfn } from './bits';
 import { inRelease } from './release';
 import { releaseVariants } from './variant';
@@ -93,6 +94,7 @@ function makeArm64(fixed?: Layout): ArchModel {
     : (e: Ent) => (e.lo & VALID) === 0 && (e.hi & PROT_NONE_HI) !== 0;
   const present = (e: Ent) => (e.lo & VALID) !== 0 || protnone(e);
   const sem = {
+    swap: (e: Ent) => (none(e) || present(e) ? undefined : swapOf('arm64', e, !!fixed?.presentInvalid)),
     present,
     protnone,
     user: (e: Ent) => (e.lo & USER) !== 0,
@@ -176,6 +178,7 @@ function makeArm64(fixed?: Layout): ArchModel {
     },
     mkSplitting: (e) => withBit(e, 56, true),
     mkProtnone,
+    mkSwap: (s) => mkSwap('arm64', s, !!fixed?.presentInvalid),
     at: (release) => atRelease(release),
   };
   return model;

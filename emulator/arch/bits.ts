@@ -5,6 +5,7 @@
  */
 import { ERA_RELEASE, eraOfRelease, inRelease } from './release';
 import type { ArchId, Decoded, EncodeInput, Ent, EntryKind, Era, FieldDef, Level } from './types';
+import type { SwapEntry } from './swap';
 
 export const NONE: Ent = Object.freeze({ lo: 0, hi: 0 });
 
@@ -86,6 +87,8 @@ export interface Semantics {
   splitting(level: Level, e: Ent, era: Era): boolean;
   /** where a release's encoding differs from its era's (arm64 6.10 PROT_NONE), the predicates it changes */
   atRelease?(release: string, level: Level, e: Ent): Partial<Pick<Decoded, 'present' | 'protnone' | 'write' | 'splitting' | 'kind'>>;
+  /** a not-present entry's swap type and offset */
+  swap(e: Ent): SwapEntry | undefined;
 }
 
 export function makeCodec(arch: ArchId, fields: FieldDef[], physBits: number, sem: Semantics): Codec {
@@ -129,7 +132,9 @@ export function makeCodec(arch: ArchId, fields: FieldDef[], physBits: number, se
         huge: sem.huge(level, e),
         splitting: sem.splitting(level, e, era),
       };
-      return sem.atRelease ? { ...d, ...sem.atRelease(release, level, e) } : d;
+      const r = sem.atRelease ? { ...d, ...sem.atRelease(release, level, e) } : d;
+      const swap = r.kind === 'not-present' ? sem.swap(e) : undefined;
+      return swap ? { ...r, swap } : r;
     },
     encode(level, input, era = 'modern') {
       let v = (BigInt(input.pfn) << 12n) & pfnMask;

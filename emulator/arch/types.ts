@@ -6,6 +6,7 @@
  * x86-32 PAE CPU loads it, and it keeps the hot path in small integers instead of bigints.
  */
 import { POW2 } from './bits';
+import type { SwapEntry } from './swap';
 
 export type ArchId = 'x86-64' | 'x86-pae' | 'arm-lpae' | 'arm64';
 export type Level = 'pgd' | 'p4d' | 'pud' | 'pmd' | 'pte';
@@ -71,6 +72,8 @@ export interface Decoded {
   protnone: boolean;
   huge: boolean;
   splitting: boolean;
+  /** a not-present entry's swap type and offset (a migration entry's offset is the pfn being moved) */
+  swap?: SwapEntry;
 }
 
 /** What encode needs: the frame number, the named fields and any other bits. */
@@ -131,6 +134,8 @@ export interface ArchModel {
   encode(level: Level, input: EncodeInput, era?: Era): bigint;
 
   /** kernel predicates on an entry, evaluated on the two halves (hot path) */
+  /** what a not-present, not-none, not-PROT_NONE entry holds; undefined for any other entry */
+  swap(e: Ent): SwapEntry | undefined;
   present(e: Ent): boolean;
   user(e: Ent): boolean;
   write(level: Level, e: Ent, era: Era): boolean;
@@ -153,6 +158,8 @@ export interface ArchModel {
   mkSplitting(e: Ent, era: Era): Ent;
   /** a protnone (NUMA hinting) version of a present leaf */
   mkProtnone(level: Level, e: Ent): Ent;
+  /** a swap-format entry (a migration entry names the page being moved), in this arch's layout */
+  mkSwap(s: SwapEntry): Ent;
 }
 
 /** The geometry of one level of an arch's tables (a pure function of the arch). */

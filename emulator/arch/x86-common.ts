@@ -3,6 +3,7 @@
  * level (arch/x86/include/asm/pgtable_types.h), only the physical width and the high bits differ.
  * Layer: pure emulator.
  */
+import { mkSwap, swapOf } from './swap';
 import { entryKind, makeCodec, pfnOf, withBit, withPfn } from './bits';
 import { inRelease } from './release';
 import { releaseVariants } from './variant';
@@ -101,6 +102,7 @@ export function makeX86(shape: X86Shape, fixed?: Layout, parentAt?: (release: st
   const sem = {
     present,
     protnone,
+    swap: (e: Ent) => (none(e) || present(e) ? undefined : swapOf(shape.id, e, numa9)),
     user: (e: Ent) => (e.lo & USER) !== 0,
     write: (_l: Level, e: Ent) => (e.lo & RW) !== 0,
     special: (level: Level, e: Ent) => (level === 'pte' || specialHuge) && (e.lo & (PRESENT | SPECIAL)) === (PRESENT | SPECIAL),
@@ -168,6 +170,7 @@ export function makeX86(shape: X86Shape, fixed?: Layout, parentAt?: (release: st
     wrprotect: (_level, e) => withBit(e, 1, false),
     mkSplitting: (e) => withBit(e, fixed?.split9 ? 9 : 10, true),
     mkProtnone,
+    mkSwap: (s) => mkSwap(shape.id, s, numa9),
     at: (release) => atRelease(release),
   };
   /** NUMA hinting until 3.19 cleared PRESENT and set _PAGE_NUMA, keeping the rest; from 4.0 pte_modify(pte, PAGE_NONE) also drops the user bit */

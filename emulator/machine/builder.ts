@@ -4,6 +4,7 @@
  * devmap and protnone leaves). Layer: pure emulator.
  */
 import type { ArchModel, Ent, Era, LeafProt, Level } from '../arch/types';
+import { MIGRATION_TYPE } from '../arch/swap';
 import { Machine, type Slot, type Vma } from './machine';
 
 /** thp-pte: one 2 MiB compound page mapped by 512 ptes (a THP after a pmd split, or a large folio) */
@@ -41,6 +42,8 @@ export interface MapSpec {
   pkey?: number;
   /** never-written anon memory: each pte maps the shared zero page, read-only (4K only) */
   zero?: boolean;
+  /** pages being migrated: each leaf is a migration entry naming its page (4k, or thp at the pmd) */
+  migration?: boolean;
 }
 
 export interface Layout {
@@ -117,6 +120,7 @@ function mapSpec(m: Machine, spec: MapSpec): void {
   }
   if (spec.kind === 'thp-pte') return mapThpByPtes(m, spec, start);
   if (spec.zero) return mapZeroPage(m, spec, start);
+  if (spec.migration) return mapMigrating(m, spec, start);
   const level = LEAF_LEVEL[spec.kind];
   if (!arch.levels.some((l) => l.level === level && l.leaf)) {
     throw new RangeError(`${arch.id} cannot map a ${spec.kind} leaf (no ${level}-level leaves)`);
@@ -168,6 +172,29 @@ function mapZeroPage(m: Machine, spec: MapSpec, start: number): void {
   m.refAdd(zero, count);
   m.hold(zero);
   addVma(m, { start, end: start + count * 4096, write: spec.vmaWrite ?? true, kind: 'anon' });
+}
+
+/**
+ * Pages in the middle of a migration (try_to_migrate has run): each leaf slot holds a migration
+ * entry naming its page, which has lost its mapping and the mapping's reference and is held only
+ * by the migration's isolation reference until the move completes (the slow path's wait).
+ */
+function mapMigrating(m: Machine, spec: MapSpec, start: number): void {
+  if (spec.kind !== '4k' && spec.kind !== 'thp') throw new RangeError('migration entries are modelled at the pte (4k) and the pmd (thp)');
+  const level = LEAF_LEVEL[spec.kind];
+  const size = 2 ** m.levelInfo(level).shift;
+  if (start % size !== 0) throw new RangeError(`a ${spec.kind} mapping must be ${size}-byte aligned`);
+  const order = Math.log2(size / 4096);
+  const count = spec.count ?? 1;
+  m.mem.reserve(count * 2 ** order + 2 ** order + 8);
+  for (let i = 0; i < count; i++) {
+    const addr = start + i * size;
+    const pfn = m.mem.alloc(order);
+    m.mem.setFlag(pfn, 'anon');
+    if (order > 0) m.mem.setFlag(pfn, 'head');
+    m.store(m.slot(ensureTable(m, addr, level), level, addr), m.arch.mkSwap({ type: MIGRATION_TYPE, offset: pfn }));
+  }
+  addVma(m, { start, end: start + count * size, write: spec.vmaWrite ?? spec.write ?? true, kind: 'anon' });
 }
 
 /**

@@ -140,7 +140,7 @@ export const BUILTIN: Scenario[] = [
     call: { offset: 0, nrPages: 8, write: false, honorNumaFault: true },
     arches: ['x86-64', 'arm64'],
     since: '6.5',
-    releases: '6.5+ (d74943a2f3cd reintroduced FOLL_NUMA as FOLL_HONOR_NUMA_FAULT); earlier releases have no such flag',
+    releases: '6.5+ (FOLL_NUMA came back as FOLL_HONOR_NUMA_FAULT); earlier releases have no such flag',
   },
   {
     id: 'prot-none',
@@ -155,6 +155,29 @@ export const BUILTIN: Scenario[] = [
     // 32-bit ARM's PAGE_NONE is not modelled
     arches: ['x86-64', 'x86-pae', 'arm64'],
     releases: 'every release; 6.5+ says outright that GUP-fast leaves PROT_NONE to the slow path',
+  },
+  {
+    id: 'migration-pte',
+    title: 'a page under migration in the middle (a migration entry)',
+    description: 'Page 2 of 8 is being migrated: its pte is a migration entry, a swap-format entry that is not present. GUP-fast stops there; the slow path waits for the move (migration_entry_wait) and takes the new page, then the rest.',
+    layout: [
+      { kind: '4k', offset: 0, count: 2 },
+      { kind: '4k', offset: 2 * 4096, count: 1, migration: true },
+      { kind: '4k', offset: 3 * 4096, count: 5 },
+    ],
+    call: { offset: 0, nrPages: 8, write: false },
+    releases: 'every release (CONFIG_MIGRATION): the pte is not present to GUP-fast',
+  },
+  {
+    id: 'migration-pmd',
+    title: 'a THP under migration: a pmd migration entry',
+    description: 'A 2 MiB THP being migrated whole: its pmd is a migration entry (not present, not none, no table under it). From 4.14 GUP-fast tests !pmd_present and leaves it to the slow path, which waits for the move and takes the new THP; older walkers tested pmd_none and would have read the entry as a table, but no arch migrated THPs whole before 4.14.',
+    layout: [{ kind: 'thp', offset: 0, migration: true }],
+    call: { offset: 0, nrPages: 512, write: false },
+    // x86-64 migrates THPs whole from 4.14 (ARCH_ENABLE_THP_MIGRATION); arm64 later, not modelled here
+    arches: ['x86-64'],
+    since: '4.14',
+    releases: '4.14+ on x86-64 (THP migration; GUP-fast tests !pmd_present from then); no arch migrated THPs whole before',
   },
   {
     id: 'numa-protnone-thp',

@@ -3,7 +3,7 @@
  * what is missing (a new anon page; the write fault on a read-only pte, which copies or reuses the
  * page by its release's rule (cow.ts), for reads too where 5.8 broke COW early; the NUMA
  * hinting fault for a protnone entry, which from 6.5 only FOLL_HONOR_NUMA_FAULT asks for; migrating
- * CMA pages away for FOLL_LONGTERM), refuses what GUP refuses (no VMA, a PROT_NONE VMA, write to a
+ * CMA pages away for FOLL_LONGTERM; waiting for a migration to finish), refuses what GUP refuses (no VMA, a PROT_NONE VMA, write to a
  * read-only VMA, VM_PFNMAP special mappings), and takes its
  * references the normal way through the version's own `grab`. It first waits for mmap_lock
  * (held for write by fork or munmap) and for a THP split in progress, as the real one sleeps.
@@ -27,13 +27,13 @@ interface Leaf {
   addr: number;
 }
 
-/** Find the leaf mapping addr, or the table where a pte would go. */
+/** Find the leaf mapping addr (or a swap entry in its place), or the table where a pte would go. */
 function lookup(k: Kern, addr: number): Leaf | undefined {
   let table = k.m.mm.pgd;
   for (const l of k.arch.levels) {
     const s = k.m.slot(table, l.level, addr);
     const e = k.m.load(s);
-    if (l.level === 'pte' || k.arch.leaf(l.level, e)) return { level: l.level, e, table, addr };
+    if (l.level === 'pte' || k.arch.leaf(l.level, e) || k.arch.swap(e)) return { level: l.level, e, table, addr };
     if (k.arch.none(e)) return undefined;
     table = k.arch.pfn(e);
   }
@@ -105,6 +105,27 @@ function hugeFault(k: Kern, leaf: Leaf, addr: number, write: boolean): { leaf: L
   return { leaf: lookup(k, addr)!, note: `THP pmd at ${at} split to ptes (${write ? 'write' : 'unshare'} fault on a huge page others hold)` };
 }
 
+/**
+ * A migration entry: the fault waits for the move (migration_entry_wait, pmd_migration_entry_wait)
+ * and finds the new page mapped in its place (remove_migration_ptes); the old page goes once the
+ * migration drops its isolation reference. Nothing else runs in a replay, so the wait ends with
+ * the move. Returns the new page.
+ */
+function migrated(k: Kern, leaf: Leaf, writable: boolean): number {
+  const mem = k.m.mem;
+  const old = k.arch.swap(leaf.e)!.offset;
+  const known = mem.valid(old) && !mem.isFree(old);
+  const order = known ? mem.order[mem.idx(old)] : 0;
+  if (order > 0) mem.reserve(2 ** (order + 1));
+  const fresh = mem.alloc(order);
+  mem.setFlag(fresh, 'anon');
+  if (order > 0) mem.setFlag(fresh, 'head');
+  k.m.store(k.m.slot(leaf.table, leaf.level, leaf.addr), k.arch.mkLeaf(leaf.level, fresh, { write: writable, user: true }, k.era));
+  mem.mapcount[mem.idx(fresh)] = 1;
+  if (known) k.m.refSub(old, 1);
+  return fresh;
+}
+
 /** The release of the code has PageAnonExclusive and the unshare fault (5.19). */
 const unshares = (k: Kern) => atLeast(k, '5.19');
 
@@ -170,6 +191,12 @@ export function* slowGup(k: Kern, v: VersionModel, call: GupCall, start: number,
       break;
     }
     let leaf = lookup(k, addr);
+    const moving = leaf && k.arch.swap(leaf.e);
+    if (leaf && moving) {
+      const fresh = migrated(k, leaf, vma.write);
+      notes.push(`${leaf.level} migration entry at 0x${addr.toString(16)}: waited for the move (${leaf.level === 'pte' ? 'migration_entry_wait' : 'pmd_migration_entry_wait'}); page 0x${moving.offset.toString(16)} is now 0x${fresh.toString(16)}`);
+      leaf = lookup(k, addr)!;
+    }
     if (!leaf || k.arch.none(leaf.e)) {
       const pfn = k.m.mem.alloc(0);
       k.m.mem.setFlag(pfn, 'anon');
@@ -177,7 +204,7 @@ export function* slowGup(k: Kern, v: VersionModel, call: GupCall, start: number,
       notes.push(`faulted in 0x${addr.toString(16)} → page 0x${pfn.toString(16)}`);
       leaf = lookup(k, addr)!;
     } else if (k.arch.protnone(leaf.e) && !call.write && atLeast(k, '6.5') && !call.honorNumaFault) {
-      // 6.5+ (d74943a2f3cd): only FOLL_HONOR_NUMA_FAULT callers fault; the others read through the entry
+      // 6.5+: only FOLL_HONOR_NUMA_FAULT callers fault; the others read through the entry
       notes.push(`protnone entry at 0x${addr.toString(16)} followed without a hinting fault (gup_can_follow_protnone: no FOLL_HONOR_NUMA_FAULT)`);
     } else if (k.arch.protnone(leaf.e)) {
       const pfn = k.arch.pfn(leaf.e);

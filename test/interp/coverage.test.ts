@@ -72,6 +72,10 @@ describe('coverage', () => {
     // PAE has no NUMA balancing (pte_protnone is 0): the present/user test refuses PAGE_NONE
     ['prot-none', 'eras/gup-6.10-shape.c', 'folio-6x', 'x86-pae', 'if (pte_protnone(v) ||', true],
     ['prot-none', 'eras/gup-5.10-shape.c', 'wpseq-2021', 'arm64', 'if (pte_protnone(v) || !pte_access_permitted', true],
+    // a pmd migration entry is not present (and not none): the walk stops there
+    ['migration-pmd', 'eras/gup-6.10-shape.c', 'folio-6x', 'x86-64', 'if (!pmd_present(pmv))', true],
+    ['migration-pmd', 'eras/gup-5.10-shape.c', 'wpseq-2021', 'x86-64', 'if (!pmd_present(pmv))', true],
+    ['migration-pte', 'eras/gup-6.1-shape.c', 'folio-6x@6.1', 'arm64', 'if (!pte_access_permitted', true],
     ['numa-protnone-honor', 'eras/gup-6.10-shape.c', 'folio-6x', 'arm64', 'if (pte_protnone(v) ||', true],
     ['get-longterm', 'eras/gup-6.10-shape.c', 'folio-6x', 'x86-64', 'if (!is_valid_gup_args(pages, NULL, &gup_flags, FOLL_GET))', true],
   ] as const)('%s takes its branch on %s (%s, %s)', (scenario, file, model, arch, needle, outcome) => {

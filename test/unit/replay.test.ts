@@ -53,6 +53,9 @@ const expected: Record<string, Want | ((version: string) => Want)> = {
   'numa-protnone-honor': { nr: 8, slow: true, fastNr: 4 },
   // the fast path stops at the PAGE_NONE pte, the slow path refuses the VMA: the 4 pages before it
   'prot-none': { nr: 4, slow: true, fastNr: 4 },
+  // the slow path waits for the move and takes the new page
+  'migration-pte': { nr: 8, slow: true, fastNr: 2 },
+  'migration-pmd': { nr: 512, slow: true, fastNr: 0 },
   'longterm-cma': { nr: 8, slow: true, fastNr: 0 },
   // 5.19+ (folio-6x) leaves a read-only pin of a page fork shared to the slow path, which unshares it
   'pin-shared-readonly': (v) => (v.startsWith('folio-6x') ? { nr: 4, slow: true, fastNr: 0 } : { nr: 4, slow: false, fastNr: 4 }),

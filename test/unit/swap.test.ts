@@ -1,0 +1,59 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { getArch } from '../../emulator/arch';
+import { MIGRATION_TYPE } from '../../emulator/arch/swap';
+import type { ArchId, Ent } from '../../emulator/arch/types';
+import { flagNames } from '../../emulator/trace/describe';
+
+const toBig = (e: Ent) => (BigInt(e.hi >>> 0) << 32n) | BigInt(e.lo >>> 0);
+// each arch with its offset width; arm64 also as 6.10 lays it out (nG marks PROT_NONE there)
+const CASES: [string, ArchId, string | undefined, number][] = [
+  ['x86-64', 'x86-64', undefined, 2 ** 40],
+  ['x86-pae', 'x86-pae', undefined, 2 ** 40],
+  ['x86-64 3.16-3.19', 'x86-64', '3.17', 2 ** 40],
+  ['arm64', 'arm64', undefined, 2 ** 40],
+  ['arm64 6.10', 'arm64', '6.10', 2 ** 40],
+  ['arm-lpae', 'arm-lpae', undefined, 2 ** 25],
+];
+
+describe('swap-format (migration) entries', () => {
+  it.each(CASES)('%s: a swap entry is neither none, present nor PROT_NONE, and gives back its type and offset', (_n, id, release, max) => {
+    const base = getArch(id);
+    const a = release ? base.at(release) : base;
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 31 }), fc.integer({ min: 1, max: max - 1 }), (type, offset) => {
+        const e = a.mkSwap({ type, offset });
+        expect(a.none(e)).toBe(false);
+        expect(a.present(e)).toBe(false);
+        expect(a.protnone(e)).toBe(false);
+        expect(a.swap(e)).toEqual({ type, offset });
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('x86 keeps the type in bits 59-63 and the offset inverted from bit 9 (4.18+)', () => {
+    const a = getArch('x86-64');
+    const raw = toBig(a.mkSwap({ type: MIGRATION_TYPE, offset: 0x1234 }));
+    expect(raw >> 59n).toBe(BigInt(MIGRATION_TYPE));
+    expect(raw & 0x1ffn).toBe(0n); // present, protnone and every flag below bit 9 clear
+    expect((~(raw >> 9n)) & 0xffffn).toBe(0x1234n);
+  });
+
+  it('arm64 moved the offset from bit 8 to bit 12 in 6.10, clear of nG (its PROT_NONE mark there)', () => {
+    const old = toBig(getArch('arm64').mkSwap({ type: 1, offset: 0xf }));
+    const now = toBig(getArch('arm64').at('6.10').mkSwap({ type: 1, offset: 0xf }));
+    expect(old).toBe((1n << 3n) | (0xfn << 8n));
+    expect(now).toBe((1n << 3n) | (0xfn << 12n));
+  });
+
+  it('a decoded swap entry says so, with its type and offset, instead of permissions', () => {
+    const a = getArch('arm64');
+    const d = a.decode('pte', toBig(a.mkSwap({ type: MIGRATION_TYPE, offset: 0x100006 })));
+    expect(d.kind).toBe('not-present');
+    expect(d.swap).toEqual({ type: MIGRATION_TYPE, offset: 0x100006 });
+    expect(flagNames(d)).toEqual(['swap', `type=${MIGRATION_TYPE}`, 'offset=0x100006']);
+    // a present entry has no swap reading
+    expect(a.decode('pte', toBig(a.mkLeaf('pte', 0x100006, { write: true, user: true }, 'modern'))).swap).toBeUndefined();
+  });
+});
