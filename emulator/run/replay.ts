@@ -129,9 +129,10 @@ export function gupCall(arch: ArchModel, s: Scenario): GupCall {
 }
 
 export function replay(req: ReplayRequest): Replay {
-  const arch = getArch(req.arch, { la57: req.la57 });
-  const version = typeof req.version === 'string' ? getVersion(req.version) : req.version;
   const scenario = typeof req.scenario === 'string' ? getScenario(req.scenario) : req.scenario;
+  if (scenario.la57 && req.arch !== 'x86-64') throw new NotApplicableError(`scenario ${scenario.id} needs x86-64's 5-level paging (LA57), not ${req.arch}`);
+  const arch = getArch(req.arch, { la57: req.la57 || scenario.la57 });
+  const version = typeof req.version === 'string' ? getVersion(req.version) : req.version;
   checkApplicable(arch, version, scenario);
   const m = buildMachine(archFor(arch, version), version.era, { mappings: scenario.layout });
   const before = { ref: m.mem.refcount.slice(), pin: m.mem.pincount.slice(), frames: m.mem.frames };

@@ -483,6 +483,17 @@ export const BUILTIN: Scenario[] = [
     arches: ['x86-64', 'arm64'],
   },
   {
+    id: 'la57-high',
+    title: 'a range 256 TiB up, in 5-level (LA57) user space',
+    description: 'x86-64 with 5-level paging (LA57): user space reaches 2^56 and these 4 pages sit 2^48 above the usual base, past what 4-level paging can address. __VIRTUAL_MASK_SHIFT is 56, so the range checks pass, and the walk goes through a real p4d table under the second pgd entry. With 4-level paging the same addresses lie beyond TASK_SIZE and are refused before any walk (past-task-size).',
+    layout: [{ kind: '4k', offset: 2 ** 48, count: 4 }],
+    call: { offset: 2 ** 48, nrPages: 4, write: false },
+    arches: ['x86-64'],
+    la57: true,
+    since: '4.14',
+    releases: '4.14+ (CONFIG_X86_5LEVEL, on a CPU with LA57): 56-bit user space instead of 47-bit',
+  },
+  {
     id: 'unaligned-start',
     title: 'an unaligned start address',
     description: 'start = base + 0x123: GUP rounds it down to the page (start &= PAGE_MASK) and returns 4 pages from there.',

@@ -56,6 +56,8 @@ const expected: Record<string, Want | ((version: string) => Want)> = {
   // the slow path waits for the move and takes the new page
   'migration-pte': { nr: 8, slow: true, fastNr: 2 },
   'migration-pmd': { nr: 512, slow: true, fastNr: 0 },
+  // 5-level paging: user space reaches 2^56
+  'la57-high': { nr: 4, slow: false, fastNr: 4 },
   'longterm-cma': { nr: 8, slow: true, fastNr: 0 },
   // 5.19+ (folio-6x) leaves a read-only pin of a page fork shared to the slow path, which unshares it
   'pin-shared-readonly': (v) => (v.startsWith('folio-6x') ? { nr: 4, slow: true, fastNr: 0 } : { nr: 4, slow: false, fastNr: 4 }),

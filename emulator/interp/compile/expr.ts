@@ -120,7 +120,13 @@ export function identifier(b: FB, n: CNode): X {
   const bi = b.env.builtin(name);
   if (bi && bi.kind === 'const') {
     const t = specType(bi.ret, b.env.w);
-    return constX(t, fromJs(t)(bi.value!(b.env.arch)));
+    const conv = fromJs(t);
+    if (!bi.boot) return constX(t, conv(bi.value!(b.env.arch)));
+    // the machine this runs on may page with more levels than the arch compiled for: its value, kept per arch
+    let seen = b.env.arch;
+    let v = conv(bi.value!(seen));
+    const read = (th: Thread) => (th.k.arch === seen ? v : ((seen = th.k.arch), (v = conv(bi.value!(seen)))));
+    return { t, ev: read, js: `${b.k(read)}(t)` };
   }
   return { t: INT, ev: unknownName(b, `identifier ${name}`, line(n)) };
 }

@@ -133,19 +133,21 @@ function load(t: Thread, p: unknown): Ent {
 
 export function pgtableBuiltins(): Builtin[] {
   const out: Builtin[] = [];
-  const c = (name: string, doc: string, value: (a: ArchModel) => number, ret: Builtin['ret'] = 'ulong') => out.push({ name, doc, family: F, kind: 'const', ret, value });
+  const c = (name: string, doc: string, value: (a: ArchModel) => number, ret: Builtin['ret'] = 'ulong', boot?: boolean) => out.push({ name, doc, family: F, kind: 'const', ret, value, ...(boot && { boot }) });
   const p = (name: string, ret: Builtin['ret'], doc: string, run: (t: Thread, x: any[]) => unknown) => out.push({ name, doc, family: F, kind: 'pure', ret, run });
   c('PAGE_SHIFT', 'log2 of the base page size (4 KiB)', () => 12, 'int');
   c('PAGE_SIZE', 'the base page size, 4096', () => 4096);
   c('PAGE_MASK', '~(PAGE_SIZE - 1)', () => -4096);
   for (const l of LEVELS) {
     const L = l === 'pgd' ? 'PGDIR' : l.toUpperCase();
+    // x86-64 decides at boot whether p4d is a level of its own (5-level paging): the pgd and p4d sizes with it
+    const boot = l === 'pgd' || l === 'p4d';
     if (l !== 'pte') {
-      c(`${L}_SHIFT`, `log2 of the bytes one ${l} entry maps (the level above's, where ${l} is folded)`, (a) => shiftOf(a, l), 'int');
-      c(`${L}_SIZE`, `bytes one ${l} entry maps`, (a) => 2 ** shiftOf(a, l));
-      c(`${L}_MASK`, `~(${L}_SIZE - 1)`, (a) => -(2 ** shiftOf(a, l)));
+      c(`${L}_SHIFT`, `log2 of the bytes one ${l} entry maps (the level above's, where ${l} is folded)`, (a) => shiftOf(a, l), 'int', boot);
+      c(`${L}_SIZE`, `bytes one ${l} entry maps`, (a) => 2 ** shiftOf(a, l), 'ulong', boot);
+      c(`${L}_MASK`, `~(${L}_SIZE - 1)`, (a) => -(2 ** shiftOf(a, l)), 'ulong', boot);
     }
-    c(`PTRS_PER_${l.toUpperCase()}`, `entries in a ${l} table (1 where folded)`, (a) => a.levels.find((x) => x.level === l)?.entries ?? 1, 'int');
+    c(`PTRS_PER_${l.toUpperCase()}`, `entries in a ${l} table (1 where folded)`, (a) => a.levels.find((x) => x.level === l)?.entries ?? 1, 'int', boot);
     const E = `ent:${l}` as const;
     // the upper name of a folded level tests nothing: the folded one below tests the same entry
     const folded = (v: number) => (a: ArchModel, names: readonly Level[]) => (foldedAbove(a, names, l) ? v : undefined);

@@ -22,12 +22,13 @@ export function report(t: Thread, what: string, c: unknown): unknown {
 export function rangeBuiltins(): Builtin[] {
   const out: Builtin[] = [];
   const p = (name: string, ret: Builtin['ret'], doc: string, run: (t: Thread, x: any[]) => unknown, lvalueArgs?: number[]) => out.push({ name, doc, family: F, kind: 'pure', ret, run, lvalueArgs });
-  const c = (name: string, ret: Builtin['ret'], doc: string, value: (a: import('../../arch/types').ArchModel) => number) => out.push({ name, doc, family: F, kind: 'const', ret, value });
-  c('TASK_SIZE', 'ulong', 'the end of user space on this arch', (a) => a.taskSize);
-  c('TASK_SIZE_MAX', 'ulong', 'the end of user space on this arch', (a) => a.taskSize);
+  const c = (name: string, ret: Builtin['ret'], doc: string, value: (a: import('../../arch/types').ArchModel) => number, boot?: boolean) => out.push({ name, doc, family: F, kind: 'const', ret, value, ...(boot && { boot }) });
+  // x86-64 sets these at boot, by 4- or 5-level paging (pgtable_l5_enabled)
+  c('TASK_SIZE', 'ulong', 'the end of user space on this arch', (a) => a.taskSize, true);
+  c('TASK_SIZE_MAX', 'ulong', 'the end of user space on this arch', (a) => a.taskSize, true);
   c('VERIFY_READ', 'int', 'access_ok type (before 5.0)', () => 0);
   c('VERIFY_WRITE', 'int', 'access_ok type (before 5.0)', () => 1);
-  c('__VIRTUAL_MASK_SHIFT', 'int', 'x86: bits of user virtual address space - 1', (a) => Math.log2(a.taskSize + 4096));
+  c('__VIRTUAL_MASK_SHIFT', 'int', 'x86: bits of user virtual address space - 1 (47, or 56 with 5-level paging)', (a) => Math.log2(a.taskSize + 4096), true);
   for (const [n, v] of Object.entries({ EFAULT: 14, EINVAL: 22, ENOMEM: 12, EAGAIN: 11, EOVERFLOW: 75, EOPNOTSUPP: 95, EBUSY: 16, EIO: 5, EINTR: 4, EREMOTEIO: 121, ENOENT: 2, EPERM: 1, EHWPOISON: 133 })) c(n, 'int', 'an errno value (the code returns it negated)', () => v);
   for (const n of ['NR_FOLL_PIN_ACQUIRED', 'NR_FOLL_PIN_RELEASED']) c(n, 'int', 'a vmstat item (only passed to counters the model does not keep)', () => 0);
   p('access_ok', 'int', 'the range lies in user space (the type argument before 5.0 is ignored)', (t, x) => {

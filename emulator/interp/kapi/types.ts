@@ -25,6 +25,8 @@ export interface Builtin {
    */
   kind: 'const' | 'pure' | 'sched' | 'gen';
   value?: (a: ArchModel) => number | bigint;
+  /** a const the kernel fixes at boot, not at build (x86-64 picks 4- or 5-level paging as it starts): read from the running machine */
+  boot?: boolean;
   /** what it returns on every modelled arch whatever its arguments (a hook only another arch implements): a test of it is no decision */
   fixed?: number | ((a: ArchModel, levels: readonly Level[]) => number | undefined);
   run?: (t: Thread, a: any[]) => unknown;
