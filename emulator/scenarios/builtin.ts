@@ -363,6 +363,14 @@ export const BUILTIN: Scenario[] = [
     showcases: ['gup_fast_permitted'],
   },
   {
+    id: 'fast-only-past-task-size',
+    title: 'the fast-only entry point on a range past the end of user space',
+    description: '__get_user_pages_fast (get_user_pages_fast_only from 5.8) on 16 pages starting 8 pages below TASK_SIZE: its own range check (access_ok, gup_fast_permitted, TASK_SIZE_MAX) refuses them and it answers 0 pages, never an error: a fast-only caller only ever gets a count.',
+    layout: [],
+    call: { offset: 0, nrPages: 16, write: false, fromTop: 8 * 4096, fastOnly: true },
+    releases: 'every release with a fast-only entry point (__get_user_pages_fast, get_user_pages_fast_only from 5.8)',
+  },
+  {
     id: 'devmap-thp',
     title: 'a ZONE_DEVICE (devmap) huge pmd',
     description: 'A 2 MiB pmd of device memory (DAX): GUP-fast takes its pages through the devmap path (__gup_device_huge_pmd, get_dev_pagemap), not as a THP.',

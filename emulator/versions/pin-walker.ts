@@ -402,7 +402,13 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
       if (k.y && step(k, entry, check, 'bail', { addr: start, note: 'FOLL_LONGTERM without FOLL_PIN: -EINVAL' })) yield;
       return { nr: 0, ret: -22, slowPath: false, fastNr: 0, pages: [] };
     }
-    return (yield fallback(k, self, call, start, end)) as GupResult;
+    const r = (yield fallback(k, self, call, start, end)) as GupResult;
+    // until 6.3 the fast-only entry point answered a count and never an error (an error became 0 pages)
+    if (call.fastOnly && r.ret < 0 && !atLeast(k, '6.3')) {
+      if (k.y && step(k, entry, 'if (nr_pinned < 0) nr_pinned = 0', 'bail', { addr: start, note: `${r.ret} becomes 0 pages: the fast-only entry point returns no error` })) yield;
+      return { ...r, ret: 0 };
+    }
+    return r;
   }
 
   /** internal_get_user_pages_fast (gup_fast_fallback in 6.x): the lockless walk, then the slow path for the rest. */

@@ -79,6 +79,7 @@ describe('coverage', () => {
     // TASK_SIZE_MAX is the running machine's: 2^56 - 4096 with 5-level paging, though the file was compiled for x86-64
     ['la57-high', 'eras/gup-6.10-shape.c', 'folio-6x', 'x86-64', 'lim > TASK_SIZE_MAX', false],
     ['past-task-size', 'eras/gup-6.10-shape.c', 'folio-6x', 'x86-64', 'lim > TASK_SIZE_MAX', true],
+    ['fast-only-past-task-size', 'gup-2014-shape.c', 'generic-2014', 'arm64', 'if (!access_ok(write ? VERIFY_WRITE', true],
     ['numa-protnone-honor', 'eras/gup-6.10-shape.c', 'folio-6x', 'arm64', 'if (pte_protnone(v) ||', true],
     ['get-longterm', 'eras/gup-6.10-shape.c', 'folio-6x', 'x86-64', 'if (!is_valid_gup_args(pages, NULL, &gup_flags, FOLL_GET))', true],
   ] as const)('%s takes its branch on %s (%s, %s)', (scenario, file, model, arch, needle, outcome) => {

@@ -26,7 +26,7 @@ describe('folio-6x dialects', () => {
 
   // between 6.1 and 6.10 some scenarios changed (6.2 refused P2PDMA pages without the flag, 6.5 file-backed
   // long-term pins and stopped pinning the zero page, and a wrapping range became -EOVERFLOW): the releases' own differences
-  const CHANGED_AFTER_6_1 = ['file-longterm-pin', 'file-thp-longterm-pin', 'p2pdma-pte', 'range-wraps', 'zero-page-pin', 'numa-protnone-honor'];
+  const CHANGED_AFTER_6_1 = ['file-longterm-pin', 'file-thp-longterm-pin', 'p2pdma-pte', 'range-wraps', 'zero-page-pin', 'numa-protnone-honor', 'fast-only-past-task-size'];
 
   it('zero-page-pin: 6.10 takes no pin on the zero page (nor gives one back), 6.1 pins it like any page', () => {
     const a = replay({ arch: 'arm64', version: 'folio-6x', scenario: 'zero-page-pin' });
