@@ -13,7 +13,7 @@ import { reuseAnchor, reuseRule, wpReuses } from '../versions/cow';
 import { maybeDmaPinned, tailPins } from '../versions/refs';
 import { allocForOther, flushTlb, slotAt, unmapCount, waitQs, zapPte } from './common';
 
-export type ActorKind = 'thp-split' | 'thp-split-freeze' | 'khugepaged' | 'munmap' | 'pte-writer' | 'fork' | 'numa-hint' | 'unmap-realloc' | 'cow-write';
+export type ActorKind = 'thp-split' | 'thp-split-freeze' | 'khugepaged' | 'munmap' | 'pte-writer' | 'fork' | 'numa-hint' | 'unmap-realloc' | 'unmap-realloc-thp' | 'cow-write';
 
 export interface ActorSpec {
   kind: ActorKind;
@@ -338,6 +338,26 @@ function* unmap_realloc(k: Kern, spec: ActorSpec): G<void> {
 }
 
 /**
+ * A THP mapped by a pmd is unmapped (zap_huge_pmd): the pmd cleared, the TLB flushed, the
+ * mapping's reference dropped (the THP is freed when nothing else holds it), and the allocator
+ * hands its head frame to somebody else.
+ */
+function* unmap_realloc_thp(k: Kern, spec: ActorSpec): G<void> {
+  const addr = k.arch.userBase + spec.offset;
+  const pmdp = slotAt(k, addr, 'pmd');
+  const old = k.m.load(pmdp);
+  if (!k.arch.leaf('pmd', old)) throw new RangeError('unmap-realloc-thp needs a huge pmd');
+  k.m.store(pmdp, NONE);
+  const head = unmapCount(k, old);
+  if (k.y && step(k, 'zap_huge_pmd', 'pmdp_huge_get_and_clear_full(vma, addr, pmd, tlb->fullmm)', 'write', { level: 'pmd', lo: 0, hi: 0, addr })) yield;
+  yield* flushTlb(k, 'tlb_flush_mmu', 'tlb_flush_mmu_tlbonly');
+  k.m.refSub(head, 1);
+  if (k.y && step(k, 'free_pages_and_swap_cache', 'put_page(page)', 'free', { pfn: head, ref: -1, note: k.m.mem.isFree(head) ? 'refcount 0: the THP is freed' : `still referenced: refcount ${k.m.refcount(head)}` })) yield;
+  const again = allocForOther(k);
+  if (k.y && step(k, 'alloc_pages', 'alloc_page(GFP_KERNEL)', 'alloc', { pfn: again, note: again === head ? "the THP's head frame, now somebody else's page" : 'another frame' })) yield;
+}
+
+/**
  * After fork (the layout's page is shared with another process): this process unmaps the page
  * (munmap), then the other process writes to it (do_wp_page), which reuses it in place or copies
  * it by the rule of its release (versions/cow.ts). The other process's page is the one fork left
@@ -385,5 +405,6 @@ export const ACTORS: Record<ActorKind, ActorFn> = {
   fork,
   'numa-hint': numa_hint,
   'unmap-realloc': unmap_realloc,
+  'unmap-realloc-thp': unmap_realloc_thp,
   'cow-write': cow_write,
 };

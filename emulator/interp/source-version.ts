@@ -13,6 +13,7 @@ import { NotApplicableError, type G, type GupCall, type Kern, type VersionModel 
 import { configFor, type InterpConfig } from './config';
 import { compileProgram, fromJs, type CNode, type Program } from './compile';
 import { FOLL, SLOW_PATH } from './kapi/slow';
+import { hugeLevelsOf } from './kapi/pgtable';
 import { codeNames, placeRelease, type Placement } from './era';
 import { getPage, putPage } from '../versions/refs';
 import type { Stubs } from './kapi/stubs';
@@ -116,6 +117,7 @@ function build(tree: ReturnType<ParseC>, config: InterpConfig, pre: Preprocessed
     era: placement?.era ?? model.era,
     thpTails: tails,
     noThp: placement?.noThp,
+    hugeLeaves: hugeLevelsOf(pre.text),
     placement,
     arches: [arch.id],
     options: model.options,

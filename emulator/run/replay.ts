@@ -5,7 +5,7 @@
  */
 import { getArch, longBits } from '../arch';
 import { releaseNumber } from '../arch/release';
-import type { ArchModel, Era } from '../arch/types';
+import type { ArchModel, Era, Level } from '../arch/types';
 import { buildMachine, type MapSpec } from '../machine/builder';
 import type { Machine } from '../machine/machine';
 import { getScenario, type Scenario } from '../scenarios';
@@ -59,7 +59,19 @@ const ACTOR_ERA: Partial<Record<string, { era: Era; why: string }>> = {
 };
 
 /** Refuse a race whose actors cannot meet this version (never a false violation). */
-const THP_ACTORS = new Set(['thp-split', 'thp-split-freeze', 'khugepaged']);
+const THP_ACTORS = new Set(['thp-split', 'thp-split-freeze', 'khugepaged', 'unmap-realloc-thp']);
+
+/** A layout or actor that puts a huge leaf at a level the code's walker never tests for one: that configuration maps none there. */
+function checkHugeLeaves(version: VersionModel, scenario: { id: string; layout?: readonly MapSpec[]; actors?: { kind: string }[] }): void {
+  const has = version.hugeLeaves;
+  if (!has) return;
+  const needs = new Set<Level>();
+  for (const m of scenario.layout ?? []) if (m.kind === 'thp' || m.kind === 'huge-pud') needs.add(m.kind === 'thp' ? 'pmd' : 'pud');
+  for (const a of scenario.actors ?? []) if (THP_ACTORS.has(a.kind) && a.kind !== 'thp-split-freeze') needs.add('pmd');
+  for (const l of needs) {
+    if (!has.includes(l)) throw new NotApplicableError(`scenario ${scenario.id} maps a huge ${l}, but this code's walker never tests for one (no ${l}_huge, ${l}_trans_huge, ${l}_leaf or ${l}_large): its configuration maps no huge pages there`);
+  }
+}
 
 export function checkActors(version: VersionModel, scenario: { id: string; actors?: { kind: string }[] }): void {
   for (const a of scenario.actors ?? []) {
@@ -93,6 +105,7 @@ export function checkApplicable(arch: ArchModel, version: VersionModel, scenario
     throw new NotApplicableError(`scenario ${scenario.id} needs ${scenario.arches.join(' or ')}, not ${arch.id}`);
   }
   checkDevmap(arch, version, (scenario as { layout?: MapSpec[] }).layout);
+  checkHugeLeaves(version, scenario as { id: string; layout?: MapSpec[]; actors?: { kind: string }[] });
   const since = (scenario as { since?: string }).since;
   if (since && releaseNumber(version.bits ?? version.since) < releaseNumber(since)) {
     throw new NotApplicableError(`scenario ${scenario.id} concerns ${(scenario as { releases?: string }).releases ?? since + '+'}: ${version.id} is ${version.bits ?? version.since} code`);

@@ -161,6 +161,26 @@ export const RACES: RaceScenario[] = [
     bounds: B,
   },
   {
+    id: 'race-pmd-changed',
+    title: 'huge pmd changed after the walker read it',
+    kind: 'race',
+    kernels: 'before: the 2013 ARM RFC (posted for 3.12, not merged); after: 3.18, which takes the head references only if its count is not zero and re-checks the pmd',
+    story:
+      "The huge-page form of race-pte-changed. The 2013 walker reads a huge pmd; the THP is unmapped, freed and its head frame handed to another owner; the walker then adds its references to that head with a plain atomic add: references on a freed page, or on somebody else's. x86 never met it, because the unmap's flush IPI waits for the interrupts-off walker. The generic walker's gup_huge_pmd takes the references only if the head's count is not zero (page_cache_add_speculative), re-reads the pmd and drops them when it changed; every later release keeps both.",
+    refs: ['seed 001 (page_cache_add_speculative + pmd re-check)', 'GUP-FACTS R3 (huge levels compare the pmd)'],
+    layout: [{ kind: 'thp', offset: 0 }],
+    call: { offset: 0, nrPages: 2, write: false },
+    actors: [{ kind: 'unmap-realloc-thp', offset: 0 }],
+    before: { arch: 'arm-lpae', version: 'arm-rfc-2013' },
+    after: { arch: 'arm-lpae', version: 'generic-2014' },
+    invariant: 'unmapped-page-returned',
+    alsoOk: [
+      { arch: 'x86-64', version: 'x86-2008' },
+      { arch: 'arm64', version: 'folio-6x' },
+    ],
+    bounds: B,
+  },
+  {
     id: 'race-fork-pin',
     title: 'pin_user_pages_fast racing fork',
     kind: 'race',

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getArch } from '../../emulator/arch';
 import { explore } from '../../emulator/explore/explore';
+import { hugeLevelsOf } from '../../emulator/interp/kapi/pgtable';
 import { parseStubs } from '../../emulator/interp/kapi/stubs';
 import { Unsupported } from '../../emulator/interp/runtime';
 import { callFunction, sourceVersion, type ParseC, type SourceOptions } from '../../emulator/interp/source-version';
@@ -88,6 +89,20 @@ describe('the file of a tree nobody here has seen', () => {
     expect(explore(getRace('race-compound-head-split'), { arch: 'arm64', version: v }).verdict).toBe('violation');
     // bare-metal x86: the split waits for the flush IPI the interrupts-off walker holds back
     expect(explore(getRace('race-compound-head-split'), { arch: 'x86-64', version: v49('x86-64') }).verdict).toBe('ok');
+  });
+
+  it('a walker without a huge-pmd path (a configuration without THP): huge-pmd layouts and races do not apply, 4K ones run', () => {
+    const text = readFileSync(join(FIX, 'nothp-arm-shape.c'), 'utf8');
+    expect(hugeLevelsOf(text)).toEqual([]);
+    expect(hugeLevelsOf(V49)).toContain('pmd');
+    const v = sourceVersion(text, parse, getArch('arm-lpae'), getVersion('generic-2014'));
+    expect(v.hugeLeaves).toEqual([]);
+    expect(() => replay({ arch: 'arm-lpae', version: v, scenario: 'thp-pmd' })).toThrow(/never tests for one/);
+    expect(() => checkApplicable(getArch('arm-lpae'), v, getRace('race-pmd-changed')!)).toThrow(NotApplicableError);
+    const r = replay({ arch: 'arm-lpae', version: v, scenario: 'pages-4k-16' });
+    expect(r.result).toMatchObject({ nr: 16, fastNr: 16 });
+    // a model has no such limit
+    expect(() => replay({ arch: 'arm-lpae', version: 'generic-2014', scenario: 'thp-pmd' })).not.toThrow();
   });
 
   it('reports a torn frame outside memory as the wild struct page it is, not as a tool error', () => {

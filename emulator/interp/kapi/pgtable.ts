@@ -19,6 +19,15 @@ export function levelNamesOf(text: string): readonly Level[] {
   return /\bp4d_\w*\s*\(/.test(text) ? LEVEL_NAMES : LEVEL_NAMES_PRE_P4D;
 }
 
+/** A walker that never tests for a huge leaf at a level was built for a configuration that maps none there (a vendor's 32-bit ARM file without THP). */
+const HUGE_TESTS: [Level, RegExp][] = [
+  ['pmd', /\bpmd_(?:huge|trans_huge|leaf|large|devmap|sect|thp_or_huge)\s*\(/],
+  ['pud', /\bpud_(?:huge|trans_huge|leaf|large|devmap|sect)\s*\(/],
+];
+export function hugeLevelsOf(text: string): Level[] {
+  return HUGE_TESTS.filter(([, re]) => re.test(text)).map(([l]) => l);
+}
+
 /** An integer argument as a JS number (addresses fit in 53 bits). */
 export const N = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : (v as number));
 
