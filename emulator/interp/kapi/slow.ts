@@ -60,7 +60,7 @@ export function slowBuiltins(): Builtin[] {
   out.push({ name: 'INTERNAL_GUP_FLAGS', doc: '6.3+ (mm/internal.h): FOLL_TOUCH | FOLL_TRIED | FOLL_REMOTE | FOLL_PIN | FOLL_FAST_ONLY | FOLL_UNLOCKABLE (| FOLL_MADV_POPULATE from 6.9)', family: F, kind: 'const', ret: 'uint', value: () =>
     FOLL.FOLL_TOUCH | FOLL.FOLL_TRIED | FOLL.FOLL_REMOTE | FOLL.FOLL_PIN | FOLL.FOLL_FAST_ONLY | FOLL.FOLL_UNLOCKABLE | FOLL.FOLL_MADV_POPULATE });
   // mm/internal.h: may GUP follow a PROT_NONE (NUMA-hinting) entry? 6.0-6.4 took the flags, 6.5+ the vma too
-  out.push({ name: 'gup_can_follow_protnone', doc: '6.0-6.4 (flags): only with FOLL_FORCE; 6.5+ (vma, flags): unless FOLL_HONOR_NUMA_FAULT asks to honour hinting faults', family: F, kind: 'pure', ret: 'bool', run: (_t, a) => {
+  out.push({ name: 'gup_can_follow_protnone', doc: '6.0+: may GUP follow a protnone entry? (flags) until 6.4: only with FOLL_FORCE; (vma, flags) from 6.5: unless FOLL_HONOR_NUMA_FAULT asks to honour hinting faults', family: F, kind: 'pure', ret: 'bool', run: (_t, a) => {
     const flags = N(a[a.length - 1]);
     return a.length === 1 ? (flags & FOLL.FOLL_FORCE) !== 0 : (flags & FOLL.FOLL_HONOR_NUMA_FAULT) === 0;
   } });
