@@ -11,7 +11,8 @@ import { ACTORS } from '../actors';
 import { getArch } from '../arch';
 import { buildMachine } from '../machine/builder';
 import type { Machine } from '../machine/machine';
-import { archFor, checkActors, kernOptions } from '../run/replay';
+import { archFor, checkActors, gupCall, kernOptions } from '../run/replay';
+import type { Scenario } from '../scenarios/types';
 import type { RaceRun, RaceScenario } from '../scenarios/races';
 import type { GupResult, Step } from '../trace/types';
 import { getVersion, type VersionModel } from '../versions';
@@ -74,8 +75,8 @@ export function tornBy(raceId: string, invariant: InvariantId | undefined, messa
   return owner && owner !== raceId ? owner : undefined;
 }
 
-/** What a world is built from: a layout, the GUP call, the other actors (a race scenario is one). */
-export type WorldSpec = Pick<RaceScenario, 'layout' | 'call' | 'actors'>;
+/** What a world is built from: a layout, the GUP call, the other actors (a race scenario is one; a built-in one with actors added, as the debugger launches it). */
+export type WorldSpec = Pick<RaceScenario, 'layout' | 'call' | 'actors'> & Pick<Scenario, 'la57'>;
 
 /** What every world of one scenario and run starts from: a built machine to copy, and the run's constants. */
 interface Prepared {
@@ -92,12 +93,12 @@ function prepare(sc: WorldSpec, run: RaceRun): Prepared {
   const byRun = prepared.get(sc) ?? prepared.set(sc, new WeakMap()).get(sc)!;
   let p = byRun.get(run);
   if (!p) {
-    const arch = getArch(run.arch);
+    const arch = getArch(run.arch, { la57: sc.la57 });
     const version = typeof run.version === 'string' ? getVersion(run.version) : run.version;
     checkActors(version, { id: (sc as RaceScenario).id ?? 'race', actors: sc.actors });
     const template = buildMachine(archFor(arch, version), version.era, { mappings: sc.layout, cpus: 1 + sc.actors.length });
     template.enableGhost();
-    p = { template, version, call: { ...sc.call, start: arch.userBase + sc.call.offset }, opts: kernOptions(arch, version, run.options) };
+    p = { template, version, call: gupCall(arch, sc), opts: kernOptions(arch, version, run.options) };
     byRun.set(run, p);
   }
   return p;

@@ -135,7 +135,7 @@ export function kernOptions(arch: ArchModel, version: VersionModel, opts: Versio
   return { ...version.defaults, rcuTableFree, ...opts };
 }
 
-export function gupCall(arch: ArchModel, s: Scenario): GupCall {
+export function gupCall(arch: ArchModel, s: Pick<Scenario, 'call'>): GupCall {
   const c = s.call;
   const start = c.fromEnd !== undefined ? 2 ** longBits(arch) - c.fromEnd : c.fromTop !== undefined ? arch.taskSize - c.fromTop : arch.userBase + c.offset;
   return { ...c, start };

@@ -4,6 +4,7 @@ import { RACES, type RaceRun, type RaceScenario } from '../../emulator/scenarios
 import { main } from '../../server/cli/main';
 import { replay } from '../../emulator/run/replay';
 import type { Scenario } from '../../emulator/scenarios/types';
+import { getScenario } from '../../emulator/scenarios';
 
 /** race-fork-get's layout and call as a plain scenario (no actor): what one replay does with it */
 const forkGetScenario = (): Scenario => {
@@ -282,5 +283,24 @@ describe('the x86 file\'s range checks as it had them (2.6.27-4.12)', () => {
     const r = replay({ arch: 'x86-pae', version: 'x86-2008', scenario: past(true), trace: true });
     expect(r.result).toMatchObject({ nr: 0, ret: 0, slowPath: false });
     expect(r.steps.some((s) => s.anchor.startsWith('access_ok(') && s.event === 'bail')).toBe(true);
+  });
+});
+
+describe('a built-in scenario as the debugger runs it (a world with no other actor)', () => {
+  const worldOf = (id: string, run: RaceRun) => {
+    const s = getScenario(id);
+    const w = makeWorld({ ...s, actors: [] }, run);
+    while (!w.actors[0].done) stepActor(w, 0);
+    return w;
+  };
+  it('la57-high gets its 5-level machine and its 4 pages, as replay does', () => {
+    const w = worldOf('la57-high', { arch: 'x86-64', version: 'folio-6x' });
+    expect(w.m.arch.levels.map((l) => l.level)).toEqual(['pgd', 'p4d', 'pud', 'pmd', 'pte']);
+    expect(w.returned[0].pfns).toEqual(replay({ arch: 'x86-64', version: 'folio-6x', scenario: 'la57-high' }).result.pages);
+  });
+  it('past-task-size starts where its fromTop says, below TASK_SIZE, and gets nothing', () => {
+    const w = worldOf('past-task-size', { arch: 'arm64', version: 'folio-6x' });
+    expect(w.returned[0].call.start).toBe(w.m.arch.taskSize - 8 * 4096);
+    expect(w.returned[0].pfns).toEqual([]);
   });
 });
