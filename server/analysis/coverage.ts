@@ -112,8 +112,23 @@ export async function fileCoverage(file: string, text: string, opts: CoverageOpt
         return `${l}#${k}`;
       }));
     }
+    // a loop runs the same lines and decisions over and over (the 1 GiB pin: 2^18 times a call): what
+    // this scenario already noted is answered from an array, and only news reaches the maps
+    let lastFn = '';
+    let lastLines: (string | undefined)[] = [];
+    let lastOutcomes: Uint8Array = new Uint8Array(0);
+    const linesOf = new Map<string, (string | undefined)[]>();
+    const outcomesOf = new Map<string, Uint8Array>();
+    const enter = (fn: string) => {
+      lastFn = fn;
+      lastLines = linesOf.get(fn) ?? linesOf.set(fn, []).get(fn)!;
+      lastOutcomes = outcomesOf.get(fn) ?? outcomesOf.set(fn, new Uint8Array(keyOf.get(fn)?.length ?? 0)).get(fn)!;
+    };
     const cov: Coverage = {
       line(fn, l) {
+        if (fn !== lastFn) enter(fn);
+        if (lastLines[l] === scenario) return;
+        lastLines[l] = scenario;
         let m = ran.get(fn);
         if (!m) ran.set(fn, (m = new Map()));
         let s = m.get(l);
@@ -121,6 +136,10 @@ export async function fileCoverage(file: string, text: string, opts: CoverageOpt
         s.add(scenario);
       },
       branch(fn, id, taken) {
+        if (fn !== lastFn) enter(fn);
+        const bit = taken ? 1 : 2;
+        if (lastOutcomes[id] & bit) return;
+        lastOutcomes[id] |= bit;
         const key = keyOf.get(fn)?.[id];
         if (!key) return;
         let s = seen.get(fn);
