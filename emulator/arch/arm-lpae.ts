@@ -8,9 +8,9 @@
  * 32-bit ARM never supported NUMA balancing, so there are no protnone hinting entries.
  * Layer: pure emulator.
  */
-import { mkSwap, swapOf } from './swap';
 import { entryKind, makeCodec, pfnOf, withBit, withPfn } from './bits';
 import { inRelease } from './release';
+import { mkSwap, swapOf } from './swap';
 import type { ArchModel, Ent, Era, FieldDef, LeafProt, Level } from './types';
 import { releaseVariants } from './variant';
 

@@ -11,9 +11,9 @@
  * TLB invalidation is a hardware broadcast (TLBI ...IS): no IPI.
  * Layer: pure emulator.
  */
-import { mkSwap, swapOf } from './swap';
 import { entryKind, makeCodec, pfnOf, withBit, withPfn } from './bits';
 import { inRelease } from './release';
+import { mkSwap, swapOf } from './swap';
 import { releaseVariants } from './variant';
 import type { ArchModel, Ent, Era, FieldDef, LeafProt, Level } from './types';
 

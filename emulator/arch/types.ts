@@ -134,14 +134,14 @@ export interface ArchModel {
   encode(level: Level, input: EncodeInput, era?: Era): bigint;
 
   /** kernel predicates on an entry, evaluated on the two halves (hot path) */
-  /** what a not-present, not-none, not-PROT_NONE entry holds; undefined for any other entry */
-  swap(e: Ent): SwapEntry | undefined;
   present(e: Ent): boolean;
   user(e: Ent): boolean;
   write(level: Level, e: Ent, era: Era): boolean;
   special(level: Level, e: Ent): boolean;
   devmap(level: Level, e: Ent, era: Era): boolean;
   protnone(e: Ent): boolean;
+  /** what a not-present, not-none, not-PROT_NONE entry holds (a swap or migration entry); undefined for any other entry */
+  swap(e: Ent): SwapEntry | undefined;
   /** pmd/pud: a leaf (huge, block, section) rather than a table */
   leaf(level: Level, e: Ent): boolean;
   none(e: Ent): boolean;

@@ -3,9 +3,9 @@
  * level (arch/x86/include/asm/pgtable_types.h), only the physical width and the high bits differ.
  * Layer: pure emulator.
  */
-import { mkSwap, swapOf } from './swap';
 import { entryKind, makeCodec, pfnOf, withBit, withPfn } from './bits';
 import { inRelease } from './release';
+import { mkSwap, swapOf } from './swap';
 import { releaseVariants } from './variant';
 import type { ArchModel, Ent, Era, FieldDef, LeafProt, Level, LevelInfo } from './types';
 

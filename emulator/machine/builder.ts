@@ -191,7 +191,6 @@ function mapMigrating(m: Machine, spec: MapSpec, start: number): void {
     const addr = start + i * size;
     const pfn = m.mem.alloc(order);
     m.mem.setFlag(pfn, 'anon');
-    if (order > 0) m.mem.setFlag(pfn, 'head');
     m.store(m.slot(ensureTable(m, addr, level), level, addr), m.arch.mkSwap({ type: MIGRATION_TYPE, offset: pfn }));
   }
   addVma(m, { start, end: start + count * size, write: spec.vmaWrite ?? spec.write ?? true, kind: 'anon' });

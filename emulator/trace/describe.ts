@@ -41,10 +41,10 @@ export const addrHex = (n: number): string => '0x' + n.toString(16);
 /** The flags GUP-fast cares about, by name, for a decoded entry. */
 export function flagNames(d: Decoded): string[] {
   if (d.kind === 'none') return ['none'];
-  // a table descriptor points at the next table: its bits are table attributes, not a page's
-  // permissions (x86 ANDs its U/S and R/W down the walk; arm64's table bits are APTable/PXNTable)
   // a swap-format entry (a migration entry names the page being moved): a type and an offset, no permissions
   if (d.swap) return ['swap', `type=${d.swap.type}`, `offset=0x${d.swap.offset.toString(16)}`];
+  // a table descriptor points at the next table: its bits are table attributes, not a page's
+  // permissions (x86 ANDs its U/S and R/W down the walk; arm64's table bits are APTable/PXNTable)
   if (d.kind === 'table') return ['table', ...(d.arch.startsWith('x86') ? [...(d.user ? ['user'] : []), ...(d.write ? ['rw'] : [])] : [])];
   const out: string[] = [];
   if (d.present) out.push('present');

@@ -356,9 +356,9 @@ export interface VersionModel {
   /** how THP tail references were counted (pre-4.5 split bookkeeping) */
   thpTails: TailScheme;
   /** the code predates transparent huge pages (2.6.38): THP actors cannot meet it */
+  noThp?: boolean;
   /** the levels whose huge leaves its walker handles, where that is fewer than the arch maps (a file's walker that never tests for one) */
   hugeLeaves?: Level[];
-  noThp?: boolean;
   /** arch models this code can run on in the emulator */
   arches: ArchId[];
   options: OptionDef[];

@@ -3,8 +3,8 @@
  * what is missing (a new anon page; the write fault on a read-only pte, which copies or reuses the
  * page by its release's rule (cow.ts), for reads too where 5.8 broke COW early; the NUMA
  * hinting fault for a protnone entry, which from 6.5 only FOLL_HONOR_NUMA_FAULT asks for; migrating
- * CMA pages away for FOLL_LONGTERM; waiting for a migration to finish), refuses what GUP refuses (no VMA, a PROT_NONE VMA, write to a
- * read-only VMA, VM_PFNMAP special mappings), and takes its
+ * CMA pages away for FOLL_LONGTERM; waiting for a migration to finish), refuses what GUP refuses
+ * (no VMA, a PROT_NONE VMA, write to a read-only VMA, VM_PFNMAP special mappings), and takes its
  * references the normal way through the version's own `grab`. It first waits for mmap_lock
  * (held for write by fork or munmap) and for a THP split in progress, as the real one sleeps.
  * Layer: pure emulator.
@@ -119,7 +119,6 @@ function migrated(k: Kern, leaf: Leaf, writable: boolean): number {
   if (order > 0) mem.reserve(2 ** (order + 1));
   const fresh = mem.alloc(order);
   mem.setFlag(fresh, 'anon');
-  if (order > 0) mem.setFlag(fresh, 'head');
   k.m.store(k.m.slot(leaf.table, leaf.level, leaf.addr), k.arch.mkLeaf(leaf.level, fresh, { write: writable, user: true }, k.era));
   mem.mapcount[mem.idx(fresh)] = 1;
   if (known) k.m.refSub(old, 1);
