@@ -7,6 +7,7 @@
  * Layer: pure emulator.
  */
 import { releaseNumber } from '../arch/release';
+import { lastText } from './memo';
 import type { Era } from '../arch/types';
 import type { TailScheme } from '../versions/refs';
 
@@ -112,9 +113,7 @@ const rel = releaseNumber;
 const uncommented = (text: string) => text.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, ' ');
 
 /** The identifiers of a C text outside comments (what the markers look at). */
-export function codeNames(text: string): Set<string> {
-  return new Set(uncommented(text).match(/[A-Za-z_]\w*/g) ?? []);
-}
+export const codeNames = lastText((text: string): ReadonlySet<string> => new Set(uncommented(text).match(/[A-Za-z_]\w*/g) ?? []));
 
 /** Where a file's names place it; undefined when it has no GUP-fast marker at all. */
 export function placeRelease(names: ReadonlySet<string>, text: string): Placement | undefined {

@@ -7,6 +7,7 @@
  * newline (lines never move).
  * Layer: pure emulator.
  */
+import { lastText } from './memo';
 
 interface Def {
   name: string;
@@ -18,6 +19,7 @@ interface Def {
   /** the identifiers the body mentions */
   uses: Set<string>;
 }
+
 
 const ATTRIBUTES = new Set(['__attribute__', '__attribute', '__declspec', '__section', '__aligned', '__printf', '__scanf']);
 const IDENT = /[A-Za-z_]\w*/y;
@@ -72,7 +74,9 @@ const blank = (s: string) => s.replace(/[^\n]+/g, (m) => ' '.repeat(m.length));
  * top-level `;` or `}`) has a parameter list and no `=`. Comments, strings and character
  * literals are skipped. Undefined when the braces do not balance (the caller parses it all).
  */
-function topLevelFunctions(text: string): Def[] | undefined {
+const topLevelFunctions = lastText(scanFunctions);
+
+function scanFunctions(text: string): Def[] | undefined {
   const defs: Def[] = [];
   let depth = 0;
   let headerFrom = 0;

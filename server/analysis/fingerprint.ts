@@ -8,6 +8,7 @@ import type { ArchId } from '../../emulator/arch/types';
 import type { CFile } from './parse';
 import { tokenize } from './tokens';
 import { codeNames, placeRelease } from '../../emulator/interp/era';
+import { lastText } from '../../emulator/interp/memo';
 
 /** identifier -> weight, per version id: positive evidence for, negative against */
 const TELLS: Record<string, Record<string, number>> = {
@@ -73,7 +74,7 @@ const RELEASES: { range: string; model: string; any: string[]; also?: string[] }
 ];
 
 /** The first rule whose names the file has, and those names. */
-function releaseRule(present: Set<string>) {
+function releaseRule(present: ReadonlySet<string>) {
   for (const rule of RELEASES) {
     const by = rule.any.filter((n) => present.has(n));
     const also = (rule.also ?? []).filter((n) => present.has(n));
@@ -116,9 +117,7 @@ export function fingerprint(text: string, file: CFile): Fingerprint | undefined 
 }
 
 /** Every identifier in the text (what the fingerprint and the choice of a dialect look at). */
-export function namesIn(text: string): Set<string> {
-  return new Set(tokenize(text).filter((t) => /^[A-Za-z_]/.test(t)));
-}
+export const namesIn = lastText((text: string): ReadonlySet<string> => new Set(tokenize(text).filter((t) => /^[A-Za-z_]/.test(t))));
 
 /** The arch a path under arch/ names, if any. */
 function archDir(path: string | undefined): string | undefined {

@@ -15,6 +15,7 @@ import { fingerprint, namesIn, type Fingerprint } from './fingerprint';
 import { parseC, parseTree, parseTreeAhead } from './parse';
 import { headerMacrosFor } from './headers';
 import { formatted } from '../../emulator/run/formatted';
+import { lastText } from '../../emulator/interp/memo';
 
 export interface SourceRequest {
   arch: string;
@@ -45,11 +46,12 @@ const cache = new Map<string, FileVersion>();
 /** compiles under way: a second request for the same file and arch joins the first (a replay during the lenses' idle compile) */
 const inFlight = new Map<string, Promise<FileVersion>>();
 
-function hash(s: string): string {
+// each lens, replay and prefetch of an edit asks for the same text's key, per arch
+const hash = lastText((s: string): string => {
   let h = 2166136261;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
   return `${s.length}:${(h >>> 0).toString(16)}`;
-}
+});
 
 function keyOf(text: string, req: SourceRequest): string {
   return `${hash(text)}|${getArch(req.arch).id}|${req.version ?? ''}|${JSON.stringify(req.config ?? {})}|${req.entry ?? ''}|${req.path ?? ''}|${JSON.stringify(req.stubs ?? {})}`;

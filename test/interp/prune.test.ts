@@ -2,6 +2,7 @@
  * prune.ts: before the C parser runs, the functions GUP-fast cannot reach are blanked; what it
  * can reach, through any name a reachable body mentions, stays as written, and no line moves.
  */
+import { lastText } from '../../emulator/interp/memo';
 import { describe, expect, it } from 'vitest';
 import { pruneUnreachable } from '../../emulator/interp/prune';
 
@@ -50,5 +51,20 @@ describe('pruneUnreachable', () => {
   it('names a function past an attribute before its parameters', () => {
     const text = 'static __attribute__((unused)) int lone(void) { return 0; }\nint get_user_pages_fast(void) { return 0; }';
     expect(pruneUnreachable(text, ['get_user_pages_fast']).split('\n')[0].trim()).toBe('');
+  });
+});
+
+describe('one text, read once per edit', () => {
+  it('lastText answers a repeat of the last text from its result, and any other text afresh', () => {
+    let runs = 0;
+    const names = lastText((t: string) => (runs++, new Set(t.split(' '))));
+    const a = names('gup_pte_range gup_pmd_range');
+    expect(names('gup_pte_range ' + 'gup_pmd_range')).toBe(a); // equal text, another string
+    expect(runs).toBe(1);
+    const b = names('gup_fast_pte_range');
+    expect(b).not.toBe(a);
+    expect([...b]).toEqual(['gup_fast_pte_range']);
+    expect(names('gup_pte_range gup_pmd_range')).not.toBe(a); // only the last text is kept
+    expect(runs).toBe(3);
   });
 });
