@@ -306,7 +306,9 @@ export function cmdDecode(a: { arch: string; level: string; value: string; era: 
     out(JSON.stringify(d));
     return;
   }
-  out(`${arch.id} ${d.level} ${d.raw} (layout of ${d.release}, ${d.era} era): ${d.kind}, pfn 0x${d.pfn.toString(16)} (phys ${d.phys})`);
+  // a swap-format entry's bits above the flags are an offset, not a frame
+  const what = d.swap ? `a swap entry, type ${d.swap.type}, offset 0x${d.swap.offset.toString(16)} (a migration entry's offset is the pfn being moved)` : `pfn 0x${d.pfn.toString(16)} (phys ${d.phys})`;
+  out(`${arch.id} ${d.level} ${d.raw} (layout of ${d.release}, ${d.era} era): ${d.kind}, ${what}`);
   out(`  GUP sees: ${flagNames(d).join(' ')}`);
   for (const f of arch.fields) {
     if (!(f.name in d.fields) || !fieldApplies(f, d.level, d.era, d.release)) continue;

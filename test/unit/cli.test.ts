@@ -54,6 +54,16 @@ describe('gup-lens CLI', () => {
     expect(j).toMatchObject({ kind: 'huge', huge: true, pfn: 0x40000 });
   });
 
+  it('decode reads a migration entry as a swap type and offset, not as a frame', () => {
+    // x86-64, 4.18+ layout: type 24 in bits 59-63, the offset 0x100006 inverted from bit 9
+    const r = run(['decode', '--arch', 'x86-64', '--level', 'pte', '0xc7ffffffdffff200']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/not-present, a swap entry, type 24, offset 0x100006/);
+    expect(r.out).not.toMatch(/pfn 0x/);
+    const j = JSON.parse(run(['decode', '--arch', 'x86-64', '--level', 'pte', '0xc7ffffffdffff200', '--json']).out);
+    expect(j.swap).toEqual({ type: 24, offset: 0x100006 });
+  });
+
   it.each([
     [['replay', '--arch', 'sparc', '--version', 'x86-2008', '--scenario', 'thp-pmd'], /unknown arch 'sparc'; valid archs: x86-64, x86-pae, arm-lpae, arm64/],
     [['replay', '--arch', 'x86-64', '--version', 'x86-2099', '--scenario', 'thp-pmd'], /unknown version 'x86-2099'; valid versions: x86-2008, arm-rfc-2013, generic-2014, foll-pin-2020, wpseq-2021, folio-6x/],
