@@ -83,6 +83,8 @@ export class Machine {
   private slotHistory = new Map<number, number[]>();
   /** the history as it stood when this machine was last cloned: shared, never written again (a clone starts with an empty slotHistory over it) */
   private slotBase = new Map<number, number[]>();
+  /** the tables as they were when recording began: every slot held its value then (a frozen copy, shared by clones) */
+  private heldAtStart: PhysMem | undefined;
   /** every leaf mapping seen, flattened: [address, 4K pages, first pfn, gen, ...] (a 1 GiB leaf is one span, not 262,144 addresses) */
   private vaSpans: number[] = [];
   /** table frame -> the level and first address it maps */
@@ -161,6 +163,7 @@ export class Machine {
     c.ghost = this.ghost;
     c.slotHistory = new Map();
     c.slotBase = this.slotBase;
+    c.heldAtStart = this.heldAtStart;
     c.vaSpans = this.vaSpans.slice();
     // tableVa and holds change rarely: shared until either side writes (setTableVa, hold)
     own.tableVa = this.tableVa;
@@ -288,6 +291,13 @@ export class Machine {
 
   /** Is (lo, hi) among the values written over in this slot (the frozen base or this copy's own)? */
   private wasWrittenOver(key: number, lo: number, hi: number): boolean {
+    // what the slot held when recording began needs no entry (a split or a collapse overwrites 512 such values per rebuild)
+    const start = this.heldAtStart;
+    if (start) {
+      const table = (key - (key % 512)) / 512;
+      const w = 2 * (key % 512);
+      if (start.hasTable(table) && start.word(table, w) === lo && start.word(table, w + 1) === hi) return true;
+    }
     const base = this.slotBase.get(key);
     if (base && pairIn(base, lo, hi)) return true;
     const h = this.slotHistory.get(key);
@@ -432,6 +442,7 @@ export class Machine {
   /** Start recording ghost state: the present leaves are the first mappings (present values are always part of a slot's history). */
   enableGhost(): void {
     this.ghost = true;
+    this.heldAtStart = this.mem.clone();
     this.mem.onDropTable = (pfn, words) => this.rememberTable(pfn, words);
     for (const [table] of this.tableVa) {
       const used = this.mem.usedEntries(table, 512);
