@@ -11,7 +11,7 @@
  */
 import { hex, toBig } from '../arch/bits';
 import { levelIndex, levelInfo, type ArchModel, type Ent, type Era, type Level, type LevelInfo } from '../arch/types';
-import { PG, PhysMem } from './memory';
+import { PG, PhysMem, type FrozenTables } from './memory';
 
 export interface Vma {
   start: number;
@@ -84,7 +84,7 @@ export class Machine {
   /** the history as it stood when this machine was last cloned: shared, never written again (a clone starts with an empty slotHistory over it) */
   private slotBase = new Map<number, number[]>();
   /** the tables as they were when recording began: every slot held its value then (a frozen copy, shared by clones) */
-  private heldAtStart: PhysMem | undefined;
+  private heldAtStart: FrozenTables | undefined;
   /** every leaf mapping seen, flattened: [address, 4K pages, first pfn, gen, ...] (a 1 GiB leaf is one span, not 262,144 addresses) */
   private vaSpans: number[] = [];
   /** table frame -> the level and first address it maps */
@@ -296,7 +296,7 @@ export class Machine {
     if (start) {
       const table = (key - (key % 512)) / 512;
       const w = 2 * (key % 512);
-      if (start.hasTable(table) && start.word(table, w) === lo && start.word(table, w + 1) === hi) return true;
+      if (start.word(table, w) === lo && start.word(table, w + 1) === hi && start.hasTable(table)) return true;
     }
     const base = this.slotBase.get(key);
     if (base && pairIn(base, lo, hi)) return true;
@@ -442,7 +442,7 @@ export class Machine {
   /** Start recording ghost state: the present leaves are the first mappings (present values are always part of a slot's history). */
   enableGhost(): void {
     this.ghost = true;
-    this.heldAtStart = this.mem.clone();
+    this.heldAtStart = this.mem.freezeTables();
     this.mem.onDropTable = (pfn, words) => this.rememberTable(pfn, words);
     for (const [table] of this.tableVa) {
       const used = this.mem.usedEntries(table, 512);

@@ -43,6 +43,12 @@ export const TABLE_WORDS = 1024;
  * touches, not 4 KiB.
  */
 type TableWords = number[][];
+
+/** Table words frozen at one moment (PhysMem.freezeTables). */
+export interface FrozenTables {
+  hasTable(pfn: number): boolean;
+  word(pfn: number, w: number): number;
+}
 const CHUNK_SHIFT = 6;
 const CHUNK_MASK = 63;
 const CHUNKS = TABLE_WORDS >> CHUNK_SHIFT;
@@ -300,6 +306,28 @@ export class PhysMem {
       head: this.basePfn + this.head[i],
       order: this.order[i],
       gen: this.gen[i],
+    };
+  }
+
+  /**
+   * The table pages as they are now, read-only from here on: this memory gives up owning them
+   * (its next write to one copies it, as after a clone), so the words kept never change. Only the
+   * table pages are kept: no memmap.
+   */
+  freezeTables(): FrozenTables {
+    const n = this.top;
+    const tables = new Map<number, TableWords>();
+    for (let i = 0; i < n; i++) {
+      const t = this.tables[i];
+      if (t) tables.set(this.basePfn + i, t);
+    }
+    this.own.fill(0, 0, n);
+    return {
+      hasTable: (pfn) => tables.has(pfn),
+      word: (pfn, w) => {
+        const t = tables.get(pfn);
+        return t ? t[w >> CHUNK_SHIFT][w & CHUNK_MASK] >>> 0 : 0;
+      },
     };
   }
 
