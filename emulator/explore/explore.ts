@@ -86,12 +86,18 @@ interface Prepared {
   opts: Required<VersionOptions>;
 }
 
-// by scenario, then by run (both weak: a spec or run made for one call takes its entry with it)
-const prepared = new WeakMap<WorldSpec, WeakMap<RaceRun, Prepared>>();
+/**
+ * The last few (scenario, run) pairs' templates, most recent first. Not a weak map on the
+ * scenario: the built-in races live as long as the process, and a 1 GiB layout's template holds
+ * its whole memmap (the language server has 320 MB).
+ */
+const prepared: { sc: WorldSpec; run: RaceRun; p: Prepared }[] = [];
+const PREPARED_KEPT = 8;
 
 function prepare(sc: WorldSpec, run: RaceRun): Prepared {
-  const byRun = prepared.get(sc) ?? prepared.set(sc, new WeakMap()).get(sc)!;
-  let p = byRun.get(run);
+  const at = prepared.findIndex((x) => x.sc === sc && x.run === run);
+  let p = at >= 0 ? prepared[at].p : undefined;
+  if (at > 0) prepared.unshift(...prepared.splice(at, 1));
   if (!p) {
     const arch = getArch(run.arch, { la57: sc.la57 });
     const version = typeof run.version === 'string' ? getVersion(run.version) : run.version;
@@ -99,7 +105,8 @@ function prepare(sc: WorldSpec, run: RaceRun): Prepared {
     const template = buildMachine(archFor(arch, version), version.era, { mappings: sc.layout, cpus: 1 + sc.actors.length });
     template.enableGhost();
     p = { template, version, call: gupCall(arch, sc), opts: kernOptions(arch, version, run.options) };
-    byRun.set(run, p);
+    prepared.unshift({ sc, run, p });
+    prepared.length = Math.min(prepared.length, PREPARED_KEPT);
   }
   return p;
 }
