@@ -20,7 +20,6 @@ interface Def {
   uses: Set<string>;
 }
 
-
 const ATTRIBUTES = new Set(['__attribute__', '__attribute', '__declspec', '__section', '__aligned', '__printf', '__scanf']);
 const IDENT = /[A-Za-z_]\w*/y;
 
