@@ -7,7 +7,6 @@
  * newline (lines never move).
  * Layer: pure emulator.
  */
-import { lastText } from './memo';
 
 interface Def {
   name: string;
@@ -73,9 +72,7 @@ const blank = (s: string) => s.replace(/[^\n]+/g, (m) => ' '.repeat(m.length));
  * top-level `;` or `}`) has a parameter list and no `=`. Comments, strings and character
  * literals are skipped. Undefined when the braces do not balance (the caller parses it all).
  */
-const topLevelFunctions = lastText(scanFunctions);
-
-function scanFunctions(text: string): Def[] | undefined {
+function topLevelFunctions(text: string): Def[] | undefined {
   const defs: Def[] = [];
   let depth = 0;
   let headerFrom = 0;
