@@ -2,9 +2,17 @@
  * The built-in single-caller scenarios: one layout and one GUP call each.
  * Layer: pure emulator.
  */
+import type { MapSpec } from '../machine/builder';
 import type { Scenario } from './types';
 
 const MB2 = 2 * 1024 * 1024;
+
+/** 8 anon 4K pages whose 5th (page 4) is mapped as `odd` says */
+const pageFourOf8 = (odd: Omit<MapSpec, 'kind' | 'offset' | 'count'>): MapSpec[] => [
+  { kind: '4k', offset: 0, count: 4 },
+  { kind: '4k', offset: 4 * 4096, count: 1, ...odd },
+  { kind: '4k', offset: 5 * 4096, count: 3 },
+];
 
 /** 16 pages whose 9th was never faulted in */
 const HOLE_AT_8: Scenario['layout'] = [
@@ -70,22 +78,14 @@ export const BUILTIN: Scenario[] = [
     id: 'write-readonly',
     title: 'a write to a read-only pte',
     description: 'Page 4 of 8 is read-only in a writable private VMA (shared after fork): the fast path stops, the slow path breaks COW and returns the copy.',
-    layout: [
-      { kind: '4k', offset: 0, count: 4 },
-      { kind: '4k', offset: 4 * 4096, count: 1, write: false, vmaWrite: true, shared: true },
-      { kind: '4k', offset: 5 * 4096, count: 3 },
-    ],
+    layout: pageFourOf8({ write: false, vmaWrite: true, shared: true }),
     call: { offset: 0, nrPages: 8, write: true },
   },
   {
     id: 'special-pte',
     title: 'a special pte (VM_PFNMAP)',
     description: 'Page 4 of 8 is a special mapping with no refcounted struct page behind it: the fast path refuses it, the slow path stops there with -EFAULT, so 4 pages come back.',
-    layout: [
-      { kind: '4k', offset: 0, count: 4 },
-      { kind: '4k', offset: 4 * 4096, count: 1, special: true },
-      { kind: '4k', offset: 5 * 4096, count: 3 },
-    ],
+    layout: pageFourOf8({ special: true }),
     call: { offset: 0, nrPages: 8, write: false },
   },
   {
@@ -119,11 +119,7 @@ export const BUILTIN: Scenario[] = [
     id: 'numa-protnone',
     title: 'a NUMA-hinting (protnone) pte in the middle: the fast path leaves it to the fault',
     description: 'Page 4 of 8 is protnone for NUMA balancing: GUP-fast stops there; the slow path takes the hinting fault and the rest (from 6.5 it reads through the entry unless the caller asks for the fault).',
-    layout: [
-      { kind: '4k', offset: 0, count: 4 },
-      { kind: '4k', offset: 4 * 4096, count: 1, protnone: true },
-      { kind: '4k', offset: 5 * 4096, count: 3 },
-    ],
+    layout: pageFourOf8({ protnone: true }),
     call: { offset: 0, nrPages: 8, write: false },
     arches: ['x86-64', 'arm64'],
     releases: 'every release with NUMA balancing (pte_numa 3.8-3.19, pte_protnone from 4.0); from 6.5 the slow path follows the entry without the fault unless the caller passes FOLL_HONOR_NUMA_FAULT',
@@ -132,11 +128,7 @@ export const BUILTIN: Scenario[] = [
     id: 'numa-protnone-honor',
     title: 'a NUMA-hinting pte, for a caller that honours hinting faults (FOLL_HONOR_NUMA_FAULT)',
     description: 'Page 4 of 8 is protnone for NUMA balancing and the caller passes FOLL_HONOR_NUMA_FAULT (as KVM does): GUP-fast still stops there, and the slow path takes the hinting fault before taking the page. Without the flag a 6.5+ slow path reads through the protnone entry and leaves it protnone (numa-protnone).',
-    layout: [
-      { kind: '4k', offset: 0, count: 4 },
-      { kind: '4k', offset: 4 * 4096, count: 1, protnone: true },
-      { kind: '4k', offset: 5 * 4096, count: 3 },
-    ],
+    layout: pageFourOf8({ protnone: true }),
     call: { offset: 0, nrPages: 8, write: false, honorNumaFault: true },
     arches: ['x86-64', 'arm64'],
     since: '6.5',
@@ -146,11 +138,7 @@ export const BUILTIN: Scenario[] = [
     id: 'prot-none',
     title: 'a PROT_NONE page in the middle: no access, fast or slow',
     description: 'Page 4 of 8 was mprotect(PROT_NONE)ed: its pte is PAGE_NONE (not present to the MMU, no user bit) in a VMA without VM_READ. GUP-fast stops there (pte_protnone, or the present/user test of the release), and the slow path refuses the VMA (check_vma_flags): the 4 pages before it.',
-    layout: [
-      { kind: '4k', offset: 0, count: 4 },
-      { kind: '4k', offset: 4 * 4096, count: 1, noAccess: true },
-      { kind: '4k', offset: 5 * 4096, count: 3 },
-    ],
+    layout: pageFourOf8({ noAccess: true }),
     call: { offset: 0, nrPages: 8, write: false },
     // 32-bit ARM's PAGE_NONE is not modelled
     arches: ['x86-64', 'x86-pae', 'arm64'],
