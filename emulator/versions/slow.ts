@@ -52,9 +52,10 @@ function pageAt(k: Kern, leaf: Leaf, addr: number): number {
 
 /**
  * Map a fresh anon page of `order` (a hugetlb one in place of a hugetlb page) at a leaf slot in
- * place of `old`, which loses this mapping and its reference (on its head: a THP's subpage).
+ * place of `old`, which loses its reference (on its head: a THP's subpage) and, where it still
+ * had one (`mapped`; a page under migration has none), this mapping.
  */
-function mapFresh(k: Kern, slot: Slot, level: Level, old: number, write: boolean, order = 0): number {
+function mapFresh(k: Kern, slot: Slot, level: Level, old: number, write: boolean, order = 0, mapped = true): number {
   const mem = k.m.mem;
   // room for the natural alignment of a huge page too
   if (order > 0) mem.reserve(2 ** (order + 1));
@@ -63,7 +64,7 @@ function mapFresh(k: Kern, slot: Slot, level: Level, old: number, write: boolean
   if (mem.hasFlag(k.m.headOf(old), 'hugetlb')) mem.setFlag(fresh, 'hugetlb');
   k.m.store(slot, k.arch.mkLeaf(level, fresh, { write, user: true }, k.era));
   mem.mapcount[mem.idx(fresh)] = 1;
-  mem.mapcount[mem.idx(old)] -= 1;
+  if (mapped) mem.mapcount[mem.idx(old)] -= 1;
   k.m.refSub(k.m.headOf(old), 1);
   return fresh;
 }
@@ -114,15 +115,9 @@ function hugeFault(k: Kern, leaf: Leaf, addr: number, write: boolean): { leaf: L
 function migrated(k: Kern, leaf: Leaf, writable: boolean): number {
   const mem = k.m.mem;
   const old = k.arch.swap(leaf.e)!.offset;
-  const known = mem.valid(old) && !mem.isFree(old);
-  const order = known ? mem.order[mem.idx(old)] : 0;
-  if (order > 0) mem.reserve(2 ** (order + 1));
-  const fresh = mem.alloc(order);
-  mem.setFlag(fresh, 'anon');
-  k.m.store(k.m.slot(leaf.table, leaf.level, leaf.addr), k.arch.mkLeaf(leaf.level, fresh, { write: writable, user: true }, k.era));
-  mem.mapcount[mem.idx(fresh)] = 1;
-  if (known) k.m.refSub(old, 1);
-  return fresh;
+  if (!mem.valid(old) || mem.isFree(old)) throw new RangeError(`the ${leaf.level} migration entry at 0x${leaf.addr.toString(16)} names 0x${old.toString(16)}, which is no page being moved`);
+  // the page being moved is mapped by nobody: only the migration's isolation reference goes
+  return mapFresh(k, k.m.slot(leaf.table, leaf.level, leaf.addr), leaf.level, old, writable, mem.order[mem.idx(old)], false);
 }
 
 /** The release of the code has PageAnonExclusive and the unshare fault (5.19). */
