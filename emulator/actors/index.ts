@@ -87,28 +87,13 @@ function* split_huge_page_freeze(k: Kern, spec: ActorSpec): G<void> {
   const hi = mem.idx(head);
   const n = 2 ** mem.order[hi];
   if (n === 1) throw new RangeError('thp-split-freeze needs a THP mapped by ptes');
-  // the ptes' words, kept to map them again (one slot walked along them: this runs on every rebuild of a state)
-  const saved = new Uint32Array(2 * n);
-  const s = { ...first };
   // while the ptes are migration entries, a fault on them waits (migration_entry_wait): the slow path holds off
   k.m.ptlHolder = k.actor;
-  for (let t = 0; t < n; t++) {
-    s.idx = first.idx + t;
-    saved[2 * t] = mem.word(s.table, 2 * s.idx);
-    saved[2 * t + 1] = mem.word(s.table, 2 * s.idx + 1);
-    k.m.store(s, NONE);
-  }
+  // cleared in one run (this runs on every rebuild of a state), keeping their words to map them again
+  const saved = k.m.storeRun(first, n, null).slice(0, 2 * n);
   if (k.y && step(k, 'unmap_folio', 'try_to_unmap(folio, TTU_SPLIT_HUGE_PMD)', 'write', { level: 'pte', lo: 0, hi: 0, addr, note: `${n} ptes replaced by migration entries` })) yield;
   yield* flushTlb(k, 'unmap_folio', 'flush_tlb_range');
-  const e = { lo: 0, hi: 0 };
-  const remap = () => {
-    for (let t = 0; t < n; t++) {
-      s.idx = first.idx + t;
-      e.lo = saved[2 * t];
-      e.hi = saved[2 * t + 1];
-      k.m.store(s, e);
-    }
-  };
+  const remap = () => k.m.storeRun(first, n, saved);
   if (mem.refcount[hi] !== n) {
     remap();
     k.m.ptlHolder = null;
@@ -159,9 +144,11 @@ function* collapse_huge_page(k: Kern, spec: ActorSpec): G<void> {
   const old: number[] = [];
   // one slot walked along the table (this runs again on every rebuild of a state)
   const ptes: Slot = { table, idx: 0, level: 'pte' };
+  const e = { lo: 0, hi: 0 };
   for (let t = 0; t < n; t++) {
-    ptes.idx = t;
-    const e = k.m.load(ptes);
+    // the table's words as they are (the actor holds the pmd cleared: no walker can be writing them)
+    e.lo = k.m.mem.word(table, 2 * t);
+    e.hi = k.m.mem.word(table, 2 * t + 1);
     if (!k.arch.none(e)) old.push(k.arch.pfn(e));
   }
   const busy = old.find((p) => k.m.refcount(p) !== k.m.mem.mapcount[k.m.mem.idx(p)]);
@@ -181,10 +168,8 @@ function* collapse_huge_page(k: Kern, spec: ActorSpec): G<void> {
   k.m.mem.mapcount[k.m.mem.idx(thp)] += 1;
   if (k.y && step(k, fn, 'set_pmd_at(mm, address, pmd, _pmd)', 'write', { level: 'pmd', lo: huge.lo, hi: huge.hi, addr, note: `THP 0x${thp.toString(16)} with the data of the ${old.length} pages` })) yield;
   // the old pages lose their mappings (the old table is freed later, by RCU)
-  for (let t = 0; t < n; t++) {
-    ptes.idx = t;
-    k.m.store(ptes, NONE);
-  }
+  ptes.idx = 0;
+  k.m.storeRun(ptes, n, null);
   for (const p of old) {
     k.m.mem.mapcount[k.m.mem.idx(p)] -= 1;
     k.m.refSub(p, 1);

@@ -207,7 +207,14 @@ export function mapPmdByPtes(m: Machine, pmdp: Slot, pmd: Ent, addr: number, era
   const table = m.mem.alloc(0, 'table');
   m.setTableVa(table, { level: 'pte', base: addr - (addr % 2 ** m.levelInfo('pmd').shift) });
   const prot = { write: a.write('pmd', pmd, era), user: a.user(pmd) };
-  for (let t = 0; t < 2 ** (m.levelInfo('pmd').shift - 12); t++) m.store({ table, idx: t, level: 'pte' }, a.mkLeaf('pte', head + t, prot, era));
+  const n = 2 ** (m.levelInfo('pmd').shift - 12);
+  const words = new Uint32Array(2 * n);
+  for (let t = 0; t < n; t++) {
+    const e = a.mkLeaf('pte', head + t, prot, era);
+    words[2 * t] = e.lo;
+    words[2 * t + 1] = e.hi;
+  }
+  m.storeRun({ table, idx: 0, level: 'pte' }, n, words);
   const newPmd = a.mkTable('pmd', table);
   m.store(pmdp, newPmd);
   return newPmd;

@@ -68,6 +68,8 @@ function pairIn(list: number[], a: number, b: number): boolean {
 
 /** one entry the ghost's predicates read (they keep nothing): no garbage per store; clones skip field initialisers */
 const SCRATCH: Ent = { lo: 0, hi: 0 };
+/** what a run of up to 512 entries held before storeRun wrote it (the caller copies what it keeps) */
+const RUN_WAS = new Uint32Array(1024);
 
 export class Machine {
   readonly mem: PhysMem;
@@ -255,6 +257,33 @@ export class Machine {
     this.noteWrite(s, lo, hi);
   }
 
+  /**
+   * `n` consecutive entries of one table, from `first`, take the (lo, hi) pairs in `entries`, or
+   * are cleared when it is null: what n store()s would do, in one pass (a THP split or collapse
+   * rewrites 512 entries in one step, and the explorer replays that step on every rebuild).
+   * Returns the words the entries held (lo, hi pairs), valid until the next storeRun.
+   */
+  storeRun(first: Slot, n: number, entries: ArrayLike<number> | null): Uint32Array {
+    const was = n <= 512 ? RUN_WAS : new Uint32Array(2 * n);
+    this.mem.setWords(first.table, 2 * first.idx, 2 * n, entries, was);
+    if (!this.ghost) return was;
+    const key0 = this.slotKey(first);
+    // what the slots held when recording began needs no entry (see wasWrittenOver)
+    const start = this.heldAtStart?.chunks(first.table);
+    for (let t = 0; t < n; t++) {
+      const lo = was[2 * t];
+      const hi = was[2 * t + 1];
+      if ((lo | hi) === 0) continue;
+      if (start) {
+        const w = 2 * (first.idx + t);
+        if (start[w >> 6][w & 63] >>> 0 === lo && start[(w + 1) >> 6][(w + 1) & 63] >>> 0 === hi) continue;
+      }
+      this.remember(key0 + t, lo, hi);
+    }
+    if (entries) this.noteLeaves(first.table, first.idx, n, entries);
+    return was;
+  }
+
   storeLo(s: Slot, lo: number): void {
     const was = this.mem.word(s.table, 2 * s.idx);
     this.mem.setWord(s.table, 2 * s.idx, lo >>> 0);
@@ -307,6 +336,21 @@ export class Machine {
   /** A table frame is reused: what its slots held stays in their history. */
   private rememberTable(pfn: number, words: Uint32Array): void {
     for (let idx = 0; idx < 512; idx++) this.remember(pfn * 512 + idx, words[2 * idx], words[2 * idx + 1]);
+  }
+
+  /** noteLeaf over a run of entries just written (one lookup of the table's place for them all). */
+  private noteLeaves(table: number, idx0: number, n: number, entries: ArrayLike<number>): void {
+    const where = this.tableVa.get(table);
+    if (!where) return;
+    const e = SCRATCH;
+    const level = where.level;
+    const size = 2 ** this.levelInfo(level).shift;
+    for (let t = 0; t < n; t++) {
+      e.lo = entries[2 * t] >>> 0;
+      e.hi = entries[2 * t + 1] >>> 0;
+      if ((e.lo | e.hi) === 0 || !this.arch.present(e)) continue;
+      if (level === 'pte' || this.arch.leaf(level, e)) this.noteMapping(where.base + (idx0 + t) * size, level, this.arch.pfn(e));
+    }
   }
 
   /** If (lo, hi) is a present leaf of this mm, its address maps its frames from now on. */

@@ -48,6 +48,8 @@ type TableWords = number[][];
 export interface FrozenTables {
   hasTable(pfn: number): boolean;
   word(pfn: number, w: number): number;
+  /** a table's words as they were (chunks of 64, int32), for a pass over many of them */
+  chunks(pfn: number): readonly (readonly number[])[] | undefined;
 }
 const CHUNK_SHIFT = 6;
 const CHUNK_MASK = 63;
@@ -114,9 +116,7 @@ export class PhysMem {
   private grow(n: number): void {
     if (n <= this.cap) return;
     const cap = Math.max(n, this.cap * 2);
-    let zeros = [0];
-    while (zeros.length < cap - this.cap) zeros = zeros.concat(zeros);
-    zeros.length = cap - this.cap;
+    const zeros = zerosOf(cap - this.cap);
     this.refcount = this.refcount.concat(zeros);
     this.mapcount = this.mapcount.concat(zeros);
     this.pincount = this.pincount.concat(zeros);
@@ -285,6 +285,55 @@ export class PhysMem {
     chunk[word & CHUNK_MASK] = v | 0;
   }
 
+  /**
+   * Write `count` consecutive words of a table page from `src` (zeros when null), as `count`
+   * setWord()s would, in one pass: one ownership check per chunk. What the words held goes into
+   * `was` (the machine's ghost keeps the values written over).
+   */
+  setWords(pfn: number, word0: number, count: number, src: ArrayLike<number> | null, was: Uint32Array): void {
+    const i = this.idx(pfn);
+    let t = this.tables[i];
+    if (!t) throw new RangeError(`pfn 0x${pfn.toString(16)} holds no page table`);
+    if (word0 < 0 || word0 + count > TABLE_WORDS) throw new RangeError(`words ${word0}..${word0 + count} are not in one table page`);
+    let own = this.own[i];
+    if (!(own & OWN_LIST)) {
+      t = this.tables[i] = t.slice();
+      own |= OWN_LIST;
+    }
+    let digest = this.tablesDigest;
+    let used = this.wordsInUse[i];
+    for (let w = word0; w < word0 + count; ) {
+      const c = w >> CHUNK_SHIFT;
+      const stop = Math.min(word0 + count, (c + 1) << CHUNK_SHIFT);
+      let chunk = t[c];
+      if (!(own & (1 << c))) {
+        // nothing to write in this chunk: leave it shared
+        let same = true;
+        for (let j = w; j < stop && same; j++) same = chunk[j & CHUNK_MASK] >>> 0 === (src ? src[j - word0] >>> 0 : 0);
+        if (same) {
+          for (; w < stop; w++) was[w - word0] = chunk[w & CHUNK_MASK];
+          continue;
+        }
+        chunk = t[c] = chunk.slice();
+        own |= 1 << c;
+      }
+      for (; w < stop; w++) {
+        const o = chunk[w & CHUNK_MASK] >>> 0;
+        const v = src ? src[w - word0] >>> 0 : 0;
+        was[w - word0] = o;
+        if (o === v) continue;
+        if (o !== 0) digest ^= wordHash(i, w, o);
+        else used++;
+        if (v !== 0) digest ^= wordHash(i, w, v);
+        else used--;
+        chunk[w & CHUNK_MASK] = v | 0;
+      }
+    }
+    this.own[i] = own;
+    this.tablesDigest = digest;
+    this.wordsInUse[i] = used;
+  }
+
   setFlag(pfn: number, f: PageFlag, on = true): void {
     const i = this.idx(pfn);
     this.flags[i] = on ? this.flags[i] | PG[f] : this.flags[i] & ~PG[f];
@@ -324,6 +373,7 @@ export class PhysMem {
     this.own.fill(0, 0, n);
     return {
       hasTable: (pfn) => tables.has(pfn),
+      chunks: (pfn) => tables.get(pfn),
       word: (pfn, w) => {
         const t = tables.get(pfn);
         return t ? t[w >> CHUNK_SHIFT][w & CHUNK_MASK] >>> 0 : 0;
@@ -358,6 +408,20 @@ export class PhysMem {
     c.nextGen = this.nextGen;
     return c;
   }
+}
+
+/** A packed array of n zeros, to concatenate (shared: concat copies it); the last few sizes are kept, a copy regrows the same way every time. */
+const zeroRuns = new Map<number, number[]>();
+function zerosOf(n: number): number[] {
+  let z = zeroRuns.get(n);
+  if (!z) {
+    z = [0];
+    while (z.length < n) z = z.concat(z);
+    z.length = n;
+    if (zeroRuns.size >= 16) zeroRuns.clear();
+    zeroRuns.set(n, z);
+  }
+  return z;
 }
 
 /** One word's share of tablesDigest: a well-mixed function of (frame, word, value). */

@@ -180,6 +180,56 @@ describe('machine copies', () => {
   });
 });
 
+describe('a run of stores (storeRun)', () => {
+  it('leaves a copy as the same stores one by one would: words, digest, words in use, slot history, mapped pages', () => {
+    const entry = fc.oneof(
+      fc.constant([0, 0]),
+      // a present user pte of one of the 4 mapped pages (their frames are known to the ghost) or another frame
+      fc.tuple(fc.integer({ min: 0, max: 7 }), fc.constantFrom(0x67, 0x65, 0x0), fc.integer({ min: 0, max: 1 })).map(([k, bits, hi]) => [0x1000 * (0x100 + k) + bits, hi]),
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 511 }), fc.array(entry, { minLength: 1, maxLength: 40 }), fc.boolean(), fc.array(fc.tuple(fc.integer({ min: 0, max: 40 }), entry), { maxLength: 30 }), (idx0, run, clear, pre) => {
+        const n = Math.min(run.length, 512 - idx0);
+        // values written since recording began (the ghost keeps what is written over them), near the run
+        const built = fourK();
+        for (const [d, [lo, hi]] of pre) built.store(ptep(built, Math.min(511, idx0 + d)), { lo, hi });
+        const base = built.clone();
+        const a = base.clone();
+        const b = base.clone();
+        const first = ptep(a, idx0);
+        const words = new Uint32Array(2 * n);
+        run.slice(0, n).forEach(([lo, hi], t) => {
+          words[2 * t] = lo;
+          words[2 * t + 1] = hi;
+        });
+        const before = Array.from({ length: n }, (_, t) => a.load({ ...first, idx: idx0 + t }));
+        for (let t = 0; t < n; t++) a.store({ ...first, idx: idx0 + t }, clear ? { lo: 0, hi: 0 } : { lo: words[2 * t], hi: words[2 * t + 1] });
+        const was = b.storeRun(first, n, clear ? null : words);
+        expect(Array.from(was.slice(0, 2 * n))).toEqual(before.flatMap((e) => [e.lo >>> 0, e.hi >>> 0]));
+        const t = first.table;
+        expect(Array.from(b.mem.words(t))).toEqual(Array.from(a.mem.words(t)));
+        expect(b.mem.tablesDigest).toBe(a.mem.tablesDigest);
+        expect(b.mem.wordsInUse[t - b.mem.basePfn]).toBe(a.mem.wordsInUse[t - a.mem.basePfn]);
+        for (let k = 0; k < n; k++) {
+          const s = { ...first, idx: idx0 + k };
+          for (const e of [before[k], { lo: words[2 * k], hi: words[2 * k + 1] }, { lo: 0x1000 * 0x107 + 0x67, hi: 0 }]) expect(b.slotHeld(s, e)).toBe(a.slotHeld(s, e));
+        }
+        for (let k = 0; k < 8; k++) {
+          const pfn = 0x100 + k;
+          const gen = a.mem.valid(pfn) ? a.mem.gen[a.mem.idx(pfn)] : 0;
+          for (let j = 0; j < n; j++) {
+            const addr = a.arch.userBase + (idx0 + j) * 4096;
+            expect(b.mapped(addr, pfn, gen)).toBe(a.mapped(addr, pfn, gen));
+          }
+        }
+        // the copy it came from is untouched
+        expect(base.load({ ...first, idx: idx0 })).toMatchObject({ lo: before[0].lo, hi: before[0].hi });
+      }),
+      { numRuns: 80 },
+    );
+  });
+});
+
 describe('the digest set', () => {
   it('answers like a Set of 52-bit digests, across growth and equal low halves', () => {
     const digest = fc.oneof(
