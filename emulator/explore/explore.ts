@@ -115,7 +115,10 @@ function prepare(sc: WorldSpec, run: RaceRun): Prepared {
 function* gupCaller(k: Kern, version: VersionModel, call: GupCall, repeat: number, returned: Returned[]): G<void> {
   for (let r = 0; r < repeat; r++) {
     const res = (yield version.gup(k, call)) as GupResult;
-    returned.push({ call, pfns: res.pages, gens: res.pages.map((pfn) => k.m.mem.gen[k.m.mem.idx(pfn)]) });
+    const mem = k.m.mem;
+    const gens = new Array<number>(res.pages.length);
+    for (let i = 0; i < gens.length; i++) gens[i] = mem.gen[mem.idx(res.pages[i])];
+    returned.push({ call, pfns: res.pages, gens });
   }
 }
 

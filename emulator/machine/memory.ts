@@ -85,6 +85,8 @@ export class PhysMem {
   order: number[] = [];
   gen: number[] = [];
   private tables: (TableWords | undefined)[] = [];
+  /** the tables array itself is shared with a copy (most frames hold no table, and a 1 GiB layout has 262,144 of them): copied at the first change */
+  private tablesShared = false;
   /** which of a table's chunks (and its chunk list) this copy owns; a clone shares them until its first write (copy-on-write) */
   private own: number[] = [];
   /** nonzero words in each frame's table (a scan can stop once it has seen them all) */
@@ -178,9 +180,9 @@ export class PhysMem {
     this.own[i] = 0;
     if (as === 'table') {
       this.flags[i] |= PG.pagetable;
-      this.tables[i] = ZERO_TABLE.slice();
-    } else {
-      this.tables[i] = undefined;
+      this.ownTables()[i] = ZERO_TABLE.slice();
+    } else if (this.tables[i] !== undefined) {
+      this.ownTables()[i] = undefined;
     }
     return this.basePfn + i;
   }
@@ -258,6 +260,15 @@ export class PhysMem {
     return out;
   }
 
+  /** The tables array, this copy's own from now on. */
+  private ownTables(): (TableWords | undefined)[] {
+    if (this.tablesShared) {
+      this.tables = this.tables.slice();
+      this.tablesShared = false;
+    }
+    return this.tables;
+  }
+
   /** Write one 32-bit word of a table page (copying its chunk first if a clone still shares it). */
   setWord(pfn: number, word: number, v: number): void {
     const i = this.idx(pfn);
@@ -266,7 +277,7 @@ export class PhysMem {
     const c = word >> CHUNK_SHIFT;
     let own = this.own[i];
     if (!(own & OWN_LIST)) {
-      t = this.tables[i] = t.slice();
+      t = this.ownTables()[i] = t.slice();
       own |= OWN_LIST;
     }
     let chunk = t[c];
@@ -297,7 +308,7 @@ export class PhysMem {
     if (word0 < 0 || word0 + count > TABLE_WORDS) throw new RangeError(`words ${word0}..${word0 + count} are not in one table page`);
     let own = this.own[i];
     if (!(own & OWN_LIST)) {
-      t = this.tables[i] = t.slice();
+      t = this.ownTables()[i] = t.slice();
       own |= OWN_LIST;
     }
     let digest = this.tablesDigest;
@@ -398,7 +409,8 @@ export class PhysMem {
     c.order = this.order.slice(0, room);
     c.gen = this.gen.slice(0, room);
     c.wordsInUse = this.wordsInUse.slice(0, room);
-    c.tables = this.tables.slice(0, n);
+    c.tables = this.tables;
+    this.tablesShared = c.tablesShared = true;
     c.own = this.own.slice(0, room).fill(0);
     this.own.fill(0, 0, n);
     c.cap = room;

@@ -151,6 +151,24 @@ describe('machine copies', () => {
     expect(m.mem.frames).toBe(c.mem.frames - 1);
   });
 
+  it('share the list of which frames hold tables until either side changes it', () => {
+    const m = fourK();
+    const data = m.mem.alloc(0);
+    m.mem.free(data);
+    const c = m.clone();
+    // the copy hands the freed frame out again as a table: the original still has none there
+    expect(c.mem.alloc(0, 'table')).toBe(data);
+    expect(c.mem.hasTable(data)).toBe(true);
+    expect(m.mem.hasTable(data)).toBe(false);
+    // and the other way round: the original's new table is not the copy's
+    const c2 = m.clone();
+    expect(m.mem.alloc(0, 'table')).toBe(data);
+    c2.mem.alloc(0, 'data');
+    expect(m.mem.hasTable(data)).toBe(true);
+    expect(c2.mem.hasTable(data)).toBe(false);
+    expect(c2.mem.word(data, 0)).toBe(0);
+  });
+
   it('digest their tables by content, whatever the order of writes', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 511 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 })), { maxLength: 40 }), (writes) => {
