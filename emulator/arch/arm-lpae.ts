@@ -25,6 +25,7 @@ const NG = 1 << 11;
 const XN_HI = 1 << (54 - 32);
 const DIRTY_HI = 1 << (55 - 32);
 const SPECIAL_HI = 1 << (56 - 32); // pte level; the same bit is PMD splitting pre-4.5
+const NONE_HI = 1 << (57 - 32); // L_PTE_NONE: PROT_NONE
 const RDONLY_HI = 1 << (58 - 32);
 const ATTR_NORMAL = 7 << 2; // AttrIndx: normal memory, write-back write-allocate
 
@@ -50,6 +51,19 @@ const fields: FieldDef[] = [
 const none = (e: Ent) => e.lo === 0 && e.hi === 0;
 const present = (e: Ent) => (e.lo & (VALID | TYPE_BIT1)) !== 0;
 const leaf = (level: Level, e: Ent) => level === 'pmd' && !none(e) && (e.lo & TYPE_BIT1) === 0;
+
+/**
+ * PAGE_NONE as memory holds it: the user protection (present, young, shared, normal memory; no
+ * L_PTE_USER) with XN, RDONLY and L_PTE_NONE, and the valid bit cleared by set_pte_ext when
+ * L_PTE_NONE is set (proc-v7-3level.S), so the MMU faults. The page-type bit stays: pte_present
+ * (either of bits 0-1) still counts it, and nothing says protnone on 32-bit ARM.
+ */
+function pageNone(level: Level, pfn: number): Ent {
+  if (level !== 'pte') throw new RangeError("a PROT_NONE huge pmd on 32-bit ARM (L_PMD_SECT_NONE) is not modelled: only a pte");
+  const lo = TYPE_BIT1 | ATTR_NORMAL | SHARED | AF | NG | AP2;
+  const hi = XN_HI | NONE_HI | RDONLY_HI;
+  return withPfn({ lo: lo >>> 0, hi: hi >>> 0 }, pfn, PHYS_BITS);
+}
 
 /** `special`: the release's pte special bit exists (undefined: the era's model, which has it) */
 function makeArmLpae(special?: boolean): ArchModel {
@@ -99,7 +113,7 @@ function makeArmLpae(special?: boolean): ArchModel {
     mkLeaf(level: Level, pfn: number, prot: LeafProt) {
       if (prot.devmap) throw new RangeError('arm-lpae has no devmap bit');
       if (prot.protnone) throw new RangeError('arm-lpae has no NUMA balancing, so no protnone entries');
-      if (prot.noAccess) throw new RangeError("32-bit ARM's PAGE_NONE (L_PTE_NONE, valid bit cleared by set_pte_ext) is not modelled");
+      if (prot.noAccess) return pageNone(level, pfn);
       const dirty = prot.dirty ?? prot.write;
       let lo = VALID | ATTR_NORMAL | SHARED | AF | NG;
       if (level === 'pte') lo |= TYPE_BIT1;

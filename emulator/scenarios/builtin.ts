@@ -137,12 +137,11 @@ export const BUILTIN: Scenario[] = [
   {
     id: 'prot-none',
     title: 'a PROT_NONE page in the middle: no access, fast or slow',
-    description: 'Page 4 of 8 was mprotect(PROT_NONE)ed: its pte is PAGE_NONE (not present to the MMU, no user bit) in a VMA without VM_READ. GUP-fast stops there (pte_protnone, or the present/user test of the release), and the slow path refuses the VMA (check_vma_flags): the 4 pages before it.',
+    description:
+      "Page 4 of 8 was mprotect(PROT_NONE)ed: its pte is PAGE_NONE (not present to the MMU, no user bit) in a VMA without VM_READ. GUP-fast stops there (pte_protnone, or the present/user test of the release), and the slow path refuses the VMA (check_vma_flags): the 4 pages before it. Not on 32-bit ARM LPAE from 3.18 to 4.14: its PAGE_NONE keeps the page-type bit that pte_present counts, there is no protnone there and the generic walker did not test the user bit until ARM's pte_access_permitted (4.15), so GUP-fast takes the page for a read: all 8.",
     layout: pageFourOf8({ noAccess: true }),
     call: { offset: 0, nrPages: 8, write: false },
-    // 32-bit ARM's PAGE_NONE is not modelled
-    arches: ['x86-64', 'x86-pae', 'arm64'],
-    releases: 'every release; 6.5+ says outright that GUP-fast leaves PROT_NONE to the slow path',
+    releases: 'every release; on 32-bit ARM LPAE GUP-fast takes the page for a read from 3.18 to 4.14; 6.5+ says outright that GUP-fast leaves PROT_NONE to the slow path',
   },
   {
     id: 'migration-pte',

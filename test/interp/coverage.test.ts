@@ -72,6 +72,9 @@ describe('coverage', () => {
     // PAE has no NUMA balancing (pte_protnone is 0): the present/user test refuses PAGE_NONE
     ['prot-none', 'eras/gup-6.10-shape.c', 'folio-6x', 'x86-pae', 'if (pte_protnone(v) ||', true],
     ['prot-none', 'eras/gup-5.10-shape.c', 'wpseq-2021', 'arm64', 'if (pte_protnone(v) || !pte_access_permitted', true],
+    // 32-bit ARM before 4.15: PAGE_NONE is present, not protnone, and nothing tests the user bit: taken
+    ['prot-none', 'gup-2014-shape.c', 'generic-2014', 'arm-lpae', 'if (!pte_present(seen) || pte_special(seen)', false],
+    ['prot-none', 'eras/gup-5.10-shape.c', 'wpseq-2021', 'arm-lpae', 'if (pte_protnone(v) || !pte_access_permitted', true],
     // a pmd migration entry is not present (and not none): the walk stops there
     ['migration-pmd', 'eras/gup-6.10-shape.c', 'folio-6x', 'x86-64', 'if (!pmd_present(pmv))', true],
     ['migration-pmd', 'eras/gup-5.10-shape.c', 'wpseq-2021', 'x86-64', 'if (!pmd_present(pmv))', true],

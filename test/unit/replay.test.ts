@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { releaseNumber } from '../../emulator/arch/release';
+import { getArch } from '../../emulator/arch';
 import type { Machine } from '../../emulator/machine/machine';
 import { releaseAll, replay, type Replay } from '../../emulator/run/replay';
 import { SCENARIOS } from '../../emulator/scenarios';
@@ -33,7 +34,7 @@ function combos() {
 
 /** What each scenario must give, whatever the version and arch. */
 type Want = { nr: number; slow: boolean; fastNr: number; ret?: number };
-const expected: Record<string, Want | ((version: string) => Want)> = {
+const expected: Record<string, Want | ((version: string, arch: string) => Want)> = {
   'pages-4k-16': { nr: 16, slow: false, fastNr: 16 },
   'thp-pmd': { nr: 512, slow: false, fastNr: 512 },
   'huge-pud-1g': { nr: 512, slow: false, fastNr: 512 },
@@ -51,8 +52,9 @@ const expected: Record<string, Want | ((version: string) => Want)> = {
   'numa-protnone': { nr: 8, slow: true, fastNr: 4 },
   'numa-protnone-thp': { nr: 512, slow: true, fastNr: 0 },
   'numa-protnone-honor': { nr: 8, slow: true, fastNr: 4 },
-  // the fast path stops at the PAGE_NONE pte, the slow path refuses the VMA: the 4 pages before it
-  'prot-none': { nr: 4, slow: true, fastNr: 4 },
+  // the fast path stops at the PAGE_NONE pte, the slow path refuses the VMA: the 4 pages before it;
+  // 32-bit ARM's generic walker of 3.18-4.14 takes it (present, no protnone, no user test)
+  'prot-none': (v, a) => (a === 'arm-lpae' && v === 'generic-2014' ? { nr: 8, slow: false, fastNr: 8 } : { nr: 4, slow: true, fastNr: 4 }),
   // the slow path waits for the move and takes the new page
   'migration-pte': { nr: 8, slow: true, fastNr: 2 },
   'migration-pmd': { nr: 512, slow: true, fastNr: 0 },
@@ -110,7 +112,7 @@ describe('every built-in scenario on every version and arch it runs on', () => {
   it.each(combos())('%s on %s: %s', (version, arch, scenario) => {
     const rp = replay({ arch, version, scenario, trace: true });
     const w = expected[scenario];
-    const want = typeof w === 'function' ? w(version) : w;
+    const want = typeof w === 'function' ? w(version, arch) : w;
     expect(rp.result.nr).toBe(want.nr);
     expect(rp.result.ret).toBe(want.ret ?? want.nr);
     expect(rp.result.slowPath).toBe(want.slow);
@@ -148,17 +150,19 @@ describe('every built-in scenario on every version and arch it runs on', () => {
   });
 });
 
+/** The pte that maps va after the replay. */
+function entry(rp: Replay, va: number) {
+  const m = rp.machine;
+  let table = m.mm.pgd;
+  for (const l of m.arch.levels) {
+    const e = m.load(m.slot(table, l.level, va));
+    if (l.level === 'pte') return e;
+    table = m.arch.pfn(e);
+  }
+  throw new Error('no pte');
+}
+
 describe('PROT_NONE and NUMA-hinting entries in the slow path', () => {
-  const entry = (rp: Replay, va: number) => {
-    const m = rp.machine;
-    let table = m.mm.pgd;
-    for (const l of m.arch.levels) {
-      const e = m.load(m.slot(table, l.level, va));
-      if (l.level === 'pte') return e;
-      table = m.arch.pfn(e);
-    }
-    throw new Error('no pte');
-  };
   it.each(['x86-64', 'arm64'])('%s: 6.5+ reads through a hinting entry unless FOLL_HONOR_NUMA_FAULT asks for the fault; 6.1 always faults', (arch) => {
     const plain = replay({ arch, version: 'folio-6x', scenario: 'numa-protnone', trace: true });
     const va = plain.call.start + 4 * PAGE;
@@ -179,6 +183,30 @@ describe('PROT_NONE and NUMA-hinting entries in the slow path', () => {
     expect(rp.machine.arch.protnone(e)).toBe(true);
     expect(deltaOf(rp, rp.machine.arch.pfn(e))).toBe(0);
     expect(rp.steps.find((s) => s.event === 'slowpath')?.note).toMatch(/PROT_NONE VMA .*-EFAULT/);
+  });
+});
+
+describe("32-bit ARM's PAGE_NONE", () => {
+  it('is what set_pte_ext stores: valid bit cleared, page-type bit kept, L_PTE_NONE, no user bit; present to pte_present', () => {
+    const rp = replay({ arch: 'arm-lpae', version: 'folio-6x', scenario: 'prot-none', trace: true });
+    const e = entry(rp, rp.call.start + 4 * PAGE);
+    expect(e.lo & 3).toBe(2);
+    expect((e.hi >>> (57 - 32)) & 1).toBe(1);
+    expect(rp.machine.arch.user(e)).toBe(false);
+    expect(rp.machine.arch.present(e)).toBe(true);
+    expect(rp.machine.arch.protnone(e)).toBe(false);
+    // 4.15+: pte_access_permitted refuses it; the slow path refuses the VMA
+    expect(deltaOf(rp, rp.machine.arch.pfn(e))).toBe(0);
+    expect(rp.steps.find((s) => s.event === 'slowpath')?.note).toMatch(/PROT_NONE VMA .*-EFAULT/);
+  });
+  it('is taken for a read by the generic walker of 3.18-4.14 (a reference on the page, no slow path)', () => {
+    const rp = replay({ arch: 'arm-lpae', version: 'generic-2014', scenario: 'prot-none' });
+    const e = entry(rp, rp.call.start + 4 * PAGE);
+    expect(rp.result.pages).toContain(rp.machine.arch.pfn(e));
+    expect(deltaOf(rp, rp.machine.arch.pfn(e))).toBe(1);
+  });
+  it('has no huge-pmd form in the model, and says so', () => {
+    expect(() => getArch('arm-lpae').mkLeaf('pmd', 0x200, { write: false, user: true, noAccess: true }, 'modern')).toThrow(/PROT_NONE huge pmd on 32-bit ARM .* not modelled/);
   });
 });
 

@@ -9,7 +9,7 @@
 import { foldedAbove, LEVEL_NAMES, LEVEL_NAMES_PRE_P4D, levelIndex, type ArchModel, type Ent, type Level } from '../../arch/types';
 import { releaseNumber } from '../../arch/release';
 import { LocalRef, TablePtr, Unsupported, type Thread } from '../runtime';
-import { keyAllowed, userAccess } from '../../versions/kern';
+import { atLeast, keyAllowed, userAccess } from '../../versions/kern';
 import type { Builtin } from './types';
 
 const LEVELS: Level[] = ['pgd', 'p4d', 'pud', 'pmd', 'pte'];
@@ -187,7 +187,10 @@ export function pgtableBuiltins(): Builtin[] {
       use(t, l, e);
       return t.k.arch.pfn(e);
     });
-    p(`${l}_access_permitted`, 'int', `the ${l} leaf allows a user access (present, user, writable if write; on x86-64 a protection key the PKRU allows)`, (t, [e, w]) => t.k.arch.present(e) && userAccess(t.k, l, e, !!N(w)));
+    p(`${l}_access_permitted`, 'int', `the ${l} leaf allows a user access (present, user, writable if write; on x86-64 a protection key the PKRU allows). 32-bit ARM had no definition of its own before 4.15: the generic one tests present and writable only, so a PROT_NONE pte passes (a file whose placement spans 4.15 reads as its oldest release)`, (t, [e, w]) =>
+      t.k.arch.id === 'arm-lpae' && !atLeast(t.k, '4.15')
+        ? t.k.arch.present(e) && (!N(w) || t.k.arch.write(l, e, t.k.era))
+        : t.k.arch.present(e) && userAccess(t.k, l, e, !!N(w)));
     p(`__${l}`, E, `an ${l} entry from its raw value`, (_t, [v]) => {
       const b = BigInt.asUintN(64, BigInt(v as number | bigint));
       return { lo: Number(b & 0xffffffffn), hi: Number(b >> 32n) };
