@@ -106,7 +106,7 @@ export function checkApplicable(arch: ArchModel, version: VersionModel, scenario
   }
   checkDevmap(arch, version, (scenario as { layout?: MapSpec[] }).layout);
   checkHugeLeaves(version, scenario as { id: string; layout?: MapSpec[]; actors?: { kind: string }[] });
-  const since = (scenario as { since?: string }).since;
+  const since = (scenario as Pick<Scenario, 'sinceOn'>).sinceOn?.[arch.id] ?? (scenario as { since?: string }).since;
   if (since && releaseNumber(version.bits ?? version.since) < releaseNumber(since)) {
     throw new NotApplicableError(`scenario ${scenario.id} concerns ${(scenario as { releases?: string }).releases ?? since + '+'}: ${version.id} is ${version.bits ?? version.since} code`);
   }

@@ -161,10 +161,12 @@ export const BUILTIN: Scenario[] = [
     description: 'A 2 MiB THP being migrated whole: its pmd is a migration entry (not present, not none, no table under it). From 4.14 GUP-fast tests !pmd_present and leaves it to the slow path, which waits for the move and takes the new THP; older walkers tested pmd_none and would have read the entry as a table, but no arch migrated THPs whole before 4.14.',
     layout: [{ kind: 'thp', offset: 0, migration: true }],
     call: { offset: 0, nrPages: 512, write: false },
-    // x86-64 migrates THPs whole from 4.14 (ARCH_ENABLE_THP_MIGRATION); arm64 later, not modelled here
-    arches: ['x86-64'],
+    // ARCH_ENABLE_THP_MIGRATION: x86-64 from 4.14, arm64 from 5.10 (its pmd swap entry is the pte's);
+    // 32-bit ARM and PAE never migrate a THP whole
+    arches: ['x86-64', 'arm64'],
     since: '4.14',
-    releases: '4.14+ on x86-64 (THP migration; GUP-fast tests !pmd_present from then); no arch migrated THPs whole before',
+    sinceOn: { arm64: '5.10' },
+    releases: '4.14+ on x86-64, 5.10+ on arm64 (THP migration; GUP-fast tests !pmd_present from 4.14); no arch migrated THPs whole before',
   },
   {
     id: 'numa-protnone-thp',

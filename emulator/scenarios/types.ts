@@ -37,6 +37,8 @@ export interface Scenario {
   releases?: string;
   /** the first release with the feature: older code cannot meet it (not applicable there) */
   since?: string;
+  /** where an arch got the feature later than `since`: its first release there */
+  sinceOn?: Partial<Record<ArchId, string>>;
   /** runs on 5-level x86-64 paging (LA57), whatever the request says: its addresses exist only there */
   la57?: boolean;
   /** kernel functions this scenario is the default replay for (CodeLens, hover) */

@@ -78,6 +78,8 @@ describe('coverage', () => {
     // a pmd migration entry is not present (and not none): the walk stops there
     ['migration-pmd', 'eras/gup-6.10-shape.c', 'folio-6x', 'x86-64', 'if (!pmd_present(pmv))', true],
     ['migration-pmd', 'eras/gup-5.10-shape.c', 'wpseq-2021', 'x86-64', 'if (!pmd_present(pmv))', true],
+    // arm64 migrates THPs whole from 5.10 (ARCH_ENABLE_THP_MIGRATION): its pmd swap entry is not present either
+    ['migration-pmd', 'eras/gup-6.10-shape.c', 'folio-6x', 'arm64', 'if (!pmd_present(pmv))', true],
     ['migration-pte', 'eras/gup-6.1-shape.c', 'folio-6x@6.1', 'arm64', 'if (!pte_access_permitted', true],
     // TASK_SIZE_MAX is the running machine's: 2^56 - 4096 with 5-level paging, though the file was compiled for x86-64
     ['la57-high', 'eras/gup-6.10-shape.c', 'folio-6x', 'x86-64', 'lim > TASK_SIZE_MAX', false],

@@ -25,7 +25,7 @@ function combos() {
   for (const v of VERSIONS) {
     for (const a of v.arches) {
       for (const s of SCENARIOS) {
-        if ((!s.arches || s.arches.includes(a)) && !(s.call.pin && v.year < 2020) && (!s.eras || s.eras.includes(v.era)) && !(s.since && releaseNumber(v.bits ?? v.since) < releaseNumber(s.since))) out.push([v.id, a, s.id]);
+        if ((!s.arches || s.arches.includes(a)) && !(s.call.pin && v.year < 2020) && (!s.eras || s.eras.includes(v.era)) && !((s.sinceOn?.[a] ?? s.since) && releaseNumber(v.bits ?? v.since) < releaseNumber((s.sinceOn?.[a] ?? s.since)!))) out.push([v.id, a, s.id]);
       }
     }
   }
