@@ -16,7 +16,7 @@ import type { Scenario } from '../scenarios/types';
 import type { RaceRun, RaceScenario } from '../scenarios/races';
 import type { GupResult, Step } from '../trace/types';
 import { getVersion, type VersionModel } from '../versions';
-import { Fiber, KernCtx, type G, type GupCall, type Kern, type VersionOptions } from '../versions/kern';
+import { Fiber, guardedGup, KernCtx, type G, type GupCall, type Kern, type VersionOptions } from '../versions/kern';
 import type { StepSink } from '../trace/buffer';
 import { HashSink, hashStep, hashStr, mix } from '../trace/hash';
 import { DigestSet } from './digests';
@@ -114,7 +114,7 @@ function prepare(sc: WorldSpec, run: RaceRun): Prepared {
 /** The GUP caller: `repeat` calls, each noting what it returned (a module-level generator: a closure would cost V8 a new map per world). */
 function* gupCaller(k: Kern, version: VersionModel, call: GupCall, repeat: number, returned: Returned[]): G<void> {
   for (let r = 0; r < repeat; r++) {
-    const res = (yield version.gup(k, call)) as GupResult;
+    const res = (yield guardedGup(k, version, call)) as GupResult;
     const mem = k.m.mem;
     const gens = new Array<number>(res.pages.length);
     for (let i = 0; i < gens.length; i++) gens[i] = mem.gen[mem.idx(res.pages[i])];

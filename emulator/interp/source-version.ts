@@ -9,7 +9,7 @@
  */
 import type { ArchModel } from '../arch/types';
 import type { GupResult } from '../trace/types';
-import { NotApplicableError, type G, type GupCall, type Kern, type VersionModel } from '../versions/kern';
+import { NotApplicableError, unwindTo, WalkOverrun, type G, type GupCall, type Kern, type VersionModel } from '../versions/kern';
 import { configFor, type InterpConfig } from './config';
 import { compileProgram, fromJs, type CNode, type Program } from './compile';
 import { FOLL, SLOW_PATH } from './kapi/slow';
@@ -199,7 +199,7 @@ function* runGup(v: SourceVersion, k: Kern, call: GupCall): G<GupResult> {
         t.run();
       } catch (e) {
         // never a stack trace: whatever stops the file's code names its line
-        if (e instanceof Unsupported) throw e;
+        if (e instanceof Unsupported || e instanceof WalkOverrun) throw e;
         const at = t.stack.length ? t.top : undefined;
         throw new Unsupported(`${(e as Error).message}${at ? ` (in "${at.anchor}")` : ''}`, at ? at.line : fn.line);
       }
@@ -216,7 +216,7 @@ function* runGup(v: SourceVersion, k: Kern, call: GupCall): G<GupResult> {
       yield;
     }
   } finally {
-    k.frames.length = depth;
+    unwindTo(k, depth);
   }
   const ret = Number(t.value ?? 0);
   const nr = Math.max(ret, 0);

@@ -12,7 +12,7 @@ import { getScenario, type Scenario } from '../scenarios';
 import { TraceBuffer, type StepSink } from '../trace/buffer';
 import type { GupResult, RefDelta, Step } from '../trace/types';
 import { getVersion, type VersionModel } from '../versions';
-import { KernCtx, NotApplicableError, run, type GupCall, type Kern, type VersionOptions } from '../versions/kern';
+import { guardedGup, KernCtx, NotApplicableError, run, type GupCall, type Kern, type VersionOptions } from '../versions/kern';
 
 export interface ReplayRequest {
   arch: string;
@@ -152,7 +152,7 @@ export function replay(req: ReplayRequest): Replay {
   const call = gupCall(arch, scenario);
   const trace = new TraceBuffer(req.trace && !req.sink ? Math.min(call.nrPages * 6 + 64, 1 << 24) : 0);
   const k = makeKern(m, version, req.options, 'gup', 0, !!req.trace, false, req.sink ?? trace);
-  const result = run(k, version.gup(k, call)); // no scheduling points: runs to the end at once
+  const result = run(k, guardedGup(k, version, call)); // no scheduling points: runs to the end at once
   let steps: Step[] | undefined;
   return {
     arch, version, scenario, call, trace,

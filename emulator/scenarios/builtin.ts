@@ -497,4 +497,13 @@ export const BUILTIN: Scenario[] = [
     layout: [{ kind: '4k', offset: 0, count: 8 }],
     call: { offset: 0x123, nrPages: 4, write: false },
   },
+  {
+    id: 'zero-pages',
+    title: 'an empty request: nr_pages == 0 over mapped memory',
+    description:
+      "get_user_pages_fast(start, 0, ...) where start is mapped. The walkers' loops are do-while: with end == start they still walk the first page, take a reference and store it at pages[0], and go on while addr != end, past the caller's empty array. An entry point that turns an empty range away first returns 0: nr_pages <= 0 (trees of 4.19 to 5.2, and stable trees that took it) or end <= start (5.3 to 5.9). Older releases, and 5.10 on (check_add_overflow lets an empty range through), walk. The emulator stops the call at the first store past the array and says so, the reference it took left behind; whether any caller passes 0 is outside this file.",
+    layout: [{ kind: '4k', offset: 0, count: 8 }],
+    call: { offset: 0, nrPages: 0, write: false },
+    releases: 'every release: 0 pages where the entry point tests for an empty range (4.19-5.9 trees), a walk past pages[] before and from 5.10',
+  },
 ];

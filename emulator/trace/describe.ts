@@ -106,6 +106,7 @@ export function formatResult(r: GupResult, deltas: RefDelta[]): string[] {
     `result: nr=${r.nr} ret=${r.ret} ${r.slowPath ? `slow path ran (fast path got ${r.fastNr})` : 'fast path only'}`,
     `pages: ${summarizePfns(r.pages)}`,
   ];
+  if (r.overrun) lines.splice(1, 0, `the walk ran past its range: a store to pages[${r.overrun.len}], past the caller's ${r.overrun.len} entries${r.overrun.line ? ` (line ${r.overrun.line})` : ''}; the call stopped there`);
   if (deltas.length) {
     lines.push('refcount deltas: ' + summarizeDeltas(deltas));
   }

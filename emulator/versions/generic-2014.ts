@@ -17,7 +17,7 @@ import { foldedAbove, LEVEL_NAMES_PRE_P4D, type Ent } from '../arch/types';
 import type { Slot } from '../machine/machine';
 import type { GupResult } from '../trace/types';
 import {
-  DEFAULT_OPTIONS, enter, levelSize, descend, entStep, irqOff, irqOn, levelEnd, lowHighLow, offset, pageStep, pgdSlot, plainLoad, quickLoad, step,
+  DEFAULT_OPTIONS, enter, levelSize, descend, entStep, irqOff, irqOn, levelEnd, lowHighLow, offset, pageStep, pgdSlot, plainLoad, quickLoad, recordPage, step,
   PAGE_SIZE, type G, type GupCall, type Kern, type Nr, type VersionModel,
 } from './kern';
 import { isTail, putPage, getPage, tailPin } from './refs';
@@ -68,7 +68,7 @@ function* gup_pte_range(k: Kern, pmd: Ent, addr: number, end: number, write: boo
       return false;
     }
     if (k.y && entStep(k, fn, 'pte_val(pte) != pte_val(*ptep)', 'recheck', 'pte', again, addr)) yield;
-    pages.push(page);
+    recordPage(k, pages, page);
     nr.v++;
     if (k.y && pageStep(k, fn, 'pages[*nr] = page', 'record', page, undefined, nr.v, addr)) yield;
     ptep.idx++;
@@ -92,7 +92,7 @@ function* gup_huge(k: Kern, fn: string, level: 'pmd' | 'pud', orig: Ent, p: Slot
   let page = first;
   let refs = 0;
   do {
-    pages.push(page);
+    recordPage(k, pages, page);
     nr.v++;
     if (k.y && step(k, fn, 'pages[*nr] = page', 'record', { pfn: page, nr: nr.v, addr })) yield;
     page++;
@@ -205,6 +205,7 @@ function* get_user_pages_fast(k: Kern, call: GupCall): G<GupResult> {
   const start = call.start - (call.start % PAGE_SIZE);
   if (enter(k, fn, 'get_user_pages_fast', start, start + call.nrPages * PAGE_SIZE)) yield;
   const pages: number[] = [];
+  k.pagesCap = call.nrPages;
   const nr: Nr = { v: 0 };
   yield __get_user_pages_fast(k, call, start, pages, nr);
   if (nr.v >= call.nrPages || call.fastOnly) return { nr: nr.v, ret: nr.v, slowPath: false, fastNr: nr.v, pages };

@@ -9,7 +9,7 @@
 import { foldedAbove, LEVEL_NAMES_PRE_P4D, type Ent, type Level } from '../arch/types';
 import type { GupResult } from '../trace/types';
 import {
-  DEFAULT_OPTIONS, enter, levelSize, descend, entStep, lowHighLow, offset, pageStep, quickLoad, irqOff, irqOn, levelEnd, pgdSlot, plainLoad, step,
+  DEFAULT_OPTIONS, enter, levelSize, descend, entStep, lowHighLow, offset, pageStep, quickLoad, irqOff, irqOn, levelEnd, pgdSlot, plainLoad, recordPage, step,
   PAGE_SIZE, type G, type GupCall, type Kern, type Nr, type VersionModel,
 } from './kern';
 import type { Slot } from '../machine/machine';
@@ -67,7 +67,7 @@ function* gup_pte_range(k: Kern, d: IrqDialect, pmd: Ent, addr: number, end: num
     getPage(k, page, d.tails);
     k.m.mem.setFlag(page, 'referenced');
     if (k.y && pageStep(k, fn, 'get_page(page)', 'ref', k.m.headOf(page), 1, undefined, addr)) yield;
-    pages.push(page);
+    recordPage(k, pages, page);
     nr.v++;
     if (k.y && pageStep(k, fn, 'pages[*nr] = page', 'record', page, undefined, nr.v, addr)) yield;
     ptep.idx++;
@@ -89,7 +89,7 @@ function* gup_huge(k: Kern, d: IrqDialect, fn: string, level: 'pmd' | 'pud', e: 
   let page = head + Math.floor((addr % size) / PAGE_SIZE);
   let refs = 0;
   do {
-    pages.push(page);
+    recordPage(k, pages, page);
     if (k.y && step(k, fn, 'pages[*nr] = page', 'record', { pfn: page, nr: nr.v + 1, addr })) yield;
     if ((level === 'pmd' || d.pudTailPins) && isTail(k, page)) {
       tailPin(k, page, d.tails, 1);
@@ -177,6 +177,7 @@ function* get_user_pages_fast(k: Kern, d: IrqDialect, self: VersionModel, call: 
   const end = start + call.nrPages * PAGE_SIZE;
   if (enter(k, fn, 'get_user_pages_fast', start, end)) yield;
   const pages: number[] = [];
+  k.pagesCap = call.nrPages;
   const nr: Nr = { v: 0 };
   let done = false;
   // x86 PAE had no end check here: the walk goes on until an entry stops it (and the slow path finds no VMA)
@@ -202,6 +203,7 @@ function* __get_user_pages_fast(k: Kern, d: IrqDialect, call: GupCall): G<GupRes
   const end = start + call.nrPages * PAGE_SIZE;
   if (enter(k, fn, '__get_user_pages_fast', start, end)) yield;
   const pages: number[] = [];
+  k.pagesCap = call.nrPages;
   const nr: Nr = { v: 0 };
   if (end < start || end > k.arch.taskSize) {
     // access_ok: the IRQ-safe variant refuses a range outside user space outright

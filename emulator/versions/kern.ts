@@ -56,8 +56,22 @@ export class Fiber<T> {
     let v = this.pending;
     this.pending = undefined;
     const st = this.stack;
+    // an exception in a callee is thrown on into its caller, as a call would (WalkOverrun reaches guardedGup)
+    let thrown = false;
+    let err: unknown;
     while (st.length > 0) {
-      const r = st[st.length - 1].next(v);
+      let r: IteratorResult<Sub | undefined, unknown>;
+      try {
+        r = thrown ? st[st.length - 1].throw(err) : st[st.length - 1].next(v);
+        thrown = false;
+      } catch (e) {
+        st.pop();
+        unwindTo(this.k, this.marks.pop()!);
+        if (st.length === 0) throw e;
+        thrown = true;
+        err = e;
+        continue;
+      }
       if (r.done) {
         st.pop();
         v = r.value;
@@ -80,6 +94,43 @@ export class Fiber<T> {
 
 /** A scenario, actor or entry point that cannot meet this version, arch or file (a reason, not a failure). */
 export class NotApplicableError extends Error {}
+
+/**
+ * GUP-fast stored a page past the caller's nr_pages entries of pages[] (a walk that ran past its
+ * range: the do-while loops walk one page even for an empty range). The kernel would write over
+ * whatever follows the array; the emulator has nothing there, so the call stops and says so.
+ */
+export class WalkOverrun extends Error {
+  constructor(
+    /** the caller's array as filled, its nr_pages entries */
+    readonly pages: number[],
+    readonly len: number,
+    /** the line of the store, in a file's own code */
+    readonly line?: number,
+  ) {
+    super(`a store to pages[${len}], past the caller's array of ${len} (nr_pages): the walk ran past its range`);
+  }
+}
+
+/** pages[(*nr)++] = pfn, stopping at the caller's nr_pages (WalkOverrun). */
+export function recordPage(k: Kern, pages: number[], pfn: number): void {
+  if (pages.length >= k.pagesCap) throw new WalkOverrun(pages.slice(0, k.pagesCap), k.pagesCap);
+  pages.push(pfn);
+}
+
+/** A GUP call to its result, where a walk that ran past pages[] is a result that says so (not a crash). */
+export function* guardedGup(k: Kern, version: VersionModel, call: GupCall): G<GupResult> {
+  try {
+    return (yield version.gup(k, call)) as GupResult;
+  } catch (e) {
+    if (!(e instanceof WalkOverrun)) throw e;
+    const nr = e.pages.length;
+    if (k.y && step(k, 'get_user_pages_fast', 'pages[*nr] = page', 'bail', { nr, note: e.message })) yield;
+    // the walk stopped inside its interrupts-off section: leave the CPU as the call's end would (no flush left waiting on it)
+    if (k.m.cpus[k.cpu].irqsOff) yield* irqOn(k, 'get_user_pages_fast', 'local_irq_restore(flags)');
+    return { nr, ret: nr, slowPath: false, fastNr: nr, pages: e.pages, overrun: { len: e.len, line: e.line } };
+  }
+}
 
 /** Run a kernel function to its end where nothing else runs (no scheduling points wanted). */
 export function run<T>(k: Kern, g: G<T>): T {
@@ -145,6 +196,8 @@ export interface Kern {
   frames: Frame[];
   /** the interpreter's thread running a file's own code here, if any (the debugger shows its C locals) */
   interp?: unknown;
+  /** the caller's pages[] holds this many entries (the GUP entry point sets it): recordPage stops past it */
+  pagesCap: number;
   /** names as the code's release wrote them (versions/spelling.ts); absent when today's names are its own */
   speak?: (s: string) => string;
   /** the first release of the code being run: the kernel rules of its time (the COW reuse rule) follow it */
@@ -160,6 +213,7 @@ export interface Kern {
 export class KernCtx implements Kern {
   frames: Frame[] = [];
   interp?: unknown;
+  pagesCap = Infinity;
   quiet = false;
   /** while quiet: scheduling points still to pass before the next yield */
   skip = 0;
@@ -304,6 +358,11 @@ export function enter(k: Kern, fn: string, anchor: string, addr: number, end: nu
 }
 
 /** Leave the innermost kernel function with its return value: one level up, a 'return' step. Returns whether to yield. */
+/** An exception leaves the frames entered above `depth`: each records its 'return' (no value, no scheduling point). */
+export function unwindTo(k: Kern, depth: number): void {
+  while (k.frames.length > depth) leave(k, undefined);
+}
+
 function leave(k: Kern, ret: unknown): boolean {
   const f = k.frames.pop()!;
   return k.y && step(k, f.fn, f.anchor, 'return', { addr: f.addr, end: f.end, ret: typeof ret === 'number' || typeof ret === 'boolean' ? ret : undefined });

@@ -18,7 +18,7 @@ import { foldedAbove, LEVEL_NAMES, type Ent, type Level } from '../arch/types';
 import type { Slot } from '../machine/machine';
 import type { GupResult } from '../trace/types';
 import {
-  atLeast, DEFAULT_OPTIONS, enter, levelSize, descend, irqOff, irqOn, levelEnd, lowHighLow, offset, pgdSlot, plainLoad, quickLoad, step, userAccess,
+  atLeast, DEFAULT_OPTIONS, enter, levelSize, descend, irqOff, irqOn, levelEnd, lowHighLow, offset, pgdSlot, plainLoad, quickLoad, recordPage, step, userAccess, WalkOverrun,
   PAGE_SIZE, type G, type GupCall, type Kern, type Nr, type OptionDef, type VersionModel, type VersionOptions,
 } from './kern';
 import { GUP_PIN_COUNTING_BIAS, mustUnshare, zeroNotPinned } from './refs';
@@ -203,7 +203,7 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
         return false;
       }
       k.m.mem.setFlag(got.head, 'referenced');
-      pages.push(page);
+      recordPage(k, pages, page);
       nr.v++;
       if (k.y && step(k, fn, 'pages[*nr] = page', 'record', { pfn: page, nr: nr.v, addr })) yield;
       ptep.idx++;
@@ -231,6 +231,7 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
     const refs = (end - addr) / PAGE_SIZE;
     // record_subpages: sized once, then filled (a 1 GiB leaf is 262,144 entries: a push each is several times slower)
     const at0 = pages.length;
+    if (at0 + refs > k.pagesCap) throw new WalkOverrun(pages.concat(Array.from({ length: k.pagesCap - at0 }, (_, i) => first + i)), k.pagesCap);
     pages.length = at0 + refs;
     for (let i = 0; i < refs; i++) pages[at0 + i] = first + i;
     if (k.y && step(k, fn, 'record_subpages(page, addr, end, pages + *nr)', 'record', { pfn: first, nr: nr.v + refs, addr, note: `${refs} subpage(s) into pages[]` })) yield;
@@ -419,10 +420,16 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
     const fn = d.fallback;
     if (enter(k, fn, fn, start, end)) yield;
     const pages: number[] = [];
+    k.pagesCap = call.nrPages;
     const nr: Nr = { v: 0 };
     if (call.pin && !k.m.mm.has_pinned) {
       k.m.mm.has_pinned = true;
       if (k.y && step(k, fn, 'has_pinned', 'note', { note: 'mm->has_pinned = 1' })) yield;
+    }
+    if (end === start && !atLeast(k, '5.10')) {
+      // 5.3-5.9 turned an empty range away (end <= start); 5.10's check_add_overflow lets it through to the walk
+      if (k.y && step(k, fn, 'if (end <= start)', 'bail', { addr: start, note: 'nr_pages is 0: nothing to do' })) yield;
+      return { nr: 0, ret: 0, slowPath: false, fastNr: 0, pages };
     }
     if (end >= 2 ** longBits(k.arch)) {
       // start + len wrapped around the address space: 5.x gives 0 pages, 6.x (by 6.6) says so

@@ -102,6 +102,8 @@ const expected: Record<string, Want | ((version: string, arch: string) => Want)>
   // a count, never an error, from the fast-only entry point until 6.3
   'fast-only-past-task-size': (v) => ({ nr: 0, ret: v === 'folio-6x' ? -14 : 0, slow: false, fastNr: 0 }),
   'past-task-size': (v) => ({ nr: 0, ret: -14, slow: ['x86-2008', 'arm-rfc-2013', 'generic-2014'].includes(v), fastNr: 0 }),
+  // nothing returned either way: 5.7-5.9 turn the empty range away, the others walk past pages[] (see below)
+  'zero-pages': { nr: 0, slow: false, fastNr: 0 },
 };
 
 function deltaOf(rp: Replay, pfn: number): number {
@@ -183,6 +185,24 @@ describe('PROT_NONE and NUMA-hinting entries in the slow path', () => {
     expect(rp.machine.arch.protnone(e)).toBe(true);
     expect(deltaOf(rp, rp.machine.arch.pfn(e))).toBe(0);
     expect(rp.steps.find((s) => s.event === 'slowpath')?.note).toMatch(/PROT_NONE VMA .*-EFAULT/);
+  });
+});
+
+describe('an empty request (zero-pages)', () => {
+  it.each(VERSIONS.flatMap((v) => v.arches.map((a) => [v.id, a])))('%s on %s: turned away, or the walk runs past pages[] with a reference left on the first page', (version, arch) => {
+    const rp = replay({ arch, version, scenario: 'zero-pages', trace: true });
+    const first = translate(rp.machine, rp.call.start);
+    if (version === 'foll-pin-2020') {
+      // 5.3-5.9: end <= start
+      expect(rp.result.overrun).toBeUndefined();
+      expect(rp.deltas).toEqual([]);
+      expect(rp.steps.some((s) => s.anchor === 'if (end <= start)')).toBe(true);
+    } else {
+      expect(rp.result.overrun).toEqual({ len: 0 });
+      expect(rp.deltas).toEqual([{ pfn: first, refcount: 1, pincount: 0 }]);
+      // the call ends with interrupts on, as a returning call would
+      expect(rp.machine.cpus[0].irqsOff).toBe(false);
+    }
   });
 });
 

@@ -14,6 +14,7 @@ import { FB } from './builder';
 import { arith, compare, constX, conv, fromJs, literal, ptrEq, ptrIndex, ptrPlus } from './values';
 import { effect } from './stmt';
 import { typeOfDescriptor } from './types';
+import { WalkOverrun } from '../../versions/kern';
 import { call } from './calls';
 
 
@@ -216,7 +217,8 @@ function writeAt(t: Thread, p: any, i: number, v: any, l: number): void {
 
 /** A store into the caller's pages[]: past its nr_pages entries the kernel would corrupt memory, so the run stops there. */
 function storeIn(p: ArrPtr, at: number, v: any, l: number): void {
-  if (!(at >= 0 && at < p.len)) throw new Unsupported(`a store to pages[${at}], outside the caller's array of ${p.len} (nr_pages): the walk ran past its range`, l);
+  if (at >= p.len) throw new WalkOverrun(p.a.slice(0, p.len) as number[], p.len, l);
+  if (!(at >= 0)) throw new Unsupported(`a store to pages[${at}], before the caller's array`, l);
   p.a[at] = v;
 }
 
