@@ -496,7 +496,9 @@ export async function cmdReview(a: { patch: string; tree?: string; arch?: string
     }
     for (const x of p.races) {
       const flip = x.flip === 'fixed' ? `  fixes ${x.scenario}` : x.flip === 'introduced' ? `  introduces a violation of ${x.scenario}` : '';
-      out(`  ${x.scenario.padEnd(26)} ${x.arch.padEnd(9)} ${x.before} -> ${x.after}${flip}${x.unsupported ? `  [could not run: ${x.unsupported}]` : ''}`);
+      // a violation met while exploring this race that is another's (a torn PAE read) says whose it is
+      const whose = x.by && !x.flip ? `  (the violation is ${x.by}'s)` : '';
+      out(`  ${x.scenario.padEnd(26)} ${x.arch.padEnd(9)} ${x.before} -> ${x.after}${flip}${whose}${x.unsupported ? `  [could not run: ${x.unsupported}]` : ''}`);
       if (x.flip && x.counterexample && x.actors) out(raceDiagram(x.counterexample, x.actors, { violation: x.message }).split('\n').map((l) => '      ' + l).join('\n'));
     }
   }
