@@ -8,6 +8,8 @@
  * Layer: pure emulator.
  */
 
+import { lastText } from './memo';
+
 interface Def {
   name: string;
   /** where its text starts (after the previous top-level `;` or `}`) */
@@ -71,8 +73,11 @@ const blank = (s: string) => s.replace(/[^\n]+/g, (m) => ' '.repeat(m.length));
  * The top-level function definitions: a `{` at depth 0 whose header (the text since the last
  * top-level `;` or `}`) has a parameter list and no `=`. Comments, strings and character
  * literals are skipped. Undefined when the braces do not balance (the caller parses it all).
+ * One scan per text (pruning, reachability and the list of names each ask, per arch).
  */
-function topLevelFunctions(text: string): Def[] | undefined {
+const topLevelFunctions = lastText(scanFunctions);
+
+function scanFunctions(text: string): Def[] | undefined {
   const defs: Def[] = [];
   let depth = 0;
   let headerFrom = 0;
