@@ -11,7 +11,7 @@
  */
 import { hex, toBig } from '../arch/bits';
 import { levelIndex, levelInfo, type ArchModel, type Ent, type Era, type Level, type LevelInfo } from '../arch/types';
-import { PG, PhysMem, type FrozenTables } from './memory';
+import { CHUNK_MASK, CHUNK_SHIFT, PG, PhysMem, type FrozenTables } from './memory';
 
 export interface Vma {
   start: number;
@@ -276,7 +276,7 @@ export class Machine {
       if ((lo | hi) === 0) continue;
       if (start) {
         const w = 2 * (first.idx + t);
-        if (start[w >> 6][w & 63] >>> 0 === lo && start[(w + 1) >> 6][(w + 1) & 63] >>> 0 === hi) continue;
+        if (start[w >> CHUNK_SHIFT][w & CHUNK_MASK] >>> 0 === lo && start[(w + 1) >> CHUNK_SHIFT][(w + 1) & CHUNK_MASK] >>> 0 === hi) continue;
       }
       this.remember(key0 + t, lo, hi);
     }

@@ -51,8 +51,8 @@ export interface FrozenTables {
   /** a table's words as they were (chunks of 64, int32), for a pass over many of them */
   chunks(pfn: number): readonly (readonly number[])[] | undefined;
 }
-const CHUNK_SHIFT = 6;
-const CHUNK_MASK = 63;
+export const CHUNK_SHIFT = 6;
+export const CHUNK_MASK = 63;
 const CHUNKS = TABLE_WORDS >> CHUNK_SHIFT;
 /** own[] bit: this copy's chunk list is its own (bits 0..15: that chunk is) */
 const OWN_LIST = 1 << CHUNKS;

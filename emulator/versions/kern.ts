@@ -357,12 +357,12 @@ export function enter(k: Kern, fn: string, anchor: string, addr: number, end: nu
   return pause;
 }
 
-/** Leave the innermost kernel function with its return value: one level up, a 'return' step. Returns whether to yield. */
 /** An exception leaves the frames entered above `depth`: each records its 'return' (no value, no scheduling point). */
 export function unwindTo(k: Kern, depth: number): void {
   while (k.frames.length > depth) leave(k, undefined);
 }
 
+/** Leave the innermost kernel function with its return value: one level up, a 'return' step. Returns whether to yield. */
 function leave(k: Kern, ret: unknown): boolean {
   const f = k.frames.pop()!;
   return k.y && step(k, f.fn, f.anchor, 'return', { addr: f.addr, end: f.end, ret: typeof ret === 'number' || typeof ret === 'boolean' ? ret : undefined });
