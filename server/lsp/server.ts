@@ -262,7 +262,10 @@ export function startServer(connection: Connection): void {
       command: CLIENT_COMMANDS.showText,
       args: [{ title: f.name, text: `${f.name}: ${f.branches.run} of ${f.branches.total} decision outcomes exercised by the catalog${f.missed.length ? `; never: ${f.missed.map((m) => `line ${m.line} ${m.outcome}`).join(', ')}` : ''}` }],
     }));
-    return [...(await lensesFor(a, doc.uri, refresh)), ...covLenses].map((l) => ({
+    const fnLenses = await lensesFor(a, doc.uri, refresh);
+    // plans ready in time compiled the file on the way: what it lacks is known now (a repeat is not sent)
+    publishDiagnostics(doc, a);
+    return [...fnLenses, ...covLenses].map((l) => ({
       range: { start: { line: l.line, character: 0 }, end: { line: l.line, character: 0 } },
       command: { title: l.title, command: l.command, arguments: l.args },
     }));

@@ -82,19 +82,23 @@ export function forgetLenses(_uri: string): void {}
  */
 export function diagnosticsFor(a: Analysis): { line: number; message: string; name?: string }[] {
   if (!a.version) return [];
-  const at = new Map<string, { line: number; arches: ArchId[] }>();
+  const at = new Map<string, { line: number; arches: ArchId[]; assumed?: boolean }>();
+  const add = (what: string, line: number, arch: ArchId, assumed?: boolean) => {
+    const x = at.get(what) ?? { line, arches: [], assumed };
+    x.arches.push(arch);
+    at.set(what, x);
+  };
   for (const arch of ARCH_ORDER) {
     const fv = peekFileVersion(a.text, { arch, version: a.version.id, ...a.req });
-    for (const [what, line] of fv?.source?.program.unknown ?? []) {
-      const x = at.get(what) ?? { line, arches: [] };
-      x.arches.push(arch);
-      at.set(what, x);
-    }
+    for (const [what, line] of fv?.source?.program.unknown ?? []) add(what, line, arch);
+    for (const [name, line] of fv?.source?.program.assumed ?? []) add(`call to ${name}()`, line, arch, true);
   }
   return [...at].map(([what, x]) => {
     const name = /^call to (\w+)\(\)$/.exec(what)?.[1];
     const where = x.arches.map((y) => ARCH_LABEL[y]).join(', ');
-    const message = name
+    const message = name && x.assumed
+      ? `gup-lens: ${name}() is not in the kernel-API census (a vendor hook?) and its value is unused: runs that reach it on ${where} take it as doing nothing. A quick fix can say what it does in this workspace.`
+      : name
       ? `gup-lens: ${name}() is not in the kernel-API census (a vendor hook?): runs that reach it on ${where} stop here and the model runs instead. A quick fix can say what it does in this workspace.`
       : `gup-lens: ${what.replace(/^identifier /, '')} is not bound by the census or the tree's headers: runs that reach it on ${where} stop here and the model runs instead.`;
     return { line: x.line - 1, message, ...(name && { name }) };

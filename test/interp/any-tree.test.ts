@@ -52,15 +52,25 @@ describe('the file of a tree nobody here has seen', () => {
     expect(r.result).toMatchObject({ nr: 16, slowPath: true, fastNr: 8 });
   });
 
-  it('stops at a vendor hook with its name and line, and runs on past it once stubbed, naming the stub', () => {
+  it('runs past a vendor hook called for its effect, taking it as doing nothing and saying so; stops at one whose value it needs; a stub says what it does', () => {
+    const at = line(V49, 'vendor_gup_account(current');
+    // its value unused: the run goes on, the trace and the stubs list name the assumption
     const bare = v49('arm64', {});
-    expect(() => replay({ arch: 'arm64', version: bare, scenario: 'pages-4k-16' })).toThrow(Unsupported);
+    expect(bare.stubsUsed).toEqual(['vendor_gup_account()=noop (assumed: unknown, its value unused)']);
+    const r = replay({ arch: 'arm64', version: bare, scenario: 'pages-4k-16', trace: true });
+    expect(r.result.nr).toBe(16);
+    expect(r.steps.filter((x) => x.event === 'note' && x.line === at).map((x) => x.note)).toEqual([expect.stringMatching(/^vendor_gup_account\(\) at line \d+ is no kernel function the interpreter knows and its value is unused: taken as doing nothing/)]);
+    // its value used: nothing to assume, the run stops there with the name and the line
+    const used = sourceVersion(V49.replace('vendor_gup_account(current, nr_pages);', 'if (vendor_gup_account(current, nr_pages)) return 0;'), parse, getArch('arm64'), getVersion('generic-2014'), {});
+    let stop: Unsupported | undefined;
     try {
-      replay({ arch: 'arm64', version: bare, scenario: 'pages-4k-16' });
+      replay({ arch: 'arm64', version: used, scenario: 'pages-4k-16' });
     } catch (e) {
-      expect((e as Unsupported).what).toBe('call to vendor_gup_account()');
-      expect((e as Unsupported).line).toBe(line(V49, 'vendor_gup_account(current'));
+      stop = e as Unsupported;
     }
+    expect(stop).toBeInstanceOf(Unsupported);
+    expect(stop?.what).toBe('call to vendor_gup_account()');
+    expect(stop?.line).toBe(at);
     const v = v49('arm64');
     expect(v.stubsUsed).toEqual(['vendor_gup_account()=noop']);
     expect(replay({ arch: 'arm64', version: v, scenario: 'pages-4k-16' }).result.nr).toBe(16);
@@ -144,9 +154,15 @@ describe('the file of a tree nobody here has seen', () => {
     expect(runs.every((x) => x.engine === 'source')).toBe(true);
     expect(runs.find((x) => x.scenario === 'race-compound-head-split')?.outcome).toBe('violation (refcount-imbalance)');
     expect(runs.some((x) => x.scenario === 'race-thp-split-no-ipi')).toBe(false);
+    // without the stub the hook is taken as doing nothing (its value is unused), and the report says so
     const bare = await checkText('gup-4.9-shape.c', V49, { arches: ['x86-64'], races: false });
-    expect(bare.arches[0].runs[0]).toMatchObject({ engine: 'model', unsupported: { what: 'call to vendor_gup_account()', line: line(V49, 'vendor_gup_account(current') } });
-    expect(bare.arches[0].lacks).toEqual([{ what: 'call to vendor_gup_account()', line: line(V49, 'vendor_gup_account(current') }]);
+    expect(bare.stubs).toEqual(['vendor_gup_account()=noop (assumed: unknown, its value unused)']);
+    expect(bare.arches[0].runs.every((x) => x.engine === 'source')).toBe(true);
+    // one whose value the walk needs is a gap: the model runs, and the census names it
+    const used = V49.replace('vendor_gup_account(current, nr_pages);', 'if (vendor_gup_account(current, nr_pages)) return 0;');
+    const gap = await checkText('gup-4.9-shape.c', used, { arches: ['x86-64'], races: false });
+    expect(gap.arches[0].runs[0]).toMatchObject({ engine: 'model', unsupported: { what: 'call to vendor_gup_account()', line: line(V49, 'vendor_gup_account(current') } });
+    expect(gap.arches[0].lacks).toEqual([{ what: 'call to vendor_gup_account()', line: line(V49, 'vendor_gup_account(current') }]);
   });
 
   it('check: a file of another arch says so, and an x86 file is checked on the x86 arches only', async () => {

@@ -68,10 +68,10 @@ describe('gup-lens on a file\'s own code', () => {
   it('inspect --json says which engine ran per arch, and why the file\'s code could not', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gup-lens-'));
     const f = join(dir, 'gup.c');
-    // the x86-shaped fixture with one call nothing defines, on the pte path
+    // the x86-shaped fixture with one call nothing defines, whose value the pte path needs
     const lines = readFileSync(join(FIX, 'x86-2008-shape.c'), 'utf8').split('\n');
     const at = lines.findIndex((l) => l.includes('SetPageReferenced(pg);'));
-    lines[at] = lines[at].replace('SetPageReferenced(pg);', 'mystery_helper(pg);');
+    lines[at] = lines[at].replace('SetPageReferenced(pg);', 'if (mystery_helper(pg)) return 0;');
     writeFileSync(f, lines.join('\n'));
     const r = await run(['inspect', f, '--json']);
     expect(r.code).toBe(0);

@@ -372,3 +372,33 @@ describe.skipIf(!existsSync(corpus))('on the real kernel text rebuilt in ../shar
     });
   }
 });
+
+describe('unknown names as diagnostics, with a quick fix', () => {
+  type Diag = { range: { start: { line: number } }; message: string; code?: string; data?: { name: string } };
+  const latest = (u: string) => {
+    const all = notes.filter((n) => n.method === 'textDocument/publishDiagnostics' && (n.params as { uri: string }).uri === u);
+    return all.length ? ((all[all.length - 1].params as { diagnostics: Diag[] }).diagnostics) : undefined;
+  };
+  const text = fixture('eras/gup-4.9-shape.c');
+  const at = lineOf(text, 'vendor_gup_account(current');
+
+  it('a vendor call made for its effect: taken as doing nothing, said on its line, with a stub to say otherwise', async () => {
+    const u = 'file:///fixtures/eras/assumed/gup.c';
+    await open(u, text);
+    await lenses(u);
+    await until(() => !!latest(u)?.some((d) => d.range.start.line === at), 20_000);
+    const d = latest(u)!.find((x) => x.range.start.line === at)!;
+    expect(d.message).toMatch(/vendor_gup_account\(\) is not in the kernel-API census .* its value is unused: runs that reach it on .* take it as doing nothing/);
+    expect(d).toMatchObject({ code: 'gup-lens.unknown-call', data: { name: 'vendor_gup_account' } });
+    const fixes = await conn.sendRequest<{ title: string }[]>('textDocument/codeAction', { textDocument: { uri: u }, range: d.range, context: { diagnostics: [d] } });
+    expect(fixes.map((f) => f.title).join('\n')).toMatch(/vendor_gup_account/);
+  }, 30_000);
+
+  it('one whose value the walk needs: runs reaching it stop there and the model runs instead', async () => {
+    const u = 'file:///fixtures/eras/needed/gup.c';
+    await open(u, text.replace('vendor_gup_account(current, nr_pages);', 'if (vendor_gup_account(current, nr_pages)) return 0;'));
+    await lenses(u);
+    await until(() => !!latest(u)?.some((d) => d.range.start.line === at), 20_000);
+    expect(latest(u)!.find((x) => x.range.start.line === at)!.message).toMatch(/runs that reach it on .* stop here and the model runs instead/);
+  }, 30_000);
+});

@@ -10,7 +10,7 @@ import { SLOW_PATH } from '../kapi/slow';
 import { report } from '../kapi/range';
 import { specType } from '../kapi/types';
 import { type Frame, type Thread, Unsupported } from '../runtime';
-import { type CNode, field, line, named, ONCE, type X } from './env';
+import { type CNode, field, line, named, ONCE, SPECIAL, type X } from './env';
 import { FB } from './builder';
 import { constX, conv, fromJs } from './values';
 import { typeFromText } from './types';
@@ -59,6 +59,38 @@ function assertion(b: FB, name: string, cond: CNode, l: number): X {
   return { t: INT, ev: (t) => {
     t.note(t.top, 'note', { note });
     return 0;
+  } };
+}
+
+/**
+ * A call made for its effect (its value unused) to a name the file does not define, the kernel
+ * API census does not know and no stub names: a vendor's own primitive (a reader count held over
+ * the walk, an accounting hook). It is taken as doing nothing the emulator models, the run goes
+ * on, and both the trace and the list of stubs say so; `--stub NAME=...` says otherwise.
+ * Undefined when the call is anything else (the ordinary call path decides).
+ */
+export function assumedNoop(b: FB, n: CNode): X | undefined {
+  const fnode = field(n, 'function');
+  if (fnode?.type !== 'identifier') return undefined;
+  const name = fnode.text;
+  if (ONCE.has(name) || SPECIAL.has(name) || ASSERTION.test(name) || b.env.cfg.stubs[name] !== undefined) return undefined;
+  if (b.env.sigs.has(name) || b.env.builtin(name)) return undefined;
+  const l = line(n);
+  b.env.stubsUsed.add(`${stubLabel(name, 'noop')} (assumed: unknown, its value unused)`);
+  if (!b.env.assumed.has(name)) b.env.assumed.set(name, l);
+  // arguments are still evaluated for their effects, where they compile
+  const cp = b.checkpoint();
+  let evs: X['ev'][] = [];
+  try {
+    evs = args(b, named(field(n, 'arguments')!)).map((x) => x.ev);
+  } catch (e) {
+    if (!(e instanceof Unsupported)) throw e;
+    b.rollback(cp);
+  }
+  const note = `${name}() at line ${l} is no kernel function the interpreter knows and its value is unused: taken as doing nothing (--stub ${name}=... to say what it does)`;
+  return { t: VOID, ev: (t, f) => {
+    for (const e of evs) e(t, f);
+    t.note(t.top, 'note', { note });
   } };
 }
 

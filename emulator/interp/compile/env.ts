@@ -60,6 +60,8 @@ export interface Program {
   broken: Map<string, Unsupported>;
   /** every name the compiled code calls or reads that nothing defines, first line each */
   unknown: Map<string, number>;
+  /** unknown functions called for their effect alone, taken as doing nothing (calls.ts assumedNoop), first line each */
+  assumed: Map<string, number>;
   cfg: InterpConfig;
   /** the user's stubs the compiled code binds, as "name()=value" */
   stubsUsed: string[];
@@ -144,6 +146,7 @@ export class Env {
   readonly sigs = new Map<string, { params: { name: string; t: CType }[]; ret: CType; node: CNode }>();
   readonly fns = new Map<string, CompiledFn>();
   readonly unknown = new Map<string, number>();
+  readonly assumed = new Map<string, number>();
   /** functions whose definition could not be compiled */
   readonly broken = new Map<string, Unsupported>();
   readonly stubsUsed = new Set<string>();

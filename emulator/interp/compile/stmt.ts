@@ -10,6 +10,7 @@ import { FB } from './builder';
 import { baseType, declarator } from './types';
 import { conv, scalarInit, zeroInit, zeroOf } from './values';
 import { expr } from './expr';
+import { assumedNoop } from './calls';
 
 
 /** A loop's body, with the labels break and continue jump to. */
@@ -68,6 +69,12 @@ export function statement(b: FB, n: CNode): void {
       const e = named(n)[0];
       if (!e) return;
       b.mark(n);
+      const noop = e.type === 'call_expression' ? assumedNoop(b, e) : undefined;
+      if (noop) {
+        const ev = noop.ev;
+        b.op((t, f) => void ev(t, f), b.js(noop));
+        return;
+      }
       effect(b, e);
       return;
     }

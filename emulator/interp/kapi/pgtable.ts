@@ -222,6 +222,11 @@ export function pgtableBuiltins(): Builtin[] {
   p('pte_offset_kernel', 'entp:pte', 'the pte slot for addr under the pmd', (t, [pp, addr]) => offset(t, 'pte', pp, N(addr)));
   p('pte_unmap', 'void', 'undo pte_offset_map (a kmap on highmem; nothing here)', () => undefined);
   out.push({ name: 'pte_present_user', doc: 'ARM: present and user-accessible', family: F, kind: 'pure', ret: 'int', arches: ['arm-lpae', 'arm64'], run: (t, [e]) => t.k.arch.present(e) && t.k.arch.user(e) });
+  // the hardware valid bit (bit 0 on both), not pte_present, which also counts PROT_NONE; 32-bit ARM also wants the access flag
+  out.push({
+    name: 'pte_valid_user', doc: 'ARM: valid to the MMU (bit 0: not PROT_NONE) and user-accessible; 32-bit ARM also young', family: F, kind: 'pure', ret: 'int', arches: ['arm-lpae', 'arm64'],
+    run: (t, [e]) => (e.lo & 1) !== 0 && t.k.arch.user(e) && (t.k.arch.id !== 'arm-lpae' || (e.lo & (1 << 10)) !== 0),
+  });
   for (const l of ['pte', 'pmd', 'pud'] as const) {
     p(`${l}_flags`, 'u64', `the flag bits of a ${l} (everything but the frame number)`, (t, [e]) => entVal(e) & ~(BigInt(t.k.arch.pfn({ lo: 0xffffffff, hi: 0x000fffff })) << 12n));
   }
