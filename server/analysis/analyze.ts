@@ -16,6 +16,9 @@ import { parseC, type CFile, type CFunction } from './parse';
 import { fileVersion, type SourceRequest } from './source';
 import type { SourceVersion } from '../../emulator/interp/source-version';
 import { Unsupported } from '../../emulator/interp/runtime';
+import { SLOW_PATH } from '../../emulator/interp/kapi/slow';
+import { reachableFunctions } from '../../emulator/interp/prune';
+import { roots } from '../../emulator/interp/source-version';
 
 export interface Analysis {
   /** the text analysed (the interpreter compiles it per arch, on demand) */
@@ -40,7 +43,11 @@ export async function analyze(text: string, override?: string, signal?: AbortSig
   const id = override && override !== 'auto' ? override : fp?.id;
   // the fingerprint's id is already the file's dialect; a model named by hand gets its dialect here
   const version = !id ? undefined : id === fp?.id ? getVersion(id) : dialectFor(getVersion(id), namesIn(text));
-  const gupFunctions = version && fp ? file.functions.filter((f) => version.functions.includes(f.name)) : [];
+  // the model's functions, and every function of the file its GUP-fast entry points reach without
+  // entering the slow path: a file's own helpers (gup_fast_permitted, undo_dev_pagemap, a vendor's
+  // walker) are GUP-fast functions too, with lenses and coverage of their own
+  const reach = version && fp ? reachableFunctions(text, roots(), (n) => SLOW_PATH.has(n)) : undefined;
+  const gupFunctions = version && fp ? file.functions.filter((f) => version.functions.includes(f.name) || !!reach?.has(f.name)) : [];
   return { text, file, fingerprint: fp, version, gupFunctions, req };
 }
 

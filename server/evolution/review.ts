@@ -244,7 +244,8 @@ async function reviewStep(mail: MailPatch, before: Files, after: Files, base: Pa
     for (const name of names) {
       opts.progress?.(`${mail.subject}: ${name}`);
       const inB = fb.some((x) => x.name === name) || (!!b && (await parseC(b)).functions.some((x) => x.name === name));
-      const inA = fa.some((x) => x.name === name);
+      // a function a hunk only borders on one side is still there on the other: not added, not removed
+      const inA = fa.some((x) => x.name === name) || (!!a && (await parseC(a)).functions.some((x) => x.name === name));
       functions.push({
         name, file: path, ...hunkAt(name),
         ...(inB && b ? { before: await replaySummary(b, full, name, arches, opts.stubs) } : {}),
