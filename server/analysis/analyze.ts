@@ -14,11 +14,10 @@ import { archesOf, fingerprint, mentionsGup, namesIn, type Fingerprint } from '.
 import { mapSteps, type Mapping } from './mapping';
 import { parseC, type CFile, type CFunction } from './parse';
 import { fileVersion, type SourceRequest } from './source';
-import type { SourceVersion } from '../../emulator/interp/source-version';
 import { Unsupported } from '../../emulator/interp/runtime';
 import { SLOW_PATH } from '../../emulator/interp/kapi/slow';
 import { reachableFunctions } from '../../emulator/interp/prune';
-import { roots } from '../../emulator/interp/source-version';
+import { roots, type SourceVersion } from '../../emulator/interp/source-version';
 
 export interface Analysis {
   /** the text analysed (the interpreter compiles it per arch, on demand) */
