@@ -228,15 +228,16 @@ describe('gup-lens in a real VS Code (code-server 4.100.3)', () => {
     await shot('2c-trace-view-race');
   }, 120_000);
 
-  it('a file in the 6.x shape replays its own code (the first Replay lens: gup_put_folio, which gives back the read-only pins of pages fork shared before the slow path unshares them)', async () => {
+  it('a file in the 6.x shape replays its own code (the first Replay lens: try_get_folio, the file\'s own helper that takes the reference on each page)', async () => {
     await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'gup-6x.c' }).first().click();
-    // the lenses render for the lines in view: go to gup_put_folio, the file's first GUP-fast function
+    // the lenses render for the lines in view: go to try_get_folio, the file's first GUP-fast function
+    // (get_user_pages_fast reaches it: a helper of the file's own, with a lens of its own)
     await textOf('.codelens-decoration', /History/, 60_000);
-    await goToLine(readFileSync(join(root, 'test/fixtures/eras/gup-6.10-shape.c'), 'utf8').split('\n').findIndex((l) => /\bgup_put_folio\(/.test(l) && !l.trim().endsWith(';')) + 1);
+    await goToLine(readFileSync(join(root, 'test/fixtures/eras/gup-6.10-shape.c'), 'utf8').split('\n').findIndex((l) => /\btry_get_folio\(/.test(l) && !l.trim().endsWith(';')) + 1);
     await textOf('.codelens-decoration', /Replay \(your code\): x86-64/, 60_000);
     await page.locator('.codelens-decoration a', { hasText: 'x86-64' }).first().click();
-    await textOf('.statusbar-item', /gup-lens: gup_put_folio on x86-64: \d+ lines executed, nr=4/, 60_000);
-    await textOf('.panel .view-lines', /pin_user_pages_fast:\d+: RETURN .*= 4/);
+    await textOf('.statusbar-item', /gup-lens: try_get_folio on x86-64: \d+ lines executed, nr=16/, 60_000);
+    await textOf('.panel .view-lines', /get_user_pages_fast:\d+: RETURN .*= 16/);
     await shot('2a-replay-6x');
     await page.locator('.explorer-folders-view .monaco-list-row', { hasText: /^gup\.c/ }).first().click();
   }, 120_000);
