@@ -224,10 +224,15 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
       if (k.y && step(k, fn, 'flags & FOLL_LONGTERM', 'bail', { ...at, note: 'devmap page refused for FOLL_LONGTERM' })) yield;
       return false;
     }
-    k.m.useLeaf(level, orig);
     const size = levelSize(k, level);
     const head = k.arch.pfn(orig);
     const first = head + Math.floor((addr % size) / PAGE_SIZE);
+    if (k.arch.devmap(level, orig, k.era) && k.m.mem.hasFlag(first, 'pgmapGone')) {
+      // __gup_device_huge: get_dev_pagemap finds no live pgmap for the first subpage, undo_dev_pagemap has nothing to give back
+      if (k.y && step(k, fn, 'get_dev_pagemap(pfn, pgmap)', 'bail', { ...at, pfn: first, note: 'its dev_pagemap is going away: nothing taken, the slow path decides' })) yield;
+      return false;
+    }
+    k.m.useLeaf(level, orig);
     const refs = (end - addr) / PAGE_SIZE;
     // record_subpages: sized once, then filled (a 1 GiB leaf is 262,144 entries: a push each is several times slower)
     const at0 = pages.length;

@@ -78,6 +78,9 @@ const expected: Record<string, Want | ((version: string, arch: string) => Want)>
   'get-shared-readonly': { nr: 4, slow: false, fastNr: 4 },
   'devmap-pud': { nr: 512, slow: false, fastNr: 512 },
   'devmap-pgmap-gone': { nr: 4, slow: true, fastNr: 0 },
+  // the first subpage of the huge leaf has no live pgmap: nothing fast, and the slow path refuses the device page
+  'devmap-thp-pgmap-gone': { nr: 0, ret: -14, slow: true, fastNr: 0 },
+  'devmap-pud-pgmap-gone': { nr: 0, ret: -14, slow: true, fastNr: 0 },
   'devmap-pgmap-gone-get': { nr: 4, slow: true, fastNr: 0 },
   'devmap-pud-longterm': { nr: 0, ret: -95, slow: true, fastNr: 0 },
   'file-thp-longterm-pin': (v) => (v === 'folio-6x' ? { nr: 0, ret: -14, slow: true, fastNr: 0 } : { nr: 512, slow: false, fastNr: 512 }),
