@@ -371,6 +371,16 @@ export const BUILTIN: Scenario[] = [
     showcases: ['__gup_device_huge_pmd', '__gup_device_huge'],
   },
   {
+    id: 'devmap-thp-pin',
+    title: 'a FOLL_PIN of a devmap huge pmd',
+    description: 'pin_user_pages_fast on a 2 MiB pmd of device memory: the devmap path pins subpage by subpage (try_grab_page, try_grab_folio from 6.x), each pin landing on the compound head: its refcount and its pincount grow by 512.',
+    layout: [{ kind: 'thp', offset: 0, devmap: true }],
+    call: { offset: 0, nrPages: 512, write: false, pin: true },
+    arches: ['x86-64', 'arm64'],
+    eras: ['modern'],
+    releases: '5.7+ (FOLL_PIN with exact huge-page pincounts) on x86-64, 5.7+ on arm64',
+  },
+  {
     id: 'devmap-thp-pgmap-gone',
     title: 'a devmap huge pmd whose dev_pagemap is going away',
     description: 'pin_user_pages_fast on a 2 MiB pmd of device memory being removed: the devmap path (__gup_device_huge_pmd, gup_fast_devmap_pmd_leaf) asks get_dev_pagemap for the first subpage, finds none, gives back what it took (nothing) and stops; the slow path refuses the device page (-EFAULT).',

@@ -16,8 +16,8 @@ export const PAIRS: { file: string; model: string; arches: ArchId[]; corpus?: bo
   // the V3 patch as quoted in the review: before the pte_numa/pmd_numa tests 3.18 merged
   { file: join(CORPUS, 'generic-2014.mm-gup-fast-part.c'), model: 'generic-2014', arches: ALL, corpus: true, options: { numaTests: false } },
   { file: join(FIX, 'eras/x86-2008-shape.c'), model: 'x86-2008', arches: ['x86-64', 'x86-pae'] },
-  { file: join(FIX, 'eras/gup-5.10-shape.c'), model: 'wpseq-2021', arches: ALL, skip: ['devmap-thp', 'devmap-pud', 'devmap-pgmap-gone', 'devmap-pgmap-gone-get', 'devmap-thp-pgmap-gone', 'devmap-pud-pgmap-gone'] },
-  { file: join(FIX, 'eras/gup-6.1-shape.c'), model: 'folio-6x@6.1', arches: ALL, skip: ['devmap-thp', 'devmap-pud', 'devmap-pgmap-gone', 'devmap-pgmap-gone-get', 'devmap-thp-pgmap-gone', 'devmap-pud-pgmap-gone'] },
-  { file: join(FIX, 'eras/gup-6.10-shape.c'), model: 'folio-6x', arches: ALL, skip: ['devmap-thp', 'devmap-pud', 'devmap-pgmap-gone', 'devmap-pgmap-gone-get', 'devmap-thp-pgmap-gone', 'devmap-pud-pgmap-gone'] },
+  { file: join(FIX, 'eras/gup-5.10-shape.c'), model: 'wpseq-2021', arches: ALL, skip: ['devmap-thp', 'devmap-pud', 'devmap-pgmap-gone', 'devmap-pgmap-gone-get', 'devmap-thp-pgmap-gone', 'devmap-pud-pgmap-gone', 'devmap-thp-pin'] },
+  { file: join(FIX, 'eras/gup-6.1-shape.c'), model: 'folio-6x@6.1', arches: ALL, skip: ['devmap-thp', 'devmap-pud', 'devmap-pgmap-gone', 'devmap-pgmap-gone-get', 'devmap-thp-pgmap-gone', 'devmap-pud-pgmap-gone', 'devmap-thp-pin'] },
+  { file: join(FIX, 'eras/gup-6.10-shape.c'), model: 'folio-6x', arches: ALL, skip: ['devmap-thp', 'devmap-pud', 'devmap-pgmap-gone', 'devmap-pgmap-gone-get', 'devmap-thp-pgmap-gone', 'devmap-pud-pgmap-gone', 'devmap-thp-pin'] },
 ];
 

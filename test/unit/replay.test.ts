@@ -80,6 +80,7 @@ const expected: Record<string, Want | ((version: string, arch: string) => Want)>
   'devmap-pgmap-gone': { nr: 4, slow: true, fastNr: 0 },
   // the first subpage of the huge leaf has no live pgmap: nothing fast, and the slow path refuses the device page
   'devmap-thp-pgmap-gone': { nr: 0, ret: -14, slow: true, fastNr: 0 },
+  'devmap-thp-pin': { nr: 512, slow: false, fastNr: 512 },
   'devmap-pud-pgmap-gone': { nr: 0, ret: -14, slow: true, fastNr: 0 },
   'devmap-pgmap-gone-get': { nr: 4, slow: true, fastNr: 0 },
   'devmap-pud-longterm': { nr: 0, ret: -95, slow: true, fastNr: 0 },
