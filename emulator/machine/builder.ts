@@ -120,7 +120,6 @@ function mapSpec(m: Machine, spec: MapSpec): void {
   }
   if (spec.kind === 'thp-pte') return mapThpByPtes(m, spec, start);
   if (spec.zero) return mapZeroPage(m, spec, start);
-  if (spec.migration) return mapMigrating(m, spec, start);
   const level = LEAF_LEVEL[spec.kind];
   if (!arch.levels.some((l) => l.level === level && l.leaf)) {
     throw new RangeError(`${arch.id} cannot map a ${spec.kind} leaf (no ${level}-level leaves)`);
@@ -129,6 +128,7 @@ function mapSpec(m: Machine, spec: MapSpec): void {
   if (start % size !== 0) throw new RangeError(`a ${spec.kind} mapping must be ${size}-byte aligned`);
   const count = spec.count ?? 1;
   const order = Math.log2(size / 4096);
+  if (spec.migration) return mapMigrating(m, spec, start, level, size, order, count);
   const write = !spec.noAccess && (spec.write ?? true);
   const prot: LeafProt = { write, user: true, special: spec.special, devmap: spec.devmap, protnone: spec.protnone, noAccess: spec.noAccess, pkey: spec.pkey };
   // the pages, their alignment, and a table per 512 leaves (and a few above)
@@ -179,13 +179,8 @@ function mapZeroPage(m: Machine, spec: MapSpec, start: number): void {
  * entry naming its page, which has lost its mapping and the mapping's reference and is held only
  * by the migration's isolation reference until the move completes (the slow path's wait).
  */
-function mapMigrating(m: Machine, spec: MapSpec, start: number): void {
+function mapMigrating(m: Machine, spec: MapSpec, start: number, level: Level, size: number, order: number, count: number): void {
   if (spec.kind !== '4k' && spec.kind !== 'thp') throw new RangeError('migration entries are modelled at the pte (4k) and the pmd (thp)');
-  const level = LEAF_LEVEL[spec.kind];
-  const size = 2 ** m.levelInfo(level).shift;
-  if (start % size !== 0) throw new RangeError(`a ${spec.kind} mapping must be ${size}-byte aligned`);
-  const order = Math.log2(size / 4096);
-  const count = spec.count ?? 1;
   m.mem.reserve(count * 2 ** order + 2 ** order + 8);
   for (let i = 0; i < count; i++) {
     const addr = start + i * size;
