@@ -71,6 +71,13 @@ const SCRATCH: Ent = { lo: 0, hi: 0 };
 /** what a run of up to 512 entries held before storeRun wrote it (the caller copies what it keeps) */
 const RUN_WAS = new Uint32Array(1024);
 
+/** Slot idx of a table whose words were `chunks` held (lo, hi) (false when there was no table). */
+function heldIn(chunks: readonly (readonly number[])[] | undefined, idx: number, lo: number, hi: number): boolean {
+  if (!chunks) return false;
+  const w = 2 * idx;
+  return chunks[w >> CHUNK_SHIFT][w & CHUNK_MASK] >>> 0 === lo && chunks[(w + 1) >> CHUNK_SHIFT][(w + 1) & CHUNK_MASK] >>> 0 === hi;
+}
+
 export class Machine {
   readonly mem: PhysMem;
   readonly mm: Mm;
@@ -268,16 +275,12 @@ export class Machine {
     this.mem.setWords(first.table, 2 * first.idx, 2 * n, entries, was);
     if (!this.ghost) return was;
     const key0 = this.slotKey(first);
-    // what the slots held when recording began needs no entry (see wasWrittenOver)
+    // what the slots held when recording began needs no entry (see wasWrittenOver): that table's words looked up once
     const start = this.heldAtStart?.chunks(first.table);
     for (let t = 0; t < n; t++) {
       const lo = was[2 * t];
       const hi = was[2 * t + 1];
-      if ((lo | hi) === 0) continue;
-      if (start) {
-        const w = 2 * (first.idx + t);
-        if (start[w >> CHUNK_SHIFT][w & CHUNK_MASK] >>> 0 === lo && start[(w + 1) >> CHUNK_SHIFT][(w + 1) & CHUNK_MASK] >>> 0 === hi) continue;
-      }
+      if ((lo | hi) === 0 || heldIn(start, first.idx + t, lo, hi)) continue;
       this.remember(key0 + t, lo, hi);
     }
     if (entries) this.noteLeaves(first.table, first.idx, n, entries);
@@ -321,12 +324,7 @@ export class Machine {
   /** Is (lo, hi) among the values written over in this slot (the frozen base or this copy's own)? */
   private wasWrittenOver(key: number, lo: number, hi: number): boolean {
     // what the slot held when recording began needs no entry (a split or a collapse overwrites 512 such values per rebuild)
-    const start = this.heldAtStart;
-    if (start) {
-      const table = (key - (key % 512)) / 512;
-      const w = 2 * (key % 512);
-      if (start.word(table, w) === lo && start.word(table, w + 1) === hi && start.hasTable(table)) return true;
-    }
+    if (heldIn(this.heldAtStart?.chunks((key - (key % 512)) / 512), key % 512, lo, hi)) return true;
     const base = this.slotBase.get(key);
     if (base && pairIn(base, lo, hi)) return true;
     const h = this.slotHistory.get(key);

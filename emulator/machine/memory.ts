@@ -46,9 +46,7 @@ type TableWords = number[][];
 
 /** Table words frozen at one moment (PhysMem.freezeTables). */
 export interface FrozenTables {
-  hasTable(pfn: number): boolean;
-  word(pfn: number, w: number): number;
-  /** a table's words as they were (chunks of 64, int32), for a pass over many of them */
+  /** a table's words as they were (chunks of 64, int32); undefined for a frame that held no table */
   chunks(pfn: number): readonly (readonly number[])[] | undefined;
 }
 export const CHUNK_SHIFT = 6;
@@ -260,6 +258,16 @@ export class PhysMem {
     return out;
   }
 
+  /** Frame i's chunk list, this copy's own from now on (its chunks may still be shared). */
+  private ownedList(i: number): TableWords {
+    let t = this.tables[i]!;
+    if (!(this.own[i] & OWN_LIST)) {
+      t = this.ownTables()[i] = t.slice();
+      this.own[i] |= OWN_LIST;
+    }
+    return t;
+  }
+
   /** The tables array, this copy's own from now on. */
   private ownTables(): (TableWords | undefined)[] {
     if (this.tablesShared) {
@@ -272,14 +280,10 @@ export class PhysMem {
   /** Write one 32-bit word of a table page (copying its chunk first if a clone still shares it). */
   setWord(pfn: number, word: number, v: number): void {
     const i = this.idx(pfn);
-    let t = this.tables[i];
-    if (!t) throw new RangeError(`pfn 0x${pfn.toString(16)} holds no page table`);
+    if (!this.tables[i]) throw new RangeError(`pfn 0x${pfn.toString(16)} holds no page table`);
+    const t = this.ownedList(i);
     const c = word >> CHUNK_SHIFT;
     let own = this.own[i];
-    if (!(own & OWN_LIST)) {
-      t = this.ownTables()[i] = t.slice();
-      own |= OWN_LIST;
-    }
     let chunk = t[c];
     if (!(own & (1 << c))) {
       chunk = t[c] = chunk.slice();
@@ -303,14 +307,10 @@ export class PhysMem {
    */
   setWords(pfn: number, word0: number, count: number, src: ArrayLike<number> | null, was: Uint32Array): void {
     const i = this.idx(pfn);
-    let t = this.tables[i];
-    if (!t) throw new RangeError(`pfn 0x${pfn.toString(16)} holds no page table`);
+    if (!this.tables[i]) throw new RangeError(`pfn 0x${pfn.toString(16)} holds no page table`);
     if (word0 < 0 || word0 + count > TABLE_WORDS) throw new RangeError(`words ${word0}..${word0 + count} are not in one table page`);
+    const t = this.ownedList(i);
     let own = this.own[i];
-    if (!(own & OWN_LIST)) {
-      t = this.ownTables()[i] = t.slice();
-      own |= OWN_LIST;
-    }
     let digest = this.tablesDigest;
     let used = this.wordsInUse[i];
     for (let w = word0; w < word0 + count; ) {
@@ -382,14 +382,7 @@ export class PhysMem {
       if (t) tables.set(this.basePfn + i, t);
     }
     this.own.fill(0, 0, n);
-    return {
-      hasTable: (pfn) => tables.has(pfn),
-      chunks: (pfn) => tables.get(pfn),
-      word: (pfn, w) => {
-        const t = tables.get(pfn);
-        return t ? t[w >> CHUNK_SHIFT][w & CHUNK_MASK] >>> 0 : 0;
-      },
-    };
+    return { chunks: (pfn) => tables.get(pfn) };
   }
 
   /**
