@@ -17,7 +17,7 @@ import { foldedAbove, LEVEL_NAMES_PRE_P4D, type Ent } from '../arch/types';
 import type { Slot } from '../machine/machine';
 import type { GupResult } from '../trace/types';
 import {
-  DEFAULT_OPTIONS, enter, levelSize, descend, entStep, irqOff, irqOn, levelEnd, lowHighLow, offset, pageStep, pgdSlot, plainLoad, quickLoad, recordPage, step,
+  DEFAULT_OPTIONS, enter, levelSize, descend, entStep, irqOff, irqOn, levelEnd, lowHighLow, offset, pageStep, pgdSlot, plainLoad, quickLoad, callerPages, recordPage, step,
   PAGE_SIZE, type G, type GupCall, type Kern, type Nr, type VersionModel,
 } from './kern';
 import { isTail, putPage, getPage, tailPin } from './refs';
@@ -204,8 +204,7 @@ function* get_user_pages_fast(k: Kern, call: GupCall): G<GupResult> {
   const fn = 'get_user_pages_fast';
   const start = call.start - (call.start % PAGE_SIZE);
   if (enter(k, fn, 'get_user_pages_fast', start, start + call.nrPages * PAGE_SIZE)) yield;
-  const pages: number[] = [];
-  k.pagesCap = call.nrPages;
+  const pages = callerPages(k, call);
   const nr: Nr = { v: 0 };
   yield __get_user_pages_fast(k, call, start, pages, nr);
   if (nr.v >= call.nrPages || call.fastOnly) return { nr: nr.v, ret: nr.v, slowPath: false, fastNr: nr.v, pages };

@@ -9,7 +9,7 @@
 import { foldedAbove, LEVEL_NAMES_PRE_P4D, type Ent, type Level } from '../arch/types';
 import type { GupResult } from '../trace/types';
 import {
-  DEFAULT_OPTIONS, enter, levelSize, descend, entStep, lowHighLow, offset, pageStep, quickLoad, irqOff, irqOn, levelEnd, pgdSlot, plainLoad, recordPage, step,
+  DEFAULT_OPTIONS, enter, levelSize, descend, entStep, lowHighLow, offset, pageStep, quickLoad, irqOff, irqOn, levelEnd, pgdSlot, plainLoad, callerPages, recordPage, step,
   PAGE_SIZE, type G, type GupCall, type Kern, type Nr, type VersionModel,
 } from './kern';
 import type { Slot } from '../machine/machine';
@@ -176,8 +176,7 @@ function* get_user_pages_fast(k: Kern, d: IrqDialect, self: VersionModel, call: 
   const start = call.start - (call.start % PAGE_SIZE);
   const end = start + call.nrPages * PAGE_SIZE;
   if (enter(k, fn, 'get_user_pages_fast', start, end)) yield;
-  const pages: number[] = [];
-  k.pagesCap = call.nrPages;
+  const pages = callerPages(k, call);
   const nr: Nr = { v: 0 };
   let done = false;
   // x86 PAE had no end check here: the walk goes on until an entry stops it (and the slow path finds no VMA)
@@ -202,8 +201,7 @@ function* __get_user_pages_fast(k: Kern, d: IrqDialect, call: GupCall): G<GupRes
   const start = call.start - (call.start % PAGE_SIZE);
   const end = start + call.nrPages * PAGE_SIZE;
   if (enter(k, fn, '__get_user_pages_fast', start, end)) yield;
-  const pages: number[] = [];
-  k.pagesCap = call.nrPages;
+  const pages = callerPages(k, call);
   const nr: Nr = { v: 0 };
   if (end < start || end > k.arch.taskSize) {
     // access_ok: the IRQ-safe variant refuses a range outside user space outright

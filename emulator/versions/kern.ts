@@ -112,6 +112,12 @@ export class WalkOverrun extends Error {
   }
 }
 
+/** The caller's pages[] as an entry point starts filling it: empty, with room for the call's nr_pages (recordPage stops past them). */
+export function callerPages(k: Kern, call: GupCall): number[] {
+  k.pagesCap = call.nrPages;
+  return [];
+}
+
 /** pages[(*nr)++] = pfn, stopping at the caller's nr_pages (WalkOverrun). */
 export function recordPage(k: Kern, pages: number[], pfn: number): void {
   if (pages.length >= k.pagesCap) throw new WalkOverrun(pages.slice(0, k.pagesCap), k.pagesCap);

@@ -18,7 +18,7 @@ import { foldedAbove, LEVEL_NAMES, type Ent, type Level } from '../arch/types';
 import type { Slot } from '../machine/machine';
 import type { GupResult } from '../trace/types';
 import {
-  atLeast, DEFAULT_OPTIONS, enter, levelSize, descend, irqOff, irqOn, levelEnd, lowHighLow, offset, pgdSlot, plainLoad, quickLoad, recordPage, step, userAccess, WalkOverrun,
+  atLeast, DEFAULT_OPTIONS, enter, levelSize, descend, irqOff, irqOn, levelEnd, lowHighLow, offset, pgdSlot, plainLoad, quickLoad, callerPages, recordPage, step, userAccess, WalkOverrun,
   PAGE_SIZE, type G, type GupCall, type Kern, type Nr, type OptionDef, type VersionModel, type VersionOptions,
 } from './kern';
 import { GUP_PIN_COUNTING_BIAS, mustUnshare, zeroNotPinned } from './refs';
@@ -424,8 +424,7 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
   function* fallback(k: Kern, self: VersionModel, call: GupCall, start: number, end: number): G<GupResult> {
     const fn = d.fallback;
     if (enter(k, fn, fn, start, end)) yield;
-    const pages: number[] = [];
-    k.pagesCap = call.nrPages;
+    const pages = callerPages(k, call);
     const nr: Nr = { v: 0 };
     if (call.pin && !k.m.mm.has_pinned) {
       k.m.mm.has_pinned = true;
