@@ -20,7 +20,7 @@ import { analyze, archesFor, planFunction, replayFunction } from '../analysis/an
 import { bdiffMarkdown, behaviourDiff } from './bdiff';
 import { archesOf, isGupName, mentionsGup } from '../analysis/fingerprint';
 import { fileVersion } from '../analysis/source';
-import { parseC } from '../analysis/parse';
+import { parseC, type CFile } from '../analysis/parse';
 import { cliGit, type GitAccessor } from './git';
 import { applyFile, NotAPatchError, parseMails, type FilePatch, type MailPatch } from './patch';
 
@@ -127,11 +127,14 @@ function applyTo(state: Files, f: FilePatch): string | undefined {
   return after;
 }
 
-/** The GUP-fast functions whose lines a hunk changes, on one side's text. */
-async function touched(text: string, ranges: [number, number][]): Promise<{ name: string; startLine: number; endLine: number }[]> {
-  if (!text || !mentionsGup(text)) return [];
-  const file = await parseC(text);
-  return file.functions.filter((f) => isGupName(f.name) && ranges.some(([a, b]) => a <= f.endLine && b >= f.startLine));
+/** One side's text, parsed once; none when it names no GUP-fast function (it then defines none). */
+async function parsedSide(text: string | undefined): Promise<CFile | undefined> {
+  return text && mentionsGup(text) ? parseC(text) : undefined;
+}
+
+/** The GUP-fast functions whose lines a hunk changes, on one side's parsed text. */
+function touched(file: CFile | undefined, ranges: [number, number][]): { name: string; startLine: number; endLine: number }[] {
+  return (file?.functions ?? []).filter((f) => isGupName(f.name) && ranges.some(([a, b]) => a <= f.endLine && b >= f.startLine));
 }
 
 /** Changed line ranges of a file patch (0-based, inclusive) on the old and the new side. */
@@ -230,8 +233,10 @@ async function reviewStep(mail: MailPatch, before: Files, after: Files, base: Pa
     const full = tree ? join(tree, path) : path;
     const arches = archesOf(a || b || '', full).arches.filter((x) => wanted.includes(x));
     const ranges = changedRanges(f);
-    const fb = await touched(b ?? '', ranges.old);
-    const fa = await touched(a ?? '', ranges.new);
+    const pb = await parsedSide(b);
+    const pa = await parsedSide(a);
+    const fb = touched(pb, ranges.old);
+    const fa = touched(pa, ranges.new);
     const names = [...new Set([...fb.map((x) => x.name), ...fa.map((x) => x.name)])];
     if (!names.length) continue;
     const hunkAt = (name: string) => {
@@ -243,9 +248,9 @@ async function reviewStep(mail: MailPatch, before: Files, after: Files, base: Pa
     };
     for (const name of names) {
       opts.progress?.(`${mail.subject}: ${name}`);
-      const inB = fb.some((x) => x.name === name) || (!!b && (await parseC(b)).functions.some((x) => x.name === name));
       // a function a hunk only borders on one side is still there on the other: not added, not removed
-      const inA = fa.some((x) => x.name === name) || (!!a && (await parseC(a)).functions.some((x) => x.name === name));
+      const inB = !!pb?.functions.some((x) => x.name === name);
+      const inA = !!pa?.functions.some((x) => x.name === name);
       functions.push({
         name, file: path, ...hunkAt(name),
         ...(inB && b ? { before: await replaySummary(b, full, name, arches, opts.stubs) } : {}),
