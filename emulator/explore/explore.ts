@@ -16,7 +16,7 @@ import type { Scenario } from '../scenarios/types';
 import type { RaceRun, RaceScenario } from '../scenarios/races';
 import type { GupResult, Step } from '../trace/types';
 import { getVersion, type VersionModel } from '../versions';
-import { Fiber, guardedGup, KernCtx, type G, type GupCall, type Kern, type VersionOptions } from '../versions/kern';
+import { Fiber, guardedGup, KernCtx, releasePages, type G, type GupCall, type Kern, type VersionOptions } from '../versions/kern';
 import type { StepSink } from '../trace/buffer';
 import { HashSink, hashStep, hashStr, mix } from '../trace/hash';
 import { DigestSet } from './digests';
@@ -116,8 +116,12 @@ function* gupCaller(k: Kern, version: VersionModel, call: GupCall, repeat: numbe
   for (let r = 0; r < repeat; r++) {
     const res = (yield guardedGup(k, version, call)) as GupResult;
     const mem = k.m.mem;
-    const gens = new Array<number>(res.pages.length);
-    for (let i = 0; i < gens.length; i++) gens[i] = mem.gen[mem.idx(res.pages[i])];
+    const pages = res.pages;
+    const gens = new Array<number>(pages.length);
+    for (let i = 0; i < gens.length; i++) {
+      const at = pages[i] - mem.basePfn;
+      gens[i] = at >= 0 && at < mem.frames ? mem.gen[at] : mem.gen[mem.idx(pages[i])];
+    }
     returned.push({ call, pfns: res.pages, gens });
   }
 }
@@ -189,7 +193,7 @@ export function finalCheck(w: World): Violation | undefined {
     prev = r;
   }
   const gk = w.actors[0].k;
-  for (const r of w.returned) for (const pfn of r.pfns) w.version.release(gk, pfn, r.call);
+  for (const r of w.returned) releasePages(gk, w.version, r.pfns, r.call);
   return faultViolation(w.m) ?? checkBalance(w.m);
 }
 

@@ -147,7 +147,10 @@ function build(tree: ReturnType<ParseC>, config: InterpConfig, pre: Preprocessed
       return runGup(this as SourceVersion, k, call);
     },
     // a FOLL_GET reference goes back as the file's era counted it; a pin as the (5.6+) model unpins
-    release: (k, pfn, call) => (call.pin ? model.release(k, pfn, call) : putPage(k, pfn, tails)),
+    release: (k, pfn, call, n = 1) => {
+      if (call.pin) return model.release(k, pfn, call, n);
+      for (let j = 0; j < n; j++) putPage(k, pfn + j, tails);
+    },
     grab: (k, pfn, call) => {
       if (call.pin) return model.grab(k, pfn, call);
       getPage(k, pfn, tails);

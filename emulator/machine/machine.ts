@@ -336,19 +336,39 @@ export class Machine {
     for (let idx = 0; idx < 512; idx++) this.remember(pfn * 512 + idx, words[2 * idx], words[2 * idx + 1]);
   }
 
-  /** noteLeaf over a run of entries just written (one lookup of the table's place for them all). */
+  /**
+   * noteLeaf over a run of entries just written: one lookup of the table's place, and leaves that
+   * map consecutive frames of one generation noted as one span (a split maps 512 ptes again).
+   */
   private noteLeaves(table: number, idx0: number, n: number, entries: ArrayLike<number>): void {
     const where = this.tableVa.get(table);
     if (!where) return;
     const e = SCRATCH;
     const level = where.level;
-    const size = 2 ** this.levelInfo(level).shift;
+    const pages = 2 ** (this.levelInfo(level).shift - 12);
+    const mem = this.mem;
+    let addr = 0;
+    let len = 0;
+    let pfn0 = 0;
+    let g0 = 0;
     for (let t = 0; t < n; t++) {
       e.lo = entries[2 * t] >>> 0;
       e.hi = entries[2 * t + 1] >>> 0;
-      if ((e.lo | e.hi) === 0 || !this.arch.present(e)) continue;
-      if (level === 'pte' || this.arch.leaf(level, e)) this.noteMapping(where.base + (idx0 + t) * size, level, this.arch.pfn(e));
+      if ((e.lo | e.hi) === 0 || !this.arch.present(e) || (level !== 'pte' && !this.arch.leaf(level, e))) continue;
+      const pfn = this.arch.pfn(e);
+      const g = mem.valid(pfn) ? mem.gen[pfn - mem.basePfn] : 0;
+      const at = where.base + (idx0 + t) * pages * 4096;
+      if (len > 0 && g === g0 && pfn === pfn0 + len && at === addr + len * 4096) {
+        len += pages;
+        continue;
+      }
+      if (len > 0) this.noteSpan(addr, len, pfn0, g0);
+      addr = at;
+      len = pages;
+      pfn0 = pfn;
+      g0 = g;
     }
+    if (len > 0) this.noteSpan(addr, len, pfn0, g0);
   }
 
   /** If (lo, hi) is a present leaf of this mm, its address maps its frames from now on. */
@@ -369,15 +389,22 @@ export class Machine {
 
   /** Record that addr..addr+size maps frames from pfn on (ghost only). A leaf maps one allocation, so one gen covers it. */
   noteMapping(addr: number, level: Level, pfn: number): void {
-    const n = 2 ** (this.levelInfo(level).shift - 12);
     const g = this.mem.valid(pfn) ? this.mem.gen[pfn - this.mem.basePfn] : 0;
+    this.noteSpan(addr, 2 ** (this.levelInfo(level).shift - 12), pfn, g);
+  }
+
+  /** n pages from addr map frames from pfn on, of generation g: extends the last span, or is already inside a recent one, or is a new one. */
+  private noteSpan(addr: number, n: number, pfn: number, g: number): void {
     const v = this.vaSpans;
     const l = v.length - 4;
     if (l >= 0 && v[l + 3] === g && v[l + 2] + v[l + 1] === pfn && v[l] + v[l + 1] * 4096 === addr) {
       v[l + 1] += n; // the next leaf of a run (a split writing 512 ptes) extends the last span
       return;
     }
-    for (let i = l; i >= 0 && i >= l - 32; i -= 4) if (v[i] === addr && v[i + 1] === n && v[i + 2] === pfn && v[i + 3] === g) return;
+    for (let i = l; i >= 0 && i >= l - 32; i -= 4) {
+      const k = (addr - v[i]) / 4096;
+      if (v[i + 3] === g && k >= 0 && k + n <= v[i + 1] && v[i + 2] + k === pfn) return; // mapped() answers it already
+    }
     v.push(addr, n, pfn, g);
   }
 

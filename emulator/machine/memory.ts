@@ -126,6 +126,9 @@ export class PhysMem {
     this.gen = this.gen.concat(zeros);
     this.own = this.own.concat(zeros);
     this.wordsInUse = this.wordsInUse.concat(zeros);
+    // no table in the new frames, said with undefined: an array grown by writing far past its end goes sparse (a slow dictionary)
+    this.tables = this.tables.concat(undefinedsOf(cap - this.tables.length));
+    this.tablesShared = false;
     this.cap = cap;
   }
 
@@ -146,7 +149,7 @@ export class PhysMem {
     if (order === 0 && this.freeList.length > 0) {
       i = this.freeList.pop()!;
     } else {
-      const n = 2 ** order;
+      const n = 1 << order;
       const absBase = this.basePfn + this.top;
       const pad = (n - (absBase % n)) % n;
       // room first: a write past the arrays' end would leave them holey (slow for every later access)
@@ -156,7 +159,7 @@ export class PhysMem {
       i = this.top + pad;
       this.top = i + n;
     }
-    const n = 2 ** order;
+    const n = 1 << order;
     const gen = this.nextGen++;
     for (let k = 0; k < n; k++) {
       this.flags[i + k] = 0;
@@ -195,7 +198,7 @@ export class PhysMem {
   /** Return a page (all its frames) to the allocator. A freed page table keeps its stale words. */
   free(pfn: number): void {
     const i = this.idx(pfn);
-    const n = 2 ** this.order[i];
+    const n = 1 << this.order[i];
     for (let k = n - 1; k >= 0; k--) {
       this.refcount[i + k] = 0;
       this.freeFrame(i + k);
@@ -427,6 +430,11 @@ function zerosOf(n: number): number[] {
     zeroRuns.set(n, z);
   }
   return z;
+}
+
+/** n undefineds, to append to the tables array */
+function undefinedsOf(n: number): undefined[] {
+  return new Array<undefined>(n).fill(undefined);
 }
 
 /** One word's share of tablesDigest: a well-mixed function of (frame, word, value). */

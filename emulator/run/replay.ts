@@ -12,7 +12,7 @@ import { getScenario, type Scenario } from '../scenarios';
 import { TraceBuffer, type StepSink } from '../trace/buffer';
 import type { GupResult, RefDelta, Step } from '../trace/types';
 import { getVersion, type VersionModel } from '../versions';
-import { guardedGup, KernCtx, NotApplicableError, run, type GupCall, type Kern, type VersionOptions } from '../versions/kern';
+import { guardedGup, KernCtx, NotApplicableError, releasePages, run, type GupCall, type Kern, type VersionOptions } from '../versions/kern';
 
 export interface ReplayRequest {
   arch: string;
@@ -178,5 +178,5 @@ function refDeltas(m: Machine, before: { ref: number[]; pin: number[]; frames: n
 /** The caller's side after GUP: give every returned page back (put_page / unpin_user_page). */
 export function releaseAll(rp: Replay): void {
   const k = makeKern(rp.machine, rp.version, rp.options, 'gup', 0, false);
-  for (const pfn of rp.result.pages) rp.version.release(k, pfn, rp.call);
+  releasePages(k, rp.version, rp.result.pages, rp.call);
 }

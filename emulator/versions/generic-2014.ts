@@ -235,7 +235,9 @@ export const generic_2014: VersionModel = {
   ],
   defaults: { ...DEFAULT_OPTIONS, pteSpecial: true, rcuTableFree: true, splitIpi: true },
   gup: get_user_pages_fast,
-  release: (k, pfn) => putPage(k, pfn, TAILS),
+  release: (k, pfn, _call, n = 1) => {
+    for (let j = 0; j < n; j++) putPage(k, pfn + j, TAILS);
+  },
   grab(k, pfn) {
     getPage(k, pfn, TAILS);
     return true;

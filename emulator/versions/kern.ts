@@ -118,6 +118,23 @@ export function callerPages(k: Kern, call: GupCall): number[] {
   return [];
 }
 
+/**
+ * The caller gives back every page GUP returned (put_page / unpin_user_pages): a run of
+ * consecutive pages of one compound page in one release, as unpin_user_pages batches a folio (a
+ * 1 GiB pin returns 262,144 of them).
+ */
+export function releasePages(k: Kern, version: VersionModel, pfns: readonly number[], call: GupCall): void {
+  const mem = k.m.mem;
+  for (let j = 0; j < pfns.length; ) {
+    const pfn = pfns[j];
+    const head = mem.valid(pfn) ? mem.head[pfn - mem.basePfn] : -1;
+    let e = j + 1;
+    while (e < pfns.length && pfns[e] === pfn + (e - j) && head >= 0 && mem.valid(pfns[e]) && mem.head[pfns[e] - mem.basePfn] === head) e++;
+    version.release(k, pfn, call, e - j);
+    j = e;
+  }
+}
+
 /** pages[(*nr)++] = pfn, stopping at the caller's nr_pages (WalkOverrun). */
 export function recordPage(k: Kern, pages: number[], pfn: number): void {
   if (pages.length >= k.pagesCap) throw new WalkOverrun(pages.slice(0, k.pagesCap), k.pagesCap);
@@ -430,8 +447,11 @@ export interface VersionModel {
   defaults: Required<VersionOptions>;
   /** the entry point: get_user_pages_fast or pin_user_pages_fast, fast path then slow path */
   gup(k: Kern, call: GupCall): G<GupResult>;
-  /** how the caller gives one returned page back (put_page or unpin_user_page) */
-  release(k: Kern, pfn: number, call: GupCall): void;
+  /**
+   * how the caller gives returned pages back (put_page or unpin_user_page): `n` (default 1)
+   * consecutive pages from pfn, all of one compound page (unpin_user_pages batches them so)
+   */
+  release(k: Kern, pfn: number, call: GupCall, n?: number): void;
   /** how the ordinary slow path takes its reference on one page */
   grab(k: Kern, pfn: number, call: GupCall): boolean;
 }

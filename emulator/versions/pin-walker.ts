@@ -395,8 +395,8 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
     }
   }
 
-  function unpin(k: Kern, pfn: number, call: GupCall): void {
-    put(k, k.m.headOf(pfn), 1, call);
+  function unpin(k: Kern, pfn: number, call: GupCall, n = 1): void {
+    put(k, k.m.headOf(pfn), n, call);
   }
 
   /** get_user_pages_fast / pin_user_pages_fast: the entry point over the common function. */
@@ -460,7 +460,7 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
     options: OPTIONS,
     defaults: { ...DEFAULT_OPTIONS, rcuTableFree: true, ...defaults },
     gup: (k, call) => internal(k, self, call),
-    release: (k, pfn, call) => unpin(k, pfn, call),
+    release: (k, pfn, call, n) => unpin(k, pfn, call, n),
     grab: (k, pfn, call) => grab(k, pfn, 1, call) !== undefined,
   };
   return self;

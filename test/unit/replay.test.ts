@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { releaseNumber } from '../../emulator/arch/release';
 import { getArch } from '../../emulator/arch';
 import type { Machine } from '../../emulator/machine/machine';
-import { releaseAll, replay, type Replay } from '../../emulator/run/replay';
+import { makeKern, releaseAll, replay, type Replay } from '../../emulator/run/replay';
+import type { ArchId } from '../../emulator/arch/types';
 import { SCENARIOS } from '../../emulator/scenarios';
 import { VERSIONS } from '../../emulator/versions';
 
@@ -340,6 +341,28 @@ describe('exact reference counting', () => {
     const small = replay({ arch: 'x86-64', version: 'folio-6x', scenario: 'pages-4k-16' });
     expect(small.deltas.every((d) => d.refcount === 1)).toBe(true); // FOLL_GET: plain refs
     expect(() => replay({ arch: 'x86-64', version: 'generic-2014', scenario: 'pin-1g' })).toThrow(/predates FOLL_PIN/);
+  });
+
+  it('the caller gives pages back in runs of one compound page (releasePages) as one release a page would', () => {
+    const cases: [ArchId, string, string, Record<string, boolean>][] = [
+      ['x86-64', 'foll-pin-2020', 'pin-1g', {}],
+      ['x86-64', 'foll-pin-2020', 'pin-1g', { hpagePincount: false }],
+      ['x86-pae', 'x86-2008', 'thp-pmd', {}],
+      ['arm-lpae', 'generic-2014', 'cross-pmd', {}],
+      ['arm64', 'folio-6x', 'thp-pmd', {}],
+      ['x86-64', 'folio-6x', 'pages-4k-16', {}],
+    ];
+    for (const [arch, version, scenario, options] of cases) {
+      const batched = replay({ arch, version, scenario, options });
+      const single = replay({ arch, version, scenario, options });
+      releaseAll(batched);
+      const k = makeKern(single.machine, single.version, options, 'gup', 0, false);
+      for (const pfn of single.result.pages) single.version.release(k, pfn, single.call);
+      const memmap = (m: Machine) => [m.mem.refcount.slice(0, m.mem.frames), m.mem.pincount.slice(0, m.mem.frames), m.mem.flags.slice(0, m.mem.frames)];
+      expect(memmap(batched.machine), `${version} ${scenario} on ${arch}`).toEqual(memmap(single.machine));
+      // and every reference GUP took went back: the head holds only its mapping's
+      expect(batched.machine.refcount(batched.result.pages[0]), `${version} ${scenario}`).toBe(single.refBefore[batched.machine.mem.idx(batched.machine.headOf(batched.result.pages[0]))]);
+    }
   });
 
   it('FOLL_LONGTERM pins of a CMA page go the slow way (which migrates it) in 5.7-5.10 as in 6.x', () => {
