@@ -4,7 +4,7 @@
  * parse arguments, call, print text or one JSON document. Exit 2 on bad input, with the valid
  * names in the message.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { inspect } from '../analysis/analyze';
@@ -200,6 +200,14 @@ function stubsOf(list: string[] | undefined): Stubs {
     return parseStubs(list ?? []);
   } catch (e) {
     throw new UsageError((e as Error).message);
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }
 
@@ -476,7 +484,7 @@ function reviewJson(p: PatchReview) {
 
 export async function cmdReview(a: { patch: string; tree?: string; arch?: string[]; json: boolean; races: boolean; maxStates?: string; stub?: string[] }, out: Out, err: Out): Promise<void> {
   for (const x of a.arch ?? []) getArch(x);
-  if (a.tree && !existsSync(join(a.tree, '.git')) && !existsSync(join(a.tree, 'HEAD'))) throw new UsageError(`${a.tree} is not a git repository`);
+  if (a.tree && !isDirectory(a.tree)) throw new UsageError(`${a.tree} is not a directory (the kernel tree the patch is for)`);
   const text = readSource(a.patch);
   const r = await review(text, { tree: a.tree, arches: a.arch, races: a.races, maxStates: positiveInt(a.maxStates, 'max-states'), stubs: stubsOf(a.stub) });
   if (a.json) {
@@ -485,7 +493,7 @@ export async function cmdReview(a: { patch: string; tree?: string; arch?: string
   }
   for (const p of [...r.patches, ...(r.series ? [r.series] : [])]) {
     out(`${p.subject}`);
-    out(`  base: ${p.base.kind}${p.base.rev ? ` ${p.base.rev}` : ''}`);
+    out(`  base: ${p.base.kind}${p.base.rev ? ` ${p.base.rev}` : p.base.kind === 'head' ? ` (the files of ${a.tree}: not a git repository)` : ''}`);
     for (const x of p.problems) out(`  ! ${x}`);
     for (const f of p.functions) {
       out(`  ${f.file}: ${f.name}${!f.before ? ' (new)' : !f.after ? ' (removed)' : ''}`);

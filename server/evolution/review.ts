@@ -1,10 +1,12 @@
 /**
  * Review a patch: find its base (the tree's `base-commit:`, else HEAD where it applies, else the
- * newest tag it applies to; none without a tree), apply it in memory, and on both sides of every
+ * newest tag it applies to; a tree that is not a git repository, a distribution's source package,
+ * is its files as they stand; none without a tree), apply it in memory, and on both sides of every
  * GUP-fast function it touches replay the function's own scenario and explore every applicable
  * race on the file's own code. A verdict that changes is a flip: "fixed" or "introduced". A
  * series is applied patch by patch, and reviewed per patch and as a whole. The tree is only read.
  */
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { structuredPatch } from 'diff';
 import { getArch } from '../../emulator/arch';
@@ -100,7 +102,8 @@ async function findBase(mails: MailPatch[], git: GitAccessor): Promise<{ base: P
   } catch {
     // no tags: HEAD only
   }
-  const paths = [...new Set(mails.flatMap((m) => m.files.filter((f) => f.oldPath && !f.binary).map((f) => f.oldPath!)))];
+  const paths = basePaths(mails);
+  let partial: { base: PatchReview['base']; files: Files } | undefined;
   for (const c of candidates) {
     let got: Map<string, string | undefined>;
     try {
@@ -109,11 +112,51 @@ async function findBase(mails: MailPatch[], git: GitAccessor): Promise<{ base: P
       continue;
     }
     const files: Files = new Map(paths.map((p) => [p, got.get(`${c.rev}:${p}`)]));
-    if (paths.some((p) => files.get(p) === undefined)) continue;
-    const probe = new Map(files);
-    if (mails.every((m) => m.files.every((f) => f.binary || applyTo(probe, f) !== undefined))) return { base: { kind: c.kind, rev: c.rev }, files };
+    const fit = appliesAll(mails, paths, files);
+    if (fit === 'whole') return { base: { kind: c.kind, rev: c.rev }, files };
+    if (fit === 'partly') partial ??= { base: { kind: c.kind, rev: c.rev }, files };
   }
-  return undefined;
+  return partial;
+}
+
+/** The files a series changes and does not create: what its base must have. */
+function basePaths(mails: MailPatch[]): string[] {
+  return [...new Set(mails.flatMap((m) => m.files.filter((f) => f.oldPath && !f.binary).map((f) => f.oldPath!)))];
+}
+
+/**
+ * Does the series apply here: 'whole' when every file it changes is there and every patch applies
+ * in turn; 'partly' when some are not there (a tree read for its GUP-fast files only, or a file
+ * of another subsystem) but every one that is takes its hunks; else 'no'.
+ */
+function appliesAll(mails: MailPatch[], paths: string[], files: Files): 'whole' | 'partly' | 'no' {
+  const present = paths.filter((p) => files.get(p) !== undefined);
+  if (!present.length) return 'no';
+  const probe = new Map(files);
+  const ok = mails.every((m) => m.files.every((f) => f.binary || (f.oldPath && probe.get(f.oldPath) === undefined) || applyTo(probe, f) !== undefined));
+  return !ok ? 'no' : present.length === paths.length ? 'whole' : 'partly';
+}
+
+/** A kernel tree without git (a source package, a vendor's tarball): its files as they stand are the base, if the series applies to them. */
+function plainBase(mails: MailPatch[], tree: string): { base: PatchReview['base']; files: Files } | undefined {
+  const paths = basePaths(mails);
+  const files: Files = new Map(paths.map((p) => [p, readTreeFile(join(tree, p))]));
+  return appliesAll(mails, paths, files) !== 'no' ? { base: { kind: 'head' }, files } : undefined;
+}
+
+/** A source file of the tree; undefined when it is not there, not a file or too big to be one (32 MiB). */
+function readTreeFile(path: string): string | undefined {
+  try {
+    const st = statSync(path);
+    return st.isFile() && st.size <= 32 << 20 ? readFileSync(path, 'utf8') : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A git repository (a work tree, or a bare one). */
+export function isGitTree(dir: string): boolean {
+  return existsSync(join(dir, '.git')) || existsSync(join(dir, 'HEAD'));
 }
 
 /** Apply one file patch to the running state; the new text, or undefined when it does not apply. */
@@ -137,13 +180,35 @@ function touched(file: CFile | undefined, ranges: [number, number][]): { name: s
   return (file?.functions ?? []).filter((f) => isGupName(f.name) && ranges.some(([a, b]) => a <= f.endLine && b >= f.startLine));
 }
 
-/** Changed line ranges of a file patch (0-based, inclusive) on the old and the new side. */
-function changedRanges(f: FilePatch): { old: [number, number][]; new: [number, number][] } {
+/**
+ * How far each hunk of a file patch landed from where its header says, in lines: a patch mailed
+ * against another tree (-next, a later stable) applies at an offset, and the functions it touches
+ * are where it applied. The hunk's old side (context and removed lines) is looked for nearest
+ * its header's line, as patch(1) does; 0 where it is not found.
+ */
+function hunkOffsets(before: string, f: FilePatch): number[] {
+  const lines = before.split('\n');
+  return (f.patch?.hunks ?? []).map((h) => {
+    const want = h.lines.filter((l) => !l.startsWith('+') && !l.startsWith('\\')).map((l) => l.slice(1));
+    const at = h.oldStart - (h.oldLines > 0 ? 1 : 0);
+    if (!want.length) return 0;
+    const fits = (s: number) => s >= 0 && s + want.length <= lines.length && want.every((l, j) => lines[s + j] === l);
+    for (let d = 0; d < lines.length; d++) {
+      if (fits(at - d)) return -d;
+      if (fits(at + d)) return d;
+    }
+    return 0;
+  });
+}
+
+/** Changed line ranges of a file patch (0-based, inclusive) on the old and the new side, each hunk where it applied. */
+function changedRanges(f: FilePatch, offsets: number[]): { old: [number, number][]; new: [number, number][] } {
   const old: [number, number][] = [];
   const nu: [number, number][] = [];
-  for (const h of f.patch?.hunks ?? []) {
-    let o = h.oldStart - 1;
-    let n = h.newStart - 1;
+  for (const [i, h] of (f.patch?.hunks ?? []).entries()) {
+    const d = offsets[i] ?? 0;
+    let o = h.oldStart - 1 + d;
+    let n = h.newStart - 1 + d;
     for (const l of h.lines) {
       if (l.startsWith('-')) old.push([o, o++]);
       else if (l.startsWith('+')) nu.push([n, n++]);
@@ -153,8 +218,8 @@ function changedRanges(f: FilePatch): { old: [number, number][]; new: [number, n
       }
     }
     // a pure insertion touches the function it lands in on the old side too, a pure deletion on the new side
-    if (!h.lines.some((l) => l.startsWith('-'))) old.push([h.oldStart - 1, h.oldStart - 1]);
-    if (!h.lines.some((l) => l.startsWith('+'))) nu.push([Math.max(0, h.newStart - 1), Math.max(0, h.newStart - 1)]);
+    if (!h.lines.some((l) => l.startsWith('-'))) old.push([h.oldStart - 1 + d, h.oldStart - 1 + d]);
+    if (!h.lines.some((l) => l.startsWith('+'))) nu.push([Math.max(0, h.newStart - 1 + d), Math.max(0, h.newStart - 1 + d)]);
   }
   return { old, new: nu };
 }
@@ -232,7 +297,8 @@ async function reviewStep(mail: MailPatch, before: Files, after: Files, base: Pa
     if ((f.oldPath && b === undefined) || (f.newPath && a === undefined)) continue;
     const full = tree ? join(tree, path) : path;
     const arches = archesOf(a || b || '', full).arches.filter((x) => wanted.includes(x));
-    const ranges = changedRanges(f);
+    const offsets = b ? hunkOffsets(b, f) : [];
+    const ranges = changedRanges(f, offsets);
     const pb = await parsedSide(b);
     const pa = await parsedSide(a);
     const fb = touched(pb, ranges.old);
@@ -242,7 +308,7 @@ async function reviewStep(mail: MailPatch, before: Files, after: Files, base: Pa
     const hunkAt = (name: string) => {
       const fn = fa.find((x) => x.name === name) ?? fb.find((x) => x.name === name);
       const hs = f.patch?.hunks ?? [];
-      const i = Math.max(0, hs.findIndex((h) => fn && h.newStart - 1 <= fn.endLine && h.newStart - 1 + h.newLines >= fn.startLine));
+      const i = Math.max(0, hs.findIndex((h, j) => fn && h.newStart - 1 + (offsets[j] ?? 0) <= fn.endLine && h.newStart - 1 + (offsets[j] ?? 0) + h.newLines >= fn.startLine));
       // quoted as the patch has it (the header as written)
       return { line: f.hunks[i]?.line ?? f.line, hunk: hs[i] ? [f.hunks[i]?.header ?? `@@ -${hs[i].oldStart},${hs[i].oldLines} +${hs[i].newStart},${hs[i].newLines} @@`, ...hs[i].lines] : [] };
     };
@@ -287,8 +353,8 @@ async function reviewStep(mail: MailPatch, before: Files, after: Files, base: Pa
 export async function review(text: string, opts: ReviewOptions = {}): Promise<Review> {
   const mails = parseMails(text).filter((m) => m.files.length);
   if (!mails.length) throw new NotAPatchError('nothing in this input is a patch (no diff with a hunk)');
-  const git = opts.git ?? (opts.tree ? cliGit(opts.tree) : undefined);
-  const found = git ? await findBase(mails, git) : undefined;
+  const git = opts.git ?? (opts.tree && isGitTree(opts.tree) ? cliGit(opts.tree) : undefined);
+  const found = git ? await findBase(mails, git) : opts.tree ? plainBase(mails, opts.tree) : undefined;
   const base: PatchReview['base'] = found?.base ?? { kind: 'none' };
   const state: Files = new Map(found?.files ?? []);
   const first = new Map(state);
@@ -303,7 +369,8 @@ export async function review(text: string, opts: ReviewOptions = {}): Promise<Re
         continue;
       }
       if (applyTo(state, f) === undefined) {
-        if (f.oldPath && !before.has(f.oldPath)) problems.push(`${path}: ${opts.tree ? `no base in ${opts.tree} that this patch applies to` : 'open the kernel tree this patch is for (it changes a file the patch does not carry whole)'}`);
+        if (f.oldPath && found && before.get(f.oldPath) === undefined) problems.push(`${path}: not in ${opts.tree ?? 'the tree'} at its base: not reviewed`);
+        else if (f.oldPath && !before.has(f.oldPath)) problems.push(`${path}: ${opts.tree ? `no base in ${opts.tree} that this patch applies to` : 'open the kernel tree this patch is for (it changes a file the patch does not carry whole)'}`);
         else problems.push(`${path}: this patch does not apply to it`);
       }
     }

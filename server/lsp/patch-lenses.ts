@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ArchId } from '../../emulator/arch/types';
 import { raceDiagram } from '../../emulator/trace/diagram';
+import { treeRoot } from '../analysis/headers';
 import { looksLikePatch, NotAPatchError } from '../evolution/patch';
 import { replyFor } from '../evolution/reply';
 import { review, type FunctionReview, type PatchReview, type Review } from '../evolution/review';
@@ -30,8 +31,11 @@ export function isPatchDocument(languageId: string, text: string): boolean {
   return languageId === 'diff' || (languageId !== 'c' && looksLikePatch(text));
 }
 
-/** The git work tree above a file, if any (the base is looked up there; nothing is written). */
-export function gitTreeOf(path: string | undefined): string | undefined {
+/**
+ * The tree a patch is reviewed against: the git work tree above the file, else the kernel tree
+ * it lies in without git (a source package's); the base is looked up there, nothing is written.
+ */
+export function reviewTreeOf(path: string | undefined): string | undefined {
   let d = path && dirname(path);
   for (let i = 0; d && i < 40; i++) {
     if (existsSync(join(d, '.git'))) return d;
@@ -39,7 +43,7 @@ export function gitTreeOf(path: string | undefined): string | undefined {
     if (up === d) break;
     d = up;
   }
-  return undefined;
+  return path ? treeRoot(path) : undefined;
 }
 
 export function forgetPatch(uri: string): void {
@@ -110,7 +114,7 @@ export function patchLenses(uri: string, version: number, text: string, path: st
   if (!entry || entry.version !== version) {
     if (reviews.size > 8) reviews.delete(reviews.keys().next().value!);
     const e: Entry = { version, racing: true };
-    const tree = gitTreeOf(path);
+    const tree = reviewTreeOf(path);
     const mine = () => reviews.get(uri) === e;
     // first the functions before and after (the lenses), then every race on both sides
     void review(text, { tree, races: false, stubs }).then(

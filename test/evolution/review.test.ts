@@ -99,6 +99,26 @@ describe('patch review', () => {
     expect(b.patches[0].base).toEqual({ kind: 'tag', rev: 'v1.0' });
   }, 60_000);
 
+  it('a tree without git, its file 40 lines further down than the mail says, and a file it lacks: the base is its files, the hunk lands where it applies', async () => {
+    const { mail } = treeWithPatch(V61, V62, 'mm/gup: read pmds without tearing them');
+    // the same mail also touches a file of another subsystem, which this tree does not hold
+    const other = 'diff --git a/mm/khugepaged.c b/mm/khugepaged.c\nindex 1111111..2222222 100644\n--- a/mm/khugepaged.c\n+++ b/mm/khugepaged.c\n@@ -10,3 +10,3 @@ static void collapse(void)\n \ta();\n-\tb();\n+\tc();\n \td();\n';
+    const plain = mkdtempSync(join(tmpdir(), 'gup-plain-'));
+    mkdirSync(join(plain, 'mm'));
+    const banner = Array.from({ length: 40 }, (_, i) => `/* a distribution's note, line ${i} */`).join('\n') + '\n';
+    writeFileSync(join(plain, 'mm/gup.c'), banner + V61);
+    const r = await review(mail.replace('-- \n', `${other}-- \n`), { tree: plain, arches: ['x86-pae'] });
+    const p = r.patches[0];
+    expect(p.base).toEqual({ kind: 'head' });
+    expect(p.problems).toEqual([`mm/khugepaged.c: not in ${plain} at its base: not reviewed`]);
+    // the pmd read is in gup_pmd_range where the hunk applied, not in whatever lies at the header's line
+    expect(p.functions.map((f) => f.name)).toEqual(['gup_pmd_range']);
+    expect(p.races.find((x) => x.scenario === 'race-pae-torn-pmd')).toMatchObject({ before: 'violation', after: 'ok', flip: 'fixed' });
+    const err: string[] = [];
+    expect(await main(['review', join(plain, 'mm/gup.c'), '--tree', join(plain, 'nowhere')], () => undefined, (s) => err.push(s))).toBe(2); // a usage error
+    expect(err.join('\n')).toMatch(/nowhere is not a directory/);
+  }, 60_000);
+
   it('a series: each patch, and the series as a whole', async () => {
     const one = treeWithPatch(V510_NO_SEQ, V510, 'first');
     const dir = one.dir;
