@@ -3,6 +3,8 @@
  * that only that code had, a name it introduced, one it removed) score each version; the best
  * wins, with a confidence from how much of its evidence is there and how far ahead it is.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { dialectFor, getVersion, MODELS, VERSIONS } from '../../emulator/versions';
 import type { ArchId } from '../../emulator/arch/types';
 import type { CFile } from './parse';
@@ -143,10 +145,31 @@ export function archesOf(text: string, path?: string): { arches: ArchId[]; note?
   if (dir === 'arm64') return { arches: ['arm64'] };
   if (dir) return { arches: [], note: `this file is ${dir}'s own GUP-fast walker; gup-lens models x86-64, x86 PAE, ARM LPAE and arm64` };
   const names = namesIn(text);
-  if (GENERIC.some((n) => names.has(n))) return { arches: ALL_ARCHES };
+  if (GENERIC.some((n) => names.has(n))) return genericIn(path);
   if (names.has('pte_present_user')) return { arches: ['arm-lpae'] };
   if (X86_FILE.some((n) => names.has(n)) || names.has('CONFIG_X86_PAE')) return { arches: ['x86-64', 'x86-pae'] };
   const other = OTHER_ARCH.find((n) => names.has(n));
   if (other) return { arches: [], note: `this file's walker tests ${other}, which none of gup-lens's arches (x86-64, x86 PAE, ARM LPAE, arm64) has: it is another arch's own GUP-fast code` };
-  return { arches: ALL_ARCHES };
+  return genericIn(path);
+}
+
+const OWN_DIRS: [string, ArchId[]][] = [
+  ['x86', ['x86-64', 'x86-pae']],
+  ['arm', ['arm-lpae']],
+  ['arm64', ['arm64']],
+];
+
+/**
+ * The arches the generic walker of a tree's mm/gup.c is built for: every one, but an arch whose
+ * own arch/<arch>/mm/gup.c is in the same tree walks with that file instead (x86 until 4.13,
+ * a vendor's ARM file), so that file answers for it.
+ */
+function genericIn(path: string | undefined): { arches: ArchId[]; note?: string } {
+  const root = path && /^(.*[\\/])?mm[\\/]gup\.c$/.exec(path);
+  if (!root || !root[1]) return { arches: ALL_ARCHES };
+  const own = OWN_DIRS.filter(([dir]) => existsSync(join(root[1], 'arch', dir, 'mm', 'gup.c')));
+  if (!own.length) return { arches: ALL_ARCHES };
+  const gone = new Set(own.flatMap(([, a]) => a));
+  const note = `${own.map(([dir]) => `arch/${dir}/mm/gup.c`).join(' and ')} in this tree ${own.length > 1 ? 'are' : 'is'} the GUP-fast walker of ${own.map(([dir]) => dir).join(' and ')}`;
+  return { arches: ALL_ARCHES.filter((a) => !gone.has(a)), note };
 }

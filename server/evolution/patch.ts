@@ -124,12 +124,24 @@ function parseMail(lines: string[], s: number, e: number): MailPatch {
   return { subject: subject.replace(/^\[PATCH[^\]]*\]\s*/, ''), baseCommit, line: s, files };
 }
 
-/** A file patch applied to a text: the new text, or undefined when it does not apply (no fuzz). */
+/**
+ * A file patch applied to a text: the new text, or undefined when it does not apply (no fuzz).
+ * A patch a mailer has re-indented (tabs to spaces, as pasted into a reply) applies as
+ * `git apply --ignore-whitespace` would: its lines are matched with runs of blanks counted as one;
+ * the base keeps its own context lines.
+ */
 export function applyFile(before: string, f: FilePatch): string | undefined {
   if (f.binary || !f.patch) return undefined;
   if (!f.newPath) return '';
   const r = applyPatch(before, f.patch);
-  return r === false ? undefined : r;
+  if (r !== false) return r;
+  const loose = applyPatch(before, f.patch, { compareLine: (_n, line, _op, content) => line !== undefined && sameIgnoringSpace(line, content) });
+  return loose === false ? undefined : loose;
+}
+
+/** Two lines are the same but for how much blank space runs between their words (and at their ends). */
+export function sameIgnoringSpace(a: string, b: string): boolean {
+  return a === b || a.replace(/\s+/g, ' ').trim() === b.replace(/\s+/g, ' ').trim();
 }
 
 /** Whether the text looks like a patch at all (a diff header and a hunk), before parsing it. */

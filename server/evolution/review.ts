@@ -24,7 +24,7 @@ import { archesOf, isGupName, mentionsGup } from '../analysis/fingerprint';
 import { fileVersion } from '../analysis/source';
 import { parseC, type CFile } from '../analysis/parse';
 import { cliGit, type GitAccessor } from './git';
-import { applyFile, NotAPatchError, parseMails, type FilePatch, type MailPatch } from './patch';
+import { applyFile, NotAPatchError, parseMails, sameIgnoringSpace, type FilePatch, type MailPatch } from './patch';
 
 export type Verdict = 'violation' | 'ok' | 'n/a';
 
@@ -192,7 +192,7 @@ function hunkOffsets(before: string, f: FilePatch): number[] {
     const want = h.lines.filter((l) => !l.startsWith('+') && !l.startsWith('\\')).map((l) => l.slice(1));
     const at = h.oldStart - (h.oldLines > 0 ? 1 : 0);
     if (!want.length) return 0;
-    const fits = (s: number) => s >= 0 && s + want.length <= lines.length && want.every((l, j) => lines[s + j] === l);
+    const fits = (s: number) => s >= 0 && s + want.length <= lines.length && want.every((l, j) => sameIgnoringSpace(lines[s + j], l));
     for (let d = 0; d < lines.length; d++) {
       if (fits(at - d)) return -d;
       if (fits(at + d)) return d;

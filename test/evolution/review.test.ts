@@ -119,6 +119,21 @@ describe('patch review', () => {
     expect(err.join('\n')).toMatch(/nowhere is not a directory/);
   }, 60_000);
 
+  it('a patch whose tabs a mailer turned into spaces applies, ignoring blank space, and keeps the base\'s own context lines', async () => {
+    const { dir, mail } = treeWithPatch(V61, V62, 'mm/gup: read pmds without tearing them');
+    const mangled = mail.replace(/\t/g, '        ');
+    expect(mangled).not.toContain('\t');
+    const r = await review(mangled, { tree: dir, arches: ['x86-pae'] });
+    const p = r.patches[0];
+    expect(p.problems).toEqual([]);
+    expect(p.functions.map((f) => f.name)).toEqual(['gup_pmd_range']);
+    expect(p.races.find((x) => x.scenario === 'race-pae-torn-pmd')).toMatchObject({ before: 'violation', after: 'ok', flip: 'fixed' });
+    // a line the patch does not have in any spacing still does not apply
+    const wrong = mangled.replace('READ_ONCE(*pm_at)', 'READ_ONCE(*elsewhere)');
+    const n = await review(wrong, { tree: dir, arches: ['x86-pae'], races: false });
+    expect(n.patches[0].base.kind).toBe('none');
+  }, 60_000);
+
   it('a series: each patch, and the series as a whole', async () => {
     const one = treeWithPatch(V510_NO_SEQ, V510, 'first');
     const dir = one.dir;

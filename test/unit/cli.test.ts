@@ -104,6 +104,31 @@ describe('gup-lens CLI', () => {
     }
   });
 
+  it.skipIf(!existsSync(bin))('in a tree where x86 has its own arch/x86/mm/gup.c, check runs x86 on that file and mm/gup.c on ARM only, and says why', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gup-cli-'));
+    try {
+      mkdirSync(join(dir, 'arch/x86/mm'), { recursive: true });
+      mkdirSync(join(dir, 'mm'));
+      writeFileSync(join(dir, 'arch/x86/mm/gup.c'), readFileSync(join(__dirname, '../fixtures/eras/x86-2008-shape.c'), 'utf8'));
+      writeFileSync(join(dir, 'mm/gup.c'), readFileSync(join(__dirname, '../fixtures/eras/gup-4.9-shape.c'), 'utf8'));
+      const r = spawnSync('node', [bin, 'check', dir, '--no-races', '--json'], { encoding: 'utf8', timeout: 120_000 });
+      expect(r.status).toBe(0);
+      const files = JSON.parse(r.stdout).files as { file: string; arches: { arch: string }[] }[];
+      const archesOf = (end: string) => files.find((f) => f.file.endsWith(end))!.arches.map((a) => a.arch).sort();
+      expect(archesOf('arch/x86/mm/gup.c')).toEqual(['x86-64', 'x86-pae']);
+      expect(archesOf('/mm/gup.c')).toEqual(['arm-lpae', 'arm64']);
+      // the same mm/gup.c alone (no tree around it) is for every arch
+      const alone = join(dir, 'alone.c');
+      writeFileSync(alone, readFileSync(join(__dirname, '../fixtures/eras/gup-4.9-shape.c'), 'utf8'));
+      const a = spawnSync('node', [bin, 'check', alone, '--no-races', '--json'], { encoding: 'utf8', timeout: 120_000 });
+      expect((JSON.parse(a.stdout).files[0].arches as { arch: string }[]).map((x) => x.arch).sort()).toEqual(['arm-lpae', 'arm64', 'x86-64', 'x86-pae']);
+      const text = spawnSync('node', [bin, 'check', join(dir, 'mm/gup.c'), '--no-races'], { encoding: 'utf8', timeout: 120_000 });
+      expect(text.stdout).toMatch(/arch\/x86\/mm\/gup\.c in this tree is the GUP-fast walker of x86/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 200_000);
+
   it.skipIf(!existsSync(bin))('the built bin ends once a --file replay is printed (the parse worker does not hold it open)', () => {
     const fixture = join(__dirname, '../fixtures/eras/gup-5.10-shape.c');
     const r = spawnSync('node', [bin, 'replay', '--file', fixture, '--arch', 'x86-64', '--scenario', 'pages-4k-16', '--json'], { encoding: 'utf8', timeout: 20_000 });
