@@ -125,18 +125,22 @@ function parseMail(lines: string[], s: number, e: number): MailPatch {
 }
 
 /**
- * A file patch applied to a text: the new text, or undefined when it does not apply (no fuzz).
- * A patch a mailer has re-indented (tabs to spaces, as pasted into a reply) applies as
- * `git apply --ignore-whitespace` would: its lines are matched with runs of blanks counted as one;
- * the base keeps its own context lines.
+ * A file patch applied to a text: the new text and how it applied, or undefined when it does not.
+ * Exactly if it can; else as `git apply --ignore-whitespace` would (a mailer re-indented it: runs
+ * of blanks count as one); else as patch(1) does by default, with up to two lines of context
+ * that differ from the base (a patch mailed against a neighbouring tree). The base keeps its own
+ * context lines.
  */
-export function applyFile(before: string, f: FilePatch): string | undefined {
+export function applyFile(before: string, f: FilePatch): { text: string; how: 'exact' | 'whitespace' | 'fuzz' } | undefined {
   if (f.binary || !f.patch) return undefined;
-  if (!f.newPath) return '';
-  const r = applyPatch(before, f.patch);
-  if (r !== false) return r;
-  const loose = applyPatch(before, f.patch, { compareLine: (_n, line, _op, content) => line !== undefined && sameIgnoringSpace(line, content) });
-  return loose === false ? undefined : loose;
+  if (!f.newPath) return { text: '', how: 'exact' };
+  const exact = applyPatch(before, f.patch);
+  if (exact !== false) return { text: exact, how: 'exact' };
+  const compareLine = (_n: number, line: string | undefined, _op: string, content: string) => line !== undefined && sameIgnoringSpace(line, content);
+  const loose = applyPatch(before, f.patch, { compareLine });
+  if (loose !== false) return { text: loose, how: 'whitespace' };
+  const fuzzy = applyPatch(before, f.patch, { compareLine, fuzzFactor: 2 });
+  return fuzzy === false ? undefined : { text: fuzzy, how: 'fuzz' };
 }
 
 /** Two lines are the same but for how much blank space runs between their words (and at their ends). */

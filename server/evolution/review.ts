@@ -8,7 +8,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { structuredPatch } from 'diff';
+import { structuredPatch, type StructuredPatchHunk } from 'diff';
 import { getArch } from '../../emulator/arch';
 import type { ArchId } from '../../emulator/arch/types';
 import { explore } from '../../emulator/explore/explore';
@@ -159,15 +159,15 @@ export function isGitTree(dir: string): boolean {
   return existsSync(join(dir, '.git')) || existsSync(join(dir, 'HEAD'));
 }
 
-/** Apply one file patch to the running state; the new text, or undefined when it does not apply. */
-function applyTo(state: Files, f: FilePatch): string | undefined {
+/** Apply one file patch to the running state; how it applied, or undefined when it does not. */
+function applyTo(state: Files, f: FilePatch): 'exact' | 'whitespace' | 'fuzz' | undefined {
   const before = f.oldPath ? state.get(f.oldPath) : '';
   if (before === undefined) return undefined;
   const after = applyFile(before, f);
   if (after === undefined) return undefined;
   if (f.oldPath && f.oldPath !== f.newPath) state.delete(f.oldPath);
-  if (f.newPath) state.set(f.newPath, after);
-  return after;
+  if (f.newPath) state.set(f.newPath, after.text);
+  return after.how;
 }
 
 /** One side's text, parsed once; none when it names no GUP-fast function (it then defines none). */
@@ -181,10 +181,10 @@ function touched(file: CFile | undefined, ranges: [number, number][]): { name: s
 }
 
 /**
- * How far each hunk of a file patch landed from where its header says, in lines: a patch mailed
- * against another tree (-next, a later stable) applies at an offset, and the functions it touches
- * are where it applied. The hunk's old side (context and removed lines) is looked for nearest
- * its header's line, as patch(1) does; 0 where it is not found.
+ * How far each hunk of a file patch landed from where its header says, in lines (a patch mailed
+ * against another tree applies at an offset): which hunk of the document a function's lens goes
+ * on. The hunk's old side is looked for nearest its header's line, as patch(1) does; 0 where it
+ * is not found as it is (applied with fuzz).
  */
 function hunkOffsets(before: string, f: FilePatch): number[] {
   const lines = before.split('\n');
@@ -201,14 +201,13 @@ function hunkOffsets(before: string, f: FilePatch): number[] {
   });
 }
 
-/** Changed line ranges of a file patch (0-based, inclusive) on the old and the new side, each hunk where it applied. */
-function changedRanges(f: FilePatch, offsets: number[]): { old: [number, number][]; new: [number, number][] } {
+/** Changed line ranges of hunks (0-based, inclusive) on the old and the new side. */
+function changedRanges(hunks: StructuredPatchHunk[]): { old: [number, number][]; new: [number, number][] } {
   const old: [number, number][] = [];
   const nu: [number, number][] = [];
-  for (const [i, h] of (f.patch?.hunks ?? []).entries()) {
-    const d = offsets[i] ?? 0;
-    let o = h.oldStart - 1 + d;
-    let n = h.newStart - 1 + d;
+  for (const h of hunks) {
+    let o = h.oldStart - 1;
+    let n = h.newStart - 1;
     for (const l of h.lines) {
       if (l.startsWith('-')) old.push([o, o++]);
       else if (l.startsWith('+')) nu.push([n, n++]);
@@ -218,8 +217,8 @@ function changedRanges(f: FilePatch, offsets: number[]): { old: [number, number]
       }
     }
     // a pure insertion touches the function it lands in on the old side too, a pure deletion on the new side
-    if (!h.lines.some((l) => l.startsWith('-'))) old.push([h.oldStart - 1 + d, h.oldStart - 1 + d]);
-    if (!h.lines.some((l) => l.startsWith('+'))) nu.push([Math.max(0, h.newStart - 1 + d), Math.max(0, h.newStart - 1 + d)]);
+    if (!h.lines.some((l) => l.startsWith('-'))) old.push([h.oldStart - 1, h.oldStart - 1]);
+    if (!h.lines.some((l) => l.startsWith('+'))) nu.push([Math.max(0, h.newStart - 1), Math.max(0, h.newStart - 1)]);
   }
   return { old, new: nu };
 }
@@ -298,7 +297,8 @@ async function reviewStep(mail: MailPatch, before: Files, after: Files, base: Pa
     const full = tree ? join(tree, path) : path;
     const arches = archesOf(a || b || '', full).arches.filter((x) => wanted.includes(x));
     const offsets = b ? hunkOffsets(b, f) : [];
-    const ranges = changedRanges(f, offsets);
+    // the lines that changed, from the two texts (however the hunks landed: at an offset, with fuzz)
+    const ranges = changedRanges(structuredPatch(path, path, b ?? '', a ?? '', '', '', { context: 0 }).hunks);
     const pb = await parsedSide(b);
     const pa = await parsedSide(a);
     const fb = touched(pb, ranges.old);
@@ -338,7 +338,9 @@ async function reviewStep(mail: MailPatch, before: Files, after: Files, base: Pa
         // code that did not exist (or the race could not meet) before and violates it now introduces the violation;
         // a violation that is another race's (a torn PAE read) is named as such and flips nothing here
         const own = (z: typeof x) => z.verdict === 'violation' && !z.r?.by;
-        const flip = own(x) && !own(y) && y.verdict !== 'violation' ? 'fixed' : !own(x) && x.verdict !== 'violation' && own(y) ? 'introduced' : null;
+        // a side whose code could not run says nothing (as in the sweep): no flip across it
+        const ran = !x.unsupported && !y.unsupported;
+        const flip = !ran ? null : own(x) && !own(y) && y.verdict !== 'violation' ? 'fixed' : !own(x) && x.verdict !== 'violation' && own(y) ? 'introduced' : null;
         const bad = y.verdict === 'violation' ? y.r : x.verdict === 'violation' ? x.r : undefined;
         const could = [x.unsupported && `before: ${x.unsupported}`, y.unsupported && `after: ${y.unsupported}`].filter(Boolean).join('; ');
         const by = y.r?.by ?? x.r?.by;
@@ -368,7 +370,10 @@ export async function review(text: string, opts: ReviewOptions = {}): Promise<Re
         problems.push(`${path}: a binary patch, not applied`);
         continue;
       }
-      if (applyTo(state, f) === undefined) {
+      const how = applyTo(state, f);
+      if (how === 'whitespace') problems.push(`${path}: applied ignoring blank space (a mailer changed its indentation)`);
+      if (how === 'fuzz') problems.push(`${path}: applied with fuzz: some context lines differ from the base`);
+      if (how === undefined) {
         if (f.oldPath && found && before.get(f.oldPath) === undefined) problems.push(`${path}: not in ${opts.tree ?? 'the tree'} at its base: not reviewed`);
         else if (f.oldPath && !before.has(f.oldPath)) problems.push(`${path}: ${opts.tree ? `no base in ${opts.tree} that this patch applies to` : 'open the kernel tree this patch is for (it changes a file the patch does not carry whole)'}`);
         else problems.push(`${path}: this patch does not apply to it`);

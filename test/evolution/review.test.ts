@@ -125,13 +125,30 @@ describe('patch review', () => {
     expect(mangled).not.toContain('\t');
     const r = await review(mangled, { tree: dir, arches: ['x86-pae'] });
     const p = r.patches[0];
-    expect(p.problems).toEqual([]);
+    expect(p.problems).toEqual(['mm/gup.c: applied ignoring blank space (a mailer changed its indentation)']);
     expect(p.functions.map((f) => f.name)).toEqual(['gup_pmd_range']);
     expect(p.races.find((x) => x.scenario === 'race-pae-torn-pmd')).toMatchObject({ before: 'violation', after: 'ok', flip: 'fixed' });
     // a line the patch does not have in any spacing still does not apply
     const wrong = mangled.replace('READ_ONCE(*pm_at)', 'READ_ONCE(*elsewhere)');
     const n = await review(wrong, { tree: dir, arches: ['x86-pae'], races: false });
     expect(n.patches[0].base.kind).toBe('none');
+  }, 60_000);
+
+  it('a context line the tree has otherwise applies with fuzz, as patch(1) would, and says so; a side that could not run flips nothing', async () => {
+    const { mail } = treeWithPatch(V61, V62, 'mm/gup: read pmds without tearing them');
+    const vendor = treeOf(V61.replace('\n\n\tdo {\n\t\t/* 6.1 reads', "\n\t/* a vendor's note */\n\tdo {\n\t\t/* 6.1 reads"));
+    const r = await review(mail, { tree: vendor, arches: ['x86-pae'] });
+    const p = r.patches[0];
+    expect(p.base).toEqual({ kind: 'head', rev: 'HEAD' });
+    expect(p.problems).toEqual(['mm/gup.c: applied with fuzz: some context lines differ from the base']);
+    expect(p.functions.map((f) => f.name)).toEqual(['gup_pmd_range']);
+    expect(p.races.find((x) => x.scenario === 'race-pae-torn-pmd')).toMatchObject({ before: 'violation', after: 'ok', flip: 'fixed' });
+    // the after side calls what nobody defines: it cannot run, so nothing is "fixed"
+    const unknown = treeWithPatch(V61, V61.replace('pmd_t pmv = READ_ONCE(*pm_at);', 'pmd_t pmv = vendor_pmd_read(pm_at);'), 'mm/gup: a vendor read');
+    const u = await review(unknown.mail, { tree: unknown.dir, arches: ['x86-pae'] });
+    const torn = u.patches[0].races.find((x) => x.scenario === 'race-pae-torn-pmd')!;
+    expect(torn).toMatchObject({ before: 'violation', after: 'n/a', flip: null });
+    expect(torn.unsupported).toMatch(/after: .*vendor_pmd_read/);
   }, 60_000);
 
   it('a series: each patch, and the series as a whole', async () => {
