@@ -10,7 +10,7 @@ import { formatted } from '../../emulator/run/formatted';
 import { scenarioFor, SCENARIOS, type Scenario } from '../../emulator/scenarios';
 import { RACES, type RaceRun, type RaceScenario } from '../../emulator/scenarios/races';
 import { dialectFor, getVersion, VERSIONS, type VersionModel } from '../../emulator/versions';
-import { archesOf, fingerprint, mentionsGup, namesIn, type Fingerprint } from './fingerprint';
+import { archesOf, fingerprint, isGupName, mentionsGup, namesIn, type Fingerprint } from './fingerprint';
 import { mapSteps, type Mapping } from './mapping';
 import { parseC, type CFile, type CFunction } from './parse';
 import { fileVersion, type SourceRequest } from './source';
@@ -48,6 +48,15 @@ export async function analyze(text: string, override?: string, signal?: AbortSig
   const reach = version && fp ? reachableFunctions(text, roots(), (n) => SLOW_PATH.has(n)) : undefined;
   const gupFunctions = version && fp ? file.functions.filter((f) => version.functions.includes(f.name) || !!reach?.has(f.name)) : [];
   return { text, file, fingerprint: fp, version, gupFunctions, req };
+}
+
+/**
+ * The census of a text's GUP-fast functions as a test on names: any version's, and every function
+ * of the text its entry points reach without entering the slow path (what analyze() lenses).
+ */
+export function gupCensusOf(text: string): (name: string) => boolean {
+  const reach = reachableFunctions(text, roots(), (n) => SLOW_PATH.has(n));
+  return (name) => isGupName(name) || !!reach?.has(name);
 }
 
 export interface ArchReplay {

@@ -18,9 +18,9 @@ import { Unsupported } from '../../emulator/interp/runtime';
 import { checkApplicable, NotApplicableError } from '../../emulator/run/replay';
 import { RACES } from '../../emulator/scenarios/races';
 import type { Step } from '../../emulator/trace/types';
-import { analyze, archesFor, planFunction, replayFunction } from '../analysis/analyze';
+import { analyze, archesFor, gupCensusOf, planFunction, replayFunction } from '../analysis/analyze';
 import { bdiffMarkdown, behaviourDiff } from './bdiff';
-import { archesOf, isGupName, mentionsGup } from '../analysis/fingerprint';
+import { archesOf, mentionsGup } from '../analysis/fingerprint';
 import { fileVersion } from '../analysis/source';
 import { parseC, type CFile } from '../analysis/parse';
 import { cliGit, type GitAccessor } from './git';
@@ -175,9 +175,11 @@ async function parsedSide(text: string | undefined): Promise<CFile | undefined> 
   return text && mentionsGup(text) ? parseC(text) : undefined;
 }
 
-/** The GUP-fast functions whose lines a hunk changes, on one side's parsed text. */
-function touched(file: CFile | undefined, ranges: [number, number][]): { name: string; startLine: number; endLine: number }[] {
-  return (file?.functions ?? []).filter((f) => isGupName(f.name) && ranges.some(([a, b]) => a <= f.endLine && b >= f.startLine));
+/** The GUP-fast functions (the census of that side's text) whose lines a hunk changes, on one side's parsed text. */
+function touched(text: string | undefined, file: CFile | undefined, ranges: [number, number][]): { name: string; startLine: number; endLine: number }[] {
+  if (!text || !file) return [];
+  const isGup = gupCensusOf(text);
+  return file.functions.filter((f) => isGup(f.name) && ranges.some(([a, b]) => a <= f.endLine && b >= f.startLine));
 }
 
 /**
@@ -301,8 +303,8 @@ async function reviewStep(mail: MailPatch, before: Files, after: Files, base: Pa
     const ranges = changedRanges(structuredPatch(path, path, b ?? '', a ?? '', '', '', { context: 0 }).hunks);
     const pb = await parsedSide(b);
     const pa = await parsedSide(a);
-    const fb = touched(pb, ranges.old);
-    const fa = touched(pa, ranges.new);
+    const fb = touched(b, pb, ranges.old);
+    const fa = touched(a, pa, ranges.new);
     const names = [...new Set([...fb.map((x) => x.name), ...fa.map((x) => x.name)])];
     if (!names.length) continue;
     const hunkAt = (name: string) => {

@@ -143,6 +143,10 @@ describe('patch review', () => {
     expect(p.problems).toEqual(['mm/gup.c: applied with fuzz: some context lines differ from the base']);
     expect(p.functions.map((f) => f.name)).toEqual(['gup_pmd_range']);
     expect(p.races.find((x) => x.scenario === 'race-pae-torn-pmd')).toMatchObject({ before: 'violation', after: 'ok', flip: 'fixed' });
+    // a helper of the file's own that the entry points reach is a GUP-fast function too (the census of the lenses)
+    const helper = treeWithPatch(V61, V61.replace('\t\tif (likely(page_folio(pg) == f))', '\t\tsmp_mb();\n\t\tif (likely(page_folio(pg) == f))'), 'mm/gup: order the re-check');
+    const h = await review(helper.mail, { tree: helper.dir, arches: ['arm64'], races: false });
+    expect(h.patches[0].functions.map((f) => f.name)).toEqual(['folio_of_with_refs']);
     // the after side calls what nobody defines: it cannot run, so nothing is "fixed"
     const unknown = treeWithPatch(V61, V61.replace('pmd_t pmv = READ_ONCE(*pm_at);', 'pmd_t pmv = vendor_pmd_read(pm_at);'), 'mm/gup: a vendor read');
     const u = await review(unknown.mail, { tree: unknown.dir, arches: ['x86-pae'] });
