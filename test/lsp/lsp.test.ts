@@ -2,8 +2,11 @@
  * The real language server binary (dist/server.js), driven over stdio by a real JSON-RPC client.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createTwoFilesPatch } from 'diff';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
 import type { CodeLens, Hover } from 'vscode-languageserver-protocol';
@@ -337,6 +340,28 @@ describe.skipIf(!existsSync(corpus))('a patch under review (the 2013 ARM RFC as 
     expect(reply.text).toMatch(/This introduces a violation of race-pte-changed on arm-lpae/);
     expect(reply.text).toMatch(/CPU 0 \(gup\)/);
   }, 90_000);
+});
+
+describe('a patch inside a kernel tree that is not a git repository (a source package)', () => {
+  it('is reviewed against the tree\'s files as they stand', async () => {
+    const tree = mkdtempSync(join(tmpdir(), 'gup-lsp-plain-'));
+    mkdirSync(join(tree, 'include/linux'), { recursive: true });
+    mkdirSync(join(tree, 'mm'));
+    writeFileSync(join(tree, 'include/linux/mm.h'), '/* the tree\'s own header */\n');
+    const before = fixture('eras/gup-6.1-shape.c');
+    writeFileSync(join(tree, 'mm/gup.c'), before);
+    const after = before.replace('pmd_t pmv = READ_ONCE(*pm_at);', 'pmd_t pmv = pmdp_get_lockless(pm_at);');
+    const text = `Subject: [PATCH] mm/gup: read pmds whole\n\n---\n${createTwoFilesPatch('a/mm/gup.c', 'b/mm/gup.c', before, after)}`;
+    const file = join(tree, 'fix.patch');
+    writeFileSync(file, text);
+    const u = pathToFileURL(file).href;
+    const start = refreshes;
+    await open(u, text, 'diff');
+    await lenses(u);
+    await until(() => refreshes > start + 1, 90_000);
+    const titles = (await lenses(u)).map((l) => l.command!.title);
+    expect(titles[0]).toMatch(/^gup-lens: base head · 1 GUP-fast function\(s\) · fixes .*race-pae-torn-pmd/);
+  }, 120_000);
 });
 
 describe.skipIf(!existsSync(corpus))('on the real kernel text rebuilt in ../shared/corpus', () => {
