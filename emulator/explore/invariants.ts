@@ -165,25 +165,29 @@ function lookupLeaf(m: Machine, addr: number) {
 }
 
 /** Count the present leaf entries that map each frame (a huge leaf counts once, on its head). */
-function mappingCounts(m: Machine): Map<number, number> {
-  const out = new Map<number, number>();
+/** How many leaf entries map each frame of memory (by its compound head), by frame index. */
+function mappingCounts(m: Machine): Int32Array {
+  const out = new Int32Array(m.mem.frames);
   visitTable(m, m.mm.pgd, 0, out);
   return out;
 }
 
-function visitTable(m: Machine, table: number, depth: number, out: Map<number, number>): void {
+/** one scratch entry for the predicates (they keep nothing) */
+const E = { lo: 0, hi: 0 };
+
+function visitTable(m: Machine, table: number, depth: number, out: Int32Array): void {
   const l = m.arch.levels[depth];
   const used = m.mem.usedEntries(table, l.entries);
+  const mem = m.mem;
   for (let j = 0; j < used.length; j += 3) {
-    const e = { lo: used[j + 1], hi: used[j + 2] };
-    if (m.arch.none(e) || (!m.arch.present(e) && !m.arch.protnone(e))) continue;
-    const pfn = m.arch.pfn(e);
-    // a mapping holds its ref on the compound head (a THP mapped by ptes: 512 on the head)
-    if (l.level === 'pte' || m.arch.leaf(l.level, e)) {
-      const owner = m.mem.valid(pfn) ? m.headOf(pfn) : pfn;
-      out.set(owner, (out.get(owner) ?? 0) + 1);
-    }
-    else visitTable(m, pfn, depth + 1, out);
+    E.lo = used[j + 1];
+    E.hi = used[j + 2];
+    if (m.arch.none(E) || (!m.arch.present(E) && !m.arch.protnone(E))) continue;
+    const pfn = m.arch.pfn(E);
+    // a mapping holds its ref on the compound head (a THP mapped by ptes: 512 on the head); a frame outside memory holds none
+    if (l.level === 'pte' || m.arch.leaf(l.level, E)) {
+      if (mem.valid(pfn)) out[mem.head[pfn - mem.basePfn]]++;
+    } else visitTable(m, pfn, depth + 1, out);
   }
 }
 
@@ -191,16 +195,16 @@ function visitTable(m: Machine, table: number, depth: number, out: Map<number, n
 export function checkBalance(m: Machine): Violation | undefined {
   const maps = mappingCounts(m);
   const mem = m.mem;
-  for (const [pfn] of maps) {
-    if (mem.valid(pfn) && mem.isFree(pfn)) {
-      return { invariant: 'refcount-imbalance', message: `page 0x${pfn.toString(16)} was freed while still mapped (use-after-free for the process)` };
+  for (let i = 0; i < maps.length; i++) {
+    if (maps[i] > 0 && mem.flags[i] & PG.free) {
+      return { invariant: 'refcount-imbalance', message: `page 0x${(mem.basePfn + i).toString(16)} was freed while still mapped (use-after-free for the process)` };
     }
   }
   for (let i = 0; i < mem.frames; i++) {
     const f = mem.flags[i];
     if (f & (PG.free | PG.pagetable)) continue;
     const pfn = mem.basePfn + i;
-    const want = f & PG.tail ? 0 : (maps.get(pfn) ?? 0) + (m.holds.get(pfn) ?? 0);
+    const want = f & PG.tail ? 0 : maps[i] + (m.holds.get(pfn) ?? 0);
     if (mem.refcount[i] !== want || mem.pincount[i] !== 0) {
       return {
         invariant: 'refcount-imbalance',
