@@ -48,6 +48,36 @@ export function parseMails(text: string): MailPatch[] {
   return out;
 }
 
+/**
+ * The patch a reply quotes (its `> ` lines, one level unquoted), when the document carries none
+ * of its own: a reviewer answering on the list has the patch only as the reply quotes it. The
+ * reply's own words between the quoted lines are left out; every line keeps its place in the
+ * document (the lenses go on the quoted hunks). A hunk the reply trimmed does not apply, and says so.
+ */
+export function parseQuotedMails(text: string): MailPatch[] {
+  if (text.length > MAX_BYTES) return [];
+  const all = text.split(/\r\n|\r|\n/);
+  const at: number[] = [];
+  const lines: string[] = [];
+  for (let i = 0; i < all.length; i++) {
+    const q = /^> ?(.*)$/.exec(all[i]);
+    if (!q) continue;
+    at.push(i);
+    lines.push(q[1]);
+  }
+  if (!lines.length) return [];
+  const subject = subjectOf(all, 0, all.length).replace(/^(?:Re|Aw|Sv|Antw):\s*/i, '');
+  const place = (l: number) => at[Math.min(l, at.length - 1)] ?? 0;
+  return parseMails(lines.join('\n'))
+    .filter((m) => m.files.length)
+    .map((m) => ({
+      ...m,
+      subject: m.subject.startsWith('changes to ') && subject ? subject.replace(/^\[PATCH[^\]]*\]\s*/, '') : m.subject,
+      line: place(m.line),
+      files: m.files.map((f) => ({ ...f, line: place(f.line), hunks: f.hunks.map((h) => ({ ...h, line: place(h.line) })) })),
+    }));
+}
+
 function subjectOf(lines: string[], s: number, e: number): string {
   for (let i = s; i < e && lines[i] !== ''; i++) {
     const m = /^Subject:\s*(.*)$/i.exec(lines[i]);
@@ -97,8 +127,8 @@ function parseMail(lines: string[], s: number, e: number): MailPatch {
   const files: FilePatch[] = [];
   heads.forEach((h, k) => {
     let end = k + 1 < heads.length ? heads[k + 1] : e;
-    // the mail's signature ("-- " then the git version) is not part of the last hunk
-    for (let i = h; i < end; i++) if (lines[i] === '-- ' && /^\d+\.\d+/.test(lines[i + 1] ?? '')) end = i;
+    // the mail's signature ("-- " then the git version; "--" where a mailer trimmed the blank) is not part of the last hunk
+    for (let i = h; i < end; i++) if (/^-- ?$/.test(lines[i]) && /^\d+\.\d+/.test(lines[i + 1] ?? '')) end = i;
     const chunk = lines.slice(h, end);
     const binary = chunk.some((l) => l.startsWith('GIT binary patch') || /^Binary files .* differ$/.test(l));
     const hunks: FilePatch['hunks'] = [];
@@ -150,5 +180,5 @@ export function sameIgnoringSpace(a: string, b: string): boolean {
 
 /** Whether the text looks like a patch at all (a diff header and a hunk), before parsing it. */
 export function looksLikePatch(text: string): boolean {
-  return /^(diff --git |--- \S)/m.test(text) && /^@@ -\d+/m.test(text);
+  return /^(> ?)?(diff --git |--- \S)/m.test(text) && /^(> ?)?@@ -\d+/m.test(text);
 }

@@ -24,7 +24,7 @@ import { archesOf, mentionsGup } from '../analysis/fingerprint';
 import { fileVersion } from '../analysis/source';
 import { parseC, type CFile } from '../analysis/parse';
 import { cliGit, type GitAccessor } from './git';
-import { applyFile, NotAPatchError, parseMails, sameIgnoringSpace, type FilePatch, type MailPatch } from './patch';
+import { applyFile, NotAPatchError, parseMails, parseQuotedMails, sameIgnoringSpace, type FilePatch, type MailPatch } from './patch';
 
 export type Verdict = 'violation' | 'ok' | 'n/a';
 
@@ -355,7 +355,10 @@ async function reviewStep(mail: MailPatch, before: Files, after: Files, base: Pa
 
 /** Review every patch of a document; NotAPatchError when nothing in it is a patch. */
 export async function review(text: string, opts: ReviewOptions = {}): Promise<Review> {
-  const mails = parseMails(text).filter((m) => m.files.length);
+  let mails = parseMails(text).filter((m) => m.files.length);
+  // a reply that carries the patch only as it quotes it: the quoted patch
+  const quoted = !mails.length;
+  if (quoted) mails = parseQuotedMails(text);
   if (!mails.length) throw new NotAPatchError('nothing in this input is a patch (no diff with a hunk)');
   const git = opts.git ?? (opts.tree && isGitTree(opts.tree) ? cliGit(opts.tree) : undefined);
   const found = git ? await findBase(mails, git) : opts.tree ? plainBase(mails, opts.tree) : undefined;
@@ -364,7 +367,7 @@ export async function review(text: string, opts: ReviewOptions = {}): Promise<Re
   const first = new Map(state);
   const out: PatchReview[] = [];
   for (const m of mails) {
-    const problems: string[] = [];
+    const problems: string[] = quoted ? ['the patch as a reply quotes it ("> " lines): a hunk the reply trimmed does not apply'] : [];
     const before = new Map(state);
     for (const f of m.files) {
       const path = f.newPath ?? f.oldPath ?? '?';

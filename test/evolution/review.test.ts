@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../server/cli/main';
-import { NotAPatchError, parseMails } from '../../server/evolution/patch';
+import { NotAPatchError, parseMails, parseQuotedMails } from '../../server/evolution/patch';
 import { review } from '../../server/evolution/review';
 
 const FIX = join(__dirname, '../fixtures');
@@ -153,6 +153,21 @@ describe('patch review', () => {
     const torn = u.patches[0].races.find((x) => x.scenario === 'race-pae-torn-pmd')!;
     expect(torn).toMatchObject({ before: 'violation', after: 'n/a', flip: null });
     expect(torn.unsupported).toMatch(/after: .*vendor_pmd_read/);
+  }, 60_000);
+
+  it('a reply that carries the patch only as it quotes it: the quoted patch is reviewed, its hunks where the reply quotes them', async () => {
+    const { dir, mail } = treeWithPatch(V61, V62, 'mm/gup: read pmds without tearing them');
+    const reply = `From: A Reviewer <r@example.invalid>\nSubject: Re: [PATCH] mm/gup: read pmds without tearing them\n\nOn Monday the author wrote:\n${mail.split('\n').map((l) => `> ${l}`.trimEnd()).join('\n')}\n\nReviewed-by: A Reviewer <r@example.invalid>\n`;
+    const r = await review(reply, { tree: dir, arches: ['x86-pae'] });
+    const p = r.patches[0];
+    expect(p.subject).toBe('mm/gup: read pmds without tearing them');
+    expect(p.problems).toEqual([expect.stringMatching(/the patch as a reply quotes it/)]);
+    expect(p.races.find((x) => x.scenario === 'race-pae-torn-pmd')).toMatchObject({ before: 'violation', after: 'ok', flip: 'fixed' });
+    const [m] = parseQuotedMails(reply);
+    expect(reply.split('\n')[m.files[0].hunks[0].line]).toMatch(/^> @@ -\d+,\d+ \+\d+,\d+ @@/);
+    // a document with its own patch is read as it is, quoted lines or not
+    expect(parseQuotedMails('> just words\n> more words\n')).toEqual([]);
+    await expect(review('Subject: Re: hello\n\n> nothing quoted is a patch\n')).rejects.toThrow(NotAPatchError);
   }, 60_000);
 
   it('a series: each patch, and the series as a whole', async () => {
