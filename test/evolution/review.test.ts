@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../server/cli/main';
 import { NotAPatchError, parseMails, parseQuotedMails } from '../../server/evolution/patch';
@@ -169,6 +170,38 @@ describe('patch review', () => {
     expect(parseQuotedMails('> just words\n> more words\n')).toEqual([]);
     await expect(review('Subject: Re: hello\n\n> nothing quoted is a patch\n')).rejects.toThrow(NotAPatchError);
   }, 60_000);
+
+  it('a mangled mail (lines cut, doubled, quoted, re-ended, hunk counts and junk changed) gets a review or "not a patch", never another error', async () => {
+    const { dir, mail } = treeWithPatch(V61, V62, 'mm/gup: read pmds without tearing them');
+    const lines = mail.split('\n');
+    const op = fc.record({
+      kind: fc.constantFrom('cut', 'dup', 'quote', 'crlf', 'count', 'junk', 'space'),
+      at: fc.nat({ max: lines.length - 1 }),
+      junk: fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('@@ -1 +1 @@', '+++ b/mm/gup.c', '--- a/mm/gup.c', 'diff --git a/x b/x', '\\ No newline at end of file', '-- ', '>')),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 5 }), async (ops) => {
+        const l = lines.slice();
+        for (const o of ops) {
+          const i = o.at % l.length;
+          if (o.kind === 'cut') l.splice(i, 1);
+          else if (o.kind === 'dup') l.splice(i, 0, l[i]);
+          else if (o.kind === 'quote') l[i] = `> ${l[i]}`;
+          else if (o.kind === 'crlf') l[i] += '\r';
+          else if (o.kind === 'count') l[i] = l[i].replace(/\d+/, (d) => String(Number(d) + 3));
+          else if (o.kind === 'space') l[i] = l[i].replace(/\t/g, '    ');
+          else l.splice(i, 0, o.junk);
+        }
+        try {
+          const r = await review(l.join('\n'), { tree: dir, arches: ['x86-64'], races: false });
+          for (const p of r.patches) expect(Array.isArray(p.problems)).toBe(true);
+        } catch (e) {
+          expect(e).toBeInstanceOf(NotAPatchError);
+        }
+      }),
+      { numRuns: 40 },
+    );
+  }, 120_000);
 
   it('a series: each patch, and the series as a whole', async () => {
     const one = treeWithPatch(V510_NO_SEQ, V510, 'first');
