@@ -479,6 +479,7 @@ function reviewJson(p: PatchReview) {
     functions: p.functions.map((f) => ({ name: f.name, file: f.file, ...(f.before && { before: f.before }), ...(f.after && { after: f.after }) })),
     races: p.races.map((r) => ({ scenario: r.scenario, arch: r.arch, before: r.before, after: r.after, flip: r.flip, file: r.file, ...(r.message && { message: r.message }), ...(r.unsupported && { unsupported: r.unsupported }) })),
     ...(p.problems.length && { problems: p.problems }),
+    ...(p.notes.length && { notes: p.notes }),
   };
 }
 
@@ -495,6 +496,7 @@ export async function cmdReview(a: { patch: string; tree?: string; arch?: string
     out(`${p.subject}`);
     out(`  base: ${p.base.kind}${p.base.rev ? ` ${p.base.rev}` : p.base.kind === 'head' ? ` (the files of ${a.tree}: not a git repository)` : ''}`);
     for (const x of p.problems) out(`  ! ${x}`);
+    for (const x of p.notes) out(`  note: ${x}`);
     for (const f of p.functions) {
       out(`  ${f.file}: ${f.name}${!f.before ? ' (new)' : !f.after ? ' (removed)' : ''}`);
       for (const arch of Object.keys({ ...f.before, ...f.after }) as (keyof NonNullable<typeof f.before>)[]) {

@@ -26,5 +26,6 @@ export function replyFor(p: PatchReview, f?: FunctionReview): string {
   }
   if (same.length) out.push(`Unchanged: ${same.map((r) => `${r.scenario} on ${r.arch} (${r.before === r.after ? r.after : `${r.before} -> ${r.after}`})`).join(', ')}.`);
   for (const x of p.problems) out.push(`Not reviewed: ${x}.`);
+  for (const x of p.notes) out.push(`Note: ${x}.`);
   return out.join('\n').replace(/\n{3,}/g, '\n\n') + '\n';
 }

@@ -68,6 +68,8 @@ export interface PatchReview {
   line: number;
   /** what could not be reviewed, and why (a file that does not apply, a binary patch, no tree) */
   problems: string[];
+  /** how the patch was read and applied where that was not as written (quoted in a reply, with fuzz, ignoring blank space) */
+  notes: string[];
 }
 
 export interface ReviewOptions {
@@ -284,7 +286,7 @@ export function verdictOn(v: SourceVersion | undefined, arch: ArchId, race: (typ
 }
 
 /** Review one step of the series: the files' texts before and after it. */
-async function reviewStep(mail: MailPatch, before: Files, after: Files, base: PatchReview['base'], tree: string | undefined, opts: ReviewOptions, problems: string[]): Promise<PatchReview> {
+async function reviewStep(mail: MailPatch, before: Files, after: Files, base: PatchReview['base'], tree: string | undefined, opts: ReviewOptions, problems: string[], notes: string[]): Promise<PatchReview> {
   const functions: FunctionReview[] = [];
   const races: RaceReview[] = [];
   const wanted = (opts.arches?.length ? opts.arches : ['x86-64', 'x86-pae', 'arm-lpae', 'arm64']) as ArchId[];
@@ -350,7 +352,7 @@ async function reviewStep(mail: MailPatch, before: Files, after: Files, base: Pa
       }
     }
   }
-  return { subject: mail.subject, base, functions, races, line: mail.line, problems };
+  return { subject: mail.subject, base, functions, races, line: mail.line, problems, notes };
 }
 
 /** Review every patch of a document; NotAPatchError when nothing in it is a patch. */
@@ -367,7 +369,8 @@ export async function review(text: string, opts: ReviewOptions = {}): Promise<Re
   const first = new Map(state);
   const out: PatchReview[] = [];
   for (const m of mails) {
-    const problems: string[] = quoted ? ['the patch as a reply quotes it ("> " lines): a hunk the reply trimmed does not apply'] : [];
+    const problems: string[] = [];
+    const notes: string[] = quoted ? ['the patch as a reply quotes it ("> " lines): a hunk the reply trimmed does not apply'] : [];
     const before = new Map(state);
     for (const f of m.files) {
       const path = f.newPath ?? f.oldPath ?? '?';
@@ -376,19 +379,19 @@ export async function review(text: string, opts: ReviewOptions = {}): Promise<Re
         continue;
       }
       const how = applyTo(state, f);
-      if (how === 'whitespace') problems.push(`${path}: applied ignoring blank space (a mailer changed its indentation)`);
-      if (how === 'fuzz') problems.push(`${path}: applied with fuzz: some context lines differ from the base`);
+      if (how === 'whitespace') notes.push(`${path}: applied ignoring blank space (a mailer changed its indentation)`);
+      if (how === 'fuzz') notes.push(`${path}: applied with fuzz: some context lines differ from the base`);
       if (how === undefined) {
         if (f.oldPath && found && before.get(f.oldPath) === undefined) problems.push(`${path}: not in ${opts.tree ?? 'the tree'} at its base: not reviewed`);
         else if (f.oldPath && !before.has(f.oldPath)) problems.push(`${path}: ${opts.tree ? `no base in ${opts.tree} that this patch applies to` : 'open the kernel tree this patch is for (it changes a file the patch does not carry whole)'}`);
         else problems.push(`${path}: this patch does not apply to it`);
       }
     }
-    out.push(await reviewStep(m, before, new Map(state), base, opts.tree, opts, problems));
+    out.push(await reviewStep(m, before, new Map(state), base, opts.tree, opts, problems, notes));
   }
   if (mails.length < 2) return { patches: out };
   const whole: MailPatch = { subject: `the series as a whole (${mails.length} patches)`, line: mails[0].line, files: wholeSeries(mails, first, state) };
-  return { patches: out, series: await reviewStep(whole, first, state, base, opts.tree, opts, []) };
+  return { patches: out, series: await reviewStep(whole, first, state, base, opts.tree, opts, [], []) };
 }
 
 /**

@@ -91,6 +91,7 @@ function lensesOf(uri: string, r: Review, racing: boolean): Lens[] {
     out.push(at(show(`gup-lens${whole ? ', the series as a whole' : ''}: base ${p.base.kind}${p.base.rev ? ` ${p.base.rev.slice(0, 12)}` : ''} · ${p.functions.length} GUP-fast function(s) · ${flips}`, racesText(p)), p.line));
     out.push({ line: p.line, title: 'Copy as reply', command: CLIENT_COMMANDS.copyReply, args: [{ text: replyFor(p) }] });
     for (const x of p.problems) out.push({ line: p.line, title: `⚠ ${x}`, command: '', args: [] });
+    for (const x of p.notes) out.push({ line: p.line, title: `ℹ ${x}`, command: '', args: [] });
     if (whole) continue;
     for (const f of p.functions) {
       const arches = [...new Set([...Object.keys(f.before ?? {}), ...Object.keys(f.after ?? {})])];

@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../server/cli/main';
 import { NotAPatchError, parseMails, parseQuotedMails } from '../../server/evolution/patch';
+import { replyFor } from '../../server/evolution/reply';
 import { review } from '../../server/evolution/review';
 
 const FIX = join(__dirname, '../fixtures');
@@ -126,7 +127,8 @@ describe('patch review', () => {
     expect(mangled).not.toContain('\t');
     const r = await review(mangled, { tree: dir, arches: ['x86-pae'] });
     const p = r.patches[0];
-    expect(p.problems).toEqual(['mm/gup.c: applied ignoring blank space (a mailer changed its indentation)']);
+    expect(p.problems).toEqual([]);
+    expect(p.notes).toEqual(['mm/gup.c: applied ignoring blank space (a mailer changed its indentation)']);
     expect(p.functions.map((f) => f.name)).toEqual(['gup_pmd_range']);
     expect(p.races.find((x) => x.scenario === 'race-pae-torn-pmd')).toMatchObject({ before: 'violation', after: 'ok', flip: 'fixed' });
     // a line the patch does not have in any spacing still does not apply
@@ -141,7 +143,8 @@ describe('patch review', () => {
     const r = await review(mail, { tree: vendor, arches: ['x86-pae'] });
     const p = r.patches[0];
     expect(p.base).toEqual({ kind: 'head', rev: 'HEAD' });
-    expect(p.problems).toEqual(['mm/gup.c: applied with fuzz: some context lines differ from the base']);
+    expect(p.problems).toEqual([]);
+    expect(p.notes).toEqual(['mm/gup.c: applied with fuzz: some context lines differ from the base']);
     expect(p.functions.map((f) => f.name)).toEqual(['gup_pmd_range']);
     expect(p.races.find((x) => x.scenario === 'race-pae-torn-pmd')).toMatchObject({ before: 'violation', after: 'ok', flip: 'fixed' });
     // a helper of the file's own that the entry points reach is a GUP-fast function too (the census of the lenses)
@@ -162,7 +165,8 @@ describe('patch review', () => {
     const r = await review(reply, { tree: dir, arches: ['x86-pae'] });
     const p = r.patches[0];
     expect(p.subject).toBe('mm/gup: read pmds without tearing them');
-    expect(p.problems).toEqual([expect.stringMatching(/the patch as a reply quotes it/)]);
+    expect(p.notes).toEqual([expect.stringMatching(/the patch as a reply quotes it/)]);
+    expect(replyFor(p)).toMatch(/\nNote: the patch as a reply quotes it/);
     expect(p.races.find((x) => x.scenario === 'race-pae-torn-pmd')).toMatchObject({ before: 'violation', after: 'ok', flip: 'fixed' });
     const [m] = parseQuotedMails(reply);
     expect(reply.split('\n')[m.files[0].hunks[0].line]).toMatch(/^> @@ -\d+,\d+ \+\d+,\d+ @@/);
