@@ -14,6 +14,7 @@ import type { ArchId } from '../../emulator/arch/types';
 import { explore } from '../../emulator/explore/explore';
 import type { SourceVersion } from '../../emulator/interp/source-version';
 import type { Stubs } from '../../emulator/interp/kapi/stubs';
+import { KAPI } from '../../emulator/interp/kapi';
 import { Unsupported } from '../../emulator/interp/runtime';
 import { checkApplicable, NotApplicableError } from '../../emulator/run/replay';
 import { RACES } from '../../emulator/scenarios/races';
@@ -205,6 +206,28 @@ function hunkOffsets(before: string, f: FilePatch): number[] {
   });
 }
 
+const KAPI_NAMES = new Set(KAPI.map((b) => b.name));
+
+/**
+ * The kernel API built-ins a file patch changes (a helper's definition or body in a header, or
+ * in a file without GUP-fast code): gup-lens runs its own model of each, never the patch's text.
+ * A name counts where a changed line defines it (`#define NAME`, `NAME(` after its type) or where
+ * the hunk's function context names it.
+ */
+function kapiTouched(f: FilePatch): string[] {
+  const out = new Set<string>();
+  (f.patch?.hunks ?? []).forEach((h, i) => {
+    const ctx = /\b([A-Za-z_]\w*)\s*\(/.exec(f.hunks[i]?.context ?? '')?.[1];
+    const changed = h.lines.filter((l) => l.startsWith('+') || l.startsWith('-'));
+    if (ctx && KAPI_NAMES.has(ctx) && changed.length) out.add(ctx);
+    for (const l of changed) {
+      const d = /^[+-]\s*#\s*define\s+([A-Za-z_]\w*)/.exec(l)?.[1] ?? /^[+-](?:static\s+)?(?:inline\s+)?(?:[A-Za-z_]\w*\s+\**)+([A-Za-z_]\w*)\s*\(/.exec(l)?.[1];
+      if (d && KAPI_NAMES.has(d)) out.add(d);
+    }
+  });
+  return [...out];
+}
+
 /** Changed line ranges of hunks (0-based, inclusive) on the old and the new side. */
 function changedRanges(hunks: StructuredPatchHunk[]): { old: [number, number][]; new: [number, number][] } {
   const old: [number, number][] = [];
@@ -297,7 +320,15 @@ async function reviewStep(mail: MailPatch, before: Files, after: Files, base: Pa
     const path = (f.newPath ?? f.oldPath)!;
     const b = f.oldPath ? before.get(f.oldPath) : '';
     const a = f.newPath ? after.get(f.newPath) : '';
-    if ((f.oldPath && b === undefined) || (f.newPath && a === undefined)) continue;
+    // a change to the kernel API the walker calls (a header's helper), in a file with no GUP-fast function touched, is said even where the tree lacks the file
+    const apiOnly = () => {
+      const api = kapiTouched(f);
+      if (api.length) problems.push(`${path}: changes ${api.join(', ')}, which gup-lens runs as ${api.length > 1 ? 'built-ins' : 'a built-in'} of its own (the kernel API the walker calls; \`gup-lens kapi\`): the patch's version is not run`);
+    };
+    if ((f.oldPath && b === undefined) || (f.newPath && a === undefined)) {
+      apiOnly();
+      continue;
+    }
     const full = tree ? join(tree, path) : path;
     const arches = archesOf(a || b || '', full).arches.filter((x) => wanted.includes(x));
     const offsets = b ? hunkOffsets(b, f) : [];
@@ -308,7 +339,10 @@ async function reviewStep(mail: MailPatch, before: Files, after: Files, base: Pa
     const fb = touched(b, pb, ranges.old);
     const fa = touched(a, pa, ranges.new);
     const names = [...new Set([...fb.map((x) => x.name), ...fa.map((x) => x.name)])];
-    if (!names.length) continue;
+    if (!names.length) {
+      apiOnly();
+      continue;
+    }
     const hunkAt = (name: string) => {
       const fn = fa.find((x) => x.name === name) ?? fb.find((x) => x.name === name);
       const hs = f.patch?.hunks ?? [];

@@ -207,6 +207,34 @@ describe('patch review', () => {
     );
   }, 120_000);
 
+  it('a patch to the kernel API the walker calls (a header\'s pmdp_get_lockless) says that gup-lens runs its own built-in, not the patch\'s text', async () => {
+    const mail = [
+      'Subject: [PATCH] mm: read a PAE pmd whole',
+      '',
+      '---',
+      'diff --git a/include/linux/pgtable.h b/include/linux/pgtable.h',
+      '--- a/include/linux/pgtable.h',
+      '+++ b/include/linux/pgtable.h',
+      '@@ -10,5 +10,7 @@ static inline pmd_t pmdp_get_lockless(pmd_t *pmdp)',
+      ' {',
+      ' \tpmd_t pmd = READ_ONCE(*pmdp);',
+      '+\t/* the halves again */',
+      '+\tsmp_rmb();',
+      ' \treturn pmd;',
+      ' }',
+      ' ',
+      '@@ -40,3 +42,4 @@ static inline int unrelated_helper(void)',
+      ' {',
+      '+\tcpu_relax();',
+      ' \treturn 0;',
+      ' }',
+      '',
+    ].join('\n');
+    const r = await review(mail);
+    expect(r.patches[0].problems).toEqual([expect.stringMatching(/open the kernel tree this patch is for/), expect.stringMatching(/^include\/linux\/pgtable\.h: changes pmdp_get_lockless, which gup-lens runs as a built-in of its own .*: the patch's version is not run$/)]);
+    expect(r.patches[0].functions).toEqual([]);
+  }, 60_000);
+
   it('a series: each patch, and the series as a whole', async () => {
     const one = treeWithPatch(V510_NO_SEQ, V510, 'first');
     const dir = one.dir;
