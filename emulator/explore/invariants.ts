@@ -116,7 +116,7 @@ export function checkCowReuse(m: Machine, r: Returned): Violation | undefined {
 
 /** After a FOLL_PIN call, each pinned page is still what its address maps, unless the address was unmapped. */
 export function checkPinnedStays(m: Machine, r: Returned): Violation | undefined {
-  if (!r.call.pin) return undefined;
+  if (!r.call.pin && !r.call.dma) return undefined;
   const start = r.call.start - (r.call.start % 4096);
   const cur = new LeafCursor(m);
   for (let i = 0; i < r.pfns.length; i++) {
@@ -126,7 +126,7 @@ export function checkPinnedStays(m: Machine, r: Returned): Violation | undefined
     if (now !== r.pfns[i]) {
       return {
         invariant: 'pinned-page-replaced',
-        message: `page 0x${r.pfns[i].toString(16)} was pinned at 0x${addr.toString(16)}, which now maps page 0x${now.toString(16)}: the DMA goes to a page the process no longer has`,
+        message: `page 0x${r.pfns[i].toString(16)} was ${r.call.pin ? 'pinned' : 'referenced for DMA (FOLL_GET, as drivers did before FOLL_PIN)'} at 0x${addr.toString(16)}, which now maps page 0x${now.toString(16)}: the DMA goes to a page the process no longer has`,
       };
     }
   }

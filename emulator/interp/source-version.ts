@@ -111,6 +111,7 @@ function build(tree: ReturnType<ParseC>, config: InterpConfig, pre: Preprocessed
     kernels: model.kernels,
     since: placement?.since ?? model.since,
     year: names.some((n) => PIN_ENTRIES.includes(n)) ? Math.max(model.year, 2020) : model.year,
+    pins: !!opts.entry || names.some((n) => PIN_ENTRIES.includes(n)),
     files: opts.path ? [opts.path] : model.files,
     functions: names,
     change: model.change,

@@ -12,7 +12,7 @@ import { getScenario, type Scenario } from '../scenarios';
 import { TraceBuffer, type StepSink } from '../trace/buffer';
 import type { GupResult, RefDelta, Step } from '../trace/types';
 import { getVersion, type VersionModel } from '../versions';
-import { guardedGup, KernCtx, NotApplicableError, releasePages, run, type GupCall, type Kern, type VersionOptions } from '../versions/kern';
+import { callOn, guardedGup, hasPins, KernCtx, NotApplicableError, releasePages, run, type GupCall, type Kern, type VersionOptions } from '../versions/kern';
 
 export interface ReplayRequest {
   arch: string;
@@ -90,8 +90,9 @@ export function checkApplicable(arch: ArchModel, version: VersionModel, scenario
   if (arch.levels.some((l) => l.level === 'p4d') && !version.functions.some((f) => f.includes('p4d'))) {
     throw new NotApplicableError(`version ${version.id} predates the p4d level (4.11), so it cannot walk 5-level page tables`);
   }
-  if (scenario.call.pin && version.year < 2020) {
-    throw new NotApplicableError(`version ${version.id} predates FOLL_PIN (pin_user_pages_fast, 5.6), so scenario ${scenario.id} does not apply`);
+  if (scenario.call.pin && !hasPins(version) && !scenario.call.dmaRef) {
+    const own = (version as { engine?: string }).engine === 'source';
+    throw new NotApplicableError(own ? `this file has no pin_user_pages_fast() (FOLL_PIN pins came in 5.6): it can only take references, so scenario ${scenario.id} does not apply` : `version ${version.id} predates FOLL_PIN (pin_user_pages_fast, 5.6), so scenario ${scenario.id} does not apply`);
   }
   checkActors(version, scenario);
   if (scenario.actors?.some((a) => a.kind === 'numa-hint')) {
@@ -135,10 +136,11 @@ export function kernOptions(arch: ArchModel, version: VersionModel, opts: Versio
   return { ...version.defaults, rcuTableFree, ...opts };
 }
 
-export function gupCall(arch: ArchModel, s: Pick<Scenario, 'call'>): GupCall {
+/** The scenario's call on this arch, as this code makes it (callOn). */
+export function gupCall(arch: ArchModel, s: Pick<Scenario, 'call'>, version: Pick<VersionModel, 'pins' | 'year'>): GupCall {
   const c = s.call;
   const start = c.fromEnd !== undefined ? 2 ** longBits(arch) - c.fromEnd : c.fromTop !== undefined ? arch.taskSize - c.fromTop : arch.userBase + c.offset;
-  return { ...c, start };
+  return callOn(version, { ...c, start });
 }
 
 export function replay(req: ReplayRequest): Replay {
@@ -149,7 +151,7 @@ export function replay(req: ReplayRequest): Replay {
   checkApplicable(arch, version, scenario);
   const m = buildMachine(archFor(arch, version), version.era, { mappings: scenario.layout });
   const before = { ref: m.mem.refcount.slice(), pin: m.mem.pincount.slice(), frames: m.mem.frames };
-  const call = gupCall(arch, scenario);
+  const call = gupCall(arch, scenario, version);
   const trace = new TraceBuffer(req.trace && !req.sink ? Math.min(call.nrPages * 6 + 64, 1 << 24) : 0);
   const k = makeKern(m, version, req.options, 'gup', 0, !!req.trace, false, req.sink ?? trace);
   const result = run(k, guardedGup(k, version, call)); // no scheduling points: runs to the end at once

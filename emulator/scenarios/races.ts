@@ -261,7 +261,8 @@ export const RACES: RaceScenario[] = [
       "khugepaged collapses 512 small pages into a THP: it clears the pmd, flushes, checks that no page holds more than its mapping's reference, copies them into a huge page and maps that instead. A GUP-fast walker that read the pmd before it was cleared still walks the old pte table; if it takes its pin after the check, the collapse goes on and the pinned page is no longer the one the process maps: the device writes to a page the process will never read. The pte it re-checks never changed, so only a re-check of the pmd notices: Yang Shi's 70cbc3cc78a99 (6.0, queued for 5.15.y) re-reads the pmd after the ref. The race dates from the generic walker (3.18). On x86 the flush IPI waits for the interrupts-off walker; on arm64 nothing waits (2ba99c5e0881 added an IPI before the old table is freed or reused).",
     refs: ['GUP-FACTS §10 (khugepaged collapse fix in 6.0)', 'commit 70cbc3cc78a99', 'commit 2ba99c5e0881'],
     layout: [{ kind: '4k', offset: 0, count: 512 }],
-    call: { offset: 0, nrPages: 1, write: true, pin: true },
+    // a reference held for DMA: a pin from 5.6, the FOLL_GET reference drivers held before (the race is as old as the 3.18 walker)
+    call: { offset: 0, nrPages: 1, write: true, pin: true, dmaRef: true },
     actors: [{ kind: 'khugepaged', offset: 0 }],
     before: { arch: 'arm64', version: 'wpseq-2021' },
     after: { arch: 'arm64', version: 'folio-6x' },

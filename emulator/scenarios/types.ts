@@ -12,6 +12,12 @@ export interface CallSpec {
   write: boolean;
   /** pin_user_pages_fast (FOLL_PIN) instead of get_user_pages_fast (FOLL_GET) */
   pin?: boolean;
+  /**
+   * The pin is a reference held for DMA, the race's subject whatever its flavour: on code from
+   * before FOLL_PIN (5.6) the call takes the FOLL_GET reference that drivers held for DMA then,
+   * and the invariants about pinned pages hold it to the same promise.
+   */
+  dmaRef?: boolean;
   longterm?: boolean;
   /** FOLL_FAST_ONLY / __get_user_pages_fast: never fall back */
   fastOnly?: boolean;

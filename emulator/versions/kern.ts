@@ -135,6 +135,21 @@ export function releasePages(k: Kern, version: VersionModel, pfns: readonly numb
   }
 }
 
+/** The code can pin (FOLL_PIN came with pin_user_pages_fast in 5.6). */
+export function hasPins(v: Pick<VersionModel, 'pins' | 'year'>): boolean {
+  return v.pins ?? v.year >= 2020;
+}
+
+/**
+ * The call as this code makes it: a DMA reference (a pin the race is about) on code from before
+ * FOLL_PIN is the FOLL_GET reference drivers held for DMA then.
+ */
+export function callOn(v: Pick<VersionModel, 'pins' | 'year'>, call: GupCall & { dmaRef?: boolean }): GupCall {
+  const { dmaRef, ...c } = call;
+  if (!dmaRef) return c;
+  return c.pin && !hasPins(v) ? { ...c, pin: false, dma: true } : { ...c, dma: true };
+}
+
 /** pages[(*nr)++] = pfn, stopping at the caller's nr_pages (WalkOverrun). */
 export function recordPage(k: Kern, pages: number[], pfn: number): void {
   if (pages.length >= k.pagesCap) throw new WalkOverrun(pages.slice(0, k.pagesCap), k.pagesCap);
@@ -196,6 +211,8 @@ export interface GupCall {
   nrPages: number;
   write: boolean;
   pin?: boolean;
+  /** a reference held for DMA (a pin, or on code from before FOLL_PIN a FOLL_GET reference): what the pinned-page invariants hold to their promise */
+  dma?: boolean;
   longterm?: boolean;
   fastOnly?: boolean;
   /** FOLL_HONOR_NUMA_FAULT (6.5+) */
@@ -422,6 +439,8 @@ export interface VersionModel {
   /** the release whose entry bits it runs (ArchModel.at), where not `since`: a model of a span keeps its era's layout */
   bits?: string;
   year: number;
+  /** its entry point pins (FOLL_PIN, pin_user_pages_fast): by default code of 2020 and later (hasPins) */
+  pins?: boolean;
   files: string[];
   /** the kernel functions this model defines, as that version names them */
   functions: string[];

@@ -108,3 +108,23 @@ describe('explore --file: race-fork-get on the era fixtures', () => {
     expect(r.verdict).toBe('ok');
   });
 });
+
+describe('explore --file: race-khugepaged-collapse on code from before FOLL_PIN', () => {
+  const FIX = join(__dirname, '../fixtures/eras');
+  const v49 = readFileSync(join(FIX, 'gup-4.9-shape.c'), 'utf8');
+  const stubs = parseStubs(['vendor_gup_account=noop']);
+  const own = async (text: string, model: string, arch: 'arm64' | 'x86-64') => sourceVersion(text, await sourceParser(), getArch(arch), getVersion(model), { stubs });
+
+  it('a 4.9 walker takes the FOLL_GET reference drivers held for DMA then: the collapse replaces the page under it on arm64', async () => {
+    const r = explore(getRace('race-khugepaged-collapse'), { arch: 'arm64', version: await own(v49, 'generic-2014', 'arm64') });
+    expect(r.verdict).toBe('violation');
+    expect(r.invariant).toBe('pinned-page-replaced');
+    expect(r.message).toMatch(/was referenced for DMA \(FOLL_GET, as drivers did before FOLL_PIN\) at 0x/);
+  });
+
+  it('on x86 the flush IPI waits for the interrupts-off walker: clean', async () => {
+    const r = explore(getRace('race-khugepaged-collapse'), { arch: 'x86-64', version: await own(v49, 'generic-2014', 'x86-64') });
+    expect(r.verdict).toBe('ok');
+    expect(r.complete).toBe(true);
+  });
+});
