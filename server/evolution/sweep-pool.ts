@@ -3,7 +3,8 @@
  * (sweep-worker.ts), as many at once as the machine has cores. Where no built worker script exists
  * (the tests run the sources), the work runs here, one job at a time.
  */
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -20,6 +21,20 @@ export interface VerdictJob {
 function workerScript(): string | undefined {
   for (const p of [join(__dirname, 'sweep-worker.js'), join(process.cwd(), 'dist', 'sweep-worker.js')]) if (existsSync(p)) return p;
   return undefined;
+}
+
+let engine: string | undefined;
+
+/**
+ * What computes the verdicts, as a cache key: the built worker's own digest, so a build that
+ * explores differently (a model, an actor, an invariant changed) never reuses verdicts an older
+ * one kept; the sources' run (no built worker) has only the fixed part.
+ */
+export function verdictEngine(): string {
+  if (engine) return engine;
+  const script = workerScript();
+  engine = `sweep-4${script ? `-${createHash('sha1').update(readFileSync(script)).digest('hex').slice(0, 12)}` : ''}`;
+  return engine;
 }
 
 interface Pending {

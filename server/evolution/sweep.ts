@@ -12,13 +12,11 @@ import type { ArchId } from '../../emulator/arch/types';
 import { RACES } from '../../emulator/scenarios/races';
 import { archesOf, mentionsGup } from '../analysis/fingerprint';
 import type { GitAccessor } from './git';
-import { SweepPool } from './sweep-pool';
+import { SweepPool, verdictEngine } from './sweep-pool';
 import type { SweepVerdict, SweepVerdicts } from './sweep-verdicts';
 
 /** GUP-fast files of every era (the x86 file moved into mm/gup.c in 4.13) */
 const FILES = ['mm/gup.c', 'arch/x86/mm/gup.c', 'arch/arm/mm/gup.c', 'arch/arm64/mm/gup.c'];
-/** bumped when what a verdict means changes: older cached verdicts are not reused */
-const ENGINE = 'sweep-3';
 
 export type { SweepVerdict } from './sweep-verdicts';
 
@@ -69,7 +67,7 @@ export interface SweepOptions {
 }
 
 function cachePath(dir: string, blob: string, arch: string): string {
-  return join(dir, `${ENGINE}-${blob}-${arch}.json`);
+  return join(dir, `${verdictEngine()}-${blob}-${arch}.json`);
 }
 
 /** The verdicts of one file blob on one arch kept from an earlier run, if any. */
