@@ -50,11 +50,12 @@ export { NotApplicableError };
 /**
  * Actors written after the kernel of one era: run against a walker of another era they would
  * report what that kernel could never do. The pre-4.5 split moves tail pins and marks the pmd
- * splitting; a 4.5+ walker keeps no tail pins and never tests a splitting bit.
+ * splitting; a 4.5+ walker keeps no tail pins and never tests a splitting bit. khugepaged meets
+ * both: it collapses small pages, whose count it checks the same way in every release (page_count
+ * against what the mappings hold), and maps a fresh THP nobody has referenced yet.
  */
 const ACTOR_ERA: Partial<Record<string, { era: Era; why: string }>> = {
   'thp-split': { era: 'thp-split', why: 'the THP split of before 4.5 (splitting pmd, tail pins moved to the tails) only meets walkers of before 4.5' },
-  khugepaged: { era: 'modern', why: 'the collapse modelled is 6.1\'s (refcount checks of 4.5 and later)' },
   'thp-split-freeze': { era: 'modern', why: 'the THP split of 4.5 and later (refcount freezing) only meets walkers of 4.5 and later' },
 };
 

@@ -256,7 +256,7 @@ export const RACES: RaceScenario[] = [
     id: 'race-khugepaged-collapse',
     title: 'khugepaged collapses the pte table under the walker',
     kind: 'race',
-    kernels: 'before: 3.18-5.19 (the generic walker re-checks only the pte) and stable trees without the backport; after: 6.0 (70cbc3cc78a99: the pmd is re-checked after the ref), also in 5.15.y',
+    kernels: 'before: 3.18-5.19 (the generic walker re-checks only the pte; before FOLL_PIN, 5.6, the reference held for DMA is a FOLL_GET one) and stable trees without the backport; after: 6.0 (70cbc3cc78a99: the pmd is re-checked after the ref), also in 5.15.y',
     story:
       "khugepaged collapses 512 small pages into a THP: it clears the pmd, flushes, checks that no page holds more than its mapping's reference, copies them into a huge page and maps that instead. A GUP-fast walker that read the pmd before it was cleared still walks the old pte table; if it takes its pin after the check, the collapse goes on and the pinned page is no longer the one the process maps: the device writes to a page the process will never read. The pte it re-checks never changed, so only a re-check of the pmd notices: Yang Shi's 70cbc3cc78a99 (6.0, queued for 5.15.y) re-reads the pmd after the ref. The race dates from the generic walker (3.18). On x86 the flush IPI waits for the interrupts-off walker; on arm64 nothing waits (2ba99c5e0881 added an IPI before the old table is freed or reused).",
     refs: ['GUP-FACTS §10 (khugepaged collapse fix in 6.0)', 'commit 70cbc3cc78a99', 'commit 2ba99c5e0881'],
@@ -267,7 +267,7 @@ export const RACES: RaceScenario[] = [
     before: { arch: 'arm64', version: 'wpseq-2021' },
     after: { arch: 'arm64', version: 'folio-6x' },
     invariant: 'pinned-page-replaced',
-    alsoBad: [{ arch: 'arm64', version: 'foll-pin-2020' }],
+    alsoBad: [{ arch: 'arm64', version: 'foll-pin-2020' }, { arch: 'arm64', version: 'generic-2014' }],
     alsoOk: [{ arch: 'x86-64', version: 'wpseq-2021' }],
     bounds: B,
   },

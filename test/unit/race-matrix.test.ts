@@ -43,6 +43,12 @@ const EXPLAINED: Record<string, [string, string]> = {
   'race-khugepaged-collapse wpseq-2021 arm-lpae': ['pinned-page-replaced', 'race-khugepaged-collapse: ARM LPAE flushes by broadcast too'],
   'race-khugepaged-collapse foll-pin-2020 x86-pae': ['torn-read', `${TORN_PMD} (the collapse clears the pmd)`],
   'race-khugepaged-collapse wpseq-2021 x86-pae': ['torn-read', `${TORN_PMD} (the collapse clears the pmd)`],
+  // from the generic walker (3.18) on: a FOLL_GET reference held for DMA before FOLL_PIN (dmaRef)
+  'race-khugepaged-collapse generic-2014 arm64': ['pinned-page-replaced', 'race-khugepaged-collapse: the race dates from the generic walker (3.18), the DMA reference a FOLL_GET one'],
+  'race-khugepaged-collapse generic-2014 arm-lpae': ['pinned-page-replaced', 'race-khugepaged-collapse: ARM LPAE flushes by broadcast too'],
+  'race-khugepaged-collapse generic-2014 x86-pae': ['torn-read', `${TORN_PMD} (the collapse clears the pmd)`],
+  'race-khugepaged-collapse x86-2008 x86-pae': ['torn-read', `${TORN_PMD} (the collapse clears the pmd)`],
+  'race-khugepaged-collapse arm-rfc-2013 arm-lpae': ['ref-on-freed-page', 'race-pte-changed: the RFC does not re-check the pte after the ref, and a broadcast flush waits for nobody (the collapse frees the old pages)'],
   'race-fork-pin foll-pin-2020 x86-64': ['fork-pin-cow', 'race-fork-pin: its own before (5.9-5.10.y)'],
   'race-fork-pin foll-pin-2020 x86-pae': ['fork-pin-cow', 'race-fork-pin: its own before (5.9-5.10.y)'],
   'race-fork-pin foll-pin-2020 arm-lpae': ['fork-pin-cow', 'race-fork-pin: its own before (5.9-5.10.y)'],
