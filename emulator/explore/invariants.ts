@@ -114,7 +114,7 @@ export function checkCowReuse(m: Machine, r: Returned): Violation | undefined {
   return undefined;
 }
 
-/** After a FOLL_PIN call, each pinned page is still what its address maps, unless the address was unmapped. */
+/** After a call that pinned (or took a reference for DMA), each page is still what its address maps, unless the address was unmapped. */
 export function checkPinnedStays(m: Machine, r: Returned): Violation | undefined {
   if (!r.call.pin && !r.call.dma) return undefined;
   const start = r.call.start - (r.call.start % 4096);
@@ -164,8 +164,7 @@ function lookupLeaf(m: Machine, addr: number) {
   return undefined;
 }
 
-/** Count the present leaf entries that map each frame (a huge leaf counts once, on its head). */
-/** How many leaf entries map each frame of memory (by its compound head), by frame index. */
+/** How many present leaf entries map each frame of memory, by frame index (a huge leaf, and each pte of a THP, counts on its compound head). */
 function mappingCounts(m: Machine): Int32Array {
   const out = new Int32Array(m.mem.frames);
   visitTable(m, m.mm.pgd, 0, out);
