@@ -126,9 +126,6 @@ export class PhysMem {
     this.gen = this.gen.concat(zeros);
     this.own = this.own.concat(zeros);
     this.wordsInUse = this.wordsInUse.concat(zeros);
-    // no table in the new frames, said with undefined: an array grown by writing far past its end goes sparse (a slow dictionary)
-    this.tables = this.tables.concat(undefinedsOf(cap - this.tables.length));
-    this.tablesShared = false;
     this.cap = cap;
   }
 
@@ -430,11 +427,6 @@ function zerosOf(n: number): number[] {
     zeroRuns.set(n, z);
   }
   return z;
-}
-
-/** n undefineds, to append to the tables array */
-function undefinedsOf(n: number): undefined[] {
-  return new Array<undefined>(n).fill(undefined);
 }
 
 /** One word's share of tablesDigest: a well-mixed function of (frame, word, value). */
