@@ -173,9 +173,14 @@ export function applyFile(before: string, f: FilePatch): { text: string; how: 'e
   return fuzzy === false ? undefined : { text: fuzzy, how: 'fuzz' };
 }
 
+/** A line with each run of blank space counted as one, and none at its ends. */
+export function spaced(l: string): string {
+  return l.replace(/\s+/g, ' ').trim();
+}
+
 /** Two lines are the same but for how much blank space runs between their words (and at their ends). */
 export function sameIgnoringSpace(a: string, b: string): boolean {
-  return a === b || a.replace(/\s+/g, ' ').trim() === b.replace(/\s+/g, ' ').trim();
+  return a === b || spaced(a) === spaced(b);
 }
 
 /** Whether the text looks like a patch at all (a diff header and a hunk), before parsing it. */

@@ -25,7 +25,7 @@ import { archesOf, mentionsGup } from '../analysis/fingerprint';
 import { fileVersion } from '../analysis/source';
 import { parseC, type CFile } from '../analysis/parse';
 import { cliGit, type GitAccessor } from './git';
-import { applyFile, NotAPatchError, parseMails, parseQuotedMails, sameIgnoringSpace, type FilePatch, type MailPatch } from './patch';
+import { applyFile, NotAPatchError, parseMails, parseQuotedMails, spaced, type FilePatch, type MailPatch } from './patch';
 
 export type Verdict = 'violation' | 'ok' | 'n/a';
 
@@ -192,12 +192,13 @@ function touched(text: string | undefined, file: CFile | undefined, ranges: [num
  * is not found as it is (applied with fuzz).
  */
 function hunkOffsets(before: string, f: FilePatch): number[] {
-  const lines = before.split('\n');
+  // blank space counted as one, once per line (a mailer may have re-indented the patch)
+  const lines = before.split('\n').map(spaced);
   return (f.patch?.hunks ?? []).map((h) => {
-    const want = h.lines.filter((l) => !l.startsWith('+') && !l.startsWith('\\')).map((l) => l.slice(1));
+    const want = h.lines.filter((l) => !l.startsWith('+') && !l.startsWith('\\')).map((l) => spaced(l.slice(1)));
     const at = h.oldStart - (h.oldLines > 0 ? 1 : 0);
     if (!want.length) return 0;
-    const fits = (s: number) => s >= 0 && s + want.length <= lines.length && want.every((l, j) => sameIgnoringSpace(lines[s + j], l));
+    const fits = (s: number) => s >= 0 && s + want.length <= lines.length && want.every((l, j) => lines[s + j] === l);
     for (let d = 0; d < lines.length; d++) {
       if (fits(at - d)) return -d;
       if (fits(at + d)) return d;
