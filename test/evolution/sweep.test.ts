@@ -3,6 +3,7 @@
  * introduce and fix each race, and a second run reads every verdict from the blob cache.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,6 +59,10 @@ describe('sweep', () => {
     expect(again.flips).toEqual(r.flips);
     expect(Date.now() - t0).toBeLessThan(30_000);
     expect(readdirSync(cacheDir).length).toBe(cached);
+    // kept under what computed them: the built worker's digest, so another build never reuses them
+    const worker = join(__dirname, '../../dist/sweep-worker.js');
+    const digest = existsSync(worker) ? `-${createHash('sha1').update(readFileSync(worker)).digest('hex').slice(0, 12)}` : '';
+    expect(readdirSync(cacheDir).every((f) => f.startsWith(`sweep-4${digest}-`))).toBe(true);
   }, 120_000);
 
   it('gup-lens sweep --json: commits, cells and flips of the contract', async () => {
