@@ -5,7 +5,7 @@
  * names in the message.
  */
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { inspect } from '../analysis/analyze';
 import { fileVersion, MAX_SOURCE_BYTES, NotGupError } from '../analysis/source';
@@ -16,6 +16,7 @@ import { parseStubs, type Stubs } from '../../emulator/interp/kapi/stubs';
 import { check } from '../analysis/check';
 import { archesOf } from '../analysis/fingerprint';
 import { fileCoverage } from '../analysis/coverage';
+import { treeRoot } from '../analysis/headers';
 import { review, type PatchReview } from '../evolution/review';
 import { sweep } from '../evolution/sweep';
 import { NotAPatchError } from '../evolution/patch';
@@ -486,15 +487,17 @@ function reviewJson(p: PatchReview) {
 export async function cmdReview(a: { patch: string; tree?: string; arch?: string[]; json: boolean; races: boolean; maxStates?: string; stub?: string[] }, out: Out, err: Out): Promise<void> {
   for (const x of a.arch ?? []) getArch(x);
   if (a.tree && !isDirectory(a.tree)) throw new UsageError(`${a.tree} is not a directory (the kernel tree the patch is for)`);
+  // without --tree, the kernel tree the reviewer stands in (or the one the patch file lies in)
+  const tree = a.tree ?? treeRoot(join(process.cwd(), 'x')) ?? treeRoot(resolve(a.patch));
   const text = readSource(a.patch);
-  const r = await review(text, { tree: a.tree, arches: a.arch, races: a.races, maxStates: positiveInt(a.maxStates, 'max-states'), stubs: stubsOf(a.stub) });
+  const r = await review(text, { tree, arches: a.arch, races: a.races, maxStates: positiveInt(a.maxStates, 'max-states'), stubs: stubsOf(a.stub) });
   if (a.json) {
     out(JSON.stringify({ patches: r.patches.map(reviewJson), ...(r.series && { series: reviewJson(r.series) }) }));
     return;
   }
   for (const p of [...r.patches, ...(r.series ? [r.series] : [])]) {
     out(`${p.subject}`);
-    out(`  base: ${p.base.kind}${p.base.rev ? ` ${p.base.rev}` : p.base.kind === 'head' ? ` (the files of ${a.tree}: not a git repository)` : ''}`);
+    out(`  base: ${p.base.kind}${p.base.rev ? ` ${p.base.rev}` : p.base.kind === 'head' ? ` (the files of ${tree}: not a git repository)` : ''}`);
     for (const x of p.problems) out(`  ! ${x}`);
     for (const x of p.notes) out(`  note: ${x}`);
     for (const f of p.functions) {

@@ -118,6 +118,13 @@ describe('patch review', () => {
     expect(p.races.find((x) => x.scenario === 'race-pae-torn-pmd')).toMatchObject({ before: 'violation', after: 'ok', flip: 'fixed' });
     const err: string[] = [];
     expect(await main(['review', join(plain, 'mm/gup.c'), '--tree', join(plain, 'nowhere')], () => undefined, (s) => err.push(s))).toBe(2); // a usage error
+    // without --tree, a patch inside a kernel tree (it has include/linux/mm.h) is reviewed against that tree
+    mkdirSync(join(plain, 'include/linux'), { recursive: true });
+    writeFileSync(join(plain, 'include/linux/mm.h'), '/* the tree\'s own header */\n');
+    writeFileSync(join(plain, 'fix.patch'), mail);
+    const out: string[] = [];
+    expect(await main(['review', join(plain, 'fix.patch'), '--arch', 'x86-pae', '--no-races'], (s) => out.push(s), () => undefined)).toBe(0);
+    expect(out.join('\n')).toMatch(new RegExp(`base: head \\(the files of ${plain}: not a git repository\\)`));
     expect(err.join('\n')).toMatch(/nowhere is not a directory/);
   }, 60_000);
 
