@@ -103,7 +103,10 @@ export function mapLeaf(m: Machine, addr: number, level: Level, pfn: number, pro
 
 export function buildMachine(arch: ArchModel, era: Era, layout: Layout): Machine {
   const physBase = layout.physBase ?? DEFAULT_PHYS_BASE;
-  const m = new Machine(arch, era, Math.floor(physBase / 4096), layout.cpus ?? 2);
+  // 1 GiB pages first, at the aligned start of memory: after the pgd they would be a gigabyte further on
+  const pud = arch.levels.find((l) => l.level === 'pud' && l.leaf);
+  const ahead = pud ? layout.mappings.filter((s) => s.kind === 'huge-pud' && !s.migration).map((s) => ({ order: pud.shift - 12, count: s.count ?? 1 })) : [];
+  const m = new Machine(arch, era, Math.floor(physBase / 4096), layout.cpus ?? 2, ahead);
   for (const spec of layout.mappings) mapSpec(m, spec);
   m.vmas.sort((a, b) => a.start - b.start);
   return m;
@@ -131,8 +134,9 @@ function mapSpec(m: Machine, spec: MapSpec): void {
   if (spec.migration) return mapMigrating(m, spec, start, level, size, order, count);
   const write = !spec.noAccess && (spec.write ?? true);
   const prot: LeafProt = { write, user: true, special: spec.special, devmap: spec.devmap, protnone: spec.protnone, noAccess: spec.noAccess, pkey: spec.pkey };
-  // the pages, their alignment, and a table per 512 leaves (and a few above)
-  m.mem.reserve(count * 2 ** order + 2 ** order + Math.ceil(count / 512) + 8);
+  // the pages (but those allocated ahead), their alignment, and a table per 512 leaves (and a few above)
+  const fresh = Math.max(0, count - m.mem.keptAhead(order));
+  m.mem.reserve((fresh ? fresh * 2 ** order + 2 ** order : 0) + Math.ceil(count / 512) + 8);
   const near = { table: -1, base: 0, size: 0 };
   for (let i = 0; i < count; i++) {
     const pfn = m.mem.alloc(order);

@@ -142,8 +142,10 @@ export class Machine {
     else (this.holds as Map<number, number>).set(pfn, n - 1);
   }
 
-  constructor(readonly arch: ArchModel, readonly era: Era, basePfn: number, ncpus = 2) {
+  /** `ahead`: pages to allocate before the first page table (1 GiB pages: see PhysMem.allocAhead) */
+  constructor(readonly arch: ArchModel, readonly era: Era, basePfn: number, ncpus = 2, ahead: { order: number; count: number }[] = []) {
     this.mem = new PhysMem(basePfn);
+    for (const a of ahead) this.mem.allocAhead(a.order, a.count);
     this.cpus = Array.from({ length: ncpus }, (_, id) => ({ id, irqsOff: false, enables: 0, pendingIpis: 0 }));
     this.mm = { pgd: this.mem.alloc(0, 'table'), write_protect_seq: 0, has_pinned: false };
     this.setTableVa(this.mm.pgd, { level: arch.levels[0].level, base: 0 });

@@ -140,8 +140,31 @@ export class PhysMem {
     return i >= 0 && i < this.top;
   }
 
+  /** pages allocated ahead, by order, handed out by alloc() of that order first (lowest frame first) */
+  private ahead = new Map<number, number[]>();
+
+  /**
+   * Allocate `count` pages of this order now, before anything else, and keep them for the next
+   * alloc()s of that order: a 1 GiB page allocated after the first page table would leave a
+   * quarter of a million frames of alignment in the memmap, copied with every machine.
+   */
+  allocAhead(order: number, count: number): void {
+    // room for them and a few tables after them, in one step
+    this.reserve((count << order) + 64);
+    const got: number[] = [];
+    for (let k = 0; k < count; k++) got.push(this.alloc(order));
+    this.ahead.set(order, [...(this.ahead.get(order) ?? []), ...got]);
+  }
+
+  /** How many pages of this order allocAhead keeps still. */
+  keptAhead(order: number): number {
+    return this.ahead.get(order)?.length ?? 0;
+  }
+
   /** Allocate 2^order frames, naturally aligned; refcount 1 on the head (alloc_pages). */
   alloc(order = 0, as: 'data' | 'table' = 'data'): number {
+    const kept = as === 'data' ? this.ahead.get(order) : undefined;
+    if (kept?.length) return kept.shift()!;
     let i: number;
     if (order === 0 && this.freeList.length > 0) {
       i = this.freeList.pop()!;
@@ -411,6 +434,7 @@ export class PhysMem {
     c.top = n;
     c.freeList = this.freeList.slice();
     c.nextGen = this.nextGen;
+    if (this.ahead.size) c.ahead = new Map([...this.ahead].map(([o, l]) => [o, l.slice()]));
     return c;
   }
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { releaseNumber } from '../../emulator/arch/release';
 import { getArch } from '../../emulator/arch';
+import { buildMachine } from '../../emulator/machine/builder';
 import type { Machine } from '../../emulator/machine/machine';
 import { makeKern, releaseAll, replay, type Replay } from '../../emulator/run/replay';
 import type { ArchId } from '../../emulator/arch/types';
@@ -341,6 +342,17 @@ describe('exact reference counting', () => {
     const small = replay({ arch: 'x86-64', version: 'folio-6x', scenario: 'pages-4k-16' });
     expect(small.deltas.every((d) => d.refcount === 1)).toBe(true); // FOLL_GET: plain refs
     expect(() => replay({ arch: 'x86-64', version: 'generic-2014', scenario: 'pin-1g' })).toThrow(/predates FOLL_PIN/);
+  });
+
+  it('a 1 GiB page is allocated before the page tables: its machine holds a quarter million frames, not half a million of alignment', () => {
+    const m = buildMachine(getArch('x86-64'), 'modern', { mappings: [{ kind: 'huge-pud', offset: 0 }, { kind: '4k', offset: 2 ** 31, count: 4 }] });
+    expect(m.mem.frames).toBeGreaterThanOrEqual(2 ** 18);
+    expect(m.mem.frames).toBeLessThan(2 ** 18 + 64);
+    const r = replay({ arch: 'x86-64', version: 'foll-pin-2020', scenario: 'pin-1g' });
+    // the gigabyte starts at the first frame of memory; the tables come after it
+    expect(r.result.pages[0]).toBe(r.machine.mem.basePfn);
+    expect(r.machine.mm.pgd).toBeGreaterThanOrEqual(r.machine.mem.basePfn + 2 ** 18);
+    expect(r.deltas.find((d) => d.pfn === r.result.pages[0])).toEqual({ pfn: r.result.pages[0], refcount: 512, pincount: 512 });
   });
 
   it('the caller gives pages back in runs of one compound page (releasePages) as one release a page would', () => {
