@@ -255,10 +255,21 @@ export function warmParser(): void {
 /** trees asked for ahead of need (a replay starts its parse while the file's outline is still parsing) */
 const ahead = new Map<string, Promise<ReturnType<ParseC>>>();
 
+/**
+ * Trees the parse worker made, as plain data nothing writes: the arches whose configuration
+ * preprocesses a file alike (x86-64 and arm64, often all four) share one parse. The last few.
+ */
+const plain = new Map<string, Promise<ReturnType<ParseC>>>();
+const PLAIN_KEPT = 4;
+
 /** Start parsing `text` for the interpreter now; the next parseTree of the same text takes it. */
 export function parseTreeAhead(text: string): void {
   // a flat tree of a big file is tens of MB: keep one ahead at most, and only for files of mm/gup.c's size
-  if (ahead.has(text) || text.length > 512 * 1024) return;
+  if (ahead.has(text) || plain.has(text) || text.length > 512 * 1024) return;
+  if (hostFor(text, treeHost).available) {
+    void parseTree(text).catch(() => undefined);
+    return;
+  }
   ahead.clear();
   const p = parseTreeNow(text);
   p.catch(() => undefined);
@@ -269,8 +280,18 @@ export function parseTreeAhead(text: string): void {
 export function parseTree(text: string): Promise<ReturnType<ParseC>> {
   const early = ahead.get(text);
   if (early) {
-    ahead.delete(text); // a tree is used once
+    ahead.delete(text); // an in-process tree is used once (its compile frees it)
     return early;
+  }
+  if (text.length <= 512 * 1024 && hostFor(text, treeHost).available) {
+    let p = plain.get(text);
+    if (!p) {
+      p = parseTreeNow(text);
+      p.catch(() => plain.delete(text));
+      if (plain.size >= PLAIN_KEPT) plain.delete(plain.keys().next().value!);
+      plain.set(text, p);
+    }
+    return p;
   }
   return parseTreeNow(text);
 }

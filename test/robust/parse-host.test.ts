@@ -148,3 +148,18 @@ describe('packaging', () => {
     expect(allow).toContain('!dist/server.js');
   });
 });
+
+describe.skipIf(!existsSync(script))('trees for the interpreter (needs dist/)', () => {
+  it('a tree the worker made is plain data: the arches whose preprocessed text is the same share one parse', async () => {
+    const { parseTree } = await import('../../server/analysis/parse');
+    const { treeHost } = await import('../../server/analysis/parse-host');
+    if (!treeHost().available) return console.warn('skipped: no tree worker in this run');
+    const a = parseTree(text);
+    const b = parseTree(text);
+    expect(b).toBe(a);
+    const t = await a;
+    expect(t.rootNode.namedChildren.length).toBeGreaterThan(10);
+    // another text is another parse
+    expect(parseTree(text + '\n')).not.toBe(a);
+  });
+});
