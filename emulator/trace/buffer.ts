@@ -11,6 +11,17 @@ export interface StepSink {
   push(s: Step): unknown;
 }
 
+/**
+ * A sink that keeps only which kernel functions ran (a lens plan asks which scenario executes a
+ * function): no step is built, whatever the walk's length.
+ */
+export class FnSink implements StepSink {
+  readonly fns = new Set<string>();
+  push(s: Step): void {
+    this.fns.add(s.fn);
+  }
+}
+
 const LEVELS: (Level | undefined)[] = [undefined, 'pgd', 'p4d', 'pud', 'pmd', 'pte'];
 
 function levelId(l: Level | undefined): number {

@@ -9,7 +9,7 @@ import { POW2 } from '../arch/bits';
 import { releaseNumber } from '../arch/release';
 import { levelIndex, levelInfo, type ArchId, type ArchModel, type Ent, type Era, type Level } from '../arch/types';
 import type { Machine, Slot } from '../machine/machine';
-import { TraceBuffer, type StepSink } from '../trace/buffer';
+import { FnSink, TraceBuffer, type StepSink } from '../trace/buffer';
 import { HashSink } from '../trace/hash';
 import type { TailScheme } from './refs';
 import { speller } from './spelling';
@@ -358,6 +358,7 @@ export function step(k: Kern, fn: string, anchor: string, event: StepEvent, extr
   }
   if (sink instanceof TraceBuffer) sink.record(k.actor, k.cpu, fn, anchor, event, k.frames.length, extra);
   else if (sink instanceof HashSink) sink.add(anchor, extra?.note, extra?.lo, extra?.hi, extra?.pfn, extra?.nr, extra?.ref, extra?.addr, extra?.until);
+  else if (sink instanceof FnSink) sink.fns.add(fn);
   else sink.push(stepRec(k, fn, anchor, event, extra));
   return k.i;
 }

@@ -17,6 +17,7 @@ import { fileVersion, type SourceRequest } from './source';
 import { Unsupported } from '../../emulator/interp/runtime';
 import { SLOW_PATH } from '../../emulator/interp/kapi/slow';
 import { reachableFunctions } from '../../emulator/interp/prune';
+import { FnSink } from '../../emulator/trace/buffer';
 import { roots, type SourceVersion } from '../../emulator/interp/source-version';
 
 export interface Analysis {
@@ -245,10 +246,10 @@ async function makePlan(a: Analysis, arch: ArchId, only?: string[]): Promise<Map
   const executed = (sc: Scenario): Set<string> | Error => {
     let r = ran.get(sc.id);
     if (!r) {
-      const fns = new Set<string>();
+      const sink = new FnSink();
       try {
-        replay({ arch, version, scenario: sc, trace: true, sink: { push: (x) => fns.add(x.fn) } });
-        r = fns;
+        replay({ arch, version, scenario: sc, trace: true, sink });
+        r = sink.fns;
       } catch (e) {
         r = formatted(e as Error);
       }
