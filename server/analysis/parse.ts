@@ -257,10 +257,11 @@ const ahead = new Map<string, Promise<ReturnType<ParseC>>>();
 
 /**
  * Trees the parse worker made, as plain data nothing writes: the arches whose configuration
- * preprocesses a file alike (x86-64 and arm64, often all four) share one parse. The last few.
+ * preprocesses a file alike (x86-64 and arm64, often all four) share one parse. The last two (the
+ * distinct inputs of one edit; a tree of a big file is megabytes).
  */
 const plain = new Map<string, Promise<ReturnType<ParseC>>>();
-const PLAIN_KEPT = 4;
+const PLAIN_KEPT = 2;
 
 /** Start parsing `text` for the interpreter now; the next parseTree of the same text takes it. */
 export function parseTreeAhead(text: string): void {
