@@ -25,6 +25,8 @@ export interface ReplayRequest {
   la57?: boolean;
   /** record into this sink instead of a trace buffer (with `trace`): what ran, without keeping every step */
   sink?: StepSink;
+  /** work out the refcount deltas (default); off where only what ran matters (a lens plan): a 1 GiB machine's memmap is not copied to compare */
+  deltas?: boolean;
 }
 
 export interface Replay {
@@ -151,7 +153,7 @@ export function replay(req: ReplayRequest): Replay {
   const version = typeof req.version === 'string' ? getVersion(req.version) : req.version;
   checkApplicable(arch, version, scenario);
   const m = buildMachine(archFor(arch, version), version.era, { mappings: scenario.layout });
-  const before = { ref: m.mem.refcount.slice(), pin: m.mem.pincount.slice(), frames: m.mem.frames };
+  const before = req.deltas === false ? undefined : { ref: m.mem.refcount.slice(), pin: m.mem.pincount.slice(), frames: m.mem.frames };
   const call = gupCall(arch, scenario, version);
   const trace = new TraceBuffer(req.trace && !req.sink ? Math.min(call.nrPages * 6 + 64, 1 << 24) : 0);
   const k = makeKern(m, version, req.options, 'gup', 0, !!req.trace, false, req.sink ?? trace);
@@ -162,7 +164,7 @@ export function replay(req: ReplayRequest): Replay {
     get steps() {
       return (steps ??= trace.toArray());
     },
-    result, deltas: refDeltas(m, before), machine: m, refBefore: before.ref, options: req.options,
+    result, deltas: before ? refDeltas(m, before) : [], machine: m, refBefore: before?.ref ?? [], options: req.options,
   };
 }
 

@@ -248,7 +248,7 @@ async function makePlan(a: Analysis, arch: ArchId, only?: string[]): Promise<Map
     if (!r) {
       const sink = new FnSink();
       try {
-        replay({ arch, version, scenario: sc, trace: true, sink });
+        replay({ arch, version, scenario: sc, trace: true, sink, deltas: false });
         r = sink.fns;
       } catch (e) {
         r = formatted(e as Error);
