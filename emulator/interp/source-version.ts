@@ -104,14 +104,15 @@ function build(tree: ReturnType<ParseC>, config: InterpConfig, pre: Preprocessed
   // the era (THP protocol, tail pins) is the file's own, from its markers; the model's only where it has none
   const placement = placeRelease(codeNames(text), text);
   const tails = placement?.tails ?? model.thpTails;
+  const pinEntry = names.some((n) => PIN_ENTRIES.includes(n));
   const self: SourceVersion = {
     engine: 'source',
     id: model.id,
     title: `the file's own code${opts.path ? ` (${opts.path})` : ''}`,
     kernels: model.kernels,
     since: placement?.since ?? model.since,
-    year: names.some((n) => PIN_ENTRIES.includes(n)) ? Math.max(model.year, 2020) : model.year,
-    pins: !!opts.entry || names.some((n) => PIN_ENTRIES.includes(n)),
+    year: pinEntry ? Math.max(model.year, 2020) : model.year,
+    pins: !!opts.entry || pinEntry,
     files: opts.path ? [opts.path] : model.files,
     functions: names,
     change: model.change,
@@ -148,10 +149,7 @@ function build(tree: ReturnType<ParseC>, config: InterpConfig, pre: Preprocessed
       return runGup(this as SourceVersion, k, call);
     },
     // a FOLL_GET reference goes back as the file's era counted it; a pin as the (5.6+) model unpins
-    release: (k, pfn, call, n = 1) => {
-      if (call.pin) return model.release(k, pfn, call, n);
-      for (let j = 0; j < n; j++) putPage(k, pfn + j, tails);
-    },
+    release: (k, pfn, call, n) => (call.pin ? model.release(k, pfn, call, n) : putPage(k, pfn, tails, n)),
     grab: (k, pfn, call) => {
       if (call.pin) return model.grab(k, pfn, call);
       getPage(k, pfn, tails);

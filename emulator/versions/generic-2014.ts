@@ -235,9 +235,7 @@ export const generic_2014: VersionModel = {
   ],
   defaults: { ...DEFAULT_OPTIONS, pteSpecial: true, rcuTableFree: true, splitIpi: true },
   gup: get_user_pages_fast,
-  release: (k, pfn, _call, n = 1) => {
-    for (let j = 0; j < n; j++) putPage(k, pfn + j, TAILS);
-  },
+  release: (k, pfn, _call, n) => putPage(k, pfn, TAILS, n),
   grab(k, pfn) {
     getPage(k, pfn, TAILS);
     return true;

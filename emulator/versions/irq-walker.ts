@@ -222,9 +222,7 @@ export function irqWalker(meta: Meta, d: IrqDialect): VersionModel {
     options: [],
     defaults: { ...DEFAULT_OPTIONS },
     gup: (k, call) => (call.fastOnly ? __get_user_pages_fast(k, d, call) : get_user_pages_fast(k, d, self, call)),
-    release: (k, pfn, _call, n = 1) => {
-      for (let j = 0; j < n; j++) putPage(k, pfn + j, d.tails);
-    },
+    release: (k, pfn, _call, n) => putPage(k, pfn, d.tails, n),
     grab(k, pfn) {
       getPage(k, pfn, d.tails);
       return true;

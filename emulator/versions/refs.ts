@@ -47,11 +47,16 @@ export function getPage(k: Kern, pfn: number, scheme: TailScheme): void {
   if (head !== pfn && splitPins(k, head)) tailPin(k, pfn, scheme, 1);
 }
 
-/** put_page(): the reverse of getPage, for whatever the page is now (a split may have happened). */
-export function putPage(k: Kern, pfn: number, scheme: TailScheme): void {
-  const head = k.m.headOf(pfn);
-  if (head !== pfn && splitPins(k, head)) tailPin(k, pfn, scheme, -1);
-  k.m.refSub(head, 1);
+/**
+ * put_page(): the reverse of getPage, for whatever the page is now (a split may have happened);
+ * `n` consecutive pages from pfn one by one, as a caller puts a FOLL_GET range back.
+ */
+export function putPage(k: Kern, pfn: number, scheme: TailScheme, n = 1): void {
+  for (let j = 0; j < n; j++) {
+    const head = k.m.headOf(pfn + j);
+    if (head !== pfn + j && splitPins(k, head)) tailPin(k, pfn + j, scheme, -1);
+    k.m.refSub(head, 1);
+  }
 }
 
 /** The pin bias of FOLL_PIN (include/linux/mm.h, 5.7). */

@@ -46,7 +46,7 @@ export async function analyze(text: string, override?: string, signal?: AbortSig
   // the model's functions, and every function of the file its GUP-fast entry points reach without
   // entering the slow path: a file's own helpers (gup_fast_permitted, undo_dev_pagemap, a vendor's
   // walker) are GUP-fast functions too, with lenses and coverage of their own
-  const reach = version && fp ? reachableFunctions(text, roots(), (n) => SLOW_PATH.has(n)) : undefined;
+  const reach = version && fp ? fastReach(text) : undefined;
   const gupFunctions = version && fp ? file.functions.filter((f) => version.functions.includes(f.name) || !!reach?.has(f.name)) : [];
   return { text, file, fingerprint: fp, version, gupFunctions, req };
 }
@@ -56,8 +56,13 @@ export async function analyze(text: string, override?: string, signal?: AbortSig
  * of the text its entry points reach without entering the slow path (what analyze() lenses).
  */
 export function gupCensusOf(text: string): (name: string) => boolean {
-  const reach = reachableFunctions(text, roots(), (n) => SLOW_PATH.has(n));
+  const reach = fastReach(text);
   return (name) => isGupName(name) || !!reach?.has(name);
+}
+
+/** The functions of a text its GUP-fast entry points reach without entering the slow path (undefined: its braces do not balance). */
+function fastReach(text: string): Set<string> | undefined {
+  return reachableFunctions(text, roots(), (n) => SLOW_PATH.has(n));
 }
 
 export interface ArchReplay {
@@ -146,8 +151,12 @@ function sourceMapping(file: CFile, steps: readonly { line?: number }[]): Mappin
  */
 /** The arches the file's code is for (an x86 file: x86-64 and PAE), and why where it is for none of them. */
 export function archesFor(a: Analysis): { arches: ArchId[]; note?: string } {
-  return archesOf(a.text, a.req.path);
+  // once per analysis: a tree's mm/gup.c asks the file system which arch files stand beside it
+  let r = archesMemo.get(a);
+  if (!r) archesMemo.set(a, (r = archesOf(a.text, a.req.path)));
+  return r;
 }
+const archesMemo = new WeakMap<Analysis, { arches: ArchId[]; note?: string }>();
 
 export async function replayFunction(a: Analysis, fn: string, arch: ArchId, chosen?: Scenario): Promise<ArchReplay> {
   if (!archesFor(a).arches.includes(arch)) return { arch, scenario: chosen ?? scenarioFor(fn), engine: 'model', na: archesFor(a).note ?? `not for this arch: this file's code is for ${archesFor(a).arches.join(', ')}` };

@@ -4,7 +4,7 @@
  * parse arguments, call, print text or one JSON document. Exit 2 on bad input, with the valid
  * names in the message.
  */
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { inspect } from '../analysis/analyze';
@@ -17,7 +17,7 @@ import { check } from '../analysis/check';
 import { archesOf } from '../analysis/fingerprint';
 import { fileCoverage } from '../analysis/coverage';
 import { treeRoot } from '../analysis/headers';
-import { review, type PatchReview } from '../evolution/review';
+import { isGitTree, review, type PatchReview } from '../evolution/review';
 import { sweep } from '../evolution/sweep';
 import { NotAPatchError } from '../evolution/patch';
 import { COMPILER_FORMS, KAPI, kapiTable, releasesOf } from '../../emulator/interp/kapi';
@@ -536,7 +536,7 @@ export async function cmdCoverage(a: { file: string; json: boolean; stub?: strin
 }
 
 export async function cmdSweep(a: { repo: string; from?: string; to?: string; tags: boolean; arch?: string[]; maxStates?: string; json: boolean }, out: Out, err: Out): Promise<void> {
-  if (!existsSync(join(a.repo, '.git')) && !existsSync(join(a.repo, 'HEAD'))) throw new UsageError(`${a.repo} is not a git repository`);
+  if (!isGitTree(a.repo)) throw new UsageError(`${a.repo} is not a git repository`);
   for (const x of a.arch ?? []) getArch(x);
   const r = await sweep(cliGit(a.repo), { from: a.from, to: a.to, tags: a.tags, arches: a.arch, maxStates: positiveInt(a.maxStates, 'max-states'), progress: err });
   if (a.json) {
@@ -549,7 +549,7 @@ export async function cmdSweep(a: { repo: string; from?: string; to?: string; ta
 }
 
 export async function cmdHistory(a: { fn: string; repo: string; json: boolean }, out: Out): Promise<void> {
-  if (!existsSync(join(a.repo, '.git')) && !existsSync(join(a.repo, 'HEAD'))) throw new UsageError(`${a.repo} is not a git repository`);
+  if (!isGitTree(a.repo)) throw new UsageError(`${a.repo} is not a git repository`);
   const h = await functionHistory(cliGit(a.repo), a.fn);
   if (a.json) {
     out(JSON.stringify(h.map(({ text: _t, ...e }) => e)));

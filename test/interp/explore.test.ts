@@ -78,13 +78,13 @@ describe('explore --file on the era fixtures: the torn PAE pmd read', () => {
   });
 });
 
-describe('explore --file: race-fork-get on the era fixtures', () => {
-  const FIX = join(__dirname, '../fixtures/eras');
-  const v49 = readFileSync(join(FIX, 'gup-4.9-shape.c'), 'utf8');
-  // the 4.9 fixture calls a vendor hook: stubbed as a no-op, as a user would
-  const stubs = parseStubs(['vendor_gup_account=noop']);
-  const own = async (text: string, model: string, arch: 'arm64' | 'x86-64') => sourceVersion(text, await sourceParser(), getArch(arch), getVersion(model), { stubs });
+const ERAS = join(__dirname, '../fixtures/eras');
+const v49 = readFileSync(join(ERAS, 'gup-4.9-shape.c'), 'utf8');
+// the 4.9 fixture calls a vendor hook: stubbed as a no-op, as a user would
+const stubs = parseStubs(['vendor_gup_account=noop']);
+const own = async (text: string, model: string, arch: 'arm64' | 'x86-64') => sourceVersion(text, await sourceParser(), getArch(arch), getVersion(model), { stubs });
 
+describe('explore --file: race-fork-get on the era fixtures', () => {
   it('a 4.5-4.12 walker takes the shared page for a read, and the mapcount rule of its time hands it to the other process', async () => {
     const r = explore(getRace('race-fork-get'), { arch: 'arm64', version: await own(v49, 'generic-2014', 'arm64') });
     expect(r.verdict).toBe('violation');
@@ -102,7 +102,7 @@ describe('explore --file: race-fork-get on the era fixtures', () => {
   });
 
   it('a 5.10 walker (5.9\'s page_count rule) is clean without any early break', async () => {
-    const v = await own(readFileSync(join(FIX, 'gup-5.10-shape.c'), 'utf8'), 'wpseq-2021', 'x86-64');
+    const v = await own(readFileSync(join(ERAS, 'gup-5.10-shape.c'), 'utf8'), 'wpseq-2021', 'x86-64');
     expect(v.placement?.cowBreakReads).toBe(false);
     const r = explore(getRace('race-fork-get'), { arch: 'x86-64', version: v });
     expect(r.verdict).toBe('ok');
@@ -110,11 +110,6 @@ describe('explore --file: race-fork-get on the era fixtures', () => {
 });
 
 describe('explore --file: race-khugepaged-collapse on code from before FOLL_PIN', () => {
-  const FIX = join(__dirname, '../fixtures/eras');
-  const v49 = readFileSync(join(FIX, 'gup-4.9-shape.c'), 'utf8');
-  const stubs = parseStubs(['vendor_gup_account=noop']);
-  const own = async (text: string, model: string, arch: 'arm64' | 'x86-64') => sourceVersion(text, await sourceParser(), getArch(arch), getVersion(model), { stubs });
-
   it('a 4.9 walker takes the FOLL_GET reference drivers held for DMA then: the collapse replaces the page under it on arm64', async () => {
     const r = explore(getRace('race-khugepaged-collapse'), { arch: 'arm64', version: await own(v49, 'generic-2014', 'arm64') });
     expect(r.verdict).toBe('violation');
