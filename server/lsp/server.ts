@@ -109,7 +109,10 @@ export function startServer(connection: Connection): void {
       entry.problem = `gup-lens: this file is ${(text.length / 1048576).toFixed(1)} MB; lenses and hovers are for files up to ${MAX_BYTES / 1048576} MB`;
       log(`${doc.uri}: ${text.length} bytes, over the ${MAX_BYTES}-byte limit: not analysed`);
     } else {
-      entry.analysis = analyze(text, override, entry.abort.signal, { path: pathOf(doc.uri), stubs }).catch((e: Error) => {
+      entry.analysis = analyze(text, override, entry.abort.signal, { path: pathOf(doc.uri), stubs }).then((a) => {
+        if (a) ownFns.set(doc.uri, new Set(a.gupFunctions.map((f) => f.name)));
+        return a;
+      }).catch((e: Error) => {
         if (e instanceof ParseCancelled) return undefined;
         entry.problem = `gup-lens: this file could not be analysed (${e.message})`;
         log(`${doc.uri}: analysis failed: ${e.message}`);
@@ -119,6 +122,13 @@ export function startServer(connection: Connection): void {
     cache.set(doc.uri, entry);
     return entry.analysis;
   }
+
+  /**
+   * Per document, the GUP-fast functions its last finished analysis found: the census reaches
+   * past the models' names (a release's own helpers, a vendor's), and a hover on one of them
+   * waits for the analysis like a model name does.
+   */
+  const ownFns = new Map<string, Set<string>>();
 
   /** A document changed or closed: its parse under way, if any, stops. */
   function forget(uri: string): void {
@@ -223,6 +233,7 @@ export function startServer(connection: Connection): void {
   documents.onDidClose((e) => {
     // nothing may keep a closed document: a cleared timer still held in the map holds its text
     forget(e.document.uri);
+    ownFns.delete(e.document.uri);
     clearTimeout(timers.get(e.document.uri));
     timers.delete(e.document.uri);
     forgetLenses(e.document.uri);
@@ -325,7 +336,7 @@ export function startServer(connection: Connection): void {
     const lineText = doc.getText({ start: { line: p.position.line, character: 0 }, end: { line: p.position.line + 1, character: 0 } });
     const word = wordAt(lineText, p.position.character);
     // a word no version defines gets no hover: no need to wait for the document's (re)parse
-    if (!isGupName(word)) {
+    if (!isGupName(word) && !(word && ownFns.get(doc.uri)?.has(word))) {
       // once coverage has run: which scenarios run this line
       const cov = await readyCoverage(doc);
       const by = cov?.functions.map((f) => f.ranBy[p.position.line + 1]).find((x) => x?.length);

@@ -215,7 +215,8 @@ function inlineValue(s: Step, arch: ArchId, era: Parameters<typeof describeStep>
 export async function replayView(a: Analysis, fn: string, arch: ArchId, scenarioId?: string, picture = true): Promise<ReplayView> {
   const scenario = scenarioId && scenarioId !== 'auto' ? getScenario(scenarioId) : undefined;
   const r = await replayFunction(a, fn, arch, scenario);
-  const base = { fn, arch, version: a.version?.id, engine: engineLabel(r, a.version?.id), scenario: r.scenario.id, lines: [] as LineValue[], trace: [] as string[], missing: [] as string[] };
+  // nothing ran where the replay is n/a: no engine to name
+  const base = { fn, arch, version: a.version?.id, engine: r.replay ? engineLabel(r, a.version?.id) : undefined, scenario: r.scenario.id, lines: [] as LineValue[], trace: [] as string[], missing: [] as string[] };
   if (!r.replay || !r.mapping) return { ...base, na: r.na };
   const rp = r.replay;
   const byLine = new Map<number, LineValue>();

@@ -187,6 +187,24 @@ describe('the language server over stdio', () => {
     expect(r.history?.map((h) => h.verdict)).toEqual(['violation', 'ok']);
   });
 
+  it('hover on a GUP-fast helper of the file that no model names (a release\'s or a vendor\'s own): its replay, like a model name\'s', async () => {
+    const u = 'file:///eras/gup-6.10-hover.c';
+    const text = fixture('eras/gup-6.10-shape.c');
+    await open(u, text);
+    await lenses(u);
+    for (const fn of ['gup_fast_folio_allowed', 'pte_usable']) {
+      const line = lineOf(text, `static int ${fn}(`);
+      const h = await hover(u, line, text.split('\n')[line].indexOf(fn) + 2);
+      const md = (h!.contents as { value: string }).value;
+      expect(md).toMatch(new RegExp(`### ${fn} — \`folio-6x\``));
+      expect(md).toMatch(/\*\*x86-64\*\* \(your code\): walked/);
+    }
+    // a replay no built-in scenario makes names no engine: nothing ran
+    const un = await conn.sendRequest<ReplayView>('workspace/executeCommand', { command: 'gup-lens.server.replay', arguments: [{ uri: u, fn: 'gup_fast_unpin_user_pages', arch: 'x86-64', picture: false }] });
+    expect(un.na).toMatch(/no built-in scenario executes gup_fast_unpin_user_pages\(\) on x86-64/);
+    expect(un.engine).toBeUndefined();
+  });
+
   it('a didOpen without text opens an empty document: no lenses, no error', async () => {
     const u = 'file:///robust/no-text.c';
     await conn.sendNotification('textDocument/didOpen', { textDocument: { uri: u, languageId: 'c', version: ++version } });
