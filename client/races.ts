@@ -3,7 +3,8 @@
  * it; the verdict and the counterexample go to the output channel.
  */
 import * as vscode from 'vscode';
-import { RACES } from '../emulator/scenarios/races';
+import type { ArchId } from '../emulator/arch/types';
+import { raceArchFor, RACES } from '../emulator/scenarios/races';
 import { CLIENT_COMMANDS, SERVER_COMMANDS, type ExploreArgs, type ExploreView } from '../server/protocol';
 import { GupContext } from './context';
 import { serverCommand } from './replay';
@@ -41,10 +42,20 @@ export function activateRaces(ctx: GupContext): void {
     }),
   );
 
-  /** From a lens on a file: each race on this file's own code (on its before's arch); otherwise the versions' runs. */
+  /**
+   * From a lens on a file: each race on this file's own code, on an arch the file is built for
+   * (the race's own where it can); otherwise the versions' runs.
+   */
   async function pickAndRun(version?: string, uri?: string) {
+    const a = uri ? await serverCommand<{ arches?: ArchId[] } | null>(ctx, SERVER_COMMANDS.analysis, { uri }) : undefined;
+    const arches = a && !('error' in a) ? a.arches : undefined;
+    const onFile = (r: (typeof RACES)[number]) => {
+      const arch = arches ? raceArchFor(r, arches) : r.before.arch;
+      // a race the file's arches never meet is still listed: the server says why it does not apply
+      return { label: r.id, description: arch ? `this file on ${arch}` : `not on this file's arches (${arches!.join(', ') || 'none'})`, detail: r.title, args: { scenario: r.id, arch, uri } as ExploreArgs };
+    };
     const items = uri
-      ? RACES.map((r) => ({ label: r.id, description: `this file on ${r.before.arch}`, detail: r.title, args: { scenario: r.id, arch: r.before.arch, uri } as ExploreArgs }))
+      ? RACES.map(onFile)
       : RACES.flatMap((r) =>
           [r.before, r.after]
             .filter((x) => !version || x.version === version)

@@ -294,6 +294,16 @@ export const RACES: RaceScenario[] = [
 
 export const RACE_IDS = RACES.map((r) => r.id);
 
+/**
+ * The arch to explore a race on for code built for `arches` (a file's own): the race's own
+ * arch (its before side's) where the code is for it, else the first the race allows; none
+ * where the race meets none of them (PAE tearing on an ARM file).
+ */
+export function raceArchFor(race: RaceScenario, arches: readonly ArchId[]): ArchId | undefined {
+  const allowed = arches.filter((a) => !race.arches || race.arches.includes(a));
+  return allowed.includes(race.before.arch) ? race.before.arch : allowed[0];
+}
+
 /** The race's own run for this version and arch (with its switches), else a plain run of them. */
 export function raceRun(race: RaceScenario | undefined, arch: ArchId, version: string): NamedRun {
   return [race?.before, race?.after].find((r) => r && r.version === version && r.arch === arch) ?? { arch, version };

@@ -14,7 +14,7 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { getArch } from '../../emulator/arch';
 import type { ArchId } from '../../emulator/arch/types';
 import { explore } from '../../emulator/explore/explore';
-import { getRace, raceRun, type RaceRun } from '../../emulator/scenarios/races';
+import { getRace, raceArchFor, raceRun, type RaceRun } from '../../emulator/scenarios/races';
 import { checkApplicable, NotApplicableError } from '../../emulator/run/replay';
 import { fileVersion, prefetchFile } from '../analysis/source';
 import { Unsupported } from '../../emulator/interp/runtime';
@@ -24,7 +24,7 @@ import type { Step } from '../../emulator/trace/types';
 import { mapSteps } from '../analysis/mapping';
 import { traceSvg } from '../pictures/trace-svg';
 import { getVersion } from '../../emulator/versions';
-import { analyze, type Analysis } from '../analysis/analyze';
+import { analyze, archesFor, type Analysis } from '../analysis/analyze';
 import { warmParser } from '../analysis/parse';
 import { bigHost, ParseCancelled, parserHost } from '../analysis/parse-host';
 import {
@@ -372,7 +372,7 @@ export function startServer(connection: Connection): void {
         case SERVER_COMMANDS.analysis: {
           const doc = documents.get(String(arg?.uri));
           const a = doc && (await analysisOf(doc));
-          return a ? { version: a.version?.id, confidence: a.fingerprint?.confidence, functions: a.gupFunctions.map((f) => ({ name: f.name, startLine: f.startLine, endLine: f.endLine })) } : null;
+          return a ? { version: a.version?.id, confidence: a.fingerprint?.confidence, arches: archesFor(a).arches, functions: a.gupFunctions.map((f) => ({ name: f.name, startLine: f.startLine, endLine: f.endLine })) } : null;
         }
         default:
           return { error: `unknown command ${p.command}` };
@@ -402,9 +402,15 @@ export function startServer(connection: Connection): void {
     const doc = args.uri ? documents.get(args.uri) : undefined;
     const a = doc && (await analysisOf(doc));
     const version = args.version ?? a?.version?.id ?? sc.before.version;
-    const arch = (args.arch ?? sc.before.arch) as ArchId;
+    // a file's code runs on the arches it is built for (arch/x86/mm/gup.c: x86 only)
+    const own = doc && a?.version ? archesFor(a) : undefined;
+    const arch = (args.arch ?? (own && raceArchFor(sc, own.arches)) ?? sc.before.arch) as ArchId;
     let run: RaceRun = raceRun(sc, arch, version);
     let engine = `model ${version}`;
+    if (own && !own.arches.includes(arch)) {
+      const message = `not for this arch: ${own.note ?? `this file's code is for ${own.arches.join(', ')}`}`;
+      return { scenario: sc.id, version, arch, verdict: 'n/a', message, states: 0, interleavings: 0, ms: 0, trace: [], engine: 'this file', history: historyOf(sc) };
+    }
     if (doc && a?.version) {
       // the file's own code, interleaved with the race's actors
       const fv = await fileVersion(doc.getText(), { arch, version: a.version.id, ...a.req }).catch((e: Error) => ({ unsupported: e, source: undefined }));
@@ -429,7 +435,13 @@ export function startServer(connection: Connection): void {
       // some interleaving reached code the interpreter cannot run: the model's verdict, saying so
       run = raceRun(sc, arch, version);
       engine = `model ${version} (this file's code stopped: ${e.message})`;
-      r = explore(sc, run);
+      try {
+        r = explore(sc, run);
+      } catch (e2) {
+        // nor can the model meet the race: n/a, with both reasons
+        if (!(e2 instanceof NotApplicableError)) throw e2;
+        return { scenario: sc.id, version, arch, verdict: 'n/a', message: e2.message, states: 0, interleavings: 0, ms: 0, trace: [], engine, history: historyOf(sc) };
+      }
     }
     const ar = getArch(arch);
     const era = (typeof run.version === 'string' ? getVersion(run.version) : run.version).era;

@@ -315,6 +315,29 @@ describe('inline values on x86 PAE', () => {
   });
 });
 
+describe('races on an arch file (arch/x86/mm/gup.c)', () => {
+  const text = fixture('eras/x86-2008-shape.c');
+  const u = 'file:///tree/arch/x86/mm/gup.c';
+  const exploreOn = (args: Record<string, unknown>) => conn.sendRequest<ExploreView>('workspace/executeCommand', { command: 'gup-lens.server.explore', arguments: [{ uri: u, ...args }] });
+
+  it('the analysis names the arches the file is built for', async () => {
+    await open(u, text);
+    const a = await conn.sendRequest<{ arches: string[] }>('workspace/executeCommand', { command: 'gup-lens.server.analysis', arguments: [{ uri: u }] });
+    expect(a.arches).toEqual(['x86-64', 'x86-pae']);
+  });
+
+  it('a race found on ARM runs on the file\'s own x86 code when no arch is asked; asked for an ARM arch, it does not apply (never the x86 code on ARM, nor a model)', async () => {
+    const r = await exploreOn({ scenario: 'race-table-free' });
+    expect(r).toMatchObject({ arch: 'x86-64', engine: 'this file' });
+    expect(['ok', 'violation']).toContain(r.verdict);
+    const arm = await exploreOn({ scenario: 'race-table-free', arch: 'arm-lpae' });
+    expect(arm).toMatchObject({ verdict: 'n/a', engine: 'this file' });
+    expect(arm.message).toMatch(/not for this arch: this file's code is for x86-64, x86-pae/);
+    // a race that meets none of the file's arches
+    expect(await exploreOn({ scenario: 'race-compound-head-split' })).toMatchObject({ verdict: 'n/a', arch: 'arm64' });
+  });
+});
+
 describe('coverage of an open file by the whole catalog', () => {
   it('the coverage command answers per function; then each function has a Coverage lens and a statement\'s hover names its scenarios', async () => {
     const text = fixture('eras/gup-6.10-shape.c');

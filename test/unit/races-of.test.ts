@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { racesOf } from '../../server/analysis/analyze';
+import { getRace, raceArchFor } from '../../emulator/scenarios/races';
 
 const ids = (cs: { race: { id: string } }[]) => cs.map((c) => c.race.id);
 
@@ -15,5 +16,17 @@ describe('the races a version has or fixes, as shipped', () => {
     expect(r.has.find((c) => c.race.id === 'race-pae-torn-pte')?.run.arch).toBe('x86-pae');
     expect(r.fixes.find((c) => c.race.id === 'race-thp-split-no-ipi')?.run.arch).toBe('arm-lpae');
     expect(ids(racesOf('arm-rfc-2013').fixes)).toEqual([]);
+  });
+});
+
+describe('the arch a race is explored on for a file built for some arches', () => {
+  it("the race's own arch where the file is for it, else the first the race allows, else none", () => {
+    expect(raceArchFor(getRace('race-table-free'), ['x86-64', 'x86-pae', 'arm-lpae', 'arm64'])).toBe('arm-lpae');
+    // arch/x86/mm/gup.c: never the ARM arch the race was found on
+    expect(raceArchFor(getRace('race-table-free'), ['x86-64', 'x86-pae'])).toBe('x86-64');
+    expect(raceArchFor(getRace('race-pae-torn-pte'), ['x86-64', 'x86-pae'])).toBe('x86-pae');
+    // a split that waits for nobody is an ARM race: an x86 file does not meet it
+    expect(raceArchFor(getRace('race-compound-head-split'), ['x86-64', 'x86-pae'])).toBeUndefined();
+    expect(raceArchFor(getRace('race-pae-torn-pmd'), ['arm64'])).toBeUndefined();
   });
 });
