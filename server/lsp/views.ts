@@ -139,7 +139,8 @@ function archSummary(fn: string, r: ArchReplay): string {
   const mine = steps.filter((s) => s.fn === fn);
   const entries = new Map<string, string>();
   for (const s of mine) {
-    if ((s.event === 'load' || s.event === 'check') && s.level && s.hi !== undefined && entries.size < 2) {
+    // a whole entry: a PAE half read alone (gup_get_pte's) is not one
+    if ((s.event === 'load' || s.event === 'check') && s.level && s.lo !== undefined && s.hi !== undefined && entries.size < 2) {
       const d = describeStep(rp.arch, rp.version.era, s, 0).entry!;
       entries.set(d.raw, `${d.level} \`${d.raw}\` ${d.flags.join('|')}`);
     }

@@ -320,6 +320,16 @@ describe('races on an arch file (arch/x86/mm/gup.c)', () => {
   const u = 'file:///tree/arch/x86/mm/gup.c';
   const exploreOn = (args: Record<string, unknown>) => conn.sendRequest<ExploreView>('workspace/executeCommand', { command: 'gup-lens.server.explore', arguments: [{ uri: u, ...args }] });
 
+  it('hover on gup_get_pte, whose PAE reads are halves: both arches summed up', async () => {
+    await open(u, text);
+    const line = lineOf(text, 'gup_get_pte(pte_t');
+    const md = ((await hover(u, line, text.split('\n')[line].indexOf('gup_get_pte') + 2))!.contents as { value: string }).value;
+    expect(md).toMatch(/### gup_get_pte — `x86-2008`/);
+    expect(md).toMatch(/\*\*PAE\*\* \(your code\): walked/);
+    expect(md).toMatch(/\*\*x86-64\*\* \(your code\): walked/);
+    expect(md).toMatch(/\*\*arm64\*\*: n\/a/);
+  });
+
   it('the analysis names the arches the file is built for', async () => {
     await open(u, text);
     const a = await conn.sendRequest<{ arches: string[] }>('workspace/executeCommand', { command: 'gup-lens.server.analysis', arguments: [{ uri: u }] });
