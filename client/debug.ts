@@ -23,8 +23,8 @@ export function activateDebug(ctx: GupContext): void {
         if (ed?.document.languageId !== 'c') return config;
         Object.assign(config, { type: 'gup', request: 'launch', name: 'Debug GUP-fast walk', program: ed.document.uri.fsPath, stopOnEntry: true });
       }
-      // the user's default arch model, unless the launch config names one
-      config.arch ??= vscode.workspace.getConfiguration('gupLens').get<string>('defaultArch', 'x86-64');
+      // the user's default arch model, where the launch config names none and the program is built for it (the adapter knows)
+      config.defaultArch ??= vscode.workspace.getConfiguration('gupLens').get<string>('defaultArch', 'x86-64');
       // and the workspace's stubs for names the census does not know
       config.stubs ??= vscode.workspace.getConfiguration('gupLens').get<Record<string, string>>('stubs', {});
       if (!config.program) {

@@ -25,6 +25,8 @@ import { traceSvg } from '../pictures/trace-svg';
 export interface LaunchConfig {
   program: string;
   arch?: string;
+  /** the user's default arch (the client's gupLens.defaultArch): used where the launch names none and the program is built for it */
+  defaultArch?: string;
   version?: string;
   scenario?: string;
   /** extra concurrent actors (for a replay scenario), or the race scenario's own */

@@ -8,21 +8,22 @@ import {
   Handles, InitializedEvent, LoggingDebugSession, OutputEvent, Response, Scope, Source, StackFrame, StoppedEvent, TerminatedEvent, Thread,
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
+import { getArch } from '../../emulator/arch';
 import { hex, toBig } from '../../emulator/arch/bits';
 import { PG } from '../../emulator/machine/memory';
 import { addrHex, flagNames } from '../../emulator/trace/describe';
-import { analyze } from '../analysis/analyze';
+import { analyze, archesFor, type Analysis } from '../analysis/analyze';
 import { GupRuntime, LaunchError, type LaunchConfig, type StopReason } from './runtime';
 import { fileVersion } from '../analysis/source';
 import { parseStubs, type Stubs } from '../../emulator/interp/kapi/stubs';
 import { Unsupported } from '../../emulator/interp/runtime';
 import { replay } from '../../emulator/run/replay';
 import { getScenario } from '../../emulator/scenarios';
-import { RACES } from '../../emulator/scenarios/races';
+import { raceArchFor, RACES } from '../../emulator/scenarios/races';
 import type { SourceVersion } from '../../emulator/interp/source-version';
 import { ArrPtr, LocalRef, TablePtr, type Thread as InterpThread } from '../../emulator/interp/runtime';
 import { typeName, type CType } from '../../emulator/interp/ctypes';
-import type { ArchModel, Era } from '../../emulator/arch/types';
+import type { ArchId, ArchModel, Era } from '../../emulator/arch/types';
 
 /** How the adapter reads the program: node's fs standalone, VS Code's workspace.fs inline. */
 export interface FileAccessor {
@@ -125,9 +126,6 @@ export class GupDebugSession extends LoggingDebugSession {
       } catch (e) {
         throw new LaunchError(`cannot read program ${args.program}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
       }
-      const analysis = await analyze(text, args.version && args.version !== 'auto' ? args.version : undefined).catch((e: Error) => {
-        throw new LaunchError(e.message);
-      });
       // the program's own code, where it compiles for this arch with an entry point
       let source: SourceVersion | undefined;
       let stubs: Stubs = {};
@@ -136,8 +134,12 @@ export class GupDebugSession extends LoggingDebugSession {
       } catch (e) {
         throw new LaunchError(`launch.json 'stubs': ${(e as Error).message}`);
       }
+      const analysis = await analyze(text, args.version && args.version !== 'auto' ? args.version : undefined, undefined, { path: args.program, stubs }).catch((e: Error) => {
+        throw new LaunchError(e.message);
+      });
+      args.arch = this.archFor(args, analysis);
       if (args.engine !== 'model' && analysis.version) {
-        const arch = typeof args.arch === 'string' ? args.arch : 'x86-64';
+        const arch = args.arch;
         const fv = await fileVersion(text, { arch, version: analysis.version.id, path: args.program, stubs }).catch(() => undefined);
         source = fv?.source;
         const why = !source ? fv?.unsupported?.message : dryRun(source, arch, args.scenario);
@@ -163,6 +165,26 @@ export class GupDebugSession extends LoggingDebugSession {
       for (const p of this.pendingBps.splice(0)) p.resolve(p.lines.map((line) => ({ line, verified: false, message: 'the launch failed' })));
       this.sendEvent(new TerminatedEvent());
     }
+  }
+
+  /**
+   * The arch to step on: the launch's own; else the user's default (`defaultArch`, from the
+   * client) where the program is built for it, else the first the program is for that the
+   * scenario meets. An arch the program's code is not for (arch/x86/mm/gup.c on arm64) is
+   * refused with the reason, unless the launch asks for the version model.
+   */
+  private archFor(args: LaunchArgs, analysis: Analysis): string {
+    if (typeof args.arch === 'string') getArch(args.arch); // an unknown name is said as such, with the known ones
+    const own = archesFor(analysis);
+    const preferred = typeof args.defaultArch === 'string' ? args.defaultArch : 'x86-64';
+    const race = RACES.find((r) => r.id === args.scenario);
+    const meets = (a: string) => own.arches.includes(a as ArchId) && (!race?.arches || race.arches.includes(a as ArchId));
+    const arch = typeof args.arch === 'string' ? args.arch : meets(preferred) ? preferred : ((race ? raceArchFor(race, own.arches) : own.arches[0]) ?? preferred);
+    if (args.engine !== 'model' && analysis.version && !own.arches.includes(arch as ArchId)) {
+      const why = own.note ?? `its code is for ${own.arches.join(', ')}`;
+      throw new LaunchError(`${basename(args.program)} does not run on ${arch}: ${why}. Set "arch" to one it is for, or "engine": "model" to step the version model`);
+    }
+    return arch;
   }
 
   private onStop(reason: StopReason, thread: number): void {

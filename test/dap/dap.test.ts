@@ -2,7 +2,8 @@
  * The debug adapter (dist/debugAdapter.js) driven over DAP by @vscode/debugadapter-testsupport.
  */
 import { DebugClient } from '@vscode/debugadapter-testsupport';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
@@ -167,6 +168,37 @@ describe('gup debug adapter', () => {
     [{}, /needs 'program'/],
   ])('a bad launch config %j fails with its message', async (cfg, msg) => {
     await expect(dc.launch(cfg as never)).rejects.toThrow(msg);
+  });
+
+  describe('the arch of an arch file (arch/<arch>/mm/gup.c)', () => {
+    const tree = mkdtempSync(join(tmpdir(), 'gup-dap-arch-'));
+    const put = (dir: string, name: string) => {
+      mkdirSync(join(tree, 'arch', dir, 'mm'), { recursive: true });
+      const p = join(tree, 'arch', dir, 'mm', 'gup.c');
+      writeFileSync(p, readFileSync(join(root, 'test/fixtures', name), 'utf8'));
+      return p;
+    };
+    const x86 = put('x86', 'eras/x86-2008-shape.c');
+    const arm64 = put('arm64', 'gup-2014-shape.c');
+    const launched = async (cfg: Record<string, unknown>) => {
+      const said: string[] = [];
+      dc.on('output', (e) => said.push(e.body.output));
+      await Promise.all([dc.configurationSequence(), dc.launch({ stopOnEntry: true, ...cfg } as never), dc.waitForEvent('stopped')]);
+      await until(() => said.some((o) => /^gup-lens: (your code|model)/.test(o)));
+      return said.find((o) => /^gup-lens: (your code|model)/.test(o))!;
+    };
+
+    it('no arch named: the user\'s default where the file is built for it, else the file\'s own', async () => {
+      expect(await launched({ program: arm64, defaultArch: 'x86-64', scenario: 'pages-4k-16' })).toMatch(/^gup-lens: your code on arm64, scenario pages-4k-16/);
+    });
+
+    it('the default kept where the file is for it (x86-pae for an x86 file)', async () => {
+      expect(await launched({ program: x86, defaultArch: 'x86-pae', scenario: 'pages-4k-16' })).toMatch(/^gup-lens: your code on x86-pae/);
+    });
+
+    it('an arch the file is not for is refused with the reason (not its x86 code stopped on ARM, then a model)', async () => {
+      await expect(dc.launch({ program: x86, arch: 'arm64' } as never)).rejects.toThrow(/gup\.c does not run on arm64: its code is for x86-64, x86-pae\. Set "arch"/);
+    });
   });
 
   it('breakpoints sent before a launch that fails are answered (unverified)', async () => {
