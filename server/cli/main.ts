@@ -500,6 +500,7 @@ export async function cmdReview(a: { patch: string; tree?: string; arch?: string
     out(`  base: ${p.base.kind}${p.base.rev ? ` ${p.base.rev}` : p.base.kind === 'head' ? ` (the files of ${tree}: not a git repository)` : ''}`);
     for (const x of p.problems) out(`  ! ${x}`);
     for (const x of p.notes) out(`  note: ${x}`);
+    if (!p.functions.length && !p.races.length && !p.problems.length) out('  touches no GUP-fast function: nothing to replay or explore');
     for (const f of p.functions) {
       out(`  ${f.file}: ${f.name}${!f.before ? ' (new)' : !f.after ? ' (removed)' : ''}`);
       for (const arch of Object.keys({ ...f.before, ...f.after }) as (keyof NonNullable<typeof f.before>)[]) {

@@ -19,7 +19,8 @@ export function replyFor(p: PatchReview, f?: FunctionReview): string {
   const flips = p.races.filter((r) => r.flip);
   const same = p.races.filter((r) => !r.flip);
   out.push('');
-  if (!p.races.length) out.push('No race scenario applies to the code it changes.');
+  if (!f && !p.functions.length && !p.problems.length) out.push('It touches no GUP-fast function: gup-lens has nothing to replay or explore in it.');
+  else if (!p.races.length) out.push('No race scenario applies to the code it changes.');
   for (const r of flips) {
     out.push(r.flip === 'fixed' ? `This fixes ${r.scenario} on ${r.arch}: before, ${r.message ?? 'a violation'}; after, none within the explorer's bounds.` : `This introduces a violation of ${r.scenario} on ${r.arch}: ${r.message ?? ''}`);
     if (r.counterexample && r.actors) out.push('', ...raceDiagram(r.counterexample, r.actors, { violation: r.message }).split('\n').map((l) => `    ${l}`.trimEnd()), '');

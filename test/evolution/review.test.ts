@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../server/cli/main';
+import { cmdReview, main } from '../../server/cli/main';
 import { NotAPatchError, parseMails, parseQuotedMails } from '../../server/evolution/patch';
 import { replyFor } from '../../server/evolution/reply';
 import { review } from '../../server/evolution/review';
@@ -268,6 +268,19 @@ describe('patch review', () => {
     expect(n.patches[0].base.kind).toBe('none');
     expect(n.patches[0].problems.join('\n')).toMatch(/no base in .* that this patch applies to/);
   }, 60_000);
+
+  it('a patch to mm/gup.c that touches no GUP-fast function (slow-path code) says so, in the reply and from the CLI', async () => {
+    const { dir, mail } = treeWithPatch(V510, `${V510}\nstatic long slow_note(long x)\n{\n\treturn x + 1;\n}\n`, 'mm/gup: add a slow-path helper');
+    const p = (await review(mail, { tree: dir })).patches[0];
+    expect(p.functions).toEqual([]);
+    expect(p.races).toEqual([]);
+    expect(replyFor(p)).toMatch(/It touches no GUP-fast function: gup-lens has nothing to replay or explore in it\./);
+    const patch = join(dir, 'slow.patch');
+    writeFileSync(patch, mail);
+    const out: string[] = [];
+    await cmdReview({ patch, tree: dir, json: false, races: true }, (l) => out.push(l), () => undefined);
+    expect(out).toContain('  touches no GUP-fast function: nothing to replay or explore');
+  });
 
   it('a 5 MB series is read whole: every mail a patch, no GUP-fast code, no crash', async () => {
     const mails: string[] = [];
