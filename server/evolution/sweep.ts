@@ -90,17 +90,58 @@ function keep(dir: string, blob: string, arch: string, v: SweepVerdicts): void {
   }
 }
 
+/** A release's tag (v5.10, v5.10.44, v6.1-rc3): such tags go in version order. */
+const RELEASE_TAG = /^v?(\d+(?:\.\d+)+)(?:-rc(\d+))?$/;
+
+/** Version order: numbers part by part, a release candidate before its release. */
+function byVersion(a: string, b: string): number {
+  const [, va, ra] = RELEASE_TAG.exec(a)!;
+  const [, vb, rb] = RELEASE_TAG.exec(b)!;
+  const pa = va.split('.').map(Number);
+  const pb = vb.split('.').map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) if ((pa[i] ?? 0) !== (pb[i] ?? 0)) return (pa[i] ?? 0) - (pb[i] ?? 0);
+  return (ra === undefined ? Infinity : Number(ra)) - (rb === undefined ? Infinity : Number(rb));
+}
+
+/**
+ * The tags from --from to --to (both named tags, both kept), in version order where every tag
+ * names a release and else in the order they were made; of those, each whose GUP-fast files
+ * differ from the tag before it (the first always), with the files that changed.
+ */
+async function tagsOf(git: GitAccessor, opts: SweepOptions): Promise<SweepCommit[]> {
+  const made = (await git.run(['tag', '--sort=creatordate'])).split('\n').filter(Boolean);
+  if (!made.length) throw new Error('this repository has no tags (without --tags, the sweep walks commits)');
+  const tags = made.every((t) => RELEASE_TAG.test(t)) ? [...made].sort(byVersion) : made;
+  const at = (flag: string, name: string) => {
+    const i = tags.indexOf(name);
+    if (i < 0) throw new Error(`${flag} ${name}: no such tag (with --tags, --from and --to name the first and last tag)`);
+    return i;
+  };
+  const lo = opts.from ? at('--from', opts.from) : 0;
+  const hi = opts.to ? at('--to', opts.to) : tags.length - 1;
+  if (lo > hi) throw new Error(`--from ${opts.from} comes after --to ${opts.to} in the tags' order`);
+  const out: SweepCommit[] = [];
+  let prev = new Map<string, string>();
+  for (const t of tags.slice(lo, hi + 1)) {
+    if (opts.signal?.aborted) throw new Error('cancelled');
+    // path -> blob of the GUP-fast files the tag holds
+    const now = new Map<string, string>();
+    for (const line of (await git.run(['ls-tree', '-r', t, '--', ...FILES])).split('\n')) {
+      const m = /^\d+ blob ([0-9a-f]+)\t(.+)$/.exec(line);
+      if (m) now.set(m[2], m[1]);
+    }
+    const files = FILES.filter((f) => now.get(f) !== prev.get(f));
+    prev = now;
+    if (out.length && !files.length) continue;
+    const [rev, date, ...subj] = (await git.run(['log', '-1', '--format=%H%x09%aI%x09%s', t])).trim().split('\t');
+    out.push({ rev, date, subject: `${t}: ${subj.join('\t')}`, files });
+  }
+  return out;
+}
+
 /** The commits (or tags) in range that touched a GUP-fast file, oldest first. */
 async function commitsOf(git: GitAccessor, opts: SweepOptions): Promise<SweepCommit[]> {
-  if (opts.tags) {
-    const tags = (await git.run(['tag', '--sort=creatordate'])).split('\n').filter(Boolean);
-    const out: SweepCommit[] = [];
-    for (const t of tags) {
-      const [rev, date, ...subj] = (await git.run(['log', '-1', '--format=%H%x09%aI%x09%s', t])).trim().split('\t');
-      out.push({ rev, date, subject: `${t}: ${subj.join('\t')}`, files: [] });
-    }
-    return out;
-  }
+  if (opts.tags) return tagsOf(git, opts);
   const range = opts.from ? `${opts.from}..${opts.to ?? 'HEAD'}` : opts.to ?? 'HEAD';
   const log = await git.run(['log', '--reverse', '--format=@@%H%x09%aI%x09%s', '--name-only', range, '--', ...FILES]);
   const out: SweepCommit[] = [];

@@ -65,6 +65,29 @@ describe('sweep', () => {
     expect(readdirSync(cacheDir).every((f) => f.startsWith(`sweep-4${digest}-`))).toBe(true);
   }, 120_000);
 
+  it('--tags: release tags in version order (a stable tag made later sorts by its version), a tag that changes no GUP-fast file is no column, --from/--to name the first and last tag', async () => {
+    const { dir, revs } = tree();
+    const g = (...a: string[]) => execFileSync('git', ['-C', dir, ...a], { encoding: 'utf8', env: { ...process.env, GIT_COMMITTER_NAME: 's', GIT_COMMITTER_EMAIL: 's@e' } });
+    // made in this order: the stable tag of the oldest walker last, an -rc before its release
+    g('tag', 'v5.11-rc1', revs[1]);
+    g('tag', 'v5.11', revs[1]);
+    g('tag', 'v6.2', revs[3]);
+    g('tag', 'v6.1', revs[2]);
+    g('tag', 'v5.10.4', revs[0]);
+    const cacheDir = mkdtempSync(join(tmpdir(), 'gup-sweep-cache-'));
+    const r = await sweep(cliGit(dir), { tags: true, arches: ['x86-64', 'x86-pae'], cacheDir, maxStates: 30_000 });
+    // v5.11 holds what v5.11-rc1 held: no column of its own
+    expect(r.commits.map((c) => c.subject.split(':')[0])).toEqual(['v5.10.4', 'v5.11-rc1', 'v6.1', 'v6.2']);
+    expect(r.commits[1].files).toEqual(['mm/gup.c']);
+    expect(r.flips).toContainEqual(expect.objectContaining({ scenario: 'race-fork-pin', arch: 'x86-64', rev: revs[1], flip: 'fixed' }));
+    expect(r.flips).toContainEqual(expect.objectContaining({ scenario: 'race-pae-torn-pmd', arch: 'x86-pae', rev: revs[3], flip: 'fixed' }));
+    const some = await sweep(cliGit(dir), { tags: true, from: 'v5.11', to: 'v6.1', arches: ['x86-64'], cacheDir });
+    expect(some.commits.map((c) => c.subject.split(':')[0])).toEqual(['v5.11', 'v6.1']);
+    await expect(sweep(cliGit(dir), { tags: true, from: 'v9.9', cacheDir })).rejects.toThrow(/--from v9\.9: no such tag/);
+    const bare = tree();
+    await expect(sweep(cliGit(bare.dir), { tags: true, cacheDir })).rejects.toThrow(/this repository has no tags/);
+  }, 120_000);
+
   it('gup-lens sweep --json: commits, cells and flips of the contract', async () => {
     const { dir, revs } = tree();
     const out: string[] = [];
