@@ -7,6 +7,7 @@
  * to give pages back) comes from the model the file was matched to.
  * Layer: pure emulator.
  */
+import { releaseNumber } from '../arch/release';
 import type { ArchModel } from '../arch/types';
 import type { GupResult } from '../trace/types';
 import { NotApplicableError, unwindTo, WalkOverrun, type G, type GupCall, type Kern, type VersionModel } from '../versions/kern';
@@ -105,6 +106,9 @@ function build(tree: ReturnType<ParseC>, config: InterpConfig, pre: Preprocessed
   const placement = placeRelease(codeNames(text), text);
   const tails = placement?.tails ?? model.thpTails;
   const pinEntry = names.some((n) => PIN_ENTRIES.includes(n));
+  // 5.6 had FOLL_PIN and pin_user_pages_fast, but a pin was still a plain reference (the bias and
+  // the exact huge-page pincounts came in 5.7): it is taken and given back as one
+  const pinsAreRefs = !!placement && releaseNumber(placement.since) < releaseNumber('5.7');
   const self: SourceVersion = {
     engine: 'source',
     id: model.id,
@@ -148,10 +152,10 @@ function build(tree: ReturnType<ParseC>, config: InterpConfig, pre: Preprocessed
     gup(k, call) {
       return runGup(this as SourceVersion, k, call);
     },
-    // a FOLL_GET reference goes back as the file's era counted it; a pin as the (5.6+) model unpins
-    release: (k, pfn, call, n) => (call.pin ? model.release(k, pfn, call, n) : putPage(k, pfn, tails, n)),
+    // a FOLL_GET reference goes back as the file's era counted it; a pin as the (5.7+) model unpins
+    release: (k, pfn, call, n) => (call.pin && !pinsAreRefs ? model.release(k, pfn, call, n) : putPage(k, pfn, tails, n)),
     grab: (k, pfn, call) => {
-      if (call.pin) return model.grab(k, pfn, call);
+      if (call.pin && !pinsAreRefs) return model.grab(k, pfn, call);
       getPage(k, pfn, tails);
       return true;
     },

@@ -12,7 +12,7 @@ import { sourceVersion, type SourceVersion } from '../../emulator/interp/source-
 import { getRace } from '../../emulator/scenarios/races';
 import { getVersion } from '../../emulator/versions';
 import { sourceParser } from '../../server/analysis/parse';
-import { withEarlyCowBreak } from '../fixtures/derive';
+import { asPinPlaceholder56, withEarlyCowBreak } from '../fixtures/derive';
 import { parseStubs } from '../../emulator/interp/kapi/stubs';
 
 const CORPUS = join(__dirname, '../../../shared/corpus');
@@ -119,6 +119,16 @@ describe('explore --file: race-khugepaged-collapse on code from before FOLL_PIN'
 
   it('on x86 the flush IPI waits for the interrupts-off walker: clean', async () => {
     const r = explore(getRace('race-khugepaged-collapse'), { arch: 'x86-64', version: await own(v49, 'generic-2014', 'x86-64') });
+    expect(r.verdict).toBe('ok');
+    expect(r.complete).toBe(true);
+  });
+});
+
+describe('explore --file: a 5.6 walker, whose pin is a plain reference', () => {
+  it('placed in 5.6; nine 1 GiB pins take and give back plain references: no overflow, and the counts balance (its pins are not unpinned as 5.7 counts them)', async () => {
+    const v = await own(asPinPlaceholder56(readFileSync(join(ERAS, 'gup-5.10-shape.c'), 'utf8')), 'foll-pin-2020', 'x86-64');
+    expect(v.placement?.since).toBe('5.6');
+    const r = explore(getRace('race-pin-overflow-1g'), { arch: 'x86-64', version: v });
     expect(r.verdict).toBe('ok');
     expect(r.complete).toBe(true);
   });
