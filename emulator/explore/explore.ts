@@ -27,7 +27,11 @@ interface ActorRun {
   k: KernCtx;
   gen: Fiber<unknown>;
   done: boolean;
+  /** its steps (a bounded world keeps them in its trace only, and none here) */
   steps: Step[];
+  /** a bounded world: the actor's last step and how many it has made */
+  last?: Step;
+  made?: number;
   /** rolling hash of this actor's own steps */
   h: number;
   /** what its last step waits for, if it waits (it may run again only once this holds) */
@@ -43,7 +47,43 @@ export interface World {
   trace: Step[];
   /** its trace is not whole: rebuilt, or the explorer's own (whose sinks only hash the steps; a counterexample is replayed in full) */
   partial?: boolean;
+  /** a counterexample's replay keeps a bounded trace: its head and tail, the steps between only counted */
+  bounded?: BoundedTrace;
 }
+
+/**
+ * A trace kept within bounds: the first `head` steps and the last `tail`, the ones between only
+ * counted. A 1 GiB walk of a file's own code makes millions of steps (a statement each, per
+ * page): its counterexample must not hold them all (the language server has 320 MB).
+ */
+export class BoundedTrace {
+  readonly head: Step[] = [];
+  private readonly ring: Step[] = [];
+  private at = 0;
+  /** steps neither in the head nor in the tail */
+  dropped = 0;
+  constructor(
+    private readonly headMax: number,
+    private readonly tailMax: number,
+  ) {}
+  push(s: Step): void {
+    if (this.head.length < this.headMax) this.head.push(s);
+    else if (this.ring.length < this.tailMax) this.ring.push(s);
+    else {
+      this.ring[this.at] = s;
+      this.at = (this.at + 1) % this.tailMax;
+      this.dropped++;
+    }
+  }
+  /** the steps kept, in order */
+  steps(): Step[] {
+    return [...this.head, ...this.ring.slice(this.at), ...this.ring.slice(0, this.at)];
+  }
+}
+
+/** what a counterexample keeps of its steps: its first and its last (ExploreResult.elided counts the others) */
+export const TRACE_HEAD = 50_000;
+export const TRACE_TAIL = 50_000;
 
 export interface ExploreResult {
   verdict: 'violation' | 'ok';
@@ -60,11 +100,28 @@ export interface ExploreResult {
   bounds: { maxStates: number; maxSteps: number };
   /** every state within the step bound was explored (no state budget cut) */
   complete: boolean;
+  /** the counterexample's steps left out between its first TRACE_HEAD and last TRACE_TAIL (a walk of millions) */
+  elided?: { after: number; count: number };
   /**
    * The violation is another race's: a torn PAE read of a pmd (race-pae-torn-pmd) or a pte
    * (race-pae-torn-pte) met while exploring this one. Say what failed: the verdict names it.
    */
   by?: string;
+}
+
+/** The number in the whole walk of the counterexample's i-th kept step (past an elision, the steps left out count). */
+export function stepNumber(r: Pick<ExploreResult, 'elided'>, i: number): number {
+  return r.elided && i >= r.elided.after ? i + r.elided.count : i;
+}
+
+/** The counterexample as lines, one a step numbered in the whole walk, and where steps were left out, a line that says so. */
+export function counterexampleLines(r: Pick<ExploreResult, 'counterexample' | 'elided'>, line: (s: Step, n: number) => string): string[] {
+  const out: string[] = [];
+  r.counterexample.forEach((s, i) => {
+    if (r.elided && i === r.elided.after) out.push(`   … ${r.elided.count} steps left out (a counterexample keeps its first ${TRACE_HEAD} and its last ${TRACE_TAIL}) …`);
+    out.push(line(s, stepNumber(r, i)));
+  });
+  return out;
 }
 
 /** The race a violation belongs to, where it is not the one explored: a torn PAE read of a pmd or a pte. */
@@ -126,8 +183,11 @@ function* gupCaller(k: Kern, version: VersionModel, call: GupCall, repeat: numbe
   }
 }
 
-/** A world at its start. A lean one (the explorer's) hashes its steps instead of keeping them. */
-export function makeWorld(sc: WorldSpec, run: RaceRun, lean = false): World {
+/**
+ * A world at its start. A lean one (the explorer's) hashes its steps instead of keeping them; a
+ * bounded one keeps a BoundedTrace (a counterexample's replay).
+ */
+export function makeWorld(sc: WorldSpec, run: RaceRun, lean = false, bounded?: BoundedTrace): World {
   const { template, version, call, opts } = prepare(sc, run);
   const m = template.clone();
   const returned: Returned[] = [];
@@ -139,7 +199,14 @@ export function makeWorld(sc: WorldSpec, run: RaceRun, lean = false): World {
     const k = new KernCtx(m, version.era, i + 1, spec.kind, opts, true, true, sink(), version.since);
     actors.push({ name: spec.kind, k, gen: new Fiber(k, ACTORS[spec.kind](k, spec, version)), done: false, steps: lean ? [] : (k.sink as Step[]), h: 0 });
   }
-  return { m, version, actors, returned, trace: [], partial: lean };
+  if (bounded && !lean) {
+    // each step goes straight into the bounded trace: the actor keeps only its last (what it waits for)
+    for (const a of actors) {
+      a.made = 0;
+      a.k.sink = { push: (st: Step) => void (bounded.push(st), (a.last = st), a.made!++) };
+    }
+  }
+  return { m, version, actors, returned, trace: [], partial: lean, ...(bounded && !lean && { bounded }) };
 }
 
 /** The actor can take its next step: not finished, and not waiting on something that has not happened. */
@@ -167,6 +234,12 @@ export function stepActor(w: World, i: number): Violation | undefined {
     if (a.gen.resume()) a.done = true;
     a.until = sink.until;
     a.h = a.done ? mix(sink.h, 0xd0e) : sink.h;
+    return faultViolation(w.m);
+  }
+  if (w.bounded) {
+    const made = a.made!;
+    if (a.gen.resume()) a.done = true;
+    if (a.made! > made) a.until = a.last!.until;
     return faultViolation(w.m);
   }
   const before = a.steps.length;
@@ -220,16 +293,20 @@ export function hashWorld(w: World): number {
   return fmix(h) * 0x100000 + (g & 0xfffff);
 }
 
-/** Rebuild the world a schedule leads to; stops at the first violation. */
-export function replaySchedule(sc: WorldSpec, run: RaceRun, schedule: number[]): { w: World; v?: Violation } {
-  const w = makeWorld(sc, run);
+/** Rebuild the world a schedule leads to; stops at the first violation. A bounded trace keeps the steps' head and tail only (its `w.trace` is set at the end). */
+export function replaySchedule(sc: WorldSpec, run: RaceRun, schedule: number[], bounded?: BoundedTrace): { w: World; v?: Violation } {
+  const w = makeWorld(sc, run, false, bounded);
+  const done = (r: { w: World; v?: Violation }) => {
+    if (bounded) w.trace = bounded.steps();
+    return r;
+  };
   for (const i of schedule) {
     if (w.actors[i].done) throw new Error(`schedule runs actor ${i} after it finished`);
     const v = stepActor(w, i);
-    if (v) return { w, v };
+    if (v) return done({ w, v });
   }
-  if (w.actors.every((a) => a.done)) return { w, v: finalCheck(w) };
-  return { w };
+  if (w.actors.every((a) => a.done)) return done({ w, v: finalCheck(w) });
+  return done({ w });
 }
 
 export interface ExploreOptions {
@@ -318,11 +395,13 @@ export function explore(sc: RaceScenario, run: RaceRun, opts: ExploreOptions = {
   /** `w` is the world the schedule led to, when it holds the whole trace (else it is replayed) */
   const found = (turn: Turn | null, v: Violation, w?: World): ExploreResult => {
     const schedule = scheduleOf(turn);
-    const full = w && !w.partial ? w : replaySchedule(sc, run, schedule).w;
+    const kept = new BoundedTrace(TRACE_HEAD, TRACE_TAIL);
+    const full = w && !w.partial ? w : replaySchedule(sc, run, schedule, kept).w;
     const by = tornBy(sc.id, v.invariant, v.message);
+    const elided = full.bounded?.dropped ? { after: TRACE_HEAD, count: full.bounded.dropped } : undefined;
     return {
       verdict: 'violation', invariant: v.invariant, message: v.message, counterexample: full.trace.map(stripUntil),
-      schedule, actors: names, states, interleavings, ms: Date.now() - t0, bounds, complete: false, ...(by && { by }),
+      schedule, actors: names, states, interleavings, ms: Date.now() - t0, bounds, complete: false, ...(by && { by }), ...(elided && { elided }),
     };
   };
   for (let len = 0; buckets.size > 0 && len <= bounds.maxSteps; len++) {

@@ -28,7 +28,7 @@ import { ARCHES, getArch } from '../../emulator/arch';
 import type { ArchId, Era, Level } from '../../emulator/arch/types';
 import { fieldApplies } from '../../emulator/arch/bits';
 import { releaseNumber } from '../../emulator/arch/release';
-import { explore, type ExploreResult } from '../../emulator/explore/explore';
+import { counterexampleLines, explore, stepNumber, type ExploreResult } from '../../emulator/explore/explore';
 import { checkApplicable } from '../../emulator/run/replay';
 import { INVARIANTS } from '../../emulator/explore/invariants';
 import { replay } from '../../emulator/run/replay';
@@ -339,7 +339,8 @@ function exploreJson(r: ExploreResult, arch: ReturnType<typeof getArch>, era: Er
     verdict: r.verdict,
     invariant: r.invariant ?? null,
     message: r.message ?? null,
-    counterexample: r.counterexample.map((s, i) => describeStep(arch, era, s, i)),
+    counterexample: r.counterexample.map((s, i) => describeStep(arch, era, s, stepNumber(r, i))),
+    ...(r.elided && { elided: r.elided }),
     schedule: r.schedule,
     actors: r.actors,
     states: r.states,
@@ -374,8 +375,8 @@ function printExplore(out: Out, sc: ReturnType<typeof getRace>, who: string, arc
   out(`actors: ${r.actors.map((n, i) => `${n}@cpu${i}`).join(', ')}`);
   if (r.verdict === 'violation') {
     out(`VIOLATION of "${INVARIANTS[r.invariant!]}": ${r.message}`);
-    out(`shortest counterexample (${r.counterexample.length} steps):`);
-    r.counterexample.forEach((s, i) => out(formatStep(describeStep(arch, era, s, i))));
+    out(`shortest counterexample (${r.counterexample.length + (r.elided?.count ?? 0)} steps):`);
+    for (const l of counterexampleLines(r, (s, n) => formatStep(describeStep(arch, era, s, n)))) out(l);
   } else {
     out(`no violation within bounds (max ${r.bounds.maxStates} states, ${r.bounds.maxSteps} steps per interleaving)${r.complete ? '; every interleaving within them explored' : '; the state bound cut the search'}`);
   }

@@ -13,7 +13,7 @@ import { parseStubs, STUB_VALUES, type Stubs } from '../../emulator/interp/kapi/
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { getArch } from '../../emulator/arch';
 import type { ArchId } from '../../emulator/arch/types';
-import { explore } from '../../emulator/explore/explore';
+import { counterexampleLines, explore } from '../../emulator/explore/explore';
 import { getRace, raceArchFor, raceRun, type RaceRun } from '../../emulator/scenarios/races';
 import { checkApplicable, NotApplicableError } from '../../emulator/run/replay';
 import { fileVersion, prefetchFile } from '../analysis/source';
@@ -460,7 +460,7 @@ export function startServer(connection: Connection): void {
     }
     return {
       scenario: sc.id, version, arch, verdict: r.verdict, invariant: r.invariant, message: r.message, states: r.states, interleavings: r.interleavings, ms: r.ms,
-      trace: r.counterexample.map((s, i) => formatStep(describeStep(ar, era, s, i))), engine, history, ...pictures,
+      trace: counterexampleLines(r, (s, n) => formatStep(describeStep(ar, era, s, n))), engine, history, ...pictures,
     };
   }
 

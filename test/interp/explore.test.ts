@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getArch } from '../../emulator/arch';
-import { explore, replaySchedule } from '../../emulator/explore/explore';
+import { counterexampleLines, explore, replaySchedule, TRACE_HEAD, TRACE_TAIL } from '../../emulator/explore/explore';
 import { sourceVersion, type SourceVersion } from '../../emulator/interp/source-version';
 import { getRace } from '../../emulator/scenarios/races';
 import { getVersion } from '../../emulator/versions';
@@ -132,4 +132,23 @@ describe('explore --file: a 5.6 walker, whose pin is a plain reference', () => {
     expect(r.verdict).toBe('ok');
     expect(r.complete).toBe(true);
   });
+});
+
+describe('a counterexample of millions of steps (a 1 GiB walk of a file\'s own code)', () => {
+  it('keeps its first and last steps and counts the ones between: the bias without the exact huge-page count overflows', async () => {
+    const v510 = readFileSync(join(ERAS, 'gup-5.10-shape.c'), 'utf8');
+    // the intermediate state of the 5.7 series: the bias on every pin, no exact count for big pages
+    const biasOnly = v510.replace(/hpage_pincount_available\((pg|hd)\)/g, '0');
+    expect(biasOnly).not.toBe(v510);
+    const r = explore(getRace('race-pin-overflow-1g'), { arch: 'x86-64', version: await own(biasOnly, 'wpseq-2021', 'x86-64') });
+    expect(r.verdict).toBe('violation');
+    expect(r.invariant).toBe('pin-overflow');
+    expect(r.elided?.after).toBe(TRACE_HEAD);
+    expect(r.elided!.count).toBeGreaterThan(1_000_000);
+    expect(r.counterexample).toHaveLength(TRACE_HEAD + TRACE_TAIL);
+    const lines = counterexampleLines(r, (s, n) => `${n} ${s.fn}`);
+    expect(lines[TRACE_HEAD]).toMatch(/^ {3}… \d+ steps left out \(a counterexample keeps its first 50000 and its last 50000\) …$/);
+    // the step after the gap is numbered in the whole walk
+    expect(lines[TRACE_HEAD + 1]).toMatch(new RegExp(`^${TRACE_HEAD + r.elided!.count} `));
+  }, 120_000);
 });
