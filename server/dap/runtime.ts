@@ -54,6 +54,13 @@ export class LaunchError extends Error {}
 
 const ACTOR_KINDS = Object.keys(ACTORS) as ActorKind[];
 
+/**
+ * A session keeps every step (its call stacks, stepping back): it stops at this many. A walk of a
+ * file's own code over 1 GiB, nine times (race-pin-overflow-1g), makes tens of millions, which
+ * would take the adapter's memory; the explorer runs such a walk through.
+ */
+export const MAX_SESSION_STEPS = 1_000_000;
+
 export class GupRuntime extends EventEmitter {
   world!: World;
   schedule: number[] = [];
@@ -267,6 +274,11 @@ export class GupRuntime extends EventEmitter {
     if (v) {
       this.limit = false;
       this.violation = `${INVARIANTS[v.invariant]}: ${v.message}`;
+      return { reason: 'exception', thread: t };
+    }
+    if (this.world.trace.length >= MAX_SESSION_STEPS && !this.done) {
+      this.limit = true;
+      this.violation = `the walk has made ${this.world.trace.length.toLocaleString('en')} steps and goes on: a debug session keeps every step (for its call stacks and stepping back) and stops at ${MAX_SESSION_STEPS.toLocaleString('en')}. The explorer (the Races lens, or \`gup-lens explore\`) runs ${this.scenarioId} to its end`;
       return { reason: 'exception', thread: t };
     }
     if (this.done) return { reason: 'end', thread: t };

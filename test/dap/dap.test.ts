@@ -201,6 +201,19 @@ describe('gup debug adapter', () => {
     });
   });
 
+  it('a walk of millions of steps (nine 1 GiB pins, the file\'s own code) stops at the session\'s step budget with the reason, its call stack still there', async () => {
+    const big = join(root, 'test/fixtures/eras/gup-5.10-shape.c');
+    const stops: { reason: string; text?: string }[] = [];
+    dc.on('stopped', (e) => stops.push(e.body));
+    await Promise.all([dc.configurationSequence(), dc.launch({ program: big, arch: 'x86-64', scenario: 'race-pin-overflow-1g', stopOnEntry: true } as never), dc.waitForEvent('stopped')]);
+    await dc.continueRequest({ threadId: 1 });
+    await until(() => stops.length === 2, 60_000);
+    expect(stops[1].reason).toBe('exception');
+    expect(stops[1].text).toMatch(/the walk has made 1,000,000 steps and goes on: a debug session keeps every step .* stops at 1,000,000\. The explorer .* runs race-pin-overflow-1g to its end/);
+    const st = await dc.stackTraceRequest({ threadId: 1 });
+    expect(st.body.stackFrames.length).toBeGreaterThan(1);
+  }, 90_000);
+
   it('breakpoints sent before a launch that fails are answered (unverified)', async () => {
     const bp = dc.setBreakpointsRequest({ source: { path: program }, breakpoints: [{ line: 10 }] });
     await expect(dc.launch({ program: '/nope/missing.c' } as never)).rejects.toThrow(/cannot read program/);
