@@ -146,12 +146,47 @@ function parseMail(lines: string[], s: number, e: number): MailPatch {
     }
     const name = (p: string | undefined) => (!p || p === '/dev/null' ? undefined : p.replace(/^[ab]\//, '').replace(/\t.*$/, ''));
     const git = /^diff --git a\/(\S+) b\/(\S+)/.exec(chunk[0]);
-    const oldPath = patch ? name(patch.oldFileName) : git?.[1];
-    const newPath = patch ? name(patch.newFileName) : git?.[2];
+    let oldPath = patch ? name(patch.oldFileName) : git?.[1];
+    let newPath = patch ? name(patch.newFileName) : git?.[2];
+    if (!git && oldPath && newPath) [oldPath, newPath] = plainNames(oldPath, newPath);
     files.push({ oldPath: patch?.oldFileName === '/dev/null' ? undefined : oldPath ?? git?.[1], newPath: patch?.newFileName === '/dev/null' ? undefined : newPath ?? git?.[2], binary, patch, line: h, hunks });
   });
   if (!subject) subject = files.length ? `changes to ${[...new Set(files.map((f) => f.newPath ?? f.oldPath))].join(', ')}` : '(no subject)';
   return { subject: subject.replace(/^\[PATCH[^\]]*\]\s*/, ''), baseCommit, line: s, files };
+}
+
+/**
+ * The file names of a plain diff (no `diff --git`), as patch(1) would take them: a backup's
+ * `.orig` (or `~`) name is the file itself, and two trees diffed whole (`diff -urN linux-6.9
+ * linux-6.10`, quilt's `linux.orig/`) name it under different top directories, stripped as -p1.
+ */
+function plainNames(oldPath: string, newPath: string): [string, string] {
+  if (oldPath === `${newPath}.orig` || oldPath === `${newPath}~`) return [newPath, newPath];
+  const top = (p: string) => p.slice(0, p.indexOf('/'));
+  if (oldPath.includes('/') && newPath.includes('/') && top(oldPath) !== top(newPath)) return [oldPath.slice(oldPath.indexOf('/') + 1), newPath.slice(newPath.indexOf('/') + 1)];
+  return [oldPath, newPath];
+}
+
+/** The kernel's top-level directories: a path that starts with one starts at a tree's root. */
+const KERNEL_TOP = new Set(['arch', 'block', 'certs', 'crypto', 'Documentation', 'drivers', 'fs', 'include', 'init', 'io_uring', 'ipc', 'kernel', 'lib', 'LICENSES', 'mm', 'net', 'rust', 'samples', 'scripts', 'security', 'sound', 'tools', 'usr', 'virt']);
+
+/**
+ * A patch's paths made relative to the tree it is reviewed against, as patch -pN: where the
+ * tree has no file at a path, leading directories that are not the kernel's own (a diff made
+ * above the tree, `linux/mm/gup.c`) are stripped, up to three, while that names a file the
+ * tree has. A kernel path (arch/x86/mm/gup.c) is never shortened into another (mm/gup.c).
+ */
+export function pathsInTree(f: FilePatch, has: (path: string) => boolean): FilePatch {
+  const p = f.oldPath ?? f.newPath;
+  if (!p || has(p)) return f;
+  const parts = p.split('/');
+  for (let n = 1; n <= 3 && n < parts.length; n++) {
+    if (KERNEL_TOP.has(parts[n - 1])) return f;
+    if (!has(parts.slice(n).join('/'))) continue;
+    const strip = (x: string | undefined) => (x === undefined ? undefined : x.split('/').slice(n).join('/') || x);
+    return { ...f, oldPath: strip(f.oldPath), newPath: strip(f.newPath) };
+  }
+  return f;
 }
 
 /**

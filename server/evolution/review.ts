@@ -25,7 +25,7 @@ import { archesOf, mentionsGup } from '../analysis/fingerprint';
 import { fileVersion } from '../analysis/source';
 import { parseC, type CFile } from '../analysis/parse';
 import { cliGit, type GitAccessor } from './git';
-import { applyFile, NotAPatchError, parseMails, parseQuotedMails, spaced, type FilePatch, type MailPatch } from './patch';
+import { applyFile, NotAPatchError, parseMails, parseQuotedMails, pathsInTree, spaced, type FilePatch, type MailPatch } from './patch';
 
 export type Verdict = 'violation' | 'ok' | 'n/a';
 
@@ -397,6 +397,9 @@ export async function review(text: string, opts: ReviewOptions = {}): Promise<Re
   const quoted = !mails.length;
   if (quoted) mails = parseQuotedMails(text);
   if (!mails.length) throw new NotAPatchError('nothing in this input is a patch (no diff with a hunk)');
+  // paths as the tree has them (patch -pN): a diff made a directory above the tree, or inside a top directory of its own
+  const tree = opts.tree;
+  if (tree) mails = mails.map((m) => ({ ...m, files: m.files.map((f) => pathsInTree(f, (p) => existsSync(join(tree, p)))) }));
   const git = opts.git ?? (opts.tree && isGitTree(opts.tree) ? cliGit(opts.tree) : undefined);
   const found = git ? await findBase(mails, git) : opts.tree ? plainBase(mails, opts.tree) : undefined;
   const base: PatchReview['base'] = found?.base ?? { kind: 'none' };

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { cmdReview, main } from '../../server/cli/main';
-import { NotAPatchError, parseMails, parseQuotedMails } from '../../server/evolution/patch';
+import { NotAPatchError, parseMails, parseQuotedMails, pathsInTree } from '../../server/evolution/patch';
 import { replyFor } from '../../server/evolution/reply';
 import { review } from '../../server/evolution/review';
 
@@ -281,6 +281,22 @@ describe('patch review', () => {
     await cmdReview({ patch, tree: dir, json: false, races: true }, (l) => out.push(l), () => undefined);
     expect(out).toContain('  touches no GUP-fast function: nothing to replay or explore');
   });
+
+  it('plain diffs name files as patch(1) takes them: a backup\'s .orig, two trees diffed whole (-p1), a diff made above the tree; a kernel path is never shortened into another', async () => {
+    const { dir, mail } = treeWithPatch(V510_NO_SEQ, V510, 'mm/gup: back off while fork copies');
+    const hunks = mail.slice(mail.indexOf('@@ '), mail.indexOf('-- \n2.43.0'));
+    const plain = (oldName: string, newName: string) => `--- ${oldName}\n+++ ${newName}\n${hunks}`;
+    const fixes = async (text: string) => {
+      const p = (await review(text, { tree: dir, arches: ['x86-64'] })).patches[0];
+      return { problems: p.problems, flips: p.races.filter((r) => r.flip).map((r) => `${r.scenario} ${r.flip}`) };
+    };
+    for (const [o, n] of [['mm/gup.c.orig', 'mm/gup.c'], ['linux-5.10/mm/gup.c', 'linux-5.11/mm/gup.c'], ['linux.orig/mm/gup.c', 'linux/mm/gup.c'], ['linux/mm/gup.c', 'linux/mm/gup.c']]) {
+      expect(await fixes(plain(o, n)), `${o} -> ${n}`).toEqual({ problems: [], flips: ['race-fork-pin fixed'] });
+    }
+    // arch/x86/mm/gup.c, which this tree lacks, is not taken for its mm/gup.c
+    const x86 = parseMails(plain('arch/x86/mm/gup.c', 'arch/x86/mm/gup.c'))[0].files[0];
+    expect(pathsInTree(x86, (p) => p === 'mm/gup.c').oldPath).toBe('arch/x86/mm/gup.c');
+  }, 60_000);
 
   it('a 5 MB series is read whole: every mail a patch, no GUP-fast code, no crash', async () => {
     const mails: string[] = [];
