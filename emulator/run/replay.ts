@@ -76,12 +76,17 @@ function checkHugeLeaves(version: VersionModel, scenario: { id: string; layout?:
   }
 }
 
+/** How a message names the code that runs: a file's own (its era is its markers', not its model's), or a version model. */
+function whose(version: VersionModel): string {
+  return (version as { engine?: string }).engine === 'source' ? "this file's code" : version.id;
+}
+
 export function checkActors(version: VersionModel, scenario: { id: string; actors?: { kind: string }[] }): void {
   for (const a of scenario.actors ?? []) {
-    if (version.noThp && THP_ACTORS.has(a.kind)) throw new NotApplicableError(`scenario ${scenario.id} cannot run on ${version.id}: its ${a.kind} actor needs transparent huge pages (2.6.38), which this code predates`);
+    if (version.noThp && THP_ACTORS.has(a.kind)) throw new NotApplicableError(`scenario ${scenario.id} cannot run on ${whose(version)}: its ${a.kind} actor needs transparent huge pages (2.6.38), which this code predates`);
     const need = ACTOR_ERA[a.kind];
     if (need && need.era !== version.era) {
-      throw new NotApplicableError(`scenario ${scenario.id} cannot run on ${version.id}: ${need.why}, and ${version.id} is of the ${version.era === 'modern' ? '4.5+ refcounting' : 'pre-4.5'} era`);
+      throw new NotApplicableError(`scenario ${scenario.id} cannot run on ${whose(version)}: ${need.why}, and ${whose(version)} is of the ${version.era === 'modern' ? '4.5+ refcounting' : 'pre-4.5'} era`);
     }
   }
 }
@@ -104,7 +109,7 @@ export function checkApplicable(arch: ArchModel, version: VersionModel, scenario
     if (arch.id === 'arm64' && before && releaseNumber(before) <= releaseNumber('4.0')) throw new NotApplicableError(`scenario ${scenario.id}: arm64 had no NUMA balancing in the releases this code belongs to (3.18)`);
   }
   const eras = (scenario as { eras?: Era[] }).eras;
-  if (eras && !eras.includes(version.era)) throw new NotApplicableError(`scenario ${scenario.id} concerns ${(scenario as { releases?: string }).releases ?? eras.join(', ')}: ${version.id} is of the ${version.era === 'modern' ? '4.5+' : 'pre-4.5'} era`);
+  if (eras && !eras.includes(version.era)) throw new NotApplicableError(`scenario ${scenario.id} concerns ${(scenario as { releases?: string }).releases ?? eras.join(', ')}: ${whose(version)} is of the ${version.era === 'modern' ? '4.5+' : 'pre-4.5'} era`);
   if (scenario.arches && !scenario.arches.includes(arch.id)) {
     throw new NotApplicableError(`scenario ${scenario.id} needs ${scenario.arches.join(' or ')}, not ${arch.id}`);
   }
@@ -112,7 +117,7 @@ export function checkApplicable(arch: ArchModel, version: VersionModel, scenario
   checkHugeLeaves(version, scenario as { id: string; layout?: MapSpec[]; actors?: { kind: string }[] });
   const since = (scenario as Pick<Scenario, 'sinceOn'>).sinceOn?.[arch.id] ?? (scenario as { since?: string }).since;
   if (since && releaseNumber(version.bits ?? version.since) < releaseNumber(since)) {
-    throw new NotApplicableError(`scenario ${scenario.id} concerns ${(scenario as { releases?: string }).releases ?? since + '+'}: ${version.id} is ${version.bits ?? version.since} code`);
+    throw new NotApplicableError(`scenario ${scenario.id} concerns ${(scenario as { releases?: string }).releases ?? since + '+'}: ${whose(version)} is ${version.bits ?? version.since} code`);
   }
 }
 

@@ -117,7 +117,11 @@ export class GupRuntime extends EventEmitter {
       spec = { ...s, actors };
     }
     try {
-      checkApplicable(getArch(arch), getVersion(version), spec);
+      // the model the file is matched to must run on the arch (its rules fill in what the file does not say)
+      const model = getVersion(version);
+      if (!model.arches.includes(arch)) checkApplicable(getArch(arch), model, spec);
+      // the era that meets the scenario is the code's that runs: the program's own (its markers), else the model's
+      checkApplicable(getArch(arch), source && cfg.engine !== 'model' ? source : model, spec);
     } catch (e) {
       throw new LaunchError((e as Error).message);
     }

@@ -184,6 +184,9 @@ export class GupDebugSession extends LoggingDebugSession {
       const why = own.note ?? `its code is for ${own.arches.join(', ')}`;
       throw new LaunchError(`${basename(args.program)} does not run on ${arch}: ${why}. Set "arch" to one it is for, or "engine": "model" to step the version model`);
     }
+    if (args.engine !== 'model' && analysis.version && race?.arches && !race.arches.includes(arch as ArchId)) {
+      throw new LaunchError(`${race.id} is a race of ${race.arches.join(' and ')}, and ${basename(args.program)} runs on ${own.arches.join(', ')}: it does not meet it there`);
+    }
     return arch;
   }
 

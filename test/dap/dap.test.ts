@@ -196,6 +196,15 @@ describe('gup debug adapter', () => {
       expect(await launched({ program: x86, defaultArch: 'x86-pae', scenario: 'pages-4k-16' })).toMatch(/^gup-lens: your code on x86-pae/);
     });
 
+    it('a race of other arches than the file\'s is refused as such', async () => {
+      await expect(dc.launch({ program: x86, scenario: 'race-compound-head-split' } as never)).rejects.toThrow(/race-compound-head-split is a race of arm-lpae and arm64, and gup\.c runs on x86-64, x86-pae: it does not meet it there/);
+    });
+
+    it('a race the file\'s own era cannot meet says so of the file, not of the model it was matched to', async () => {
+      const modern = join(root, 'test/fixtures/eras/gup-6.10-shape.c');
+      await expect(dc.launch({ program: modern, arch: 'x86-64', scenario: 'race-thp-split-no-ipi' } as never)).rejects.toThrow(/cannot run on this file's code: .* and this file's code is of the 4\.5\+ refcounting era/);
+    });
+
     it('an arch the file is not for is refused with the reason (not its x86 code stopped on ARM, then a model)', async () => {
       await expect(dc.launch({ program: x86, arch: 'arm64' } as never)).rejects.toThrow(/gup\.c does not run on arm64: its code is for x86-64, x86-pae\. Set "arch"/);
     });
