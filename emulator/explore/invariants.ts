@@ -61,7 +61,7 @@ export function faultViolation(m: Machine): Violation | undefined {
 export interface Returned {
   call: GupCall;
   pfns: number[];
-  gens: number[];
+  gens: Int32Array;
 }
 
 /** Every returned page was mapped at its address at some moment (the ghost history knows). */
