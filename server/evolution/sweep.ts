@@ -90,17 +90,25 @@ function keep(dir: string, blob: string, arch: string, v: SweepVerdicts): void {
   }
 }
 
-/** A release's tag (v5.10, v5.10.44, v6.1-rc3): such tags go in version order. */
-const RELEASE_TAG = /^v?(\d+(?:\.\d+)+)(?:-rc(\d+))?$/;
+/** A release's tag (v5.10, v5.10.44, v6.1-rc3, a vendor's v5.4.61-1.0): such tags go in version order. */
+const RELEASE_TAG = /^v?(\d+(?:\.\d+)+)(.*)$/;
 
-/** Version order: numbers part by part, a release candidate before its release. */
+/** Where a tag's suffix sorts among the tags of one release: a release candidate first (by number), then the release, then a vendor's suffixes. */
+function suffixRank(suffix: string): [number, number, string] {
+  const rc = /^-rc(\d+)$/.exec(suffix);
+  return rc ? [0, Number(rc[1]), ''] : suffix === '' ? [1, 0, ''] : [2, 0, suffix];
+}
+
+/** Version order: numbers part by part (5.10 is 5.10.0), then the suffix. */
 function byVersion(a: string, b: string): number {
-  const [, va, ra] = RELEASE_TAG.exec(a)!;
-  const [, vb, rb] = RELEASE_TAG.exec(b)!;
+  const [, va, sa] = RELEASE_TAG.exec(a)!;
+  const [, vb, sb] = RELEASE_TAG.exec(b)!;
   const pa = va.split('.').map(Number);
   const pb = vb.split('.').map(Number);
   for (let i = 0; i < Math.max(pa.length, pb.length); i++) if ((pa[i] ?? 0) !== (pb[i] ?? 0)) return (pa[i] ?? 0) - (pb[i] ?? 0);
-  return (ra === undefined ? Infinity : Number(ra)) - (rb === undefined ? Infinity : Number(rb));
+  const [ka, na, xa] = suffixRank(sa);
+  const [kb, nb, xb] = suffixRank(sb);
+  return ka - kb || na - nb || (xa < xb ? -1 : xa > xb ? 1 : 0);
 }
 
 /**

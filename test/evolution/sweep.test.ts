@@ -74,10 +74,13 @@ describe('sweep', () => {
     g('tag', 'v6.2', revs[3]);
     g('tag', 'v6.1', revs[2]);
     g('tag', 'v5.10.4', revs[0]);
+    // a vendor's suffix sorts after its release, still by version
+    g('tag', 'v6.2.0-vendor', revs[3]);
     const cacheDir = mkdtempSync(join(tmpdir(), 'gup-sweep-cache-'));
     const r = await sweep(cliGit(dir), { tags: true, arches: ['x86-64', 'x86-pae'], cacheDir, maxStates: 30_000 });
     // v5.11 holds what v5.11-rc1 held: no column of its own
     expect(r.commits.map((c) => c.subject.split(':')[0])).toEqual(['v5.10.4', 'v5.11-rc1', 'v6.1', 'v6.2']);
+    expect(r.commits.length).toBe(4); // v6.2.0-vendor holds what v6.2 held
     expect(r.commits[1].files).toEqual(['mm/gup.c']);
     expect(r.flips).toContainEqual(expect.objectContaining({ scenario: 'race-fork-pin', arch: 'x86-64', rev: revs[1], flip: 'fixed' }));
     expect(r.flips).toContainEqual(expect.objectContaining({ scenario: 'race-pae-torn-pmd', arch: 'x86-pae', rev: revs[3], flip: 'fixed' }));
