@@ -96,7 +96,7 @@ export function compileProgram(root: CNode, arch: ArchModel, cfg: InterpConfig, 
     }
     for (const c of calls) if (!done.has(c)) todo.push(c);
   }
-  return { fns: env.fns, broken, unknown: env.unknown, assumed: env.assumed, cfg, stubsUsed: [...env.stubsUsed].sort(), defined: [...defs.keys()], slowPath: [...slowPath], levels: env.levels };
+  return { fns: env.fns, broken, unknown: env.unknown, assumed: env.assumed, zeroFields: env.zeroFields, cfg, stubsUsed: [...env.stubsUsed].sort(), defined: [...defs.keys()], slowPath: [...slowPath], levels: env.levels };
 }
 
 /** The name a function definition declares, without resolving its types. */

@@ -92,11 +92,14 @@ export function diagnosticsFor(a: Analysis): { line: number; message: string; na
     const fv = peekFileVersion(a.text, { arch, version: a.version.id, ...a.req });
     for (const [what, line] of fv?.source?.program.unknown ?? []) add(what, line, arch);
     for (const [name, line] of fv?.source?.program.assumed ?? []) add(`call to ${name}()`, line, arch, true);
+    for (const [what, line] of fv?.source?.program.zeroFields ?? []) add(what, line, arch, true);
   }
   return [...at].map(([what, x]) => {
     const name = /^call to (\w+)\(\)$/.exec(what)?.[1];
     const where = x.arches.map((y) => ARCH_LABEL[y]).join(', ');
-    const message = name && x.assumed
+    const message = !name && x.assumed
+      ? `gup-lens: ${what} is the arch's own per-mm state, which gup-lens does not model: runs that reach it on ${where} read it as 0, as in an mm that has not used it.`
+      : name && x.assumed
       ? `gup-lens: ${name}() is not in the kernel-API census (a vendor hook?) and its value is unused: runs that reach it on ${where} take it as doing nothing. A quick fix can say what it does in this workspace.`
       : name
       ? `gup-lens: ${name}() is not in the kernel-API census (a vendor hook?): runs that reach it on ${where} stop here and the model runs instead. A quick fix can say what it does in this workspace.`

@@ -52,6 +52,19 @@ describe('the file of a tree nobody here has seen', () => {
     expect(r.result).toMatchObject({ nr: 16, slowPath: true, fastNr: 8 });
   });
 
+  it('reads a field of the arch\'s per-mm state (a vendor\'s mm->context flag) as 0, an mm that has not used it, and says so in the stubs and on the line', async () => {
+    const X86 = readFileSync(join(FIX, 'eras/x86-2008-shape.c'), 'utf8');
+    const flagged = X86.replace('\t/* with interrupts off, no TLB-flush IPI can finish', '\tif (unlikely(mm->context.foreign_maps))\n\t\tgoto slow_irqon;\n\n\t/* with interrupts off, no TLB-flush IPI can finish');
+    expect(flagged).not.toBe(X86);
+    const v = sourceVersion(flagged, parse, getArch('x86-64'), getVersion('x86-2008'), {});
+    expect(v.stubsUsed).toEqual(["mm->context.foreign_maps=0 (assumed: the arch's per-mm state is not modelled)"]);
+    expect(v.program.zeroFields.get('mm->context.foreign_maps')).toBe(line(flagged, 'mm->context.foreign_maps'));
+    // the fast path runs on: 16 pages without the slow path
+    expect(replay({ arch: 'x86-64', version: v, scenario: 'pages-4k-16' }).result).toMatchObject({ nr: 16, slowPath: false });
+    const c = await checkText('arch/x86/mm/gup.c', flagged, { races: false });
+    expect(c.arches.every((a) => a.runs.every((r) => r.engine === 'source'))).toBe(true);
+  });
+
   it('runs past a vendor hook called for its effect, taking it as doing nothing and saying so; stops at one whose value it needs; a stub says what it does', () => {
     const at = line(V49, 'vendor_gup_account(current');
     // its value unused: the run goes on, the trace and the stubs list name the assumption

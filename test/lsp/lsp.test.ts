@@ -478,4 +478,16 @@ describe('unknown names as diagnostics, with a quick fix', () => {
     await until(() => !!latest(u)?.some((d) => d.range.start.line === at), 20_000);
     expect(latest(u)!.find((x) => x.range.start.line === at)!.message).toMatch(/runs that reach it on .* stop here and the model runs instead/);
   }, 30_000);
+
+  it('a field of the arch\'s per-mm state (a vendor\'s mm->context flag): read as 0, said on its line, no quick fix to offer', async () => {
+    const u = 'file:///fixtures/eras/context/arch/x86/mm/gup.c';
+    const x86 = fixture('eras/x86-2008-shape.c').replace('\t/* with interrupts off, no TLB-flush IPI can finish', '\tif (unlikely(mm->context.foreign_maps))\n\t\tgoto slow_irqon;\n\n\t/* with interrupts off, no TLB-flush IPI can finish');
+    const where = lineOf(x86, 'mm->context.foreign_maps');
+    await open(u, x86);
+    await lenses(u);
+    await until(() => !!latest(u)?.some((d) => d.range.start.line === where), 20_000);
+    const d = latest(u)!.find((x) => x.range.start.line === where)!;
+    expect(d.message).toMatch(/mm->context\.foreign_maps is the arch's own per-mm state, which gup-lens does not model: runs that reach it on x86-64, PAE read it as 0/);
+    expect(d.code).toBeUndefined();
+  }, 30_000);
 });

@@ -62,6 +62,8 @@ export interface Program {
   unknown: Map<string, number>;
   /** unknown functions called for their effect alone, taken as doing nothing (calls.ts assumedNoop), first line each */
   assumed: Map<string, number>;
+  /** fields of the arch's per-mm state (mm->context) the code reads, which read as 0 (expr.ts member), first line each */
+  zeroFields: Map<string, number>;
   cfg: InterpConfig;
   /** the user's stubs the compiled code binds, as "name()=value" */
   stubsUsed: string[];
@@ -147,6 +149,7 @@ export class Env {
   readonly fns = new Map<string, CompiledFn>();
   readonly unknown = new Map<string, number>();
   readonly assumed = new Map<string, number>();
+  readonly zeroFields = new Map<string, number>();
   /** functions whose definition could not be compiled */
   readonly broken = new Map<string, Unsupported>();
   readonly stubsUsed = new Set<string>();

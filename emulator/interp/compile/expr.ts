@@ -239,7 +239,7 @@ const HALVES: Record<string, 'lo' | 'hi' | 'all'> = {
 
 const STRUCT_FIELDS: Record<string, Record<string, CType>> = {
   task_struct: { mm: ptr({ k: 'struct', name: 'mm_struct' }) },
-  mm_struct: { write_protect_seq: { k: 'struct', name: 'seqcount_t' }, has_pinned: { k: 'struct', name: 'atomic_t' }, flags: int(64, false, 'unsigned long'), mmap_sem: { k: 'struct', name: 'rw_semaphore' }, mmap_lock: { k: 'struct', name: 'rw_semaphore' } },
+  mm_struct: { write_protect_seq: { k: 'struct', name: 'seqcount_t' }, has_pinned: { k: 'struct', name: 'atomic_t' }, flags: int(64, false, 'unsigned long'), mmap_sem: { k: 'struct', name: 'rw_semaphore' }, mmap_lock: { k: 'struct', name: 'rw_semaphore' }, context: { k: 'struct', name: 'mm_context_t' } },
   page: { _count: { k: 'struct', name: 'atomic_t' }, _refcount: { k: 'struct', name: 'atomic_t' }, _mapcount: { k: 'struct', name: 'atomic_t' }, flags: int(64, false, 'unsigned long') },
   folio: { _refcount: { k: 'struct', name: 'atomic_t' }, _pincount: { k: 'struct', name: 'atomic_t' }, flags: int(64, false, 'unsigned long') },
 };
@@ -266,6 +266,14 @@ function member(b: FB, n: CNode): Place {
           set(t, f, half === 'lo' ? { lo: v >>> 0, hi: e.hi, g: e.g } : { lo: e.lo, hi: v >>> 0, g: e.g });
         },
       };
+    }
+    if (p.t.k === 'struct' && p.t.name === 'mm_context_t') {
+      // the arch's own per-mm state (x86: an LDT, protection keys; a vendor's flags, Xen's has_foreign_mappings),
+      // not modelled: it reads as an mm that has not used it, 0, and the stubs and the line's diagnostic say so
+      const what = `mm->context.${fname}`;
+      b.env.stubsUsed.add(`${what}=0 (assumed: the arch's per-mm state is not modelled)`);
+      if (!b.env.zeroFields.has(what)) b.env.zeroFields.set(what, l);
+      return { t: int(32, true, 'int'), get: () => 0, set: () => { throw new Unsupported(`a store to ${what}`, l); } };
     }
     throw new Unsupported(`member .${fname} of a ${typeName(p.t)}`, l);
   }
