@@ -4,20 +4,27 @@
  */
 import type { ArchId } from '../../emulator/arch/types';
 import { RACES } from '../../emulator/scenarios/races';
-import { fileVersion } from '../analysis/source';
+import { fileVersion, NotGupError } from '../analysis/source';
 import { verdictOn } from './review';
 
 export type SweepVerdict = 'violation' | 'ok' | 'n/a' | 'unsupported';
 
-/** race id → verdict; `<race>@by` names the race whose violation it really was (a torn PAE read met on the way) */
+/**
+ * race id → verdict; `<race>@by` names the race whose violation it really was (a torn PAE read met
+ * on the way); NO_FAST_CODE, that the file has no GUP-fast code at all (a tree's mm/gup.c of the
+ * slow path only, its walker elsewhere): no race applies there.
+ */
 export type SweepVerdicts = Record<string, SweepVerdict | string>;
+
+export const NO_FAST_CODE = '@none';
 
 export async function fileVerdicts(text: string, path: string, arch: ArchId, maxStates?: number): Promise<SweepVerdicts> {
   const out: SweepVerdicts = {};
   let v;
   try {
     v = (await fileVersion(text, { arch, path })).source;
-  } catch {
+  } catch (e) {
+    if (e instanceof NotGupError) return { [NO_FAST_CODE]: e.message };
     v = undefined;
   }
   for (const race of RACES) {

@@ -13,7 +13,7 @@ import { RACES } from '../../emulator/scenarios/races';
 import { archesOf, mentionsGup } from '../analysis/fingerprint';
 import type { GitAccessor } from './git';
 import { SweepPool, verdictEngine } from './sweep-pool';
-import type { SweepVerdict, SweepVerdicts } from './sweep-verdicts';
+import { NO_FAST_CODE, type SweepVerdict, type SweepVerdicts } from './sweep-verdicts';
 
 /** GUP-fast files of every era (the x86 file moved into mm/gup.c in 4.13) */
 const FILES = ['mm/gup.c', 'arch/x86/mm/gup.c', 'arch/arm/mm/gup.c', 'arch/arm64/mm/gup.c'];
@@ -240,6 +240,11 @@ export async function sweep(git: GitAccessor, opts: SweepOptions = {}): Promise<
       continue;
     }
     const v = await jobs.get(`${x.blob}|${x.arch}`)!;
+    if (v[NO_FAST_CODE]) {
+      // the file has no GUP-fast code (the slow path only): nothing runs there, as with no file
+      for (const race of applicable) cells.push({ rev: x.c.rev, scenario: race.id, arch: x.arch, verdict: 'n/a', engine: 'none' });
+      continue;
+    }
     for (const race of applicable) {
       const verdict = (v[race.id] as SweepVerdict | undefined) ?? 'unsupported';
       const by = v[`${race.id}@by`];

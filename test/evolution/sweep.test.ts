@@ -91,6 +91,24 @@ describe('sweep', () => {
     await expect(sweep(cliGit(bare.dir), { tags: true, cacheDir })).rejects.toThrow(/this repository has no tags/);
   }, 120_000);
 
+  it('a tree whose mm/gup.c is the slow path only (its walker in arch/x86/mm/gup.c): the other arches have no GUP-fast code, n/a, never "could not run"', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gup-sweep-slow-'));
+    const g = (...a: string[]) => execFileSync('git', ['-C', dir, ...a], { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 's', GIT_AUTHOR_EMAIL: 's@e', GIT_COMMITTER_NAME: 's', GIT_COMMITTER_EMAIL: 's@e' } });
+    g('init', '-q');
+    mkdirSync(join(dir, 'mm'));
+    mkdirSync(join(dir, 'arch/x86/mm'), { recursive: true });
+    // the slow path only: it names get_user_pages_fast (the arch's walker falls back on it) and defines no walker
+    writeFileSync(join(dir, 'mm/gup.c'), '/* the slow path; get_user_pages_fast() lives in the arch */\nlong get_user_pages_unlocked(unsigned long start, unsigned long nr_pages, struct page **pages, unsigned int gup_flags)\n{\n\treturn 0;\n}\n');
+    writeFileSync(join(dir, 'arch/x86/mm/gup.c'), fixture('eras/x86-2008-shape.c'));
+    g('add', '.');
+    g('commit', '-qm', 'a tree of 2.6.x shape');
+    const r = await sweep(cliGit(dir), { arches: ['x86-64', 'arm64'], cacheDir: mkdtempSync(join(tmpdir(), 'gup-sweep-cache-')), maxStates: 20_000 });
+    const arm = r.cells.filter((c) => c.arch === 'arm64');
+    expect(arm.length).toBeGreaterThan(0);
+    expect(arm.every((c) => c.verdict === 'n/a' && c.engine === 'none')).toBe(true);
+    expect(r.cells.filter((c) => c.arch === 'x86-64').every((c) => c.engine === 'source' || c.verdict === 'n/a')).toBe(true);
+  }, 120_000);
+
   it('gup-lens sweep --json: commits, cells and flips of the contract', async () => {
     const { dir, revs } = tree();
     const out: string[] = [];
