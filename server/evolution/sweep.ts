@@ -256,22 +256,25 @@ export async function sweep(git: GitAccessor, opts: SweepOptions = {}): Promise<
 
 /** Where a (race, arch) verdict changes between one commit and the next that has one. */
 export function flipsOf(commits: SweepCommit[], cells: SweepCell[]): SweepFlip[] {
-  const byKey = new Map<string, Map<string, SweepVerdict>>();
+  // 'gone': the tree has no GUP-fast code for the arch at that commit (no file, or the slow path only)
+  const byKey = new Map<string, Map<string, SweepVerdict | 'gone'>>();
   for (const x of cells) {
     const k = `${x.scenario}|${x.arch}`;
     let m = byKey.get(k);
     if (!m) byKey.set(k, (m = new Map()));
     // another race's violation says nothing of this one's: skipped like code that could not run
-    m.set(x.rev, x.by ? 'unsupported' : x.verdict);
+    m.set(x.rev, x.by ? 'unsupported' : x.engine === 'none' && x.verdict === 'n/a' ? 'gone' : x.verdict);
   }
   const out: SweepFlip[] = [];
   for (const [k, m] of byKey) {
     const [scenario, arch] = k.split('|');
-    let last: SweepVerdict | undefined;
+    let last: SweepVerdict | 'gone' | undefined;
     for (const c of commits) {
       const v = m.get(c.rev);
       // a commit whose code gup-lens could not run says nothing: the comparison goes over it
       if (v === undefined || v === 'unsupported') continue;
+      // a race comes with the code that has it (introduced), but code taken out of the tree fixes nothing
+      if (v === 'gone' && last === 'violation') continue;
       if (last !== undefined && last !== v) {
         if (last === 'violation' && v !== 'violation') out.push({ scenario, arch: arch as ArchId, rev: c.rev, subject: c.subject, flip: 'fixed' });
         else if (last !== 'violation' && v === 'violation') out.push({ scenario, arch: arch as ArchId, rev: c.rev, subject: c.subject, flip: 'introduced' });

@@ -35,3 +35,17 @@ describe('behaviour timeline page', () => {
     expect(html.match(/<th scope="col" data-diff="[a-f0-9bc]{40}" data-file="mm\/gup.c"/g)).toHaveLength(3);
   });
 });
+
+describe('flips over code that comes and goes', () => {
+  const revs = ['d1', 'e2', 'f3', 'a4'].map((r) => r.repeat(20));
+  const cs = revs.map((rev, i) => ({ rev, subject: `commit ${i}`, date: '2026-01-01', files: ['mm/gup.c'] }));
+  const at = (verdicts: [SweepCell['verdict'], SweepCell['engine']][]) => flipsOf(cs, verdicts.map(([verdict, engine], i) => ({ rev: revs[i], scenario: 'race-pte-changed', arch: 'arm64', verdict, engine })));
+
+  it('a race comes with the walker that has it (introduced), but taking the walker out of the tree fixes nothing: it is back with the code', () => {
+    expect(at([['n/a', 'none'], ['violation', 'source'], ['n/a', 'none'], ['violation', 'source']]).map((f) => `${f.flip} ${f.subject}`)).toEqual(['introduced commit 1']);
+    // code that comes back without the race fixed it there
+    expect(at([['violation', 'source'], ['n/a', 'none'], ['ok', 'source'], ['ok', 'source']]).map((f) => `${f.flip} ${f.subject}`)).toEqual(['fixed commit 2']);
+    // a race that no longer applies to code still there (its n/a is the code's own) is fixed where that changed
+    expect(at([['violation', 'source'], ['n/a', 'source'], ['n/a', 'source'], ['n/a', 'source']]).map((f) => `${f.flip} ${f.subject}`)).toEqual(['fixed commit 1']);
+  });
+});
