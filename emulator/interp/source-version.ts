@@ -8,6 +8,7 @@
  * Layer: pure emulator.
  */
 import { releaseNumber } from '../arch/release';
+import { TableOverrun } from '../machine/machine';
 import type { ArchModel } from '../arch/types';
 import type { GupResult } from '../trace/types';
 import { NotApplicableError, unwindTo, WalkOverrun, type G, type GupCall, type Kern, type VersionModel } from '../versions/kern';
@@ -206,6 +207,8 @@ function* runGup(v: SourceVersion, k: Kern, call: GupCall): G<GupResult> {
       } catch (e) {
         // never a stack trace: whatever stops the file's code names its line
         if (e instanceof Unsupported || e instanceof WalkOverrun) throw e;
+        // a walk past its page table: a kernel outcome, as a store past pages[] is
+        if (e instanceof TableOverrun) throw new WalkOverrun((pages.a as number[]).slice(0, call.nrPages), call.nrPages, t.stack.length ? t.top.line : undefined, { level: e.level, idx: e.idx });
         const at = t.stack.length ? t.top : undefined;
         throw new Unsupported(`${(e as Error).message}${at ? ` (in "${at.anchor}")` : ''}`, at ? at.line : fn.line);
       }

@@ -11,7 +11,24 @@
  */
 import { hex, toBig } from '../arch/bits';
 import { levelIndex, levelInfo, type ArchModel, type Ent, type Era, type Level, type LevelInfo } from '../arch/types';
-import { CHUNK_MASK, CHUNK_SHIFT, PG, PhysMem, type FrozenTables } from './memory';
+import { CHUNK_MASK, CHUNK_SHIFT, PG, PhysMem, TABLE_WORDS, type FrozenTables } from './memory';
+
+/** Entries in a table page (a PAE pgd uses 4 of them). */
+const TABLE_ENTRIES = TABLE_WORDS / 2;
+
+/**
+ * A walk that read past the end of a page-table page (its pointer stepped beyond the last entry:
+ * a loop that never met its end). The kernel reads whatever follows the table as entries; the
+ * emulator stops the walk there and says so, as a store past the caller's pages[] does.
+ */
+export class TableOverrun extends Error {
+  constructor(
+    readonly level: Level,
+    readonly idx: number,
+  ) {
+    super(`a read of ${level} entry ${idx} of a table of ${TABLE_ENTRIES}: the walk ran past its page table`);
+  }
+}
 
 export interface Vma {
   start: number;
@@ -209,6 +226,7 @@ export class Machine {
 
   /** One word of the slot's entry (0: low half, 1: high half), as the walker reads it. */
   private read(s: Slot, half: number): number {
+    if (!(s.idx >= 0 && s.idx < TABLE_ENTRIES)) throw new TableOverrun(s.level, s.idx);
     if (this.ghost) this.checkTable(s);
     return this.mem.word(s.table, 2 * s.idx + half);
   }
@@ -227,7 +245,8 @@ export class Machine {
   }
 
   load(s: Slot): Ent {
-    return this.entry(this.read(s, 0), this.mem.word(s.table, 2 * s.idx + 1));
+    const lo = this.read(s, 0);
+    return this.entry(lo, this.mem.word(s.table, 2 * s.idx + 1));
   }
 
   /** The same, remembering the slot it came from (the interpreter's loaded entries): one object shape, one allocation. */

@@ -528,6 +528,15 @@ export const BUILTIN: Scenario[] = [
     call: { offset: 0x123, nrPages: 4, write: false },
   },
   {
+    id: 'unaligned-cross-pmd',
+    title: 'an unaligned start whose range crosses a pmd boundary',
+    description:
+      "start = 8 pages before a 2 MiB boundary + 0x123, 8 pages: the range ends 0x123 past the boundary. A walker that rounds start down first (start &= PAGE_MASK) walks 8 pages. The first x86 walker of 2.6.27-rc1 did not: its pte loop stepped from the unaligned address while pmd_addr_end handed it an aligned end at the boundary, so addr never equalled end and the loop read on past the last entry of the pte table (the 2.6.27-rc1 fix 9b79022ca90 rounds start down). The emulator stops a walk at the first read past its table and says so.",
+    layout: [{ kind: '4k', offset: MB2 - 8 * 4096, count: 16 }],
+    call: { offset: MB2 - 8 * 4096 + 0x123, nrPages: 8, write: false },
+    releases: 'every release rounds start down first, but the x86 walker of 2.6.27-rc1 before 9b79022ca90 (it ran past its pte table)',
+  },
+  {
     id: 'zero-pages',
     title: 'an empty request: nr_pages == 0 over mapped memory',
     description:

@@ -72,7 +72,7 @@ export interface GupResult {
   /** frame numbers, in order */
   pages: number[];
   /** the walk stored past the caller's nr_pages entries and stopped there (the kernel would write over what follows the array) */
-  overrun?: { len: number; line?: number };
+  overrun?: { len: number; line?: number; table?: { level: Level; idx: number } };
 }
 
 /** Refcount change of one page between the start and the end of a replay. */

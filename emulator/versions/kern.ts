@@ -107,8 +107,10 @@ export class WalkOverrun extends Error {
     readonly len: number,
     /** the line of the store, in a file's own code */
     readonly line?: number,
+    /** it went past a page-table page first: the entry it would have read (Machine's TableOverrun) */
+    readonly table?: { level: Level; idx: number },
   ) {
-    super(`a store to pages[${len}], past the caller's array of ${len} (nr_pages): the walk ran past its range`);
+    super(table ? `a read of ${table.level} entry ${table.idx} of a table of 512: the walk ran past its page table (and its range)` : `a store to pages[${len}], past the caller's array of ${len} (nr_pages): the walk ran past its range`);
   }
 }
 
@@ -166,7 +168,7 @@ export function* guardedGup(k: Kern, version: VersionModel, call: GupCall): G<Gu
     if (k.y && step(k, 'get_user_pages_fast', 'pages[*nr] = page', 'bail', { nr, note: e.message })) yield;
     // the walk stopped inside its interrupts-off section: leave the CPU as the call's end would (no flush left waiting on it)
     if (k.m.cpus[k.cpu].irqsOff) yield* irqOn(k, 'get_user_pages_fast', 'local_irq_restore(flags)');
-    return { nr, ret: nr, slowPath: false, fastNr: nr, pages: e.pages, overrun: { len: e.len, line: e.line } };
+    return { nr, ret: nr, slowPath: false, fastNr: nr, pages: e.pages, overrun: { len: e.len, line: e.line, ...(e.table && { table: e.table }) } };
   }
 }
 

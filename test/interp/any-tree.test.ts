@@ -52,6 +52,19 @@ describe('the file of a tree nobody here has seen', () => {
     expect(r.result).toMatchObject({ nr: 16, slowPath: true, fastNr: 8 });
   });
 
+  it('a walker that does not round an unaligned start down (2.6.27-rc1 before its fix) runs past its pte table at a pmd boundary: stopped and said, a kernel outcome, not a limit of the interpreter', async () => {
+    const X86 = readFileSync(join(FIX, 'eras/x86-2008-shape.c'), 'utf8');
+    const unrounded = X86.replace('va = start & PAGE_MASK;', 'va = start;');
+    expect(unrounded).not.toBe(X86);
+    const run = (text: string) => replay({ arch: 'x86-64', version: sourceVersion(text, parse, getArch('x86-64'), getVersion('x86-2008'), {}), scenario: 'unaligned-cross-pmd' }).result;
+    const bad = run(unrounded);
+    expect(bad.overrun?.table).toEqual({ level: 'pte', idx: 512 });
+    expect(bad.nr).toBe(8);
+    expect(run(X86).overrun).toBeUndefined();
+    const c = await checkText('arch/x86/mm/gup.c', unrounded, { races: false });
+    expect(c.arches[0].runs.find((r) => r.scenario === 'unaligned-cross-pmd')).toMatchObject({ engine: 'source', outcome: expect.stringContaining('overrun(pte table[512])') });
+  });
+
   it('reads a field of the arch\'s per-mm state (a vendor\'s mm->context flag) as 0, an mm that has not used it, and says so in the stubs and on the line', async () => {
     const X86 = readFileSync(join(FIX, 'eras/x86-2008-shape.c'), 'utf8');
     const flagged = X86.replace('\t/* with interrupts off, no TLB-flush IPI can finish', '\tif (unlikely(mm->context.foreign_maps))\n\t\tgoto slow_irqon;\n\n\t/* with interrupts off, no TLB-flush IPI can finish');

@@ -46,6 +46,7 @@ const expected: Record<string, Want | ((version: string, arch: string) => Want)>
   // 32-bit ARM had no special bit in 2013: the RFC takes the VM_PFNMAP page like any other
   'special-pte': (v) => (v === 'arm-rfc-2013' ? { nr: 8, slow: false, fastNr: 8 } : { nr: 4, slow: true, fastNr: 4 }),
   'unaligned-start': { nr: 4, slow: false, fastNr: 4 },
+  'unaligned-cross-pmd': { nr: 8, slow: false, fastNr: 8 },
   'pin-1g': { nr: 512, slow: false, fastNr: 512 },
   // the fast-only entry points stop at the hole and never fall back
   'fast-only-hole': { nr: 8, slow: false, fastNr: 8 },
