@@ -98,7 +98,8 @@ function unsupportedOf(e: unknown): { what: string; line: number } {
   return { what: (e as Error).message, line: 0 };
 }
 
-function replayOutcome(r: ReturnType<typeof replay>): string {
+/** A replay's outcome in one line: pages, return, slow path, an overrun, the references it left. */
+export function replayOutcome(r: ReturnType<typeof replay>): string {
   const refs = r.deltas.reduce((n, d) => n + d.refcount, 0);
   const pins = r.deltas.reduce((n, d) => n + d.pincount, 0);
   return `nr=${r.result.nr} ret=${r.result.ret}${r.result.slowPath ? ` slow(fast ${r.result.fastNr})` : ''}${r.result.overrun ? ` overrun(${r.result.overrun.table ? `${r.result.overrun.table.level} table[${r.result.overrun.table.idx}]` : `pages[${r.result.overrun.len}]`})` : ''} refs${refs >= 0 ? '+' : ''}${refs}${pins ? ` pins+${pins}` : ''}`;

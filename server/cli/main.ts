@@ -480,6 +480,7 @@ function reviewJson(p: PatchReview) {
     base: p.base,
     functions: p.functions.map((f) => ({ name: f.name, file: f.file, ...(f.before && { before: f.before }), ...(f.after && { after: f.after }) })),
     races: p.races.map((r) => ({ scenario: r.scenario, arch: r.arch, before: r.before, after: r.after, flip: r.flip, file: r.file, ...(r.message && { message: r.message }), ...(r.unsupported && { unsupported: r.unsupported }) })),
+    ...(p.behaviour.length && { behaviour: p.behaviour }),
     ...(p.problems.length && { problems: p.problems }),
     ...(p.notes.length && { notes: p.notes }),
   };
@@ -501,7 +502,7 @@ export async function cmdReview(a: { patch: string; tree?: string; arch?: string
     out(`  base: ${p.base.kind}${p.base.rev ? ` ${p.base.rev}` : p.base.kind === 'head' ? ` (the files of ${tree}: not a git repository)` : ''}`);
     for (const x of p.problems) out(`  ! ${x}`);
     for (const x of p.notes) out(`  note: ${x}`);
-    if (!p.functions.length && !p.races.length && !p.problems.length) out('  touches no GUP-fast function: nothing to replay or explore');
+    if (!p.functions.length && !p.races.length && !p.behaviour.length && !p.problems.length) out('  touches no GUP-fast function: nothing to replay or explore');
     for (const f of p.functions) {
       out(`  ${f.file}: ${f.name}${!f.before ? ' (new)' : !f.after ? ' (removed)' : ''}`);
       for (const arch of Object.keys({ ...f.before, ...f.after }) as (keyof NonNullable<typeof f.before>)[]) {
@@ -516,6 +517,8 @@ export async function cmdReview(a: { patch: string; tree?: string; arch?: string
       out(`  ${x.scenario.padEnd(26)} ${x.arch.padEnd(9)} ${x.before} -> ${x.after}${flip}${whose}${x.unsupported ? `  [could not run: ${x.unsupported}]` : ''}`);
       if (x.flip && x.counterexample && x.actors) out(raceDiagram(x.counterexample, x.actors, { violation: x.message }).split('\n').map((l) => '      ' + l).join('\n'));
     }
+    if (p.behaviour.length) out('  built-in scenarios whose outcome changes:');
+    for (const x of p.behaviour) out(`  ${x.scenario.padEnd(26)} ${x.arch.padEnd(9)} ${x.before} -> ${x.after}`);
   }
   void err;
 }

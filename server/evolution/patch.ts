@@ -17,6 +17,8 @@ export interface FilePatch {
   line: number;
   /** per hunk: the 0-based document line of its `@@` header, the header as written, and the function named after it */
   hunks: { line: number; header: string; context: string }[];
+  /** the blob the file was before the patch, as git's `index` line names it (abbreviated) */
+  preImage?: string;
 }
 
 export interface MailPatch {
@@ -149,7 +151,8 @@ function parseMail(lines: string[], s: number, e: number): MailPatch {
     let oldPath = patch ? name(patch.oldFileName) : git?.[1];
     let newPath = patch ? name(patch.newFileName) : git?.[2];
     if (!git && oldPath && newPath) [oldPath, newPath] = plainNames(oldPath, newPath);
-    files.push({ oldPath: patch?.oldFileName === '/dev/null' ? undefined : oldPath ?? git?.[1], newPath: patch?.newFileName === '/dev/null' ? undefined : newPath ?? git?.[2], binary, patch, line: h, hunks });
+    const pre = chunk.map((l) => /^index ([0-9a-f]{7,40})\.\.[0-9a-f]{7,40}/.exec(l)?.[1]).find((x) => x && !/^0+$/.test(x));
+    files.push({ oldPath: patch?.oldFileName === '/dev/null' ? undefined : oldPath ?? git?.[1], newPath: patch?.newFileName === '/dev/null' ? undefined : newPath ?? git?.[2], binary, patch, line: h, hunks, ...(pre && { preImage: pre }) });
   });
   if (!subject) subject = files.length ? `changes to ${[...new Set(files.map((f) => f.newPath ?? f.oldPath))].join(', ')}` : '(no subject)';
   return { subject: subject.replace(/^\[PATCH[^\]]*\]\s*/, ''), baseCommit, line: s, files };

@@ -26,6 +26,7 @@ export function replyFor(p: PatchReview, f?: FunctionReview): string {
     if (r.counterexample && r.actors) out.push('', ...raceDiagram(r.counterexample, r.actors, { violation: r.message }).split('\n').map((l) => `    ${l}`.trimEnd()), '');
   }
   if (same.length) out.push(`Unchanged: ${same.map((r) => `${r.scenario} on ${r.arch} (${r.before === r.after ? r.after : `${r.before} -> ${r.after}`})`).join(', ')}.`);
+  if (!f && p.behaviour.length) out.push('', 'Built-in scenarios whose outcome changes:', ...p.behaviour.map((b) => `  ${b.scenario} on ${b.arch}: ${b.before} -> ${b.after}`));
   for (const x of p.problems) out.push(`Not reviewed: ${x}.`);
   for (const x of p.notes) out.push(`Note: ${x}.`);
   return out.join('\n').replace(/\n{3,}/g, '\n\n') + '\n';

@@ -16,7 +16,9 @@ import type { SourceVersion } from '../../emulator/interp/source-version';
 import type { Stubs } from '../../emulator/interp/kapi/stubs';
 import { KAPI } from '../../emulator/interp/kapi';
 import { Unsupported } from '../../emulator/interp/runtime';
-import { checkApplicable, NotApplicableError } from '../../emulator/run/replay';
+import { checkApplicable, NotApplicableError, replay } from '../../emulator/run/replay';
+import { SCENARIOS } from '../../emulator/scenarios';
+import { replayOutcome } from '../analysis/check';
 import { RACES } from '../../emulator/scenarios/races';
 import type { Step } from '../../emulator/trace/types';
 import { analyze, archesFor, gupCensusOf, planFunction, replayFunction } from '../analysis/analyze';
@@ -60,11 +62,22 @@ export interface RaceReview {
   by?: string;
 }
 
+/** A built-in scenario whose outcome on the file's own code differs before and after the patch. */
+export interface BehaviourChange {
+  scenario: string;
+  arch: ArchId;
+  file: string;
+  before: string;
+  after: string;
+}
+
 export interface PatchReview {
   subject: string;
   base: { kind: 'base-commit' | 'head' | 'tag' | 'none'; rev?: string };
   functions: FunctionReview[];
   races: RaceReview[];
+  /** every built-in scenario whose outcome changes (with the races: a full review) */
+  behaviour: BehaviourChange[];
   /** 0-based document line where the mail starts */
   line: number;
   /** what could not be reviewed, and why (a file that does not apply, a binary patch, no tree) */
@@ -107,7 +120,9 @@ async function findBase(mails: MailPatch[], git: GitAccessor): Promise<{ base: P
   }
   const paths = basePaths(mails);
   let partial: { base: PatchReview['base']; files: Files } | undefined;
+  const tried = new Set<string>();
   for (const c of candidates) {
+    tried.add(c.rev);
     let got: Map<string, string | undefined>;
     try {
       got = await git.catFiles(paths.map((p) => `${c.rev}:${p}`));
@@ -119,7 +134,40 @@ async function findBase(mails: MailPatch[], git: GitAccessor): Promise<{ base: P
     if (fit === 'whole') return { base: { kind: c.kind, rev: c.rev }, files };
     if (fit === 'partly') partial ??= { base: { kind: c.kind, rev: c.rev }, files };
   }
-  return partial;
+  return partial ?? (await preImageBase(mails, paths, git, tried));
+}
+
+/**
+ * A patch of long ago against a repository that moved on (HEAD and the newest tags no longer take
+ * it): the commit whose tree holds the file as the patch's `index` line names it, as `git am -3`
+ * finds it. Among the commits that brought that blob in or took it out, one that has it (or its
+ * parent) and takes the whole series is the base.
+ */
+async function preImageBase(mails: MailPatch[], paths: string[], git: GitAccessor, tried: Set<string>): Promise<{ base: PatchReview['base']; files: Files } | undefined> {
+  const f = mails.flatMap((m) => m.files).find((x) => x.preImage && x.oldPath);
+  if (!f) return undefined;
+  let revs: string[];
+  try {
+    revs = (await git.run(['log', '--all', '--format=%H', `--find-object=${f.preImage}`, '--', f.oldPath!])).split('\n').filter(Boolean).slice(0, 8);
+  } catch {
+    return undefined; // an object the repository does not know
+  }
+  for (const r of revs.flatMap((x) => [x, `${x}^`])) {
+    if (tried.has(r)) continue;
+    tried.add(r);
+    let got: Map<string, string | undefined>;
+    try {
+      got = await git.catFiles(paths.map((p) => `${r}:${p}`));
+    } catch {
+      continue;
+    }
+    const files: Files = new Map(paths.map((p) => [p, got.get(`${r}:${p}`)]));
+    if (appliesAll(mails, paths, files) !== 'no') {
+      const rev = (await git.run(['rev-parse', r])).trim();
+      return { base: { kind: 'base-commit', rev }, files };
+    }
+  }
+  return undefined;
 }
 
 /** The files a series changes and does not create: what its base must have. */
@@ -313,6 +361,7 @@ export function verdictOn(v: SourceVersion | undefined, arch: ArchId, race: (typ
 async function reviewStep(mail: MailPatch, before: Files, after: Files, base: PatchReview['base'], tree: string | undefined, opts: ReviewOptions, problems: string[], notes: string[]): Promise<PatchReview> {
   const functions: FunctionReview[] = [];
   const races: RaceReview[] = [];
+  const behaviour: BehaviourChange[] = [];
   const wanted = (opts.arches?.length ? opts.arches : ['x86-64', 'x86-pae', 'arm-lpae', 'arm64']) as ArchId[];
   const covered = new Set<ArchId>();
   // arch-specific files first: arch/x86/mm/gup.c answers for x86 before mm/gup.c does
@@ -368,6 +417,14 @@ async function reviewStep(mail: MailPatch, before: Files, after: Files, base: Pa
       covered.add(arch);
       const vb = await sourceOf(b, full, arch, opts.stubs);
       const va = await sourceOf(a, full, arch, opts.stubs);
+      // the built-in scenarios on both sides' own code: a change the touched functions' own replays do not show
+      if (vb && va) {
+        for (const s of SCENARIOS) {
+          const x = outcomeOn(vb, arch, s);
+          const y = outcomeOn(va, arch, s);
+          if (x !== undefined && y !== undefined && x !== y) behaviour.push({ scenario: s.id, arch, file: path, before: x, after: y });
+        }
+      }
       for (const race of RACES) {
         if (race.arches && !race.arches.includes(arch)) continue;
         opts.progress?.(`${mail.subject}: ${race.id} on ${arch}`);
@@ -387,7 +444,17 @@ async function reviewStep(mail: MailPatch, before: Files, after: Files, base: Pa
       }
     }
   }
-  return { subject: mail.subject, base, functions, races, line: mail.line, problems, notes };
+  return { subject: mail.subject, base, functions, races, behaviour, line: mail.line, problems, notes };
+}
+
+/** A built-in scenario's outcome on one side's own code; undefined where it does not apply or the code cannot run it. */
+function outcomeOn(v: SourceVersion, arch: ArchId, s: (typeof SCENARIOS)[number]): string | undefined {
+  try {
+    checkApplicable(getArch(arch), v, s);
+    return replayOutcome(replay({ arch, version: v, scenario: s }));
+  } catch {
+    return undefined;
+  }
 }
 
 /** Review every patch of a document; NotAPatchError when nothing in it is a patch. */

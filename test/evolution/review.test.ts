@@ -260,13 +260,19 @@ describe('patch review', () => {
     const r = await review(bin);
     expect(r.patches[0].problems.join('\n')).toMatch(/binary patch, not applied/);
     expect(r.patches[0].problems.join('\n')).toMatch(/open the kernel tree this patch is for/);
-    const { dir, mail } = treeWithPatch(V510_NO_SEQ, V510, 'x');
+    const { dir, mail, base } = treeWithPatch(V510_NO_SEQ, V510, 'x');
     writeFileSync(join(dir, 'mm/gup.c'), 'int unrelated;\n');
     git(dir, 'commit', '-qam', 'replace it');
     git(dir, 'tag', '-d', 'v1.0');
-    const n = await review(mail.replace(/^From 0+ .*\n/, ''), { tree: dir, races: false });
+    // HEAD and the tags moved on: the commit that holds the file as the patch's index line names it is the base (git am -3)
+    const old = await review(mail.replace(/^From 0+ .*\n/, ''), { tree: dir, races: false });
+    expect(old.patches[0].base).toEqual({ kind: 'base-commit', rev: base });
+    // without an index line, or naming a blob the repository never had: no base
+    const n = await review(mail.replace(/^From 0+ .*\n/, '').replace(/^index .*\n/m, ''), { tree: dir, races: false });
     expect(n.patches[0].base.kind).toBe('none');
     expect(n.patches[0].problems.join('\n')).toMatch(/no base in .* that this patch applies to/);
+    const gone = await review(mail.replace(/^index [0-9a-f]+\.\./m, 'index 1234567..'), { tree: dir, races: false });
+    expect(gone.patches[0].base.kind).toBe('none');
   }, 60_000);
 
   it('a patch to mm/gup.c that touches no GUP-fast function (slow-path code) says so, in the reply and from the CLI', async () => {
@@ -296,6 +302,17 @@ describe('patch review', () => {
     // arch/x86/mm/gup.c, which this tree lacks, is not taken for its mm/gup.c
     const x86 = parseMails(plain('arch/x86/mm/gup.c', 'arch/x86/mm/gup.c'))[0].files[0];
     expect(pathsInTree(x86, (p) => p === 'mm/gup.c').oldPath).toBe('arch/x86/mm/gup.c');
+  }, 60_000);
+
+  it('a change that shows in no touched function\'s own replay is found by the built-in scenarios: rounding an unaligned start down (the 2.6.27-rc1 x86 fix)', async () => {
+    const X86 = fixture('eras/x86-2008-shape.c');
+    const unrounded = X86.replace('va = start & PAGE_MASK;', 'va = start;');
+    const { dir, mail } = treeWithPatch(unrounded, X86, 'x86: round a non-page-aligned start down');
+    const p = (await review(mail, { tree: dir, arches: ['x86-64'] })).patches[0];
+    expect(p.behaviour).toEqual([{ scenario: 'unaligned-cross-pmd', arch: 'x86-64', file: 'mm/gup.c', before: 'nr=8 ret=8 overrun(pte table[512]) refs+8', after: 'nr=8 ret=8 refs+8' }]);
+    expect(replyFor(p)).toMatch(/Built-in scenarios whose outcome changes:\n {2}unaligned-cross-pmd on x86-64: nr=8 ret=8 overrun\(pte table\[512\]\) refs\+8 -> nr=8 ret=8 refs\+8/);
+    // without the races (the lenses' quick review) nothing is replayed beyond the touched functions
+    expect((await review(mail, { tree: dir, arches: ['x86-64'], races: false })).patches[0].behaviour).toEqual([]);
   }, 60_000);
 
   it('a 5 MB series is read whole: every mail a patch, no GUP-fast code, no crash', async () => {
