@@ -69,6 +69,7 @@ function racesText(p: PatchReview, file?: string): string {
     `races before -> after, "${p.subject}":`,
     ...rs.map((r) => `  ${r.scenario.padEnd(26)} ${r.arch.padEnd(9)} ${r.before} -> ${r.after}${r.flip ? `  (${r.flip})` : ''}${r.unsupported ? `  [could not run: ${r.unsupported}]` : ''}`),
     ...rs.filter((r) => r.flip && r.counterexample && r.actors).map((r) => `\n${r.scenario} on ${r.arch}, the side that violates it:\n${raceDiagram(r.counterexample!, r.actors!, { violation: r.message })}`),
+    ...(p.behaviour.length ? ['', 'built-in scenarios whose outcome changes:', ...p.behaviour.filter((b) => !file || b.file === file).map((b) => `  ${b.scenario.padEnd(26)} ${b.arch.padEnd(9)} ${b.before} -> ${b.after}`)] : []),
   ].join('\n');
 }
 
@@ -77,7 +78,9 @@ function flipsTitle(p: PatchReview, file?: string): string {
   const fixed = [...new Set(rs.filter((r) => r.flip === 'fixed').map((r) => r.scenario))];
   const intro = [...new Set(rs.filter((r) => r.flip === 'introduced').map((r) => r.scenario))];
   const parts = [...fixed.map((x) => `fixes ${x}`), ...intro.map((x) => `introduces a violation of ${x}`)];
-  return parts.length ? parts.join(', ') : `no verdict changes (${rs.length} race runs)`;
+  const changed = new Set(p.behaviour.filter((b) => !file || b.file === file).map((b) => b.scenario)).size;
+  const scen = changed ? `; ${changed} built-in scenario(s) change outcome` : '';
+  return parts.length ? parts.join(', ') + scen : `no verdict changes (${rs.length} race runs)${scen}`;
 }
 
 function lensesOf(uri: string, r: Review, racing: boolean): Lens[] {

@@ -413,6 +413,27 @@ describe('a patch inside a kernel tree that is not a git repository (a source pa
     const titles = (await lenses(u)).map((l) => l.command!.title);
     expect(titles[0]).toMatch(/^gup-lens: base head · 1 GUP-fast function\(s\) · fixes .*race-pae-torn-pmd/);
   }, 120_000);
+
+  it('a patch whose change only a built-in scenario shows (rounding an unaligned start down): the mail\'s lens counts it, its text lists it', async () => {
+    const tree = mkdtempSync(join(tmpdir(), 'gup-lsp-round-'));
+    mkdirSync(join(tree, 'arch/x86/mm'), { recursive: true });
+    mkdirSync(join(tree, 'include/linux'), { recursive: true });
+    writeFileSync(join(tree, 'include/linux/mm.h'), '/* the tree\'s own header */\n');
+    const after = fixture('eras/x86-2008-shape.c');
+    const before = after.replace('va = start & PAGE_MASK;', 'va = start;');
+    writeFileSync(join(tree, 'arch/x86/mm/gup.c'), before);
+    const text = `Subject: [PATCH] x86: round a non-page-aligned start down\n\n---\n${createTwoFilesPatch('a/arch/x86/mm/gup.c', 'b/arch/x86/mm/gup.c', before, after)}`;
+    const file = join(tree, 'round.patch');
+    writeFileSync(file, text);
+    const u = pathToFileURL(file).href;
+    const start = refreshes;
+    await open(u, text, 'diff');
+    await lenses(u);
+    await until(() => refreshes > start + 1, 90_000);
+    const mailLens = (await lenses(u))[0].command!;
+    expect(mailLens.title).toMatch(/; 1 built-in scenario\(s\) change outcome$/);
+    expect((mailLens.arguments![0] as { text: string }).text).toMatch(/built-in scenarios whose outcome changes:\n {2}unaligned-cross-pmd +x86-64 +nr=8 ret=8 overrun\(pte table\[512\]\) refs\+8 -> nr=8 ret=8 refs\+8/);
+  }, 120_000);
 });
 
 describe.skipIf(!existsSync(corpus))('on the real kernel text rebuilt in ../shared/corpus', () => {
