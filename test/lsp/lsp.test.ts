@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createTwoFilesPatch } from 'diff';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -394,15 +394,14 @@ describe.skipIf(!existsSync(corpus))('a patch under review (the 2013 ARM RFC as 
 });
 
 describe('a patch inside a kernel tree that is not a git repository (a source package)', () => {
-  it('is reviewed against the tree\'s files as they stand', async () => {
+  /** A tree without git holding `path` at `before` (and a header that marks its root), the patch to `after` opened from inside it: its lenses once the races are explored. */
+  async function reviewedInTree(path: string, before: string, after: string, subject: string): Promise<CodeLens[]> {
     const tree = mkdtempSync(join(tmpdir(), 'gup-lsp-plain-'));
     mkdirSync(join(tree, 'include/linux'), { recursive: true });
-    mkdirSync(join(tree, 'mm'));
+    mkdirSync(join(tree, dirname(path)), { recursive: true });
     writeFileSync(join(tree, 'include/linux/mm.h'), '/* the tree\'s own header */\n');
-    const before = fixture('eras/gup-6.1-shape.c');
-    writeFileSync(join(tree, 'mm/gup.c'), before);
-    const after = before.replace('pmd_t pmv = READ_ONCE(*pm_at);', 'pmd_t pmv = pmdp_get_lockless(pm_at);');
-    const text = `Subject: [PATCH] mm/gup: read pmds whole\n\n---\n${createTwoFilesPatch('a/mm/gup.c', 'b/mm/gup.c', before, after)}`;
+    writeFileSync(join(tree, path), before);
+    const text = `Subject: [PATCH] ${subject}\n\n---\n${createTwoFilesPatch(`a/${path}`, `b/${path}`, before, after)}`;
     const file = join(tree, 'fix.patch');
     writeFileSync(file, text);
     const u = pathToFileURL(file).href;
@@ -410,27 +409,20 @@ describe('a patch inside a kernel tree that is not a git repository (a source pa
     await open(u, text, 'diff');
     await lenses(u);
     await until(() => refreshes > start + 1, 90_000);
-    const titles = (await lenses(u)).map((l) => l.command!.title);
+    return lenses(u);
+  }
+
+  it('is reviewed against the tree\'s files as they stand', async () => {
+    const before = fixture('eras/gup-6.1-shape.c');
+    const after = before.replace('pmd_t pmv = READ_ONCE(*pm_at);', 'pmd_t pmv = pmdp_get_lockless(pm_at);');
+    const titles = (await reviewedInTree('mm/gup.c', before, after, 'mm/gup: read pmds whole')).map((l) => l.command!.title);
     expect(titles[0]).toMatch(/^gup-lens: base head · 1 GUP-fast function\(s\) · fixes .*race-pae-torn-pmd/);
   }, 120_000);
 
   it('a patch whose change only a built-in scenario shows (rounding an unaligned start down): the mail\'s lens counts it, its text lists it', async () => {
-    const tree = mkdtempSync(join(tmpdir(), 'gup-lsp-round-'));
-    mkdirSync(join(tree, 'arch/x86/mm'), { recursive: true });
-    mkdirSync(join(tree, 'include/linux'), { recursive: true });
-    writeFileSync(join(tree, 'include/linux/mm.h'), '/* the tree\'s own header */\n');
     const after = fixture('eras/x86-2008-shape.c');
     const before = after.replace('va = start & PAGE_MASK;', 'va = start;');
-    writeFileSync(join(tree, 'arch/x86/mm/gup.c'), before);
-    const text = `Subject: [PATCH] x86: round a non-page-aligned start down\n\n---\n${createTwoFilesPatch('a/arch/x86/mm/gup.c', 'b/arch/x86/mm/gup.c', before, after)}`;
-    const file = join(tree, 'round.patch');
-    writeFileSync(file, text);
-    const u = pathToFileURL(file).href;
-    const start = refreshes;
-    await open(u, text, 'diff');
-    await lenses(u);
-    await until(() => refreshes > start + 1, 90_000);
-    const mailLens = (await lenses(u))[0].command!;
+    const mailLens = (await reviewedInTree('arch/x86/mm/gup.c', before, after, 'x86: round a non-page-aligned start down'))[0].command!;
     expect(mailLens.title).toMatch(/; 1 built-in scenario\(s\) change outcome$/);
     expect((mailLens.arguments![0] as { text: string }).text).toMatch(/built-in scenarios whose outcome changes:\n {2}unaligned-cross-pmd +x86-64 +nr=8 ret=8 overrun\(pte table\[512\]\) refs\+8 -> nr=8 ret=8 refs\+8/);
   }, 120_000);
