@@ -26,8 +26,13 @@ export class TableOverrun extends Error {
     readonly level: Level,
     readonly idx: number,
   ) {
-    super(`a read of ${level} entry ${idx} of a table of ${TABLE_ENTRIES}: the walk ran past its page table`);
+    super(pastTable(level, idx));
   }
+}
+
+/** What a read past a table page was, as every message of it says. */
+export function pastTable(level: Level, idx: number): string {
+  return `a read of ${level} entry ${idx} of a table of ${TABLE_ENTRIES}: the walk ran past its page table`;
 }
 
 export interface Vma {

@@ -12,6 +12,7 @@ import { getScenario, type Scenario } from '../scenarios';
 import { TraceBuffer, type StepSink } from '../trace/buffer';
 import type { GupResult, RefDelta, Step } from '../trace/types';
 import { getVersion, type VersionModel } from '../versions';
+import { isSource } from '../interp/source-version';
 import { callOn, guardedGup, hasPins, KernCtx, NotApplicableError, releasePages, run, type GupCall, type Kern, type VersionOptions } from '../versions/kern';
 
 export interface ReplayRequest {
@@ -78,7 +79,7 @@ function checkHugeLeaves(version: VersionModel, scenario: { id: string; layout?:
 
 /** How a message names the code that runs: a file's own (its era is its markers', not its model's), or a version model. */
 function whose(version: VersionModel): string {
-  return (version as { engine?: string }).engine === 'source' ? "this file's code" : version.id;
+  return isSource(version) ? "this file's code" : version.id;
 }
 
 export function checkActors(version: VersionModel, scenario: { id: string; actors?: { kind: string }[] }): void {
@@ -99,8 +100,7 @@ export function checkApplicable(arch: ArchModel, version: VersionModel, scenario
     throw new NotApplicableError(`version ${version.id} predates the p4d level (4.11), so it cannot walk 5-level page tables`);
   }
   if (scenario.call.pin && !hasPins(version) && !scenario.call.dmaRef) {
-    const own = (version as { engine?: string }).engine === 'source';
-    throw new NotApplicableError(own ? `this file has no pin_user_pages_fast() (FOLL_PIN pins came in 5.6): it can only take references, so scenario ${scenario.id} does not apply` : `version ${version.id} predates FOLL_PIN (pin_user_pages_fast, 5.6), so scenario ${scenario.id} does not apply`);
+    throw new NotApplicableError(isSource(version) ? `this file has no pin_user_pages_fast() (FOLL_PIN pins came in 5.6): it can only take references, so scenario ${scenario.id} does not apply` : `version ${version.id} predates FOLL_PIN (pin_user_pages_fast, 5.6), so scenario ${scenario.id} does not apply`);
   }
   checkActors(version, scenario);
   if (scenario.actors?.some((a) => a.kind === 'numa-hint')) {

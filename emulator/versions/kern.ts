@@ -8,7 +8,7 @@
 import { POW2 } from '../arch/bits';
 import { releaseNumber } from '../arch/release';
 import { levelIndex, levelInfo, type ArchId, type ArchModel, type Ent, type Era, type Level } from '../arch/types';
-import type { Machine, Slot } from '../machine/machine';
+import { pastTable, type Machine, type Slot } from '../machine/machine';
 import { FnSink, TraceBuffer, type StepSink } from '../trace/buffer';
 import { HashSink } from '../trace/hash';
 import type { TailScheme } from './refs';
@@ -110,7 +110,7 @@ export class WalkOverrun extends Error {
     /** it went past a page-table page first: the entry it would have read (Machine's TableOverrun) */
     readonly table?: { level: Level; idx: number },
   ) {
-    super(table ? `a read of ${table.level} entry ${table.idx} of a table of 512: the walk ran past its page table (and its range)` : `a store to pages[${len}], past the caller's array of ${len} (nr_pages): the walk ran past its range`);
+    super(table ? `${pastTable(table.level, table.idx)} (and its range)` : `a store to pages[${len}], past the caller's array of ${len} (nr_pages): the walk ran past its range`);
   }
 }
 
