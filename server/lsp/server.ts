@@ -407,10 +407,9 @@ export function startServer(connection: Connection): void {
     const arch = (args.arch ?? (own && raceArchFor(sc, own.arches)) ?? sc.before.arch) as ArchId;
     let run: RaceRun = raceRun(sc, arch, version);
     let engine = `model ${version}`;
-    if (own && !own.arches.includes(arch)) {
-      const message = `not for this arch: ${own.note ?? `this file's code is for ${own.arches.join(', ')}`}`;
-      return { scenario: sc.id, version, arch, verdict: 'n/a', message, states: 0, interleavings: 0, ms: 0, trace: [], engine: 'this file', history: historyOf(sc) };
-    }
+    /** the race cannot meet this code, and why (with the historical verdicts where a file was asked about) */
+    const notApplicable = (message: string, by = engine): ExploreView => ({ scenario: sc.id, version, arch, verdict: 'n/a', message, states: 0, interleavings: 0, ms: 0, trace: [], engine: by, history: doc ? historyOf(sc) : undefined });
+    if (own && !own.arches.includes(arch)) return notApplicable(`not for this arch: ${own.note ?? `this file's code is for ${own.arches.join(', ')}`}`, 'this file');
     if (doc && a?.version) {
       // the file's own code, interleaved with the race's actors
       const fv = await fileVersion(doc.getText(), { arch, version: a.version.id, ...a.req }).catch((e: Error) => ({ unsupported: e, source: undefined }));
@@ -422,7 +421,7 @@ export function startServer(connection: Connection): void {
         } catch (e) {
           if (!(e instanceof NotApplicableError)) throw e;
           // the race cannot meet this file: say so rather than answer for a model
-          return { scenario: sc.id, version, arch, verdict: 'n/a', message: e.message, states: 0, interleavings: 0, ms: 0, trace: [], engine: 'this file', history: historyOf(sc) };
+          return notApplicable(e.message, 'this file');
         }
       } else if (fv.unsupported) engine = `model ${version} (this file's code stopped: ${fv.unsupported.message})`;
     }
@@ -430,7 +429,7 @@ export function startServer(connection: Connection): void {
     try {
       r = explore(sc, run);
     } catch (e) {
-      if (e instanceof NotApplicableError) return { scenario: sc.id, version, arch, verdict: 'n/a', message: e.message, states: 0, interleavings: 0, ms: 0, trace: [], engine, history: doc ? historyOf(sc) : undefined };
+      if (e instanceof NotApplicableError) return notApplicable(e.message);
       if (!(e instanceof Unsupported)) throw e;
       // some interleaving reached code the interpreter cannot run: the model's verdict, saying so
       run = raceRun(sc, arch, version);
@@ -440,7 +439,7 @@ export function startServer(connection: Connection): void {
       } catch (e2) {
         // nor can the model meet the race: n/a, with both reasons
         if (!(e2 instanceof NotApplicableError)) throw e2;
-        return { scenario: sc.id, version, arch, verdict: 'n/a', message: e2.message, states: 0, interleavings: 0, ms: 0, trace: [], engine, history: historyOf(sc) };
+        return notApplicable(e2.message);
       }
     }
     const ar = getArch(arch);
