@@ -119,55 +119,47 @@ async function findBase(mails: MailPatch[], git: GitAccessor): Promise<{ base: P
     // no tags: HEAD only
   }
   const paths = basePaths(mails);
-  let partial: { base: PatchReview['base']; files: Files } | undefined;
-  const tried = new Set<string>();
-  for (const c of candidates) {
-    tried.add(c.rev);
+  // the series' files at a revision, and whether the series takes them
+  const fitAt = async (rev: string): Promise<{ files: Files; fit: ReturnType<typeof appliesAll> } | undefined> => {
     let got: Map<string, string | undefined>;
     try {
-      got = await git.catFiles(paths.map((p) => `${c.rev}:${p}`));
+      got = await git.catFiles(paths.map((p) => `${rev}:${p}`));
     } catch {
-      continue;
+      return undefined;
     }
-    const files: Files = new Map(paths.map((p) => [p, got.get(`${c.rev}:${p}`)]));
-    const fit = appliesAll(mails, paths, files);
-    if (fit === 'whole') return { base: { kind: c.kind, rev: c.rev }, files };
-    if (fit === 'partly') partial ??= { base: { kind: c.kind, rev: c.rev }, files };
+    const files: Files = new Map(paths.map((p) => [p, got.get(`${rev}:${p}`)]));
+    return { files, fit: appliesAll(mails, paths, files) };
+  };
+  let partial: { base: PatchReview['base']; files: Files } | undefined;
+  for (const c of candidates) {
+    const at = await fitAt(c.rev);
+    if (at?.fit === 'whole') return { base: { kind: c.kind, rev: c.rev }, files: at.files };
+    if (at?.fit === 'partly') partial ??= { base: { kind: c.kind, rev: c.rev }, files: at.files };
   }
-  return partial ?? (await preImageBase(mails, paths, git, tried));
+  if (partial) return partial;
+  for (const r of await preImageRevs(mails, git)) {
+    if (candidates.some((c) => c.rev === r)) continue;
+    const at = await fitAt(r);
+    if (at && at.fit !== 'no') return { base: { kind: 'base-commit', rev: (await git.run(['rev-parse', r])).trim() }, files: at.files };
+  }
+  return undefined;
 }
 
 /**
  * A patch of long ago against a repository that moved on (HEAD and the newest tags no longer take
- * it): the commit whose tree holds the file as the patch's `index` line names it, as `git am -3`
- * finds it. Among the commits that brought that blob in or took it out, one that has it (or its
- * parent) and takes the whole series is the base.
+ * it): where to look for the commit whose tree holds the file as the patch's `index` line names
+ * it, as `git am -3` finds it: the commits that brought that blob in or took it out, and their
+ * parents.
  */
-async function preImageBase(mails: MailPatch[], paths: string[], git: GitAccessor, tried: Set<string>): Promise<{ base: PatchReview['base']; files: Files } | undefined> {
+async function preImageRevs(mails: MailPatch[], git: GitAccessor): Promise<string[]> {
   const f = mails.flatMap((m) => m.files).find((x) => x.preImage && x.oldPath);
-  if (!f) return undefined;
-  let revs: string[];
+  if (!f) return [];
   try {
-    revs = (await git.run(['log', '--all', '--format=%H', `--find-object=${f.preImage}`, '--', f.oldPath!])).split('\n').filter(Boolean).slice(0, 8);
+    const revs = (await git.run(['log', '--all', '--format=%H', `--find-object=${f.preImage}`, '--', f.oldPath!])).split('\n').filter(Boolean).slice(0, 8);
+    return revs.flatMap((x) => [x, `${x}^`]);
   } catch {
-    return undefined; // an object the repository does not know
+    return []; // an object the repository does not know
   }
-  for (const r of revs.flatMap((x) => [x, `${x}^`])) {
-    if (tried.has(r)) continue;
-    tried.add(r);
-    let got: Map<string, string | undefined>;
-    try {
-      got = await git.catFiles(paths.map((p) => `${r}:${p}`));
-    } catch {
-      continue;
-    }
-    const files: Files = new Map(paths.map((p) => [p, got.get(`${r}:${p}`)]));
-    if (appliesAll(mails, paths, files) !== 'no') {
-      const rev = (await git.run(['rev-parse', r])).trim();
-      return { base: { kind: 'base-commit', rev }, files };
-    }
-  }
-  return undefined;
 }
 
 /** The files a series changes and does not create: what its base must have. */
