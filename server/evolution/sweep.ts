@@ -235,13 +235,9 @@ export async function sweep(git: GitAccessor, opts: SweepOptions = {}): Promise<
   const cells: SweepCell[] = [];
   for (const x of cols) {
     const applicable = RACES.filter((r) => !r.arches || r.arches.includes(x.arch));
-    if (!x.file) {
-      for (const race of applicable) cells.push({ rev: x.c.rev, scenario: race.id, arch: x.arch, verdict: 'n/a', engine: 'none' });
-      continue;
-    }
-    const v = await jobs.get(`${x.blob}|${x.arch}`)!;
-    if (v[NO_FAST_CODE]) {
-      // the file has no GUP-fast code (the slow path only): nothing runs there, as with no file
+    const v = x.file ? await jobs.get(`${x.blob}|${x.arch}`)! : undefined;
+    // no file for the arch, or one with no GUP-fast code (the slow path only): nothing runs there
+    if (!v || v[NO_FAST_CODE]) {
       for (const race of applicable) cells.push({ rev: x.c.rev, scenario: race.id, arch: x.arch, verdict: 'n/a', engine: 'none' });
       continue;
     }
