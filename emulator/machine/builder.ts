@@ -208,9 +208,14 @@ export function mapPmdByPtes(m: Machine, pmdp: Slot, pmd: Ent, addr: number, era
   const prot = { write: a.write('pmd', pmd, era), user: a.user(pmd) };
   const n = 2 ** (m.levelInfo('pmd').shift - 12);
   const words = new Uint32Array(2 * n);
+  // a naturally aligned huge page: the subpages' entries differ from the first only in the pfn's
+  // low bits (bit 12 up, below any carry), as the last one confirms; else each is made in full
+  const first = a.mkLeaf('pte', head, prot, era);
+  const last = a.mkLeaf('pte', head + n - 1, prot, era);
+  const bulk = head % n === 0 && (first.lo | ((n - 1) << 12)) >>> 0 === last.lo && first.hi === last.hi;
   for (let t = 0; t < n; t++) {
-    const e = a.mkLeaf('pte', head + t, prot, era);
-    words[2 * t] = e.lo;
+    const e = bulk ? first : a.mkLeaf('pte', head + t, prot, era);
+    words[2 * t] = bulk ? (first.lo | (t << 12)) >>> 0 : e.lo;
     words[2 * t + 1] = e.hi;
   }
   m.storeRun({ table, idx: 0, level: 'pte' }, n, words);

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { getArch } from '../../emulator/arch';
 import { DigestSet } from '../../emulator/explore/digests';
 import { enabled, hashWorld, makeWorld, rebuild, replaySchedule, stepActor, type World } from '../../emulator/explore/explore';
-import { buildMachine } from '../../emulator/machine/builder';
+import { buildMachine, mapPmdByPtes } from '../../emulator/machine/builder';
 import type { Machine } from '../../emulator/machine/machine';
 import { makeKern } from '../../emulator/run/replay';
 import { RACES } from '../../emulator/scenarios/races';
@@ -302,4 +302,35 @@ describe('the Fiber runner', () => {
       expect(points).toBe(i ? 6 : 0);
     }
   });
+});
+
+describe('a pmd split (mapPmdByPtes)', () => {
+  // the split writes its 512 ptes in bulk from the first one: each must be what mkLeaf makes for that subpage
+  for (const arch of ['x86-64', 'x86-pae', 'arm-lpae', 'arm64'] as const) {
+    it(`maps every subpage with its own pte on ${arch}`, () => {
+      const a = getArch(arch);
+      const m = buildMachine(a, 'modern', { mappings: [{ kind: 'thp', offset: 0 }] });
+      let table = m.mm.pgd;
+      const addr = a.userBase;
+      let pmdp;
+      for (const l of a.levels) {
+        const s = m.slot(table, l.level, addr);
+        if (l.level === 'pmd') {
+          pmdp = s;
+          break;
+        }
+        table = a.pfn(m.load(s));
+      }
+      const pmd = m.load(pmdp!);
+      const head = a.pfn(pmd);
+      const newPmd = mapPmdByPtes(m, pmdp!, pmd, addr, 'modern');
+      const ptes = a.pfn(newPmd);
+      const prot = { write: a.write('pmd', pmd, 'modern'), user: a.user(pmd) };
+      for (const t of [0, 1, 2, 255, 256, 511]) {
+        const e = m.load(m.slot(ptes, 'pte', addr + t * 4096));
+        expect(e).toEqual(a.mkLeaf('pte', head + t, prot, 'modern'));
+        expect(a.pfn(e)).toBe(head + t);
+      }
+    });
+  }
 });
