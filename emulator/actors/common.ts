@@ -8,6 +8,7 @@ import { NONE } from '../arch/bits';
 import type { Ent, Level } from '../arch/types';
 import type { QsToken, Slot } from '../machine/machine';
 import { step, type G, type Kern } from '../versions/kern';
+import { F } from '../machine/memory';
 
 /** Block until every CPU the token waits on has passed a quiescent point (interrupts on). */
 export function* waitQs(k: Kern, fn: string, anchor: string, t: QsToken, note: string): G<void> {
@@ -49,7 +50,7 @@ export function slotAt(k: Kern, addr: number, level: Level): Slot {
 /** The mapping side of zapping a leaf: the entry is gone, its page loses a mapcount. */
 export function unmapCount(k: Kern, e: Ent): number {
   const pfn = k.arch.pfn(e);
-  k.m.mem.mapcount[k.m.mem.idx(pfn)] -= 1;
+  k.m.mem.add(F.mapcount, k.m.mem.idx(pfn), -1);
   return pfn;
 }
 
@@ -65,7 +66,7 @@ export function* zapPte(k: Kern, ptep: Slot, addr: number, note?: string): G<num
   yield* flushTlb(k, 'tlb_flush_mmu', 'tlb_flush_mmu_tlbonly');
   k.m.refSub(page, 1);
   const mem = k.m.mem;
-  if (k.y && step(k, 'free_pages_and_swap_cache', 'put_page(page)', 'free', { pfn: page, ref: -1, note: mem.isFree(page) ? 'refcount 0: page freed' : `still referenced: refcount ${k.m.refcount(page)}, mapcount ${mem.mapcount[mem.idx(page)]}` })) yield;
+  if (k.y && step(k, 'free_pages_and_swap_cache', 'put_page(page)', 'free', { pfn: page, ref: -1, note: mem.isFree(page) ? 'refcount 0: page freed' : `still referenced: refcount ${k.m.refcount(page)}, mapcount ${mem.at(F.mapcount, mem.idx(page))}` })) yield;
   return page;
 }
 

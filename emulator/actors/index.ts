@@ -7,7 +7,7 @@
 import { NONE } from '../arch/bits';
 import { mapPmdByPtes } from '../machine/builder';
 import type { Slot } from '../machine/machine';
-import { PG } from '../machine/memory';
+import { F, PG } from '../machine/memory';
 import { step, type G, type Kern, type VersionModel } from '../versions/kern';
 import { reuseAnchor, reuseRule, wpReuses } from '../versions/cow';
 import { maybeDmaPinned, tailPins } from '../versions/refs';
@@ -51,19 +51,19 @@ function* split_huge_page(k: Kern, spec: ActorSpec, v: VersionModel): G<void> {
   const head = k.arch.pfn(pmd);
   const mem = k.m.mem;
   const hi = mem.idx(head);
-  const n = 2 ** mem.order[hi];
+  const n = 2 ** mem.at(F.order, hi);
   let moved = 0;
   for (let t = 1; t < n; t++) {
     const pins = tailPins(k, head + t, v.thpTails);
-    mem.refcount[hi + t] = pins + 1;
-    mem.mapcount[hi + t] = 1;
+    mem.put(F.refcount, hi + t, pins + 1);
+    mem.put(F.mapcount, hi + t, 1);
     moved += pins;
   }
-  mem.refcount[hi] -= moved;
+  mem.add(F.refcount, hi, -moved);
   for (let t = 0; t < n; t++) {
-    mem.flags[hi + t] &= ~(PG.head | PG.tail);
-    mem.head[hi + t] = hi + t;
-    mem.order[hi + t] = 0;
+    mem.put(F.flags, hi + t, mem.at(F.flags, hi + t) & (~(PG.head | PG.tail)));
+    mem.put(F.head, hi + t, hi + t);
+    mem.put(F.order, hi + t, 0);
   }
   if (k.y && step(k, '__split_huge_page_refcount', 'atomic_add(page_mapcount(page_tail))', 'split', { pfn: head, note: `${n - 1} tails made independent, ${moved} tail pin(s) moved from the head` })) yield;
   // __split_huge_page_map: a pte table mapping every subpage, then the pmd points to it
@@ -85,7 +85,7 @@ function* split_huge_page_freeze(k: Kern, spec: ActorSpec): G<void> {
   const head = k.m.headOf(k.arch.pfn(e0));
   const mem = k.m.mem;
   const hi = mem.idx(head);
-  const n = 2 ** mem.order[hi];
+  const n = 2 ** mem.at(F.order, hi);
   if (n === 1) throw new RangeError('thp-split-freeze needs a THP mapped by ptes');
   // while the ptes are migration entries, a fault on them waits (migration_entry_wait): the slow path holds off
   k.m.ptlHolder = k.actor;
@@ -94,19 +94,19 @@ function* split_huge_page_freeze(k: Kern, spec: ActorSpec): G<void> {
   if (k.y && step(k, 'unmap_folio', 'try_to_unmap(folio, TTU_SPLIT_HUGE_PMD)', 'write', { level: 'pte', lo: 0, hi: 0, addr, note: `${n} ptes replaced by migration entries` })) yield;
   yield* flushTlb(k, 'unmap_folio', 'flush_tlb_range');
   const remap = () => k.m.storeRun(first, n, saved);
-  if (mem.refcount[hi] !== n) {
+  if (mem.at(F.refcount, hi) !== n) {
     remap();
     k.m.ptlHolder = null;
-    if (k.y && step(k, fn, 'folio_ref_freeze(folio, 1 + extra_pins)', 'check', { pfn: head, note: `refcount ${mem.refcount[hi]}, not the ${n} its mappings hold: pinned, the split fails` })) yield;
+    if (k.y && step(k, fn, 'folio_ref_freeze(folio, 1 + extra_pins)', 'check', { pfn: head, note: `refcount ${mem.at(F.refcount, hi)}, not the ${n} its mappings hold: pinned, the split fails` })) yield;
     return;
   }
-  mem.refcount[hi] = 0;
+  mem.put(F.refcount, hi, 0);
   if (k.y && step(k, fn, 'folio_ref_freeze(folio, 1 + extra_pins)', 'check', { pfn: head, note: 'refcount frozen at 0' })) yield;
   for (let t = 0; t < n; t++) {
-    mem.flags[hi + t] &= ~(PG.head | PG.tail);
-    mem.head[hi + t] = hi + t;
-    mem.order[hi + t] = 0;
-    mem.refcount[hi + t] = 1; // its own mapping
+    mem.put(F.flags, hi + t, mem.at(F.flags, hi + t) & (~(PG.head | PG.tail)));
+    mem.put(F.head, hi + t, hi + t);
+    mem.put(F.order, hi + t, 0);
+    mem.put(F.refcount, hi + t, 1); // its own mapping
   }
   remap();
   k.m.ptlHolder = null;
@@ -151,7 +151,7 @@ function* collapse_huge_page(k: Kern, spec: ActorSpec): G<void> {
     e.hi = k.m.mem.word(table, 2 * t + 1);
     if (!k.arch.none(e)) old.push(k.arch.pfn(e));
   }
-  const busy = old.find((p) => k.m.refcount(p) !== k.m.mem.mapcount[k.m.mem.idx(p)]);
+  const busy = old.find((p) => k.m.refcount(p) !== k.m.mem.at(F.mapcount, k.m.mem.idx(p)));
   if (busy !== undefined) {
     k.m.store(pmdp, pmd);
     k.m.mmapWriter = null;
@@ -165,13 +165,13 @@ function* collapse_huge_page(k: Kern, spec: ActorSpec): G<void> {
   k.m.mem.setFlag(thp, 'anon');
   const huge = k.arch.mkLeaf('pmd', thp, { write: true, user: true }, k.era);
   k.m.store(pmdp, huge);
-  k.m.mem.mapcount[k.m.mem.idx(thp)] += 1;
+  k.m.mem.add(F.mapcount, k.m.mem.idx(thp), 1);
   if (k.y && step(k, fn, 'set_pmd_at(mm, address, pmd, _pmd)', 'write', { level: 'pmd', lo: huge.lo, hi: huge.hi, addr, note: `THP 0x${thp.toString(16)} with the data of the ${old.length} pages` })) yield;
   // the old pages lose their mappings (the old table is freed later, by RCU)
   ptes.idx = 0;
   k.m.storeRun(ptes, n, null);
   for (const p of old) {
-    k.m.mem.mapcount[k.m.mem.idx(p)] -= 1;
+    k.m.mem.add(F.mapcount, k.m.mem.idx(p), -1);
     k.m.refSub(p, 1);
   }
   k.m.mmapWriter = null;
@@ -255,7 +255,7 @@ function* pte_writer(k: Kern, spec: ActorSpec): G<void> {
     if (k.y && step(k, 'do_anonymous_page', '!pte_none(*vmf->pte)', 'free', { pfn: b, addr, note: 'pte already populated: new page released' })) yield;
     return;
   }
-  k.m.mem.mapcount[k.m.mem.idx(b)] = 1;
+  k.m.mem.put(F.mapcount, k.m.mem.idx(b), 1);
   const e = k.arch.mkLeaf('pte', b, { write: true, user: true }, k.era);
   if (halves) {
     k.m.ptlHolder = k.actor;
@@ -291,7 +291,7 @@ function* fork(k: Kern, spec: ActorSpec): G<void> {
     const ro = k.arch.wrprotect('pte', e, k.era);
     k.m.store(ptep, ro);
     k.m.refAdd(page, 1);
-    k.m.mem.mapcount[k.m.mem.idx(page)] += 1;
+    k.m.mem.add(F.mapcount, k.m.mem.idx(page), 1);
     k.m.hold(page); // the child's mapping
     if (k.y && step(k, 'copy_present_pte', 'ptep_set_wrprotect(src_mm, addr, src_pte)', 'write', { level: 'pte', lo: ro.lo, hi: ro.hi, addr, pfn: page, ref: 1 })) yield;
   }
@@ -367,14 +367,14 @@ function* unmapThenOtherWrites(k: Kern, addr: number, mapped: number | undefined
   if (!k.arch.none(k.m.load(ptep))) yield* zapPte(k, ptep, addr, 'this process unmaps its copy (munmap)');
   const mem = k.m.mem;
   const reuse = wpReuses(k, theirs);
-  const rule = reuseRule(k) === 'mapcount' ? `mapcount ${mem.mapcount[mem.idx(theirs)]}` : `page_count ${k.m.refcount(theirs)}`;
+  const rule = reuseRule(k) === 'mapcount' ? `mapcount ${mem.at(F.mapcount, mem.idx(theirs))}` : `page_count ${k.m.refcount(theirs)}`;
   if (k.y && step(k, 'do_wp_page', reuseAnchor(k), 'check', { pfn: theirs, note: `the other process writes: ${rule}, ${reuse ? 'reuse the page in place' : 'copy it'}` })) yield;
   if (reuse) {
     mem.setFlag(theirs, 'cowReused');
     if (k.y && step(k, 'wp_page_reuse', 'wp_page_reuse(vmf)', 'write', { pfn: theirs, note: 'the other process now writes into this very page' })) yield;
   } else {
     const copy = allocForOther(k);
-    mem.mapcount[mem.idx(theirs)] -= 1;
+    mem.add(F.mapcount, mem.idx(theirs), -1);
     k.m.unhold(theirs);
     k.m.refSub(theirs, 1);
     if (k.y && step(k, 'wp_page_copy', 'wp_page_copy(vmf)', 'alloc', { pfn: copy, note: `the other process writes into its own copy; page 0x${theirs.toString(16)} loses that mapping` })) yield;

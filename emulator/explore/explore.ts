@@ -21,6 +21,7 @@ import type { StepSink } from '../trace/buffer';
 import { HashSink, hashStep, hashStr, mix } from '../trace/hash';
 import { DigestSet } from './digests';
 import { checkBalance, checkCowReuse, checkForkPin, checkPinnedStays, checkReturned, faultViolation, type InvariantId, type Returned, type Violation } from './invariants';
+import { F } from '../machine/memory';
 
 interface ActorRun {
   name: string;
@@ -178,7 +179,7 @@ function* gupCaller(k: Kern, version: VersionModel, call: GupCall, repeat: numbe
     const gens = new Int32Array(pages.length);
     for (let i = 0; i < gens.length; i++) {
       const at = pages[i] - mem.basePfn;
-      gens[i] = at >= 0 && at < mem.frames ? mem.gen[at] : mem.gen[mem.idx(pages[i])];
+      gens[i] = at >= 0 && at < mem.frames ? mem.at(F.gen, at) : mem.at(F.gen, mem.idx(pages[i]));
     }
     returned.push({ call, pfns: res.pages, gens });
   }
@@ -281,17 +282,17 @@ function sameReturn(a: Returned, b: Returned): boolean {
 export function hashWorld(w: World): number {
   const m = w.m;
   const mem = m.mem;
-  let h = 2166136261;
-  for (let i = 0; i < mem.frames; i++) {
-    h = mix(mix(mix(mix(h, mem.refcount[i]), mem.mapcount[i]), mem.pincount[i]), mem.flags[i] ^ (mem.gen[i] << 8));
-  }
-  h = mix(mix(h, mem.tablesDigest), mem.frames);
+  // the memmap and the tables by their digests, kept current as they are written (O(1), not O(frames))
+  let h = mix(mix(mix(2166136261, mem.mapDigest), mem.tablesDigest), mem.frames);
   for (const c of m.cpus) h = mix(mix(h, c.irqsOff ? 1 : 0), c.enables);
   h = mix(mix(h, m.mm.write_protect_seq), m.mm.has_pinned ? 1 : 0);
   let g = m.mmapWriter === null ? 0x9e37 : hashStr(0x9e37, m.mmapWriter);
   for (const a of w.actors) g = mix(mix(g, a.h), a.done ? 1 : 2);
-  g = fmix(mix(g, h));
-  return fmix(h) * 0x100000 + (g & 0xfffff);
+  // every bit of both parts depends on the machine and the actors: states with the same machine
+  // differ in their actors' histories, and 20 bits alone for those collided (a state lost)
+  const hi = fmix(mix(h, g));
+  const lo = fmix(mix(mix(g, 0x27d4eb2f), h ^ 0x165667b1));
+  return hi * 0x100000 + (lo & 0xfffff);
 }
 
 /** Rebuild the world a schedule leads to; stops at the first violation. A bounded trace keeps the steps' head and tail only (its `w.trace` is set at the end). */

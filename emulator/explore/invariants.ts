@@ -4,7 +4,7 @@
  * pages back. Layer: pure emulator.
  */
 import type { GhostFault, Machine } from '../machine/machine';
-import { PG } from '../machine/memory';
+import { F, PG } from '../machine/memory';
 import type { GupCall } from '../versions/kern';
 
 export type InvariantId =
@@ -104,7 +104,7 @@ export function checkCowReuse(m: Machine, r: Returned): Violation | undefined {
   for (let i = 0; i < r.pfns.length; i++) {
     const pfn = r.pfns[i];
     const j = m.mem.idx(pfn);
-    if (m.mem.gen[j] === r.gens[i] && m.mem.flags[j] & PG.cowReused) {
+    if (m.mem.at(F.gen, j) === r.gens[i] && m.mem.at(F.flags, j) & PG.cowReused) {
       return {
         invariant: 'cow-reuse-leak',
         message: `page 0x${pfn.toString(16)} was returned to this process, which then unmapped it; the other process that fork shared it with reused it in place on its next write: the reference now sees that process's data`,
@@ -185,7 +185,7 @@ function visitTable(m: Machine, table: number, depth: number, out: Int32Array): 
     const pfn = m.arch.pfn(E);
     // a mapping holds its ref on the compound head (a THP mapped by ptes: 512 on the head); a frame outside memory holds none
     if (l.level === 'pte' || m.arch.leaf(l.level, E)) {
-      if (mem.valid(pfn)) out[mem.head[pfn - mem.basePfn]]++;
+      if (mem.valid(pfn)) out[mem.at(F.head, pfn - mem.basePfn)]++;
     } else visitTable(m, pfn, depth + 1, out);
   }
 }
@@ -195,19 +195,19 @@ export function checkBalance(m: Machine): Violation | undefined {
   const maps = mappingCounts(m);
   const mem = m.mem;
   for (let i = 0; i < maps.length; i++) {
-    if (maps[i] > 0 && mem.flags[i] & PG.free) {
+    if (maps[i] > 0 && mem.at(F.flags, i) & PG.free) {
       return { invariant: 'refcount-imbalance', message: `page 0x${(mem.basePfn + i).toString(16)} was freed while still mapped (use-after-free for the process)` };
     }
   }
   for (let i = 0; i < mem.frames; i++) {
-    const f = mem.flags[i];
+    const f = mem.at(F.flags, i);
     if (f & (PG.free | PG.pagetable)) continue;
     const pfn = mem.basePfn + i;
     const want = f & PG.tail ? 0 : maps[i] + (m.holds.get(pfn) ?? 0);
-    if (mem.refcount[i] !== want || mem.pincount[i] !== 0) {
+    if (mem.at(F.refcount, i) !== want || mem.at(F.pincount, i) !== 0) {
       return {
         invariant: 'refcount-imbalance',
-        message: `page 0x${pfn.toString(16)} has refcount ${mem.refcount[i]}${mem.pincount[i] ? ` and pincount ${mem.pincount[i]}` : ''} after the caller released everything; its mappings and holders account for ${want}`,
+        message: `page 0x${pfn.toString(16)} has refcount ${mem.at(F.refcount, i)}${mem.at(F.pincount, i) ? ` and pincount ${mem.at(F.pincount, i)}` : ''} after the caller released everything; its mappings and holders account for ${want}`,
       };
     }
   }

@@ -6,6 +6,7 @@
 import type { ArchModel, Ent, Era, LeafProt, Level } from '../arch/types';
 import { MIGRATION_TYPE } from '../arch/swap';
 import { Machine, type Slot, type Vma } from './machine';
+import { F } from './memory';
 
 /** thp-pte: one 2 MiB compound page mapped by 512 ptes (a THP after a pmd split, or a large folio) */
 export type MappingKind = '4k' | 'thp' | 'huge-pud' | 'hole' | 'thp-pte';
@@ -97,7 +98,7 @@ export function mapLeaf(m: Machine, addr: number, level: Level, pfn: number, pro
     }
   }
   m.store(m.slot(table, level, addr), m.arch.mkLeaf(level, pfn, prot, m.era));
-  m.mem.mapcount[m.mem.idx(pfn)] += 1; // a huge mapping counts once, on the head
+  m.mem.add(F.mapcount, m.mem.idx(pfn), 1); // a huge mapping counts once, on the head
   if (l.shift > 12) m.mem.setFlag(pfn, 'head');
 }
 
@@ -152,7 +153,7 @@ function mapSpec(m: Machine, spec: MapSpec): void {
     mapLeaf(m, start + i * size, level, pfn, prot, near);
     if (spec.shared) {
       m.refAdd(pfn, 1);
-      m.mem.mapcount[m.mem.idx(pfn)] += 1;
+      m.mem.add(F.mapcount, m.mem.idx(pfn), 1);
       m.hold(pfn);
     }
   }

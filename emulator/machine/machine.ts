@@ -11,7 +11,7 @@
  */
 import { hex, toBig } from '../arch/bits';
 import { levelIndex, levelInfo, type ArchModel, type Ent, type Era, type Level, type LevelInfo } from '../arch/types';
-import { CHUNK_MASK, CHUNK_SHIFT, PG, PhysMem, TABLE_WORDS, type FrozenTables } from './memory';
+import { CHUNK_MASK, CHUNK_SHIFT, F, type FrozenTables, PG, PhysMem, TABLE_WORDS } from './memory';
 
 /** Entries in a table page (a PAE pgd uses 4 of them). */
 const TABLE_ENTRIES = TABLE_WORDS / 2;
@@ -238,8 +238,8 @@ export class Machine {
 
   private checkTable(s: Slot): void {
     const i = s.table - this.mem.basePfn;
-    const freed = (this.mem.flags[i] & PG.free) !== 0;
-    const reused = s.g !== undefined && this.mem.gen[i] !== s.g;
+    const freed = (this.mem.at(F.flags, i) & PG.free) !== 0;
+    const reused = s.g !== undefined && this.mem.at(F.gen, i) !== s.g;
     if (freed || reused) {
       this.faults.push({
         kind: 'read-freed-table',
@@ -279,7 +279,7 @@ export class Machine {
     if (!this.ghost) return undefined;
     const e = { lo, hi };
     const pfn = this.arch.none(e) ? -1 : this.arch.pfn(e);
-    return this.mem.valid(pfn) ? this.mem.gen[pfn - this.mem.basePfn] : undefined;
+    return this.mem.valid(pfn) ? this.mem.at(F.gen, pfn - this.mem.basePfn) : undefined;
   }
 
   store(s: Slot, e: Ent): void {
@@ -382,7 +382,7 @@ export class Machine {
       e.hi = entries[2 * t + 1] >>> 0;
       if ((e.lo | e.hi) === 0 || !this.arch.present(e) || (level !== 'pte' && !this.arch.leaf(level, e))) continue;
       const pfn = this.arch.pfn(e);
-      const g = mem.valid(pfn) ? mem.gen[pfn - mem.basePfn] : 0;
+      const g = mem.valid(pfn) ? mem.at(F.gen, pfn - mem.basePfn) : 0;
       const at = where.base + (idx0 + t) * pages * 4096;
       if (len > 0 && g === g0 && pfn === pfn0 + len && at === addr + len * 4096) {
         len += pages;
@@ -415,7 +415,7 @@ export class Machine {
 
   /** Record that addr..addr+size maps frames from pfn on (ghost only). A leaf maps one allocation, so one gen covers it. */
   noteMapping(addr: number, level: Level, pfn: number): void {
-    const g = this.mem.valid(pfn) ? this.mem.gen[pfn - this.mem.basePfn] : 0;
+    const g = this.mem.valid(pfn) ? this.mem.at(F.gen, pfn - this.mem.basePfn) : 0;
     this.noteSpan(addr, 2 ** (this.levelInfo(level).shift - 12), pfn, g);
   }
 
@@ -512,16 +512,16 @@ export class Machine {
   }
 
   refcount(pfn: number): number {
-    return this.mem.refcount[this.mem.idx(pfn)];
+    return this.mem.at(F.refcount, this.mem.idx(pfn));
   }
 
   /** atomic_add on _refcount; 32-bit wrap like the kernel's atomic_t */
   refAdd(pfn: number, n: number): void {
     const i = this.mem.idx(pfn);
-    if (this.mem.flags[i] & PG.free) this.noteRefOnFree(pfn, `+${n} ref`);
-    const before = this.mem.refcount[i];
+    if (this.mem.at(F.flags, i) & PG.free) this.noteRefOnFree(pfn, `+${n} ref`);
+    const before = this.mem.at(F.refcount, i);
     const after = (before + n) | 0;
-    this.mem.refcount[i] = after;
+    this.mem.put(F.refcount, i, after);
     if (this.ghost && n > 0 && before >= 0 && after < 0) {
       this.faults.push({ kind: 'refcount-overflow', pfn, detail: `refcount of page 0x${pfn.toString(16)} overflowed 32 bits: ${before} + ${n} wrapped to ${after}` });
     }
@@ -548,7 +548,7 @@ export class Machine {
   /** page_ref_add_unless(page, n, 0): fails on a page whose count is zero (being freed) */
   refAddUnlessZero(pfn: number, n: number): boolean {
     const i = this.mem.idx(pfn);
-    if (this.mem.refcount[i] === 0) return false;
+    if (this.mem.at(F.refcount, i) === 0) return false;
     this.refAdd(pfn, n);
     return true;
   }
@@ -556,9 +556,9 @@ export class Machine {
   /** Drop n refs on the page itself; the last one frees it (a compound page as a whole). */
   refSub(pfn: number, n: number): void {
     const i = this.mem.idx(pfn);
-    const before = this.mem.refcount[i];
+    const before = this.mem.at(F.refcount, i);
     const after = (before - n) | 0;
-    this.mem.refcount[i] = after;
+    this.mem.put(F.refcount, i, after);
     if (after === 0 && before > 0) this.mem.free(pfn);
     else if (after < 0 && before >= 0 && this.ghost) {
       this.faults.push({ kind: 'refcount-underflow', pfn, detail: `refcount of page 0x${pfn.toString(16)} went below zero (${after})` });

@@ -69,26 +69,48 @@ export interface PageInfo {
   gen: number;
 }
 
-export class PhysMem {
-  private cap = 0;
-  // The memmap is plain arrays of small integers (V8 keeps them unboxed): the explorer copies a
-  // machine for every state it rebuilds, and copying a short array is several times cheaper
-  // than copying a typed array.
-  refcount: number[] = [];
-  mapcount: number[] = [];
-  pincount: number[] = [];
-  flags: number[] = [];
+/** A frame's fields in the memmap, by number (PhysMem.at / put / add). */
+export const F = {
+  refcount: 0,
+  mapcount: 1,
+  pincount: 2,
+  flags: 3,
   /** index of the compound head, or the page itself */
-  head: number[] = [];
-  order: number[] = [];
-  gen: number[] = [];
+  head: 4,
+  order: 5,
+  /** the ghost allocation generation */
+  gen: 6,
+  /** nonzero words in the frame's table (a scan can stop once it has seen them all) */
+  used: 7,
+} as const;
+export type Field = (typeof F)[keyof typeof F];
+
+/** frames per memmap chunk: a chunk holds every field of 64 frames, field f of frame j at (f << MAP_SHIFT) | j */
+const MAP_SHIFT = 6;
+const MAP_MASK = (1 << MAP_SHIFT) - 1;
+const MAP_FIELDS = 8;
+/** every chunk past the frames handed out, until written (never written itself: a write copies a chunk it does not own) */
+const ZERO_MAP: number[] = Array.from({ length: MAP_FIELDS << MAP_SHIFT }, () => 0);
+
+export class PhysMem {
+  /**
+   * The memmap, copy-on-write in chunks of 64 frames: a copy of the machine shares every chunk
+   * until one side writes it (the explorer copies a machine for each state it rebuilds, and a
+   * 1 GiB layout has 262,144 frames). Plain arrays of small integers (V8 keeps them unboxed).
+   */
+  private map: number[][] = [];
+  /** which chunks this copy owns (may write in place) */
+  private mine = new Uint8Array(0);
+  /**
+   * Order-free digest of every nonzero memmap field, kept current by put(): the explorer hashes
+   * a state in O(1) instead of reading every frame.
+   */
+  mapDigest = 0;
   private tables: (TableWords | undefined)[] = [];
   /** the tables array itself is shared with a copy (most frames hold no table, and a 1 GiB layout has 262,144 of them): copied at the first change */
   private tablesShared = false;
-  /** which of a table's chunks (and its chunk list) this copy owns; a clone shares them until its first write (copy-on-write) */
-  private own: number[] = [];
-  /** nonzero words in each frame's table (a scan can stop once it has seen them all) */
-  wordsInUse: number[] = [];
+  /** which of a table's chunks (and its chunk list) this copy owns, by frame (absent: none); a clone shares them until its first write (copy-on-write) */
+  private own = new Map<number, number>();
   /** told when a frame's old table words are dropped (the frame reallocated): the machine's ghost keeps what they held */
   onDropTable?: (pfn: number, words: Uint32Array) => void;
   /** order-free digest of every nonzero table word, kept current by setWord and alloc (the explorer hashes states with it) */
@@ -107,26 +129,54 @@ export class PhysMem {
     return this.top;
   }
 
+  /** Frame i's field f. */
+  at(f: Field, i: number): number {
+    return this.map[i >> MAP_SHIFT][(f << MAP_SHIFT) | (i & MAP_MASK)];
+  }
+
+  /** Set frame i's field f (copying its chunk first if a copy still shares it). */
+  put(f: Field, i: number, v: number): void {
+    const c = i >> MAP_SHIFT;
+    let chunk = this.map[c];
+    const j = (f << MAP_SHIFT) | (i & MAP_MASK);
+    const old = chunk[j];
+    if (old === v) return;
+    if (this.mine[c] === 0) {
+      chunk = this.map[c] = chunk.slice();
+      this.mine[c] = 1;
+    }
+    chunk[j] = v;
+    this.mapDigest ^= mapHash(j, c, old) ^ mapHash(j, c, v);
+  }
+
+  /** Add d to frame i's field f. */
+  add(f: Field, i: number, d: number): void {
+    this.put(f, i, this.at(f, i) + d);
+  }
+
+  /** The memmap digest from scratch (a test holds mapDigest to it). */
+  digestFromScratch(): number {
+    let h = 0;
+    for (let c = 0; c < this.map.length; c++) {
+      const chunk = this.map[c];
+      for (let j = 0; j < chunk.length; j++) h ^= mapHash(j, c, chunk[j]);
+    }
+    return h;
+  }
+
   /** Room for `more` frames beyond those handed out, in one step (a builder about to map 1 GiB says so, rather than doubling its way there). */
   reserve(more: number): void {
     this.grow(this.top + more);
   }
 
-  /** Room for n frames (new frames zeroed; the arrays stay packed: one run of zeros, concatenated to each). */
+  /** Room for n frames: chunks of zeros (shared until written). */
   private grow(n: number): void {
-    if (n <= this.cap) return;
-    const cap = Math.max(n, this.cap * 2);
-    const zeros = zerosOf(cap - this.cap);
-    this.refcount = this.refcount.concat(zeros);
-    this.mapcount = this.mapcount.concat(zeros);
-    this.pincount = this.pincount.concat(zeros);
-    this.flags = this.flags.concat(zeros);
-    this.head = this.head.concat(zeros);
-    this.order = this.order.concat(zeros);
-    this.gen = this.gen.concat(zeros);
-    this.own = this.own.concat(zeros);
-    this.wordsInUse = this.wordsInUse.concat(zeros);
-    this.cap = cap;
+    const want = (n + MAP_MASK) >> MAP_SHIFT;
+    if (want <= this.map.length) return;
+    const mine = new Uint8Array(want);
+    mine.set(this.mine);
+    while (this.map.length < want) this.map.push(ZERO_MAP);
+    this.mine = mine;
   }
 
   idx(pfn: number): number {
@@ -182,25 +232,25 @@ export class PhysMem {
     const n = 1 << order;
     const gen = this.nextGen++;
     for (let k = 0; k < n; k++) {
-      this.flags[i + k] = 0;
-      this.refcount[i + k] = 0;
-      this.mapcount[i + k] = 0; // the kernel stores mapcount-1; the model stores the count itself
-      this.pincount[i + k] = 0;
-      this.head[i + k] = i;
-      this.order[i + k] = order;
-      this.gen[i + k] = gen;
-      if (order > 0) this.flags[i + k] |= k === 0 ? PG.head : PG.tail;
+      this.put(F.flags, i + k, 0);
+      this.put(F.refcount, i + k, 0);
+      this.put(F.mapcount, i + k, 0); // the kernel stores mapcount-1; the model stores the count itself
+      this.put(F.pincount, i + k, 0);
+      this.put(F.head, i + k, i);
+      this.put(F.order, i + k, order);
+      this.put(F.gen, i + k, gen);
+      if (order > 0) this.put(F.flags, i + k, this.at(F.flags, i + k) | (k === 0 ? PG.head : PG.tail));
     }
-    this.refcount[i] = 1;
+    this.put(F.refcount, i, 1);
     if (this.tables[i]) {
       const old = this.words(this.basePfn + i);
       for (let w = 0; w < TABLE_WORDS; w++) if (old[w] !== 0) this.tablesDigest ^= wordHash(i, w, old[w]);
       this.onDropTable?.(this.basePfn + i, old);
     }
-    this.wordsInUse[i] = 0;
-    this.own[i] = 0;
+    this.put(F.used, i, 0);
+    this.own.delete(i);
     if (as === 'table') {
-      this.flags[i] |= PG.pagetable;
+      this.put(F.flags, i, this.at(F.flags, i) | PG.pagetable);
       this.ownTables()[i] = ZERO_TABLE.slice();
     } else if (this.tables[i] !== undefined) {
       this.ownTables()[i] = undefined;
@@ -209,28 +259,28 @@ export class PhysMem {
   }
 
   private freeFrame(i: number): void {
-    this.flags[i] = PG.free;
-    this.head[i] = i;
-    this.order[i] = 0;
+    this.put(F.flags, i, PG.free);
+    this.put(F.head, i, i);
+    this.put(F.order, i, 0);
     this.freeList.push(i);
   }
 
   /** Return a page (all its frames) to the allocator. A freed page table keeps its stale words. */
   free(pfn: number): void {
     const i = this.idx(pfn);
-    const n = 1 << this.order[i];
+    const n = 1 << this.at(F.order, i);
     for (let k = n - 1; k >= 0; k--) {
-      this.refcount[i + k] = 0;
+      this.put(F.refcount, i + k, 0);
       this.freeFrame(i + k);
     }
   }
 
   isFree(pfn: number): boolean {
-    return (this.flags[this.idx(pfn)] & PG.free) !== 0;
+    return (this.at(F.flags, this.idx(pfn)) & PG.free) !== 0;
   }
 
   headPfn(pfn: number): number {
-    return this.basePfn + this.head[this.idx(pfn)];
+    return this.basePfn + this.at(F.head, this.idx(pfn));
   }
 
   private tableOf(pfn: number): TableWords {
@@ -265,7 +315,7 @@ export class PhysMem {
   usedEntries(pfn: number, entries: number): number[] {
     const t = this.tableOf(pfn);
     const out: number[] = [];
-    let left = this.wordsInUse[pfn - this.basePfn];
+    let left = this.at(F.used, pfn - this.basePfn);
     for (let c = 0; c < CHUNKS && left > 0 && c << CHUNK_SHIFT < 2 * entries; c++) {
       const chunk = t[c];
       if (chunk === ZERO_CHUNK) continue;
@@ -284,9 +334,10 @@ export class PhysMem {
   /** Frame i's chunk list, this copy's own from now on (its chunks may still be shared). */
   private ownedList(i: number): TableWords {
     let t = this.tables[i]!;
-    if (!(this.own[i] & OWN_LIST)) {
+    const own = this.own.get(i) ?? 0;
+    if (!(own & OWN_LIST)) {
       t = this.ownTables()[i] = t.slice();
-      this.own[i] |= OWN_LIST;
+      this.own.set(i, own | OWN_LIST);
     }
     return t;
   }
@@ -306,20 +357,20 @@ export class PhysMem {
     if (!this.tables[i]) throw new RangeError(`pfn 0x${pfn.toString(16)} holds no page table`);
     const t = this.ownedList(i);
     const c = word >> CHUNK_SHIFT;
-    let own = this.own[i];
+    let own = this.own.get(i) ?? 0;
     let chunk = t[c];
     if (!(own & (1 << c))) {
       chunk = t[c] = chunk.slice();
       own |= 1 << c;
     }
-    this.own[i] = own;
+    this.own.set(i, own);
     v >>>= 0;
     const old = chunk[word & CHUNK_MASK] >>> 0;
     if (old === v) return;
     if (old !== 0) this.tablesDigest ^= wordHash(i, word, old);
-    else this.wordsInUse[i]++;
+    else this.add(F.used, i, 1);
     if (v !== 0) this.tablesDigest ^= wordHash(i, word, v);
-    else this.wordsInUse[i]--;
+    else this.add(F.used, i, -1);
     chunk[word & CHUNK_MASK] = v | 0;
   }
 
@@ -333,9 +384,9 @@ export class PhysMem {
     if (!this.tables[i]) throw new RangeError(`pfn 0x${pfn.toString(16)} holds no page table`);
     if (word0 < 0 || word0 + count > TABLE_WORDS) throw new RangeError(`words ${word0}..${word0 + count} are not in one table page`);
     const t = this.ownedList(i);
-    let own = this.own[i];
+    let own = this.own.get(i) ?? 0;
     let digest = this.tablesDigest;
-    let used = this.wordsInUse[i];
+    let used = this.at(F.used, i);
     for (let w = word0; w < word0 + count; ) {
       const c = w >> CHUNK_SHIFT;
       const stop = Math.min(word0 + count, (c + 1) << CHUNK_SHIFT);
@@ -363,32 +414,32 @@ export class PhysMem {
         chunk[w & CHUNK_MASK] = v | 0;
       }
     }
-    this.own[i] = own;
+    this.own.set(i, own);
     this.tablesDigest = digest;
-    this.wordsInUse[i] = used;
+    this.put(F.used, i, used);
   }
 
   setFlag(pfn: number, f: PageFlag, on = true): void {
     const i = this.idx(pfn);
-    this.flags[i] = on ? this.flags[i] | PG[f] : this.flags[i] & ~PG[f];
+    this.put(F.flags, i, on ? this.at(F.flags, i) | PG[f] : this.at(F.flags, i) & ~PG[f]);
   }
 
   hasFlag(pfn: number, f: PageFlag): boolean {
-    return (this.flags[this.idx(pfn)] & PG[f]) !== 0;
+    return (this.at(F.flags, this.idx(pfn)) & PG[f]) !== 0;
   }
 
   info(pfn: number): PageInfo {
     const i = this.idx(pfn);
-    const flags = (Object.keys(PG) as PageFlag[]).filter((f) => (this.flags[i] & PG[f]) !== 0);
+    const flags = (Object.keys(PG) as PageFlag[]).filter((f) => (this.at(F.flags, i) & PG[f]) !== 0);
     return {
       pfn,
-      refcount: this.refcount[i],
-      mapcount: this.mapcount[i],
-      pincount: this.pincount[i],
+      refcount: this.at(F.refcount, i),
+      mapcount: this.at(F.mapcount, i),
+      pincount: this.at(F.pincount, i),
       flags,
-      head: this.basePfn + this.head[i],
-      order: this.order[i],
-      gen: this.gen[i],
+      head: this.basePfn + this.at(F.head, i),
+      order: this.at(F.order, i),
+      gen: this.at(F.gen, i),
     };
   }
 
@@ -404,7 +455,7 @@ export class PhysMem {
       const t = this.tables[i];
       if (t) tables.set(this.basePfn + i, t);
     }
-    this.own.fill(0, 0, n);
+    this.own.clear();
     return { chunks: (pfn) => tables.get(pfn) };
   }
 
@@ -414,43 +465,31 @@ export class PhysMem {
    */
   clone(): PhysMem {
     const c = new PhysMem(this.basePfn, 0);
-    const n = this.top;
-    // a little room (frames past the top are always zero): a copy that allocates a page or two (COW, a new table) need not regrow
-    const room = Math.min(this.cap, n + 8);
-    c.refcount = this.refcount.slice(0, room);
-    c.mapcount = this.mapcount.slice(0, room);
-    c.pincount = this.pincount.slice(0, room);
-    c.flags = this.flags.slice(0, room);
-    c.head = this.head.slice(0, room);
-    c.order = this.order.slice(0, room);
-    c.gen = this.gen.slice(0, room);
-    c.wordsInUse = this.wordsInUse.slice(0, room);
+    // every memmap chunk and table page is shared from now on: neither side owns any
+    c.map = this.map.slice();
+    c.mine = new Uint8Array(this.mine.length);
+    this.mine.fill(0);
+    c.mapDigest = this.mapDigest;
     c.tables = this.tables;
     this.tablesShared = c.tablesShared = true;
-    c.own = this.own.slice(0, room).fill(0);
-    this.own.fill(0, 0, n);
-    c.cap = room;
+    this.own.clear();
     c.tablesDigest = this.tablesDigest;
-    c.top = n;
+    c.top = this.top;
     c.freeList = this.freeList.slice();
     c.nextGen = this.nextGen;
     if (this.ahead.size) c.ahead = new Map([...this.ahead].map(([o, l]) => [o, l.slice()]));
     return c;
   }
+
 }
 
-/** A packed array of n zeros, to concatenate (shared: concat copies it); the last few sizes are kept, a copy regrows the same way every time. */
-const zeroRuns = new Map<number, number[]>();
-function zerosOf(n: number): number[] {
-  let z = zeroRuns.get(n);
-  if (!z) {
-    z = [0];
-    while (z.length < n) z = z.concat(z);
-    z.length = n;
-    if (zeroRuns.size >= 16) zeroRuns.clear();
-    zeroRuns.set(n, z);
-  }
-  return z;
+/** One memmap field's share of mapDigest (a zero field has none): a well-mixed function of (chunk, place in it, value). */
+function mapHash(j: number, c: number, v: number): number {
+  if (v === 0) return 0;
+  let h = Math.imul(((c << (MAP_SHIFT + 3)) | j) + 1, 0x9e3779b1) ^ Math.imul(v, 0x85ebca6b) ^ Math.imul(v / 0x100000000, 0xcc9e2d51);
+  h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
+  h = Math.imul(h ^ (h >>> 12), 0x297a2d39);
+  return (h ^ (h >>> 15)) >>> 0;
 }
 
 /** One word's share of tablesDigest: a well-mixed function of (frame, word, value). */

@@ -14,6 +14,7 @@ import type { GupResult, RefDelta, Step } from '../trace/types';
 import { getVersion, type VersionModel } from '../versions';
 import { isSource } from '../interp/source-version';
 import { callOn, guardedGup, hasPins, KernCtx, NotApplicableError, releasePages, run, type GupCall, type Kern, type VersionOptions } from '../versions/kern';
+import { F, type PhysMem } from '../machine/memory';
 
 export interface ReplayRequest {
   arch: string;
@@ -41,8 +42,8 @@ export interface Replay {
   result: GupResult;
   deltas: RefDelta[];
   machine: Machine;
-  /** refcounts before the call, by frame index (frames allocated later were 0) */
-  refBefore: number[];
+  /** the memmap before the call (frames allocated later were 0); undefined when deltas were not asked for */
+  memBefore?: PhysMem;
   /** the version switches it ran with (the caller's release must use the same) */
   options?: VersionOptions;
 }
@@ -158,7 +159,7 @@ export function replay(req: ReplayRequest): Replay {
   const version = typeof req.version === 'string' ? getVersion(req.version) : req.version;
   checkApplicable(arch, version, scenario);
   const m = buildMachine(archFor(arch, version), version.era, { mappings: scenario.layout });
-  const before = req.deltas === false ? undefined : { ref: m.mem.refcount.slice(), pin: m.mem.pincount.slice(), frames: m.mem.frames };
+  const before = req.deltas === false ? undefined : m.mem.clone(); // the memmap before the walk (a copy shares it until written)
   const call = gupCall(arch, scenario, version);
   const trace = new TraceBuffer(req.trace && !req.sink ? Math.min(call.nrPages * 6 + 64, 1 << 24) : 0);
   const k = makeKern(m, version, req.options, 'gup', 0, !!req.trace, false, req.sink ?? trace);
@@ -169,17 +170,17 @@ export function replay(req: ReplayRequest): Replay {
     get steps() {
       return (steps ??= trace.toArray());
     },
-    result, deltas: before ? refDeltas(m, before) : [], machine: m, refBefore: before?.ref ?? [], options: req.options,
+    result, deltas: before ? refDeltas(m, before) : [], machine: m, memBefore: before, options: req.options,
   };
 }
 
-function refDeltas(m: Machine, before: { ref: number[]; pin: number[]; frames: number }): RefDelta[] {
+function refDeltas(m: Machine, before: PhysMem): RefDelta[] {
   const out: RefDelta[] = [];
   for (let i = 0; i < m.mem.frames; i++) {
-    const r0 = i < before.frames ? before.ref[i] : 0;
-    const p0 = i < before.frames ? before.pin[i] : 0;
-    const dr = m.mem.refcount[i] - r0;
-    const dp = m.mem.pincount[i] - p0;
+    const r0 = i < before.frames ? before.at(F.refcount, i) : 0;
+    const p0 = i < before.frames ? before.at(F.pincount, i) : 0;
+    const dr = m.mem.at(F.refcount, i) - r0;
+    const dp = m.mem.at(F.pincount, i) - p0;
     if (dr !== 0 || dp !== 0) out.push({ pfn: m.mem.basePfn + i, refcount: dr, pincount: dp });
   }
   return out;

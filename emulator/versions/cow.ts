@@ -7,6 +7,7 @@
  * Layer: pure emulator.
  */
 import { atLeast, type Kern } from './kern';
+import { F } from '../machine/memory';
 
 /** Which rule decides, for the release of the code being run (today's when it names none). */
 export function reuseRule(k: Kern): 'mapcount' | 'page_count' {
@@ -18,7 +19,7 @@ export function wpReuses(k: Kern, pfn: number): boolean {
   const h = k.m.headOf(pfn);
   // the zero page is never written: a write to it always gets a page of its own (wp_page_copy)
   if (k.m.mem.hasFlag(h, 'zero')) return false;
-  return reuseRule(k) === 'mapcount' ? k.m.mem.mapcount[k.m.mem.idx(h)] === 1 : k.m.refcount(h) === 1;
+  return reuseRule(k) === 'mapcount' ? k.m.mem.at(F.mapcount, k.m.mem.idx(h)) === 1 : k.m.refcount(h) === 1;
 }
 
 /** The anchor the reuse decision is recorded at, as that release tests it. */

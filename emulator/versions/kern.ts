@@ -14,6 +14,7 @@ import { HashSink } from '../trace/hash';
 import type { TailScheme } from './refs';
 import { speller } from './spelling';
 import type { GupResult, Step, StepEvent } from '../trace/types';
+import { F } from '../machine/memory';
 
 /**
  * A kernel function. Steps go into the Kern's sink; the generator yields nothing after a step
@@ -129,9 +130,9 @@ export function releasePages(k: Kern, version: VersionModel, pfns: readonly numb
   const mem = k.m.mem;
   for (let j = 0; j < pfns.length; ) {
     const pfn = pfns[j];
-    const head = mem.valid(pfn) ? mem.head[pfn - mem.basePfn] : -1;
+    const head = mem.valid(pfn) ? mem.at(F.head, pfn - mem.basePfn) : -1;
     let e = j + 1;
-    while (e < pfns.length && pfns[e] === pfn + (e - j) && head >= 0 && mem.valid(pfns[e]) && mem.head[pfns[e] - mem.basePfn] === head) e++;
+    while (e < pfns.length && pfns[e] === pfn + (e - j) && head >= 0 && mem.valid(pfns[e]) && mem.at(F.head, pfns[e] - mem.basePfn) === head) e++;
     version.release(k, pfn, call, e - j);
     j = e;
   }

@@ -23,6 +23,7 @@ import {
 } from './kern';
 import { GUP_PIN_COUNTING_BIAS, mustUnshare, zeroNotPinned } from './refs';
 import { slowGup, type SlowResult } from './slow';
+import { F } from '../machine/memory';
 
 /** Kernel names and behaviours that differ between the pin-era versions. */
 export interface PinDialect {
@@ -66,7 +67,7 @@ const OPTIONS: OptionDef[] = [
 export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): VersionModel {
   /** does this page keep an exact pin count (hpage_pincount / folio->_pincount)? */
   const exact = (k: Kern, head: number): boolean => {
-    const order = k.m.mem.order[k.m.mem.idx(head)];
+    const order = k.m.mem.at(F.order, k.m.mem.idx(head));
     return d.folio ? order > 0 : k.opts.hpagePincount && order > 1;
   };
 
@@ -88,13 +89,13 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
   /** try_grab_compound_head / try_grab_folio_fast: FOLL_GET refs, or FOLL_PIN pins. */
   function grab(k: Kern, page: number, refs: number, call: GupCall, head = k.m.headOf(page)): { head: number; ref: number; pin: number } | undefined {
     const i = k.m.mem.idx(head);
-    if (k.m.mem.refcount[i] < 0) return undefined; // WARN_ON_ONCE(page_ref_count(head) < 0): refuse an overflowed page
+    if (k.m.mem.at(F.refcount, i) < 0) return undefined; // WARN_ON_ONCE(page_ref_count(head) < 0): refuse an overflowed page
     if (d.longtermCheck && call.pin && call.longterm && k.m.mem.hasFlag(head, 'cma')) return undefined;
     if (!call.pin) return k.m.refAddUnlessZero(head, refs) ? { head, ref: refs, pin: 0 } : undefined;
     if (zeroNotPinned(k, head)) return { head, ref: 0, pin: 0 };
     if (exact(k, head)) {
       if (!k.m.refAddUnlessZero(head, refs)) return undefined;
-      k.m.mem.pincount[i] = (k.m.mem.pincount[i] + refs) | 0;
+      k.m.mem.put(F.pincount, i, (k.m.mem.at(F.pincount, i) + refs) | 0);
       return { head, ref: refs, pin: refs };
     }
     return k.m.refAddUnlessZero(head, refs * GUP_PIN_COUNTING_BIAS) ? { head, ref: refs * GUP_PIN_COUNTING_BIAS, pin: 0 } : undefined;
@@ -109,7 +110,7 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
     if (zeroNotPinned(k, head)) return 0;
     if (exact(k, head)) {
       const i = k.m.mem.idx(head);
-      k.m.mem.pincount[i] = (k.m.mem.pincount[i] - refs) | 0;
+      k.m.mem.put(F.pincount, i, (k.m.mem.at(F.pincount, i) - refs) | 0);
       k.m.refSub(head, refs);
       return refs;
     }
@@ -174,7 +175,7 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
       if (d.headRecheck && k.m.headOf(page) !== got.head) {
         // split between compound_head() and the ref: drop exactly what was taken (the head is no
         // longer compound, so put() would count it another way), and look again
-        if (got.pin) k.m.mem.pincount[k.m.mem.idx(got.head)] -= got.pin;
+        if (got.pin) k.m.mem.add(F.pincount, k.m.mem.idx(got.head), -got.pin);
         k.m.refSub(got.head, got.ref);
         if (k.y && step(k, fn, 'compound_head(page) != head', 'unref', { pfn: got.head, ref: -got.ref, addr, note: 'the page left that compound page: retry' })) yield;
         continue;

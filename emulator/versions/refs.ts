@@ -8,26 +8,26 @@
  * From 4.5 every reference goes to the compound head only.
  * Layer: pure emulator.
  */
-import { PG } from '../machine/memory';
+import { F, PG } from '../machine/memory';
 import { atLeast, type Kern } from './kern';
 
 export type TailScheme = 'tail-count' | 'tail-mapcount' | 'head-only';
 
 export function isTail(k: Kern, pfn: number): boolean {
-  return (k.m.mem.flags[k.m.mem.idx(pfn)] & PG.tail) !== 0;
+  return (k.m.mem.at(F.flags, k.m.mem.idx(pfn)) & PG.tail) !== 0;
 }
 
 /** The per-tail pin that pre-4.5 kernels kept for split_huge_page. */
 export function tailPin(k: Kern, pfn: number, scheme: TailScheme, n: number): void {
   const i = k.m.mem.idx(pfn);
-  if (scheme === 'tail-count') k.m.mem.refcount[i] = (k.m.mem.refcount[i] + n) | 0;
-  else if (scheme === 'tail-mapcount') k.m.mem.mapcount[i] += n;
+  if (scheme === 'tail-count') k.m.mem.put(F.refcount, i, (k.m.mem.at(F.refcount, i) + n) | 0);
+  else if (scheme === 'tail-mapcount') k.m.mem.add(F.mapcount, i, n);
 }
 
 export function tailPins(k: Kern, pfn: number, scheme: TailScheme): number {
   const i = k.m.mem.idx(pfn);
-  if (scheme === 'tail-count') return k.m.mem.refcount[i];
-  if (scheme === 'tail-mapcount') return k.m.mem.mapcount[i];
+  if (scheme === 'tail-count') return k.m.mem.at(F.refcount, i);
+  if (scheme === 'tail-mapcount') return k.m.mem.at(F.mapcount, i);
   return 0;
 }
 
@@ -37,7 +37,7 @@ export function tailPins(k: Kern, pfn: number, scheme: TailScheme): number {
  * scenarios are hugetlbfs; THPs are pmd-sized.
  */
 function splitPins(k: Kern, head: number): boolean {
-  return k.m.mem.order[k.m.mem.idx(head)] <= 9;
+  return k.m.mem.at(F.order, k.m.mem.idx(head)) <= 9;
 }
 
 /** get_page(): one reference, on the head; a THP tail also gets its split pin in the old scheme. */
@@ -69,8 +69,8 @@ export const GUP_PIN_COUNTING_BIAS = 1024;
 export function maybeDmaPinned(k: Kern, pfn: number, exactPincount: boolean): boolean {
   const head = k.m.headOf(pfn);
   const i = k.m.mem.idx(head);
-  if (exactPincount && k.m.mem.order[i] > 1) return k.m.mem.pincount[i] > 0;
-  return k.m.mem.refcount[i] >>> 0 >= GUP_PIN_COUNTING_BIAS; // unsigned, as the kernel compares it
+  if (exactPincount && k.m.mem.at(F.order, i) > 1) return k.m.mem.at(F.pincount, i) > 0;
+  return k.m.mem.at(F.refcount, i) >>> 0 >= GUP_PIN_COUNTING_BIAS; // unsigned, as the kernel compares it
 }
 
 /**

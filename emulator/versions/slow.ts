@@ -15,6 +15,7 @@ import type { Slot } from '../machine/machine';
 import { reuseAnchor, wpReuses } from './cow';
 import { mustUnshare } from './refs';
 import { atLeast, PAGE_SIZE, step, type G, type GupCall, type Kern, type VersionModel } from './kern';
+import { F } from '../machine/memory';
 
 const EFAULT = -14;
 const EOPNOTSUPP = -95;
@@ -63,8 +64,8 @@ function mapFresh(k: Kern, slot: Slot, level: Level, old: number, write: boolean
   mem.setFlag(fresh, 'anon');
   if (mem.hasFlag(k.m.headOf(old), 'hugetlb')) mem.setFlag(fresh, 'hugetlb');
   k.m.store(slot, k.arch.mkLeaf(level, fresh, { write, user: true }, k.era));
-  mem.mapcount[mem.idx(fresh)] = 1;
-  if (mapped) mem.mapcount[mem.idx(old)] -= 1;
+  mem.put(F.mapcount, mem.idx(fresh), 1);
+  if (mapped) mem.add(F.mapcount, mem.idx(old), -1);
   k.m.refSub(k.m.headOf(old), 1);
   return fresh;
 }
@@ -91,7 +92,7 @@ function hugeFault(k: Kern, leaf: Leaf, addr: number, write: boolean): { leaf: L
     return { leaf: lookup(k, addr)!, note: `huge ${leaf.level} at ${at} reused in place (${reuseAnchor(k)})` };
   }
   if (k.era !== 'modern') throw new RangeError(`a fault that must copy a huge ${leaf.level} is not modelled for pre-4.5 THP refcounting`);
-  const order = mem.order[mem.idx(head)];
+  const order = mem.at(F.order, mem.idx(head));
   if (mem.hasFlag(head, 'hugetlb')) {
     const fresh = mapFresh(k, slot, leaf.level, head, write, order);
     return { leaf: lookup(k, addr)!, note: `hugetlb page 0x${head.toString(16)} copied to 0x${fresh.toString(16)} (${write ? 'write' : 'unshare'} fault at ${at})` };
@@ -100,8 +101,8 @@ function hugeFault(k: Kern, leaf: Leaf, addr: number, write: boolean): { leaf: L
   // __split_huge_pmd: the folio stays whole, now mapped by ptes that keep the pmd's permissions
   const n = 2 ** order;
   mapPmdByPtes(m, slot, leaf.e, addr, k.era);
-  for (let t = 0; t < n; t++) mem.mapcount[mem.idx(head) + t] += 1;
-  mem.mapcount[mem.idx(head)] -= 1;
+  for (let t = 0; t < n; t++) mem.add(F.mapcount, mem.idx(head) + t, 1);
+  mem.add(F.mapcount, mem.idx(head), -1);
   m.refAdd(head, n - 1);
   return { leaf: lookup(k, addr)!, note: `THP pmd at ${at} split to ptes (${write ? 'write' : 'unshare'} fault on a huge page others hold)` };
 }
@@ -117,7 +118,7 @@ function migrated(k: Kern, leaf: Leaf, writable: boolean): number {
   const old = k.arch.swap(leaf.e)!.offset;
   if (!mem.valid(old) || mem.isFree(old)) throw new RangeError(`the ${leaf.level} migration entry at 0x${leaf.addr.toString(16)} names 0x${old.toString(16)}, which is no page being moved`);
   // the page being moved is mapped by nobody: only the migration's isolation reference goes
-  return mapFresh(k, k.m.slot(leaf.table, leaf.level, leaf.addr), leaf.level, old, writable, mem.order[mem.idx(old)], false);
+  return mapFresh(k, k.m.slot(leaf.table, leaf.level, leaf.addr), leaf.level, old, writable, mem.at(F.order, mem.idx(old)), false);
 }
 
 /** The release of the code has PageAnonExclusive and the unshare fault (5.19). */

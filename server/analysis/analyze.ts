@@ -83,7 +83,7 @@ export interface ArchReplay {
  * walk's machine holds eight 4 MB arrays of struct page fields; a hundred kept replays were
  * most of the server's heap.
  */
-export type KeptReplay = Omit<Replay, 'machine' | 'refBefore'>;
+export type KeptReplay = Omit<Replay, 'machine' | 'memBefore'>;
 
 function kept(r: Replay): KeptReplay {
   const { arch, version, scenario, call, trace, result, deltas, options } = r;

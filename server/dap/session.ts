@@ -10,7 +10,7 @@ import {
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { getArch } from '../../emulator/arch';
 import { hex, toBig } from '../../emulator/arch/bits';
-import { PG } from '../../emulator/machine/memory';
+import { F, PG } from '../../emulator/machine/memory';
 import { addrHex, flagNames } from '../../emulator/trace/describe';
 import { analyze, archesFor, type Analysis } from '../analysis/analyze';
 import { GupRuntime, LaunchError, type LaunchConfig, type StopReason } from './runtime';
@@ -333,7 +333,7 @@ export class GupDebugSession extends LoggingDebugSession {
           v('mm->write_protect_seq', m.mm.write_protect_seq),
           v('mm->has_pinned', m.mm.has_pinned),
           v('mmap_lock (write)', m.mmapWriter ?? 'free'),
-          v('free frames', Array.from({ length: m.mem.frames }, (_, i) => m.mem.flags[i] & PG.free).filter(Boolean).length),
+          v('free frames', Array.from({ length: m.mem.frames }, (_, i) => m.mem.at(F.flags, i) & PG.free).filter(Boolean).length),
           v('violation', rt.violation ?? 'none'),
         ];
       case 'cpus':

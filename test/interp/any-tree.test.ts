@@ -22,6 +22,7 @@ import { getVersion } from '../../emulator/versions';
 import { checkText } from '../../server/analysis/check';
 import { fileVersion } from '../../server/analysis/source';
 import { sourceParser } from '../../server/analysis/parse';
+import { F } from '../../emulator/machine/memory';
 
 const FIX = join(__dirname, '../fixtures');
 const V49 = readFileSync(join(FIX, 'eras/gup-4.9-shape.c'), 'utf8');
@@ -218,18 +219,18 @@ describe('struct page semantics as the kernel has them', () => {
 
   it('page_ref_add_unless honours its u, page_ref_sub never frees, PageHuge is true for hugetlb only, page_maybe_dma_pinned compares unsigned', () => {
     const { m, run } = machine([{ kind: '4k', offset: 0, count: 1 }, { kind: 'huge-pud', offset: 1 << 30 }, { kind: 'thp', offset: 2 << 30 }]);
-    const pg = m.mem.basePfn + [...Array(m.mem.frames).keys()].find((i) => m.mem.refcount[i] === 1 && !(m.mem.flags[i] & 1))!;
+    const pg = m.mem.basePfn + [...Array(m.mem.frames).keys()].find((i) => m.mem.at(F.refcount, i) === 1 && !(m.mem.at(F.flags, i) & 1))!;
     expect(run('add_unless', pg, 1, 1)).toBe(0); // the count equals u: nothing taken
     expect(m.refcount(pg)).toBe(1);
     expect(run('add_unless', pg, 1, 0)).toBe(1);
     expect(m.refcount(pg)).toBe(2);
     expect(run('sub_keep', pg, 2)).toBe(0);
     expect(m.mem.isFree(pg)).toBe(false);
-    const heads = [...Array(m.mem.frames).keys()].map((i) => m.mem.basePfn + i).filter((p) => m.mem.order[m.mem.idx(p)] > 0);
-    const [g1, thp] = [heads.find((p) => m.mem.order[m.mem.idx(p)] === 18)!, heads.find((p) => m.mem.order[m.mem.idx(p)] === 9)!];
+    const heads = [...Array(m.mem.frames).keys()].map((i) => m.mem.basePfn + i).filter((p) => m.mem.at(F.order, m.mem.idx(p)) > 0);
+    const [g1, thp] = [heads.find((p) => m.mem.at(F.order, m.mem.idx(p)) === 18)!, heads.find((p) => m.mem.at(F.order, m.mem.idx(p)) === 9)!];
     expect(run('huge', g1)).toBe(1);
     expect(run('huge', thp)).toBe(0);
-    m.mem.refcount[m.mem.idx(pg)] = -5; // an overflowed count
+    m.mem.put(F.refcount, m.mem.idx(pg), -5); // an overflowed count
     expect(run('pinned', pg)).toBe(1);
   });
 });
@@ -247,7 +248,7 @@ describe('anon-exclusive unsharing (5.19+): a read-only pin of a page fork share
     const mem = r610.machine.mem;
     for (const pfn of r610.result.pages) {
       expect(r610.machine.holds.has(pfn)).toBe(false);
-      expect(mem.mapcount[mem.idx(pfn)]).toBe(1);
+      expect(mem.at(F.mapcount, mem.idx(pfn))).toBe(1);
     }
     expect(r610.steps.some((s) => s.anchor.includes('gup_must_unshare'))).toBe(true);
     const r510 = replay({ arch: 'x86-64', version: own('gup-5.10-shape.c', 'wpseq-2021'), scenario: 'pin-shared-readonly' });

@@ -14,6 +14,7 @@ import { makeKern } from '../../emulator/run/replay';
 import { RACES } from '../../emulator/scenarios/races';
 import { getVersion } from '../../emulator/versions';
 import { Fiber, enter, step, type G, type Kern } from '../../emulator/versions/kern';
+import { F } from '../../emulator/machine/memory';
 
 /** A seeded random walk through a race's interleavings: the schedule, stopping early at random. */
 function randomSchedule(seed: number, w: World, maxLen: number): number[] {
@@ -185,7 +186,7 @@ describe('machine copies', () => {
         expect(a.mem.tablesDigest).toBe(b.mem.tablesDigest);
         // the count of words in use (the balance check's early stop) follows the contents too
         const t = ptep(a, 0).table;
-        expect(a.mem.wordsInUse[t - a.mem.basePfn]).toBe(a.mem.words(t).filter((x) => x !== 0).length);
+        expect(a.mem.at(F.used, t - a.mem.basePfn)).toBe(a.mem.words(t).filter((x) => x !== 0).length);
         // and a real difference shows
         if (final.size > 0) {
           const [idx, [lo, hi]] = [...final][0];
@@ -195,6 +196,94 @@ describe('machine copies', () => {
       }),
       { numRuns: 60 },
     );
+  });
+});
+
+describe('the memmap', () => {
+  /** one change to a copy: [copy, kind, frame, value] */
+  const change = fc.tuple(fc.integer({ min: 0, max: 2 }), fc.constantFrom('put', 'add', 'alloc', 'free', 'flag', 'clone'), fc.integer({ min: 0, max: 199 }), fc.integer({ min: -3, max: 70000 }));
+  it('is copied on write chunk by chunk: copies never see each other, and its digest is always the digest of its contents', () => {
+    fc.assert(
+      fc.property(fc.array(change, { maxLength: 60 }), (changes) => {
+        const base = fourK().mem;
+        base.reserve(200);
+        const copies = [base.clone(), base.clone(), base.clone()];
+        // a plain model of each copy's refcounts, beside it
+        const want = copies.map((c) => Array.from({ length: 260 }, (_, i) => (i < c.frames ? c.at(F.refcount, i) : 0)));
+        for (const [n, kind, i, v] of changes) {
+          const c = copies[n];
+          if (kind === 'clone') {
+            copies[n] = c.clone();
+            continue;
+          }
+          if (i >= c.frames) continue;
+          if (kind === 'put') c.put(F.refcount, i, v);
+          else if (kind === 'add') c.add(F.refcount, i, v);
+          else if (kind === 'flag') c.setFlag(c.basePfn + i, 'referenced', v % 2 === 0);
+          else if (kind === 'free') c.free(c.headPfn(c.basePfn + i));
+          else c.alloc(0);
+          want[n] = Array.from({ length: 260 }, (_, j) => (j < c.frames ? c.at(F.refcount, j) : 0));
+          if (kind === 'put') expect(want[n][i]).toBe(v);
+        }
+        copies.forEach((c, n) => {
+          expect(c.mapDigest).toBe(c.digestFromScratch());
+          // what one copy wrote, the others did not see
+          expect(Array.from({ length: 260 }, (_, j) => (j < c.frames ? c.at(F.refcount, j) : 0))).toEqual(want[n]);
+        });
+      }),
+      { numRuns: 80 },
+    );
+  });
+
+  it('digests by content: the same fields the same digest, whatever the order of writes; one field changed, another', () => {
+    const a = fourK().mem;
+    const b = a.clone();
+    a.put(F.refcount, 1, 7);
+    a.put(F.pincount, 2, 3);
+    a.put(F.refcount, 1, 9);
+    b.put(F.pincount, 2, 3);
+    b.put(F.refcount, 1, 9);
+    expect(a.mapDigest).toBe(b.mapDigest);
+    // the same value in another field, or in another frame, is another state
+    const c = a.clone();
+    c.put(F.pincount, 2, 0);
+    c.put(F.mapcount, 2, 3);
+    expect(c.mapDigest).not.toBe(a.mapDigest);
+    const d = a.clone();
+    d.put(F.pincount, 2, 0);
+    d.put(F.pincount, 3, 3);
+    expect(d.mapDigest).not.toBe(a.mapDigest);
+  });
+
+  it('keeps its digest through every race the explorer walks (random interleavings, every step)', () => {
+    for (const sc of RACES) {
+      for (let seed = 1; seed <= 4; seed++) {
+        const w = makeWorld(sc, sc.before);
+        let x = seed;
+        for (let n = 0; n < 80; n++) {
+          const en = enabled(w);
+          if (en.length === 0) break;
+          x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+          const v = stepActor(w, en[x % en.length]);
+          expect(w.m.mem.mapDigest, `${sc.id} seed ${seed} step ${n}`).toBe(w.m.mem.digestFromScratch());
+          if (v) break;
+        }
+      }
+    }
+  });
+});
+
+describe("a state's digest", () => {
+  it('tells apart states whose machines are the same and whose actors went different ways', () => {
+    // states of one machine differ only in their actors' histories: every bit of the digest must depend on those
+    const w = makeWorld(RACES[0], RACES[0].after, true);
+    const seen = new Set<number>();
+    let x = 1;
+    for (let n = 0; n < 20000; n++) {
+      for (const a of w.actors) a.h = x = (Math.imul(x ^ (x >>> 13), 0x5bd1e995) + n) >>> 0;
+      seen.add(hashWorld(w));
+    }
+    expect(seen.size).toBe(20000);
   });
 });
 
@@ -227,14 +316,14 @@ describe('a run of stores (storeRun)', () => {
         const t = first.table;
         expect(Array.from(b.mem.words(t))).toEqual(Array.from(a.mem.words(t)));
         expect(b.mem.tablesDigest).toBe(a.mem.tablesDigest);
-        expect(b.mem.wordsInUse[t - b.mem.basePfn]).toBe(a.mem.wordsInUse[t - a.mem.basePfn]);
+        expect(b.mem.at(F.used, t - b.mem.basePfn)).toBe(a.mem.at(F.used, t - a.mem.basePfn));
         for (let k = 0; k < n; k++) {
           const s = { ...first, idx: idx0 + k };
           for (const e of [before[k], { lo: words[2 * k], hi: words[2 * k + 1] }, { lo: 0x1000 * 0x107 + 0x67, hi: 0 }]) expect(b.slotHeld(s, e)).toBe(a.slotHeld(s, e));
         }
         for (let k = 0; k < 8; k++) {
           const pfn = 0x100 + k;
-          const gen = a.mem.valid(pfn) ? a.mem.gen[a.mem.idx(pfn)] : 0;
+          const gen = a.mem.valid(pfn) ? a.mem.at(F.gen, a.mem.idx(pfn)) : 0;
           for (let j = 0; j < n; j++) {
             const addr = a.arch.userBase + (idx0 + j) * 4096;
             expect(b.mapped(addr, pfn, gen)).toBe(a.mapped(addr, pfn, gen));

@@ -7,6 +7,7 @@ import { makeKern, releaseAll, replay, type Replay } from '../../emulator/run/re
 import type { ArchId } from '../../emulator/arch/types';
 import { SCENARIOS } from '../../emulator/scenarios';
 import { VERSIONS } from '../../emulator/versions';
+import { F } from '../../emulator/machine/memory';
 
 /** An independent software walk: the frame mapped at va, or undefined. */
 function translate(m: Machine, va: number): number | undefined {
@@ -149,12 +150,12 @@ describe('every built-in scenario on every version and arch it runs on', () => {
     const mem = rp.machine.mem;
     for (const pfn of rp.result.pages) {
       const i = mem.idx(pfn);
-      const was = i < rp.refBefore.length ? rp.refBefore[i] : 0;
-      const now = mem.refcount[i];
+      const was = i < rp.memBefore!.frames ? rp.memBefore!.at(F.refcount, i) : 0;
+      const now = mem.at(F.refcount, i);
       const tail = mem.hasFlag(pfn, 'tail');
       const fresh = !tail && was === 0; // faulted in or a COW copy: one ref, for its mapping
       expect(now, `page 0x${pfn.toString(16)}`).toBe(fresh ? 1 : was);
-      expect(mem.pincount[i]).toBe(0);
+      expect(mem.at(F.pincount, i)).toBe(0);
     }
   });
 });
@@ -260,16 +261,16 @@ describe('exact reference counting', () => {
     const b = replay({ arch: 'x86-64', version: 'generic-2014', scenario: 'thp-pmd' });
     const t2 = b.result.pages[5];
     expect(deltaOf(b, t2)).toBe(0);
-    expect(b.machine.mem.mapcount[b.machine.mem.idx(t2)]).toBe(1);
+    expect(b.machine.mem.at(F.mapcount, b.machine.mem.idx(t2))).toBe(1);
     releaseAll(b);
-    expect(b.machine.mem.mapcount[b.machine.mem.idx(t2)]).toBe(0);
+    expect(b.machine.mem.at(F.mapcount, b.machine.mem.idx(t2))).toBe(0);
     expect(b.machine.refcount(b.result.pages[0])).toBe(1);
   });
 
   it.each(['x86-64', 'arm64'])('%s: the 1 GiB pud head gets +512', (arch) => {
     const rp = replay({ arch, version: 'generic-2014', scenario: 'huge-pud-1g' });
     const head = rp.result.pages[0];
-    expect(rp.machine.mem.order[rp.machine.mem.idx(head)]).toBe(18);
+    expect(rp.machine.mem.at(F.order, rp.machine.mem.idx(head))).toBe(18);
     expect(deltaOf(rp, head)).toBe(512);
   });
 
@@ -371,10 +372,10 @@ describe('exact reference counting', () => {
       releaseAll(batched);
       const k = makeKern(single.machine, single.version, options, 'gup', 0, false);
       for (const pfn of single.result.pages) single.version.release(k, pfn, single.call);
-      const memmap = (m: Machine) => [m.mem.refcount.slice(0, m.mem.frames), m.mem.pincount.slice(0, m.mem.frames), m.mem.flags.slice(0, m.mem.frames)];
+      const memmap = (m: Machine) => [F.refcount, F.pincount, F.flags].map((f) => Array.from({ length: m.mem.frames }, (_, i) => m.mem.at(f, i)));
       expect(memmap(batched.machine), `${version} ${scenario} on ${arch}`).toEqual(memmap(single.machine));
       // and every reference GUP took went back: the head holds only its mapping's
-      expect(batched.machine.refcount(batched.result.pages[0]), `${version} ${scenario}`).toBe(single.refBefore[batched.machine.mem.idx(batched.machine.headOf(batched.result.pages[0]))]);
+      expect(batched.machine.refcount(batched.result.pages[0]), `${version} ${scenario}`).toBe(single.memBefore!.at(F.refcount, batched.machine.mem.idx(batched.machine.headOf(batched.result.pages[0]))));
     }
   });
 

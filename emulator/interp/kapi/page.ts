@@ -7,19 +7,20 @@
  */
 import { anonExclusive, GUP_PIN_COUNTING_BIAS, getPage, isTail, mustUnshare, putPage, tailPin } from '../../versions/refs';
 import type { Machine } from '../../machine/machine';
+import { F } from '../../machine/memory';
 import { FieldRef, type Thread } from '../runtime';
 import { FOLL } from './slow';
 import { N } from './pgtable';
 import type { Builtin } from './types';
 
-const F = 'page';
+const FAMILY = 'page';
 
 function head(t: Thread, pfn: number): number {
   return t.k.m.headOf(pfn);
 }
 
 function order(t: Thread, pfn: number): number {
-  return t.k.m.mem.order[t.k.m.mem.idx(head(t, pfn))];
+  return t.k.m.mem.at(F.order, t.k.m.mem.idx(head(t, pfn)));
 }
 
 /** page_ref_add_unless(page, n, 0) on the page given (callers pass the head). */
@@ -40,9 +41,9 @@ function sub(t: Thread, pfn: number, n: number): void {
 }
 
 function pinAdd(t: Thread, pfn: number, n: number): void {
-  const m = t.k.m.mem;
-  const i = m.idx(pfn);
-  m.pincount[i] = (m.pincount[i] + n) | 0;
+  const mem = t.k.m.mem;
+  const i = mem.idx(pfn);
+  mem.put(F.pincount, i, (mem.at(F.pincount, i) + n) | 0);
   t.sched(n > 0 ? 'ref' : 'unref', { pfn, pin: n });
 }
 
@@ -91,11 +92,11 @@ const NOT_PAGE_FIRST = new Set(['atomic_add', 'atomic_sub', 'gup_must_unshare', 
 
 function rawPageBuiltins(): Builtin[] {
   const out: Builtin[] = [];
-  const p = (name: string, ret: Builtin['ret'], doc: string, run: (t: Thread, x: any[]) => unknown) => out.push({ name, doc, family: F, kind: 'pure', ret, run });
-  const s = (name: string, ret: Builtin['ret'], doc: string, run: (t: Thread, x: any[]) => unknown) => out.push({ name, doc, family: F, kind: 'sched', ret, run });
+  const p = (name: string, ret: Builtin['ret'], doc: string, run: (t: Thread, x: any[]) => unknown) => out.push({ name, doc, family: FAMILY, kind: 'pure', ret, run });
+  const s = (name: string, ret: Builtin['ret'], doc: string, run: (t: Thread, x: any[]) => unknown) => out.push({ name, doc, family: FAMILY, kind: 'sched', ret, run });
   // a read of a field another CPU may change (a split rewrites compound_head, flags and order; refs move refcounts): a scheduling point
   const r = (name: string, ret: Builtin['ret'], doc: string, field: string, run: (t: Thread, x: any[]) => unknown) =>
-    out.push({ name, doc, family: F, kind: 'sched', ret, run: (t, x) => {
+    out.push({ name, doc, family: FAMILY, kind: 'sched', ret, run: (t, x) => {
       const v = run(t, x);
       if (t.k.y) t.sched('read', { pfn: x[0] as number, note: `${name}: reads ${field}` });
       return v;
@@ -140,9 +141,9 @@ function rawPageBuiltins(): Builtin[] {
     const h = head(t, pg);
     const i = t.k.m.mem.idx(h);
     // compared unsigned, as the kernel does: an overflowed (negative) count still reads as pinned
-    return t.k.opts.hpagePincount && order(t, h) > 1 ? t.k.m.mem.pincount[i] > 0 : t.k.m.mem.refcount[i] >>> 0 >= GUP_PIN_COUNTING_BIAS;
+    return t.k.opts.hpagePincount && order(t, h) > 1 ? t.k.m.mem.at(F.pincount, i) > 0 : t.k.m.mem.at(F.refcount, i) >>> 0 >= GUP_PIN_COUNTING_BIAS;
   });
-  out.push({ name: 'GUP_PIN_COUNTING_BIAS', doc: 'what one FOLL_PIN adds to a refcount (5.7)', family: F, kind: 'const', ret: 'int', value: () => GUP_PIN_COUNTING_BIAS });
+  out.push({ name: 'GUP_PIN_COUNTING_BIAS', doc: 'what one FOLL_PIN adds to a refcount (5.7)', family: FAMILY, kind: 'const', ret: 'int', value: () => GUP_PIN_COUNTING_BIAS });
   // references
   s('get_page', 'void', 'one reference, on the compound head (before 4.5 also a pin on a tail)', (t, [pg]) => {
     getPage(t.k, pg, scheme(t));
@@ -173,7 +174,7 @@ function rawPageBuiltins(): Builtin[] {
   // page_ref_sub never frees: the caller knows the count stays above zero (or frees it itself)
   s('page_ref_sub', 'void', 'subtract n from the page\'s _refcount (never frees)', (t, [pg, n]) => {
     const i = t.k.m.mem.idx(pg);
-    t.k.m.mem.refcount[i] = (t.k.m.mem.refcount[i] - N(n)) | 0;
+    t.k.m.mem.put(F.refcount, i, (t.k.m.mem.at(F.refcount, i) - N(n)) | 0);
     t.sched('unref', { pfn: pg, ref: -N(n) });
   });
   s('folio_ref_add', 'void', 'add n to the folio\'s _refcount', (t, [f, n]) => add(t, f, N(n)));
@@ -198,19 +199,19 @@ function rawPageBuiltins(): Builtin[] {
       const i = t.k.m.mem.idx(r.obj);
       if (r.field === '_count' || r.field === '_refcount') {
         if (n !== undefined) n > 0 ? add(t, r.obj, n) : sub(t, r.obj, -n);
-        return t.k.m.mem.refcount[i];
+        return t.k.m.mem.at(F.refcount, i);
       }
       if (r.field === '_pincount' || r.field === 'hpage_pinned_refcount') {
         if (n !== undefined) pinAdd(t, r.obj, n);
-        return t.k.m.mem.pincount[i];
+        return t.k.m.mem.at(F.pincount, i);
       }
       if (r.field === '_mapcount') {
         // before 4.5 a THP tail's split pin lived here (the tail-mapcount scheme); the kernel's count starts at -1
         if (n !== undefined) {
-          t.k.m.mem.mapcount[i] += n;
+          t.k.m.mem.add(F.mapcount, i, n);
           t.sched(n > 0 ? 'ref' : 'unref', { pfn: r.obj, note: `_mapcount ${n > 0 ? '+' : ''}${n} (tail pin)` });
         }
-        return t.k.m.mem.mapcount[i] - 1;
+        return t.k.m.mem.at(F.mapcount, i) - 1;
       }
     }
     if (r.field === 'has_pinned') {
@@ -240,13 +241,13 @@ function rawPageBuiltins(): Builtin[] {
   p('shmem_mapping', 'int', 'the mapping is shmem (no scenario maps shmem: a file is a regular file\'s page cache)', () => 0);
   p('is_pinnable_page', 'int', '5.15-5.19 name of is_longterm_pinnable_page: not CMA, not ZONE_MOVABLE', (t, [pg]) => !t.k.m.mem.hasFlag(head(t, pg), 'cma'));
   p('secretmem_mapping', 'int', '6.13+: the mapping is secretmem\'s', (_t, [m]) => m === MAPPING.secretmem);
-  p('page_mapcount', 'int', 'how many page tables map the page', (t, [pg]) => t.k.m.mem.mapcount[t.k.m.mem.idx(pg)]);
-  p('folio_mapcount', 'int', 'how many page tables map the folio', (t, [f]) => t.k.m.mem.mapcount[t.k.m.mem.idx(head(t, f))]);
+  p('page_mapcount', 'int', 'how many page tables map the page', (t, [pg]) => t.k.m.mem.at(F.mapcount, t.k.m.mem.idx(pg)));
+  p('folio_mapcount', 'int', 'how many page tables map the folio', (t, [f]) => t.k.m.mem.at(F.mapcount, t.k.m.mem.idx(head(t, f))));
   p('folio_clear_referenced', 'void', 'clear the referenced flag (LRU aging)', (t, [f]) => t.k.m.mem.setFlag(f, 'referenced', false));
   s('page_ref_sub_and_test', 'int', 'subtract n from the page\'s _refcount; true when it reached zero', (t, [pg, n]) => {
     const i = t.k.m.mem.idx(pg);
-    const after = (t.k.m.mem.refcount[i] - N(n)) | 0;
-    t.k.m.mem.refcount[i] = after;
+    const after = (t.k.m.mem.at(F.refcount, i) - N(n)) | 0;
+    t.k.m.mem.put(F.refcount, i, after);
     t.sched('unref', { pfn: pg, ref: -N(n) });
     return after === 0;
   });
@@ -254,10 +255,10 @@ function rawPageBuiltins(): Builtin[] {
     t.k.m.mem.free(head(t, pg));
     t.sched('unref', { pfn: head(t, pg), note: 'page freed' });
   });
-  out.push({ name: 'PAGE_MAPPING_ANON', doc: 'low bit of folio->mapping on an anonymous folio', family: F, kind: 'const', ret: 'ulong', value: () => 1 });
-  out.push({ name: 'FOLIO_MAPPING_ANON', doc: '6.19+ name of PAGE_MAPPING_ANON', family: F, kind: 'const', ret: 'ulong', value: () => 1 });
-  out.push({ name: 'FOLIO_MAPPING_FLAGS', doc: '6.19+ name of PAGE_MAPPING_FLAGS', family: F, kind: 'const', ret: 'ulong', value: () => 3 });
-  out.push({ name: 'PAGE_MAPPING_FLAGS', doc: 'the low bits of folio->mapping that are flags', family: F, kind: 'const', ret: 'ulong', value: () => 3 });
+  out.push({ name: 'PAGE_MAPPING_ANON', doc: 'low bit of folio->mapping on an anonymous folio', family: FAMILY, kind: 'const', ret: 'ulong', value: () => 1 });
+  out.push({ name: 'FOLIO_MAPPING_ANON', doc: '6.19+ name of PAGE_MAPPING_ANON', family: FAMILY, kind: 'const', ret: 'ulong', value: () => 1 });
+  out.push({ name: 'FOLIO_MAPPING_FLAGS', doc: '6.19+ name of PAGE_MAPPING_FLAGS', family: FAMILY, kind: 'const', ret: 'ulong', value: () => 3 });
+  out.push({ name: 'PAGE_MAPPING_FLAGS', doc: 'the low bits of folio->mapping that are flags', family: FAMILY, kind: 'const', ret: 'ulong', value: () => 3 });
   p('gup_must_unshare', 'int', '5.19+: a FOLL_PIN of an anon page that is not exclusive (shared after fork) must unshare it first; FOLL_GET never', (t, a) => {
     const flags = N(a[a.length - 2]);
     return mustUnshare(t.k, a[a.length - 1] as number, (flags & FOLL.FOLL_PIN) !== 0);
@@ -266,7 +267,7 @@ function rawPageBuiltins(): Builtin[] {
   p('put_devmap_managed_page_refs', 'int', 'devmap-managed pages drop refs themselves (none in the scenarios): false', () => 0);
   p('put_devmap_managed_folio_refs', 'int', 'devmap-managed folios drop refs themselves (none in the scenarios): false', () => 0);
   // s390's secure-execution hook: 0 on every modelled arch
-  for (const name of ['arch_make_page_accessible', 'arch_make_folio_accessible']) out.push({ name, doc: 's390 secure pages (none here): 0', family: F, kind: 'pure', ret: 'int', run: () => 0, fixed: 0 });
+  for (const name of ['arch_make_page_accessible', 'arch_make_folio_accessible']) out.push({ name, doc: 's390 secure pages (none here): 0', family: FAMILY, kind: 'pure', ret: 'int', run: () => 0, fixed: 0 });
   p('sanity_check_pinned_pages', 'void', 'debug checks of pinned pages (nothing to model)', () => undefined);
   p('get_dev_pagemap', 'ptr', 'the dev_pagemap of a ZONE_DEVICE frame (a token: pgmap refs are not modelled), or NULL while its device goes away', (t, [pfn]) => {
     const f = Number(pfn); // a frame number, an unsigned long (a BigInt on 64-bit arches)
