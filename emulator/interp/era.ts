@@ -69,6 +69,8 @@ export interface Placement {
   since: string;
   /** the first release it cannot be, where a later marker bounds it */
   before?: string;
+  /** the release its kernel tree names (the top Makefile), where that is known */
+  tree?: string;
   /** the markers that placed it (names, or what a test found) */
   by: string[];
   /** human-readable range: "4.13–5.1", "6.10 or later" */
@@ -115,8 +117,31 @@ const uncommented = (text: string) => text.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/
 /** The identifiers of a C text outside comments (what the markers look at). */
 export const codeNames = lastText((text: string): ReadonlySet<string> => new Set(uncommented(text).match(/[A-Za-z_]\w*/g) ?? []));
 
-/** Where a file's names place it; undefined when it has no GUP-fast marker at all. */
-export function placeRelease(names: ReadonlySet<string>, text: string): Placement | undefined {
+/**
+ * The release line of a tree's own release string ("4.16.13" -> "4.16", "2.6.32.33" -> "2.6.32",
+ * "6.0.0-rc1" -> "6.0"); undefined when it names none.
+ */
+export function releaseLine(release: string): string | undefined {
+  const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(release.trim());
+  if (!m) return undefined;
+  return m[1] === '2' ? (m[3] !== undefined ? `2.${m[2]}.${m[3]}` : undefined) : `${m[1]}.${m[2]}`;
+}
+
+/** The release after a line ("4.16" -> "4.17", "4.20" -> "5.0", "2.6.32" -> "2.6.33", "2.6.39" -> "3.0"). */
+function next(line: string): string {
+  const [a, b, c] = line.split('.').map(Number);
+  if (a === 2) return c >= 39 ? '3.0' : `2.6.${c + 1}`;
+  return LAST_MINOR[a] === line ? `${a + 1}.0` : `${a}.${b + 1}`;
+}
+
+/**
+ * Where a file's names place it; undefined when it has no GUP-fast marker at all. `tree` is the
+ * release its kernel tree names (the top Makefile): inside the range the code allows, it narrows
+ * the range to that release, and every rule that depends on the release follows it (a 4.13–5.5
+ * file of a 4.16 tree is after 4.15); outside, the code's range stands (a backport, a vendor's
+ * change, a development release) and both are said.
+ */
+export function placeRelease(names: ReadonlySet<string>, text: string, tree?: string): Placement | undefined {
   const hit = MARKERS.map((m) => ({ m, by: m.any ? m.any.filter((n) => names.has(n)) : m.test!(names, text) ? [m.what] : [] })).filter((x) => x.by.length);
   if (!hit.length) return undefined;
   const has = (m: Marker) => hit.some((x) => x.m === m);
@@ -133,13 +158,20 @@ export function placeRelease(names: ReadonlySet<string>, text: string): Placemen
   }
   const backported = hit.filter((x) => rel(x.m.since) >= cut);
   const newest = newestOf(hit.filter((x) => rel(x.m.since) < cut).concat(backported.length === hit.length ? hit : []));
-  const since = newest.m.since;
+  let since = newest.m.since;
   const bounds = [
     ...MARKERS.filter((m) => m.persists && !has(m) && rel(m.since) > rel(since)).map((m) => m.since),
     ...hit.filter((x) => x.m.gone).map((x) => x.m.gone!),
   ].sort((a, b) => rel(a) - rel(b));
-  const before = bounds[0];
+  let before: string | undefined = bounds[0];
   const range = before ? (previous(before) === since ? since : `${since}–${previous(before)}`) : `${since} or later`;
+  const line = tree ? releaseLine(tree) : undefined;
+  const fits = !!line && rel(line) >= rel(since) && (!before || rel(line) < rel(before));
+  if (fits) {
+    // the tree's own release, within what the code allows: the file is of that release
+    since = line;
+    before = next(line);
+  }
   const backports = backported.length
     ? ` with backports (${backported.map((x) => x.m.what).join('; ')})`
     : newest.m.backport ? ` (or ${newest.m.backport} with a backport)` : '';
@@ -150,5 +182,7 @@ export function placeRelease(names: ReadonlySet<string>, text: string): Placemen
   const noThp = !!before && rel(before) <= rel('2.6.38');
   const cowBreakReads = breaksCowForReads(uncommented(text));
   const cow = cowBreakReads && rel(since) < rel('5.8') ? ' (GUP breaks COW for reads: the 5.8 fix, backported)' : '';
-  return { since, before, by: [...newest.by, ...backported.flatMap((x) => x.by)], range: range + backports + cow, era, tails, noThp, cowBreakReads };
+  const said = range + backports + cow;
+  const shown = !tree ? said : fits ? `${tree} (its tree's Makefile; the code fits ${said})` : `${said}; its tree's Makefile says ${tree}`;
+  return { since, before, by: [...newest.by, ...backported.flatMap((x) => x.by)], range: shown, era, tails, noThp, cowBreakReads, ...(tree && { tree }) };
 }

@@ -37,6 +37,8 @@ export interface SourceOptions {
   stubs?: Stubs;
   /** object-like macros from the file's kernel tree headers that the file uses but does not define */
   headerMacros?: Record<string, string>;
+  /** the release the file's kernel tree names (its top Makefile): it places the file within its code's range */
+  treeRelease?: string;
 }
 
 export interface SourceVersion extends VersionModel {
@@ -104,7 +106,7 @@ function build(tree: ReturnType<ParseC>, config: InterpConfig, pre: Preprocessed
   // the slow path the file defines (pruned before parsing, so the compiler never saw it)
   program.slowPath = definedFunctions(pre.text).filter((n) => SLOW_PATH.has(n));
   // the era (THP protocol, tail pins) is the file's own, from its markers; the model's only where it has none
-  const placement = placeRelease(codeNames(text), text);
+  const placement = placeRelease(codeNames(text), text, opts.treeRelease);
   const tails = placement?.tails ?? model.thpTails;
   const pinEntry = names.some((n) => PIN_ENTRIES.includes(n));
   // 5.6 had FOLL_PIN and pin_user_pages_fast, but a pin was still a plain reference (the bias and

@@ -14,6 +14,7 @@ import { archesOf, fingerprint, isGupName, mentionsGup, namesIn, type Fingerprin
 import { mapSteps, type Mapping } from './mapping';
 import { parseC, type CFile, type CFunction } from './parse';
 import { fileVersion, type SourceRequest } from './source';
+import { treeReleaseOf } from './headers';
 import { Unsupported } from '../../emulator/interp/runtime';
 import { SLOW_PATH } from '../../emulator/interp/kapi/slow';
 import { reachableFunctions } from '../../emulator/interp/prune';
@@ -33,13 +34,13 @@ export interface Analysis {
   req: FileReq;
 }
 
-export type FileReq = Pick<SourceRequest, 'path' | 'stubs'>;
+export type FileReq = Pick<SourceRequest, 'path' | 'stubs' | 'release'>;
 
 /** `signal` cancels the parse (the document changed or closed): the promise then rejects with ParseCancelled. */
 export async function analyze(text: string, override?: string, signal?: AbortSignal, req: FileReq = {}): Promise<Analysis> {
   // a C file that names no GUP-fast function defines none: its outline is not worth a parse
   const file = mentionsGup(text) ? await parseC(text, signal) : { functions: [], errors: 0 };
-  const fp = fingerprint(text, file);
+  const fp = fingerprint(text, file, req.release ?? treeReleaseOf(req.path));
   const id = override && override !== 'auto' ? override : fp?.id;
   // the fingerprint's id is already the file's dialect; a model named by hand gets its dialect here
   const version = !id ? undefined : id === fp?.id ? getVersion(id) : dialectFor(getVersion(id), namesIn(text));

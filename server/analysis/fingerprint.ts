@@ -86,7 +86,7 @@ function releaseRule(present: ReadonlySet<string>) {
 }
 
 /** undefined when the file defines no GUP-fast function at all. */
-export function fingerprint(text: string, file: CFile): Fingerprint | undefined {
+export function fingerprint(text: string, file: CFile, tree?: string): Fingerprint | undefined {
   const defined = gupFunctionsIn(file);
   if (!defined.length) return undefined;
   const present = namesIn(text);
@@ -112,7 +112,7 @@ export function fingerprint(text: string, file: CFile): Fingerprint | undefined 
   const confidence = placed ? Math.max(0.5, scored) : scored;
   // the registry entry scored; the file is run in the dialect of it whose names it has
   // the range shown is the markers' (interp/era.ts); the rules above only pick the nearest model
-  const where = placed?.rule.model === 'arm-rfc-2013' ? undefined : placeRelease(codeNames(text), text);
+  const where = placed?.rule.model === 'arm-rfc-2013' ? undefined : placeRelease(codeNames(text), text, tree);
   const x86 = placed?.rule.model === 'x86-2008' ? ' (arch/x86/mm/gup.c)' : '';
   const release = where ? { range: where.range + x86, by: where.by } : placed && { range: placed.rule.range, by: placed.by };
   return { id: dialectFor(getVersion(best.id), present).id, release, confidence, scores, evidence };

@@ -18,16 +18,49 @@ const HEADERS = [
 
 const BUILTIN_NAMES = new Set(KAPI.map((b) => b.name));
 
-/** The kernel tree a file lies in: the nearest directory above it with mm/internal.h or include/linux/mm.h. */
+/** The kernel tree a file lies in: the nearest directory above it with mm/internal.h, include/linux/mm.h or a kernel's top Makefile. */
 export function treeRoot(file: string): string | undefined {
   let d = dirname(file);
   for (let i = 0; i < 8; i++) {
-    if (existsSync(join(d, 'mm/internal.h')) || existsSync(join(d, 'include/linux/mm.h'))) return d;
+    if (existsSync(join(d, 'mm/internal.h')) || existsSync(join(d, 'include/linux/mm.h')) || makefileRelease(join(d, 'Makefile'))) return d;
     const up = dirname(d);
     if (up === d) break;
     d = up;
   }
   return undefined;
+}
+
+/** per Makefile: the release it names, read once (kept by path and modification time) */
+const releases = new Map<string, { mtime: number; release: string | undefined }>();
+
+/** The release a kernel's top Makefile names (VERSION.PATCHLEVEL.SUBLEVEL EXTRAVERSION), if the file is one. */
+function makefileRelease(path: string): string | undefined {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    return undefined;
+  }
+  const hit = releases.get(path);
+  if (hit && hit.mtime === st.mtimeMs) return hit.release;
+  const release = releaseOfMakefile(readFileSync(path, 'utf8').slice(0, 4096));
+  if (releases.size > 64) releases.delete(releases.keys().next().value!);
+  releases.set(path, { mtime: st.mtimeMs, release });
+  return release;
+}
+
+/** The release a kernel Makefile's text names ("4.16.13", "6.0.0-rc1"); undefined for any other Makefile. */
+export function releaseOfMakefile(text: string): string | undefined {
+  const field = (n: string) => new RegExp(`^${n}\\s*=[ \\t]*(\\S*)`, 'm').exec(text)?.[1];
+  const [v, p, s, x] = [field('VERSION'), field('PATCHLEVEL'), field('SUBLEVEL'), field('EXTRAVERSION')];
+  if (!v || !/^\d+$/.test(v) || !p || !/^\d+$/.test(p)) return undefined;
+  return `${v}.${p}${s && /^\d+$/.test(s) ? `.${s}` : ''}${x ?? ''}`;
+}
+
+/** The release the file's kernel tree names in its top Makefile, if it lies in one. */
+export function treeReleaseOf(file: string | undefined): string | undefined {
+  const root = file && treeRoot(file);
+  return root ? makefileRelease(join(root, 'Makefile')) : undefined;
 }
 
 /** per header file: its object-like macros, read once (kept by path and modification time) */

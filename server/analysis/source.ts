@@ -13,7 +13,7 @@ import { parseInput, sourceVersionAsync, type SourceVersion } from '../../emulat
 import { dialectFor, getVersion, type VersionModel } from '../../emulator/versions';
 import { fingerprint, namesIn, type Fingerprint } from './fingerprint';
 import { parseC, parseTree, parseTreeAhead } from './parse';
-import { headerMacrosFor } from './headers';
+import { headerMacrosFor, treeReleaseOf } from './headers';
 import { formatted } from '../../emulator/run/formatted';
 import { lastText } from '../../emulator/interp/memo';
 
@@ -26,6 +26,8 @@ export interface SourceRequest {
   path?: string;
   /** the user's stubs (gupLens.stubs, --stub) */
   stubs?: Stubs;
+  /** the release the file's kernel tree names, where the caller knows it (a revision's Makefile; '' for none); else read from the tree on disk around path */
+  release?: string;
 }
 
 export interface FileVersion {
@@ -54,7 +56,7 @@ const hash = lastText((s: string): string => {
 });
 
 function keyOf(text: string, req: SourceRequest): string {
-  return `${hash(text)}|${getArch(req.arch).id}|${req.version ?? ''}|${JSON.stringify(req.config ?? {})}|${req.entry ?? ''}|${req.path ?? ''}|${JSON.stringify(req.stubs ?? {})}`;
+  return `${hash(text)}|${getArch(req.arch).id}|${req.version ?? ''}|${JSON.stringify(req.config ?? {})}|${req.entry ?? ''}|${req.path ?? ''}|${req.release === undefined ? '~' : req.release}|${JSON.stringify(req.stubs ?? {})}`;
 }
 
 /** The compiled file if it is at hand now (a lens must not wait for a compile). */
@@ -98,14 +100,15 @@ export function prefetchFile(text: string, req: SourceRequest): void {
 
 async function compileFile(text: string, req: SourceRequest, key: string): Promise<FileVersion> {
   const arch = getArch(req.arch);
+  const tree = req.release ?? treeReleaseOf(req.path);
   // the fingerprint only when no model is named (it costs a whole parse)
-  const fp = req.version && req.version !== 'auto' ? undefined : fingerprint(text, await parseC(text));
+  const fp = req.version && req.version !== 'auto' ? undefined : fingerprint(text, await parseC(text), tree);
   const id = req.version && req.version !== 'auto' ? req.version : fp?.id;
   if (!id) throw new NotGupError('no GUP-fast function found in this file (get_user_pages_fast and its walkers)');
   const model = fp ? getVersion(id) : dialectFor(getVersion(id), namesIn(text));
   let r: FileVersion;
   try {
-    r = { model, fingerprint: fp, source: await sourceVersionAsync(text, parseTree, arch, model, { path: req.path, config: req.config, entry: req.entry, stubs: req.stubs, headerMacros: headerMacrosFor(req.path, text) }) };
+    r = { model, fingerprint: fp, source: await sourceVersionAsync(text, parseTree, arch, model, { path: req.path, config: req.config, entry: req.entry, stubs: req.stubs, headerMacros: headerMacrosFor(req.path, text), treeRelease: tree }) };
   } catch (e) {
     if (!(e instanceof Unsupported)) throw e;
     r = { model, fingerprint: fp, unsupported: formatted(e) };

@@ -21,10 +21,11 @@ import { SCENARIOS } from '../../emulator/scenarios';
 import { replayOutcome } from '../analysis/check';
 import { RACES } from '../../emulator/scenarios/races';
 import type { Step } from '../../emulator/trace/types';
-import { analyze, archesFor, gupCensusOf, planFunction, replayFunction } from '../analysis/analyze';
+import { analyze, archesFor, gupCensusOf, planFunction, replayFunction, type FileReq } from '../analysis/analyze';
 import { bdiffMarkdown, behaviourDiff } from './bdiff';
 import { archesOf, mentionsGup } from '../analysis/fingerprint';
 import { fileVersion } from '../analysis/source';
+import { releaseOfMakefile } from '../analysis/headers';
 import { parseC, type CFile } from '../analysis/parse';
 import { cliGit, type GitAccessor } from './git';
 import { applyFile, NotAPatchError, parseMails, parseQuotedMails, pathsInTree, spaced, type FilePatch, type MailPatch } from './patch';
@@ -291,8 +292,8 @@ function changedRanges(hunks: StructuredPatchHunk[]): { old: [number, number][];
   return { old, new: nu };
 }
 
-async function replaySummary(text: string, path: string, fn: string, arches: ArchId[], stubs: Stubs | undefined): Promise<Partial<Record<ArchId, string>>> {
-  const a = await analyze(text, undefined, undefined, { path, stubs });
+async function replaySummary(text: string, req: FileReq, fn: string, arches: ArchId[]): Promise<Partial<Record<ArchId, string>>> {
+  const a = await analyze(text, undefined, undefined, req);
   const out: Partial<Record<ArchId, string>> = {};
   for (const arch of arches) {
     // the touched function's own plan only: the rest of the file's functions are not replayed
@@ -314,11 +315,11 @@ async function replaySummary(text: string, path: string, fn: string, arches: Arc
 }
 
 /** The function's own scenario on both sides, the traces aligned, as Markdown (undefined where either side cannot run it). */
-async function sideBySide(b: string, a: string, path: string, fn: string, arch: ArchId, stubs: Stubs | undefined): Promise<string | undefined> {
-  const vb = await sourceOf(b, path, arch, stubs);
-  const va = await sourceOf(a, path, arch, stubs);
+async function sideBySide(b: string, a: string, req: FileReq, fn: string, arch: ArchId): Promise<string | undefined> {
+  const vb = await sourceOf(b, req, arch);
+  const va = await sourceOf(a, req, arch);
   if (!vb || !va) return undefined;
-  const plan = await planFunction(await analyze(a, undefined, undefined, { path, stubs }), arch, fn);
+  const plan = await planFunction(await analyze(a, undefined, undefined, req), arch, fn);
   try {
     return bdiffMarkdown(behaviourDiff(plan?.scenario.id ?? 'pages-4k-16', arch, { label: 'before', version: vb }, { label: 'after', version: va }));
   } catch {
@@ -326,10 +327,10 @@ async function sideBySide(b: string, a: string, path: string, fn: string, arch: 
   }
 }
 
-async function sourceOf(text: string | undefined, path: string, arch: ArchId, stubs: Stubs | undefined): Promise<SourceVersion | undefined> {
+async function sourceOf(text: string | undefined, req: FileReq, arch: ArchId): Promise<SourceVersion | undefined> {
   if (!text || !mentionsGup(text)) return undefined;
   try {
-    return (await fileVersion(text, { arch, path, stubs })).source;
+    return (await fileVersion(text, { arch, ...req })).source;
   } catch {
     return undefined;
   }
@@ -350,7 +351,7 @@ export function verdictOn(v: SourceVersion | undefined, arch: ArchId, race: (typ
 }
 
 /** Review one step of the series: the files' texts before and after it. */
-async function reviewStep(mail: MailPatch, before: Files, after: Files, base: PatchReview['base'], tree: string | undefined, opts: ReviewOptions, problems: string[], notes: string[]): Promise<PatchReview> {
+async function reviewStep(mail: MailPatch, before: Files, after: Files, base: PatchReview['base'], tree: string | undefined, release: string | undefined, opts: ReviewOptions, problems: string[], notes: string[]): Promise<PatchReview> {
   const functions: FunctionReview[] = [];
   const races: RaceReview[] = [];
   const behaviour: BehaviourChange[] = [];
@@ -371,8 +372,9 @@ async function reviewStep(mail: MailPatch, before: Files, after: Files, base: Pa
       apiOnly();
       continue;
     }
-    const full = tree ? join(tree, path) : path;
-    const arches = archesOf(a || b || '', full).arches.filter((x) => wanted.includes(x));
+    // where the file is (its tree's headers) and the base's own release, where a revision names it
+    const req: FileReq = { path: tree ? join(tree, path) : path, stubs: opts.stubs, ...(release !== undefined && { release }) };
+    const arches = archesOf(a || b || '', req.path).arches.filter((x) => wanted.includes(x));
     const offsets = b ? hunkOffsets(b, f) : [];
     // the lines that changed, from the two texts (however the hunks landed: at an offset, with fuzz)
     const ranges = changedRanges(structuredPatch(path, path, b ?? '', a ?? '', '', '', { context: 0 }).hunks);
@@ -399,16 +401,16 @@ async function reviewStep(mail: MailPatch, before: Files, after: Files, base: Pa
       const inA = !!pa?.functions.some((x) => x.name === name);
       functions.push({
         name, file: path, ...hunkAt(name),
-        ...(inB && b ? { before: await replaySummary(b, full, name, arches, opts.stubs) } : {}),
-        ...(inA && a ? { after: await replaySummary(a, full, name, arches, opts.stubs) } : {}),
-        ...(opts.races !== false && inB && inA && b && a && arches[0] ? { bdiff: await sideBySide(b, a, full, name, arches[0], opts.stubs) } : {}),
+        ...(inB && b ? { before: await replaySummary(b, req, name, arches) } : {}),
+        ...(inA && a ? { after: await replaySummary(a, req, name, arches) } : {}),
+        ...(opts.races !== false && inB && inA && b && a && arches[0] ? { bdiff: await sideBySide(b, a, req, name, arches[0]) } : {}),
       });
     }
     if (opts.races === false) continue;
     for (const arch of arches.filter((x) => !covered.has(x))) {
       covered.add(arch);
-      const vb = await sourceOf(b, full, arch, opts.stubs);
-      const va = await sourceOf(a, full, arch, opts.stubs);
+      const vb = await sourceOf(b, req, arch);
+      const va = await sourceOf(a, req, arch);
       // the built-in scenarios on both sides' own code: a change the touched functions' own replays do not show
       if (vb && va) {
         for (const s of SCENARIOS) {
@@ -464,6 +466,8 @@ export async function review(text: string, opts: ReviewOptions = {}): Promise<Re
   const base: PatchReview['base'] = found?.base ?? { kind: 'none' };
   const state: Files = new Map(found?.files ?? []);
   const first = new Map(state);
+  // the release of a base at a revision is that revision's Makefile's (a tree on disk is read around the file)
+  const release = git && base.rev ? (releaseOfMakefile((await git.catFiles([`${base.rev}:Makefile`])).get(`${base.rev}:Makefile`) ?? '') ?? '') : undefined;
   const out: PatchReview[] = [];
   for (const m of mails) {
     const problems: string[] = [];
@@ -484,11 +488,11 @@ export async function review(text: string, opts: ReviewOptions = {}): Promise<Re
         else problems.push(`${path}: this patch does not apply to it`);
       }
     }
-    out.push(await reviewStep(m, before, new Map(state), base, opts.tree, opts, problems, notes));
+    out.push(await reviewStep(m, before, new Map(state), base, opts.tree, release, opts, problems, notes));
   }
   if (mails.length < 2) return { patches: out };
   const whole: MailPatch = { subject: `the series as a whole (${mails.length} patches)`, line: mails[0].line, files: wholeSeries(mails, first, state) };
-  return { patches: out, series: await reviewStep(whole, first, state, base, opts.tree, opts, [], []) };
+  return { patches: out, series: await reviewStep(whole, first, state, base, opts.tree, release, opts, [], []) };
 }
 
 /**

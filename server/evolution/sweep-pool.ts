@@ -16,6 +16,8 @@ export interface VerdictJob {
   path: string;
   arch: ArchId;
   maxStates?: number;
+  /** the release the commit's top Makefile names */
+  release?: string;
 }
 
 function workerScript(): string | undefined {
@@ -58,7 +60,7 @@ export class SweepPool {
   /** The verdicts of one file on one arch, on the next free worker. */
   run(job: VerdictJob): Promise<SweepVerdicts> {
     if (this.closed) return Promise.reject(new Error('cancelled'));
-    if (!this.script) return fileVerdicts(job.text, job.path, job.arch, job.maxStates);
+    if (!this.script) return fileVerdicts(job.text, job.path, job.arch, job.maxStates, job.release);
     return new Promise((resolve, reject) => {
       this.queue.push({ job, resolve, reject });
       this.pump();

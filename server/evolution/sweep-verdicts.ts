@@ -18,11 +18,11 @@ export type SweepVerdicts = Record<string, SweepVerdict | string>;
 
 export const NO_FAST_CODE = '@none';
 
-export async function fileVerdicts(text: string, path: string, arch: ArchId, maxStates?: number): Promise<SweepVerdicts> {
+export async function fileVerdicts(text: string, path: string, arch: ArchId, maxStates?: number, release?: string): Promise<SweepVerdicts> {
   const out: SweepVerdicts = {};
   let v;
   try {
-    v = (await fileVersion(text, { arch, path })).source;
+    v = (await fileVersion(text, { arch, path, release })).source;
   } catch (e) {
     if (e instanceof NotGupError) return { [NO_FAST_CODE]: e.message };
     v = undefined;

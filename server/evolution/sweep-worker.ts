@@ -10,7 +10,7 @@ import { fileVerdicts } from './sweep-verdicts';
 parseInProcess();
 parentPort?.on('message', async (job: VerdictJob) => {
   try {
-    parentPort!.postMessage({ ok: true, value: await fileVerdicts(job.text, job.path, job.arch, job.maxStates) });
+    parentPort!.postMessage({ ok: true, value: await fileVerdicts(job.text, job.path, job.arch, job.maxStates, job.release) });
   } catch (e) {
     parentPort!.postMessage({ ok: false, error: (e as Error).message });
   }

@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import type { ArchId } from '../../emulator/arch/types';
 import { RACES } from '../../emulator/scenarios/races';
 import { archesOf, mentionsGup } from '../analysis/fingerprint';
+import { releaseOfMakefile } from '../analysis/headers';
+import { releaseLine } from '../../emulator/interp/era';
 import type { GitAccessor } from './git';
 import { SweepPool, verdictEngine } from './sweep-pool';
 import { NO_FAST_CODE, type SweepVerdict, type SweepVerdicts } from './sweep-verdicts';
@@ -66,13 +68,14 @@ export interface SweepOptions {
   workers?: number;
 }
 
-function cachePath(dir: string, blob: string, arch: string): string {
-  return join(dir, `${verdictEngine()}-${blob}-${arch}.json`);
+/** A column's verdicts are the file's blob's on an arch, in its tree's release line (the Makefile places the code within its range). */
+function cachePath(dir: string, key: string): string {
+  return join(dir, `${verdictEngine()}-${key.replace(/\|/g, '-')}.json`);
 }
 
-/** The verdicts of one file blob on one arch kept from an earlier run, if any. */
-function cached(dir: string, blob: string, arch: string): SweepVerdicts | undefined {
-  const file = cachePath(dir, blob, arch);
+/** The verdicts of one file blob on one arch and release line kept from an earlier run, if any. */
+function cached(dir: string, key: string): SweepVerdicts | undefined {
+  const file = cachePath(dir, key);
   if (!existsSync(file)) return undefined;
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as SweepVerdicts;
@@ -81,10 +84,10 @@ function cached(dir: string, blob: string, arch: string): SweepVerdicts | undefi
   }
 }
 
-function keep(dir: string, blob: string, arch: string, v: SweepVerdicts): void {
+function keep(dir: string, key: string, v: SweepVerdicts): void {
   try {
     mkdirSync(dir, { recursive: true });
-    writeFileSync(cachePath(dir, blob, arch), JSON.stringify(v));
+    writeFileSync(cachePath(dir, key), JSON.stringify(v));
   } catch {
     // a cache that cannot be written only costs time
   }
@@ -168,7 +171,12 @@ interface Column {
   file?: string;
   text?: string;
   blob?: string;
+  /** the release the commit's top Makefile names ('' where it names none: the tree on disk is another revision) */
+  release?: string;
 }
+
+/** Where a column's verdicts are kept: its blob, its arch and its release line. */
+const keyOf = (x: Column) => `${x.blob}|${x.arch}|${(x.release && releaseLine(x.release)) ?? ''}`;
 
 export async function sweep(git: GitAccessor, opts: SweepOptions = {}): Promise<Sweep> {
   const dir = opts.cacheDir ?? join(homedir(), '.cache', 'gup-lens', 'sweep');
@@ -177,7 +185,8 @@ export async function sweep(git: GitAccessor, opts: SweepOptions = {}): Promise<
   const cols: Column[] = [];
   for (const c of commits) {
     if (opts.signal?.aborted) throw new Error('cancelled');
-    const texts = await git.catFiles(FILES.map((f) => `${c.rev}:${f}`));
+    const texts = await git.catFiles([...FILES, 'Makefile'].map((f) => `${c.rev}:${f}`));
+    const release = releaseOfMakefile(texts.get(`${c.rev}:Makefile`) ?? '') ?? '';
     const blobs = new Map<string, string>();
     for (const f of FILES) {
       if (texts.get(`${c.rev}:${f}`) === undefined) continue;
@@ -193,7 +202,7 @@ export async function sweep(git: GitAccessor, opts: SweepOptions = {}): Promise<
         const t = texts.get(`${c.rev}:${f}`);
         return t !== undefined && mentionsGup(t) && archesOf(t, f).arches.includes(arch);
       });
-      cols.push(file ? { c, arch, file, text: texts.get(`${c.rev}:${file}`)!, blob: blobs.get(file) ?? c.rev } : { c, arch });
+      cols.push(file ? { c, arch, file, text: texts.get(`${c.rev}:${file}`)!, blob: blobs.get(file) ?? c.rev, release } : { c, arch });
     }
   }
   // each distinct (blob, arch) once: from the cache, else explored on the workers, all cores at once
@@ -201,23 +210,23 @@ export async function sweep(git: GitAccessor, opts: SweepOptions = {}): Promise<
   const stop = () => void pool.close();
   opts.signal?.addEventListener('abort', stop);
   const jobs = new Map<string, Promise<SweepVerdicts>>();
-  const todo = new Set(cols.filter((x) => x.file).map((x) => `${x.blob}|${x.arch}`)).size;
+  const todo = new Set(cols.filter((x) => x.file).map(keyOf)).size;
   let done = 0;
   const said = (x: Column, how = '') => opts.progress?.(`[${++done}/${todo}] ${x.c.rev.slice(0, 12)} ${x.c.subject.slice(0, 60)}: ${x.file} on ${x.arch}${how}`);
   try {
     for (const x of cols) {
       if (!x.file) continue;
-      const key = `${x.blob}|${x.arch}`;
+      const key = keyOf(x);
       if (jobs.has(key)) continue;
-      const hit = cached(dir, x.blob!, x.arch);
+      const hit = cached(dir, key);
       if (hit) said(x, ' (cached)');
       jobs.set(
         key,
         hit
           ? Promise.resolve(hit)
-          : pool.run({ text: x.text!, path: x.file, arch: x.arch, maxStates: opts.maxStates }).then(
+          : pool.run({ text: x.text!, path: x.file, arch: x.arch, maxStates: opts.maxStates, release: x.release }).then(
               (v) => {
-                keep(dir, x.blob!, x.arch, v);
+                keep(dir, key, v);
                 said(x);
                 return v;
               },
@@ -235,7 +244,7 @@ export async function sweep(git: GitAccessor, opts: SweepOptions = {}): Promise<
   const cells: SweepCell[] = [];
   for (const x of cols) {
     const applicable = RACES.filter((r) => !r.arches || r.arches.includes(x.arch));
-    const v = x.file ? await jobs.get(`${x.blob}|${x.arch}`)! : undefined;
+    const v = x.file ? await jobs.get(keyOf(x))! : undefined;
     // no file for the arch, or one with no GUP-fast code (the slow path only): nothing runs there
     if (!v || v[NO_FAST_CODE]) {
       for (const race of applicable) cells.push({ rev: x.c.rev, scenario: race.id, arch: x.arch, verdict: 'n/a', engine: 'none' });

@@ -21,6 +21,8 @@ import { getRace } from '../../emulator/scenarios/races';
 import { getVersion } from '../../emulator/versions';
 import { checkText } from '../../server/analysis/check';
 import { fileVersion } from '../../server/analysis/source';
+import { releaseOfMakefile } from '../../server/analysis/headers';
+import { releaseLine } from '../../emulator/interp/era';
 import { sourceParser } from '../../server/analysis/parse';
 import { F } from '../../emulator/machine/memory';
 
@@ -171,6 +173,46 @@ describe('the file of a tree nobody here has seen', () => {
     expect(replay({ arch: 'x86-64', version: inTree.source!, scenario: 'pages-4k-16' }).result).toMatchObject({ nr: 16, slowPath: false });
     const alone = await fileVersion(text, { arch: 'x86-64', path: '/nowhere/gup.c', stubs: HOOK.stubs });
     expect(() => replay({ arch: 'x86-64', version: alone.source!, scenario: 'pages-4k-16' })).toThrow(/VENDOR_GUP_LIMIT/);
+  });
+
+  it("takes its release from its tree's Makefile where the code allows it, and keeps the code's range where it does not", async () => {
+    const treeOf = (makefile: string) => {
+      const tree = mkdtempSync(join(tmpdir(), 'gup-rel-'));
+      mkdirSync(join(tree, 'mm'));
+      writeFileSync(join(tree, 'Makefile'), makefile);
+      writeFileSync(join(tree, 'mm/gup.c'), V49);
+      return join(tree, 'mm/gup.c');
+    };
+    const kbuild = (v: number, p: number, s: number, x = '') => `# the top of a kernel tree\nVERSION = ${v}\nPATCHLEVEL = ${p}\nSUBLEVEL = ${s}\nEXTRAVERSION =${x && ' ' + x}\nNAME = Test\n\nall:\n`;
+    // the code alone places it at 4.5-4.10, read as its oldest release: protection keys (4.6) are not there yet
+    const alone = (await fileVersion(V49, { arch: 'x86-64', path: '/nowhere/mm/gup.c', stubs: HOOK.stubs })).source!;
+    expect(alone.placement?.range).toMatch(/^4\.5–4\.10/);
+    expect(() => replay({ arch: 'x86-64', version: alone, scenario: 'pkey-denied' })).toThrow(/4\.6\+/);
+    // a 4.9 tree: the file is of 4.9, and the scenario runs on its code (a generic walker of 4.9 tests no key: x86 ran its own file then)
+    const path = treeOf(kbuild(4, 9, 115));
+    const in49 = await fileVersion(V49, { arch: 'x86-64', path, stubs: HOOK.stubs });
+    expect(in49.source!.placement).toMatchObject({ since: '4.9', before: '4.10', tree: '4.9.115' });
+    expect(in49.fingerprint?.release?.range).toMatch(/^4\.9\.115 \(its tree's Makefile; the code fits 4\.5–4\.10/);
+    const r = replay({ arch: 'x86-64', version: in49.source!, scenario: 'pkey-denied' });
+    expect(r.result).toMatchObject({ nr: 4, slowPath: false });
+    // a Makefile the code cannot be of (a backport, a vendor's change): the code's range stands, and both are said
+    const old = (await fileVersion(V49, { arch: 'x86-64', path: treeOf(kbuild(3, 10, 0, '-693.el7')), stubs: HOOK.stubs })).source!;
+    expect(old.placement).toMatchObject({ since: '4.5', tree: '3.10.0-693.el7' });
+    expect(old.placement?.range).toMatch(/its tree's Makefile says 3\.10\.0-693\.el7$/);
+    // a revision's own release, given by the caller, stands over the tree on disk ('' for none)
+    const given = (await fileVersion(V49, { arch: 'x86-64', path, stubs: HOOK.stubs, release: '' })).source!;
+    expect(given.placement?.since).toBe('4.5');
+  });
+
+  it("reads a kernel's release from its Makefile, and nothing from another Makefile", () => {
+    expect(releaseOfMakefile('VERSION = 6\nPATCHLEVEL = 0\nSUBLEVEL = 0\nEXTRAVERSION = -rc1\n')).toBe('6.0.0-rc1');
+    expect(releaseOfMakefile('VERSION = 2\nPATCHLEVEL = 6\nSUBLEVEL = 32\nEXTRAVERSION = .33\n')).toBe('2.6.32.33');
+    expect(releaseOfMakefile('CC = gcc\nall:\n\t$(CC) -o tool tool.c\n')).toBeUndefined();
+    expect(releaseOfMakefile('VERSION = $(shell cat VERSION)\nPATCHLEVEL = 1\n')).toBeUndefined();
+    expect(releaseLine('2.6.32.33')).toBe('2.6.32');
+    expect(releaseLine('6.0.0-rc1')).toBe('6.0');
+    expect(releaseLine('4.18.0-147.el8')).toBe('4.18');
+    expect(releaseLine('vendor')).toBeUndefined();
   });
 
   it('check: every scenario and applicable race per arch, the stubs it used, and a summary', async () => {
