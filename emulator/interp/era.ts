@@ -25,6 +25,8 @@ interface Marker {
   backport?: string;
   /** the release that no longer has it: its presence bounds a file from above */
   gone?: string;
+  /** only mm/gup.c's generic walker has it: an x86 arch file (gone in 4.13) lacking it is not bounded by it */
+  generic?: boolean;
 }
 
 const SPLITTING = ['pmd_trans_splitting', 'get_huge_page_tail', 'pmdp_splitting_flush'];
@@ -46,7 +48,7 @@ export const MARKERS: readonly Marker[] = [
   { since: '4.5', test: (n) => !hasAny(n, SPLITTING) && (hasAny(n, REFS_45) || hasAny(n, GENERIC)), what: 'THP refcounting of 4.5 (no splitting bit, no tail pins)' },
   { since: '4.6', any: ['arch_pte_access_permitted', 'pte_allows_gup'], what: 'x86 protection keys in the walker', gone: '4.14' },
   { since: '4.11', any: ['p4d_offset', 'gup_p4d_range', 'gup_fast_p4d_range'], what: 'the p4d level', persists: true },
-  { since: '4.12', any: ['gup_fast_permitted'], what: 'gup_fast_permitted', persists: true },
+  { since: '4.12', any: ['gup_fast_permitted'], what: 'gup_fast_permitted', persists: true, generic: true },
   { since: '4.13', any: ['CONFIG_HAVE_GENERIC_GUP', 'CONFIG_HAVE_FAST_GUP', 'CONFIG_HAVE_GUP_FAST', 'gup_pgd_range', 'gup_fast_pgd_range'], what: 'the generic walker on x86 (HAVE_GENERIC_GUP, gup_pgd_range)', persists: true },
   { since: '5.2', any: ['try_get_compound_head'], what: 'try_get_compound_head (refcount overflow checks)', backport: '4.14.y', gone: '5.19' },
   { since: '5.6', any: ['FOLL_PIN'], what: 'FOLL_PIN and pin_user_pages_fast', persists: true },
@@ -145,6 +147,9 @@ export function placeRelease(names: ReadonlySet<string>, text: string, tree?: st
   const hit = MARKERS.map((m) => ({ m, by: m.any ? m.any.filter((n) => names.has(n)) : m.test!(names, text) ? [m.what] : [] })).filter((x) => x.by.length);
   if (!hit.length) return undefined;
   const has = (m: Marker) => hit.some((x) => x.m === m);
+  // a later marker the file lacks bounds it from above, unless it is the generic walker's and the file is x86's own
+  const x86File = hasAny(names, X86_FILE) && !hasAny(names, GENERIC);
+  const lacks = (m: Marker) => !!m.persists && !has(m) && !(m.generic && x86File);
   const newestOf = (list: typeof hit) => list.reduce((a, b) => (rel(b.m.since) > rel(a.m.since) ? b : a));
   // Markers newer than the file's branch are backports: newer than a name the file still has that
   // was gone by then, or a marker stable branches took while a release it needs is missing (5.15.y).
@@ -153,20 +158,27 @@ export function placeRelease(names: ReadonlySet<string>, text: string, tree?: st
   const top = newestOf(hit.filter((x) => rel(x.m.since) < cut));
   if (top.m.backport) {
     const branch = rel(top.m.backport.split('.y')[0]);
-    const missing = MARKERS.find((m) => m.persists && !has(m) && rel(m.since) > branch && rel(m.since) <= rel(top.m.since));
+    const missing = MARKERS.find((m) => lacks(m) && rel(m.since) > branch && rel(m.since) <= rel(top.m.since));
     if (missing) cut = Math.min(cut, rel(missing.since));
   }
   const backported = hit.filter((x) => rel(x.m.since) >= cut);
   const newest = newestOf(hit.filter((x) => rel(x.m.since) < cut).concat(backported.length === hit.length ? hit : []));
   let since = newest.m.since;
   const bounds = [
-    ...MARKERS.filter((m) => m.persists && !has(m) && rel(m.since) > rel(since)).map((m) => m.since),
+    ...MARKERS.filter((m) => lacks(m) && rel(m.since) > rel(since)).map((m) => m.since),
     ...hit.filter((x) => x.m.gone).map((x) => x.m.gone!),
   ].sort((a, b) => rel(a) - rel(b));
   let before: string | undefined = bounds[0];
   const range = before ? (previous(before) === since ? since : `${since}–${previous(before)}`) : `${since} or later`;
   const line = tree ? releaseLine(tree) : undefined;
-  const fits = !!line && rel(line) >= rel(since) && (!before || rel(line) < rel(before));
+  // the tree's release within the code's range; or a stable line the newest marker was backported
+  // to, up to the release that brought it (a 4.19.y tree with 5.2's try_get_compound_head); or a
+  // release candidate of the release the code is bounded by (its merge window not yet in this file)
+  const branch = newest.m.backport && !backported.length ? releaseLine(newest.m.backport.replace('.y', '.0')) : undefined;
+  const within = !!line && rel(line) >= rel(since) && (!before || rel(line) < rel(before));
+  const stable = !!line && !!branch && rel(line) >= rel(branch) && rel(line) < rel(since);
+  const rc = !!line && !!before && line === before && /^-rc\d/.test(tree!.slice(tree!.indexOf(line) + line.length).replace(/^\.\d+/, ''));
+  const fits = within || stable;
   if (fits) {
     // the tree's own release, within what the code allows: the file is of that release
     since = line;
@@ -183,6 +195,14 @@ export function placeRelease(names: ReadonlySet<string>, text: string, tree?: st
   const cowBreakReads = breaksCowForReads(uncommented(text));
   const cow = cowBreakReads && rel(since) < rel('5.8') ? ' (GUP breaks COW for reads: the 5.8 fix, backported)' : '';
   const said = range + backports + cow;
-  const shown = !tree ? said : fits ? `${tree} (its tree's Makefile; the code fits ${said})` : `${said}; its tree's Makefile says ${tree}`;
+  const shown = !tree
+    ? said
+    : within
+      ? `${tree} (its tree's Makefile; the code fits ${said})`
+      : stable
+        ? `${tree} (its tree's Makefile; the code of ${range}, backported to ${line}.y${cow})`
+        : rc
+          ? `${tree} (its tree's Makefile; the code has not taken ${line}'s changes yet: ${said})`
+          : `${said}; its tree's Makefile says ${tree}`;
   return { since, before, by: [...newest.by, ...backported.flatMap((x) => x.by)], range: shown, era, tails, noThp, cowBreakReads, ...(tree && { tree }) };
 }

@@ -1,0 +1,47 @@
+/**
+ * A file's release: its code's markers give a range, and its tree's Makefile places it within
+ * that range, or on the stable line a marker was backported to, or says where the two disagree.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { codeNames, placeRelease } from '../../emulator/interp/era';
+
+const FIX = join(__dirname, '../fixtures/eras');
+const text = (f: string) => readFileSync(join(FIX, f), 'utf8');
+const place = (t: string, tree?: string) => placeRelease(codeNames(t), t, tree)!;
+
+describe("a file's release", () => {
+  it('within its code range, the tree names it: the range narrows to that release', () => {
+    const p = place(text('gup-4.9-shape.c'), '4.7.4');
+    expect(p).toMatchObject({ since: '4.7', before: '4.8', era: 'modern', tree: '4.7.4' });
+    expect(p.range).toBe("4.7.4 (its tree's Makefile; the code fits 4.5–4.10)");
+  });
+
+  it('on the stable line its newest marker was backported to, the file is of that line', () => {
+    const t = text('gup-5.10-shape.c');
+    expect(place(t).range).toBe('5.11–5.18 (or 5.10.y with a backport)');
+    const p = place(t, '5.10.44');
+    expect(p).toMatchObject({ since: '5.10', before: '5.11' });
+    expect(p.range).toBe("5.10.44 (its tree's Makefile; the code of 5.11–5.18, backported to 5.10.y)");
+    // a line older than the backport's: no stable tree took it, the code's range stands
+    expect(place(t, '5.4.61')).toMatchObject({ since: '5.11', range: "5.11–5.18 (or 5.10.y with a backport); its tree's Makefile says 5.4.61" });
+  });
+
+  it("a release candidate of the release that bounds the code has not taken that release's changes yet", () => {
+    const t = text('gup-5.10-shape.c');
+    const p = place(t, '5.19.0-rc2');
+    expect(p.since).toBe('5.11');
+    expect(p.range).toMatch(/^5\.19\.0-rc2 \(its tree's Makefile; the code has not taken 5\.19's changes yet: 5\.11–5\.18/);
+    // a final release there is a disagreement, said as one
+    expect(place(t, '5.19.3').range).toMatch(/its tree's Makefile says 5\.19\.3$/);
+  });
+
+  it("an x86 walker is not bounded by a name only the generic walker has (gup_fast_permitted, 4.12)", () => {
+    const names = new Set(['get_user_pages_fast', 'get_head_page_multiple', 'page_ref_add', 'pte_allows_gup', 'p4d_offset']);
+    expect(placeRelease(names, '')).toMatchObject({ since: '4.11', before: '4.13', range: '4.11–4.12' });
+    // the generic walker of 4.11 lacks it: that bounds it
+    const generic = new Set(['get_user_pages_fast', 'CONFIG_HAVE_GENERIC_RCU_GUP', 'page_ref_add', 'p4d_offset']);
+    expect(placeRelease(generic, '')).toMatchObject({ since: '4.11', before: '4.12' });
+  });
+});
