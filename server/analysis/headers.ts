@@ -53,7 +53,8 @@ function makefileRelease(path: string): string | undefined {
 export function releaseOfMakefile(text: string): string | undefined {
   const field = (n: string) => new RegExp(`^${n}\\s*=[ \\t]*(\\S*)`, 'm').exec(text)?.[1];
   const [v, p, s, x] = [field('VERSION'), field('PATCHLEVEL'), field('SUBLEVEL'), field('EXTRAVERSION')];
-  if (!v || !/^\d+$/.test(v) || !p || !/^\d+$/.test(p)) return undefined;
+  // a kernel's Makefile names its release (NAME, in every release since 2.6): another project's VERSION is not a kernel's
+  if (!v || !/^\d+$/.test(v) || Number(v) < 2 || !p || !/^\d+$/.test(p) || field('NAME') === undefined) return undefined;
   return `${v}.${p}${s && /^\d+$/.test(s) ? `.${s}` : ''}${x ?? ''}`;
 }
 

@@ -205,8 +205,11 @@ describe('the file of a tree nobody here has seen', () => {
   });
 
   it("reads a kernel's release from its Makefile, and nothing from another Makefile", () => {
-    expect(releaseOfMakefile('VERSION = 6\nPATCHLEVEL = 0\nSUBLEVEL = 0\nEXTRAVERSION = -rc1\n')).toBe('6.0.0-rc1');
-    expect(releaseOfMakefile('VERSION = 2\nPATCHLEVEL = 6\nSUBLEVEL = 32\nEXTRAVERSION = .33\n')).toBe('2.6.32.33');
+    expect(releaseOfMakefile('VERSION = 6\nPATCHLEVEL = 0\nSUBLEVEL = 0\nEXTRAVERSION = -rc1\nNAME = Test Release\n')).toBe('6.0.0-rc1');
+    expect(releaseOfMakefile('VERSION = 2\nPATCHLEVEL = 6\nSUBLEVEL = 32\nEXTRAVERSION = .33\nNAME = Old Test Release\n')).toBe('2.6.32.33');
+    // another project's version numbers (no NAME), or a version 1
+    expect(releaseOfMakefile('VERSION = 3\nPATCHLEVEL = 1\nall:\n')).toBeUndefined();
+    expect(releaseOfMakefile('VERSION = 1\nPATCHLEVEL = 2\nNAME = tool\n')).toBeUndefined();
     expect(releaseOfMakefile('CC = gcc\nall:\n\t$(CC) -o tool tool.c\n')).toBeUndefined();
     expect(releaseOfMakefile('VERSION = $(shell cat VERSION)\nPATCHLEVEL = 1\n')).toBeUndefined();
     expect(releaseLine('2.6.32.33')).toBe('2.6.32');
