@@ -162,6 +162,7 @@ function prepare(sc: WorldSpec, run: RaceRun): Prepared {
     checkActors(version, { id: (sc as RaceScenario).id ?? 'race', actors: sc.actors });
     const template = buildMachine(archFor(arch, version), version.era, { mappings: sc.layout, cpus: 1 + sc.actors.length });
     template.enableGhost();
+    template.mem.enableDigest();
     p = { template, version, call: gupCall(arch, sc, version), opts: kernOptions(arch, version, run.options) };
     prepared.unshift({ sc, run, p });
     prepared.length = Math.min(prepared.length, PREPARED_KEPT);

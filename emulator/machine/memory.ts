@@ -102,10 +102,12 @@ export class PhysMem {
   /** which chunks this copy owns (may write in place) */
   private mine = new Uint8Array(0);
   /**
-   * Order-free digest of every nonzero memmap field, kept current by put(): the explorer hashes
-   * a state in O(1) instead of reading every frame.
+   * Order-free digest of every nonzero memmap field, kept current by put() once enableDigest()
+   * has been called: the explorer hashes a state in O(1) instead of reading every frame (a replay
+   * never asks, and building a 1 GiB layout writes two million fields).
    */
   mapDigest = 0;
+  private digesting = false;
   private tables: (TableWords | undefined)[] = [];
   /** the tables array itself is shared with a copy (most frames hold no table, and a 1 GiB layout has 262,144 of them): copied at the first change */
   private tablesShared = false;
@@ -137,16 +139,39 @@ export class PhysMem {
   /** Set frame i's field f (copying its chunk first if a copy still shares it). */
   put(f: Field, i: number, v: number): void {
     const c = i >> MAP_SHIFT;
-    let chunk = this.map[c];
     const j = (f << MAP_SHIFT) | (i & MAP_MASK);
-    const old = chunk[j];
-    if (old === v) return;
+    if (this.map[c][j] !== v) this.write(this.ownChunk(c), c, j, v);
+  }
+
+  /** Chunk c, this copy's own from now on. */
+  private ownChunk(c: number): number[] {
     if (this.mine[c] === 0) {
-      chunk = this.map[c] = chunk.slice();
+      this.map[c] = this.map[c].slice();
       this.mine[c] = 1;
     }
+    return this.map[c];
+  }
+
+  /** One field of an owned chunk, the digest kept. */
+  private write(chunk: number[], c: number, j: number, v: number): void {
+    if (this.digesting) this.mapDigest ^= mapHash(j, c, chunk[j]) ^ mapHash(j, c, v);
     chunk[j] = v;
-    this.mapDigest ^= mapHash(j, c, old) ^ mapHash(j, c, v);
+  }
+
+  /** The frames whose memmap may differ from another copy's (chunks not shared with it): all others are the same. */
+  *changedFrames(other: PhysMem): Generator<number> {
+    for (let c = 0; c < this.map.length; c++) {
+      if (c < other.map.length && this.map[c] === other.map[c]) continue;
+      const end = Math.min((c + 1) << MAP_SHIFT, this.top);
+      for (let i = c << MAP_SHIFT; i < end; i++) yield i;
+    }
+  }
+
+  /** Keep mapDigest from now on (this memory and its copies). */
+  enableDigest(): void {
+    if (this.digesting) return;
+    this.mapDigest = this.digestFromScratch();
+    this.digesting = true;
   }
 
   /** Add d to frame i's field f. */
@@ -231,17 +256,21 @@ export class PhysMem {
     }
     const n = 1 << order;
     const gen = this.nextGen++;
-    for (let k = 0; k < n; k++) {
-      this.put(F.flags, i + k, 0);
-      this.put(F.refcount, i + k, 0);
-      this.put(F.mapcount, i + k, 0); // the kernel stores mapcount-1; the model stores the count itself
-      this.put(F.pincount, i + k, 0);
-      this.put(F.head, i + k, i);
-      this.put(F.order, i + k, order);
-      this.put(F.gen, i + k, gen);
-      if (order > 0) this.put(F.flags, i + k, this.at(F.flags, i + k) | (k === 0 ? PG.head : PG.tail));
+    // chunk by chunk (a 1 GiB page is 4,096 of them): each frame a fresh struct page of the compound
+    for (let k = 0; k < n; ) {
+      const c = (i + k) >> MAP_SHIFT;
+      const chunk = this.ownChunk(c);
+      for (let j = (i + k) & MAP_MASK; j <= MAP_MASK && k < n; j++, k++) {
+        // the kernel stores mapcount-1; the model stores the count itself
+        this.write(chunk, c, (F.flags << MAP_SHIFT) | j, order > 0 ? (k === 0 ? PG.head : PG.tail) : 0);
+        this.write(chunk, c, (F.refcount << MAP_SHIFT) | j, k === 0 ? 1 : 0);
+        this.write(chunk, c, (F.mapcount << MAP_SHIFT) | j, 0);
+        this.write(chunk, c, (F.pincount << MAP_SHIFT) | j, 0);
+        this.write(chunk, c, (F.head << MAP_SHIFT) | j, i);
+        this.write(chunk, c, (F.order << MAP_SHIFT) | j, order);
+        this.write(chunk, c, (F.gen << MAP_SHIFT) | j, gen);
+      }
     }
-    this.put(F.refcount, i, 1);
     if (this.tables[i]) {
       const old = this.words(this.basePfn + i);
       for (let w = 0; w < TABLE_WORDS; w++) if (old[w] !== 0) this.tablesDigest ^= wordHash(i, w, old[w]);
@@ -470,6 +499,7 @@ export class PhysMem {
     c.mine = new Uint8Array(this.mine.length);
     this.mine.fill(0);
     c.mapDigest = this.mapDigest;
+    c.digesting = this.digesting;
     c.tables = this.tables;
     this.tablesShared = c.tablesShared = true;
     this.own.clear();

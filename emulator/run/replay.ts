@@ -176,7 +176,8 @@ export function replay(req: ReplayRequest): Replay {
 
 function refDeltas(m: Machine, before: PhysMem): RefDelta[] {
   const out: RefDelta[] = [];
-  for (let i = 0; i < m.mem.frames; i++) {
+  // only where the walk wrote: the memmap chunks it still shares with the copy taken before are the same
+  for (const i of m.mem.changedFrames(before)) {
     const r0 = i < before.frames ? before.at(F.refcount, i) : 0;
     const p0 = i < before.frames ? before.at(F.pincount, i) : 0;
     const dr = m.mem.at(F.refcount, i) - r0;
