@@ -513,12 +513,11 @@ export class PhysMem {
 
 }
 
-/** One memmap field's share of mapDigest (a zero field has none): a well-mixed function of (chunk, place in it, value). */
+/** One memmap field's share of mapDigest (a zero field has none): a well-mixed function of (chunk, place in it, value); every field is a 32-bit integer. */
 function mapHash(j: number, c: number, v: number): number {
   if (v === 0) return 0;
-  let h = Math.imul(((c << (MAP_SHIFT + 3)) | j) + 1, 0x9e3779b1) ^ Math.imul(v, 0x85ebca6b) ^ Math.imul(v / 0x100000000, 0xcc9e2d51);
-  h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
-  h = Math.imul(h ^ (h >>> 12), 0x297a2d39);
+  let h = Math.imul(((c << (MAP_SHIFT + 3)) | j) ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(v, 0xcc9e2d51);
+  h = Math.imul(h ^ (h >>> 16), 0x2c1b3c6d);
   return (h ^ (h >>> 15)) >>> 0;
 }
 
