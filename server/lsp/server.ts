@@ -410,6 +410,8 @@ export function startServer(connection: Connection): void {
     /** the race cannot meet this code, and why (with the historical verdicts where a file was asked about) */
     const notApplicable = (message: string, by = engine): ExploreView => ({ scenario: sc.id, version, arch, verdict: 'n/a', message, states: 0, interleavings: 0, ms: 0, trace: [], engine: by, history: doc ? historyOf(sc) : undefined });
     if (own && !own.arches.includes(arch)) return notApplicable(`not for this arch: ${own.note ?? `this file's code is for ${own.arches.join(', ')}`}`, 'this file');
+    // asked of a file with no GUP-fast code (and no model named): a model's verdict would read as the file's
+    if (doc && !a?.version && !args.version) return notApplicable('this file has no GUP-fast function (get_user_pages_fast and its walkers): none of its code meets the race; "Explore a race scenario" runs it on a version model', 'this file');
     if (doc && a?.version) {
       // the file's own code, interleaved with the race's actors
       const fv = await fileVersion(doc.getText(), { arch, version: a.version.id, ...a.req }).catch((e: Error) => ({ unsupported: e, source: undefined }));

@@ -187,6 +187,18 @@ describe('the language server over stdio', () => {
     expect(r.history?.map((h) => h.verdict)).toEqual(['violation', 'ok']);
   });
 
+  it("a race asked of a file with no GUP-fast code is n/a for that file, not a model's verdict read as its own", async () => {
+    const u = 'file:///slow-only/mm/gup.c';
+    // a tree's mm/gup.c of before the generic walker: the slow path only
+    await open(u, 'long get_user_pages(unsigned long start, unsigned long nr_pages, unsigned int gup_flags, struct page **pages)\n{\n\treturn __get_user_pages(current, current->mm, start, nr_pages, gup_flags, pages, NULL, NULL);\n}\n');
+    const r = await conn.sendRequest<ExploreView>('workspace/executeCommand', { command: 'gup-lens.server.explore', arguments: [{ scenario: 'race-pte-changed', uri: u }] });
+    expect(r).toMatchObject({ verdict: 'n/a', engine: 'this file', states: 0 });
+    expect(r.message).toMatch(/no GUP-fast function/);
+    // a model named for it still runs, as that model
+    const m = await conn.sendRequest<ExploreView>('workspace/executeCommand', { command: 'gup-lens.server.explore', arguments: [{ scenario: 'race-pte-changed', uri: u, version: 'arm-rfc-2013', arch: 'arm-lpae' }] });
+    expect(m).toMatchObject({ verdict: 'violation', engine: 'model arm-rfc-2013' });
+  });
+
   it('hover on a GUP-fast helper of the file that no model names (a release\'s or a vendor\'s own): its replay, like a model name\'s', async () => {
     const u = 'file:///eras/gup-6.10-hover.c';
     const text = fixture('eras/gup-6.10-shape.c');
