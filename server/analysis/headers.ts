@@ -4,7 +4,7 @@
  * they count as unknown. A vendor's flag set or a distribution's renamed constant then runs as
  * that tree defines it. Reading is by path, so this is the server's job, not the emulator's.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { codeNames } from '../../emulator/interp/era';
 import { KAPI } from '../../emulator/interp/kapi';
@@ -41,9 +41,23 @@ function makefileRelease(path: string): string | undefined {
   } catch {
     return undefined;
   }
+  if (!st.isFile()) return undefined;
   const hit = releases.get(path);
   if (hit && hit.mtime === st.mtimeMs) return hit.release;
-  const release = releaseOfMakefile(readFileSync(path, 'utf8').slice(0, 4096));
+  // its first 4 KiB name the release (a huge or unreadable file costs no more)
+  let head = '';
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const buf = Buffer.alloc(4096);
+      head = buf.toString('utf8', 0, readSync(fd, buf, 0, 4096, 0));
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+  const release = releaseOfMakefile(head);
   if (releases.size > 64) releases.delete(releases.keys().next().value!);
   releases.set(path, { mtime: st.mtimeMs, release });
   return release;
