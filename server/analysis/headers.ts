@@ -91,7 +91,14 @@ function macrosOf(path: string): Map<string, string> {
   const hit = read.get(path);
   if (hit && hit.mtime === st.mtimeMs) return hit.macros;
   const macros = new Map<string, string>();
-  const text = readFileSync(path, 'utf8').replace(/\\\r?\n/g, ' ');
+  let text: string;
+  try {
+    // a header too big to be one, a directory, an unreadable file: no macros from it
+    if (!st.isFile() || st.size > 8 << 20) return macros;
+    text = readFileSync(path, 'utf8').replace(/\\\r?\n/g, ' ');
+  } catch {
+    return macros;
+  }
   for (const m of text.matchAll(/^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)(?![\w(])[ \t]*(.*)$/gm)) {
     if (!macros.has(m[1])) macros.set(m[1], m[2].replace(/\/\*.*?\*\//g, ' ').replace(/\/\/.*$/, '').trim());
   }

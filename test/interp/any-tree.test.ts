@@ -199,10 +199,11 @@ describe('the file of a tree nobody here has seen', () => {
     const old = (await fileVersion(V49, { arch: 'x86-64', path: treeOf(kbuild(3, 10, 0, '-693.el7')), stubs: HOOK.stubs })).source!;
     expect(old.placement).toMatchObject({ since: '4.5', tree: '3.10.0-693.el7' });
     expect(old.placement?.range).toMatch(/its tree's Makefile says 3\.10\.0-693\.el7$/);
-    // a directory called Makefile is no kernel's: the code's range, and nothing thrown
+    // a directory called Makefile is no kernel's, nor one called mm.h a header: the code's range, and nothing thrown
     const odd = mkdtempSync(join(tmpdir(), 'gup-rel-'));
     mkdirSync(join(odd, 'Makefile'));
     mkdirSync(join(odd, 'mm'));
+    mkdirSync(join(odd, 'include/linux/mm.h'), { recursive: true });
     expect((await fileVersion(V49, { arch: 'x86-64', path: join(odd, 'mm/gup.c'), stubs: HOOK.stubs })).source!.placement?.since).toBe('4.5');
     // a revision's own release, given by the caller, stands over the tree on disk ('' for none)
     const given = (await fileVersion(V49, { arch: 'x86-64', path, stubs: HOOK.stubs, release: '' })).source!;
