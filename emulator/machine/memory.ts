@@ -1,6 +1,6 @@
 /**
  * Physical memory: a memmap of `struct page`s (refcount, mapcount, pincount, flags, compound
- * head/order) held in integer arrays indexed by frame, plus the contents of page-table pages.
+ * head/order), copy-on-write in chunks of frames, plus the contents of page-table pages.
  * Refcounts and pincounts are 32-bit signed integers as in the kernel (atomic_t): writers wrap
  * them (`| 0`), so an overflow shows. Every allocation bumps a generation number: a ghost that lets the invariants tell
  * "the same page" from "the same frame, reallocated".
@@ -143,19 +143,9 @@ export class PhysMem {
     if (this.map[c][j] !== v) this.write(this.ownChunk(c), c, j, v);
   }
 
-  /** Chunk c, this copy's own from now on. */
-  private ownChunk(c: number): number[] {
-    if (this.mine[c] === 0) {
-      this.map[c] = this.map[c].slice();
-      this.mine[c] = 1;
-    }
-    return this.map[c];
-  }
-
-  /** One field of an owned chunk, the digest kept. */
-  private write(chunk: number[], c: number, j: number, v: number): void {
-    if (this.digesting) this.mapDigest ^= mapHash(j, c, chunk[j]) ^ mapHash(j, c, v);
-    chunk[j] = v;
+  /** Add d to frame i's field f. */
+  add(f: Field, i: number, d: number): void {
+    this.put(f, i, this.at(f, i) + d);
   }
 
   /** The frames whose memmap may differ from another copy's (chunks not shared with it): all others are the same. */
@@ -174,11 +164,6 @@ export class PhysMem {
     this.digesting = true;
   }
 
-  /** Add d to frame i's field f. */
-  add(f: Field, i: number, d: number): void {
-    this.put(f, i, this.at(f, i) + d);
-  }
-
   /** The memmap digest from scratch (a test holds mapDigest to it). */
   digestFromScratch(): number {
     let h = 0;
@@ -187,6 +172,21 @@ export class PhysMem {
       for (let j = 0; j < chunk.length; j++) h ^= mapHash(j, c, chunk[j]);
     }
     return h;
+  }
+
+  /** Chunk c, this copy's own from now on. */
+  private ownChunk(c: number): number[] {
+    if (this.mine[c] === 0) {
+      this.map[c] = this.map[c].slice();
+      this.mine[c] = 1;
+    }
+    return this.map[c];
+  }
+
+  /** One field of an owned chunk, the digest kept. */
+  private write(chunk: number[], c: number, j: number, v: number): void {
+    if (this.digesting) this.mapDigest ^= mapHash(j, c, chunk[j]) ^ mapHash(j, c, v);
+    chunk[j] = v;
   }
 
   /** Room for `more` frames beyond those handed out, in one step (a builder about to map 1 GiB says so, rather than doubling its way there). */
@@ -261,10 +261,9 @@ export class PhysMem {
       const c = (i + k) >> MAP_SHIFT;
       const chunk = this.ownChunk(c);
       for (let j = (i + k) & MAP_MASK; j <= MAP_MASK && k < n; j++, k++) {
-        // the kernel stores mapcount-1; the model stores the count itself
         this.write(chunk, c, (F.flags << MAP_SHIFT) | j, order > 0 ? (k === 0 ? PG.head : PG.tail) : 0);
         this.write(chunk, c, (F.refcount << MAP_SHIFT) | j, k === 0 ? 1 : 0);
-        this.write(chunk, c, (F.mapcount << MAP_SHIFT) | j, 0);
+        this.write(chunk, c, (F.mapcount << MAP_SHIFT) | j, 0); // the kernel stores mapcount-1; the model stores the count itself
         this.write(chunk, c, (F.pincount << MAP_SHIFT) | j, 0);
         this.write(chunk, c, (F.head << MAP_SHIFT) | j, i);
         this.write(chunk, c, (F.order << MAP_SHIFT) | j, order);
@@ -489,8 +488,8 @@ export class PhysMem {
   }
 
   /**
-   * An independent copy. The memmap is copied (only the frames in use); table pages are shared
-   * until either side writes one, so copying a machine costs little more than its memmap.
+   * An independent copy. Memmap chunks and table pages are shared until either side writes one,
+   * so a copy costs its chunk list (a 1 GiB layout's 4,096 chunks), not its frames.
    */
   clone(): PhysMem {
     const c = new PhysMem(this.basePfn, 0);
@@ -510,7 +509,6 @@ export class PhysMem {
     if (this.ahead.size) c.ahead = new Map([...this.ahead].map(([o, l]) => [o, l.slice()]));
     return c;
   }
-
 }
 
 /** One memmap field's share of mapDigest (a zero field has none): a well-mixed function of (chunk, place in it, value); every field is a 32-bit integer. */
