@@ -15,6 +15,7 @@ import { checkApplicable, NotApplicableError, replay } from '../../emulator/run/
 import { SCENARIOS } from '../../emulator/scenarios';
 import { RACES } from '../../emulator/scenarios/races';
 import { archesOf } from './fingerprint';
+import { treeReleaseOf } from './headers';
 import { fileVersion, MAX_SOURCE_BYTES, NotGupError } from './source';
 
 export interface CheckRun {
@@ -117,7 +118,11 @@ export async function checkText(file: string, text: string, opts: CheckOptions =
     try {
       fv = await fileVersion(text, { arch, path: file, stubs: opts.stubs });
     } catch (e) {
-      if (e instanceof NotGupError) return { ...out, note: e.message, arches: [] };
+      // no GUP-fast code here: where the tree's own walker is, and the tree's release, still said
+      if (e instanceof NotGupError) {
+        const tree = treeReleaseOf(file);
+        return { ...out, ...(tree && { release: `${tree} (its tree's Makefile)` }), note: note ? `${e.message}; ${note}` : e.message, arches: [] };
+      }
       throw e;
     }
     out.release ??= fv.fingerprint?.release ? `${fv.fingerprint.release.range} (by ${fv.fingerprint.release.by.join(', ')})` : null;

@@ -199,6 +199,13 @@ describe('the file of a tree nobody here has seen', () => {
     const old = (await fileVersion(V49, { arch: 'x86-64', path: treeOf(kbuild(3, 10, 0, '-693.el7')), stubs: HOOK.stubs })).source!;
     expect(old.placement).toMatchObject({ since: '4.5', tree: '3.10.0-693.el7' });
     expect(old.placement?.range).toMatch(/its tree's Makefile says 3\.10\.0-693\.el7$/);
+    // the tree's slow-path-only mm/gup.c (its walker in arch/x86): no code to run, but where the walker is and the tree's release
+    const slowOnly = treeOf(kbuild(3, 16, 0));
+    mkdirSync(join(slowOnly, '../../arch/x86/mm'), { recursive: true });
+    writeFileSync(join(slowOnly, '../../arch/x86/mm/gup.c'), readFileSync(join(FIX, 'eras/x86-2008-shape.c'), 'utf8'));
+    const slow = await checkText(slowOnly, 'long get_user_pages(unsigned long start, unsigned long nr_pages, struct page **pages)\n{\n\treturn 0;\n}\n');
+    expect(slow).toMatchObject({ release: "3.16.0 (its tree's Makefile)", arches: [] });
+    expect(slow.note).toMatch(/^no GUP-fast function found in this file .*; arch\/x86\/mm\/gup\.c in this tree is the GUP-fast walker of x86$/);
     // a directory called Makefile is no kernel's, nor one called mm.h a header: the code's range, and nothing thrown
     const odd = mkdtempSync(join(tmpdir(), 'gup-rel-'));
     mkdirSync(join(odd, 'Makefile'));
