@@ -30,6 +30,21 @@ export function treeRoot(file: string): string | undefined {
   return undefined;
 }
 
+/** A file's first 4 KiB, or '' when it cannot be read. */
+function readHead(path: string): string {
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const buf = Buffer.alloc(4096);
+      return buf.toString('utf8', 0, readSync(fd, buf, 0, 4096, 0));
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return '';
+  }
+}
+
 /** per Makefile: the release it names, read once (kept by path and modification time) */
 const releases = new Map<string, { mtime: number; release: string | undefined }>();
 
@@ -45,31 +60,26 @@ function makefileRelease(path: string): string | undefined {
   const hit = releases.get(path);
   if (hit && hit.mtime === st.mtimeMs) return hit.release;
   // its first 4 KiB name the release (a huge or unreadable file costs no more)
-  let head = '';
-  try {
-    const fd = openSync(path, 'r');
-    try {
-      const buf = Buffer.alloc(4096);
-      head = buf.toString('utf8', 0, readSync(fd, buf, 0, 4096, 0));
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    return undefined;
-  }
-  const release = releaseOfMakefile(head);
+  const head = readHead(path);
+  const release = releaseOfMakefile(head, readHead(join(dirname(path), 'Makefile.rhelver')));
   if (releases.size > 64) releases.delete(releases.keys().next().value!);
   releases.set(path, { mtime: st.mtimeMs, release });
   return release;
 }
 
-/** The release a kernel Makefile's text names ("4.16.13", "6.0.0-rc1"); undefined for any other Makefile. */
-export function releaseOfMakefile(text: string): string | undefined {
-  const field = (n: string) => new RegExp(`^${n}\\s*=[ \\t]*(\\S*)`, 'm').exec(text)?.[1];
+/**
+ * The release a kernel Makefile's text names ("4.16.13", "6.0.0-rc1"), with a distribution's own
+ * (RHEL_MAJOR/RHEL_MINOR in the Makefile, or in Makefile.rhelver beside it: "4.18.0 (RHEL 8.1)");
+ * undefined for any other Makefile.
+ */
+export function releaseOfMakefile(text: string, rhelver = ''): string | undefined {
+  const field = (n: string, t = text) => new RegExp(`^${n}\\s*=[ \\t]*(\\S*)`, 'm').exec(t)?.[1];
   const [v, p, s, x] = [field('VERSION'), field('PATCHLEVEL'), field('SUBLEVEL'), field('EXTRAVERSION')];
   // a kernel's Makefile names its release (NAME, in every release since 2.6): another project's VERSION is not a kernel's
   if (!v || !/^\d+$/.test(v) || Number(v) < 2 || !p || !/^\d+$/.test(p) || field('NAME') === undefined) return undefined;
-  return `${v}.${p}${s && /^\d+$/.test(s) ? `.${s}` : ''}${x ?? ''}`;
+  const [major, minor] = [field('RHEL_MAJOR') ?? field('RHEL_MAJOR', rhelver), field('RHEL_MINOR') ?? field('RHEL_MINOR', rhelver)];
+  const distro = major && /^\d+$/.test(major) ? ` (RHEL ${major}${minor && /^\d+$/.test(minor) ? `.${minor}` : ''})` : '';
+  return `${v}.${p}${s && /^\d+$/.test(s) ? `.${s}` : ''}${x ?? ''}${distro}`;
 }
 
 /** The release the file's kernel tree names in its top Makefile, if it lies in one. */

@@ -467,7 +467,8 @@ export async function review(text: string, opts: ReviewOptions = {}): Promise<Re
   const state: Files = new Map(found?.files ?? []);
   const first = new Map(state);
   // the release of a base at a revision is that revision's Makefile's (a tree on disk is read around the file)
-  const release = git && base.rev ? (releaseOfMakefile((await git.catFiles([`${base.rev}:Makefile`])).get(`${base.rev}:Makefile`) ?? '') ?? '') : undefined;
+  const made = git && base.rev ? await git.catFiles([`${base.rev}:Makefile`, `${base.rev}:Makefile.rhelver`]) : undefined;
+  const release = made ? (releaseOfMakefile(made.get(`${base.rev}:Makefile`) ?? '', made.get(`${base.rev}:Makefile.rhelver`)) ?? '') : undefined;
   const out: PatchReview[] = [];
   for (const m of mails) {
     const problems: string[] = [];

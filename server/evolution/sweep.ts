@@ -185,8 +185,8 @@ export async function sweep(git: GitAccessor, opts: SweepOptions = {}): Promise<
   const cols: Column[] = [];
   for (const c of commits) {
     if (opts.signal?.aborted) throw new Error('cancelled');
-    const texts = await git.catFiles([...FILES, 'Makefile'].map((f) => `${c.rev}:${f}`));
-    const release = releaseOfMakefile(texts.get(`${c.rev}:Makefile`) ?? '') ?? '';
+    const texts = await git.catFiles([...FILES, 'Makefile', 'Makefile.rhelver'].map((f) => `${c.rev}:${f}`));
+    const release = releaseOfMakefile(texts.get(`${c.rev}:Makefile`) ?? '', texts.get(`${c.rev}:Makefile.rhelver`)) ?? '';
     const blobs = new Map<string, string>();
     for (const f of FILES) {
       if (texts.get(`${c.rev}:${f}`) === undefined) continue;

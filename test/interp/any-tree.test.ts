@@ -220,6 +220,10 @@ describe('the file of a tree nobody here has seen', () => {
   it("reads a kernel's release from its Makefile, and nothing from another Makefile", () => {
     expect(releaseOfMakefile('VERSION = 6\nPATCHLEVEL = 0\nSUBLEVEL = 0\nEXTRAVERSION = -rc1\nNAME = Test Release\n')).toBe('6.0.0-rc1');
     expect(releaseOfMakefile('VERSION = 2\nPATCHLEVEL = 6\nSUBLEVEL = 32\nEXTRAVERSION = .33\nNAME = Old Test Release\n')).toBe('2.6.32.33');
+    // a distribution's own release beside the kernel's: in the Makefile (RHEL 7) or in Makefile.rhelver (RHEL 8 on)
+    expect(releaseOfMakefile('VERSION = 3\nPATCHLEVEL = 10\nSUBLEVEL = 0\nEXTRAVERSION =\nNAME = T\nRHEL_MAJOR = 7\nRHEL_MINOR = 4\n')).toBe('3.10.0 (RHEL 7.4)');
+    expect(releaseOfMakefile('VERSION = 4\nPATCHLEVEL = 18\nSUBLEVEL = 0\nEXTRAVERSION =\nNAME = T\n', 'RHEL_MAJOR = 8\nRHEL_MINOR = 1\n')).toBe('4.18.0 (RHEL 8.1)');
+    expect(releaseLine('4.18.0 (RHEL 8.1)')).toBe('4.18');
     // another project's version numbers (no NAME), or a version 1
     expect(releaseOfMakefile('VERSION = 3\nPATCHLEVEL = 1\nall:\n')).toBeUndefined();
     expect(releaseOfMakefile('VERSION = 1\nPATCHLEVEL = 2\nNAME = tool\n')).toBeUndefined();
