@@ -69,7 +69,7 @@ function pageNone(level: Level, pfn: number): Ent {
 function makeArmLpae(special?: boolean): ArchModel {
   const hasSpecial = special ?? true;
   const sem = {
-    swap: (e: Ent) => (none(e) || present(e) ? undefined : swapOf('arm-lpae', e)),
+    swap: (e: Ent) => (none(e) || present(e) ? undefined : swapOf('arm', e)),
     present,
     protnone: (_e: Ent) => false,
     user: (e: Ent) => (e.lo & USER) !== 0,
@@ -131,7 +131,7 @@ function makeArmLpae(special?: boolean): ArchModel {
     mkProtnone() {
       throw new RangeError('arm-lpae has no NUMA balancing, so no protnone entries');
     },
-    mkSwap: (s) => mkSwap('arm-lpae', s),
+    mkSwap: (s) => mkSwap('arm', s),
     at: (release) => atRelease(release),
   };
 }

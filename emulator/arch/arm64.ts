@@ -94,7 +94,7 @@ function makeArm64(fixed?: Layout): ArchModel {
     : (e: Ent) => (e.lo & VALID) === 0 && (e.hi & PROT_NONE_HI) !== 0;
   const present = (e: Ent) => (e.lo & VALID) !== 0 || protnone(e);
   const sem = {
-    swap: (e: Ent) => (none(e) || present(e) ? undefined : swapOf('arm64', e, !!fixed?.presentInvalid)),
+    swap: (e: Ent) => (none(e) || present(e) ? undefined : swapOf(fixed?.presentInvalid ? 'arm64-610' : 'arm64', e)),
     present,
     protnone,
     user: (e: Ent) => (e.lo & USER) !== 0,
@@ -178,7 +178,7 @@ function makeArm64(fixed?: Layout): ArchModel {
     },
     mkSplitting: (e) => withBit(e, 56, true),
     mkProtnone,
-    mkSwap: (s) => mkSwap('arm64', s, !!fixed?.presentInvalid),
+    mkSwap: (s) => mkSwap(fixed?.presentInvalid ? 'arm64-610' : 'arm64', s),
     at: (release) => atRelease(release),
   };
   return model;

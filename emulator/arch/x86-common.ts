@@ -5,7 +5,7 @@
  */
 import { entryKind, makeCodec, pfnOf, withBit, withPfn } from './bits';
 import { inRelease } from './release';
-import { mkSwap, swapOf } from './swap';
+import { mkSwap, swapOf, x86SwapLayout, type SwapLayout } from './swap';
 import { releaseVariants } from './variant';
 import type { ArchModel, Ent, Era, FieldDef, LeafProt, Level, LevelInfo } from './types';
 
@@ -79,6 +79,8 @@ interface Layout {
   /** 6.12: huge VM_PFNMAP mappings, so a pmd or pud can be special (pmd_special) */
   specialHuge: boolean;
   pkeys: boolean;
+  /** where a swap entry keeps its type and offset */
+  swap: SwapLayout;
 }
 
 /** `fixed`: one release's layout, made by `parentAt` (the era's model makes them) */
@@ -86,6 +88,7 @@ export function makeX86(shape: X86Shape, fixed?: Layout, parentAt?: (release: st
   const fields = [...X86_LOW_FIELDS, ...shape.extraFields];
   const { physBits } = shape;
   const numa9 = fixed?.numa === 'bit9';
+  const swapLayout: SwapLayout = fixed?.swap ?? 'x86-l1tf';
   const presentMask = PRESENT | GLOBAL_OR_PROTNONE | (numa9 ? SPECIAL : 0);
   const present = (e: Ent) => (e.lo & presentMask) !== 0;
   // not present, with the PROTNONE bit (PROT_NONE, or NUMA hinting up to 3.15 and from 4.0) or 3.16's _PAGE_NUMA
@@ -102,7 +105,7 @@ export function makeX86(shape: X86Shape, fixed?: Layout, parentAt?: (release: st
   const sem = {
     present,
     protnone,
-    swap: (e: Ent) => (none(e) || present(e) ? undefined : swapOf(shape.id, e, numa9)),
+    swap: (e: Ent) => (none(e) || present(e) ? undefined : swapOf(swapLayout, e)),
     user: (e: Ent) => (e.lo & USER) !== 0,
     write: (_l: Level, e: Ent) => (e.lo & RW) !== 0,
     special: (level: Level, e: Ent) => (level === 'pte' || specialHuge) && (e.lo & (PRESENT | SPECIAL)) === (PRESENT | SPECIAL),
@@ -170,7 +173,7 @@ export function makeX86(shape: X86Shape, fixed?: Layout, parentAt?: (release: st
     wrprotect: (_level, e) => withBit(e, 1, false),
     mkSplitting: (e) => withBit(e, fixed?.split9 ? 9 : 10, true),
     mkProtnone,
-    mkSwap: (s) => mkSwap(shape.id, s, numa9),
+    mkSwap: (s) => mkSwap(swapLayout, s),
     at: (release) => atRelease(release),
   };
   /** NUMA hinting until 3.19 cleared PRESENT and set _PAGE_NUMA, keeping the rest; from 4.0 pte_modify(pte, PAGE_NONE) also drops the user bit */
@@ -183,10 +186,10 @@ export function makeX86(shape: X86Shape, fixed?: Layout, parentAt?: (release: st
   const atRelease: (release: string) => ArchModel = parentAt
     ? parentAt
     : releaseVariants(
-        (r) => [inRelease(r, '2.6.38', '3.15') ? 's9' : 's10', inRelease(r, undefined, '3.15') ? 'bit8' : inRelease(r, '3.16', '3.19') ? 'bit9' : 'protnone', inRelease(r, '4.5') ? 'dev' : 'nodev', inRelease(r, '6.12') ? 'sph' : 'nosph', inRelease(r, '4.6') ? 'pk' : 'nopk'].join(' '),
+        (r) => [inRelease(r, '2.6.38', '3.15') ? 's9' : 's10', inRelease(r, undefined, '3.15') ? 'bit8' : inRelease(r, '3.16', '3.19') ? 'bit9' : 'protnone', inRelease(r, '4.5') ? 'dev' : 'nodev', inRelease(r, '6.12') ? 'sph' : 'nosph', inRelease(r, '4.6') ? 'pk' : 'nopk', x86SwapLayout(shape.id === 'x86-pae', (from, to) => inRelease(r, from, to))].join(' '),
         (k) => {
-          const [split, numa, dev, sph, pk] = k.split(' ');
-          return makeX86(shape, { split9: split === 's9', numa: numa as Layout['numa'], devmap: dev === 'dev', specialHuge: sph === 'sph', pkeys: pk === 'pk' }, (r) => atRelease(r));
+          const [split, numa, dev, sph, pk, swap] = k.split(' ');
+          return makeX86(shape, { split9: split === 's9', numa: numa as Layout['numa'], devmap: dev === 'dev', specialHuge: sph === 'sph', pkeys: pk === 'pk', swap: swap as SwapLayout }, (r) => atRelease(r));
         },
       );
   return model;

@@ -166,7 +166,8 @@ export function replay(req: ReplayRequest): Replay {
   const result = run(k, guardedGup(k, version, call)); // no scheduling points: runs to the end at once
   let steps: Step[] | undefined;
   return {
-    arch, version, scenario, call, trace,
+    // the release's layout: the trace's entries read as the machine built them
+    arch: m.arch, version, scenario, call, trace,
     get steps() {
       return (steps ??= trace.toArray());
     },

@@ -29,7 +29,7 @@ import type { ArchId, Era, Level } from '../../emulator/arch/types';
 import { fieldApplies } from '../../emulator/arch/bits';
 import { releaseNumber } from '../../emulator/arch/release';
 import { counterexampleLines, explore, stepNumber, type ExploreResult } from '../../emulator/explore/explore';
-import { checkApplicable } from '../../emulator/run/replay';
+import { archFor, checkApplicable } from '../../emulator/run/replay';
 import { INVARIANTS } from '../../emulator/explore/invariants';
 import { replay } from '../../emulator/run/replay';
 import { SCENARIOS } from '../../emulator/scenarios';
@@ -278,16 +278,18 @@ export async function cmdExploreFile(a: { file: string; arch: string; scenario: 
   const arch = getArch(a.arch);
   checkApplicable(arch, v, sc);
   const r = explore(sc, { arch: arch.id, version: v }, { maxStates: positiveInt(a.maxStates, 'max-states') });
-  if (r.verdict === 'violation') writeSvg(a.svg, { title: `${sc.id}: ${basename(a.file)}'s own code / ${arch.id}`, arch, era: v.era, steps: r.counterexample, actors: r.actors, violation: r.message, lineOf: (x) => (x.line ? x.line - 1 : undefined) });
+  // the release's layout: the counterexample's entries read as the machine built them
+  const at = archFor(arch, v);
+  if (r.verdict === 'violation') writeSvg(a.svg, { title: `${sc.id}: ${basename(a.file)}'s own code / ${arch.id}`, arch: at, era: v.era, steps: r.counterexample, actors: r.actors, violation: r.message, lineOf: (x) => (x.line ? x.line - 1 : undefined) });
   if (a.diagram && r.verdict === 'violation') {
     out(raceDiagram(r.counterexample, r.actors, { source: readSource(a.file).split(/\r\n|\r|\n/), violation: r.message }));
     return;
   }
   if (a.json) {
-    out(JSON.stringify({ engine: 'source', file: a.file, stubs: v.stubsUsed, ...exploreJson(r, arch, v.era) }));
+    out(JSON.stringify({ engine: 'source', file: a.file, stubs: v.stubsUsed, ...exploreJson(r, at, v.era) }));
     return;
   }
-  printExplore(out, sc, `${a.file} (its own code${v.stubsUsed.length ? `; stubs ${v.stubsUsed.join(', ')}` : ''})`, arch, v.era, r);
+  printExplore(out, sc, `${a.file} (its own code${v.stubsUsed.length ? `; stubs ${v.stubsUsed.join(', ')}` : ''})`, at, v.era, r);
 }
 
 export function cmdDecode(a: { arch: string; level: string; value: string; era: string; release?: string; json: boolean }, out: Out): void {
@@ -358,16 +360,17 @@ export function cmdExplore(a: { scenario: string; version: string; arch: string;
   const version = getVersion(a.version);
   checkApplicable(arch, version, sc);
   const r = explore(sc, run, { maxStates: positiveInt(a.maxStates, 'max-states') });
-  if (r.verdict === 'violation') writeSvg(a.svg, { title: `${sc.id} on ${version.id} / ${arch.id}`, arch, era: version.era, steps: r.counterexample, actors: r.actors, violation: r.message });
+  const at = archFor(arch, version);
+  if (r.verdict === 'violation') writeSvg(a.svg, { title: `${sc.id} on ${version.id} / ${arch.id}`, arch: at, era: version.era, steps: r.counterexample, actors: r.actors, violation: r.message });
   if (a.diagram && r.verdict === 'violation') {
     out(raceDiagram(r.counterexample, r.actors, { violation: r.message }));
     return;
   }
   if (a.json) {
-    out(JSON.stringify(exploreJson(r, arch, version.era)));
+    out(JSON.stringify(exploreJson(r, at, version.era)));
     return;
   }
-  printExplore(out, sc, version.id, arch, version.era, r);
+  printExplore(out, sc, version.id, at, version.era, r);
 }
 
 function printExplore(out: Out, sc: ReturnType<typeof getRace>, who: string, arch: ReturnType<typeof getArch>, era: Era, r: ExploreResult): void {

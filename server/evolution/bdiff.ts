@@ -7,9 +7,9 @@
  */
 import { diffArrays } from 'diff';
 import { getArch } from '../../emulator/arch';
-import type { Era } from '../../emulator/arch/types';
+import type { ArchModel, Era } from '../../emulator/arch/types';
 import { explore } from '../../emulator/explore/explore';
-import { checkApplicable, replay } from '../../emulator/run/replay';
+import { archFor, checkApplicable, replay } from '../../emulator/run/replay';
 import { getRace, RACES } from '../../emulator/scenarios/races';
 import { getVersion, MODELS, type VersionModel } from '../../emulator/versions';
 import { describeStep, type DescribedStep } from '../../emulator/trace/describe';
@@ -54,9 +54,12 @@ const key = (s: Step) => `${s.event}|${role(s.fn)}|${s.level ?? ''}`;
 const values = (s: Step) => JSON.stringify([s.anchor, s.ref ?? null, s.pin ?? null, s.nr ?? null, s.ret ?? null, s.lo ?? null, s.hi ?? null, s.slow ?? null]);
 
 /** Two traces lined up by what each step does where. */
-function align(A: ReturnType<typeof getArch>, a: { steps: readonly Step[]; era: Era }, b: { steps: readonly Step[]; era: Era }): { aligned: Aligned[]; summary: BehaviourDiff['summary'] } {
-  const da = (s: Step, i: number) => describeStep(A, a.era, s, i);
-  const db = (s: Step, i: number) => describeStep(A, b.era, s, i);
+/** Each side's steps with the arch of its release (the layout its machine was built with). */
+type Steps = { steps: readonly Step[]; era: Era; arch: ArchModel };
+
+function align(a: Steps, b: Steps): { aligned: Aligned[]; summary: BehaviourDiff['summary'] } {
+  const da = (s: Step, i: number) => describeStep(a.arch, a.era, s, i);
+  const db = (s: Step, i: number) => describeStep(b.arch, b.era, s, i);
   const aligned: Aligned[] = [];
   let i = 0;
   let j = 0;
@@ -93,7 +96,7 @@ export function behaviourDiff(scenario: string, arch: string, from: Side, to: Si
   const b = replay({ arch, version: sideVersion(to), scenario, trace: true });
   const A = getArch(arch);
   const res = (r: typeof a) => ({ nr: r.result.nr, slowPath: r.result.slowPath, fastNr: r.result.fastNr });
-  return { from: { version: sideLabel(from), result: res(a) }, to: { version: sideLabel(to), result: res(b) }, scenario: a.scenario.id, arch: A.id, ...align(A, { steps: a.steps, era: a.version.era }, { steps: b.steps, era: b.version.era }) };
+  return { from: { version: sideLabel(from), result: res(a) }, to: { version: sideLabel(to), result: res(b) }, scenario: a.scenario.id, arch: A.id, ...align({ steps: a.steps, era: a.version.era, arch: a.arch }, { steps: b.steps, era: b.version.era, arch: b.arch }) };
 }
 
 /** A race on two versions: each one's counterexample (none where it is ok), lined up; the verdicts beside. */
@@ -103,12 +106,12 @@ export function raceDiff(raceId: string, arch: string, from: Side, to: Side): Be
   const run = (side: Side) => {
     const v = typeof side === 'string' ? getVersion(side) : side.version;
     checkApplicable(A, v, sc);
-    return { r: explore(sc, { arch: A.id, version: typeof side === 'string' ? side : v }), era: v.era };
+    return { r: explore(sc, { arch: A.id, version: typeof side === 'string' ? side : v }), era: v.era, arch: archFor(A, v) };
   };
   const a = run(from);
   const b = run(to);
   const res = (x: typeof a) => ({ nr: 0, slowPath: false, fastNr: 0, verdict: x.r.verdict, message: x.r.message });
-  return { from: { version: sideLabel(from), result: res(a) }, to: { version: sideLabel(to), result: res(b) }, scenario: raceId, arch: A.id, ...align(A, { steps: a.r.counterexample, era: a.era }, { steps: b.r.counterexample, era: b.era }) };
+  return { from: { version: sideLabel(from), result: res(a) }, to: { version: sideLabel(to), result: res(b) }, scenario: raceId, arch: A.id, ...align({ steps: a.r.counterexample, era: a.era, arch: a.arch }, { steps: b.r.counterexample, era: b.era, arch: b.arch }) };
 }
 
 /** Markdown for people: what the newer code does differently. */

@@ -15,7 +15,7 @@ import { getArch } from '../../emulator/arch';
 import type { ArchId } from '../../emulator/arch/types';
 import { counterexampleLines, explore } from '../../emulator/explore/explore';
 import { getRace, raceArchFor, raceRun, type RaceRun } from '../../emulator/scenarios/races';
-import { checkApplicable, NotApplicableError } from '../../emulator/run/replay';
+import { archFor, checkApplicable, NotApplicableError } from '../../emulator/run/replay';
 import { fileVersion, prefetchFile } from '../analysis/source';
 import { Unsupported } from '../../emulator/interp/runtime';
 import { describeStep, formatStep } from '../../emulator/trace/describe';
@@ -444,8 +444,10 @@ export function startServer(connection: Connection): void {
         return notApplicable(e2.message);
       }
     }
-    const ar = getArch(arch);
-    const era = (typeof run.version === 'string' ? getVersion(run.version) : run.version).era;
+    const ran = typeof run.version === 'string' ? getVersion(run.version) : run.version;
+    // the release's layout: the counterexample's entries read as the machine built them
+    const ar = archFor(getArch(arch), ran);
+    const era = ran.era;
     const history = doc ? historyOf(sc) : undefined;
     let pictures: Pick<ExploreView, 'svg' | 'diagram'> = {};
     if (r.verdict === 'violation') {

@@ -3,8 +3,7 @@
  * the CodeLenses, and the replay view the client decorates the editor with. No protocol here;
  * server.ts only translates.
  */
-import { getArch } from '../../emulator/arch';
-import type { ArchId } from '../../emulator/arch/types';
+import type { ArchId, ArchModel } from '../../emulator/arch/types';
 import { getScenario } from '../../emulator/scenarios';
 import { describeStep, formatStep, word32 } from '../../emulator/trace/describe';
 import type { Step } from '../../emulator/trace/types';
@@ -200,13 +199,13 @@ export async function hoverFor(a: Analysis, fn: string): Promise<string | undefi
 }
 
 /** The text shown at the end of an executed line: what happened there (the last time). */
-function inlineValue(s: Step, arch: ArchId, era: Parameters<typeof describeStep>[1], sameLineBefore: boolean): string {
+function inlineValue(s: Step, arch: ArchModel, era: Parameters<typeof describeStep>[1], sameLineBefore: boolean): string {
   // a 32-bit half of a PAE entry shows that half; a line that read both halves shows the entry
   if (s.level && s.event === 'load') {
     if (s.lo !== undefined && s.hi === undefined) return `${s.level} low half=${word32(s.lo)}`;
     if (s.hi !== undefined && (s.lo === undefined || (s.note?.startsWith('high half') && !sameLineBefore))) return `${s.level} high half=${word32(s.hi)}`;
   }
-  const d = describeStep(getArch(arch), era, s, 0);
+  const d = describeStep(arch, era, s, 0);
   if (d.entry && !d.entry.half) return `${d.entry.level}=${d.entry.raw} ${d.entry.flags.join('|')}`;
   if (d.page?.ref !== undefined) return `page ${d.page.pfn} ref ${d.page.ref >= 0 ? '+' : ''}${d.page.ref}${d.page.pin ? ` pin +${d.page.pin}` : ''}`;
   if (d.event === 'record' && d.nr !== undefined) return `nr=${d.nr}`;
@@ -233,7 +232,7 @@ export async function replayView(a: Analysis, fn: string, arch: ArchId, scenario
       const lv = byLine.get(line);
       const hit = s.event === 'stmt' || (r.engine === 'model' && prev !== line);
       const informative = s.event !== 'stmt';
-      const text = () => inlineValue(s, arch, rp.version.era, prev === line);
+      const text = () => inlineValue(s, rp.arch, rp.version.era, prev === line);
       if (!lv) byLine.set(line, { line, text: text(), hits: hit ? 1 : 0 });
       else {
         if (hit) lv.hits++;

@@ -269,6 +269,7 @@ describe('struct page semantics as the kernel has them', () => {
     'int sub_keep(struct page *pg, int n) { page_ref_sub(pg, n); return page_ref_count(pg); }',
     'int huge(struct page *pg) { return PageHuge(pg); }',
     'int pinned(struct page *pg) { return page_maybe_dma_pinned(pg); }',
+    'int has_pgmap(unsigned long pfn) { return get_dev_pagemap(pfn, NULL) != NULL; }',
   ].join('\n');
   const machine = (layout: Parameters<typeof buildMachine>[2]['mappings']) => {
     const a = getArch('x86-64');
@@ -294,6 +295,17 @@ describe('struct page semantics as the kernel has them', () => {
     expect(run('huge', thp)).toBe(0);
     m.mem.put(F.refcount, m.mem.idx(pg), -5); // an overflowed count
     expect(run('pinned', pg)).toBe(1);
+  });
+
+  it('get_dev_pagemap finds a pagemap for device memory only: not for an ordinary page, nor a frame outside memory (a swap entry whose bits look like devmap)', () => {
+    const { m, run } = machine([{ kind: '4k', offset: 0, count: 1 }, { kind: 'thp', offset: 2 << 30, devmap: true }]);
+    const frames = [...Array(m.mem.frames).keys()].map((i) => m.mem.basePfn + i);
+    const dev = frames.find((p) => m.mem.hasFlag(p, 'devmap'))!;
+    const plain = frames.find((p) => m.mem.hasFlag(p, 'anon'))!;
+    expect(run('has_pgmap', BigInt(dev))).toBe(1);
+    expect(run('has_pgmap', BigInt(dev + 3))).toBe(1); // a subpage of the device THP
+    expect(run('has_pgmap', BigInt(plain))).toBe(0);
+    expect(run('has_pgmap', 0xfffffdffffn)).toBe(0);
   });
 });
 

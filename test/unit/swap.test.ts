@@ -11,12 +11,36 @@ const CASES: [string, ArchId, string | undefined, number][] = [
   ['x86-64', 'x86-64', undefined, 2 ** 40],
   ['x86-pae', 'x86-pae', undefined, 2 ** 40],
   ['x86-64 3.16-3.19', 'x86-64', '3.17', 2 ** 40],
+  ['x86-64 4.0-4.7', 'x86-64', '4.7', 2 ** 40],
+  ['x86-64 4.8-4.17', 'x86-64', '4.16', 2 ** 40],
+  ['x86-pae before 4.18', 'x86-pae', '4.9', 2 ** 27],
   ['arm64', 'arm64', undefined, 2 ** 40],
   ['arm64 6.10', 'arm64', '6.10', 2 ** 40],
   ['arm-lpae', 'arm-lpae', undefined, 2 ** 25],
 ];
 
 describe('swap-format (migration) entries', () => {
+  it("x86 lays a migration entry out as each release's __swp_entry does: bit-exact", () => {
+    const raw = (id: ArchId, release: string) => toBig(getArch(id).at(release).mkSwap({ type: MIGRATION_TYPE, offset: 0x100006 }));
+    // type from bit 1, offset from bit 9 (3.x before 3.16, and 4.0-4.7)
+    expect(raw('x86-64', '3.10')).toBe((24n << 1n) | (0x100006n << 9n));
+    expect(raw('x86-64', '4.7')).toBe((24n << 1n) | (0x100006n << 9n));
+    // 3.16-3.19: the offset from bit 10, clear of _PAGE_NUMA
+    expect(raw('x86-64', '3.18')).toBe((24n << 1n) | (0x100006n << 10n));
+    // 4.8-4.17: type from bit 9, offset from bit 14
+    expect(raw('x86-64', '4.9')).toBe((24n << 9n) | (0x100006n << 14n));
+    // 4.18 (L1TF): type in bits 59-63, the offset inverted from bit 9
+    const mask = (1n << 50n) - 1n;
+    expect(raw('x86-64', '4.18')).toBe((24n << 59n) | ((~0x100006n & mask) << 9n));
+    // PAE before 4.18: the entry in the high word, the low word zero
+    expect(raw('x86-pae', '4.9')).toBe((24n | (0x100006n << 5n)) << 32n);
+    // none of the pre-L1TF ones has x86-64's devmap bit (58), which a 4.5-4.12 walker tests before present
+    for (const r of ['3.10', '4.7', '4.9']) {
+      const a = getArch('x86-64').at(r);
+      expect(a.devmap('pte', a.mkSwap({ type: MIGRATION_TYPE, offset: 0x100006 }), 'modern'), r).toBe(false);
+    }
+  });
+
   it.each(CASES)('%s: a swap entry is neither none, present nor PROT_NONE, and gives back its type and offset', (_n, id, release, max) => {
     const base = getArch(id);
     const a = release ? base.at(release) : base;

@@ -269,9 +269,12 @@ function rawPageBuiltins(): Builtin[] {
   // s390's secure-execution hook: 0 on every modelled arch
   for (const name of ['arch_make_page_accessible', 'arch_make_folio_accessible']) out.push({ name, doc: 's390 secure pages (none here): 0', family: FAMILY, kind: 'pure', ret: 'int', run: () => 0, fixed: 0 });
   p('sanity_check_pinned_pages', 'void', 'debug checks of pinned pages (nothing to model)', () => undefined);
-  p('get_dev_pagemap', 'ptr', 'the dev_pagemap of a ZONE_DEVICE frame (a token: pgmap refs are not modelled), or NULL while its device goes away', (t, [pfn]) => {
+  p('get_dev_pagemap', 'ptr', 'the dev_pagemap of a ZONE_DEVICE frame (a token: pgmap refs are not modelled); NULL for any other frame (one outside memory, read from a swap entry whose bits look like devmap) and while its device goes away', (t, [pfn]) => {
     const f = Number(pfn); // a frame number, an unsigned long (a BigInt on 64-bit arches)
-    return Number.isFinite(f) && t.k.m.mem.valid(f) && t.k.m.mem.hasFlag(f, 'pgmapGone') ? null : { kind: 'pgmap' };
+    const mem = t.k.m.mem;
+    if (!Number.isFinite(f) || !mem.valid(f)) return null;
+    const h = mem.headPfn(f);
+    return mem.hasFlag(h, 'devmap') && !mem.hasFlag(f, 'pgmapGone') && !mem.hasFlag(h, 'pgmapGone') ? { kind: 'pgmap' } : null;
   });
   p('put_dev_pagemap', 'void', 'drop a dev_pagemap reference (not modelled)', () => undefined);
   return out;
