@@ -1,19 +1,29 @@
 /**
  * The behaviour timeline's page (no vscode here, so it renders and tests on its own): commits or
- * tags along, (race, arch) rows down; each cell its verdict as a class, a flip marked on the
+ * tags along, (race, arch) rows down, then the built-in scenarios' rows where something happens;
+ * each cell its verdict as a class, a flip marked on the
  * commit where it happens. A cell carries its rev, race and arch; a commit heading its rev (for
  * its diff).
  */
 import type { Sweep, SweepCell } from '../server/evolution/sweep';
 import { esc } from '../server/pictures/markup';
+import { RACES } from '../emulator/scenarios/races';
 
 const MARK: Record<SweepCell['verdict'], string> = { violation: '✗', ok: '✓', 'n/a': '·', unsupported: '?' };
 const SAY: Record<SweepCell['verdict'], string> = { violation: 'violation', ok: 'ok', 'n/a': 'does not apply', unsupported: 'could not run' };
 
+const RACE_IDS = new Set(RACES.map((r) => r.id));
+
 export function timelineHtml(s: Sweep, repo: string, nonce: string): string {
-  const rows = [...new Set(s.cells.map((c) => `${c.scenario} ${c.arch}`))].sort();
   const at = new Map(s.cells.map((c) => [`${c.scenario} ${c.arch} ${c.rev}`, c]));
   const flips = new Map(s.flips.map((f) => [`${f.scenario} ${f.arch} ${f.rev}`, f.flip]));
+  const all = [...new Set(s.cells.map((c) => `${c.scenario} ${c.arch}`))].sort();
+  // every race row; a built-in scenario's row where something happens in it (a violation, code that could not run, a flip)
+  const eventful = (row: string) => s.commits.some((c) => flips.has(`${row} ${c.rev}`) || ['violation', 'unsupported'].includes(at.get(`${row} ${c.rev}`)?.verdict ?? ''));
+  const races = all.filter((row) => RACE_IDS.has(row.split(' ')[0]));
+  const scenarios = all.filter((row) => !RACE_IDS.has(row.split(' ')[0]));
+  const shown = scenarios.filter(eventful);
+  const rows = [...races, ...shown];
   const head = s.commits
     .map((c) => `<th scope="col" data-diff="${esc(c.rev)}" data-file="${esc(c.files[0] ?? '')}" title="${esc(`${c.rev.slice(0, 12)} ${c.date}: ${c.subject}${c.files.length ? ' (click: its diff)' : ' (no GUP-fast file at a kernel path: mm/gup.c, arch/*/mm/gup.c)'}`)}"><span>${esc(c.subject.slice(0, 40))}</span></th>`)
     .join('');
@@ -50,7 +60,7 @@ td.unsupported { background: var(--vscode-inputValidation-warningBackground, #fa
 td.flip { outline: 2px solid var(--vscode-focusBorder, #07f); font-weight: bold; }
 </style></head><body>
 <h2 id="t">Behaviour timeline of ${esc(repo)}</h2>
-<p>${s.commits.length} commits or tags that changed GUP-fast code, ${rows.length} (race, arch) rows. ✗ violation · ✓ ok · · does not apply · ? could not run. Click a violation for its counterexample, a commit for its diff.</p>
+<p>${s.commits.length} commits or tags that changed GUP-fast code, ${races.length} (race, arch) rows${scenarios.length ? `, ${shown.length} (built-in scenario, arch) rows with a violation, code that could not run or a flip (${scenarios.length - shown.length} more ok or not applying throughout)` : ''}. ✗ violation · ✓ ok · · does not apply · ? could not run. Click a violation for its counterexample or replay, a commit for its diff.</p>
 <table aria-labelledby="t"><thead><tr><th></th>${head}</tr></thead><tbody>
 ${body}
 </tbody></table>

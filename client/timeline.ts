@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Sweep } from '../server/evolution/sweep';
 import { CLIENT_COMMANDS } from '../server/protocol';
+import { SCENARIOS } from '../emulator/scenarios';
 import type { GupContext } from './context';
 import { toplevelOf, versionUri } from './history';
 import { timelineHtml } from './timeline-html';
@@ -51,7 +52,10 @@ export function activateTimeline(ctx: GupContext): void {
     if (m.open?.file) {
       const uri = versionUri(repo, m.open.rev, m.open.file);
       await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri), { viewColumn: vscode.ViewColumn.One, preview: true });
-      await vscode.commands.executeCommand(CLIENT_COMMANDS.explore, { scenario: m.open.scenario, arch: m.open.arch, uri: uri.toString() });
+      // a race's counterexample, or a built-in scenario's replay (labelled with the entry point it calls)
+      const sc = SCENARIOS.find((x) => x.id === m.open!.scenario);
+      if (sc) await vscode.commands.executeCommand(CLIENT_COMMANDS.replay, { uri: uri.toString(), fn: sc.call.pin ? 'pin_user_pages_fast' : 'get_user_pages_fast', arch: m.open.arch, scenario: sc.id });
+      else await vscode.commands.executeCommand(CLIENT_COMMANDS.explore, { scenario: m.open.scenario, arch: m.open.arch, uri: uri.toString() });
       await vscode.commands.executeCommand('gup-lens.showTrace');
     } else if (m.diff?.file) {
       const { rev, file } = m.diff;

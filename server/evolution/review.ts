@@ -16,7 +16,8 @@ import type { SourceVersion } from '../../emulator/interp/source-version';
 import type { Stubs } from '../../emulator/interp/kapi/stubs';
 import { KAPI } from '../../emulator/interp/kapi';
 import { Unsupported } from '../../emulator/interp/runtime';
-import { checkApplicable, NotApplicableError, replay } from '../../emulator/run/replay';
+import { checkApplicable, NotApplicableError, releaseAll, replay } from '../../emulator/run/replay';
+import { checkBalance, faultViolation } from '../../emulator/explore/invariants';
 import { SCENARIOS } from '../../emulator/scenarios';
 import { replayOutcome } from '../analysis/check';
 import { RACES } from '../../emulator/scenarios/races';
@@ -346,6 +347,28 @@ export function verdictOn(v: SourceVersion | undefined, arch: ArchId, race: (typ
   } catch (e) {
     if (e instanceof NotApplicableError) return { verdict: 'n/a' };
     // the file's code reached something gup-lens cannot run: no verdict, and it says why
+    return { verdict: 'n/a', unsupported: e instanceof Unsupported ? `${e.what} at line ${e.line}` : (e as Error).message };
+  }
+}
+
+/**
+ * A built-in scenario on a file's own code, as a verdict: a violation where the walk ran past its
+ * range (a store past pages[], a read past a page table), touched what is no struct page, or left
+ * a count the caller's release does not give back; n/a where the scenario does not apply.
+ */
+export function scenarioVerdictOn(v: SourceVersion | undefined, arch: ArchId, s: (typeof SCENARIOS)[number]): { verdict: Verdict; message?: string; unsupported?: string } {
+  if (!v) return { verdict: 'n/a' };
+  try {
+    checkApplicable(getArch(arch), v, s);
+    const rp = replay({ arch, version: v, scenario: s, deltas: false });
+    if (rp.result.overrun) return { verdict: 'violation', message: replayOutcome(rp) };
+    const fault = faultViolation(rp.machine);
+    if (fault) return { verdict: 'violation', message: fault.message };
+    releaseAll(rp);
+    const left = checkBalance(rp.machine);
+    return left ? { verdict: 'violation', message: left.message } : { verdict: 'ok' };
+  } catch (e) {
+    if (e instanceof NotApplicableError) return { verdict: 'n/a' };
     return { verdict: 'n/a', unsupported: e instanceof Unsupported ? `${e.what} at line ${e.line}` : (e as Error).message };
   }
 }

@@ -35,7 +35,7 @@ let engine: string | undefined;
 export function verdictEngine(): string {
   if (engine) return engine;
   const script = workerScript();
-  engine = `sweep-4${script ? `-${createHash('sha1').update(readFileSync(script)).digest('hex').slice(0, 12)}` : ''}`;
+  engine = `sweep-5${script ? `-${createHash('sha1').update(readFileSync(script)).digest('hex').slice(0, 12)}` : ''}`;
   return engine;
 }
 

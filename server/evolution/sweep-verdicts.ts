@@ -1,11 +1,13 @@
 /**
- * One column of the sweep: every race that can run on an arch, explored on one file's own code.
+ * One column of the sweep: every race that can run on an arch, explored on one file's own code,
+ * and every built-in scenario replayed on it.
  * What a worker thread runs (sweep-worker.ts), and the sweep itself where there are no workers.
  */
 import type { ArchId } from '../../emulator/arch/types';
+import { SCENARIOS } from '../../emulator/scenarios';
 import { RACES } from '../../emulator/scenarios/races';
 import { fileVersion, NotGupError } from '../analysis/source';
-import { verdictOn } from './review';
+import { scenarioVerdictOn, verdictOn } from './review';
 
 export type SweepVerdict = 'violation' | 'ok' | 'n/a' | 'unsupported';
 
@@ -36,6 +38,12 @@ export async function fileVerdicts(text: string, path: string, arch: ArchId, max
     const { verdict, r, unsupported } = verdictOn(v, arch, race, maxStates);
     out[race.id] = unsupported ? 'unsupported' : verdict;
     if (r?.by) out[`${race.id}@by`] = r.by;
+  }
+  // and each built-in scenario: a walk past its range, a wild page, a count left behind
+  for (const s of SCENARIOS) {
+    if (s.arches && !s.arches.includes(arch)) continue;
+    const { verdict, unsupported } = scenarioVerdictOn(v, arch, s);
+    out[s.id] = !v || unsupported ? 'unsupported' : verdict;
   }
   return out;
 }

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { ArchId } from '../../emulator/arch/types';
+import { SCENARIOS } from '../../emulator/scenarios';
 import { RACES } from '../../emulator/scenarios/races';
 import { archesOf, mentionsGup } from '../analysis/fingerprint';
 import { releaseOfMakefile } from '../analysis/headers';
@@ -243,7 +244,8 @@ export async function sweep(git: GitAccessor, opts: SweepOptions = {}): Promise<
   if (opts.signal?.aborted) throw new Error('cancelled');
   const cells: SweepCell[] = [];
   for (const x of cols) {
-    const applicable = RACES.filter((r) => !r.arches || r.arches.includes(x.arch));
+    // every race, then every built-in scenario, the arch can meet
+    const applicable = [...RACES, ...SCENARIOS].filter((r) => !r.arches || r.arches.includes(x.arch));
     const v = x.file ? await jobs.get(keyOf(x))! : undefined;
     // no file for the arch, or one with no GUP-fast code (the slow path only): nothing runs there
     if (!v || v[NO_FAST_CODE]) {

@@ -8,7 +8,13 @@ import { flipsOf, type Sweep, type SweepCell } from '../../server/evolution/swee
 
 const commits = ['a1', 'b2', 'c3'].map((rev, i) => ({ rev: rev.repeat(20), subject: ['mm: add fast gup', 'mm: drop the re-check <oops>', 'mm: restore the re-check'][i], date: `2026-0${i + 1}-01`, files: ['mm/gup.c'] }));
 const cell = (i: number, scenario: string, arch: SweepCell['arch'], verdict: SweepCell['verdict']): SweepCell => ({ rev: commits[i].rev, scenario, arch, verdict, engine: 'source' });
-const cells = [cell(0, 'race-pte-changed', 'arm64', 'ok'), cell(1, 'race-pte-changed', 'arm64', 'violation'), cell(2, 'race-pte-changed', 'arm64', 'ok'), cell(0, 'race-pae-torn-pmd', 'x86-pae', 'n/a'), cell(1, 'race-pae-torn-pmd', 'x86-pae', 'unsupported'), cell(2, 'race-pae-torn-pmd', 'x86-pae', 'n/a')];
+const cells = [
+  cell(0, 'race-pte-changed', 'arm64', 'ok'), cell(1, 'race-pte-changed', 'arm64', 'violation'), cell(2, 'race-pte-changed', 'arm64', 'ok'),
+  cell(0, 'race-pae-torn-pmd', 'x86-pae', 'n/a'), cell(1, 'race-pae-torn-pmd', 'x86-pae', 'unsupported'), cell(2, 'race-pae-torn-pmd', 'x86-pae', 'n/a'),
+  // built-in scenarios: one that breaks and is fixed (shown), one ok throughout (not shown)
+  cell(0, 'unaligned-cross-pmd', 'x86-64', 'violation'), cell(1, 'unaligned-cross-pmd', 'x86-64', 'ok'), cell(2, 'unaligned-cross-pmd', 'x86-64', 'ok'),
+  cell(0, 'pages-4k-16', 'x86-64', 'ok'), cell(1, 'pages-4k-16', 'x86-64', 'ok'), cell(2, 'pages-4k-16', 'x86-64', 'ok'),
+];
 const sweep: Sweep = { commits, cells, flips: flipsOf(commits, cells) };
 
 describe('behaviour timeline page', () => {
@@ -16,8 +22,11 @@ describe('behaviour timeline page', () => {
   const td = (rev: string, scenario: string) => new RegExp(`<td class="([^"]+)" data-rev="${rev}" data-file="mm/gup.c" data-scenario="${scenario}" data-arch="[^"]+" title="([^"]+)"`).exec(html);
 
   it('a row per race and arch, a cell per commit with its verdict; flips marked where they happen', () => {
-    expect(sweep.flips.map((f) => `${f.flip} ${f.rev.slice(0, 2)}`)).toEqual(['introduced b2', 'fixed c3']);
-    expect(html.match(/<tr><th scope="row">/g)).toHaveLength(2);
+    expect(sweep.flips.map((f) => `${f.scenario} ${f.flip} ${f.rev.slice(0, 2)}`)).toEqual(['race-pte-changed introduced b2', 'race-pte-changed fixed c3', 'unaligned-cross-pmd fixed b2']);
+    // every race's rows first, then the scenario rows where something happens; an ok-throughout scenario row is counted, not shown
+    expect([...html.matchAll(/<tr><th scope="row">([\w-]+)/g)].map((m) => m[1])).toEqual(['race-pae-torn-pmd', 'race-pte-changed', 'unaligned-cross-pmd']);
+    expect(html).toMatch(/2 \(race, arch\) rows, 1 \(built-in scenario, arch\) rows with a violation, code that could not run or a flip \(1 more ok or not applying throughout\)/);
+    expect(td(commits[1].rev, 'unaligned-cross-pmd')![1]).toBe('ok flip fixed');
     expect(td(commits[0].rev, 'race-pte-changed')![1]).toBe('ok');
     expect(td(commits[1].rev, 'race-pte-changed')![1]).toBe('violation flip introduced');
     expect(td(commits[1].rev, 'race-pte-changed')![2]).toMatch(/violation — introduced here/);
