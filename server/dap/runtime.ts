@@ -372,7 +372,8 @@ export class GupRuntime extends EventEmitter {
   /** The world's trace so far as the trace view draws it (and as a text diagram when it is a race). */
   picture(): { title: string; svg: string; diagram?: string } {
     const actors = this.world.actors.map((a) => a.name);
-    const arch = getArch(this.run.arch);
+    // the release's layout, as the machine was built with it
+    const arch = this.world.m.arch;
     const era = (this.source ?? getVersion(this.run.version)).era;
     const steps = this.world.trace;
     const title = `${this.scenarioId} on ${this.source ? 'your code' : this.run.version} / ${arch.id}, step ${this.schedule.length}`;
