@@ -13,7 +13,7 @@
  */
 import { entryKind, makeCodec, pfnOf, withBit, withPfn } from './bits';
 import { inRelease } from './release';
-import { mkSwap, swapOf } from './swap';
+import { arm64SwapLayout, mkSwap, swapOf, type SwapLayout } from './swap';
 import { releaseVariants } from './variant';
 import type { ArchModel, Ent, Era, FieldDef, LeafProt, Level } from './types';
 
@@ -80,6 +80,8 @@ interface Layout {
   presentInvalid: boolean;
   /** 6.12: huge VM_PFNMAP mappings, so a pmd or pud can be special */
   specialHuge: boolean;
+  /** where a swap entry keeps its type and offset */
+  swap?: SwapLayout;
 }
 /** without a release only the era's bits are known; a special huge leaf needs a release that says so */
 const ERA_LAYOUT: Record<Era, Omit<Layout, 'specialHuge'>> = {
@@ -89,12 +91,13 @@ const ERA_LAYOUT: Record<Era, Omit<Layout, 'specialHuge'>> = {
 
 function makeArm64(fixed?: Layout): ArchModel {
   const lay = (era: Era) => fixed ?? ERA_LAYOUT[era];
+  const swapLayout: SwapLayout = fixed?.swap ?? (fixed?.presentInvalid ? 'arm64-610' : 'arm64');
   const protnone = fixed?.presentInvalid
     ? (e: Ent) => !none(e) && (e.lo & VALID) === 0 && (e.lo & NG) !== 0
     : (e: Ent) => (e.lo & VALID) === 0 && (e.hi & PROT_NONE_HI) !== 0;
   const present = (e: Ent) => (e.lo & VALID) !== 0 || protnone(e);
   const sem = {
-    swap: (e: Ent) => (none(e) || present(e) ? undefined : swapOf(fixed?.presentInvalid ? 'arm64-610' : 'arm64', e)),
+    swap: (e: Ent) => (none(e) || present(e) ? undefined : swapOf(swapLayout, e)),
     present,
     protnone,
     user: (e: Ent) => (e.lo & USER) !== 0,
@@ -178,7 +181,7 @@ function makeArm64(fixed?: Layout): ArchModel {
     },
     mkSplitting: (e) => withBit(e, 56, true),
     mkProtnone,
-    mkSwap: (s) => mkSwap(fixed?.presentInvalid ? 'arm64-610' : 'arm64', s),
+    mkSwap: (s) => mkSwap(swapLayout, s),
     at: (release) => atRelease(release),
   };
   return model;
@@ -186,8 +189,8 @@ function makeArm64(fixed?: Layout): ArchModel {
 
 const rel = (r: string, since: string) => inRelease(r, since);
 const atRelease = releaseVariants(
-  (r) => [rel(r, '4.3'), rel(r, '5.3'), rel(r, '6.10'), rel(r, '6.12')].map((b) => (b ? 1 : 0)).join(''),
-  (k) => makeArm64({ dbm: k[0] === '1', devmap: k[1] === '1', presentInvalid: k[2] === '1', specialHuge: k[3] === '1' }),
+  (r) => [rel(r, '4.3'), rel(r, '5.3'), rel(r, '6.10'), rel(r, '6.12')].map((b) => (b ? 1 : 0)).join('') + ' ' + arm64SwapLayout((from, to) => inRelease(r, from, to)),
+  (k) => makeArm64({ dbm: k[0] === '1', devmap: k[1] === '1', presentInvalid: k[2] === '1', specialHuge: k[3] === '1', swap: k.split(' ')[1] as SwapLayout }),
 );
 
 export const arm64: ArchModel = makeArm64();

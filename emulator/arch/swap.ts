@@ -5,7 +5,8 @@
  * keeps a 5-bit type and an offset (for a migration entry, the pfn of the page being moved) clear
  * of every bit that would make the entry present or PROT_NONE. x86's moved with its releases
  * (3.16-3.19's clear of _PAGE_NUMA, 4.8's moved up, L1TF's inverted in 4.18; PAE kept it in the
- * high word until then), and arm64's with 6.10's PROT_NONE encoding. The type number
+ * high word until then), and arm64's (PTE_FILE's bit freed in 4.0, __SWP_EXCLUSIVE in 5.19, 6.10's
+ * PROT_NONE encoding). The type number
  * a migration entry gets depends on the configuration (MAX_SWAPFILES), and GUP never reads it.
  * Layer: pure emulator.
  */
@@ -44,9 +45,14 @@ export const SWAP_LAYOUTS = {
   'x86-type9': { typeShift: 9, offsetShift: 14, offsetBits: 50 },
   // x86 PAE before L1TF: the swap entry is the high word (type in its bits 0-4, offset above), the low word 0
   'pae-high': { typeShift: 32, offsetShift: 37, offsetBits: 27 },
-  // arm64: type from bit 3; the offset from bit 8, from bit 12 once 6.10 made nG (bit 11) the PROT_NONE mark
+  // arm64 3.x: type from bit 3 (bit 2 was PTE_FILE), offset from bit 9
+  'arm64-3x': { typeShift: 3, offsetShift: 9, offsetBits: 49 },
+  // arm64 4.0-5.18 (nonlinear file ptes gone): type from bit 2, 6 bits, offset from bit 8
+  'arm64-40': { typeShift: 2, offsetShift: 8, offsetBits: 50 },
+  // arm64 5.19-6.9: bit 2 is __SWP_EXCLUSIVE, type from bit 3, offset from bit 8
   arm64: { typeShift: 3, offsetShift: 8, offsetBits: 50 },
-  'arm64-610': { typeShift: 3, offsetShift: 12, offsetBits: 50 },
+  // arm64 6.10 (nG, bit 11, marks PROT_NONE): type from bit 6, offset from bit 12
+  'arm64-610': { typeShift: 6, offsetShift: 12, offsetBits: 50 },
   // 32-bit ARM: bits 0-1 clear (not present), type from bit 2, offset from bit 7
   arm: { typeShift: 2, offsetShift: 7, offsetBits: 25 },
 } satisfies Record<string, Layout>;
@@ -54,6 +60,14 @@ export const SWAP_LAYOUTS = {
 export type SwapLayout = keyof typeof SWAP_LAYOUTS;
 
 /** The x86 layout of a release (x86-64, or PAE). Stable trees that took the L1TF mitigation (4.4.y-4.17.y, from August 2018) invert as 4.18 does: a release line cannot tell them apart. */
+/** The arm64 layout of a release. */
+export function arm64SwapLayout(release: (from?: string, to?: string) => boolean): SwapLayout {
+  if (release('6.10')) return 'arm64-610';
+  if (release('5.19')) return 'arm64';
+  if (release('4.0')) return 'arm64-40';
+  return 'arm64-3x';
+}
+
 export function x86SwapLayout(pae: boolean, release: (from?: string, to?: string) => boolean): SwapLayout {
   if (release('4.18')) return 'x86-l1tf';
   if (pae) return 'pae-high';

@@ -16,6 +16,8 @@ const CASES: [string, ArchId, string | undefined, number][] = [
   ['x86-pae before 4.18', 'x86-pae', '4.9', 2 ** 27],
   ['arm64', 'arm64', undefined, 2 ** 40],
   ['arm64 6.10', 'arm64', '6.10', 2 ** 40],
+  ['arm64 4.0-5.18', 'arm64', '5.10', 2 ** 40],
+  ['arm64 3.x', 'arm64', '3.18', 2 ** 40],
   ['arm-lpae', 'arm-lpae', undefined, 2 ** 25],
 ];
 
@@ -34,6 +36,12 @@ describe('swap-format (migration) entries', () => {
     expect(raw('x86-64', '4.18')).toBe((24n << 59n) | ((~0x100006n & mask) << 9n));
     // PAE before 4.18: the entry in the high word, the low word zero
     expect(raw('x86-pae', '4.9')).toBe((24n | (0x100006n << 5n)) << 32n);
+    // arm64, as each release's __SWP_TYPE_SHIFT and __SWP_OFFSET_SHIFT have it
+    const arm = (release: string) => toBig(getArch('arm64').at(release).mkSwap({ type: MIGRATION_TYPE, offset: 0x100006 }));
+    expect(arm('3.18')).toBe((24n << 3n) | (0x100006n << 9n));
+    expect(arm('5.10')).toBe((24n << 2n) | (0x100006n << 8n));
+    expect(arm('6.1')).toBe((24n << 3n) | (0x100006n << 8n));
+    expect(arm('6.12')).toBe((24n << 6n) | (0x100006n << 12n));
     // none of the pre-L1TF ones has x86-64's devmap bit (58), which a 4.5-4.12 walker tests before present
     for (const r of ['3.10', '4.7', '4.9']) {
       const a = getArch('x86-64').at(r);
@@ -64,11 +72,11 @@ describe('swap-format (migration) entries', () => {
     expect((~(raw >> 9n)) & 0xffffn).toBe(0x1234n);
   });
 
-  it('arm64 moved the offset from bit 8 to bit 12 in 6.10, clear of nG (its PROT_NONE mark there)', () => {
+  it('arm64 moved the type to bit 6 and the offset from bit 8 to bit 12 in 6.10, clear of nG (its PROT_NONE mark there)', () => {
     const old = toBig(getArch('arm64').mkSwap({ type: 1, offset: 0xf }));
     const now = toBig(getArch('arm64').at('6.10').mkSwap({ type: 1, offset: 0xf }));
     expect(old).toBe((1n << 3n) | (0xfn << 8n));
-    expect(now).toBe((1n << 3n) | (0xfn << 12n));
+    expect(now).toBe((1n << 6n) | (0xfn << 12n));
   });
 
   it('a decoded swap entry says so, with its type and offset, instead of permissions', () => {
