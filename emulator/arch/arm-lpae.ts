@@ -10,7 +10,7 @@
  */
 import { entryKind, makeCodec, pfnOf, withBit, withPfn } from './bits';
 import { inRelease } from './release';
-import { mkSwap, swapOf } from './swap';
+import { mkSwap, swapOf, type SwapLayout } from './swap';
 import type { ArchModel, Ent, Era, FieldDef, LeafProt, Level } from './types';
 import { releaseVariants } from './variant';
 
@@ -65,11 +65,11 @@ function pageNone(level: Level, pfn: number): Ent {
   return withPfn({ lo: lo >>> 0, hi: hi >>> 0 }, pfn, PHYS_BITS);
 }
 
-/** `special`: the release's pte special bit exists (undefined: the era's model, which has it) */
-function makeArmLpae(special?: boolean): ArchModel {
+/** `special`: the release's pte special bit exists (undefined: the era's model, which has it); `swap`: where its swap entries keep type and offset */
+function makeArmLpae(special?: boolean, swap: SwapLayout = 'arm'): ArchModel {
   const hasSpecial = special ?? true;
   const sem = {
-    swap: (e: Ent) => (none(e) || present(e) ? undefined : swapOf('arm', e)),
+    swap: (e: Ent) => (none(e) || present(e) ? undefined : swapOf(swap, e)),
     present,
     protnone: (_e: Ent) => false,
     user: (e: Ent) => (e.lo & USER) !== 0,
@@ -131,15 +131,15 @@ function makeArmLpae(special?: boolean): ArchModel {
     mkProtnone() {
       throw new RangeError('arm-lpae has no NUMA balancing, so no protnone entries');
     },
-    mkSwap: (s) => mkSwap('arm', s),
+    mkSwap: (s) => mkSwap(swap, s),
     at: (release) => atRelease(release),
   };
 }
 
-/** ARM LPAE got L_PTE_SPECIAL with the 3.18 fast-GUP series; in 2013 (3.12) pte_special was constant false. */
+/** ARM LPAE got L_PTE_SPECIAL with the 3.18 fast-GUP series; in 2013 (3.12) pte_special was constant false. Its swap entries moved down a bit in 4.0. */
 const atRelease = releaseVariants(
-  (r) => (inRelease(r, '3.18') ? 'special' : 'none'),
-  (k) => makeArmLpae(k === 'special'),
+  (r) => `${inRelease(r, '3.18') ? 'special' : 'none'} ${inRelease(r, '4.0') ? 'arm' : 'arm-3x'}`,
+  (k) => makeArmLpae(k.startsWith('special'), k.split(' ')[1] as SwapLayout),
 );
 
 export const arm_lpae: ArchModel = makeArmLpae();

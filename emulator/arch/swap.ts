@@ -5,8 +5,8 @@
  * keeps a 5-bit type and an offset (for a migration entry, the pfn of the page being moved) clear
  * of every bit that would make the entry present or PROT_NONE. x86's moved with its releases
  * (3.16-3.19's clear of _PAGE_NUMA, 4.8's moved up, L1TF's inverted in 4.18; PAE kept it in the
- * high word until then), and arm64's (PTE_FILE's bit freed in 4.0, __SWP_EXCLUSIVE in 5.19, 6.10's
- * PROT_NONE encoding). The type number
+ * high word until then), arm64's (PTE_FILE's bit freed in 4.0, __SWP_EXCLUSIVE in 5.19, 6.10's
+ * PROT_NONE encoding) and 32-bit ARM's (its file bit freed in 4.0). The type number
  * a migration entry gets depends on the configuration (MAX_SWAPFILES), and GUP never reads it.
  * Layer: pure emulator.
  */
@@ -55,6 +55,8 @@ export const SWAP_LAYOUTS = {
   'arm64-610': { typeShift: 6, offsetShift: 12, offsetBits: 50 },
   // 32-bit ARM: bits 0-1 clear (not present), type from bit 2, offset from bit 7
   arm: { typeShift: 2, offsetShift: 7, offsetBits: 25 },
+  // 32-bit ARM 3.x: type from bit 3 (bit 2 was L_PTE_FILE), offset from bit 8
+  'arm-3x': { typeShift: 3, offsetShift: 8, offsetBits: 24 },
 } satisfies Record<string, Layout>;
 
 export type SwapLayout = keyof typeof SWAP_LAYOUTS;

@@ -19,6 +19,7 @@ const CASES: [string, ArchId, string | undefined, number][] = [
   ['arm64 4.0-5.18', 'arm64', '5.10', 2 ** 40],
   ['arm64 3.x', 'arm64', '3.18', 2 ** 40],
   ['arm-lpae', 'arm-lpae', undefined, 2 ** 25],
+  ['arm-lpae 3.x', 'arm-lpae', '3.18', 2 ** 24],
 ];
 
 describe('swap-format (migration) entries', () => {
@@ -42,6 +43,10 @@ describe('swap-format (migration) entries', () => {
     expect(arm('5.10')).toBe((24n << 2n) | (0x100006n << 8n));
     expect(arm('6.1')).toBe((24n << 3n) | (0x100006n << 8n));
     expect(arm('6.12')).toBe((24n << 6n) | (0x100006n << 12n));
+    // 32-bit ARM: type from bit 3 before 4.0 (bit 2 was the file bit), from bit 2 after
+    const lpae = (release: string) => toBig(getArch('arm-lpae').at(release).mkSwap({ type: MIGRATION_TYPE, offset: 0x100006 }));
+    expect(lpae('3.18')).toBe((24n << 3n) | (0x100006n << 8n));
+    expect(lpae('4.9')).toBe((24n << 2n) | (0x100006n << 7n));
     // none of the pre-L1TF ones has x86-64's devmap bit (58), which a 4.5-4.12 walker tests before present
     for (const r of ['3.10', '4.7', '4.9']) {
       const a = getArch('x86-64').at(r);
