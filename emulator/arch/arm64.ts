@@ -56,7 +56,7 @@ const fields: FieldDef[] = [
   { name: 'special', shift: 56, levels: ['pte'], kernel: 'PTE_SPECIAL' },
   // 3.17/3.18 tested a pmd's splitting as the special bit of the pmd seen as a pte
   { name: 'splitting', shift: 56, levels: ['pmd'], eras: ['thp-split'], since: '3.17', kernel: 'pmd_trans_splitting: PTE_SPECIAL of the pmd' },
-  { name: 'devmap', shift: 57, since: '5.3', kernel: 'PTE_DEVMAP (from 5.3)' },
+  { name: 'devmap', shift: 57, since: '5.3', until: '6.16', kernel: 'PTE_DEVMAP (5.3-6.16)' },
   { name: 'write', shift: 57, levels: ['pte'], until: '4.2', kernel: 'PTE_WRITE (before 4.3)' },
   { name: 'write', shift: 57, levels: ['pmd'], since: '3.17', until: '4.2', kernel: 'PTE_WRITE of the pmd (pmd_write, before 4.3)' },
   // the 3.11 THP patch: a splitting bit of its own, and pmd_write meant RDONLY clear
@@ -71,7 +71,7 @@ const leaf = (level: Level, e: Ent) => (level === 'pmd' || level === 'pud') && !
 
 /**
  * What differs between releases: PTE_WRITE is DBM (51) from 4.3 (2f4b829c625e), bit 57 before;
- * PTE_DEVMAP (57) exists from 5.3 (73b20c84d42d); from 6.10 PROT_NONE is a not-valid entry with
+ * PTE_DEVMAP (57) exists from 5.3 (73b20c84d42d) until 6.17 removed devmap; from 6.10 PROT_NONE is a not-valid entry with
  * nG set (PTE_PRESENT_INVALID). Without a release the era decides: 4.5-6.9, or 3.17-4.4.
  */
 interface Layout {
@@ -189,7 +189,7 @@ function makeArm64(fixed?: Layout): ArchModel {
 
 const rel = (r: string, since: string) => inRelease(r, since);
 const atRelease = releaseVariants(
-  (r) => [rel(r, '4.3'), rel(r, '5.3'), rel(r, '6.10'), rel(r, '6.12')].map((b) => (b ? 1 : 0)).join('') + ' ' + arm64SwapLayout((from, to) => inRelease(r, from, to)),
+  (r) => [rel(r, '4.3'), inRelease(r, '5.3', '6.16'), rel(r, '6.10'), rel(r, '6.12')].map((b) => (b ? 1 : 0)).join('') + ' ' + arm64SwapLayout((from, to) => inRelease(r, from, to)),
   (k) => makeArm64({ dbm: k[0] === '1', devmap: k[1] === '1', presentInvalid: k[2] === '1', specialHuge: k[3] === '1', swap: k.split(' ')[1] as SwapLayout }),
 );
 

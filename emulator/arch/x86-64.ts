@@ -26,7 +26,8 @@ export function makeX86_64(opts: { la57?: boolean } = {}): ArchModel {
     userBase: 0x7f00_0000_0000,
     taskSize: 2 ** vaBits - 4096,
     extraFields: [
-      { name: 'devmap', shift: 58, eras: ['modern'], kernel: '_PAGE_BIT_DEVMAP (SOFTW4)' },
+      { name: 'devmap', shift: 58, eras: ['modern'], since: '4.5', until: '6.5', kernel: '_PAGE_BIT_DEVMAP (SOFTW4, 58)' },
+      { name: 'devmap', shift: 57, eras: ['modern'], since: '6.6', until: '6.16', kernel: '_PAGE_BIT_DEVMAP (SOFTW4, 57 once shadow stacks took 58)' },
       { name: 'pkey', shift: 59, width: 4, eras: ['modern'], kernel: '_PAGE_BIT_PKEY_BIT0..3' },
     ],
   });

@@ -19,7 +19,6 @@ const GLOBAL_OR_PROTNONE = 1 << 8; // _PAGE_PROTNONE reuses the GLOBAL bit while
 const SPECIAL = 1 << 9;
 const SPLITTING = 1 << 10; // SOFTW2, on huge pmds from 2.6.38 until 4.5
 const NX_HI = 1 << 31; // bit 63
-const DEVMAP_HI = 1 << 26; // bit 58, x86-64 only, 4.5+
 const PKEY_HI_SHIFT = 27; // bits 59-62, x86-64 only, 4.6+
 
 const UPPER: Level[] = ['pgd', 'p4d', 'pud', 'pmd'];
@@ -69,13 +68,15 @@ export interface X86Shape {
 /**
  * What differs between releases: the THP splitting bit was SOFTW1 (9) in 2.6.38-3.15, SOFTW2 (10)
  * after; a NUMA-hinting entry kept its user bit and was marked with bit 8 (3.8-3.15) or bit 9
- * (3.16-3.19, _PAGE_NUMA), and from 4.0 is PAGE_NONE (PROTNONE, no user); devmap from 4.5.
+ * (3.16-3.19, _PAGE_NUMA), and from 4.0 is PAGE_NONE (PROTNONE, no user); devmap bit 58 from 4.5,
+ * 57 from 6.6, gone in 6.17.
  * Without a release the era decides (3.16-4.4, or 4.5 on).
  */
 interface Layout {
   split9: boolean;
   numa: 'bit8' | 'bit9' | 'protnone';
-  devmap: boolean;
+  /** _PAGE_DEVMAP's bit: 58 (SOFTW4) from 4.5, 57 from 6.6 (shadow stacks' SAVED_DIRTY took 58), none from 6.17 (devmap removed); 0: none */
+  devmapBit: number;
   /** 6.12: huge VM_PFNMAP mappings, so a pmd or pud can be special (pmd_special) */
   specialHuge: boolean;
   pkeys: boolean;
@@ -99,7 +100,10 @@ export function makeX86(shape: X86Shape, fixed?: Layout, parentAt?: (release: st
   const leaf = (level: Level, e: Ent) => level !== 'pte' && level !== 'pgd' && (e.lo & PSE) !== 0;
   const top = shape.levels[0].level;
   const splitBit = fixed?.split9 ? SPECIAL : SPLITTING;
-  const hasDevmap = shape.hasDevmap && (fixed ? fixed.devmap : true);
+  // without a release, the era's release (6.9): bit 57
+  const devmapBit = fixed ? fixed.devmapBit : 57;
+  const hasDevmap = shape.hasDevmap && devmapBit > 0;
+  const devmapHi = hasDevmap ? 1 << (devmapBit - 32) : 0;
   const specialHuge = fixed ? fixed.specialHuge : true;
   const hasPkeys = shape.hasPkeys && (fixed ? fixed.pkeys : true);
   const sem = {
@@ -109,7 +113,7 @@ export function makeX86(shape: X86Shape, fixed?: Layout, parentAt?: (release: st
     user: (e: Ent) => (e.lo & USER) !== 0,
     write: (_l: Level, e: Ent) => (e.lo & RW) !== 0,
     special: (level: Level, e: Ent) => (level === 'pte' || specialHuge) && (e.lo & (PRESENT | SPECIAL)) === (PRESENT | SPECIAL),
-    devmap: (_l: Level, e: Ent, era: Era) => hasDevmap && era === 'modern' && (e.hi & DEVMAP_HI) !== 0,
+    devmap: (_l: Level, e: Ent, era: Era) => hasDevmap && era === 'modern' && (e.hi & devmapHi) !== 0,
     huge: leaf,
     splitting: (level: Level, e: Ent, era: Era) => level === 'pmd' && era === 'thp-split' && leaf(level, e) && (e.lo & splitBit) !== 0,
     kind: entryKind({ none, protnone, present, leaf }),
@@ -162,8 +166,8 @@ export function makeX86(shape: X86Shape, fixed?: Layout, parentAt?: (release: st
         hi |= (prot.pkey & 15) << PKEY_HI_SHIFT;
       }
       if (prot.devmap) {
-        if (!hasDevmap) throw new RangeError(`${shape.id} has no devmap bit${shape.hasDevmap ? ' before 4.5' : ''}`);
-        hi |= DEVMAP_HI;
+        if (!hasDevmap) throw new RangeError(`${shape.id} has no devmap bit${shape.hasDevmap ? ' before 4.5 or from 6.17' : ''}`);
+        hi |= devmapHi;
       }
       if (prot.noAccess) lo = (lo & ~(PRESENT | USER | RW | DIRTY)) | GLOBAL_OR_PROTNONE; // PAGE_NONE in every release
       let e = withPfn({ lo: lo >>> 0, hi: hi >>> 0 }, pfn, physBits);
@@ -186,10 +190,10 @@ export function makeX86(shape: X86Shape, fixed?: Layout, parentAt?: (release: st
   const atRelease: (release: string) => ArchModel = parentAt
     ? parentAt
     : releaseVariants(
-        (r) => [inRelease(r, '2.6.38', '3.15') ? 's9' : 's10', inRelease(r, undefined, '3.15') ? 'bit8' : inRelease(r, '3.16', '3.19') ? 'bit9' : 'protnone', inRelease(r, '4.5') ? 'dev' : 'nodev', inRelease(r, '6.12') ? 'sph' : 'nosph', inRelease(r, '4.6') ? 'pk' : 'nopk', x86SwapLayout(shape.id === 'x86-pae', (from, to) => inRelease(r, from, to))].join(' '),
+        (r) => [inRelease(r, '2.6.38', '3.15') ? 's9' : 's10', inRelease(r, undefined, '3.15') ? 'bit8' : inRelease(r, '3.16', '3.19') ? 'bit9' : 'protnone', inRelease(r, '4.5', '6.5') ? '58' : inRelease(r, '6.6', '6.16') ? '57' : '0', inRelease(r, '6.12') ? 'sph' : 'nosph', inRelease(r, '4.6') ? 'pk' : 'nopk', x86SwapLayout(shape.id === 'x86-pae', (from, to) => inRelease(r, from, to))].join(' '),
         (k) => {
           const [split, numa, dev, sph, pk, swap] = k.split(' ');
-          return makeX86(shape, { split9: split === 's9', numa: numa as Layout['numa'], devmap: dev === 'dev', specialHuge: sph === 'sph', pkeys: pk === 'pk', swap: swap as SwapLayout }, (r) => atRelease(r));
+          return makeX86(shape, { split9: split === 's9', numa: numa as Layout['numa'], devmapBit: Number(dev), specialHuge: sph === 'sph', pkeys: pk === 'pk', swap: swap as SwapLayout }, (r) => atRelease(r));
         },
       );
   return model;

@@ -18,8 +18,9 @@ const rows: Row[] = [
   ['x86-64', 'pte', 'modern', bit(0), 'write', false],
   ['x86-64', 'pte', 'modern', bit(0) | bit(2), 'user', true],
   ['x86-64', 'pte', 'modern', bit(0) | bit(9), 'special', true],
-  ['x86-64', 'pte', 'modern', bit(0) | bit(58), 'devmap', true],
-  ['x86-64', 'pte', 'thp-split', bit(0) | bit(58), 'devmap', false],
+  // without a release the era's (6.9): _PAGE_DEVMAP is bit 57 there (see the rows by release)
+  ['x86-64', 'pte', 'modern', bit(0) | bit(57), 'devmap', true],
+  ['x86-64', 'pte', 'thp-split', bit(0) | bit(57), 'devmap', false],
   ['x86-64', 'pte', 'modern', bit(8), 'protnone', true],
   ['x86-64', 'pte', 'modern', bit(8), 'present', true], // pte_present includes PROTNONE on x86
   ['x86-64', 'pte', 'modern', bit(0) | bit(8), 'protnone', false], // GLOBAL on a present entry
@@ -190,6 +191,14 @@ const releaseRows: [string, Level, string, bigint, string, boolean | number][] =
   ['arm64', 'pte', '6.10', bit(1) | bit(58), 'protnone', false],
   ['arm64', 'pte', '6.10', bit(1) | bit(11), 'protnone', true],
   ['arm64', 'pte', '6.10', bit(1) | bit(58), 'field:uffd_wp', 1],
+  // x86-64 _PAGE_DEVMAP: bit 58 (SOFTW4) from 4.5, bit 57 from 6.6 (shadow stacks' SAVED_DIRTY is 58), none from 6.17
+  ['x86-64', 'pte', '4.9', bit(0) | bit(58), 'devmap', true],
+  ['x86-64', 'pte', '6.1', bit(0) | bit(58), 'devmap', true],
+  ['x86-64', 'pte', '6.1', bit(0) | bit(57), 'devmap', false],
+  ['x86-64', 'pte', '6.6', bit(0) | bit(57), 'devmap', true],
+  ['x86-64', 'pte', '6.6', bit(0) | bit(58), 'devmap', false],
+  ['x86-64', 'pte', '6.18', bit(0) | bit(57), 'devmap', false],
+  ['arm64', 'pte', '6.18', bit(0) | bit(1) | bit(57), 'devmap', false],
 ];
 
 describe('decode by release', () => {
