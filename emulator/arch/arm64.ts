@@ -82,6 +82,8 @@ interface Layout {
   specialHuge: boolean;
   /** where a swap entry keeps its type and offset */
   swap?: SwapLayout;
+  /** 6.17 on: PTE_DEVMAP removed, device memory mapped by ordinary entries */
+  devmapGone?: boolean;
 }
 /** without a release only the era's bits are known; a special huge leaf needs a release that says so */
 const ERA_LAYOUT: Record<Era, Omit<Layout, 'specialHuge'>> = {
@@ -141,6 +143,7 @@ function makeArm64(fixed?: Layout): ArchModel {
     hasPteSpecial: true,
     numaBalancing: true,
     hasDevmap: fixed ? fixed.devmap : true,
+    devmapGone: !!fixed?.devmapGone,
     physBits: PHYS_BITS,
     userBase: 0x7f_0000_0000,
     taskSize: 2 ** 48,
@@ -162,8 +165,8 @@ function makeArm64(fixed?: Layout): ArchModel {
       let hi = PXN_HI | UXN_HI;
       if (dirty) hi |= DIRTY_HI;
       if (prot.special) hi |= SPECIAL_HI;
-      if (prot.devmap && !l.devmap) throw new RangeError('arm64 had no devmap bit before 5.3 (PTE_DEVMAP)');
-      if (prot.devmap) hi |= B57_HI;
+      if (prot.devmap && !l.devmap && !fixed?.devmapGone) throw new RangeError('arm64 had no devmap bit before 5.3 (PTE_DEVMAP)');
+      if (prot.devmap && l.devmap) hi |= B57_HI;
       if (l.dbm) {
         // a clean writable page is RDONLY|WRITE until the first write (hardware DBM or a fault)
         if (prot.write) hi |= DBM_HI;
@@ -189,8 +192,8 @@ function makeArm64(fixed?: Layout): ArchModel {
 
 const rel = (r: string, since: string) => inRelease(r, since);
 const atRelease = releaseVariants(
-  (r) => [rel(r, '4.3'), inRelease(r, '5.3', '6.16'), rel(r, '6.10'), rel(r, '6.12')].map((b) => (b ? 1 : 0)).join('') + ' ' + arm64SwapLayout((from, to) => inRelease(r, from, to)),
-  (k) => makeArm64({ dbm: k[0] === '1', devmap: k[1] === '1', presentInvalid: k[2] === '1', specialHuge: k[3] === '1', swap: k.split(' ')[1] as SwapLayout }),
+  (r) => [rel(r, '4.3'), inRelease(r, '5.3', '6.16'), rel(r, '6.10'), rel(r, '6.12'), rel(r, '6.17')].map((b) => (b ? 1 : 0)).join('') + ' ' + arm64SwapLayout((from, to) => inRelease(r, from, to)),
+  (k) => makeArm64({ dbm: k[0] === '1', devmap: k[1] === '1', presentInvalid: k[2] === '1', specialHuge: k[3] === '1', devmapGone: k[4] === '1', swap: k.split(' ')[1] as SwapLayout }),
 );
 
 export const arm64: ArchModel = makeArm64();

@@ -112,8 +112,10 @@ export interface ArchModel {
   hasPteSpecial: boolean;
   /** supports automatic NUMA balancing (protnone hinting entries) */
   numaBalancing: boolean;
-  /** entries can be devmap (ZONE_DEVICE): x86-64 from 4.5, arm64 from 5.3 */
+  /** entries can be devmap (ZONE_DEVICE): x86-64 from 4.5, arm64 from 5.3, until 6.17 */
   hasDevmap: boolean;
+  /** 6.17 on: the devmap bit is gone, device memory is mapped by ordinary entries (a devmap layout builds those) */
+  devmapGone?: boolean;
   /** the protection key an entry carries (x86-64 4.6+; every other arch has none: 0) */
   pkey?(e: Ent): number;
   /**

@@ -75,8 +75,10 @@ export interface X86Shape {
 interface Layout {
   split9: boolean;
   numa: 'bit8' | 'bit9' | 'protnone';
-  /** _PAGE_DEVMAP's bit: 58 (SOFTW4) from 4.5, 57 from 6.6 (shadow stacks' SAVED_DIRTY took 58), none from 6.17 (devmap removed); 0: none */
+  /** _PAGE_DEVMAP's bit: 58 (SOFTW4) from 4.5, 57 from 6.6 (shadow stacks' SAVED_DIRTY took 58); 0: none (before 4.5, or gone) */
   devmapBit: number;
+  /** 6.17 on: devmap removed, device memory mapped by ordinary entries */
+  devmapGone: boolean;
   /** 6.12: huge VM_PFNMAP mappings, so a pmd or pud can be special (pmd_special) */
   specialHuge: boolean;
   pkeys: boolean;
@@ -136,6 +138,7 @@ export function makeX86(shape: X86Shape, fixed?: Layout, parentAt?: (release: st
     hasPteSpecial: true,
     numaBalancing: shape.numaBalancing,
     hasDevmap,
+    devmapGone: shape.hasDevmap && !!fixed?.devmapGone,
     pkey: (e: Ent) => (hasPkeys ? (e.hi >>> PKEY_HI_SHIFT) & 15 : 0),
     physBits,
     userBase: shape.userBase,
@@ -165,7 +168,7 @@ export function makeX86(shape: X86Shape, fixed?: Layout, parentAt?: (release: st
         if (!hasPkeys) throw new RangeError(`${shape.id} has no protection keys${shape.hasPkeys ? ' before 4.6' : ''}`);
         hi |= (prot.pkey & 15) << PKEY_HI_SHIFT;
       }
-      if (prot.devmap) {
+      if (prot.devmap && !(shape.hasDevmap && fixed?.devmapGone)) {
         if (!hasDevmap) throw new RangeError(`${shape.id} has no devmap bit${shape.hasDevmap ? ' before 4.5 or from 6.17' : ''}`);
         hi |= devmapHi;
       }
@@ -190,10 +193,10 @@ export function makeX86(shape: X86Shape, fixed?: Layout, parentAt?: (release: st
   const atRelease: (release: string) => ArchModel = parentAt
     ? parentAt
     : releaseVariants(
-        (r) => [inRelease(r, '2.6.38', '3.15') ? 's9' : 's10', inRelease(r, undefined, '3.15') ? 'bit8' : inRelease(r, '3.16', '3.19') ? 'bit9' : 'protnone', inRelease(r, '4.5', '6.5') ? '58' : inRelease(r, '6.6', '6.16') ? '57' : '0', inRelease(r, '6.12') ? 'sph' : 'nosph', inRelease(r, '4.6') ? 'pk' : 'nopk', x86SwapLayout(shape.id === 'x86-pae', (from, to) => inRelease(r, from, to))].join(' '),
+        (r) => [inRelease(r, '2.6.38', '3.15') ? 's9' : 's10', inRelease(r, undefined, '3.15') ? 'bit8' : inRelease(r, '3.16', '3.19') ? 'bit9' : 'protnone', inRelease(r, '4.5', '6.5') ? '58' : inRelease(r, '6.6', '6.16') ? '57' : inRelease(r, '6.17') ? 'gone' : '0', inRelease(r, '6.12') ? 'sph' : 'nosph', inRelease(r, '4.6') ? 'pk' : 'nopk', x86SwapLayout(shape.id === 'x86-pae', (from, to) => inRelease(r, from, to))].join(' '),
         (k) => {
           const [split, numa, dev, sph, pk, swap] = k.split(' ');
-          return makeX86(shape, { split9: split === 's9', numa: numa as Layout['numa'], devmapBit: Number(dev), specialHuge: sph === 'sph', pkeys: pk === 'pk', swap: swap as SwapLayout }, (r) => atRelease(r));
+          return makeX86(shape, { split9: split === 's9', numa: numa as Layout['numa'], devmapBit: dev === 'gone' ? 0 : Number(dev), devmapGone: dev === 'gone', specialHuge: sph === 'sph', pkeys: pk === 'pk', swap: swap as SwapLayout }, (r) => atRelease(r));
         },
       );
   return model;

@@ -199,14 +199,18 @@ describe('the file of a tree nobody here has seen', () => {
     const old = (await fileVersion(V49, { arch: 'x86-64', path: treeOf(kbuild(3, 10, 0, '-693.el7')), stubs: HOOK.stubs })).source!;
     expect(old.placement).toMatchObject({ since: '4.5', tree: '3.10.0-693.el7' });
     expect(old.placement?.range).toMatch(/its tree's Makefile says 3\.10\.0-693\.el7$/);
-    // a 6.18 tree: devmap is gone (6.17), so a scenario that needs a devmap entry does not apply, and says why
+    // a 6.18 tree: devmap is gone (6.17), device memory is mapped by ordinary entries: the walker takes the device THP as any other
     const v610 = readFileSync(join(FIX, 'eras/gup-6.10-shape.c'), 'utf8');
     const t618 = mkdtempSync(join(tmpdir(), 'gup-rel-'));
     mkdirSync(join(t618, 'mm'));
     writeFileSync(join(t618, 'Makefile'), kbuild(6, 18, 2));
     const in618 = (await fileVersion(v610, { arch: 'x86-64', path: join(t618, 'mm/gup.c') })).source!;
     expect(in618.placement?.since).toBe('6.18');
-    expect(() => replay({ arch: 'x86-64', version: in618, scenario: 'devmap-thp' })).toThrow(/no devmap bit from 6\.17/);
+    const dev = replay({ arch: 'x86-64', version: in618, scenario: 'devmap-thp', trace: true });
+    expect(dev.result).toMatchObject({ nr: 512, slowPath: false });
+    expect(dev.steps.some((x) => x.level === 'pmd' && x.hi !== undefined && ((x.hi >>> 25) & 3) !== 0)).toBe(false); // neither bit 57 nor 58
+    // a 6.1 tree builds the same layout with the devmap bit (58) and meets it
+    expect(getArch('x86-64').at('6.1').devmap('pmd', getArch('x86-64').at('6.1').mkLeaf('pmd', 0x100200, { write: true, user: true, devmap: true }, 'modern'), 'modern')).toBe(true);
     // the tree's slow-path-only mm/gup.c (its walker in arch/x86): no code to run, but where the walker is and the tree's release
     const slowOnly = treeOf(kbuild(3, 16, 0));
     mkdirSync(join(slowOnly, '../../arch/x86/mm'), { recursive: true });
