@@ -169,7 +169,7 @@ export function makeX86(shape: X86Shape, fixed?: Layout, parentAt?: (release: st
         hi |= (prot.pkey & 15) << PKEY_HI_SHIFT;
       }
       if (prot.devmap && !(shape.hasDevmap && fixed?.devmapGone)) {
-        if (!hasDevmap) throw new RangeError(`${shape.id} has no devmap bit${shape.hasDevmap ? ' before 4.5 or from 6.17' : ''}`);
+        if (!hasDevmap) throw new RangeError(`${shape.id} has no devmap bit${shape.hasDevmap ? ' before 4.5' : ''}`);
         hi |= devmapHi;
       }
       if (prot.noAccess) lo = (lo & ~(PRESENT | USER | RW | DIRTY)) | GLOBAL_OR_PROTNONE; // PAGE_NONE in every release
