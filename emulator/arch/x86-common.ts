@@ -105,6 +105,7 @@ export function makeX86(shape: X86Shape, fixed?: Layout, parentAt?: (release: st
   // without a release, the era's release (6.9): bit 57
   const devmapBit = fixed ? fixed.devmapBit : 57;
   const hasDevmap = shape.hasDevmap && devmapBit > 0;
+  const devmapGone = shape.hasDevmap && !!fixed?.devmapGone;
   const devmapHi = hasDevmap ? 1 << (devmapBit - 32) : 0;
   const specialHuge = fixed ? fixed.specialHuge : true;
   const hasPkeys = shape.hasPkeys && (fixed ? fixed.pkeys : true);
@@ -138,7 +139,7 @@ export function makeX86(shape: X86Shape, fixed?: Layout, parentAt?: (release: st
     hasPteSpecial: true,
     numaBalancing: shape.numaBalancing,
     hasDevmap,
-    devmapGone: shape.hasDevmap && !!fixed?.devmapGone,
+    devmapGone,
     pkey: (e: Ent) => (hasPkeys ? (e.hi >>> PKEY_HI_SHIFT) & 15 : 0),
     physBits,
     userBase: shape.userBase,
@@ -168,7 +169,7 @@ export function makeX86(shape: X86Shape, fixed?: Layout, parentAt?: (release: st
         if (!hasPkeys) throw new RangeError(`${shape.id} has no protection keys${shape.hasPkeys ? ' before 4.6' : ''}`);
         hi |= (prot.pkey & 15) << PKEY_HI_SHIFT;
       }
-      if (prot.devmap && !(shape.hasDevmap && fixed?.devmapGone)) {
+      if (prot.devmap && !devmapGone) {
         if (!hasDevmap) throw new RangeError(`${shape.id} has no devmap bit${shape.hasDevmap ? ' before 4.5' : ''}`);
         hi |= devmapHi;
       }

@@ -177,7 +177,7 @@ export function placeRelease(names: ReadonlySet<string>, text: string, tree?: st
   const branch = newest.m.backport && !backported.length ? releaseLine(newest.m.backport.replace('.y', '.0')) : undefined;
   const within = !!line && rel(line) >= rel(since) && (!before || rel(line) < rel(before));
   const stable = !!line && !!branch && rel(line) >= rel(branch) && rel(line) < rel(since);
-  const rc = !!line && !!before && line === before && /^-rc\d/.test(tree!.slice(tree!.indexOf(line) + line.length).replace(/^\.\d+/, ''));
+  const rc = !!line && !!before && line === before && /^[\d.]+-rc\d/.test(tree!);
   const fits = within || stable;
   if (fits) {
     // the tree's own release, within what the code allows: the file is of that release

@@ -130,7 +130,9 @@ export function archFor(arch: ArchModel, version: VersionModel): ArchModel {
 /** A layout that needs a devmap entry where the release had no devmap bit: not applicable. */
 function checkDevmap(arch: ArchModel, version: VersionModel, layout: readonly MapSpec[] | undefined): void {
   // from 6.17 device memory is mapped by ordinary entries: the layout builds those
-  if (!layout?.some((m) => m.devmap) || archFor(arch, version).hasDevmap || archFor(arch, version).devmapGone) return;
+  if (!layout?.some((m) => m.devmap)) return;
+  const at = archFor(arch, version);
+  if (at.hasDevmap || at.devmapGone) return;
   const release = version.bits ?? version.since;
   const since = arch.id === 'x86-64' ? '4.5' : arch.id === 'arm64' ? '5.3' : undefined;
   throw new NotApplicableError(`${arch.id} ${since ? `had no devmap bit before ${since}` : 'has no devmap bit'}, and ${version.id} is ${release} code`);

@@ -176,11 +176,11 @@ describe('the file of a tree nobody here has seen', () => {
   });
 
   it("takes its release from its tree's Makefile where the code allows it, and keeps the code's range where it does not", async () => {
-    const treeOf = (makefile: string) => {
+    const treeOf = (makefile: string, text = V49) => {
       const tree = mkdtempSync(join(tmpdir(), 'gup-rel-'));
       mkdirSync(join(tree, 'mm'));
       writeFileSync(join(tree, 'Makefile'), makefile);
-      writeFileSync(join(tree, 'mm/gup.c'), V49);
+      writeFileSync(join(tree, 'mm/gup.c'), text);
       return join(tree, 'mm/gup.c');
     };
     const kbuild = (v: number, p: number, s: number, x = '') => `# the top of a kernel tree\nVERSION = ${v}\nPATCHLEVEL = ${p}\nSUBLEVEL = ${s}\nEXTRAVERSION =${x && ' ' + x}\nNAME = Test\n\nall:\n`;
@@ -201,10 +201,7 @@ describe('the file of a tree nobody here has seen', () => {
     expect(old.placement?.range).toMatch(/its tree's Makefile says 3\.10\.0-693\.el7$/);
     // a 6.18 tree: devmap is gone (6.17), device memory is mapped by ordinary entries: the walker takes the device THP as any other
     const v610 = readFileSync(join(FIX, 'eras/gup-6.10-shape.c'), 'utf8');
-    const t618 = mkdtempSync(join(tmpdir(), 'gup-rel-'));
-    mkdirSync(join(t618, 'mm'));
-    writeFileSync(join(t618, 'Makefile'), kbuild(6, 18, 2));
-    const in618 = (await fileVersion(v610, { arch: 'x86-64', path: join(t618, 'mm/gup.c') })).source!;
+    const in618 = (await fileVersion(v610, { arch: 'x86-64', path: treeOf(kbuild(6, 18, 2), v610) })).source!;
     expect(in618.placement?.since).toBe('6.18');
     const dev = replay({ arch: 'x86-64', version: in618, scenario: 'devmap-thp', trace: true });
     expect(dev.result).toMatchObject({ nr: 512, slowPath: false });
