@@ -32,7 +32,7 @@ export function activateCommands(ctx: GupContext): void {
       const now = { ...(cfg.get<Record<string, string>>('stubs') ?? {}), [name]: value };
       const target = vscode.workspace.workspaceFolders?.length ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
       await cfg.update('stubs', now, target);
-      ctx.log(`gupLens.stubs: ${name}() = ${value}`);
+      ctx.log(`gupLens.stubs: ${name} = ${value}`);
     }),
   );
 }

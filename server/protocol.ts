@@ -142,4 +142,6 @@ export const DEFAULT_SETTINGS: Settings = { version: 'auto', defaultArch: 'x86-6
 export const UNKNOWN_CALL_CODE = 'gup-lens.unknown-call';
 export interface UnknownCallData {
   name: string;
+  /** a name read as a value (a global, a static key), not a call: its quick fixes give it 0 or 1 */
+  value?: true;
 }

@@ -53,7 +53,7 @@ function compileFn(env: Env, name: string, n: CNode, calls: Set<string>): Compil
  * or every one when no root is defined in the file.
  */
 export function compileProgram(root: CNode, arch: ArchModel, cfg: InterpConfig, roots: string[] = []): Program {
-  const env = new Env(arch, cfg, levelNamesOf(root.text));
+  const env = new Env(arch, cfg, levelNamesOf(root.text), root.text);
   const broken = env.broken;
   const defs = new Map<string, CNode>();
   const slowPath = new Set<string>();

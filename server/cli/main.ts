@@ -12,7 +12,7 @@ import { fileVersion, MAX_SOURCE_BYTES, NotGupError } from '../analysis/source';
 import { Unsupported } from '../../emulator/interp/runtime';
 import type { SourceVersion } from '../../emulator/interp/source-version';
 import { ConfigError } from '../../emulator/interp/config';
-import { parseStubs, type Stubs } from '../../emulator/interp/kapi/stubs';
+import { parseStubs, stubHint, type Stubs } from '../../emulator/interp/kapi/stubs';
 import { check } from '../analysis/check';
 import { archesOf } from '../analysis/fingerprint';
 import { fileCoverage } from '../analysis/coverage';
@@ -471,6 +471,18 @@ export async function cmdCheck(a: { paths: string[]; json: boolean; arch?: strin
         const why = y.unsupported ? `  <- stopped at line ${y.unsupported.line}: ${y.unsupported.what}` : '';
         out(`    ${y.scenario.padEnd(26)} ${y.engine === 'source' ? 'own  ' : 'model'} ${y.outcome}${why}`);
       }
+    }
+    // what stopped the file's own code, once each, with the stub that gets past it
+    const stops = new Map<string, { line: number; runs: number }>();
+    for (const y of f.arches.flatMap((x) => x.runs)) {
+      if (!y.unsupported) continue;
+      const s = stops.get(y.unsupported.what) ?? { line: y.unsupported.line, runs: 0 };
+      s.runs++;
+      stops.set(y.unsupported.what, s);
+    }
+    for (const [what, s] of stops) {
+      const hint = stubHint(what);
+      out(`  stops its own code: ${what} at line ${s.line} (${s.runs} run${s.runs === 1 ? '' : 's'})${hint ? `; ${hint}` : ''}`);
     }
   }
   const s = r.summary;

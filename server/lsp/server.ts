@@ -308,7 +308,7 @@ export function startServer(connection: Connection): void {
       severity: DiagnosticSeverity.Information,
       source: 'gup-lens',
       message: d.message,
-      ...(d.name && { code: UNKNOWN_CALL_CODE, data: { name: d.name } satisfies UnknownCallData }),
+      ...(d.name && { code: UNKNOWN_CALL_CODE, data: { name: d.name, ...(d.value && { value: d.value }) } satisfies UnknownCallData }),
     }));
     const key = JSON.stringify(diagnostics);
     if (published.get(doc.uri) === key) return;
@@ -320,10 +320,11 @@ export function startServer(connection: Connection): void {
   connection.onCodeAction((p): CodeAction[] => {
     const out: CodeAction[] = [];
     for (const d of p.context.diagnostics) {
-      const name = d.code === UNKNOWN_CALL_CODE ? (d.data as UnknownCallData | undefined)?.name : undefined;
+      const data = d.code === UNKNOWN_CALL_CODE ? (d.data as UnknownCallData | undefined) : undefined;
+      const name = data?.name;
       if (!name || !/^[A-Za-z_]\w*$/.test(name)) continue;
-      for (const value of STUB_VALUES) {
-        const title = value === 'noop' ? `gup-lens: treat ${name}() as a no-op in this workspace` : `gup-lens: treat ${name}() as returning ${value} in this workspace`;
+      for (const value of data.value ? (['0', '1'] as const) : STUB_VALUES) {
+        const title = data.value ? `gup-lens: take ${name} as ${value} in this workspace` : value === 'noop' ? `gup-lens: treat ${name}() as a no-op in this workspace` : `gup-lens: treat ${name}() as returning ${value} in this workspace`;
         out.push({ title, kind: CodeActionKind.QuickFix, diagnostics: [d], command: { title, command: CLIENT_COMMANDS.setStub, arguments: [{ name, value }] } });
       }
     }

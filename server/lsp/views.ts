@@ -79,7 +79,7 @@ export function forgetLenses(_uri: string): void {}
  * binds, on its line, with the arches it stops; a call gets a quick fix (a stub) from the server.
  * Empty until the file is compiled.
  */
-export function diagnosticsFor(a: Analysis): { line: number; message: string; name?: string }[] {
+export function diagnosticsFor(a: Analysis): { line: number; message: string; name?: string; value?: true }[] {
   if (!a.version) return [];
   const at = new Map<string, { line: number; arches: ArchId[]; assumed?: boolean }>();
   const add = (what: string, line: number, arch: ArchId, assumed?: boolean) => {
@@ -95,6 +95,8 @@ export function diagnosticsFor(a: Analysis): { line: number; message: string; na
   }
   return [...at].map(([what, x]) => {
     const name = /^call to (\w+)\(\)$/.exec(what)?.[1];
+    // a name read as a value (a header's global or constant, a static key of another file): a stub gives it one
+    const valued = /^(?:identifier|static key) (\w+)$/.exec(what)?.[1];
     const where = x.arches.map((y) => ARCH_LABEL[y]).join(', ');
     const message = !name && x.assumed
       ? `gup-lens: ${what} is the arch's own per-mm state, which gup-lens does not model: runs that reach it on ${where} read it as 0, as in an mm that has not used it.`
@@ -102,8 +104,10 @@ export function diagnosticsFor(a: Analysis): { line: number; message: string; na
       ? `gup-lens: ${name}() is not in the kernel-API census (a vendor hook?) and its value is unused: runs that reach it on ${where} take it as doing nothing. A quick fix can say what it does in this workspace.`
       : name
       ? `gup-lens: ${name}() is not in the kernel-API census (a vendor hook?): runs that reach it on ${where} stop here and the model runs instead. A quick fix can say what it does in this workspace.`
-      : `gup-lens: ${what.replace(/^identifier /, '')} is not bound by the census or the tree's headers: runs that reach it on ${where} stop here and the model runs instead.`;
-    return { line: x.line - 1, message, ...(name && { name }) };
+      : valued
+      ? `gup-lens: ${what.replace(/^identifier /, '')} is not bound by the census or the tree's headers: runs that reach it on ${where} stop here and the model runs instead. A quick fix can give it a value in this workspace.`
+      : `gup-lens: ${what} is not bound by the census or the tree's headers: runs that reach it on ${where} stop here and the model runs instead.`;
+    return { line: x.line - 1, message, ...(name && { name }), ...(valued && { name: valued, value: true as const }) };
   });
 }
 

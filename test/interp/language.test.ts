@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { getArch } from '../../emulator/arch';
 import type { ArchId } from '../../emulator/arch/types';
 import { configFor } from '../../emulator/interp/config';
+import { parseStubs } from '../../emulator/interp/kapi/stubs';
 import { preprocess } from '../../emulator/interp/preprocess';
 import { callFunction, sourceVersion, type ParseC, type SourceVersion } from '../../emulator/interp/source-version';
 import { buildMachine } from '../../emulator/machine/builder';
@@ -152,6 +153,48 @@ describe('C semantics of the interpreter', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('names a vendor kernel adds', () => {
+  // written for the test: what a distribution's gup.c adds inside a walker
+  const VENDOR = `
+DEFINE_STATIC_KEY_TRUE(gup_key_on);
+DEFINE_STATIC_KEY_FALSE(gup_key_off);
+int keys(void) { int r = 0; if (static_branch_likely(&gup_key_on)) r += 1; if (static_branch_unlikely(&gup_key_off)) r += 2; if (static_key_enabled(&gup_key_on.key)) r += 4; return r; }
+int other_key(void) { return static_branch_unlikely(&vendor_key) ? 5 : 6; }
+int header_global(void) { return vendor_limit ? 1 : 2; }
+int counters(int a) { count_vm_event(AN_EVENT_OF_A_HEADER); this_cpu_inc(a_vendor_stat); vendor_account(a_vendor_stat, a++); return a; }
+`;
+  const build = (stubs: string[] = []) => {
+    const a = getArch('x86-64');
+    const model = getVersion('generic-2014');
+    const v = sourceVersion(VENDOR, parse, a, model, { stubs: parseStubs(stubs) });
+    const k = makeKern(buildMachine(a, model.era, { mappings: [] }), model, undefined, 'test', 0, false);
+    return { v, run: (name: string) => callFunction(v, k, name, name === 'counters' ? [3] : []) };
+  };
+
+  it('a static key the file defines reads as it was defined; one of another file stops the run until a stub gives it', () => {
+    const { run } = build();
+    expect(run('keys')).toBe(1 + 4);
+    expect(() => run('other_key')).toThrow(/static key vendor_key/);
+    const given = build(['vendor_key=1']);
+    expect(given.run('other_key')).toBe(5);
+    expect(given.v.stubsUsed).toContain('vendor_key=1');
+  });
+
+  it('a global of a header the tree does not give stops the run, and a stub gives it a value', () => {
+    expect(() => build().run('header_global')).toThrow(/identifier vendor_limit/);
+    const given = build(['vendor_limit=0']);
+    expect(given.run('header_global')).toBe(2);
+    expect(given.v.stubsUsed).toContain('vendor_limit=0');
+  });
+
+  it('a statistic or an unknown call made for its effect does not read names its value cannot use; an argument with an effect still runs', () => {
+    const { run, v } = build();
+    expect(run('counters')).toBe(4);
+    expect(v.stubsUsed).toContain('vendor_account()=noop (assumed: unknown, its value unused)');
+    expect(build(['vendor_account=noop']).run('counters')).toBe(4);
   });
 });
 

@@ -504,6 +504,19 @@ describe('unknown names as diagnostics, with a quick fix', () => {
     expect(latest(u)!.find((x) => x.range.start.line === at)!.message).toMatch(/runs that reach it on .* stop here and the model runs instead/);
   }, 30_000);
 
+  it('a global of a header the tree does not give: runs stop there, and the quick fix gives it 0 or 1', async () => {
+    const u = 'file:///fixtures/eras/global/gup.c';
+    await open(u, text.replace('vendor_gup_account(current, nr_pages);', 'if (vendor_gup_disabled)\n\t\treturn 0;'));
+    await lenses(u);
+    await until(() => !!latest(u)?.some((d) => d.range.start.line === at), 20_000);
+    const d = latest(u)!.find((x) => x.range.start.line === at)!;
+    expect(d.message).toMatch(/vendor_gup_disabled is not bound by the census .* stop here .* A quick fix can give it a value/);
+    expect(d).toMatchObject({ code: 'gup-lens.unknown-call', data: { name: 'vendor_gup_disabled', value: true } });
+    const fixes = await conn.sendRequest<{ title: string; command: { arguments: { value: string }[] } }[]>('textDocument/codeAction', { textDocument: { uri: u }, range: d.range, context: { diagnostics: [d] } });
+    expect(fixes.map((f) => f.title)).toEqual(['gup-lens: take vendor_gup_disabled as 0 in this workspace', 'gup-lens: take vendor_gup_disabled as 1 in this workspace']);
+    expect(fixes.map((f) => f.command.arguments[0].value)).toEqual(['0', '1']);
+  }, 30_000);
+
   it('a field of the arch\'s per-mm state (a vendor\'s mm->context flag): read as 0, said on its line, no quick fix to offer', async () => {
     const u = 'file:///fixtures/eras/context/arch/x86/mm/gup.c';
     const x86 = fixture('eras/x86-2008-shape.c').replace('\t/* with interrupts off, no TLB-flush IPI can finish', '\tif (unlikely(mm->context.foreign_maps))\n\t\tgoto slow_irqon;\n\n\t/* with interrupts off, no TLB-flush IPI can finish');

@@ -129,6 +129,26 @@ describe('gup-lens CLI', () => {
     }
   }, 200_000);
 
+  it.skipIf(!existsSync(bin))('check ends a file with what stopped its own code, once each, and the --stub that gets past it; with the stub, every run is its own', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gup-cli-'));
+    try {
+      const file = join(dir, 'gup.c');
+      const text = readFileSync(join(__dirname, '../fixtures/eras/gup-4.9-shape.c'), 'utf8').replace('vendor_gup_account(current, nr_pages);', 'if (vendor_gup_disabled)\n\t\treturn 0;');
+      writeFileSync(file, text);
+      const at = text.split('\n').findIndex((l) => l.includes('vendor_gup_disabled')) + 1;
+      const r = spawnSync('node', [bin, 'check', file, '--no-races', '--arch', 'arm64'], { encoding: 'utf8', timeout: 120_000 });
+      const [, own, runs] = (/arm64 +(\d+)\/(\d+) on its own code/.exec(r.stdout) ?? []).map(Number);
+      expect(runs - own).toBeGreaterThan(10);
+      expect(r.stdout).toContain(`  stops its own code: identifier vendor_gup_disabled at line ${at} (${runs - own} runs); --stub vendor_gup_disabled=0|1 gives it a value`);
+      const given = spawnSync('node', [bin, 'check', file, '--no-races', '--arch', 'arm64', '--stub', 'vendor_gup_disabled=0'], { encoding: 'utf8', timeout: 120_000 });
+      expect(given.stdout).toMatch(new RegExp(`arm64 +${runs}/${runs} on its own code`));
+      expect(given.stdout).toMatch(/stubs vendor_gup_disabled=0/);
+      expect(given.stdout).not.toMatch(/stops its own code/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 200_000);
+
   it.skipIf(!existsSync(bin))('the built bin ends once a --file replay is printed (the parse worker does not hold it open)', () => {
     const fixture = join(__dirname, '../fixtures/eras/gup-5.10-shape.c');
     const r = spawnSync('node', [bin, 'replay', '--file', fixture, '--arch', 'x86-64', '--scenario', 'pages-4k-16', '--json'], { encoding: 'utf8', timeout: 20_000 });

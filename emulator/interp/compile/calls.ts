@@ -10,11 +10,26 @@ import { SLOW_PATH } from '../kapi/slow';
 import { report } from '../kapi/range';
 import { specType } from '../kapi/types';
 import { type Frame, type Thread, Unsupported } from '../runtime';
-import { type CNode, field, line, named, ONCE, SPECIAL, type X } from './env';
+import { type CNode, field, line, named, ONCE, SPECIAL, STATIC_KEY, type X } from './env';
 import { FB } from './builder';
 import { constX, conv, fromJs } from './values';
 import { typeFromText } from './types';
 import { addressOf, expr, identifier, place, unknownName } from './expr';
+
+/**
+ * Whether evaluating the expression can change anything: it calls, assigns or increments. One
+ * that cannot is not evaluated as an argument of a stub or a call taken as doing nothing: its
+ * value goes nowhere (`count_vm_event(AN_ENUM_OF_A_HEADER)`, `this_cpu_inc(a_vendor_counter)`).
+ */
+function hasEffect(n: CNode): boolean {
+  if (n.type === 'call_expression' || n.type === 'assignment_expression' || n.type === 'update_expression') return true;
+  return named(n).some(hasEffect);
+}
+
+/** The arguments of a call whose callee ignores their values: only those with effects, evaluated in order. */
+function effectArgs(b: FB, list: CNode[]): X['ev'][] {
+  return args(b, list.filter(hasEffect)).map((x) => x.ev);
+}
 
 function args(b: FB, list: CNode[]): X[] {
   const out: X[] = [];
@@ -82,7 +97,7 @@ export function assumedNoop(b: FB, n: CNode): X | undefined {
   const cp = b.checkpoint();
   let evs: X['ev'][] = [];
   try {
-    evs = args(b, named(field(n, 'arguments')!)).map((x) => x.ev);
+    evs = effectArgs(b, named(field(n, 'arguments')!));
   } catch (e) {
     if (!(e instanceof Unsupported)) throw e;
     b.rollback(cp);
@@ -92,6 +107,25 @@ export function assumedNoop(b: FB, n: CNode): X | undefined {
     for (const e of evs) e(t, f);
     t.note(t.top, 'note', { note });
   } };
+}
+
+/**
+ * static_branch_likely/unlikely(&key), static_key_enabled/true/false(&key): the key's state (each
+ * is true while the key is enabled, whatever its name hints). A key the file defines starts as it
+ * is defined, and nothing a walk does flips one; a key of another file is the user's to say
+ * (`--stub key=0|1`), else the run stops on it.
+ */
+function staticKey(b: FB, arg: CNode, l: number): X {
+  const key = /^&?\s*\(?\s*([A-Za-z_]\w*)/.exec(arg.text)?.[1];
+  if (!key) throw new Unsupported(`a static key given as ${arg.text}`, l);
+  const stub = b.env.cfg.stubs[key];
+  if (stub !== undefined) {
+    b.env.stubsUsed.add(stubLabel(key, stub, false));
+    return constX(INT, stubResult(stub));
+  }
+  const on = b.env.staticKeys.get(key);
+  if (on !== undefined) return constX(INT, on ? 1 : 0);
+  return { t: INT, ev: unknownName(b, `static key ${key}`, l) };
 }
 
 export function call(b: FB, n: CNode): X {
@@ -125,12 +159,12 @@ export function call(b: FB, n: CNode): X {
     return { t, ev: (tt, f) => { const a = cx(xe(tt, f)); const c = cy(ye(tt, f)); return lt ? (a < c ? a : c) : a > c ? a : c; } };
   }
   if (ASSERTION.test(name) && argNodes.length) return assertion(b, name, argNodes[0], l);
+  if (STATIC_KEY.has(name) && argNodes.length === 1) return staticKey(b, argNodes[0], l);
   const stub = b.env.cfg.stubs[name];
   if (stub !== undefined) {
     // the user's word for a name the census cannot know: arguments still evaluated, for their effects
     b.env.stubsUsed.add(stubLabel(name, stub));
-    const xs = args(b, argNodes);
-    const evs = xs.map((x) => x.ev);
+    const evs = effectArgs(b, argNodes);
     const v = stubResult(stub);
     return { t: stub === 'noop' ? VOID : INT, ev: (t, f) => { for (const e of evs) e(t, f); return v; } };
   }

@@ -139,6 +139,8 @@ export function notABranch(n: CNode, env: Env): boolean {
 
 /** calls whose arguments the compiler reads itself (a type, a place, a config name) */
 export const SPECIAL = new Set(['IS_ENABLED', 'min', 'max', 'min_t', 'max_t', 'WRITE_ONCE', 'sizeof']);
+/** a static key's state, asked of the key's address */
+export const STATIC_KEY = new Set(['static_branch_likely', 'static_branch_unlikely', 'static_key_enabled', 'static_key_true', 'static_key_false']);
 export const ONCE = new Set(['READ_ONCE', 'ACCESS_ONCE']);
 export const PAGE = { k: 'struct', name: 'page' } as const;
 
@@ -153,13 +155,17 @@ export class Env {
   /** functions whose definition could not be compiled */
   readonly broken = new Map<string, Unsupported>();
   readonly stubsUsed = new Set<string>();
+  /** the static keys the file defines, and whether each starts enabled (nothing a walk does flips one) */
+  readonly staticKeys: ReadonlyMap<string, boolean>;
   /** how many times a name nothing binds was compiled (an assertion's condition is checked by it) */
   unknownHits = 0;
   constructor(
     readonly arch: ArchModel,
     readonly cfg: InterpConfig,
     readonly levels: readonly Level[] = LEVEL_NAMES,
+    text = '',
   ) {
+    this.staticKeys = staticKeysOf(text);
     this.w = widthsOf(arch);
     this.types = typedefs(this.w);
   }
@@ -171,4 +177,17 @@ export class Env {
     const e = this.broken.get(name);
     return e ?? new Unsupported(`call to ${name}()`, l);
   }
+}
+
+/**
+ * DEFINE_STATIC_KEY_TRUE/FALSE(name) (and _RO), what it expands to where the tree's headers are
+ * read (`struct static_key_true name = ...`), and the older `struct static_key name =
+ * STATIC_KEY_INIT_TRUE/FALSE`.
+ */
+export function staticKeysOf(text: string): Map<string, boolean> {
+  const out = new Map<string, boolean>();
+  for (const m of text.matchAll(/\bDEFINE_STATIC_KEY_(TRUE|FALSE)(?:_RO)?\s*\(\s*(\w+)\s*\)/g)) out.set(m[2], m[1] === 'TRUE');
+  for (const m of text.matchAll(/\bstruct\s+static_key_(true|false)\s+(\w+)\s*=/g)) out.set(m[2], m[1] === 'true');
+  for (const m of text.matchAll(/\bstruct\s+static_key\s+(\w+)\s*=\s*STATIC_KEY_INIT(_TRUE|_FALSE)?\b/g)) out.set(m[1], m[2] === '_TRUE');
+  return out;
 }

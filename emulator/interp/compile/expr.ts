@@ -8,6 +8,7 @@ import { BOOL, common, converter, type CType, INT, int, is64, isInt, longType, p
 import { entVal, type LoadedEnt, loadEnt, N, peek, twoHalves } from '../kapi/pgtable';
 import { mappingOf } from '../kapi/page';
 import { specType } from '../kapi/types';
+import { stubLabel, stubResult } from '../kapi/stubs';
 import { ArrPtr, CURRENT, FieldRef, type Frame, LocalRef, MmRef, TablePtr, type Thread, Unsupported } from '../runtime';
 import { type CNode, type Ev, field, fixedValue, line, type Local, named, PAGE, type Place, type X } from './env';
 import { FB } from './builder';
@@ -128,6 +129,12 @@ export function identifier(b: FB, n: CNode): X {
     let v = conv(bi.value!(seen));
     const read = (th: Thread) => (th.k.arch === seen ? v : ((seen = th.k.arch), (v = conv(bi.value!(seen)))));
     return { t, ev: read, js: `${b.k(read)}(t)` };
+  }
+  // a global or a constant of a header the tree does not give: the user's word for its value
+  const stub = b.env.cfg.stubs[name];
+  if (stub !== undefined) {
+    b.env.stubsUsed.add(stubLabel(name, stub, false));
+    return constX(INT, stubResult(stub));
   }
   return { t: INT, ev: unknownName(b, `identifier ${name}`, line(n)) };
 }

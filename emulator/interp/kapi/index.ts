@@ -37,6 +37,7 @@ export const COMPILER_FORMS: { name: string; doc: string }[] = [
   { name: 'sizeof', doc: 'the size of the type on this arch (unsigned long: 8 or 4)' },
   { name: 'current / current->mm', doc: 'the calling task and its mm' },
   { name: 'min / max / min_t / max_t', doc: 'the smaller or larger of two values (in the given type)' },
+  { name: 'static_branch_likely / static_branch_unlikely / static_key_enabled / static_key_true / static_key_false', doc: 'the static key\'s state: as the file defines it (DEFINE_STATIC_KEY_TRUE/FALSE; no walk flips one), or as a stub says for a key of another file' },
 ];
 
 /** Every built-in as a Markdown table: name, family, kind, semantics. */

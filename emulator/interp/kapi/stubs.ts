@@ -1,6 +1,7 @@
 /**
- * User stubs: what a reviewer says a name the census cannot know does (a vendor hook, a
- * distribution's own helper), so the file's code runs on past it. Set per workspace
+ * User stubs: what a reviewer says a name the census cannot know does or holds (a vendor hook, a
+ * distribution's own helper, a global or a static key its headers define), so the file's code
+ * runs on past it. Set per workspace
  * (`gupLens.stubs`) or per run (`--stub NAME=noop|0|1|true|false`); every result that used one
  * names it.
  * Layer: pure emulator.
@@ -34,7 +35,15 @@ export function stubResult(v: StubValue): number {
   return v === '1' || v === 'true' ? 1 : 0;
 }
 
-/** How a stub reads in a result: "vendor_hook()=noop". */
-export function stubLabel(name: string, v: StubValue): string {
-  return `${name}()=${v}`;
+/** How a stub reads in a result: "vendor_hook()=noop" for a call, "vendor_flag=0" for a name read as a value. */
+export function stubLabel(name: string, v: StubValue, call = true): string {
+  return call ? `${name}()=${v}` : `${name}=${v}`;
+}
+
+/** What stopped a run (`call to f()`, `identifier x`, `static key k`), where a stub can get past it: the --stub that would. */
+export function stubHint(what: string): string | undefined {
+  const call = /^call to (\w+)\(\)$/.exec(what)?.[1];
+  if (call) return `--stub ${call}=noop|0|1 says what it does`;
+  const valued = /^(?:identifier|static key) (\w+)$/.exec(what)?.[1];
+  return valued ? `--stub ${valued}=0|1 gives it a value` : undefined;
 }
