@@ -83,9 +83,11 @@ export class ArrPtr {
     readonly a: number[],
     readonly off: number,
     readonly len = Infinity,
+    /** a local array's name (else it is the caller's pages[]) */
+    readonly local?: string,
   ) {}
   plus(n: number): ArrPtr {
-    return new ArrPtr(this.a, this.off + n, this.len);
+    return new ArrPtr(this.a, this.off + n, this.len, this.local);
   }
 }
 

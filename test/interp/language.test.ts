@@ -165,13 +165,26 @@ int keys(void) { int r = 0; if (static_branch_likely(&gup_key_on)) r += 1; if (s
 int other_key(void) { return static_branch_unlikely(&vendor_key) ? 5 : 6; }
 int header_global(void) { return vendor_limit ? 1 : 2; }
 int counters(int a) { count_vm_event(AN_EVENT_OF_A_HEADER); this_cpu_inc(a_vendor_stat); vendor_account(a_vendor_stat, a++); return a; }
+int histogram(int n) {
+	int i, r = 0;
+	for (i = 0; i < n; i++) {
+		unsigned long seen[4] = { 0 };
+		seen[i & 3] += 1;
+		seen[(i + 1) & 3] += 2;
+		asm volatile("" ::: "memory");
+		r += seen[0] + seen[1] * 10;
+	}
+	return r;
+}
+int past_end(void) { int a[2]; a[2] = 1; return a[0]; }
+int asm_out(void) { int x; asm("mov %0, 1" : "=r"(x)); return x; }
 `;
   const build = (stubs: string[] = []) => {
     const a = getArch('x86-64');
     const model = getVersion('generic-2014');
     const v = sourceVersion(VENDOR, parse, a, model, { stubs: parseStubs(stubs) });
     const k = makeKern(buildMachine(a, model.era, { mappings: [] }), model, undefined, 'test', 0, false);
-    return { v, run: (name: string) => callFunction(v, k, name, name === 'counters' ? [3] : []) };
+    return { v, run: (name: string, ...args: unknown[]) => callFunction(v, k, name, name === 'counters' ? [3] : args) };
   };
 
   it('a static key the file defines reads as it was defined; one of another file stops the run until a stub gives it', () => {
@@ -181,6 +194,14 @@ int counters(int a) { count_vm_event(AN_EVENT_OF_A_HEADER); this_cpu_inc(a_vendo
     const given = build(['vendor_key=1']);
     expect(given.run('other_key')).toBe(5);
     expect(given.v.stubsUsed).toContain('vendor_key=1');
+  });
+
+  it('a local array is made afresh and zeroed where it is declared, decays to a pointer, and a store outside it stops the run; an asm without outputs is a barrier, one with outputs stops', () => {
+    const { run } = build();
+    // i=0: seen = [1, 2, 0, 0] -> 1 + 20; i=1: [0, 1, 2, 0] -> 10; i=2: [0, 0, 1, 2] -> 0; i=3: [2, 0, 0, 1] -> 2
+    expect(run('histogram', 4)).toBe(21 + 10 + 0 + 2);
+    expect(() => run('past_end')).toThrow(/a store to a\[2\], outside the local array of 2/);
+    expect(() => run('asm_out')).toThrow(/inline asm with outputs/);
   });
 
   it('a global of a header the tree does not give stops the run, and a stub gives it a value', () => {

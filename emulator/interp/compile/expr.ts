@@ -97,6 +97,13 @@ export function expr(b: FB, n: CNode): X {
       const v = is64(t) ? BigInt(size) : size;
       return constX(t, v);
     }
+    case 'gnu_asm_expression': {
+      // an asm with no outputs changes nothing the model holds: a compiler barrier or a hint
+      // (`asm volatile("" ::: "memory")`); one with outputs gives values no one can know here
+      const outs = field(n, 'output_operands');
+      if (outs && named(outs).length) throw new Unsupported(`inline asm with outputs (${n.text.slice(0, 40)})`, l);
+      return { t: VOID, ev: () => undefined, js: 'undefined' };
+    }
     default:
       throw new Unsupported(`expression ${n.type} (${n.text.slice(0, 40)})`, l);
   }
@@ -207,14 +214,20 @@ export function place(b: FB, n: CNode): Place {
 /** *p for a pointer that is not into a page-table page (locals, pages[], counters). */
 function readThrough(t: Thread, p: any, l: number): any {
   if (p instanceof LocalRef) return p.past === 0 ? p.v[p.i] : pastLocal(p, l);
-  if (p instanceof ArrPtr) return p.a[p.off] ?? 0;
+  if (p instanceof ArrPtr) return p.local !== undefined && !(p.off >= 0 && p.off < p.len) ? pastArray(p, p.off, l) : p.a[p.off] ?? 0;
   if (p instanceof TablePtr) return t.k.m.load(p);
   throw new Unsupported('a read through a pointer the model does not know', l);
 }
 
 /** p[i] without making the pointer p + i (pages[*nr] on every page of a walk) */
 function readAt(t: Thread, p: any, i: number, l: number): any {
-  return p instanceof ArrPtr ? p.a[p.off + i] ?? 0 : readThrough(t, ptrPlus(p, i, l), l);
+  if (!(p instanceof ArrPtr)) return readThrough(t, ptrPlus(p, i, l), l);
+  const at = p.off + i;
+  return p.local !== undefined && !(at >= 0 && at < p.len) ? pastArray(p, at, l) : p.a[at] ?? 0;
+}
+
+function pastArray(p: ArrPtr, at: number, l: number): never {
+  throw new Unsupported(`a read of ${p.local}[${at}], outside the local array of ${p.len}`, l);
 }
 
 function writeAt(t: Thread, p: any, i: number, v: any, l: number): void {
@@ -224,6 +237,7 @@ function writeAt(t: Thread, p: any, i: number, v: any, l: number): void {
 
 /** A store into the caller's pages[]: past its nr_pages entries the kernel would corrupt memory, so the run stops there. */
 function storeIn(p: ArrPtr, at: number, v: any, l: number): void {
+  if (p.local !== undefined && !(at >= 0 && at < p.len)) throw new Unsupported(`a store to ${p.local}[${at}], outside the local array of ${p.len}`, l);
   if (at >= p.len) throw new WalkOverrun(p.a.slice(0, p.len) as number[], p.len, l);
   if (!(at >= 0)) throw new Unsupported(`a store to pages[${at}], before the caller's array`, l);
   p.a[at] = v;

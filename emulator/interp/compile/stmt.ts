@@ -4,7 +4,8 @@
  * Layer: pure emulator.
  */
 import { N } from '../kapi/pgtable';
-import { type Frame, type Op, type Thread, Unsupported } from '../runtime';
+import type { CType } from '../ctypes';
+import { ArrPtr, type Frame, type Op, type Thread, Unsupported } from '../runtime';
 import { type CNode, field, fixedValue, type Label, line, named, notABranch } from './env';
 import { FB } from './builder';
 import { baseType, declarator } from './types';
@@ -27,6 +28,30 @@ export function effect(b: FB, n: CNode): void {
   b.op((t, f) => void e(t, f), b.js(x));
 }
 
+/**
+ * A local array (`unsigned long seen[4] = { 0 };`): made afresh, zeroed, each time its declaration
+ * runs; its name is a pointer to its first element, as it decays in C. Reads and writes outside it
+ * stop the run.
+ */
+function localArray(b: FB, d: CNode, n: CNode, name: string, t: CType, init: CNode | undefined, size: CNode | null): void {
+  const l = line(n);
+  if (t.k !== 'ptr') throw new Unsupported(`the array ${name}`, l);
+  if (init && (init.type !== 'initializer_list' || !zeroInit(init))) throw new Unsupported(`an initializer with values for the array ${name} (only zeroing ones)`, l);
+  let len = NaN;
+  try {
+    const v = size ? expr(b, size).ev(undefined as never, undefined as never) : NaN;
+    len = Number(v);
+  } catch {
+    // a length that is not a constant: said below
+  }
+  if (!Number.isInteger(len) || len <= 0 || len > 1 << 16) throw new Unsupported(`the array ${name}[${size?.text ?? ''}]: its length is not a constant the interpreter knows (up to 65536)`, l);
+  b.mark(d, n.text);
+  const loc = b.local(name, t, l);
+  const s = loc.slot;
+  const z = zeroOf(t.to);
+  b.op((_t, f) => void (f.v[s] = new ArrPtr(new Array(len).fill(z), 0, len, name)));
+}
+
 export function statement(b: FB, n: CNode): void {
   const l = line(n);
   switch (n.type) {
@@ -40,7 +65,11 @@ export function statement(b: FB, n: CNode): void {
     case 'declaration': {
       const base = baseType(b.env, field(n, 'type'));
       for (const d of n.childrenForFieldName('declarator').filter((c): c is CNode => !!c)) {
-        const { name, t, init } = declarator(b.env, base, d);
+        const { name, t, init, size } = declarator(b.env, base, d);
+        if (size !== undefined) {
+          localArray(b, d, n, name, t, init, size);
+          continue;
+        }
         if (init && init.type === 'initializer_list') {
           // { 0 }, { NULL }, {}, { .field = 0 }: the object starts zeroed; { v } for a scalar is v
           const one = scalarInit(init);

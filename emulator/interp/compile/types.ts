@@ -45,12 +45,20 @@ export function baseType(env: Env, n: CNode | null): CType {
 }
 
 /** A declarator applied to a base type: its name, its type, its initializer. */
-export function declarator(env: Env, base: CType, d: CNode | null): { name: string; t: CType; init?: CNode; node: CNode | null } {
+export function declarator(env: Env, base: CType, d: CNode | null): { name: string; t: CType; init?: CNode; node: CNode | null; size?: CNode | null } {
   let t = base;
   let init: CNode | undefined;
+  /** an array's length as written (null: `[]`); the array is a pointer to its first element, as it decays */
+  let size: CNode | null | undefined;
   let n = d;
   while (n) {
     switch (n.type) {
+      case 'array_declarator':
+        if (size !== undefined) throw new Unsupported(`an array of arrays (${n.text})`, line(n));
+        size = field(n, 'size');
+        t = ptr(t);
+        n = field(n, 'declarator');
+        continue;
       case 'init_declarator':
         init = field(n, 'value') ?? undefined;
         n = field(n, 'declarator');
@@ -65,7 +73,7 @@ export function declarator(env: Env, base: CType, d: CNode | null): { name: stri
         continue;
       case 'identifier':
       case 'field_identifier':
-        return { name: n.text, t, init, node: n };
+        return { name: n.text, t, init, node: n, ...(size !== undefined && { size }) };
       case 'function_declarator':
         n = field(n, 'declarator');
         continue;
