@@ -19,10 +19,11 @@ import { levelNamesOf } from './kapi/pgtable';
 import { type CompiledFn, Unsupported } from './runtime';
 import { type CNode, Env, field, line, named, type Program } from './compile/env';
 import { FB } from './compile/builder';
-import { signature } from './compile/types';
+import { baseType, declarator, signature } from './compile/types';
+import { expr } from './compile/expr';
 import { emit } from './compile/emit';
 import { statement } from './compile/stmt';
-import { zeroOf } from './compile/values';
+import { conv, zeroOf } from './compile/values';
 import { formatted } from '../run/formatted';
 
 export type { CNode, Program } from './compile/env';
@@ -75,7 +76,8 @@ export function compileProgram(root: CNode, arch: ArchModel, cfg: InterpConfig, 
           const name = /(\w+)\s*\(/.exec(c.text)?.[1] ?? '?';
           broken.set(name, formatted(asUnsupported(e, name, c)));
         }
-      } else if (c.type === 'preproc_if' || c.type === 'preproc_ifdef' || c.type === 'preproc_else' || c.type === 'linkage_specification' || c.type === 'declaration_list') visit(c);
+      } else if (c.type === 'declaration') globalsOf(env, c);
+      else if (c.type === 'preproc_if' || c.type === 'preproc_ifdef' || c.type === 'preproc_else' || c.type === 'linkage_specification' || c.type === 'declaration_list') visit(c);
     }
   };
   visit(root);
@@ -97,6 +99,37 @@ export function compileProgram(root: CNode, arch: ArchModel, cfg: InterpConfig, 
     for (const c of calls) if (!done.has(c)) todo.push(c);
   }
   return { fns: env.fns, broken, unknown: env.unknown, assumed: env.assumed, zeroFields: env.zeroFields, cfg, stubsUsed: [...env.stubsUsed].sort(), defined: [...defs.keys()], slowPath: [...slowPath], levels: env.levels };
+}
+
+/**
+ * A file-scope declaration's variables: each scalar or pointer the file defines here (not extern),
+ * with its constant initializer or zero. Anything else (an array, a struct, an initializer that is
+ * no constant, a type the interpreter does not know) stays unbound: a run that reads it stops there.
+ */
+function globalsOf(env: Env, n: CNode): void {
+  if (named(n).some((c) => c.type === 'storage_class_specifier' && c.text === 'extern')) return;
+  let base;
+  try {
+    base = baseType(env, field(n, 'type'));
+  } catch {
+    return;
+  }
+  for (const d of n.childrenForFieldName('declarator').filter((c): c is CNode => !!c)) {
+    if (d.type === 'function_declarator') continue;
+    try {
+      const { name, t, init, size } = declarator(env, base, d);
+      if (!name || size !== undefined || t.k === 'struct' || t.k === 'void' || env.globals.has(name)) continue;
+      let v = zeroOf(t);
+      if (init) {
+        const x = expr(new FB(env, name, t), init);
+        v = conv(x.t, t)(x.ev(undefined as never, undefined as never));
+      }
+      env.globals.set(name, { slot: env.globalInit.length, t });
+      env.globalInit.push(v);
+    } catch {
+      // not a constant the interpreter can read: left unbound
+    }
+  }
 }
 
 /** The name a function definition declares, without resolving its types. */

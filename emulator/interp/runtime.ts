@@ -134,6 +134,18 @@ export interface RunCtx {
   levels: readonly Level[];
 }
 
+/**
+ * The file's own global variables, as one actor's runs of its code left them: they last over its
+ * GUP calls (a repeat sees what the first call wrote) and start afresh in each world the explorer
+ * builds (a new actor). Keyed by the compiled program they belong to.
+ */
+const GLOBALS = new WeakMap<object, { of: object; v: unknown[] }>();
+export function fileGlobals(k: object, of: object, init: readonly unknown[]): unknown[] {
+  let g = GLOBALS.get(k);
+  if (!g || g.of !== of) GLOBALS.set(k, (g = { of, v: init.slice() }));
+  return g.v;
+}
+
 export class Thread {
   readonly stack: Frame[] = [];
   /** stop the run loop after this op: a scheduling point, a sub-generator to run, or the end */

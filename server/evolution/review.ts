@@ -227,6 +227,11 @@ function touched(text: string | undefined, file: CFile | undefined, ranges: [num
   return file.functions.filter((f) => isGup(f.name) && ranges.some(([a, b]) => a <= f.endLine && b >= f.startLine));
 }
 
+/** Every function of a side the changed lines fall in. */
+function inRanges(file: CFile | undefined, ranges: [number, number][]): string[] {
+  return (file?.functions ?? []).filter((f) => ranges.some(([a, b]) => a <= f.endLine && b >= f.startLine)).map((f) => f.name);
+}
+
 /**
  * How far each hunk of a file patch landed from where its header says, in lines (a patch mailed
  * against another tree applies at an offset): which hunk of the document a function's lens goes
@@ -408,6 +413,10 @@ async function reviewStep(mail: MailPatch, before: Files, after: Files, base: Pa
     const names = [...new Set([...fb.map((x) => x.name), ...fa.map((x) => x.name)])];
     if (!names.length) {
       apiOnly();
+      // the functions it does change, where GUP-fast never goes (the slow path, a helper nothing calls now)
+      const api = new Set(kapiTouched(f));
+      const other = [...new Set([...inRanges(pb, ranges.old), ...inRanges(pa, ranges.new)])].filter((x) => !api.has(x));
+      if (other.length) notes.push(`${path}: changes ${other.slice(0, 8).join(', ')}${other.length > 8 ? ` and ${other.length - 8} more` : ''}, which no GUP-fast walk reaches: nothing to replay`);
       continue;
     }
     const hunkAt = (name: string) => {

@@ -286,6 +286,9 @@ describe('patch review', () => {
     const out: string[] = [];
     await cmdReview({ patch, tree: dir, json: false, races: true }, (l) => out.push(l), () => undefined);
     expect(out).toContain('  touches no GUP-fast function: nothing to replay or explore');
+    // and names what it does change, where no walk goes
+    expect(p.notes).toContain('mm/gup.c: changes slow_note, which no GUP-fast walk reaches: nothing to replay');
+    expect(out).toContain('  note: mm/gup.c: changes slow_note, which no GUP-fast walk reaches: nothing to replay');
   });
 
   it('plain diffs name files as patch(1) takes them: a backup\'s .orig, two trees diffed whole (-p1), a diff made above the tree; a kernel path is never shortened into another', async () => {

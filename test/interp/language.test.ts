@@ -177,6 +177,12 @@ int histogram(int n) {
 	return r;
 }
 int past_end(void) { int a[2]; a[2] = 1; return a[0]; }
+static int vendor_calls;
+static bool vendor_on = true;
+static unsigned long vendor_limit_bytes = 4096 * 2;
+extern int vendor_extern_flag;
+int use_globals(void) { vendor_calls++; if (!vendor_on) return -1; return vendor_calls * 1000 + (int)(vendor_limit_bytes >> 12); }
+int read_extern(void) { return vendor_extern_flag; }
 int asm_out(void) { int x; asm("mov %0, 1" : "=r"(x)); return x; }
 `;
   const build = (stubs: string[] = []) => {
@@ -202,6 +208,14 @@ int asm_out(void) { int x; asm("mov %0, 1" : "=r"(x)); return x; }
     expect(run('histogram', 4)).toBe(21 + 10 + 0 + 2);
     expect(() => run('past_end')).toThrow(/a store to a\[2\], outside the local array of 2/);
     expect(() => run('asm_out')).toThrow(/inline asm with outputs/);
+  });
+
+  it('the file\'s own globals start as initialized and keep what the actor\'s calls wrote; a fresh actor starts afresh; an extern one is a header\'s', () => {
+    const { run } = build();
+    expect(run('use_globals')).toBe(1002);
+    expect(run('use_globals')).toBe(2002);
+    expect(build().run('use_globals')).toBe(1002);
+    expect(() => run('read_extern')).toThrow(/identifier vendor_extern_flag/);
   });
 
   it('a global of a header the tree does not give stops the run, and a stub gives it a value', () => {

@@ -155,6 +155,9 @@ export class Env {
   /** functions whose definition could not be compiled */
   readonly broken = new Map<string, Unsupported>();
   readonly stubsUsed = new Set<string>();
+  /** the file's own global variables (a scalar or a pointer, with a constant initializer): where each is kept, and the values they start with */
+  readonly globals = new Map<string, { slot: number; t: CType }>();
+  readonly globalInit: unknown[] = [];
   /** the static keys the file defines, and whether each starts enabled (nothing a walk does flips one) */
   readonly staticKeys: ReadonlyMap<string, boolean>;
   /** how many times a name nothing binds was compiled (an assertion's condition is checked by it) */

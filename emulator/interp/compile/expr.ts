@@ -9,7 +9,7 @@ import { entVal, type LoadedEnt, loadEnt, N, peek, twoHalves } from '../kapi/pgt
 import { mappingOf } from '../kapi/page';
 import { specType } from '../kapi/types';
 import { stubLabel, stubResult } from '../kapi/stubs';
-import { ArrPtr, CURRENT, FieldRef, type Frame, LocalRef, MmRef, TablePtr, type Thread, Unsupported } from '../runtime';
+import { ArrPtr, CURRENT, FieldRef, fileGlobals, type Frame, LocalRef, MmRef, TablePtr, type Thread, Unsupported } from '../runtime';
 import { type CNode, type Ev, field, fixedValue, line, type Local, named, PAGE, type Place, type X } from './env';
 import { FB } from './builder';
 import { arith, compare, constX, conv, fromJs, literal, ptrEq, ptrIndex, ptrPlus } from './values';
@@ -123,6 +123,8 @@ export function identifier(b: FB, n: CNode): X {
     const s = loc.slot;
     return { t: loc.t, ev: (_t, f) => f.v[s], js: `V[${s}]` };
   }
+  const g = globalPlace(b, name);
+  if (g) return { t: g.t, ev: g.get };
   if (name === 'current') return { t: ptr({ k: 'struct', name: 'task_struct' }), ev: () => CURRENT, js: b.k(CURRENT) };
   if (name === 'NULL') return constX(ptr(VOID), null);
   if (name === 'true' || name === 'false') return constX(BOOL, name === 'true' ? 1 : 0);
@@ -146,6 +148,18 @@ export function identifier(b: FB, n: CNode): X {
   return { t: INT, ev: unknownName(b, `identifier ${name}`, line(n)) };
 }
 
+/** One of the file's own global variables, kept per actor (runtime.ts fileGlobals). */
+function globalPlace(b: FB, name: string): Place | undefined {
+  const env = b.env;
+  const g = env.globals.get(name);
+  if (!g) return undefined;
+  const s = g.slot;
+  const of = env.globals;
+  const init = env.globalInit;
+  const store = (t: Thread) => fileGlobals(t.k, of, init);
+  return { t: g.t, get: (t) => store(t)[s], set: (t, _f, v) => void (store(t)[s] = v) };
+}
+
 /** A place (lvalue): a local, *p, a[i], x.f, p->f. */
 export function place(b: FB, n: CNode): Place {
   const l = line(n);
@@ -154,7 +168,11 @@ export function place(b: FB, n: CNode): Place {
       return place(b, named(n)[0]);
     case 'identifier': {
       const loc = b.lookup(n.text);
-      if (!loc) throw new Unsupported(`assignment to ${n.text}, which is not a local`, l);
+      if (!loc) {
+        const g = globalPlace(b, n.text);
+        if (g) return g;
+        throw new Unsupported(`assignment to ${n.text}, which is not a local or a variable of the file`, l);
+      }
       const s = loc.slot;
       const name = n.text;
       return {
