@@ -4,6 +4,7 @@
  * parsed unified diff (the `diff` library's), with the document lines of its headers and hunks so
  * the fronts can put lenses there. Applying is pure: text in, text out, never the work tree.
  */
+import { decodeMail, decodeWords } from './mime';
 import { applyPatch, parsePatch, type StructuredPatch } from 'diff';
 
 export interface FilePatch {
@@ -45,9 +46,16 @@ export function parseMails(text: string): MailPatch[] {
   const out: MailPatch[] = [];
   starts.forEach((s, k) => {
     const e = k + 1 < starts.length ? starts[k + 1] : lines.length;
-    out.push(parseMail(lines, s, e));
+    // a body in quoted-printable or base64 (a mail client's, a list archive's) is read decoded, its lines placed where they came from
+    const d = decodeMail(lines, s, e);
+    out.push(d ? relined(parseMail(d.lines, 0, d.lines.length), (l) => d.at[Math.min(l, d.at.length - 1)] ?? s) : parseMail(lines, s, e));
   });
   return out;
+}
+
+/** A mail parsed from other lines than the document's (decoded, unquoted), its line numbers put back on the document's. */
+function relined(m: MailPatch, place: (l: number) => number): MailPatch {
+  return { ...m, line: place(m.line), files: m.files.map((f) => ({ ...f, line: place(f.line), hunks: f.hunks.map((h) => ({ ...h, line: place(h.line) })) })) };
 }
 
 /**
@@ -72,12 +80,7 @@ export function parseQuotedMails(text: string): MailPatch[] {
   const place = (l: number) => at[Math.min(l, at.length - 1)] ?? 0;
   return parseMails(lines.join('\n'))
     .filter((m) => m.files.length)
-    .map((m) => ({
-      ...m,
-      subject: m.subject.startsWith('changes to ') && subject ? subject.replace(/^\[PATCH[^\]]*\]\s*/, '') : m.subject,
-      line: place(m.line),
-      files: m.files.map((f) => ({ ...f, line: place(f.line), hunks: f.hunks.map((h) => ({ ...h, line: place(h.line) })) })),
-    }));
+    .map((m) => ({ ...relined(m, place), subject: m.subject.startsWith('changes to ') && subject ? subject.replace(/^\[PATCH[^\]]*\]\s*/, '') : m.subject }));
 }
 
 function subjectOf(lines: string[], s: number, e: number): string {
@@ -86,7 +89,7 @@ function subjectOf(lines: string[], s: number, e: number): string {
     if (!m) continue;
     let subj = m[1];
     for (let j = i + 1; j < e && /^[ \t]/.test(lines[j]); j++) subj += ' ' + lines[j].trim();
-    return subj.trim();
+    return decodeWords(subj.trim());
   }
   return '';
 }

@@ -61,6 +61,54 @@ describe('patch review', () => {
     expect(parseMails('From: someone\nSubject: hello\n\njust words\n')[0].files).toEqual([]);
   });
 
+  it('a mail whose body is quoted-printable or base64 (in a multipart mail) is read decoded: the same patch, its hunks on the lines the reader sees, an encoded subject decoded', async () => {
+    const { dir, mail } = treeWithPatch(V510_NO_SEQ, V510, 'mm/gup: fast GUP backs off while fork copies');
+    const [head, body] = [mail.slice(0, mail.indexOf('\n\n')), mail.slice(mail.indexOf('\n\n') + 2)];
+    // quoted-printable as a mail client writes it: '=' and tabs escaped, lines folded at 76 with a trailing '='
+    const qpLine = (l: string) => {
+      const esc = l.replace(/=/g, '=3D').replace(/\t/g, '=09').replace(/ $/, '=20');
+      const out: string[] = [];
+      let rest = esc;
+      while (rest.length > 75) {
+        let cut = 75;
+        while (/=[0-9A-F]?$/.test(rest.slice(0, cut))) cut--;
+        out.push(rest.slice(0, cut) + '=');
+        rest = rest.slice(cut);
+      }
+      return [...out, rest].join('\n');
+    };
+    const qp = `${head.replace(/^Subject: .*$/m, 'Subject: =?UTF-8?q?=5BPATCH=5D_mm/gup=3A_fast_GUP_backs_off_while_fork_copies?=')}\nMIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: quoted-printable\n\n${body.split('\n').map(qpLine).join('\n')}`;
+    expect(qp).toMatch(/=3D/);
+    expect(qp).toMatch(/=\n/);
+    const b64 = `${head}\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="sep"\n\n--sep\nContent-Type: text/plain\n\nThe fix, attached.\n\n--sep\nContent-Type: text/x-patch; name="0001.patch"\nContent-Transfer-Encoding: base64\n\n${Buffer.from(body).toString('base64').replace(/(.{76})/g, '$1\n')}\n--sep--\n`;
+    const plain = (await review(mail, { tree: dir, races: false })).patches[0];
+    for (const text of [qp, b64]) {
+      const [m] = parseMails(text);
+      expect(m.subject).toBe('mm/gup: fast GUP backs off while fork copies');
+      expect(m.files.map((f) => f.newPath)).toEqual(['mm/gup.c']);
+      const p = (await review(text, { tree: dir, races: false })).patches[0];
+      expect(p.problems).toEqual([]);
+      expect(p.functions.map((f) => [f.name, f.before, f.after])).toEqual(plain.functions.map((f) => [f.name, f.before, f.after]));
+    }
+    // quoted-printable: each hunk on the document line its @@ header starts on
+    const doc = qp.split('\n');
+    expect(parseMails(qp)[0].files[0].hunks.every((h) => doc[h.line].startsWith('@@ '))).toBe(true);
+  }, 60_000);
+
+  it('a mail that says it is encoded but is garbage, or a multipart mail with broken boundaries, is read without a throw (fast-check)', () => {
+    const enc = fc.constantFrom('quoted-printable', 'base64', 'QUOTED-PRINTABLE', '8bit');
+    const mp = fc.constantFrom('', 'Content-Type: multipart/mixed; boundary="b"\n', 'Content-Type: multipart/alternative; boundary=b\n');
+    fc.assert(
+      fc.property(enc, mp, fc.array(fc.oneof(fc.string(), fc.constantFrom('--b', '--b--', '=', '=3', '=ZZ', '@@ -1 +1 @@', 'diff --git a/mm/gup.c b/mm/gup.c', '', 'Content-Transfer-Encoding: base64')), { maxLength: 40 }), (e, m, body) => {
+        const text = `From: x <x@example.org>\nSubject: =?UTF-8?B?${Buffer.from('t').toString('base64')}?= =?bogus\n${m}Content-Transfer-Encoding: ${e}\n\n${body.join('\n')}\n`;
+        const mails = parseMails(text);
+        expect(mails.length).toBe(1);
+        for (const f of mails[0].files) expect(f.line).toBeGreaterThanOrEqual(0);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('the 2013 ARM RFC as mailed, without a tree: the new file runs from the patch alone, and its races show on the after side', async () => {
     const file = join(corpus, 'arm-rfc-2013.patch');
     if (!existsSync(file)) return console.warn('skipped: ../shared/corpus is absent');

@@ -1,0 +1,133 @@
+/**
+ * A mail's body as its transfer encoding says: a patch saved from a mail client or a list archive
+ * often comes quoted-printable (`=3D` for `=`, a line folded with a trailing `=`) or base64, or as
+ * a part of a multipart mail. Each decoded line keeps the document line it came from, so the
+ * lenses still go on the mail as the reader sees it.
+ * Layer: protocol-free (server/evolution).
+ */
+
+export interface Decoded {
+  lines: string[];
+  /** per decoded line: the 0-based document line it starts on */
+  at: number[];
+}
+
+interface Part {
+  headers: Map<string, string>;
+  /** the first body line, and the end (exclusive) */
+  body: number;
+  end: number;
+}
+
+/** The headers from line s to the first blank line (folded lines joined), names lowercased, and where the body starts. */
+function headersOf(lines: string[], s: number, e: number): Part {
+  const headers = new Map<string, string>();
+  let i = s;
+  let last = '';
+  for (; i < e && lines[i] !== ''; i++) {
+    const l = lines[i];
+    if (/^[ \t]/.test(l) && last) headers.set(last, `${headers.get(last)} ${l.trim()}`);
+    else {
+      const m = /^([A-Za-z][\w-]*):\s*(.*)$/.exec(l);
+      if (m) headers.set((last = m[1].toLowerCase()), m[2]);
+    }
+  }
+  return { headers, body: Math.min(i + 1, e), end: e };
+}
+
+const encodingOf = (p: Part) => (p.headers.get('content-transfer-encoding') ?? '').trim().toLowerCase();
+
+/** Quoted-printable lines: `=XX` a byte, a trailing `=` joins the next line (UTF-8 decoded once a line is whole). */
+function quotedPrintable(lines: string[], from: number, to: number, out: Decoded): void {
+  let bytes: number[] = [];
+  let start = from;
+  for (let i = from; i < to; i++) {
+    const l = lines[i];
+    const soft = l.endsWith('=');
+    const text = soft ? l.slice(0, -1) : l.replace(/[ \t]+$/, '');
+    for (let j = 0; j < text.length; j++) {
+      const hex = text[j] === '=' ? /^[0-9A-Fa-f]{2}$/.exec(text.slice(j + 1, j + 3)) : null;
+      if (hex) {
+        bytes.push(parseInt(hex[0], 16));
+        j += 2;
+      } else for (const b of Buffer.from(text[j], 'utf8')) bytes.push(b);
+    }
+    if (soft && i + 1 < to) continue;
+    out.lines.push(Buffer.from(bytes).toString('utf8'));
+    out.at.push(start);
+    bytes = [];
+    start = i + 1;
+  }
+}
+
+/** A base64 body: its decoded lines spread over the document lines it took. */
+function base64(lines: string[], from: number, to: number, out: Decoded): void {
+  const text = Buffer.from(lines.slice(from, to).join(''), 'base64').toString('utf8').split(/\r\n|\r|\n/);
+  text.forEach((l, k) => {
+    out.lines.push(l);
+    out.at.push(from + Math.floor((k * Math.max(1, to - from)) / Math.max(1, text.length)));
+  });
+}
+
+function plain(lines: string[], from: number, to: number, out: Decoded): void {
+  for (let i = from; i < to; i++) {
+    out.lines.push(lines[i]);
+    out.at.push(i);
+  }
+}
+
+/** One part's body, decoded (a multipart one: each of its parts in turn, the boundaries left out). */
+function decodePart(lines: string[], p: Part, out: Decoded, depth: number): boolean {
+  const type = p.headers.get('content-type') ?? '';
+  const boundary = /multipart\/[\w-]+\s*;.*?boundary="?([^";]+)"?/i.exec(type)?.[1];
+  if (boundary && depth < 4) {
+    const marks: number[] = [];
+    for (let i = p.body; i < p.end; i++) if (lines[i] === `--${boundary}` || lines[i] === `--${boundary}--`) marks.push(i);
+    let any = false;
+    for (let k = 0; k < marks.length && lines[marks[k]] !== `--${boundary}--`; k++) {
+      const inner = headersOf(lines, marks[k] + 1, marks[k + 1] ?? p.end);
+      any = decodePart(lines, inner, out, depth + 1) || any;
+    }
+    // a multipart mail is decoded even where no part is encoded: its boundaries and part headers are no diff
+    return any || marks.length > 0;
+  }
+  const enc = encodingOf(p);
+  if (enc === 'quoted-printable') quotedPrintable(lines, p.body, p.end, out);
+  else if (enc === 'base64') base64(lines, p.body, p.end, out);
+  else plain(lines, p.body, p.end, out);
+  return enc === 'quoted-printable' || enc === 'base64';
+}
+
+/**
+ * The mail from line s to e with its body decoded (headers as they are), or undefined where
+ * nothing in it is encoded (the lines are read as they stand).
+ */
+export function decodeMail(lines: string[], s: number, e: number): Decoded | undefined {
+  const top = headersOf(lines, s, e);
+  const multipart = /multipart\//i.test(top.headers.get('content-type') ?? '');
+  const enc = encodingOf(top);
+  if (!multipart && enc !== 'quoted-printable' && enc !== 'base64') return undefined;
+  const out: Decoded = { lines: [], at: [] };
+  plain(lines, s, top.body, out);
+  return decodePart(lines, top, out, 0) ? out : undefined;
+}
+
+/** A header's RFC 2047 encoded words (`=?UTF-8?q?...?=`, `=?UTF-8?B?...?=`) decoded; the rest as written. */
+export function decodeWords(s: string): string {
+  return s.replace(/=\?([\w-]+)\?([QqBb])\?([^?]*)\?=(\s+(?==\?))?/g, (all, _cs: string, kind: string, text: string) => {
+    try {
+      if (kind.toUpperCase() === 'B') return Buffer.from(text, 'base64').toString('utf8');
+      const bytes: number[] = [];
+      for (let j = 0; j < text.length; j++) {
+        if (text[j] === '_') bytes.push(0x20);
+        else if (text[j] === '=' && /^[0-9A-Fa-f]{2}$/.test(text.slice(j + 1, j + 3))) {
+          bytes.push(parseInt(text.slice(j + 1, j + 3), 16));
+          j += 2;
+        } else for (const b of Buffer.from(text[j], 'utf8')) bytes.push(b);
+      }
+      return Buffer.from(bytes).toString('utf8');
+    } catch {
+      return all;
+    }
+  });
+}
