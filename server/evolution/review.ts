@@ -108,6 +108,10 @@ export interface Review {
 
 type Files = Map<string, string | undefined>;
 
+/** An arch's own GUP-fast walker (x86's until 4.13, ARM's), and the generic one an arch walks with otherwise. */
+const OWN_WALKER = /^arch\/(?:x86|arm|arm64)\/mm\/gup\.c$/;
+const GENERIC_WALKER = 'mm/gup.c';
+
 /** A base where every file the series touches (and does not create) exists and every patch applies in turn. */
 async function findBase(mails: MailPatch[], git: GitAccessor): Promise<{ base: PatchReview['base']; files: Files } | undefined> {
   const candidates: { kind: PatchReview['base']['kind']; rev: string }[] = [];
@@ -439,10 +443,16 @@ async function reviewStep(mail: MailPatch, before: Files, after: Files, base: Pa
       });
     }
     if (opts.races === false) continue;
+    // an arch's own walker removed (or added): on that side the generic walker of mm/gup.c walks for the arch
+    const own = OWN_WALKER.test(path);
+    const generic = (side: Files) => (own ? side.get(GENERIC_WALKER) : undefined);
+    const genReq: FileReq = { ...req, path: tree ? join(tree, GENERIC_WALKER) : GENERIC_WALKER };
+    const handed = own && ((!a && generic(after)) || (!b && generic(before)));
+    if (handed) notes.push(`${path}: ${!a ? 'removed' : 'added'}: ${arches.join(', ')} ${!a ? 'walk with the generic walker of mm/gup.c after it' : 'walked with the generic walker of mm/gup.c before it'}, and the races compare the two`);
     for (const arch of arches.filter((x) => !covered.has(x))) {
       covered.add(arch);
-      const vb = await sourceOf(b, req, arch);
-      const va = await sourceOf(a, req, arch);
+      const vb = b ? await sourceOf(b, req, arch) : await sourceOf(generic(before), genReq, arch);
+      const va = a ? await sourceOf(a, req, arch) : await sourceOf(generic(after), genReq, arch);
       // the built-in scenarios on both sides' own code: a change the touched functions' own replays do not show
       if (vb && va) {
         for (const s of SCENARIOS) {
@@ -497,6 +507,11 @@ export async function review(text: string, opts: ReviewOptions = {}): Promise<Re
   const found = git ? await findBase(mails, git) : opts.tree ? plainBase(mails, opts.tree) : undefined;
   const base: PatchReview['base'] = found?.base ?? { kind: 'none' };
   const state: Files = new Map(found?.files ?? []);
+  // a series that adds or removes an arch's own walker hands that arch to (or from) mm/gup.c's generic one: read it with the base
+  if (found && !state.has(GENERIC_WALKER) && mails.some((m) => m.files.some((f) => OWN_WALKER.test(f.oldPath ?? f.newPath ?? '')))) {
+    const text = git && base.rev ? await git.catFiles([`${base.rev}:${GENERIC_WALKER}`]).then((x) => x.get(`${base.rev}:${GENERIC_WALKER}`), () => undefined) : tree ? readTreeFile(join(tree, GENERIC_WALKER)) : undefined;
+    if (text !== undefined) state.set(GENERIC_WALKER, text);
+  }
   const first = new Map(state);
   // the release of a base at a revision is that revision's Makefile's (a tree on disk is read around the file)
   const made = git && base.rev ? await git.catFiles([`${base.rev}:Makefile`, `${base.rev}:Makefile.rhelver`]) : undefined;

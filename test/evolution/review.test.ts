@@ -22,7 +22,6 @@ function git(dir: string, ...args: string[]): string {
   return execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' } });
 }
 
-/** A kernel-shaped tree with mm/gup.c at `before`, committed and tagged; the patch to `after` as a mail. */
 /** A git tree with mm/gup.c at `text`, committed. */
 function treeOf(text: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'gup-review-'));
@@ -34,6 +33,7 @@ function treeOf(text: string): string {
   return dir;
 }
 
+/** A kernel-shaped tree with mm/gup.c at `before`, committed and tagged; the patch to `after` as a mail. */
 function treeWithPatch(before: string, after: string, subject: string): { dir: string; mail: string; base: string } {
   const dir = treeOf(before);
   git(dir, 'tag', 'v1.0');
@@ -322,6 +322,31 @@ describe('patch review', () => {
     const gone = await review(mail.replace(/^index [0-9a-f]+\.\./m, 'index 1234567..'), { tree: dir, races: false });
     expect(gone.patches[0].base.kind).toBe('none');
   }, 60_000);
+
+  it('a patch that removes x86\'s own walker hands x86 to the generic one: its races compare the x86 file before with mm/gup.c after, and a note says so', async () => {
+    const V49 = fixture('eras/gup-4.9-shape.c');
+    const dir = treeOf(V49);
+    mkdirSync(join(dir, 'arch/x86/mm'), { recursive: true });
+    writeFileSync(join(dir, 'arch/x86/mm/gup.c'), fixture('eras/x86-2008-shape.c'));
+    git(dir, 'add', '.');
+    git(dir, 'commit', '-qm', 'x86 walks with its own file');
+    git(dir, 'rm', '-q', 'arch/x86/mm/gup.c');
+    writeFileSync(join(dir, 'mm/gup.c'), V510);
+    git(dir, 'add', '.');
+    const diff = git(dir, 'diff', '--cached');
+    git(dir, 'reset', '-q', '--hard');
+    expect(diff).toMatch(/deleted file mode/);
+    const mail = `From ${'0'.repeat(40)} Mon Sep 17 00:00:00 2001\nFrom: A Reviewer <r@example.invalid>\nSubject: [PATCH] x86/mm/gup: walk with the generic GUP-fast\n\n---\n${diff}-- \n2.43.0\n`;
+    const p = (await review(mail, { tree: dir, arches: ['x86-64'], maxStates: 20_000 })).patches[0];
+    expect(p.notes).toContain('arch/x86/mm/gup.c: removed: x86-64 walk with the generic walker of mm/gup.c after it, and the races compare the two');
+    const x86 = p.races.filter((r) => r.arch === 'x86-64');
+    expect(x86.length).toBeGreaterThan(3);
+    // the after side is the generic walker's own verdict on x86-64: the same as a patch to mm/gup.c alone gives
+    const only = treeWithPatch(V49, V510, 'mm/gup: to 5.10');
+    const alone = (await review(only.mail, { tree: only.dir, arches: ['x86-64'], maxStates: 20_000 })).patches[0];
+    for (const r of x86) expect(r.after, r.scenario).toBe(alone.races.find((x) => x.scenario === r.scenario && x.arch === 'x86-64')?.after ?? 'n/a');
+    expect(x86.some((r) => r.before !== 'n/a' && r.after !== 'n/a')).toBe(true);
+  }, 120_000);
 
   it('a patch to mm/gup.c that touches no GUP-fast function (slow-path code) says so, in the reply and from the CLI', async () => {
     const { dir, mail } = treeWithPatch(V510, `${V510}\nstatic long slow_note(long x)\n{\n\treturn x + 1;\n}\n`, 'mm/gup: add a slow-path helper');
