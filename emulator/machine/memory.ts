@@ -185,7 +185,9 @@ export class PhysMem {
 
   /** One field of an owned chunk, the digest kept. */
   private write(chunk: number[], c: number, j: number, v: number): void {
-    if (this.digesting) this.mapDigest ^= mapHash(j, c, chunk[j]) ^ mapHash(j, c, v);
+    const old = chunk[j];
+    if (old === v) return; // a fresh page's zero fields, mostly: no digest to move
+    if (this.digesting) this.mapDigest ^= mapHash(j, c, old) ^ mapHash(j, c, v);
     chunk[j] = v;
   }
 
