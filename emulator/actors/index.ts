@@ -7,7 +7,7 @@
 import { NONE } from '../arch/bits';
 import { mapPmdByPtes } from '../machine/builder';
 import type { Slot } from '../machine/machine';
-import { F, PG } from '../machine/memory';
+import { F } from '../machine/memory';
 import { step, type G, type Kern, type VersionModel } from '../versions/kern';
 import { reuseAnchor, reuseRule, wpReuses } from '../versions/cow';
 import { maybeDmaPinned, tailPins } from '../versions/refs';
@@ -60,11 +60,7 @@ function* split_huge_page(k: Kern, spec: ActorSpec, v: VersionModel): G<void> {
     moved += pins;
   }
   mem.add(F.refcount, hi, -moved);
-  for (let t = 0; t < n; t++) {
-    mem.put(F.flags, hi + t, mem.at(F.flags, hi + t) & (~(PG.head | PG.tail)));
-    mem.put(F.head, hi + t, hi + t);
-    mem.put(F.order, hi + t, 0);
-  }
+  mem.splitCompound(hi, n);
   if (k.y && step(k, '__split_huge_page_refcount', 'atomic_add(page_mapcount(page_tail))', 'split', { pfn: head, note: `${n - 1} tails made independent, ${moved} tail pin(s) moved from the head` })) yield;
   // __split_huge_page_map: a pte table mapping every subpage, then the pmd points to it
   const newPmd = mapPmdByPtes(k.m, pmdp, pmd, addr, k.era);
@@ -102,12 +98,7 @@ function* split_huge_page_freeze(k: Kern, spec: ActorSpec): G<void> {
   }
   mem.put(F.refcount, hi, 0);
   if (k.y && step(k, fn, 'folio_ref_freeze(folio, 1 + extra_pins)', 'check', { pfn: head, note: 'refcount frozen at 0' })) yield;
-  for (let t = 0; t < n; t++) {
-    mem.put(F.flags, hi + t, mem.at(F.flags, hi + t) & (~(PG.head | PG.tail)));
-    mem.put(F.head, hi + t, hi + t);
-    mem.put(F.order, hi + t, 0);
-    mem.put(F.refcount, hi + t, 1); // its own mapping
-  }
+  mem.splitCompound(hi, n, 1); // each page's refcount: its own mapping
   remap();
   k.m.ptlHolder = null;
   if (k.y && step(k, '__split_huge_page', 'page_ref_unfreeze(head, ...); remove_migration_ptes', 'split', { pfn: head, note: `${n} pages of their own, mapped again` })) yield;

@@ -299,9 +299,36 @@ export class PhysMem {
   free(pfn: number): void {
     const i = this.idx(pfn);
     const n = 1 << this.at(F.order, i);
+    // as freeFrame on each, last frame first, one ownership check per chunk (a THP is 512 frames)
+    let c = -1;
+    let chunk: number[] = ZERO_MAP;
     for (let k = n - 1; k >= 0; k--) {
-      this.put(F.refcount, i + k, 0);
-      this.freeFrame(i + k);
+      const f = i + k;
+      if (f >> MAP_SHIFT !== c) chunk = this.ownChunk((c = f >> MAP_SHIFT));
+      const j = f & MAP_MASK;
+      this.write(chunk, c, (F.refcount << MAP_SHIFT) | j, 0);
+      this.write(chunk, c, (F.flags << MAP_SHIFT) | j, PG.free);
+      this.write(chunk, c, (F.head << MAP_SHIFT) | j, f);
+      this.write(chunk, c, (F.order << MAP_SHIFT) | j, 0);
+      this.freeList.push(f);
+    }
+  }
+
+  /**
+   * Frames i..i+n-1 made pages of their own (a compound page split): no head or tail flag, each
+   * its own head, order 0, and each refcount set where one is given. One ownership check per chunk.
+   */
+  splitCompound(i: number, n: number, refcount?: number): void {
+    let c = -1;
+    let chunk: number[] = ZERO_MAP;
+    for (let k = 0; k < n; k++) {
+      const f = i + k;
+      if (f >> MAP_SHIFT !== c) chunk = this.ownChunk((c = f >> MAP_SHIFT));
+      const j = f & MAP_MASK;
+      this.write(chunk, c, (F.flags << MAP_SHIFT) | j, chunk[(F.flags << MAP_SHIFT) | j] & ~(PG.head | PG.tail));
+      this.write(chunk, c, (F.head << MAP_SHIFT) | j, f);
+      this.write(chunk, c, (F.order << MAP_SHIFT) | j, 0);
+      if (refcount !== undefined) this.write(chunk, c, (F.refcount << MAP_SHIFT) | j, refcount);
     }
   }
 
@@ -513,18 +540,22 @@ export class PhysMem {
   }
 }
 
-/** One memmap field's share of mapDigest (a zero field has none): a well-mixed function of (chunk, place in it, value); every field is a 32-bit integer. */
+/**
+ * One memmap field's share of mapDigest (a zero field has none): a well-mixed function of (chunk,
+ * place in it, value); every field is a 32-bit integer. Signed, as XOR leaves it: an unsigned
+ * result past 2^31 would be a heap number on every write.
+ */
 function mapHash(j: number, c: number, v: number): number {
   if (v === 0) return 0;
   let h = Math.imul(((c << (MAP_SHIFT + 3)) | j) ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(v, 0xcc9e2d51);
   h = Math.imul(h ^ (h >>> 16), 0x2c1b3c6d);
-  return (h ^ (h >>> 15)) >>> 0;
+  return h ^ (h >>> 15);
 }
 
-/** One word's share of tablesDigest: a well-mixed function of (frame, word, value). */
+/** One word's share of tablesDigest: a well-mixed function of (frame, word, value) (signed, as mapHash). */
 function wordHash(frame: number, word: number, v: number): number {
   let h = Math.imul(frame * TABLE_WORDS + word + 1, 0x9e3779b1) ^ Math.imul(v, 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
   h = Math.imul(h ^ (h >>> 12), 0x297a2d39);
-  return (h ^ (h >>> 15)) >>> 0;
+  return h ^ (h >>> 15);
 }
