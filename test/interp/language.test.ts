@@ -183,6 +183,7 @@ static unsigned long vendor_limit_bytes = 4096 * 2;
 extern int vendor_extern_flag;
 int use_globals(void) { vendor_calls++; if (!vendor_on) return -1; return vendor_calls * 1000 + (int)(vendor_limit_bytes >> 12); }
 int read_extern(void) { return vendor_extern_flag; }
+int count_calls(void) { static int calls; static int base = 100; int fresh = 0; calls++; fresh++; return base + calls * 10 + fresh; }
 int asm_out(void) { int x; asm("mov %0, 1" : "=r"(x)); return x; }
 `;
   const build = (stubs: string[] = []) => {
@@ -210,12 +211,14 @@ int asm_out(void) { int x; asm("mov %0, 1" : "=r"(x)); return x; }
     expect(() => run('asm_out')).toThrow(/inline asm with outputs/);
   });
 
-  it('the file\'s own globals start as initialized and keep what the actor\'s calls wrote; a fresh actor starts afresh; an extern one is a header\'s', () => {
+  it('the file\'s own globals and a function\'s statics start as initialized and keep what the actor\'s calls wrote; a fresh actor starts afresh; an extern one is a header\'s', () => {
     const { run } = build();
     expect(run('use_globals')).toBe(1002);
     expect(run('use_globals')).toBe(2002);
     expect(build().run('use_globals')).toBe(1002);
     expect(() => run('read_extern')).toThrow(/identifier vendor_extern_flag/);
+    // a function's static variable lasts from call to call; its plain locals do not
+    expect([run('count_calls'), run('count_calls')]).toEqual([111, 121]);
   });
 
   it('a global of a header the tree does not give stops the run, and a stub gives it a value', () => {

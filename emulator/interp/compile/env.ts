@@ -52,6 +52,8 @@ export type Body = (go: (pc: string) => string) => string;
 export interface Local {
   slot: number;
   t: CType;
+  /** a function's static variable: kept with the file's globals, at this index (slot unused) */
+  global?: number;
 }
 
 export interface Program {
@@ -155,8 +157,9 @@ export class Env {
   /** functions whose definition could not be compiled */
   readonly broken = new Map<string, Unsupported>();
   readonly stubsUsed = new Set<string>();
-  /** the file's own global variables (a scalar or a pointer, with a constant initializer): where each is kept, and the values they start with */
+  /** the file's own global variables (a scalar or a pointer, with a constant initializer), by name */
   readonly globals = new Map<string, { slot: number; t: CType }>();
+  /** where every global is kept (the file's, then each function's static variables), by index: the values they start with */
   readonly globalInit: unknown[] = [];
   /** the static keys the file defines, and whether each starts enabled (nothing a walk does flips one) */
   readonly staticKeys: ReadonlyMap<string, boolean>;

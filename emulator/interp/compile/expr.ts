@@ -119,6 +119,7 @@ function typeOnly(b: FB, n: CNode): CType {
 export function identifier(b: FB, n: CNode): X {
   const name = n.text;
   const loc = b.lookup(name);
+  if (loc?.global !== undefined) return { t: loc.t, ev: keptAt(b, loc.global, loc.t).get };
   if (loc) {
     const s = loc.slot;
     return { t: loc.t, ev: (_t, f) => f.v[s], js: `V[${s}]` };
@@ -150,14 +151,16 @@ export function identifier(b: FB, n: CNode): X {
 
 /** One of the file's own global variables, kept per actor (runtime.ts fileGlobals). */
 function globalPlace(b: FB, name: string): Place | undefined {
-  const env = b.env;
-  const g = env.globals.get(name);
-  if (!g) return undefined;
-  const s = g.slot;
-  const of = env.globals;
-  const init = env.globalInit;
-  const store = (t: Thread) => fileGlobals(t.k, of, init);
-  return { t: g.t, get: (t) => store(t)[s], set: (t, _f, v) => void (store(t)[s] = v) };
+  const g = b.env.globals.get(name);
+  return g && keptAt(b, g.slot, g.t);
+}
+
+/** The place of the global (or function static) kept at index s. */
+function keptAt(b: FB, s: number, t: CType): Place {
+  const of = b.env.globals;
+  const init = b.env.globalInit;
+  const store = (th: Thread) => fileGlobals(th.k, of, init);
+  return { t, get: (th) => store(th)[s], set: (th, _f, v) => void (store(th)[s] = v) };
 }
 
 /** A place (lvalue): a local, *p, a[i], x.f, p->f. */
@@ -168,6 +171,7 @@ export function place(b: FB, n: CNode): Place {
       return place(b, named(n)[0]);
     case 'identifier': {
       const loc = b.lookup(n.text);
+      if (loc?.global !== undefined) return keptAt(b, loc.global, loc.t);
       if (!loc) {
         const g = globalPlace(b, n.text);
         if (g) return g;

@@ -52,6 +52,28 @@ function localArray(b: FB, d: CNode, n: CNode, name: string, t: CType, init: CNo
   b.op((_t, f) => void (f.v[s] = new ArrPtr(new Array(len).fill(z), 0, len, name)));
 }
 
+/**
+ * A function's static variable (`static bool warned;`): it lasts from call to call, kept with the
+ * file's globals (one actor's calls share it), its initializer a constant. Its declaration runs
+ * nothing.
+ */
+function staticLocal(b: FB, n: CNode, name: string, t: CType, init: CNode | undefined, size: CNode | null | undefined): void {
+  const l = line(n);
+  if (size !== undefined || t.k === 'struct') throw new Unsupported(`the static ${name} (only a scalar or a pointer)`, l);
+  let v: unknown = zeroOf(t);
+  if (init) {
+    try {
+      const x = expr(b, init);
+      v = conv(x.t, t)(x.ev(undefined as never, undefined as never));
+    } catch {
+      throw new Unsupported(`the static ${name}: its initializer is not a constant the interpreter knows`, l);
+    }
+  }
+  const g = b.env.globalInit.length;
+  b.env.globalInit.push(v);
+  b.scopes[b.scopes.length - 1].set(name, { slot: -1, t, global: g });
+}
+
 export function statement(b: FB, n: CNode): void {
   const l = line(n);
   switch (n.type) {
@@ -64,8 +86,13 @@ export function statement(b: FB, n: CNode): void {
       return;
     case 'declaration': {
       const base = baseType(b.env, field(n, 'type'));
+      const isStatic = named(n).some((c) => c.type === 'storage_class_specifier' && c.text === 'static');
       for (const d of n.childrenForFieldName('declarator').filter((c): c is CNode => !!c)) {
         const { name, t, init, size } = declarator(b.env, base, d);
+        if (isStatic) {
+          staticLocal(b, n, name, t, init, size);
+          continue;
+        }
         if (size !== undefined) {
           localArray(b, d, n, name, t, init, size);
           continue;
