@@ -5,7 +5,7 @@
  * A violation cell opens that commit's file and explores the race on it (the counterexample in
  * the trace view); a commit heading opens its diff.
  */
-import { fork } from 'node:child_process';
+import { execFile, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -15,11 +15,12 @@ import { SCENARIOS } from '../emulator/scenarios';
 import type { GupContext } from './context';
 import { toplevelOf, versionUri } from './history';
 import { timelineHtml } from './timeline-html';
+import { needsTag, SWEEP_CHOICES, type SweepChoice, sweepArgs } from './sweep-args';
 
 /** The sweep through the CLI; undefined when cancelled. */
-function runSweep(ctx: GupContext, repo: string, tags: boolean, progress: vscode.Progress<{ message?: string }>, token: vscode.CancellationToken): Promise<Sweep | undefined> {
+function runSweep(ctx: GupContext, args: string[], progress: vscode.Progress<{ message?: string }>, token: vscode.CancellationToken): Promise<Sweep | undefined> {
   return new Promise((resolve, reject) => {
-    const child = fork(path.join(ctx.ext.extensionPath, 'dist/cli.js'), ['sweep', '--repo', repo, '--json', ...(tags ? ['--tags'] : [])], { silent: true });
+    const child = fork(path.join(ctx.ext.extensionPath, 'dist/cli.js'), args, { silent: true });
     let out = '';
     let err = '';
     child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
@@ -42,6 +43,13 @@ function runSweep(ctx: GupContext, repo: string, tags: boolean, progress: vscode
       }
     });
   });
+}
+
+/** The tree's tags, newest first (at most 500). */
+function tagsOf(repo: string): Promise<string[]> {
+  return new Promise((resolve) =>
+    execFile('git', ['-C', repo, 'tag', '--sort=-creatordate'], { maxBuffer: 16 << 20 }, (err, out) => resolve(err ? [] : out.split('\n').filter(Boolean).slice(0, 500))),
+  );
 }
 
 export function activateTimeline(ctx: GupContext): void {
@@ -76,11 +84,21 @@ export function activateTimeline(ctx: GupContext): void {
         void vscode.window.showInformationMessage('gup-lens: the behaviour timeline needs a kernel tree (a git repository) open');
         return;
       }
-      const by = await vscode.window.showQuickPick(['every commit that changed GUP-fast code', 'every tag'], { placeHolder: `Sweep ${top}` });
+      const by = (await vscode.window.showQuickPick([...SWEEP_CHOICES], { placeHolder: `Sweep ${top}` })) as SweepChoice | undefined;
       if (!by) return;
+      let from: string | undefined;
+      if (needsTag(by)) {
+        const tags = await tagsOf(top);
+        if (!tags.length) {
+          void vscode.window.showInformationMessage(`gup-lens: ${top} has no tags to start from`);
+          return;
+        }
+        from = await vscode.window.showQuickPick(tags, { placeHolder: by === 'tags from a tag on…' ? 'the first tag of the timeline' : 'the timeline starts after this tag' });
+        if (!from) return;
+      }
       let s: Sweep | undefined;
       try {
-        s = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'gup-lens: behaviour timeline', cancellable: true }, (p, t) => runSweep(ctx, top, by === 'every tag', p, t));
+        s = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'gup-lens: behaviour timeline', cancellable: true }, (p, t) => runSweep(ctx, sweepArgs(top, by, from), p, t));
       } catch (e) {
         void vscode.window.showErrorMessage(`gup-lens: ${(e as Error).message}`);
         return;

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { sweepArgs } from '../../client/sweep-args';
 import { main } from '../../server/cli/main';
 import { cliGit } from '../../server/evolution/git';
 import { sweep } from '../../server/evolution/sweep';
@@ -89,7 +90,17 @@ describe('sweep', () => {
     await expect(sweep(cliGit(dir), { tags: true, from: 'v9.9', cacheDir })).rejects.toThrow(/--from v9\.9: no such tag/);
     const bare = tree();
     await expect(sweep(cliGit(bare.dir), { tags: true, cacheDir })).rejects.toThrow(/this repository has no tags/);
-  }, 120_000);
+    // the timeline's choices, as the CLI takes them: every tag from v6.1 on; the commits after v6.1
+    const run = async (args: string[]) => {
+      const out: string[] = [];
+      expect(await main([...args, '--arch', 'x86-pae', '--max-states', '20000'], (x) => out.push(x), () => undefined)).toBe(0);
+      return JSON.parse(out.join('')) as { commits: { rev: string; subject: string }[] };
+    };
+    expect(sweepArgs(dir, 'every tag')).toEqual(['sweep', '--repo', dir, '--json', '--tags']);
+    expect((await run(sweepArgs(dir, 'tags from a tag on…', 'v6.1'))).commits.map((c) => c.subject.split(':')[0])).toEqual(['v6.1', 'v6.2']);
+    expect((await run(sweepArgs(dir, 'commits since a tag…', 'v6.1'))).commits.map((c) => c.rev)).toEqual([revs[3]]);
+    expect((await run(sweepArgs(dir, 'every commit that changed GUP-fast code', 'v6.1'))).commits.map((c) => c.rev)).toEqual(revs);
+  }, 180_000);
 
   it('a tree whose mm/gup.c is the slow path only (its walker in arch/x86/mm/gup.c): the other arches have no GUP-fast code, n/a, never "could not run"', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gup-sweep-slow-'));
