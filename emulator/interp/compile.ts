@@ -24,6 +24,7 @@ import { expr } from './compile/expr';
 import { emit } from './compile/emit';
 import { statement } from './compile/stmt';
 import { conv, zeroOf } from './compile/values';
+import { INT } from './ctypes';
 import { formatted } from '../run/formatted';
 
 export type { CNode, Program } from './compile/env';
@@ -76,7 +77,10 @@ export function compileProgram(root: CNode, arch: ArchModel, cfg: InterpConfig, 
           const name = /(\w+)\s*\(/.exec(c.text)?.[1] ?? '?';
           broken.set(name, formatted(asUnsupported(e, name, c)));
         }
-      } else if (c.type === 'declaration') globalsOf(env, c);
+      } else if (c.type === 'declaration') {
+        if (field(c, 'type')?.type === 'enum_specifier') enumsOf(env, field(c, 'type')!);
+        globalsOf(env, c);
+      } else if (c.type === 'enum_specifier') enumsOf(env, c);
       else if (c.type === 'preproc_if' || c.type === 'preproc_ifdef' || c.type === 'preproc_else' || c.type === 'linkage_specification' || c.type === 'declaration_list') visit(c);
     }
   };
@@ -129,6 +133,27 @@ function globalsOf(env: Env, n: CNode): void {
     } catch {
       // not a constant the interpreter can read: left unbound
     }
+  }
+}
+
+/** An enum's enumerators as constants: each its given value (a constant expression) or one more than the one before. */
+function enumsOf(env: Env, n: CNode): void {
+  const list = field(n, 'body');
+  if (!list) return;
+  let next = 0;
+  for (const e of named(list)) {
+    if (e.type !== 'enumerator') continue;
+    const name = field(e, 'name')?.text;
+    const value = field(e, 'value');
+    if (value) {
+      try {
+        next = Number(expr(new FB(env, name ?? 'enum', INT), value).ev(undefined as never, undefined as never));
+      } catch {
+        return; // a value the interpreter cannot read: this enumerator and the rest stay unbound
+      }
+    }
+    if (!name || !Number.isFinite(next)) return;
+    env.enums.set(name, next++);
   }
 }
 

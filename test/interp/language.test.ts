@@ -183,6 +183,11 @@ static unsigned long vendor_limit_bytes = 4096 * 2;
 extern int vendor_extern_flag;
 int use_globals(void) { vendor_calls++; if (!vendor_on) return -1; return vendor_calls * 1000 + (int)(vendor_limit_bytes >> 12); }
 int read_extern(void) { return vendor_extern_flag; }
+enum vendor_mode { VENDOR_OFF, VENDOR_ON = 4, VENDOR_BOTH, VENDOR_LAST = VENDOR_BOTH + 10 };
+#define VENDOR_CLAMP(x, hi) ({ typeof(x) __x = (x); __x > (hi) ? (hi) : __x; })
+int modes(void) { return VENDOR_OFF + VENDOR_ON * 10 + VENDOR_BOTH * 100 + VENDOR_LAST * 1000; }
+long clamp_twice(long a, int go) { long r = 0; if (go && VENDOR_CLAMP(a, 5) == 5) r = VENDOR_CLAMP(a * 2, 7); typeof(r) s = r + 1; return s; }
+int guarded(int go) { int before = vendor_calls; if (go && ({ vendor_calls++; 1; })) return vendor_calls - before; return vendor_calls - before + 10; }
 int count_calls(void) { static int calls; static int base = 100; int fresh = 0; calls++; fresh++; return base + calls * 10 + fresh; }
 int asm_out(void) { int x; asm("mov %0, 1" : "=r"(x)); return x; }
 `;
@@ -219,6 +224,16 @@ int asm_out(void) { int x; asm("mov %0, 1" : "=r"(x)); return x; }
     expect(() => run('read_extern')).toThrow(/identifier vendor_extern_flag/);
     // a function's static variable lasts from call to call; its plain locals do not
     expect([run('count_calls'), run('count_calls')]).toEqual([111, 121]);
+  });
+
+  it('the file\'s own enums are constants; a statement expression (a kernel-style macro) runs its statements and gives its last value, only where the && around it gets to it; typeof names a variable\'s type', () => {
+    const { run } = build();
+    expect(run('modes')).toBe(0 + 40 + 500 + 15000);
+    expect(run('clamp_twice', 9n, 1)).toBe(8n); // clamp(9, 5) == 5, then clamp(18, 7) = 7, plus one
+    expect(run('clamp_twice', 3n, 1)).toBe(1n); // clamp(3, 5) = 3: r stays 0
+    expect(run('clamp_twice', 9n, 0)).toBe(1n);
+    // && stops before the statement expression: its statements do not run
+    expect([run('guarded', 0), run('guarded', 1)]).toEqual([10, 1]);
   });
 
   it('a global of a header the tree does not give stops the run, and a stub gives it a value', () => {

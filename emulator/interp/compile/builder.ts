@@ -180,6 +180,7 @@ export class FB {
       const b = this.env.builtin(name);
       r = this.env.cfg.stubs[name] !== undefined ? false : this.env.sigs.has(name) || (!!b && (b.kind === 'sched' || b.kind === 'gen')) || (!b && !ONCE.has(name) && !SPECIAL.has(name));
     } else if (n.type === 'pointer_expression' && n.children[0]?.text === '*') r = true;
+    else if (n.type === 'compound_statement') r = true; // a statement expression runs as statements
     else if (n.type === 'field_expression' && n.children.some((c) => c?.text === '->')) r = true;
     if (!r) for (const c of named(n)) if (this.suspends(c)) r = true;
     this.memo.set(n.id, r);

@@ -161,6 +161,8 @@ export class Env {
   readonly globals = new Map<string, { slot: number; t: CType }>();
   /** where every global is kept (the file's, then each function's static variables), by index: the values they start with */
   readonly globalInit: unknown[] = [];
+  /** the enumerators of the file's own enums, and their values */
+  readonly enums = new Map<string, number>();
   /** the static keys the file defines, and whether each starts enabled (nothing a walk does flips one) */
   readonly staticKeys: ReadonlyMap<string, boolean>;
   /** how many times a name nothing binds was compiled (an assertion's condition is checked by it) */

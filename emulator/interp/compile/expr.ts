@@ -13,7 +13,7 @@ import { ArrPtr, CURRENT, FieldRef, fileGlobals, type Frame, LocalRef, MmRef, Ta
 import { type CNode, type Ev, field, fixedValue, line, type Local, named, PAGE, type Place, type X } from './env';
 import { FB } from './builder';
 import { arith, compare, constX, conv, fromJs, literal, ptrEq, ptrIndex, ptrPlus } from './values';
-import { effect } from './stmt';
+import { effect, statement } from './stmt';
 import { typeOfDescriptor } from './types';
 import { WalkOverrun } from '../../versions/kern';
 import { call } from './calls';
@@ -97,6 +97,8 @@ export function expr(b: FB, n: CNode): X {
       const v = is64(t) ? BigInt(size) : size;
       return constX(t, v);
     }
+    case 'compound_statement':
+      return statementExpr(b, n);
     case 'gnu_asm_expression': {
       // an asm with no outputs changes nothing the model holds: a compiler barrier or a hint
       // (`asm volatile("" ::: "memory")`); one with outputs gives values no one can know here
@@ -109,8 +111,32 @@ export function expr(b: FB, n: CNode): X {
   }
 }
 
-/** The type of an expression, without running it (sizeof). */
-function typeOnly(b: FB, n: CNode): CType {
+/**
+ * A GNU statement expression, `({ ...; value; })` (what a kernel-style macro of the file expands
+ * to): its statements run in a scope of their own, and its value is the last one's, kept in a
+ * slot. It runs as statements do, so the expression around it treats it as a call (b.suspends).
+ */
+function statementExpr(b: FB, n: CNode): X {
+  const items = named(n).filter((c) => c.type !== 'comment');
+  const last = items[items.length - 1];
+  b.scopes.push(new Map());
+  for (const c of items.slice(0, -1)) statement(b, c);
+  let x: X = { t: VOID, ev: () => undefined, js: 'undefined' };
+  const e = last?.type === 'expression_statement' ? named(last)[0] : undefined;
+  if (e) {
+    b.mark(last!);
+    const v = expr(b, e);
+    const tmp = b.slot();
+    const ev = v.ev;
+    b.op((t, f) => void (f.v[tmp] = ev(t, f)), `V[${tmp}] = ${b.js(v)}`);
+    x = { t: v.t, ev: (_t, f) => f.v[tmp], js: `V[${tmp}]` };
+  } else if (last) statement(b, last);
+  b.scopes.pop();
+  return x;
+}
+
+/** The type of an expression, without running it (sizeof, typeof). */
+export function typeOnly(b: FB, n: CNode): CType {
   const scratch = new FB(b.env, b.name, b.ret);
   (scratch.scopes as Map<string, Local>[]).splice(0, 1, ...b.scopes);
   return expr(scratch, n).t;
@@ -126,6 +152,8 @@ export function identifier(b: FB, n: CNode): X {
   }
   const g = globalPlace(b, name);
   if (g) return { t: g.t, ev: g.get };
+  const en = b.env.enums.get(name);
+  if (en !== undefined) return constX(INT, en);
   if (name === 'current') return { t: ptr({ k: 'struct', name: 'task_struct' }), ev: () => CURRENT, js: b.k(CURRENT) };
   if (name === 'NULL') return constX(ptr(VOID), null);
   if (name === 'true' || name === 'false') return constX(BOOL, name === 'true' ? 1 : 0);

@@ -8,9 +8,9 @@ import type { CType } from '../ctypes';
 import { ArrPtr, type Frame, type Op, type Thread, Unsupported } from '../runtime';
 import { type CNode, field, fixedValue, type Label, line, named, notABranch } from './env';
 import { FB } from './builder';
-import { baseType, declarator } from './types';
+import { baseType, declarator, typeOfDescriptor } from './types';
 import { conv, scalarInit, zeroInit, zeroOf } from './values';
-import { expr } from './expr';
+import { expr, typeOnly } from './expr';
 import { assumedNoop } from './calls';
 
 
@@ -74,6 +74,36 @@ function staticLocal(b: FB, n: CNode, name: string, t: CType, init: CNode | unde
   b.scopes[b.scopes.length - 1].set(name, { slot: -1, t, global: g });
 }
 
+/**
+ * `typeof(a * 2) name = value;` as the C parser reads it when typeof's operand is an expression:
+ * an assignment whose left is a call of typeof followed by a stray name. Its operand, name and value.
+ */
+function typeofDeclaration(e: CNode): { of: CNode; name: string; value: CNode } | undefined {
+  if (e.type !== 'assignment_expression') return undefined;
+  const left = field(e, 'left');
+  const callee = left?.type === 'call_expression' ? field(left, 'function')?.text ?? '' : '';
+  if (!/^(?:__)?typeof(?:__)?$/.test(callee)) return undefined;
+  const stray = e.children.find((c) => c?.type === 'ERROR');
+  const name = stray && /^[A-Za-z_]\w*$/.test(stray.text.trim()) ? stray.text.trim() : undefined;
+  const of = named(field(left!, 'arguments')!)[0];
+  const value = field(e, 'right');
+  return name && of && value ? { of, name, value } : undefined;
+}
+
+/** `typeof(x)` as a declaration's type: a local's or a global's type, or a type written inside. */
+function typeofType(b: FB, n: CNode | null): CType | undefined {
+  if (n?.type !== 'macro_type_specifier' || !/^(?:__)?typeof(?:__)?$/.test(field(n, 'name')?.text ?? '')) return undefined;
+  const inner = field(n, 'type');
+  const name = inner?.text.trim() ?? '';
+  const known = b.lookup(name)?.t ?? b.env.globals.get(name)?.t;
+  if (known) return known;
+  try {
+    return typeOfDescriptor(b.env, inner!);
+  } catch {
+    throw new Unsupported(`typeof(${name}) (only of a variable or a type)`, line(n));
+  }
+}
+
 export function statement(b: FB, n: CNode): void {
   const l = line(n);
   switch (n.type) {
@@ -85,7 +115,7 @@ export function statement(b: FB, n: CNode): void {
       b.scopes.pop();
       return;
     case 'declaration': {
-      const base = baseType(b.env, field(n, 'type'));
+      const base = typeofType(b, field(n, 'type')) ?? baseType(b.env, field(n, 'type'));
       const isStatic = named(n).some((c) => c.type === 'storage_class_specifier' && c.text === 'static');
       for (const d of n.childrenForFieldName('declarator').filter((c): c is CNode => !!c)) {
         const { name, t, init, size } = declarator(b.env, base, d);
@@ -125,6 +155,18 @@ export function statement(b: FB, n: CNode): void {
       const e = named(n)[0];
       if (!e) return;
       b.mark(n);
+      const td = typeofDeclaration(e);
+      if (td) {
+        // `typeof(expr) name = value;`: the parser, not knowing typeof(expr) for a type, reads an assignment
+        const t = typeOnly(b, td.of);
+        const x = expr(b, td.value);
+        const loc = b.local(td.name, t, l);
+        const s = loc.slot;
+        const c = conv(x.t, t);
+        const ev = x.ev;
+        b.op((tt, f) => void (f.v[s] = c(ev(tt, f))), `V[${s}] = ${b.cv(x.t, t, b.js(x))}`);
+        return;
+      }
       const noop = e.type === 'call_expression' ? assumedNoop(b, e) : undefined;
       if (noop) {
         const ev = noop.ev;
