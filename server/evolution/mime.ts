@@ -37,6 +37,13 @@ function headersOf(lines: string[], s: number, e: number): Part {
 
 const encodingOf = (p: Part) => (p.headers.get('content-transfer-encoding') ?? '').trim().toLowerCase();
 
+/** The UTF-8 bytes of text[j] (an ASCII one as it is: a mail's text is nearly all ASCII). */
+function pushChar(bytes: number[], text: string, j: number): void {
+  const c = text.charCodeAt(j);
+  if (c < 0x80) bytes.push(c);
+  else for (const b of Buffer.from(text[j], 'utf8')) bytes.push(b);
+}
+
 /** Quoted-printable lines: `=XX` a byte, a trailing `=` joins the next line (UTF-8 decoded once a line is whole). */
 function quotedPrintable(lines: string[], from: number, to: number, out: Decoded): void {
   let bytes: number[] = [];
@@ -50,7 +57,7 @@ function quotedPrintable(lines: string[], from: number, to: number, out: Decoded
       if (hex) {
         bytes.push(parseInt(hex[0], 16));
         j += 2;
-      } else for (const b of Buffer.from(text[j], 'utf8')) bytes.push(b);
+      } else pushChar(bytes, text, j);
     }
     if (soft && i + 1 < to) continue;
     out.lines.push(Buffer.from(bytes).toString('utf8'));
@@ -123,7 +130,7 @@ export function decodeWords(s: string): string {
         else if (text[j] === '=' && /^[0-9A-Fa-f]{2}$/.test(text.slice(j + 1, j + 3))) {
           bytes.push(parseInt(text.slice(j + 1, j + 3), 16));
           j += 2;
-        } else for (const b of Buffer.from(text[j], 'utf8')) bytes.push(b);
+        } else pushChar(bytes, text, j);
       }
       return Buffer.from(bytes).toString('utf8');
     } catch {
