@@ -534,6 +534,10 @@ export async function cmdReview(a: { patch: string; tree?: string; arch?: string
     }
     if (p.behaviour.length) out('  built-in scenarios whose outcome changes:');
     for (const x of p.behaviour) out(`  ${x.scenario.padEnd(26)} ${x.arch.padEnd(9)} ${x.before} -> ${x.after}`);
+    for (const x of p.stops ?? []) {
+      const hint = stubHint(x.what);
+      out(`  stops its own code: ${x.what} at line ${x.line}${hint ? `; ${hint}` : ''}`);
+    }
   }
   void err;
 }

@@ -86,6 +86,8 @@ export interface PatchReview {
   problems: string[];
   /** how the patch was read and applied where that was not as written (quoted in a reply, with fuzz, ignoring blank space) */
   notes: string[];
+  /** what stopped either side's own code in a race, once each (a stub may get past it) */
+  stops?: { what: string; line: number }[];
 }
 
 export interface ReviewOptions {
@@ -347,7 +349,7 @@ async function sourceOf(text: string | undefined, req: FileReq, arch: ArchId): P
 }
 
 /** A race explored on a file's own code: its verdict, or n/a and why the code could not run. */
-export function verdictOn(v: SourceVersion | undefined, arch: ArchId, race: (typeof RACES)[number], maxStates?: number): { verdict: Verdict; r?: ReturnType<typeof explore>; unsupported?: string } {
+export function verdictOn(v: SourceVersion | undefined, arch: ArchId, race: (typeof RACES)[number], maxStates?: number): { verdict: Verdict; r?: ReturnType<typeof explore>; unsupported?: string; stop?: { what: string; line: number } } {
   if (!v) return { verdict: 'n/a' };
   try {
     checkApplicable(getArch(arch), v, race);
@@ -356,7 +358,8 @@ export function verdictOn(v: SourceVersion | undefined, arch: ArchId, race: (typ
   } catch (e) {
     if (e instanceof NotApplicableError) return { verdict: 'n/a' };
     // the file's code reached something gup-lens cannot run: no verdict, and it says why
-    return { verdict: 'n/a', unsupported: e instanceof Unsupported ? `${e.what} at line ${e.line}` : (e as Error).message };
+    if (e instanceof Unsupported) return { verdict: 'n/a', unsupported: `${e.what} at line ${e.line}`, stop: { what: e.what, line: e.line } };
+    return { verdict: 'n/a', unsupported: (e as Error).message };
   }
 }
 
@@ -389,6 +392,7 @@ async function reviewStep(mail: MailPatch, before: Files, after: Files, base: Pa
   const behaviour: BehaviourChange[] = [];
   const wanted = (opts.arches?.length ? opts.arches : ['x86-64', 'x86-pae', 'arm-lpae', 'arm64']) as ArchId[];
   const covered = new Set<ArchId>();
+  const stops = new Map<string, { what: string; line: number }>();
   // arch-specific files first: arch/x86/mm/gup.c answers for x86 before mm/gup.c does
   const cfiles = mail.files.filter((f) => !f.binary && /\.[ch]$/.test(f.newPath ?? f.oldPath ?? '')).sort((x, y) => Number(!(x.newPath ?? x.oldPath)!.startsWith('arch/')) - Number(!(y.newPath ?? y.oldPath)!.startsWith('arch/')));
   for (const f of cfiles) {
@@ -466,6 +470,7 @@ async function reviewStep(mail: MailPatch, before: Files, after: Files, base: Pa
         opts.progress?.(`${mail.subject}: ${race.id} on ${arch}`);
         const x = verdictOn(vb, arch, race, opts.maxStates);
         const y = verdictOn(va, arch, race, opts.maxStates);
+        for (const z of [x.stop, y.stop]) if (z && !stops.has(z.what)) stops.set(z.what, z);
         if (x.verdict === 'n/a' && y.verdict === 'n/a') continue;
         // code that did not exist (or the race could not meet) before and violates it now introduces the violation;
         // a violation that is another race's (a torn PAE read) is named as such and flips nothing here
@@ -480,7 +485,7 @@ async function reviewStep(mail: MailPatch, before: Files, after: Files, base: Pa
       }
     }
   }
-  return { subject: mail.subject, base, functions, races, behaviour, line: mail.line, problems, notes };
+  return { subject: mail.subject, base, functions, races, behaviour, line: mail.line, problems, notes, ...(stops.size && { stops: [...stops.values()] }) };
 }
 
 /** A built-in scenario's outcome on one side's own code; undefined where it does not apply or the code cannot run it. */

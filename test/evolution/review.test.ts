@@ -13,6 +13,7 @@ import { cmdReview, main } from '../../server/cli/main';
 import { NotAPatchError, parseMails, parseQuotedMails, pathsInTree } from '../../server/evolution/patch';
 import { replyFor } from '../../server/evolution/reply';
 import { review } from '../../server/evolution/review';
+import { parseStubs } from '../../emulator/interp/kapi/stubs';
 
 const FIX = join(__dirname, '../fixtures');
 const corpus = join(__dirname, '../../../shared/corpus');
@@ -346,6 +347,23 @@ describe('patch review', () => {
     const alone = (await review(only.mail, { tree: only.dir, arches: ['x86-64'], maxStates: 20_000 })).patches[0];
     for (const r of x86) expect(r.after, r.scenario).toBe(alone.races.find((x) => x.scenario === r.scenario && x.arch === 'x86-64')?.after ?? 'n/a');
     expect(x86.some((r) => r.before !== 'n/a' && r.after !== 'n/a')).toBe(true);
+  }, 120_000);
+
+  it('what stopped a side\'s own code in the races is said once, with the --stub that gets past it; with the stub, every race runs', async () => {
+    const after = V510.replace('\tlocal_irq_save(irq);', '\tif (vendor_gup_disabled)\n\t\treturn 0;\n\tlocal_irq_save(irq);');
+    expect(after).not.toBe(V510);
+    const { dir, mail } = treeWithPatch(V510, after, 'mm/gup: a vendor switch');
+    const at = after.split('\n').findIndex((l) => l.includes('vendor_gup_disabled')) + 1;
+    const p = (await review(mail, { tree: dir, arches: ['x86-64'], maxStates: 5_000 })).patches[0];
+    expect(p.stops).toEqual([{ what: 'identifier vendor_gup_disabled', line: at }]);
+    const patch = join(dir, 'vendor.patch');
+    writeFileSync(patch, mail);
+    const out: string[] = [];
+    await cmdReview({ patch, tree: dir, json: false, races: true, arch: ['x86-64'], maxStates: '5000' }, (l) => out.push(l), () => undefined);
+    expect(out).toContain(`  stops its own code: identifier vendor_gup_disabled at line ${at}; --stub vendor_gup_disabled=0|1 gives it a value`);
+    const given = (await review(mail, { tree: dir, arches: ['x86-64'], maxStates: 5_000, stubs: parseStubs(['vendor_gup_disabled=0']) })).patches[0];
+    expect(given.stops).toBeUndefined();
+    expect(given.races.filter((r) => r.unsupported)).toEqual([]);
   }, 120_000);
 
   it('a patch to mm/gup.c that touches no GUP-fast function (slow-path code) says so, in the reply and from the CLI', async () => {
