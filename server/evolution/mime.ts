@@ -93,6 +93,8 @@ function decodePart(lines: string[], p: Part, out: Decoded, depth: number): bool
     let any = false;
     for (let k = 0; k < marks.length && lines[marks[k]] !== `--${boundary}--`; k++) {
       const inner = headersOf(lines, marks[k] + 1, marks[k + 1] ?? p.end);
+      // an HTML alternative repeats the text with its own markup, a picture is no text: neither is read
+      if (/^\s*(?:text\/html|image\/|audio\/|video\/)/i.test(inner.headers.get('content-type') ?? '')) continue;
       any = decodePart(lines, inner, out, depth + 1) || any;
     }
     // a multipart mail is decoded even where no part is encoded: its boundaries and part headers are no diff

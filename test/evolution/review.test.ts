@@ -82,8 +82,11 @@ describe('patch review', () => {
     expect(qp).toMatch(/=3D/);
     expect(qp).toMatch(/=\n/);
     const b64 = `${head}\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="sep"\n\n--sep\nContent-Type: text/plain\n\nThe fix, attached.\n\n--sep\nContent-Type: text/x-patch; name="0001.patch"\nContent-Transfer-Encoding: base64\n\n${Buffer.from(body).toString('base64').replace(/(.{76})/g, '$1\n')}\n--sep--\n`;
+    // a mail client's text and HTML alternatives: the HTML part (the patch again, in <pre>) is not read
+    const html = body.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+    const alt = `${head}\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary="alt"\n\n--alt\nContent-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: quoted-printable\n\n${body.split('\n').map(qpLine).join('\n')}\n--alt\nContent-Type: text/html; charset=UTF-8\n\n<html><body><pre>\n${html}\n</pre></body></html>\n--alt--\n`;
     const plain = (await review(mail, { tree: dir, races: false })).patches[0];
-    for (const text of [qp, b64]) {
+    for (const text of [qp, b64, alt]) {
       const [m] = parseMails(text);
       expect(m.subject).toBe('mm/gup: fast GUP backs off while fork copies');
       expect(m.files.map((f) => f.newPath)).toEqual(['mm/gup.c']);
