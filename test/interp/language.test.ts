@@ -188,6 +188,14 @@ enum vendor_mode { VENDOR_OFF, VENDOR_ON = 4, VENDOR_BOTH, VENDOR_LAST = VENDOR_
 int modes(void) { return VENDOR_OFF + VENDOR_ON * 10 + VENDOR_BOTH * 100 + VENDOR_LAST * 1000; }
 long clamp_twice(long a, int go) { long r = 0; if (go && VENDOR_CLAMP(a, 5) == 5) r = VENDOR_CLAMP(a * 2, 7); typeof(r) s = r + 1; return s; }
 int guarded(int go) { int before = vendor_calls; if (go && ({ vendor_calls++; 1; })) return vendor_calls - before; return vendor_calls - before + 10; }
+unsigned long rounding(unsigned long x) {
+	unsigned long seen[3] = { 0 };
+	unsigned long flag = 0;
+	smp_store_release(&flag, 7);
+	if (__builtin_expect(smp_load_acquire(&flag) != 7, 0))
+		return 1;
+	return ALIGN(x, 4096) + round_down(x, 16) * 2 + DIV_ROUND_UP(x, 100) * 3 + IS_ALIGNED(x, 8) * 5 + ARRAY_SIZE(seen) * 11 + PAGE_ALIGN(x) - round_up(x, 4096);
+}
 int count_calls(void) { static int calls; static int base = 100; int fresh = 0; calls++; fresh++; return base + calls * 10 + fresh; }
 int asm_out(void) { int x; asm("mov %0, 1" : "=r"(x)); return x; }
 `;
@@ -234,6 +242,13 @@ int asm_out(void) { int x; asm("mov %0, 1" : "=r"(x)); return x; }
     expect(run('clamp_twice', 9n, 0)).toBe(1n);
     // && stops before the statement expression: its statements do not run
     expect([run('guarded', 0), run('guarded', 1)]).toEqual([10, 1]);
+  });
+
+  it('the kernel\'s rounding helpers, __builtin_expect, an acquire load and a release store of a local, ARRAY_SIZE of a local array', () => {
+    const { run } = build();
+    // x = 4100: ALIGN 8192, round_down(,16) 4096 * 2, DIV_ROUND_UP(,100) 41 * 3, aligned to 8 (4100 % 8 = 4): 0, 3 * 11, PAGE_ALIGN - round_up = 0
+    expect(run('rounding', 4100n)).toBe(8192n + 8192n + 123n + 0n + 33n);
+    expect(run('rounding', 4096n)).toBe(4096n + 8192n + 41n * 3n + 5n + 33n);
   });
 
   it('a global of a header the tree does not give stops the run, and a stub gives it a value', () => {

@@ -145,6 +145,24 @@ export function call(b: FB, n: CNode): X {
     return { t: VOID, ev: (t, f) => set(t, f, c(ve(t, f))) };
   }
   if (name === 'IS_ENABLED') return constX(INT, b.env.cfg.defined.get(argNodes[0]?.text ?? '') === '1' ? 1 : 0);
+  // an acquire load and a release store of a place, as READ_ONCE and WRITE_ONCE (one CPU's view: the ordering is the model's)
+  if ((name === 'smp_load_acquire' && argNodes.length === 1) || (name === 'smp_store_release' && argNodes.length === 2)) {
+    const at = argNodes[0];
+    const target = at.type === 'pointer_expression' && at.children[0]?.text === '&' ? field(at, 'argument')! : undefined;
+    if (!target) throw new Unsupported(`${name}(${at.text}) (only of &place)`, l);
+    if (name === 'smp_load_acquire') return expr(b, target);
+    const p = place(b, target);
+    const v = expr(b, argNodes[1]);
+    const c = conv(v.t, p.t);
+    const ve = v.ev;
+    const set = p.set;
+    return { t: VOID, ev: (t, f) => set(t, f, c(ve(t, f))) };
+  }
+  if (name === 'ARRAY_SIZE' && argNodes.length === 1) {
+    const len = b.lookup(argNodes[0].text.trim())?.length;
+    if (len === undefined) throw new Unsupported(`ARRAY_SIZE(${argNodes[0].text}) (only of a local array)`, l);
+    return constX(INT, len);
+  }
   if (name === 'min' || name === 'max' || name === 'min_t' || name === 'max_t') {
     const typed = name.endsWith('_t');
     const forced = typed ? typeFromText(b.env, argNodes[0]?.text ?? '') : undefined;

@@ -54,6 +54,8 @@ export interface Local {
   t: CType;
   /** a function's static variable: kept with the file's globals, at this index (slot unused) */
   global?: number;
+  /** a local array: its length */
+  length?: number;
 }
 
 export interface Program {
@@ -140,7 +142,7 @@ export function notABranch(n: CNode, env: Env): boolean {
 }
 
 /** calls whose arguments the compiler reads itself (a type, a place, a config name) */
-export const SPECIAL = new Set(['IS_ENABLED', 'min', 'max', 'min_t', 'max_t', 'WRITE_ONCE', 'sizeof']);
+export const SPECIAL = new Set(['IS_ENABLED', 'min', 'max', 'min_t', 'max_t', 'WRITE_ONCE', 'sizeof', 'smp_load_acquire', 'smp_store_release', 'ARRAY_SIZE']);
 /** a static key's state, asked of the key's address */
 export const STATIC_KEY = new Set(['static_branch_likely', 'static_branch_unlikely', 'static_key_enabled', 'static_key_true', 'static_key_false']);
 export const ONCE = new Set(['READ_ONCE', 'ACCESS_ONCE']);

@@ -47,6 +47,7 @@ function localArray(b: FB, d: CNode, n: CNode, name: string, t: CType, init: CNo
   if (!Number.isInteger(len) || len <= 0 || len > 1 << 16) throw new Unsupported(`the array ${name}[${size?.text ?? ''}]: its length is not a constant the interpreter knows (up to 65536)`, l);
   b.mark(d, n.text);
   const loc = b.local(name, t, l);
+  loc.length = len;
   const s = loc.slot;
   const z = zeroOf(t.to);
   b.op((_t, f) => void (f.v[s] = new ArrPtr(new Array(len).fill(z), 0, len, name)));

@@ -37,6 +37,8 @@ export const COMPILER_FORMS: { name: string; doc: string }[] = [
   { name: 'sizeof', doc: 'the size of the type on this arch (unsigned long: 8 or 4)' },
   { name: 'current / current->mm', doc: 'the calling task and its mm' },
   { name: 'min / max / min_t / max_t', doc: 'the smaller or larger of two values (in the given type)' },
+  { name: 'smp_load_acquire / smp_store_release', doc: 'a load from (a store to) the place &x names, as READ_ONCE (WRITE_ONCE): each CPU steps in order, so the ordering they ask for holds' },
+  { name: 'ARRAY_SIZE', doc: 'the length a local array was declared with' },
   { name: 'static_branch_likely / static_branch_unlikely / static_key_enabled / static_key_true / static_key_false', doc: 'the static key\'s state: as the file defines it (DEFINE_STATIC_KEY_TRUE/FALSE; no walk flips one), or as a stub says for a key of another file' },
 ];
 

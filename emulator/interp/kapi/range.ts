@@ -1,10 +1,10 @@
 /**
  * Range checks and checks that only report: access_ok and TASK_SIZE against the arch's user
- * space, likely/unlikely, and the BUG/WARN family, which evaluate their condition and record
+ * space, likely/unlikely, the rounding helpers (ALIGN, round_down, DIV_ROUND_UP), and the BUG/WARN family, which evaluate their condition and record
  * it when it fires instead of stopping the machine.
  * Layer: pure emulator.
  */
-import { LocalRef, type Thread } from '../runtime';
+import { LocalRef, type Thread, Unsupported } from '../runtime';
 import { N } from './pgtable';
 import { widthsOf, type Builtin } from './types';
 
@@ -49,6 +49,20 @@ export function rangeBuiltins(): Builtin[] {
     return BigInt.asUintN(bits, BigInt(v)) >= BigInt.asUintN(bits, -4095n);
   });
   p('likely', 'int', 'a branch hint: the value itself', (_t, [v]) => v);
+  p('__builtin_expect', 'long', 'a branch hint: the value itself (what likely and unlikely expand to)', (_t, [v]) => v);
+  // rounding to a power of two, as the kernel's macros do on addresses and sizes
+  const mask = (a: unknown) => BigInt(a as bigint) - 1n;
+  p('ALIGN', 'ulong', 'x rounded up to a multiple of a (a power of two)', (_t, [x, a]) => (BigInt(x) + mask(a)) & ~mask(a));
+  p('round_up', 'ulong', 'x rounded up to a multiple of y (a power of two)', (_t, [x, y]) => (BigInt(x) + mask(y)) & ~mask(y));
+  p('ALIGN_DOWN', 'ulong', 'x rounded down to a multiple of a (a power of two)', (_t, [x, a]) => BigInt(x) & ~mask(a));
+  p('round_down', 'ulong', 'x rounded down to a multiple of y (a power of two)', (_t, [x, y]) => BigInt(x) & ~mask(y));
+  p('PAGE_ALIGN', 'ulong', 'x rounded up to a page boundary', (_t, [x]) => (BigInt(x) + 4095n) & ~4095n);
+  p('PAGE_ALIGN_DOWN', 'ulong', 'x rounded down to a page boundary', (_t, [x]) => BigInt(x) & ~4095n);
+  p('IS_ALIGNED', 'int', 'x is a multiple of a (a power of two)', (_t, [x, a]) => (BigInt(x) & mask(a)) === 0n);
+  p('DIV_ROUND_UP', 'ulong', 'n divided by d, rounded up', (t, [n, d]) => {
+    if (BigInt(d) === 0n) throw new Unsupported('DIV_ROUND_UP by zero', t.top.line);
+    return (BigInt(n) + BigInt(d) - 1n) / BigInt(d);
+  });
   p('unlikely', 'int', 'a branch hint: the value itself', (_t, [v]) => v);
   for (const n of ['VM_BUG_ON', 'BUG_ON', 'WARN_ON', 'WARN_ON_ONCE', 'VM_WARN_ON', 'VM_WARN_ON_ONCE']) {
     p(n, 'int', 'evaluate the condition; when true, report it (the run goes on)', (t, [v]) => report(t, n, v));
