@@ -37,11 +37,20 @@ function headersOf(lines: string[], s: number, e: number): Part {
 
 const encodingOf = (p: Part) => (p.headers.get('content-transfer-encoding') ?? '').trim().toLowerCase();
 
-/** The UTF-8 bytes of text[j] (an ASCII one as it is: a mail's text is nearly all ASCII). */
-function pushChar(bytes: number[], text: string, j: number): void {
-  const c = text.charCodeAt(j);
-  if (c < 0x80) bytes.push(c);
-  else for (const b of Buffer.from(text[j], 'utf8')) bytes.push(b);
+/**
+ * Quoted-printable text's bytes, appended to `bytes`: `=XX` a byte, every other character its
+ * UTF-8 (an ASCII one as it is: a mail's text is nearly all ASCII); in an encoded word `_` is a space.
+ */
+function qpBytes(text: string, bytes: number[], underscore = false): void {
+  for (let j = 0; j < text.length; j++) {
+    const c = text.charCodeAt(j);
+    if (c === 0x3d && /^[0-9A-Fa-f]{2}$/.test(text.slice(j + 1, j + 3))) {
+      bytes.push(parseInt(text.slice(j + 1, j + 3), 16));
+      j += 2;
+    } else if (underscore && c === 0x5f) bytes.push(0x20);
+    else if (c < 0x80) bytes.push(c);
+    else for (const b of Buffer.from(text[j], 'utf8')) bytes.push(b);
+  }
 }
 
 /** Quoted-printable lines: `=XX` a byte, a trailing `=` joins the next line (UTF-8 decoded once a line is whole). */
@@ -51,14 +60,7 @@ function quotedPrintable(lines: string[], from: number, to: number, out: Decoded
   for (let i = from; i < to; i++) {
     const l = lines[i];
     const soft = l.endsWith('=');
-    const text = soft ? l.slice(0, -1) : l.replace(/[ \t]+$/, '');
-    for (let j = 0; j < text.length; j++) {
-      const hex = text[j] === '=' ? /^[0-9A-Fa-f]{2}$/.exec(text.slice(j + 1, j + 3)) : null;
-      if (hex) {
-        bytes.push(parseInt(hex[0], 16));
-        j += 2;
-      } else pushChar(bytes, text, j);
-    }
+    qpBytes(soft ? l.slice(0, -1) : l.replace(/[ \t]+$/, ''), bytes);
     if (soft && i + 1 < to) continue;
     out.lines.push(Buffer.from(bytes).toString('utf8'));
     out.at.push(start);
@@ -127,13 +129,7 @@ export function decodeWords(s: string): string {
     try {
       if (kind.toUpperCase() === 'B') return Buffer.from(text, 'base64').toString('utf8');
       const bytes: number[] = [];
-      for (let j = 0; j < text.length; j++) {
-        if (text[j] === '_') bytes.push(0x20);
-        else if (text[j] === '=' && /^[0-9A-Fa-f]{2}$/.test(text.slice(j + 1, j + 3))) {
-          bytes.push(parseInt(text.slice(j + 1, j + 3), 16));
-          j += 2;
-        } else pushChar(bytes, text, j);
-      }
+      qpBytes(text, bytes, true);
       return Buffer.from(bytes).toString('utf8');
     } catch {
       return all;
