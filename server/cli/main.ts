@@ -453,6 +453,12 @@ export async function cmdInspect(a: { file: string; json: boolean; version?: str
   }
 }
 
+/** What stopped a file's own code, as check and review end with it, and the --stub that gets past it. */
+function stopLine(what: string, line: number, runs = ''): string {
+  const hint = stubHint(what);
+  return `  stops its own code: ${what} at line ${line}${runs}${hint ? `; ${hint}` : ''}`;
+}
+
 export async function cmdCheck(a: { paths: string[]; json: boolean; arch?: string[]; stub?: string[]; races: boolean; maxStates?: string }, out: Out, err: Out): Promise<void> {
   if (!a.paths.length) throw new UsageError(`check needs a FILE or DIR\n\n${helpFor('check')}`);
   for (const x of a.arch ?? []) getArch(x);
@@ -480,10 +486,7 @@ export async function cmdCheck(a: { paths: string[]; json: boolean; arch?: strin
       s.runs++;
       stops.set(y.unsupported.what, s);
     }
-    for (const [what, s] of stops) {
-      const hint = stubHint(what);
-      out(`  stops its own code: ${what} at line ${s.line} (${s.runs} run${s.runs === 1 ? '' : 's'})${hint ? `; ${hint}` : ''}`);
-    }
+    for (const [what, s] of stops) out(stopLine(what, s.line, ` (${s.runs} run${s.runs === 1 ? '' : 's'})`));
   }
   const s = r.summary;
   out(`${s.files} file(s), ${s.runs} runs, ${s.own} on the files' own code (${s.percent}%)`);
@@ -534,10 +537,7 @@ export async function cmdReview(a: { patch: string; tree?: string; arch?: string
     }
     if (p.behaviour.length) out('  built-in scenarios whose outcome changes:');
     for (const x of p.behaviour) out(`  ${x.scenario.padEnd(26)} ${x.arch.padEnd(9)} ${x.before} -> ${x.after}`);
-    for (const x of p.stops ?? []) {
-      const hint = stubHint(x.what);
-      out(`  stops its own code: ${x.what} at line ${x.line}${hint ? `; ${hint}` : ''}`);
-    }
+    for (const x of p.stops ?? []) out(stopLine(x.what, x.line));
   }
   void err;
 }

@@ -230,12 +230,12 @@ async function parsedSide(text: string | undefined): Promise<CFile | undefined> 
 function touched(text: string | undefined, file: CFile | undefined, ranges: [number, number][]): { name: string; startLine: number; endLine: number }[] {
   if (!text || !file) return [];
   const isGup = gupCensusOf(text);
-  return file.functions.filter((f) => isGup(f.name) && ranges.some(([a, b]) => a <= f.endLine && b >= f.startLine));
+  return inRanges(file, ranges).filter((f) => isGup(f.name));
 }
 
 /** Every function of a side the changed lines fall in. */
-function inRanges(file: CFile | undefined, ranges: [number, number][]): string[] {
-  return (file?.functions ?? []).filter((f) => ranges.some(([a, b]) => a <= f.endLine && b >= f.startLine)).map((f) => f.name);
+function inRanges(file: CFile | undefined, ranges: [number, number][]): CFile['functions'] {
+  return (file?.functions ?? []).filter((f) => ranges.some(([a, b]) => a <= f.endLine && b >= f.startLine));
 }
 
 /**
@@ -357,10 +357,14 @@ export function verdictOn(v: SourceVersion | undefined, arch: ArchId, race: (typ
     return { verdict: r.verdict === 'violation' ? 'violation' : 'ok', r };
   } catch (e) {
     if (e instanceof NotApplicableError) return { verdict: 'n/a' };
-    // the file's code reached something gup-lens cannot run: no verdict, and it says why
-    if (e instanceof Unsupported) return { verdict: 'n/a', unsupported: `${e.what} at line ${e.line}`, stop: { what: e.what, line: e.line } };
-    return { verdict: 'n/a', unsupported: (e as Error).message };
+    return couldNotRun(e);
   }
+}
+
+/** The file's code reached something gup-lens cannot run: no verdict, why (and, an Unsupported, what stopped it where). */
+function couldNotRun(e: unknown): { verdict: 'n/a'; unsupported: string; stop?: { what: string; line: number } } {
+  if (e instanceof Unsupported) return { verdict: 'n/a', unsupported: `${e.what} at line ${e.line}`, stop: { what: e.what, line: e.line } };
+  return { verdict: 'n/a', unsupported: (e as Error).message };
 }
 
 /**
@@ -381,7 +385,7 @@ export function scenarioVerdictOn(v: SourceVersion | undefined, arch: ArchId, s:
     return left ? { verdict: 'violation', message: left.message } : { verdict: 'ok' };
   } catch (e) {
     if (e instanceof NotApplicableError) return { verdict: 'n/a' };
-    return { verdict: 'n/a', unsupported: e instanceof Unsupported ? `${e.what} at line ${e.line}` : (e as Error).message };
+    return couldNotRun(e);
   }
 }
 
@@ -423,7 +427,7 @@ async function reviewStep(mail: MailPatch, before: Files, after: Files, base: Pa
       apiOnly();
       // the functions it does change, where GUP-fast never goes (the slow path, a helper nothing calls now)
       const api = new Set(kapiTouched(f));
-      const other = [...new Set([...inRanges(pb, ranges.old), ...inRanges(pa, ranges.new)])].filter((x) => !api.has(x));
+      const other = [...new Set([...inRanges(pb, ranges.old), ...inRanges(pa, ranges.new)].map((x) => x.name))].filter((x) => !api.has(x));
       if (other.length) notes.push(`${path}: changes ${other.slice(0, 8).join(', ')}${other.length > 8 ? ` and ${other.length - 8} more` : ''}, which no GUP-fast walk reaches: nothing to replay`);
       continue;
     }
