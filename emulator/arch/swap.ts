@@ -61,7 +61,6 @@ export const SWAP_LAYOUTS = {
 
 export type SwapLayout = keyof typeof SWAP_LAYOUTS;
 
-/** The x86 layout of a release (x86-64, or PAE). Stable trees that took the L1TF mitigation (4.4.y-4.17.y, from August 2018) invert as 4.18 does: a release line cannot tell them apart. */
 /** The arm64 layout of a release. */
 export function arm64SwapLayout(release: (from?: string, to?: string) => boolean): SwapLayout {
   if (release('6.10')) return 'arm64-610';
@@ -70,6 +69,7 @@ export function arm64SwapLayout(release: (from?: string, to?: string) => boolean
   return 'arm64-3x';
 }
 
+/** The x86 layout of a release (x86-64, or PAE). Stable trees that took the L1TF mitigation (4.4.y-4.17.y, from August 2018) invert as 4.18 does: a release line cannot tell them apart. */
 export function x86SwapLayout(pae: boolean, release: (from?: string, to?: string) => boolean): SwapLayout {
   if (release('4.18')) return 'x86-l1tf';
   if (pae) return 'pae-high';

@@ -20,10 +20,10 @@ import { type CompiledFn, Unsupported } from './runtime';
 import { type CNode, Env, field, line, named, type Program } from './compile/env';
 import { FB } from './compile/builder';
 import { baseType, declarator, signature } from './compile/types';
-import { expr } from './compile/expr';
+import { constValue } from './compile/expr';
 import { emit } from './compile/emit';
 import { statement } from './compile/stmt';
-import { conv, zeroOf } from './compile/values';
+import { zeroOf } from './compile/values';
 import { INT } from './ctypes';
 import { formatted } from '../run/formatted';
 
@@ -123,11 +123,7 @@ function globalsOf(env: Env, n: CNode): void {
     try {
       const { name, t, init, size } = declarator(env, base, d);
       if (!name || size !== undefined || t.k === 'struct' || t.k === 'void' || env.globals.has(name)) continue;
-      let v = zeroOf(t);
-      if (init) {
-        const x = expr(new FB(env, name, t), init);
-        v = conv(x.t, t)(x.ev(undefined as never, undefined as never));
-      }
+      const v = init ? constValue(new FB(env, name, t), init, t) : zeroOf(t);
       env.globals.set(name, { slot: env.globalInit.length, t });
       env.globalInit.push(v);
     } catch {
@@ -147,7 +143,7 @@ function enumsOf(env: Env, n: CNode): void {
     const value = field(e, 'value');
     if (value) {
       try {
-        next = Number(expr(new FB(env, name ?? 'enum', INT), value).ev(undefined as never, undefined as never));
+        next = Number(constValue(new FB(env, name ?? 'enum', INT), value));
       } catch {
         return; // a value the interpreter cannot read: this enumerator and the rest stay unbound
       }

@@ -14,7 +14,7 @@ import { type CNode, field, line, named, ONCE, SPECIAL, STATIC_KEY, type X } fro
 import { FB } from './builder';
 import { constX, conv, fromJs } from './values';
 import { typeFromText } from './types';
-import { addressOf, expr, identifier, place, unknownName } from './expr';
+import { addressOf, expr, identifier, place, unknownName, valueStub } from './expr';
 
 /**
  * Whether evaluating the expression can change anything: it calls, assigns or increments. One
@@ -118,11 +118,8 @@ export function assumedNoop(b: FB, n: CNode): X | undefined {
 function staticKey(b: FB, arg: CNode, l: number): X {
   const key = /^&?\s*\(?\s*([A-Za-z_]\w*)/.exec(arg.text)?.[1];
   if (!key) throw new Unsupported(`a static key given as ${arg.text}`, l);
-  const stub = b.env.cfg.stubs[key];
-  if (stub !== undefined) {
-    b.env.stubsUsed.add(stubLabel(key, stub, false));
-    return constX(INT, stubResult(stub));
-  }
+  const stubbed = valueStub(b, key);
+  if (stubbed) return stubbed;
   const on = b.env.staticKeys.get(key);
   if (on !== undefined) return constX(INT, on ? 1 : 0);
   return { t: INT, ev: unknownName(b, `static key ${key}`, l) };

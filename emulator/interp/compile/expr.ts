@@ -135,6 +135,25 @@ function statementExpr(b: FB, n: CNode): X {
   return x;
 }
 
+/**
+ * The value of a constant expression, converted to type t where one is given (an initializer of a
+ * global or a static, an array's length, an enumerator), worked out as the file is compiled: an
+ * expression that needs a running thread (a variable, a call) throws.
+ */
+export function constValue(b: FB, n: CNode, t?: CType): unknown {
+  const x = expr(b, n);
+  const v = x.ev(undefined as never, undefined as never);
+  return t ? conv(x.t, t)(v) : v;
+}
+
+/** A name the user's stubs give a value (a header's global, another file's static key), or undefined. */
+export function valueStub(b: FB, name: string): X | undefined {
+  const stub = b.env.cfg.stubs[name];
+  if (stub === undefined) return undefined;
+  b.env.stubsUsed.add(stubLabel(name, stub, false));
+  return constX(INT, stubResult(stub));
+}
+
 /** The type of an expression, without running it (sizeof, typeof). */
 export function typeOnly(b: FB, n: CNode): CType {
   const scratch = new FB(b.env, b.name, b.ret);
@@ -169,12 +188,7 @@ export function identifier(b: FB, n: CNode): X {
     return { t, ev: read, js: `${b.k(read)}(t)` };
   }
   // a global or a constant of a header the tree does not give: the user's word for its value
-  const stub = b.env.cfg.stubs[name];
-  if (stub !== undefined) {
-    b.env.stubsUsed.add(stubLabel(name, stub, false));
-    return constX(INT, stubResult(stub));
-  }
-  return { t: INT, ev: unknownName(b, `identifier ${name}`, line(n)) };
+  return valueStub(b, name) ?? { t: INT, ev: unknownName(b, `identifier ${name}`, line(n)) };
 }
 
 /** One of the file's own global variables, kept per actor (runtime.ts fileGlobals). */

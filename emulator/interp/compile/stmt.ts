@@ -10,7 +10,7 @@ import { type CNode, field, fixedValue, type Label, line, named, notABranch } fr
 import { FB } from './builder';
 import { baseType, declarator, typeOfDescriptor } from './types';
 import { conv, scalarInit, zeroInit, zeroOf } from './values';
-import { expr, typeOnly } from './expr';
+import { constValue, expr, typeOnly } from './expr';
 import { assumedNoop } from './calls';
 
 
@@ -39,8 +39,7 @@ function localArray(b: FB, d: CNode, n: CNode, name: string, t: CType, init: CNo
   if (init && (init.type !== 'initializer_list' || !zeroInit(init))) throw new Unsupported(`an initializer with values for the array ${name} (only zeroing ones)`, l);
   let len = NaN;
   try {
-    const v = size ? expr(b, size).ev(undefined as never, undefined as never) : NaN;
-    len = Number(v);
+    len = size ? Number(constValue(b, size)) : NaN;
   } catch {
     // a length that is not a constant: said below
   }
@@ -64,8 +63,7 @@ function staticLocal(b: FB, n: CNode, name: string, t: CType, init: CNode | unde
   let v: unknown = zeroOf(t);
   if (init) {
     try {
-      const x = expr(b, init);
-      v = conv(x.t, t)(x.ev(undefined as never, undefined as never));
+      v = constValue(b, init, t);
     } catch {
       throw new Unsupported(`the static ${name}: its initializer is not a constant the interpreter knows`, l);
     }
@@ -75,6 +73,9 @@ function staticLocal(b: FB, n: CNode, name: string, t: CType, init: CNode | unde
   b.scopes[b.scopes.length - 1].set(name, { slot: -1, t, global: g });
 }
 
+/** typeof and its GNU spellings */
+const TYPEOF = /^(?:__)?typeof(?:__)?$/;
+
 /**
  * `typeof(a * 2) name = value;` as the C parser reads it when typeof's operand is an expression:
  * an assignment whose left is a call of typeof followed by a stray name. Its operand, name and value.
@@ -83,7 +84,7 @@ function typeofDeclaration(e: CNode): { of: CNode; name: string; value: CNode } 
   if (e.type !== 'assignment_expression') return undefined;
   const left = field(e, 'left');
   const callee = left?.type === 'call_expression' ? field(left, 'function')?.text ?? '' : '';
-  if (!/^(?:__)?typeof(?:__)?$/.test(callee)) return undefined;
+  if (!TYPEOF.test(callee)) return undefined;
   const stray = e.children.find((c) => c?.type === 'ERROR');
   const name = stray && /^[A-Za-z_]\w*$/.test(stray.text.trim()) ? stray.text.trim() : undefined;
   const of = named(field(left!, 'arguments')!)[0];
@@ -93,7 +94,7 @@ function typeofDeclaration(e: CNode): { of: CNode; name: string; value: CNode } 
 
 /** `typeof(x)` as a declaration's type: a local's or a global's type, or a type written inside. */
 function typeofType(b: FB, n: CNode | null): CType | undefined {
-  if (n?.type !== 'macro_type_specifier' || !/^(?:__)?typeof(?:__)?$/.test(field(n, 'name')?.text ?? '')) return undefined;
+  if (n?.type !== 'macro_type_specifier' || !TYPEOF.test(field(n, 'name')?.text ?? '')) return undefined;
   const inner = field(n, 'type');
   const name = inner?.text.trim() ?? '';
   const known = b.lookup(name)?.t ?? b.env.globals.get(name)?.t;
