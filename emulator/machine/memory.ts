@@ -289,9 +289,12 @@ export class PhysMem {
   }
 
   private freeFrame(i: number): void {
-    this.put(F.flags, i, PG.free);
-    this.put(F.head, i, i);
-    this.put(F.order, i, 0);
+    const c = i >> MAP_SHIFT;
+    const chunk = this.ownChunk(c);
+    const j = i & MAP_MASK;
+    this.write(chunk, c, (F.flags << MAP_SHIFT) | j, PG.free);
+    this.write(chunk, c, (F.head << MAP_SHIFT) | j, i);
+    this.write(chunk, c, (F.order << MAP_SHIFT) | j, 0);
     this.freeList.push(i);
   }
 
@@ -299,31 +302,24 @@ export class PhysMem {
   free(pfn: number): void {
     const i = this.idx(pfn);
     const n = 1 << this.at(F.order, i);
-    // as freeFrame on each, last frame first, one ownership check per chunk (a THP is 512 frames)
-    let c = -1;
-    let chunk: number[] = ZERO_MAP;
+    // last frame first, each written in its chunk (not through put: a THP is 512 frames)
     for (let k = n - 1; k >= 0; k--) {
       const f = i + k;
-      if (f >> MAP_SHIFT !== c) chunk = this.ownChunk((c = f >> MAP_SHIFT));
-      const j = f & MAP_MASK;
-      this.write(chunk, c, (F.refcount << MAP_SHIFT) | j, 0);
-      this.write(chunk, c, (F.flags << MAP_SHIFT) | j, PG.free);
-      this.write(chunk, c, (F.head << MAP_SHIFT) | j, f);
-      this.write(chunk, c, (F.order << MAP_SHIFT) | j, 0);
-      this.freeList.push(f);
+      const c = f >> MAP_SHIFT;
+      this.write(this.ownChunk(c), c, (F.refcount << MAP_SHIFT) | (f & MAP_MASK), 0);
+      this.freeFrame(f);
     }
   }
 
   /**
    * Frames i..i+n-1 made pages of their own (a compound page split): no head or tail flag, each
-   * its own head, order 0, and each refcount set where one is given. One ownership check per chunk.
+   * its own head, order 0, and each refcount set where one is given, written in their chunks (not through put).
    */
   splitCompound(i: number, n: number, refcount?: number): void {
-    let c = -1;
-    let chunk: number[] = ZERO_MAP;
     for (let k = 0; k < n; k++) {
       const f = i + k;
-      if (f >> MAP_SHIFT !== c) chunk = this.ownChunk((c = f >> MAP_SHIFT));
+      const c = f >> MAP_SHIFT;
+      const chunk = this.ownChunk(c);
       const j = f & MAP_MASK;
       this.write(chunk, c, (F.flags << MAP_SHIFT) | j, chunk[(F.flags << MAP_SHIFT) | j] & ~(PG.head | PG.tail));
       this.write(chunk, c, (F.head << MAP_SHIFT) | j, f);
