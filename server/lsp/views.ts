@@ -9,6 +9,7 @@ import { describeStep, formatStep, word32 } from '../../emulator/trace/describe'
 import type { Step } from '../../emulator/trace/types';
 import { planFunctions, racesOf, replayFunction, type Analysis, type ArchReplay, type RaceClaim } from '../analysis/analyze';
 import { SLOW_PATH } from '../../emulator/interp/kapi/slow';
+import { stubbable } from '../../emulator/interp/kapi/stubs';
 import { peekFileVersion } from '../analysis/source';
 import type { SourceVersion } from '../../emulator/interp/source-version';
 import { CLIENT_COMMANDS, type LineValue, type ReplayView } from '../protocol';
@@ -94,9 +95,10 @@ export function diagnosticsFor(a: Analysis): { line: number; message: string; na
     for (const [what, line] of fv?.source?.program.zeroFields ?? []) add(what, line, arch, true);
   }
   return [...at].map(([what, x]) => {
-    const name = /^call to (\w+)\(\)$/.exec(what)?.[1];
+    const s = stubbable(what);
+    const name = s?.call ? s.name : undefined;
     // a name read as a value (a header's global or constant, a static key of another file): a stub gives it one
-    const valued = /^(?:identifier|static key) (\w+)$/.exec(what)?.[1];
+    const valued = s && !s.call ? s.name : undefined;
     const where = x.arches.map((y) => ARCH_LABEL[y]).join(', ');
     const message = !name && x.assumed
       ? `gup-lens: ${what} is the arch's own per-mm state, which gup-lens does not model: runs that reach it on ${where} read it as 0, as in an mm that has not used it.`

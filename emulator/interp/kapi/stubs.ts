@@ -40,10 +40,19 @@ export function stubLabel(name: string, v: StubValue, call = true): string {
   return call ? `${name}()=${v}` : `${name}=${v}`;
 }
 
-/** What stopped a run (`call to f()`, `identifier x`, `static key k`), where a stub can get past it: the --stub that would. */
-export function stubHint(what: string): string | undefined {
+/**
+ * The name a stub can bind in what stopped a run: a call (`call to f()`), or a name read as a
+ * value (`identifier x`, `static key k`); undefined for anything else.
+ */
+export function stubbable(what: string): { name: string; call: boolean } | undefined {
   const call = /^call to (\w+)\(\)$/.exec(what)?.[1];
-  if (call) return `--stub ${call}=noop|0|1 says what it does`;
+  if (call) return { name: call, call: true };
   const valued = /^(?:identifier|static key) (\w+)$/.exec(what)?.[1];
-  return valued ? `--stub ${valued}=0|1 gives it a value` : undefined;
+  return valued ? { name: valued, call: false } : undefined;
+}
+
+/** What stopped a run, where a stub can get past it: the --stub that would. */
+export function stubHint(what: string): string | undefined {
+  const s = stubbable(what);
+  return !s ? undefined : s.call ? `--stub ${s.name}=noop|0|1 says what it does` : `--stub ${s.name}=0|1 gives it a value`;
 }
