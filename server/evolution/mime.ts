@@ -1,7 +1,8 @@
 /**
  * A mail's body as its transfer encoding says: a patch saved from a mail client or a list archive
  * often comes quoted-printable (`=3D` for `=`, a line folded with a trailing `=`) or base64, or as
- * a part of a multipart mail. Each decoded line keeps the document line it came from, so the
+ * a part of a multipart mail, or format=flowed (RFC 3676: long lines wrapped after a space, a
+ * leading space doubled). Each decoded line keeps the document line it came from, so the
  * lenses still go on the mail as the reader sees it.
  * Layer: protocol-free (server/evolution).
  */
@@ -85,6 +86,42 @@ function plain(lines: string[], from: number, to: number, out: Decoded): void {
   }
 }
 
+/** flowed text's parameters, where the part's type says format=flowed */
+function flowedOf(p: Part): { delSp: boolean } | undefined {
+  const type = p.headers.get('content-type') ?? '';
+  if (!/(?:^|;)\s*format\s*=\s*"?flowed"?/i.test(type)) return undefined;
+  return { delSp: /(?:^|;)\s*delsp\s*=\s*"?yes"?/i.test(type) };
+}
+
+/**
+ * format=flowed lines from `from` on, in place: a leading space the sender added is taken off, and
+ * a line that ends in a space (wrapped there) runs on into the next of the same quote depth. A line
+ * of spaces alone is kept as it is: a wrap never makes one, and in a patch it is a blank context line.
+ */
+function unflow(out: Decoded, from: number, delSp: boolean): void {
+  const lines: string[] = [];
+  const at: number[] = [];
+  let open: string | undefined;
+  let depth = -1;
+  for (let i = from; i < out.lines.length; i++) {
+    const raw = out.lines[i];
+    const q = /^>*/.exec(raw)![0];
+    let l = raw.slice(q.length);
+    if (l.startsWith(' ')) l = l.slice(1);
+    if (open !== undefined && q.length === depth) {
+      lines[lines.length - 1] = open + l;
+    } else {
+      lines.push(q + l);
+      at.push(out.at[i]);
+    }
+    const soft = l.endsWith(' ') && l.trim() !== '' && l !== '-- ';
+    open = soft ? lines[lines.length - 1].slice(0, delSp ? -1 : undefined) : undefined;
+    depth = q.length;
+  }
+  out.lines.splice(from, out.lines.length - from, ...lines);
+  out.at.splice(from, out.at.length - from, ...at);
+}
+
 /** One part's body, decoded (a multipart one: each of its parts in turn, the boundaries left out). */
 function decodePart(lines: string[], p: Part, out: Decoded, depth: number): boolean {
   const type = p.headers.get('content-type') ?? '';
@@ -103,10 +140,13 @@ function decodePart(lines: string[], p: Part, out: Decoded, depth: number): bool
     return any || marks.length > 0;
   }
   const enc = encodingOf(p);
+  const from = out.lines.length;
   if (enc === 'quoted-printable') quotedPrintable(lines, p.body, p.end, out);
   else if (enc === 'base64') base64(lines, p.body, p.end, out);
   else plain(lines, p.body, p.end, out);
-  return enc === 'quoted-printable' || enc === 'base64';
+  const flowed = flowedOf(p);
+  if (flowed) unflow(out, from, flowed.delSp);
+  return enc === 'quoted-printable' || enc === 'base64' || flowed !== undefined;
 }
 
 /**
@@ -117,7 +157,7 @@ export function decodeMail(lines: string[], s: number, e: number): Decoded | und
   const top = headersOf(lines, s, e);
   const multipart = /multipart\//i.test(top.headers.get('content-type') ?? '');
   const enc = encodingOf(top);
-  if (!multipart && enc !== 'quoted-printable' && enc !== 'base64') return undefined;
+  if (!multipart && enc !== 'quoted-printable' && enc !== 'base64' && !flowedOf(top)) return undefined;
   const out: Decoded = { lines: [], at: [] };
   plain(lines, s, top.body, out);
   return decodePart(lines, top, out, 0) ? out : undefined;

@@ -62,7 +62,7 @@ describe('patch review', () => {
     expect(parseMails('From: someone\nSubject: hello\n\njust words\n')[0].files).toEqual([]);
   });
 
-  it('a mail whose body is quoted-printable or base64 (in a multipart mail) is read decoded: the same patch, its hunks on the lines the reader sees, an encoded subject decoded', async () => {
+  it('a mail whose body is quoted-printable, base64 (in a multipart mail) or format=flowed is read decoded: the same patch, its hunks on the lines the reader sees, an encoded subject decoded', async () => {
     const { dir, mail } = treeWithPatch(V510_NO_SEQ, V510, 'mm/gup: fast GUP backs off while fork copies');
     const [head, body] = [mail.slice(0, mail.indexOf('\n\n')), mail.slice(mail.indexOf('\n\n') + 2)];
     // quoted-printable as a mail client writes it: '=' and tabs escaped, lines folded at 76 with a trailing '='
@@ -85,8 +85,23 @@ describe('patch review', () => {
     // a mail client's text and HTML alternatives: the HTML part (the patch again, in <pre>) is not read
     const html = body.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
     const alt = `${head}\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary="alt"\n\n--alt\nContent-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: quoted-printable\n\n${body.split('\n').map(qpLine).join('\n')}\n--alt\nContent-Type: text/html; charset=UTF-8\n\n<html><body><pre>\n${html}\n</pre></body></html>\n--alt--\n`;
+    // format=flowed (RFC 3676) as a mail client writes it: a leading space or '>' stuffed with a space, a long line wrapped after a space (DelSp=yes: after one it added)
+    const flowedLine = (delSp: boolean) => (l: string) => {
+      let rest = /^[ >]|^From /.test(l) ? ` ${l}` : l;
+      const out: string[] = [];
+      while (rest.length > 60) {
+        const cut = delSp ? 60 : rest.lastIndexOf(' ', 60) + 1;
+        if (cut <= 1) break;
+        out.push(delSp ? `${rest.slice(0, cut)} ` : rest.slice(0, cut));
+        rest = rest.slice(cut);
+      }
+      return [...out, rest].join('\n');
+    };
+    const flowed = (delSp: boolean) =>
+      `${head}\nMIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8; format=flowed${delSp ? '; delsp=yes' : ''}\n\n${body.split('\n').map(flowedLine(delSp)).join('\n')}`;
+    expect(flowed(false).split('\n').some((l) => /\S $/.test(l))).toBe(true);
     const plain = (await review(mail, { tree: dir, races: false })).patches[0];
-    for (const text of [qp, b64, alt]) {
+    for (const text of [qp, b64, alt, flowed(false), flowed(true)]) {
       const [m] = parseMails(text);
       expect(m.subject).toBe('mm/gup: fast GUP backs off while fork copies');
       expect(m.files.map((f) => f.newPath)).toEqual(['mm/gup.c']);
@@ -97,13 +112,17 @@ describe('patch review', () => {
     // quoted-printable: each hunk on the document line its @@ header starts on
     const doc = qp.split('\n');
     expect(parseMails(qp)[0].files[0].hunks.every((h) => doc[h.line].startsWith('@@ '))).toBe(true);
+    // format=flowed: the same, and a plain mail's line ending in a space is not joined to the next
+    const fl = flowed(false);
+    expect(parseMails(fl)[0].files[0].hunks.every((h) => fl.split('\n')[h.line].startsWith('@@ '))).toBe(true);
+    expect(parseMails(mail.replace(/^(\+.*)$/m, '$1 '))[0].files[0].hunks.map((h) => h.line)).toEqual(parseMails(mail)[0].files[0].hunks.map((h) => h.line));
   }, 60_000);
 
   it('a mail that says it is encoded but is garbage, or a multipart mail with broken boundaries, is read without a throw (fast-check)', () => {
     const enc = fc.constantFrom('quoted-printable', 'base64', 'QUOTED-PRINTABLE', '8bit');
-    const mp = fc.constantFrom('', 'Content-Type: multipart/mixed; boundary="b"\n', 'Content-Type: multipart/alternative; boundary=b\n');
+    const mp = fc.constantFrom('', 'Content-Type: multipart/mixed; boundary="b"\n', 'Content-Type: multipart/alternative; boundary=b\n', 'Content-Type: text/plain; format=flowed; delsp=yes\n');
     fc.assert(
-      fc.property(enc, mp, fc.array(fc.oneof(fc.string(), fc.constantFrom('--b', '--b--', '=', '=3', '=ZZ', '@@ -1 +1 @@', 'diff --git a/mm/gup.c b/mm/gup.c', '', 'Content-Transfer-Encoding: base64')), { maxLength: 40 }), (e, m, body) => {
+      fc.property(enc, mp, fc.array(fc.oneof(fc.string(), fc.constantFrom('--b', '--b--', '=', '=3', '=ZZ', ' ', '>> ', '-- ', '@@ -1 +1 @@', 'diff --git a/mm/gup.c b/mm/gup.c', '', 'Content-Transfer-Encoding: base64')), { maxLength: 40 }), (e, m, body) => {
         const text = `From: x <x@example.org>\nSubject: =?UTF-8?B?${Buffer.from('t').toString('base64')}?= =?bogus\n${m}Content-Transfer-Encoding: ${e}\n\n${body.join('\n')}\n`;
         const mails = parseMails(text);
         expect(mails.length).toBe(1);
