@@ -11,8 +11,8 @@ export interface FilePatch {
   /** repository path before and after (undefined: the file is created, or deleted) */
   oldPath?: string;
   newPath?: string;
-  /** a binary patch: reported, never applied */
-  binary: boolean;
+  /** why the file's diff is reported, never applied: a binary patch, a merge's combined diff */
+  unapplied?: string;
   patch?: StructuredPatch;
   /** 0-based document line of the file's `diff --git` (or `---`) header */
   line: number;
@@ -36,6 +36,8 @@ export class NotAPatchError extends Error {}
 /** Mails of an mbox or format-patch series start with "From <sha or address> <date>". */
 const MAIL_START = /^From (?:[0-9a-f]{40} |\S+@\S+ |\S+ +)(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) /;
 const MAX_BYTES = 16 * 1024 * 1024;
+/** a merge's combined diff of a file (git show of a merge): one column per parent, hunks `@@@ ... @@@` */
+const COMBINED = /^diff --(?:cc|combined) \S/;
 
 /** The mails of a document (a bare diff is one mail without headers); those without a diff have no files. */
 export function parseMails(text: string): MailPatch[] {
@@ -123,7 +125,7 @@ function parseMail(lines: string[], s: number, e: number): MailPatch {
       gitHeader = false;
       oldLeft = hunk[1] === undefined ? 1 : Number(hunk[1]);
       newLeft = hunk[2] === undefined ? 1 : Number(hunk[2]);
-    } else if (l.startsWith('diff --git ')) {
+    } else if (l.startsWith('diff --git ') || COMBINED.test(l)) {
       heads.push(i);
       gitHeader = true;
     } else if (l === '' || l.startsWith('GIT binary patch') || l.startsWith('Binary files ')) gitHeader = false;
@@ -135,14 +137,18 @@ function parseMail(lines: string[], s: number, e: number): MailPatch {
     // the mail's signature ("-- " then the git version; "--" where a mailer trimmed the blank) is not part of the last hunk
     for (let i = h; i < end; i++) if (/^-- ?$/.test(lines[i]) && /^\d+\.\d+/.test(lines[i + 1] ?? '')) end = i;
     const chunk = lines.slice(h, end);
-    const binary = chunk.some((l) => l.startsWith('GIT binary patch') || /^Binary files .* differ$/.test(l));
+    const unapplied = COMBINED.test(chunk[0])
+      ? "a merge's combined diff (diff --cc: only what the merge resolved), not applied; review the merge against its first parent (git diff M^1 M)"
+      : chunk.some((l) => l.startsWith('GIT binary patch') || /^Binary files .* differ$/.test(l))
+        ? 'a binary patch, not applied'
+        : undefined;
     const hunks: FilePatch['hunks'] = [];
     chunk.forEach((l, j) => {
-      const m = /^@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@ ?(.*)$/.exec(l);
+      const m = /^@@@? -\d+(?:,\d+)? (?:-\d+(?:,\d+)? )?\+\d+(?:,\d+)? @@@? ?(.*)$/.exec(l);
       if (m) hunks.push({ line: h + j, header: l.trimEnd(), context: m[1].trim() });
     });
     let patch: StructuredPatch | undefined;
-    if (!binary) {
+    if (!unapplied) {
       try {
         patch = parsePatch(chunk.join('\n') + '\n')[0];
       } catch {
@@ -150,12 +156,12 @@ function parseMail(lines: string[], s: number, e: number): MailPatch {
       }
     }
     const name = (p: string | undefined) => (!p || p === '/dev/null' ? undefined : p.replace(/^[ab]\//, '').replace(/\t.*$/, ''));
-    const git = /^diff --git a\/(\S+) b\/(\S+)/.exec(chunk[0]);
+    const git = /^diff --git a\/(\S+) b\/(\S+)/.exec(chunk[0]) ?? /^diff --(?:cc|combined) ()(\S+)/.exec(chunk[0]);
     let oldPath = patch ? name(patch.oldFileName) : git?.[1];
     let newPath = patch ? name(patch.newFileName) : git?.[2];
     if (!git && oldPath && newPath) [oldPath, newPath] = plainNames(oldPath, newPath);
     const pre = chunk.map((l) => /^index ([0-9a-f]{7,40})\.\.[0-9a-f]{7,40}/.exec(l)?.[1]).find((x) => x && !/^0+$/.test(x));
-    files.push({ oldPath: patch?.oldFileName === '/dev/null' ? undefined : oldPath ?? git?.[1], newPath: patch?.newFileName === '/dev/null' ? undefined : newPath ?? git?.[2], binary, patch, line: h, hunks, ...(pre && { preImage: pre }) });
+    files.push({ oldPath: patch?.oldFileName === '/dev/null' ? undefined : oldPath ?? (git?.[1] || git?.[2]), newPath: patch?.newFileName === '/dev/null' ? undefined : newPath ?? git?.[2], ...(unapplied && { unapplied }), patch, line: h, hunks, ...(pre && { preImage: pre }) });
   });
   if (!subject) subject = files.length ? `changes to ${[...new Set(files.map((f) => f.newPath ?? f.oldPath))].join(', ')}` : '(no subject)';
   return { subject: subject.replace(/^\[PATCH[^\]]*\]\s*/, ''), baseCommit, line: s, files };
@@ -203,7 +209,7 @@ export function pathsInTree(f: FilePatch, has: (path: string) => boolean): FileP
  * context lines.
  */
 export function applyFile(before: string, f: FilePatch): { text: string; how: 'exact' | 'whitespace' | 'fuzz' } | undefined {
-  if (f.binary || !f.patch) return undefined;
+  if (f.unapplied || !f.patch) return undefined;
   if (!f.newPath) return { text: '', how: 'exact' };
   const exact = applyPatch(before, f.patch);
   if (exact !== false) return { text: exact, how: 'exact' };

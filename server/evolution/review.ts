@@ -82,7 +82,7 @@ export interface PatchReview {
   behaviour: BehaviourChange[];
   /** 0-based document line where the mail starts */
   line: number;
-  /** what could not be reviewed, and why (a file that does not apply, a binary patch, no tree) */
+  /** what could not be reviewed, and why (a file that does not apply, a binary patch or a merge's combined diff, no tree) */
   problems: string[];
   /** how the patch was read and applied where that was not as written (quoted in a reply, with fuzz, ignoring blank space) */
   notes: string[];
@@ -172,7 +172,7 @@ async function preImageRevs(mails: MailPatch[], git: GitAccessor): Promise<strin
 
 /** The files a series changes and does not create: what its base must have. */
 function basePaths(mails: MailPatch[]): string[] {
-  return [...new Set(mails.flatMap((m) => m.files.filter((f) => f.oldPath && !f.binary).map((f) => f.oldPath!)))];
+  return [...new Set(mails.flatMap((m) => m.files.filter((f) => f.oldPath && !f.unapplied).map((f) => f.oldPath!)))];
 }
 
 /**
@@ -184,7 +184,7 @@ function appliesAll(mails: MailPatch[], paths: string[], files: Files): 'whole' 
   const present = paths.filter((p) => files.get(p) !== undefined);
   if (!present.length) return 'no';
   const probe = new Map(files);
-  const ok = mails.every((m) => m.files.every((f) => f.binary || (f.oldPath && probe.get(f.oldPath) === undefined) || applyTo(probe, f) !== undefined));
+  const ok = mails.every((m) => m.files.every((f) => f.unapplied || (f.oldPath && probe.get(f.oldPath) === undefined) || applyTo(probe, f) !== undefined));
   return !ok ? 'no' : present.length === paths.length ? 'whole' : 'partly';
 }
 
@@ -398,7 +398,7 @@ async function reviewStep(mail: MailPatch, before: Files, after: Files, base: Pa
   const covered = new Set<ArchId>();
   const stops = new Map<string, { what: string; line: number }>();
   // arch-specific files first: arch/x86/mm/gup.c answers for x86 before mm/gup.c does
-  const cfiles = mail.files.filter((f) => !f.binary && /\.[ch]$/.test(f.newPath ?? f.oldPath ?? '')).sort((x, y) => Number(!(x.newPath ?? x.oldPath)!.startsWith('arch/')) - Number(!(y.newPath ?? y.oldPath)!.startsWith('arch/')));
+  const cfiles = mail.files.filter((f) => !f.unapplied && /\.[ch]$/.test(f.newPath ?? f.oldPath ?? '')).sort((x, y) => Number(!(x.newPath ?? x.oldPath)!.startsWith('arch/')) - Number(!(y.newPath ?? y.oldPath)!.startsWith('arch/')));
   for (const f of cfiles) {
     const path = (f.newPath ?? f.oldPath)!;
     const b = f.oldPath ? before.get(f.oldPath) : '';
@@ -532,8 +532,8 @@ export async function review(text: string, opts: ReviewOptions = {}): Promise<Re
     const before = new Map(state);
     for (const f of m.files) {
       const path = f.newPath ?? f.oldPath ?? '?';
-      if (f.binary) {
-        problems.push(`${path}: a binary patch, not applied`);
+      if (f.unapplied) {
+        problems.push(`${path}: ${f.unapplied}`);
         continue;
       }
       const how = applyTo(state, f);
@@ -563,14 +563,14 @@ function wholeSeries(mails: MailPatch[], first: Files, last: Files): FilePatch[]
   for (const m of mails) {
     for (const f of m.files) {
       const path = f.newPath ?? f.oldPath;
-      if (!path || seen.has(path) || f.binary) continue;
+      if (!path || seen.has(path) || f.unapplied) continue;
       seen.add(path);
       const origin = f.oldPath ?? (f.newPath && !first.has(f.newPath) ? undefined : f.newPath);
       const a = origin ? first.get(origin) : '';
       const b = last.get(path);
       if (a === undefined || b === undefined) continue;
       const patch = structuredPatch(origin ?? '/dev/null', path, a, b, '', '', { context: 3 });
-      out.push({ oldPath: origin, newPath: path, binary: false, patch, line: f.line, hunks: patch.hunks.map((h, i) => ({ line: (f.hunks[Math.min(i, f.hunks.length - 1)] ?? { line: f.line }).line, header: `@@ -${h.oldStart},${h.oldLines} +${h.newStart},${h.newLines} @@`, context: '' })) });
+      out.push({ oldPath: origin, newPath: path, patch, line: f.line, hunks: patch.hunks.map((h, i) => ({ line: (f.hunks[Math.min(i, f.hunks.length - 1)] ?? { line: f.line }).line, header: `@@ -${h.oldStart},${h.oldLines} +${h.newStart},${h.newLines} @@`, context: '' })) });
     }
   }
   return out;

@@ -325,12 +325,19 @@ describe('patch review', () => {
     expect(r.series?.functions.map((f) => f.name)).toContain('lockless_pages_from_mm');
   }, 60_000);
 
-  it('bad input: no patch, a binary patch, a patch that does not apply; nothing is written', async () => {
+  it('bad input: no patch, a binary patch, a merge\'s combined diff, a patch that does not apply; nothing is written', async () => {
     await expect(review('From: x\nSubject: no diff here\n\nhello\n')).rejects.toThrow(NotAPatchError);
     const bin = 'diff --git a/x.bin b/x.bin\nindex 1..2 100644\nGIT binary patch\nliteral 3\nabc\n\n--- a/mm/gup.c\n+++ b/mm/gup.c\n@@ -1,1 +1,1 @@\n-a\n+b\n';
     const r = await review(bin);
     expect(r.patches[0].problems.join('\n')).toMatch(/binary patch, not applied/);
     expect(r.patches[0].problems.join('\n')).toMatch(/open the kernel tree this patch is for/);
+    // git show of a merge: the combined diff is only the merge's resolution, one column per parent; it is said so, not applied or read as slow-path code
+    const merge = "commit 1\nMerge: a b\n\n    Merge branch 'hotfixes'\n\ndiff --cc mm/gup.c\nindex 1,2..3\n--- a/mm/gup.c\n+++ b/mm/gup.c\n@@@ -10,3 -10,3 +10,3 @@@ static int gup_pte_range(pmd_t pmd\n  \tint x;\n- \told_a();\n -\told_b();\n++\tresolved();\n  \treturn 0;\n";
+    const cc = (await review(merge, { races: false })).patches[0];
+    expect(cc.problems).toEqual([expect.stringMatching(/^mm\/gup\.c: a merge's combined diff \(diff --cc.*not applied; review the merge against its first parent/)]);
+    expect(cc.functions).toEqual([]);
+    expect(cc.notes.join('\n')).not.toMatch(/no GUP-fast/);
+    expect(merge.split('\n')[parseMails(merge)[0].files[0].hunks[0].line]).toMatch(/^@@@ -10,3/);
     const { dir, mail, base } = treeWithPatch(V510_NO_SEQ, V510, 'x');
     writeFileSync(join(dir, 'mm/gup.c'), 'int unrelated;\n');
     git(dir, 'commit', '-qam', 'replace it');
