@@ -61,29 +61,36 @@ function relined(m: MailPatch, place: (l: number) => number): MailPatch {
 }
 
 /**
- * The patch a reply quotes (its `> ` lines, one level unquoted), when the document carries none
- * of its own: a reviewer answering on the list has the patch only as the reply quotes it. The
- * reply's own words between the quoted lines are left out; every line keeps its place in the
- * document (the lenses go on the quoted hunks). A hunk the reply trimmed does not apply, and says so.
+ * The patch a reply quotes, when the document carries none of its own: a reviewer answering on
+ * the list has the patch only as the reply quotes it, often a reply to a reply (`>> `, `> > `).
+ * The patch's lines are those at the quote depth of its first hunk, unquoted; the replies' own
+ * words (other depths) are left out, and every line keeps its place in the document (the lenses
+ * go on the quoted hunks). A hunk a reply trimmed does not apply, and says so.
  */
 export function parseQuotedMails(text: string): MailPatch[] {
   if (text.length > MAX_BYTES) return [];
   const all = text.split(/\r\n|\r|\n/);
+  const quoted = all.map((l) => QUOTE.exec(l));
+  const depth = (q: RegExpExecArray) => q[1].replace(/[^>]/g, '').length;
+  const hunk = quoted.find((q) => q && /^@@ -\d+/.test(q[2]));
+  if (!hunk) return [];
+  const d = depth(hunk);
   const at: number[] = [];
   const lines: string[] = [];
-  for (let i = 0; i < all.length; i++) {
-    const q = /^> ?(.*)$/.exec(all[i]);
-    if (!q) continue;
+  quoted.forEach((q, i) => {
+    if (!q || depth(q) !== d) return;
     at.push(i);
-    lines.push(q[1]);
-  }
-  if (!lines.length) return [];
+    lines.push(q[2]);
+  });
   const subject = subjectOf(all, 0, all.length).replace(/^(?:Re|Aw|Sv|Antw):\s*/i, '');
   const place = (l: number) => at[Math.min(l, at.length - 1)] ?? 0;
   return parseMails(lines.join('\n'))
     .filter((m) => m.files.length)
     .map((m) => ({ ...relined(m, place), subject: m.subject.startsWith('changes to ') && subject ? subject.replace(/^\[PATCH[^\]]*\]\s*/, '') : m.subject }));
 }
+
+/** a quoted line: its quote marks (`>`, `>>`, `> >`; one space after the last is the quote's own), and what it quotes */
+const QUOTE = /^((?:> ?)*>) ?(.*)$/;
 
 function subjectOf(lines: string[], s: number, e: number): string {
   for (let i = s; i < e && lines[i] !== ''; i++) {
@@ -232,5 +239,5 @@ export function sameIgnoringSpace(a: string, b: string): boolean {
 
 /** Whether the text looks like a patch at all (a diff header and a hunk), before parsing it. */
 export function looksLikePatch(text: string): boolean {
-  return /^(> ?)?(diff --git |--- \S)/m.test(text) && /^(> ?)?@@ -\d+/m.test(text);
+  return /^(?:> ?)*(diff --git |--- \S)/m.test(text) && /^(?:> ?)*@@ -\d+/m.test(text);
 }

@@ -528,7 +528,7 @@ export async function review(text: string, opts: ReviewOptions = {}): Promise<Re
   const out: PatchReview[] = [];
   for (const m of mails) {
     const problems: string[] = [];
-    const notes: string[] = quoted ? ['the patch as a reply quotes it ("> " lines): a hunk the reply trimmed does not apply'] : [];
+    const notes: string[] = quoted ? ['the patch as a reply quotes it (its "> " lines): a hunk the reply trimmed does not apply'] : [];
     const before = new Map(state);
     for (const f of m.files) {
       const path = f.newPath ?? f.oldPath ?? '?';

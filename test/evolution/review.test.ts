@@ -237,7 +237,7 @@ describe('patch review', () => {
     expect(torn.unsupported).toMatch(/after: .*vendor_pmd_read/);
   }, 60_000);
 
-  it('a reply that carries the patch only as it quotes it: the quoted patch is reviewed, its hunks where the reply quotes them', async () => {
+  it('a reply (or a reply to a reply) that carries the patch only as it quotes it: the quoted patch is reviewed, its hunks where the reply quotes them', async () => {
     const { dir, mail } = treeWithPatch(V61, V62, 'mm/gup: read pmds without tearing them');
     const reply = `From: A Reviewer <r@example.invalid>\nSubject: Re: [PATCH] mm/gup: read pmds without tearing them\n\nOn Monday the author wrote:\n${mail.split('\n').map((l) => `> ${l}`.trimEnd()).join('\n')}\n\nReviewed-by: A Reviewer <r@example.invalid>\n`;
     const r = await review(reply, { tree: dir, arches: ['x86-pae'] });
@@ -248,6 +248,20 @@ describe('patch review', () => {
     expect(p.races.find((x) => x.scenario === 'race-pae-torn-pmd')).toMatchObject({ before: 'violation', after: 'ok', flip: 'fixed' });
     const [m] = parseQuotedMails(reply);
     expect(reply.split('\n')[m.files[0].hunks[0].line]).toMatch(/^> @@ -\d+,\d+ \+\d+,\d+ @@/);
+    // a reply to the reply: the patch two or three levels deep ('>> ', '> > ', '>>> '), the replies' words at other depths left out
+    const deeper = (prefix: string) =>
+      `Subject: Re: Re: [PATCH] mm/gup: read pmds without tearing them\n\nOn Tuesday the reviewer wrote:\n> On Monday the author wrote:\n${mail
+        .split('\n')
+        .map((l) => `${prefix}${l}`.trimEnd())
+        .join('\n')}\n>\n> Reviewed-by: A Reviewer\n\nThanks!\n`;
+    for (const prefix of ['>> ', '> > ', '>>> ']) {
+      const doc = deeper(prefix);
+      const [d] = parseQuotedMails(doc);
+      expect(d.files.map((f) => f.newPath)).toEqual(m.files.map((f) => f.newPath));
+      expect(d.files[0].hunks.map((h) => doc.split('\n')[h.line].slice(prefix.length))).toEqual(m.files[0].hunks.map((h) => h.header));
+      const dr = (await review(doc, { tree: dir, arches: ['x86-pae'] })).patches[0];
+      expect(dr.races.find((x) => x.scenario === 'race-pae-torn-pmd')).toMatchObject({ before: 'violation', after: 'ok', flip: 'fixed' });
+    }
     // a document with its own patch is read as it is, quoted lines or not
     expect(parseQuotedMails('> just words\n> more words\n')).toEqual([]);
     await expect(review('Subject: Re: hello\n\n> nothing quoted is a patch\n')).rejects.toThrow(NotAPatchError);
