@@ -10,7 +10,7 @@ import { SERVER_EXEC_ARGV } from '../server/protocol';
 import { VERSIONS } from '../emulator/versions';
 import type { TraceView } from './trace';
 
-/** Patches come as diffs, or as mails VS Code opens as plain text (.eml, .mbox). */
+/** Patches come as diffs, or as mails VS Code opens as plain text (.eml, .mbox, b4's .mbx). */
 const PATCH_LANGUAGES = ['diff', 'plaintext'];
 const GUP_NAMES = new RegExp(`\\b(${[...new Set(VERSIONS.flatMap((v) => v.functions))].join('|')})\\s*\\(`);
 
@@ -78,7 +78,7 @@ export class GupContext implements vscode.Disposable {
         // patches under review (the server reviews only those with a diff that touches GUP-fast code)
         { scheme: 'file', language: 'diff' },
         { scheme: 'untitled', language: 'diff' },
-        { scheme: 'file', pattern: '**/*.{patch,diff,eml,mbox}' },
+        { scheme: 'file', pattern: '**/*.{patch,diff,eml,mbox,mbx}' },
       ],
       synchronize: { configurationSection: 'gupLens' },
     };
