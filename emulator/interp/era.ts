@@ -179,6 +179,8 @@ export function placeRelease(names: ReadonlySet<string>, text: string, tree?: st
   const stable = !!line && !!branch && rel(line) >= rel(branch) && rel(line) < rel(since);
   const rc = !!line && !!before && line === before && /^[\d.]+-rc\d/.test(tree!);
   const fits = within || stable;
+  // a distribution's kernel (RHEL names itself beside the release) takes fixes from any later release, not a stable line's
+  const distro = !!line && /\((?:RHEL) \d/.test(tree!);
   if (fits) {
     // the tree's own release, within what the code allows: the file is of that release
     since = line;
@@ -203,6 +205,8 @@ export function placeRelease(names: ReadonlySet<string>, text: string, tree?: st
         ? `${tree} (its tree's Makefile; the code of ${range}, backported to ${line}.y${cow})`
         : rc
           ? `${tree} (its tree's Makefile; the code has not taken ${line}'s changes yet: ${said})`
-          : `${said}; its tree's Makefile says ${tree}`;
+          : distro && rel(line!) < rel(since)
+            ? `${tree} (its tree's Makefile; a distribution kernel, the code of ${range}${backported.length ? backports : ''}${cow} backported)`
+            : `${said}; its tree's Makefile says ${tree}`;
   return { since, before, by: [...newest.by, ...backported.flatMap((x) => x.by)], range: shown, era, tails, noThp, cowBreakReads, ...(tree && { tree }) };
 }
