@@ -81,6 +81,22 @@ describe('the file of a tree nobody here has seen', () => {
     expect(c.arches.every((a) => a.runs.every((r) => r.engine === 'source'))).toBe(true);
   });
 
+  it('page tests and contexts a distribution adds to the walker (KSM, memory errors, THP names, interrupt context) run as built-ins, with the answer every scenario page and caller gives', async () => {
+    const V61 = readFileSync(join(FIX, 'eras/gup-6.1-shape.c'), 'utf8');
+    const added = V61.replace(
+      '\t\tpg = pte_page(seen);\n',
+      '\t\tpg = pte_page(seen);\n\t\tif (in_interrupt() || irq_count() || !in_task() || PageKsm(pg) || PageHWPoison(pg))\n\t\t\tgoto out;\n\t\tif (PageTransCompound(pg) != PageCompound(pg) || PageTransHuge(pg) != PageHead(pg) || PageTransTail(pg) != PageTail(pg))\n\t\t\tgoto out;\n',
+    );
+    expect(added).not.toBe(V61);
+    const c = await checkText('mm/gup.c', added, { races: false, arches: ['x86-64', 'arm64'] });
+    const plain = await checkText('mm/gup.c', V61, { races: false, arches: ['x86-64', 'arm64'] });
+    const runs = (x: typeof c) => x.arches.flatMap((a) => a.runs.map((r) => [a.arch, r.scenario, r.engine, r.outcome]));
+    // the same outcome, scenario by scenario (the 4 KiB pages, the THP mapped by ptes, the hugetlb ones), all on the file's own code
+    expect(runs(c)).toEqual(runs(plain));
+    expect(runs(c).every((r) => r[2] === 'source')).toBe(true);
+    expect(runs(c).some((r) => /thp/.test(String(r[1])))).toBe(true);
+  });
+
   it('runs past a vendor hook called for its effect, taking it as doing nothing and saying so; stops at one whose value it needs; a stub says what it does', () => {
     const at = line(V49, 'vendor_gup_account(current');
     // its value unused: the run goes on, the trace and the stubs list name the assumption

@@ -111,6 +111,16 @@ function rawPageBuiltins(): Builtin[] {
   r('PageHead', 'int', 'the head page of a compound page', 'page->flags', (t, [pg]) => head(t, pg) === pg && order(t, pg) > 0);
   r('PageCompound', 'int', 'part of a compound page', 'page->flags', (t, [pg]) => order(t, pg) > 0);
   r('folio_test_large', 'int', 'the folio has more than one page', 'folio->flags', (t, [f]) => order(t, f) > 0);
+  // THP's own names for the same tests (a hugetlb head answers as the kernel's do: PageTransHuge is PageHead)
+  r('PageTransHuge', 'int', 'the head page of a compound page (THP builds; PageHead)', 'page->flags', (t, [pg]) => head(t, pg) === pg && order(t, pg) > 0);
+  r('PageTransCompound', 'int', 'part of a compound page (THP builds; PageCompound)', 'page->flags', (t, [pg]) => order(t, pg) > 0);
+  r('PageTransTail', 'int', 'a tail page of a compound page (THP builds; PageTail)', 'page->compound_head', (t, [pg]) => isTail(t.k, pg));
+  r('folio_test_pmd_mappable', 'int', 'the folio is as large as a pmd maps (order 9 and more)', 'folio->flags', (t, [f]) => order(t, f) >= 9);
+  // kinds of page no scenario has: the answer is the same for every page here
+  p('PageKsm', 'int', 'a KSM-merged page: none here', () => 0);
+  p('folio_test_ksm', 'int', 'a KSM-merged folio: none here', () => 0);
+  p('PageHWPoison', 'int', 'a page with a memory error: none here', () => 0);
+  p('folio_test_hwpoison', 'int', 'a folio with a memory error: none here', () => 0);
   r('compound_order', 'int', 'log2 of the pages in the compound page', 'the compound order', (t, [pg]) => order(t, pg));
   r('folio_order', 'int', 'log2 of the pages in the folio', 'the folio order', (t, [f]) => order(t, f));
   r('folio_nr_pages', 'long', 'pages in the folio', 'the folio order', (t, [f]) => 2 ** order(t, f));

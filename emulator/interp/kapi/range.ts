@@ -73,5 +73,8 @@ export function rangeBuiltins(): Builtin[] {
   p('BUILD_BUG', 'void', 'a compile-time check (only in code the configuration keeps unused)', () => undefined);
   p('BUILD_BUG_ON', 'void', 'a compile-time check: nothing at run time', () => undefined);
   p('in_atomic', 'int', 'atomic context (never, for the GUP caller)', () => 0);
+  // the GUP caller of every scenario is a task (a syscall or a driver), never an interrupt handler
+  for (const n of ['in_interrupt', 'in_irq', 'in_hardirq', 'in_softirq', 'in_serving_softirq', 'in_nmi', 'irq_count']) p(n, 'int', 'interrupt context (never: the GUP caller is a task)', () => 0);
+  p('in_task', 'int', 'task context (always: the GUP caller is a task)', () => 1);
   return out;
 }
