@@ -20,24 +20,32 @@ describe("a file's release", () => {
 
   it('on the stable line its newest marker was backported to, the file is of that line', () => {
     const t = text('gup-5.10-shape.c');
-    expect(place(t).range).toBe('5.11–5.18 (or 5.10.y with a backport)');
+    expect(place(t).range).toBe('5.11–5.17 (or 5.10.y with a backport)');
     const p = place(t, '5.10.44');
     expect(p).toMatchObject({ since: '5.10', before: '5.11' });
-    expect(p.range).toBe("5.10.44 (its tree's Makefile; the code of 5.11–5.18, backported to 5.10.y)");
+    expect(p.range).toBe("5.10.44 (its tree's Makefile; the code of 5.11–5.17, backported to 5.10.y)");
     // a line older than the backport's: no stable tree took it, the code's range stands
-    expect(place(t, '5.4.61')).toMatchObject({ since: '5.11', range: "5.11–5.18 (or 5.10.y with a backport); its tree's Makefile says 5.4.61" });
+    expect(place(t, '5.4.61')).toMatchObject({ since: '5.11', range: "5.11–5.17 (or 5.10.y with a backport); its tree's Makefile says 5.4.61" });
     // a distribution's kernel older than the code took it from a later release: said so, the code's range stands for the model
-    expect(place(t, '4.18.0 (RHEL 8.5)')).toMatchObject({ since: '5.11', range: "4.18.0 (RHEL 8.5) (its tree's Makefile; a distribution kernel, the code of 5.11–5.18 backported)" });
-    expect(place(t, '5.14.0 (RHEL 9.2)').range).toMatch(/^5\.14\.0 \(RHEL 9\.2\) \(its tree's Makefile; the code fits 5\.11–5\.18/);
+    expect(place(t, '4.18.0 (RHEL 8.5)')).toMatchObject({ since: '5.11', range: "4.18.0 (RHEL 8.5) (its tree's Makefile; a distribution kernel, the code of 5.11–5.17 backported)" });
+    expect(place(t, '5.14.0 (RHEL 9.2)').range).toMatch(/^5\.14\.0 \(RHEL 9\.2\) \(its tree's Makefile; the code fits 5\.11–5\.17/);
   });
 
   it("a release candidate of the release that bounds the code has not taken that release's changes yet", () => {
     const t = text('gup-5.10-shape.c');
-    const p = place(t, '5.19.0-rc2');
+    const p = place(t, '5.18.0-rc2');
     expect(p.since).toBe('5.11');
-    expect(p.range).toMatch(/^5\.19\.0-rc2 \(its tree's Makefile; the code has not taken 5\.19's changes yet: 5\.11–5\.18/);
+    expect(p.range).toMatch(/^5\.18\.0-rc2 \(its tree's Makefile; the code has not taken 5\.18's changes yet: 5\.11–5\.17/);
     // a final release there is a disagreement, said as one
-    expect(place(t, '5.19.3').range).toMatch(/its tree's Makefile says 5\.19\.3$/);
+    expect(place(t, '5.18.3').range).toMatch(/its tree's Makefile says 5\.18\.3$/);
+  });
+
+  it('folios came to the walker in 5.18 (try_grab_folio), anon-exclusive unsharing in 5.19 (gup_must_unshare)', () => {
+    const folios = ['get_user_pages_fast', 'FOLL_PIN', 'GUP_PIN_COUNTING_BIAS', 'FOLL_FAST_ONLY', 'mm_set_has_pinned_flag', 'write_protect_seq', 'p4d_offset', 'gup_fast_permitted', 'CONFIG_HAVE_FAST_GUP', 'gup_pgd_range', 'page_is_secretmem', 'try_grab_folio', 'gup_put_folio'];
+    expect(placeRelease(new Set(folios), '')).toMatchObject({ since: '5.18', before: '5.19', range: '5.18' });
+    expect(placeRelease(new Set([...folios, 'gup_must_unshare']), '')).toMatchObject({ since: '5.19' });
+    // the compound-head helpers of 5.2-5.17 bound a file before 5.18
+    expect(placeRelease(new Set([...folios.slice(0, -2), 'try_grab_compound_head', 'try_get_compound_head']), '').before).toBe('5.18');
   });
 
   it("an x86 walker is not bounded by a name only the generic walker has (gup_fast_permitted, 4.12)", () => {

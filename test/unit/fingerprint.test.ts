@@ -19,7 +19,7 @@ describe('fingerprint', () => {
     // THP with tail pins, and no pte_protnone (4.0)
     ['eras/x86-2008-shape.c', 'x86-2008', '2.6.38–3.19 (arch/x86/mm/gup.c)'],
     // write_protect_seq without gup_must_unshare (5.19); 5.10.y took the fix
-    ['eras/gup-5.10-shape.c', 'wpseq-2021', '5.11–5.18 (or 5.10.y with a backport)'],
+    ['eras/gup-5.10-shape.c', 'wpseq-2021', '5.11–5.17 (or 5.10.y with a backport)'],
     // the pte walker re-checks the pmd (6.0, and 5.15.y), pmds still read with READ_ONCE (before 6.2)
     ['eras/gup-6.1-shape.c', 'folio-6x@6.1', '6.0–6.1 (or 5.15.y with a backport)'],
     // it tests pmd_special and pud_special, which came with 6.12's huge pfnmaps

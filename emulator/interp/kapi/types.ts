@@ -45,7 +45,7 @@ export interface Builtin {
 const BY_NAME: [RegExp, string][] = [
   [/^(FOLL_PIN|FOLL_FAST_ONLY|unpin_user_pages?|NR_FOLL_PIN_(ACQUIRED|RELEASED))$/, '5.6+'],
   [/^(GUP_PIN_COUNTING_BIAS|hpage_pincount_\w+|page_maybe_dma_pinned|compound_pincount_ptr)$/, '5.7+'],
-  [/^(folio_\w+|page_folio|is_zero_folio|put_devmap_managed_folio_refs|node_stat_mod_folio|arch_make_folio_accessible|VM_\w+_FOLIO)$/, '5.19+'],
+  [/^(folio_\w+|page_folio|is_zero_folio|put_devmap_managed_folio_refs|node_stat_mod_folio|arch_make_folio_accessible|VM_\w+_FOLIO)$/, '5.18+'],
   [/^(p4d_\w+|PTRS_PER_P4D|P4D_\w+|mm_p4d_folded)$/, '4.11+'],
   [/^(pte|pmd|pud)_devmap$|^(get|put)_dev_pagemap$/, '4.5+'],
   [/^page_ref_(add|inc|sub|count|add_unless)$/, '4.6+'],
