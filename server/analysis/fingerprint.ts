@@ -66,8 +66,8 @@ const RELEASES: { range: string; model: string; any: string[]; also?: string[] }
   { range: '2.6.38–4.4 (arch/x86/mm/gup.c)', model: 'x86-2008', any: X86_FILE, also: ['get_huge_page_tail'] },
   { range: '2.6.27–2.6.37 (arch/x86/mm/gup.c)', model: 'x86-2008', any: X86_FILE },
   { range: '6.10 or later', model: 'folio-6x', any: ['gup_fast_pte_range', 'gup_fast_fallback', 'gup_fast_pmd_leaf'] },
-  { range: '6.1–6.9', model: 'folio-6x', any: ['try_grab_folio', 'try_grab_folio_fast', 'folio_fast_pin_allowed', 'gup_must_unshare'] },
-  { range: '5.11–5.19', model: 'wpseq-2021', any: ['lockless_pages_from_mm', 'write_protect_seq'] },
+  { range: '5.18–6.9', model: 'folio-6x', any: ['try_grab_folio', 'try_grab_folio_fast', 'folio_fast_pin_allowed', 'gup_must_unshare'] },
+  { range: '5.11–5.17', model: 'wpseq-2021', any: ['lockless_pages_from_mm', 'write_protect_seq'] },
   { range: '5.7–5.10', model: 'foll-pin-2020', any: ['try_grab_compound_head', 'hpage_pincount_add'] },
   // no model of its own: the nearest walks the same gup_flags/p4d shape (its FOLL_GET path is 5.2's)
   { range: '5.2–5.6', model: 'foll-pin-2020', any: ['try_get_compound_head', '__gup_longterm_unlocked'] },
