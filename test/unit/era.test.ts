@@ -45,7 +45,7 @@ describe("a file's release", () => {
     expect(placeRelease(new Set(folios), '')).toMatchObject({ since: '5.18', before: '5.19', range: '5.18' });
     expect(placeRelease(new Set([...folios, 'gup_must_unshare']), '')).toMatchObject({ since: '5.19' });
     // the compound-head helpers of 5.2-5.17 bound a file before 5.18
-    expect(placeRelease(new Set([...folios.slice(0, -2), 'try_grab_compound_head', 'try_get_compound_head']), '').before).toBe('5.18');
+    expect(placeRelease(new Set([...folios.slice(0, -2), 'try_grab_compound_head', 'try_get_compound_head']), '')?.before).toBe('5.18');
   });
 
   it("an x86 walker is not bounded by a name only the generic walker has (gup_fast_permitted, 4.12)", () => {
