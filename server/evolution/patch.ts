@@ -103,6 +103,21 @@ function subjectOf(lines: string[], s: number, e: number): string {
   return '';
 }
 
+/** A `From:` line then, within two lines, `Subject:` in the body of the mail from s, before line e: the subject of the patch it carries. */
+function innerSubject(lines: string[], s: number, e: number): string | undefined {
+  let i = s;
+  while (i < e && lines[i] !== '') i++;
+  let found: string | undefined;
+  for (; i < e; i++) {
+    if (!/^From:\s+\S/.test(lines[i])) continue;
+    for (let j = i + 1; j <= i + 2 && j < e; j++) {
+      const m = /^Subject:\s*(.+)$/.exec(lines[j]);
+      if (m) found = decodeWords(m[1].trim());
+    }
+  }
+  return found;
+}
+
 function parseMail(lines: string[], s: number, e: number): MailPatch {
   let subject = subjectOf(lines, s, e);
   let baseCommit: string | undefined;
@@ -170,17 +185,21 @@ function parseMail(lines: string[], s: number, e: number): MailPatch {
     const pre = chunk.map((l) => /^index ([0-9a-f]{7,40})\.\.[0-9a-f]{7,40}/.exec(l)?.[1]).find((x) => x && !/^0+$/.test(x));
     files.push({ oldPath: patch?.oldFileName === '/dev/null' ? undefined : oldPath ?? (git?.[1] || git?.[2]), newPath: patch?.newFileName === '/dev/null' ? undefined : newPath ?? git?.[2], ...(unapplied && { unapplied }), patch, line: h, hunks, ...(pre && { preImage: pre }) });
   });
+  // the patch's own headers in the body, before its diff (Andrew Morton's -mm mails, a forwarded patch): its subject is the patch's
+  const inBody = innerSubject(lines, s, heads[0] ?? e);
+  if (inBody) subject = inBody;
   if (!subject) subject = files.length ? `changes to ${[...new Set(files.map((f) => f.newPath ?? f.oldPath))].join(', ')}` : '(no subject)';
   return { subject: subject.replace(/^\[PATCH[^\]]*\]\s*/, ''), baseCommit, line: s, files };
 }
 
 /**
  * The file names of a plain diff (no `diff --git`), as patch(1) would take them: a backup's
- * `.orig` (or `~`) name is the file itself, and two trees diffed whole (`diff -urN linux-6.9
+ * `.orig` (or `~...`) name is the file itself, and two trees diffed whole (`diff -urN linux-6.9
  * linux-6.10`, quilt's `linux.orig/`) name it under different top directories, stripped as -p1.
  */
 function plainNames(oldPath: string, newPath: string): [string, string] {
-  if (oldPath === `${newPath}.orig` || oldPath === `${newPath}~`) return [newPath, newPath];
+  // a backup's name: `.orig`, or `~` with what follows (Andrew Morton's -mm mails name the patch there: `mm/gup.c~mm-gup-fix`)
+  if (oldPath === `${newPath}.orig` || oldPath.startsWith(`${newPath}~`)) return [newPath, newPath];
   const top = (p: string) => p.slice(0, p.indexOf('/'));
   if (oldPath.includes('/') && newPath.includes('/') && top(oldPath) !== top(newPath)) return [oldPath.slice(oldPath.indexOf('/') + 1), newPath.slice(newPath.indexOf('/') + 1)];
   return [oldPath, newPath];

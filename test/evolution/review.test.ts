@@ -425,7 +425,7 @@ describe('patch review', () => {
     expect(out).toContain('  note: mm/gup.c: changes slow_note, which no GUP-fast walk reaches: nothing to replay');
   });
 
-  it('plain diffs name files as patch(1) takes them: a backup\'s .orig, two trees diffed whole (-p1), a diff made above the tree; a kernel path is never shortened into another', async () => {
+  it('plain diffs name files as patch(1) takes them: a backup\'s .orig (or ~name, as -mm mails have it), two trees diffed whole (-p1), a diff made above the tree; a kernel path is never shortened into another', async () => {
     const { dir, mail } = treeWithPatch(V510_NO_SEQ, V510, 'mm/gup: back off while fork copies');
     const hunks = mail.slice(mail.indexOf('@@ '), mail.indexOf('-- \n2.43.0'));
     const plain = (oldName: string, newName: string) => `--- ${oldName}\n+++ ${newName}\n${hunks}`;
@@ -436,6 +436,10 @@ describe('patch review', () => {
     for (const [o, n] of [['mm/gup.c.orig', 'mm/gup.c'], ['linux-5.10/mm/gup.c', 'linux-5.11/mm/gup.c'], ['linux.orig/mm/gup.c', 'linux/mm/gup.c'], ['linux/mm/gup.c', 'linux/mm/gup.c']]) {
       expect(await fixes(plain(o, n)), `${o} -> ${n}`).toEqual({ problems: [], flips: ['race-fork-pin fixed'] });
     }
+    // Andrew Morton's -mm mail: a notice, then the patch's own From/Subject; the old name carries the patch's (`~name`), both under a/, a `_` after the diff
+    const mm = `From: Andrew Morton <akpm@example.invalid>\nSubject: + mm-gup-back-off.patch added to mm-unstable branch\n\nThe patch titled\n     Subject: mm/gup: back off while fork copies\nhas been added to the -mm mm-unstable branch.\n\n------------------------------------------------------\nFrom: A Developer <dev@example.invalid>\nSubject: mm/gup: back off while fork copies\nDate: Mon, 1 Jan 2024 00:00:00 +0000\n\nWords.\n---\n\n${plain('a/mm/gup.c~mm-gup-back-off', 'a/mm/gup.c')}_\n\nPatches currently in -mm which might be from dev@example.invalid are\n\nmm-gup-back-off.patch\n`;
+    expect(await fixes(mm)).toEqual({ problems: [], flips: ['race-fork-pin fixed'] });
+    expect(parseMails(mm)[0].subject).toBe('mm/gup: back off while fork copies');
     // arch/x86/mm/gup.c, which this tree lacks, is not taken for its mm/gup.c
     const x86 = parseMails(plain('arch/x86/mm/gup.c', 'arch/x86/mm/gup.c'))[0].files[0];
     expect(pathsInTree(x86, (p) => p === 'mm/gup.c').oldPath).toBe('arch/x86/mm/gup.c');
