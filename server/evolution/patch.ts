@@ -86,7 +86,7 @@ export function parseQuotedMails(text: string): MailPatch[] {
   const place = (l: number) => at[Math.min(l, at.length - 1)] ?? 0;
   return parseMails(lines.join('\n'))
     .filter((m) => m.files.length)
-    .map((m) => ({ ...relined(m, place), subject: m.subject.startsWith('changes to ') && subject ? subject.replace(/^\[PATCH[^\]]*\]\s*/, '') : m.subject }));
+    .map((m) => ({ ...relined(m, place), subject: m.subject.startsWith('changes to ') && subject ? bareSubject(subject) : m.subject }));
 }
 
 /** a quoted line: its quote marks (`>`, `>>`, `> >`; one space after the last is the quote's own), and what it quotes */
@@ -102,6 +102,9 @@ function subjectOf(lines: string[], s: number, e: number): string {
   }
   return '';
 }
+
+/** A subject without its list tag: `[PATCH v3 2/7]`, `[RFC PATCH]`, `[PATCH RESEND]`, `[PATCH 6.1.y]`. */
+const bareSubject = (s: string) => s.replace(/^\[[^\]]*\bPATCH\b[^\]]*\]\s*/i, '');
 
 /** A `From:` line then, within two lines, `Subject:` in the body of the mail from s, before line e: the subject of the patch it carries. */
 function innerSubject(lines: string[], s: number, e: number): string | undefined {
@@ -189,7 +192,7 @@ function parseMail(lines: string[], s: number, e: number): MailPatch {
   const inBody = innerSubject(lines, s, heads[0] ?? e);
   if (inBody) subject = inBody;
   if (!subject) subject = files.length ? `changes to ${[...new Set(files.map((f) => f.newPath ?? f.oldPath))].join(', ')}` : '(no subject)';
-  return { subject: subject.replace(/^\[PATCH[^\]]*\]\s*/, ''), baseCommit, line: s, files };
+  return { subject: bareSubject(subject), baseCommit, line: s, files };
 }
 
 /**

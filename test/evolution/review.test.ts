@@ -60,6 +60,10 @@ describe('patch review', () => {
     expect(m.files.map((f) => f.newPath)).toEqual(['mm/gup.c']);
     expect(m.files[0].hunks.every((h) => mail.split('\n')[h.line].startsWith('@@ '))).toBe(true);
     expect(parseMails('From: someone\nSubject: hello\n\njust words\n')[0].files).toEqual([]);
+    // the list's tag, however it is worded, is not part of the subject
+    for (const tag of ['[PATCH v3 2/7]', '[RFC PATCH]', '[PATCH RESEND 6.1.y]', '[rfc patch v2 1/3]']) {
+      expect(parseMails(mail.replace(/^Subject: .*$/m, `Subject: ${tag} mm/gup: a subject`))[0].subject, tag).toBe('mm/gup: a subject');
+    }
   });
 
   it('a mail whose body is quoted-printable, base64 (in a multipart mail) or format=flowed is read decoded: the same patch, its hunks on the lines the reader sees, an encoded subject decoded', async () => {
