@@ -20,6 +20,8 @@ export interface FilePatch {
   hunks: { line: number; header: string; context: string }[];
   /** the blob the file was before the patch, as git's `index` line names it (abbreviated) */
   preImage?: string;
+  /** and the blob it is after */
+  postImage?: string;
 }
 
 export interface MailPatch {
@@ -35,6 +37,9 @@ export class NotAPatchError extends Error {}
 
 /** Mails of an mbox or format-patch series start with "From <sha or address> <date>". */
 const MAIL_START = /^From (?:[0-9a-f]{40} |\S+@\S+ |\S+ +)(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) /;
+/** a commit of `git log -p` or `git show` (its decorations allowed; a stable mail's "commit <sha> upstream." is no start) */
+const COMMIT_START = /^commit [0-9a-f]{40}(?: \(.*\))?$/;
+const startsChange = (lines: string[], i: number) => MAIL_START.test(lines[i]) || (COMMIT_START.test(lines[i]) && /^(?:Author|Merge):/.test(lines[i + 1] ?? ''));
 const MAX_BYTES = 16 * 1024 * 1024;
 /** a merge's combined diff of a file (git show of a merge): one column per parent, hunks `@@@ ... @@@` */
 const COMBINED = /^diff --(?:cc|combined) \S/;
@@ -44,7 +49,7 @@ export function parseMails(text: string): MailPatch[] {
   if (text.length > MAX_BYTES) throw new NotAPatchError(`the document is ${(text.length / 1048576).toFixed(1)} MB; gup-lens reads patches up to ${MAX_BYTES / 1048576} MB`);
   const lines = text.split(/\r\n|\r|\n/);
   const starts = [0];
-  for (let i = 1; i < lines.length; i++) if (MAIL_START.test(lines[i])) starts.push(i);
+  for (let i = 1; i < lines.length; i++) if (startsChange(lines, i)) starts.push(i);
   const out: MailPatch[] = [];
   starts.forEach((s, k) => {
     const e = k + 1 < starts.length ? starts[k + 1] : lines.length;
@@ -52,8 +57,28 @@ export function parseMails(text: string): MailPatch[] {
     const d = decodeMail(lines, s, e);
     out.push(d ? relined(parseMail(d.lines, 0, d.lines.length), (l) => d.at[Math.min(l, d.at.length - 1)] ?? s) : parseMail(lines, s, e));
   });
-  return out;
+  return COMMIT_START.test(lines[0]) ? inBlobOrder(out) : out;
 }
+
+/**
+ * The commits of a `git log -p` in the order they were made: git log shows the newest first, and
+ * `--reverse` the oldest. Each file's `index` line names its blob before and after; the order in
+ * which those chain (one commit's after is the next one's before) is the order they apply in.
+ */
+function inBlobOrder(commits: MailPatch[]): MailPatch[] {
+  const follows = (a: MailPatch, b: MailPatch) =>
+    b.files.some((g) => g.preImage && a.files.some((f) => f.postImage && (f.newPath ?? f.oldPath) === (g.oldPath ?? g.newPath) && sameBlob(f.postImage, g.preImage!)));
+  let forward = 0;
+  let backward = 0;
+  for (let i = 0; i + 1 < commits.length; i++) {
+    if (follows(commits[i], commits[i + 1])) forward++;
+    if (follows(commits[i + 1], commits[i])) backward++;
+  }
+  return backward > forward ? [...commits].reverse() : commits;
+}
+
+/** Two blob names, either abbreviated: the same blob. */
+const sameBlob = (a: string, b: string) => a.startsWith(b) || b.startsWith(a);
 
 /** A mail parsed from other lines than the document's (decoded, unquoted), its line numbers put back on the document's. */
 function relined(m: MailPatch, place: (l: number) => number): MailPatch {
@@ -93,6 +118,13 @@ export function parseQuotedMails(text: string): MailPatch[] {
 const QUOTE = /^((?:> ?)*>) ?(.*)$/;
 
 function subjectOf(lines: string[], s: number, e: number): string {
+  // a commit of git log or git show: its message, indented by four, follows the headers
+  if (COMMIT_START.test(lines[s])) {
+    let i = s;
+    while (i < e && lines[i] !== '') i++;
+    const first = lines.slice(i, e).find((l) => /^ {4}\S/.test(l));
+    return first ? first.trim() : '';
+  }
   for (let i = s; i < e && lines[i] !== ''; i++) {
     const m = /^Subject:\s*(.*)$/i.exec(lines[i]);
     if (!m) continue;
@@ -185,8 +217,10 @@ function parseMail(lines: string[], s: number, e: number): MailPatch {
     let oldPath = patch ? name(patch.oldFileName) : git?.[1];
     let newPath = patch ? name(patch.newFileName) : git?.[2];
     if (!git && oldPath && newPath) [oldPath, newPath] = plainNames(oldPath, newPath);
-    const pre = chunk.map((l) => /^index ([0-9a-f]{7,40})\.\.[0-9a-f]{7,40}/.exec(l)?.[1]).find((x) => x && !/^0+$/.test(x));
-    files.push({ oldPath: patch?.oldFileName === '/dev/null' ? undefined : oldPath ?? (git?.[1] || git?.[2]), newPath: patch?.newFileName === '/dev/null' ? undefined : newPath ?? git?.[2], ...(unapplied && { unapplied }), patch, line: h, hunks, ...(pre && { preImage: pre }) });
+    const index = chunk.map((l) => /^index ([0-9a-f]{7,40})\.\.([0-9a-f]{7,40})/.exec(l)).find((x) => x);
+    const pre = index && !/^0+$/.test(index[1]) ? index[1] : undefined;
+    const post = index && !/^0+$/.test(index[2]) ? index[2] : undefined;
+    files.push({ oldPath: patch?.oldFileName === '/dev/null' ? undefined : oldPath ?? (git?.[1] || git?.[2]), newPath: patch?.newFileName === '/dev/null' ? undefined : newPath ?? git?.[2], ...(unapplied && { unapplied }), patch, line: h, hunks, ...(pre && { preImage: pre }), ...(post && { postImage: post }) });
   });
   // the patch's own headers in the body, before its diff (Andrew Morton's -mm mails, a forwarded patch): its subject is the patch's
   const inBody = innerSubject(lines, s, heads[0] ?? e);

@@ -343,6 +343,31 @@ describe('patch review', () => {
     expect(r.series?.functions.map((f) => f.name)).toContain('lockless_pages_from_mm');
   }, 60_000);
 
+  it('git log -p and git show: each commit a change, its subject its message\'s first line, the commits in the order their blobs chain (git log shows the newest first)', async () => {
+    const dir = treeOf(V510_NO_SEQ);
+    const plainTree = mkdtempSync(join(tmpdir(), 'gup-log-'));
+    mkdirSync(join(plainTree, 'mm'));
+    writeFileSync(join(plainTree, 'mm/gup.c'), V510_NO_SEQ);
+    writeFileSync(join(dir, 'mm/gup.c'), V510);
+    git(dir, 'commit', '-qam', 'mm/gup: back off while fork copies\n\nThe body says why.');
+    writeFileSync(join(dir, 'mm/gup.c'), V510.replace('unpin_user_pages(out, got);', 'unpin_user_pages(out, got); /* and back off */'));
+    git(dir, 'commit', '-qam', 'mm/gup: say so');
+    for (const order of [[], ['--reverse']]) {
+      const log = git(dir, 'log', '-p', ...order, 'HEAD~2..HEAD');
+      const r = await review(log, { tree: plainTree, arches: ['x86-64'] });
+      expect(r.patches.map((p) => p.subject), order.join()).toEqual(['mm/gup: back off while fork copies', 'mm/gup: say so']);
+      expect(r.patches.every((p) => p.problems.length === 0)).toBe(true);
+      expect(r.series?.races.find((x) => x.scenario === 'race-fork-pin' && x.arch === 'x86-64')).toMatchObject({ flip: 'fixed' });
+      // each commit's hunks on the lines the log shows them
+      const lines = log.split('\n');
+      expect(parseMails(log).flatMap((m) => m.files.flatMap((f) => f.hunks.map((h) => lines[h.line].slice(0, 3))))).toEqual(['@@ ', '@@ ']);
+    }
+    expect(parseMails(git(dir, 'show', 'HEAD~1')).map((m) => m.subject)).toEqual(['mm/gup: back off while fork copies']);
+    // a stable mail's "commit <sha> upstream." is a line of its body, not a commit of a log
+    const stable = `From ${'0'.repeat(40)} Mon Sep 17 00:00:00 2001\nSubject: [PATCH 5.10 1/2] mm/gup: x\n\ncommit ${'a'.repeat(40)} upstream.\n\n---\n${diffOf(V510_NO_SEQ, V510)}`;
+    expect(parseMails(stable).map((m) => [m.subject, m.files.length])).toEqual([['mm/gup: x', 1]]);
+  }, 60_000);
+
   it('bad input: no patch, a binary patch, a merge\'s combined diff, a patch that does not apply; nothing is written', async () => {
     await expect(review('From: x\nSubject: no diff here\n\nhello\n')).rejects.toThrow(NotAPatchError);
     const bin = 'diff --git a/x.bin b/x.bin\nindex 1..2 100644\nGIT binary patch\nliteral 3\nabc\n\n--- a/mm/gup.c\n+++ b/mm/gup.c\n@@ -1,1 +1,1 @@\n-a\n+b\n';
