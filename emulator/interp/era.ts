@@ -208,7 +208,7 @@ export function placeRelease(names: ReadonlySet<string>, text: string, tree?: st
         : rc
           ? `${tree} (its tree's Makefile; the code has not taken ${line}'s changes yet: ${said})`
           : distro && rel(line!) < rel(since)
-            ? `${tree} (its tree's Makefile; a distribution kernel, the code of ${range}${backported.length ? backports : ''}${cow} backported)`
+            ? `${tree} (its tree's Makefile; a distribution kernel, its code taken from ${range}${backported.length ? ` and later (${backported.map((x) => x.m.what).join('; ')})` : ''}${cow})`
             : `${said}; its tree's Makefile says ${tree}`;
   return { since, before, by: [...newest.by, ...backported.flatMap((x) => x.by)], range: shown, era, tails, noThp, cowBreakReads, ...(tree && { tree }) };
 }
