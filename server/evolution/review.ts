@@ -414,7 +414,10 @@ async function reviewStep(mail: MailPatch, before: Files, after: Files, base: Pa
     }
     // where the file is (its tree's headers) and the base's own release, where a revision names it
     const req: FileReq = { path: tree ? join(tree, path) : path, stubs: opts.stubs, ...(release !== undefined && { release }) };
-    const arches = archesOf(a || b || '', req.path).arches.filter((x) => wanted.includes(x));
+    const placed = archesOf(a || b || '', req.path);
+    const arches = placed.arches.filter((x) => wanted.includes(x));
+    // another arch's own walker (s390, powerpc, sparc...): its touched functions are named, there is no machine to run them on
+    if (!placed.arches.length && placed.note) notes.push(`${path}: ${placed.note}: its functions are named, not replayed`);
     const offsets = b ? hunkOffsets(b, f) : [];
     // the lines that changed, from the two texts (however the hunks landed: at an offset, with fuzz)
     const ranges = changedRanges(structuredPatch(path, path, b ?? '', a ?? '', '', '', { context: 0 }).hunks);

@@ -438,6 +438,18 @@ describe('patch review', () => {
     expect(given.races.filter((r) => r.unsupported)).toEqual([]);
   }, 120_000);
 
+  it('a patch to another arch\'s own walker (arch/sparc/mm/gup.c) names the functions it touches and says there is no machine here to run them on', async () => {
+    const walker = (check: string) => `static int gup_pte_range(pmd_t pmd, unsigned long addr, unsigned long end, int write, struct page **pages, int *nr)\n{\n\tpte_t *ptep = pte_offset_kernel(&pmd, addr);\n\tdo {\n\t\tpte_t pte = *ptep;\n\t\tif (${check})\n\t\t\treturn 0;\n\t\tpages[(*nr)++] = pte_page(pte);\n\t} while (ptep++, addr += PAGE_SIZE, addr != end);\n\treturn 1;\n}\n\nint get_user_pages_fast(unsigned long start, int nr_pages, int write, struct page **pages)\n{\n\tint nr = 0;\n\treturn nr;\n}\n`;
+    const dir = mkdtempSync(join(tmpdir(), 'gup-sparc-'));
+    mkdirSync(join(dir, 'arch/sparc/mm'), { recursive: true });
+    writeFileSync(join(dir, 'arch/sparc/mm/gup.c'), walker('!pte_present(pte)'));
+    const diff = diffOf(walker('!pte_present(pte)'), walker('!pte_present(pte) || pte_special(pte)')).replace(/\bmm\/gup\.c/g, 'arch/sparc/mm/gup.c');
+    const p = (await review(diff, { tree: dir })).patches[0];
+    expect(p.functions.map((f) => [f.name, f.before, f.after])).toEqual([['gup_pte_range', {}, {}]]);
+    expect(p.notes).toEqual([expect.stringMatching(/^arch\/sparc\/mm\/gup\.c: this file is sparc's own GUP-fast walker.*: its functions are named, not replayed$/)]);
+    expect(p.races).toEqual([]);
+  });
+
   it('a patch to mm/gup.c that touches no GUP-fast function (slow-path code) says so, in the reply and from the CLI', async () => {
     const { dir, mail } = treeWithPatch(V510, `${V510}\nstatic long slow_note(long x)\n{\n\treturn x + 1;\n}\n`, 'mm/gup: add a slow-path helper');
     const p = (await review(mail, { tree: dir })).patches[0];
