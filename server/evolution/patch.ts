@@ -193,7 +193,7 @@ function parseMail(lines: string[], s: number, e: number): MailPatch {
     let end = k + 1 < heads.length ? heads[k + 1] : e;
     // the mail's signature ("-- " then the git version; "--" where a mailer trimmed the blank) is not part of the last hunk
     for (let i = h; i < end; i++) if (/^-- ?$/.test(lines[i]) && /^\d+\.\d+/.test(lines[i + 1] ?? '')) end = i;
-    const chunk = lines.slice(h, end);
+    const chunk = counted(lines.slice(h, end));
     const unapplied = COMBINED.test(chunk[0])
       ? "a merge's combined diff (diff --cc: only what the merge resolved), not applied; review the merge against its first parent (git diff M^1 M)"
       : chunk.some((l) => l.startsWith('GIT binary patch') || /^Binary files .* differ$/.test(l))
@@ -217,6 +217,8 @@ function parseMail(lines: string[], s: number, e: number): MailPatch {
     let oldPath = patch ? name(patch.oldFileName) : git?.[1];
     let newPath = patch ? name(patch.newFileName) : git?.[2];
     if (!git && oldPath && newPath) [oldPath, newPath] = plainNames(oldPath, newPath);
+    // a file a plain diff creates or deletes has one name: a tree's own top directory above it (quilt's linux-2.6/) comes off
+    else if (!git) [oldPath, newPath] = [oldPath && fromKernelTop(oldPath), newPath && fromKernelTop(newPath)];
     const index = chunk.map((l) => /^index ([0-9a-f]{7,40})\.\.([0-9a-f]{7,40})/.exec(l)).find((x) => x);
     const pre = index && !/^0+$/.test(index[1]) ? index[1] : undefined;
     const post = index && !/^0+$/.test(index[2]) ? index[2] : undefined;
@@ -227,6 +229,42 @@ function parseMail(lines: string[], s: number, e: number): MailPatch {
   if (inBody) subject = inBody;
   if (!subject) subject = files.length ? `changes to ${[...new Set(files.map((f) => f.newPath ?? f.oldPath))].join(', ')}` : '(no subject)';
   return { subject: bareSubject(subject), baseCommit, line: s, files };
+}
+
+/**
+ * A file's diff up to the end of its last hunk, as the hunks count their lines: what follows (a
+ * signature a mailer added without git's version line, a reply's words) is no part of it.
+ */
+function counted(chunk: string[]): string[] {
+  let end = chunk.length;
+  for (let i = 0; i < chunk.length; i++) {
+    const h = /^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@/.exec(chunk[i]);
+    if (!h) continue;
+    let old = h[1] === undefined ? 1 : Number(h[1]);
+    let add = h[2] === undefined ? 1 : Number(h[2]);
+    let j = i + 1;
+    for (; j < chunk.length && (old > 0 || add > 0); j++) {
+      const l = chunk[j];
+      if (l.startsWith('-')) old--;
+      else if (l.startsWith('+')) add--;
+      else if (l.startsWith(' ') || l === '') {
+        old--;
+        add--;
+      }
+      else if (!l.startsWith('\\')) break;
+    }
+    while (j < chunk.length && chunk[j].startsWith('\\')) j++;
+    end = j;
+    i = j - 1;
+  }
+  return chunk.slice(0, end);
+}
+
+/** A path with the directories above the kernel's own top directory taken off (up to three): `linux-2.6/arch/x86/mm/gup.c` is arch/x86/mm/gup.c. */
+function fromKernelTop(p: string): string {
+  const parts = p.split('/');
+  for (let n = 0; n <= 3 && n < parts.length - 1; n++) if (KERNEL_TOP.has(parts[n])) return parts.slice(n).join('/');
+  return p;
 }
 
 /**

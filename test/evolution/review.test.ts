@@ -150,6 +150,17 @@ describe('patch review', () => {
     }
   }, 60_000);
 
+  it('a quilt patch of 2008 that creates the x86 file (linux-2.6/arch/x86/mm/gup.c), signed with a bare "-- ": the file is arch/x86/mm/gup.c and runs from the patch alone', async () => {
+    const x86 = fixture('eras/x86-2008-shape.c').replace(/\n$/, '');
+    const body = x86.split('\n').map((l) => `+${l}`).join('\n');
+    const mail = `From: A Developer <dev@example.invalid>\nSubject: [patch 1/2] x86: lockless get_user_pages_fast\n\nWords.\n---\nIndex: linux-2.6/arch/x86/mm/gup.c\n===================================================================\n--- /dev/null\n+++ linux-2.6/arch/x86/mm/gup.c\n@@ -0,0 +1,${x86.split('\n').length} @@\n${body}\n-- \nA Developer\n`;
+    const [m] = parseMails(mail);
+    expect(m.files.map((f) => [f.oldPath, f.newPath])).toEqual([[undefined, 'arch/x86/mm/gup.c']]);
+    const p = (await review(mail, { races: false, arches: ['x86-64'] })).patches[0];
+    expect(p.problems).toEqual([]);
+    expect(p.functions.find((f) => f.name === 'get_user_pages_fast')?.after?.['x86-64']).toMatch(/nr=16.*its own code/);
+  }, 60_000);
+
   it('5.10 without write_protect_seq -> with it, applied to HEAD of a tree: race-fork-pin fixed', async () => {
     expect(V510_NO_SEQ).not.toContain('write_protect_seq);');
     const { dir, mail } = treeWithPatch(V510_NO_SEQ, V510, 'mm/gup: fast GUP backs off while fork copies');
