@@ -190,10 +190,8 @@ function parseMail(lines: string[], s: number, e: number): MailPatch {
   }
   const files: FilePatch[] = [];
   heads.forEach((h, k) => {
-    let end = k + 1 < heads.length ? heads[k + 1] : e;
-    // the mail's signature ("-- " then the git version; "--" where a mailer trimmed the blank) is not part of the last hunk
-    for (let i = h; i < end; i++) if (/^-- ?$/.test(lines[i]) && /^\d+\.\d+/.test(lines[i + 1] ?? '')) end = i;
-    const chunk = counted(lines.slice(h, end));
+    // up to the next file, and within that up to where its hunks end (not the mail's signature after them)
+    const chunk = counted(lines.slice(h, k + 1 < heads.length ? heads[k + 1] : e));
     const unapplied = COMBINED.test(chunk[0])
       ? "a merge's combined diff (diff --cc: only what the merge resolved), not applied; review the merge against its first parent (git diff M^1 M)"
       : chunk.some((l) => l.startsWith('GIT binary patch') || /^Binary files .* differ$/.test(l))
