@@ -39,7 +39,7 @@ export class NotAPatchError extends Error {}
 const MAIL_START = /^From (?:[0-9a-f]{40} |\S+@\S+ |\S+ +)(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) /;
 /** a commit of `git log -p` or `git show` (its decorations allowed; a stable mail's "commit <sha> upstream." is no start) */
 const COMMIT_START = /^commit [0-9a-f]{40}(?: \(.*\))?$/;
-const startsChange = (lines: string[], i: number) => MAIL_START.test(lines[i]) || (COMMIT_START.test(lines[i]) && /^(?:Author|Merge):/.test(lines[i + 1] ?? ''));
+const isCommit = (lines: string[], i: number) => COMMIT_START.test(lines[i] ?? '') && /^(?:Author|Merge):/.test(lines[i + 1] ?? '');
 const MAX_BYTES = 16 * 1024 * 1024;
 /** a merge's combined diff of a file (git show of a merge): one column per parent, hunks `@@@ ... @@@` */
 const COMBINED = /^diff --(?:cc|combined) \S/;
@@ -49,7 +49,9 @@ export function parseMails(text: string): MailPatch[] {
   if (text.length > MAX_BYTES) throw new NotAPatchError(`the document is ${(text.length / 1048576).toFixed(1)} MB; gup-lens reads patches up to ${MAX_BYTES / 1048576} MB`);
   const lines = text.split(/\r\n|\r|\n/);
   const starts = [0];
-  for (let i = 1; i < lines.length; i++) if (startsChange(lines, i)) starts.push(i);
+  // a git log's commits split the document where it is one (a mail that quotes a commit header is still one mail)
+  const log = isCommit(lines, 0);
+  for (let i = 1; i < lines.length; i++) if (MAIL_START.test(lines[i]) || (log && isCommit(lines, i))) starts.push(i);
   const out: MailPatch[] = [];
   starts.forEach((s, k) => {
     const e = k + 1 < starts.length ? starts[k + 1] : lines.length;
@@ -57,7 +59,7 @@ export function parseMails(text: string): MailPatch[] {
     const d = decodeMail(lines, s, e);
     out.push(d ? relined(parseMail(d.lines, 0, d.lines.length), (l) => d.at[Math.min(l, d.at.length - 1)] ?? s) : parseMail(lines, s, e));
   });
-  return COMMIT_START.test(lines[0]) ? inBlobOrder(out) : out;
+  return log ? inBlobOrder(out) : out;
 }
 
 /**

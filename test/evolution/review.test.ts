@@ -126,7 +126,7 @@ describe('patch review', () => {
     const enc = fc.constantFrom('quoted-printable', 'base64', 'QUOTED-PRINTABLE', '8bit');
     const mp = fc.constantFrom('', 'Content-Type: multipart/mixed; boundary="b"\n', 'Content-Type: multipart/alternative; boundary=b\n', 'Content-Type: text/plain; format=flowed; delsp=yes\n');
     fc.assert(
-      fc.property(enc, mp, fc.array(fc.oneof(fc.string(), fc.constantFrom('--b', '--b--', '=', '=3', '=ZZ', ' ', '>> ', '-- ', '@@ -1 +1 @@', 'diff --git a/mm/gup.c b/mm/gup.c', '', 'Content-Transfer-Encoding: base64')), { maxLength: 40 }), (e, m, body) => {
+      fc.property(enc, mp, fc.array(fc.oneof(fc.string(), fc.constantFrom('--b', '--b--', '=', '=3', '=ZZ', ' ', '>> ', '-- ', '@@ -1 +1 @@', `commit ${'a'.repeat(40)}`, 'Author: x', 'index 1234567..89abcde 100644', 'diff --cc mm/gup.c', '@@@ -1 -1 +1 @@@', '> > @@ -1 +1 @@', '--- a/mm/gup.c~x', '+++ a/mm/gup.c', '--- /dev/null', '+++ linux/mm/gup.c', '_', 'diff --git a/mm/gup.c b/mm/gup.c', '', 'Content-Transfer-Encoding: base64')), { maxLength: 40 }), (e, m, body) => {
         const text = `From: x <x@example.org>\nSubject: =?UTF-8?B?${Buffer.from('t').toString('base64')}?= =?bogus\n${m}Content-Transfer-Encoding: ${e}\n\n${body.join('\n')}\n`;
         const mails = parseMails(text);
         expect(mails.length).toBe(1);
@@ -377,6 +377,9 @@ describe('patch review', () => {
     // a stable mail's "commit <sha> upstream." is a line of its body, not a commit of a log
     const stable = `From ${'0'.repeat(40)} Mon Sep 17 00:00:00 2001\nSubject: [PATCH 5.10 1/2] mm/gup: x\n\ncommit ${'a'.repeat(40)} upstream.\n\n---\n${diffOf(V510_NO_SEQ, V510)}`;
     expect(parseMails(stable).map((m) => [m.subject, m.files.length])).toEqual([['mm/gup: x', 1]]);
+    // and a mail that quotes a commit as git log prints it (a cover letter) is still one mail
+    const cover = `From ${'0'.repeat(40)} Mon Sep 17 00:00:00 2001\nSubject: [PATCH 0/1] mm/gup: x\n\nOn top of:\n\ncommit ${'b'.repeat(40)}\nAuthor: A <a@example.invalid>\n\n    mm: y\n\n---\n${diffOf(V510_NO_SEQ, V510)}`;
+    expect(parseMails(cover).map((m) => [m.subject, m.files.length])).toEqual([['mm/gup: x', 1]]);
   }, 60_000);
 
   it('bad input: no patch, a binary patch, a merge\'s combined diff, a patch that does not apply; nothing is written', async () => {
