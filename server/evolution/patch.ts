@@ -39,7 +39,10 @@ export class NotAPatchError extends Error {}
 const MAIL_START = /^From (?:[0-9a-f]{40} |\S+@\S+ |\S+ +)(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) /;
 /** a commit of `git log -p` or `git show` (its decorations allowed; a stable mail's "commit <sha> upstream." is no start) */
 const COMMIT_START = /^commit [0-9a-f]{40}(?: \(.*\))?$/;
-const isCommit = (lines: string[], i: number) => COMMIT_START.test(lines[i] ?? '') && /^(?:Author|Merge):/.test(lines[i + 1] ?? '');
+/** `git log -p --oneline`: an abbreviated hash and the subject, the commit's diff right after */
+const ONELINE = /^[0-9a-f]{7,40}(?: \([^)]*\))? (\S.*)$/;
+const isCommit = (lines: string[], i: number) =>
+  (COMMIT_START.test(lines[i] ?? '') && /^(?:Author|Merge):/.test(lines[i + 1] ?? '')) || (ONELINE.test(lines[i] ?? '') && (lines[i + 1] ?? '').startsWith('diff --git '));
 const MAX_BYTES = 16 * 1024 * 1024;
 /** a merge's combined diff of a file (git show of a merge): one column per parent, hunks `@@@ ... @@@` */
 const COMBINED = /^diff --(?:cc|combined) \S/;
@@ -121,6 +124,8 @@ const QUOTE = /^((?:> ?)*>) ?(.*)$/;
 
 function subjectOf(lines: string[], s: number, e: number): string {
   // a commit of git log or git show: its message, indented by four, follows the headers
+  const oneline = ONELINE.exec(lines[s] ?? '');
+  if (oneline && (lines[s + 1] ?? '').startsWith('diff --git ')) return oneline[1].trim();
   if (COMMIT_START.test(lines[s])) {
     let i = s;
     while (i < e && lines[i] !== '') i++;

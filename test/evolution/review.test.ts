@@ -354,7 +354,7 @@ describe('patch review', () => {
     expect(r.series?.functions.map((f) => f.name)).toContain('lockless_pages_from_mm');
   }, 60_000);
 
-  it('git log -p and git show: each commit a change, its subject its message\'s first line, the commits in the order their blobs chain (git log shows the newest first)', async () => {
+  it('git log -p (--oneline too) and git show: each commit a change, its subject its message\'s first line, the commits in the order their blobs chain (git log shows the newest first)', async () => {
     const dir = treeOf(V510_NO_SEQ);
     const plainTree = mkdtempSync(join(tmpdir(), 'gup-log-'));
     mkdirSync(join(plainTree, 'mm'));
@@ -363,7 +363,7 @@ describe('patch review', () => {
     git(dir, 'commit', '-qam', 'mm/gup: back off while fork copies\n\nThe body says why.');
     writeFileSync(join(dir, 'mm/gup.c'), V510.replace('unpin_user_pages(out, got);', 'unpin_user_pages(out, got); /* and back off */'));
     git(dir, 'commit', '-qam', 'mm/gup: say so');
-    for (const order of [[], ['--reverse']]) {
+    for (const order of [[], ['--reverse'], ['--oneline']]) {
       const log = git(dir, 'log', '-p', ...order, 'HEAD~2..HEAD');
       const r = await review(log, { tree: plainTree, arches: ['x86-64'] });
       expect(r.patches.map((p) => p.subject), order.join()).toEqual(['mm/gup: back off while fork copies', 'mm/gup: say so']);
