@@ -182,7 +182,7 @@ export function placeRelease(names: ReadonlySet<string>, text: string, tree?: st
   const rc = !!line && !!before && line === before && /^[\d.]+-rc\d/.test(tree!);
   const fits = within || stable;
   // a distribution's kernel (RHEL names itself beside the release) takes fixes from any later release, not a stable line's
-  const distro = !!line && /\((?:RHEL) \d/.test(tree!);
+  const distro = !!line && /\(RHEL \d/.test(tree!);
   if (fits) {
     // the tree's own release, within what the code allows: the file is of that release
     since = line;

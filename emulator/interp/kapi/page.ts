@@ -108,11 +108,12 @@ function rawPageBuiltins(): Builtin[] {
   p('folio_page', 'page', 'the n-th page of a folio', (_t, [f, n]) => f + N(n));
   p('nth_page', 'page', 'the n-th page after a page', (_t, [pg, n]) => pg + N(n));
   r('PageTail', 'int', 'a tail page of a compound page', 'page->compound_head', (t, [pg]) => isTail(t.k, pg));
-  r('PageHead', 'int', 'the head page of a compound page', 'page->flags', (t, [pg]) => head(t, pg) === pg && order(t, pg) > 0);
+  const isHead = (t: Thread, pg: number) => head(t, pg) === pg && order(t, pg) > 0;
+  r('PageHead', 'int', 'the head page of a compound page', 'page->flags', (t, [pg]) => isHead(t, pg));
   r('PageCompound', 'int', 'part of a compound page', 'page->flags', (t, [pg]) => order(t, pg) > 0);
   r('folio_test_large', 'int', 'the folio has more than one page', 'folio->flags', (t, [f]) => order(t, f) > 0);
   // THP's own names for the same tests (a hugetlb head answers as the kernel's do: PageTransHuge is PageHead)
-  r('PageTransHuge', 'int', 'the head page of a compound page (THP builds; PageHead)', 'page->flags', (t, [pg]) => head(t, pg) === pg && order(t, pg) > 0);
+  r('PageTransHuge', 'int', 'the head page of a compound page (THP builds; PageHead)', 'page->flags', (t, [pg]) => isHead(t, pg));
   r('PageTransCompound', 'int', 'part of a compound page (THP builds; PageCompound)', 'page->flags', (t, [pg]) => order(t, pg) > 0);
   r('PageTransTail', 'int', 'a tail page of a compound page (THP builds; PageTail)', 'page->compound_head', (t, [pg]) => isTail(t.k, pg));
   r('folio_test_pmd_mappable', 'int', 'the folio is as large as a pmd maps (order 9 and more)', 'folio->flags', (t, [f]) => order(t, f) >= 9);
