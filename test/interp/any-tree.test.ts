@@ -68,7 +68,7 @@ describe('the file of a tree nobody here has seen', () => {
     expect(c.arches[0].runs.find((r) => r.scenario === 'unaligned-cross-pmd')).toMatchObject({ engine: 'source', outcome: expect.stringContaining('overrun(pte table[512])') });
   });
 
-  it('reads a field of the arch\'s per-mm state (a vendor\'s mm->context flag) as 0, an mm that has not used it, and says so in the stubs and on the line', async () => {
+  it('reads a field of the arch\'s per-mm state (a vendor\'s mm->context flag), or one a tree adds to mm_struct, as 0, an mm that has not used it, and says so in the stubs and on the line', async () => {
     const X86 = readFileSync(join(FIX, 'eras/x86-2008-shape.c'), 'utf8');
     const flagged = X86.replace('\t/* with interrupts off, no TLB-flush IPI can finish', '\tif (unlikely(mm->context.foreign_maps))\n\t\tgoto slow_irqon;\n\n\t/* with interrupts off, no TLB-flush IPI can finish');
     expect(flagged).not.toBe(X86);
@@ -79,6 +79,18 @@ describe('the file of a tree nobody here has seen', () => {
     expect(replay({ arch: 'x86-64', version: v, scenario: 'pages-4k-16' }).result).toMatchObject({ nr: 16, slowPath: false });
     const c = await checkText('arch/x86/mm/gup.c', flagged, { races: false });
     expect(c.arches.every((a) => a.runs.every((r) => r.engine === 'source'))).toBe(true);
+    // a field a tree adds to mm_struct itself (a research kernel's replicated page tables): a new mm has it zeroed, so the fast path runs
+    const added = X86.replace('\t/* with interrupts off, no TLB-flush IPI can finish', '\tif (current->mm->lazy_repl_enabled || mm->vendor_mode)\n\t\tgoto slow_irqon;\n\n\t/* with interrupts off, no TLB-flush IPI can finish');
+    const w = sourceVersion(added, parse, getArch('x86-64'), getVersion('x86-2008'), {});
+    expect(w.stubsUsed).toEqual([
+      'mm->lazy_repl_enabled=0 (assumed: a field of mm_struct gup-lens does not model; mm_alloc() zeroes a new mm)',
+      'mm->vendor_mode=0 (assumed: a field of mm_struct gup-lens does not model; mm_alloc() zeroes a new mm)',
+    ]);
+    expect(w.program.zeroFields.get('mm->lazy_repl_enabled')).toBe(line(added, 'lazy_repl_enabled'));
+    expect(replay({ arch: 'x86-64', version: w, scenario: 'pages-4k-16' }).result).toMatchObject({ nr: 16, slowPath: false });
+    // a store to one stops the run, with its name
+    const stored = X86.replace('\t/* with interrupts off, no TLB-flush IPI can finish', '\tmm->vendor_mode = 1;\n\n\t/* with interrupts off, no TLB-flush IPI can finish');
+    expect(() => replay({ arch: 'x86-64', version: sourceVersion(stored, parse, getArch('x86-64'), getVersion('x86-2008'), {}), scenario: 'pages-4k-16' })).toThrow(/a store to mm->vendor_mode/);
   });
 
   it('page tests and contexts a distribution adds to the walker (KSM, memory errors, THP names, interrupt context) run as built-ins, with the answer every scenario page and caller gives', async () => {

@@ -329,6 +329,16 @@ const STRUCT_FIELDS: Record<string, Record<string, CType>> = {
   folio: { _refcount: { k: 'struct', name: 'atomic_t' }, _pincount: { k: 'struct', name: 'atomic_t' }, flags: int(64, false, 'unsigned long') },
 };
 
+/**
+ * A per-mm field the machine does not model: it reads as an mm that has not used it, 0, and the
+ * stubs and the line's diagnostic say so; a store to it stops the run.
+ */
+function unmodelledMmField(b: FB, what: string, why: string, l: number): Place {
+  b.env.stubsUsed.add(`${what}=0 (assumed: ${why})`);
+  if (!b.env.zeroFields.has(what)) b.env.zeroFields.set(what, l);
+  return { t: int(32, true, 'int'), get: () => 0, set: () => { throw new Unsupported(`a store to ${what}`, l); } };
+}
+
 /** x.f and p->f: halves of an entry, fields of kernel objects. */
 function member(b: FB, n: CNode): Place {
   const l = line(n);
@@ -352,14 +362,8 @@ function member(b: FB, n: CNode): Place {
         },
       };
     }
-    if (p.t.k === 'struct' && p.t.name === 'mm_context_t') {
-      // the arch's own per-mm state (x86: an LDT, protection keys; a vendor's flags, Xen's has_foreign_mappings),
-      // not modelled: it reads as an mm that has not used it, 0, and the stubs and the line's diagnostic say so
-      const what = `mm->context.${fname}`;
-      b.env.stubsUsed.add(`${what}=0 (assumed: the arch's per-mm state is not modelled)`);
-      if (!b.env.zeroFields.has(what)) b.env.zeroFields.set(what, l);
-      return { t: int(32, true, 'int'), get: () => 0, set: () => { throw new Unsupported(`a store to ${what}`, l); } };
-    }
+    // the arch's own per-mm state (x86: an LDT, protection keys; a vendor's flags, Xen's has_foreign_mappings)
+    if (p.t.k === 'struct' && p.t.name === 'mm_context_t') return unmodelledMmField(b, `mm->context.${fname}`, "the arch's per-mm state is not modelled", l);
     throw new Unsupported(`member .${fname} of a ${typeName(p.t)}`, l);
   }
   const o = expr(b, obj);
@@ -392,6 +396,8 @@ function member(b: FB, n: CNode): Place {
   }
   if (to.k === 'struct') {
     const ft = STRUCT_FIELDS[to.name]?.[fname];
+    // a field a tree adds to mm_struct (a vendor's or a research kernel's flag): a new mm has it zeroed
+    if (!ft && to.name === 'mm_struct') return unmodelledMmField(b, `mm->${fname}`, 'a field of mm_struct gup-lens does not model; mm_alloc() zeroes a new mm', l);
     if (!ft) throw new Unsupported(`field ${to.name}->${fname}`, l);
     if (to.name === 'task_struct') return { t: ft, get: (t, f) => (oe(t, f) as typeof CURRENT).mm, set: () => { throw new Unsupported('a store to current->mm', l); } };
     const ref: Ev = (t, f) => new FieldRef(oe(t, f), fname);
