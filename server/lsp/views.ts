@@ -101,7 +101,7 @@ export function diagnosticsFor(a: Analysis): { line: number; message: string; na
     const valued = s && !s.call ? s.name : undefined;
     const where = x.arches.map((y) => ARCH_LABEL[y]).join(', ');
     const message = !name && x.assumed
-      ? `gup-lens: ${what} is the arch's own per-mm state, which gup-lens does not model: runs that reach it on ${where} read it as 0, as in an mm that has not used it.`
+      ? `gup-lens: ${what} is ${what.startsWith('mm->context.') ? "the arch's own per-mm state" : 'a field this tree adds to mm_struct'}, which gup-lens does not model: runs that reach it on ${where} read it as 0, as in an mm that has not used it.`
       : name && x.assumed
       ? `gup-lens: ${name}() is not in the kernel-API census (a vendor hook?) and its value is unused: runs that reach it on ${where} take it as doing nothing. A quick fix can say what it does in this workspace.`
       : name

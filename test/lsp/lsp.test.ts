@@ -517,7 +517,7 @@ describe('unknown names as diagnostics, with a quick fix', () => {
     expect(fixes.map((f) => f.command.arguments[0].value)).toEqual(['0', '1']);
   }, 30_000);
 
-  it('a field of the arch\'s per-mm state (a vendor\'s mm->context flag): read as 0, said on its line, no quick fix to offer', async () => {
+  it('a field of the arch\'s per-mm state (a vendor\'s mm->context flag), or one the tree adds to mm_struct: read as 0, said on its line, no quick fix to offer', async () => {
     const u = 'file:///fixtures/eras/context/arch/x86/mm/gup.c';
     const x86 = fixture('eras/x86-2008-shape.c').replace('\t/* with interrupts off, no TLB-flush IPI can finish', '\tif (unlikely(mm->context.foreign_maps))\n\t\tgoto slow_irqon;\n\n\t/* with interrupts off, no TLB-flush IPI can finish');
     const where = lineOf(x86, 'mm->context.foreign_maps');
@@ -527,5 +527,13 @@ describe('unknown names as diagnostics, with a quick fix', () => {
     const d = latest(u)!.find((x) => x.range.start.line === where)!;
     expect(d.message).toMatch(/mm->context\.foreign_maps is the arch's own per-mm state, which gup-lens does not model: runs that reach it on x86-64, PAE read it as 0/);
     expect(d.code).toBeUndefined();
+    // a field the tree adds to mm_struct itself is said as such
+    const u2 = 'file:///fixtures/eras/mmfield/arch/x86/mm/gup.c';
+    const added = x86.replace('mm->context.foreign_maps', 'mm->lazy_repl_enabled');
+    const at = lineOf(added, 'mm->lazy_repl_enabled');
+    await open(u2, added);
+    await lenses(u2);
+    await until(() => !!latest(u2)?.some((x) => x.range.start.line === at), 20_000);
+    expect(latest(u2)!.find((x) => x.range.start.line === at)!.message).toMatch(/mm->lazy_repl_enabled is a field this tree adds to mm_struct, which gup-lens does not model: runs that reach it on x86-64, PAE read it as 0/);
   }, 30_000);
 });
