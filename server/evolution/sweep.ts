@@ -151,19 +151,33 @@ async function tagsOf(git: GitAccessor, opts: SweepOptions): Promise<SweepCommit
   return out;
 }
 
-/** The commits (or tags) in range that touched a GUP-fast file, oldest first. */
-async function commitsOf(git: GitAccessor, opts: SweepOptions): Promise<SweepCommit[]> {
-  if (opts.tags) return tagsOf(git, opts);
+/**
+ * The commits (or tags) in range that touched a GUP-fast file, oldest first, and what each is
+ * compared with: a commit, with its first parent as git's history of those files rewrites it (the
+ * nearest listed ancestor on that line: a side branch's commit is not compared with the main
+ * line's, nor a merge with its side); a tag, with the tag before it.
+ */
+async function commitsOf(git: GitAccessor, opts: SweepOptions): Promise<{ commits: SweepCommit[]; bases: Bases }> {
+  if (opts.tags) {
+    const commits = await tagsOf(git, opts);
+    return { commits, bases: new Map(commits.map((c, i) => [c.rev, commits[i - 1]?.rev])) };
+  }
   const range = opts.from ? `${opts.from}..${opts.to ?? 'HEAD'}` : opts.to ?? 'HEAD';
-  const log = await git.run(['log', '--reverse', '--format=@@%H%x09%aI%x09%s', '--name-only', range, '--', ...FILES]);
-  const out: SweepCommit[] = [];
+  const log = await git.run(['log', '--reverse', '--parents', '--format=@@%H%x09%P%x09%aI%x09%s', '--name-only', range, '--', ...FILES]);
+  const commits: SweepCommit[] = [];
+  const bases: Bases = new Map();
   for (const block of log.split('@@').filter((b) => b.trim())) {
     const [head, ...names] = block.split('\n');
-    const [rev, date, ...subj] = head.split('\t');
-    out.push({ rev, date, subject: subj.join('\t'), files: names.filter(Boolean) });
+    const [rev, parents, date, ...subj] = head.split('\t');
+    commits.push({ rev, date, subject: subj.join('\t'), files: names.filter(Boolean) });
+    const first = parents.split(' ')[0];
+    bases.set(rev, bases.has(first) ? first : undefined);
   }
-  return out;
+  return { commits, bases };
 }
+
+/** per commit, the listed one its verdicts are compared with (undefined: none in range) */
+type Bases = Map<string, string | undefined>;
 
 /** One commit on one arch: the file whose own code runs there, if the tree has one. */
 interface Column {
@@ -181,7 +195,7 @@ const keyOf = (x: Column) => `${x.blob}|${x.arch}|${(x.release && releaseLine(x.
 
 export async function sweep(git: GitAccessor, opts: SweepOptions = {}): Promise<Sweep> {
   const dir = opts.cacheDir ?? join(homedir(), '.cache', 'gup-lens', 'sweep');
-  const commits = await commitsOf(git, opts);
+  const { commits, bases } = await commitsOf(git, opts);
   const wanted = (opts.arches?.length ? opts.arches : ['x86-64', 'x86-pae', 'arm-lpae', 'arm64']) as ArchId[];
   const cols: Column[] = [];
   for (const c of commits) {
@@ -258,11 +272,17 @@ export async function sweep(git: GitAccessor, opts: SweepOptions = {}): Promise<
       cells.push({ rev: x.c.rev, scenario: race.id, arch: x.arch, verdict, engine: verdict === 'unsupported' ? 'none' : 'source', ...(by && { by }) });
     }
   }
-  return { commits, cells, flips: flipsOf(commits, cells) };
+  return { commits, cells, flips: flipsOf(commits, cells, bases) };
 }
 
-/** Where a (race, arch) verdict changes between one commit and the next that has one. */
-export function flipsOf(commits: SweepCommit[], cells: SweepCell[]): SweepFlip[] {
+/**
+ * Where a (race, arch) verdict changes between a commit and the one it is compared with (its base;
+ * by default the one before it in the list). A commit whose code could not run says nothing: the
+ * comparison goes over it to its base's.
+ */
+export function flipsOf(commits: SweepCommit[], cells: SweepCell[], bases?: Bases): SweepFlip[] {
+  const baseOf = (i: number) => (bases ? bases.get(commits[i].rev) : commits[i - 1]?.rev);
+  const index = new Map(commits.map((c, i) => [c.rev, i]));
   // 'gone': the tree has no GUP-fast code for the arch at that commit (no file, or the slow path only)
   const byKey = new Map<string, Map<string, SweepVerdict | 'gone'>>();
   for (const x of cells) {
@@ -275,19 +295,23 @@ export function flipsOf(commits: SweepCommit[], cells: SweepCell[]): SweepFlip[]
   const out: SweepFlip[] = [];
   for (const [k, m] of byKey) {
     const [scenario, arch] = k.split('|');
-    let last: SweepVerdict | 'gone' | undefined;
-    for (const c of commits) {
+    // the verdict a commit hands on to those based on it (oldest first, so a base is always done)
+    const carried: (SweepVerdict | 'gone' | undefined)[] = [];
+    commits.forEach((c, i) => {
+      const b = baseOf(i);
+      const last = b === undefined ? undefined : carried[index.get(b)!];
       const v = m.get(c.rev);
-      // a commit whose code gup-lens could not run says nothing: the comparison goes over it
-      if (v === undefined || v === 'unsupported') continue;
-      // a race comes with the code that has it (introduced), but code taken out of the tree fixes nothing
-      if (v === 'gone' && last === 'violation') continue;
-      if (last !== undefined && last !== v) {
-        if (last === 'violation' && v !== 'violation') out.push({ scenario, arch: arch as ArchId, rev: c.rev, subject: c.subject, flip: 'fixed' });
-        else if (last !== 'violation' && v === 'violation') out.push({ scenario, arch: arch as ArchId, rev: c.rev, subject: c.subject, flip: 'introduced' });
+      // code that could not run carries its base's verdict on; code taken out of the tree fixes nothing
+      if (v === undefined || v === 'unsupported' || (v === 'gone' && last === 'violation')) {
+        carried[i] = last;
+        return;
       }
-      last = v;
-    }
+      carried[i] = v;
+      if (last === undefined || last === v) return;
+      // a race comes with the code that has it (introduced)
+      if (last === 'violation' && v !== 'violation') out.push({ scenario, arch: arch as ArchId, rev: c.rev, subject: c.subject, flip: 'fixed' });
+      else if (last !== 'violation' && v === 'violation') out.push({ scenario, arch: arch as ArchId, rev: c.rev, subject: c.subject, flip: 'introduced' });
+    });
   }
   return out;
 }

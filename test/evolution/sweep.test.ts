@@ -66,6 +66,34 @@ describe('sweep', () => {
     expect(readdirSync(cacheDir).every((f) => f.startsWith(`sweep-5${digest}-`))).toBe(true);
   }, 120_000);
 
+  it('a history with a branch and a merge: each commit is compared with its own parent, not the commit printed before it (the main line\'s commit after a side branch\'s fix introduces nothing)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gup-sweep-merge-'));
+    const g = (...a: string[]) => execFileSync('git', ['-C', dir, ...a], { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 's', GIT_AUTHOR_EMAIL: 's@e', GIT_COMMITTER_NAME: 's', GIT_COMMITTER_EMAIL: 's@e' } });
+    const commit = (msg: string, date: string) => {
+      g('add', '.');
+      execFileSync('git', ['-C', dir, 'commit', '-qm', msg, `--date=${date}`], { env: { ...process.env, GIT_AUTHOR_NAME: 's', GIT_AUTHOR_EMAIL: 's@e', GIT_COMMITTER_NAME: 's', GIT_COMMITTER_EMAIL: 's@e', GIT_COMMITTER_DATE: date } });
+      return g('rev-parse', 'HEAD').trim();
+    };
+    g('init', '-q', '-b', 'main');
+    mkdirSync(join(dir, 'mm'));
+    writeFileSync(join(dir, 'mm/gup.c'), V510_NO_SEQ);
+    commit('mm/gup: a 5.10-shaped walker', '2021-01-01T00:00:00');
+    g('checkout', '-qb', 'fix');
+    writeFileSync(join(dir, 'mm/gup.c'), V510);
+    const fix = commit('mm/gup: back off while fork copies (write_protect_seq)', '2021-01-02T00:00:00');
+    g('checkout', '-q', 'main');
+    // the main line changes the file too, later than the fix: git log prints it after the fix
+    writeFileSync(join(dir, 'mm/gup.c'), `/* the main line's note */\n${V510_NO_SEQ}`);
+    const note = commit('mm/gup: a note on the main line', '2021-01-03T00:00:00');
+    g('merge', '-q', '--no-edit', 'fix');
+    const merge = g('rev-parse', 'HEAD').trim();
+    const r = await sweep(cliGit(dir), { arches: ['x86-64'], cacheDir: mkdtempSync(join(tmpdir(), 'gup-sweep-cache-')), maxStates: 30_000 });
+    expect(r.commits.map((c) => c.rev)).toEqual(expect.arrayContaining([fix, note, merge]));
+    const pin = r.flips.filter((f) => f.scenario === 'race-fork-pin').map((f) => [f.rev, f.flip]);
+    // fixed on the side branch, and again where the merge brings the fix to the main line; the main line's note introduces nothing
+    expect(pin).toEqual([[fix, 'fixed'], [merge, 'fixed']]);
+  }, 120_000);
+
   it('--tags: release tags in version order (a stable tag made later sorts by its version), a tag that changes no GUP-fast file is no column, --from/--to name the first and last tag', async () => {
     const { dir, revs } = tree();
     const g = (...a: string[]) => execFileSync('git', ['-C', dir, ...a], { encoding: 'utf8', env: { ...process.env, GIT_COMMITTER_NAME: 's', GIT_COMMITTER_EMAIL: 's@e' } });
