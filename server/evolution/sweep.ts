@@ -163,7 +163,8 @@ async function commitsOf(git: GitAccessor, opts: SweepOptions): Promise<{ commit
     return { commits, bases: new Map(commits.map((c, i) => [c.rev, commits[i - 1]?.rev])) };
   }
   const range = opts.from ? `${opts.from}..${opts.to ?? 'HEAD'}` : opts.to ?? 'HEAD';
-  const log = await git.run(['log', '--reverse', '--parents', '--format=@@%H%x09%P%x09%aI%x09%s', '--name-only', range, '--', ...FILES]);
+  // topo-order: every parent before its children, whatever the commit dates say
+  const log = await git.run(['log', '--reverse', '--topo-order', '--parents', '--format=@@%H%x09%P%x09%aI%x09%s', '--name-only', range, '--', ...FILES]);
   const commits: SweepCommit[] = [];
   const bases: Bases = new Map();
   for (const block of log.split('@@').filter((b) => b.trim())) {
