@@ -61,24 +61,31 @@ export async function functionHistory(git: GitAccessor, fn: string, opts: Histor
     out.split('\n').filter(Boolean).forEach((x) => paths.add(x));
   }
   check();
-  // one pass over the log, oldest first: each commit with the blob of every file it changed
-  const log = await git.run(['log', '--reverse', '--no-abbrev', '--raw', '--no-renames', '--format=%x00%H%x09%aI%x09%s', rev, '--', ...paths], signal);
+  // one pass over the log, parents before children: each commit with its first parent in the
+  // history of those files (rewritten to the nearest one that touched them) and the blob of every file it changed
+  // (a merge's files as it changed them from its first parent: what it brought to that line; git before 2.31 has no --diff-merges and shows none)
+  const args = ['log', '--reverse', '--topo-order', '--parents', '--no-abbrev', '--raw', '--no-renames', '--format=%x00%H%x09%P%x09%aI%x09%s'];
+  const log = await git
+    .run([...args, '--diff-merges=first-parent', rev, '--', ...paths], signal)
+    .catch((e) => (signal?.aborted ? Promise.reject(e) : git.run([...args, rev, '--', ...paths], signal)));
   const commits = log.split('\0').slice(1).map((chunk) => {
     const [head, ...raw] = chunk.split('\n');
-    const [commit, date, ...subject] = head.split('\t');
+    const [commit, parents, date, ...subject] = head.split('\t');
     const blobs: { path: string; blob: string }[] = [];
     for (const l of raw) {
       const m = /^:\d+ \d+ [0-9a-f]+ ([0-9a-f]+) ([A-Z])\d*\t(.+)$/.exec(l);
       if (m && m[2] !== 'D') blobs.push({ path: m[3], blob: m[1] });
     }
-    return { commit, date, subject: subject.join('\t'), blobs };
+    return { commit, parents: parents.split(' ').filter(Boolean), date, subject: subject.join('\t'), blobs };
   });
   const parser = await getParser();
   const cacheKey = names.join(',');
   const parsed = blobCache.get(cacheKey) ?? new Map<string, { name: string; text: string } | null>();
   blobCache.set(cacheKey, parsed);
   const out: (HistoryEntry & { text: string })[] = [];
-  let prev: { text: string; path: string; name: string } | undefined;
+  // the function as each commit has it (where it was last seen along its own line of history)
+  type At = { text: string; path: string; name: string };
+  const state = new Map<string, At | undefined>();
   const unknown = [...new Set(commits.flatMap((c) => c.blobs.map((b) => b.blob)))].filter((b) => !parsed.has(b));
   const contents = await git.catFiles(unknown, signal);
   for (const [blob, text] of contents) {
@@ -89,7 +96,10 @@ export async function functionHistory(git: GitAccessor, fn: string, opts: Histor
   const tags = await nameRev(git, commits.map((c) => c.commit), signal);
   commits.forEach((c, i) => {
     opts.progress?.(i + 1, commits.length);
-    // where the function is at this commit: where it was last time if still there, else the
+    // compared with its own (first) parent, not with the commit printed before it (another branch's)
+    const prev = c.parents.length ? state.get(c.parents[0]) : undefined;
+    state.set(c.commit, prev);
+    // where the function is at this commit: where it was in the parent if still there, else the
     // file the caller named, else mm/gup.c, else any arch copy
     const rank = (path: string) => (path === prev?.path ? -2 : opts.paths?.includes(path) ? -1 : path === 'mm/gup.c' ? 0 : 1);
     // a commit can only change the function through a file it changed
@@ -97,8 +107,10 @@ export async function functionHistory(git: GitAccessor, fn: string, opts: Histor
     const hit = order.map((b) => ({ b, f: parsed.get(b.blob) })).find((x) => x.f);
     if (!hit?.f) return;
     const now = { text: hit.f.text, path: hit.b.path, name: hit.f.name };
-    if (prev && norm(prev.text) === norm(now.text) && prev.path === now.path && prev.name === now.name) return;
-    prev = now;
+    state.set(c.commit, now);
+    const same = (x: At | undefined) => !!x && norm(x.text) === norm(now.text) && x.path === now.path && x.name === now.name;
+    // a merge that takes the version a side branch already had brings no new one
+    if (same(prev) || c.parents.slice(1).some((p) => same(state.get(p)))) return;
     out.push({ commit: c.commit, tag: tags.get(c.commit) ?? null, date: c.date, path: now.path, name: now.name, subject: c.subject, text: now.text });
   });
   return out;

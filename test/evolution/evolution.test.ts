@@ -76,6 +76,34 @@ describe('function history from a kernel git tree', () => {
     expect((await functionHistory(cliGit(repo), 'gup_pte_range')).map((e) => e.commit)).toEqual(h.map((e) => e.commit));
   });
 
+  it('on a history with a branch and a merge, a version is where a commit changed the function against its own parent: a main-line commit that left it alone, and the merge that brings the branch\'s version, add none', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gup-hist-merge-'));
+    const at = (date: string) => ({ ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e', GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date });
+    const g = (date: string, ...a: string[]) => execFileSync('git', ['-C', dir, ...a], { encoding: 'utf8', env: at(date) });
+    const put = (date: string, text: string, msg: string) => {
+      mkdirSync(join(dir, 'mm'), { recursive: true });
+      writeFileSync(join(dir, 'mm/gup.c'), text);
+      g(date, 'add', '.');
+      g(date, 'commit', '-qm', msg);
+      return g(date, 'rev-parse', 'HEAD').trim();
+    };
+    g('2021-01-01T00:00:00Z', 'init', '-q', '-b', 'master');
+    const A = walker('gup_pte_range', '\t\t/* A */');
+    const B = walker('gup_pte_range', '\t\tif (!pte_present(pte))\n\t\t\treturn 0;');
+    const base = put('2021-01-01T00:00:00Z', A + other(1), 'mm/gup: the walker');
+    g('2021-01-02T00:00:00Z', 'checkout', '-qb', 'fix');
+    const fix = put('2021-01-02T00:00:00Z', B + other(1), 'mm/gup: check present');
+    g('2021-01-03T00:00:00Z', 'checkout', '-q', 'master');
+    put('2021-01-03T00:00:00Z', A + other(2), 'mm/gup: another function');
+    g('2021-01-04T00:00:00Z', 'merge', '-q', '--no-edit', 'fix');
+    expect(readFileSync(join(dir, 'mm/gup.c'), 'utf8')).toBe(B + other(2));
+    const h = await functionHistory(cliGit(dir), 'gup_pte_range');
+    expect(h.map((e) => [e.commit, e.subject])).toEqual([
+      [base, 'mm/gup: the walker'],
+      [fix, 'mm/gup: check present'],
+    ]);
+  });
+
   it('reports progress and can be cancelled', async () => {
     const seen: number[] = [];
     await functionHistory(cliGit(repo), 'gup_pte_range', { progress: (d) => seen.push(d) });
