@@ -163,8 +163,10 @@ async function commitsOf(git: GitAccessor, opts: SweepOptions): Promise<{ commit
     return { commits, bases: new Map(commits.map((c, i) => [c.rev, commits[i - 1]?.rev])) };
   }
   const range = opts.from ? `${opts.from}..${opts.to ?? 'HEAD'}` : opts.to ?? 'HEAD';
-  // topo-order: every parent before its children, whatever the commit dates say
-  const log = await git.run(['log', '--reverse', '--topo-order', '--parents', '--format=@@%H%x09%P%x09%aI%x09%s', '--name-only', range, '--', ...FILES]);
+  // topo-order: every parent before its children, whatever the commit dates say; a merge's files
+  // as it changed them from its first parent (git before 2.31 has no --diff-merges and names none)
+  const args = ['log', '--reverse', '--topo-order', '--parents', '--format=@@%H%x09%P%x09%aI%x09%s', '--name-only'];
+  const log = await git.run([...args, '--diff-merges=first-parent', range, '--', ...FILES]).catch(() => git.run([...args, range, '--', ...FILES]));
   const commits: SweepCommit[] = [];
   const bases: Bases = new Map();
   for (const block of log.split('@@').filter((b) => b.trim())) {

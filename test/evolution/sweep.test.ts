@@ -92,6 +92,8 @@ describe('sweep', () => {
     const pin = r.flips.filter((f) => f.scenario === 'race-fork-pin').map((f) => [f.rev, f.flip]);
     // fixed on the side branch, and again where the merge brings the fix to the main line; the main line's note introduces nothing
     expect(pin).toEqual([[fix, 'fixed'], [merge, 'fixed']]);
+    // the merge names the file it changed on the main line (the timeline opens it from there)
+    expect(r.commits.find((c) => c.rev === merge)?.files).toEqual(['mm/gup.c']);
   }, 120_000);
 
   it('--tags: release tags in version order (a stable tag made later sorts by its version), a tag that changes no GUP-fast file is no column, --from/--to name the first and last tag', async () => {
