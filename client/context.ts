@@ -7,12 +7,9 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import { SERVER_EXEC_ARGV } from '../server/protocol';
-import { VERSIONS } from '../emulator/versions';
+import { isGupText } from './gup-doc';
 import type { TraceView } from './trace';
 
-/** Patches come as diffs, or as mails VS Code opens as plain text (.eml, .mbox, b4's .mbx). */
-const PATCH_LANGUAGES = ['diff', 'plaintext'];
-const GUP_NAMES = new RegExp(`\\b(${[...new Set(VERSIONS.flatMap((v) => v.functions))].join('|')})\\s*\\(`);
 
 export class GupContext implements vscode.Disposable {
   readonly output: vscode.OutputChannel;
@@ -39,8 +36,7 @@ export class GupContext implements vscode.Disposable {
 
   /** Does this document look like GUP-fast code? (cheap: a regex, no parse) */
   static isGupDocument(doc: vscode.TextDocument): boolean {
-    if (PATCH_LANGUAGES.includes(doc.languageId)) return /^@@ -\d+/m.test(doc.getText()) && GUP_NAMES.test(doc.getText());
-    return (doc.languageId === 'c' || doc.uri.scheme === 'gup-lens') && GUP_NAMES.test(doc.getText());
+    return isGupText(doc.languageId, doc.uri.scheme, doc.getText());
   }
 
   startWhenNeeded(): void {

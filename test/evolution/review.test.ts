@@ -13,6 +13,7 @@ import { cmdReview, main } from '../../server/cli/main';
 import { NotAPatchError, parseMails, parseQuotedMails, pathsInTree } from '../../server/evolution/patch';
 import { replyFor } from '../../server/evolution/reply';
 import { review } from '../../server/evolution/review';
+import { isGupText } from '../../client/gup-doc';
 import { parseStubs } from '../../emulator/interp/kapi/stubs';
 
 const FIX = join(__dirname, '../fixtures');
@@ -113,6 +114,10 @@ describe('patch review', () => {
       expect(p.problems).toEqual([]);
       expect(p.functions.map((f) => [f.name, f.before, f.after])).toEqual(plain.functions.map((f) => [f.name, f.before, f.after]));
     }
+    // each starts the language server when VS Code opens it as plain text (the base64 one shows no diff to a regex)
+    for (const text of [mail, qp, b64, alt, flowed(false)]) expect(isGupText('plaintext', 'file', text)).toBe(true);
+    expect(isGupText('plaintext', 'file', 'From: x\nSubject: lunch\n\nnoon?\n')).toBe(false);
+    expect(isGupText('diff', 'file', '--- a/README\n+++ b/README\n@@ -1 +1 @@\n-a\n+b\n')).toBe(false);
     // quoted-printable: each hunk on the document line its @@ header starts on
     const doc = qp.split('\n');
     expect(parseMails(qp)[0].files[0].hunks.every((h) => doc[h.line].startsWith('@@ '))).toBe(true);
@@ -258,6 +263,7 @@ describe('patch review', () => {
     const r = await review(reply, { tree: dir, arches: ['x86-pae'] });
     const p = r.patches[0];
     expect(p.subject).toBe('mm/gup: read pmds without tearing them');
+    expect(isGupText('plaintext', 'file', reply)).toBe(true);
     expect(p.notes).toEqual([expect.stringMatching(/the patch as a reply quotes it/)]);
     expect(replyFor(p)).toMatch(/\nNote: the patch as a reply quotes it/);
     expect(p.races.find((x) => x.scenario === 'race-pae-torn-pmd')).toMatchObject({ before: 'violation', after: 'ok', flip: 'fixed' });
