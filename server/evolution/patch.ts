@@ -338,5 +338,8 @@ export function sameIgnoringSpace(a: string, b: string): boolean {
 
 /** Whether the text looks like a patch at all (a diff header and a hunk), before parsing it. */
 export function looksLikePatch(text: string): boolean {
-  return /^(?:> ?)*(diff --git |--- \S)/m.test(text) && /^(?:> ?)*@@ -\d+/m.test(text);
+  if (/^(?:> ?)*(diff --git |--- \S)/m.test(text) && /^(?:> ?)*@@ -\d+/m.test(text)) return true;
+  // a mail client's encoded body (base64, quoted-printable, a part of a multipart mail) hides its diff from a regex: decoded, it may have one
+  const encoded = /^Content-(?:Transfer-Encoding:[ \t]*(?:base64|quoted-printable)|Type:[ \t]*multipart\/)/im.test(text);
+  return encoded && text.length <= MAX_BYTES && parseMails(text).some((m) => m.files.length > 0);
 }

@@ -407,18 +407,19 @@ describe.skipIf(!existsSync(corpus))('a patch under review (the 2013 ARM RFC as 
 
 describe('a patch inside a kernel tree that is not a git repository (a source package)', () => {
   /** A tree without git holding `path` at `before` (and a header that marks its root), the patch to `after` opened from inside it: its lenses once the races are explored. */
-  async function reviewedInTree(path: string, before: string, after: string, subject: string): Promise<CodeLens[]> {
+  async function reviewedInTree(path: string, before: string, after: string, subject: string, saved?: { as: string; wrap: (mail: string) => string }): Promise<CodeLens[]> {
     const tree = mkdtempSync(join(tmpdir(), 'gup-lsp-plain-'));
     mkdirSync(join(tree, 'include/linux'), { recursive: true });
     mkdirSync(join(tree, dirname(path)), { recursive: true });
     writeFileSync(join(tree, 'include/linux/mm.h'), '/* the tree\'s own header */\n');
     writeFileSync(join(tree, path), before);
-    const text = `Subject: [PATCH] ${subject}\n\n---\n${createTwoFilesPatch(`a/${path}`, `b/${path}`, before, after)}`;
-    const file = join(tree, 'fix.patch');
+    const mail = `Subject: [PATCH] ${subject}\n\n---\n${createTwoFilesPatch(`a/${path}`, `b/${path}`, before, after)}`;
+    const text = saved ? saved.wrap(mail) : mail;
+    const file = join(tree, saved ? saved.as : 'fix.patch');
     writeFileSync(file, text);
     const u = pathToFileURL(file).href;
     const start = refreshes;
-    await open(u, text, 'diff');
+    await open(u, text, saved ? 'plaintext' : 'diff');
     await lenses(u);
     await until(() => refreshes > start + 1, 90_000);
     return lenses(u);
@@ -428,6 +429,17 @@ describe('a patch inside a kernel tree that is not a git repository (a source pa
     const before = fixture('eras/gup-6.1-shape.c');
     const after = before.replace('pmd_t pmv = READ_ONCE(*pm_at);', 'pmd_t pmv = pmdp_get_lockless(pm_at);');
     const titles = (await reviewedInTree('mm/gup.c', before, after, 'mm/gup: read pmds whole')).map((l) => l.command!.title);
+    expect(titles[0]).toMatch(/^gup-lens: base head · 1 GUP-fast function\(s\) · fixes .*race-pae-torn-pmd/);
+  }, 120_000);
+
+  it('a mail saved with its body in base64 (VS Code opens an .eml as plain text) is reviewed as the patch it carries', async () => {
+    const before = fixture('eras/gup-6.1-shape.c');
+    const after = before.replace('pmd_t pmv = READ_ONCE(*pm_at);', 'pmd_t pmv = pmdp_get_lockless(pm_at);');
+    const wrap = (mail: string) => {
+      const at = mail.indexOf('\n\n');
+      return `${mail.slice(0, at)}\nMIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: base64\n\n${Buffer.from(mail.slice(at + 2)).toString('base64').replace(/(.{76})/g, '$1\n')}\n`;
+    };
+    const titles = (await reviewedInTree('mm/gup.c', before, after, 'mm/gup: read pmds whole', { as: 'fix.eml', wrap })).map((l) => l.command!.title);
     expect(titles[0]).toMatch(/^gup-lens: base head · 1 GUP-fast function\(s\) · fixes .*race-pae-torn-pmd/);
   }, 120_000);
 
