@@ -26,6 +26,8 @@ export interface FilePatch {
 
 export interface MailPatch {
   subject: string;
+  /** its place in a series, as the list tag numbers it (`[PATCH v2 3/7]`: 3 of 7) */
+  part?: { n: number; of: number };
   /** `base-commit:` of the mail, if any (format-patch --base) */
   baseCommit?: string;
   /** 0-based document line where the mail starts */
@@ -233,7 +235,19 @@ function parseMail(lines: string[], s: number, e: number): MailPatch {
   const inBody = innerSubject(lines, s, heads[0] ?? e);
   if (inBody) subject = inBody;
   if (!subject) subject = files.length ? `changes to ${[...new Set(files.map((f) => f.newPath ?? f.oldPath))].join(', ')}` : '(no subject)';
-  return { subject: bareSubject(subject), baseCommit, line: s, files };
+  const part = /^\[[^\]]*\bPATCH\b[^\]]*?\b(\d+)\/(\d+)\]/i.exec(subject);
+  return { subject: bareSubject(subject), ...(part && { part: { n: Number(part[1]), of: Number(part[2]) } }), baseCommit, line: s, files };
+}
+
+/**
+ * A series' patches in the order their tags number them, as git am and b4 take them: a list
+ * archive's mbox is in the order the mails arrived (3/3 before 2/3 when the network said so).
+ * Only where every patch is numbered out of the same count, each number once; else as written.
+ */
+export function inSeriesOrder(mails: MailPatch[]): MailPatch[] {
+  const of = mails[0]?.part?.of;
+  const numbered = mails.every((m) => m.part && m.part.of === of) && new Set(mails.map((m) => m.part!.n)).size === mails.length;
+  return numbered ? [...mails].sort((a, b) => a.part!.n - b.part!.n) : mails;
 }
 
 /**

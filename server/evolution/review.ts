@@ -29,7 +29,7 @@ import { fileVersion } from '../analysis/source';
 import { releaseOfMakefile } from '../analysis/headers';
 import { parseC, type CFile } from '../analysis/parse';
 import { cliGit, type GitAccessor } from './git';
-import { applyFile, NotAPatchError, parseMails, parseQuotedMails, pathsInTree, spaced, type FilePatch, type MailPatch } from './patch';
+import { applyFile, inSeriesOrder, NotAPatchError, parseMails, parseQuotedMails, pathsInTree, spaced, type FilePatch, type MailPatch } from './patch';
 
 export type Verdict = 'violation' | 'ok' | 'n/a';
 
@@ -507,7 +507,7 @@ function outcomeOn(v: SourceVersion, arch: ArchId, s: (typeof SCENARIOS)[number]
 
 /** Review every patch of a document; NotAPatchError when nothing in it is a patch. */
 export async function review(text: string, opts: ReviewOptions = {}): Promise<Review> {
-  let mails = parseMails(text).filter((m) => m.files.length);
+  let mails = inSeriesOrder(parseMails(text).filter((m) => m.files.length));
   // a reply that carries the patch only as it quotes it: the quoted patch
   const quoted = !mails.length;
   if (quoted) mails = parseQuotedMails(text);

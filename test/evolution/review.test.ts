@@ -358,6 +358,11 @@ describe('patch review', () => {
     expect(r.patches.map((p) => p.subject)).toEqual(['first', 'second']);
     expect(r.series?.subject).toMatch(/the series as a whole \(2 patches\)/);
     expect(r.series?.functions.map((f) => f.name)).toContain('lockless_pages_from_mm');
+    // an archive's mbox in the order the mails arrived: 2/2 before 1/2 is reviewed as the tags number it
+    const m1 = one.mail.replace('Subject: [PATCH] first', 'Subject: [PATCH v2 1/2] first');
+    const late = await review(m2.replace('[PATCH 2/2]', '[PATCH v2 2/2]') + m1, { tree: dir, arches: ['x86-64'], races: false });
+    expect(late.patches.map((p) => [p.subject, p.problems])).toEqual([['first', []], ['second', []]]);
+    expect(parseMails(m1)[0].part).toEqual({ n: 1, of: 2 });
   }, 60_000);
 
   it('git log -p (--oneline too) and git show: each commit a change, its subject its message\'s first line, the commits in the order their blobs chain (git log shows the newest first)', async () => {
