@@ -2,8 +2,9 @@
  * The behaviour of a tree over its history: every commit (or tag) that changed GUP-fast code, and
  * on that commit's own code each built-in scenario and each applicable race per arch. A verdict
  * that changes from a commit's parent (in the history of those files) to the commit is a flip:
- * "fixed" or "introduced", with the commit that did it. Results are kept by file blob and engine version (a blob seen before costs
- * nothing, so one more commit costs one column); the tree is only read.
+ * "fixed" or "introduced", with the commit that did it. Results are kept by file blob and engine
+ * version (a blob seen before costs nothing, so one more commit costs one column); the tree is
+ * only read.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
