@@ -68,21 +68,28 @@ export function checkPaths(paths: string[]): string[] {
       out.push(p);
       continue;
     }
-    const kernel = ['mm/gup.c', 'arch/x86/mm/gup.c', 'arch/arm/mm/gup.c', 'arch/arm64/mm/gup.c'].map((x) => join(p, x));
-    const inTree = kernel.filter((x) => {
+    out.push(...walkC(p));
+  }
+  return out;
+}
+
+/** A kernel tree's GUP-fast files, by their paths (none: the directory is no kernel tree, or holds none). */
+function treeFiles(dir: string): string[] {
+  return ['mm/gup.c', 'arch/x86/mm/gup.c', 'arch/arm/mm/gup.c', 'arch/arm64/mm/gup.c']
+    .map((x) => join(dir, x))
+    .filter((x) => {
       try {
         return statSync(x).isFile();
       } catch {
         return false;
       }
     });
-    if (inTree.length) out.push(...inTree);
-    else out.push(...walkC(p));
-  }
-  return out;
 }
 
+/** The C files under a directory; a kernel tree met on the way gives its GUP-fast files only (a folder of trees is not 90,000 files each). */
 function walkC(dir: string, depth = 0): string[] {
+  const own = treeFiles(dir);
+  if (own.length) return own;
   if (depth > 12) return [];
   const out: string[] = [];
   for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../server/cli/main';
+import { checkPaths } from '../../server/analysis/check';
 
 function run(argv: string[]): { code: number; out: string; err: string } {
   const out: string[] = [];
@@ -128,6 +129,23 @@ describe('gup-lens CLI', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 200_000);
+
+  it('check of a folder that holds kernel trees takes each tree\'s GUP-fast files by their paths, not every C file in it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gup-cli-trees-'));
+    try {
+      for (const t of ['linux-a', 'src/linux-b']) {
+        mkdirSync(join(dir, t, 'mm'), { recursive: true });
+        writeFileSync(join(dir, t, 'mm/gup.c'), readFileSync(join(__dirname, '../fixtures/eras/gup-4.9-shape.c'), 'utf8'));
+        // another C file of the tree that names a GUP-fast function (a caller): not a GUP-fast file
+        writeFileSync(join(dir, t, 'mm/caller.c'), 'int f(void) { return get_user_pages_fast(0, 1, 0, 0); }\n');
+      }
+      // a loose C file outside any tree is still looked at
+      writeFileSync(join(dir, 'loose.c'), 'int g(void) { return 0; }\n');
+      expect(checkPaths([dir]).map((x) => x.slice(dir.length + 1))).toEqual(['linux-a/mm/gup.c', 'loose.c', 'src/linux-b/mm/gup.c']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it.skipIf(!existsSync(bin))('check ends a file with what stopped its own code, once each, and the --stub that gets past it; with the stub, every run is its own', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gup-cli-'));
