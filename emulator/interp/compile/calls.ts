@@ -125,6 +125,16 @@ function staticKey(b: FB, arg: CNode, l: number): X {
   return { t: INT, ev: unknownName(b, `static key ${key}`, l) };
 }
 
+/** A store of a value into a place, converted to the place's type (WRITE_ONCE, smp_store_release). */
+function storeTo(b: FB, to: CNode, value: CNode): X {
+  const p = place(b, to);
+  const v = expr(b, value);
+  const c = conv(v.t, p.t);
+  const ve = v.ev;
+  const set = p.set;
+  return { t: VOID, ev: (t, f) => set(t, f, c(ve(t, f))) };
+}
+
 export function call(b: FB, n: CNode): X {
   const l = line(n);
   const fnode = field(n, 'function')!;
@@ -133,27 +143,14 @@ export function call(b: FB, n: CNode): X {
   const name = fnode.text;
   // forms whose arguments are places or types
   if (ONCE.has(name)) return expr(b, argNodes[0]);
-  if (name === 'WRITE_ONCE') {
-    const p = place(b, argNodes[0]);
-    const v = expr(b, argNodes[1]);
-    const c = conv(v.t, p.t);
-    const ve = v.ev;
-    const set = p.set;
-    return { t: VOID, ev: (t, f) => set(t, f, c(ve(t, f))) };
-  }
+  if (name === 'WRITE_ONCE') return storeTo(b, argNodes[0], argNodes[1]);
   if (name === 'IS_ENABLED') return constX(INT, b.env.cfg.defined.get(argNodes[0]?.text ?? '') === '1' ? 1 : 0);
   // an acquire load and a release store of a place, as READ_ONCE and WRITE_ONCE (one CPU's view: the ordering is the model's)
   if ((name === 'smp_load_acquire' && argNodes.length === 1) || (name === 'smp_store_release' && argNodes.length === 2)) {
     const at = argNodes[0];
     const target = at.type === 'pointer_expression' && at.children[0]?.text === '&' ? field(at, 'argument')! : undefined;
     if (!target) throw new Unsupported(`${name}(${at.text}) (only of &place)`, l);
-    if (name === 'smp_load_acquire') return expr(b, target);
-    const p = place(b, target);
-    const v = expr(b, argNodes[1]);
-    const c = conv(v.t, p.t);
-    const ve = v.ev;
-    const set = p.set;
-    return { t: VOID, ev: (t, f) => set(t, f, c(ve(t, f))) };
+    return name === 'smp_load_acquire' ? expr(b, target) : storeTo(b, target, argNodes[1]);
   }
   if (name === 'ARRAY_SIZE' && argNodes.length === 1) {
     const len = b.lookup(argNodes[0].text.trim())?.length;
