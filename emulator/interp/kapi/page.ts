@@ -110,11 +110,12 @@ function rawPageBuiltins(): Builtin[] {
   r('PageTail', 'int', 'a tail page of a compound page', 'page->compound_head', (t, [pg]) => isTail(t.k, pg));
   const isHead = (t: Thread, pg: number) => head(t, pg) === pg && order(t, pg) > 0;
   r('PageHead', 'int', 'the head page of a compound page', 'page->flags', (t, [pg]) => isHead(t, pg));
-  r('PageCompound', 'int', 'part of a compound page', 'page->flags', (t, [pg]) => order(t, pg) > 0);
+  const inCompound = (t: Thread, pg: number) => order(t, pg) > 0;
+  r('PageCompound', 'int', 'part of a compound page', 'page->flags', (t, [pg]) => inCompound(t, pg));
   r('folio_test_large', 'int', 'the folio has more than one page', 'folio->flags', (t, [f]) => order(t, f) > 0);
   // THP's own names for the same tests (a hugetlb head answers as the kernel's do: PageTransHuge is PageHead)
   r('PageTransHuge', 'int', 'the head page of a compound page (THP builds; PageHead)', 'page->flags', (t, [pg]) => isHead(t, pg));
-  r('PageTransCompound', 'int', 'part of a compound page (THP builds; PageCompound)', 'page->flags', (t, [pg]) => order(t, pg) > 0);
+  r('PageTransCompound', 'int', 'part of a compound page (THP builds; PageCompound)', 'page->flags', (t, [pg]) => inCompound(t, pg));
   r('PageTransTail', 'int', 'a tail page of a compound page (THP builds; PageTail)', 'page->compound_head', (t, [pg]) => isTail(t.k, pg));
   r('folio_test_pmd_mappable', 'int', 'the folio is as large as a pmd maps (order 9 and more)', 'folio->flags', (t, [f]) => order(t, f) >= 9);
   // kinds of page no scenario has: the answer is the same for every page here

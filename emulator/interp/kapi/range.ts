@@ -52,12 +52,14 @@ export function rangeBuiltins(): Builtin[] {
   p('__builtin_expect', 'long', 'a branch hint: the value itself (what likely and unlikely expand to)', (_t, [v]) => v);
   // rounding to a power of two, as the kernel's macros do on addresses and sizes
   const mask = (a: unknown) => BigInt(a as bigint) - 1n;
-  p('ALIGN', 'ulong', 'x rounded up to a multiple of a (a power of two)', (_t, [x, a]) => (BigInt(x) + mask(a)) & ~mask(a));
-  p('round_up', 'ulong', 'x rounded up to a multiple of y (a power of two)', (_t, [x, y]) => (BigInt(x) + mask(y)) & ~mask(y));
-  p('ALIGN_DOWN', 'ulong', 'x rounded down to a multiple of a (a power of two)', (_t, [x, a]) => BigInt(x) & ~mask(a));
-  p('round_down', 'ulong', 'x rounded down to a multiple of y (a power of two)', (_t, [x, y]) => BigInt(x) & ~mask(y));
-  p('PAGE_ALIGN', 'ulong', 'x rounded up to a page boundary', (_t, [x]) => (BigInt(x) + 4095n) & ~4095n);
-  p('PAGE_ALIGN_DOWN', 'ulong', 'x rounded down to a page boundary', (_t, [x]) => BigInt(x) & ~4095n);
+  const up = (x: unknown, a: unknown) => (BigInt(x as bigint) + mask(a)) & ~mask(a);
+  const down = (x: unknown, a: unknown) => BigInt(x as bigint) & ~mask(a);
+  p('ALIGN', 'ulong', 'x rounded up to a multiple of a (a power of two)', (_t, [x, a]) => up(x, a));
+  p('round_up', 'ulong', 'x rounded up to a multiple of y (a power of two)', (_t, [x, y]) => up(x, y));
+  p('ALIGN_DOWN', 'ulong', 'x rounded down to a multiple of a (a power of two)', (_t, [x, a]) => down(x, a));
+  p('round_down', 'ulong', 'x rounded down to a multiple of y (a power of two)', (_t, [x, y]) => down(x, y));
+  p('PAGE_ALIGN', 'ulong', 'x rounded up to a page boundary', (_t, [x]) => up(x, 4096n));
+  p('PAGE_ALIGN_DOWN', 'ulong', 'x rounded down to a page boundary', (_t, [x]) => down(x, 4096n));
   p('IS_ALIGNED', 'int', 'x is a multiple of a (a power of two)', (_t, [x, a]) => (BigInt(x) & mask(a)) === 0n);
   p('DIV_ROUND_UP', 'ulong', 'n divided by d, rounded up', (t, [n, d]) => {
     if (BigInt(d) === 0n) throw new Unsupported('DIV_ROUND_UP by zero', t.top.line);
