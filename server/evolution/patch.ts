@@ -186,11 +186,10 @@ function parseMail(lines: string[], s: number, e: number): MailPatch {
       }
       continue;
     }
-    const hunk = /^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@/.exec(l);
+    const hunk = hunkCounts(l);
     if (hunk) {
       gitHeader = false;
-      oldLeft = hunk[1] === undefined ? 1 : Number(hunk[1]);
-      newLeft = hunk[2] === undefined ? 1 : Number(hunk[2]);
+      [oldLeft, newLeft] = hunk;
     } else if (l.startsWith('diff --git ') || COMBINED.test(l)) {
       heads.push(i);
       gitHeader = true;
@@ -250,6 +249,12 @@ export function inSeriesOrder(mails: MailPatch[]): MailPatch[] {
   return numbered ? [...mails].sort((a, b) => a.part!.n - b.part!.n) : mails;
 }
 
+/** A hunk header's line counts, old and new (a count left out is 1), or undefined where the line is no hunk header. */
+function hunkCounts(l: string): [number, number] | undefined {
+  const h = /^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@/.exec(l);
+  return h ? [h[1] === undefined ? 1 : Number(h[1]), h[2] === undefined ? 1 : Number(h[2])] : undefined;
+}
+
 /**
  * A file's diff up to the end of its last hunk, as the hunks count their lines: what follows (a
  * signature a mailer added without git's version line, a reply's words) is no part of it.
@@ -257,10 +262,9 @@ export function inSeriesOrder(mails: MailPatch[]): MailPatch[] {
 function counted(chunk: string[]): string[] {
   let end = chunk.length;
   for (let i = 0; i < chunk.length; i++) {
-    const h = /^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@/.exec(chunk[i]);
+    const h = hunkCounts(chunk[i]);
     if (!h) continue;
-    let old = h[1] === undefined ? 1 : Number(h[1]);
-    let add = h[2] === undefined ? 1 : Number(h[2]);
+    let [old, add] = h;
     let j = i + 1;
     for (; j < chunk.length && (old > 0 || add > 0); j++) {
       const l = chunk[j];
