@@ -47,6 +47,9 @@ export interface Coverage {
   branch(fn: string, id: number, taken: boolean): void;
 }
 
+/** What a local declared without a value holds until something sets it (a read of it is an UninitRead). */
+export const UNSET: unique symbol = Symbol('not set');
+
 /** Stops a run: a construct or call the interpreter does not know, met while running. */
 export class Unsupported extends Error {
   constructor(readonly what: string, readonly line: number) {

@@ -11,7 +11,7 @@ import { releaseNumber } from '../arch/release';
 import { TableOverrun } from '../machine/machine';
 import type { ArchModel } from '../arch/types';
 import type { GupResult } from '../trace/types';
-import { NotApplicableError, unwindTo, WalkOverrun, type G, type GupCall, type Kern, type VersionModel } from '../versions/kern';
+import { NotApplicableError, UninitRead, unwindTo, WalkOverrun, type G, type GupCall, type Kern, type VersionModel } from '../versions/kern';
 import { configFor, type InterpConfig } from './config';
 import { compileProgram, fromJs, type CNode, type Program } from './compile';
 import { FOLL, SLOW_PATH } from './kapi/slow';
@@ -209,6 +209,8 @@ function* runGup(v: SourceVersion, k: Kern, call: GupCall): G<GupResult> {
       } catch (e) {
         // never a stack trace: whatever stops the file's code names its line
         if (e instanceof Unsupported || e instanceof WalkOverrun) throw e;
+        // a read of a local nothing set: the file's own undefined behaviour, with what pages[] holds by then
+        if (e instanceof UninitRead) throw new UninitRead(e.local, e.line, (pages.a as number[]).slice(0, call.nrPages));
         // a walk past its page table: a kernel outcome, as a store past pages[] is
         if (e instanceof TableOverrun) throw new WalkOverrun((pages.a as number[]).slice(0, call.nrPages), call.nrPages, t.stack.length ? t.top.line : undefined, { level: e.level, idx: e.idx });
         const at = t.stack.length ? t.top : undefined;

@@ -107,6 +107,7 @@ export function formatResult(r: GupResult, deltas: RefDelta[]): string[] {
     `pages: ${summarizePfns(r.pages)}`,
   ];
   if (r.overrun) lines.splice(1, 0, `the walk ran past its range: ${r.overrun.table ? `it read ${r.overrun.table.level} entry ${r.overrun.table.idx} of a 512-entry table (whatever follows the table page)` : `a store to pages[${r.overrun.len}], past the caller's ${r.overrun.len} entries`}${r.overrun.line ? ` (line ${r.overrun.line})` : ''}; the call stopped there`);
+  if (r.uninit) lines.splice(1, 0, `line ${r.uninit.line} read ${r.uninit.name} before anything set it: an uninitialised local has no value in C (the compiler may leave anything there); the call stopped there`);
   if (deltas.length) {
     lines.push('refcount deltas: ' + summarizeDeltas(deltas));
   }

@@ -73,6 +73,8 @@ export interface GupResult {
   pages: number[];
   /** the walk stored past the caller's nr_pages entries and stopped there (the kernel would write over what follows the array) */
   overrun?: { len: number; line?: number; table?: { level: Level; idx: number } };
+  /** a file's own code read a local before anything set it (its value is indeterminate) and stopped there */
+  uninit?: { name: string; line: number };
 }
 
 /** Refcount change of one page between the start and the end of a replay. */

@@ -115,6 +115,22 @@ export class WalkOverrun extends Error {
   }
 }
 
+/**
+ * A file's own code read a local it declared without a value before anything set it. C leaves
+ * that value indeterminate (the compiler may give it anything), so no outcome follows from the
+ * code: the call stops at the read and says so, a finding about the file as an overrun is.
+ */
+export class UninitRead extends Error {
+  constructor(
+    readonly local: string,
+    readonly line: number,
+    /** the caller's array as filled when it stopped */
+    readonly pages: number[] = [],
+  ) {
+    super(`line ${line} reads ${local} before anything set it (an uninitialised local: C gives it no value)`);
+  }
+}
+
 /** The caller's pages[] as an entry point starts filling it: empty, with room for the call's nr_pages (recordPage stops past them). */
 export function callerPages(k: Kern, call: GupCall): number[] {
   k.pagesCap = call.nrPages;
@@ -164,12 +180,13 @@ export function* guardedGup(k: Kern, version: VersionModel, call: GupCall): G<Gu
   try {
     return (yield version.gup(k, call)) as GupResult;
   } catch (e) {
-    if (!(e instanceof WalkOverrun)) throw e;
+    if (!(e instanceof WalkOverrun) && !(e instanceof UninitRead)) throw e;
     const nr = e.pages.length;
-    if (k.y && step(k, 'get_user_pages_fast', 'pages[*nr] = page', 'bail', { nr, note: e.message })) yield;
+    if (k.y && step(k, 'get_user_pages_fast', e instanceof UninitRead ? `a read of ${e.local}` : 'pages[*nr] = page', 'bail', { nr, note: e.message })) yield;
     // the walk stopped inside its interrupts-off section: leave the CPU as the call's end would (no flush left waiting on it)
     if (k.m.cpus[k.cpu].irqsOff) yield* irqOn(k, 'get_user_pages_fast', 'local_irq_restore(flags)');
-    return { nr, ret: nr, slowPath: false, fastNr: nr, pages: e.pages, overrun: { len: e.len, line: e.line, ...(e.table && { table: e.table }) } };
+    const stop = e instanceof UninitRead ? { uninit: { name: e.local, line: e.line } } : { overrun: { len: e.len, line: e.line, ...(e.table && { table: e.table }) } };
+    return { nr, ret: nr, slowPath: false, fastNr: nr, pages: e.pages, ...stop };
   }
 }
 

@@ -110,7 +110,7 @@ function unsupportedOf(e: unknown): { what: string; line: number } {
 export function replayOutcome(r: ReturnType<typeof replay>): string {
   const refs = r.deltas.reduce((n, d) => n + d.refcount, 0);
   const pins = r.deltas.reduce((n, d) => n + d.pincount, 0);
-  return `nr=${r.result.nr} ret=${r.result.ret}${r.result.slowPath ? ` slow(fast ${r.result.fastNr})` : ''}${r.result.overrun ? ` overrun(${r.result.overrun.table ? `${r.result.overrun.table.level} table[${r.result.overrun.table.idx}]` : `pages[${r.result.overrun.len}]`})` : ''} refs${refs >= 0 ? '+' : ''}${refs}${pins ? ` pins+${pins}` : ''}`;
+  return `nr=${r.result.nr} ret=${r.result.ret}${r.result.slowPath ? ` slow(fast ${r.result.fastNr})` : ''}${r.result.overrun ? ` overrun(${r.result.overrun.table ? `${r.result.overrun.table.level} table[${r.result.overrun.table.idx}]` : `pages[${r.result.overrun.len}]`})` : ''}${r.result.uninit ? ` uninit(${r.result.uninit.name}@${r.result.uninit.line})` : ''} refs${refs >= 0 ? '+' : ''}${refs}${pins ? ` pins+${pins}` : ''}`;
 }
 
 /** Check one file's text (`file` names it in the report). */

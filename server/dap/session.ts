@@ -21,7 +21,7 @@ import { replay } from '../../emulator/run/replay';
 import { getScenario } from '../../emulator/scenarios';
 import { raceArchFor, RACES } from '../../emulator/scenarios/races';
 import type { SourceVersion } from '../../emulator/interp/source-version';
-import { ArrPtr, LocalRef, TablePtr, type Thread as InterpThread } from '../../emulator/interp/runtime';
+import { ArrPtr, LocalRef, TablePtr, UNSET, type Thread as InterpThread } from '../../emulator/interp/runtime';
 import { typeName, type CType } from '../../emulator/interp/ctypes';
 import type { ArchId, ArchModel, Era } from '../../emulator/arch/types';
 
@@ -426,6 +426,7 @@ export class GupDebugSession extends LoggingDebugSession {
 /** A C value as the debugger shows it: entries decoded, pointers as what they point at. */
 function showC(v: unknown, t: CType, arch: ArchModel, era: Era): string {
   if (v === undefined) return '?';
+  if (v === UNSET) return 'not set yet';
   if (t.k === 'ent' && v && typeof v === 'object' && 'lo' in v) {
     const e = v as { lo: number; hi: number };
     const raw = toBig(e);

@@ -377,7 +377,7 @@ export function scenarioVerdictOn(v: SourceVersion | undefined, arch: ArchId, s:
   try {
     checkApplicable(getArch(arch), v, s);
     const rp = replay({ arch, version: v, scenario: s, deltas: false });
-    if (rp.result.overrun) return { verdict: 'violation', message: replayOutcome(rp) };
+    if (rp.result.overrun || rp.result.uninit) return { verdict: 'violation', message: replayOutcome(rp) };
     const fault = faultViolation(rp.machine);
     if (fault) return { verdict: 'violation', message: fault.message };
     releaseAll(rp);

@@ -165,7 +165,7 @@ function archSummary(fn: string, r: ArchReplay): string {
   const refText = [...refs].slice(0, 3).map(([p, x]) => `${hexPfn(p)} ${x.ref >= 0 ? '+' : ''}${x.ref}${x.pin ? ` (pincount +${x.pin})` : ''}`);
   const more = refs.size > 3 ? ` … ${refs.size} pages` : '';
   const res = rp.result;
-  const result = `nr=${res.nr}${res.slowPath ? `, slow path ran (fast path got ${res.fastNr})` : ', fast path only'}${res.overrun ? `, ran past ${res.overrun.table ? `its ${res.overrun.table.level} table (entry ${res.overrun.table.idx})` : `pages[] (a store to pages[${res.overrun.len}])`}${res.overrun.line ? ` at line ${res.overrun.line}` : ''}` : ''}`;
+  const result = `nr=${res.nr}${res.slowPath ? `, slow path ran (fast path got ${res.fastNr})` : ', fast path only'}${res.overrun ? `, ran past ${res.overrun.table ? `its ${res.overrun.table.level} table (entry ${res.overrun.table.idx})` : `pages[] (a store to pages[${res.overrun.len}])`}${res.overrun.line ? ` at line ${res.overrun.line}` : ''}` : ''}${res.uninit ? `, stopped at line ${res.uninit.line}: ${res.uninit.name} read before anything set it` : ''}`;
   const parts = [
     `walked ${levels.join(' → ') || '—'}${folded.length ? ` (${folded.join(', ')} folded)` : ''}`,
     entries.size ? `read ${[...entries.values()].join('; ')}` : undefined,

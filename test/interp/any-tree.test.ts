@@ -13,7 +13,7 @@ import { getArch } from '../../emulator/arch';
 import { explore } from '../../emulator/explore/explore';
 import { hugeLevelsOf } from '../../emulator/interp/kapi/pgtable';
 import { parseStubs } from '../../emulator/interp/kapi/stubs';
-import { Unsupported } from '../../emulator/interp/runtime';
+import { UNSET, Unsupported } from '../../emulator/interp/runtime';
 import { callFunction, sourceVersion, type ParseC, type SourceOptions } from '../../emulator/interp/source-version';
 import { buildMachine } from '../../emulator/machine/builder';
 import { checkApplicable, makeKern, NotApplicableError, replay } from '../../emulator/run/replay';
@@ -25,6 +25,7 @@ import { releaseOfMakefile } from '../../server/analysis/headers';
 import { releaseLine } from '../../emulator/interp/era';
 import { sourceParser } from '../../server/analysis/parse';
 import { F } from '../../emulator/machine/memory';
+import { formatResult } from '../../emulator/trace/describe';
 
 const FIX = join(__dirname, '../fixtures');
 const V49 = readFileSync(join(FIX, 'eras/gup-4.9-shape.c'), 'utf8');
@@ -66,6 +67,28 @@ describe('the file of a tree nobody here has seen', () => {
     expect(run(X86).overrun).toBeUndefined();
     const c = await checkText('arch/x86/mm/gup.c', unrounded, { races: false });
     expect(c.arches[0].runs.find((r) => r.scenario === 'unaligned-cross-pmd')).toMatchObject({ engine: 'source', outcome: expect.stringContaining('overrun(pte table[512])') });
+  });
+
+  it('a local read before anything set it (a bad backport\'s `tail = page;` one line early) stops the call at that read, named, as the file\'s own outcome; a local set through its address starts as a typed zero', async () => {
+    const G49 = readFileSync(join(FIX, 'eras/gup-4.9-shape.c'), 'utf8');
+    const early = G49.replace('\thd = pmd_page(seen);\n\tpg = hd + ((va & ~PMD_MASK) >> PAGE_SHIFT);', '\tpg = hd + ((va & ~PMD_MASK) >> PAGE_SHIFT);\n\thd = pmd_page(seen);');
+    expect(early).not.toBe(G49);
+    const run = (text: string) => replay({ arch: 'arm64', version: sourceVersion(text, parse, getArch('arm64'), getVersion('generic-2014'), {}), scenario: 'thp-pmd' });
+    const bad = run(early);
+    expect(bad.result.uninit).toEqual({ name: 'hd', line: line(early, 'pg = hd + ((va') });
+    expect(bad.result.nr).toBe(0);
+    expect(formatResult(bad.result, bad.deltas).join('\n')).toMatch(/line \d+ read hd before anything set it/);
+    // the same file with the lines in order pins the whole huge page
+    expect(run(G49).result).toMatchObject({ nr: 512 });
+    expect(run(G49).result.uninit).toBeUndefined();
+    const c = await checkText('mm/gup.c', early, { races: false });
+    const thp = c.arches.find((a) => a.arch === 'arm64')!.runs.find((r) => r.scenario === 'thp-pmd')!;
+    expect(thp).toMatchObject({ engine: 'source', outcome: expect.stringContaining(`uninit(hd@${line(early, 'pg = hd + ((va')})`) });
+    // `unsigned long va, lim, span, irqs;`: irqs is set by local_irq_save(irqs), through its address, so it starts as a 64-bit zero; the others start unset
+    const fn = sourceVersion(G49, parse, getArch('arm64'), getVersion('generic-2014'), {}).program.fns.get('__get_user_pages_fast')!;
+    const slot = (name: string) => fn.locals.find((l) => l.name === name)!.slot;
+    expect(fn.zeros[slot('irqs')]).toBe(0n);
+    expect(fn.zeros[slot('span')]).toBe(UNSET);
   });
 
   it('reads a field of the arch\'s per-mm state (a vendor\'s mm->context flag), or one a tree adds to mm_struct, as 0, an mm that has not used it, and says so in the stubs and on the line', async () => {

@@ -56,6 +56,8 @@ export interface Local {
   global?: number;
   /** a local array: its length */
   length?: number;
+  /** declared without a value: it holds UNSET until set, and a read of UNSET stops the call */
+  unset?: boolean;
 }
 
 export interface Program {

@@ -9,13 +9,13 @@ import { entVal, type LoadedEnt, loadEnt, N, peek, twoHalves } from '../kapi/pgt
 import { mappingOf } from '../kapi/page';
 import { specType } from '../kapi/types';
 import { stubLabel, stubResult } from '../kapi/stubs';
-import { ArrPtr, CURRENT, FieldRef, fileGlobals, type Frame, LocalRef, MmRef, TablePtr, type Thread, Unsupported } from '../runtime';
+import { ArrPtr, CURRENT, FieldRef, fileGlobals, type Frame, LocalRef, MmRef, TablePtr, type Thread, UNSET, Unsupported } from '../runtime';
 import { type CNode, type Ev, field, fixedValue, line, type Local, named, PAGE, type Place, type X } from './env';
 import { FB } from './builder';
-import { arith, compare, constX, conv, fromJs, literal, ptrEq, ptrIndex, ptrPlus } from './values';
+import { arith, compare, constX, conv, fromJs, literal, ptrEq, ptrIndex, ptrPlus, zeroOf } from './values';
 import { effect, statement } from './stmt';
 import { typeOfDescriptor } from './types';
-import { WalkOverrun } from '../../versions/kern';
+import { UninitRead, WalkOverrun } from '../../versions/kern';
 import { call } from './calls';
 
 
@@ -161,12 +161,21 @@ export function typeOnly(b: FB, n: CNode): CType {
   return expr(scratch, n).t;
 }
 
+/** A read of a local declared without a value: the value, or an UninitRead where nothing has set it yet. */
+function readOfUnset(b: FB, s: number, name: string, l: number): { ev: Ev; js: string } {
+  const stop = () => {
+    throw new UninitRead(name, l);
+  };
+  return { ev: (_t, f) => (f.v[s] !== UNSET ? f.v[s] : stop()), js: `(V[${s}] !== ${b.k(UNSET)} ? V[${s}] : ${b.k(stop)}())` };
+}
+
 export function identifier(b: FB, n: CNode): X {
   const name = n.text;
   const loc = b.lookup(name);
   if (loc?.global !== undefined) return { t: loc.t, ev: keptAt(b, loc.global, loc.t).get };
   if (loc) {
     const s = loc.slot;
+    if (loc.unset) return { t: loc.t, ...readOfUnset(b, s, name, line(n)) };
     return { t: loc.t, ev: (_t, f) => f.v[s], js: `V[${s}]` };
   }
   const g = globalPlace(b, name);
@@ -221,12 +230,13 @@ export function place(b: FB, n: CNode): Place {
       }
       const s = loc.slot;
       const name = n.text;
+      const read = loc.unset ? readOfUnset(b, s, name, l) : { ev: (_t: Thread, f: Frame) => f.v[s], js: `V[${s}]` };
       return {
         t: loc.t,
-        get: (_t, f) => f.v[s],
+        get: read.ev,
         set: (_t, f, v) => void (f.v[s] = v),
         addr: (_t, f) => new LocalRef(f.v, s, name),
-        bind: () => ({ pre: '', get: `V[${s}]`, set: (v) => `(V[${s}] = ${v})` }),
+        bind: () => ({ pre: '', get: read.js, set: (v) => `(V[${s}] = ${v})` }),
       };
     }
     case 'pointer_expression': {
@@ -431,6 +441,9 @@ export function addressOf(b: FB, n: CNode): X {
   if (n.type === 'pointer_expression' && n.children[0]?.text === '*') return expr(b, field(n, 'argument')!);
   const p = place(b, n);
   if (!p.addr) throw new Unsupported(`& of ${n.text}`, line(n));
+  // a local whose address is taken may be set through it (local_irq_save(flags), &nr), and the built-in that sets it reads its type off its value: a typed zero
+  const loc = n.type === 'identifier' ? b.lookup(n.text) : undefined;
+  if (loc?.unset && b.zeros[loc.slot] === UNSET) b.zeros[loc.slot] = zeroOf(loc.t);
   return { t: ptr(p.t), ev: p.addr };
 }
 

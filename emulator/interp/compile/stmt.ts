@@ -5,7 +5,7 @@
  */
 import { N } from '../kapi/pgtable';
 import type { CType } from '../ctypes';
-import { ArrPtr, type Frame, type Op, type Thread, Unsupported } from '../runtime';
+import { ArrPtr, type Frame, type Op, type Thread, UNSET, Unsupported } from '../runtime';
 import { type CNode, field, fixedValue, type Label, line, named, notABranch } from './env';
 import { FB } from './builder';
 import { baseType, declarator, typeOfDescriptor } from './types';
@@ -149,6 +149,11 @@ export function statement(b: FB, n: CNode): void {
           const c = conv(x.t, t);
           const e = x.ev;
           b.op((tt, f) => void (f.v[s] = c(e(tt, f))), `V[${s}] = ${b.cv(x.t, t, b.js(x))}`);
+        } else if (t.k === 'int' || t.k === 'ptr') {
+          // C gives it no value: a read before a store is the file's own undefined behaviour, not a zero
+          // (an entry is left zeroed: `pte.pte_low = ...` sets one half, and the place reads the whole)
+          loc.unset = true;
+          b.zeros[s] = UNSET;
         } else b.zeros[s] = zeroOf(t);
       }
       return;
