@@ -178,11 +178,11 @@ export function placeRelease(names: ReadonlySet<string>, text: string, tree?: st
   // release candidate of the release the code is bounded by (its merge window not yet in this file)
   const branch = newest.m.backport && !backported.length ? releaseLine(newest.m.backport.replace('.y', '.0')) : undefined;
   const within = !!line && rel(line) >= rel(since) && (!before || rel(line) < rel(before));
-  const stable = !!line && !!branch && rel(line) >= rel(branch) && rel(line) < rel(since);
-  const rc = !!line && !!before && line === before && /^[\d.]+-rc\d/.test(tree!);
-  const fits = within || stable;
   // a distribution's kernel (RHEL names itself beside the release) takes fixes from any later release, not a stable line's
   const distro = !!line && /\(RHEL \d/.test(tree!);
+  const stable = !distro && !!line && !!branch && rel(line) >= rel(branch) && rel(line) < rel(since);
+  const rc = !!line && !!before && line === before && /^[\d.]+-rc\d/.test(tree!);
+  const fits = within || stable;
   if (fits) {
     // the tree's own release, within what the code allows: the file is of that release
     since = line;

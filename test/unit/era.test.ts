@@ -29,6 +29,10 @@ describe("a file's release", () => {
     // a distribution's kernel older than the code took it from a later release: said so, the code's range stands for the model
     expect(place(t, '4.18.0 (RHEL 8.5)')).toMatchObject({ since: '5.11', range: "4.18.0 (RHEL 8.5) (its tree's Makefile; a distribution kernel, its code taken from 5.11–5.17)" });
     expect(place(t, '5.14.0 (RHEL 9.2)').range).toMatch(/^5\.14\.0 \(RHEL 9\.2\) \(its tree's Makefile; the code fits 5\.11–5\.17/);
+    // a distribution's release on a line a stable backport also reached (4.14.y and later took try_get_compound_head): still the distribution's own taking, not a 4.18.y
+    const names = new Set(['get_user_pages_fast', 'gup_fast_permitted', 'p4d_offset', 'gup_pgd_range', 'CONFIG_HAVE_GENERIC_GUP', 'try_get_compound_head']);
+    expect(placeRelease(names, '', '4.19.157')).toMatchObject({ since: '4.19', range: "4.19.157 (its tree's Makefile; the code of 5.2–5.5, backported to 4.19.y)" });
+    expect(placeRelease(names, '', '4.18.0 (RHEL 8.0)')).toMatchObject({ since: '5.2', range: "4.18.0 (RHEL 8.0) (its tree's Makefile; a distribution kernel, its code taken from 5.2–5.5)" });
   });
 
   it("a release candidate of the release that bounds the code has not taken that release's changes yet", () => {
