@@ -112,6 +112,9 @@ function build(tree: ReturnType<ParseC>, config: InterpConfig, pre: Preprocessed
   // 5.6 had FOLL_PIN and pin_user_pages_fast, but a pin was still a plain reference (the bias and
   // the exact huge-page pincounts came in 5.7): it is taken and given back as one
   const pinsAreRefs = !!placement && releaseNumber(placement.since) < releaseNumber('5.7');
+  // the split's dummy IPI is the arch's pmdp_splitting_flush, not the walker's: arm and arm64 send
+  // one from 3.18 until 4.5 dropped the splitting protocol, whatever later model the file matched
+  const splitIpi = placement ? placement.era === 'thp-split' && releaseNumber(placement.since) >= releaseNumber('3.18') : model.defaults.splitIpi;
   const self: SourceVersion = {
     engine: 'source',
     id: model.id,
@@ -130,8 +133,8 @@ function build(tree: ReturnType<ParseC>, config: InterpConfig, pre: Preprocessed
     placement,
     arches: [arch.id],
     options: model.options,
-    // what the slow path does is the release's: the file's own markers say whether it breaks COW for reads
-    defaults: { ...model.defaults, cowBreakReads: placement?.cowBreakReads ?? false },
+    // what the slow path and the arch do is the release's: the file's own markers say whether it breaks COW for reads
+    defaults: { ...model.defaults, cowBreakReads: placement?.cowBreakReads ?? false, splitIpi },
     program,
     config,
     pre,

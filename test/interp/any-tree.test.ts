@@ -181,6 +181,20 @@ describe('the file of a tree nobody here has seen', () => {
     expect(explore(getRace('race-compound-head-split'), { arch: 'x86-64', version: v49('x86-64') }).verdict).toBe('ok');
   });
 
+  it("the split's dummy IPI is the release's (arm and arm64 3.18-4.4), not the model's: a 3.18-4.4 walker matched to a later model (a refcount-overflow backport) still meets the split that waits for it", () => {
+    const text = readFileSync(join(FIX, 'gup-2014-shape.c'), 'utf8');
+    // the model a file matches can be a later one (its backports look like that model's code), whose defaults have no splitting protocol to send an IPI for
+    const g = getVersion('generic-2014');
+    const later = { ...g, defaults: { ...g.defaults, splitIpi: false } };
+    const stubs = parseStubs(['slow_path_rest=0']);
+    const v = sourceVersion(text, parse, getArch('arm64'), later, { stubs });
+    expect(v.placement).toMatchObject({ era: 'thp-split' });
+    expect(v.defaults.splitIpi).toBe(true);
+    expect(explore(getRace('race-thp-split-no-ipi'), { arch: 'arm64', version: v }).verdict).toBe('ok');
+    // without the IPI (the 2013 ARM RFC's release) the same code loses the tails' refs: the IPI is what the verdict turns on
+    expect(explore(getRace('race-thp-split-no-ipi'), { arch: 'arm64', version: { ...v, defaults: { ...v.defaults, splitIpi: false } } }).verdict).toBe('violation');
+  });
+
   it('a walker without a huge-pmd path (a configuration without THP): huge-pmd layouts and races do not apply, 4K ones run', () => {
     const text = readFileSync(join(FIX, 'nothp-arm-shape.c'), 'utf8');
     expect(hugeLevelsOf(text)).toEqual([]);
