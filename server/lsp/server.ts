@@ -348,7 +348,7 @@ export function startServer(connection: Connection): void {
     const fn = a.gupFunctions.find((f) => f.name === word);
     if (!fn) return null;
     try {
-      const md = await hoverFor(a, fn.name);
+      const md = await hoverFor(a, fn.name, doc.uri);
       return md ? { contents: { kind: MarkupKind.Markdown, value: md } } : null;
     } catch (e) {
       log(`hover ${fn.name}: ${(e as Error).message}`);

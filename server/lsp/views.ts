@@ -7,10 +7,12 @@ import type { ArchId, ArchModel } from '../../emulator/arch/types';
 import { getScenario } from '../../emulator/scenarios';
 import { describeStep, formatStep, word32 } from '../../emulator/trace/describe';
 import type { Step } from '../../emulator/trace/types';
-import { planFunctions, racesOf, replayFunction, type Analysis, type ArchReplay, type RaceClaim } from '../analysis/analyze';
+import { archesFor, planFunctions, racesOf, replayFunction, type Analysis, type ArchReplay, type RaceClaim } from '../analysis/analyze';
+import { getArch } from '../../emulator/arch';
+import { checkApplicable, NotApplicableError } from '../../emulator/run/replay';
 import { SLOW_PATH } from '../../emulator/interp/kapi/slow';
 import { stubbable } from '../../emulator/interp/kapi/stubs';
-import { peekFileVersion } from '../analysis/source';
+import { fileVersion, peekFileVersion } from '../analysis/source';
 import type { SourceVersion } from '../../emulator/interp/source-version';
 import { CLIENT_COMMANDS, type LineValue, type ReplayView } from '../protocol';
 import { traceSvg } from '../pictures/trace-svg';
@@ -179,7 +181,33 @@ function archSummary(fn: string, r: ArchReplay): string {
 
 const cmdLink = (title: string, command: string, args: unknown) => `[${title}](command:${command}?${encodeURIComponent(JSON.stringify([args]))})`;
 
-export async function hoverFor(a: Analysis, fn: string): Promise<string | undefined> {
+/**
+ * The model's race claims that concern this file: on an arch its code is for and, where its own
+ * code compiles there, a race that can meet that code (a 4.4 file matched to a FOLL_PIN model has
+ * no pins for race-fork-pin to break). Each link explores the file's own code.
+ */
+async function racesHere(a: Analysis, uri: string | undefined): Promise<{ has: RaceClaim[]; fixes: RaceClaim[]; own: boolean }> {
+  const { has, fixes } = racesOf(a.version!.id);
+  const arches = archesFor(a).arches;
+  const own = new Map<ArchId, SourceVersion | undefined>();
+  for (const arch of arches) own.set(arch, await fileVersion(a.text, { arch, version: a.version!.id, ...a.req }).then((fv) => fv.source, () => undefined));
+  if (![...own.values()].some(Boolean)) return { has, fixes, own: false };
+  const fits = (c: RaceClaim) => {
+    if (!arches.includes(c.run.arch)) return false;
+    const v = own.get(c.run.arch);
+    if (!v) return true;
+    try {
+      checkApplicable(getArch(c.run.arch), v, c.race);
+      return true;
+    } catch (e) {
+      if (e instanceof NotApplicableError) return false;
+      throw e;
+    }
+  };
+  return { has: has.filter(fits), fixes: fixes.filter(fits), own: !!uri };
+}
+
+export async function hoverFor(a: Analysis, fn: string, uri?: string): Promise<string | undefined> {
   if (!a.version || !a.gupFunctions.some((f) => f.name === fn)) return undefined;
   const v = a.version;
   const replays = await Promise.all(ARCH_ORDER.map((arch) => replayFunction(a, fn, arch)));
@@ -192,14 +220,15 @@ export async function hoverFor(a: Analysis, fn: string): Promise<string | undefi
     '',
     ...replays.map((r) => '- ' + archSummary(fn, r)),
   ];
-  const { has, fixes } = racesOf(v.id);
-  const link = (c: RaceClaim) => cmdLink(c.race.id, CLIENT_COMMANDS.explore, { scenario: c.race.id, version: v.id, arch: c.run.arch });
+  const { has, fixes, own } = await racesHere(a, uri);
+  const link = (c: RaceClaim) => cmdLink(c.race.id, CLIENT_COMMANDS.explore, own ? { scenario: c.race.id, arch: c.run.arch, uri } : { scenario: c.race.id, version: v.id, arch: c.run.arch });
   if (has.length || fixes.length) {
-    lines.push('', '**Races**');
+    lines.push('', own ? `**Races** (\`${v.id}\`'s, those that can meet this file's code; a link explores the file's own code)` : '**Races**');
     if (has.length) lines.push(`- known to have: ${has.map(link).join(', ')}`);
     if (fixes.length) lines.push(`- fixes: ${fixes.map(link).join(', ')}`);
   }
-  const missing = [...new Set(replays.flatMap((r) => (r.mapping ? r.replay!.steps.map((s, i) => (s.fn === fn && r.mapping!.places[i].line === undefined ? s.anchor : '')) : [])).filter(Boolean))];
+  // a return has no statement of its own to find (a call the walk left by an outcome such as an overrun is unwound without one)
+  const missing = [...new Set(replays.flatMap((r) => (r.mapping ? r.replay!.steps.map((s, i) => (s.fn === fn && s.event !== 'return' && r.mapping!.places[i].line === undefined ? s.anchor : '')) : [])).filter(Boolean))];
   if (missing.length) lines.push('', `Not found in this file: ${missing.map((m) => '`' + m + '`').join(', ')}`);
   return lines.join('\n');
 }

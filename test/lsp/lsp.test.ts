@@ -217,6 +217,23 @@ describe('the language server over stdio', () => {
     expect(un.engine).toBeUndefined();
   });
 
+  it("hover's races: the model's claims that can meet this file's code (a 4.5+ file has no splitting bit for the pre-4.5 split race), each link exploring the file's own code", async () => {
+    const u = 'file:///eras/gup-4.9-hover.c';
+    const text = fixture('eras/gup-4.9-shape.c');
+    await open(u, text);
+    await lenses(u);
+    const line = lineOf(text, 'static int gup_huge_pmd(');
+    const md = ((await hover(u, line, text.split('\n')[line].indexOf('gup_huge_pmd') + 2))!.contents as { value: string }).value;
+    expect(md).toMatch(/### gup_huge_pmd — `generic-2014`/);
+    expect(md).toMatch(/\*\*Races\*\* \(`generic-2014`'s, those that can meet this file's code/);
+    expect(md).toMatch(/fixes: .*race-table-free/);
+    // generic-2014 (3.18-4.4) fixes race-thp-split-no-ipi, a race of the splitting protocol 4.5 removed
+    expect(md).not.toMatch(/race-thp-split-no-ipi/);
+    const links = [...md.matchAll(/command:gup-lens\.explore\?([^)]+)\)/g)].map((m) => JSON.parse(decodeURIComponent(m[1]))[0]);
+    expect(links.length).toBeGreaterThan(3);
+    for (const l of links) expect(l).toMatchObject({ uri: u, scenario: expect.stringMatching(/^race-/) });
+  });
+
   it('a didOpen without text opens an empty document: no lenses, no error', async () => {
     const u = 'file:///robust/no-text.c';
     await conn.sendNotification('textDocument/didOpen', { textDocument: { uri: u, languageId: 'c', version: ++version } });
