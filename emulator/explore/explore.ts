@@ -20,7 +20,7 @@ import { Fiber, guardedGup, KernCtx, releasePages, type G, type GupCall, type Ke
 import type { StepSink } from '../trace/buffer';
 import { HashSink, hashStep, hashStr, mix } from '../trace/hash';
 import { DigestSet } from './digests';
-import { checkBalance, checkCowReuse, checkForkPin, checkPinnedStays, checkReturned, faultViolation, type InvariantId, type Returned, type Violation } from './invariants';
+import { checkBalance, checkCowReuse, checkForkPin, checkPinnedStays, checkReturned, faultViolation, stoppedCall, type InvariantId, type Returned, type Violation } from './invariants';
 import { F } from '../machine/memory';
 
 interface ActorRun {
@@ -182,7 +182,8 @@ function* gupCaller(k: Kern, version: VersionModel, call: GupCall, repeat: numbe
       const at = pages[i] - mem.basePfn;
       gens[i] = at >= 0 && at < mem.frames ? mem.at(F.gen, at) : mem.at(F.gen, mem.idx(pages[i]));
     }
-    returned.push({ call, pfns: res.pages, gens });
+    const stopped = stoppedCall(res);
+    returned.push({ call, pfns: res.pages, gens, ...(stopped && { stopped }) });
   }
 }
 
@@ -260,6 +261,7 @@ export function stepActor(w: World, i: number): Violation | undefined {
 /** Every actor is done: check what was returned, then let the caller release and check the counts. */
 export function finalCheck(w: World): Violation | undefined {
   let prev: Returned | undefined;
+  for (const r of w.returned) if (r.stopped) return r.stopped;
   for (const r of w.returned) {
     // the checks read the machine as it is now and the return: a repeat of the last return (a 1 GiB pin made nine times) is checked once
     if (!prev || !sameReturn(prev, r)) {

@@ -6,6 +6,7 @@
 import type { GhostFault, Machine } from '../machine/machine';
 import { F, PG } from '../machine/memory';
 import type { GupCall } from '../versions/kern';
+import type { GupResult } from '../trace/types';
 
 export type InvariantId =
   | 'ref-on-freed-page'
@@ -19,6 +20,8 @@ export type InvariantId =
   | 'cow-reuse-leak'
   | 'numa-hint-skipped'
   | 'wild-page'
+  | 'walk-overrun'
+  | 'uninitialised-read'
   | 'deadlock';
 
 export const INVARIANTS: Record<InvariantId, string> = {
@@ -33,6 +36,8 @@ export const INVARIANTS: Record<InvariantId, string> = {
   'cow-reuse-leak': "a page GUP returned is never reused in place by another process's write fault (the caller would see that process's writes: CVE-2020-29374)",
   'numa-hint-skipped': 'GUP-fast never takes a page through a protnone (NUMA hinting) entry',
   'wild-page': 'no struct page is touched that is not one (a pfn from a torn or stale entry, outside memory)',
+  'walk-overrun': "the walk stays within its range: no store past the caller's pages[], no read past a page table",
+  'uninitialised-read': 'the walk reads no local before something sets it (C gives such a read no value)',
   deadlock: 'some actor can always make progress',
 };
 
@@ -62,6 +67,15 @@ export interface Returned {
   call: GupCall;
   pfns: number[];
   gens: Int32Array;
+  /** the call stopped where C says nothing (GupResult's overrun or uninit) */
+  stopped?: Violation;
+}
+
+/** A call that stopped where C gives no outcome (a store past pages[], a read of an unset local): a violation whatever the interleaving. */
+export function stoppedCall(r: GupResult): Violation | undefined {
+  if (r.uninit) return { invariant: 'uninitialised-read', message: `line ${r.uninit.line} read ${r.uninit.name} before anything set it: the call stopped there` };
+  if (r.overrun) return { invariant: 'walk-overrun', message: r.overrun.table ? `the walk read ${r.overrun.table.level} entry ${r.overrun.table.idx}, past its page table${r.overrun.line ? ` (line ${r.overrun.line})` : ''}` : `a store to pages[${r.overrun.len}], past the caller's ${r.overrun.len} entries${r.overrun.line ? ` (line ${r.overrun.line})` : ''}` };
+  return undefined;
 }
 
 /** Every returned page was mapped at its address at some moment (the ghost history knows). */
