@@ -139,6 +139,18 @@ describe('the file of a tree nobody here has seen', () => {
     expect(runs(c).some((r) => /thp/.test(String(r[1])))).toBe(true);
   });
 
+  it("__access_ok, the check a vendor's walker (and 5.18's generic one) calls without access_ok's wrapper, answers as access_ok: the same outcome on every scenario", async () => {
+    const V510 = readFileSync(join(FIX, 'eras/gup-5.10-shape.c'), 'utf8');
+    const bare = V510.replace('if (!access_ok((void __user *)va, count << PAGE_SHIFT))', 'if (!__access_ok((void __user *)va, count << PAGE_SHIFT))');
+    expect(bare).not.toBe(V510);
+    const runs = async (text: string) => (await checkText('mm/gup.c', text, { races: false, arches: ['x86-64'] })).arches.flatMap((a) => a.runs.map((r) => [r.scenario, r.engine, r.outcome]));
+    const got = await runs(bare);
+    expect(got).toEqual(await runs(V510));
+    expect(got.every((r) => r[1] === 'source')).toBe(true);
+    // a range past user space fails the check
+    expect(got.find((r) => r[0] === 'past-task-size')?.[2]).toMatch(/ret=-14/);
+  });
+
   it('runs past a vendor hook called for its effect, taking it as doing nothing and saying so; stops at one whose value it needs; a stub says what it does', () => {
     const at = line(V49, 'vendor_gup_account(current');
     // its value unused: the run goes on, the trace and the stubs list name the assumption

@@ -31,11 +31,14 @@ export function rangeBuiltins(): Builtin[] {
   c('__VIRTUAL_MASK_SHIFT', 'int', 'x86: bits of user virtual address space - 1 (47, or 56 with 5-level paging)', (a) => Math.log2(a.taskSize + 4096), true);
   for (const [n, v] of Object.entries({ EFAULT: 14, EINVAL: 22, ENOMEM: 12, EAGAIN: 11, EOVERFLOW: 75, EOPNOTSUPP: 95, EBUSY: 16, EIO: 5, EINTR: 4, EREMOTEIO: 121, ENOENT: 2, EPERM: 1, EHWPOISON: 133 })) c(n, 'int', 'an errno value (the code returns it negated)', () => v);
   for (const n of ['NR_FOLL_PIN_ACQUIRED', 'NR_FOLL_PIN_RELEASED']) c(n, 'int', 'a vmstat item (only passed to counters the model does not keep)', () => 0);
-  p('access_ok', 'int', 'the range lies in user space (the type argument before 5.0 is ignored)', (t, x) => {
+  // the last two arguments: (type, addr, len) before 5.0, (addr, len) after; __access_ok is the check without the might_fault
+  const inUserSpace = (t: Thread, x: any[]) => {
     const addr = N(x[x.length - 2]);
     const len = N(x[x.length - 1]);
     return addr + len <= t.k.arch.taskSize && addr + len >= addr;
-  });
+  };
+  p('access_ok', 'int', 'the range lies in user space (the type argument before 5.0 is ignored)', inUserSpace);
+  p('__access_ok', 'int', 'the range lies in user space (access_ok without its checks of the caller: 5.18 generic, and vendors before)', inUserSpace);
   p('untagged_addr', 'ulong', 'the address without a tag (no tags here)', (_t, [a]) => a);
   p('check_add_overflow', 'int', 'res = a + b; true when it wrapped', (t, [a, b, res]) => {
     const bits = widthsOf(t.k.arch).long;
