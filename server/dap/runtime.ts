@@ -238,9 +238,21 @@ export class GupRuntime extends EventEmitter {
   }
 
   setBreakpoints(lines: number[]): { line: number; verified: boolean; message?: string }[] {
-    this.lineBps = new Set(lines.filter((l) => this.mappable.has(l)));
+    const at = lines.map((l) => (this.mappable.has(l) ? l : this.nextStatement(l)));
+    this.lineBps = new Set(at.filter((l): l is number => l !== undefined));
     const why = this.source ? 'not a statement of a function the walk can run' : "no step of this version's replay runs this line";
-    return lines.map((l) => (this.mappable.has(l) ? { line: l, verified: true } : { line: l, verified: false, message: why }));
+    return lines.map((l, i) => (at[i] !== undefined ? { line: at[i]!, verified: true } : { line: l, verified: false, message: why }));
+  }
+
+  /** A breakpoint on a line with no statement of its own (a declaration without a value, a brace, a comment) inside a function of the file: its next statement, as a native debugger moves it. */
+  private nextStatement(l: number): number | undefined {
+    if (!this.source) return undefined;
+    for (const fn of this.source.program.fns.values()) {
+      if (l < fn.line - 1 || l > fn.endLine - 1) continue;
+      const next = fn.lines.find((x) => x - 1 > l);
+      return next === undefined ? undefined : next - 1;
+    }
+    return undefined;
   }
 
   setFunctionBreakpoints(names: string[]): { name: string; verified: boolean; message?: string }[] {

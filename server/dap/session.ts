@@ -425,8 +425,9 @@ export class GupDebugSession extends LoggingDebugSession {
 
 /** A C value as the debugger shows it: entries decoded, pointers as what they point at. */
 function showC(v: unknown, t: CType, arch: ArchModel, era: Era): string {
+  // a declaration the walk has not reached yet holds nothing; one without a value, UNSET
+  if (v === UNSET || (v === undefined && t.k !== 'struct')) return 'not set yet';
   if (v === undefined) return '?';
-  if (v === UNSET) return 'not set yet';
   if (t.k === 'ent' && v && typeof v === 'object' && 'lo' in v) {
     const e = v as { lo: number; hi: number };
     const raw = toBig(e);

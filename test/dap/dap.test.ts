@@ -101,6 +101,23 @@ describe('gup debug adapter', () => {
     expect(r.body.breakpoints[1].verified).toBe(true);
   });
 
+  it("a breakpoint on the file's own code on a line with no statement (a declaration without a value, a blank line) moves to the function's next statement, as a native debugger's does, and stops there; one outside any function stays unverified", async () => {
+    await Promise.all([dc.configurationSequence(), dc.launch({ program, arch: 'x86-64', scenario: 'pages-4k-16', stopOnEntry: true } as never), dc.waitForEvent('stopped')]);
+    const decl = line1('\tpte_t *slot;');
+    const blank = line1('int whole = 0;') + 1;
+    expect(text.split('\n')[blank - 1].trim()).toBe('');
+    const r = await dc.setBreakpointsRequest({ source: { path: program }, breakpoints: [{ line: decl }, { line: blank }, { line: 2 }] });
+    expect(r.body.breakpoints[0]).toMatchObject({ verified: true, line: line1('int whole = 0;') });
+    expect(r.body.breakpoints[1]).toMatchObject({ verified: true, line: line1('slot = pte_offset_map(&pmd, addr);') });
+    expect(r.body.breakpoints[2]).toMatchObject({ verified: false, line: 2 });
+    await Promise.all([dc.continueRequest({ threadId: 1 }), dc.assertStoppedLocation('breakpoint', { path: program, line: line1('int whole = 0;') })]);
+    // its locals: the pointer not set yet, not NULL
+    const st = await dc.stackTraceRequest({ threadId: 1 });
+    const scopes = await dc.scopesRequest({ frameId: st.body.stackFrames[0].id });
+    const locals = Object.fromEntries((await dc.variablesRequest({ variablesReference: scopes.body.scopes[0].variablesReference })).body.variables.map((v) => [v.name, v.value]));
+    expect(locals.slot).toBe('not set yet');
+  });
+
   it('breakpoints are per source: another file\'s, set and then disabled, never remove the program\'s', async () => {
     const other = join(root, 'test/fixtures/not-gup.c');
     await Promise.all([dc.configurationSequence(), dc.launch({ program, arch: 'x86-64', scenario: 'pages-4k-16', stopOnEntry: true } as never), dc.waitForEvent('stopped')]);
