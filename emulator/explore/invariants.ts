@@ -7,6 +7,7 @@ import type { GhostFault, Machine } from '../machine/machine';
 import { F, PG } from '../machine/memory';
 import type { GupCall } from '../versions/kern';
 import type { GupResult } from '../trace/types';
+import { stoppedWhy } from '../trace/describe';
 
 export type InvariantId =
   | 'ref-on-freed-page'
@@ -73,9 +74,8 @@ export interface Returned {
 
 /** A call that stopped where C gives no outcome (a store past pages[], a read of an unset local): a violation whatever the interleaving. */
 export function stoppedCall(r: GupResult): Violation | undefined {
-  if (r.uninit) return { invariant: 'uninitialised-read', message: `line ${r.uninit.line} read ${r.uninit.name} before anything set it: the call stopped there` };
-  if (r.overrun) return { invariant: 'walk-overrun', message: r.overrun.table ? `the walk read ${r.overrun.table.level} entry ${r.overrun.table.idx}, past its page table${r.overrun.line ? ` (line ${r.overrun.line})` : ''}` : `a store to pages[${r.overrun.len}], past the caller's ${r.overrun.len} entries${r.overrun.line ? ` (line ${r.overrun.line})` : ''}` };
-  return undefined;
+  const why = stoppedWhy(r);
+  return why ? { invariant: r.uninit ? 'uninitialised-read' : 'walk-overrun', message: `${why}; the call stopped there` } : undefined;
 }
 
 /** Every returned page was mapped at its address at some moment (the ghost history knows). */

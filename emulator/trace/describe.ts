@@ -101,13 +101,22 @@ export function formatStep(d: DescribedStep): string {
   return parts.join('  ');
 }
 
+/** Where the call stopped because C gives the code no outcome there (a walk past its range, a read of an unset local), in words; undefined when it did not. */
+export function stoppedWhy(r: Pick<GupResult, 'overrun' | 'uninit'>): string | undefined {
+  if (r.uninit) return `line ${r.uninit.line} read ${r.uninit.name} before anything set it (an uninitialised local has no value in C)`;
+  const o = r.overrun;
+  if (!o) return undefined;
+  const at = o.line ? ` (line ${o.line})` : '';
+  return `the walk ran past its range: ${o.table ? `it read ${o.table.level} entry ${o.table.idx} of a 512-entry table${at}` : `a store to pages[${o.len}], past the caller's ${o.len} entries${at}`}`;
+}
+
 export function formatResult(r: GupResult, deltas: RefDelta[]): string[] {
   const lines = [
     `result: nr=${r.nr} ret=${r.ret} ${r.slowPath ? `slow path ran (fast path got ${r.fastNr})` : 'fast path only'}`,
     `pages: ${summarizePfns(r.pages)}`,
   ];
-  if (r.overrun) lines.splice(1, 0, `the walk ran past its range: ${r.overrun.table ? `it read ${r.overrun.table.level} entry ${r.overrun.table.idx} of a 512-entry table (whatever follows the table page)` : `a store to pages[${r.overrun.len}], past the caller's ${r.overrun.len} entries`}${r.overrun.line ? ` (line ${r.overrun.line})` : ''}; the call stopped there`);
-  if (r.uninit) lines.splice(1, 0, `line ${r.uninit.line} read ${r.uninit.name} before anything set it: an uninitialised local has no value in C (the compiler may leave anything there); the call stopped there`);
+  const stopped = stoppedWhy(r);
+  if (stopped) lines.splice(1, 0, `${stopped}; the call stopped there`);
   if (deltas.length) {
     lines.push('refcount deltas: ' + summarizeDeltas(deltas));
   }

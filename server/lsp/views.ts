@@ -5,7 +5,7 @@
  */
 import type { ArchId, ArchModel } from '../../emulator/arch/types';
 import { getScenario } from '../../emulator/scenarios';
-import { describeStep, formatStep, word32 } from '../../emulator/trace/describe';
+import { describeStep, formatStep, stoppedWhy, word32 } from '../../emulator/trace/describe';
 import type { Step } from '../../emulator/trace/types';
 import { archesFor, planFunctions, racesOf, replayFunction, type Analysis, type ArchReplay, type RaceClaim } from '../analysis/analyze';
 import { getArch } from '../../emulator/arch';
@@ -167,7 +167,8 @@ function archSummary(fn: string, r: ArchReplay): string {
   const refText = [...refs].slice(0, 3).map(([p, x]) => `${hexPfn(p)} ${x.ref >= 0 ? '+' : ''}${x.ref}${x.pin ? ` (pincount +${x.pin})` : ''}`);
   const more = refs.size > 3 ? ` … ${refs.size} pages` : '';
   const res = rp.result;
-  const result = `nr=${res.nr}${res.slowPath ? `, slow path ran (fast path got ${res.fastNr})` : ', fast path only'}${res.overrun ? `, ran past ${res.overrun.table ? `its ${res.overrun.table.level} table (entry ${res.overrun.table.idx})` : `pages[] (a store to pages[${res.overrun.len}])`}${res.overrun.line ? ` at line ${res.overrun.line}` : ''}` : ''}${res.uninit ? `, stopped at line ${res.uninit.line}: ${res.uninit.name} read before anything set it` : ''}`;
+  const stopped = stoppedWhy(res);
+  const result = `nr=${res.nr}${res.slowPath ? `, slow path ran (fast path got ${res.fastNr})` : ', fast path only'}${stopped ? `; ${stopped}` : ''}`;
   const parts = [
     `walked ${levels.join(' → ') || '—'}${folded.length ? ` (${folded.join(', ')} folded)` : ''}`,
     entries.size ? `read ${[...entries.values()].join('; ')}` : undefined,

@@ -66,7 +66,7 @@ describe('the file of a tree nobody here has seen', () => {
     expect(bad.overrun?.table).toEqual({ level: 'pte', idx: 512 });
     expect(bad.nr).toBe(8);
     // in a race, such a call is a violation of its own
-    expect(stoppedCall(bad)).toMatchObject({ invariant: 'walk-overrun', message: expect.stringMatching(/^the walk read pte entry 512, past its page table \(line \d+\)$/) });
+    expect(stoppedCall(bad)).toMatchObject({ invariant: 'walk-overrun', message: expect.stringMatching(/^the walk ran past its range: it read pte entry 512 of a 512-entry table \(line \d+\); the call stopped there$/) });
     expect(run(X86).overrun).toBeUndefined();
     const c = await checkText('arch/x86/mm/gup.c', unrounded, { races: false });
     expect(c.arches[0].runs.find((r) => r.scenario === 'unaligned-cross-pmd')).toMatchObject({ engine: 'source', outcome: expect.stringContaining('overrun(pte table[512])') });
@@ -89,7 +89,7 @@ describe('the file of a tree nobody here has seen', () => {
     expect(thp).toMatchObject({ engine: 'source', outcome: expect.stringContaining(`uninit(hd@${line(early, 'pg = hd + ((va')})`) });
     // a race that walks the huge pmd meets the same read: a violation of its own, whatever the interleaving (not a leak the stop left behind)
     const race = (text: string) => explore(getRace('race-pmd-changed'), { arch: 'arm64', version: sourceVersion(text, parse, getArch('arm64'), getVersion('generic-2014'), {}) });
-    expect(race(early)).toMatchObject({ verdict: 'violation', invariant: 'uninitialised-read', message: `line ${line(early, 'pg = hd + ((va')} read hd before anything set it: the call stopped there` });
+    expect(race(early)).toMatchObject({ verdict: 'violation', invariant: 'uninitialised-read', message: `line ${line(early, 'pg = hd + ((va')} read hd before anything set it (an uninitialised local has no value in C); the call stopped there` });
     expect(race(G49).verdict).toBe('ok');
     // `unsigned long va, lim, span, irqs;`: irqs is set by local_irq_save(irqs), through its address, so it starts as a 64-bit zero; the others start unset
     const fn = sourceVersion(G49, parse, getArch('arm64'), getVersion('generic-2014'), {}).program.fns.get('__get_user_pages_fast')!;
