@@ -31,7 +31,7 @@ import {
   CLIENT_COMMANDS, DEFAULT_SETTINGS, UNKNOWN_CALL_CODE, type UnknownCallData, FILE_VERSION_NOTIFICATION, FINGERPRINT_NOTIFICATION, SERVER_COMMANDS, type ExploreArgs, type ExploreView, type FileVersionParams, type FingerprintParams,
   type ReplayArgs, type ReplayView, type Settings,
 } from '../protocol';
-import { diagnosticsFor, forgetLenses, hoverFor, lensesFor, replayView, wordAt } from './views';
+import { diagnosticsFor, forgetLenses, hoverFor, lensesFor, replayView, slowPathHover, wordAt } from './views';
 import { forgetPatch, isPatchDocument, patchLenses } from './patch-lenses';
 import { fileCoverage, type FileCoverage } from '../analysis/coverage';
 import { isGupName } from '../analysis/fingerprint';
@@ -337,6 +337,9 @@ export function startServer(connection: Connection): void {
     const lineText = doc.getText({ start: { line: p.position.line, character: 0 }, end: { line: p.position.line + 1, character: 0 } });
     const word = wordAt(lineText, p.position.character);
     // a word no version defines gets no hover: no need to wait for the document's (re)parse
+    // where the walk falls back, in a file of GUP-fast code: the emulator's slow path, not this definition or call
+    const slow = word ? slowPathHover(word) : undefined;
+    if (slow) return (await analysisOf(doc))?.version ? { contents: { kind: MarkupKind.Markdown, value: slow } } : null;
     if (!isGupName(word) && !(word && ownFns.get(doc.uri)?.has(word))) {
       // once coverage has run: which scenarios run this line
       const cov = await readyCoverage(doc);

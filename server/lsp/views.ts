@@ -62,7 +62,7 @@ export async function lensesFor(a: Analysis, uri: string, compiled?: () => void,
   }
   if (a.version) {
     for (const f of a.file.functions) {
-      if (SLOW_PATH.has(f.name)) out.push({ line: f.nameLine, title: 'slow path: built-in (GUP-fast runs from this file; what it falls back to is the emulator\'s model of GUP under mmap_lock)', command: '', args: [] });
+      if (SLOW_PATH.has(f.name)) out.push({ line: f.nameLine, title: `slow path: built-in (${SLOW_PATH_WHY})`, command: '', args: [] });
     }
   }
   return out;
@@ -178,6 +178,13 @@ function archSummary(fn: string, r: ArchReplay): string {
   const mapped = r.mapping!.places.filter((p, i) => steps[i].fn === fn && p.line !== undefined).length;
   parts.push(`${mapped}/${mine.length} of its steps on this file's lines`);
   return `${label} (${engineLabel(r, rp.version.id)}): ${parts.join(' · ')}`;
+}
+
+const SLOW_PATH_WHY = "GUP-fast runs from this file; what it falls back to is the emulator's model of GUP under mmap_lock";
+
+/** Hover on a slow-path function, defined or called: the lens's word for it, since no replay runs the file's own definition. */
+export function slowPathHover(name: string): string | undefined {
+  return SLOW_PATH.has(name) ? `### ${name} — slow path: built-in\n\n${SLOW_PATH_WHY} (faulting pages in, then taking each reference or pin), not this file's definition of \`${name}\`.` : undefined;
 }
 
 const cmdLink = (title: string, command: string, args: unknown) => `[${title}](command:${command}?${encodeURIComponent(JSON.stringify([args]))})`;

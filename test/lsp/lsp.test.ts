@@ -234,6 +234,21 @@ describe('the language server over stdio', () => {
     for (const l of links) expect(l).toMatchObject({ uri: u, scenario: expect.stringMatching(/^race-/) });
   });
 
+  it('hover on a call into the slow path (or on a definition of one) says it is the built-in slow path, not the file\'s code; the same name in a file without GUP-fast code gets none', async () => {
+    const u = 'file:///eras/gup-5.10-slow.c';
+    const text = fixture('eras/gup-5.10-shape.c');
+    await open(u, text);
+    await lenses(u);
+    const line = lineOf(text, 'slow = __gup_longterm_unlocked(');
+    const md = ((await hover(u, line, text.split('\n')[line].indexOf('__gup_longterm_unlocked') + 3))!.contents as { value: string }).value;
+    expect(md).toMatch(/^### __gup_longterm_unlocked — slow path: built-in/);
+    expect(md).toMatch(/what it falls back to is the emulator's model of GUP under mmap_lock .* not this file's definition/);
+    const other = 'file:///driver/pin.c';
+    const drv = 'static long pin(unsigned long va, struct page **out)\n{\n\treturn __gup_longterm_unlocked(va, 1, out, 0);\n}\n';
+    await open(other, drv);
+    expect(await hover(other, 2, 10)).toBeNull();
+  });
+
   it('a didOpen without text opens an empty document: no lenses, no error', async () => {
     const u = 'file:///robust/no-text.c';
     await conn.sendNotification('textDocument/didOpen', { textDocument: { uri: u, languageId: 'c', version: ++version } });
