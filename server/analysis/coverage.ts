@@ -9,13 +9,14 @@ import { getArch } from '../../emulator/arch';
 import type { ArchId } from '../../emulator/arch/types';
 import { explore } from '../../emulator/explore/explore';
 import type { Stubs } from '../../emulator/interp/kapi/stubs';
-import type { Coverage } from '../../emulator/interp/runtime';
+import { type Coverage, Unsupported } from '../../emulator/interp/runtime';
 import { SLOW_PATH } from '../../emulator/interp/kapi/slow';
 import { reachableFunctions } from '../../emulator/interp/prune';
 import { roots, type SourceVersion } from '../../emulator/interp/source-version';
 import { checkApplicable, replay } from '../../emulator/run/replay';
 import { SCENARIOS } from '../../emulator/scenarios';
 import { RACES } from '../../emulator/scenarios/races';
+import { stoppedWhy } from '../../emulator/trace/describe';
 import { analyze } from './analyze';
 import { archesOf } from './fingerprint';
 import { fileVersion } from './source';
@@ -36,6 +37,8 @@ export interface FunctionCoverage {
   statements: number[];
   /** every decision outcome, run or not (VS Code's branch coverage) */
   decisions: { line: number; outcome: 'true' | 'false'; run: boolean }[];
+  /** where a run stopped inside it (the code's own outcome, or a construct the interpreter does not know): why the lines after are not reached */
+  stops: { line: number; why: string; by: string[] }[];
 }
 
 export interface FileCoverage {
@@ -75,6 +78,16 @@ export async function fileCoverage(file: string, text: string, opts: CoverageOpt
   const reached = new Set<string>();
   /** functions some arch's configuration compiles in (an #ifdef for another arch's page tables leaves them out) */
   const active = new Set<string>();
+  /** where runs stopped, by line: why, and which runs */
+  const stopped = new Map<number, { why: string; by: Set<string> }>();
+  const noteStop = (line: number | undefined, why: string, by: string) => {
+    if (line === undefined) return;
+    const x = stopped.get(line) ?? stopped.set(line, { why, by: new Set() }).get(line)!;
+    x.by.add(by);
+  };
+  const stopOf = (e: unknown, by: string) => {
+    if (e instanceof Unsupported) noteStop(e.line, `stopped: ${e.what}`, by);
+  };
   for (const arch of archesOf(text, file).arches) {
     let src: SourceVersion | undefined;
     try {
@@ -151,9 +164,12 @@ export async function fileCoverage(file: string, text: string, opts: CoverageOpt
     for (const sc of SCENARIOS) {
       scenario = `${sc.id} on ${arch}`;
       try {
-        replay({ arch, version, scenario: sc });
-      } catch {
-        // not applicable here, or code it cannot run: what ran until then counts
+        const r = replay({ arch, version, scenario: sc }).result;
+        const why = stoppedWhy(r);
+        if (why) noteStop(r.uninit?.line ?? r.overrun?.line, why, scenario);
+      } catch (e) {
+        // not applicable here, or code it cannot run: what ran until then counts, and where it stopped is said
+        stopOf(e, scenario);
       }
     }
     if (opts.races === false) continue;
@@ -163,8 +179,9 @@ export async function fileCoverage(file: string, text: string, opts: CoverageOpt
       try {
         checkApplicable(getArch(arch), version, race);
         explore(race, { arch, version }, { maxStates: opts.maxStates ?? 2_000 });
-      } catch {
+      } catch (e) {
         // as above
+        stopOf(e, scenario);
       }
     }
   }
@@ -207,6 +224,7 @@ export async function fileCoverage(file: string, text: string, opts: CoverageOpt
         ranBy,
         statements: [...ls].sort((x, y) => x - y),
         decisions: all.sort((x, y) => x.line - y.line),
+        stops: [...stopped].filter(([l]) => l > f.startLine && l <= f.endLine + 1).sort(([x], [y]) => x - y).map(([line, x]) => ({ line, why: x.why, by: [...x.by].sort() })),
       };
     });
   const counted = functions.filter((f) => !f.unreachable);

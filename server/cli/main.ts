@@ -546,7 +546,8 @@ export async function cmdCoverage(a: { file: string; json: boolean; stub?: strin
   const text = readSource(a.file);
   const c = await fileCoverage(a.file, text, { stubs: stubsOf(a.stub), races: a.races });
   if (a.json) {
-    out(JSON.stringify({ file: c.file, functions: c.functions.map(({ ranBy: _r, statements: _s, decisions: _d, ...f }) => f), summary: c.summary }));
+    // the contract's shape exactly (issue 25): what the editor's views use stays out
+    out(JSON.stringify({ file: c.file, functions: c.functions.map(({ ranBy: _r, statements: _s, decisions: _d, stops: _t, ...f }) => f), summary: c.summary }));
     return;
   }
   for (const f of c.functions) {
@@ -555,6 +556,8 @@ export async function cmdCoverage(a: { file: string; json: boolean; stub?: strin
       continue;
     }
     out(`  ${f.name.padEnd(30)} lines ${f.lines.run}/${f.lines.total}, decision outcomes ${f.branches.run}/${f.branches.total}${f.missed.length ? `; not reached: ${f.missed.slice(0, 6).map((m) => `${m.line} ${m.outcome}`).join(', ')}${f.missed.length > 6 ? ', …' : ''}` : ''}`);
+    // why the lines after a stop are not reached
+    for (const st of f.stops) out(`  ${''.padEnd(30)} runs stop${st.why.includes(`line ${st.line}`) ? '' : ` at line ${st.line}`}: ${st.why} (${st.by.slice(0, 3).join(', ')}${st.by.length > 3 ? ` and ${st.by.length - 3} more` : ''})`);
   }
   out(`${c.file}: ${c.summary.branches.run} of ${c.summary.branches.total} decision outcomes (${c.summary.percent}%)`);
 }

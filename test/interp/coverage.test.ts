@@ -3,7 +3,8 @@
  * fixture that has the feature (the line, the outcome), and the whole catalog covers most of each
  * fixture's decisions; gup-lens coverage --json keeps its contract.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getArch } from '../../emulator/arch';
@@ -119,6 +120,27 @@ describe('coverage', () => {
       expect(c.summary.percent, f).toBeGreaterThanOrEqual(85);
     }
   }, 120_000);
+
+  it('where runs stop inside a function (a read of an unset local, a call the interpreter does not know), coverage says so beside the lines it leaves unreached', async () => {
+    const g49 = text('eras/gup-4.9-shape.c');
+    const early = g49.replace('\thd = pmd_page(seen);\n\tpg = hd + ((va & ~PMD_MASK) >> PAGE_SHIFT);', '\tpg = hd + ((va & ~PMD_MASK) >> PAGE_SHIFT);\n\thd = pmd_page(seen);');
+    expect(early).not.toBe(g49);
+    const c = await fileCoverage('mm/gup.c', early, { races: false });
+    const at = lineOf(early, 'pg = hd + ((va');
+    const huge = c.functions.find((f) => f.name === 'gup_huge_pmd')!;
+    expect(huge.stops).toEqual([{ line: at, why: `line ${at} read hd before anything set it (an uninitialised local has no value in C)`, by: expect.arrayContaining(['thp-pmd on arm64']) }]);
+    // the file as written stops nowhere there
+    expect((await fileCoverage('mm/gup.c', g49, { races: false })).functions.find((f) => f.name === 'gup_huge_pmd')!.stops).toEqual([]);
+    // a vendor call whose value the walk needs: the runs that reach it stop there, named
+    const needed = g49.replace('vendor_gup_account(current, nr_pages);', 'if (vendor_gup_account(current, nr_pages)) return 0;');
+    const v = (await fileCoverage('mm/gup.c', needed, { races: false })).functions.find((f) => f.name === 'get_user_pages_fast')!;
+    expect(v.stops).toEqual([expect.objectContaining({ line: lineOf(needed, 'vendor_gup_account(current'), why: expect.stringMatching(/^stopped: .*vendor_gup_account/) })]);
+    const out: string[] = [];
+    const dir = mkdtempSync(join(tmpdir(), 'cov-'));
+    writeFileSync(join(dir, 'gup.c'), early);
+    await main(['coverage', join(dir, 'gup.c'), '--no-races'], (s) => out.push(s));
+    expect(out.join('\n')).toMatch(new RegExp(`runs stop: line ${at} read hd before anything set it .*\\(.*thp-pmd on arm64`));
+  }, 60_000);
 
   it('gup-lens coverage --json: per function lines, branches, what was missed, and which scenarios ran a line', async () => {
     const c = await fileCoverage('gup.c', text('eras/gup-6.10-shape.c'), { races: false });
