@@ -9,6 +9,7 @@ import { describeStep, formatStep, stoppedWhy, word32 } from '../../emulator/tra
 import type { Step } from '../../emulator/trace/types';
 import { archesFor, planFunctions, racesOf, replayFunction, type Analysis, type ArchReplay, type RaceClaim } from '../analysis/analyze';
 import { getArch } from '../../emulator/arch';
+import { releaseNumber } from '../../emulator/arch/release';
 import { checkApplicable, NotApplicableError } from '../../emulator/run/replay';
 import { SLOW_PATH } from '../../emulator/interp/kapi/slow';
 import { stubbable } from '../../emulator/interp/kapi/stubs';
@@ -215,6 +216,12 @@ async function racesHere(a: Analysis, uri: string | undefined): Promise<{ has: R
   return { has: has.filter(fits), fixes: fixes.filter(fits), own: !!uri };
 }
 
+/** "model", or, where the file's own release is older than its model's (a 4.4.y file with 5.2's code backported), what the model is to it. */
+function modelLabel(v: { since: string }, replays: ArchReplay[]): string {
+  const own = replays.map((r) => (r.engine === 'source' ? (r.replay?.version as SourceVersion | undefined)?.placement?.since : undefined)).find(Boolean);
+  return own && releaseNumber(own) < releaseNumber(v.since) ? `model (the nearest to its backports' code; the file's own release is older)` : 'model';
+}
+
 export async function hoverFor(a: Analysis, fn: string, uri?: string): Promise<string | undefined> {
   if (!a.version || !a.gupFunctions.some((f) => f.name === fn)) return undefined;
   const v = a.version;
@@ -222,7 +229,7 @@ export async function hoverFor(a: Analysis, fn: string, uri?: string): Promise<s
   const scenario = replays[0].scenario;
   const lines = [
     `### ${fn} — \`${v.id}\`${a.fingerprint ? ` (confidence ${a.fingerprint.confidence.toFixed(2)})` : ''}`,
-    `${a.fingerprint?.release ? `This file: **${a.fingerprint.release.range}** (by ${a.fingerprint.release.by.map((n) => '`' + n + '`').join(', ')}) · ` : ''}model: ${v.title} · ${v.kernels} · ${v.files.join(', ')}`,
+    `${a.fingerprint?.release ? `This file: **${a.fingerprint.release.range}** (by ${a.fingerprint.release.by.map((n) => '`' + n + '`').join(', ')}) · ` : ''}${modelLabel(v, replays)}: ${v.title} · ${v.kernels} · ${v.files.join(', ')}`,
     '',
     `Default replay: **${scenario.id}** — ${scenario.title}`,
     '',

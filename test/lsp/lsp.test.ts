@@ -249,6 +249,28 @@ describe('the language server over stdio', () => {
     expect(await hover(other, 2, 10)).toBeNull();
   });
 
+  it("hover on a file whose own release is older than its model's (a 5.10.y tree with 5.11's write_protect_seq backported): the model is said to be the nearest to its backports' code", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gup-tree-'));
+    mkdirSync(join(dir, 'mm'));
+    writeFileSync(join(dir, 'Makefile'), 'VERSION = 5\nPATCHLEVEL = 10\nSUBLEVEL = 44\nEXTRAVERSION =\nNAME = a release of the 5.10 line\n');
+    const text = fixture('eras/gup-5.10-shape.c');
+    const file = join(dir, 'mm/gup.c');
+    writeFileSync(file, text);
+    const u = pathToFileURL(file).toString();
+    await open(u, text);
+    await lenses(u);
+    const line = lineOf(text, 'static int gup_huge_pmd(');
+    const md = ((await hover(u, line, text.split('\n')[line].indexOf('gup_huge_pmd') + 2))!.contents as { value: string }).value;
+    expect(md).toMatch(/This file: \*\*5\.10\.44 \(its tree's Makefile; the code of 5\.11–5\.17, backported to 5\.10\.y\)\*\*/);
+    expect(md).toMatch(/· model \(the nearest to its backports' code; the file's own release is older\): /);
+    // the same code with no tree to place it: its model is its release's
+    const bare = 'file:///eras/gup-5.10-bare.c';
+    await open(bare, text);
+    await lenses(bare);
+    const md2 = ((await hover(bare, line, text.split('\n')[line].indexOf('gup_huge_pmd') + 2))!.contents as { value: string }).value;
+    expect(md2).toMatch(/\) · model: /);
+  });
+
   it('a didOpen without text opens an empty document: no lenses, no error', async () => {
     const u = 'file:///robust/no-text.c';
     await conn.sendNotification('textDocument/didOpen', { textDocument: { uri: u, languageId: 'c', version: ++version } });
