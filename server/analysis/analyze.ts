@@ -19,6 +19,7 @@ import { Unsupported } from '../../emulator/interp/runtime';
 import { SLOW_PATH } from '../../emulator/interp/kapi/slow';
 import { reachableFunctions } from '../../emulator/interp/prune';
 import { FnSink } from '../../emulator/trace/buffer';
+import { stoppedWhy } from '../../emulator/trace/describe';
 import { roots, type SourceVersion } from '../../emulator/interp/source-version';
 
 export interface Analysis {
@@ -252,13 +253,19 @@ async function makePlan(a: Analysis, arch: ArchId, only?: string[]): Promise<Map
   }
   const ran = new Map<string, Set<string> | Error>();
   const version = source ?? a.version;
+  // a whole plan's stops are kept (a plan of a few functions, as a review asks for, sees only some runs)
+  const stops: { line: number; why: string; run: string }[] = [];
+  if (!only) (planStops.get(a) ?? planStops.set(a, new Map()).get(a)!).set(arch, stops);
   // which functions a scenario runs: its steps go to a sink that keeps only their names (a 1 GiB walk makes millions)
   const executed = (sc: Scenario): Set<string> | Error => {
     let r = ran.get(sc.id);
     if (!r) {
       const sink = new FnSink();
       try {
-        replay({ arch, version, scenario: sc, trace: true, sink, deltas: false });
+        const res = replay({ arch, version, scenario: sc, trace: true, sink, deltas: false }).result;
+        // the file's own code read a local nothing had set: a bug whatever the caller passes, which the
+        // diagnostics show (a walk past its range is the scenario's input as much as the code: it stays in the replay)
+        if (source && res.uninit) stops.push({ line: res.uninit.line, why: stoppedWhy(res)!, run: `${sc.id} on ${arch}` });
         r = sink.fns;
       } catch (e) {
         r = formatted(e as Error);
@@ -286,6 +293,19 @@ async function makePlan(a: Analysis, arch: ArchId, only?: string[]): Promise<Map
   }
   return out;
 }
+
+/** Where the plans' runs of the file's own code read a local nothing had set (C gives it no value), by line, over the arches planned so far. */
+export function planStopsOf(a: Analysis): { line: number; why: string; runs: string[] }[] {
+  const byLine = new Map<number, { why: string; runs: string[] }>();
+  for (const list of planStops.get(a)?.values() ?? []) {
+    for (const st of list) {
+      const x = byLine.get(st.line) ?? byLine.set(st.line, { why: st.why, runs: [] }).get(st.line)!;
+      x.runs.push(st.run);
+    }
+  }
+  return [...byLine].sort(([x], [y]) => x - y).map(([line, x]) => ({ line, ...x }));
+}
+const planStops = new WeakMap<Analysis, Map<ArchId, { line: number; why: string; run: string }[]>>();
 
 export interface RaceClaim {
   race: RaceScenario;

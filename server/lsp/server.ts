@@ -305,7 +305,7 @@ export function startServer(connection: Connection): void {
   function publishDiagnostics(doc: TextDocument, a: Analysis): void {
     const diagnostics: Diagnostic[] = diagnosticsFor(a).map((d) => ({
       range: { start: { line: d.line, character: 0 }, end: { line: d.line, character: doc.getText({ start: { line: d.line, character: 0 }, end: { line: d.line + 1, character: 0 } }).replace(/\r?\n$/, '').length } },
-      severity: DiagnosticSeverity.Information,
+      severity: d.warning ? DiagnosticSeverity.Warning : DiagnosticSeverity.Information,
       source: 'gup-lens',
       message: d.message,
       ...(d.name && { code: UNKNOWN_CALL_CODE, data: { name: d.name, ...(d.value && { value: d.value }) } satisfies UnknownCallData }),

@@ -7,7 +7,7 @@ import type { ArchId, ArchModel } from '../../emulator/arch/types';
 import { getScenario } from '../../emulator/scenarios';
 import { describeStep, formatStep, stoppedWhy, word32 } from '../../emulator/trace/describe';
 import type { Step } from '../../emulator/trace/types';
-import { archesFor, planFunctions, racesOf, replayFunction, type Analysis, type ArchReplay, type RaceClaim } from '../analysis/analyze';
+import { archesFor, planFunctions, planStopsOf, racesOf, replayFunction, type Analysis, type ArchReplay, type RaceClaim } from '../analysis/analyze';
 import { getArch } from '../../emulator/arch';
 import { releaseNumber } from '../../emulator/arch/release';
 import { checkApplicable, NotApplicableError } from '../../emulator/run/replay';
@@ -83,8 +83,10 @@ export function forgetLenses(_uri: string): void {}
  * binds, on its line, with the arches it stops; a call gets a quick fix (a stub) from the server.
  * Empty until the file is compiled.
  */
-export function diagnosticsFor(a: Analysis): { line: number; message: string; name?: string; value?: true }[] {
+export function diagnosticsFor(a: Analysis): { line: number; message: string; name?: string; value?: true; warning?: true }[] {
   if (!a.version) return [];
+  // the file's own outcome where C gives none: a finding about the file, not a gap of gup-lens
+  const stops = planStopsOf(a).map((st) => ({ line: st.line - 1, message: `gup-lens: ${st.why}; the call stops there (${st.runs.slice(0, 3).join(', ')}${st.runs.length > 3 ? ` and ${st.runs.length - 3} more` : ''}).`, warning: true as const }));
   const at = new Map<string, { line: number; arches: ArchId[]; assumed?: boolean }>();
   const add = (what: string, line: number, arch: ArchId, assumed?: boolean) => {
     const x = at.get(what) ?? { line, arches: [], assumed };
@@ -97,7 +99,7 @@ export function diagnosticsFor(a: Analysis): { line: number; message: string; na
     for (const [name, line] of fv?.source?.program.assumed ?? []) add(`call to ${name}()`, line, arch, true);
     for (const [what, line] of fv?.source?.program.zeroFields ?? []) add(what, line, arch, true);
   }
-  return [...at].map(([what, x]) => {
+  return [...stops, ...[...at].map(([what, x]) => {
     const s = stubbable(what);
     const name = s?.call ? s.name : undefined;
     // a name read as a value (a header's global or constant, a static key of another file): a stub gives it one
@@ -113,7 +115,7 @@ export function diagnosticsFor(a: Analysis): { line: number; message: string; na
       ? `gup-lens: ${what.replace(/^identifier /, '')} is not bound by the census or the tree's headers: runs that reach it on ${where} stop here and the model runs instead. A quick fix can give it a value in this workspace.`
       : `gup-lens: ${what} is not bound by the census or the tree's headers: runs that reach it on ${where} stop here and the model runs instead.`;
     return { line: x.line - 1, message, ...(name && { name }), ...(valued && { name: valued, value: true as const }) };
-  });
+  })];
 }
 
 function hasEntry(v: SourceVersion): boolean {

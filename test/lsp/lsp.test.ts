@@ -570,6 +570,25 @@ describe('unknown names as diagnostics, with a quick fix', () => {
     expect(latest(u)!.find((x) => x.range.start.line === at)!.message).toMatch(/runs that reach it on .* stop here and the model runs instead/);
   }, 30_000);
 
+  it("a local the file's own code reads before anything set it: a warning on that line, naming the local and the runs that met it (a bug whatever the caller passes)", async () => {
+    const u = 'file:///fixtures/eras/uninit/gup.c';
+    const early = text.replace('\thd = pmd_page(seen);\n\tpg = hd + ((va & ~PMD_MASK) >> PAGE_SHIFT);', '\tpg = hd + ((va & ~PMD_MASK) >> PAGE_SHIFT);\n\thd = pmd_page(seen);');
+    expect(early).not.toBe(text);
+    const at = lineOf(early, 'pg = hd + ((va');
+    await open(u, early);
+    await lenses(u);
+    await until(() => !!latest(u)?.some((d) => d.range.start.line === at), 20_000);
+    const d = latest(u)!.find((x) => x.range.start.line === at)! as Diag & { severity?: number };
+    expect(d.message).toMatch(new RegExp(`^gup-lens: line ${at + 1} read hd before anything set it \\(an uninitialised local has no value in C\\); the call stops there \\(thp-pmd on `));
+    expect(d.severity).toBe(2);
+    // the file as written has none
+    const ok = 'file:///fixtures/eras/uninit-ok/gup.c';
+    await open(ok, text);
+    await lenses(ok);
+    await until(() => latest(ok) !== undefined, 20_000);
+    expect(latest(ok)!.some((x) => /before anything set it/.test(x.message))).toBe(false);
+  }, 30_000);
+
   it('a global of a header the tree does not give: runs stop there, and the quick fix gives it 0 or 1', async () => {
     const u = 'file:///fixtures/eras/global/gup.c';
     await open(u, text.replace('vendor_gup_account(current, nr_pages);', 'if (vendor_gup_disabled)\n\t\treturn 0;'));
