@@ -20,6 +20,7 @@ import { SLOW_PATH } from '../../emulator/interp/kapi/slow';
 import { reachableFunctions } from '../../emulator/interp/prune';
 import { FnSink } from '../../emulator/trace/buffer';
 import { stoppedWhy } from '../../emulator/trace/describe';
+import { type Stop, Stops } from './stops';
 import { roots, type SourceVersion } from '../../emulator/interp/source-version';
 
 export interface Analysis {
@@ -254,8 +255,7 @@ async function makePlan(a: Analysis, arch: ArchId, only?: string[]): Promise<Map
   const ran = new Map<string, Set<string> | Error>();
   const version = source ?? a.version;
   // a whole plan's stops are kept (a plan of a few functions, as a review asks for, sees only some runs)
-  const stops: { line: number; why: string; run: string }[] = [];
-  if (!only) (planStops.get(a) ?? planStops.set(a, new Map()).get(a)!).set(arch, stops);
+  const stops = only ? undefined : (planStops.get(a) ?? planStops.set(a, new Stops()).get(a)!);
   // which functions a scenario runs: its steps go to a sink that keeps only their names (a 1 GiB walk makes millions)
   const executed = (sc: Scenario): Set<string> | Error => {
     let r = ran.get(sc.id);
@@ -265,7 +265,7 @@ async function makePlan(a: Analysis, arch: ArchId, only?: string[]): Promise<Map
         const res = replay({ arch, version, scenario: sc, trace: true, sink, deltas: false }).result;
         // the file's own code read a local nothing had set: a bug whatever the caller passes, which the
         // diagnostics show (a walk past its range is the scenario's input as much as the code: it stays in the replay)
-        if (source && res.uninit) stops.push({ line: res.uninit.line, why: stoppedWhy(res)!, run: `${sc.id} on ${arch}` });
+        if (source && res.uninit) stops?.add(res.uninit.line, stoppedWhy(res)!, `${sc.id} on ${arch}`);
         r = sink.fns;
       } catch (e) {
         r = formatted(e as Error);
@@ -294,18 +294,11 @@ async function makePlan(a: Analysis, arch: ArchId, only?: string[]): Promise<Map
   return out;
 }
 
-/** Where the plans' runs of the file's own code read a local nothing had set (C gives it no value), by line, over the arches planned so far. */
-export function planStopsOf(a: Analysis): { line: number; why: string; runs: string[] }[] {
-  const byLine = new Map<number, { why: string; runs: string[] }>();
-  for (const list of planStops.get(a)?.values() ?? []) {
-    for (const st of list) {
-      const x = byLine.get(st.line) ?? byLine.set(st.line, { why: st.why, runs: [] }).get(st.line)!;
-      x.runs.push(st.run);
-    }
-  }
-  return [...byLine].sort(([x], [y]) => x - y).map(([line, x]) => ({ line, ...x }));
+/** Where the plans' runs of the file's own code read a local nothing had set (C gives it no value), over the arches planned so far. */
+export function planStopsOf(a: Analysis): Stop[] {
+  return planStops.get(a)?.list() ?? [];
 }
-const planStops = new WeakMap<Analysis, Map<ArchId, { line: number; why: string; run: string }[]>>();
+const planStops = new WeakMap<Analysis, Stops>();
 
 export interface RaceClaim {
   race: RaceScenario;

@@ -20,6 +20,7 @@ import { stoppedWhy } from '../../emulator/trace/describe';
 import { analyze } from './analyze';
 import { archesOf } from './fingerprint';
 import { fileVersion } from './source';
+import { type Stop, Stops } from './stops';
 
 export interface FunctionCoverage {
   name: string;
@@ -38,7 +39,7 @@ export interface FunctionCoverage {
   /** every decision outcome, run or not (VS Code's branch coverage) */
   decisions: { line: number; outcome: 'true' | 'false'; run: boolean }[];
   /** where a run stopped inside it (the code's own outcome, or a construct the interpreter does not know): why the lines after are not reached */
-  stops: { line: number; why: string; by: string[] }[];
+  stops: Stop[];
 }
 
 export interface FileCoverage {
@@ -78,15 +79,9 @@ export async function fileCoverage(file: string, text: string, opts: CoverageOpt
   const reached = new Set<string>();
   /** functions some arch's configuration compiles in (an #ifdef for another arch's page tables leaves them out) */
   const active = new Set<string>();
-  /** where runs stopped, by line: why, and which runs */
-  const stopped = new Map<number, { why: string; by: Set<string> }>();
-  const noteStop = (line: number | undefined, why: string, by: string) => {
-    if (line === undefined) return;
-    const x = stopped.get(line) ?? stopped.set(line, { why, by: new Set() }).get(line)!;
-    x.by.add(by);
-  };
-  const stopOf = (e: unknown, by: string) => {
-    if (e instanceof Unsupported) noteStop(e.line, `stopped: ${e.what}`, by);
+  const stops = new Stops();
+  const stopOf = (e: unknown, run: string) => {
+    if (e instanceof Unsupported) stops.add(e.line, `stopped: ${e.what}`, run);
   };
   for (const arch of archesOf(text, file).arches) {
     let src: SourceVersion | undefined;
@@ -166,7 +161,7 @@ export async function fileCoverage(file: string, text: string, opts: CoverageOpt
       try {
         const r = replay({ arch, version, scenario: sc }).result;
         const why = stoppedWhy(r);
-        if (why) noteStop(r.uninit?.line ?? r.overrun?.line, why, scenario);
+        if (why) stops.add(r.uninit?.line ?? r.overrun?.line, why, scenario);
       } catch (e) {
         // not applicable here, or code it cannot run: what ran until then counts, and where it stopped is said
         stopOf(e, scenario);
@@ -224,7 +219,7 @@ export async function fileCoverage(file: string, text: string, opts: CoverageOpt
         ranBy,
         statements: [...ls].sort((x, y) => x - y),
         decisions: all.sort((x, y) => x.line - y.line),
-        stops: [...stopped].filter(([l]) => l > f.startLine && l <= f.endLine + 1).sort(([x], [y]) => x - y).map(([line, x]) => ({ line, why: x.why, by: [...x.by].sort() })),
+        stops: stops.list(f.startLine + 1, f.endLine + 1),
       };
     });
   const counted = functions.filter((f) => !f.unreachable);

@@ -336,10 +336,10 @@ export function startServer(connection: Connection): void {
     if (!doc || !settings.hover) return null;
     const lineText = doc.getText({ start: { line: p.position.line, character: 0 }, end: { line: p.position.line + 1, character: 0 } });
     const word = wordAt(lineText, p.position.character);
-    // a word no version defines gets no hover: no need to wait for the document's (re)parse
     // where the walk falls back, in a file of GUP-fast code: the emulator's slow path, not this definition or call
     const slow = word ? slowPathHover(word) : undefined;
     if (slow) return (await analysisOf(doc))?.version ? { contents: { kind: MarkupKind.Markdown, value: slow } } : null;
+    // a word no version defines gets no hover: no need to wait for the document's (re)parse
     if (!isGupName(word) && !(word && ownFns.get(doc.uri)?.has(word))) {
       // once coverage has run: which scenarios run this line
       const cov = await readyCoverage(doc);

@@ -128,7 +128,7 @@ describe('coverage', () => {
     const c = await fileCoverage('mm/gup.c', early, { races: false });
     const at = lineOf(early, 'pg = hd + ((va');
     const huge = c.functions.find((f) => f.name === 'gup_huge_pmd')!;
-    expect(huge.stops).toEqual([{ line: at, why: `line ${at} read hd before anything set it (an uninitialised local has no value in C)`, by: expect.arrayContaining(['thp-pmd on arm64']) }]);
+    expect(huge.stops).toEqual([{ line: at, why: `line ${at} read hd before anything set it (an uninitialised local has no value in C)`, runs: expect.arrayContaining(['thp-pmd on arm64']) }]);
     // the file as written stops nowhere there
     expect((await fileCoverage('mm/gup.c', g49, { races: false })).functions.find((f) => f.name === 'gup_huge_pmd')!.stops).toEqual([]);
     // a vendor call whose value the walk needs: the runs that reach it stop there, named
