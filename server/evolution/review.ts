@@ -22,6 +22,7 @@ import { SCENARIOS } from '../../emulator/scenarios';
 import { replayOutcome } from '../analysis/check';
 import { RACES } from '../../emulator/scenarios/races';
 import type { Step } from '../../emulator/trace/types';
+import { stoppedWhy } from '../../emulator/trace/describe';
 import { analyze, archesFor, gupCensusOf, planFunction, replayFunction, type FileReq } from '../analysis/analyze';
 import { bdiffMarkdown, behaviourDiff } from './bdiff';
 import { archesOf, mentionsGup } from '../analysis/fingerprint';
@@ -321,7 +322,8 @@ async function replaySummary(text: string, req: FileReq, fn: string, arches: Arc
     }
     const res = r.replay!.result;
     const refs = r.replay!.deltas.reduce((s, d) => s + d.refcount, 0);
-    out[arch] = `${r.scenario.id}: nr=${res.nr}${res.slowPath ? `, slow path after ${res.fastNr}` : ''}, refs ${refs >= 0 ? '+' : ''}${refs} (${r.engine === 'source' ? 'its own code' : `model ${a.version?.id}${r.unsupported ? `; its code stopped: ${r.unsupported.what} at line ${r.unsupported.line}` : ''}`})`;
+    const stopped = stoppedWhy(res);
+    out[arch] = `${r.scenario.id}: nr=${res.nr}${res.slowPath ? `, slow path after ${res.fastNr}` : ''}, refs ${refs >= 0 ? '+' : ''}${refs}${stopped ? `; ${stopped}` : ''} (${r.engine === 'source' ? 'its own code' : `model ${a.version?.id}${r.unsupported ? `; its code stopped: ${r.unsupported.what} at line ${r.unsupported.line}` : ''}`})`;
   }
   return out;
 }

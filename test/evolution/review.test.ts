@@ -179,6 +179,21 @@ describe('patch review', () => {
     expect(git(dir, 'status', '--porcelain')).toBe('');
   }, 60_000);
 
+  it('a fix that sets a local before its first read (the 4.4.y gup_huge_pud bug, in a 4.9-shaped file): each side says why it stopped, and the scenario it changes is listed', async () => {
+    const G49 = fixture('eras/gup-4.9-shape.c');
+    const early = G49.replace('\thd = pmd_page(seen);\n\tpg = hd + ((va & ~PMD_MASK) >> PAGE_SHIFT);', '\tpg = hd + ((va & ~PMD_MASK) >> PAGE_SHIFT);\n\thd = pmd_page(seen);');
+    expect(early).not.toBe(G49);
+    const { dir, mail } = treeWithPatch(early, G49, 'mm/gup: take the head before its first use in gup_huge_pmd');
+    const p = (await review(mail, { tree: dir, arches: ['arm64'], races: true, maxStates: 2_000 })).patches[0];
+    const at = early.split('\n').findIndex((l) => l.includes('pg = hd + ((va')) + 1;
+    const huge = p.functions.find((f) => f.name === 'gup_huge_pmd')!;
+    expect(huge.before?.arm64).toMatch(new RegExp(`^thp-pmd: nr=0, refs \\+0; line ${at} read hd before anything set it .*\\(its own code\\)$`));
+    expect(huge.after?.arm64).toMatch(/^thp-pmd: nr=512, refs \+512 \(its own code\)$/);
+    expect(p.behaviour).toContainEqual(expect.objectContaining({ scenario: 'thp-pmd', arch: 'arm64', before: expect.stringContaining(`uninit(hd@${at})`) }));
+    // a race that walks the huge pmd met the same read before, and meets none after
+    expect(p.races.find((x) => x.scenario === 'race-pmd-changed')).toMatchObject({ before: 'violation', after: 'ok', flip: 'fixed' });
+  }, 60_000);
+
   it('6.1 READ_ONCE pmd -> pmdp_get_lockless, found by base-commit, then (HEAD moved on) by the newest tag: race-pae-torn-pmd fixed on x86-pae', async () => {
     const { dir, mail, base } = treeWithPatch(V61, V62, 'mm/gup: read pmds without tearing them');
     // HEAD moves on to a text the patch no longer applies to
