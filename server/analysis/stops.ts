@@ -27,3 +27,8 @@ export class Stops {
       .map(([line, x]) => ({ line, why: x.why, runs: [...x.runs].sort() }));
   }
 }
+
+/** A stop in words: its line (where the reason does not already say it), then why. */
+export function stopText(st: Stop): string {
+  return `${st.why.includes(`line ${st.line}`) ? '' : `line ${st.line}: `}${st.why}`;
+}

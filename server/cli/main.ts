@@ -16,6 +16,7 @@ import { parseStubs, stubHint, type Stubs } from '../../emulator/interp/kapi/stu
 import { check } from '../analysis/check';
 import { archesOf } from '../analysis/fingerprint';
 import { fileCoverage } from '../analysis/coverage';
+import { stopText } from '../analysis/stops';
 import { treeRoot } from '../analysis/headers';
 import { isGitTree, review, type PatchReview } from '../evolution/review';
 import { sweep } from '../evolution/sweep';
@@ -557,7 +558,7 @@ export async function cmdCoverage(a: { file: string; json: boolean; stub?: strin
     }
     out(`  ${f.name.padEnd(30)} lines ${f.lines.run}/${f.lines.total}, decision outcomes ${f.branches.run}/${f.branches.total}${f.missed.length ? `; not reached: ${f.missed.slice(0, 6).map((m) => `${m.line} ${m.outcome}`).join(', ')}${f.missed.length > 6 ? ', …' : ''}` : ''}`);
     // why the lines after a stop are not reached
-    for (const st of f.stops) out(`  ${''.padEnd(30)} runs stop${st.why.includes(`line ${st.line}`) ? '' : ` at line ${st.line}`}: ${st.why} (${st.runs.slice(0, 3).join(', ')}${st.runs.length > 3 ? ` and ${st.runs.length - 3} more` : ''})`);
+    for (const st of f.stops) out(`  ${''.padEnd(30)} runs stop: ${stopText(st)} (${st.runs.slice(0, 3).join(', ')}${st.runs.length > 3 ? ` and ${st.runs.length - 3} more` : ''})`);
   }
   out(`${c.file}: ${c.summary.branches.run} of ${c.summary.branches.total} decision outcomes (${c.summary.percent}%)`);
 }

@@ -34,6 +34,7 @@ import {
 import { diagnosticsFor, forgetLenses, hoverFor, lensesFor, replayView, slowPathHover, wordAt } from './views';
 import { forgetPatch, isPatchDocument, patchLenses } from './patch-lenses';
 import { fileCoverage, type FileCoverage } from '../analysis/coverage';
+import { stopText } from '../analysis/stops';
 import { isGupName } from '../analysis/fingerprint';
 
 /** Files larger than this are not analysed (mm/gup.c is about 100 KB). */
@@ -271,7 +272,7 @@ export function startServer(connection: Connection): void {
       line: f.line - 1,
       title: `Coverage: ${f.branches.run} of ${f.branches.total} decision outcomes, ${f.lines.run} of ${f.lines.total} lines`,
       command: CLIENT_COMMANDS.showText,
-      args: [{ title: f.name, text: `${f.name}: ${f.branches.run} of ${f.branches.total} decision outcomes exercised by the catalog${f.missed.length ? `; never: ${f.missed.map((m) => `line ${m.line} ${m.outcome}`).join(', ')}` : ''}` }],
+      args: [{ title: f.name, text: `${f.name}: ${f.branches.run} of ${f.branches.total} decision outcomes exercised by the catalog${f.missed.length ? `; never: ${f.missed.map((m) => `line ${m.line} ${m.outcome}`).join(', ')}` : ''}${f.stops.length ? `; runs stop: ${f.stops.map((st) => `${stopText(st)} (${st.runs.length} run${st.runs.length > 1 ? 's' : ''})`).join('; ')}` : ''}` }],
     }));
     const fnLenses = await lensesFor(a, doc.uri, refresh);
     // plans ready in time compiled the file on the way: what it lacks is known now (a repeat is not sent)

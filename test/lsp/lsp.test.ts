@@ -430,6 +430,19 @@ describe('coverage of an open file by the whole catalog', () => {
     const h = await hover(u, ran - 1, 1);
     expect((h!.contents as { value: string }).value).toMatch(/^\*\*gup-lens coverage\*\*: run by `[a-z0-9-]+ on (x86-64|x86-pae|arm-lpae|arm64)`/);
   }, 60_000);
+
+  it("a function runs stop in (a read of a local nothing set): its Coverage lens's text says where and why, beside what was never reached", async () => {
+    const g49 = fixture('eras/gup-4.9-shape.c');
+    const early = g49.replace('\thd = pmd_page(seen);\n\tpg = hd + ((va & ~PMD_MASK) >> PAGE_SHIFT);', '\tpg = hd + ((va & ~PMD_MASK) >> PAGE_SHIFT);\n\thd = pmd_page(seen);');
+    expect(early).not.toBe(g49);
+    const u = 'file:///coverage/early/gup.c';
+    await open(u, early);
+    await conn.sendRequest('workspace/executeCommand', { command: 'gup-lens.server.coverage', arguments: [{ uri: u }] });
+    const at = lineOf(early, 'static int gup_huge_pmd(');
+    const lens = (await lenses(u)).find((l) => l.range.start.line === at && /^Coverage: /.test(l.command!.title))!;
+    const shown = (lens.command!.arguments![0] as { text: string }).text;
+    expect(shown).toMatch(new RegExp(`; runs stop: line ${lineOf(early, 'pg = hd + ((va') + 1} read hd before anything set it \\(an uninitialised local has no value in C\\) \\(\\d+ runs?\\)$`));
+  }, 60_000);
 });
 
 describe.skipIf(!existsSync(corpus))('a patch under review (the 2013 ARM RFC as mailed)', () => {
