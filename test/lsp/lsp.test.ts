@@ -37,6 +37,13 @@ async function open(uri: string, text: string, languageId = 'c'): Promise<void> 
 const lenses = (uri: string) => conn.sendRequest<CodeLens[]>('textDocument/codeLens', { textDocument: { uri } });
 const hover = (uri: string, line: number, character: number) => conn.sendRequest<Hover | null>('textDocument/hover', { textDocument: { uri }, position: { line, character } });
 const lineOf = (text: string, needle: string) => text.split('\n').findIndex((l) => l.includes(needle));
+/** Open a document, wait for its lenses, and hover `word` on the line holding `needle`: the hover's markdown. */
+async function hoverText(u: string, text: string, needle: string, word: string): Promise<string> {
+  await open(u, text);
+  await lenses(u);
+  const line = lineOf(text, needle);
+  return ((await hover(u, line, text.split('\n')[line].indexOf(word) + 2))!.contents as { value: string }).value;
+}
 
 beforeAll(async () => {
   if (!existsSync(serverJs)) throw new Error('dist/server.js is missing: run `npm run build` first');
@@ -219,11 +226,7 @@ describe('the language server over stdio', () => {
 
   it("hover's races: the model's claims that can meet this file's code (a 4.5+ file has no splitting bit for the pre-4.5 split race), each link exploring the file's own code", async () => {
     const u = 'file:///eras/gup-4.9-hover.c';
-    const text = fixture('eras/gup-4.9-shape.c');
-    await open(u, text);
-    await lenses(u);
-    const line = lineOf(text, 'static int gup_huge_pmd(');
-    const md = ((await hover(u, line, text.split('\n')[line].indexOf('gup_huge_pmd') + 2))!.contents as { value: string }).value;
+    const md = await hoverText(u, fixture('eras/gup-4.9-shape.c'), 'static int gup_huge_pmd(', 'gup_huge_pmd');
     expect(md).toMatch(/### gup_huge_pmd — `generic-2014`/);
     expect(md).toMatch(/\*\*Races\*\* \(`generic-2014`'s, those that can meet this file's code/);
     expect(md).toMatch(/fixes: .*race-table-free/);
@@ -235,12 +238,7 @@ describe('the language server over stdio', () => {
   });
 
   it('hover on a call into the slow path (or on a definition of one) says it is the built-in slow path, not the file\'s code; the same name in a file without GUP-fast code gets none', async () => {
-    const u = 'file:///eras/gup-5.10-slow.c';
-    const text = fixture('eras/gup-5.10-shape.c');
-    await open(u, text);
-    await lenses(u);
-    const line = lineOf(text, 'slow = __gup_longterm_unlocked(');
-    const md = ((await hover(u, line, text.split('\n')[line].indexOf('__gup_longterm_unlocked') + 3))!.contents as { value: string }).value;
+    const md = await hoverText('file:///eras/gup-5.10-slow.c', fixture('eras/gup-5.10-shape.c'), 'slow = __gup_longterm_unlocked(', '__gup_longterm_unlocked');
     expect(md).toMatch(/^### __gup_longterm_unlocked — slow path: built-in/);
     expect(md).toMatch(/what it falls back to is the emulator's model of GUP under mmap_lock .* not this file's definition/);
     const other = 'file:///driver/pin.c';
@@ -256,18 +254,11 @@ describe('the language server over stdio', () => {
     const text = fixture('eras/gup-5.10-shape.c');
     const file = join(dir, 'mm/gup.c');
     writeFileSync(file, text);
-    const u = pathToFileURL(file).toString();
-    await open(u, text);
-    await lenses(u);
-    const line = lineOf(text, 'static int gup_huge_pmd(');
-    const md = ((await hover(u, line, text.split('\n')[line].indexOf('gup_huge_pmd') + 2))!.contents as { value: string }).value;
+    const md = await hoverText(pathToFileURL(file).toString(), text, 'static int gup_huge_pmd(', 'gup_huge_pmd');
     expect(md).toMatch(/This file: \*\*5\.10\.44 \(its tree's Makefile; the code of 5\.11–5\.17, backported to 5\.10\.y\)\*\*/);
     expect(md).toMatch(/· model \(the nearest to its backports' code; the file's own release is older\): /);
     // the same code with no tree to place it: its model is its release's
-    const bare = 'file:///eras/gup-5.10-bare.c';
-    await open(bare, text);
-    await lenses(bare);
-    const md2 = ((await hover(bare, line, text.split('\n')[line].indexOf('gup_huge_pmd') + 2))!.contents as { value: string }).value;
+    const md2 = await hoverText('file:///eras/gup-5.10-bare.c', text, 'static int gup_huge_pmd(', 'gup_huge_pmd');
     expect(md2).toMatch(/\) · model: /);
   });
 
