@@ -319,14 +319,27 @@ export interface ExploreOptions {
   maxSteps?: number;
 }
 
+/** What a state's hash was made of when it was first reached: each actor's history hash and the machine's two digests. */
+export interface Known {
+  hs: number[];
+  map: number;
+  tables: number;
+}
+
+export function knownOf(w: World): Known {
+  return { hs: w.actors.map((a) => a.h), map: w.m.mem.mapDigest, tables: w.m.mem.tablesDigest };
+}
+
 /**
  * The world a schedule leads to, for the explorer: the same state as replaySchedule's, without
- * the trace or the per-step hashing (each actor's history hash is handed over from when the
- * state was first reached). The prefix is known to be free of violations. A lean world goes on
- * hashing its steps in its sinks (the explorer's own); otherwise it records them from here on.
+ * the trace or any hashing (each actor's history hash and the machine's digests are handed over
+ * from when the state was first reached). The prefix is known to be free of violations. A lean
+ * world goes on hashing its steps in its sinks (the explorer's own); otherwise it records them
+ * from here on.
  */
-export function rebuild(sc: WorldSpec, run: RaceRun, schedule: number[], hs: number[], lean = false): World {
+export function rebuild(sc: WorldSpec, run: RaceRun, schedule: number[], known: Known, lean = false): World {
   const w = makeWorld(sc, run, true);
+  w.m.mem.pauseDigests();
   for (const a of w.actors) {
     a.k.quiet = true;
     (a.k.sink as HashSink).off = true;
@@ -345,11 +358,12 @@ export function rebuild(sc: WorldSpec, run: RaceRun, schedule: number[], hs: num
   w.actors.forEach((a, j) => {
     const sink = a.k.sink as HashSink;
     a.until = sink.until;
-    a.h = sink.h = hs[j];
+    a.h = sink.h = known.hs[j];
     sink.off = false;
     a.k.quiet = false;
     if (!lean) a.k.sink = a.steps;
   });
+  w.m.mem.resumeDigests(known.map, known.tables);
   w.partial = true;
   return w;
 }
@@ -371,8 +385,8 @@ interface Item {
   turn: Turn | null;
   /** the world the schedule led to, still live (handed to the first child) */
   w: World;
-  /** each actor's history hash in that world */
-  hs: number[];
+  /** what its hash was made of (a rebuild of it takes these over) */
+  known: Known;
 }
 
 /** The one actor that can move, or -1 when none or several can. */
@@ -393,7 +407,7 @@ export function explore(sc: RaceScenario, run: RaceRun, opts: ExploreOptions = {
   const seen = new DigestSet();
   const root = makeWorld(sc, run, true);
   // breadth-first: work items by schedule length, shortest first
-  const buckets = new Map<number, Item[]>([[0, [{ turn: null, w: root, hs: root.actors.map((a) => a.h) }]]]);
+  const buckets = new Map<number, Item[]>([[0, [{ turn: null, w: root, known: knownOf(root) }]]]);
   let states = 0;
   let interleavings = 0;
   let cut = false;
@@ -428,7 +442,7 @@ export function explore(sc: RaceScenario, run: RaceRun, opts: ExploreOptions = {
           break;
         }
         // the first child takes the parent's world over; the others rebuild it
-        const w = live ?? rebuild(sc, run, (sched ??= scheduleOf(item.turn)), item.hs, true);
+        const w = live ?? rebuild(sc, run, (sched ??= scheduleOf(item.turn)), item.known, true);
         live = undefined;
         let turn: Turn = { prev: item.turn, actor: i, len: len + 1 };
         states++;
@@ -455,7 +469,7 @@ export function explore(sc: RaceScenario, run: RaceRun, opts: ExploreOptions = {
         const h = hashWorld(w);
         if (!seen.add(h)) continue;
         const list = buckets.get(turn.len) ?? [];
-        list.push({ turn, w, hs: w.actors.map((a) => a.h) });
+        list.push({ turn, w, known: knownOf(w) });
         buckets.set(turn.len, list);
       }
     }

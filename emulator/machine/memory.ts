@@ -108,6 +108,8 @@ export class PhysMem {
    */
   mapDigest = 0;
   private digesting = false;
+  /** digests not kept for now (pauseDigests): a rebuild replays writes towards a state whose digests are known */
+  private paused = false;
   private tables: (TableWords | undefined)[] = [];
   /** the tables array itself is shared with a copy (most frames hold no table, and a 1 GiB layout has 262,144 of them): copied at the first change */
   private tablesShared = false;
@@ -164,6 +166,37 @@ export class PhysMem {
     this.digesting = true;
   }
 
+  /**
+   * Stop keeping both digests until resumeDigests hands back their values. The explorer's
+   * rebuild replays a schedule to a state it has already hashed: hashing every write again (a
+   * THP split's 512 frames, on every rebuild) would only arrive at the digests it already has.
+   */
+  pauseDigests(): void {
+    this.paused = true;
+  }
+
+  /** Keep the digests again, from these values (the state's, when it was first reached). */
+  resumeDigests(map: number, tables: number): void {
+    this.paused = false;
+    this.mapDigest = map;
+    this.tablesDigest = tables;
+  }
+
+  /** The table words' digest from scratch (a test holds tablesDigest to it). */
+  tablesDigestFromScratch(): number {
+    let h = 0;
+    for (let i = 0; i < this.top; i++) {
+      const t = this.tables[i];
+      if (!t) continue;
+      for (let c = 0; c < CHUNKS; c++) {
+        const chunk = t[c];
+        if (chunk === ZERO_CHUNK) continue;
+        for (let j = 0; j <= CHUNK_MASK; j++) if (chunk[j] !== 0) h ^= wordHash(i, (c << CHUNK_SHIFT) + j, chunk[j] >>> 0);
+      }
+    }
+    return h;
+  }
+
   /** The memmap digest from scratch (a test holds mapDigest to it). */
   digestFromScratch(): number {
     let h = 0;
@@ -187,7 +220,7 @@ export class PhysMem {
   private write(chunk: number[], c: number, j: number, v: number): void {
     const old = chunk[j];
     if (old === v) return; // a fresh page's zero fields, mostly: no digest to move
-    if (this.digesting) this.mapDigest ^= mapHash(j, c, old) ^ mapHash(j, c, v);
+    if (this.digesting && !this.paused) this.mapDigest ^= mapHash(j, c, old) ^ mapHash(j, c, v);
     chunk[j] = v;
   }
 
@@ -274,7 +307,7 @@ export class PhysMem {
     }
     if (this.tables[i]) {
       const old = this.words(this.basePfn + i);
-      for (let w = 0; w < TABLE_WORDS; w++) if (old[w] !== 0) this.tablesDigest ^= wordHash(i, w, old[w]);
+      if (!this.paused) for (let w = 0; w < TABLE_WORDS; w++) if (old[w] !== 0) this.tablesDigest ^= wordHash(i, w, old[w]);
       this.onDropTable?.(this.basePfn + i, old);
     }
     this.put(F.used, i, 0);
@@ -420,10 +453,9 @@ export class PhysMem {
     v >>>= 0;
     const old = chunk[word & CHUNK_MASK] >>> 0;
     if (old === v) return;
-    if (old !== 0) this.tablesDigest ^= wordHash(i, word, old);
-    else this.add(F.used, i, 1);
-    if (v !== 0) this.tablesDigest ^= wordHash(i, word, v);
-    else this.add(F.used, i, -1);
+    if (old === 0) this.add(F.used, i, 1);
+    else if (v === 0) this.add(F.used, i, -1);
+    if (!this.paused) this.tablesDigest ^= (old !== 0 ? wordHash(i, word, old) : 0) ^ (v !== 0 ? wordHash(i, word, v) : 0);
     chunk[word & CHUNK_MASK] = v | 0;
   }
 
@@ -439,6 +471,7 @@ export class PhysMem {
     const t = this.ownedList(i);
     let own = this.own.get(i) ?? 0;
     let digest = this.tablesDigest;
+    const hashing = !this.paused;
     let used = this.at(F.used, i);
     for (let w = word0; w < word0 + count; ) {
       const c = w >> CHUNK_SHIFT;
@@ -460,10 +493,9 @@ export class PhysMem {
         const v = src ? src[w - word0] >>> 0 : 0;
         was[w - word0] = o;
         if (o === v) continue;
-        if (o !== 0) digest ^= wordHash(i, w, o);
-        else used++;
-        if (v !== 0) digest ^= wordHash(i, w, v);
-        else used--;
+        if (o === 0) used++;
+        else if (v === 0) used--;
+        if (hashing) digest ^= (o !== 0 ? wordHash(i, w, o) : 0) ^ (v !== 0 ? wordHash(i, w, v) : 0);
         chunk[w & CHUNK_MASK] = v | 0;
       }
     }
@@ -524,6 +556,7 @@ export class PhysMem {
     this.mine.fill(0);
     c.mapDigest = this.mapDigest;
     c.digesting = this.digesting;
+    c.paused = this.paused;
     c.tables = this.tables;
     this.tablesShared = c.tablesShared = true;
     this.own.clear();

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { getArch } from '../../emulator/arch';
 import { DigestSet } from '../../emulator/explore/digests';
-import { enabled, hashWorld, makeWorld, rebuild, replaySchedule, stepActor, type World } from '../../emulator/explore/explore';
+import { enabled, hashWorld, knownOf, makeWorld, rebuild, replaySchedule, stepActor, type World } from '../../emulator/explore/explore';
 import { buildMachine, mapPmdByPtes } from '../../emulator/machine/builder';
 import type { Machine } from '../../emulator/machine/machine';
 import { makeKern } from '../../emulator/run/replay';
@@ -58,18 +58,24 @@ describe('a state rebuilt quietly (skipped scheduling points, no trace) or reach
           const prefix = full.slice(0, cut);
           const replayed = replaySchedule(sc, run, prefix);
           if (replayed.v) continue; // the explorer never rebuilds past a violation
-          const rebuilt = rebuild(sc, run, prefix, replayed.w.actors.map((a) => a.h));
+          const rebuilt = rebuild(sc, run, prefix, knownOf(replayed.w));
           expect(hashWorld(rebuilt), `seed ${seed}`).toBe(hashWorld(replayed.w));
+          // it replayed without hashing and took the digests over: they are the machine's as it is
+          expect(rebuilt.m.mem.mapDigest, `seed ${seed}`).toBe(rebuilt.m.mem.digestFromScratch());
+          expect(rebuilt.m.mem.tablesDigest, `seed ${seed}`).toBe(rebuilt.m.mem.tablesDigestFromScratch());
           // the explorer's own worlds hash their steps as they go: the same state, the same digest
           const lean = makeWorld(sc, run, true);
           for (const i of prefix) stepActor(lean, i);
           expect(hashWorld(lean), `lean, seed ${seed}`).toBe(hashWorld(replayed.w));
-          expect(hashWorld(rebuild(sc, run, prefix, replayed.w.actors.map((a) => a.h), true))).toBe(hashWorld(replayed.w));
+          expect(hashWorld(rebuild(sc, run, prefix, knownOf(replayed.w), true))).toBe(hashWorld(replayed.w));
           expect(rebuilt.actors.map((a) => a.done)).toEqual(replayed.w.actors.map((a) => a.done));
           expect(enabled(rebuilt)).toEqual(enabled(replayed.w));
           // and both go on the same way
           const rest = full.slice(cut).concat([0, 1, 0, 1, 0, 0, 1, 1, 0, 0, 0, 0]);
           expect(continueWith(rebuilt, rest)).toEqual(continueWith(replayed.w, rest));
+          // and keeps its digests from there on
+          expect(rebuilt.m.mem.mapDigest, `seed ${seed}, continued`).toBe(rebuilt.m.mem.digestFromScratch());
+          expect(rebuilt.m.mem.tablesDigest, `seed ${seed}, continued`).toBe(rebuilt.m.mem.tablesDigestFromScratch());
         }
       });
     }
