@@ -202,9 +202,11 @@ async function racesHere(a: Analysis, uri: string | undefined): Promise<{ has: R
   const arches = archesFor(a).arches;
   const own = new Map<ArchId, SourceVersion | undefined>();
   for (const arch of arches) own.set(arch, await fileVersion(a.text, { arch, version: a.version!.id, ...a.req }).then((fv) => fv.source, () => undefined));
-  if (![...own.values()].some(Boolean)) return { has, fixes, own: false };
+  // a claim on an arch this file's code is not for (another arch's own walker: none) is nothing to show here
+  const onArch = (c: RaceClaim) => arches.includes(c.run.arch);
+  if (![...own.values()].some(Boolean)) return { has: has.filter(onArch), fixes: fixes.filter(onArch), own: false };
   const fits = (c: RaceClaim) => {
-    if (!arches.includes(c.run.arch)) return false;
+    if (!onArch(c)) return false;
     const v = own.get(c.run.arch);
     if (!v) return true;
     try {
@@ -240,7 +242,7 @@ export async function hoverFor(a: Analysis, fn: string, uri?: string): Promise<s
   const { has, fixes, own } = await racesHere(a, uri);
   const link = (c: RaceClaim) => cmdLink(c.race.id, CLIENT_COMMANDS.explore, own ? { scenario: c.race.id, arch: c.run.arch, uri } : { scenario: c.race.id, version: v.id, arch: c.run.arch });
   if (has.length || fixes.length) {
-    lines.push('', own ? `**Races** (\`${v.id}\`'s, those that can meet this file's code; a link explores the file's own code)` : '**Races**');
+    lines.push('', own ? `**Races** (\`${v.id}\`'s, those that can meet this file's code; a link explores the file's own code)` : `**Races** (the \`${v.id}\` model's; a link explores the model)`);
     if (has.length) lines.push(`- known to have: ${has.map(link).join(', ')}`);
     if (fixes.length) lines.push(`- fixes: ${fixes.map(link).join(', ')}`);
   }

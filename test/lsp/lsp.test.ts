@@ -237,6 +237,12 @@ describe('the language server over stdio', () => {
     for (const l of links) expect(l).toMatchObject({ uri: u, scenario: expect.stringMatching(/^race-/) });
   });
 
+  it("hover on another arch's own walker (arch/s390/mm/gup.c): n/a on every arch, and no race of the model offered as if it were this file's", async () => {
+    const md = await hoverText('file:///tree/arch/s390/mm/gup.c', fixture('eras/gup-4.9-shape.c'), 'static int gup_huge_pmd(', 'gup_huge_pmd');
+    for (const arch of ['x86-64', 'PAE', 'ARM LPAE', 'arm64']) expect(md).toMatch(new RegExp(`- \\*\\*${arch}\\*\\*: n/a — this file is s390's own GUP-fast walker`));
+    expect(md).not.toMatch(/Races|command:gup-lens\.explore/);
+  });
+
   it('hover on a call into the slow path (or on a definition of one) says it is the built-in slow path, not the file\'s code; the same name in a file without GUP-fast code gets none', async () => {
     const md = await hoverText('file:///eras/gup-5.10-slow.c', fixture('eras/gup-5.10-shape.c'), 'slow = __gup_longterm_unlocked(', '__gup_longterm_unlocked');
     expect(md).toMatch(/^### __gup_longterm_unlocked — slow path: built-in/);
