@@ -12,6 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { getArch } from '../../emulator/arch';
 import { explore } from '../../emulator/explore/explore';
 import { stoppedCall } from '../../emulator/explore/invariants';
+import { builtin } from '../../emulator/interp/kapi';
 import { hugeLevelsOf } from '../../emulator/interp/kapi/pgtable';
 import { parseStubs } from '../../emulator/interp/kapi/stubs';
 import { UNSET, Unsupported } from '../../emulator/interp/runtime';
@@ -149,6 +150,28 @@ describe('the file of a tree nobody here has seen', () => {
     expect(got.every((r) => r[1] === 'source')).toBe(true);
     // a range past user space fails the check
     expect(got.find((r) => r[0] === 'past-task-size')?.[2]).toMatch(/ret=-14/);
+  });
+
+  it("try_get_compound_head, called where a header defines it (RHEL 7's pagemap.h for its arch/x86/mm/gup.c), answers as the lookup and speculative ref it replaces; an overflowed count gets no reference", async () => {
+    const V49 = readFileSync(join(FIX, 'eras/gup-4.9-shape.c'), 'utf8');
+    const lookup = 'hd = compound_head(pg);\n\t\tif (!page_cache_get_speculative(hd)) {';
+    expect(V49).toContain(lookup);
+    const header = V49.replace(lookup, 'hd = try_get_compound_head(pg, 1);\n\t\tif (!hd) {');
+    const runs = async (text: string) => (await checkText('mm/gup.c', text, { races: false, arches: ['x86-64', 'arm64'] })).arches.flatMap((a) => a.runs.map((r) => [a.arch, r.scenario, r.engine, r.outcome]));
+    const got = await runs(header);
+    expect(got).toEqual(await runs(V49));
+    expect(got.every((r) => r[2] === 'source')).toBe(true);
+    // the overflow check itself: a head whose count went negative gives NULL and takes nothing
+    const m = buildMachine(getArch('x86-64'), 'modern', { mappings: [{ kind: '4k', offset: 0, count: 1 }] });
+    const pfn = m.mem.alloc(0);
+    const k = makeKern(m, getVersion('generic-2014'), undefined, 'gup', 0, false);
+    const run = builtin('try_get_compound_head', getArch('x86-64'))!.run!;
+    const t = { k, sched: () => undefined } as unknown as Parameters<typeof run>[0];
+    expect(run(t, [pfn, 2])).toBe(pfn);
+    expect(m.refcount(pfn)).toBe(3);
+    m.mem.put(F.refcount, m.mem.idx(pfn), -5);
+    expect(run(t, [pfn, 1])).toBeNull();
+    expect(m.refcount(pfn)).toBe(-5);
   });
 
   it('runs past a vendor hook called for its effect, taking it as doing nothing and saying so; stops at one whose value it needs; a stub says what it does', () => {

@@ -198,6 +198,15 @@ function rawPageBuiltins(): Builtin[] {
     t.sched('ref', { pfn: h, ref: 1 });
     return 1;
   });
+  // 5.2 made it a static function of mm/gup.c (a file's own definition comes first); RHEL 7 has it in pagemap.h, for arch/x86/mm/gup.c
+  s('try_get_compound_head', 'page', 'refs references on the head unless its count is negative (overflowed) or zero: the head, or NULL', (t, [pg, n]) => {
+    const h = head(t, pg);
+    if (t.k.m.refcount(h) < 0) {
+      if (t.k.y) t.sched('ref', { pfn: h, note: 'refcount negative (overflowed): no reference taken' });
+      return null;
+    }
+    return addUnlessZero(t, h, N(n)) ? h : null;
+  });
   s('get_huge_page_tail', 'void', 'before 4.5: the pin a tail keeps for split_huge_page', (t, [pg]) => {
     tailPin(t.k, pg, scheme(t), 1);
     t.sched('ref', { pfn: pg, note: 'tail pin for split_huge_page' });
