@@ -38,6 +38,14 @@ export interface Lens {
  */
 export async function lensesFor(a: Analysis, uri: string, compiled?: () => void, waitMs = 1500): Promise<Lens[]> {
   const out: Lens[] = [];
+  if (!a.gupFunctions.length) {
+    // a gup.c without GUP-fast code (a 3.x tree's mm/gup.c: x86 walks with arch/x86/mm/gup.c) says so once; any other C file stays quiet
+    if (GUP_FILE.test(a.req.path ?? '')) {
+      const note = archesFor(a).note;
+      out.push({ line: 0, title: `gup-lens: no GUP-fast code in this file (get_user_pages_fast and its walkers)${note ? `; ${note}` : ''}`, command: '', args: [] });
+    }
+    return out;
+  }
   const all = Promise.all(ARCH_ORDER.map((arch) => planFunctions(a, arch)));
   let timer: NodeJS.Timeout | undefined;
   const plans = await Promise.race([all, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), waitMs)))]);
@@ -68,6 +76,9 @@ export async function lensesFor(a: Analysis, uri: string, compiled?: () => void,
   }
   return out;
 }
+
+/** A tree's GUP file: mm/gup.c, or an arch's own arch/<arch>/mm/gup.c. */
+const GUP_FILE = /(^|[\\/])(arch[\\/][\w-]+[\\/])?mm[\\/]gup\.c$/;
 
 /** Whether the arch's configuration compiles this definition in (an #else stub of the same name does not run there). */
 function compiledIn(a: Analysis, arch: ArchId, nameLine: number): boolean {

@@ -294,6 +294,24 @@ describe('the language server over stdio', () => {
     expect(at(await settled('file:///robust/cr.c'))).toEqual(at(lf));
   });
 
+  it("a tree's mm/gup.c without GUP-fast code (x86 walks with arch/x86/mm/gup.c): one label lens that says so and names the walker; the same text elsewhere stays quiet", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gup-tree-'));
+    mkdirSync(join(dir, 'mm'));
+    mkdirSync(join(dir, 'arch/x86/mm'), { recursive: true });
+    writeFileSync(join(dir, 'arch/x86/mm/gup.c'), fixture('eras/x86-2008-shape.c'));
+    const slow = 'long __get_user_pages(struct task_struct *tsk, struct mm_struct *mm, unsigned long start, unsigned long nr_pages)\n{\n\treturn 0;\n}\n';
+    const file = join(dir, 'mm/gup.c');
+    writeFileSync(file, slow);
+    const u = pathToFileURL(file).toString();
+    await open(u, slow);
+    const said = await lenses(u);
+    expect(said.map((l) => [l.range.start.line, l.command?.title, l.command?.command])).toEqual([
+      [0, 'gup-lens: no GUP-fast code in this file (get_user_pages_fast and its walkers); arch/x86/mm/gup.c in this tree is the GUP-fast walker of x86', ''],
+    ]);
+    await open('file:///x/slow.c', slow);
+    expect(await lenses('file:///x/slow.c')).toEqual([]);
+  });
+
   it('no lenses, no crash: a non-gup file, an empty file, garbage; over 4 MB, a lens that says why', async () => {
     const cases: [string, string][] = [
       ['file:///x/not-gup.c', fixture('not-gup.c')],
