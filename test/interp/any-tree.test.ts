@@ -152,6 +152,19 @@ describe('the file of a tree nobody here has seen', () => {
     expect(got.find((r) => r[0] === 'past-task-size')?.[2]).toMatch(/ret=-14/);
   });
 
+  it('a merge conflict left in the file (a tree mid-rebase) stops its runs there, named as one; other unreadable text is named as text the parser could not read', async () => {
+    const V61 = readFileSync(join(FIX, 'eras/gup-6.1-shape.c'), 'utf8');
+    const lines = V61.split('\n');
+    const at = lines.findIndex((x) => x.includes('pte_special'));
+    expect(at).toBeGreaterThan(0);
+    const conflicted = [...lines.slice(0, at), '<<<<<<< HEAD', lines[at], '=======', lines[at].replace('pte_special', 'pte_devmap'), '>>>>>>> 0123abcd (a change)', ...lines.slice(at + 1)].join('\n');
+    const stops = async (text: string) => (await checkText('mm/gup.c', text, { races: false, arches: ['x86-64'] })).arches[0].runs.flatMap((r) => (r.unsupported ? [`${r.unsupported.what}@${r.unsupported.line}`] : []));
+    const got = [...new Set(await stops(conflicted))];
+    expect(got).toEqual([`an unresolved merge conflict (<<<<<<<)@${at + 1}`]);
+    const garbled = [...lines.slice(0, at), '\t\t@@ stray $$ text ##', ...lines.slice(at)].join('\n');
+    expect([...new Set(await stops(garbled))]).toEqual([expect.stringMatching(new RegExp(`^text the C parser could not read \\(.*\\)@${at + 1}$`))]);
+  });
+
   it("try_get_compound_head, called where a header defines it (RHEL 7's pagemap.h for its arch/x86/mm/gup.c), answers as the lookup and speculative ref it replaces; an overflowed count gets no reference", async () => {
     const V49 = readFileSync(join(FIX, 'eras/gup-4.9-shape.c'), 'utf8');
     const lookup = 'hd = compound_head(pg);\n\t\tif (!page_cache_get_speculative(hd)) {';

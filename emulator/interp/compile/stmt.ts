@@ -330,7 +330,15 @@ export function statement(b: FB, n: CNode): void {
     case ';':
     case 'empty_statement':
       return;
+    case 'ERROR':
+      throw new Unsupported(unreadable(n.text), l);
     default:
       throw new Unsupported(`statement ${n.type} (${n.text.split('\n')[0].slice(0, 40)})`, l);
   }
+}
+
+/** A stretch the C parser could not read, in words: a merge conflict left in the file (a tree mid-rebase), or just text. */
+function unreadable(text: string): string {
+  const first = text.trimStart().split('\n')[0].slice(0, 40);
+  return /^(<{7}|={7}|>{7}|\|{7})( |$)/.test(first) ? `an unresolved merge conflict (${first})` : `text the C parser could not read (${first})`;
 }
