@@ -106,9 +106,17 @@ export function expr(b: FB, n: CNode): X {
       if (outs && named(outs).length) throw new Unsupported(`inline asm with outputs (${n.text.slice(0, 40)})`, l);
       return { t: VOID, ev: () => undefined, js: 'undefined' };
     }
+    case 'ERROR':
+      throw new Unsupported(unreadable(n.text), l);
     default:
       throw new Unsupported(`expression ${n.type} (${n.text.slice(0, 40)})`, l);
   }
+}
+
+/** A stretch the C parser could not read, in words: a merge conflict left in the file (a tree mid-rebase), or just text. */
+export function unreadable(text: string): string {
+  const first = text.trimStart().split('\n')[0].slice(0, 40);
+  return /^(<{7}|={7}|>{7}|\|{7})( |$)/.test(first) ? `an unresolved merge conflict (${first})` : `text the C parser could not read (${first})`;
 }
 
 /**

@@ -10,7 +10,7 @@ import { type CNode, field, fixedValue, type Label, line, named, notABranch } fr
 import { FB } from './builder';
 import { baseType, declarator, typeOfDescriptor } from './types';
 import { conv, scalarInit, zeroInit, zeroOf } from './values';
-import { constValue, expr, typeOnly } from './expr';
+import { constValue, expr, typeOnly, unreadable } from './expr';
 import { assumedNoop } from './calls';
 
 
@@ -335,10 +335,4 @@ export function statement(b: FB, n: CNode): void {
     default:
       throw new Unsupported(`statement ${n.type} (${n.text.split('\n')[0].slice(0, 40)})`, l);
   }
-}
-
-/** A stretch the C parser could not read, in words: a merge conflict left in the file (a tree mid-rebase), or just text. */
-function unreadable(text: string): string {
-  const first = text.trimStart().split('\n')[0].slice(0, 40);
-  return /^(<{7}|={7}|>{7}|\|{7})( |$)/.test(first) ? `an unresolved merge conflict (${first})` : `text the C parser could not read (${first})`;
 }
