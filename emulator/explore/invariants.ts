@@ -17,6 +17,7 @@ export type InvariantId =
   | 'unmapped-page-returned'
   | 'refcount-imbalance'
   | 'pin-overflow'
+  | 'refcount-wrap'
   | 'fork-pin-cow'
   | 'cow-reuse-leak'
   | 'numa-hint-skipped'
@@ -33,6 +34,7 @@ export const INVARIANTS: Record<InvariantId, string> = {
   'unmapped-page-returned': 'no page is returned that its address did not map at some moment of the call',
   'refcount-imbalance': 'refcounts and pincounts balance after the caller unpins (no leak, no page freed while mapped)',
   'pin-overflow': 'a pin never overflows the 32-bit refcount',
+  'refcount-wrap': 'no reference wraps a refcount past zero (2^32 references: a put would then free a page still in use; CVE-2019-11487)',
   'fork-pin-cow': "a page pinned for write is never left write-protected and shared by fork (the parent's next write would COW away from it)",
   'cow-reuse-leak': "a page GUP returned is never reused in place by another process's write fault (the caller would see that process's writes: CVE-2020-29374)",
   'numa-hint-skipped': 'GUP-fast never takes a page through a protnone (NUMA hinting) entry',
@@ -52,6 +54,7 @@ const FAULT_INVARIANT: Record<GhostFault['kind'], InvariantId> = {
   'read-freed-table': 'use-after-free-table',
   'refcount-underflow': 'refcount-imbalance',
   'refcount-overflow': 'pin-overflow',
+  'refcount-wrap': 'refcount-wrap',
   'pfn-outside-memory': 'unmapped-page-returned',
   'wild-page': 'wild-page',
   'torn-read': 'torn-read',
@@ -217,7 +220,8 @@ export function checkBalance(m: Machine): Violation | undefined {
     const f = mem.at(F.flags, i);
     if (f & (PG.free | PG.pagetable)) continue;
     const pfn = mem.basePfn + i;
-    const want = f & PG.tail ? 0 : maps[i] + (m.holds.get(pfn) ?? 0);
+    // a 32-bit count, as the kernel's atomic_t (billions of references held outside wrap it)
+    const want = f & PG.tail ? 0 : (maps[i] + (m.holds.get(pfn) ?? 0)) | 0;
     if (mem.at(F.refcount, i) !== want || mem.at(F.pincount, i) !== 0) {
       return {
         invariant: 'refcount-imbalance',

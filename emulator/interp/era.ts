@@ -86,6 +86,8 @@ export interface Placement {
   noThp: boolean;
   /** the fast walk is asked for write even for a read, so GUP breaks COW early (5.8, and its stable backports) */
   cowBreakReads: boolean;
+  /** GUP refuses a page whose refcount went negative (5.1's try_get_page, and the stable lines that took it): the slow path too */
+  overflowGuard: boolean;
 }
 
 /**
@@ -198,6 +200,8 @@ export function placeRelease(names: ReadonlySet<string>, text: string, tree?: st
   const noThp = !!before && rel(before) <= rel('2.6.38');
   const cowBreakReads = breaksCowForReads(uncommented(text));
   const cow = cowBreakReads && rel(since) < rel('5.8') ? ' (GUP breaks COW for reads: the 5.8 fix, backported)' : '';
+  // one patch put the check in every GUP path: the walker calling its helpers means the slow path has it too
+  const overflowGuard = rel(since) >= rel('5.1') || hasAny(names, ['try_get_compound_head', 'try_get_page']);
   const said = range + backports + cow;
   const shown = !tree
     ? said
@@ -210,5 +214,5 @@ export function placeRelease(names: ReadonlySet<string>, text: string, tree?: st
           : distro && rel(line!) < rel(since)
             ? `${tree} (its tree's Makefile; a distribution kernel, its code taken from ${range}${backported.length ? ` and later (${backported.map((x) => x.m.what).join('; ')})` : ''}${cow})`
             : `${said}; its tree's Makefile says ${tree}`;
-  return { since, before, by: [...newest.by, ...backported.flatMap((x) => x.by)], range: shown, era, tails, noThp, cowBreakReads, ...(tree && { tree }) };
+  return { since, before, by: [...newest.by, ...backported.flatMap((x) => x.by)], range: shown, era, tails, noThp, cowBreakReads, overflowGuard, ...(tree && { tree }) };
 }

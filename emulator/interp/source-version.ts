@@ -115,6 +115,8 @@ function build(tree: ReturnType<ParseC>, config: InterpConfig, pre: Preprocessed
   // the split's dummy IPI is the arch's pmdp_splitting_flush, not the walker's: arm and arm64 send
   // one from 3.18 until 4.5 dropped the splitting protocol, whatever later model the file matched
   const splitIpi = placement ? placement.era === 'thp-split' && releaseNumber(placement.since) >= releaseNumber('3.18') : model.defaults.splitIpi;
+  // 5.1's try_get_page: the slow path takes no reference on a count gone negative
+  const overflowGuard = placement ? placement.overflowGuard : releaseNumber(model.since) >= releaseNumber('5.1');
   const self: SourceVersion = {
     engine: 'source',
     id: model.id,
@@ -162,6 +164,7 @@ function build(tree: ReturnType<ParseC>, config: InterpConfig, pre: Preprocessed
     release: (k, pfn, call, n) => (call.pin && !pinsAreRefs ? model.release(k, pfn, call, n) : putPage(k, pfn, tails, n)),
     grab: (k, pfn, call) => {
       if (call.pin && !pinsAreRefs) return model.grab(k, pfn, call);
+      if (overflowGuard && k.m.refcount(k.m.headOf(pfn)) < 0) return false;
       getPage(k, pfn, tails);
       return true;
     },

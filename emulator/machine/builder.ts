@@ -25,6 +25,11 @@ export interface MapSpec {
   devmap?: boolean;
   /** also mapped by another process: one more reference held outside this mm */
   shared?: boolean;
+  /**
+   * References held outside this mm on each page (an attacker's billions of earlier GUP refs):
+   * its refcount starts this much higher, wrapped to 32 bits as an atomic_t is.
+   */
+  refs?: number;
   protnone?: boolean;
   /** mprotect(PROT_NONE): the VMA allows no access and its entries are PAGE_NONE */
   noAccess?: boolean;
@@ -155,6 +160,11 @@ function mapSpec(m: Machine, spec: MapSpec): void {
       m.refAdd(pfn, 1);
       m.mem.add(F.mapcount, m.mem.idx(pfn), 1);
       m.hold(pfn);
+    }
+    if (spec.refs) {
+      const at = m.mem.idx(pfn);
+      m.mem.put(F.refcount, at, (m.mem.at(F.refcount, at) + spec.refs) | 0);
+      m.hold(pfn, spec.refs);
     }
   }
   const kind: Vma['kind'] = spec.special ? 'pfnmap' : spec.devmap ? 'devmap' : spec.secretmem ? 'secretmem' : spec.file ? 'file' : 'anon';

@@ -545,4 +545,13 @@ export const BUILTIN: Scenario[] = [
     call: { offset: 0, nrPages: 0, write: false },
     releases: 'every release: 0 pages where the entry point tests for an empty range (4.19-5.9 trees), a walk past pages[] before and from 5.10',
   },
+  {
+    id: 'get-refcount-overflow',
+    title: 'a page whose refcount reached 2^32 - 1 (billions of earlier references)',
+    description:
+      "A 4K page that already holds 2^32 - 2 references from outside this mm (Jann Horn's 2019 attack piled them up with GUP itself): its 32-bit refcount reads -1. Before 5.1 the fast path takes one more (only a count of zero is refused) and the count wraps to zero, after which a put can free the page while it is mapped and still referenced. 5.1's try_get_page / try_get_compound_head refuse a count that went negative, in the fast path and in the slow one (-ENOMEM).",
+    layout: [{ kind: '4k', offset: 0, count: 1, refs: 2 ** 32 - 2 }],
+    call: { offset: 0, nrPages: 1, write: false },
+    releases: 'the reference is taken, wrapping the count, up to 5.0; refused from 5.1 (and in the stable lines that took the fix: 4.4.y, 4.9.y, 4.14.y, 4.19.y)',
+  },
 ];

@@ -18,6 +18,7 @@ import { atLeast, PAGE_SIZE, step, type G, type GupCall, type Kern, type Version
 import { F } from '../machine/memory';
 
 const EFAULT = -14;
+const ENOMEM = -12;
 const EOPNOTSUPP = -95;
 const EREMOTEIO = -121;
 
@@ -253,8 +254,10 @@ export function* slowGup(k: Kern, v: VersionModel, call: GupCall, start: number,
       break;
     }
     if (!v.grab(k, pfn, call)) {
-      ret = EFAULT;
-      notes.push(`could not take a reference on 0x${pfn.toString(16)}`);
+      // 5.1's try_get_page: a count that went negative (past 2^31) is refused, -ENOMEM
+      const overflowed = k.m.refcount(k.m.headOf(pfn)) < 0;
+      ret = overflowed ? ENOMEM : EFAULT;
+      notes.push(overflowed ? `page 0x${pfn.toString(16)}: its refcount went past 2^31, no reference taken (try_get_page): -ENOMEM` : `could not take a reference on 0x${pfn.toString(16)}`);
       break;
     }
     pages.push(pfn);

@@ -174,6 +174,27 @@ describe('sweep', () => {
     expect(r.cells.some((c) => c.arch !== 'x86-64')).toBe(false);
   }, 120_000);
 
+  it("the 2019 refcount-overflow fix is a flip: the commit that takes try_get_compound_head fixes get-refcount-overflow (the count wrapped to zero before)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gup-sweep-wrap-'));
+    const g = (...a: string[]) => execFileSync('git', ['-C', dir, ...a], { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 's', GIT_AUTHOR_EMAIL: 's@e', GIT_COMMITTER_NAME: 's', GIT_COMMITTER_EMAIL: 's@e' } });
+    g('init', '-q');
+    mkdirSync(join(dir, 'mm'));
+    const V49 = fixture('eras/gup-4.9-shape.c');
+    const lookup = 'hd = compound_head(pg);\n\t\tif (!page_cache_get_speculative(hd)) {';
+    const guarded = V49.replace(lookup, 'hd = try_get_compound_head(pg, 1);\n\t\tif (!hd) {');
+    expect(guarded).not.toBe(V49);
+    writeFileSync(join(dir, 'mm/gup.c'), V49);
+    g('add', '.');
+    g('commit', '-qm', 'mm/gup: a 4.9-shaped walker');
+    writeFileSync(join(dir, 'mm/gup.c'), guarded);
+    g('commit', '-qam', 'mm: prevent get_user_pages() from overflowing page refcount');
+    const r = await sweep(cliGit(dir), { arches: ['x86-64'], cacheDir: mkdtempSync(join(tmpdir(), 'gup-sweep-cache-')), maxStates: 20_000 });
+    const revs = r.commits.map((c) => c.rev);
+    const cellOf = (i: number) => r.cells.find((c) => c.scenario === 'get-refcount-overflow' && c.rev === revs[i])?.verdict;
+    expect([cellOf(0), cellOf(1)]).toEqual(['violation', 'ok']);
+    expect(r.flips.filter((f) => f.scenario === 'get-refcount-overflow')).toEqual([{ scenario: 'get-refcount-overflow', arch: 'x86-64', rev: revs[1], subject: 'mm: prevent get_user_pages() from overflowing page refcount', flip: 'fixed' }]);
+  }, 120_000);
+
   it('gup-lens sweep --json: commits, cells and flips of the contract', async () => {
     const { dir, revs } = tree();
     const out: string[] = [];

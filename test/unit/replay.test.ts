@@ -8,6 +8,7 @@ import type { ArchId } from '../../emulator/arch/types';
 import { SCENARIOS } from '../../emulator/scenarios';
 import { VERSIONS } from '../../emulator/versions';
 import { F } from '../../emulator/machine/memory';
+import { checkBalance, faultViolation } from '../../emulator/explore/invariants';
 
 /** An independent software walk: the frame mapped at va, or undefined. */
 function translate(m: Machine, va: number): number | undefined {
@@ -112,6 +113,8 @@ const expected: Record<string, Want | ((version: string, arch: string) => Want)>
   'past-task-size': (v) => ({ nr: 0, ret: -14, slow: ['x86-2008', 'arm-rfc-2013', 'generic-2014'].includes(v), fastNr: 0 }),
   // nothing returned either way: 5.7-5.9 turn the empty range away, the others walk past pages[] (see below)
   'zero-pages': { nr: 0, slow: false, fastNr: 0 },
+  // before 5.1 the fast path takes the reference (the count wraps to zero); 5.1+ refuse it in both paths, -ENOMEM
+  'get-refcount-overflow': (v) => (['x86-2008', 'arm-rfc-2013', 'generic-2014'].includes(v) ? { nr: 1, slow: false, fastNr: 1 } : { nr: 0, ret: -12, slow: true, fastNr: 0 }),
 };
 
 function deltaOf(rp: Replay, pfn: number): number {
@@ -210,6 +213,25 @@ describe('an empty request (zero-pages)', () => {
       expect(rp.deltas).toEqual([{ pfn: first, refcount: 1, pincount: 0 }]);
       // the call ends with interrupts on, as a returning call would
       expect(rp.machine.cpus[0].irqsOff).toBe(false);
+    }
+  });
+});
+
+describe('a page whose refcount reached 2^32 - 1 (get-refcount-overflow, CVE-2019-11487)', () => {
+  it.each(VERSIONS.flatMap((v) => v.arches.map((a) => [v.id, a])))('%s on %s: before 5.1 the reference wraps the count to zero; from 5.1 it is refused and every count balances', (version, arch) => {
+    const rp = replay({ arch, version, scenario: 'get-refcount-overflow', trace: true });
+    const page = translate(rp.machine, rp.call.start)!;
+    const old = releaseNumber(VERSIONS.find((v) => v.id === version)!.since) < releaseNumber('5.1');
+    if (old) {
+      expect(rp.machine.refcount(page)).toBe(0);
+      expect(faultViolation(rp.machine)).toEqual({ invariant: 'refcount-wrap', message: expect.stringMatching(/wrapped past zero: -1 \+ 1 is 0/) });
+    } else {
+      expect(rp.machine.refcount(page)).toBe(-1);
+      expect(rp.machine.faults).toEqual([]);
+      expect(rp.steps.find((s) => s.event === 'slowpath')?.note).toMatch(/refcount went past 2\^31, no reference taken \(try_get_page\): -ENOMEM/);
+      releaseAll(rp);
+      // the 2^32 - 2 references held outside plus the mapping's: -1 as a 32-bit count, and nothing else
+      expect(checkBalance(rp.machine)).toBeUndefined();
     }
   });
 });
