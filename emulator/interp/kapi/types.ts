@@ -57,7 +57,7 @@ const BY_NAME: [RegExp, string][] = [
   [/^(ptep_get|ptep_get_lockless)$/, '5.10+'],
   [/^pmdp_get_lockless$/, '6.2+'],
   [/^try_get_page$/, '5.2+ (4.14.y, 4.19.y)'],
-  [/^try_get_compound_head$/, '5.2–5.17 (4.14.y, 4.19.y; RHEL 7)'],
+  [/^try_get_compound_head$/, '5.2–5.17 (stable 4.4.y–4.19.y; RHEL 7)'],
   [/^(FOLL_LONGTERM|is_migrate_cma_page)$/, '4.15+'],
   [/^(MMF_HAS_PINNED|mm_set_has_pinned_flag)$/, '5.12+'],
   [/^(gup_must_unshare|PageAnonExclusive)$/, '5.19+'],
