@@ -9,6 +9,7 @@ import { join, relative } from 'node:path';
 import { getArch } from '../../emulator/arch';
 import type { ArchId } from '../../emulator/arch/types';
 import { explore } from '../../emulator/explore/explore';
+import { faultViolation } from '../../emulator/explore/invariants';
 import { Unsupported } from '../../emulator/interp/runtime';
 import type { Stubs } from '../../emulator/interp/kapi/stubs';
 import { checkApplicable, NotApplicableError, replay } from '../../emulator/run/replay';
@@ -110,7 +111,9 @@ function unsupportedOf(e: unknown): { what: string; line: number } {
 export function replayOutcome(r: ReturnType<typeof replay>): string {
   const refs = r.deltas.reduce((n, d) => n + d.refcount, 0);
   const pins = r.deltas.reduce((n, d) => n + d.pincount, 0);
-  return `nr=${r.result.nr} ret=${r.result.ret}${r.result.slowPath ? ` slow(fast ${r.result.fastNr})` : ''}${r.result.overrun ? ` overrun(${r.result.overrun.table ? `${r.result.overrun.table.level} table[${r.result.overrun.table.idx}]` : `pages[${r.result.overrun.len}]`})` : ''}${r.result.uninit ? ` uninit(${r.result.uninit.name}@${r.result.uninit.line})` : ''} refs${refs >= 0 ? '+' : ''}${refs}${pins ? ` pins+${pins}` : ''}`;
+  // what the walk broke on the way, where a plain replay sees it (a refcount wrapped past zero, a wild page)
+  const broke = faultViolation(r.machine);
+  return `nr=${r.result.nr} ret=${r.result.ret}${r.result.slowPath ? ` slow(fast ${r.result.fastNr})` : ''}${r.result.overrun ? ` overrun(${r.result.overrun.table ? `${r.result.overrun.table.level} table[${r.result.overrun.table.idx}]` : `pages[${r.result.overrun.len}]`})` : ''}${r.result.uninit ? ` uninit(${r.result.uninit.name}@${r.result.uninit.line})` : ''} refs${refs >= 0 ? '+' : ''}${refs}${pins ? ` pins+${pins}` : ''}${broke ? ` [${broke.invariant}]` : ''}`;
 }
 
 /** Check one file's text (`file` names it in the report). */
