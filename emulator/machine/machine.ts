@@ -522,11 +522,19 @@ export class Machine {
     const before = this.mem.at(F.refcount, i);
     const after = (before + n) | 0;
     this.mem.put(F.refcount, i, after);
-    if (this.ghost && n > 0 && before >= 0 && after < 0) {
-      this.faults.push({ kind: 'refcount-overflow', pfn, detail: `refcount of page 0x${pfn.toString(16)} overflowed 32 bits: ${before} + ${n} wrapped to ${after}` });
-    } else if (n > 0 && before < 0 && after >= 0) {
-      // past 2^31 the count reads negative; past 2^32 it is small again, and a put can free the page under its users
-      // (seen without the ghost too: a comparison per add, and a plain replay's verdict reads it)
+    // the sign bit changed on an add: the rare case, out of line (refAdd is hot and small enough to inline)
+    if (n > 0 && (before ^ after) < 0) this.signFlipped(pfn, n, before, after);
+  }
+
+  /**
+   * An add moved a refcount across 2^31 (it reads negative: the ghost's pin-overflow) or across
+   * 2^32 (small again, so a put can free the page under its users: seen without the ghost too,
+   * as a plain replay's verdict reads it).
+   */
+  private signFlipped(pfn: number, n: number, before: number, after: number): void {
+    if (before >= 0) {
+      if (this.ghost) this.faults.push({ kind: 'refcount-overflow', pfn, detail: `refcount of page 0x${pfn.toString(16)} overflowed 32 bits: ${before} + ${n} wrapped to ${after}` });
+    } else {
       this.faults.push({ kind: 'refcount-wrap', pfn, detail: `refcount of page 0x${pfn.toString(16)} wrapped past zero: ${before} + ${n} is ${after} (2^32 references), so a put can free it while it is mapped and referenced` });
     }
   }
