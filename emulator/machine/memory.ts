@@ -349,15 +349,32 @@ export class PhysMem {
    * its own head, order 0, and each refcount set where one is given, written in their chunks (not through put).
    */
   splitCompound(i: number, n: number, refcount?: number): void {
-    for (let k = 0; k < n; k++) {
-      const f = i + k;
-      const c = f >> MAP_SHIFT;
-      const chunk = this.ownChunk(c);
-      const j = f & MAP_MASK;
-      this.write(chunk, c, (F.flags << MAP_SHIFT) | j, chunk[(F.flags << MAP_SHIFT) | j] & ~(PG.head | PG.tail));
-      this.write(chunk, c, (F.head << MAP_SHIFT) | j, f);
-      this.write(chunk, c, (F.order << MAP_SHIFT) | j, 0);
-      if (refcount !== undefined) this.write(chunk, c, (F.refcount << MAP_SHIFT) | j, refcount);
+    for (let k = 0; k < n; ) {
+      const c = (i + k) >> MAP_SHIFT;
+      const j0 = (i + k) & MAP_MASK;
+      const cnt = Math.min(n - k, MAP_MASK + 1 - j0);
+      if (this.mine[c] === 0) {
+        // a shared chunk never changes: its split is the same every time (the explorer replays it on every rebuild)
+        const key = `${c}:${j0}:${cnt}:${refcount}`;
+        let memo = SPLITS.get(this.map[c]);
+        let hit = memo?.get(key);
+        if (!hit) {
+          const out = this.map[c].slice();
+          let delta = 0;
+          for (let j = j0; j < j0 + cnt; j++) delta ^= splitFrame(out, c, j, refcount);
+          hit = { out, delta };
+          if (!memo) SPLITS.set(this.map[c], (memo = new Map()));
+          memo.set(key, hit);
+        }
+        // the result stays shared (not this copy's own): a later write copies it
+        this.map[c] = hit.out;
+        if (this.digesting && !this.paused) this.mapDigest ^= hit.delta;
+      } else {
+        const chunk = this.map[c];
+        const delta = splitFramesOwned(chunk, c, j0, cnt, refcount);
+        if (this.digesting && !this.paused) this.mapDigest ^= delta;
+      }
+      k += cnt;
     }
   }
 
@@ -567,6 +584,32 @@ export class PhysMem {
     if (this.ahead.size) c.ahead = new Map([...this.ahead].map(([o, l]) => [o, l.slice()]));
     return c;
   }
+}
+
+/** Splits of shared memmap chunks, by the chunk: the chunk that results and what it moves the digest by. */
+const SPLITS = new WeakMap<number[], Map<string, { out: number[]; delta: number }>>();
+
+/** Frame j of chunk c made a page of its own (splitCompound), in place; returns what that moves the digest by. */
+function splitFrame(chunk: number[], c: number, j: number, refcount: number | undefined): number {
+  let delta = setField(chunk, c, (F.flags << MAP_SHIFT) | j, chunk[(F.flags << MAP_SHIFT) | j] & ~(PG.head | PG.tail));
+  delta ^= setField(chunk, c, (F.head << MAP_SHIFT) | j, (c << MAP_SHIFT) | j);
+  delta ^= setField(chunk, c, (F.order << MAP_SHIFT) | j, 0);
+  if (refcount !== undefined) delta ^= setField(chunk, c, (F.refcount << MAP_SHIFT) | j, refcount);
+  return delta;
+}
+
+/** One field of chunk c set in place; returns what that moves the digest by. */
+function setField(chunk: number[], c: number, at: number, v: number): number {
+  const old = chunk[at];
+  if (old === v) return 0;
+  chunk[at] = v;
+  return mapHash(at, c, old) ^ mapHash(at, c, v);
+}
+
+function splitFramesOwned(chunk: number[], c: number, j0: number, cnt: number, refcount: number | undefined): number {
+  let delta = 0;
+  for (let j = j0; j < j0 + cnt; j++) delta ^= splitFrame(chunk, c, j, refcount);
+  return delta;
 }
 
 /**

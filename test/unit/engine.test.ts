@@ -207,7 +207,7 @@ describe('machine copies', () => {
 
 describe('the memmap', () => {
   /** one change to a copy: [copy, kind, frame, value] */
-  const change = fc.tuple(fc.integer({ min: 0, max: 2 }), fc.constantFrom('put', 'add', 'alloc', 'free', 'flag', 'clone'), fc.integer({ min: 0, max: 199 }), fc.integer({ min: -3, max: 70000 }));
+  const change = fc.tuple(fc.integer({ min: 0, max: 2 }), fc.constantFrom('put', 'add', 'alloc', 'free', 'flag', 'clone', 'split'), fc.integer({ min: 0, max: 199 }), fc.integer({ min: -3, max: 70000 }));
   it('is copied on write chunk by chunk: copies never see each other, and its digest is always the digest of its contents', () => {
     fc.assert(
       fc.property(fc.array(change, { maxLength: 60 }), (changes) => {
@@ -228,6 +228,7 @@ describe('the memmap', () => {
           else if (kind === 'add') c.add(F.refcount, i, v);
           else if (kind === 'flag') c.setFlag(c.basePfn + i, 'referenced', v % 2 === 0);
           else if (kind === 'free') c.free(c.headPfn(c.basePfn + i));
+          else if (kind === 'split') c.splitCompound(i, Math.min(1 + (Math.abs(v) % 130), c.frames - i), v % 2 ? undefined : 1);
           else c.alloc(0);
           want[n] = Array.from({ length: 260 }, (_, j) => (j < c.frames ? c.at(F.refcount, j) : 0));
           if (kind === 'put') expect(want[n][i]).toBe(v);
@@ -240,6 +241,27 @@ describe('the memmap', () => {
       }),
       { numRuns: 80 },
     );
+  });
+
+  it('splits a shared chunk once: a copy that splits the same frames again gets the same chunk back, with the same fields as a split of an owned chunk', () => {
+    const m = buildMachine(getArch('x86-64'), 'modern', { mappings: [{ kind: 'thp', offset: 0 }] });
+    m.mem.enableDigest();
+    const thp = [...Array(m.mem.frames).keys()].find((i) => m.mem.at(F.order, i) === 9)!;
+    const fields = (mem: typeof m.mem) => [F.refcount, F.flags, F.head, F.order].map((f) => Array.from({ length: 512 }, (_, k) => mem.at(f, thp + k)));
+    const a = m.mem.clone();
+    const b = m.mem.clone();
+    a.splitCompound(thp, 512, 1);
+    b.splitCompound(thp, 512, 1);
+    expect(fields(a)).toEqual(fields(b));
+    expect(a.changedFrames(b).next().done).toBe(true); // every chunk shared: the same objects
+    // an owned chunk (written first) splits in place to the same fields
+    const c = m.mem.clone();
+    for (let k = 0; k < 512; k += 64) c.put(F.mapcount, thp + k, 5); // not a field compared here
+    c.put(F.refcount, thp + 1, 7);
+    c.splitCompound(thp, 512, 1);
+    expect(fields(c)).toEqual(fields(a));
+    for (const x of [a, b, c]) expect(x.mapDigest).toBe(x.digestFromScratch());
+    expect(fields(a)[2]).toEqual(Array.from({ length: 512 }, (_, k) => thp + k));
   });
 
   it('digests by content once asked to: the same fields the same digest, whatever the order of writes; one field changed, another', () => {
