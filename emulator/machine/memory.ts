@@ -494,6 +494,19 @@ export class PhysMem {
       const c = w >> CHUNK_SHIFT;
       const stop = Math.min(word0 + count, (c + 1) << CHUNK_SHIFT);
       let chunk = t[c];
+      if (!src && stop - w === CHUNK_MASK + 1) {
+        // a whole chunk cleared (a split or a collapse clears 512 entries): it becomes the shared zero chunk, nothing copied
+        for (let j = 0; j <= CHUNK_MASK; j++, w++) {
+          const o = chunk[j] >>> 0;
+          was[w - word0] = o;
+          if (o === 0) continue;
+          used--;
+          if (hashing) digest ^= wordHash(i, w, o);
+        }
+        t[c] = ZERO_CHUNK;
+        own &= ~(1 << c);
+        continue;
+      }
       if (!(own & (1 << c))) {
         // nothing to write in this chunk: leave it shared
         let same = true;
