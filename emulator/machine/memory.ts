@@ -102,6 +102,11 @@ export class PhysMem {
   /** which chunks this copy owns (may write in place) */
   private mine = new Uint8Array(0);
   /**
+   * chunkOp's results, shared by a memory and all its copies and gone with them (the zero chunk
+   * lives for ever: a module-wide table would keep every result made from it)
+   */
+  private ops: ChunkOps = new WeakMap();
+  /**
    * Order-free digest of every nonzero memmap field, kept current by put() once enableDigest()
    * has been called: the explorer hashes a state in O(1) instead of reading every frame (a replay
    * never asks, and building a 1 GiB layout writes two million fields).
@@ -294,16 +299,11 @@ export class PhysMem {
     // chunk by chunk (a 1 GiB page is 4,096 of them): each frame a fresh struct page of the compound
     for (let k = 0; k < n; ) {
       const c = (i + k) >> MAP_SHIFT;
-      const chunk = this.ownChunk(c);
-      for (let j = (i + k) & MAP_MASK; j <= MAP_MASK && k < n; j++, k++) {
-        this.write(chunk, c, (F.flags << MAP_SHIFT) | j, order > 0 ? (k === 0 ? PG.head : PG.tail) : 0);
-        this.write(chunk, c, (F.refcount << MAP_SHIFT) | j, k === 0 ? 1 : 0);
-        this.write(chunk, c, (F.mapcount << MAP_SHIFT) | j, 0); // the kernel stores mapcount-1; the model stores the count itself
-        this.write(chunk, c, (F.pincount << MAP_SHIFT) | j, 0);
-        this.write(chunk, c, (F.head << MAP_SHIFT) | j, i);
-        this.write(chunk, c, (F.order << MAP_SHIFT) | j, order);
-        this.write(chunk, c, (F.gen << MAP_SHIFT) | j, gen);
-      }
+      const j0 = (i + k) & MAP_MASK;
+      const cnt = Math.min(n - k, MAP_MASK + 1 - j0);
+      const k0 = k;
+      this.chunkOp(c, `a${j0}:${cnt}:${k0}:${order}:${i}:${gen}`, (chunk) => allocFrames(chunk, c, j0, cnt, k0, order, i, gen));
+      k += cnt;
     }
     if (this.tables[i]) {
       const old = this.words(this.basePfn + i);
@@ -353,29 +353,38 @@ export class PhysMem {
       const c = (i + k) >> MAP_SHIFT;
       const j0 = (i + k) & MAP_MASK;
       const cnt = Math.min(n - k, MAP_MASK + 1 - j0);
-      if (this.mine[c] === 0) {
-        // a shared chunk never changes: its split is the same every time (the explorer replays it on every rebuild)
-        const key = `${c}:${j0}:${cnt}:${refcount}`;
-        let memo = SPLITS.get(this.map[c]);
-        let hit = memo?.get(key);
-        if (!hit) {
-          const out = this.map[c].slice();
-          let delta = 0;
-          for (let j = j0; j < j0 + cnt; j++) delta ^= splitFrame(out, c, j, refcount);
-          hit = { out, delta };
-          if (!memo) SPLITS.set(this.map[c], (memo = new Map()));
-          memo.set(key, hit);
-        }
-        // the result stays shared (not this copy's own): a later write copies it
-        this.map[c] = hit.out;
-        if (this.digesting && !this.paused) this.mapDigest ^= hit.delta;
-      } else {
-        const chunk = this.map[c];
-        const delta = splitFramesOwned(chunk, c, j0, cnt, refcount);
-        if (this.digesting && !this.paused) this.mapDigest ^= delta;
-      }
+      this.chunkOp(c, `s${j0}:${cnt}:${refcount}`, (chunk) => splitFrames(chunk, c, j0, cnt, refcount));
       k += cnt;
     }
+  }
+
+  /**
+   * `fill` applied to memmap chunk c (it returns what it moves the digest by): in place where this
+   * copy owns the chunk; on a shared chunk, which never changes, once per chunk and `key` (what
+   * else the fill depends on), the resulting chunk shared by every copy that does the same again
+   * (the explorer replays a THP split or a collapse's allocation on every rebuild). A later write
+   * to the shared result copies it, as to any shared chunk.
+   */
+  private chunkOp(c: number, key: string, fill: (chunk: number[]) => number): void {
+    let delta: number;
+    if (this.mine[c] === 0) {
+      const src = this.map[c];
+      // the zero chunk stands at many places: the place is part of the key
+      const at = `${c}/${key}`;
+      let memo = this.ops.get(src);
+      let hit = memo?.get(at);
+      if (!hit) {
+        const out = src.slice();
+        hit = { out, delta: fill(out) };
+        if (!memo) this.ops.set(src, (memo = new Map()));
+        memo.set(at, hit);
+      }
+      this.map[c] = hit.out;
+      delta = hit.delta;
+    } else {
+      delta = fill(this.map[c]);
+    }
+    if (this.digesting && !this.paused) this.mapDigest ^= delta;
   }
 
   isFree(pfn: number): boolean {
@@ -583,6 +592,7 @@ export class PhysMem {
     // every memmap chunk and table page is shared from now on: neither side owns any
     c.map = this.map.slice();
     c.mine = new Uint8Array(this.mine.length);
+    c.ops = this.ops;
     this.mine.fill(0);
     c.mapDigest = this.mapDigest;
     c.digesting = this.digesting;
@@ -599,8 +609,23 @@ export class PhysMem {
   }
 }
 
-/** Splits of shared memmap chunks, by the chunk: the chunk that results and what it moves the digest by. */
-const SPLITS = new WeakMap<number[], Map<string, { out: number[]; delta: number }>>();
+/** What chunkOp made of shared memmap chunks, by the chunk and the op's place and key: the chunk that results and what it moves the digest by. */
+type ChunkOps = WeakMap<number[], Map<string, { out: number[]; delta: number }>>;
+
+/** Frames j0..j0+cnt-1 of chunk c, the k0-th on of a fresh compound page of this order at frame `head` (alloc). */
+function allocFrames(chunk: number[], c: number, j0: number, cnt: number, k0: number, order: number, head: number, gen: number): number {
+  let delta = 0;
+  for (let j = j0, k = k0; j < j0 + cnt; j++, k++) {
+    delta ^= setField(chunk, c, (F.flags << MAP_SHIFT) | j, order > 0 ? (k === 0 ? PG.head : PG.tail) : 0);
+    delta ^= setField(chunk, c, (F.refcount << MAP_SHIFT) | j, k === 0 ? 1 : 0);
+    delta ^= setField(chunk, c, (F.mapcount << MAP_SHIFT) | j, 0); // the kernel stores mapcount-1; the model stores the count itself
+    delta ^= setField(chunk, c, (F.pincount << MAP_SHIFT) | j, 0);
+    delta ^= setField(chunk, c, (F.head << MAP_SHIFT) | j, head);
+    delta ^= setField(chunk, c, (F.order << MAP_SHIFT) | j, order);
+    delta ^= setField(chunk, c, (F.gen << MAP_SHIFT) | j, gen);
+  }
+  return delta;
+}
 
 /** Frame j of chunk c made a page of its own (splitCompound), in place; returns what that moves the digest by. */
 function splitFrame(chunk: number[], c: number, j: number, refcount: number | undefined): number {
@@ -619,7 +644,7 @@ function setField(chunk: number[], c: number, at: number, v: number): number {
   return mapHash(at, c, old) ^ mapHash(at, c, v);
 }
 
-function splitFramesOwned(chunk: number[], c: number, j0: number, cnt: number, refcount: number | undefined): number {
+function splitFrames(chunk: number[], c: number, j0: number, cnt: number, refcount: number | undefined): number {
   let delta = 0;
   for (let j = j0; j < j0 + cnt; j++) delta ^= splitFrame(chunk, c, j, refcount);
   return delta;

@@ -253,7 +253,7 @@ describe('the memmap', () => {
     );
   });
 
-  it('splits a shared chunk once: a copy that splits the same frames again gets the same chunk back, with the same fields as a split of an owned chunk', () => {
+  it('splits (and allocates on) a shared chunk once: a copy that does the same again gets the same chunk back, with the same fields as on an owned chunk', () => {
     const m = buildMachine(getArch('x86-64'), 'modern', { mappings: [{ kind: 'thp', offset: 0 }] });
     m.mem.enableDigest();
     const thp = [...Array(m.mem.frames).keys()].find((i) => m.mem.at(F.order, i) === 9)!;
@@ -272,6 +272,14 @@ describe('the memmap', () => {
     expect(fields(c)).toEqual(fields(a));
     for (const x of [a, b, c]) expect(x.mapDigest).toBe(x.digestFromScratch());
     expect(fields(a)[2]).toEqual(Array.from({ length: 512 }, (_, k) => thp + k));
+    // a THP allocated on fresh frames likewise (khugepaged's collapse, on every rebuild): the same pfn, the same shared chunks
+    for (const x of [a, b]) x.reserve(1030);
+    const [pa, pb] = [a.alloc(9), b.alloc(9)];
+    expect(pa).toBe(pb);
+    expect(a.changedFrames(b).next().done).toBe(true);
+    expect(a.info(pa + 5)).toMatchObject({ flags: ['tail'], head: pa, order: 9, refcount: 0 });
+    expect(a.info(pa)).toMatchObject({ flags: ['head'], head: pa, order: 9, refcount: 1 });
+    for (const x of [a, b]) expect(x.mapDigest).toBe(x.digestFromScratch());
   });
 
   it('digests by content once asked to: the same fields the same digest, whatever the order of writes; one field changed, another', () => {
