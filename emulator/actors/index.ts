@@ -10,7 +10,7 @@ import type { Slot } from '../machine/machine';
 import { F } from '../machine/memory';
 import { step, type G, type Kern, type VersionModel } from '../versions/kern';
 import { reuseAnchor, reuseRule, wpReuses } from '../versions/cow';
-import { maybeDmaPinned, tailPins } from '../versions/refs';
+import { maybeDmaPinned, tailPinField } from '../versions/refs';
 import { allocForOther, flushTlb, slotAt, unmapCount, waitQs, zapPte } from './common';
 
 export type ActorKind = 'thp-split' | 'thp-split-freeze' | 'khugepaged' | 'munmap' | 'pte-writer' | 'fork' | 'numa-hint' | 'unmap-realloc' | 'unmap-realloc-thp' | 'cow-write';
@@ -52,13 +52,7 @@ function* split_huge_page(k: Kern, spec: ActorSpec, v: VersionModel): G<void> {
   const mem = k.m.mem;
   const hi = mem.idx(head);
   const n = 2 ** mem.at(F.order, hi);
-  let moved = 0;
-  for (let t = 1; t < n; t++) {
-    const pins = tailPins(k, head + t, v.thpTails);
-    mem.put(F.refcount, hi + t, pins + 1);
-    mem.put(F.mapcount, hi + t, 1);
-    moved += pins;
-  }
+  const moved = mem.ownTails(hi + 1, n - 1, tailPinField(v.thpTails));
   mem.add(F.refcount, hi, -moved);
   mem.splitCompound(hi, n);
   if (k.y && step(k, '__split_huge_page_refcount', 'atomic_add(page_mapcount(page_tail))', 'split', { pfn: head, note: `${n - 1} tails made independent, ${moved} tail pin(s) moved from the head` })) yield;

@@ -387,6 +387,24 @@ export class PhysMem {
     if (this.digesting && !this.paused) this.mapDigest ^= delta;
   }
 
+  /**
+   * Frames i..i+n-1 (the tails of a THP being split, before 4.5) each made a page with the pins
+   * it kept: its refcount the pins in field `pins` (none: no tail pins) plus its mapping's one,
+   * its mapcount one. Returns the pins moved off the head.
+   */
+  ownTails(i: number, n: number, pins: Field | null): number {
+    let moved = 0;
+    if (pins !== null) for (let k = 0; k < n; k++) moved += this.at(pins, i + k);
+    for (let k = 0; k < n; ) {
+      const c = (i + k) >> MAP_SHIFT;
+      const j0 = (i + k) & MAP_MASK;
+      const cnt = Math.min(n - k, MAP_MASK + 1 - j0);
+      this.chunkOp(c, `t${j0}:${cnt}:${pins}`, (chunk) => tailFrames(chunk, c, j0, cnt, pins));
+      k += cnt;
+    }
+    return moved;
+  }
+
   isFree(pfn: number): boolean {
     return (this.at(F.flags, this.idx(pfn)) & PG.free) !== 0;
   }
@@ -611,6 +629,17 @@ export class PhysMem {
 
 /** What chunkOp made of shared memmap chunks, by the chunk and the op's place and key: the chunk that results and what it moves the digest by. */
 type ChunkOps = WeakMap<number[], Map<string, { out: number[]; delta: number }>>;
+
+/** Frames j0..j0+cnt-1 of chunk c as ownTails makes them: refcount its pins plus one, mapcount one. */
+function tailFrames(chunk: number[], c: number, j0: number, cnt: number, pins: Field | null): number {
+  let delta = 0;
+  for (let j = j0; j < j0 + cnt; j++) {
+    const kept = pins === null ? 0 : chunk[(pins << MAP_SHIFT) | j];
+    delta ^= setField(chunk, c, (F.refcount << MAP_SHIFT) | j, kept + 1);
+    delta ^= setField(chunk, c, (F.mapcount << MAP_SHIFT) | j, 1);
+  }
+  return delta;
+}
 
 /** Frames j0..j0+cnt-1 of chunk c, the k0-th on of a fresh compound page of this order at frame `head` (alloc). */
 function allocFrames(chunk: number[], c: number, j0: number, cnt: number, k0: number, order: number, head: number, gen: number): number {

@@ -8,7 +8,7 @@
  * From 4.5 every reference goes to the compound head only.
  * Layer: pure emulator.
  */
-import { F, PG } from '../machine/memory';
+import { F, PG, type Field } from '../machine/memory';
 import { atLeast, type Kern } from './kern';
 
 export type TailScheme = 'tail-count' | 'tail-mapcount' | 'head-only';
@@ -24,12 +24,11 @@ export function tailPin(k: Kern, pfn: number, scheme: TailScheme, n: number): vo
   else if (scheme === 'tail-mapcount') k.m.mem.add(F.mapcount, i, n);
 }
 
-export function tailPins(k: Kern, pfn: number, scheme: TailScheme): number {
-  const i = k.m.mem.idx(pfn);
-  if (scheme === 'tail-count') return k.m.mem.at(F.refcount, i);
-  if (scheme === 'tail-mapcount') return k.m.mem.at(F.mapcount, i);
-  return 0;
+/** Where a tail's split pins are kept in this scheme (none: no tail pins). */
+export function tailPinField(scheme: TailScheme): Field | null {
+  return scheme === 'tail-count' ? F.refcount : scheme === 'tail-mapcount' ? F.mapcount : null;
 }
+
 
 /**
  * Does a tail of this page keep split pins? Only THP tails: hugetlbfs pages never split, and

@@ -272,6 +272,21 @@ describe('the memmap', () => {
     expect(fields(c)).toEqual(fields(a));
     for (const x of [a, b, c]) expect(x.mapDigest).toBe(x.digestFromScratch());
     expect(fields(a)[2]).toEqual(Array.from({ length: 512 }, (_, k) => thp + k));
+    // the tails of a pre-4.5 split likewise, each keeping the pins GUP left on it (here in _mapcount)
+    const d = m.mem.clone();
+    const e = m.mem.clone();
+    d.put(F.mapcount, thp + 3, 2); // one owned chunk, the other seven shared
+    e.put(F.mapcount, thp + 3, 2);
+    e.put(F.mapcount, thp + 100, e.at(F.mapcount, thp + 100) + 1); // a chunk e owns and d does not (its value put back)
+    e.put(F.mapcount, thp + 100, e.at(F.mapcount, thp + 100) - 1);
+    expect(d.ownTails(thp + 1, 511, F.mapcount)).toBe(2);
+    expect(e.ownTails(thp + 1, 511, F.mapcount)).toBe(2);
+    expect([F.refcount, F.mapcount].map((f) => Array.from({ length: 511 }, (_, k) => d.at(f, thp + 1 + k)))).toEqual([
+      Array.from({ length: 511 }, (_, k) => (k === 2 ? 3 : 1)),
+      Array.from({ length: 511 }, () => 1),
+    ]);
+    expect(fields(e)).toEqual(fields(d));
+    for (const x of [d, e]) expect(x.mapDigest).toBe(x.digestFromScratch());
     // a THP allocated on fresh frames likewise (khugepaged's collapse, on every rebuild): the same pfn, the same shared chunks
     for (const x of [a, b]) x.reserve(1030);
     const [pa, pb] = [a.alloc(9), b.alloc(9)];
