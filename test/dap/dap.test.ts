@@ -240,6 +240,19 @@ describe('gup debug adapter', () => {
     expect(st.body.stackFrames.length).toBeGreaterThan(1);
   }, 90_000);
 
+  it('a page at 2^32 - 1 references on code from before 5.1: the session stops where the reference wraps the count, in the pte walker, as an exception that says so', async () => {
+    const old = join(root, 'test/fixtures/eras/gup-4.9-shape.c');
+    const stops: { reason: string; text?: string }[] = [];
+    dc.on('stopped', (e) => stops.push(e.body));
+    await Promise.all([dc.configurationSequence(), dc.launch({ program: old, arch: 'x86-64', scenario: 'get-refcount-overflow', stopOnEntry: true } as never), dc.waitForEvent('stopped')]);
+    await dc.continueRequest({ threadId: 1 });
+    await until(() => stops.length === 2, 20_000);
+    expect(stops.map((x) => x.reason)).toEqual(['entry', 'exception']);
+    expect(stops[1].text).toMatch(/^no reference wraps a refcount past zero .*: refcount of page 0x[0-9a-f]+ wrapped past zero: -1 \+ 1 is 0/);
+    const st = await dc.stackTraceRequest({ threadId: 1 });
+    expect(st.body.stackFrames[0].name).toMatch(/^gup_pte_range\b/);
+  }, 30_000);
+
   it('breakpoints sent before a launch that fails are answered (unverified)', async () => {
     const bp = dc.setBreakpointsRequest({ source: { path: program }, breakpoints: [{ line: 10 }] });
     await expect(dc.launch({ program: '/nope/missing.c' } as never)).rejects.toThrow(/cannot read program/);
