@@ -297,14 +297,7 @@ export class PhysMem {
     const n = 1 << order;
     const gen = this.nextGen++;
     // chunk by chunk (a 1 GiB page is 4,096 of them): each frame a fresh struct page of the compound
-    for (let k = 0; k < n; ) {
-      const c = (i + k) >> MAP_SHIFT;
-      const j0 = (i + k) & MAP_MASK;
-      const cnt = Math.min(n - k, MAP_MASK + 1 - j0);
-      const k0 = k;
-      this.chunkOp(c, `a${j0}:${cnt}:${k0}:${order}:${i}:${gen}`, (chunk) => allocFrames(chunk, c, j0, cnt, k0, order, i, gen));
-      k += cnt;
-    }
+    this.framesOp(i, n, `a${order}:${i}:${gen}`, (chunk, c, j0, cnt, k0) => allocFrames(chunk, c, j0, cnt, k0, order, i, gen));
     if (this.tables[i]) {
       const old = this.words(this.basePfn + i);
       if (!this.paused) for (let w = 0; w < TABLE_WORDS; w++) if (old[w] !== 0) this.tablesDigest ^= wordHash(i, w, old[w]);
@@ -349,11 +342,21 @@ export class PhysMem {
    * its own head, order 0, and each refcount set where one is given, written in their chunks (not through put).
    */
   splitCompound(i: number, n: number, refcount?: number): void {
+    this.framesOp(i, n, `s${refcount}`, (chunk, c, j0, cnt) => splitFrames(chunk, c, j0, cnt, refcount));
+  }
+
+  /**
+   * chunkOp over frames i..i+n-1, a chunk at a time: `fill` gets the chunk, its number, the first
+   * frame of the run in it (j0), how many (cnt) and how far into the run they start (k0); `key`
+   * says what else the fill depends on.
+   */
+  private framesOp(i: number, n: number, key: string, fill: (chunk: number[], c: number, j0: number, cnt: number, k0: number) => number): void {
     for (let k = 0; k < n; ) {
       const c = (i + k) >> MAP_SHIFT;
       const j0 = (i + k) & MAP_MASK;
       const cnt = Math.min(n - k, MAP_MASK + 1 - j0);
-      this.chunkOp(c, `s${j0}:${cnt}:${refcount}`, (chunk) => splitFrames(chunk, c, j0, cnt, refcount));
+      const k0 = k;
+      this.chunkOp(c, `${key}:${j0}:${cnt}:${k0}`, (chunk) => fill(chunk, c, j0, cnt, k0));
       k += cnt;
     }
   }
@@ -395,13 +398,7 @@ export class PhysMem {
   ownTails(i: number, n: number, pins: Field | null): number {
     let moved = 0;
     if (pins !== null) for (let k = 0; k < n; k++) moved += this.at(pins, i + k);
-    for (let k = 0; k < n; ) {
-      const c = (i + k) >> MAP_SHIFT;
-      const j0 = (i + k) & MAP_MASK;
-      const cnt = Math.min(n - k, MAP_MASK + 1 - j0);
-      this.chunkOp(c, `t${j0}:${cnt}:${pins}`, (chunk) => tailFrames(chunk, c, j0, cnt, pins));
-      k += cnt;
-    }
+    this.framesOp(i, n, `t${pins}`, (chunk, c, j0, cnt) => tailFrames(chunk, c, j0, cnt, pins));
     return moved;
   }
 

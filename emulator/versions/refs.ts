@@ -20,15 +20,14 @@ export function isTail(k: Kern, pfn: number): boolean {
 /** The per-tail pin that pre-4.5 kernels kept for split_huge_page. */
 export function tailPin(k: Kern, pfn: number, scheme: TailScheme, n: number): void {
   const i = k.m.mem.idx(pfn);
-  if (scheme === 'tail-count') k.m.mem.put(F.refcount, i, (k.m.mem.at(F.refcount, i) + n) | 0);
-  else if (scheme === 'tail-mapcount') k.m.mem.add(F.mapcount, i, n);
+  const f = tailPinField(scheme);
+  if (f !== null) k.m.mem.put(f, i, (k.m.mem.at(f, i) + n) | 0);
 }
 
 /** Where a tail's split pins are kept in this scheme (none: no tail pins). */
 export function tailPinField(scheme: TailScheme): Field | null {
   return scheme === 'tail-count' ? F.refcount : scheme === 'tail-mapcount' ? F.mapcount : null;
 }
-
 
 /**
  * Does a tail of this page keep split pins? Only THP tails: hugetlbfs pages never split, and
