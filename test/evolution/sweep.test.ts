@@ -23,10 +23,16 @@ const V510_NO_SEQ = withoutWriteProtectSeq(V510);
 const V61 = fixture('eras/gup-6.1-shape.c');
 const V62 = V61.replace('pmd_t pmv = READ_ONCE(*pm_at);', 'pmd_t pmv = pmdp_get_lockless(pm_at);');
 
-function tree(): { dir: string; revs: string[] } {
-  const dir = mkdtempSync(join(tmpdir(), 'gup-sweep-'));
+/** A fresh git repository in a temporary folder (git init with these arguments), and git run in it as one author. */
+function gitRepo(prefix: string, ...init: string[]): { dir: string; g: (...a: string[]) => string } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
   const g = (...a: string[]) => execFileSync('git', ['-C', dir, ...a], { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 's', GIT_AUTHOR_EMAIL: 's@e', GIT_COMMITTER_NAME: 's', GIT_COMMITTER_EMAIL: 's@e' } });
-  g('init', '-q');
+  g('init', '-q', ...init);
+  return { dir, g };
+}
+
+function tree(): { dir: string; revs: string[] } {
+  const { dir, g } = gitRepo('gup-sweep-');
   mkdirSync(join(dir, 'mm'));
   const revs: string[] = [];
   for (const [text, msg] of [[V510_NO_SEQ, 'mm/gup: a 5.10-shaped walker'], [V510, 'mm/gup: back off while fork copies (write_protect_seq)'], [V61, 'mm/gup: folios'], [V62, 'mm/gup: read pmds with pmdp_get_lockless']] as const) {
@@ -67,14 +73,12 @@ describe('sweep', () => {
   }, 120_000);
 
   it('a history with a branch and a merge: each commit is compared with its own parent, not the commit printed before it (the main line\'s commit after a side branch\'s fix introduces nothing)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gup-sweep-merge-'));
-    const g = (...a: string[]) => execFileSync('git', ['-C', dir, ...a], { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 's', GIT_AUTHOR_EMAIL: 's@e', GIT_COMMITTER_NAME: 's', GIT_COMMITTER_EMAIL: 's@e' } });
+    const { dir, g } = gitRepo('gup-sweep-merge-', '-b', 'main');
     const commit = (msg: string, date: string) => {
       g('add', '.');
       execFileSync('git', ['-C', dir, 'commit', '-qm', msg, `--date=${date}`], { env: { ...process.env, GIT_AUTHOR_NAME: 's', GIT_AUTHOR_EMAIL: 's@e', GIT_COMMITTER_NAME: 's', GIT_COMMITTER_EMAIL: 's@e', GIT_COMMITTER_DATE: date } });
       return g('rev-parse', 'HEAD').trim();
     };
-    g('init', '-q', '-b', 'main');
     mkdirSync(join(dir, 'mm'));
     writeFileSync(join(dir, 'mm/gup.c'), V510_NO_SEQ);
     commit('mm/gup: a 5.10-shaped walker', '2021-01-01T00:00:00');
@@ -133,9 +137,7 @@ describe('sweep', () => {
   }, 180_000);
 
   it('a tree whose mm/gup.c is the slow path only (its walker in arch/x86/mm/gup.c): the other arches have no GUP-fast code, n/a, never "could not run"', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gup-sweep-slow-'));
-    const g = (...a: string[]) => execFileSync('git', ['-C', dir, ...a], { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 's', GIT_AUTHOR_EMAIL: 's@e', GIT_COMMITTER_NAME: 's', GIT_COMMITTER_EMAIL: 's@e' } });
-    g('init', '-q');
+    const { dir, g } = gitRepo('gup-sweep-slow-');
     mkdirSync(join(dir, 'mm'));
     mkdirSync(join(dir, 'arch/x86/mm'), { recursive: true });
     // the slow path only: it names get_user_pages_fast (the arch's walker falls back on it) and defines no walker
@@ -151,9 +153,7 @@ describe('sweep', () => {
   }, 120_000);
 
   it('replays every built-in scenario too: the commit that rounds an unaligned start down fixes unaligned-cross-pmd (a walk past its pte table)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gup-sweep-scen-'));
-    const g = (...a: string[]) => execFileSync('git', ['-C', dir, ...a], { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 's', GIT_AUTHOR_EMAIL: 's@e', GIT_COMMITTER_NAME: 's', GIT_COMMITTER_EMAIL: 's@e' } });
-    g('init', '-q');
+    const { dir, g } = gitRepo('gup-sweep-scen-');
     mkdirSync(join(dir, 'arch/x86/mm'), { recursive: true });
     const fixed = fixture('eras/x86-2008-shape.c');
     const unrounded = fixed.replace('va = start & PAGE_MASK;', 'va = start;');
@@ -175,9 +175,7 @@ describe('sweep', () => {
   }, 120_000);
 
   it("the 2019 refcount-overflow fix is a flip: the commit that takes try_get_compound_head fixes get-refcount-overflow (the count wrapped to zero before)", async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gup-sweep-wrap-'));
-    const g = (...a: string[]) => execFileSync('git', ['-C', dir, ...a], { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 's', GIT_AUTHOR_EMAIL: 's@e', GIT_COMMITTER_NAME: 's', GIT_COMMITTER_EMAIL: 's@e' } });
-    g('init', '-q');
+    const { dir, g } = gitRepo('gup-sweep-wrap-');
     mkdirSync(join(dir, 'mm'));
     const V49 = fixture('eras/gup-4.9-shape.c');
     const lookup = 'hd = compound_head(pg);\n\t\tif (!page_cache_get_speculative(hd)) {';
