@@ -1,12 +1,14 @@
 /**
- * The interleaving explorer. A world is the machine plus one kernel thread (a Fiber) per actor
- * (the GUP caller on CPU 0, the others on CPUs 1..n). Generators cannot be copied, so a state is
- * named by its schedule (which actor ran at each step): a state's world goes on to its first
- * successor and the others rebuild it from a copy of the built machine, quietly (rebuild()).
- * Every counterexample replays deterministically. Breadth-first, so the first violation found is
- * a shortest one. States are hashed (machine contents + each actor's own history) so
- * interleavings that only reorder independent steps are explored once. Layer: pure emulator.
- */
+ * The interleaving explorer. A world is the machine plus one kernel thread per actor (the GUP
+ * caller on CPU 0, the others on CPUs 1..n). Breadth-first, so the first violation found is a
+ * shortest one; states are hashed (machine contents + each actor's own history) so
+ * interleavings that only reorder independent steps are explored once. A state's world goes on
+ * to its first successor; the others start from what was kept of it (freeze()): a copy of its
+ * machine, copies of the actors' scripts (data: actors/script.ts), and the GUP caller — a
+ * generator, which cannot be copied — replayed turn by turn, each run of its turns on a copy of
+ * the machine as it was before that run (Turn.before), so only its own steps run again, never the
+ * world from the root. Every counterexample replays deterministically from its schedule.
+ * Layer: pure emulator. */
 import { ACTORS } from '../actors';
 import { getArch } from '../arch';
 import { buildMachine } from '../machine/builder';
@@ -22,11 +24,13 @@ import { HashSink, hashStep, hashStr, mix } from '../trace/hash';
 import { DigestSet } from './digests';
 import { checkBalance, checkCowReuse, checkForkPin, checkPinnedStays, checkReturned, faultViolation, stoppedCall, type InvariantId, type Returned, type Violation } from './invariants';
 import { F } from '../machine/memory';
+import { Script } from '../actors/script';
 
 interface ActorRun {
   name: string;
   k: KernCtx;
-  gen: Fiber<unknown>;
+  /** its thread: a Fiber running generators (the GUP caller), or a script (script.ts) */
+  gen: { resume(): boolean };
   done: boolean;
   /** its steps (a bounded world keeps them in its trace only, and none here) */
   steps: Step[];
@@ -178,12 +182,15 @@ function* gupCaller(k: Kern, version: VersionModel, call: GupCall, repeat: numbe
     const pages = res.pages;
     // a typed array: a 1 GiB pin returns 262,144 pages, and a holey array of them costs more to make than to fill
     const gens = new Int32Array(pages.length);
+    // the generations are part of the state: the same walk returning before or after its page was reused is not the same state
+    let h = pages.length;
     for (let i = 0; i < gens.length; i++) {
       const at = pages[i] - mem.basePfn;
       gens[i] = at >= 0 && at < mem.frames ? mem.at(F.gen, at) : mem.at(F.gen, mem.idx(pages[i]));
+      if (i === 0 || gens[i] !== gens[i - 1] || pages[i] !== pages[i - 1] + 1) h = mix(mix(h, pages[i]), gens[i]);
     }
     const stopped = stoppedCall(res);
-    returned.push({ call, pfns: res.pages, gens, ...(stopped && { stopped }) });
+    returned.push({ call, pfns: res.pages, gens, h, ...(stopped && { stopped }) });
   }
 }
 
@@ -192,8 +199,13 @@ function* gupCaller(k: Kern, version: VersionModel, call: GupCall, repeat: numbe
  * bounded one keeps a BoundedTrace (a counterexample's replay).
  */
 export function makeWorld(sc: WorldSpec, run: RaceRun, lean = false, bounded?: BoundedTrace): World {
-  const { template, version, call, opts } = prepare(sc, run);
-  const m = template.clone();
+  const p = prepare(sc, run);
+  return worldOn(sc, p, p.template.clone(), lean, bounded);
+}
+
+/** A world on machine m: the GUP caller from its start, each actor a new script or (`scripts`) a copy of one kept. */
+function worldOn(sc: WorldSpec, p: Prepared, m: Machine, lean: boolean, bounded?: BoundedTrace, scripts?: readonly (Script | undefined)[]): World {
+  const { version, call, opts } = p;
   const returned: Returned[] = [];
   const sink = (): StepSink => (lean ? new HashSink() : []);
   const gk = new KernCtx(m, version.era, 0, 'gup', opts, true, true, sink(), version.since);
@@ -201,7 +213,8 @@ export function makeWorld(sc: WorldSpec, run: RaceRun, lean = false, bounded?: B
   for (let i = 0; i < sc.actors.length; i++) {
     const spec = sc.actors[i];
     const k = new KernCtx(m, version.era, i + 1, spec.kind, opts, true, true, sink(), version.since);
-    actors.push({ name: spec.kind, k, gen: new Fiber(k, ACTORS[spec.kind](k, spec, version)), done: false, steps: lean ? [] : (k.sink as Step[]), h: 0 });
+    const kept = scripts?.[i + 1];
+    actors.push({ name: spec.kind, k, gen: kept ? kept.copy(k) : ACTORS[spec.kind](k, spec, version), done: false, steps: lean ? [] : (k.sink as Step[]), h: 0 });
   }
   if (bounded && !lean) {
     // each step goes straight into the bounded trace: the actor keeps only its last (what it waits for)
@@ -291,6 +304,7 @@ export function hashWorld(w: World): number {
   h = mix(mix(h, m.mm.write_protect_seq), m.mm.has_pinned ? 1 : 0);
   let g = m.mmapWriter === null ? 0x9e37 : hashStr(0x9e37, m.mmapWriter);
   for (const a of w.actors) g = mix(mix(g, a.h), a.done ? 1 : 2);
+  for (const r of w.returned) g = mix(g, r.h);
   // every bit of both parts depends on the machine and the actors: states with the same machine
   // differ in their actors' histories, and 20 bits alone for those collided (a state lost)
   const hi = fmix(mix(h, g));
@@ -319,74 +333,111 @@ export interface ExploreOptions {
   maxSteps?: number;
 }
 
-/** What a state's hash was made of when it was first reached: each actor's history hash and the machine's two digests. */
-export interface Known {
-  hs: number[];
-  map: number;
-  tables: number;
+/**
+ * A schedule as a chain of turns (a state shares its parent's prefix instead of copying it). A
+ * turn that starts a run of the GUP caller's turns keeps the machine as it was before it: a
+ * rebuild replays that run on a copy of it.
+ */
+export interface Turn {
+  prev: Turn | null;
+  actor: number;
+  len: number;
+  before?: Machine;
 }
 
-export function knownOf(w: World): Known {
-  return { hs: w.actors.map((a) => a.h), map: w.m.mem.mapDigest, tables: w.m.mem.tablesDigest };
+export function scheduleOf(t: Turn | null): number[] {
+  const out: number[] = new Array(t ? t.len : 0);
+  for (; t; t = t.prev) out[t.len - 1] = t.actor;
+  return out;
+}
+
+/** A thread that is replayed to be had again (a generator), not copied. */
+const replayed = (a: ActorRun): boolean => !(a.gen instanceof Script);
+
+/**
+ * Actor i's turn after `prev`, taken in world w: the turn, keeping the machine beforehand when it
+ * starts a run of a replayed thread's turns (`at` is that machine, when the caller holds one).
+ */
+export function takeTurn(w: World, prev: Turn | null, i: number, at?: Machine): Turn {
+  const turn: Turn = { prev, actor: i, len: (prev?.len ?? 0) + 1 };
+  if (replayed(w.actors[i]) && prev?.actor !== i) turn.before = at ?? w.m.clone();
+  return turn;
+}
+
+/** What a state keeps to be had again: its machine, its scripts, each actor's history hash, done and waiting. */
+export interface Frozen {
+  m: Machine;
+  scripts: (Script | undefined)[];
+  hs: number[];
+  done: boolean[];
+  waiting: boolean[];
+}
+
+export function freeze(w: World): Frozen {
+  return {
+    m: w.m.clone(),
+    scripts: w.actors.map((a) => (a.gen instanceof Script ? a.gen.copy(a.k) : undefined)),
+    hs: w.actors.map((a) => a.h),
+    done: w.actors.map((a) => a.done),
+    waiting: w.actors.map((a) => a.until !== undefined),
+  };
 }
 
 /**
- * The world a schedule leads to, for the explorer: the same state as replaySchedule's, without
- * the trace or any hashing (each actor's history hash and the machine's digests are handed over
- * from when the state was first reached). The prefix is known to be free of violations. A lean
- * world goes on hashing its steps in its sinks (the explorer's own); otherwise it records them
- * from here on.
+ * The world of a state the explorer reached (`turn` its schedule, `f` what it kept), as a
+ * replay of its schedule would make it, without the trace. The machine and the scripts are
+ * copies; a replayed thread runs again quietly, each run of its turns on a copy of the machine
+ * that run started from (its writes there go nowhere: the machine copied has them), then goes on
+ * on the world's. The prefix is known to be free of violations. A lean world goes on hashing its
+ * steps in its sinks (the explorer's own); otherwise it records them from here on.
  */
-export function rebuild(sc: WorldSpec, run: RaceRun, schedule: number[], known: Known, lean = false): World {
-  const w = makeWorld(sc, run, true);
-  w.m.mem.pauseDigests();
-  for (const a of w.actors) {
-    a.k.quiet = true;
-    (a.k.sink as HashSink).off = true;
-  }
+export function rebuild(sc: WorldSpec, run: RaceRun, turn: Turn | null, f: Frozen, lean = false): World {
+  const m = f.m.clone();
+  const w = worldOn(sc, prepare(sc, run), m, true, undefined, f.scripts);
+  const turns: Turn[] = new Array(turn ? turn.len : 0);
+  for (let t = turn; t; t = t.prev) turns[t.len - 1] = t;
+  for (const a of w.actors) if (replayed(a)) (a.k.sink as HashSink).off = a.k.quiet = true;
   // an actor's consecutive turns run as one resume that passes the scheduling points between them
-  for (let s = 0; s < schedule.length; ) {
-    const i = schedule[s];
+  for (let s = 0; s < turns.length; ) {
+    const i = turns[s].actor;
     let e = s + 1;
-    while (e < schedule.length && schedule[e] === i) e++;
+    while (e < turns.length && turns[e].actor === i) e++;
     const a = w.actors[i];
-    a.k.skip = e - s - 1;
-    if (a.gen.resume()) a.done = true;
-    else if (a.k.skip !== 0) throw new Error(`rebuilding a schedule: ${a.name} stopped early`);
+    if (replayed(a)) {
+      const before = turns[s].before;
+      if (!before) throw new Error(`rebuilding a schedule: turn ${s} of ${a.name} kept no machine`);
+      a.k.m = before.clone();
+      a.k.m.mem.pauseDigests();
+      a.k.skip = e - s - 1;
+      if (a.gen.resume()) a.done = true;
+      else if (a.k.skip !== 0) throw new Error(`rebuilding a schedule: ${a.name} stopped early`);
+    }
     s = e;
   }
   w.actors.forEach((a, j) => {
     const sink = a.k.sink as HashSink;
-    a.until = sink.until;
-    a.h = sink.h = known.hs[j];
-    sink.off = false;
-    a.k.quiet = false;
+    a.h = sink.h = f.hs[j];
+    if (replayed(a)) {
+      a.k.m = m;
+      a.until = sink.until;
+      sink.off = a.k.quiet = false;
+    } else {
+      const s = a.gen as Script;
+      a.done = f.done[j];
+      if (f.waiting[j]) a.until = () => s.ready();
+    }
     if (!lean) a.k.sink = a.steps;
   });
-  w.m.mem.resumeDigests(known.map, known.tables);
   w.partial = true;
   return w;
-}
-
-/** A schedule as a chain of turns (a state shares its parent's prefix instead of copying it). */
-interface Turn {
-  prev: Turn | null;
-  actor: number;
-  len: number;
-}
-
-function scheduleOf(t: Turn | null): number[] {
-  const out: number[] = new Array(t ? t.len : 0);
-  for (; t; t = t.prev) out[t.len - 1] = t.actor;
-  return out;
 }
 
 interface Item {
   turn: Turn | null;
   /** the world the schedule led to, still live (handed to the first child) */
   w: World;
-  /** what its hash was made of (a rebuild of it takes these over) */
-  known: Known;
+  /** what a rebuild of it starts from */
+  f: Frozen;
 }
 
 /** The one actor that can move, or -1 when none or several can. */
@@ -405,9 +456,10 @@ export function explore(sc: RaceScenario, run: RaceRun, opts: ExploreOptions = {
   const bounds = { maxStates: opts.maxStates ?? sc.bounds.maxStates, maxSteps: opts.maxSteps ?? sc.bounds.maxSteps };
   const names = sc.actors.reduce((n, a) => [...n, a.kind], ['gup']);
   const seen = new DigestSet();
+  const ends = new DigestSet();
   const root = makeWorld(sc, run, true);
   // breadth-first: work items by schedule length, shortest first
-  const buckets = new Map<number, Item[]>([[0, [{ turn: null, w: root, known: knownOf(root) }]]]);
+  const buckets = new Map<number, Item[]>([[0, [{ turn: null, w: root, f: freeze(root) }]]]);
   let states = 0;
   let interleavings = 0;
   let cut = false;
@@ -435,22 +487,22 @@ export function explore(sc: RaceScenario, run: RaceRun, opts: ExploreOptions = {
         if (stuck.length) return found(item.turn, { invariant: 'deadlock', message: `every unfinished actor waits: ${stuck.join(', ')}` }, live);
         continue;
       }
-      let sched: number[] | undefined;
       for (const i of en) {
         if (states >= bounds.maxStates) {
           cut = true;
           break;
         }
         // the first child takes the parent's world over; the others rebuild it
-        const w = live ?? rebuild(sc, run, (sched ??= scheduleOf(item.turn)), item.known, true);
+        const w = live ?? rebuild(sc, run, item.turn, item.f, true);
         live = undefined;
-        let turn: Turn = { prev: item.turn, actor: i, len: len + 1 };
+        // the state's kept machine is the one this turn starts from
+        let turn = takeTurn(w, item.turn, i, item.f.m);
         states++;
         let v = stepActor(w, i);
         // a chain where only one actor can move is followed in place: no choice, nothing to replay
         let only = onlyEnabled(w);
         while (!v && only !== -1 && turn.len < bounds.maxSteps && states < bounds.maxStates) {
-          turn = { prev: turn, actor: only, len: turn.len + 1 };
+          turn = takeTurn(w, turn, only);
           states++;
           v = stepActor(w, only);
           only = onlyEnabled(w);
@@ -458,6 +510,8 @@ export function explore(sc: RaceScenario, run: RaceRun, opts: ExploreOptions = {
         if (v) return found(turn, v, w);
         if (w.actors.every((a) => a.done)) {
           interleavings++;
+          // an end state met before (the same machine, histories and returns) was checked then
+          if (!ends.add(hashWorld(w))) continue;
           const fv = finalCheck(w);
           if (fv) return found(turn, fv, w);
           continue;
@@ -469,7 +523,7 @@ export function explore(sc: RaceScenario, run: RaceRun, opts: ExploreOptions = {
         const h = hashWorld(w);
         if (!seen.add(h)) continue;
         const list = buckets.get(turn.len) ?? [];
-        list.push({ turn, w, known: knownOf(w) });
+        list.push({ turn, w, f: freeze(w) });
         buckets.set(turn.len, list);
       }
     }

@@ -71,6 +71,8 @@ export interface Returned {
   call: GupCall;
   pfns: number[];
   gens: Int32Array;
+  /** a digest of the pages and their generations (a state's hash holds what its calls returned) */
+  h: number;
   /** the call stopped where C says nothing (GupResult's overrun or uninit) */
   stopped?: Violation;
 }

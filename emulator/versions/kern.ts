@@ -280,7 +280,8 @@ export class KernCtx implements Kern {
   readonly arch: ArchModel;
 
   constructor(
-    readonly m: Machine,
+    /** the machine it runs on (the explorer points a replayed thread at a copy of an earlier machine) */
+    public m: Machine,
     public era: Era,
     public cpu: number,
     public actor: string,

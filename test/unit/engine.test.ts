@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { getArch } from '../../emulator/arch';
 import { DigestSet } from '../../emulator/explore/digests';
-import { enabled, hashWorld, knownOf, makeWorld, rebuild, replaySchedule, stepActor, type World } from '../../emulator/explore/explore';
+import { enabled, freeze, hashWorld, makeWorld, rebuild, replaySchedule, stepActor, takeTurn, type Turn, type World } from '../../emulator/explore/explore';
 import { buildMachine, mapPmdByPtes } from '../../emulator/machine/builder';
 import type { Machine } from '../../emulator/machine/machine';
 import { makeKern } from '../../emulator/run/replay';
@@ -31,6 +31,16 @@ function randomSchedule(seed: number, w: World, maxLen: number): number[] {
   return out;
 }
 
+/** A lean world taken along a schedule as the explorer takes it: turn by turn, keeping the machine where the GUP caller starts a run. */
+function reach(w: World, schedule: number[]): Turn | null {
+  let turn: Turn | null = null;
+  for (const i of schedule) {
+    turn = takeTurn(w, turn, i);
+    stepActor(w, i);
+  }
+  return turn;
+}
+
 /** What the next steps of a world look like, actor by actor, for the given turns. */
 function continueWith(w: World, turns: number[]): string[] {
   const out: string[] = [];
@@ -47,7 +57,7 @@ function continueWith(w: World, turns: number[]): string[] {
   return out;
 }
 
-describe('a state rebuilt quietly (skipped scheduling points, no trace) or reached by a lean world is the state the schedule replays to', () => {
+describe('a state rebuilt from what the explorer kept of it (its machine and scripts copied, the GUP caller replayed quietly on the machines its runs started from) or reached by a lean world is the state the schedule replays to', () => {
   for (const sc of RACES.filter((r) => r.actors.length > 0)) {
     for (const run of [sc.before, sc.after]) {
       it(`${sc.id} on ${run.version}`, () => {
@@ -58,16 +68,19 @@ describe('a state rebuilt quietly (skipped scheduling points, no trace) or reach
           const prefix = full.slice(0, cut);
           const replayed = replaySchedule(sc, run, prefix);
           if (replayed.v) continue; // the explorer never rebuilds past a violation
-          const rebuilt = rebuild(sc, run, prefix, knownOf(replayed.w));
-          expect(hashWorld(rebuilt), `seed ${seed}`).toBe(hashWorld(replayed.w));
-          // it replayed without hashing and took the digests over: they are the machine's as it is
-          expect(rebuilt.m.mem.mapDigest, `seed ${seed}`).toBe(rebuilt.m.mem.digestFromScratch());
-          expect(rebuilt.m.mem.tablesDigest, `seed ${seed}`).toBe(rebuilt.m.mem.tablesDigestFromScratch());
           // the explorer's own worlds hash their steps as they go: the same state, the same digest
           const lean = makeWorld(sc, run, true);
-          for (const i of prefix) stepActor(lean, i);
+          const turn = reach(lean, prefix);
           expect(hashWorld(lean), `lean, seed ${seed}`).toBe(hashWorld(replayed.w));
-          expect(hashWorld(rebuild(sc, run, prefix, knownOf(replayed.w), true))).toBe(hashWorld(replayed.w));
+          const kept = freeze(lean);
+          // the live world goes on (as the state's first successor does): what was kept stays as it was
+          randomSchedule(seed + 100, lean, 20);
+          const rebuilt = rebuild(sc, run, turn, kept);
+          expect(hashWorld(rebuilt), `seed ${seed}`).toBe(hashWorld(replayed.w));
+          // the digests came with the machine's copy: they are the machine's as it is
+          expect(rebuilt.m.mem.mapDigest, `seed ${seed}`).toBe(rebuilt.m.mem.digestFromScratch());
+          expect(rebuilt.m.mem.tablesDigest, `seed ${seed}`).toBe(rebuilt.m.mem.tablesDigestFromScratch());
+          expect(hashWorld(rebuild(sc, run, turn, kept, true))).toBe(hashWorld(replayed.w));
           expect(rebuilt.actors.map((a) => a.done)).toEqual(replayed.w.actors.map((a) => a.done));
           expect(enabled(rebuilt)).toEqual(enabled(replayed.w));
           // and both go on the same way

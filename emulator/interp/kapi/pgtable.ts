@@ -76,11 +76,11 @@ export function loadEnt(t: Thread, p: TablePtr): LoadedEnt {
 
 /** A plain 64-bit load on a CPU that has none: low half, a window, high half. */
 export function* twoHalves(t: Thread, p: TablePtr): Generator<undefined, LoadedEnt, unknown> {
-  const m = t.k.m;
-  const lo = m.loadLo(p);
+  // t.k.m read afresh after each pause: the explorer may go on with this thread on another copy of the machine
+  const lo = t.k.m.loadLo(p);
   if (t.point('load', { level: p.level, lo, addr: slotVa(t, p), note: 'low half (32-bit load)' })) yield;
-  const hi = m.loadHi(p);
-  const e: LoadedEnt = m.entry(lo, hi);
+  const hi = t.k.m.loadHi(p);
+  const e: LoadedEnt = t.k.m.entry(lo, hi);
   e.s = p;
   if (t.point('load', { level: p.level, lo, hi, addr: slotVa(t, p), note: 'high half (32-bit load)' })) yield;
   return e;
@@ -88,17 +88,16 @@ export function* twoHalves(t: Thread, p: TablePtr): Generator<undefined, LoadedE
 
 /** The PAE lockless read: low, high, low again until the low half holds still. */
 export function* lowHighLow(t: Thread, p: TablePtr): Generator<undefined, LoadedEnt, unknown> {
-  const m = t.k.m;
   for (;;) {
-    const lo = m.loadLo(p);
+    const lo = t.k.m.loadLo(p);
     if (t.point('load', { level: p.level, lo, addr: slotVa(t, p), note: 'low half' })) yield;
-    const hi = m.loadHi(p);
+    const hi = t.k.m.loadHi(p);
     if (t.point('load', { level: p.level, lo, hi, addr: slotVa(t, p), note: 'high half' })) yield;
-    const again = m.loadLo(p);
+    const again = t.k.m.loadLo(p);
     const same = again === lo;
     if (t.point('recheck', { level: p.level, lo: again, hi, note: same ? 'low half unchanged: done' : 'low half changed: retry' })) yield;
     if (same) {
-      const e: LoadedEnt = m.entry(lo, hi);
+      const e: LoadedEnt = t.k.m.entry(lo, hi);
       e.s = p;
       return e;
     }
