@@ -90,6 +90,9 @@ function pairIn(list: number[], a: number, b: number): boolean {
 
 /** one entry the ghost's predicates read (they keep nothing): no garbage per store; clones skip field initialisers */
 const SCRATCH: Ent = { lo: 0, hi: 0 };
+const NO_AHEAD: { order: number; count: number }[] = [];
+/** a slot history with nothing in it (never written itself: remember makes a map of its own) */
+const NO_HISTORY = new Map<number, number[]>();
 /** what a run of up to 512 entries held before storeRun wrote it (the caller copies what it keeps) */
 const RUN_WAS = new Uint32Array(1024);
 
@@ -104,27 +107,29 @@ export class Machine {
   readonly mem: PhysMem;
   readonly mm: Mm;
   readonly cpus: Cpu[];
-  vmas: Vma[] = [];
+  vmas!: Vma[];
   /** the actor holding mmap_lock for write (fork, munmap), or null */
-  mmapWriter: string | null = null;
+  mmapWriter!: string | null;
   /** the actor holding the page-table lock across a multi-step update (PAE halves), or null */
-  ptlHolder: string | null = null;
-  ghost = false;
+  ptlHolder!: string | null;
+  ghost!: boolean;
   /** slot key -> every value it held since this machine was made or last cloned, flattened: [lo0, hi0, lo1, hi1, ...] */
-  private slotHistory = new Map<number, number[]>();
+  private slotHistory!: Map<number, number[]>;
   /** the history as it stood when this machine was last cloned: shared, never written again (a clone starts with an empty slotHistory over it) */
-  private slotBase = new Map<number, number[]>();
+  private slotBase!: Map<number, number[]>;
   /** the tables as they were when recording began: every slot held its value then (a frozen copy, shared by clones) */
-  private heldAtStart: FrozenTables | undefined;
+  private heldAtStart!: FrozenTables | undefined;
   /** every leaf mapping seen, flattened: [address, 4K pages, first pfn, gen, ...] (a 1 GiB leaf is one span, not 262,144 addresses) */
-  private vaSpans: number[] = [];
+  private vaSpans!: number[];
+  /** vaSpans is shared with a copy: copied at its first change */
+  private spansShared!: boolean;
   /** table frame -> the level and first address it maps */
-  readonly tableVa: ReadonlyMap<number, { level: Level; base: number }> = new Map();
-  private tableVaShared = false;
-  faults: GhostFault[] = [];
+  readonly tableVa!: ReadonlyMap<number, { level: Level; base: number }>;
+  private tableVaShared!: boolean;
+  faults!: GhostFault[];
   /** references held outside this mm's page tables (another process, the page allocator's new owner) */
-  readonly holds: ReadonlyMap<number, number> = new Map();
-  private holdsShared = false;
+  readonly holds!: ReadonlyMap<number, number>;
+  private holdsShared!: boolean;
 
   /** Note where a page table maps (its level and first address). */
   setTableVa(table: number, where: { level: Level; base: number }): void {
@@ -164,8 +169,60 @@ export class Machine {
     else (this.holds as Map<number, number>).set(pfn, n - 1);
   }
 
-  /** `ahead`: pages to allocate before the first page table (1 GiB pages: see PhysMem.allocAhead) */
-  constructor(readonly arch: ArchModel, readonly era: Era, basePfn: number, ncpus = 2, ahead: { order: number; count: number }[] = []) {
+  /**
+   * `ahead`: pages to allocate before the first page table (1 GiB pages: see PhysMem.allocAhead).
+   * With `from`, a copy of that machine instead (clone): every field is set here, none by an
+   * initialiser, as the explorer makes a copy for every state it keeps.
+   */
+  constructor(readonly arch: ArchModel, readonly era: Era, basePfn: number, ncpus = 2, ahead: { order: number; count: number }[] = [], from?: Machine) {
+    if (from) {
+      if (from.slotHistory.size > 0) {
+        // freeze what that machine wrote into a new shared base, once; later copies share it as it is
+        const merged = new Map(from.slotBase);
+        for (const [k, v] of from.slotHistory) merged.set(k, (merged.get(k) ?? []).concat(v));
+        from.slotBase = merged;
+        from.slotHistory = NO_HISTORY;
+      }
+      this.mem = from.mem.clone();
+      this.mm = { pgd: from.mm.pgd, write_protect_seq: from.mm.write_protect_seq, has_pinned: from.mm.has_pinned };
+      const cpus: Cpu[] = new Array(from.cpus.length);
+      for (let i = 0; i < cpus.length; i++) {
+        const x = from.cpus[i];
+        cpus[i] = { id: x.id, irqsOff: x.irqsOff, enables: x.enables, pendingIpis: x.pendingIpis };
+      }
+      this.cpus = cpus;
+      this.vmas = from.vmas; // replaced (munmap), never edited, once built
+      this.mmapWriter = from.mmapWriter;
+      this.ptlHolder = from.ptlHolder;
+      this.ghost = from.ghost;
+      this.slotHistory = NO_HISTORY;
+      this.slotBase = from.slotBase;
+      this.heldAtStart = from.heldAtStart;
+      this.vaSpans = from.vaSpans;
+      this.spansShared = from.spansShared = true;
+      // tableVa and holds change rarely: shared until either side writes (setTableVa, hold)
+      this.tableVa = from.tableVa;
+      this.tableVaShared = from.tableVaShared = true;
+      this.faults = from.faults.slice();
+      this.holds = from.holds;
+      this.holdsShared = from.holdsShared = true;
+      if (this.ghost) this.mem.onDropTable = this;
+      return;
+    }
+    this.vmas = [];
+    this.mmapWriter = null;
+    this.ptlHolder = null;
+    this.ghost = false;
+    this.slotHistory = NO_HISTORY;
+    this.slotBase = new Map();
+    this.heldAtStart = undefined;
+    this.vaSpans = [];
+    this.spansShared = false;
+    this.tableVa = new Map();
+    this.tableVaShared = false;
+    this.faults = [];
+    this.holds = new Map();
+    this.holdsShared = false;
     this.mem = new PhysMem(basePfn);
     for (const a of ahead) this.mem.allocAhead(a.order, a.count);
     this.cpus = Array.from({ length: ncpus }, (_, id) => ({ id, irqsOff: false, enables: 0, pendingIpis: 0 }));
@@ -175,37 +232,7 @@ export class Machine {
 
   /** An independent copy (the explorer starts every rebuild from a copy of one built machine). Shares what neither side will write. */
   clone(): Machine {
-    if (this.slotHistory.size > 0) {
-      // freeze what this machine wrote into a new shared base, once; later clones share it as it is
-      const merged = new Map(this.slotBase);
-      for (const [k, v] of this.slotHistory) merged.set(k, (merged.get(k) ?? []).concat(v));
-      this.slotBase = merged;
-      this.slotHistory = new Map();
-    }
-    // field by field (Object.assign is generic, and this runs for every state the explorer rebuilds)
-    const c = Object.create(Machine.prototype) as Machine;
-    const own = c as { -readonly [K in 'arch' | 'era' | 'mem' | 'mm' | 'cpus' | 'tableVa' | 'holds']: Machine[K] };
-    own.arch = this.arch;
-    own.era = this.era;
-    own.mem = this.mem.clone();
-    own.mm = { pgd: this.mm.pgd, write_protect_seq: this.mm.write_protect_seq, has_pinned: this.mm.has_pinned };
-    own.cpus = this.cpus.map((x) => ({ id: x.id, irqsOff: x.irqsOff, enables: x.enables, pendingIpis: x.pendingIpis }));
-    c.vmas = this.vmas; // replaced (munmap), never edited, once built
-    c.mmapWriter = this.mmapWriter;
-    c.ptlHolder = this.ptlHolder;
-    c.ghost = this.ghost;
-    c.slotHistory = new Map();
-    c.slotBase = this.slotBase;
-    c.heldAtStart = this.heldAtStart;
-    c.vaSpans = this.vaSpans.slice();
-    // tableVa and holds change rarely: shared until either side writes (setTableVa, hold)
-    own.tableVa = this.tableVa;
-    own.holds = this.holds;
-    this.tableVaShared = c.tableVaShared = true;
-    this.holdsShared = c.holdsShared = true;
-    c.faults = this.faults.slice();
-    if (this.ghost) c.mem.onDropTable = (pfn, words) => c.rememberTable(pfn, words);
-    return c;
+    return new Machine(this.arch, this.era, 0, 0, NO_AHEAD, this);
   }
 
   levelInfo(level: Level): LevelInfo {
@@ -344,7 +371,10 @@ export class Machine {
     if ((lo | hi) === 0 || this.wasWrittenOver(key, lo, hi)) return;
     const h = this.slotHistory.get(key);
     if (h) h.push(lo, hi);
-    else this.slotHistory.set(key, [lo, hi]);
+    else {
+      if (this.slotHistory === NO_HISTORY) this.slotHistory = new Map();
+      this.slotHistory.set(key, [lo, hi]);
+    }
   }
 
   /** Is (lo, hi) among the values written over in this slot (the frozen base or this copy's own)? */
@@ -357,8 +387,8 @@ export class Machine {
     return !!h && pairIn(h, lo, hi);
   }
 
-  /** A table frame is reused: what its slots held stays in their history. */
-  private rememberTable(pfn: number, words: Uint32Array): void {
+  /** A table frame is reused (PhysMem tells the machine whose ghost it is): what its slots held stays in their history. */
+  rememberTable(pfn: number, words: Uint32Array): void {
     for (let idx = 0; idx < 512; idx++) this.remember(pfn * 512 + idx, words[2 * idx], words[2 * idx + 1]);
   }
 
@@ -421,6 +451,10 @@ export class Machine {
 
   /** n pages from addr map frames from pfn on, of generation g: extends the last span, or is already inside a recent one, or is a new one. */
   private noteSpan(addr: number, n: number, pfn: number, g: number): void {
+    if (this.spansShared) {
+      this.vaSpans = this.vaSpans.slice();
+      this.spansShared = false;
+    }
     const v = this.vaSpans;
     const l = v.length - 4;
     if (l >= 0 && v[l + 3] === g && v[l + 2] + v[l + 1] === pfn && v[l] + v[l + 1] * 4096 === addr) {
@@ -550,7 +584,7 @@ export class Machine {
   enableGhost(): void {
     this.ghost = true;
     this.heldAtStart = this.mem.freezeTables();
-    this.mem.onDropTable = (pfn, words) => this.rememberTable(pfn, words);
+    this.mem.onDropTable = this;
     for (const [table] of this.tableVa) {
       const used = this.mem.usedEntries(table, 512);
       for (let j = 0; j < used.length; j += 3) this.noteLeaf(table, used[j], used[j + 1], used[j + 2]);

@@ -91,6 +91,12 @@ const MAP_MASK = (1 << MAP_SHIFT) - 1;
 const MAP_FIELDS = 8;
 /** every chunk past the frames handed out, until written (never written itself: a write copies a chunk it does not own) */
 const ZERO_MAP: number[] = Array.from({ length: MAP_FIELDS << MAP_SHIFT }, () => 0);
+/** the pages kept ahead by a copy of a memory that kept none (never written: allocAhead makes a map of its own) */
+const EMPTY_AHEAD: ReadonlyMap<number, number[]> = new Map();
+/** what a memory owns of its table pages before it writes one (never written itself: ownOwn makes a map of its own) */
+const NONE_OWNED: Map<number, number> = new Map();
+/** what a memory owns of its memmap chunks while its chunk list is shared (never written itself) */
+const NONE_MINE = new Uint8Array(0);
 
 export class PhysMem {
   /**
@@ -98,14 +104,16 @@ export class PhysMem {
    * until one side writes it (the explorer copies a machine for each state it rebuilds, and a
    * 1 GiB layout has 262,144 frames). Plain arrays of small integers (V8 keeps them unboxed).
    */
-  private map: number[][] = [];
+  private map!: number[][];
   /** which chunks this copy owns (may write in place) */
-  private mine = new Uint8Array(0);
+  private mine!: Uint8Array;
+  /** the chunk list itself is shared with a copy (and so is every chunk): copied, owning none, at the first write (a copy costs nothing until then) */
+  private mapShared!: boolean;
   /**
    * chunkOp's results, shared by a memory and all its copies and gone with them (the zero chunk
    * lives for ever: a module-wide table would keep every result made from it)
    */
-  private ops: ChunkOps = new WeakMap();
+  private ops!: ChunkOps;
   /**
    * Order-free digest of every nonzero memmap field, kept current by put() once enableDigest()
    * has been called: the explorer hashes a state in O(1) instead of reading every frame (a replay
@@ -115,22 +123,54 @@ export class PhysMem {
   private digesting = false;
   /** digests not kept for now (pauseDigests): a rebuild replays writes towards a state whose digests are known */
   private paused = false;
-  private tables: (TableWords | undefined)[] = [];
+  private tables!: (TableWords | undefined)[];
   /** the tables array itself is shared with a copy (most frames hold no table, and a 1 GiB layout has 262,144 of them): copied at the first change */
   private tablesShared = false;
-  /** which of a table's chunks (and its chunk list) this copy owns, by frame (absent: none); a clone shares them until its first write (copy-on-write) */
-  private own = new Map<number, number>();
-  /** told when a frame's old table words are dropped (the frame reallocated): the machine's ghost keeps what they held */
-  onDropTable?: (pfn: number, words: Uint32Array) => void;
+  /** which of a table's chunks (and its chunk list) this copy owns, by frame (absent: none); a clone shares them until its first write (copy-on-write). NONE_OWNED until the first. */
+  private own!: Map<number, number>;
+  /** told when a frame's old table words are dropped (the frame reallocated): the machine whose ghost keeps what they held */
+  onDropTable?: { rememberTable(pfn: number, words: Uint32Array): void };
   /** order-free digest of every nonzero table word, kept current by setWord and alloc (the explorer hashes states with it) */
   tablesDigest = 0;
   /** frames handed out so far (bump allocator) */
   private top = 0;
   /** freed order-0 frames, reused last-in first-out so "freed then reallocated" happens */
-  private freeList: number[] = [];
+  private freeList!: number[];
+  /** the free list is shared with a copy: copied at its first change */
+  private freeShared!: boolean;
   private nextGen = 1;
 
-  constructor(readonly basePfn: number, initialFrames = 1024) {
+  /** A memory of `initialFrames` frames from basePfn; or (`from`) a copy of that one (clone: fields set here, not by initialisers, as a copy is made for every state the explorer keeps). */
+  constructor(readonly basePfn: number, initialFrames = 1024, from?: PhysMem) {
+    if (from) {
+      // every memmap chunk and table page is shared from now on: neither side owns any, and each copies what it writes
+      this.map = from.map;
+      this.mine = NONE_MINE;
+      this.mapShared = from.mapShared = true;
+      this.ops = from.ops;
+      this.mapDigest = from.mapDigest;
+      this.digesting = from.digesting;
+      this.paused = from.paused;
+      this.tables = from.tables;
+      this.tablesShared = from.tablesShared = true;
+      this.own = from.own = NONE_OWNED;
+      this.tablesDigest = from.tablesDigest;
+      this.top = from.top;
+      this.freeList = from.freeList;
+      this.freeShared = from.freeShared = true;
+      this.nextGen = from.nextGen;
+      this.ahead = from.ahead.size ? new Map([...from.ahead].map(([o, l]) => [o, l.slice()])) : (EMPTY_AHEAD as Map<number, number[]>);
+      return;
+    }
+    this.map = [];
+    this.mine = NONE_MINE;
+    this.mapShared = false;
+    this.ops = new WeakMap();
+    this.tables = [];
+    this.own = NONE_OWNED;
+    this.freeList = [];
+    this.freeShared = false;
+    this.ahead = new Map();
     this.grow(initialFrames);
   }
 
@@ -214,11 +254,34 @@ export class PhysMem {
 
   /** Chunk c, this copy's own from now on. */
   private ownChunk(c: number): number[] {
+    if (this.mapShared) this.ownMap();
     if (this.mine[c] === 0) {
       this.map[c] = this.map[c].slice();
       this.mine[c] = 1;
     }
     return this.map[c];
+  }
+
+  /** The chunk list, this copy's own from now on (its chunks still shared: it owns none of them). */
+  private ownMap(): void {
+    this.map = this.map.slice();
+    this.mine = new Uint8Array(this.map.length);
+    this.mapShared = false;
+  }
+
+  /** The free list, this copy's own from now on. */
+  private ownFree(): number[] {
+    if (this.freeShared) {
+      this.freeList = this.freeList.slice();
+      this.freeShared = false;
+    }
+    return this.freeList;
+  }
+
+  /** The table ownership map, a real one from now on (a copy starts with none). */
+  private ownOwn(): Map<number, number> {
+    if (this.own === NONE_OWNED) this.own = new Map();
+    return this.own;
   }
 
   /** One field of an owned chunk, the digest kept. */
@@ -238,6 +301,7 @@ export class PhysMem {
   private grow(n: number): void {
     const want = (n + MAP_MASK) >> MAP_SHIFT;
     if (want <= this.map.length) return;
+    if (this.mapShared) this.ownMap();
     const mine = new Uint8Array(want);
     mine.set(this.mine);
     while (this.map.length < want) this.map.push(ZERO_MAP);
@@ -256,7 +320,7 @@ export class PhysMem {
   }
 
   /** pages allocated ahead, by order, handed out by alloc() of that order first (lowest frame first) */
-  private ahead = new Map<number, number[]>();
+  private ahead!: Map<number, number[]>;
 
   /**
    * Allocate `count` pages of this order now, before anything else, and keep them for the next
@@ -268,6 +332,7 @@ export class PhysMem {
     this.reserve((count << order) + 64);
     const got: number[] = [];
     for (let k = 0; k < count; k++) got.push(this.alloc(order));
+    if (this.ahead === EMPTY_AHEAD) this.ahead = new Map();
     this.ahead.set(order, [...(this.ahead.get(order) ?? []), ...got]);
   }
 
@@ -282,7 +347,7 @@ export class PhysMem {
     if (kept?.length) return kept.shift()!;
     let i: number;
     if (order === 0 && this.freeList.length > 0) {
-      i = this.freeList.pop()!;
+      i = this.ownFree().pop()!;
     } else {
       const n = 1 << order;
       const absBase = this.basePfn + this.top;
@@ -301,10 +366,10 @@ export class PhysMem {
     if (this.tables[i]) {
       const old = this.words(this.basePfn + i);
       if (!this.paused) for (let w = 0; w < TABLE_WORDS; w++) if (old[w] !== 0) this.tablesDigest ^= wordHash(i, w, old[w]);
-      this.onDropTable?.(this.basePfn + i, old);
+      this.onDropTable?.rememberTable(this.basePfn + i, old);
     }
     this.put(F.used, i, 0);
-    this.own.delete(i);
+    if (this.own.has(i)) this.own.delete(i);
     if (as === 'table') {
       this.put(F.flags, i, this.at(F.flags, i) | PG.pagetable);
       this.ownTables()[i] = ZERO_TABLE.slice();
@@ -321,7 +386,7 @@ export class PhysMem {
     this.write(chunk, c, (F.flags << MAP_SHIFT) | j, PG.free);
     this.write(chunk, c, (F.head << MAP_SHIFT) | j, i);
     this.write(chunk, c, (F.order << MAP_SHIFT) | j, 0);
-    this.freeList.push(i);
+    this.ownFree().push(i);
   }
 
   /** Return a page (all its frames) to the allocator. A freed page table keeps its stale words. */
@@ -370,6 +435,7 @@ export class PhysMem {
    */
   private chunkOp(c: number, key: string, fill: (chunk: number[]) => number): void {
     let delta: number;
+    if (this.mapShared) this.ownMap();
     if (this.mine[c] === 0) {
       const src = this.map[c];
       // the zero chunk stands at many places: the place is part of the key
@@ -464,7 +530,7 @@ export class PhysMem {
     const own = this.own.get(i) ?? 0;
     if (!(own & OWN_LIST)) {
       t = this.ownTables()[i] = t.slice();
-      this.own.set(i, own | OWN_LIST);
+      this.ownOwn().set(i, own | OWN_LIST);
     }
     return t;
   }
@@ -490,7 +556,7 @@ export class PhysMem {
       chunk = t[c] = chunk.slice();
       own |= 1 << c;
     }
-    this.own.set(i, own);
+    this.ownOwn().set(i, own);
     v >>>= 0;
     const old = chunk[word & CHUNK_MASK] >>> 0;
     if (old === v) return;
@@ -553,7 +619,7 @@ export class PhysMem {
         chunk[w & CHUNK_MASK] = v | 0;
       }
     }
-    this.own.set(i, own);
+    this.ownOwn().set(i, own);
     this.tablesDigest = digest;
     this.put(F.used, i, used);
   }
@@ -594,7 +660,7 @@ export class PhysMem {
       const t = this.tables[i];
       if (t) tables.set(this.basePfn + i, t);
     }
-    this.own.clear();
+    this.own = NONE_OWNED;
     return { chunks: (pfn) => tables.get(pfn) };
   }
 
@@ -603,24 +669,7 @@ export class PhysMem {
    * so a copy costs its chunk list (a 1 GiB layout's 4,096 chunks), not its frames.
    */
   clone(): PhysMem {
-    const c = new PhysMem(this.basePfn, 0);
-    // every memmap chunk and table page is shared from now on: neither side owns any
-    c.map = this.map.slice();
-    c.mine = new Uint8Array(this.mine.length);
-    c.ops = this.ops;
-    this.mine.fill(0);
-    c.mapDigest = this.mapDigest;
-    c.digesting = this.digesting;
-    c.paused = this.paused;
-    c.tables = this.tables;
-    this.tablesShared = c.tablesShared = true;
-    this.own.clear();
-    c.tablesDigest = this.tablesDigest;
-    c.top = this.top;
-    c.freeList = this.freeList.slice();
-    c.nextGen = this.nextGen;
-    if (this.ahead.size) c.ahead = new Map([...this.ahead].map(([o, l]) => [o, l.slice()]));
-    return c;
+    return new PhysMem(this.basePfn, 0, this);
   }
 }
 
