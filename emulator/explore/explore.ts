@@ -22,14 +22,16 @@ import { Fiber, guardedGup, KernCtx, releasePages, type G, type GupCall, type Ke
 import type { StepSink } from '../trace/buffer';
 import { HashSink, hashStep, hashStr, mix } from '../trace/hash';
 import { DigestSet } from './digests';
-import { checkBalance, checkCowReuse, checkForkPin, checkPinnedStays, checkReturned, faultViolation, stoppedCall, type InvariantId, type Returned, type Violation } from './invariants';
+import { checkBalance, checkCowReuse, checkForkPin, checkPinnedStays, checkReturned, faultViolation, returnOf, type InvariantId, type Returned, type Violation } from './invariants';
 import { F } from '../machine/memory';
 import { Script } from '../actors/script';
+import { SourceCaller } from '../interp/caller';
+import { isSource } from '../interp/source-version';
 
 interface ActorRun {
   name: string;
   k: KernCtx;
-  /** its thread: a Fiber running generators (the GUP caller), or a script (script.ts) */
+  /** its thread: a script (actors/script.ts), the caller of a file's own code (interp/caller.ts), or a Fiber running a model's generators */
   gen: { resume(): boolean };
   done: boolean;
   /** its steps (a bounded world keeps them in its trace only, and none here) */
@@ -174,24 +176,9 @@ function prepare(sc: WorldSpec, run: RaceRun): Prepared {
   return p;
 }
 
-/** The GUP caller: `repeat` calls, each noting what it returned (a module-level generator: a closure would cost V8 a new map per world). */
+/** The GUP caller of a version model: `repeat` calls, each noting what it returned (a module-level generator: a closure would cost V8 a new map per world). */
 function* gupCaller(k: Kern, version: VersionModel, call: GupCall, repeat: number, returned: Returned[]): G<void> {
-  for (let r = 0; r < repeat; r++) {
-    const res = (yield guardedGup(k, version, call)) as GupResult;
-    const mem = k.m.mem;
-    const pages = res.pages;
-    // a typed array: a 1 GiB pin returns 262,144 pages, and a holey array of them costs more to make than to fill
-    const gens = new Int32Array(pages.length);
-    // the generations are part of the state: the same walk returning before or after its page was reused is not the same state
-    let h = pages.length;
-    for (let i = 0; i < gens.length; i++) {
-      const at = pages[i] - mem.basePfn;
-      gens[i] = at >= 0 && at < mem.frames ? mem.at(F.gen, at) : mem.at(F.gen, mem.idx(pages[i]));
-      if (i === 0 || gens[i] !== gens[i - 1] || pages[i] !== pages[i - 1] + 1) h = mix(mix(h, pages[i]), gens[i]);
-    }
-    const stopped = stoppedCall(res);
-    returned.push({ call, pfns: res.pages, gens, h, ...(stopped && { stopped }) });
-  }
+  for (let r = 0; r < repeat; r++) returned.push(returnOf(k, call, (yield guardedGup(k, version, call)) as GupResult));
 }
 
 /**
@@ -203,18 +190,23 @@ export function makeWorld(sc: WorldSpec, run: RaceRun, lean = false, bounded?: B
   return worldOn(sc, p, p.template.clone(), lean, bounded);
 }
 
-/** A world on machine m: the GUP caller from its start, each actor a new script or (`scripts`) a copy of one kept. */
-function worldOn(sc: WorldSpec, p: Prepared, m: Machine, lean: boolean, bounded?: BoundedTrace, scripts?: readonly (Script | undefined)[]): World {
+/**
+ * A world on machine m: each thread a new one at its start, or (`kept`) a copy of one a state
+ * kept, the GUP caller's with the calls it had returned (`returned`).
+ */
+function worldOn(sc: WorldSpec, p: Prepared, m: Machine, lean: boolean, bounded?: BoundedTrace, kept?: Frozen): World {
   const { version, call, opts } = p;
-  const returned: Returned[] = [];
+  const returned: Returned[] = kept?.returned ? kept.returned.slice() : [];
   const sink = (): StepSink => (lean ? new HashSink() : []);
   const gk = new KernCtx(m, version.era, 0, 'gup', opts, true, true, sink(), version.since);
-  const actors: ActorRun[] = [{ name: 'gup', k: gk, gen: new Fiber(gk, gupCaller(gk, version, call, sc.call.repeat ?? 1, returned)), done: false, steps: lean ? [] : (gk.sink as Step[]), h: 0 }];
+  const repeat = sc.call.repeat ?? 1;
+  const caller = kept?.threads[0]?.copy(gk, returned) ?? (isSource(version) ? new SourceCaller(gk, version, call, repeat, returned) : new Fiber(gk, gupCaller(gk, version, call, repeat, returned)));
+  const actors: ActorRun[] = [{ name: 'gup', k: gk, gen: caller, done: false, steps: lean ? [] : (gk.sink as Step[]), h: 0 }];
   for (let i = 0; i < sc.actors.length; i++) {
     const spec = sc.actors[i];
     const k = new KernCtx(m, version.era, i + 1, spec.kind, opts, true, true, sink(), version.since);
-    const kept = scripts?.[i + 1];
-    actors.push({ name: spec.kind, k, gen: kept ? kept.copy(k) : ACTORS[spec.kind](k, spec, version), done: false, steps: lean ? [] : (k.sink as Step[]), h: 0 });
+    const thread = kept?.threads[i + 1]?.copy(k, returned) ?? ACTORS[spec.kind](k, spec, version);
+    actors.push({ name: spec.kind, k, gen: thread, done: false, steps: lean ? [] : (k.sink as Step[]), h: 0 });
   }
   if (bounded && !lean) {
     // each step goes straight into the bounded trace: the actor keeps only its last (what it waits for)
@@ -351,7 +343,11 @@ export function scheduleOf(t: Turn | null): number[] {
   return out;
 }
 
-/** A thread that is replayed to be had again (a generator), not copied. */
+/** A thread a state can keep a copy of (a script always; the caller of a file's own code where no kernel generator runs under it). */
+type Copyable = Script | SourceCaller;
+const copyable = (g: ActorRun['gen']): g is Copyable => g instanceof Script || g instanceof SourceCaller;
+
+/** A thread that may have to be replayed to be had again (generators, and a file's caller under one), not copied: its runs of turns keep the machine they start from. */
 const replayed = (a: ActorRun): boolean => !(a.gen instanceof Script);
 
 /**
@@ -364,19 +360,29 @@ export function takeTurn(w: World, prev: Turn | null, i: number, at?: Machine): 
   return turn;
 }
 
-/** What a state keeps to be had again: its machine, its scripts, each actor's history hash, done and waiting. */
+/**
+ * What a state keeps to be had again: its machine, a copy of each thread that can be copied
+ * (undefined: replayed), what the GUP caller's calls returned when it was copied, each actor's
+ * history hash, done and waiting.
+ */
 export interface Frozen {
   m: Machine;
-  scripts: (Script | undefined)[];
+  threads: (Copyable | undefined)[];
+  returned: Returned[] | undefined;
   hs: number[];
   done: boolean[];
   waiting: boolean[];
 }
 
 export function freeze(w: World): Frozen {
+  const m = w.m.clone();
+  const returned = w.returned.slice();
+  // each copy waits in a context of its own (the live one goes on); a waiting GUP caller waits inside the slow path (a generator): it is replayed
+  const threads = w.actors.map((a) => (copyable(a.gen) && (a.gen instanceof Script || !a.until) ? a.gen.copy(a.k.parked(m), returned) : undefined));
   return {
-    m: w.m.clone(),
-    scripts: w.actors.map((a) => (a.gen instanceof Script ? a.gen.copy(a.k) : undefined)),
+    m,
+    threads,
+    returned: threads[0] ? returned : undefined,
     hs: w.actors.map((a) => a.h),
     done: w.actors.map((a) => a.done),
     waiting: w.actors.map((a) => a.until !== undefined),
@@ -393,17 +399,20 @@ export function freeze(w: World): Frozen {
  */
 export function rebuild(sc: WorldSpec, run: RaceRun, turn: Turn | null, f: Frozen, lean = false): World {
   const m = f.m.clone();
-  const w = worldOn(sc, prepare(sc, run), m, true, undefined, f.scripts);
+  const w = worldOn(sc, prepare(sc, run), m, true, undefined, f);
+  const again = (j: number) => f.threads[j] === undefined;
   const turns: Turn[] = new Array(turn ? turn.len : 0);
   for (let t = turn; t; t = t.prev) turns[t.len - 1] = t;
-  for (const a of w.actors) if (replayed(a)) (a.k.sink as HashSink).off = a.k.quiet = true;
+  w.actors.forEach((a, j) => {
+    if (again(j)) (a.k.sink as HashSink).off = a.k.quiet = true;
+  });
   // an actor's consecutive turns run as one resume that passes the scheduling points between them
   for (let s = 0; s < turns.length; ) {
     const i = turns[s].actor;
     let e = s + 1;
     while (e < turns.length && turns[e].actor === i) e++;
     const a = w.actors[i];
-    if (replayed(a)) {
+    if (again(i)) {
       const before = turns[s].before;
       if (!before) throw new Error(`rebuilding a schedule: turn ${s} of ${a.name} kept no machine`);
       a.k.m = before.clone();
@@ -417,14 +426,14 @@ export function rebuild(sc: WorldSpec, run: RaceRun, turn: Turn | null, f: Froze
   w.actors.forEach((a, j) => {
     const sink = a.k.sink as HashSink;
     a.h = sink.h = f.hs[j];
-    if (replayed(a)) {
+    if (again(j)) {
       a.k.m = m;
       a.until = sink.until;
       sink.off = a.k.quiet = false;
     } else {
-      const s = a.gen as Script;
+      const s = a.gen;
       a.done = f.done[j];
-      if (f.waiting[j]) a.until = () => s.ready();
+      if (f.waiting[j] && s instanceof Script) a.until = () => s.ready();
     }
     if (!lean) a.k.sink = a.steps;
   });

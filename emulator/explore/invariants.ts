@@ -5,7 +5,8 @@
  */
 import type { GhostFault, Machine } from '../machine/machine';
 import { F, PG } from '../machine/memory';
-import type { GupCall } from '../versions/kern';
+import type { GupCall, Kern } from '../versions/kern';
+import { mix } from '../trace/hash';
 import type { GupResult } from '../trace/types';
 import { stoppedWhy } from '../trace/describe';
 
@@ -75,6 +76,23 @@ export interface Returned {
   h: number;
   /** the call stopped where C says nothing (GupResult's overrun or uninit) */
   stopped?: Violation;
+}
+
+/** What the caller keeps of a call's result, read off the machine as the call returns. */
+export function returnOf(k: Kern, call: GupCall, res: GupResult): Returned {
+  const mem = k.m.mem;
+  const pages = res.pages;
+  // a typed array: a 1 GiB pin returns 262,144 pages, and a holey array of them costs more to make than to fill
+  const gens = new Int32Array(pages.length);
+  // the generations are part of the state: the same walk returning before or after its page was reused is not the same state
+  let h = pages.length;
+  for (let i = 0; i < gens.length; i++) {
+    const at = pages[i] - mem.basePfn;
+    gens[i] = at >= 0 && at < mem.frames ? mem.at(F.gen, at) : mem.at(F.gen, mem.idx(pages[i]));
+    if (i === 0 || gens[i] !== gens[i - 1] || pages[i] !== pages[i - 1] + 1) h = mix(mix(h, pages[i]), gens[i]);
+  }
+  const stopped = stoppedCall(res);
+  return { call, pfns: res.pages, gens, h, ...(stopped && { stopped }) };
 }
 
 /** A call that stopped where C gives no outcome (a store past pages[], a read of an unset local): a violation whatever the interleaving. */

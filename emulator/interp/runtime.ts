@@ -119,8 +119,50 @@ export class Frame {
     readonly retSlot: number,
     /** the caller's line (the call site) */
     readonly callLine: number,
+    /** its slots (a copy's), else every slot's starting value */
+    v?: unknown[],
   ) {
-    this.v = fn.zeros.slice();
+    this.v = v ?? fn.zeros.slice();
+  }
+
+  /** This frame in a copy of its thread: its slots copied, where it stands the same. */
+  copy(dup: Dup): Frame {
+    const c = new Frame(this.fn, this.retSlot, this.callLine, dup.arr(this.v));
+    c.pc = this.pc;
+    c.line = this.line;
+    c.anchor = this.anchor;
+    c.marked = this.marked;
+    return c;
+  }
+}
+
+/**
+ * Copies what a thread's values point into (frames' slots, local arrays, pages[], the file's
+ * globals), each array once, so pointers that shared one share its copy. Everything else a
+ * value can be (numbers, entries, table pointers, the task) never changes in place.
+ */
+export class Dup {
+  private readonly arrays = new Map<unknown[], unknown[]>();
+
+  arr<T>(a: T[]): T[] {
+    let c = this.arrays.get(a) as T[] | undefined;
+    if (!c) {
+      c = new Array<T>(a.length);
+      this.arrays.set(a, c);
+      for (let i = 0; i < a.length; i++) c[i] = this.value(a[i]) as T;
+    }
+    return c;
+  }
+
+  value(x: unknown): unknown {
+    if (typeof x !== 'object' || x === null) return x;
+    if (x instanceof LocalRef) return new LocalRef(this.arr(x.v), x.i, x.name, x.past);
+    if (x instanceof ArrPtr) return new ArrPtr(this.arr(x.a), x.off, x.len, x.local);
+    if (x instanceof FieldRef) {
+      const o = this.value(x.obj);
+      return o === x.obj ? x : new FieldRef(o, x.field);
+    }
+    return x;
   }
 }
 
@@ -147,6 +189,12 @@ export function fileGlobals(k: object, of: object, init: readonly unknown[]): un
   let g = GLOBALS.get(k);
   if (!g || g.of !== of) GLOBALS.set(k, (g = { of, v: init.slice() }));
   return g.v;
+}
+
+/** The actor k's globals, copied for k2 (a copy of its thread). */
+function copyGlobals(k: object, k2: object, dup: Dup): void {
+  const g = GLOBALS.get(k);
+  if (g) GLOBALS.set(k2, { of: g.of, v: dup.arr(g.v) });
 }
 
 export class Thread {
@@ -178,6 +226,28 @@ export class Thread {
 
   get top(): Frame {
     return this.stack[this.stack.length - 1];
+  }
+
+  /**
+   * This thread for another kernel context k2 (the explorer's copy of a world), paused where it
+   * is: its frames, the arrays they point into and the actor's globals copied through dup. Not
+   * while a kernel generator is under way (sub): that is no data.
+   */
+  copyFor(k2: Kern, dup: Dup): Thread {
+    if (this.sub) throw new Error('a thread running a kernel generator cannot be copied');
+    const c = new Thread(k2, this.ctx);
+    copyGlobals(this.k, k2, dup);
+    for (const f of this.stack) c.stack.push(f.copy(dup));
+    c.stop = this.stop;
+    c.done = this.done;
+    c.value = dup.value(this.value);
+    c.slowRan = this.slowRan;
+    c.fastNr = this.fastNr;
+    c.warnings.push(...this.warnings);
+    c.every = this.every;
+    c.cov = this.cov;
+    c.rec = this.rec;
+    return c;
   }
 
   /** Record a step that is not a scheduling point (statements, calls, returns): never while a rebuild is quiet. */

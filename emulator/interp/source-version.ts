@@ -199,28 +199,61 @@ function entryArgs(fn: CompiledFn, call: GupCall, pages: ArrPtr): unknown[] {
   });
 }
 
-function* runGup(v: SourceVersion, k: Kern, call: GupCall): G<GupResult> {
+/** A call of the file's entry point under way: its thread, the caller's pages[], the frame depth it started at. */
+export interface SourceRun {
+  fn: CompiledFn;
+  t: Thread;
+  pages: ArrPtr;
+  depth: number;
+  call: GupCall;
+}
+
+/** The call's thread, not yet started (begin() makes the entry point's frame). */
+export function sourceRun(v: SourceVersion, k: Kern, call: GupCall): SourceRun {
   const fn = v.entryFor(call);
   const t = new Thread(k, { call, model: v.model, self: v, foll: FOLL, levels: v.program.levels });
   t.every = v.everyStatement;
   t.cov = v.cov;
   k.interp = t;
-  const pages = new ArrPtr([], 0, call.nrPages);
-  const depth = k.frames.length;
+  return { fn, t, pages: new ArrPtr([], 0, call.nrPages), depth: k.frames.length, call };
+}
+
+/** Enter the entry point with the call's arguments. */
+export function begin(r: SourceRun): void {
+  r.t.call(r.fn, entryArgs(r.fn, r.call, r.pages), -1, r.fn.line);
+}
+
+/** What a throw from running the file's code means for the call: never a stack trace, its line named. */
+export function runFailure(r: SourceRun, e: unknown): unknown {
+  const { t, pages, call, fn } = r;
+  if (e instanceof Unsupported || e instanceof WalkOverrun) return e;
+  // a read of a local nothing set: the file's own undefined behaviour, with what pages[] holds by then
+  if (e instanceof UninitRead) return new UninitRead(e.local, e.line, (pages.a as number[]).slice(0, call.nrPages));
+  // a walk past its page table: a kernel outcome, as a store past pages[] is
+  if (e instanceof TableOverrun) return new WalkOverrun((pages.a as number[]).slice(0, call.nrPages), call.nrPages, t.stack.length ? t.top.line : undefined, { level: e.level, idx: e.idx });
+  const at = t.stack.length ? t.top : undefined;
+  return new Unsupported(`${(e as Error).message}${at ? ` (in "${at.anchor}")` : ''}`, at ? at.line : fn.line);
+}
+
+/** The call's result, once its thread is done. */
+export function runResult(r: SourceRun): GupResult {
+  const { t, pages } = r;
+  const ret = Number(t.value ?? 0);
+  const nr = Math.max(ret, 0);
+  const got = pages.a.slice(0, nr);
+  return { nr, ret, slowPath: t.slowRan, fastNr: t.slowRan ? t.fastNr : nr, pages: got };
+}
+
+function* runGup(v: SourceVersion, k: Kern, call: GupCall): G<GupResult> {
+  const r = sourceRun(v, k, call);
+  const t = r.t;
   try {
-    t.call(fn, entryArgs(fn, call, pages), -1, fn.line);
+    begin(r);
     for (;;) {
       try {
         t.run();
       } catch (e) {
-        // never a stack trace: whatever stops the file's code names its line
-        if (e instanceof Unsupported || e instanceof WalkOverrun) throw e;
-        // a read of a local nothing set: the file's own undefined behaviour, with what pages[] holds by then
-        if (e instanceof UninitRead) throw new UninitRead(e.local, e.line, (pages.a as number[]).slice(0, call.nrPages));
-        // a walk past its page table: a kernel outcome, as a store past pages[] is
-        if (e instanceof TableOverrun) throw new WalkOverrun((pages.a as number[]).slice(0, call.nrPages), call.nrPages, t.stack.length ? t.top.line : undefined, { level: e.level, idx: e.idx });
-        const at = t.stack.length ? t.top : undefined;
-        throw new Unsupported(`${(e as Error).message}${at ? ` (in "${at.anchor}")` : ''}`, at ? at.line : fn.line);
+        throw runFailure(r, e);
       }
       if (t.done) break;
       if (t.sub) {
@@ -228,19 +261,16 @@ function* runGup(v: SourceVersion, k: Kern, call: GupCall): G<GupResult> {
         const done = t.subDone;
         t.sub = undefined;
         t.subDone = undefined;
-        const r = yield s;
-        done?.(r);
+        const got = yield s;
+        done?.(got);
         continue;
       }
       yield;
     }
   } finally {
-    unwindTo(k, depth);
+    unwindTo(k, r.depth);
   }
-  const ret = Number(t.value ?? 0);
-  const nr = Math.max(ret, 0);
-  const got = pages.a.slice(0, nr);
-  return { nr, ret, slowPath: t.slowRan, fastNr: t.slowRan ? t.fastNr : nr, pages: got };
+  return runResult(r);
 }
 
 export function isSource(v: VersionModel): v is SourceVersion {

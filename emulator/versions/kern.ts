@@ -181,13 +181,18 @@ export function* guardedGup(k: Kern, version: VersionModel, call: GupCall): G<Gu
     return (yield version.gup(k, call)) as GupResult;
   } catch (e) {
     if (!(e instanceof WalkOverrun) && !(e instanceof UninitRead)) throw e;
-    const nr = e.pages.length;
-    if (k.y && step(k, 'get_user_pages_fast', e instanceof UninitRead ? `a read of ${e.local}` : 'pages[*nr] = page', 'bail', { nr, note: e.message })) yield;
-    // the walk stopped inside its interrupts-off section: leave the CPU as the call's end would (no flush left waiting on it)
-    if (k.m.cpus[k.cpu].irqsOff) yield* irqOn(k, 'get_user_pages_fast', 'local_irq_restore(flags)');
-    const stop = e instanceof UninitRead ? { uninit: { name: e.local, line: e.line } } : { overrun: { len: e.len, line: e.line, ...(e.table && { table: e.table }) } };
-    return { nr, ret: nr, slowPath: false, fastNr: nr, pages: e.pages, ...stop };
+    return yield* stoppedGup(k, e);
   }
+}
+
+/** A walk that ran past pages[] or read what nothing set: the call ends there, with a result that says so. */
+export function* stoppedGup(k: Kern, e: WalkOverrun | UninitRead): G<GupResult> {
+  const nr = e.pages.length;
+  if (k.y && step(k, 'get_user_pages_fast', e instanceof UninitRead ? `a read of ${e.local}` : 'pages[*nr] = page', 'bail', { nr, note: e.message })) yield;
+  // the walk stopped inside its interrupts-off section: leave the CPU as the call's end would (no flush left waiting on it)
+  if (k.m.cpus[k.cpu].irqsOff) yield* irqOn(k, 'get_user_pages_fast', 'local_irq_restore(flags)');
+  const stop = e instanceof UninitRead ? { uninit: { name: e.local, line: e.line } } : { overrun: { len: e.len, line: e.line, ...(e.table && { table: e.table }) } };
+  return { nr, ret: nr, slowPath: false, fastNr: nr, pages: e.pages, ...stop };
 }
 
 /** Run a kernel function to its end where nothing else runs (no scheduling points wanted). */
@@ -296,6 +301,11 @@ export class KernCtx implements Kern {
     this.speak = speller(release);
   }
   readonly speak?: (s: string) => string;
+
+  /** A context like this one on machine m, recording nowhere: where a kept copy of a thread waits until a world takes it over. */
+  parked(m: Machine): KernCtx {
+    return new KernCtx(m, this.era, this.cpu, this.actor, this.opts, false, this.i, [], this.release);
+  }
 
   get y(): boolean {
     if (!this.quiet) return this.record;

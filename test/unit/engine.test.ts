@@ -15,6 +15,11 @@ import { RACES } from '../../emulator/scenarios/races';
 import { getVersion } from '../../emulator/versions';
 import { Fiber, enter, step, type G, type Kern } from '../../emulator/versions/kern';
 import { F } from '../../emulator/machine/memory';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { getRace } from '../../emulator/scenarios/races';
+import { sourceVersion } from '../../emulator/interp/source-version';
+import { sourceParser } from '../../server/analysis/parse';
 
 /** A seeded random walk through a race's interleavings: the schedule, stopping early at random. */
 function randomSchedule(seed: number, w: World, maxLen: number): number[] {
@@ -92,6 +97,41 @@ describe('a state rebuilt from what the explorer kept of it (its machine and scr
         }
       });
     }
+  }
+});
+
+describe("a state of a file's own code rebuilt from what was kept (the caller copied where no kernel generator runs under it, else replayed) is the state its schedule replays to", () => {
+  const text = readFileSync(join(__dirname, '../fixtures/eras/gup-6.1-shape.c'), 'utf8');
+  for (const id of ['race-compound-head-split', 'race-khugepaged-collapse', 'race-pmd-changed', 'race-fork-pin', 'race-pae-torn-pte']) {
+    const sc = getRace(id);
+    const arch = sc.arches?.[0] ?? sc.before.arch;
+    it(`${id} on the 6.1-shaped fixture, ${arch}`, async () => {
+      const run = { arch, version: sourceVersion(text, await sourceParser(), getArch(arch), getVersion('folio-6x')) };
+      let copied = 0;
+      for (let seed = 1; seed <= 12; seed++) {
+        const probe = makeWorld(sc, run);
+        const full = randomSchedule(seed, probe, 60);
+        const prefix = full.slice(0, Math.floor((full.length * ((seed % 5) + 1)) / 6));
+        const replayed = replaySchedule(sc, run, prefix);
+        if (replayed.v) continue;
+        // a lean world hashes a statement by its line, a recording one by its step: lean is compared with lean
+        const direct = makeWorld(sc, run, true);
+        reach(direct, prefix);
+        const lean = makeWorld(sc, run, true);
+        const turn = reach(lean, prefix);
+        const kept = freeze(lean);
+        if (kept.threads[0]) copied++;
+        randomSchedule(seed + 100, lean, 20); // the live world goes on
+        expect(hashWorld(rebuild(sc, run, turn, kept, true)), `seed ${seed}`).toBe(hashWorld(direct));
+        const rebuilt = rebuild(sc, run, turn, kept);
+        expect(rebuilt.returned.map((r) => r.h)).toEqual(replayed.w.returned.map((r) => r.h));
+        expect(rebuilt.actors.map((a) => a.done)).toEqual(replayed.w.actors.map((a) => a.done));
+        const rest = full.slice(prefix.length).concat([0, 1, 0, 1, 0, 0, 1, 1, 0, 0, 0, 0]);
+        expect(continueWith(rebuilt, rest), `seed ${seed}`).toEqual(continueWith(replayed.w, rest));
+      }
+      // the caller was copied, not replayed, in most states (a load in halves on PAE is a generator)
+      expect(copied).toBeGreaterThan(arch === 'x86-pae' ? 0 : 6);
+    });
   }
 });
 

@@ -8,7 +8,7 @@ import { common, INT, VOID } from '../ctypes';
 import { stubLabel, stubResult } from '../kapi/stubs';
 import { SLOW_PATH } from '../kapi/slow';
 import { report } from '../kapi/range';
-import { specType } from '../kapi/types';
+import { NEEDS_GEN, specType } from '../kapi/types';
 import { type Frame, type Thread, Unsupported } from '../runtime';
 import { type CNode, field, line, named, ONCE, SPECIAL, STATIC_KEY, type X } from './env';
 import { FB } from './builder';
@@ -262,7 +262,15 @@ export function call(b: FB, n: CNode): X {
     }, `V[${tmp}] = ${b.k(back)}(${b.k(run)}(t, ${argJs}))`);
   } else {
     const gen = bi.gen!;
+    const quick = bi.quick;
     const start = (t: Thread, f: Frame, a: unknown[]) => {
+      if (quick) {
+        const v = quick(t, a);
+        if (v !== NEEDS_GEN) {
+          f.v[tmp] = back(v);
+          return;
+        }
+      }
       t.sub = gen(t, a);
       t.subDone = (v) => void (f.v[tmp] = back(v));
       t.stop = true;

@@ -10,7 +10,7 @@ import { foldedAbove, LEVEL_NAMES, LEVEL_NAMES_PRE_P4D, levelIndex, type ArchMod
 import { releaseNumber } from '../../arch/release';
 import { LocalRef, TablePtr, Unsupported, type Thread } from '../runtime';
 import { atLeast, keyAllowed, userAccess } from '../../versions/kern';
-import type { Builtin } from './types';
+import { NEEDS_GEN, type Builtin } from './types';
 
 const LEVELS: Level[] = ['pgd', 'p4d', 'pud', 'pmd', 'pte'];
 const F = 'pgtable';
@@ -200,7 +200,7 @@ export function pgtableBuiltins(): Builtin[] {
       p(`${l}_offset_lockless`, `entp:${l}`, `${l}_offset from the copy of the entry above (5.x+: never re-reads it)`, (t, [pp, v, addr]) =>
         has(t.k.arch, l) ? offset(t, l, new LocalRef([v], 0, 'copy'), N(addr)) : pp instanceof TablePtr ? new TablePtr(pp.table, pp.idx, l, pp.g) : new LocalRef([v], 0, 'copy'));
     }
-    out.push({ name: `${l}p_get`, doc: `READ_ONCE of the ${l} slot: one load`, family: F, kind: 'gen', ret: E, gen: (t, [pp]) => loadGen(t, pp) });
+    out.push({ name: `${l}p_get`, doc: `READ_ONCE of the ${l} slot: one load`, family: F, kind: 'gen', ret: E, gen: (t, [pp]) => loadGen(t, pp), quick: (t, [pp]) => loadQuick(t, pp) });
   }
   p('pgd_offset', 'entp:pgd', 'the pgd slot of mm for addr', (t, [, addr]) => {
     const a = t.k.arch;
@@ -254,10 +254,10 @@ export function pgtableBuiltins(): Builtin[] {
   p('arch_pte_access_permitted', 'int', '4.6-4.13: x86-64 protection keys (the task\'s PKRU allows key 0 only); true on every other arch', (t, [e]) => keyAllowed(t.k, e));
   p('gup_huge_pd', 'int', 'powerpc hugepd walker: never reached here (is_hugepd is false on these arches)', () => 0);
   // lockless reads
-  out.push({ name: 'ptep_get', doc: 'READ_ONCE(*ptep)', family: F, kind: 'gen', ret: 'ent:pte', gen: (t, [pp]) => loadGen(t, pp) });
-  out.push({ name: 'ptep_get_lockless', doc: 'a pte read that cannot tear: one load, or low/high/low on x86 PAE', family: F, kind: 'gen', ret: 'ent:pte', gen: (t, [pp]) => locklessGen(t, pp) });
-  out.push({ name: 'pmdp_get_lockless', doc: 'a pmd read that cannot tear (6.2): one load, or low/high/low on x86 PAE', family: F, kind: 'gen', ret: 'ent:pmd', gen: (t, [pp]) => locklessGen(t, pp) });
-  out.push({ name: 'gup_get_pte', doc: 'x86 PAE header (4.13-5.2): read a pte low, high, low again until stable', family: F, kind: 'gen', ret: 'ent:pte', arches: ['x86-pae'], gen: (t, [pp]) => locklessGen(t, pp) });
+  out.push({ name: 'ptep_get', doc: 'READ_ONCE(*ptep)', family: F, kind: 'gen', ret: 'ent:pte', gen: (t, [pp]) => loadGen(t, pp), quick: (t, [pp]) => loadQuick(t, pp) });
+  out.push({ name: 'ptep_get_lockless', doc: 'a pte read that cannot tear: one load, or low/high/low on x86 PAE', family: F, kind: 'gen', ret: 'ent:pte', gen: (t, [pp]) => locklessGen(t, pp), quick: (t, [pp]) => loadQuick(t, pp) });
+  out.push({ name: 'pmdp_get_lockless', doc: 'a pmd read that cannot tear (6.2): one load, or low/high/low on x86 PAE', family: F, kind: 'gen', ret: 'ent:pmd', gen: (t, [pp]) => locklessGen(t, pp), quick: (t, [pp]) => loadQuick(t, pp) });
+  out.push({ name: 'gup_get_pte', doc: 'x86 PAE header (4.13-5.2): read a pte low, high, low again until stable', family: F, kind: 'gen', ret: 'ent:pte', arches: ['x86-pae'], gen: (t, [pp]) => locklessGen(t, pp), quick: (t, [pp]) => loadQuick(t, pp) });
   return out;
 }
 
@@ -271,6 +271,20 @@ export function* loadGen(t: Thread, p: unknown): Generator<undefined, Ent, unkno
     return e;
   }
   return load(t, p);
+}
+
+/**
+ * loadGen (and locklessGen) without a generator where neither pauses inside: a whole-entry load,
+ * its point a scheduling point after the op, as the generator's yield is. A thread paused there
+ * holds no generator: the explorer can copy it. NEEDS_GEN for a load in halves.
+ */
+function loadQuick(t: Thread, p: unknown): Ent | typeof NEEDS_GEN {
+  if (!(p instanceof TablePtr)) return load(t, p);
+  if (!t.k.arch.atomicEntryLoad) return NEEDS_GEN;
+  const e: LoadedEnt = t.k.m.load(p);
+  e.s = p;
+  t.sched('load', { level: p.level, lo: e.lo, hi: e.hi });
+  return e;
 }
 
 function* locklessGen(t: Thread, p: unknown): Generator<undefined, Ent, unknown> {

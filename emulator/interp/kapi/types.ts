@@ -11,6 +11,9 @@ import type { Thread } from '../runtime';
 /** A return type written once for every arch: 'ulong' is 32 or 64 bits as the arch has it. */
 export type TypeSpec = 'void' | 'int' | 'uint' | 'bool' | 'long' | 'ulong' | 'u64' | 'page' | 'folio' | 'pages' | 'ptr' | `ent:${'pte' | 'pmd' | 'pud' | 'p4d' | 'pgd'}` | `entp:${'pte' | 'pmd' | 'pud' | 'p4d' | 'pgd'}`;
 
+/** What a gen built-in's quick run answers when it cannot do without its generator. */
+export const NEEDS_GEN: unique symbol = Symbol('needs its generator');
+
 export interface Builtin {
   name: string;
   /** the kernel semantics it implements, in one line */
@@ -31,6 +34,8 @@ export interface Builtin {
   fixed?: number | ((a: ArchModel, levels: readonly Level[]) => number | undefined);
   run?: (t: Thread, a: any[]) => unknown;
   gen?: (t: Thread, a: any[]) => Sub;
+  /** a gen built-in's run where it needs no generator (a whole-entry load): its value, or NEEDS_GEN (then gen runs) */
+  quick?: (t: Thread, a: any[]) => unknown;
   /** arguments passed as places, not values (local_irq_save(flags) assigns flags) */
   lvalueArgs?: number[];
   /** takes its argument as an expression to read once (READ_ONCE): the compiler reads it as is */
