@@ -3,22 +3,23 @@
  * way (its interpreter thread, pages[], the frame depth it began at). It does what the model's
  * caller does through three generators (the repeat loop, guardedGup, runGup) step for step, so
  * the explorer can copy it into another world instead of running the file's code again from
- * the start. While a kernel generator runs under it (the slow path, a PAE load in halves, a walk
- * stopped past pages[]) it is not data: copy() says so and the explorer replays it.
+ * the start. A load in halves under it is data too (DataSub); while a kernel generator runs
+ * under it (the slow path, a walk stopped past pages[]) it is not: copy() says so and the
+ * explorer replays it.
  * Layer: pure emulator.
  */
 import { returnOf, type Returned } from '../explore/invariants';
 import { Fiber, stoppedGup, UninitRead, unwindTo, WalkOverrun, type GupCall, type Kern } from '../versions/kern';
 import type { GupResult } from '../trace/types';
-import { Dup } from './runtime';
+import { DataSub, Dup } from './runtime';
 import { begin, runFailure, runResult, sourceRun, type SourceRun, type SourceVersion } from './source-version';
 
 export class SourceCaller {
   private calls = 0;
   private run: SourceRun | undefined;
-  /** a kernel generator under way (the thread's sub), and what to do with its value */
+  /** the thread's sub under way: data (a load in halves), or a kernel generator in a Fiber of its own */
+  private data: DataSub | undefined;
   private sub: Fiber<unknown> | undefined;
-  private subDone: ((v: unknown) => void) | undefined;
   /** the end of a call that stopped (stoppedGup) */
   private tail: Fiber<GupResult> | undefined;
 
@@ -41,20 +42,19 @@ export class SourceCaller {
         this.returnWith(res);
         continue;
       }
-      if (this.sub) {
+      if (this.sub || this.data) {
         let finished: boolean;
         try {
-          finished = this.sub.resume();
+          finished = this.sub ? this.sub.resume() : this.data!.step();
         } catch (e) {
-          this.sub = this.subDone = undefined;
+          this.sub = this.data = undefined;
           this.fail(e);
           continue;
         }
         if (!finished) return false;
-        const got = this.sub.value;
-        const done = this.subDone;
-        this.sub = this.subDone = undefined;
-        done?.(got);
+        const got = this.sub ? this.sub.value : this.data!.value;
+        this.sub = this.data = undefined;
+        this.run!.t.subReturn(got);
       } else if (!this.run) {
         if (this.calls >= this.repeat) return true;
         this.run = sourceRun(this.v, k, this.call);
@@ -80,9 +80,9 @@ export class SourceCaller {
         continue;
       }
       if (t.sub) {
-        this.sub = new Fiber(k, t.sub);
-        this.subDone = t.subDone;
-        t.sub = t.subDone = undefined;
+        if (t.sub instanceof DataSub) this.data = t.sub;
+        else this.sub = new Fiber(k, t.sub);
+        t.sub = undefined;
         continue;
       }
       return false;
@@ -117,6 +117,7 @@ export class SourceCaller {
       const t = this.run.t.copyFor(k2, dup);
       k2.interp = t;
       c.run = { ...this.run, t, pages: dup.value(this.run.pages) as SourceRun['pages'] };
+      c.data = this.data?.copy(t);
     }
     return c;
   }

@@ -166,6 +166,41 @@ export class Dup {
   }
 }
 
+/**
+ * A kernel generator written as data (where it stands, what it has read): a Fiber drives it as it
+ * drives a generator, and a copy of its thread takes a copy of it, which no generator allows.
+ */
+export abstract class DataSub implements Sub {
+  value: unknown = undefined;
+  constructor(public t: Thread) {}
+
+  /** Run to the next scheduling point; true once it has its value. */
+  abstract step(): boolean;
+
+  /** This sub for a copy of its thread (its fields are values). */
+  copy(t: Thread): DataSub {
+    const c = Object.assign(Object.create(Object.getPrototypeOf(this)) as DataSub, this);
+    c.t = t;
+    return c;
+  }
+
+  next(): IteratorResult<Sub | undefined, unknown> {
+    return this.step() ? { done: true, value: this.value } : { done: false, value: undefined };
+  }
+
+  return(v: unknown): IteratorResult<Sub | undefined, unknown> {
+    return { done: true, value: v };
+  }
+
+  throw(e: unknown): never {
+    throw e;
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+}
+
 /** What a run of the file's code knows besides the machine: the call, and the model it takes its era from. */
 export interface RunCtx {
   call: GupCall;
@@ -203,9 +238,10 @@ export class Thread {
   stop = false;
   done = false;
   value: unknown;
-  /** a kernel generator to run (the slow path), and what to do with its value */
+  /** a kernel generator to run (the slow path, a load in halves), and the slot of the top frame its value goes to (converted by subBack) */
   sub: Sub | undefined;
-  subDone: ((v: unknown) => void) | undefined;
+  subSlot = -1;
+  subBack: ((v: unknown) => unknown) | undefined;
   /** the slow path ran, and how many pages the fast path had put in pages[] then */
   slowRan = false;
   fastNr = -1;
@@ -228,6 +264,21 @@ export class Thread {
     return this.stack[this.stack.length - 1];
   }
 
+  /** Start a kernel generator whose value goes to `slot` of the top frame (through `back`); the run loop stops for the driver to run it. */
+  startSub(s: Sub, slot: number, back?: (v: unknown) => unknown): void {
+    this.sub = s;
+    this.subSlot = slot;
+    this.subBack = back;
+    this.stop = true;
+  }
+
+  /** The sub's value, where the op that started it wanted it (the frame is still the top one: nothing ran in between). */
+  subReturn(v: unknown): void {
+    this.top.v[this.subSlot] = this.subBack ? this.subBack(v) : v;
+    this.subSlot = -1;
+    this.subBack = undefined;
+  }
+
   /**
    * This thread for another kernel context k2 (the explorer's copy of a world), paused where it
    * is: its frames, the arrays they point into and the actor's globals copied through dup. Not
@@ -241,6 +292,8 @@ export class Thread {
     c.stop = this.stop;
     c.done = this.done;
     c.value = dup.value(this.value);
+    c.subSlot = this.subSlot;
+    c.subBack = this.subBack;
     c.slowRan = this.slowRan;
     c.fastNr = this.fastNr;
     c.warnings.push(...this.warnings);

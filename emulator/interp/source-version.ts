@@ -258,11 +258,8 @@ function* runGup(v: SourceVersion, k: Kern, call: GupCall): G<GupResult> {
       if (t.done) break;
       if (t.sub) {
         const s = t.sub;
-        const done = t.subDone;
         t.sub = undefined;
-        t.subDone = undefined;
-        const got = yield s;
-        done?.(got);
+        t.subReturn(yield s);
         continue;
       }
       yield;

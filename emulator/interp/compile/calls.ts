@@ -271,9 +271,7 @@ export function call(b: FB, n: CNode): X {
           return;
         }
       }
-      t.sub = gen(t, a);
-      t.subDone = (v) => void (f.v[tmp] = back(v));
-      t.stop = true;
+      t.startSub(gen(t, a), tmp, back);
     };
     b.op((t, f) => start(t, f, argv(t, f)), `${b.k(start)}(t, f, [${xs.map((x) => b.js(x)).join(', ')}])`);
   }

@@ -5,7 +5,7 @@
  */
 
 import { BOOL, common, converter, type CType, INT, int, is64, isInt, longType, promote, ptr, sizeOf, typeName, VOID, wrapper } from '../ctypes';
-import { entVal, type LoadedEnt, loadEnt, N, peek, twoHalves } from '../kapi/pgtable';
+import { entVal, type LoadedEnt, loadEnt, N, peek, TwoHalves } from '../kapi/pgtable';
 import { mappingOf } from '../kapi/page';
 import { specType } from '../kapi/types';
 import { stubLabel, stubResult } from '../kapi/stubs';
@@ -469,9 +469,7 @@ function deref(b: FB, n: CNode): X {
     if (!(pv instanceof TablePtr)) f.v[tmp] = peek(t, pv, '*');
     else if (atomic) f.v[tmp] = loadEnt(t, pv);
     else {
-      t.sub = twoHalves(t, pv);
-      t.subDone = (v) => void (f.v[tmp] = v);
-      t.stop = true;
+      t.startSub(new TwoHalves(t, pv), tmp);
     }
   };
   b.op((t, f) => load(t, f, pe(t, f)), `${b.k(load)}(t, f, ${b.js(p)})`);

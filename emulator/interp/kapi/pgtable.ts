@@ -8,7 +8,7 @@
  */
 import { foldedAbove, LEVEL_NAMES, LEVEL_NAMES_PRE_P4D, levelIndex, type ArchModel, type Ent, type Level } from '../../arch/types';
 import { releaseNumber } from '../../arch/release';
-import { LocalRef, TablePtr, Unsupported, type Thread } from '../runtime';
+import { DataSub, LocalRef, TablePtr, Unsupported, type Thread } from '../runtime';
 import { atLeast, keyAllowed, userAccess } from '../../versions/kern';
 import { NEEDS_GEN, type Builtin } from './types';
 
@@ -75,31 +75,82 @@ export function loadEnt(t: Thread, p: TablePtr): LoadedEnt {
 }
 
 /** A plain 64-bit load on a CPU that has none: low half, a window, high half. */
-export function* twoHalves(t: Thread, p: TablePtr): Generator<undefined, LoadedEnt, unknown> {
-  // t.k.m read afresh after each pause: the explorer may go on with this thread on another copy of the machine
-  const lo = t.k.m.loadLo(p);
-  if (t.point('load', { level: p.level, lo, addr: slotVa(t, p), note: 'low half (32-bit load)' })) yield;
-  const hi = t.k.m.loadHi(p);
-  const e: LoadedEnt = t.k.m.entry(lo, hi);
-  e.s = p;
-  if (t.point('load', { level: p.level, lo, hi, addr: slotVa(t, p), note: 'high half (32-bit load)' })) yield;
-  return e;
+export class TwoHalves extends DataSub {
+  private pc = 0;
+  private lo = 0;
+  constructor(
+    t: Thread,
+    private readonly p: TablePtr,
+  ) {
+    super(t);
+  }
+
+  step(): boolean {
+    // t.k.m read afresh after each pause: the explorer may go on with this thread on another copy of the machine
+    const t = this.t;
+    const p = this.p;
+    if (this.pc === 0) {
+      const lo = (this.lo = t.k.m.loadLo(p));
+      this.pc = 1;
+      if (t.point('load', { level: p.level, lo, addr: slotVa(t, p), note: 'low half (32-bit load)' })) return false;
+    }
+    if (this.pc === 1) {
+      const lo = this.lo;
+      const hi = t.k.m.loadHi(p);
+      const e: LoadedEnt = t.k.m.entry(lo, hi);
+      e.s = p;
+      this.value = e;
+      this.pc = 2;
+      if (t.point('load', { level: p.level, lo, hi, addr: slotVa(t, p), note: 'high half (32-bit load)' })) return false;
+    }
+    return true;
+  }
 }
 
 /** The PAE lockless read: low, high, low again until the low half holds still. */
-export function* lowHighLow(t: Thread, p: TablePtr): Generator<undefined, LoadedEnt, unknown> {
-  for (;;) {
-    const lo = t.k.m.loadLo(p);
-    if (t.point('load', { level: p.level, lo, addr: slotVa(t, p), note: 'low half' })) yield;
-    const hi = t.k.m.loadHi(p);
-    if (t.point('load', { level: p.level, lo, hi, addr: slotVa(t, p), note: 'high half' })) yield;
-    const again = t.k.m.loadLo(p);
-    const same = again === lo;
-    if (t.point('recheck', { level: p.level, lo: again, hi, note: same ? 'low half unchanged: done' : 'low half changed: retry' })) yield;
-    if (same) {
-      const e: LoadedEnt = t.k.m.entry(lo, hi);
-      e.s = p;
-      return e;
+class LowHighLow extends DataSub {
+  private pc = 0;
+  private lo = 0;
+  private hi = 0;
+  constructor(
+    t: Thread,
+    private readonly p: TablePtr,
+  ) {
+    super(t);
+  }
+
+  step(): boolean {
+    const t = this.t;
+    const p = this.p;
+    for (;;) {
+      switch (this.pc) {
+        case 0: {
+          const lo = (this.lo = t.k.m.loadLo(p));
+          this.pc = 1;
+          if (t.point('load', { level: p.level, lo, addr: slotVa(t, p), note: 'low half' })) return false;
+          continue;
+        }
+        case 1: {
+          const lo = this.lo;
+          const hi = (this.hi = t.k.m.loadHi(p));
+          this.pc = 2;
+          if (t.point('load', { level: p.level, lo, hi, addr: slotVa(t, p), note: 'high half' })) return false;
+          continue;
+        }
+        case 2: {
+          const again = t.k.m.loadLo(p);
+          const same = again === this.lo;
+          this.pc = same ? 3 : 0;
+          if (t.point('recheck', { level: p.level, lo: again, hi: this.hi, note: same ? 'low half unchanged: done' : 'low half changed: retry' })) return false;
+          continue;
+        }
+        default: {
+          const e: LoadedEnt = t.k.m.entry(this.lo, this.hi);
+          e.s = p;
+          this.value = e;
+          return true;
+        }
+      }
     }
   }
 }
@@ -200,7 +251,7 @@ export function pgtableBuiltins(): Builtin[] {
       p(`${l}_offset_lockless`, `entp:${l}`, `${l}_offset from the copy of the entry above (5.x+: never re-reads it)`, (t, [pp, v, addr]) =>
         has(t.k.arch, l) ? offset(t, l, new LocalRef([v], 0, 'copy'), N(addr)) : pp instanceof TablePtr ? new TablePtr(pp.table, pp.idx, l, pp.g) : new LocalRef([v], 0, 'copy'));
     }
-    out.push({ name: `${l}p_get`, doc: `READ_ONCE of the ${l} slot: one load`, family: F, kind: 'gen', ret: E, gen: (t, [pp]) => loadGen(t, pp), quick: (t, [pp]) => loadQuick(t, pp) });
+    out.push({ name: `${l}p_get`, doc: `READ_ONCE of the ${l} slot: one load`, family: F, kind: 'gen', ret: E, gen: (t, [pp]) => new TwoHalves(t, pp), quick: (t, [pp]) => loadQuick(t, pp) });
   }
   p('pgd_offset', 'entp:pgd', 'the pgd slot of mm for addr', (t, [, addr]) => {
     const a = t.k.arch;
@@ -254,29 +305,17 @@ export function pgtableBuiltins(): Builtin[] {
   p('arch_pte_access_permitted', 'int', '4.6-4.13: x86-64 protection keys (the task\'s PKRU allows key 0 only); true on every other arch', (t, [e]) => keyAllowed(t.k, e));
   p('gup_huge_pd', 'int', 'powerpc hugepd walker: never reached here (is_hugepd is false on these arches)', () => 0);
   // lockless reads
-  out.push({ name: 'ptep_get', doc: 'READ_ONCE(*ptep)', family: F, kind: 'gen', ret: 'ent:pte', gen: (t, [pp]) => loadGen(t, pp), quick: (t, [pp]) => loadQuick(t, pp) });
-  out.push({ name: 'ptep_get_lockless', doc: 'a pte read that cannot tear: one load, or low/high/low on x86 PAE', family: F, kind: 'gen', ret: 'ent:pte', gen: (t, [pp]) => locklessGen(t, pp), quick: (t, [pp]) => loadQuick(t, pp) });
-  out.push({ name: 'pmdp_get_lockless', doc: 'a pmd read that cannot tear (6.2): one load, or low/high/low on x86 PAE', family: F, kind: 'gen', ret: 'ent:pmd', gen: (t, [pp]) => locklessGen(t, pp), quick: (t, [pp]) => loadQuick(t, pp) });
-  out.push({ name: 'gup_get_pte', doc: 'x86 PAE header (4.13-5.2): read a pte low, high, low again until stable', family: F, kind: 'gen', ret: 'ent:pte', arches: ['x86-pae'], gen: (t, [pp]) => locklessGen(t, pp), quick: (t, [pp]) => loadQuick(t, pp) });
+  out.push({ name: 'ptep_get', doc: 'READ_ONCE(*ptep)', family: F, kind: 'gen', ret: 'ent:pte', gen: (t, [pp]) => new TwoHalves(t, pp), quick: (t, [pp]) => loadQuick(t, pp) });
+  out.push({ name: 'ptep_get_lockless', doc: 'a pte read that cannot tear: one load, or low/high/low on x86 PAE', family: F, kind: 'gen', ret: 'ent:pte', gen: (t, [pp]) => new LowHighLow(t, pp), quick: (t, [pp]) => loadQuick(t, pp) });
+  out.push({ name: 'pmdp_get_lockless', doc: 'a pmd read that cannot tear (6.2): one load, or low/high/low on x86 PAE', family: F, kind: 'gen', ret: 'ent:pmd', gen: (t, [pp]) => new LowHighLow(t, pp), quick: (t, [pp]) => loadQuick(t, pp) });
+  out.push({ name: 'gup_get_pte', doc: 'x86 PAE header (4.13-5.2): read a pte low, high, low again until stable', family: F, kind: 'gen', ret: 'ent:pte', arches: ['x86-pae'], gen: (t, [pp]) => new LowHighLow(t, pp), quick: (t, [pp]) => loadQuick(t, pp) });
   return out;
 }
 
-/** A whole-entry load as a generator (on atomic arches it never yields inside, so replays stay cheap). */
-export function* loadGen(t: Thread, p: unknown): Generator<undefined, Ent, unknown> {
-  if (p instanceof TablePtr) {
-    if (!t.k.arch.atomicEntryLoad) return yield* twoHalves(t, p);
-    const e: LoadedEnt = t.k.m.load(p);
-    e.s = p;
-    if (t.point('load', { level: p.level, lo: e.lo, hi: e.hi })) yield;
-    return e;
-  }
-  return load(t, p);
-}
-
 /**
- * loadGen (and locklessGen) without a generator where neither pauses inside: a whole-entry load,
- * its point a scheduling point after the op, as the generator's yield is. A thread paused there
- * holds no generator: the explorer can copy it. NEEDS_GEN for a load in halves.
+ * A load of a slot (READ_ONCE, ptep_get, the lockless reads) in one op where it needs no sub: a
+ * whole-entry load, its point a scheduling point after the op. NEEDS_GEN for a load in halves
+ * (TwoHalves, LowHighLow run as subs).
  */
 function loadQuick(t: Thread, p: unknown): Ent | typeof NEEDS_GEN {
   if (!(p instanceof TablePtr)) return load(t, p);
@@ -287,7 +326,3 @@ function loadQuick(t: Thread, p: unknown): Ent | typeof NEEDS_GEN {
   return e;
 }
 
-function* locklessGen(t: Thread, p: unknown): Generator<undefined, Ent, unknown> {
-  if (p instanceof TablePtr && !t.k.arch.atomicEntryLoad) return yield* lowHighLow(t, p);
-  return yield* loadGen(t, p);
-}
