@@ -142,3 +142,9 @@ export function allocForOther(k: Kern, as: 'data' | 'table' = 'data'): number {
   if (as === 'data') k.m.hold(pfn);
   return pfn;
 }
+
+/** Somebody else allocates a page at once, and the step says whether it got old's frame (`same` says what that means); true to pause. */
+export function reallocStep(k: Kern, old: number, same: string): boolean {
+  const again = allocForOther(k);
+  return k.y && step(k, 'alloc_pages', 'alloc_page(GFP_KERNEL)', 'alloc', { pfn: again, note: again === old ? same : 'another frame' });
+}

@@ -13,7 +13,7 @@ import { F } from '../machine/memory';
 import { step, type Kern, type VersionModel } from '../versions/kern';
 import { reuseAnchor, reuseRule, wpReuses } from '../versions/cow';
 import { maybeDmaPinned, tailPinField } from '../versions/refs';
-import { allocForOther, FlushTlb, slotAt, unmapCount, WaitQs, ZapPte } from './common';
+import { allocForOther, FlushTlb, reallocStep, slotAt, unmapCount, WaitQs, ZapPte } from './common';
 import { Script } from './script';
 
 export type ActorKind = 'thp-split' | 'thp-split-freeze' | 'khugepaged' | 'munmap' | 'pte-writer' | 'fork' | 'numa-hint' | 'unmap-realloc' | 'unmap-realloc-thp' | 'cow-write';
@@ -193,11 +193,9 @@ class split_huge_page_freeze extends Script {
           if (k.y && step(k, 'shrink_folio_list', 'folio_put(folio)', 'free', { pfn: head, ref: -1, note: mem.isFree(head) ? 'the old head page is freed' : 'still referenced' })) return false;
           continue;
         }
-        case 5: {
-          const again = allocForOther(k);
+        case 5:
           this.pc = END;
-          return !(k.y && step(k, 'alloc_pages', 'alloc_page(GFP_KERNEL)', 'alloc', { pfn: again, note: again === this.head ? "the old head's frame, now somebody else's page" : 'another frame' }));
-        }
+          return !reallocStep(k, this.head, "the old head's frame, now somebody else's page");
         default:
           return true;
       }
@@ -608,9 +606,8 @@ class unmap_realloc extends Script {
       const zap = this.sub as ZapPte;
       if (!this.runSub()) return false;
       this.page = zap.page;
-      const again = allocForOther(k);
       this.pc = END;
-      return !(k.y && step(k, 'alloc_pages', 'alloc_page(GFP_KERNEL)', 'alloc', { pfn: again, note: again === this.page ? 'the same frame, reallocated to another owner' : 'another frame' }));
+      return !reallocStep(k, this.page, 'the same frame, reallocated to another owner');
     }
     return true;
   }
@@ -653,11 +650,9 @@ class unmap_realloc_thp extends Script {
           if (k.y && step(k, 'free_pages_and_swap_cache', 'put_page(page)', 'free', { pfn: head, ref: -1, note: k.m.mem.isFree(head) ? 'refcount 0: the THP is freed' : `still referenced: refcount ${k.m.refcount(head)}` })) return false;
           continue;
         }
-        case 2: {
-          const again = allocForOther(k);
+        case 2:
           this.pc = END;
-          return !(k.y && step(k, 'alloc_pages', 'alloc_page(GFP_KERNEL)', 'alloc', { pfn: again, note: again === this.head ? "the THP's head frame, now somebody else's page" : 'another frame' }));
-        }
+          return !reallocStep(k, this.head, "the THP's head frame, now somebody else's page");
         default:
           return true;
       }

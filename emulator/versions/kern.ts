@@ -382,17 +382,13 @@ function stepRec(k: Kern, fn: string, anchor: string, event: StepEvent, x: Parti
 /** Record a step; returns whether the caller must yield (a scheduling point). */
 export function step(k: Kern, fn: string, anchor: string, event: StepEvent, extra?: Partial<Step>): boolean {
   const sink = k.sink;
-  // the explorer's hash of a step: the names as the model has them (the release's spelling of them is one to one), nothing built
-  if (sink instanceof HashSink) {
-    sink.add(anchor, extra?.note, extra?.lo, extra?.hi, extra?.pfn, extra?.nr, extra?.ref, extra?.addr, extra?.until);
-    return k.i;
-  }
   if (k.speak) {
     fn = k.speak(fn);
     anchor = k.speak(anchor);
     if (extra?.note) extra = { ...extra, note: k.speak(extra.note) };
   }
   if (sink instanceof TraceBuffer) sink.record(k.actor, k.cpu, fn, anchor, event, k.frames.length, extra);
+  else if (sink instanceof HashSink) sink.add(anchor, extra?.note, extra?.lo, extra?.hi, extra?.pfn, extra?.nr, extra?.ref, extra?.addr, extra?.until);
   else if (sink instanceof FnSink) sink.fns.add(fn);
   else sink.push(stepRec(k, fn, anchor, event, extra));
   return k.i;

@@ -74,69 +74,74 @@ export function loadEnt(t: Thread, p: TablePtr): LoadedEnt {
   return e;
 }
 
-/** A plain 64-bit load on a CPU that has none: low half, a window, high half. */
-export class TwoHalves extends DataSub {
-  private pc = 0;
-  private lo = 0;
+/**
+ * A slot read in 32-bit halves, as data: where it stands and what it has read. Each half reads
+ * t.k.m afresh: the explorer may go on with this thread on another copy of the machine.
+ */
+abstract class Halves extends DataSub {
+  protected pc = 0;
+  protected lo = 0;
+  protected hi = 0;
   constructor(
     t: Thread,
-    private readonly p: TablePtr,
+    protected readonly p: TablePtr,
   ) {
     super(t);
   }
 
+  /** Read the low half; true to pause at its point. */
+  protected low(note: string): boolean {
+    const { t, p } = this;
+    this.lo = t.k.m.loadLo(p);
+    return t.point('load', { level: p.level, lo: this.lo, addr: slotVa(t, p), note });
+  }
+
+  /** Read the high half; true to pause at its point. */
+  protected high(note: string): boolean {
+    const { t, p } = this;
+    this.hi = t.k.m.loadHi(p);
+    return t.point('load', { level: p.level, lo: this.lo, hi: this.hi, addr: slotVa(t, p), note });
+  }
+
+  /** The entry the two halves make. */
+  protected entry(): LoadedEnt {
+    const e: LoadedEnt = this.t.k.m.entry(this.lo, this.hi);
+    e.s = this.p;
+    return e;
+  }
+}
+
+/** A plain 64-bit load on a CPU that has none: low half, a window, high half. */
+export class TwoHalves extends Halves {
   step(): boolean {
-    // t.k.m read afresh after each pause: the explorer may go on with this thread on another copy of the machine
-    const t = this.t;
-    const p = this.p;
     if (this.pc === 0) {
-      const lo = (this.lo = t.k.m.loadLo(p));
       this.pc = 1;
-      if (t.point('load', { level: p.level, lo, addr: slotVa(t, p), note: 'low half (32-bit load)' })) return false;
+      if (this.low('low half (32-bit load)')) return false;
     }
     if (this.pc === 1) {
-      const lo = this.lo;
-      const hi = t.k.m.loadHi(p);
-      const e: LoadedEnt = t.k.m.entry(lo, hi);
-      e.s = p;
-      this.value = e;
       this.pc = 2;
-      if (t.point('load', { level: p.level, lo, hi, addr: slotVa(t, p), note: 'high half (32-bit load)' })) return false;
+      const pause = this.high('high half (32-bit load)');
+      this.value = this.entry();
+      if (pause) return false;
     }
     return true;
   }
 }
 
 /** The PAE lockless read: low, high, low again until the low half holds still. */
-class LowHighLow extends DataSub {
-  private pc = 0;
-  private lo = 0;
-  private hi = 0;
-  constructor(
-    t: Thread,
-    private readonly p: TablePtr,
-  ) {
-    super(t);
-  }
-
+class LowHighLow extends Halves {
   step(): boolean {
-    const t = this.t;
-    const p = this.p;
+    const { t, p } = this;
     for (;;) {
       switch (this.pc) {
-        case 0: {
-          const lo = (this.lo = t.k.m.loadLo(p));
+        case 0:
           this.pc = 1;
-          if (t.point('load', { level: p.level, lo, addr: slotVa(t, p), note: 'low half' })) return false;
+          if (this.low('low half')) return false;
           continue;
-        }
-        case 1: {
-          const lo = this.lo;
-          const hi = (this.hi = t.k.m.loadHi(p));
+        case 1:
           this.pc = 2;
-          if (t.point('load', { level: p.level, lo, hi, addr: slotVa(t, p), note: 'high half' })) return false;
+          if (this.high('high half')) return false;
           continue;
-        }
         case 2: {
           const again = t.k.m.loadLo(p);
           const same = again === this.lo;
@@ -144,12 +149,9 @@ class LowHighLow extends DataSub {
           if (t.point('recheck', { level: p.level, lo: again, hi: this.hi, note: same ? 'low half unchanged: done' : 'low half changed: retry' })) return false;
           continue;
         }
-        default: {
-          const e: LoadedEnt = t.k.m.entry(this.lo, this.hi);
-          e.s = p;
-          this.value = e;
+        default:
+          this.value = this.entry();
           return true;
-        }
       }
     }
   }
