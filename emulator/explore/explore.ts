@@ -105,8 +105,10 @@ export interface ExploreResult {
   interleavings: number;
   ms: number;
   bounds: { maxStates: number; maxSteps: number };
-  /** every state within the step bound was explored (no state budget cut) */
+  /** every interleaving was explored to its end: neither bound cut anything */
   complete: boolean;
+  /** which bound cut the search, where one did: the state budget, or the steps of one interleaving */
+  cut?: 'states' | 'steps';
   /** the counterexample's steps left out between its first TRACE_HEAD and last TRACE_TAIL (a walk of millions) */
   elided?: { after: number; count: number };
   /**
@@ -471,7 +473,7 @@ export function explore(sc: RaceScenario, run: RaceRun, opts: ExploreOptions = {
   const buckets = new Map<number, Item[]>([[0, [{ turn: null, w: root, f: freeze(root) }]]]);
   let states = 0;
   let interleavings = 0;
-  let cut = false;
+  let cut: ExploreResult['cut'];
   /** `w` is the world the schedule led to, when it holds the whole trace (else it is replayed) */
   const found = (turn: Turn | null, v: Violation, w?: World): ExploreResult => {
     const schedule = scheduleOf(turn);
@@ -498,7 +500,7 @@ export function explore(sc: RaceScenario, run: RaceRun, opts: ExploreOptions = {
       }
       for (const i of en) {
         if (states >= bounds.maxStates) {
-          cut = true;
+          cut = 'states';
           break;
         }
         // the first child takes the parent's world over; the others rebuild it
@@ -526,7 +528,7 @@ export function explore(sc: RaceScenario, run: RaceRun, opts: ExploreOptions = {
           continue;
         }
         if (turn.len >= bounds.maxSteps || states >= bounds.maxStates) {
-          cut = true;
+          cut = states >= bounds.maxStates ? 'states' : (cut ?? 'steps');
           continue;
         }
         const h = hashWorld(w);
@@ -537,7 +539,7 @@ export function explore(sc: RaceScenario, run: RaceRun, opts: ExploreOptions = {
       }
     }
   }
-  return { verdict: 'ok', counterexample: [], schedule: [], actors: names, states, interleavings, ms: Date.now() - t0, bounds, complete: !cut };
+  return { verdict: 'ok', counterexample: [], schedule: [], actors: names, states, interleavings, ms: Date.now() - t0, bounds, complete: !cut, ...(cut && { cut }) };
 }
 
 function stripUntil(s: Step): Step {

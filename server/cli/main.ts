@@ -382,7 +382,7 @@ function printExplore(out: Out, sc: ReturnType<typeof getRace>, who: string, arc
     out(`shortest counterexample (${r.counterexample.length + (r.elided?.count ?? 0)} steps):`);
     for (const l of counterexampleLines(r, (s, n) => formatStep(describeStep(arch, era, s, n)))) out(l);
   } else {
-    out(`no violation within bounds (max ${r.bounds.maxStates} states, ${r.bounds.maxSteps} steps per interleaving)${r.complete ? '; every interleaving within them explored' : '; the state bound cut the search'}`);
+    out(`no violation within bounds (max ${r.bounds.maxStates} states, ${r.bounds.maxSteps} steps per interleaving)${r.complete ? '; every interleaving within them explored' : r.cut === 'steps' ? `; an interleaving reached ${r.bounds.maxSteps} steps and was cut there` : '; the state bound cut the search'}`);
   }
   out(`explored ${r.states} states, ${r.interleavings} complete interleavings, in ${r.ms} ms`);
 }

@@ -304,3 +304,24 @@ describe('a built-in scenario as the debugger runs it (a world with no other act
     expect(w.returned[0].pfns).toEqual([]);
   });
 });
+
+describe('which bound cut an exploration', () => {
+  const sc = RACES.find((r) => r.id === 'race-pin-overflow-1g')!;
+
+  it('nine 1 GiB pins get nine calls\' worth of steps: on the 6.x model every interleaving runs to its end, and the fix holds', () => {
+    const r = explore(sc, { arch: 'x86-64', version: 'folio-6x' });
+    expect(r.verdict).toBe('ok');
+    expect(r.complete).toBe(true);
+    expect(r.cut).toBeUndefined();
+  });
+
+  it('the step bound of one interleaving and the state budget are told apart, in the result and in what the CLI says', async () => {
+    const steps = explore(sc, { arch: 'x86-64', version: 'folio-6x' }, { maxSteps: 50 });
+    expect([steps.complete, steps.cut]).toEqual([false, 'steps']);
+    const states = explore(RACES.find((r) => r.id === 'race-fork-pin')!, { arch: 'x86-64', version: 'wpseq-2021' }, { maxStates: 40 });
+    expect([states.complete, states.cut]).toEqual([false, 'states']);
+    const out: string[] = [];
+    await main(['explore', '--scenario', 'race-fork-pin', '--version', 'wpseq-2021', '--arch', 'x86-64', '--max-states', '40'], (l) => out.push(l), () => {});
+    expect(out.join('\n')).toContain('the state bound cut the search');
+  });
+});
