@@ -393,13 +393,16 @@ export class PhysMem {
   free(pfn: number): void {
     const i = this.idx(pfn);
     const n = 1 << this.at(F.order, i);
-    // last frame first, each written in its chunk (not through put: a THP is 512 frames)
-    for (let k = n - 1; k >= 0; k--) {
-      const f = i + k;
-      const c = f >> MAP_SHIFT;
-      this.write(this.ownChunk(c), c, (F.refcount << MAP_SHIFT) | (f & MAP_MASK), 0);
-      this.freeFrame(f);
+    if (n === 1) {
+      const c = i >> MAP_SHIFT;
+      this.write(this.ownChunk(c), c, (F.refcount << MAP_SHIFT) | (i & MAP_MASK), 0);
+      this.freeFrame(i);
+      return;
     }
+    // a compound page a chunk at a time (a THP is 512 frames, freed again on every rebuild that frees it); then onto the free list, last frame first
+    this.framesOp(i, n, 'f', (chunk, c, j0, cnt) => freeFrames(chunk, c, j0, cnt));
+    const free = this.ownFree();
+    for (let k = n - 1; k >= 0; k--) free.push(i + k);
   }
 
   /**
@@ -717,6 +720,18 @@ function setField(chunk: number[], c: number, at: number, v: number): number {
   if (old === v) return 0;
   chunk[at] = v;
   return mapHash(at, c, old) ^ mapHash(at, c, v);
+}
+
+/** Frames j0..j0+cnt-1 of chunk c given back to the allocator: refcount 0, free, each its own head, order 0 (freeFrame's fields). */
+function freeFrames(chunk: number[], c: number, j0: number, cnt: number): number {
+  let delta = 0;
+  for (let j = j0; j < j0 + cnt; j++) {
+    delta ^= setField(chunk, c, (F.refcount << MAP_SHIFT) | j, 0);
+    delta ^= setField(chunk, c, (F.flags << MAP_SHIFT) | j, PG.free);
+    delta ^= setField(chunk, c, (F.head << MAP_SHIFT) | j, (c << MAP_SHIFT) | j);
+    delta ^= setField(chunk, c, (F.order << MAP_SHIFT) | j, 0);
+  }
+  return delta;
 }
 
 function splitFrames(chunk: number[], c: number, j0: number, cnt: number, refcount: number | undefined): number {
