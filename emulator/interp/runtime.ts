@@ -314,7 +314,7 @@ export class Thread {
       return;
     }
     const x = { ...extra, line: f.line };
-    if (step(k, f.fn.name, f.anchor, event, x) && this.every) this.stop = true;
+    if (step(k, f.fn.name, f.anchor, event, x, true) && this.every) this.stop = true;
   }
 
   /**
@@ -327,7 +327,7 @@ export class Thread {
     if (!k.y) return false;
     const f = this.top;
     extra.line = f.line;
-    return step(k, f.fn.name, f.anchor, event, extra);
+    return step(k, f.fn.name, f.anchor, event, extra, true);
   }
 
   /** A scheduling point inside an op: the run loop stops after the op. */

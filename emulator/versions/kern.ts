@@ -379,12 +379,18 @@ function stepRec(k: Kern, fn: string, anchor: string, event: StepEvent, x: Parti
   return r;
 }
 
-/** Record a step; returns whether the caller must yield (a scheduling point). */
-export function step(k: Kern, fn: string, anchor: string, event: StepEvent, extra?: Partial<Step>): boolean {
+/**
+ * Record a step; returns whether the caller must yield (a scheduling point). `own`: the function
+ * and the statement are a file's own text, in its own release's words already (only the note, a
+ * model's, is respelled).
+ */
+export function step(k: Kern, fn: string, anchor: string, event: StepEvent, extra?: Partial<Step>, own = false): boolean {
   const sink = k.sink;
   if (k.speak) {
-    fn = k.speak(fn);
-    anchor = k.speak(anchor);
+    if (!own) {
+      fn = k.speak(fn);
+      anchor = k.speak(anchor);
+    }
     if (extra?.note) extra = { ...extra, note: k.speak(extra.note) };
   }
   if (sink instanceof TraceBuffer) sink.record(k.actor, k.cpu, fn, anchor, event, k.frames.length, extra);
