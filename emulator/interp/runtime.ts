@@ -147,9 +147,13 @@ export class Dup {
   arr<T>(a: T[]): T[] {
     let c = this.arrays.get(a) as T[] | undefined;
     if (!c) {
-      c = new Array<T>(a.length);
+      // mostly numbers: copied at once, then the pointers among them redirected
+      c = a.slice();
       this.arrays.set(a, c);
-      for (let i = 0; i < a.length; i++) c[i] = this.value(a[i]) as T;
+      for (let i = 0; i < c.length; i++) {
+        const x = c[i];
+        if (typeof x === 'object' && x !== null) c[i] = this.value(x) as T;
+      }
     }
     return c;
   }
