@@ -4,11 +4,13 @@
  * shortest one; states are hashed (machine contents + each actor's own history) so
  * interleavings that only reorder independent steps are explored once. A state's world goes on
  * to its first successor; the others start from what was kept of it (freeze()): a copy of its
- * machine, copies of the actors' scripts (data: actors/script.ts), and the GUP caller — a
- * generator, which cannot be copied — replayed turn by turn, each run of its turns on a copy of
- * the machine as it was before that run (Turn.before), so only its own steps run again, never the
- * world from the root. Every counterexample replays deterministically from its schedule.
- * Layer: pure emulator. */
+ * machine, a copy of each actor's script (data: actors/script.ts) and of the caller of a file's
+ * own code (data: interp/caller.ts). A model's GUP caller runs generators, which cannot be
+ * copied: it is replayed, each run of its turns on a copy of the machine as it was before that
+ * run (Turn.before), so only its own steps run again, never the world from the root. Every
+ * counterexample replays deterministically from its schedule.
+ * Layer: pure emulator.
+ */
 import { ACTORS } from '../actors';
 import { getArch } from '../arch';
 import { buildMachine } from '../machine/builder';

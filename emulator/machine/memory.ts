@@ -121,7 +121,7 @@ export class PhysMem {
    */
   mapDigest = 0;
   private digesting = false;
-  /** digests not kept for now (pauseDigests): a rebuild replays writes towards a state whose digests are known */
+  /** digests not kept (pauseDigests): a scratch copy a rebuild replays writes on */
   private paused = false;
   private tables!: (TableWords | undefined)[];
   /** the tables array itself is shared with a copy (most frames hold no table, and a 1 GiB layout has 262,144 of them): copied at the first change */
@@ -212,19 +212,11 @@ export class PhysMem {
   }
 
   /**
-   * Stop keeping both digests until resumeDigests hands back their values. The explorer's
-   * rebuild replays a schedule to a state it has already hashed: hashing every write again (a
-   * THP split's 512 frames, on every rebuild) would only arrive at the digests it already has.
+   * Stop keeping both digests: this memory is a scratch copy a rebuild replays a GUP caller's
+   * turns on, whose writes go nowhere (the state's own copy has them, digests and all).
    */
   pauseDigests(): void {
     this.paused = true;
-  }
-
-  /** Keep the digests again, from these values (the state's, when it was first reached). */
-  resumeDigests(map: number, tables: number): void {
-    this.paused = false;
-    this.mapDigest = map;
-    this.tablesDigest = tables;
   }
 
   /** The table words' digest from scratch (a test holds tablesDigest to it). */
