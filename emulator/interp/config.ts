@@ -77,6 +77,7 @@ export function configFor(arch: ArchModel, overrides: Record<string, string> = {
     { name: 'CONFIG_ARCH_HAS_HUGEPD', value: undefined, why: 'hugepd is powerpc only' },
     { name: 'CONFIG_PGTABLE_HAS_HUGE_LEAVES', value: '1', why: 'huge leaves (6.x)' },
     { name: 'gup_get_pte', value: y(!arch.atomicEntryLoad), why: 'x86 PAE headers of 4.13-5.2 define their own gup_get_pte (low/high/low)' },
+    { name: 'CONFIG_SECRETMEM', value: y(arch.id !== 'arm-lpae'), why: `memfd_secret (5.14, default y) needs ARCH_HAS_SET_DIRECT_MAP: ${arch.id === 'arm-lpae' ? '32-bit ARM has none' : 'x86 and arm64 have it'}` },
     { name: 'CONFIG_SMP', value: '1', why: 'races need two CPUs' },
     { name: 'CONFIG_DEBUG_VM', value: '1', why: 'VM_BUG_ON evaluates and reports' },
   ];

@@ -198,13 +198,14 @@ export const BUILTIN: Scenario[] = [
   {
     id: 'secretmem',
     title: 'memfd_secret pages: refused by GUP',
-    description: '4 pages of a memfd_secret mapping: the fast path drops each one as soon as it sees a secretmem page (page_is_secretmem, folio_is_secretmem in 6.x), and the slow path refuses the VMA: -EFAULT.',
+    description: "4 pages of a memfd_secret mapping: the fast path drops each one as soon as it sees a secretmem page (page_is_secretmem, folio_is_secretmem in 6.x; from 6.10 gup_fast_folio_allowed tells by the folio's mapping, when CONFIG_SECRETMEM is set), and the slow path refuses the VMA: -EFAULT. memfd_secret needs ARCH_HAS_SET_DIRECT_MAP, which 32-bit ARM lacks.",
     layout: [{ kind: '4k', offset: 0, count: 4, secretmem: true }],
     call: { offset: 0, nrPages: 4, write: false },
+    arches: ['x86-64', 'x86-pae', 'arm64'],
     eras: ['modern'],
     since: '5.14',
     releases: '5.14+ (memfd_secret)',
-    showcases: ['page_is_secretmem', 'folio_is_secretmem'],
+    showcases: ['page_is_secretmem', 'folio_is_secretmem', 'secretmem_mapping'],
   },
   {
     id: 'file-longterm-pin',

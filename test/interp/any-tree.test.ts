@@ -28,6 +28,7 @@ import { releaseLine } from '../../emulator/interp/era';
 import { sourceParser } from '../../server/analysis/parse';
 import { F } from '../../emulator/machine/memory';
 import { formatResult } from '../../emulator/trace/describe';
+import { withMappingSecretmemCheck } from '../fixtures/derive';
 
 const FIX = join(__dirname, '../fixtures');
 const V49 = readFileSync(join(FIX, 'eras/gup-4.9-shape.c'), 'utf8');
@@ -495,5 +496,31 @@ describe('x86 pmd_present counts PSE', () => {
       expect(Number(callFunction(v, k, 'probe', [invalidated])), arch).toBe(want);
       expect(Number(callFunction(v, k, 'probe', [{ lo: 0, hi: 0 }])), arch).toBe(0);
     }
+  });
+});
+
+describe('a 6.11-shaped walker tells secretmem by the folio mapping, where CONFIG_SECRETMEM is set', () => {
+  const v611 = withMappingSecretmemCheck(readFileSync(join(FIX, 'eras/gup-6.10-shape.c'), 'utf8'));
+  const own = (arch: string, config?: Record<string, string>) => sourceVersion(v611, parse, getArch(arch), getVersion('folio-6x'), { ...(config && { config }) });
+
+  it.each(['x86-64', 'x86-pae', 'arm64'])('on %s the fast path gives the secretmem pages back and the slow path refuses the VMA', (arch) => {
+    const rp = replay({ arch, version: own(arch), scenario: 'secretmem' });
+    expect([rp.result.nr, rp.result.ret, rp.result.slowPath, rp.result.fastNr]).toEqual([0, -14, true, 0]);
+    // the mapping is an address_space, not a page: secretmem_mapping() is no wild struct page pointer
+    expect(rp.machine.faults.filter((f) => f.kind === 'wild-page')).toEqual([]);
+  });
+
+  it('with CONFIG_SECRETMEM off (as the user may set it) the check is compiled out and the fast path takes them', () => {
+    const rp = replay({ arch: 'x86-64', version: own('x86-64', { CONFIG_SECRETMEM: 'n' }), scenario: 'secretmem' });
+    expect([rp.result.nr, rp.result.slowPath]).toEqual([4, false]);
+  });
+
+  it('32-bit ARM has no memfd_secret (no ARCH_HAS_SET_DIRECT_MAP): the scenario does not apply there', () => {
+    expect(() => replay({ arch: 'arm-lpae', version: own('arm-lpae'), scenario: 'secretmem' })).toThrow(NotApplicableError);
+  });
+
+  it('DAX pages have their file as mapping: the 6.11 check leaves a devmap pte to the fast path', () => {
+    const rp = replay({ arch: 'x86-64', version: own('x86-64'), scenario: 'devmap-pte' });
+    expect([rp.result.nr, rp.result.slowPath]).toEqual([8, false]);
   });
 });

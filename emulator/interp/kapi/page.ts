@@ -75,20 +75,22 @@ export function pageBuiltins(): Builtin[] {
 /**
  * What folio->mapping reads as: an anon folio's has PAGE_MAPPING_ANON set (the anon_vma is not
  * modelled); a file's or secretmem's page points to an address_space, here a token of each kind
- * (word-aligned, so the mapping flag bits read as clear); anything else has none.
+ * (word-aligned, so the mapping flag bits read as clear), and so does a DAX page (device memory
+ * mapped through its file); anything else (a p2pdma page, a special one) has none.
  */
 export const MAPPING = { file: 0xf11e000, secretmem: 0x5ec0000 } as const;
 
 export function mappingOf(m: Machine, page: number): number | null {
   const h = m.headOf(page);
-  if (m.mem.hasFlag(h, 'anon')) return 1;
-  if (m.mem.hasFlag(h, 'secretmem')) return MAPPING.secretmem;
-  if (m.mem.hasFlag(h, 'file')) return MAPPING.file;
+  const mem = m.mem;
+  if (mem.hasFlag(h, 'anon')) return 1;
+  if (mem.hasFlag(h, 'secretmem')) return MAPPING.secretmem;
+  if (mem.hasFlag(h, 'file') || (mem.hasFlag(h, 'devmap') && !mem.hasFlag(h, 'p2pdma'))) return MAPPING.file;
   return null;
 }
 
-/** the page built-ins whose first argument is not a struct page or folio: a count, gup_must_unshare's flags (5.19-6.4) or vma (6.5+), is_zero_pfn's frame number */
-const NOT_PAGE_FIRST = new Set(['atomic_add', 'atomic_sub', 'gup_must_unshare', 'is_zero_pfn']);
+/** the page built-ins whose first argument is not a struct page or folio: a count, gup_must_unshare's flags (5.19-6.4) or vma (6.5+), is_zero_pfn's frame number, an address_space */
+const NOT_PAGE_FIRST = new Set(['atomic_add', 'atomic_sub', 'gup_must_unshare', 'is_zero_pfn', 'shmem_mapping', 'secretmem_mapping']);
 
 function rawPageBuiltins(): Builtin[] {
   const out: Builtin[] = [];
@@ -261,7 +263,7 @@ function rawPageBuiltins(): Builtin[] {
   p('folio_test_slab', 'int', 'a slab folio (never a user page)', () => 0);
   p('shmem_mapping', 'int', 'the mapping is shmem (no scenario maps shmem: a file is a regular file\'s page cache)', () => 0);
   p('is_pinnable_page', 'int', '5.15-5.19 name of is_longterm_pinnable_page: not CMA, not ZONE_MOVABLE', (t, [pg]) => !t.k.m.mem.hasFlag(head(t, pg), 'cma'));
-  p('secretmem_mapping', 'int', '6.13+: the mapping is secretmem\'s', (_t, [m]) => m === MAPPING.secretmem);
+  p('secretmem_mapping', 'int', '6.10+: the mapping is secretmem\'s (GUP-fast reads folio->mapping to tell, f002882ca369)', (_t, [m]) => m === MAPPING.secretmem);
   p('page_mapcount', 'int', 'how many page tables map the page', (t, [pg]) => t.k.m.mem.at(F.mapcount, t.k.m.mem.idx(pg)));
   p('folio_mapcount', 'int', 'how many page tables map the folio', (t, [f]) => t.k.m.mem.at(F.mapcount, t.k.m.mem.idx(head(t, f))));
   p('folio_clear_referenced', 'void', 'clear the referenced flag (LRU aging)', (t, [f]) => t.k.m.mem.setFlag(f, 'referenced', false));
