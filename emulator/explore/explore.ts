@@ -25,7 +25,6 @@ import type { StepSink } from '../trace/buffer';
 import { HashSink, hashStep, hashStr, mix } from '../trace/hash';
 import { DigestSet } from './digests';
 import { checkBalance, checkCowReuse, checkForkPin, checkPinnedStays, checkReturned, faultViolation, returnOf, type InvariantId, type Returned, type Violation } from './invariants';
-import { F } from '../machine/memory';
 import { Script } from '../actors/script';
 import { SourceCaller } from '../interp/caller';
 import { isSource } from '../interp/source-version';

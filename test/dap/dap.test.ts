@@ -33,6 +33,16 @@ async function until(f: () => boolean, ms = 5000): Promise<void> {
   }
 }
 
+/** Launch a file's own code on x86-64 stopped on entry, continue, and wait for the next stop: both stops' bodies. */
+async function entryThenNextStop(program: string, scenario: string, ms: number): Promise<{ reason: string; text?: string }[]> {
+  const stops: { reason: string; text?: string }[] = [];
+  dc.on('stopped', (e) => stops.push(e.body));
+  await Promise.all([dc.configurationSequence(), dc.launch({ program, arch: 'x86-64', scenario, stopOnEntry: true } as never), dc.waitForEvent('stopped')]);
+  await dc.continueRequest({ threadId: 1 });
+  await until(() => stops.length === 2, ms);
+  return stops;
+}
+
 describe('gup debug adapter', () => {
   it('stops on a breakpoint in gup_pte_range with the walk as the call stack and decoded variables', async () => {
     const line = line1('pte_t seen = ACCESS_ONCE(*slot);');
@@ -228,12 +238,7 @@ describe('gup debug adapter', () => {
   });
 
   it('a walk of millions of steps (nine 1 GiB pins, the file\'s own code) stops at the session\'s step budget with the reason, its call stack still there', async () => {
-    const big = join(root, 'test/fixtures/eras/gup-5.10-shape.c');
-    const stops: { reason: string; text?: string }[] = [];
-    dc.on('stopped', (e) => stops.push(e.body));
-    await Promise.all([dc.configurationSequence(), dc.launch({ program: big, arch: 'x86-64', scenario: 'race-pin-overflow-1g', stopOnEntry: true } as never), dc.waitForEvent('stopped')]);
-    await dc.continueRequest({ threadId: 1 });
-    await until(() => stops.length === 2, 60_000);
+    const stops = await entryThenNextStop(join(root, 'test/fixtures/eras/gup-5.10-shape.c'), 'race-pin-overflow-1g', 60_000);
     expect(stops[1].reason).toBe('exception');
     expect(stops[1].text).toMatch(/the walk has made 1,000,000 steps and goes on: a debug session keeps every step .* stops at 1,000,000\. The explorer .* runs race-pin-overflow-1g to its end/);
     const st = await dc.stackTraceRequest({ threadId: 1 });
@@ -241,12 +246,7 @@ describe('gup debug adapter', () => {
   }, 90_000);
 
   it('a page at 2^32 - 1 references on code from before 5.1: the session stops where the reference wraps the count, in the pte walker, as an exception that says so', async () => {
-    const old = join(root, 'test/fixtures/eras/gup-4.9-shape.c');
-    const stops: { reason: string; text?: string }[] = [];
-    dc.on('stopped', (e) => stops.push(e.body));
-    await Promise.all([dc.configurationSequence(), dc.launch({ program: old, arch: 'x86-64', scenario: 'get-refcount-overflow', stopOnEntry: true } as never), dc.waitForEvent('stopped')]);
-    await dc.continueRequest({ threadId: 1 });
-    await until(() => stops.length === 2, 20_000);
+    const stops = await entryThenNextStop(join(root, 'test/fixtures/eras/gup-4.9-shape.c'), 'get-refcount-overflow', 20_000);
     expect(stops.map((x) => x.reason)).toEqual(['entry', 'exception']);
     expect(stops[1].text).toMatch(/^no reference wraps a refcount past zero .*: refcount of page 0x[0-9a-f]+ wrapped past zero: -1 \+ 1 is 0/);
     const st = await dc.stackTraceRequest({ threadId: 1 });

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sweepArgs } from '../../client/sweep-args';
 import { main } from '../../server/cli/main';
@@ -29,6 +29,19 @@ function gitRepo(prefix: string, ...init: string[]): { dir: string; g: (...a: st
   const g = (...a: string[]) => execFileSync('git', ['-C', dir, ...a], { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 's', GIT_AUTHOR_EMAIL: 's@e', GIT_COMMITTER_NAME: 's', GIT_COMMITTER_EMAIL: 's@e' } });
   g('init', '-q', ...init);
   return { dir, g };
+}
+
+/** One file's versions committed one after another (text, subject), swept on x86-64: the result and its revisions, oldest first. */
+async function sweepHistory(prefix: string, path: string, versions: [string, string][]) {
+  const { dir, g } = gitRepo(prefix);
+  mkdirSync(join(dir, dirname(path)), { recursive: true });
+  for (const [text, subject] of versions) {
+    writeFileSync(join(dir, path), text);
+    g('add', '.');
+    g('commit', '-qm', subject);
+  }
+  const r = await sweep(cliGit(dir), { arches: ['x86-64'], cacheDir: mkdtempSync(join(tmpdir(), 'gup-sweep-cache-')), maxStates: 20_000 });
+  return { r, revs: r.commits.map((c) => c.rev) };
 }
 
 function tree(): { dir: string; revs: string[] } {
@@ -153,18 +166,13 @@ describe('sweep', () => {
   }, 120_000);
 
   it('replays every built-in scenario too: the commit that rounds an unaligned start down fixes unaligned-cross-pmd (a walk past its pte table)', async () => {
-    const { dir, g } = gitRepo('gup-sweep-scen-');
-    mkdirSync(join(dir, 'arch/x86/mm'), { recursive: true });
     const fixed = fixture('eras/x86-2008-shape.c');
     const unrounded = fixed.replace('va = start & PAGE_MASK;', 'va = start;');
     expect(unrounded).not.toBe(fixed);
-    writeFileSync(join(dir, 'arch/x86/mm/gup.c'), unrounded);
-    g('add', '.');
-    g('commit', '-qm', 'x86: lockless get_user_pages_fast');
-    writeFileSync(join(dir, 'arch/x86/mm/gup.c'), fixed);
-    g('commit', '-qam', 'x86: round an unaligned start down');
-    const r = await sweep(cliGit(dir), { arches: ['x86-64'], cacheDir: mkdtempSync(join(tmpdir(), 'gup-sweep-cache-')), maxStates: 20_000 });
-    const revs = r.commits.map((c) => c.rev);
+    const { r, revs } = await sweepHistory('gup-sweep-scen-', 'arch/x86/mm/gup.c', [
+      [unrounded, 'x86: lockless get_user_pages_fast'],
+      [fixed, 'x86: round an unaligned start down'],
+    ]);
     const cellOf = (scenario: string, i: number) => r.cells.find((c) => c.scenario === scenario && c.rev === revs[i])?.verdict;
     expect([cellOf('unaligned-cross-pmd', 0), cellOf('unaligned-cross-pmd', 1)]).toEqual(['violation', 'ok']);
     expect(r.flips.filter((f) => f.scenario === 'unaligned-cross-pmd')).toEqual([{ scenario: 'unaligned-cross-pmd', arch: 'x86-64', rev: revs[1], subject: 'x86: round an unaligned start down', flip: 'fixed' }]);
@@ -175,19 +183,14 @@ describe('sweep', () => {
   }, 120_000);
 
   it("the 2019 refcount-overflow fix is a flip: the commit that takes try_get_compound_head fixes get-refcount-overflow (the count wrapped to zero before)", async () => {
-    const { dir, g } = gitRepo('gup-sweep-wrap-');
-    mkdirSync(join(dir, 'mm'));
     const V49 = fixture('eras/gup-4.9-shape.c');
     const lookup = 'hd = compound_head(pg);\n\t\tif (!page_cache_get_speculative(hd)) {';
     const guarded = V49.replace(lookup, 'hd = try_get_compound_head(pg, 1);\n\t\tif (!hd) {');
     expect(guarded).not.toBe(V49);
-    writeFileSync(join(dir, 'mm/gup.c'), V49);
-    g('add', '.');
-    g('commit', '-qm', 'mm/gup: a 4.9-shaped walker');
-    writeFileSync(join(dir, 'mm/gup.c'), guarded);
-    g('commit', '-qam', 'mm: prevent get_user_pages() from overflowing page refcount');
-    const r = await sweep(cliGit(dir), { arches: ['x86-64'], cacheDir: mkdtempSync(join(tmpdir(), 'gup-sweep-cache-')), maxStates: 20_000 });
-    const revs = r.commits.map((c) => c.rev);
+    const { r, revs } = await sweepHistory('gup-sweep-wrap-', 'mm/gup.c', [
+      [V49, 'mm/gup: a 4.9-shaped walker'],
+      [guarded, 'mm: prevent get_user_pages() from overflowing page refcount'],
+    ]);
     const cellOf = (i: number) => r.cells.find((c) => c.scenario === 'get-refcount-overflow' && c.rev === revs[i])?.verdict;
     expect([cellOf(0), cellOf(1)]).toEqual(['violation', 'ok']);
     expect(r.flips.filter((f) => f.scenario === 'get-refcount-overflow')).toEqual([{ scenario: 'get-refcount-overflow', arch: 'x86-64', rev: revs[1], subject: 'mm: prevent get_user_pages() from overflowing page refcount', flip: 'fixed' }]);
