@@ -62,22 +62,29 @@ export async function functionHistory(git: GitAccessor, fn: string, opts: Histor
   }
   check();
   // one pass over the log, parents before children: each commit with its first parent in the
-  // history of those files (rewritten to the nearest one that touched them) and the blob of every file it changed
-  // (a merge's files as it changed them from its first parent: what it brought to that line; git before 2.31 has no --diff-merges and shows none)
+  // history of those files (rewritten to the nearest one that touched them) and the blob of every
+  // file it changed. git's own history simplification: a merge that took the files as one parent
+  // had them is no commit of theirs (no --diff-merges, which lists every merge that differs from
+  // its first parent: each topic branch that merged the main line).
   const args = ['log', '--reverse', '--topo-order', '--parents', '--no-abbrev', '--raw', '--no-renames', '--format=%x00%H%x09%P%x09%aI%x09%s'];
-  const log = await git
-    .run([...args, '--diff-merges=first-parent', rev, '--', ...paths], signal)
-    .catch((e) => (signal?.aborted ? Promise.reject(e) : git.run([...args, rev, '--', ...paths], signal)));
-  const commits = log.split('\0').slice(1).map((chunk) => {
-    const [head, ...raw] = chunk.split('\n');
-    const [commit, parents, date, ...subject] = head.split('\t');
+  const log = await git.run([...args, rev, '--', ...paths], signal);
+  const blobsOf = (raw: string[]) => {
     const blobs: { path: string; blob: string }[] = [];
     for (const l of raw) {
       const m = /^:\d+ \d+ [0-9a-f]+ ([0-9a-f]+) ([A-Z])\d*\t(.+)$/.exec(l);
       if (m && m[2] !== 'D') blobs.push({ path: m[3], blob: m[1] });
     }
-    return { commit, parents: parents.split(' ').filter(Boolean), date, subject: subject.join('\t'), blobs };
-  });
+    return blobs;
+  };
+  const commits = [];
+  for (const chunk of log.split('\0').slice(1)) {
+    const [head, ...raw] = chunk.split('\n');
+    const [commit, parents, date, ...subject] = head.split('\t');
+    const ps = parents.split(' ').filter(Boolean);
+    // a merge left in changed the files from every parent: its blobs as it changed them from its first (what it brought to that line)
+    const lines = ps.length > 1 ? (await git.run(['diff', '--raw', '--no-abbrev', '--no-renames', `${commit}^1`, commit, '--', ...paths], signal)).split('\n') : raw;
+    commits.push({ commit, parents: ps, date, subject: subject.join('\t'), blobs: blobsOf(lines) });
+  }
   const parser = await getParser();
   const cacheKey = names.join(',');
   const parsed = blobCache.get(cacheKey) ?? new Map<string, { name: string; text: string } | null>();

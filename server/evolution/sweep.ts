@@ -164,16 +164,22 @@ async function commitsOf(git: GitAccessor, opts: SweepOptions): Promise<{ commit
     return { commits, bases: new Map(commits.map((c, i) => [c.rev, commits[i - 1]?.rev])) };
   }
   const range = opts.from ? `${opts.from}..${opts.to ?? 'HEAD'}` : opts.to ?? 'HEAD';
-  // topo-order: every parent before its children, whatever the commit dates say; a merge's files
-  // as it changed them from its first parent (git before 2.31 has no --diff-merges and names none)
-  const args = ['log', '--reverse', '--topo-order', '--parents', '--format=@@%H%x09%P%x09%aI%x09%s', '--name-only'];
-  const log = await git.run([...args, '--diff-merges=first-parent', range, '--', ...FILES]).catch(() => git.run([...args, range, '--', ...FILES]));
+  // topo-order: every parent before its children, whatever the commit dates say. git's own
+  // history simplification: a merge that took the files as one parent had them is no commit of
+  // theirs (a topic branch merging the main line would otherwise "introduce" every race the main
+  // line has), and --parents names the nearest listed ancestors. No --diff-merges here: it makes
+  // git list every merge that differs from its first parent (10,803 of them in a 2.6.32 tree
+  // whose files changed in 13 commits).
+  const log = await git.run(['log', '--reverse', '--topo-order', '--parents', '--format=@@%H%x09%P%x09%aI%x09%s', '--name-only', range, '--', ...FILES]);
   const commits: SweepCommit[] = [];
   const bases: Bases = new Map();
   for (const block of log.split('@@').filter((b) => b.trim())) {
     const [head, ...names] = block.split('\n');
     const [rev, parents, date, ...subj] = head.split('\t');
-    commits.push({ rev, date, subject: subj.join('\t'), files: names.filter(Boolean) });
+    const c = { rev, date, subject: subj.join('\t'), files: names.filter(Boolean) };
+    // a merge left in changed the files from every parent: name them as it changed them from its first
+    if (parents.includes(' ')) c.files = (await git.run(['diff', '--name-only', `${rev}^1`, rev, '--', ...FILES])).split('\n').filter(Boolean);
+    commits.push(c);
     const first = parents.split(' ')[0];
     bases.set(rev, bases.has(first) ? first : undefined);
   }

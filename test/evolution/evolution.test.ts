@@ -104,6 +104,32 @@ describe('function history from a kernel git tree', () => {
     ]);
   });
 
+  it('a topic branch that merges the main line adds no version: the merge took the file as the main line had it (git\'s history of the file leaves it out)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gup-hist-topic-'));
+    const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' };
+    const g = (...a: string[]) => execFileSync('git', ['-C', dir, ...a], { encoding: 'utf8', env });
+    const put = (p: string, text: string, msg: string) => {
+      mkdirSync(join(dir, p, '..'), { recursive: true });
+      writeFileSync(join(dir, p), text);
+      g('add', '.');
+      g('commit', '-qm', msg);
+      return g('rev-parse', 'HEAD').trim();
+    };
+    g('init', '-q', '-b', 'master');
+    const base = put('mm/gup.c', walker('gup_pte_range', '\t\t/* A */'), 'mm/gup: the walker');
+    g('checkout', '-qb', 'topic');
+    put('README', 'topic\n', 'docs: topic work');
+    g('checkout', '-q', 'master');
+    const body = put('mm/gup.c', walker('gup_pte_range', '\t\tif (!pte_present(pte))\n\t\t\treturn 0;'), 'mm/gup: check present');
+    g('checkout', '-q', 'topic');
+    g('merge', '-q', '--no-edit', 'master');
+    const h = await functionHistory(cliGit(dir), 'gup_pte_range');
+    expect(h.map((e) => [e.commit, e.subject])).toEqual([
+      [base, 'mm/gup: the walker'],
+      [body, 'mm/gup: check present'],
+    ]);
+  });
+
   it('reports progress and can be cancelled', async () => {
     const seen: number[] = [];
     await functionHistory(cliGit(repo), 'gup_pte_range', { progress: (d) => seen.push(d) });

@@ -113,6 +113,29 @@ describe('sweep', () => {
     expect(r.commits.find((c) => c.rev === merge)?.files).toEqual(['mm/gup.c']);
   }, 120_000);
 
+  it('a topic branch that merges the main line: the merge took the files as the main line had them, so it is no commit of the sweep and fixes nothing (the fix is the main line\'s commit)', async () => {
+    const { dir, g } = gitRepo('gup-sweep-topic-', '-b', 'main');
+    const commit = (msg: string) => {
+      g('add', '.');
+      g('commit', '-qm', msg);
+      return g('rev-parse', 'HEAD').trim();
+    };
+    mkdirSync(join(dir, 'mm'));
+    writeFileSync(join(dir, 'mm/gup.c'), V510_NO_SEQ);
+    const first = commit('mm/gup: a 5.10-shaped walker');
+    g('checkout', '-qb', 'topic');
+    writeFileSync(join(dir, 'README'), 'topic work\n');
+    commit('docs: topic work');
+    g('checkout', '-q', 'main');
+    writeFileSync(join(dir, 'mm/gup.c'), V510);
+    const fix = commit('mm/gup: back off while fork copies (write_protect_seq)');
+    g('checkout', '-q', 'topic');
+    g('merge', '-q', '--no-edit', 'main');
+    const r = await sweep(cliGit(dir), { arches: ['x86-64'], cacheDir: mkdtempSync(join(tmpdir(), 'gup-sweep-cache-')), maxStates: 30_000 });
+    expect(r.commits.map((c) => c.rev)).toEqual([first, fix]);
+    expect(r.flips.filter((f) => f.scenario === 'race-fork-pin').map((f) => [f.rev, f.flip])).toEqual([[fix, 'fixed']]);
+  }, 120_000);
+
   it('--tags: release tags in version order (a stable tag made later sorts by its version), a tag that changes no GUP-fast file is no column, --from/--to name the first and last tag', async () => {
     const { dir, revs } = tree();
     const g = (...a: string[]) => execFileSync('git', ['-C', dir, ...a], { encoding: 'utf8', env: { ...process.env, GIT_COMMITTER_NAME: 's', GIT_COMMITTER_EMAIL: 's@e' } });
