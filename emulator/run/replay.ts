@@ -13,7 +13,7 @@ import { TraceBuffer, type StepSink } from '../trace/buffer';
 import type { GupResult, RefDelta, Step } from '../trace/types';
 import { getVersion, type VersionModel } from '../versions';
 import { isSource } from '../interp/source-version';
-import { callOn, guardedGup, hasPins, KernCtx, NotApplicableError, releasePages, run, type GupCall, type Kern, type VersionOptions } from '../versions/kern';
+import { callOn, guardedGup, hasPins, KernCtx, NotApplicableError, releasePages, run, type GupCall, type VersionOptions } from '../versions/kern';
 import { F, type PhysMem } from '../machine/memory';
 
 export interface ReplayRequest {

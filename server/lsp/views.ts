@@ -129,15 +129,6 @@ export function diagnosticsFor(a: Analysis): { line: number; message: string; na
   })];
 }
 
-function hasEntry(v: SourceVersion): boolean {
-  try {
-    v.entryFor({ start: 0, nrPages: 1, write: true });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Whose code a replay ran, as the hover and the replay view say it. */
 export function engineLabel(r: ArchReplay, version: string | undefined): string {
   if (r.engine === 'source') {
