@@ -19,7 +19,7 @@ import { fileCoverage } from '../analysis/coverage';
 import { stopText } from '../analysis/stops';
 import { treeRoot } from '../analysis/headers';
 import { isGitTree, review, type PatchReview } from '../evolution/review';
-import { sweep } from '../evolution/sweep';
+import { FILES as GUP_FILES, sweep } from '../evolution/sweep';
 import { NotAPatchError } from '../evolution/patch';
 import { COMPILER_FORMS, KAPI, kapiTable, releasesOf } from '../../emulator/interp/kapi';
 import { behaviourDiff, bdiffMarkdown } from '../evolution/bdiff';
@@ -569,6 +569,11 @@ export async function cmdSweep(a: { repo: string; from?: string; to?: string; ta
   const r = await sweep(cliGit(a.repo), { from: a.from, to: a.to, tags: a.tags, arches: a.arch, maxStates: positiveInt(a.maxStates, 'max-states'), progress: err });
   if (a.json) {
     out(JSON.stringify(r));
+    return;
+  }
+  // a tree whose history never held those files (or holds its kernel in a subfolder) says so, not just "0"
+  if (!r.commits.length) {
+    out(`no commit${a.from || a.to ? ' in this range' : ''} changed a GUP-fast file (${GUP_FILES.join(', ')}, from the top of the tree)`);
     return;
   }
   out(`${r.commits.length} commit(s) that changed GUP-fast code`);

@@ -20,7 +20,7 @@ import { SweepPool, verdictEngine } from './sweep-pool';
 import { NO_FAST_CODE, type SweepVerdict, type SweepVerdicts } from './sweep-verdicts';
 
 /** GUP-fast files of every era (the x86 file moved into mm/gup.c in 4.13) */
-const FILES = ['mm/gup.c', 'arch/x86/mm/gup.c', 'arch/arm/mm/gup.c', 'arch/arm64/mm/gup.c'];
+export const FILES = ['mm/gup.c', 'arch/x86/mm/gup.c', 'arch/arm/mm/gup.c', 'arch/arm64/mm/gup.c'];
 
 export type { SweepVerdict } from './sweep-verdicts';
 

@@ -231,6 +231,10 @@ describe('sweep', () => {
     expect(Object.keys(j.cells[0]).sort()).toEqual(['arch', 'engine', 'rev', 'scenario', 'verdict']);
     expect(err.join('\n')).toMatch(/mm\/gup\.c on x86-pae/);
     expect(await main(['sweep', '--repo', join(dir, 'mm')], () => undefined, () => undefined)).toBe(2);
+    // a range where only the docs changed says which files it looked for
+    const none: string[] = [];
+    expect(await main(['sweep', '--repo', dir, '--from', revs[3]], (s) => none.push(s), () => undefined)).toBe(0);
+    expect(none.join('\n')).toBe('no commit in this range changed a GUP-fast file (mm/gup.c, arch/x86/mm/gup.c, arch/arm/mm/gup.c, arch/arm64/mm/gup.c, from the top of the tree)');
   }, 120_000);
 });
 
