@@ -279,14 +279,12 @@ export function finalCheck(w: World): Violation | undefined {
     prev = r;
   }
   const gk = w.actors[0].k;
-  for (const r of w.returned) releasePages(gk, w.version, r.pfns, r.call);
+  for (const r of w.returned) releasePages(gk, w.version, r.runs, r.call);
   return faultViolation(w.m) ?? checkBalance(w.m);
 }
 
 function sameReturn(a: Returned, b: Returned): boolean {
-  if (a.call !== b.call || a.pfns.length !== b.pfns.length) return false;
-  for (let i = 0; i < a.pfns.length; i++) if (a.pfns[i] !== b.pfns[i] || a.gens[i] !== b.gens[i]) return false;
-  return true;
+  return a.call === b.call && a.segs.length === b.segs.length && a.segs.every((x, i) => x === b.segs[i]);
 }
 
 /** A 52-bit digest of a state: the machine (memmap, tables, CPUs, mm) and each actor's history. */

@@ -4,8 +4,9 @@
  * pages back. Layer: pure emulator.
  */
 import type { GhostFault, Machine } from '../machine/machine';
-import { F, PG } from '../machine/memory';
-import type { GupCall, Kern } from '../versions/kern';
+import { F, FRAMES_PER_CHUNK, PG } from '../machine/memory';
+import { compoundEnd, runsOf, type GupCall, type Kern } from '../versions/kern';
+import type { PageRuns } from '../versions/page-runs';
 import { mix } from '../trace/hash';
 import type { GupResult } from '../trace/types';
 import { stoppedWhy } from '../trace/describe';
@@ -70,8 +71,13 @@ export function faultViolation(m: Machine): Violation | undefined {
 /** What a GUP call returned, with each page's allocation generation at that moment. */
 export interface Returned {
   call: GupCall;
-  pfns: number[];
-  gens: Int32Array;
+  /** pages[] as the call filled it */
+  runs: PageRuns;
+  /**
+   * the same pages as segments of one allocation each, three numbers a segment: the first frame,
+   * how many, their generation (a compound page's frames are one allocation: a 1 GiB pin is one segment)
+   */
+  segs: number[];
   /** a digest of the pages and their generations (a state's hash holds what its calls returned) */
   h: number;
   /** the call stopped where C says nothing (GupResult's overrun or uninit) */
@@ -81,18 +87,37 @@ export interface Returned {
 /** What the caller keeps of a call's result, read off the machine as the call returns. */
 export function returnOf(k: Kern, call: GupCall, res: GupResult): Returned {
   const mem = k.m.mem;
-  const pages = res.pages;
-  // a typed array: a 1 GiB pin returns 262,144 pages, and a holey array of them costs more to make than to fill
-  const gens = new Int32Array(pages.length);
+  const runs = runsOf(res);
+  const segs: number[] = [];
+  runs.first.forEach((first, r) => {
+    const end = first + runs.count[r];
+    for (let pfn = first; pfn < end; ) {
+      const at = pfn - mem.basePfn;
+      const inside = at >= 0 && at < mem.frames;
+      const n = inside ? Math.min(end - pfn, compoundEnd(k, pfn) - pfn) : 1;
+      const gen = inside ? mem.at(F.gen, at) : mem.at(F.gen, mem.idx(pfn));
+      const l = segs.length - 3;
+      if (l >= 0 && segs[l] + segs[l + 1] === pfn && segs[l + 2] === gen) segs[l + 1] += n;
+      else segs.push(pfn, n, gen);
+      pfn += n;
+    }
+  });
   // the generations are part of the state: the same walk returning before or after its page was reused is not the same state
-  let h = pages.length;
-  for (let i = 0; i < gens.length; i++) {
-    const at = pages[i] - mem.basePfn;
-    gens[i] = at >= 0 && at < mem.frames ? mem.at(F.gen, at) : mem.at(F.gen, mem.idx(pages[i]));
-    if (i === 0 || gens[i] !== gens[i - 1] || pages[i] !== pages[i - 1] + 1) h = mix(mix(h, pages[i]), gens[i]);
-  }
+  let h = runs.length;
+  for (const x of segs) h = mix(h, x);
   const stopped = stoppedCall(res);
-  return { call, pfns: res.pages, gens, h, ...(stopped && { stopped }) };
+  return { call, runs, segs, h, ...(stopped && { stopped }) };
+}
+
+/** Each segment of what a call returned, with where it starts in pages[] and the address that entry is for. */
+function forSegs(r: Returned, f: (pfn: number, n: number, gen: number, addr: number) => Violation | undefined): Violation | undefined {
+  let addr = r.call.start - (r.call.start % 4096);
+  for (let s = 0; s < r.segs.length; s += 3) {
+    const v = f(r.segs[s], r.segs[s + 1], r.segs[s + 2], addr);
+    if (v) return v;
+    addr += r.segs[s + 1] * 4096;
+  }
+  return undefined;
 }
 
 /** A call that stopped where C gives no outcome (a store past pages[], a read of an unset local): a violation whatever the interleaving. */
@@ -103,71 +128,65 @@ export function stoppedCall(r: GupResult): Violation | undefined {
 
 /** Every returned page was mapped at its address at some moment (the ghost history knows). */
 export function checkReturned(m: Machine, r: Returned): Violation | undefined {
-  const start = r.call.start - (r.call.start % 4096);
-  for (let i = 0; i < r.pfns.length; i++) {
-    const pfn = r.pfns[i];
-    const gen = r.gens[i];
-    const addr = start + i * 4096;
-    if (!m.mapped(addr, pfn, gen)) {
-      return {
-        invariant: 'unmapped-page-returned',
-        message: `page 0x${pfn.toString(16)} returned for 0x${addr.toString(16)}, which never mapped it (this allocation of it) during the call`,
-      };
-    }
-  }
-  return undefined;
+  return forSegs(r, (pfn, n, gen, addr) => {
+    const ok = m.mappedRun(addr, pfn, gen, n);
+    if (ok === n) return undefined;
+    return {
+      invariant: 'unmapped-page-returned',
+      message: `page 0x${(pfn + ok).toString(16)} returned for 0x${(addr + ok * 4096).toString(16)}, which never mapped it (this allocation of it) during the call`,
+    };
+  });
 }
 
 /** The parent's pte still maps each page pinned for write, writable: else fork made it COW. */
 export function checkForkPin(m: Machine, r: Returned): Violation | undefined {
   if (!r.call.pin || !r.call.write) return undefined;
-  const start = r.call.start - (r.call.start % 4096);
   const cur = new LeafCursor(m);
-  for (let i = 0; i < r.pfns.length; i++) {
-    const addr = start + i * 4096;
-    const pfn = r.pfns[i];
-    if (cur.at(addr) === pfn && !m.arch.write(cur.leaf!.level, cur.leaf!.e, m.era)) {
-      return {
-        invariant: 'fork-pin-cow',
-        message: `page 0x${pfn.toString(16)} was pinned for write at 0x${addr.toString(16)}, but fork left it write-protected and shared: the parent's next write COWs to a new page and the DMA goes to the old one`,
-      };
-    }
-  }
-  return undefined;
+  return forSegs(r, (pfn, n, _gen, addr) =>
+    cur.each(addr, n, (i, now) =>
+      now === pfn + i && !m.arch.write(cur.leaf!.level, cur.leaf!.e, m.era)
+        ? {
+            invariant: 'fork-pin-cow',
+            message: `page 0x${(pfn + i).toString(16)} was pinned for write at 0x${(addr + i * 4096).toString(16)}, but fork left it write-protected and shared: the parent's next write COWs to a new page and the DMA goes to the old one`,
+          }
+        : undefined,
+    ),
+  );
 }
 
 /** No page GUP returned (this allocation of it) was then reused in place by another process's write fault. */
 export function checkCowReuse(m: Machine, r: Returned): Violation | undefined {
-  for (let i = 0; i < r.pfns.length; i++) {
-    const pfn = r.pfns[i];
-    const j = m.mem.idx(pfn);
-    if (m.mem.at(F.gen, j) === r.gens[i] && m.mem.at(F.flags, j) & PG.cowReused) {
-      return {
-        invariant: 'cow-reuse-leak',
-        message: `page 0x${pfn.toString(16)} was returned to this process, which then unmapped it; the other process that fork shared it with reused it in place on its next write: the reference now sees that process's data`,
-      };
+  return forSegs(r, (pfn, n, gen) => {
+    const i0 = m.mem.idx(pfn);
+    // a segment none of whose frames was reused (nearly always) is read a chunk at a time
+    if (!(m.mem.flagsIn(i0, n) & PG.cowReused)) return undefined;
+    for (let i = 0; i < n; i++) {
+      if (m.mem.at(F.gen, i0 + i) === gen && m.mem.at(F.flags, i0 + i) & PG.cowReused) {
+        return {
+          invariant: 'cow-reuse-leak',
+          message: `page 0x${(pfn + i).toString(16)} was returned to this process, which then unmapped it; the other process that fork shared it with reused it in place on its next write: the reference now sees that process's data`,
+        };
+      }
     }
-  }
-  return undefined;
+    return undefined;
+  });
 }
 
 /** After a call that pinned (or took a reference for DMA), each page is still what its address maps, unless the address was unmapped. */
 export function checkPinnedStays(m: Machine, r: Returned): Violation | undefined {
   if (!r.call.pin && !r.call.dma) return undefined;
-  const start = r.call.start - (r.call.start % 4096);
   const cur = new LeafCursor(m);
-  for (let i = 0; i < r.pfns.length; i++) {
-    const addr = start + i * 4096;
-    const now = cur.at(addr);
-    if (now === undefined) continue; // unmapped by the process itself: its own doing
-    if (now !== r.pfns[i]) {
-      return {
-        invariant: 'pinned-page-replaced',
-        message: `page 0x${r.pfns[i].toString(16)} was ${r.call.pin ? 'pinned' : 'referenced for DMA (FOLL_GET, as drivers did before FOLL_PIN)'} at 0x${addr.toString(16)}, which now maps page 0x${now.toString(16)}: the DMA goes to a page the process no longer has`,
-      };
-    }
-  }
-  return undefined;
+  return forSegs(r, (pfn, n, _gen, addr) =>
+    cur.each(addr, n, (i, now) =>
+      // unmapped by the process itself: its own doing
+      now === undefined || now === pfn + i
+        ? undefined
+        : {
+            invariant: 'pinned-page-replaced',
+            message: `page 0x${(pfn + i).toString(16)} was ${r.call.pin ? 'pinned' : 'referenced for DMA (FOLL_GET, as drivers did before FOLL_PIN)'} at 0x${(addr + i * 4096).toString(16)}, which now maps page 0x${now.toString(16)}: the DMA goes to a page the process no longer has`,
+          },
+    ),
+  );
 }
 
 type Leaf = NonNullable<ReturnType<typeof lookupLeaf>>;
@@ -188,6 +207,22 @@ class LeafCursor {
     const l = this.leaf;
     return l && l.head + Math.floor((addr % l.size) / 4096);
   }
+
+  /**
+   * f(i, what addr + i pages maps now) for the first page of each leaf the n pages from addr
+   * meet, i from 0 (and for each page where nothing is mapped), until f says something: within a
+   * leaf both the address's frames and a run's go up by one a page, so its first page answers
+   * for the rest.
+   */
+  each(addr: number, n: number, f: (i: number, now: number | undefined) => Violation | undefined): Violation | undefined {
+    for (let i = 0; i < n; ) {
+      const a = addr + i * 4096;
+      const v = f(i, this.at(a));
+      if (v) return v;
+      i += this.leaf ? Math.min(n - i, (this.end - a) / 4096) : 1;
+    }
+    return undefined;
+  }
 }
 
 function lookupLeaf(m: Machine, addr: number) {
@@ -201,9 +236,9 @@ function lookupLeaf(m: Machine, addr: number) {
   return undefined;
 }
 
-/** How many present leaf entries map each frame of memory, by frame index (a huge leaf, and each pte of a THP, counts on its compound head). */
-function mappingCounts(m: Machine): Int32Array {
-  const out = new Int32Array(m.mem.frames);
+/** How many present leaf entries map each frame that any maps, by frame index (a huge leaf, and each pte of a THP, counts on its compound head). */
+function mappingCounts(m: Machine): Map<number, number> {
+  const out = new Map<number, number>();
   visitTable(m, m.mm.pgd, 0, out);
   return out;
 }
@@ -211,7 +246,7 @@ function mappingCounts(m: Machine): Int32Array {
 /** one scratch entry for the predicates (they keep nothing) */
 const E = { lo: 0, hi: 0 };
 
-function visitTable(m: Machine, table: number, depth: number, out: Int32Array): void {
+function visitTable(m: Machine, table: number, depth: number, out: Map<number, number>): void {
   const l = m.arch.levels[depth];
   const used = m.mem.usedEntries(table, l.entries);
   const mem = m.mem;
@@ -222,7 +257,10 @@ function visitTable(m: Machine, table: number, depth: number, out: Int32Array): 
     const pfn = m.arch.pfn(E);
     // a mapping holds its ref on the compound head (a THP mapped by ptes: 512 on the head); a frame outside memory holds none
     if (l.level === 'pte' || m.arch.leaf(l.level, E)) {
-      if (mem.valid(pfn)) out[mem.at(F.head, pfn - mem.basePfn)]++;
+      if (mem.valid(pfn)) {
+        const head = mem.at(F.head, pfn - mem.basePfn);
+        out.set(head, (out.get(head) ?? 0) + 1);
+      }
     } else visitTable(m, pfn, depth + 1, out);
   }
 }
@@ -231,17 +269,22 @@ function visitTable(m: Machine, table: number, depth: number, out: Int32Array): 
 export function checkBalance(m: Machine): Violation | undefined {
   const maps = mappingCounts(m);
   const mem = m.mem;
-  for (let i = 0; i < maps.length; i++) {
-    if (maps[i] > 0 && mem.at(F.flags, i) & PG.free) {
+  for (const [i, n] of maps) {
+    if (n > 0 && mem.at(F.flags, i) & PG.free) {
       return { invariant: 'refcount-imbalance', message: `page 0x${(mem.basePfn + i).toString(16)} was freed while still mapped (use-after-free for the process)` };
     }
   }
   for (let i = 0; i < mem.frames; i++) {
+    // a chunk of a huge page's tails with no counts of their own has nothing to check (a 1 GiB page is 4,096 such chunks)
+    if (i % FRAMES_PER_CHUNK === 0 && mem.quietChunk(i / FRAMES_PER_CHUNK)) {
+      i += FRAMES_PER_CHUNK - 1;
+      continue;
+    }
     const f = mem.at(F.flags, i);
     if (f & (PG.free | PG.pagetable)) continue;
     const pfn = mem.basePfn + i;
     // a 32-bit count, as the kernel's atomic_t (billions of references held outside wrap it)
-    const want = f & PG.tail ? 0 : (maps[i] + (m.holds.get(pfn) ?? 0)) | 0;
+    const want = f & PG.tail ? 0 : ((maps.get(i) ?? 0) + (m.holds.get(pfn) ?? 0)) | 0;
     if (mem.at(F.refcount, i) !== want || mem.at(F.pincount, i) !== 0) {
       return {
         invariant: 'refcount-imbalance',

@@ -470,12 +470,24 @@ export class Machine {
 
   /** Did addr map this allocation (pfn, gen) of a page at some moment? (ghost only) */
   mapped(addr: number, pfn: number, gen: number): boolean {
+    return this.mappedRun(addr, pfn, gen, 1) === 1;
+  }
+
+  /** Of the n pages from addr on (frames from pfn on, allocation gen), how many from the first on each mapped its frame at some moment (ghost only): a span at a time, not a page. */
+  mappedRun(addr: number, pfn: number, gen: number, n: number): number {
     const v = this.vaSpans;
-    for (let i = 0; i < v.length; i += 4) {
-      const k = (addr - v[i]) / 4096;
-      if (k >= 0 && k < v[i + 1] && v[i + 2] + k === pfn && v[i + 3] === gen) return true;
+    let done = 0;
+    while (done < n) {
+      const a = addr + done * 4096;
+      let reach = 0;
+      for (let i = 0; i < v.length; i += 4) {
+        const k = (a - v[i]) / 4096;
+        if (k >= 0 && k < v[i + 1] && v[i + 2] + k === pfn + done && v[i + 3] === gen) reach = Math.max(reach, v[i + 1] - k);
+      }
+      if (reach === 0) return done;
+      done += Math.min(reach, n - done);
     }
-    return false;
+    return n;
   }
 
   /** Did this slot ever hold exactly this value? (ghost only) */

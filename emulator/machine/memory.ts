@@ -87,6 +87,8 @@ export type Field = (typeof F)[keyof typeof F];
 
 /** frames per memmap chunk: a chunk holds every field of 64 frames, field f of frame j at (f << MAP_SHIFT) | j */
 const MAP_SHIFT = 6;
+/** frames per memmap chunk (PhysMem.quietChunk answers for a chunk) */
+export const FRAMES_PER_CHUNK = 1 << MAP_SHIFT;
 const MAP_MASK = (1 << MAP_SHIFT) - 1;
 const MAP_FIELDS = 8;
 /** every chunk past the frames handed out, until written (never written itself: a write copies a chunk it does not own) */
@@ -193,6 +195,36 @@ export class PhysMem {
   /** Add d to frame i's field f. */
   add(f: Field, i: number, d: number): void {
     this.put(f, i, this.at(f, i) + d);
+  }
+
+  /** Every flag some frame of i..i+n-1 has (a 1 GiB page asked about one flag reads its 4,096 chunks, not its 262,144 frames). */
+  flagsIn(i: number, n: number): number {
+    let out = 0;
+    for (let k = i; k < i + n; ) {
+      const c = k >> MAP_SHIFT;
+      const j0 = k & MAP_MASK;
+      const cnt = Math.min(i + n - k, MAP_MASK + 1 - j0);
+      if (cnt === MAP_MASK + 1) out |= this.chunkFact(c, 'flags', chunkFlags);
+      else for (let j = j0; j < j0 + cnt; j++) out |= this.map[c][(F.flags << MAP_SHIFT) | j];
+      k += cnt;
+    }
+    return out;
+  }
+
+  /** Chunk c holds only frames with no count of their own: free, page tables, or tails with refcount and pincount zero (a huge page's body). */
+  quietChunk(c: number): boolean {
+    return (c + 1) << MAP_SHIFT <= this.top && this.chunkFact(c, 'quiet', chunkQuiet) === 1;
+  }
+
+  /** fact(chunk c), once per chunk that can no longer change (one this copy shares), every time for one it writes in place. */
+  private chunkFact(c: number, key: string, fact: (chunk: number[]) => number): number {
+    const chunk = this.map[c];
+    if (!this.mapShared && this.mine[c] !== 0) return fact(chunk);
+    let facts = CHUNK_FACTS.get(chunk);
+    if (!facts) CHUNK_FACTS.set(chunk, (facts = new Map()));
+    let v = facts.get(key);
+    if (v === undefined) facts.set(key, (v = fact(chunk)));
+    return v;
   }
 
   /** The frames whose memmap may differ from another copy's (chunks not shared with it): all others are the same. */
@@ -666,6 +698,26 @@ export class PhysMem {
   clone(): PhysMem {
     return new PhysMem(this.basePfn, 0, this);
   }
+}
+
+/** What chunkFact found of chunks that no longer change, by the chunk (gone with it). */
+const CHUNK_FACTS = new WeakMap<number[], Map<string, number>>();
+
+/** Every flag a frame of the chunk has. */
+function chunkFlags(chunk: number[]): number {
+  let out = 0;
+  for (let j = 0; j <= MAP_MASK; j++) out |= chunk[(F.flags << MAP_SHIFT) | j];
+  return out;
+}
+
+/** 1 where every frame of the chunk is free, a page table, or a tail with no refcount or pincount of its own. */
+function chunkQuiet(chunk: number[]): number {
+  for (let j = 0; j <= MAP_MASK; j++) {
+    const f = chunk[(F.flags << MAP_SHIFT) | j];
+    if (f & (PG.free | PG.pagetable)) continue;
+    if (!(f & PG.tail) || chunk[(F.refcount << MAP_SHIFT) | j] !== 0 || chunk[(F.pincount << MAP_SHIFT) | j] !== 0) return 0;
+  }
+  return 1;
 }
 
 /** What chunkOp made of shared memmap chunks, by the chunk and the op's place and key: the chunk that results and what it moves the digest by. */

@@ -13,7 +13,7 @@ import { TraceBuffer, type StepSink } from '../trace/buffer';
 import type { GupResult, RefDelta, Step } from '../trace/types';
 import { getVersion, type VersionModel } from '../versions';
 import { isSource } from '../interp/source-version';
-import { callOn, guardedGup, hasPins, KernCtx, NotApplicableError, releasePages, run, type GupCall, type VersionOptions } from '../versions/kern';
+import { callOn, guardedGup, hasPins, KernCtx, NotApplicableError, releasePages, run, runsOf, type GupCall, type VersionOptions } from '../versions/kern';
 import { F, type PhysMem } from '../machine/memory';
 
 export interface ReplayRequest {
@@ -195,5 +195,5 @@ function refDeltas(m: Machine, before: PhysMem): RefDelta[] {
 /** The caller's side after GUP: give every returned page back (put_page / unpin_user_page). */
 export function releaseAll(rp: Replay): void {
   const k = makeKern(rp.machine, rp.version, rp.options, 'gup', 0, false);
-  releasePages(k, rp.version, rp.result.pages, rp.call);
+  releasePages(k, rp.version, runsOf(rp.result), rp.call);
 }

@@ -17,15 +17,16 @@ import { foldedAbove, LEVEL_NAMES_PRE_P4D, type Ent } from '../arch/types';
 import type { Slot } from '../machine/machine';
 import type { GupResult } from '../trace/types';
 import {
-  DEFAULT_OPTIONS, enter, levelSize, descend, entStep, irqOff, irqOn, levelEnd, lowHighLow, offset, pageStep, pgdSlot, plainLoad, quickLoad, callerPages, recordPage, step,
+  DEFAULT_OPTIONS, enter, levelSize, descend, entStep, irqOff, irqOn, levelEnd, lowHighLow, offset, pageStep, pgdSlot, plainLoad, quickLoad, callerPages, gupResult, recordPage, step,
   PAGE_SIZE, type G, type GupCall, type Kern, type Nr, type VersionModel,
 } from './kern';
 import { isTail, putPage, getPage, tailPin } from './refs';
+import type { PageRuns } from './page-runs';
 import { slowGup, type SlowResult } from './slow';
 
 const TAILS = 'tail-mapcount' as const;
 
-function* gup_pte_range(k: Kern, pmd: Ent, addr: number, end: number, write: boolean, pages: number[], nr: Nr): G<boolean> {
+function* gup_pte_range(k: Kern, pmd: Ent, addr: number, end: number, write: boolean, pages: PageRuns, nr: Nr): G<boolean> {
   const fn = 'gup_pte_range';
   if (enter(k, fn, 'gup_pte_range', addr, end)) yield;
   if (!k.opts.pteSpecial) {
@@ -78,7 +79,7 @@ function* gup_pte_range(k: Kern, pmd: Ent, addr: number, end: number, write: boo
 }
 
 /** gup_huge_pmd / gup_huge_pud: count, add all refs to the head at once, re-check, then tail pins. */
-function* gup_huge(k: Kern, fn: string, level: 'pmd' | 'pud', orig: Ent, p: Slot, addr: number, end: number, write: boolean, pages: number[], nr: Nr): G<boolean> {
+function* gup_huge(k: Kern, fn: string, level: 'pmd' | 'pud', orig: Ent, p: Slot, addr: number, end: number, write: boolean, pages: PageRuns, nr: Nr): G<boolean> {
   if (enter(k, fn, fn, addr, end)) yield;
   const wr = level === 'pmd' ? 'write && !pmd_write(orig)' : 'write && !pud_write(orig)';
   if (write && !k.arch.write(level, orig, k.era)) {
@@ -101,7 +102,7 @@ function* gup_huge(k: Kern, fn: string, level: 'pmd' | 'pud', orig: Ent, p: Slot
   } while (addr !== end);
   if (!k.m.refAddUnlessZero(head, refs)) {
     nr.v -= refs;
-    pages.length -= refs;
+    pages.truncate(pages.length - refs);
     if (k.y && step(k, fn, 'page_cache_add_speculative(head, refs)', 'bail', { pfn: head, note: 'head refcount is zero' })) yield;
     return false;
   }
@@ -109,7 +110,7 @@ function* gup_huge(k: Kern, fn: string, level: 'pmd' | 'pud', orig: Ent, p: Slot
   const now = yield* plainLoad(k, fn, level === 'pmd' ? 'pmd_val(orig) != pmd_val(*pmdp)' : 'pud_val(orig) != pud_val(*pudp)', p, addr);
   if (now.lo !== orig.lo || now.hi !== orig.hi) {
     nr.v -= refs;
-    pages.length -= refs;
+    pages.truncate(pages.length - refs);
     k.m.refSub(head, refs);
     if (k.y && step(k, fn, 'put_page(head)', 'unref', { pfn: head, ref: -refs, note: `${level} changed under us: drop all ${refs} refs` })) yield;
     return false;
@@ -123,7 +124,7 @@ function* gup_huge(k: Kern, fn: string, level: 'pmd' | 'pud', orig: Ent, p: Slot
   return true;
 }
 
-function* gup_pmd_range(k: Kern, pud: Ent, pudp: Slot, addr: number, end: number, write: boolean, pages: number[], nr: Nr): G<boolean> {
+function* gup_pmd_range(k: Kern, pud: Ent, pudp: Slot, addr: number, end: number, write: boolean, pages: PageRuns, nr: Nr): G<boolean> {
   const fn = 'gup_pmd_range';
   if (enter(k, fn, 'gup_pmd_range', addr, end)) yield;
   let pmdp = descend(k, pud, pudp, 'pmd', addr);
@@ -151,7 +152,7 @@ function* gup_pmd_range(k: Kern, pud: Ent, pudp: Slot, addr: number, end: number
   return true;
 }
 
-function* gup_pud_range(k: Kern, pgd: Ent, pgdp: Slot, addr: number, end: number, write: boolean, pages: number[], nr: Nr): G<boolean> {
+function* gup_pud_range(k: Kern, pgd: Ent, pgdp: Slot, addr: number, end: number, write: boolean, pages: PageRuns, nr: Nr): G<boolean> {
   const fn = 'gup_pud_range';
   if (enter(k, fn, 'gup_pud_range', addr, end)) yield;
   let pudp = descend(k, pgd, pgdp, 'pud', addr);
@@ -173,7 +174,7 @@ function* gup_pud_range(k: Kern, pgd: Ent, pgdp: Slot, addr: number, end: number
   return true;
 }
 
-function* __get_user_pages_fast(k: Kern, call: GupCall, start: number, pages: number[], nr: Nr): G<number> {
+function* __get_user_pages_fast(k: Kern, call: GupCall, start: number, pages: PageRuns, nr: Nr): G<number> {
   const fn = '__get_user_pages_fast';
   const end = start + call.nrPages * PAGE_SIZE;
   if (enter(k, fn, '__get_user_pages_fast', start, end)) yield;
@@ -207,11 +208,11 @@ function* get_user_pages_fast(k: Kern, call: GupCall): G<GupResult> {
   const pages = callerPages(k, call);
   const nr: Nr = { v: 0 };
   yield __get_user_pages_fast(k, call, start, pages, nr);
-  if (nr.v >= call.nrPages || call.fastOnly) return { nr: nr.v, ret: nr.v, slowPath: false, fastNr: nr.v, pages };
+  if (nr.v >= call.nrPages || call.fastOnly) return gupResult({ nr: nr.v, ret: nr.v, slowPath: false, fastNr: nr.v }, pages);
   const rest = (yield slowGup(k, generic_2014, call, start + nr.v * PAGE_SIZE, call.nrPages - nr.v)) as SlowResult;
   const all = pages.concat(rest.pages);
   const ret = nr.v > 0 ? (rest.ret < 0 ? nr.v : nr.v + rest.ret) : rest.ret;
-  return { nr: all.length, ret, slowPath: true, fastNr: nr.v, pages: all };
+  return gupResult({ nr: all.length, ret, slowPath: true, fastNr: nr.v }, all);
 }
 
 export const generic_2014: VersionModel = {

@@ -9,11 +9,12 @@
 import { foldedAbove, LEVEL_NAMES_PRE_P4D, type Ent, type Level } from '../arch/types';
 import type { GupResult } from '../trace/types';
 import {
-  DEFAULT_OPTIONS, enter, levelSize, descend, entStep, lowHighLow, offset, pageStep, quickLoad, irqOff, irqOn, levelEnd, pgdSlot, plainLoad, callerPages, recordPage, step,
+  DEFAULT_OPTIONS, enter, levelSize, descend, entStep, lowHighLow, offset, pageStep, quickLoad, irqOff, irqOn, levelEnd, pgdSlot, plainLoad, callerPages, gupResult, recordPage, step,
   PAGE_SIZE, type G, type GupCall, type Kern, type Nr, type VersionModel,
 } from './kern';
 import type { Slot } from '../machine/machine';
 import { getPage, isTail, putPage, tailPin, type TailScheme } from './refs';
+import type { PageRuns } from './page-runs';
 import { slowGup, type SlowResult } from './slow';
 
 /** What differs between the x86 walker and its ARM copy. */
@@ -51,7 +52,7 @@ function allowed(k: Kern, level: Level, e: Ent, write: boolean): boolean {
   return k.arch.present(e) && !k.arch.protnone(e) && k.arch.user(e) && (!write || k.arch.write(level, e, k.era));
 }
 
-function* gup_pte_range(k: Kern, d: IrqDialect, pmd: Ent, addr: number, end: number, write: boolean, pages: number[], nr: Nr): G<boolean> {
+function* gup_pte_range(k: Kern, d: IrqDialect, pmd: Ent, addr: number, end: number, write: boolean, pages: PageRuns, nr: Nr): G<boolean> {
   const fn = 'gup_pte_range';
   if (enter(k, fn, 'gup_pte_range', addr, end)) yield;
   let ptep = offset(k, pmd, 'pte', addr);
@@ -77,7 +78,7 @@ function* gup_pte_range(k: Kern, d: IrqDialect, pmd: Ent, addr: number, end: num
 }
 
 /** gup_huge_pmd / gup_huge_pud: every subpage into pages[], a pin on each tail, one add on the head. */
-function* gup_huge(k: Kern, d: IrqDialect, fn: string, level: 'pmd' | 'pud', e: Ent, addr: number, end: number, write: boolean, pages: number[], nr: Nr): G<boolean> {
+function* gup_huge(k: Kern, d: IrqDialect, fn: string, level: 'pmd' | 'pud', e: Ent, addr: number, end: number, write: boolean, pages: PageRuns, nr: Nr): G<boolean> {
   if (enter(k, fn, fn, addr, end)) yield;
   if (!allowed(k, level, e, write)) {
     if (k.y && step(k, fn, d.hugeCheck, 'bail', { level, lo: e.lo, hi: e.hi, addr, note: 'not a present user huge page (or read-only for a write)' })) yield;
@@ -106,7 +107,7 @@ function* gup_huge(k: Kern, d: IrqDialect, fn: string, level: 'pmd' | 'pud', e: 
   return true;
 }
 
-function* gup_pmd_range(k: Kern, d: IrqDialect, pud: Ent, pudp: Slot, addr: number, end: number, write: boolean, pages: number[], nr: Nr): G<boolean> {
+function* gup_pmd_range(k: Kern, d: IrqDialect, pud: Ent, pudp: Slot, addr: number, end: number, write: boolean, pages: PageRuns, nr: Nr): G<boolean> {
   const fn = 'gup_pmd_range';
   if (enter(k, fn, 'gup_pmd_range', addr, end)) yield;
   let pmdp = descend(k, pud, pudp, 'pmd', addr);
@@ -130,7 +131,7 @@ function* gup_pmd_range(k: Kern, d: IrqDialect, pud: Ent, pudp: Slot, addr: numb
   return true;
 }
 
-function* gup_pud_range(k: Kern, d: IrqDialect, pgd: Ent, pgdp: Slot, addr: number, end: number, write: boolean, pages: number[], nr: Nr): G<boolean> {
+function* gup_pud_range(k: Kern, d: IrqDialect, pgd: Ent, pgdp: Slot, addr: number, end: number, write: boolean, pages: PageRuns, nr: Nr): G<boolean> {
   const fn = 'gup_pud_range';
   if (enter(k, fn, 'gup_pud_range', addr, end)) yield;
   let pudp = descend(k, pgd, pgdp, 'pud', addr);
@@ -153,7 +154,7 @@ function* gup_pud_range(k: Kern, d: IrqDialect, pgd: Ent, pgdp: Slot, addr: numb
 }
 
 /** The pgd loop with interrupts off, shared by both entry points; returns whether it walked it all. */
-function* walk(k: Kern, d: IrqDialect, fn: string, start: number, end: number, write: boolean, pages: number[], nr: Nr): G<boolean> {
+function* walk(k: Kern, d: IrqDialect, fn: string, start: number, end: number, write: boolean, pages: PageRuns, nr: Nr): G<boolean> {
   let addr = start;
   let pgdp = pgdSlot(k, addr);
   do {
@@ -188,11 +189,11 @@ function* get_user_pages_fast(k: Kern, d: IrqDialect, self: VersionModel, call: 
     done = (yield walk(k, d, fn, start, end, call.write, pages, nr)) as boolean;
     yield* irqOn(k, fn, 'local_irq_enable()');
   }
-  if (done) return { nr: nr.v, ret: nr.v, slowPath: false, fastNr: nr.v, pages };
+  if (done) return gupResult({ nr: nr.v, ret: nr.v, slowPath: false, fastNr: nr.v }, pages);
   const rest = (yield slowGup(k, self, call, start + nr.v * PAGE_SIZE, call.nrPages - nr.v)) as SlowResult;
   const all = pages.concat(rest.pages);
   const ret = nr.v > 0 ? (rest.ret < 0 ? nr.v : nr.v + rest.ret) : rest.ret;
-  return { nr: all.length, ret, slowPath: true, fastNr: nr.v, pages: all };
+  return gupResult({ nr: all.length, ret, slowPath: true, fastNr: nr.v }, all);
 }
 
 /** __get_user_pages_fast: the IRQ-safe variant that never falls back (perf, futex). */
@@ -206,12 +207,12 @@ function* __get_user_pages_fast(k: Kern, d: IrqDialect, call: GupCall): G<GupRes
   if (end < start || end > k.arch.taskSize) {
     // access_ok: the IRQ-safe variant refuses a range outside user space outright
     if (k.y && step(k, fn, 'access_ok(VERIFY_READ, (void __user *)start, len)', 'bail', { addr: start, end, note: 'range beyond user space: 0 pages' })) yield;
-    return { nr: 0, ret: 0, slowPath: false, fastNr: 0, pages };
+    return { nr: 0, ret: 0, slowPath: false, fastNr: 0, pages: [] };
   }
   yield* irqOff(k, fn, 'local_irq_save(flags)');
   yield walk(k, d, fn, start, end, call.write, pages, nr);
   yield* irqOn(k, fn, 'local_irq_restore(flags)');
-  return { nr: nr.v, ret: nr.v, slowPath: false, fastNr: nr.v, pages };
+  return gupResult({ nr: nr.v, ret: nr.v, slowPath: false, fastNr: nr.v }, pages);
 }
 
 /** A version model whose kernel code is the interrupts-off walker in the given dialect. */

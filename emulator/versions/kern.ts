@@ -15,6 +15,7 @@ import type { TailScheme } from './refs';
 import { speller } from './spelling';
 import type { GupResult, Step, StepEvent } from '../trace/types';
 import { F } from '../machine/memory';
+import { PageRuns } from './page-runs';
 
 /**
  * A kernel function. Steps go into the Kern's sink; the generator yields nothing after a step
@@ -132,26 +133,51 @@ export class UninitRead extends Error {
 }
 
 /** The caller's pages[] as an entry point starts filling it: empty, with room for the call's nr_pages (recordPage stops past them). */
-export function callerPages(k: Kern, call: GupCall): number[] {
+export function callerPages(k: Kern, call: GupCall): PageRuns {
   k.pagesCap = call.nrPages;
-  return [];
+  return new PageRuns();
+}
+
+/** what a result's pages are as runs, where a walker recorded them so (gupResult) */
+const RUNS = Symbol('runs');
+
+/** A call's result over pages recorded as runs: its pages[] is written out the first time something reads it (the explorer reads the runs). */
+export function gupResult(r: Omit<GupResult, 'pages'>, runs: PageRuns): GupResult {
+  let pages: number[] | undefined;
+  Object.defineProperty(r, 'pages', { get: () => (pages ??= runs.toArray()), enumerable: true, configurable: true });
+  Object.defineProperty(r, RUNS, { value: runs });
+  return r as GupResult;
+}
+
+/** A result's pages as runs: as the walker recorded them, else read off pages[]. */
+export function runsOf(r: GupResult): PageRuns {
+  return (r as GupResult & { [RUNS]?: PageRuns })[RUNS] ?? PageRuns.of(r.pages);
 }
 
 /**
  * The caller gives back every page GUP returned (put_page / unpin_user_pages): a run of
  * consecutive pages of one compound page in one release, as unpin_user_pages batches a folio (a
- * 1 GiB pin returns 262,144 of them).
+ * 1 GiB pin is one release, not 262,144).
  */
-export function releasePages(k: Kern, version: VersionModel, pfns: readonly number[], call: GupCall): void {
+export function releasePages(k: Kern, version: VersionModel, runs: PageRuns, call: GupCall): void {
   const mem = k.m.mem;
-  for (let j = 0; j < pfns.length; ) {
-    const pfn = pfns[j];
-    const head = mem.valid(pfn) ? mem.at(F.head, pfn - mem.basePfn) : -1;
-    let e = j + 1;
-    while (e < pfns.length && pfns[e] === pfn + (e - j) && head >= 0 && mem.valid(pfns[e]) && mem.at(F.head, pfns[e] - mem.basePfn) === head) e++;
-    version.release(k, pfn, call, e - j);
-    j = e;
-  }
+  runs.first.forEach((first, r) => {
+    const end = first + runs.count[r];
+    for (let pfn = first; pfn < end; ) {
+      // a frame outside memory is a page of its own; else the run goes on to the end of its compound page
+      const n = mem.valid(pfn) ? Math.min(end - pfn, compoundEnd(k, pfn) - pfn) : 1;
+      version.release(k, pfn, call, n);
+      pfn += n;
+    }
+  });
+}
+
+/** The frame after the last of pfn's compound page (pfn + 1 for a page of its own). */
+export function compoundEnd(k: Kern, pfn: number): number {
+  const mem = k.m.mem;
+  const i = pfn - mem.basePfn;
+  const head = mem.at(F.head, i);
+  return mem.basePfn + head + (1 << mem.at(F.order, head));
 }
 
 /** The code can pin (FOLL_PIN came with pin_user_pages_fast in 5.6). */
@@ -170,8 +196,8 @@ export function callOn(v: Pick<VersionModel, 'pins' | 'year'>, call: GupCall & {
 }
 
 /** pages[(*nr)++] = pfn, stopping at the caller's nr_pages (WalkOverrun). */
-export function recordPage(k: Kern, pages: number[], pfn: number): void {
-  if (pages.length >= k.pagesCap) throw new WalkOverrun(pages.slice(0, k.pagesCap), k.pagesCap);
+export function recordPage(k: Kern, pages: PageRuns, pfn: number): void {
+  if (pages.length >= k.pagesCap) throw new WalkOverrun(pages.toArray().slice(0, k.pagesCap), k.pagesCap);
   pages.push(pfn);
 }
 

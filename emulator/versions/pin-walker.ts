@@ -18,11 +18,12 @@ import { foldedAbove, LEVEL_NAMES, type Ent, type Level } from '../arch/types';
 import type { Slot } from '../machine/machine';
 import type { GupResult } from '../trace/types';
 import {
-  atLeast, DEFAULT_OPTIONS, enter, levelSize, descend, irqOff, irqOn, levelEnd, lowHighLow, offset, pgdSlot, plainLoad, quickLoad, callerPages, recordPage, step, userAccess, WalkOverrun,
+  atLeast, DEFAULT_OPTIONS, enter, levelSize, descend, irqOff, irqOn, levelEnd, lowHighLow, offset, pgdSlot, plainLoad, quickLoad, callerPages, gupResult, recordPage, step, userAccess, WalkOverrun,
   PAGE_SIZE, type G, type GupCall, type Kern, type Nr, type OptionDef, type VersionModel, type VersionOptions,
 } from './kern';
 import { GUP_PIN_COUNTING_BIAS, mustUnshare, zeroNotPinned } from './refs';
 import { slowGup, type SlowResult } from './slow';
+import type { PageRuns } from './page-runs';
 import { F } from '../machine/memory';
 
 /** Kernel names and behaviours that differ between the pin-era versions. */
@@ -125,7 +126,7 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
     return yield* plainLoad(k, d.getPte, 'ptep_get(ptep)', ptep, addr);
   }
 
-  function* gup_pte_range(k: Kern, pmd: Ent, pmdp: Slot, addr: number, end: number, call: GupCall, pages: number[], nr: Nr): G<boolean> {
+  function* gup_pte_range(k: Kern, pmd: Ent, pmdp: Slot, addr: number, end: number, call: GupCall, pages: PageRuns, nr: Nr): G<boolean> {
     const fn = d.pte_range;
     if (enter(k, fn, fn, addr, end)) yield;
     const ptep = offset(k, pmd, 'pte', addr);
@@ -152,7 +153,8 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
       const page = k.arch.pfn(pte);
       if (k.arch.devmap('pte', pte, k.era) && k.m.mem.hasFlag(page, 'pgmapGone')) {
         // get_dev_pagemap found no live pgmap: give back every device page this range took (undo_dev_pagemap)
-        const taken = pages.splice(nrStart);
+        const taken = pages.toArray().slice(nrStart);
+        pages.truncate(nrStart);
         for (const p of taken) put(k, k.m.headOf(p), 1, call);
         nr.v = nrStart;
         if (k.y && step(k, fn, 'undo_dev_pagemap(nr, nr_start, flags, pages)', 'unref', { pfn: page, addr, note: `the device is going away: ${taken.length} page(s) given back` })) yield;
@@ -214,7 +216,7 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
   }
 
   /** gup_huge_pmd / gup_huge_pud (gup_fast_pmd_leaf / gup_fast_pud_leaf) */
-  function* gup_leaf(k: Kern, fn: string, level: 'pmd' | 'pud', orig: Ent, p: Slot, addr: number, end: number, call: GupCall, pages: number[], nr: Nr): G<boolean> {
+  function* gup_leaf(k: Kern, fn: string, level: 'pmd' | 'pud', orig: Ent, p: Slot, addr: number, end: number, call: GupCall, pages: PageRuns, nr: Nr): G<boolean> {
     if (enter(k, fn, fn, addr, end)) yield;
     const at = { level, lo: orig.lo, hi: orig.hi, addr };
     if (!userAccess(k, level, orig, call.write)) {
@@ -235,35 +237,37 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
     }
     k.m.useLeaf(level, orig);
     const refs = (end - addr) / PAGE_SIZE;
-    // record_subpages: sized once, then filled (a 1 GiB leaf is 262,144 entries: a push each is several times slower)
+    // record_subpages: one run (a 1 GiB leaf is 262,144 entries)
     const at0 = pages.length;
-    if (at0 + refs > k.pagesCap) throw new WalkOverrun(pages.concat(Array.from({ length: k.pagesCap - at0 }, (_, i) => first + i)), k.pagesCap);
-    pages.length = at0 + refs;
-    for (let i = 0; i < refs; i++) pages[at0 + i] = first + i;
+    if (at0 + refs > k.pagesCap) {
+      pages.pushRun(first, k.pagesCap - at0);
+      throw new WalkOverrun(pages.toArray(), k.pagesCap);
+    }
+    pages.pushRun(first, refs);
     if (k.y && step(k, fn, 'record_subpages(page, addr, end, pages + *nr)', 'record', { pfn: first, nr: nr.v + refs, addr, note: `${refs} subpage(s) into pages[]` })) yield;
     const got = grab(k, head, refs, call);
     if (!got) {
-      pages.length -= refs;
+      pages.truncate(at0);
       if (k.y && step(k, fn, d.grab, 'bail', { pfn: head, note: 'head refcount zero or already overflowed' })) yield;
       return false;
     }
     if (k.y && step(k, fn, d.grab, 'ref', { pfn: head, ref: got.ref, pin: got.pin || undefined, note: call.pin ? (got.pin ? `exact pincount +${refs}` : `FOLL_PIN: ${refs} x GUP_PIN_COUNTING_BIAS`) : undefined })) yield;
     const now = yield* plainLoad(k, fn, `${level}_val(orig) != ${level}_val(*${level}p)`, p, addr);
     if (now.lo !== orig.lo || now.hi !== orig.hi) {
-      pages.length -= refs;
+      pages.truncate(at0);
       const n = put(k, head, refs, call);
       if (k.y && step(k, fn, d.put, 'unref', { pfn: head, ref: -n, note: `${level} changed under us` })) yield;
       return false;
     }
     const refused = refusedFolio(k, head, call);
     if (refused) {
-      pages.length -= refs;
+      pages.truncate(at0);
       const n = put(k, head, refs, call);
       if (k.y && step(k, fn, refused[0], 'bail', { pfn: head, ref: -n, note: refused[1] })) yield;
       return false;
     }
     if (d.unshare && !k.arch.write(level, orig, k.era) && mustUnshare(k, head, call.pin)) {
-      pages.length -= refs;
+      pages.truncate(at0);
       const n = put(k, head, refs, call);
       if (k.y && step(k, fn, 'gup_must_unshare(NULL, flags, &folio->page)', 'bail', { pfn: head, ref: -n, note: 'a read-only pin of an anon folio fork shared: the slow path unshares it' })) yield;
       return false;
@@ -274,7 +278,7 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
     return true;
   }
 
-  function* gup_pmd_range(k: Kern, pud: Ent, pudp: Slot, addr: number, end: number, call: GupCall, pages: number[], nr: Nr): G<boolean> {
+  function* gup_pmd_range(k: Kern, pud: Ent, pudp: Slot, addr: number, end: number, call: GupCall, pages: PageRuns, nr: Nr): G<boolean> {
     const fn = d.pmd_range;
     if (enter(k, fn, fn, addr, end)) yield;
     const pmdp = descend(k, pud, pudp, 'pmd', addr);
@@ -306,7 +310,7 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
     return true;
   }
 
-  function* gup_pud_range(k: Kern, p4d: Ent, p4dp: Slot, addr: number, end: number, call: GupCall, pages: number[], nr: Nr): G<boolean> {
+  function* gup_pud_range(k: Kern, p4d: Ent, p4dp: Slot, addr: number, end: number, call: GupCall, pages: PageRuns, nr: Nr): G<boolean> {
     const fn = d.pud_range;
     if (enter(k, fn, fn, addr, end)) yield;
     const pudp = descend(k, p4d, p4dp, 'pud', addr);
@@ -328,7 +332,7 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
     return true;
   }
 
-  function* gup_p4d_range(k: Kern, pgd: Ent, pgdp: Slot, addr: number, end: number, call: GupCall, pages: number[], nr: Nr): G<boolean> {
+  function* gup_p4d_range(k: Kern, pgd: Ent, pgdp: Slot, addr: number, end: number, call: GupCall, pages: PageRuns, nr: Nr): G<boolean> {
     const fn = d.p4d_range;
     if (enter(k, fn, fn, addr, end)) yield;
     const p4dp = descend(k, pgd, pgdp, 'p4d', addr);
@@ -347,7 +351,7 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
     return true;
   }
 
-  function* gup_pgd_range(k: Kern, addr: number, end: number, call: GupCall, pages: number[], nr: Nr): G<void> {
+  function* gup_pgd_range(k: Kern, addr: number, end: number, call: GupCall, pages: PageRuns, nr: Nr): G<void> {
     const fn = d.pgd_range;
     if (enter(k, fn, fn, addr, end)) yield;
     const pgdp = pgdSlot(k, addr);
@@ -366,7 +370,7 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
   }
 
   /** The interrupts-off walk; with write_protect_seq, bracketed by it for FOLL_PIN. */
-  function* lockless(k: Kern, start: number, end: number, call: GupCall, pages: number[], nr: Nr): G<void> {
+  function* lockless(k: Kern, start: number, end: number, call: GupCall, pages: PageRuns, nr: Nr): G<void> {
     const fn = d.lockless;
     const seqOn = k.opts.writeProtectSeq && call.pin;
     let seq = 0;
@@ -386,9 +390,9 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
     if (seqOn) {
       const moved = k.m.mm.write_protect_seq !== seq;
       if (moved) {
-        for (const p of pages) unpin(k, p, call);
+        for (const p of pages.toArray()) unpin(k, p, call);
         if (k.y && step(k, fn, 'read_seqcount_retry(&current->mm->write_protect_seq, seq)', 'unref', { nr: 0, note: `fork ran meanwhile: unpin all ${pages.length} page(s)` })) yield;
-        pages.length = 0;
+        pages.truncate(0);
         nr.v = 0;
       } else if (k.y && step(k, fn, 'read_seqcount_retry(&current->mm->write_protect_seq, seq)', 'seq', { nr: seq, note: 'no fork meanwhile' })) {
         yield;
@@ -434,24 +438,24 @@ export function pinWalker(meta: Meta, d: PinDialect, defaults: VersionOptions): 
     if (end === start && !atLeast(k, '5.10')) {
       // 5.3-5.9 turned an empty range away (end <= start); 5.10's check_add_overflow lets it through to the walk
       if (k.y && step(k, fn, 'if (end <= start)', 'bail', { addr: start, note: 'nr_pages is 0: nothing to do' })) yield;
-      return { nr: 0, ret: 0, slowPath: false, fastNr: 0, pages };
+      return { nr: 0, ret: 0, slowPath: false, fastNr: 0, pages: [] };
     }
     if (end >= 2 ** longBits(k.arch)) {
       // start + len wrapped around the address space: 5.x gives 0 pages, 6.x (by 6.6) says so
       const eoverflow = atLeast(k, '6.6');
       if (k.y && step(k, fn, 'check_add_overflow(start, len, &end)', 'bail', { addr: start, note: eoverflow ? 'the range wraps: -EOVERFLOW' : 'the range wraps: 0 pages' })) yield;
-      return { nr: 0, ret: eoverflow ? -75 : 0, slowPath: false, fastNr: 0, pages };
+      return { nr: 0, ret: eoverflow ? -75 : 0, slowPath: false, fastNr: 0, pages: [] };
     }
     if (end > k.arch.taskSize) {
       if (k.y && step(k, fn, 'access_ok', 'bail', { addr: start, end, note: 'beyond user space: -EFAULT' })) yield;
-      return { nr: 0, ret: -14, slowPath: false, fastNr: 0, pages };
+      return { nr: 0, ret: -14, slowPath: false, fastNr: 0, pages: [] };
     }
     yield lockless(k, start, end, call, pages, nr);
-    if (nr.v >= call.nrPages || call.fastOnly) return { nr: nr.v, ret: nr.v, slowPath: false, fastNr: nr.v, pages };
+    if (nr.v >= call.nrPages || call.fastOnly) return gupResult({ nr: nr.v, ret: nr.v, slowPath: false, fastNr: nr.v }, pages);
     const rest = (yield slowGup(k, self, call, start + nr.v * PAGE_SIZE, call.nrPages - nr.v)) as SlowResult;
     const all = pages.concat(rest.pages);
     const ret = nr.v > 0 ? (rest.ret < 0 ? nr.v : nr.v + rest.ret) : rest.ret;
-    return { nr: all.length, ret, slowPath: true, fastNr: nr.v, pages: all };
+    return gupResult({ nr: all.length, ret, slowPath: true, fastNr: nr.v }, all);
   }
 
   const self: VersionModel = {

@@ -296,12 +296,12 @@ describe('a built-in scenario as the debugger runs it (a world with no other act
   it('la57-high gets its 5-level machine and its 4 pages, as replay does', () => {
     const w = worldOf('la57-high', { arch: 'x86-64', version: 'folio-6x' });
     expect(w.m.arch.levels.map((l) => l.level)).toEqual(['pgd', 'p4d', 'pud', 'pmd', 'pte']);
-    expect(w.returned[0].pfns).toEqual(replay({ arch: 'x86-64', version: 'folio-6x', scenario: 'la57-high' }).result.pages);
+    expect(w.returned[0].runs.toArray()).toEqual(replay({ arch: 'x86-64', version: 'folio-6x', scenario: 'la57-high' }).result.pages);
   });
   it('past-task-size starts where its fromTop says, below TASK_SIZE, and gets nothing', () => {
     const w = worldOf('past-task-size', { arch: 'arm64', version: 'folio-6x' });
     expect(w.returned[0].call.start).toBe(w.m.arch.taskSize - 8 * 4096);
-    expect(w.returned[0].pfns).toEqual([]);
+    expect(w.returned[0].runs.toArray()).toEqual([]);
   });
 });
 

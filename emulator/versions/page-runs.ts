@@ -1,0 +1,68 @@
+/**
+ * The caller's pages[] as runs of consecutive page frames: a huge leaf's subpages are one run, so
+ * a 1 GiB pin (262,144 entries in the kernel's array) costs one entry, and so does everything that
+ * reads it back (the explorer's state hash, its checks, the release). Layer: pure emulator.
+ */
+export class PageRuns {
+  /** the first frame of each run */
+  readonly first: number[] = [];
+  /** how many frames each run has */
+  readonly count: number[] = [];
+  /** entries in all (pages[] as far as it is filled) */
+  length = 0;
+
+  static of(pfns: readonly number[]): PageRuns {
+    const r = new PageRuns();
+    for (const p of pfns) r.push(p);
+    return r;
+  }
+
+  /** pages[nr++] = pfn */
+  push(pfn: number): void {
+    this.pushRun(pfn, 1);
+  }
+
+  /** n pages from pfn on (record_subpages) */
+  pushRun(pfn: number, n: number): void {
+    if (n <= 0) return;
+    const last = this.first.length - 1;
+    if (last >= 0 && this.first[last] + this.count[last] === pfn) this.count[last] += n;
+    else {
+      this.first.push(pfn);
+      this.count.push(n);
+    }
+    this.length += n;
+  }
+
+  /** Keep the first n entries (a walker that gives back what it recorded). */
+  truncate(n: number): void {
+    while (this.length > n) {
+      const last = this.first.length - 1;
+      const cut = Math.min(this.count[last], this.length - n);
+      this.count[last] -= cut;
+      this.length -= cut;
+      if (this.count[last] === 0) {
+        this.first.pop();
+        this.count.pop();
+      }
+    }
+  }
+
+  /** These entries, then those. */
+  concat(more: readonly number[]): PageRuns {
+    const r = new PageRuns();
+    this.first.forEach((p, i) => r.pushRun(p, this.count[i]));
+    for (const p of more) r.push(p);
+    return r;
+  }
+
+  /** pages[] written out, entry by entry. */
+  toArray(): number[] {
+    const out = new Array<number>(this.length);
+    let at = 0;
+    this.first.forEach((p, i) => {
+      for (let k = 0; k < this.count[i]; k++) out[at++] = p + k;
+    });
+    return out;
+  }
+}
