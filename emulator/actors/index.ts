@@ -285,10 +285,7 @@ class collapse_huge_page extends Script {
         case 4:
           // the old pages lose their mappings (the old table is freed later, by RCU)
           k.m.storeRun({ table: this.table, idx: 0, level: 'pte' }, this.n, null);
-          for (const p of this.old) {
-            k.m.mem.add(F.mapcount, k.m.mem.idx(p), -1);
-            k.m.refSub(p, 1);
-          }
+          k.m.unmapPages(this.old);
           k.m.mmapWriter = null;
           this.pc = END;
           return !(k.y && step(k, '__collapse_huge_page_copy', 'release_pte_folio(src)', 'free', { note: `${this.old.length} old pages released` }));

@@ -236,17 +236,24 @@ function lookupLeaf(m: Machine, addr: number) {
   return undefined;
 }
 
-/** How many present leaf entries map each frame that any maps, by frame index (a huge leaf, and each pte of a THP, counts on its compound head). */
-function mappingCounts(m: Machine): Map<number, number> {
-  const out = new Map<number, number>();
-  visitTable(m, m.mm.pgd, 0, out);
-  return out;
+/**
+ * How many present leaf entries map each frame, by frame index (a huge leaf, and each pte of a
+ * THP, counts on its compound head), in a scratch array kept from check to check (a 1 GiB layout
+ * has 262,144 frames, and every end state is checked); `touched` says which to zero after.
+ */
+function mappingCounts(m: Machine): Int32Array {
+  if (scratch.length < m.mem.frames) scratch = new Int32Array(m.mem.frames);
+  touched.length = 0;
+  visitTable(m, m.mm.pgd, 0, scratch);
+  return scratch;
 }
+let scratch = new Int32Array(1024);
+const touched: number[] = [];
 
 /** one scratch entry for the predicates (they keep nothing) */
 const E = { lo: 0, hi: 0 };
 
-function visitTable(m: Machine, table: number, depth: number, out: Map<number, number>): void {
+function visitTable(m: Machine, table: number, depth: number, out: Int32Array): void {
   const l = m.arch.levels[depth];
   const used = m.mem.usedEntries(table, l.entries);
   const mem = m.mem;
@@ -259,7 +266,7 @@ function visitTable(m: Machine, table: number, depth: number, out: Map<number, n
     if (l.level === 'pte' || m.arch.leaf(l.level, E)) {
       if (mem.valid(pfn)) {
         const head = mem.at(F.head, pfn - mem.basePfn);
-        out.set(head, (out.get(head) ?? 0) + 1);
+        if (out[head]++ === 0) touched.push(head);
       }
     } else visitTable(m, pfn, depth + 1, out);
   }
@@ -268,9 +275,17 @@ function visitTable(m: Machine, table: number, depth: number, out: Map<number, n
 /** After the caller released everything: each page's count is its mappings plus outside holds. */
 export function checkBalance(m: Machine): Violation | undefined {
   const maps = mappingCounts(m);
+  try {
+    return balance(m, maps);
+  } finally {
+    for (const i of touched) maps[i] = 0;
+  }
+}
+
+function balance(m: Machine, maps: Int32Array): Violation | undefined {
   const mem = m.mem;
-  for (const [i, n] of maps) {
-    if (n > 0 && mem.at(F.flags, i) & PG.free) {
+  for (const i of touched) {
+    if (mem.at(F.flags, i) & PG.free) {
       return { invariant: 'refcount-imbalance', message: `page 0x${(mem.basePfn + i).toString(16)} was freed while still mapped (use-after-free for the process)` };
     }
   }
@@ -284,7 +299,7 @@ export function checkBalance(m: Machine): Violation | undefined {
     if (f & (PG.free | PG.pagetable)) continue;
     const pfn = mem.basePfn + i;
     // a 32-bit count, as the kernel's atomic_t (billions of references held outside wrap it)
-    const want = f & PG.tail ? 0 : ((maps.get(i) ?? 0) + (m.holds.get(pfn) ?? 0)) | 0;
+    const want = f & PG.tail ? 0 : (maps[i] + (m.holds.get(pfn) ?? 0)) | 0;
     if (mem.at(F.refcount, i) !== want || mem.at(F.pincount, i) !== 0) {
       return {
         invariant: 'refcount-imbalance',

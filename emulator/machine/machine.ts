@@ -611,6 +611,22 @@ export class Machine {
     return true;
   }
 
+  /** Each page of pfns, a page of its own mapped once, loses that mapping and its reference: a run of consecutive frames at a time where it can (PhysMem.unmapSmallPages), else a page at a time. */
+  unmapPages(pfns: readonly number[]): void {
+    const mem = this.mem;
+    for (let j = 0; j < pfns.length; ) {
+      let e = j + 1;
+      while (e < pfns.length && pfns[e] === pfns[e - 1] + 1) e++;
+      if (!(mem.valid(pfns[j]) && mem.valid(pfns[e - 1]) && mem.unmapSmallPages(mem.idx(pfns[j]), e - j))) {
+        for (let x = j; x < e; x++) {
+          mem.add(F.mapcount, mem.idx(pfns[x]), -1);
+          this.refSub(pfns[x], 1);
+        }
+      }
+      j = e;
+    }
+  }
+
   /** Drop n refs on the page itself; the last one frees it (a compound page as a whole). */
   refSub(pfn: number, n: number): void {
     const i = this.mem.idx(pfn);

@@ -430,6 +430,25 @@ export class PhysMem {
   }
 
   /**
+   * Frames i..i+n-1, each a page of its own mapped once, lose that mapping and its reference
+   * (khugepaged letting 512 small pages go): mapcount and refcount down by one, a page whose
+   * count reaches zero freed and put on the free list in order. A chunk at a time, the same
+   * chunks' result shared by every copy that does it again. False, and nothing done, where a
+   * frame is part of a compound page or its count would go below zero (the caller goes a page at a time).
+   */
+  unmapSmallPages(i: number, n: number): boolean {
+    const freed: number[] = [];
+    for (let k = i; k < i + n; k++) {
+      const c = this.at(F.refcount, k);
+      if (this.at(F.order, k) !== 0 || this.at(F.flags, k) & (PG.head | PG.tail | PG.free) || c <= 0) return false;
+      if (c === 1) freed.push(k);
+    }
+    this.framesOp(i, n, 'u', (chunk, c, j0, cnt) => unmapFrames(chunk, c, j0, cnt));
+    if (freed.length) this.ownFree().push(...freed);
+    return true;
+  }
+
+  /**
    * Frames i..i+n-1 made pages of their own (a compound page split): no head or tail flag, each
    * its own head, order 0, and each refcount set where one is given, written in their chunks (not through put).
    */
@@ -774,6 +793,22 @@ function freeFrames(chunk: number[], c: number, j0: number, cnt: number): number
     delta ^= setField(chunk, c, (F.flags << MAP_SHIFT) | j, PG.free);
     delta ^= setField(chunk, c, (F.head << MAP_SHIFT) | j, (c << MAP_SHIFT) | j);
     delta ^= setField(chunk, c, (F.order << MAP_SHIFT) | j, 0);
+  }
+  return delta;
+}
+
+/** Frames j0..j0+cnt-1 of chunk c as unmapSmallPages leaves them. */
+function unmapFrames(chunk: number[], c: number, j0: number, cnt: number): number {
+  let delta = 0;
+  for (let j = j0; j < j0 + cnt; j++) {
+    const ref = chunk[(F.refcount << MAP_SHIFT) | j] - 1;
+    delta ^= setField(chunk, c, (F.mapcount << MAP_SHIFT) | j, chunk[(F.mapcount << MAP_SHIFT) | j] - 1);
+    delta ^= setField(chunk, c, (F.refcount << MAP_SHIFT) | j, ref);
+    if (ref === 0) {
+      delta ^= setField(chunk, c, (F.flags << MAP_SHIFT) | j, PG.free);
+      delta ^= setField(chunk, c, (F.head << MAP_SHIFT) | j, (c << MAP_SHIFT) | j);
+      delta ^= setField(chunk, c, (F.order << MAP_SHIFT) | j, 0);
+    }
   }
   return delta;
 }

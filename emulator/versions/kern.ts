@@ -138,20 +138,23 @@ export function callerPages(k: Kern, call: GupCall): PageRuns {
   return new PageRuns();
 }
 
-/** what a result's pages are as runs, where a walker recorded them so (gupResult) */
-const RUNS = Symbol('runs');
+/** the runs behind each long result's pages[] (gupResult) */
+const RUNS = new WeakMap<GupResult, PageRuns>();
+/** from this many pages on a result's pages[] is written out only when read */
+const LAZY_PAGES = 4096;
 
-/** A call's result over pages recorded as runs: its pages[] is written out the first time something reads it (the explorer reads the runs). */
+/** A call's result over pages recorded as runs: a long pages[] (a 1 GiB pin) is written out the first time something reads it (the explorer reads the runs). */
 export function gupResult(r: Omit<GupResult, 'pages'>, runs: PageRuns): GupResult {
+  if (runs.length < LAZY_PAGES) return { ...r, pages: runs.toArray() };
   let pages: number[] | undefined;
-  Object.defineProperty(r, 'pages', { get: () => (pages ??= runs.toArray()), enumerable: true, configurable: true });
-  Object.defineProperty(r, RUNS, { value: runs });
-  return r as GupResult;
+  const out = Object.defineProperty({ ...r }, 'pages', { get: () => (pages ??= runs.toArray()), enumerable: true, configurable: true }) as GupResult;
+  RUNS.set(out, runs);
+  return out;
 }
 
 /** A result's pages as runs: as the walker recorded them, else read off pages[]. */
 export function runsOf(r: GupResult): PageRuns {
-  return (r as GupResult & { [RUNS]?: PageRuns })[RUNS] ?? PageRuns.of(r.pages);
+  return RUNS.get(r) ?? PageRuns.of(r.pages);
 }
 
 /**

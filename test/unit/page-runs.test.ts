@@ -6,6 +6,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkBalance } from '../../emulator/explore/invariants';
+import { getArch } from '../../emulator/arch';
+import { buildMachine } from '../../emulator/machine/builder';
+import type { Machine } from '../../emulator/machine/machine';
 import { F, PG } from '../../emulator/machine/memory';
 import { releaseAll, replay } from '../../emulator/run/replay';
 import { gupResult, runsOf } from '../../emulator/versions/kern';
@@ -38,12 +41,19 @@ describe('PageRuns', () => {
 });
 
 describe('a result over runs', () => {
-  it("writes pages[] out when read (JSON, a spread) and hands the explorer the runs themselves", () => {
-    const runs = PageRuns.of([5, 6, 7, 9]);
-    const r = gupResult({ nr: 4, ret: 4, slowPath: false, fastNr: 4 }, runs);
-    expect(runsOf(r)).toBe(runs);
-    expect(JSON.parse(JSON.stringify(r))).toEqual({ nr: 4, ret: 4, slowPath: false, fastNr: 4, pages: [5, 6, 7, 9] });
-    expect({ ...r }.pages).toEqual([5, 6, 7, 9]);
+  it('a short pages[] is an array as any; a long one is written out when read (JSON, a spread) while the explorer reads its runs', () => {
+    const short = gupResult({ nr: 4, ret: 4, slowPath: false, fastNr: 4 }, PageRuns.of([5, 6, 7, 9]));
+    expect(Object.getOwnPropertyDescriptor(short, 'pages')?.value).toEqual([5, 6, 7, 9]);
+    expect([runsOf(short).first, runsOf(short).count]).toEqual([[5, 9], [3, 1]]);
+    const runs = new PageRuns();
+    runs.pushRun(0x40000, 262_144);
+    const long = gupResult({ nr: 262_144, ret: 262_144, slowPath: false, fastNr: 262_144 }, runs);
+    expect(Object.getOwnPropertyDescriptor(long, 'pages')?.get).toBeTypeOf('function');
+    expect(runsOf(long)).toBe(runs);
+    const json = JSON.parse(JSON.stringify(long));
+    expect(Object.keys(json)).toEqual(['nr', 'ret', 'slowPath', 'fastNr', 'pages']);
+    expect([json.pages.length, json.pages[0], json.pages[262_143]]).toEqual([262_144, 0x40000, 0x40000 + 262_143]);
+    expect({ ...long }.pages).toBe(long.pages);
     // a result written out as an array (a file's own code) is read into runs
     expect(runsOf({ nr: 3, ret: 3, slowPath: false, fastNr: 3, pages: [1, 2, 3] }).count).toEqual([3]);
   });
@@ -85,6 +95,56 @@ describe('a 1 GiB page read a chunk at a time', () => {
     expect(m.mem.flagsIn(i, 262_144) & PG.cowReused).toBe(0);
   });
 });
+
+describe('512 small pages let go a chunk at a time (khugepaged after a collapse)', () => {
+  const fields = (m: Machine) => [F.refcount, F.mapcount, F.flags, F.head, F.order].map((f) => Array.from({ length: m.mem.frames }, (_, i) => m.mem.at(f, i)));
+  const mapped = (m: Machine) => {
+    const out: number[] = [];
+    for (let i = 0; i < m.mem.frames; i++) if (m.mem.at(F.mapcount, i) === 1 && !(m.mem.at(F.flags, i) & (PG.head | PG.tail))) out.push(m.mem.basePfn + i);
+    return out;
+  };
+  it('leaves memory, its digest and the order pages come back from the allocator as a page at a time does; a second copy doing it again gets the same', () => {
+    const m = buildMachine(getArch('arm64'), 'modern', { mappings: [{ kind: '4k', offset: 0, count: 512 }] });
+    m.mem.enableDigest();
+    const pages = mapped(m);
+    expect(pages.length).toBe(512);
+    // one page held by somebody else too: it keeps a reference and is not freed
+    m.refAdd(pages[100], 1);
+    const one = m.clone();
+    const batch = m.clone();
+    for (const p of pages) {
+      one.mem.add(F.mapcount, one.mem.idx(p), -1);
+      one.refSub(p, 1);
+    }
+    batch.unmapPages(pages);
+    expect(fields(batch)).toEqual(fields(one));
+    expect(batch.mem.mapDigest).toBe(one.mem.mapDigest);
+    const again = m.clone();
+    again.unmapPages(pages);
+    expect(fields(again)).toEqual(fields(one));
+    const allocs = (x: Machine) => Array.from({ length: 600 }, () => x.mem.alloc(0));
+    expect(allocs(batch)).toEqual(allocs(one));
+  });
+  it('goes a page at a time where a frame is part of a compound page or its count would go below zero', () => {
+    const m = buildMachine(getArch('arm64'), 'modern', { mappings: [{ kind: 'thp-pte', offset: 0 }] });
+    const head = firstHeadOfOrder(m, 9);
+    const before = fields(m);
+    expect(m.mem.unmapSmallPages(m.mem.idx(head), 4)).toBe(false);
+    expect(m.mem.unmapSmallPages(m.mem.idx(head) + 1, 4)).toBe(false);
+    expect(fields(m)).toEqual(before);
+    // a page of its own with no reference left: nothing done either
+    const lone = buildMachine(getArch('arm64'), 'modern', { mappings: [{ kind: '4k', offset: 0, count: 2 }] });
+    const [a] = mapped(lone);
+    lone.mem.put(F.refcount, lone.mem.idx(a), 0);
+    expect(lone.mem.unmapSmallPages(lone.mem.idx(a), 1)).toBe(false);
+  });
+});
+
+/** The head of a compound page of this order. */
+function firstHeadOfOrder(m: Machine, order: number): number {
+  for (let i = 0; i < m.mem.frames; i++) if (m.mem.at(F.order, i) === order && m.mem.at(F.flags, i) & PG.head) return m.mem.basePfn + i;
+  throw new Error(`no page of order ${order}`);
+}
 
 /** The head of the machine's 1 GiB page: the frame whose order is 18. */
 function firstCompoundHead(m: ReturnType<typeof replay>['machine']): number {
