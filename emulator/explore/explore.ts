@@ -162,7 +162,8 @@ const prepared: { sc: WorldSpec; run: RaceRun; p: Prepared }[] = [];
 const PREPARED_KEPT = 8;
 
 function prepare(sc: WorldSpec, run: RaceRun): Prepared {
-  const at = prepared.findIndex((x) => x.sc === sc && x.run === run);
+  // the same run whoever spells it: a caller that makes its run object afresh each time (the fronts do) still finds its template
+  const at = prepared.findIndex((x) => x.sc === sc && sameRun(x.run, run));
   let p = at >= 0 ? prepared[at].p : undefined;
   if (at > 0) prepared.unshift(...prepared.splice(at, 1));
   if (!p) {
@@ -177,6 +178,10 @@ function prepare(sc: WorldSpec, run: RaceRun): Prepared {
     prepared.length = Math.min(prepared.length, PREPARED_KEPT);
   }
   return p;
+}
+
+function sameRun(a: RaceRun, b: RaceRun): boolean {
+  return a === b || (a.arch === b.arch && a.version === b.version && JSON.stringify(a.options ?? {}) === JSON.stringify(b.options ?? {}));
 }
 
 /** The GUP caller of a version model: `repeat` calls, each noting what it returned (a module-level generator: a closure would cost V8 a new map per world). */

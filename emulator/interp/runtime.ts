@@ -8,6 +8,7 @@
  * debugger interleave it with the race actors exactly as they do a version model.
  * Layer: pure emulator.
  */
+import { CallerPages } from './caller-pages';
 import type { Ent, Level } from '../arch/types';
 import type { Slot } from '../machine/machine';
 import type { GupCall, Kern, KernCtx, Sub, VersionModel } from '../versions/kern';
@@ -83,7 +84,8 @@ export class TablePtr implements Slot {
 /** A pointer into the caller's pages[] array, which has `len` entries (nr_pages). */
 export class ArrPtr {
   constructor(
-    readonly a: number[],
+    /** a local array's elements, or the caller's pages[] */
+    readonly a: number[] | CallerPages,
     readonly off: number,
     readonly len = Infinity,
     /** a local array's name (else it is the caller's pages[]) */
@@ -143,6 +145,14 @@ export class Frame {
  */
 export class Dup {
   private readonly arrays = new Map<unknown[], unknown[]>();
+  private readonly pages = new Map<CallerPages, CallerPages>();
+
+  /** The caller's pages[] once, however many pointers into it there are. */
+  callerPages(a: CallerPages): CallerPages {
+    let c = this.pages.get(a);
+    if (!c) this.pages.set(a, (c = a.copy()));
+    return c;
+  }
 
   arr<T>(a: T[]): T[] {
     let c = this.arrays.get(a) as T[] | undefined;
@@ -161,7 +171,7 @@ export class Dup {
   value(x: unknown): unknown {
     if (typeof x !== 'object' || x === null) return x;
     if (x instanceof LocalRef) return new LocalRef(this.arr(x.v), x.i, x.name, x.past);
-    if (x instanceof ArrPtr) return new ArrPtr(this.arr(x.a), x.off, x.len, x.local);
+    if (x instanceof ArrPtr) return new ArrPtr(x.a instanceof CallerPages ? this.callerPages(x.a) : this.arr(x.a), x.off, x.len, x.local);
     if (x instanceof FieldRef) {
       const o = this.value(x.obj);
       return o === x.obj ? x : new FieldRef(o, x.field);
@@ -319,6 +329,13 @@ export class Thread {
     }
     const x = { ...extra, line: f.line };
     if (step(k, f.fn.name, f.anchor, event, x, true) && this.every) this.stop = true;
+  }
+
+  /** Mix v into the explorer's hash of this actor's history, as note() records a statement there (and never where a quiet rebuild counts points). */
+  mark(v: number): void {
+    const k = this.k;
+    if (this.quietK && (k as KernCtx).quiet) return;
+    if (k.y && k.sink instanceof HashSink) k.sink.mark(v);
   }
 
   /**

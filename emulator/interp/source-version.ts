@@ -11,7 +11,7 @@ import { releaseNumber } from '../arch/release';
 import { TableOverrun } from '../machine/machine';
 import type { ArchModel } from '../arch/types';
 import type { GupResult } from '../trace/types';
-import { NotApplicableError, UninitRead, unwindTo, WalkOverrun, type G, type GupCall, type Kern, type VersionModel } from '../versions/kern';
+import { gupResult, NotApplicableError, UninitRead, unwindTo, WalkOverrun, type G, type GupCall, type Kern, type VersionModel } from '../versions/kern';
 import { configFor, type InterpConfig } from './config';
 import { compileProgram, fromJs, type CNode, type Program } from './compile';
 import { FOLL, SLOW_PATH } from './kapi/slow';
@@ -21,6 +21,7 @@ import { getPage, putPage } from '../versions/refs';
 import type { Stubs } from './kapi/stubs';
 import { preprocess, type Preprocessed } from './preprocess';
 import { definedFunctions, pruneUnreachable } from './prune';
+import { CallerPages } from './caller-pages';
 import { ArrPtr, Thread, Unsupported, type CompiledFn, type Coverage } from './runtime';
 
 /** What parses C: web-tree-sitter's parser, given by the caller (the tree is freed after compiling). */
@@ -215,7 +216,7 @@ export function sourceRun(v: SourceVersion, k: Kern, call: GupCall): SourceRun {
   t.every = v.everyStatement;
   t.cov = v.cov;
   k.interp = t;
-  return { fn, t, pages: new ArrPtr([], 0, call.nrPages), depth: k.frames.length, call };
+  return { fn, t, pages: new ArrPtr(new CallerPages(), 0, call.nrPages), depth: k.frames.length, call };
 }
 
 /** Enter the entry point with the call's arguments. */
@@ -228,9 +229,9 @@ export function runFailure(r: SourceRun, e: unknown): unknown {
   const { t, pages, call, fn } = r;
   if (e instanceof Unsupported || e instanceof WalkOverrun) return e;
   // a read of a local nothing set: the file's own undefined behaviour, with what pages[] holds by then
-  if (e instanceof UninitRead) return new UninitRead(e.local, e.line, (pages.a as number[]).slice(0, call.nrPages));
+  if (e instanceof UninitRead) return new UninitRead(e.local, e.line, (pages.a as CallerPages).slice(call.nrPages));
   // a walk past its page table: a kernel outcome, as a store past pages[] is
-  if (e instanceof TableOverrun) return new WalkOverrun((pages.a as number[]).slice(0, call.nrPages), call.nrPages, t.stack.length ? t.top.line : undefined, { level: e.level, idx: e.idx });
+  if (e instanceof TableOverrun) return new WalkOverrun((pages.a as CallerPages).slice(call.nrPages), call.nrPages, t.stack.length ? t.top.line : undefined, { level: e.level, idx: e.idx });
   const at = t.stack.length ? t.top : undefined;
   return new Unsupported(`${(e as Error).message}${at ? ` (in "${at.anchor}")` : ''}`, at ? at.line : fn.line);
 }
@@ -240,8 +241,11 @@ export function runResult(r: SourceRun): GupResult {
   const { t, pages } = r;
   const ret = Number(t.value ?? 0);
   const nr = Math.max(ret, 0);
-  const got = pages.a.slice(0, nr);
-  return { nr, ret, slowPath: t.slowRan, fastNr: t.slowRan ? t.fastNr : nr, pages: got };
+  const a = pages.a as CallerPages;
+  const res = { nr, ret, slowPath: t.slowRan, fastNr: t.slowRan ? t.fastNr : nr };
+  const runs = a.runsTo(nr);
+  // entries the code never wrote read as nothing, as an array's holes
+  return runs ? gupResult(res, runs) : { ...res, pages: a.slice(nr) };
 }
 
 function* runGup(v: SourceVersion, k: Kern, call: GupCall): G<GupResult> {

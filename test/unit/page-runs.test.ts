@@ -13,6 +13,7 @@ import { F, PG } from '../../emulator/machine/memory';
 import { releaseAll, replay } from '../../emulator/run/replay';
 import { gupResult, runsOf } from '../../emulator/versions/kern';
 import { PageRuns } from '../../emulator/versions/page-runs';
+import { CallerPages } from '../../emulator/interp/caller-pages';
 
 describe('PageRuns', () => {
   it('holds pages[] entry for entry: filled, cut back and extended, as maximal runs of consecutive frames', () => {
@@ -37,6 +38,40 @@ describe('PageRuns', () => {
     r.pushRun(8, 262_144);
     r.pushRun(0x100000, 3);
     expect([r.first, r.count, r.length]).toEqual([[7, 0x100000], [262_145, 3], 262_148]);
+  });
+});
+
+describe("the caller's pages[] as a file's own code fills it (CallerPages)", () => {
+  it('reads back what an array would hold, written in order, out of order, in runs, then copied', () => {
+    const write = fc.oneof(
+      fc.record({ at: fc.nat(12), v: fc.integer({ min: 0, max: 30 }) }),
+      fc.record({ run: fc.constant(true), v: fc.integer({ min: 0, max: 30 }), n: fc.integer({ min: 1, max: 5 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(write, { maxLength: 25 }), (writes) => {
+        const p = new CallerPages();
+        const model: unknown[] = [];
+        for (const w of writes) {
+          if ('run' in w) {
+            // a loop run whole appends where the code has got to
+            const at = model.length;
+            p.fill(at, w.v, w.n);
+            for (let k = 0; k < w.n; k++) model[at + k] = w.v + k;
+          } else {
+            p.set(w.at, w.v);
+            model[w.at] = w.v;
+          }
+        }
+        const copy = p.copy();
+        p.set(0, 999);
+        expect(copy.length).toBe(model.length);
+        for (let i = 0; i < model.length + 2; i++) expect(copy.get(i)).toBe(model[i]);
+        const n = model.length;
+        expect(copy.slice(n)).toEqual(model.slice(0, n));
+        const whole = Array.from({ length: n }, (_, i) => model[i]).every((x) => typeof x === 'number');
+        expect(copy.runsTo(n)?.toArray()).toEqual(whole ? model : undefined);
+      }),
+    );
   });
 });
 

@@ -9,6 +9,7 @@ import { entVal, type LoadedEnt, loadEnt, N, peek, TwoHalves } from '../kapi/pgt
 import { mappingOf } from '../kapi/page';
 import { specType } from '../kapi/types';
 import { stubLabel, stubResult } from '../kapi/stubs';
+import { CallerPages } from '../caller-pages';
 import { ArrPtr, CURRENT, FieldRef, fileGlobals, type Frame, LocalRef, MmRef, TablePtr, type Thread, UNSET, Unsupported } from '../runtime';
 import { type CNode, type Ev, field, fixedValue, line, type Local, named, PAGE, type Place, type X } from './env';
 import { FB } from './builder';
@@ -296,7 +297,7 @@ export function place(b: FB, n: CNode): Place {
 /** *p for a pointer that is not into a page-table page (locals, pages[], counters). */
 function readThrough(t: Thread, p: any, l: number): any {
   if (p instanceof LocalRef) return p.past === 0 ? p.v[p.i] : pastLocal(p, l);
-  if (p instanceof ArrPtr) return p.local !== undefined && !(p.off >= 0 && p.off < p.len) ? pastArray(p, p.off, l) : p.a[p.off] ?? 0;
+  if (p instanceof ArrPtr) return elementOf(p, p.off, l);
   if (p instanceof TablePtr) return t.k.m.load(p);
   throw new Unsupported('a read through a pointer the model does not know', l);
 }
@@ -304,7 +305,12 @@ function readThrough(t: Thread, p: any, l: number): any {
 /** p[i] without making the pointer p + i (pages[*nr] on every page of a walk) */
 function readAt(t: Thread, p: any, i: number, l: number): any {
   if (!(p instanceof ArrPtr)) return readThrough(t, ptrPlus(p, i, l), l);
-  const at = p.off + i;
+  return elementOf(p, p.off + i, l);
+}
+
+/** p's array at `at`: a local array's element (inside it), or the caller's pages[at] (0 where nothing was stored). */
+function elementOf(p: ArrPtr, at: number, l: number): any {
+  if (p.a instanceof CallerPages) return p.a.get(at) ?? 0;
   return p.local !== undefined && !(at >= 0 && at < p.len) ? pastArray(p, at, l) : p.a[at] ?? 0;
 }
 
@@ -320,9 +326,10 @@ function writeAt(t: Thread, p: any, i: number, v: any, l: number): void {
 /** A store into the caller's pages[]: past its nr_pages entries the kernel would corrupt memory, so the run stops there. */
 function storeIn(p: ArrPtr, at: number, v: any, l: number): void {
   if (p.local !== undefined && !(at >= 0 && at < p.len)) throw new Unsupported(`a store to ${p.local}[${at}], outside the local array of ${p.len}`, l);
-  if (at >= p.len) throw new WalkOverrun(p.a.slice(0, p.len) as number[], p.len, l);
+  if (at >= p.len) throw new WalkOverrun(p.a instanceof CallerPages ? p.a.slice(p.len) : (p.a.slice(0, p.len) as number[]), p.len, l);
   if (!(at >= 0)) throw new Unsupported(`a store to pages[${at}], before the caller's array`, l);
-  p.a[at] = v;
+  if (p.a instanceof CallerPages) p.a.set(at, v);
+  else p.a[at] = v;
 }
 
 function pastLocal(p: LocalRef, l: number): never {

@@ -12,7 +12,16 @@ import { baseType, declarator, typeOfDescriptor } from './types';
 import { conv, scalarInit, zeroInit, zeroOf } from './values';
 import { constValue, expr, typeOnly, unreadable } from './expr';
 import { assumedNoop } from './calls';
+import { affineLoop } from './affine';
 
+
+/** A loop that only counts (affine.ts): an op before it that runs it whole where the explorer runs the code, and jumps past it. */
+function countingLoop(b: FB, n: CNode, kind: 'for' | 'do', end: Label): void {
+  const whole = affineLoop(b, n, kind);
+  if (!whole) return;
+  const next = b.ops.length + 1;
+  b.push((t, f) => (whole(t, f) ? end.pc : next));
+}
 
 /** A loop's body, with the labels break and continue jump to. */
 function loopBody(b: FB, body: CNode, brk: Label, cont: Label): void {
@@ -204,6 +213,7 @@ export function statement(b: FB, n: CNode): void {
     case 'while_statement': {
       const top = b.label();
       const end = b.label();
+      countingLoop(b, n, 'for', end);
       b.place(top);
       const cond = field(n, 'condition')!;
       b.mark(n, `while ${cond.text}`);
@@ -217,6 +227,7 @@ export function statement(b: FB, n: CNode): void {
       const top = b.label();
       const test = b.label();
       const end = b.label();
+      countingLoop(b, n, 'do', end);
       b.place(top);
       loopBody(b, field(n, 'body')!, end, test);
       b.place(test);
@@ -239,6 +250,7 @@ export function statement(b: FB, n: CNode): void {
       const top = b.label();
       const upd = b.label();
       const end = b.label();
+      countingLoop(b, n, 'for', end);
       b.place(top);
       const cond = field(n, 'condition');
       if (cond) {
