@@ -322,9 +322,13 @@ export class Thread {
     const k = this.k;
     if (this.quietK && (k as KernCtx).quiet) return;
     if (!k.y) return;
-    if (k.sink instanceof HashSink && event === 'stmt') {
-      // the explorer only needs where the actor went: the statement's line, hashed as a number
-      k.sink.mark(f.line);
+    const sink = k.sink;
+    if (sink instanceof HashSink) {
+      // the explorer only needs where the actor went: a statement's line, hashed as a number; a
+      // call's or return's fields as step() would hash them (no Step made, the note in its release's words)
+      if (event === 'stmt') sink.mark(f.line);
+      else sink.add(f.anchor, extra?.note === undefined || !k.speak ? extra?.note : k.speak(extra.note), extra?.lo, extra?.hi, extra?.pfn, extra?.nr, extra?.ref, extra?.addr, extra?.until);
+      if (k.i && this.every) this.stop = true;
       return;
     }
     const x = { ...extra, line: f.line };
