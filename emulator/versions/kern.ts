@@ -145,9 +145,14 @@ const LAZY_PAGES = 4096;
 
 /** A call's result over pages recorded as runs: a long pages[] (a 1 GiB pin) is written out the first time something reads it (the explorer reads the runs). */
 export function gupResult(r: Omit<GupResult, 'pages'>, runs: PageRuns): GupResult {
-  if (runs.length < LAZY_PAGES) return { ...r, pages: runs.toArray() };
+  // r is the caller's own literal: its pages are added to it
+  const out = r as GupResult;
+  if (runs.length < LAZY_PAGES) {
+    out.pages = runs.toArray();
+    return out;
+  }
   let pages: number[] | undefined;
-  const out = Object.defineProperty({ ...r }, 'pages', { get: () => (pages ??= runs.toArray()), enumerable: true, configurable: true }) as GupResult;
+  Object.defineProperty(out, 'pages', { get: () => (pages ??= runs.toArray()), enumerable: true, configurable: true });
   RUNS.set(out, runs);
   return out;
 }

@@ -60,9 +60,7 @@ export class PageRuns {
   toArray(): number[] {
     const out = new Array<number>(this.length);
     let at = 0;
-    this.first.forEach((p, i) => {
-      for (let k = 0; k < this.count[i]; k++) out[at++] = p + k;
-    });
+    for (let r = 0; r < this.first.length; r++) for (let k = 0; k < this.count[r]; k++) out[at++] = this.first[r] + k;
     return out;
   }
 }
