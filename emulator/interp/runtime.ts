@@ -94,6 +94,14 @@ export class ArrPtr {
   plus(n: number): ArrPtr {
     return new ArrPtr(this.a, this.off + n, this.len, this.local);
   }
+  /** The array's element at `at` (undefined where nothing was stored). */
+  get(at: number): unknown {
+    return this.a instanceof CallerPages ? this.a.get(at) : this.a[at];
+  }
+  set(at: number, v: number): void {
+    if (this.a instanceof CallerPages) this.a.set(at, v);
+    else this.a[at] = v;
+  }
 }
 
 /** A pointer to a field of a kernel object (&page->_refcount, &mm->write_protect_seq, &folio->_pincount). */

@@ -310,8 +310,7 @@ function readAt(t: Thread, p: any, i: number, l: number): any {
 
 /** p's array at `at`: a local array's element (inside it), or the caller's pages[at] (0 where nothing was stored). */
 function elementOf(p: ArrPtr, at: number, l: number): any {
-  if (p.a instanceof CallerPages) return p.a.get(at) ?? 0;
-  return p.local !== undefined && !(at >= 0 && at < p.len) ? pastArray(p, at, l) : p.a[at] ?? 0;
+  return p.local !== undefined && !(at >= 0 && at < p.len) ? pastArray(p, at, l) : p.get(at) ?? 0;
 }
 
 function pastArray(p: ArrPtr, at: number, l: number): never {
@@ -328,8 +327,7 @@ function storeIn(p: ArrPtr, at: number, v: any, l: number): void {
   if (p.local !== undefined && !(at >= 0 && at < p.len)) throw new Unsupported(`a store to ${p.local}[${at}], outside the local array of ${p.len}`, l);
   if (at >= p.len) throw new WalkOverrun(p.a instanceof CallerPages ? p.a.slice(p.len) : (p.a.slice(0, p.len) as number[]), p.len, l);
   if (!(at >= 0)) throw new Unsupported(`a store to pages[${at}], before the caller's array`, l);
-  if (p.a instanceof CallerPages) p.a.set(at, v);
-  else p.a[at] = v;
+  p.set(at, v);
 }
 
 function pastLocal(p: LocalRef, l: number): never {

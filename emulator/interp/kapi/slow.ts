@@ -8,7 +8,6 @@
  */
 import { slowGup, type SlowResult } from '../../versions/slow';
 import type { Sub } from '../../versions/kern';
-import { CallerPages } from '../caller-pages';
 import { ArrPtr, LocalRef, Unsupported, type Thread } from '../runtime';
 import { N } from './pgtable';
 import type { Builtin } from './types';
@@ -47,14 +46,8 @@ function* slowPath(t: Thread, a: unknown[], name: string): Generator<Sub | undef
   t.slowRan = true;
   t.fastNr = pages ? pages.off : 0;
   const r = (yield slowGup(t.k, t.ctx.self, t.ctx.call, start, nr)) as SlowResult;
-  if (pages) for (let j = 0; j < r.pages.length; j++) store(pages, pages.off + j, r.pages[j]);
+  if (pages) for (let j = 0; j < r.pages.length; j++) pages.set(pages.off + j, r.pages[j]);
   return r.ret;
-}
-
-/** An element of pages[] (the caller's, or a local array standing for it) set. */
-function store(p: ArrPtr, at: number, v: number): void {
-  if (p.a instanceof CallerPages) p.a.set(at, v);
-  else p.a[at] = v;
 }
 
 export function slowBuiltins(): Builtin[] {
@@ -92,7 +85,7 @@ export function slowBuiltins(): Builtin[] {
   } });
   out.push({ name: 'unpin_user_pages', doc: 'give back n pages taken with FOLL_PIN (or FOLL_GET)', family: F, kind: 'sched', ret: 'void', run: (t, [pp, n]) => {
     const p = pp as ArrPtr;
-    for (let j = 0; j < N(n); j++) t.ctx.model.release(t.k, (p.a instanceof CallerPages ? p.a.get(p.off + j) : p.a[p.off + j]) as number, t.ctx.call);
+    for (let j = 0; j < N(n); j++) t.ctx.model.release(t.k, p.get(p.off + j) as number, t.ctx.call);
     t.sched('unref', { nr: N(n), note: `${N(n)} page(s) given back` });
   } });
   out.push({ name: 'unpin_user_page', doc: 'give back one page taken with FOLL_PIN', family: F, kind: 'sched', ret: 'void', run: (t, [pg]) => {
