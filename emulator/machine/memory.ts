@@ -136,10 +136,11 @@ export class PhysMem {
   tablesDigest = 0;
   /** frames handed out so far (bump allocator) */
   private top = 0;
-  /** freed order-0 frames, reused last-in first-out so "freed then reallocated" happens */
-  private freeList!: number[];
-  /** the free list is shared with a copy: copied at its first change */
-  private freeShared!: boolean;
+  /**
+   * freed order-0 frames, reused last-in first-out so "freed then reallocated" happens: a stack of
+   * cells that never change, so a copy shares it whole and a push or pop makes no copy
+   */
+  private freeTop!: FreeCell | null;
   private nextGen = 1;
 
   /** A memory of `initialFrames` frames from basePfn; or (`from`) a copy of that one (clone: fields set here, not by initialisers, as a copy is made for every state the explorer keeps). */
@@ -158,8 +159,7 @@ export class PhysMem {
       this.own = from.own = NONE_OWNED;
       this.tablesDigest = from.tablesDigest;
       this.top = from.top;
-      this.freeList = from.freeList;
-      this.freeShared = from.freeShared = true;
+      this.freeTop = from.freeTop;
       this.nextGen = from.nextGen;
       this.ahead = from.ahead.size ? new Map([...from.ahead].map(([o, l]) => [o, l.slice()])) : (EMPTY_AHEAD as Map<number, number[]>);
       return;
@@ -170,8 +170,7 @@ export class PhysMem {
     this.ops = new WeakMap();
     this.tables = [];
     this.own = NONE_OWNED;
-    this.freeList = [];
-    this.freeShared = false;
+    this.freeTop = null;
     this.ahead = new Map();
     this.grow(initialFrames);
   }
@@ -293,15 +292,6 @@ export class PhysMem {
     this.mapShared = false;
   }
 
-  /** The free list, this copy's own from now on. */
-  private ownFree(): number[] {
-    if (this.freeShared) {
-      this.freeList = this.freeList.slice();
-      this.freeShared = false;
-    }
-    return this.freeList;
-  }
-
   /** The table ownership map, a real one from now on (a copy starts with none). */
   private ownOwn(): Map<number, number> {
     if (this.own === NONE_OWNED) this.own = new Map();
@@ -370,8 +360,9 @@ export class PhysMem {
     const kept = as === 'data' ? this.ahead.get(order) : undefined;
     if (kept?.length) return kept.shift()!;
     let i: number;
-    if (order === 0 && this.freeList.length > 0) {
-      i = this.ownFree().pop()!;
+    if (order === 0 && this.freeTop) {
+      i = this.freeTop.i;
+      this.freeTop = this.freeTop.next;
     } else {
       const n = 1 << order;
       const absBase = this.basePfn + this.top;
@@ -410,7 +401,7 @@ export class PhysMem {
     this.write(chunk, c, (F.flags << MAP_SHIFT) | j, PG.free);
     this.write(chunk, c, (F.head << MAP_SHIFT) | j, i);
     this.write(chunk, c, (F.order << MAP_SHIFT) | j, 0);
-    this.ownFree().push(i);
+    this.freeTop = { i, next: this.freeTop };
   }
 
   /** Return a page (all its frames) to the allocator. A freed page table keeps its stale words. */
@@ -425,8 +416,7 @@ export class PhysMem {
     }
     // a compound page a chunk at a time (a THP is 512 frames, freed again on every rebuild that frees it); then onto the free list, last frame first
     this.framesOp(i, n, 'f', (chunk, c, j0, cnt) => freeFrames(chunk, c, j0, cnt));
-    const free = this.ownFree();
-    for (let k = n - 1; k >= 0; k--) free.push(i + k);
+    for (let k = n - 1; k >= 0; k--) this.freeTop = { i: i + k, next: this.freeTop };
   }
 
   /**
@@ -444,7 +434,7 @@ export class PhysMem {
       if (c === 1) freed.push(k);
     }
     this.framesOp(i, n, 'u', (chunk, c, j0, cnt) => unmapFrames(chunk, c, j0, cnt));
-    if (freed.length) this.ownFree().push(...freed);
+    for (const k of freed) this.freeTop = { i: k, next: this.freeTop };
     return true;
   }
 
@@ -717,6 +707,12 @@ export class PhysMem {
   clone(): PhysMem {
     return new PhysMem(this.basePfn, 0, this);
   }
+}
+
+/** A frame on the free list, and the ones freed before it. */
+interface FreeCell {
+  readonly i: number;
+  readonly next: FreeCell | null;
 }
 
 /** What chunkFact found of chunks that no longer change, by the chunk (gone with it). */
