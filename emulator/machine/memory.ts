@@ -360,9 +360,10 @@ export class PhysMem {
     const kept = as === 'data' ? this.ahead.get(order) : undefined;
     if (kept?.length) return kept.shift()!;
     let i: number;
-    if (order === 0 && this.freeTop) {
-      i = this.freeTop.i;
-      this.freeTop = this.freeTop.next;
+    const top = this.freeTop;
+    if (order === 0 && top) {
+      i = top.lo;
+      this.freeTop = top.lo + 1 < top.hi ? { lo: top.lo + 1, hi: top.hi, next: top.next } : top.next;
     } else {
       const n = 1 << order;
       const absBase = this.basePfn + this.top;
@@ -401,7 +402,7 @@ export class PhysMem {
     this.write(chunk, c, (F.flags << MAP_SHIFT) | j, PG.free);
     this.write(chunk, c, (F.head << MAP_SHIFT) | j, i);
     this.write(chunk, c, (F.order << MAP_SHIFT) | j, 0);
-    this.freeTop = { i, next: this.freeTop };
+    this.freeTop = { lo: i, hi: i + 1, next: this.freeTop };
   }
 
   /** Return a page (all its frames) to the allocator. A freed page table keeps its stale words. */
@@ -416,7 +417,7 @@ export class PhysMem {
     }
     // a compound page a chunk at a time (a THP is 512 frames, freed again on every rebuild that frees it); then onto the free list, last frame first
     this.framesOp(i, n, 'f', (chunk, c, j0, cnt) => freeFrames(chunk, c, j0, cnt));
-    for (let k = n - 1; k >= 0; k--) this.freeTop = { i: i + k, next: this.freeTop };
+    this.freeTop = { lo: i, hi: i + n, next: this.freeTop };
   }
 
   /**
@@ -434,7 +435,7 @@ export class PhysMem {
       if (c === 1) freed.push(k);
     }
     this.framesOp(i, n, 'u', (chunk, c, j0, cnt) => unmapFrames(chunk, c, j0, cnt));
-    for (const k of freed) this.freeTop = { i: k, next: this.freeTop };
+    for (const k of freed) this.freeTop = { lo: k, hi: k + 1, next: this.freeTop };
     return true;
   }
 
@@ -709,9 +710,10 @@ export class PhysMem {
   }
 }
 
-/** A frame on the free list, and the ones freed before it. */
+/** Frames lo..hi-1 on the free list, lo the next one out (a compound page freed whole is one cell), then the ones freed before them. */
 interface FreeCell {
-  readonly i: number;
+  readonly lo: number;
+  readonly hi: number;
   readonly next: FreeCell | null;
 }
 
