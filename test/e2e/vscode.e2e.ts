@@ -321,18 +321,27 @@ describe('gup-lens in a real VS Code (code-server 4.100.3)', () => {
         if ((await thread(name).getAttribute('aria-expanded')) === 'false') await thread(name).locator('.monaco-tl-twistie').click();
       }
     };
+    // a loaded machine may redraw a row after its twistie was read: open both again until the frames show
+    const frames = async (re: RegExp) => {
+      for (let i = 0; ; i++) {
+        await expand();
+        try {
+          return await textOf(rows, re, 5_000);
+        } catch (e) {
+          if (i >= 5) throw e;
+        }
+      }
+    };
     // cpu1 (the NUMA-hinting actor) goes first
     await stepOver('cpu1: numa-hint');
     await page.waitForTimeout(500);
-    await expand();
-    await textOf(rows, /change_pte_range/);
+    await frames(/change_pte_range/);
     await textOf(rows, /get_user_pages_fast: not started/);
     await shot('7a-race-cpu1-stepped');
     // then cpu0: it enters get_user_pages_fast on the file's own line; cpu1 stays where it was
     await stepOver('cpu0: GUP caller');
     await page.waitForTimeout(500);
-    await expand();
-    await textOf(rows, /get_user_pages_fast\s+gup\.c\s+\d+/);
+    await frames(/get_user_pages_fast\s+gup\.c\s+\d+/);
     await textOf(rows, /change_pte_range/);
     expect((await page.locator(rows).allInnerTexts()).join('\n')).not.toMatch(/get_user_pages_fast: not started/);
     await shot('7-race-by-hand');
