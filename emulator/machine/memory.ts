@@ -362,8 +362,9 @@ export class PhysMem {
     let i: number;
     const top = this.freeTop;
     if (order === 0 && top) {
-      i = top.lo;
-      this.freeTop = top.lo + 1 < top.hi ? { lo: top.lo + 1, hi: top.hi, next: top.next } : top.next;
+      // a cell of pages freed one by one gives the last freed first; a compound page's, its first frame first
+      i = top.down ? top.hi - 1 : top.lo;
+      this.freeTop = top.hi - top.lo === 1 ? top.next : top.down ? { lo: top.lo, hi: top.hi - 1, down: true, next: top.next } : { lo: top.lo + 1, hi: top.hi, down: false, next: top.next };
     } else {
       const n = 1 << order;
       const absBase = this.basePfn + this.top;
@@ -402,7 +403,7 @@ export class PhysMem {
     this.write(chunk, c, (F.flags << MAP_SHIFT) | j, PG.free);
     this.write(chunk, c, (F.head << MAP_SHIFT) | j, i);
     this.write(chunk, c, (F.order << MAP_SHIFT) | j, 0);
-    this.freeTop = { lo: i, hi: i + 1, next: this.freeTop };
+    this.freeTop = { lo: i, hi: i + 1, down: false, next: this.freeTop };
   }
 
   /** Return a page (all its frames) to the allocator. A freed page table keeps its stale words. */
@@ -417,7 +418,7 @@ export class PhysMem {
     }
     // a compound page a chunk at a time (a THP is 512 frames, freed again on every rebuild that frees it); then onto the free list, last frame first
     this.framesOp(i, n, 'f', (chunk, c, j0, cnt) => freeFrames(chunk, c, j0, cnt));
-    this.freeTop = { lo: i, hi: i + n, next: this.freeTop };
+    this.freeTop = { lo: i, hi: i + n, down: false, next: this.freeTop };
   }
 
   /**
@@ -428,14 +429,21 @@ export class PhysMem {
    * frame is part of a compound page or its count would go below zero (the caller goes a page at a time).
    */
   unmapSmallPages(i: number, n: number): boolean {
-    const freed: number[] = [];
     for (let k = i; k < i + n; k++) {
-      const c = this.at(F.refcount, k);
-      if (this.at(F.order, k) !== 0 || this.at(F.flags, k) & (PG.head | PG.tail | PG.free) || c <= 0) return false;
-      if (c === 1) freed.push(k);
+      if (this.at(F.order, k) !== 0 || this.at(F.flags, k) & (PG.head | PG.tail | PG.free) || this.at(F.refcount, k) <= 0) return false;
+    }
+    // the pages whose last reference goes, freed in order: each run of them one cell, the last freed out first
+    for (let k = i; k < i + n; ) {
+      if (this.at(F.refcount, k) !== 1) {
+        k++;
+        continue;
+      }
+      let e = k + 1;
+      while (e < i + n && this.at(F.refcount, e) === 1) e++;
+      this.freeTop = { lo: k, hi: e, down: true, next: this.freeTop };
+      k = e;
     }
     this.framesOp(i, n, 'u', (chunk, c, j0, cnt) => unmapFrames(chunk, c, j0, cnt));
-    for (const k of freed) this.freeTop = { lo: k, hi: k + 1, next: this.freeTop };
     return true;
   }
 
@@ -710,10 +718,14 @@ export class PhysMem {
   }
 }
 
-/** Frames lo..hi-1 on the free list, lo the next one out (a compound page freed whole is one cell), then the ones freed before them. */
+/**
+ * Frames lo..hi-1 on the free list, then the ones freed before them: a compound page freed whole
+ * (lo comes out first), or a run of pages freed one after another (`down`: hi - 1, the last freed, first).
+ */
 interface FreeCell {
   readonly lo: number;
   readonly hi: number;
+  readonly down: boolean;
   readonly next: FreeCell | null;
 }
 
