@@ -5,7 +5,7 @@
  */
 import type { GhostFault, Machine } from '../machine/machine';
 import { F, FRAMES_PER_CHUNK, PG } from '../machine/memory';
-import { compoundEnd, runsOf, type GupCall, type Kern } from '../versions/kern';
+import { runsOf, type GupCall, type Kern } from '../versions/kern';
 import type { PageRuns } from '../versions/page-runs';
 import { mix } from '../trace/hash';
 import type { GupResult } from '../trace/types';
@@ -89,18 +89,12 @@ export function returnOf(k: Kern, call: GupCall, res: GupResult): Returned {
   const mem = k.m.mem;
   const runs = runsOf(res);
   const segs: number[] = [];
-  runs.first.forEach((first, r) => {
-    const end = first + runs.count[r];
-    for (let pfn = first; pfn < end; ) {
-      const at = pfn - mem.basePfn;
-      const inside = at >= 0 && at < mem.frames;
-      const n = inside ? Math.min(end - pfn, compoundEnd(k, pfn) - pfn) : 1;
-      const gen = inside ? mem.at(F.gen, at) : mem.at(F.gen, mem.idx(pfn));
-      const l = segs.length - 3;
-      if (l >= 0 && segs[l] + segs[l + 1] === pfn && segs[l + 2] === gen) segs[l + 1] += n;
-      else segs.push(pfn, n, gen);
-      pfn += n;
-    }
+  // a compound page's frames are one allocation: one generation
+  runs.pieces((pfn) => mem.compoundEnd(pfn), (pfn, n) => {
+    const gen = mem.at(F.gen, mem.idx(pfn));
+    const l = segs.length - 3;
+    if (l >= 0 && segs[l] + segs[l + 1] === pfn && segs[l + 2] === gen) segs[l + 1] += n;
+    else segs.push(pfn, n, gen);
   });
   // the generations are part of the state: the same walk returning before or after its page was reused is not the same state
   let h = runs.length;

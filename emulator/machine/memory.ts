@@ -362,9 +362,8 @@ export class PhysMem {
     let i: number;
     const top = this.freeTop;
     if (order === 0 && top) {
-      // a cell of pages freed one by one gives the last freed first; a compound page's, its first frame first
       i = top.down ? top.hi - 1 : top.lo;
-      this.freeTop = top.hi - top.lo === 1 ? top.next : top.down ? { lo: top.lo, hi: top.hi - 1, down: true, next: top.next } : { lo: top.lo + 1, hi: top.hi, down: false, next: top.next };
+      this.freeTop = rest(top);
     } else {
       const n = 1 << order;
       const absBase = this.basePfn + this.top;
@@ -515,6 +514,13 @@ export class PhysMem {
 
   isFree(pfn: number): boolean {
     return (this.at(F.flags, this.idx(pfn)) & PG.free) !== 0;
+  }
+
+  /** The frame after the last of pfn's compound page (pfn + 1 for a page of its own, or a frame outside memory). */
+  compoundEnd(pfn: number): number {
+    if (!this.valid(pfn)) return pfn + 1;
+    const head = this.at(F.head, pfn - this.basePfn);
+    return this.basePfn + head + (1 << this.at(F.order, head));
   }
 
   headPfn(pfn: number): number {
@@ -729,6 +735,12 @@ interface FreeCell {
   readonly next: FreeCell | null;
 }
 
+/** The free list once its next frame is out: a cell of pages freed one by one gives its last freed first, a compound page's cell its first frame first. */
+function rest(cell: FreeCell): FreeCell | null {
+  if (cell.hi - cell.lo === 1) return cell.next;
+  return cell.down ? { ...cell, hi: cell.hi - 1 } : { ...cell, lo: cell.lo + 1 };
+}
+
 /** What chunkFact found of chunks that no longer change, by the chunk (gone with it). */
 const CHUNK_FACTS = new WeakMap<number[], Map<string, number>>();
 
@@ -795,15 +807,19 @@ function setField(chunk: number[], c: number, at: number, v: number): number {
   return mapHash(at, c, old) ^ mapHash(at, c, v);
 }
 
-/** Frames j0..j0+cnt-1 of chunk c given back to the allocator: refcount 0, free, each its own head, order 0 (freeFrame's fields). */
+/** Frame j of chunk c, its count already 0, made a free page: free, its own head, order 0 (freeFrame's fields); returns what that moves the digest by. */
+function freedFrame(chunk: number[], c: number, j: number): number {
+  return (
+    setField(chunk, c, (F.flags << MAP_SHIFT) | j, PG.free) ^
+    setField(chunk, c, (F.head << MAP_SHIFT) | j, (c << MAP_SHIFT) | j) ^
+    setField(chunk, c, (F.order << MAP_SHIFT) | j, 0)
+  );
+}
+
+/** Frames j0..j0+cnt-1 of chunk c given back to the allocator: refcount 0, then freed. */
 function freeFrames(chunk: number[], c: number, j0: number, cnt: number): number {
   let delta = 0;
-  for (let j = j0; j < j0 + cnt; j++) {
-    delta ^= setField(chunk, c, (F.refcount << MAP_SHIFT) | j, 0);
-    delta ^= setField(chunk, c, (F.flags << MAP_SHIFT) | j, PG.free);
-    delta ^= setField(chunk, c, (F.head << MAP_SHIFT) | j, (c << MAP_SHIFT) | j);
-    delta ^= setField(chunk, c, (F.order << MAP_SHIFT) | j, 0);
-  }
+  for (let j = j0; j < j0 + cnt; j++) delta ^= setField(chunk, c, (F.refcount << MAP_SHIFT) | j, 0) ^ freedFrame(chunk, c, j);
   return delta;
 }
 
@@ -814,11 +830,7 @@ function unmapFrames(chunk: number[], c: number, j0: number, cnt: number): numbe
     const ref = chunk[(F.refcount << MAP_SHIFT) | j] - 1;
     delta ^= setField(chunk, c, (F.mapcount << MAP_SHIFT) | j, chunk[(F.mapcount << MAP_SHIFT) | j] - 1);
     delta ^= setField(chunk, c, (F.refcount << MAP_SHIFT) | j, ref);
-    if (ref === 0) {
-      delta ^= setField(chunk, c, (F.flags << MAP_SHIFT) | j, PG.free);
-      delta ^= setField(chunk, c, (F.head << MAP_SHIFT) | j, (c << MAP_SHIFT) | j);
-      delta ^= setField(chunk, c, (F.order << MAP_SHIFT) | j, 0);
-    }
+    if (ref === 0) delta ^= freedFrame(chunk, c, j);
   }
   return delta;
 }

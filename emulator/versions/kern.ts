@@ -14,7 +14,6 @@ import { HashSink } from '../trace/hash';
 import type { TailScheme } from './refs';
 import { speller } from './spelling';
 import type { GupResult, Step, StepEvent } from '../trace/types';
-import { F } from '../machine/memory';
 import { PageRuns } from './page-runs';
 
 /**
@@ -169,23 +168,7 @@ export function runsOf(r: GupResult): PageRuns {
  */
 export function releasePages(k: Kern, version: VersionModel, runs: PageRuns, call: GupCall): void {
   const mem = k.m.mem;
-  runs.first.forEach((first, r) => {
-    const end = first + runs.count[r];
-    for (let pfn = first; pfn < end; ) {
-      // a frame outside memory is a page of its own; else the run goes on to the end of its compound page
-      const n = mem.valid(pfn) ? Math.min(end - pfn, compoundEnd(k, pfn) - pfn) : 1;
-      version.release(k, pfn, call, n);
-      pfn += n;
-    }
-  });
-}
-
-/** The frame after the last of pfn's compound page (pfn + 1 for a page of its own). */
-export function compoundEnd(k: Kern, pfn: number): number {
-  const mem = k.m.mem;
-  const i = pfn - mem.basePfn;
-  const head = mem.at(F.head, i);
-  return mem.basePfn + head + (1 << mem.at(F.order, head));
+  runs.pieces((pfn) => mem.compoundEnd(pfn), (pfn, n) => version.release(k, pfn, call, n));
 }
 
 /** The code can pin (FOLL_PIN came with pin_user_pages_fast in 5.6). */

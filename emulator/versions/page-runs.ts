@@ -56,6 +56,18 @@ export class PageRuns {
     return r;
   }
 
+  /** f(pfn, n) for each piece of a run that ends where `end(pfn)` says (the end of pfn's compound page: a release or a generation a piece). */
+  pieces(end: (pfn: number) => number, f: (pfn: number, n: number) => void): void {
+    for (let r = 0; r < this.first.length; r++) {
+      const stop = this.first[r] + this.count[r];
+      for (let pfn = this.first[r]; pfn < stop; ) {
+        const n = Math.min(stop - pfn, end(pfn) - pfn);
+        f(pfn, n);
+        pfn += n;
+      }
+    }
+  }
+
   /** pages[] written out, entry by entry. */
   toArray(): number[] {
     const out = new Array<number>(this.length);
