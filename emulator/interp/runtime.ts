@@ -12,7 +12,7 @@ import { CallerPages } from './caller-pages';
 import type { Ent, Level } from '../arch/types';
 import type { Slot } from '../machine/machine';
 import type { GupCall, Kern, KernCtx, Sub, VersionModel } from '../versions/kern';
-import { step } from '../versions/kern';
+import { hashInto, step } from '../versions/kern';
 import { HashSink } from '../trace/hash';
 import type { StepEvent } from '../trace/types';
 import type { CType } from './ctypes';
@@ -328,19 +328,17 @@ export class Thread {
   /** Record a step that is not a scheduling point (statements, calls, returns): never while a rebuild is quiet. */
   note(f: Frame, event: StepEvent, extra?: Parameters<typeof step>[4]): void {
     const k = this.k;
+    // the explorer only needs where the actor went: a statement's line, hashed as a number
+    if (event === 'stmt' && k.sink instanceof HashSink) return this.mark(f.line);
     if (this.quietK && (k as KernCtx).quiet) return;
     if (!k.y) return;
-    const sink = k.sink;
-    if (sink instanceof HashSink) {
-      // the explorer only needs where the actor went: a statement's line, hashed as a number; a
-      // call's or return's fields as step() would hash them (no Step made, the note in its release's words)
-      if (event === 'stmt') sink.mark(f.line);
-      else sink.add(f.anchor, extra?.note === undefined || !k.speak ? extra?.note : k.speak(extra.note), extra?.lo, extra?.hi, extra?.pfn, extra?.nr, extra?.ref, extra?.addr, extra?.until);
-      if (k.i && this.every) this.stop = true;
-      return;
-    }
-    const x = { ...extra, line: f.line };
-    if (step(k, f.fn.name, f.anchor, event, x, true) && this.every) this.stop = true;
+    // a call's or return's fields hashed as step() would, without a copy of them that adds its line
+    let pause: boolean;
+    if (k.sink instanceof HashSink) {
+      hashInto(k.sink, k, f.anchor, extra, true);
+      pause = k.i;
+    } else pause = step(k, f.fn.name, f.anchor, event, { ...extra, line: f.line }, true);
+    if (pause && this.every) this.stop = true;
   }
 
   /** Mix v into the explorer's hash of this actor's history, as note() records a statement there (and never where a quiet rebuild counts points). */

@@ -403,6 +403,10 @@ function stepRec(k: Kern, fn: string, anchor: string, event: StepEvent, x: Parti
  */
 export function step(k: Kern, fn: string, anchor: string, event: StepEvent, extra?: Partial<Step>, own = false): boolean {
   const sink = k.sink;
+  if (sink instanceof HashSink) {
+    hashInto(sink, k, anchor, extra, own);
+    return k.i;
+  }
   if (k.speak) {
     if (!own) {
       fn = k.speak(fn);
@@ -411,10 +415,16 @@ export function step(k: Kern, fn: string, anchor: string, event: StepEvent, extr
     if (extra?.note) extra = { ...extra, note: k.speak(extra.note) };
   }
   if (sink instanceof TraceBuffer) sink.record(k.actor, k.cpu, fn, anchor, event, k.frames.length, extra);
-  else if (sink instanceof HashSink) sink.add(anchor, extra?.note, extra?.lo, extra?.hi, extra?.pfn, extra?.nr, extra?.ref, extra?.addr, extra?.until);
   else if (sink instanceof FnSink) sink.fns.add(fn);
   else sink.push(stepRec(k, fn, anchor, event, extra));
   return k.i;
+}
+
+/** A step as the explorer hashes it, no Step made: its statement (`own`: a file's own, in its release's words already) and note as the release spells them, and its values. */
+export function hashInto(sink: HashSink, k: Kern, anchor: string, extra: Partial<Step> | undefined, own: boolean): void {
+  const speak = k.speak;
+  const note = extra?.note;
+  sink.add(speak && !own ? speak(anchor) : anchor, speak && note ? speak(note) : note, extra?.lo, extra?.hi, extra?.pfn, extra?.nr, extra?.ref, extra?.addr, extra?.until);
 }
 
 /** A step about an entry value. */

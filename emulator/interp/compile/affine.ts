@@ -200,6 +200,8 @@ function run(p: Plan, t: Thread, f: Frame): boolean {
   // only where the explorer runs the code: a trace, the debugger and coverage see every iteration
   if (t.cov || !(t.k.sink instanceof HashSink)) return false;
   const v0 = new Map<Var, bigint>();
+  /** the variables held as 64-bit values (BigInt); the others are numbers */
+  const big = new Set<Var>();
   for (const v of p.vars) {
     let x: unknown;
     try {
@@ -207,7 +209,10 @@ function run(p: Plan, t: Thread, f: Frame): boolean {
     } catch {
       return false; // a read the interpreter stops at (a local nothing set): it says so there
     }
-    if (typeof x === 'bigint') v0.set(v, x);
+    if (typeof x === 'bigint') {
+      v0.set(v, x);
+      big.add(v);
+    }
     else if (typeof x === 'number' && Number.isInteger(x)) v0.set(v, BigInt(x));
     else return false;
   }
@@ -245,7 +250,7 @@ function run(p: Plan, t: Thread, f: Frame): boolean {
   for (const v of p.vars) {
     if (v.total === 0n) continue;
     const now = v0.get(v)! + trips * v.total;
-    v.place.set(t, f, typeof v.place.get(t, f) === 'bigint' ? now : Number(now));
+    v.place.set(t, f, big.has(v) ? now : Number(now));
   }
   // the state's history: this loop and how many times it went round (as its iterations' marks would tell)
   t.mark(p.line);
