@@ -12,6 +12,7 @@
 import { hex, toBig } from '../arch/bits';
 import { levelIndex, levelInfo, type ArchModel, type Ent, type Era, type Level, type LevelInfo } from '../arch/types';
 import { CHUNK_MASK, CHUNK_SHIFT, F, type FrozenTables, PG, PhysMem, TABLE_WORDS } from './memory';
+import { SpanLog } from './span-log';
 
 /** Entries in a table page (a PAE pgd uses 4 of them). */
 const TABLE_ENTRIES = TABLE_WORDS / 2;
@@ -119,10 +120,8 @@ export class Machine {
   private slotBase!: Map<number, number[]>;
   /** the tables as they were when recording began: every slot held its value then (a frozen copy, shared by clones) */
   private heldAtStart!: FrozenTables | undefined;
-  /** every leaf mapping seen, flattened: [address, 4K pages, first pfn, gen, ...] (a 1 GiB leaf is one span, not 262,144 addresses) */
-  private vaSpans!: number[];
-  /** vaSpans is shared with a copy: copied at its first change */
-  private spansShared!: boolean;
+  /** every leaf mapping seen, as spans (a 1 GiB leaf is one span, not 262,144 addresses) */
+  private spans!: SpanLog;
   /** table frame -> the level and first address it maps */
   readonly tableVa!: ReadonlyMap<number, { level: Level; base: number }>;
   private tableVaShared!: boolean;
@@ -198,8 +197,7 @@ export class Machine {
       this.slotHistory = NO_HISTORY;
       this.slotBase = from.slotBase;
       this.heldAtStart = from.heldAtStart;
-      this.vaSpans = from.vaSpans;
-      this.spansShared = from.spansShared = true;
+      this.spans = from.spans.copy();
       // tableVa and holds change rarely: shared until either side writes (setTableVa, hold)
       this.tableVa = from.tableVa;
       this.tableVaShared = from.tableVaShared = true;
@@ -216,8 +214,7 @@ export class Machine {
     this.slotHistory = NO_HISTORY;
     this.slotBase = new Map();
     this.heldAtStart = undefined;
-    this.vaSpans = [];
-    this.spansShared = false;
+    this.spans = new SpanLog();
     this.tableVa = new Map();
     this.tableVaShared = false;
     this.faults = [];
@@ -418,13 +415,13 @@ export class Machine {
         len += pages;
         continue;
       }
-      if (len > 0) this.noteSpan(addr, len, pfn0, g0);
+      if (len > 0) this.spans.note(addr, len, pfn0, g0);
       addr = at;
       len = pages;
       pfn0 = pfn;
       g0 = g;
     }
-    if (len > 0) this.noteSpan(addr, len, pfn0, g0);
+    if (len > 0) this.spans.note(addr, len, pfn0, g0);
   }
 
   /** If (lo, hi) is a present leaf of this mm, its address maps its frames from now on. */
@@ -446,26 +443,7 @@ export class Machine {
   /** Record that addr..addr+size maps frames from pfn on (ghost only). A leaf maps one allocation, so one gen covers it. */
   noteMapping(addr: number, level: Level, pfn: number): void {
     const g = this.mem.valid(pfn) ? this.mem.at(F.gen, pfn - this.mem.basePfn) : 0;
-    this.noteSpan(addr, 2 ** (this.levelInfo(level).shift - 12), pfn, g);
-  }
-
-  /** n pages from addr map frames from pfn on, of generation g: extends the last span, or is already inside a recent one, or is a new one. */
-  private noteSpan(addr: number, n: number, pfn: number, g: number): void {
-    if (this.spansShared) {
-      this.vaSpans = this.vaSpans.slice();
-      this.spansShared = false;
-    }
-    const v = this.vaSpans;
-    const l = v.length - 4;
-    if (l >= 0 && v[l + 3] === g && v[l + 2] + v[l + 1] === pfn && v[l] + v[l + 1] * 4096 === addr) {
-      v[l + 1] += n; // the next leaf of a run (a split writing 512 ptes) extends the last span
-      return;
-    }
-    for (let i = l; i >= 0 && i >= l - 32; i -= 4) {
-      const k = (addr - v[i]) / 4096;
-      if (v[i + 3] === g && k >= 0 && k + n <= v[i + 1] && v[i + 2] + k === pfn) return; // mapped() answers it already
-    }
-    v.push(addr, n, pfn, g);
+    this.spans.note(addr, 2 ** (this.levelInfo(level).shift - 12), pfn, g);
   }
 
   /** Did addr map this allocation (pfn, gen) of a page at some moment? (ghost only) */
@@ -475,15 +453,9 @@ export class Machine {
 
   /** Of the n pages from addr on (frames from pfn on, allocation gen), how many from the first on each mapped its frame at some moment (ghost only): a span at a time, not a page. */
   mappedRun(addr: number, pfn: number, gen: number, n: number): number {
-    const v = this.vaSpans;
     let done = 0;
     while (done < n) {
-      const a = addr + done * 4096;
-      let reach = 0;
-      for (let i = 0; i < v.length; i += 4) {
-        const k = (a - v[i]) / 4096;
-        if (k >= 0 && k < v[i + 1] && v[i + 2] + k === pfn + done && v[i + 3] === gen) reach = Math.max(reach, v[i + 1] - k);
-      }
+      const reach = this.spans.reach(addr + done * 4096, pfn + done, gen);
       if (reach === 0) return done;
       done += Math.min(reach, n - done);
     }

@@ -370,8 +370,11 @@ export class PhysMem {
       const pad = (n - (absBase % n)) % n;
       // room first: a write past the arrays' end would leave them holey (slow for every later access)
       this.grow(this.top + pad + n);
-      // frames skipped for alignment go to the free list
-      for (let k = 0; k < pad; k++) this.freeFrame(this.top + k);
+      // frames skipped for alignment go to the free list as if freed one after another (one cell, the last out first), their fields a chunk at a time
+      if (pad > 0) {
+        this.framesOp(this.top, pad, 'f', (chunk, c, j0, cnt) => freeFrames(chunk, c, j0, cnt));
+        this.freeTop = { lo: this.top, hi: this.top + pad, down: true, next: this.freeTop };
+      }
       i = this.top + pad;
       this.top = i + n;
     }
