@@ -229,61 +229,60 @@ export function expand(text: string, macros: Map<string, Macro>): string {
 }
 
 const IDENT = /[A-Za-z_]\w*/y;
+const SLASH = 0x2f;
+const STAR = 0x2a;
+const BACKSLASH = 0x5c;
+const NEWLINE = 0x0a;
+const QUOTE = 0x22;
+const APOSTROPHE = 0x27;
+const identStart = (c: number) => (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f;
+const wordChar = (c: number) => identStart(c) || (c >= 0x30 && c <= 0x39);
 
+/** The text with its macros expanded: what no macro touches is copied a run at a time (a 100 KB file is expanded at every edit). */
 function expandIn(text: string, macros: Map<string, Macro>, hide: Set<string>, keepLines: boolean): string {
   let out = '';
+  // text[from, i) goes out as it is
+  let from = 0;
   let i = 0;
   const n = text.length;
   while (i < n) {
-    const c = text[i];
-    if (c === '/' && text[i + 1] === '*') {
+    const c = text.charCodeAt(i);
+    if (c === SLASH && text.charCodeAt(i + 1) === STAR) {
       const e = text.indexOf('*/', i + 2);
-      const j = e < 0 ? n : e + 2;
-      out += text.slice(i, j);
-      i = j;
-    } else if (c === '/' && text[i + 1] === '/') {
+      i = e < 0 ? n : e + 2;
+    } else if (c === SLASH && text.charCodeAt(i + 1) === SLASH) {
       const e = text.indexOf('\n', i);
-      const j = e < 0 ? n : e;
-      out += text.slice(i, j);
-      i = j;
-    } else if (c === '"' || c === "'") {
+      i = e < 0 ? n : e;
+    } else if (c === QUOTE || c === APOSTROPHE) {
       let j = i + 1;
-      while (j < n && text[j] !== c && text[j] !== '\n') j += text[j] === '\\' ? 2 : 1;
-      out += text.slice(i, j + 1);
+      while (j < n && text.charCodeAt(j) !== c && text.charCodeAt(j) !== NEWLINE) j += text.charCodeAt(j) === BACKSLASH ? 2 : 1;
       i = j + 1;
-    } else if (/[A-Za-z_]/.test(c) && (i === 0 || !/\w/.test(text[i - 1]))) {
+    } else if (identStart(c) && (i === 0 || !wordChar(text.charCodeAt(i - 1)))) {
       IDENT.lastIndex = i;
       const id = IDENT.exec(text)![0];
       const m = macros.get(id);
+      const at = i;
       i += id.length;
-      if (!m || hide.has(id)) {
-        out += id;
-        continue;
-      }
+      if (!m || hide.has(id)) continue;
       if (!m.params) {
-        out += expandIn(m.body, macros, new Set([...hide, id]), false);
+        out += text.slice(from, at) + expandIn(m.body, macros, new Set([...hide, id]), false);
+        from = i;
         continue;
       }
       let j = i;
       while (j < n && /\s/.test(text[j])) j++;
-      if (text[j] !== '(') {
-        out += id;
-        continue;
-      }
+      if (text[j] !== '(') continue;
       const { args, end } = readArgs(text, j);
       const eaten = text.slice(i, end).split('\n').length - 1;
       let body = m.body;
       m.params.forEach((p, k) => {
         body = body.replace(new RegExp(`\\b${p}\\b`, 'g'), () => args[k] ?? '');
       });
-      out += expandIn(body, macros, new Set([...hide, id]), false) + (keepLines ? '\n'.repeat(eaten) : '');
-      i = end;
-    } else {
-      out += c;
-      i++;
-    }
+      out += text.slice(from, at) + expandIn(body, macros, new Set([...hide, id]), false) + (keepLines ? '\n'.repeat(eaten) : '');
+      from = i = end;
+    } else i++;
   }
-  return out;
+  return out + text.slice(from, Math.min(i, n));
 }
 
 function readArgs(text: string, open: number): { args: string[]; end: number } {
