@@ -152,26 +152,32 @@ export class Frame {
  * value can be (numbers, entries, table pointers, the task) never changes in place.
  */
 export class Dup {
-  private readonly arrays = new Map<unknown[], unknown[]>();
-  private readonly pages = new Map<CallerPages, CallerPages>();
+  // identity lists, not maps: a thread holds a handful of arrays (its frames' slots, a local array or two), and a copy is made for every state kept
+  private readonly from: unknown[][] = [];
+  private readonly to: unknown[][] = [];
+  private readonly pagesFrom: CallerPages[] = [];
+  private readonly pagesTo: CallerPages[] = [];
 
   /** The caller's pages[] once, however many pointers into it there are. */
   callerPages(a: CallerPages): CallerPages {
-    let c = this.pages.get(a);
-    if (!c) this.pages.set(a, (c = a.copy()));
+    const at = this.pagesFrom.indexOf(a);
+    if (at >= 0) return this.pagesTo[at];
+    const c = a.copy();
+    this.pagesFrom.push(a);
+    this.pagesTo.push(c);
     return c;
   }
 
   arr<T>(a: T[]): T[] {
-    let c = this.arrays.get(a) as T[] | undefined;
-    if (!c) {
-      // mostly numbers: copied at once, then the pointers among them redirected
-      c = a.slice();
-      this.arrays.set(a, c);
-      for (let i = 0; i < c.length; i++) {
-        const x = c[i];
-        if (typeof x === 'object' && x !== null) c[i] = this.value(x) as T;
-      }
+    const at = this.from.indexOf(a);
+    if (at >= 0) return this.to[at] as T[];
+    // mostly numbers: copied at once, then the pointers among them redirected
+    const c = a.slice();
+    this.from.push(a);
+    this.to.push(c);
+    for (let i = 0; i < c.length; i++) {
+      const x = c[i];
+      if (typeof x === 'object' && x !== null) c[i] = this.value(x) as T;
     }
     return c;
   }
