@@ -447,12 +447,10 @@ export function rebuild(sc: WorldSpec, run: RaceRun, turn: Turn | null, f: Froze
   return w;
 }
 
+/** A state waiting its turn: its schedule and the world that schedule led to, untouched until then (its first child takes it over, the others rebuild from what is kept of it then). */
 interface Item {
   turn: Turn | null;
-  /** the world the schedule led to, still live (handed to the first child) */
   w: World;
-  /** what a rebuild of it starts from */
-  f: Frozen;
 }
 
 /** The one actor that can move, or -1 when none or several can. */
@@ -474,7 +472,7 @@ export function explore(sc: RaceScenario, run: RaceRun, opts: ExploreOptions = {
   const ends = new DigestSet();
   const root = makeWorld(sc, run, true);
   // breadth-first: work items by schedule length, shortest first
-  const buckets = new Map<number, Item[]>([[0, [{ turn: null, w: root, f: freeze(root) }]]]);
+  const buckets = new Map<number, Item[]>([[0, [{ turn: null, w: root }]]]);
   let states = 0;
   let interleavings = 0;
   let cut: ExploreResult['cut'];
@@ -502,16 +500,18 @@ export function explore(sc: RaceScenario, run: RaceRun, opts: ExploreOptions = {
         if (stuck.length) return found(item.turn, { invariant: 'deadlock', message: `every unfinished actor waits: ${stuck.join(', ')}` }, live);
         continue;
       }
+      // kept now, not when the state was queued: a queued state holds one world, not two (the queue is what a collection copies)
+      const kept = en.length > 1 ? freeze(live) : undefined;
       for (const i of en) {
         if (states >= bounds.maxStates) {
           cut = 'states';
           break;
         }
         // the first child takes the parent's world over; the others rebuild it
-        const w = live ?? rebuild(sc, run, item.turn, item.f, true);
+        const w = live ?? rebuild(sc, run, item.turn, kept!, true);
         live = undefined;
         // the state's kept machine is the one this turn starts from
-        let turn = takeTurn(w, item.turn, i, item.f.m);
+        let turn = takeTurn(w, item.turn, i, kept?.m);
         states++;
         let v = stepActor(w, i);
         // a chain where only one actor can move is followed in place: no choice, nothing to replay
@@ -538,7 +538,7 @@ export function explore(sc: RaceScenario, run: RaceRun, opts: ExploreOptions = {
         const h = hashWorld(w);
         if (!seen.add(h)) continue;
         const list = buckets.get(turn.len) ?? [];
-        list.push({ turn, w, f: freeze(w) });
+        list.push({ turn, w });
         buckets.set(turn.len, list);
       }
     }
