@@ -14,6 +14,7 @@ import type { Slot } from '../machine/machine';
 import type { GupCall, Kern, KernCtx, Sub, VersionModel } from '../versions/kern';
 import { hashInto, step } from '../versions/kern';
 import { HashSink } from '../trace/hash';
+import { FnSink } from '../trace/buffer';
 import type { StepEvent } from '../trace/types';
 import type { CType } from './ctypes';
 
@@ -342,6 +343,10 @@ export class Thread {
     let pause: boolean;
     if (k.sink instanceof HashSink) {
       hashInto(k.sink, k, f.anchor, extra, true);
+      pause = k.i;
+    } else if (k.sink instanceof FnSink) {
+      // a lens plan only asks which functions ran: no step (and no copy of its fields) per statement
+      k.sink.fns.add(f.fn.name);
       pause = k.i;
     } else pause = step(k, f.fn.name, f.anchor, event, { ...extra, line: f.line }, true);
     if (pause && this.every) this.stop = true;

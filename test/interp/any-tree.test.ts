@@ -5,7 +5,7 @@
  * and shows the compound-head race), a torn frame outside memory is a violation, initializer lists
  * zero a local, and a kernel tree's headers fill in the macros the file uses.
  */
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -28,6 +28,7 @@ import { releaseLine } from '../../emulator/interp/era';
 import { sourceParser } from '../../server/analysis/parse';
 import { F } from '../../emulator/machine/memory';
 import { formatResult } from '../../emulator/trace/describe';
+import { FnSink } from '../../emulator/trace/buffer';
 import { withMappingSecretmemCheck } from '../fixtures/derive';
 
 const FIX = join(__dirname, '../fixtures');
@@ -522,5 +523,37 @@ describe('a 6.11-shaped walker tells secretmem by the folio mapping, where CONFI
   it('DAX pages have their file as mapping: the 6.11 check leaves a devmap pte to the fast path', () => {
     const rp = replay({ arch: 'x86-64', version: own('x86-64'), scenario: 'devmap-pte' });
     expect([rp.result.nr, rp.result.slowPath]).toEqual([8, false]);
+  });
+});
+
+describe("a lens plan's replay, which keeps only the functions that ran (FnSink)", () => {
+  it('names the same functions as a whole trace of the same run, on every era fixture and arch', async () => {
+    const p = await sourceParser();
+    const dir = join(__dirname, '../fixtures/eras');
+    let compared = 0;
+    for (const f of readdirSync(dir).filter((x) => x.endsWith('.c'))) {
+      const text = readFileSync(join(dir, f), 'utf8');
+      for (const arch of ['x86-64', 'x86-pae', 'arm-lpae', 'arm64']) {
+        let v;
+        try {
+          v = sourceVersion(text, p, getArch(arch), getVersion('folio-6x'), {});
+        } catch {
+          continue; // not compiled for this arch
+        }
+        for (const scenario of ['pages-4k-16', 'thp-pmd', 'hole-middle']) {
+          let whole;
+          try {
+            whole = replay({ arch, version: v, scenario, trace: true });
+          } catch {
+            continue; // the scenario does not apply
+          }
+          const sink = new FnSink();
+          replay({ arch, version: v, scenario, trace: true, sink, deltas: false });
+          expect([...sink.fns].sort(), `${f} ${arch} ${scenario}`).toEqual([...new Set(whole.trace.toArray().map((s) => s.fn))].sort());
+          compared++;
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(20);
   });
 });
