@@ -4,6 +4,7 @@
  * parse arguments, call, print text or one JSON document. Exit 2 on bad input, with the valid
  * names in the message.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -563,17 +564,32 @@ export async function cmdCoverage(a: { file: string; json: boolean; stub?: strin
   out(`${c.file}: ${c.summary.branches.run} of ${c.summary.branches.total} decision outcomes (${c.summary.percent}%)`);
 }
 
+/**
+ * The repository a directory is in, and the directory's place in it: --repo may name the kernel's
+ * folder inside a larger repository (its files are then that folder's). A bare repository is its
+ * own top. Undefined: no repository.
+ */
+function repoOf(dir: string): { top: string; folder?: string } | undefined {
+  try {
+    const [top, prefix] = execFileSync('git', ['-C', dir, 'rev-parse', '--show-toplevel', '--show-prefix'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n');
+    return { top, folder: prefix || undefined };
+  } catch {
+    return isGitTree(dir) ? { top: dir } : undefined;
+  }
+}
+
 export async function cmdSweep(a: { repo: string; from?: string; to?: string; tags: boolean; arch?: string[]; maxStates?: string; json: boolean }, out: Out, err: Out): Promise<void> {
-  if (!isGitTree(a.repo)) throw new UsageError(`${a.repo} is not a git repository`);
+  const repo = repoOf(a.repo);
+  if (!repo) throw new UsageError(`${a.repo} is not a git repository`);
   for (const x of a.arch ?? []) getArch(x);
-  const r = await sweep(cliGit(a.repo), { from: a.from, to: a.to, tags: a.tags, arches: a.arch, maxStates: positiveInt(a.maxStates, 'max-states'), progress: err });
+  const r = await sweep(cliGit(repo.top), { from: a.from, to: a.to, tags: a.tags, arches: a.arch, maxStates: positiveInt(a.maxStates, 'max-states'), progress: err, dir: repo.folder });
   if (a.json) {
     out(JSON.stringify(r));
     return;
   }
-  // a tree whose history never held those files (or holds its kernel in a subfolder) says so, not just "0"
+  // a tree whose history never held those files says so, not just "0"
   if (!r.commits.length) {
-    out(`no commit${a.from || a.to ? ' in this range' : ''} changed a GUP-fast file (${GUP_FILES.join(', ')}, from the top of the tree)`);
+    out(`no commit${a.from || a.to ? ' in this range' : ''} changed a GUP-fast file (${GUP_FILES.join(', ')}, in ${repo.folder ? `the folder ${repo.folder}` : 'the top of the tree or one folder under it'})`);
     return;
   }
   out(`${r.commits.length} commit(s) that changed GUP-fast code`);

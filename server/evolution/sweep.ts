@@ -24,6 +24,20 @@ export const FILES = ['mm/gup.c', 'arch/x86/mm/gup.c', 'arch/arm/mm/gup.c', 'arc
 
 export type { SweepVerdict } from './sweep-verdicts';
 
+/**
+ * The folder of the repository the kernel is in: '' when its top holds a GUP-fast file at `rev`,
+ * else the one top-level folder that does ('linux-5.0.1/': a research or vendor repository that
+ * keeps a kernel beside its own files); '' when none or several do.
+ */
+export async function kernelDir(git: GitAccessor, rev: string): Promise<string> {
+  const held = async (paths: string[]) => (await git.run(['ls-tree', '-r', '--name-only', rev, '--', ...paths]).catch(() => '')).split('\n').filter(Boolean);
+  if ((await held(FILES)).length) return '';
+  const dirs = (await git.run(['ls-tree', '-d', '--name-only', rev]).catch(() => '')).split('\n').filter(Boolean);
+  if (!dirs.length) return '';
+  const found = new Set((await held(dirs.flatMap((d) => FILES.map((f) => `${d}/${f}`)))).map((p) => p.split('/')[0]));
+  return found.size === 1 ? `${[...found][0]}/` : '';
+}
+
 export interface SweepCommit {
   rev: string;
   subject: string;
@@ -68,6 +82,8 @@ export interface SweepOptions {
   signal?: AbortSignal;
   /** worker threads at once (default: every core) */
   workers?: number;
+  /** the kernel's folder in the repository, '' at its top (default: kernelDir's census) */
+  dir?: string;
 }
 
 /** A column's verdicts are the file's blob's on an arch, in its tree's release line (the Makefile places the code within its range). */
@@ -121,7 +137,7 @@ function byVersion(a: string, b: string): number {
  * names a release and else in the order they were made; of those, each whose GUP-fast files
  * differ from the tag before it (the first always), with the files that changed.
  */
-async function tagsOf(git: GitAccessor, opts: SweepOptions): Promise<SweepCommit[]> {
+async function tagsOf(git: GitAccessor, opts: SweepOptions, paths: string[]): Promise<SweepCommit[]> {
   const made = (await git.run(['tag', '--sort=creatordate'])).split('\n').filter(Boolean);
   if (!made.length) throw new Error('this repository has no tags (without --tags, the sweep walks commits)');
   const tags = made.every((t) => RELEASE_TAG.test(t)) ? [...made].sort(byVersion) : made;
@@ -139,11 +155,11 @@ async function tagsOf(git: GitAccessor, opts: SweepOptions): Promise<SweepCommit
     if (opts.signal?.aborted) throw new Error('cancelled');
     // path -> blob of the GUP-fast files the tag holds
     const now = new Map<string, string>();
-    for (const line of (await git.run(['ls-tree', '-r', t, '--', ...FILES])).split('\n')) {
+    for (const line of (await git.run(['ls-tree', '-r', t, '--', ...paths])).split('\n')) {
       const m = /^\d+ blob ([0-9a-f]+)\t(.+)$/.exec(line);
       if (m) now.set(m[2], m[1]);
     }
-    const files = FILES.filter((f) => now.get(f) !== prev.get(f));
+    const files = paths.filter((f) => now.get(f) !== prev.get(f));
     prev = now;
     if (out.length && !files.length) continue;
     const [rev, date, ...subj] = (await git.run(['log', '-1', '--format=%H%x09%aI%x09%s', t])).trim().split('\t');
@@ -158,9 +174,9 @@ async function tagsOf(git: GitAccessor, opts: SweepOptions): Promise<SweepCommit
  * nearest listed ancestor on that line: a side branch's commit is not compared with the main
  * line's, nor a merge with its side); a tag, with the tag before it.
  */
-async function commitsOf(git: GitAccessor, opts: SweepOptions): Promise<{ commits: SweepCommit[]; bases: Bases }> {
+async function commitsOf(git: GitAccessor, opts: SweepOptions, paths: string[]): Promise<{ commits: SweepCommit[]; bases: Bases }> {
   if (opts.tags) {
-    const commits = await tagsOf(git, opts);
+    const commits = await tagsOf(git, opts, paths);
     return { commits, bases: new Map(commits.map((c, i) => [c.rev, commits[i - 1]?.rev])) };
   }
   const range = opts.from ? `${opts.from}..${opts.to ?? 'HEAD'}` : opts.to ?? 'HEAD';
@@ -170,7 +186,7 @@ async function commitsOf(git: GitAccessor, opts: SweepOptions): Promise<{ commit
   // line has), and --parents names the nearest listed ancestors. No --diff-merges here: it makes
   // git list every merge that differs from its first parent (10,803 of them in a 2.6.32 tree
   // whose files changed in 13 commits).
-  const log = await git.run(['log', '--reverse', '--topo-order', '--parents', '--format=@@%H%x09%P%x09%aI%x09%s', '--name-only', range, '--', ...FILES]);
+  const log = await git.run(['log', '--reverse', '--topo-order', '--parents', '--format=@@%H%x09%P%x09%aI%x09%s', '--name-only', range, '--', ...paths]);
   const commits: SweepCommit[] = [];
   const bases: Bases = new Map();
   for (const block of log.split('@@').filter((b) => b.trim())) {
@@ -178,7 +194,7 @@ async function commitsOf(git: GitAccessor, opts: SweepOptions): Promise<{ commit
     const [rev, parents, date, ...subj] = head.split('\t');
     const c = { rev, date, subject: subj.join('\t'), files: names.filter(Boolean) };
     // a merge left in changed the files from every parent: name them as it changed them from its first
-    if (parents.includes(' ')) c.files = (await git.run(['diff', '--name-only', `${rev}^1`, rev, '--', ...FILES])).split('\n').filter(Boolean);
+    if (parents.includes(' ')) c.files = (await git.run(['diff', '--name-only', `${rev}^1`, rev, '--', ...paths])).split('\n').filter(Boolean);
     commits.push(c);
     const first = parents.split(' ')[0];
     bases.set(rev, bases.has(first) ? first : undefined);
@@ -196,7 +212,7 @@ interface Column {
   file?: string;
   text?: string;
   blob?: string;
-  /** the release the commit's top Makefile names ('' where it names none: the tree on disk is another revision) */
+  /** the release the Makefile of the commit's kernel folder names ('' where it names none) */
   release?: string;
 }
 
@@ -205,18 +221,21 @@ const keyOf = (x: Column) => `${x.blob}|${x.arch}|${(x.release && releaseLine(x.
 
 export async function sweep(git: GitAccessor, opts: SweepOptions = {}): Promise<Sweep> {
   const dir = opts.cacheDir ?? join(homedir(), '.cache', 'gup-lens', 'sweep');
-  const { commits, bases } = await commitsOf(git, opts);
+  // the files as the repository names them (commits list them so); a column's file is the kernel's path, which says the arches
+  const top = opts.dir ?? (await kernelDir(git, opts.to ?? 'HEAD'));
+  const { commits, bases } = await commitsOf(git, opts, FILES.map((f) => top + f));
   const wanted = (opts.arches?.length ? opts.arches : ['x86-64', 'x86-pae', 'arm-lpae', 'arm64']) as ArchId[];
   const cols: Column[] = [];
   for (const c of commits) {
     if (opts.signal?.aborted) throw new Error('cancelled');
-    const texts = await git.catFiles([...FILES, 'Makefile', 'Makefile.rhelver'].map((f) => `${c.rev}:${f}`));
-    const release = releaseOfMakefile(texts.get(`${c.rev}:Makefile`) ?? '', texts.get(`${c.rev}:Makefile.rhelver`)) ?? '';
+    const at = (f: string) => `${c.rev}:${top}${f}`;
+    const texts = await git.catFiles([...FILES, 'Makefile', 'Makefile.rhelver'].map(at));
+    const release = releaseOfMakefile(texts.get(at('Makefile')) ?? '', texts.get(at('Makefile.rhelver'))) ?? '';
     const blobs = new Map<string, string>();
     for (const f of FILES) {
-      if (texts.get(`${c.rev}:${f}`) === undefined) continue;
+      if (texts.get(at(f)) === undefined) continue;
       try {
-        blobs.set(f, (await git.run(['rev-parse', `${c.rev}:${f}`])).trim());
+        blobs.set(f, (await git.run(['rev-parse', at(f)])).trim());
       } catch {
         // gone at this commit
       }
@@ -224,10 +243,10 @@ export async function sweep(git: GitAccessor, opts: SweepOptions = {}): Promise<
     for (const arch of wanted) {
       // the arch's own walker where the tree has one, else mm/gup.c's generic one
       const file = FILES.slice().sort((x, y) => Number(!x.startsWith('arch/')) - Number(!y.startsWith('arch/'))).find((f) => {
-        const t = texts.get(`${c.rev}:${f}`);
+        const t = texts.get(at(f));
         return t !== undefined && mentionsGup(t) && archesOf(t, f).arches.includes(arch);
       });
-      cols.push(file ? { c, arch, file, text: texts.get(`${c.rev}:${file}`)!, blob: blobs.get(file) ?? c.rev, release } : { c, arch });
+      cols.push(file ? { c, arch, file, text: texts.get(at(file))!, blob: blobs.get(file) ?? c.rev, release } : { c, arch });
     }
   }
   // each distinct (blob, arch) once: from the cache, else explored on the workers, all cores at once
@@ -237,7 +256,7 @@ export async function sweep(git: GitAccessor, opts: SweepOptions = {}): Promise<
   const jobs = new Map<string, Promise<SweepVerdicts>>();
   const todo = new Set(cols.filter((x) => x.file).map(keyOf)).size;
   let done = 0;
-  const said = (x: Column, how = '') => opts.progress?.(`[${++done}/${todo}] ${x.c.rev.slice(0, 12)} ${x.c.subject.slice(0, 60)}: ${x.file} on ${x.arch}${how}`);
+  const said = (x: Column, how = '') => opts.progress?.(`[${++done}/${todo}] ${x.c.rev.slice(0, 12)} ${x.c.subject.slice(0, 60)}: ${top}${x.file} on ${x.arch}${how}`);
   try {
     for (const x of cols) {
       if (!x.file) continue;

@@ -219,6 +219,33 @@ describe('sweep', () => {
     expect(r.flips.filter((f) => f.scenario === 'get-refcount-overflow')).toEqual([{ scenario: 'get-refcount-overflow', arch: 'x86-64', rev: revs[1], subject: 'mm: prevent get_user_pages() from overflowing page refcount', flip: 'fixed' }]);
   }, 120_000);
 
+  it('a kernel kept in a folder of a larger repository (a research tree, a vendor\'s import): found by a census of the top-level folders, or named by --repo; its commits and flips are the same, its files named as the repository names them', async () => {
+    const { dir, g } = gitRepo('gup-sweep-folder-');
+    mkdirSync(join(dir, 'linux-6.1/mm'), { recursive: true });
+    const revs: string[] = [];
+    for (const [text, msg] of [[V61, 'import linux 6.1'], [V62, 'read pmds with pmdp_get_lockless']] as const) {
+      writeFileSync(join(dir, 'linux-6.1/mm/gup.c'), text);
+      writeFileSync(join(dir, 'NOTES'), msg);
+      g('add', '.');
+      g('commit', '-qm', msg);
+      revs.push(g('rev-parse', 'HEAD').trim());
+    }
+    const cacheDir = mkdtempSync(join(tmpdir(), 'gup-sweep-cache-'));
+    const r = await sweep(cliGit(dir), { arches: ['x86-pae'], cacheDir, maxStates: 20_000 });
+    expect(r.commits.map((c) => [c.rev, c.files])).toEqual(revs.map((rev) => [rev, ['linux-6.1/mm/gup.c']]));
+    expect(r.flips).toEqual([{ scenario: 'race-pae-torn-pmd', arch: 'x86-pae', rev: revs[1], subject: 'read pmds with pmdp_get_lockless', flip: 'fixed' }]);
+    // --repo naming the folder: the same sweep
+    const out: string[] = [];
+    expect(await main(['sweep', '--repo', join(dir, 'linux-6.1'), '--arch', 'x86-pae', '--json'], (s) => out.push(s), () => undefined)).toBe(0);
+    expect(JSON.parse(out.join('')).flips).toEqual(r.flips);
+    // two kernels side by side: no census can choose, nothing is swept (the top holds none)
+    mkdirSync(join(dir, 'linux-6.2/mm'), { recursive: true });
+    writeFileSync(join(dir, 'linux-6.2/mm/gup.c'), V62);
+    g('add', '.');
+    g('commit', '-qm', 'a second kernel');
+    expect((await sweep(cliGit(dir), { arches: ['x86-pae'], cacheDir })).commits).toEqual([]);
+  }, 120_000);
+
   it('gup-lens sweep --json: commits, cells and flips of the contract', async () => {
     const { dir, revs } = tree();
     const out: string[] = [];
@@ -230,11 +257,14 @@ describe('sweep', () => {
     expect(Object.keys(j.commits[0]).sort()).toEqual(['date', 'files', 'rev', 'subject']);
     expect(Object.keys(j.cells[0]).sort()).toEqual(['arch', 'engine', 'rev', 'scenario', 'verdict']);
     expect(err.join('\n')).toMatch(/mm\/gup\.c on x86-pae/);
-    expect(await main(['sweep', '--repo', join(dir, 'mm')], () => undefined, () => undefined)).toBe(2);
-    // a range where only the docs changed says which files it looked for
+    expect(await main(['sweep', '--repo', mkdtempSync(join(tmpdir(), 'gup-not-a-repo-'))], () => undefined, () => undefined)).toBe(2);
+    // a range where only the docs changed says which files it looked for, and where
     const none: string[] = [];
     expect(await main(['sweep', '--repo', dir, '--from', revs[3]], (s) => none.push(s), () => undefined)).toBe(0);
-    expect(none.join('\n')).toBe('no commit in this range changed a GUP-fast file (mm/gup.c, arch/x86/mm/gup.c, arch/arm/mm/gup.c, arch/arm64/mm/gup.c, from the top of the tree)');
+    expect(none.join('\n')).toBe('no commit in this range changed a GUP-fast file (mm/gup.c, arch/x86/mm/gup.c, arch/arm/mm/gup.c, arch/arm64/mm/gup.c, in the top of the tree or one folder under it)');
+    const inMm: string[] = [];
+    expect(await main(['sweep', '--repo', join(dir, 'mm')], (s) => inMm.push(s), () => undefined)).toBe(0);
+    expect(inMm.join('\n')).toMatch(/in the folder mm\/\)$/);
   }, 120_000);
 });
 
