@@ -598,8 +598,9 @@ export async function cmdSweep(a: { repo: string; from?: string; to?: string; ta
 }
 
 export async function cmdHistory(a: { fn: string; repo: string; json: boolean }, out: Out): Promise<void> {
-  if (!isGitTree(a.repo)) throw new UsageError(`${a.repo} is not a git repository`);
-  const h = await functionHistory(cliGit(a.repo), a.fn);
+  const repo = repoOf(a.repo);
+  if (!repo) throw new UsageError(`${a.repo} is not a git repository`);
+  const h = await functionHistory(cliGit(repo.top), a.fn, { dir: repo.folder });
   if (a.json) {
     out(JSON.stringify(h.map(({ text: _t, ...e }) => e)));
     return;

@@ -59,3 +59,17 @@ export function cliGit(repo: string, git = 'git'): GitAccessor {
     },
   };
 }
+
+/**
+ * The folder of the repository the kernel is in: '' when its top holds one of `files` at `rev`,
+ * else the one top-level folder that does ('linux-5.0.1/': a research or vendor repository that
+ * keeps a kernel beside its own files); '' when none or several do.
+ */
+export async function kernelDir(git: GitAccessor, rev: string, files: string[]): Promise<string> {
+  const held = async (paths: string[]) => (await git.run(['ls-tree', '-r', '--name-only', rev, '--', ...paths]).catch(() => '')).split('\n').filter(Boolean);
+  if ((await held(files)).length) return '';
+  const dirs = (await git.run(['ls-tree', '-d', '--name-only', rev]).catch(() => '')).split('\n').filter(Boolean);
+  if (!dirs.length) return '';
+  const found = new Set((await held(dirs.flatMap((d) => files.map((f) => `${d}/${f}`)))).map((p) => p.split('/')[0]));
+  return found.size === 1 ? `${[...found][0]}/` : '';
+}

@@ -8,7 +8,7 @@
  */
 import type { Parser } from 'web-tree-sitter';
 import { getParser, parseWith } from '../analysis/parse';
-import { CancelledError, type GitAccessor } from './git';
+import { CancelledError, kernelDir, type GitAccessor } from './git';
 import { aliases, KNOWN_FILES } from './names';
 
 export interface HistoryEntry {
@@ -28,6 +28,8 @@ export interface HistoryOptions {
   progress?: (done: number, total: number) => void;
   /** only commits reachable from this revision (default HEAD) */
   rev?: string;
+  /** the kernel's folder in the repository, '' at its top (default: kernelDir's census) */
+  dir?: string;
 }
 
 /** The text of function `names` (any of them) in a C file, cut by the parser; first match wins. */
@@ -55,7 +57,8 @@ export async function functionHistory(git: GitAccessor, fn: string, opts: Histor
   };
   const rev = opts.rev ?? 'HEAD';
   // the usual homes of GUP-fast, the caller's file, and every name that file had before
-  const paths = new Set([...KNOWN_FILES, ...(opts.paths ?? [])]);
+  const dir = opts.dir ?? (await kernelDir(git, rev, KNOWN_FILES));
+  const paths = new Set([...KNOWN_FILES.map((f) => dir + f), ...(opts.paths ?? [])]);
   for (const p of opts.paths ?? []) {
     const out = await git.run(['log', '--follow', '--format=', '--name-only', rev, '--', p], signal).catch(() => '');
     out.split('\n').filter(Boolean).forEach((x) => paths.add(x));
@@ -108,7 +111,7 @@ export async function functionHistory(git: GitAccessor, fn: string, opts: Histor
     state.set(c.commit, prev);
     // where the function is at this commit: where it was in the parent if still there, else the
     // file the caller named, else mm/gup.c, else any arch copy
-    const rank = (path: string) => (path === prev?.path ? -2 : opts.paths?.includes(path) ? -1 : path === 'mm/gup.c' ? 0 : 1);
+    const rank = (path: string) => (path === prev?.path ? -2 : opts.paths?.includes(path) ? -1 : path === `${dir}mm/gup.c` ? 0 : 1);
     // a commit can only change the function through a file it changed
     const order = [...c.blobs].sort((a, b) => rank(a.path) - rank(b.path));
     const hit = order.map((b) => ({ b, f: parsed.get(b.blob) })).find((x) => x.f);

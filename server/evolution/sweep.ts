@@ -15,7 +15,7 @@ import { RACES } from '../../emulator/scenarios/races';
 import { archesOf, mentionsGup } from '../analysis/fingerprint';
 import { releaseOfMakefile } from '../analysis/headers';
 import { releaseLine } from '../../emulator/interp/era';
-import type { GitAccessor } from './git';
+import { kernelDir, type GitAccessor } from './git';
 import { SweepPool, verdictEngine } from './sweep-pool';
 import { NO_FAST_CODE, type SweepVerdict, type SweepVerdicts } from './sweep-verdicts';
 
@@ -24,19 +24,6 @@ export const FILES = ['mm/gup.c', 'arch/x86/mm/gup.c', 'arch/arm/mm/gup.c', 'arc
 
 export type { SweepVerdict } from './sweep-verdicts';
 
-/**
- * The folder of the repository the kernel is in: '' when its top holds a GUP-fast file at `rev`,
- * else the one top-level folder that does ('linux-5.0.1/': a research or vendor repository that
- * keeps a kernel beside its own files); '' when none or several do.
- */
-export async function kernelDir(git: GitAccessor, rev: string): Promise<string> {
-  const held = async (paths: string[]) => (await git.run(['ls-tree', '-r', '--name-only', rev, '--', ...paths]).catch(() => '')).split('\n').filter(Boolean);
-  if ((await held(FILES)).length) return '';
-  const dirs = (await git.run(['ls-tree', '-d', '--name-only', rev]).catch(() => '')).split('\n').filter(Boolean);
-  if (!dirs.length) return '';
-  const found = new Set((await held(dirs.flatMap((d) => FILES.map((f) => `${d}/${f}`)))).map((p) => p.split('/')[0]));
-  return found.size === 1 ? `${[...found][0]}/` : '';
-}
 
 export interface SweepCommit {
   rev: string;
@@ -222,7 +209,7 @@ const keyOf = (x: Column) => `${x.blob}|${x.arch}|${(x.release && releaseLine(x.
 export async function sweep(git: GitAccessor, opts: SweepOptions = {}): Promise<Sweep> {
   const dir = opts.cacheDir ?? join(homedir(), '.cache', 'gup-lens', 'sweep');
   // the files as the repository names them (commits list them so); a column's file is the kernel's path, which says the arches
-  const top = opts.dir ?? (await kernelDir(git, opts.to ?? 'HEAD'));
+  const top = opts.dir ?? (await kernelDir(git, opts.to ?? 'HEAD', FILES));
   const { commits, bases } = await commitsOf(git, opts, FILES.map((f) => top + f));
   const wanted = (opts.arches?.length ? opts.arches : ['x86-64', 'x86-pae', 'arm-lpae', 'arm64']) as ArchId[];
   const cols: Column[] = [];

@@ -104,6 +104,31 @@ describe('function history from a kernel git tree', () => {
     ]);
   });
 
+  it("a kernel kept in a folder of a larger repository: its function's versions, found by the folder census, or with --repo naming the folder", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gup-hist-folder-'));
+    const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' };
+    const g = (...a: string[]) => execFileSync('git', ['-C', dir, ...a], { encoding: 'utf8', env });
+    const put = (p: string, text: string, msg: string) => {
+      mkdirSync(join(dir, p, '..'), { recursive: true });
+      writeFileSync(join(dir, p), text);
+      g('add', '.');
+      g('commit', '-qm', msg);
+      return g('rev-parse', 'HEAD').trim();
+    };
+    g('init', '-q', '-b', 'master');
+    put('README', 'a research project\n', 'docs');
+    const first = put('linux/mm/gup.c', walker('gup_pte_range', '\t\t/* A */'), 'import the kernel');
+    const second = put('linux/mm/gup.c', walker('gup_pte_range', '\t\tif (!pte_present(pte))\n\t\t\treturn 0;'), 'check present');
+    const h = await functionHistory(cliGit(dir), 'gup_pte_range');
+    expect(h.map((e) => [e.commit, e.path])).toEqual([
+      [first, 'linux/mm/gup.c'],
+      [second, 'linux/mm/gup.c'],
+    ]);
+    const out: string[] = [];
+    expect(await main(['history', 'gup_pte_range', '--repo', join(dir, 'linux'), '--json'], (x) => out.push(x), () => undefined)).toBe(0);
+    expect(JSON.parse(out.join('')).map((e: { commit: string }) => e.commit)).toEqual([first, second]);
+  });
+
   it('a topic branch that merges the main line adds no version: the merge took the file as the main line had it (git\'s history of the file leaves it out)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gup-hist-topic-'));
     const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' };
