@@ -49,6 +49,9 @@ const blobCache = new Map<string, Map<string, { name: string; text: string } | n
 
 const norm = (s: string) => s.replace(/\s+/g, ' ').trim();
 
+/** the arches gup-lens models keep their own walker in these files (x86 until 4.13) */
+const MODELLED = ['arch/x86/mm/gup.c', 'arch/arm/mm/gup.c', 'arch/arm64/mm/gup.c'];
+
 export async function functionHistory(git: GitAccessor, fn: string, opts: HistoryOptions = {}): Promise<(HistoryEntry & { text: string })[]> {
   const names = aliases(fn);
   const { signal } = opts;
@@ -71,13 +74,16 @@ export async function functionHistory(git: GitAccessor, fn: string, opts: Histor
   // its first parent: each topic branch that merged the main line).
   const args = ['log', '--reverse', '--topo-order', '--parents', '--no-abbrev', '--raw', '--no-renames', '--format=%x00%H%x09%P%x09%aI%x09%s'];
   const log = await git.run([...args, rev, '--', ...paths], signal);
+  // the files a commit changed (their blobs) and those it deleted
   const blobsOf = (raw: string[]) => {
     const blobs: { path: string; blob: string }[] = [];
+    const gone: string[] = [];
     for (const l of raw) {
       const m = /^:\d+ \d+ [0-9a-f]+ ([0-9a-f]+) ([A-Z])\d*\t(.+)$/.exec(l);
-      if (m && m[2] !== 'D') blobs.push({ path: m[3], blob: m[1] });
+      if (m?.[2] === 'D') gone.push(m[3]);
+      else if (m) blobs.push({ path: m[3], blob: m[1] });
     }
-    return blobs;
+    return { blobs, gone };
   };
   const commits = [];
   for (const chunk of log.split('\0').slice(1)) {
@@ -86,7 +92,7 @@ export async function functionHistory(git: GitAccessor, fn: string, opts: Histor
     const ps = parents.split(' ').filter(Boolean);
     // a merge left in changed the files from every parent: its blobs as it changed them from its first (what it brought to that line)
     const lines = ps.length > 1 ? (await git.run(['diff', '--raw', '--no-abbrev', '--no-renames', `${commit}^1`, commit, '--', ...paths], signal)).split('\n') : raw;
-    commits.push({ commit, parents: ps, date, subject: subject.join('\t'), blobs: blobsOf(lines) });
+    commits.push({ commit, parents: ps, date, subject: subject.join('\t'), ...blobsOf(lines) });
   }
   const parser = await getParser();
   const cacheKey = names.join(',');
@@ -104,17 +110,20 @@ export async function functionHistory(git: GitAccessor, fn: string, opts: Histor
     parsed.set(blob, cut ? { name: cut.name, text: cut.text } : null);
   }
   const tags = await nameRev(git, commits.map((c) => c.commit), signal);
+  // how much a file is the function's home: the file the caller named, mm/gup.c, a modelled arch's own walker, another arch's
+  const homeRank = (path: string) => (opts.paths?.includes(path) ? 0 : path === `${dir}mm/gup.c` ? 1 : MODELLED.some((a) => path === `${dir}${a}`) ? 2 : 3);
   commits.forEach((c, i) => {
     opts.progress?.(i + 1, commits.length);
     // compared with its own (first) parent, not with the commit printed before it (another branch's)
     const prev = c.parents.length ? state.get(c.parents[0]) : undefined;
     state.set(c.commit, prev);
-    // where the function is at this commit: where it was in the parent if still there, else the
-    // file the caller named, else mm/gup.c, else any arch copy
-    const rank = (path: string) => (path === prev?.path ? -2 : opts.paths?.includes(path) ? -1 : path === `${dir}mm/gup.c` ? 0 : 1);
-    // a commit can only change the function through a file it changed
-    const order = [...c.blobs].sort((a, b) => rank(a.path) - rank(b.path));
-    const hit = order.map((b) => ({ b, f: parsed.get(b.blob) })).find((x) => x.f);
+    // a commit can only change the function through a file it changed; the function stays in the
+    // file it was in unless the commit changed or deleted that file, or brought it to a better home
+    // (an arch's copy of the walker changing is not the function changing: 2.6's powerpc and x86)
+    const found = c.blobs.map((b) => ({ b, f: parsed.get(b.blob) })).filter((x) => x.f);
+    const stays = prev && !c.gone.includes(prev.path) && !c.blobs.some((b) => b.path === prev.path);
+    const here = prev && found.find((x) => x.b.path === prev.path);
+    const hit = here ?? found.filter((x) => !stays || homeRank(x.b.path) < homeRank(prev!.path)).sort((x, y) => homeRank(x.b.path) - homeRank(y.b.path))[0];
     if (!hit?.f) return;
     const now = { text: hit.f.text, path: hit.b.path, name: hit.f.name };
     state.set(c.commit, now);

@@ -129,6 +129,38 @@ describe('function history from a kernel git tree', () => {
     expect(JSON.parse(out.join('')).map((e: { commit: string }) => e.commit)).toEqual([first, second]);
   });
 
+  it("another arch's copy of the walker changing is no version of the function: the history stays with its home (2.6 trees had powerpc's and x86's gup_pte_range side by side), and moves where the file it was in goes", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gup-hist-copies-'));
+    const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' };
+    const g = (...a: string[]) => execFileSync('git', ['-C', dir, ...a], { encoding: 'utf8', env });
+    const put = (files: Record<string, string | null>, msg: string) => {
+      for (const [p, text] of Object.entries(files)) {
+        if (text === null) g('rm', '-q', p);
+        else {
+          mkdirSync(join(dir, p, '..'), { recursive: true });
+          writeFileSync(join(dir, p), text);
+        }
+      }
+      g('add', '-A');
+      g('commit', '-qm', msg);
+      return g('rev-parse', 'HEAD').trim();
+    };
+    g('init', '-q', '-b', 'master');
+    const ppc = put({ 'arch/powerpc/mm/gup.c': walker('gup_pte_range', '\t\t/* ppc 1 */') }, 'powerpc: fast gup');
+    const x86 = put({ 'arch/x86/mm/gup.c': walker('gup_pte_range', '\t\t/* x86 1 */') }, 'x86: fast gup');
+    put({ 'arch/powerpc/mm/gup.c': walker('gup_pte_range', '\t\t/* ppc 2 */') }, 'powerpc: a change of its own');
+    const x86b = put({ 'arch/x86/mm/gup.c': walker('gup_pte_range', '\t\t/* x86 2 */') }, 'x86: a change');
+    put({ 'arch/powerpc/mm/gup.c': walker('gup_pte_range', '\t\t/* ppc 3 */') }, 'powerpc: another');
+    const moved = put({ 'arch/x86/mm/gup.c': null, 'mm/gup.c': walker('gup_pte_range', '\t\t/* generic */') }, 'x86: use the generic walker');
+    const h = await functionHistory(cliGit(dir), 'gup_pte_range');
+    expect(h.map((e) => [e.commit, e.path])).toEqual([
+      [ppc, 'arch/powerpc/mm/gup.c'],
+      [x86, 'arch/x86/mm/gup.c'],
+      [x86b, 'arch/x86/mm/gup.c'],
+      [moved, 'mm/gup.c'],
+    ]);
+  });
+
   it('a topic branch that merges the main line adds no version: the merge took the file as the main line had it (git\'s history of the file leaves it out)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gup-hist-topic-'));
     const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' };
