@@ -9,7 +9,7 @@
 import type { Parser } from 'web-tree-sitter';
 import { getParser, parseWith } from '../analysis/parse';
 import { CancelledError, kernelDir, type GitAccessor } from './git';
-import { aliases, KNOWN_FILES } from './names';
+import { aliases, KNOWN_FILES, MODELLED_FILES } from './names';
 
 export interface HistoryEntry {
   commit: string;
@@ -48,9 +48,6 @@ export function cutFunction(parser: Parser, source: string, names: string[]): { 
 const blobCache = new Map<string, Map<string, { name: string; text: string } | null>>();
 
 const norm = (s: string) => s.replace(/\s+/g, ' ').trim();
-
-/** the arches gup-lens models keep their own walker in these files (x86 until 4.13) */
-const MODELLED = ['arch/x86/mm/gup.c', 'arch/arm/mm/gup.c', 'arch/arm64/mm/gup.c'];
 
 export async function functionHistory(git: GitAccessor, fn: string, opts: HistoryOptions = {}): Promise<(HistoryEntry & { text: string })[]> {
   const names = aliases(fn);
@@ -111,7 +108,7 @@ export async function functionHistory(git: GitAccessor, fn: string, opts: Histor
   }
   const tags = await nameRev(git, commits.map((c) => c.commit), signal);
   // how much a file is the function's home: the file the caller named, mm/gup.c, a modelled arch's own walker, another arch's
-  const homeRank = (path: string) => (opts.paths?.includes(path) ? 0 : path === `${dir}mm/gup.c` ? 1 : MODELLED.some((a) => path === `${dir}${a}`) ? 2 : 3);
+  const homeRank = (path: string) => (opts.paths?.includes(path) ? 0 : path === `${dir}mm/gup.c` ? 1 : MODELLED_FILES.some((f) => path === dir + f) ? 2 : 3);
   commits.forEach((c, i) => {
     opts.progress?.(i + 1, commits.length);
     // compared with its own (first) parent, not with the commit printed before it (another branch's)

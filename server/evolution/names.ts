@@ -31,4 +31,8 @@ export function canonical(name: string): string {
   return aliases(name)[0];
 }
 
-export const KNOWN_FILES = ['arch/x86/mm/gup.c', 'mm/gup.c', 'arch/arm/mm/gup.c', 'arch/arm64/mm/gup.c', 'arch/powerpc/mm/gup.c', 'arch/sparc/mm/gup.c', 'arch/s390/mm/gup.c', 'arch/sh/mm/gup.c', 'arch/mips/mm/gup.c'];
+/** The files GUP-fast of the modelled arches lived in: the generic walker, and x86's (until 4.13) and ARM's own. */
+export const MODELLED_FILES = ['mm/gup.c', 'arch/x86/mm/gup.c', 'arch/arm/mm/gup.c', 'arch/arm64/mm/gup.c'];
+
+/** Every file GUP-fast lived in, other arches' copies too. */
+export const KNOWN_FILES = [...MODELLED_FILES, 'arch/powerpc/mm/gup.c', 'arch/sparc/mm/gup.c', 'arch/s390/mm/gup.c', 'arch/sh/mm/gup.c', 'arch/mips/mm/gup.c'];

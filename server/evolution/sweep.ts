@@ -16,11 +16,12 @@ import { archesOf, mentionsGup } from '../analysis/fingerprint';
 import { releaseOfMakefile } from '../analysis/headers';
 import { releaseLine } from '../../emulator/interp/era';
 import { kernelDir, type GitAccessor } from './git';
+import { MODELLED_FILES } from './names';
 import { SweepPool, verdictEngine } from './sweep-pool';
 import { NO_FAST_CODE, type SweepVerdict, type SweepVerdicts } from './sweep-verdicts';
 
 /** GUP-fast files of every era (the x86 file moved into mm/gup.c in 4.13) */
-export const FILES = ['mm/gup.c', 'arch/x86/mm/gup.c', 'arch/arm/mm/gup.c', 'arch/arm64/mm/gup.c'];
+export const FILES = MODELLED_FILES;
 
 export type { SweepVerdict } from './sweep-verdicts';
 
