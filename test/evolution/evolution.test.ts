@@ -48,6 +48,27 @@ function commit(files: Record<string, string | null>, subject: string, tag?: str
 }
 
 const c: Record<string, string> = {};
+/** A fresh repository in a temporary folder (branch master), git run in it as one author, and a commit of files (null: deleted) that returns its id. */
+function scratchRepo(prefix: string) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' };
+  const g = (...a: string[]) => execFileSync('git', ['-C', dir, ...a], { encoding: 'utf8', env });
+  g('init', '-q', '-b', 'master');
+  const put = (files: Record<string, string | null>, msg: string) => {
+    for (const [p, text] of Object.entries(files)) {
+      if (text === null) g('rm', '-q', p);
+      else {
+        mkdirSync(join(dir, p, '..'), { recursive: true });
+        writeFileSync(join(dir, p), text);
+      }
+    }
+    g('add', '-A');
+    g('commit', '-qm', msg);
+    return g('rev-parse', 'HEAD').trim();
+  };
+  return { dir, g, put };
+}
+
 beforeAll(() => {
   repo = mkdtempSync(join(tmpdir(), 'gup-hist-'));
   git('init', '-q', '-b', 'master');
@@ -105,20 +126,10 @@ describe('function history from a kernel git tree', () => {
   });
 
   it("a kernel kept in a folder of a larger repository: its function's versions, found by the folder census, or with --repo naming the folder", async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gup-hist-folder-'));
-    const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' };
-    const g = (...a: string[]) => execFileSync('git', ['-C', dir, ...a], { encoding: 'utf8', env });
-    const put = (p: string, text: string, msg: string) => {
-      mkdirSync(join(dir, p, '..'), { recursive: true });
-      writeFileSync(join(dir, p), text);
-      g('add', '.');
-      g('commit', '-qm', msg);
-      return g('rev-parse', 'HEAD').trim();
-    };
-    g('init', '-q', '-b', 'master');
-    put('README', 'a research project\n', 'docs');
-    const first = put('linux/mm/gup.c', walker('gup_pte_range', '\t\t/* A */'), 'import the kernel');
-    const second = put('linux/mm/gup.c', walker('gup_pte_range', '\t\tif (!pte_present(pte))\n\t\t\treturn 0;'), 'check present');
+    const { dir, put } = scratchRepo('gup-hist-folder-');
+    put({ README: 'a research project\n' }, 'docs');
+    const first = put({ 'linux/mm/gup.c': walker('gup_pte_range', '\t\t/* A */') }, 'import the kernel');
+    const second = put({ 'linux/mm/gup.c': walker('gup_pte_range', '\t\tif (!pte_present(pte))\n\t\t\treturn 0;') }, 'check present');
     const h = await functionHistory(cliGit(dir), 'gup_pte_range');
     expect(h.map((e) => [e.commit, e.path])).toEqual([
       [first, 'linux/mm/gup.c'],
@@ -130,22 +141,7 @@ describe('function history from a kernel git tree', () => {
   });
 
   it("another arch's copy of the walker changing is no version of the function: the history stays with its home (2.6 trees had powerpc's and x86's gup_pte_range side by side), and moves where the file it was in goes", async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gup-hist-copies-'));
-    const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' };
-    const g = (...a: string[]) => execFileSync('git', ['-C', dir, ...a], { encoding: 'utf8', env });
-    const put = (files: Record<string, string | null>, msg: string) => {
-      for (const [p, text] of Object.entries(files)) {
-        if (text === null) g('rm', '-q', p);
-        else {
-          mkdirSync(join(dir, p, '..'), { recursive: true });
-          writeFileSync(join(dir, p), text);
-        }
-      }
-      g('add', '-A');
-      g('commit', '-qm', msg);
-      return g('rev-parse', 'HEAD').trim();
-    };
-    g('init', '-q', '-b', 'master');
+    const { dir, put } = scratchRepo('gup-hist-copies-');
     const ppc = put({ 'arch/powerpc/mm/gup.c': walker('gup_pte_range', '\t\t/* ppc 1 */') }, 'powerpc: fast gup');
     const x86 = put({ 'arch/x86/mm/gup.c': walker('gup_pte_range', '\t\t/* x86 1 */') }, 'x86: fast gup');
     put({ 'arch/powerpc/mm/gup.c': walker('gup_pte_range', '\t\t/* ppc 2 */') }, 'powerpc: a change of its own');
@@ -162,22 +158,12 @@ describe('function history from a kernel git tree', () => {
   });
 
   it('a topic branch that merges the main line adds no version: the merge took the file as the main line had it (git\'s history of the file leaves it out)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gup-hist-topic-'));
-    const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' };
-    const g = (...a: string[]) => execFileSync('git', ['-C', dir, ...a], { encoding: 'utf8', env });
-    const put = (p: string, text: string, msg: string) => {
-      mkdirSync(join(dir, p, '..'), { recursive: true });
-      writeFileSync(join(dir, p), text);
-      g('add', '.');
-      g('commit', '-qm', msg);
-      return g('rev-parse', 'HEAD').trim();
-    };
-    g('init', '-q', '-b', 'master');
-    const base = put('mm/gup.c', walker('gup_pte_range', '\t\t/* A */'), 'mm/gup: the walker');
+    const { dir, g, put } = scratchRepo('gup-hist-topic-');
+    const base = put({ 'mm/gup.c': walker('gup_pte_range', '\t\t/* A */') }, 'mm/gup: the walker');
     g('checkout', '-qb', 'topic');
-    put('README', 'topic\n', 'docs: topic work');
+    put({ README: 'topic\n' }, 'docs: topic work');
     g('checkout', '-q', 'master');
-    const body = put('mm/gup.c', walker('gup_pte_range', '\t\tif (!pte_present(pte))\n\t\t\treturn 0;'), 'mm/gup: check present');
+    const body = put({ 'mm/gup.c': walker('gup_pte_range', '\t\tif (!pte_present(pte))\n\t\t\treturn 0;') }, 'mm/gup: check present');
     g('checkout', '-q', 'topic');
     g('merge', '-q', '--no-edit', 'master');
     const h = await functionHistory(cliGit(dir), 'gup_pte_range');
