@@ -228,7 +228,6 @@ export function expand(text: string, macros: Map<string, Macro>): string {
   return expandIn(text, all, new Set(), true);
 }
 
-const IDENT = /[A-Za-z_]\w*/y;
 const SLASH = 0x2f;
 const STAR = 0x2a;
 const BACKSLASH = 0x5c;
@@ -258,11 +257,10 @@ function expandIn(text: string, macros: Map<string, Macro>, hide: Set<string>, k
       while (j < n && text.charCodeAt(j) !== c && text.charCodeAt(j) !== NEWLINE) j += text.charCodeAt(j) === BACKSLASH ? 2 : 1;
       i = j + 1;
     } else if (identStart(c) && (i === 0 || !wordChar(text.charCodeAt(i - 1)))) {
-      IDENT.lastIndex = i;
-      const id = IDENT.exec(text)![0];
-      const m = macros.get(id);
       const at = i;
-      i += id.length;
+      while (++i < n && wordChar(text.charCodeAt(i)));
+      const id = text.slice(at, i);
+      const m = macros.get(id);
       if (!m || hide.has(id)) continue;
       if (!m.params) {
         out += text.slice(from, at) + expandIn(m.body, macros, new Set([...hide, id]), false);

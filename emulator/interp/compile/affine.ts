@@ -48,6 +48,8 @@ interface Plan {
 }
 
 class NotAffine extends Error {}
+/** thrown as one object: a loop that is not affine is the common case, and a new Error captures a stack each time */
+const NOT_AFFINE = new NotAffine();
 
 /** The loop's closed form, if it has one: an op's body that runs it and says whether it did. */
 export function affineLoop(b: FB, n: CNode, kind: 'for' | 'do'): ((t: Thread, f: Frame) => boolean) | undefined {
@@ -65,7 +67,7 @@ function planOf(b: FB, n: CNode, kind: 'for' | 'do'): Plan {
   const vars = new Map<string, Var>();
   const partial = new Map<Var, bigint>();
   const fail = (): never => {
-    throw new NotAffine();
+    throw NOT_AFFINE;
   };
   const varOf = (node: CNode): Var => {
     while (node.type === 'parenthesized_expression') node = named(node)[0] ?? fail();
