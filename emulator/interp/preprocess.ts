@@ -38,6 +38,16 @@ interface Cond {
   line: number;
 }
 
+/** Whether a line can be a directive: its first character past blanks is `#` (or one the regex must judge: other white space). Most lines are code, and a regex per line of a 100 KB file per arch adds up at every edit. */
+function mayBeDirective(line: string): boolean {
+  for (let k = 0; k < line.length; k++) {
+    const c = line.charCodeAt(k);
+    if (c === 0x23) return true;
+    if (c !== 0x20 && c !== 0x09) return c > 0x7e || c < 0x20;
+  }
+  return false;
+}
+
 export function preprocess(src: string, cfg: InterpConfig): Preprocessed {
   const lines = src.split(/\r\n|\r|\n/);
   const out: string[] = new Array(lines.length);
@@ -47,7 +57,7 @@ export function preprocess(src: string, cfg: InterpConfig): Preprocessed {
   const stack: Cond[] = [];
   const on = () => stack.length === 0 || stack[stack.length - 1].on;
   for (let i = 0; i < lines.length; i++) {
-    const m = /^\s*#\s*(\w+)(.*)$/.exec(lines[i]);
+    const m = mayBeDirective(lines[i]) ? /^\s*#\s*(\w+)(.*)$/.exec(lines[i]) : null;
     if (!m) {
       out[i] = on() ? lines[i] : '';
       active.push(on());

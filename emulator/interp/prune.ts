@@ -22,7 +22,8 @@ interface Def {
 }
 
 const ATTRIBUTES = new Set(['__attribute__', '__attribute', '__declspec', '__section', '__aligned', '__printf', '__scanf']);
-const IDENT = /[A-Za-z_]\w*/y;
+const identStart = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+const wordChar = (c: number) => identStart(c) || (c >= 48 && c <= 57);
 
 /** The text to parse: `text` with the bodies no root reaches blanked (unchanged when no root is defined). */
 export function pruneUnreachable(text: string, roots: string[], stop: ReadonlySet<string> = new Set()): string {
@@ -114,14 +115,13 @@ function scanFunctions(text: string): Def[] | undefined {
       }
     } else if (c === 59 /* ; */ && depth === 0) {
       headerFrom = i + 1;
-    } else if (cur && ((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95)) {
-      IDENT.lastIndex = i;
-      const m = IDENT.exec(text)!;
-      cur.uses.add(m[0]);
-      i += m[0].length - 1;
+    } else if (cur && identStart(c)) {
+      const at = i;
+      while (i + 1 < n && wordChar(text.charCodeAt(i + 1))) i++;
+      cur.uses.add(text.slice(at, i + 1));
     } else if (c >= 48 && c <= 57) {
       // a number's digits and suffix are not identifiers (0x1fUL)
-      while (i + 1 < n && /\w/.test(text[i + 1])) i++;
+      while (i + 1 < n && wordChar(text.charCodeAt(i + 1))) i++;
     }
   }
   return depth === 0 ? defs : undefined;
