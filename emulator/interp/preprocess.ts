@@ -5,6 +5,7 @@
  * out or a line folded into a macro call becomes empty, so every statement keeps its line.
  * Layer: pure emulator.
  */
+import { identStart, wordChar } from './chars';
 import { HEADER_MACROS, type InterpConfig } from './config';
 
 export interface Macro {
@@ -244,8 +245,6 @@ const BACKSLASH = 0x5c;
 const NEWLINE = 0x0a;
 const QUOTE = 0x22;
 const APOSTROPHE = 0x27;
-const identStart = (c: number) => (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f;
-const wordChar = (c: number) => identStart(c) || (c >= 0x30 && c <= 0x39);
 
 /** The text with its macros expanded: what no macro touches is copied a run at a time (a 100 KB file is expanded at every edit). */
 function expandIn(text: string, macros: Map<string, Macro>, hide: Set<string>, keepLines: boolean): string {

@@ -8,6 +8,7 @@
  * Layer: pure emulator.
  */
 
+import { identStart, wordChar } from './chars';
 import { lastText } from './memo';
 
 interface Def {
@@ -22,8 +23,6 @@ interface Def {
 }
 
 const ATTRIBUTES = new Set(['__attribute__', '__attribute', '__declspec', '__section', '__aligned', '__printf', '__scanf']);
-const identStart = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
-const wordChar = (c: number) => identStart(c) || (c >= 48 && c <= 57);
 
 /** The text to parse: `text` with the bodies no root reaches blanked (unchanged when no root is defined). */
 export function pruneUnreachable(text: string, roots: string[], stop: ReadonlySet<string> = new Set()): string {
