@@ -398,28 +398,19 @@ export class PhysMem {
     return this.basePfn + i;
   }
 
-  private freeFrame(i: number): void {
-    const c = i >> MAP_SHIFT;
-    const chunk = this.ownChunk(c);
-    const j = i & MAP_MASK;
-    this.write(chunk, c, (F.flags << MAP_SHIFT) | j, PG.free);
-    this.write(chunk, c, (F.head << MAP_SHIFT) | j, i);
-    this.write(chunk, c, (F.order << MAP_SHIFT) | j, 0);
-    this.freeTop = { lo: i, hi: i + 1, down: false, next: this.freeTop };
-  }
-
   /** Return a page (all its frames) to the allocator. A freed page table keeps its stale words. */
   free(pfn: number): void {
     const i = this.idx(pfn);
     const n = 1 << this.at(F.order, i);
     if (n === 1) {
+      // a page of its own, in its chunk (nothing worth remembering for the copies that free it again)
       const c = i >> MAP_SHIFT;
-      this.write(this.ownChunk(c), c, (F.refcount << MAP_SHIFT) | (i & MAP_MASK), 0);
-      this.freeFrame(i);
-      return;
+      this.moveDigest(freeFrames(this.ownChunk(c), c, i & MAP_MASK, 1));
+    } else {
+      // a compound page a chunk at a time (a THP is 512 frames, freed again on every rebuild that frees it)
+      this.framesOp(i, n, 'f', (chunk, c, j0, cnt) => freeFrames(chunk, c, j0, cnt));
     }
-    // a compound page a chunk at a time (a THP is 512 frames, freed again on every rebuild that frees it); then onto the free list, last frame first
-    this.framesOp(i, n, 'f', (chunk, c, j0, cnt) => freeFrames(chunk, c, j0, cnt));
+    // onto the free list: its first frame out first
     this.freeTop = { lo: i, hi: i + n, down: false, next: this.freeTop };
   }
 
@@ -500,6 +491,11 @@ export class PhysMem {
     } else {
       delta = fill(this.map[c]);
     }
+    this.moveDigest(delta);
+  }
+
+  /** What a chunk op moved the memmap digest by, kept (where digests are kept). */
+  private moveDigest(delta: number): void {
     if (this.digesting && !this.paused) this.mapDigest ^= delta;
   }
 
@@ -810,7 +806,7 @@ function setField(chunk: number[], c: number, at: number, v: number): number {
   return mapHash(at, c, old) ^ mapHash(at, c, v);
 }
 
-/** Frame j of chunk c, its count already 0, made a free page: free, its own head, order 0 (freeFrame's fields); returns what that moves the digest by. */
+/** Frame j of chunk c, its count already 0, made a free page: free, its own head, order 0; returns what that moves the digest by. */
 function freedFrame(chunk: number[], c: number, j: number): number {
   return (
     setField(chunk, c, (F.flags << MAP_SHIFT) | j, PG.free) ^
