@@ -12,7 +12,7 @@ import { CallerPages } from './caller-pages';
 import type { Ent, Level } from '../arch/types';
 import type { Slot } from '../machine/machine';
 import type { GupCall, Kern, KernCtx, Sub, VersionModel } from '../versions/kern';
-import { hashInto, step } from '../versions/kern';
+import { step } from '../versions/kern';
 import { HashSink } from '../trace/hash';
 import { FnSink } from '../trace/buffer';
 import type { StepEvent } from '../trace/types';
@@ -339,17 +339,9 @@ export class Thread {
     if (event === 'stmt' && k.sink instanceof HashSink) return this.mark(f.line);
     if (this.quietK && (k as KernCtx).quiet) return;
     if (!k.y) return;
-    // a call's or return's fields hashed as step() would, without a copy of them that adds its line
-    let pause: boolean;
-    if (k.sink instanceof HashSink) {
-      hashInto(k.sink, k, f.anchor, extra, true);
-      pause = k.i;
-    } else if (k.sink instanceof FnSink) {
-      // a lens plan only asks which functions ran: no step (and no copy of its fields) per statement
-      k.sink.fns.add(f.fn.name);
-      pause = k.i;
-    } else pause = step(k, f.fn.name, f.anchor, event, { ...extra, line: f.line }, true);
-    if (pause && this.every) this.stop = true;
+    // the line goes only into a step that keeps it: the explorer's hash and a lens plan's function names take none (no copy of the fields per statement)
+    const keepsLine = !(k.sink instanceof HashSink || k.sink instanceof FnSink);
+    if (step(k, f.fn.name, f.anchor, event, keepsLine ? { ...extra, line: f.line } : extra, true) && this.every) this.stop = true;
   }
 
   /** Mix v into the explorer's hash of this actor's history, as note() records a statement there (and never where a quiet rebuild counts points). */
