@@ -8,12 +8,19 @@ import type { Era } from './types';
 
 export class ReleaseError extends Error {}
 
+// the models ask on every walk step (atLeast, pte_offset_map's 6.5 rule): a release is parsed once
+const numbers = new Map<string, number>();
+
 export function releaseNumber(r: string): number {
+  let n = numbers.get(r);
+  if (n !== undefined) return n;
   const m = /^(\d+)\.(\d+)(?:\.(\d+))?$/.exec(r.trim());
   if (!m) throw new ReleaseError(`'${r}' is not a kernel release (write it like 3.18 or 2.6.38)`);
   const [a, b, c] = [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];
   // 2.6.x counts by its third number; from 3.0 the first two say it all
-  return a === 2 ? b * 100 + c : a * 1000 + b;
+  n = a === 2 ? b * 100 + c : a * 1000 + b;
+  if (numbers.size < 10_000) numbers.set(r, n);
+  return n;
 }
 
 /** The THP protocol of a release: the splitting bit until 4.4, refcount freezing from 4.5. */

@@ -209,12 +209,12 @@ function worldOn(sc: WorldSpec, p: Prepared, m: Machine, lean: boolean, bounded?
   const gk = new KernCtx(m, version.era, 0, 'gup', opts, true, true, sink(), version.since);
   const repeat = sc.call.repeat ?? 1;
   const caller = kept?.threads[0]?.copy(gk, returned) ?? (isSource(version) ? new SourceCaller(gk, version, call, repeat, returned) : new Fiber(gk, gupCaller(gk, version, call, repeat, returned)));
-  const actors: ActorRun[] = [{ name: 'gup', k: gk, gen: caller, done: false, steps: lean ? [] : (gk.sink as Step[]), h: 0 }];
+  const actors: ActorRun[] = [actorRun('gup', gk, caller, lean)];
   for (let i = 0; i < sc.actors.length; i++) {
     const spec = sc.actors[i];
     const k = new KernCtx(m, version.era, i + 1, spec.kind, opts, true, true, sink(), version.since);
     const thread = kept?.threads[i + 1]?.copy(k, returned) ?? ACTORS[spec.kind](k, spec, version);
-    actors.push({ name: spec.kind, k, gen: thread, done: false, steps: lean ? [] : (k.sink as Step[]), h: 0 });
+    actors.push(actorRun(spec.kind, k, thread, lean));
   }
   if (bounded && !lean) {
     // each step goes straight into the bounded trace: the actor keeps only its last (what it waits for)
@@ -223,7 +223,18 @@ function worldOn(sc: WorldSpec, p: Prepared, m: Machine, lean: boolean, bounded?
       a.k.sink = { push: (st: Step) => void (bounded.push(st), (a.last = st), a.made!++) };
     }
   }
-  return { m, version, actors, returned, trace: [], partial: lean, ...(bounded && !lean && { bounded }) };
+  return { m, version, actors, returned, trace: [], partial: lean, bounded: bounded && !lean ? bounded : undefined };
+}
+
+/**
+ * An actor's run with every field present from the start. An object that gains a field later
+ * (until, at its first wait) moves to a map of its own, which dies with the last such object:
+ * a full collection between two explorations then threw away the optimised code of every
+ * function that had seen it (V8's "weak objects" deoptimisation), and each exploration after
+ * it ran unoptimised until the JIT caught up again.
+ */
+function actorRun(name: string, k: KernCtx, gen: ActorRun['gen'], lean: boolean): ActorRun {
+  return { name, k, gen, done: false, steps: lean ? [] : (k.sink as Step[]), last: undefined, made: undefined, h: 0, until: undefined };
 }
 
 /** The actor can take its next step: not finished, and not waiting on something that has not happened. */
@@ -361,9 +372,9 @@ const replayed = (a: ActorRun): boolean => !(a.gen instanceof Script);
  * starts a run of a replayed thread's turns (`at` is that machine, when the caller holds one).
  */
 export function takeTurn(w: World, prev: Turn | null, i: number, at?: Machine): Turn {
-  const turn: Turn = { prev, actor: i, len: (prev?.len ?? 0) + 1 };
-  if (replayed(w.actors[i]) && prev?.actor !== i) turn.before = at ?? w.m.clone();
-  return turn;
+  // `before` is set here or never: every turn has the one shape (see actorRun)
+  const before = replayed(w.actors[i]) && prev?.actor !== i ? (at ?? w.m.clone()) : undefined;
+  return { prev, actor: i, len: (prev?.len ?? 0) + 1, before };
 }
 
 /**

@@ -100,7 +100,8 @@ export function returnOf(k: Kern, call: GupCall, res: GupResult): Returned {
   let h = runs.length;
   for (const x of segs) h = mix(h, x);
   const stopped = stoppedCall(res);
-  return { call, runs, segs, h, ...(stopped && { stopped }) };
+  // every field present, as an actor's run has them (explore.ts actorRun)
+  return { call, runs, segs, h, stopped: stopped || undefined };
 }
 
 /** Each segment of what a call returned, with where it starts in pages[] and the address that entry is for. */
