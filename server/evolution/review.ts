@@ -546,7 +546,7 @@ export async function review(text: string, opts: ReviewOptions = {}): Promise<Re
       if (how === 'fuzz') notes.push(`${path}: applied with fuzz: some context lines differ from the base`);
       if (how === undefined) {
         if (f.oldPath && found && before.get(f.oldPath) === undefined) problems.push(`${path}: not in ${opts.tree ?? 'the tree'} at its base: not reviewed`);
-        else if (f.oldPath && !before.has(f.oldPath)) problems.push(`${path}: ${opts.tree ? `no base in ${opts.tree} that this patch applies to` : 'open the kernel tree this patch is for (it changes a file the patch does not carry whole)'}`);
+        else if (f.oldPath && !before.has(f.oldPath)) problems.push(`${path}: ${opts.tree ? `no base in ${opts.tree} that this patch applies to` : 'no kernel tree to apply it to: open the kernel tree this patch is for (in the CLI, --tree DIR); it changes a file the patch does not carry whole'}`);
         else problems.push(`${path}: this patch does not apply to it`);
       }
     }
