@@ -228,10 +228,9 @@ function worldOn(sc: WorldSpec, p: Prepared, m: Machine, lean: boolean, bounded?
 
 /**
  * An actor's run with every field present from the start. An object that gains a field later
- * (until, at its first wait) moves to a map of its own, which dies with the last such object:
- * a full collection between two explorations then threw away the optimised code of every
- * function that had seen it (V8's "weak objects" deoptimisation), and each exploration after
- * it ran unoptimised until the JIT caught up again.
+ * (until, at its first wait) moves to a map of its own, which can die with the last such object
+ * between two explorations; V8 then deoptimises the code that had seen it ("weak objects" in
+ * --trace-deopt), and the next explorations run slower until the JIT has caught up.
  */
 function actorRun(name: string, k: KernCtx, gen: ActorRun['gen'], lean: boolean): ActorRun {
   return { name, k, gen, done: false, steps: lean ? [] : (k.sink as Step[]), last: undefined, made: undefined, h: 0, until: undefined };
