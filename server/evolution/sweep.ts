@@ -190,6 +190,15 @@ async function commitsOf(git: GitAccessor, opts: SweepOptions, paths: string[]):
   return { commits, bases };
 }
 
+/** A revision the user named is a commit of this repository, or the sweep stops saying which flag named what. */
+async function mustBeCommit(git: GitAccessor, flag: string, rev: string): Promise<void> {
+  try {
+    await git.run(['rev-parse', '--verify', '--quiet', `${rev}^{commit}`]);
+  } catch {
+    throw new Error(`${flag} ${rev}: no such commit in this repository (a commit, branch or tag)`);
+  }
+}
+
 /** per commit, the listed one its verdicts are compared with (undefined: none in range) */
 type Bases = Map<string, string | undefined>;
 
@@ -210,6 +219,7 @@ const keyOf = (x: Column) => `${x.blob}|${x.arch}|${(x.release && releaseLine(x.
 export async function sweep(git: GitAccessor, opts: SweepOptions = {}): Promise<Sweep> {
   const dir = opts.cacheDir ?? join(homedir(), '.cache', 'gup-lens', 'sweep');
   // the files as the repository names them (commits list them so); a column's file is the kernel's path, which says the arches
+  if (!opts.tags) for (const [flag, rev] of [['--from', opts.from], ['--to', opts.to]] as const) if (rev) await mustBeCommit(git, flag, rev);
   const top = opts.dir ?? (await kernelDir(git, opts.to ?? 'HEAD', FILES));
   const { commits, bases } = await commitsOf(git, opts, FILES.map((f) => top + f));
   const wanted = (opts.arches?.length ? opts.arches : ['x86-64', 'x86-pae', 'arm-lpae', 'arm64']) as ArchId[];

@@ -83,6 +83,11 @@ describe('sweep', () => {
     const worker = join(__dirname, '../../dist/sweep-worker.js');
     const digest = existsSync(worker) ? `-${createHash('sha1').update(readFileSync(worker)).digest('hex').slice(0, 12)}` : '';
     expect(readdirSync(cacheDir).every((f) => f.startsWith(`sweep-5${digest}-`))).toBe(true);
+    // --from and --to name commits: the ones after --from, up to --to; a name that is no commit stops the sweep, saying which flag named it
+    const some = await sweep(cliGit(dir), { from: revs[1], to: revs[3], arches: ['x86-64'], cacheDir });
+    expect(some.commits.map((c) => c.rev)).toEqual(revs.slice(2, 4));
+    await expect(sweep(cliGit(dir), { from: 'no-such-rev', cacheDir })).rejects.toThrow(/^--from no-such-rev: no such commit in this repository/);
+    await expect(sweep(cliGit(dir), { to: 'v9.9', cacheDir })).rejects.toThrow(/^--to v9\.9: no such commit in this repository/);
   }, 120_000);
 
   it('a history with a branch and a merge: each commit is compared with its own parent, not the commit printed before it (the main line\'s commit after a side branch\'s fix introduces nothing)', async () => {
