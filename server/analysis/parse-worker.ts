@@ -6,7 +6,10 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { flatten } from './ast';
-import { getParser, parseWith } from './parse';
+import { getParser, parseWith, type LastParse } from './parse';
+
+/** an edited document's next outline starts from its last tree */
+const last: LastParse = {};
 
 export interface ParseRequest {
   id: number;
@@ -18,7 +21,7 @@ parentPort?.on('message', async (m: ParseRequest) => {
   try {
     const parser = await getParser();
     if (m.kind === 'file') {
-      parentPort!.postMessage({ id: m.id, ok: true, value: parseWith(parser, m.text) });
+      parentPort!.postMessage({ id: m.id, ok: true, value: parseWith(parser, m.text, last) });
       return;
     }
     const tree = parser.parse(m.text);

@@ -8,7 +8,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Language, Parser, type Node } from 'web-tree-sitter';
+import { Edit, Language, Parser, type Node, type Tree } from 'web-tree-sitter';
+import { editBetween } from './text-edit';
 import { tokenize } from './tokens';
 import type { ParseC } from '../../emulator/interp/source-version';
 import { hostFor, parserHost, treeHost } from './parse-host';
@@ -182,10 +183,45 @@ function addFunction(n: Node, functions: CFunction[], text: string): boolean {
   return true;
 }
 
-export function parseWith(parser: Parser, raw: string): CFile {
+/**
+ * The last text parsed and its tree, for the next parse to start from: an edit to a document
+ * re-parses only around what changed (tree-sitter's incremental parse), not the whole file.
+ */
+export interface LastParse {
+  text?: string;
+  tree?: Tree;
+}
+
+/** Parse `text`, from `last`'s tree where most of it is unchanged; `last` then holds this parse. */
+function parseFrom(parser: Parser, text: string, last?: LastParse): Tree | null {
+  let old: Tree | undefined;
+  if (last?.tree && last.text !== undefined) {
+    const e = editBetween(last.text, text);
+    // another document, or most of this one rewritten: a fresh parse costs no more
+    if (e.startIndex + (last.text.length - e.oldEndIndex) >= text.length / 2) {
+      old = last.tree;
+      old.edit(new Edit(e));
+    }
+  }
+  let tree = parser.parse(text, old);
+  if (old && tree?.rootNode.hasError) {
+    // where the text does not parse cleanly, recovery from an old tree can differ from a fresh
+    // parse's: the same text must give the same outline whatever was typed before it
+    tree.delete();
+    tree = parser.parse(text);
+  }
+  last?.tree?.delete();
+  if (last) {
+    last.text = tree ? text : undefined;
+    last.tree = tree?.copy();
+  }
+  return tree;
+}
+
+export function parseWith(parser: Parser, raw: string, last?: LastParse): CFile {
   const source = lineEnds(raw);
   const text = neutralize(source);
-  const tree = parser.parse(text);
+  const tree = parseFrom(parser, text, last);
   if (!tree) return { functions: [], errors: 0 };
   const functions: CFunction[] = [];
   let errors = 0;
@@ -242,8 +278,9 @@ export function parseWith(parser: Parser, raw: string): CFile {
 export async function parseC(source: string, signal?: AbortSignal): Promise<CFile> {
   const host = hostFor(source, parserHost);
   if (host.available) return host.file(source, signal);
-  return parseWith(await getParser(), source);
+  return parseWith(await getParser(), source, lastInProcess);
 }
+const lastInProcess: LastParse = {};
 
 /** Load the parser now, where parses will run: the outline worker (the server process itself then never holds a wasm heap). */
 export function warmParser(): void {

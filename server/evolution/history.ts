@@ -7,7 +7,7 @@
  * blob is parsed once), and name-rev names the release tag. Cheap enough for linux.git.
  */
 import type { Parser } from 'web-tree-sitter';
-import { getParser, parseWith } from '../analysis/parse';
+import { getParser, parseWith, type LastParse } from '../analysis/parse';
 import { CancelledError, kernelDir, type GitAccessor } from './git';
 import { aliases, KNOWN_FILES, MODELLED_FILES } from './names';
 
@@ -32,9 +32,12 @@ export interface HistoryOptions {
   dir?: string;
 }
 
+/** One version of a file after another differs little: each parse starts from the last one's tree. */
+const lastCut: LastParse = {};
+
 /** The text of function `names` (any of them) in a C file, cut by the parser; first match wins. */
 export function cutFunction(parser: Parser, source: string, names: string[]): { name: string; text: string; startLine: number } | undefined {
-  const file = parseWith(parser, source);
+  const file = parseWith(parser, source, lastCut);
   for (const n of names) {
     const f = file.functions.find((x) => x.name === n);
     if (f) {
