@@ -22,6 +22,7 @@ import type { Stubs } from './kapi/stubs';
 import { preprocess, type Preprocessed } from './preprocess';
 import { definedFunctions, pruneUnreachable } from './prune';
 import { CallerPages } from './caller-pages';
+import { keepProgram, keptProgram } from './program-cache';
 import { ArrPtr, Thread, Unsupported, type CompiledFn, type Coverage } from './runtime';
 
 /** What parses C: web-tree-sitter's parser, given by the caller (the tree is freed after compiling). */
@@ -69,7 +70,10 @@ const FAST_ONLY = ['get_user_pages_fast_only', '__get_user_pages_fast'];
 /** The file as a version model for one arch. Throws Unsupported when the file cannot be compiled at all. */
 export function sourceVersion(text: string, parse: ParseC, arch: ArchModel, model: VersionModel, opts: SourceOptions = {}): SourceVersion {
   const { config, pre } = configure(text, arch, opts);
-  return build(parse(parseInput(pre, opts)), config, pre, arch, model, opts, text);
+  const input = parseInput(pre, opts);
+  const key = programKey(input, pre, opts);
+  const program = keptProgram(arch, key) ?? keepProgram(arch, key, compiled(parse(input), arch, config, opts));
+  return build(program, config, pre, arch, model, opts, text);
 }
 
 /** What the C parser is given for a configured file: the bodies GUP-fast cannot reach blanked (prune.ts). */
@@ -83,7 +87,32 @@ export const roots = (opts: Pick<SourceOptions, 'entry'> = {}) => [...(opts.entr
 /** The same, with a parser that answers later (the parse worker). */
 export async function sourceVersionAsync(text: string, parse: (text: string) => Promise<ReturnType<ParseC>>, arch: ArchModel, model: VersionModel, opts: SourceOptions = {}): Promise<SourceVersion> {
   const { config, pre } = configure(text, arch, opts);
-  return build(await parse(parseInput(pre, opts)), config, pre, arch, model, opts, text);
+  const input = parseInput(pre, opts);
+  const key = programKey(input, pre, opts);
+  const program = keptProgram(arch, key) ?? keepProgram(arch, key, compiled(await parse(input), arch, config, opts));
+  return build(program, config, pre, arch, model, opts, text);
+}
+
+/**
+ * What a compiled program is made from besides the arch (program-cache.ts): the configuration's
+ * inputs, the roots, the slow path the file defines, and the parse input without the blanks that
+ * end its lines and the text (a program knows its code by line; a pruned body is blanks).
+ */
+function programKey(input: string, pre: Preprocessed, opts: SourceOptions): string {
+  return JSON.stringify([opts.config ?? {}, opts.stubs ?? {}, opts.headerMacros ?? {}, roots(opts), slowPathOf(pre)]) + '\n' + input.replace(/[ \t\r\f\v]+$/gm, '').trimEnd();
+}
+
+/** the slow path the file defines (pruned before parsing, so the compiler never saw it) */
+const slowPathOf = (pre: Preprocessed) => definedFunctions(pre.text).filter((n) => SLOW_PATH.has(n));
+
+function compiled(tree: ReturnType<ParseC>, arch: ArchModel, config: InterpConfig, opts: SourceOptions): Program {
+  let program: Program;
+  try {
+    program = compileProgram(tree.rootNode, arch, config, roots(opts));
+  } finally {
+    tree.delete();
+  }
+  return program;
 }
 
 function configure(text: string, arch: ArchModel, opts: SourceOptions): { config: InterpConfig; pre: Preprocessed } {
@@ -96,16 +125,10 @@ function configure(text: string, arch: ArchModel, opts: SourceOptions): { config
   }
 }
 
-function build(tree: ReturnType<ParseC>, config: InterpConfig, pre: Preprocessed, arch: ArchModel, model: VersionModel, opts: SourceOptions, text: string): SourceVersion {
-  let program: Program;
-  try {
-    program = compileProgram(tree.rootNode, arch, config, roots(opts));
-  } finally {
-    tree.delete();
-  }
+function build(program: Program, config: InterpConfig, pre: Preprocessed, arch: ArchModel, model: VersionModel, opts: SourceOptions, text: string): SourceVersion {
   const names = program.defined;
-  // the slow path the file defines (pruned before parsing, so the compiler never saw it)
-  program.slowPath = definedFunctions(pre.text).filter((n) => SLOW_PATH.has(n));
+  // part of the program's key: a program kept for this key has it already
+  program.slowPath = slowPathOf(pre);
   // the era (THP protocol, tail pins) is the file's own, from its markers; the model's only where it has none
   const placement = placeRelease(codeNames(text), text, opts.treeRelease);
   const tails = placement?.tails ?? model.thpTails;

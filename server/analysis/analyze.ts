@@ -252,7 +252,7 @@ async function makePlan(a: Analysis, arch: ArchId, only?: string[]): Promise<Map
   } catch (e) {
     unsupported = e instanceof Unsupported ? e : new Unsupported((e as Error).message, 0);
   }
-  const ran = new Map<string, Set<string> | Error>();
+  const ran = source ? ranWith(source, arch) : new Map<string, Ran>();
   const version = source ?? a.version;
   // a whole plan's stops are kept (a plan of a few functions, as a review asks for, sees only some runs)
   const stops = only ? undefined : (planStops.get(a) ?? planStops.set(a, new Stops()).get(a)!);
@@ -263,16 +263,16 @@ async function makePlan(a: Analysis, arch: ArchId, only?: string[]): Promise<Map
       const sink = new FnSink();
       try {
         const res = replay({ arch, version, scenario: sc, trace: true, sink, deltas: false }).result;
-        // the file's own code read a local nothing had set: a bug whatever the caller passes, which the
-        // diagnostics show (a walk past its range is the scenario's input as much as the code: it stays in the replay)
-        if (source && res.uninit) stops?.add(res.uninit.line, stoppedWhy(res)!, `${sc.id} on ${arch}`);
-        r = sink.fns;
+        r = { fns: sink.fns, ...(source && res.uninit && { uninit: { line: res.uninit.line, why: stoppedWhy(res)! } }) };
       } catch (e) {
-        r = formatted(e as Error);
+        r = { error: formatted(e as Error) };
       }
       ran.set(sc.id, r);
     }
-    return r;
+    // the file's own code read a local nothing had set: a bug whatever the caller passes, which the
+    // diagnostics show (a walk past its range is the scenario's input as much as the code: it stays in the replay)
+    if (r.uninit) stops?.add(r.uninit.line, r.uninit.why, `${sc.id} on ${arch}`);
+    return r.error ?? r.fns!;
   };
   for (const f of names) {
     for (const sc of [scenarioFor(f), ...FALLBACK.filter((x) => x !== scenarioFor(f))]) {
@@ -292,6 +292,30 @@ async function makePlan(a: Analysis, arch: ArchId, only?: string[]): Promise<Map
     }
   }
   return out;
+}
+
+/** What one scenario's replay ran: the functions it entered, or the error that stopped it; where the file's code read a local nothing had set. */
+interface Ran {
+  fns?: Set<string>;
+  error?: Error;
+  uninit?: { line: number; why: string };
+}
+
+/**
+ * The plans' replays of a compiled file, kept with its program (a program is kept for the text it
+ * compiles from: emulator/interp/program-cache.ts) and what else its runs read: an edit outside
+ * the GUP-fast code replays nothing again. By arch and the version's own rules (its release's
+ * placement, era, defaults), which the text around the code can change.
+ */
+const ranByProgram = new WeakMap<SourceVersion['program'], Map<string, Map<string, Ran>>>();
+
+function ranWith(v: SourceVersion, arch: ArchId): Map<string, Ran> {
+  let byRules = ranByProgram.get(v.program);
+  if (!byRules) ranByProgram.set(v.program, (byRules = new Map()));
+  const rules = JSON.stringify([arch, v.id, v.model.id, v.since, v.year, v.pins, v.era, v.thpTails, v.noThp, v.hugeLeaves, v.placement, v.defaults]);
+  let ran = byRules.get(rules);
+  if (!ran) byRules.set(rules, (ran = new Map()));
+  return ran;
 }
 
 /** Where the plans' runs of the file's own code read a local nothing had set (C gives it no value), over the arches planned so far. */
