@@ -194,28 +194,35 @@ export interface LastParse {
 
 /** Parse `text`, from `last`'s tree where most of it is unchanged; `last` then holds this parse. */
 function parseFrom(parser: Parser, text: string, last?: LastParse): Tree | null {
-  let old: Tree | undefined;
-  if (last?.tree && last.text !== undefined) {
-    const e = editBetween(last.text, text);
-    // another document, or most of this one rewritten: a fresh parse costs no more
-    if (e.startIndex + (last.text.length - e.oldEndIndex) >= text.length / 2) {
-      old = last.tree;
-      old.edit(new Edit(e));
+  const prev = last?.tree;
+  const prevText = last?.text;
+  // taken out first: a parse that throws leaves no half-edited tree behind
+  if (last) last.tree = last.text = undefined;
+  try {
+    let old: Tree | undefined;
+    if (prev && prevText !== undefined) {
+      const e = editBetween(prevText, text);
+      // another document, or most of this one rewritten: a fresh parse costs no more
+      if (e.startIndex + (prevText.length - e.oldEndIndex) >= text.length / 2) {
+        old = prev;
+        old.edit(new Edit(e));
+      }
     }
+    let tree = parser.parse(text, old);
+    if (old && tree?.rootNode.hasError) {
+      // where the text does not parse cleanly, recovery from an old tree can differ from a fresh
+      // parse's: the same text must give the same outline whatever was typed before it
+      tree.delete();
+      tree = parser.parse(text);
+    }
+    if (last && tree) {
+      last.text = text;
+      last.tree = tree.copy();
+    }
+    return tree;
+  } finally {
+    prev?.delete();
   }
-  let tree = parser.parse(text, old);
-  if (old && tree?.rootNode.hasError) {
-    // where the text does not parse cleanly, recovery from an old tree can differ from a fresh
-    // parse's: the same text must give the same outline whatever was typed before it
-    tree.delete();
-    tree = parser.parse(text);
-  }
-  last?.tree?.delete();
-  if (last) {
-    last.text = tree ? text : undefined;
-    last.tree = tree?.copy();
-  }
-  return tree;
 }
 
 export function parseWith(parser: Parser, raw: string, last?: LastParse): CFile {

@@ -218,8 +218,8 @@ const keyOf = (x: Column) => `${x.blob}|${x.arch}|${(x.release && releaseLine(x.
 
 export async function sweep(git: GitAccessor, opts: SweepOptions = {}): Promise<Sweep> {
   const dir = opts.cacheDir ?? join(homedir(), '.cache', 'gup-lens', 'sweep');
-  // the files as the repository names them (commits list them so); a column's file is the kernel's path, which says the arches
   if (!opts.tags) for (const [flag, rev] of [['--from', opts.from], ['--to', opts.to]] as const) if (rev) await mustBeCommit(git, flag, rev);
+  // the files as the repository names them (commits list them so); a column's file is the kernel's path, which says the arches
   const top = opts.dir ?? (await kernelDir(git, opts.to ?? 'HEAD', FILES));
   const { commits, bases } = await commitsOf(git, opts, FILES.map((f) => top + f));
   const wanted = (opts.arches?.length ? opts.arches : ['x86-64', 'x86-pae', 'arm-lpae', 'arm64']) as ArchId[];
