@@ -29,7 +29,7 @@ import { formatted } from '../run/formatted';
 
 export type { CNode, Program } from './compile/env';
 export { fromJs } from './compile/values';
-export { setCodegen } from './compile/emit';
+export { codegenOn, setCodegen } from './compile/emit';
 
 function compileFn(env: Env, name: string, n: CNode, calls: Set<string>): CompiledFn {
   const sig = env.sigs.get(name)!;

@@ -13,7 +13,7 @@ import type { ArchModel } from '../arch/types';
 import type { GupResult } from '../trace/types';
 import { gupResult, NotApplicableError, UninitRead, unwindTo, WalkOverrun, type G, type GupCall, type Kern, type VersionModel } from '../versions/kern';
 import { configFor, type InterpConfig } from './config';
-import { compileProgram, fromJs, type CNode, type Program } from './compile';
+import { codegenOn, compileProgram, fromJs, type CNode, type Program } from './compile';
 import { FOLL, SLOW_PATH } from './kapi/slow';
 import { hugeLevelsOf } from './kapi/pgtable';
 import { codeNames, placeRelease, type Placement } from './era';
@@ -95,11 +95,12 @@ export async function sourceVersionAsync(text: string, parse: (text: string) => 
 
 /**
  * What a compiled program is made from besides the arch (program-cache.ts): the configuration's
- * inputs, the roots, the slow path the file defines, and the parse input without the blanks that
- * end its lines and the text (a program knows its code by line; a pruned body is blanks).
+ * inputs, the roots, the slow path the file defines, whether it compiles to generated JS, and the
+ * parse input without the blanks that end its lines and the text (a program knows its code by
+ * line; a pruned body is blanks).
  */
 function programKey(input: string, pre: Preprocessed, opts: SourceOptions): string {
-  return JSON.stringify([opts.config ?? {}, opts.stubs ?? {}, opts.headerMacros ?? {}, roots(opts), slowPathOf(pre)]) + '\n' + input.replace(/[ \t\r\f\v]+$/gm, '').trimEnd();
+  return JSON.stringify([opts.config ?? {}, opts.stubs ?? {}, opts.headerMacros ?? {}, roots(opts), slowPathOf(pre), codegenOn()]) + '\n' + input.replace(/[ \t\r\f\v]+$/gm, '').trimEnd();
 }
 
 /** the slow path the file defines (pruned before parsing, so the compiler never saw it) */

@@ -11,6 +11,8 @@ let generate = true;
 export function setCodegen(on: boolean): void {
   generate = on;
 }
+/** Whether functions compile to generated JS now (part of what a kept program was made from). */
+export const codegenOn = (): boolean => generate;
 
 /**
  * The function as generated JS: one `new Function` per C function, its ops the cases of a
