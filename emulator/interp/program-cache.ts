@@ -1,7 +1,7 @@
 /**
  * Compiled programs by everything compiling reads: the parse input (the configured text with the
  * bodies GUP-fast cannot reach blanked), the arch model, what the configuration is made from, the
- * roots, and the slow-path functions the file defines. An edit outside the file's GUP-fast code
+ * roots, the slow-path functions the file defines, and whether functions compile to generated JS. An edit outside the file's GUP-fast code
  * leaves all of that alike (pruning blanks a body, it keeps its lines), so a keystroke there does
  * not parse and compile the file again, and the replays of its code can be kept with the program
  * (they depend on it, not on the text around it). The last few per arch model.
