@@ -69,11 +69,9 @@ const FAST_ONLY = ['get_user_pages_fast_only', '__get_user_pages_fast'];
 
 /** The file as a version model for one arch. Throws Unsupported when the file cannot be compiled at all. */
 export function sourceVersion(text: string, parse: ParseC, arch: ArchModel, model: VersionModel, opts: SourceOptions = {}): SourceVersion {
-  const { config, pre } = configure(text, arch, opts);
-  const input = parseInput(pre, opts);
-  const key = programKey(input, pre, opts);
-  const program = keptProgram(arch, key) ?? keepProgram(arch, key, compiled(parse(input), arch, config, opts));
-  return build(program, config, pre, arch, model, opts, text);
+  const c = toCompile(text, arch, opts);
+  const program = keptProgram(arch, c.key) ?? keepProgram(arch, c.key, compiled(parse(c.input), arch, c, opts));
+  return build(program, c.config, c.pre, arch, model, opts, text);
 }
 
 /** What the C parser is given for a configured file: the bodies GUP-fast cannot reach blanked (prune.ts). */
@@ -86,11 +84,27 @@ export const roots = (opts: Pick<SourceOptions, 'entry'> = {}) => [...(opts.entr
 
 /** The same, with a parser that answers later (the parse worker). */
 export async function sourceVersionAsync(text: string, parse: (text: string) => Promise<ReturnType<ParseC>>, arch: ArchModel, model: VersionModel, opts: SourceOptions = {}): Promise<SourceVersion> {
+  const c = toCompile(text, arch, opts);
+  const program = keptProgram(arch, c.key) ?? keepProgram(arch, c.key, compiled(await parse(c.input), arch, c, opts));
+  return build(program, c.config, c.pre, arch, model, opts, text);
+}
+
+/** A file configured for an arch: what its program is compiled from, and the key it is kept by (program-cache.ts). */
+interface ToCompile {
+  config: InterpConfig;
+  pre: Preprocessed;
+  /** the parse input */
+  input: string;
+  /** the slow path the file defines (pruned before parsing, so the compiler never saw it) */
+  slowPath: string[];
+  key: string;
+}
+
+function toCompile(text: string, arch: ArchModel, opts: SourceOptions): ToCompile {
   const { config, pre } = configure(text, arch, opts);
   const input = parseInput(pre, opts);
-  const key = programKey(input, pre, opts);
-  const program = keptProgram(arch, key) ?? keepProgram(arch, key, compiled(await parse(input), arch, config, opts));
-  return build(program, config, pre, arch, model, opts, text);
+  const slowPath = definedFunctions(pre.text).filter((n) => SLOW_PATH.has(n));
+  return { config, pre, input, slowPath, key: programKey(input, slowPath, opts) };
 }
 
 /**
@@ -99,20 +113,18 @@ export async function sourceVersionAsync(text: string, parse: (text: string) => 
  * parse input without the blanks that end its lines and the text (a program knows its code by
  * line; a pruned body is blanks).
  */
-function programKey(input: string, pre: Preprocessed, opts: SourceOptions): string {
-  return JSON.stringify([opts.config ?? {}, opts.stubs ?? {}, opts.headerMacros ?? {}, roots(opts), slowPathOf(pre), codegenOn()]) + '\n' + input.replace(/[ \t\r\f\v]+$/gm, '').trimEnd();
+function programKey(input: string, slowPath: string[], opts: SourceOptions): string {
+  return JSON.stringify([opts.config ?? {}, opts.stubs ?? {}, opts.headerMacros ?? {}, roots(opts), slowPath, codegenOn()]) + '\n' + input.replace(/[ \t\r\f\v]+$/gm, '').trimEnd();
 }
 
-/** the slow path the file defines (pruned before parsing, so the compiler never saw it) */
-const slowPathOf = (pre: Preprocessed) => definedFunctions(pre.text).filter((n) => SLOW_PATH.has(n));
-
-function compiled(tree: ReturnType<ParseC>, arch: ArchModel, config: InterpConfig, opts: SourceOptions): Program {
+function compiled(tree: ReturnType<ParseC>, arch: ArchModel, c: ToCompile, opts: SourceOptions): Program {
   let program: Program;
   try {
-    program = compileProgram(tree.rootNode, arch, config, roots(opts));
+    program = compileProgram(tree.rootNode, arch, c.config, roots(opts));
   } finally {
     tree.delete();
   }
+  program.slowPath = c.slowPath;
   return program;
 }
 
@@ -128,8 +140,6 @@ function configure(text: string, arch: ArchModel, opts: SourceOptions): { config
 
 function build(program: Program, config: InterpConfig, pre: Preprocessed, arch: ArchModel, model: VersionModel, opts: SourceOptions, text: string): SourceVersion {
   const names = program.defined;
-  // part of the program's key: a program kept for this key has it already
-  program.slowPath = slowPathOf(pre);
   // the era (THP protocol, tail pins) is the file's own, from its markers; the model's only where it has none
   const placement = placeRelease(codeNames(text), text, opts.treeRelease);
   const tails = placement?.tails ?? model.thpTails;

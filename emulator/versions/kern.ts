@@ -421,7 +421,7 @@ export function step(k: Kern, fn: string, anchor: string, event: StepEvent, extr
 }
 
 /** A step as the explorer hashes it, no Step made: its statement (`own`: a file's own, in its release's words already) and note as the release spells them, and its values. */
-export function hashInto(sink: HashSink, k: Kern, anchor: string, extra: Partial<Step> | undefined, own: boolean): void {
+function hashInto(sink: HashSink, k: Kern, anchor: string, extra: Partial<Step> | undefined, own: boolean): void {
   const speak = k.speak;
   const note = extra?.note;
   sink.add(speak && !own ? speak(anchor) : anchor, speak && note ? speak(note) : note, extra?.lo, extra?.hi, extra?.pfn, extra?.nr, extra?.ref, extra?.addr, extra?.until);

@@ -312,7 +312,7 @@ const ranByProgram = new WeakMap<SourceVersion['program'], Map<string, Map<strin
 function ranWith(v: SourceVersion, arch: ArchId): Map<string, Ran> {
   let byRules = ranByProgram.get(v.program);
   if (!byRules) ranByProgram.set(v.program, (byRules = new Map()));
-  const rules = JSON.stringify([arch, v.id, v.model.id, v.since, v.year, v.pins, v.era, v.thpTails, v.noThp, v.hugeLeaves, v.placement, v.defaults]);
+  const rules = JSON.stringify([arch, v.id, v.since, v.year, v.pins, v.era, v.thpTails, v.noThp, v.hugeLeaves, v.placement, v.defaults]);
   let ran = byRules.get(rules);
   if (!ran) byRules.set(rules, (ran = new Map()));
   return ran;
