@@ -200,21 +200,28 @@ export function makeWorld(sc: WorldSpec, run: RaceRun, lean = false, bounded?: B
 
 /**
  * A world on machine m: each thread a new one at its start, or (`kept`) a copy of one a state
- * kept, the GUP caller's with the calls it had returned (`returned`).
+ * kept, the GUP caller's with the calls it had returned (`returned`). A world that takes `kept`
+ * over (`adopt`: m is its machine) runs the kept threads themselves, in their own contexts.
  */
-function worldOn(sc: WorldSpec, p: Prepared, m: Machine, lean: boolean, bounded?: BoundedTrace, kept?: Frozen): World {
+function worldOn(sc: WorldSpec, p: Prepared, m: Machine, lean: boolean, bounded?: BoundedTrace, kept?: Frozen, adopt = false): World {
   const { version, call, opts } = p;
-  const returned: Returned[] = kept?.returned ? kept.returned.slice() : [];
+  const returned: Returned[] = kept?.returned ? (adopt ? kept.returned : kept.returned.slice()) : [];
   const sink = (): StepSink => (lean ? new HashSink() : []);
-  const gk = new KernCtx(m, version.era, 0, 'gup', opts, true, true, sink(), version.since);
+  const context = (i: number, actor: string): KernCtx => {
+    const k = adopt ? kept!.ks[i] : undefined;
+    if (!k) return new KernCtx(m, version.era, i, actor, opts, true, true, sink(), version.since);
+    k.sink = sink();
+    return k;
+  };
+  const thread = (i: number, k: KernCtx) => (adopt ? kept!.threads[i] : kept?.threads[i]?.copy(k, returned));
+  const gk = context(0, 'gup');
   const repeat = sc.call.repeat ?? 1;
-  const caller = kept?.threads[0]?.copy(gk, returned) ?? (isSource(version) ? new SourceCaller(gk, version, call, repeat, returned) : new Fiber(gk, gupCaller(gk, version, call, repeat, returned)));
+  const caller = thread(0, gk) ?? (isSource(version) ? new SourceCaller(gk, version, call, repeat, returned) : new Fiber(gk, gupCaller(gk, version, call, repeat, returned)));
   const actors: ActorRun[] = [actorRun('gup', gk, caller, lean)];
   for (let i = 0; i < sc.actors.length; i++) {
     const spec = sc.actors[i];
-    const k = new KernCtx(m, version.era, i + 1, spec.kind, opts, true, true, sink(), version.since);
-    const thread = kept?.threads[i + 1]?.copy(k, returned) ?? ACTORS[spec.kind](k, spec, version);
-    actors.push(actorRun(spec.kind, k, thread, lean));
+    const k = context(i + 1, spec.kind);
+    actors.push(actorRun(spec.kind, k, thread(i + 1, k) ?? ACTORS[spec.kind](k, spec, version), lean));
   }
   if (bounded && !lean) {
     // each step goes straight into the bounded trace: the actor keeps only its last (what it waits for)
@@ -378,12 +385,13 @@ export function takeTurn(w: World, prev: Turn | null, i: number, at?: Machine): 
 
 /**
  * What a state keeps to be had again: its machine, a copy of each thread that can be copied
- * (undefined: replayed), what the GUP caller's calls returned when it was copied, each actor's
- * history hash, done and waiting.
+ * (undefined: replayed) and the context it waits in, what the GUP caller's calls returned when
+ * it was copied, each actor's history hash, done and waiting.
  */
 export interface Frozen {
   m: Machine;
   threads: (Copyable | undefined)[];
+  ks: (KernCtx | undefined)[];
   returned: Returned[] | undefined;
   hs: number[];
   done: boolean[];
@@ -394,10 +402,12 @@ export function freeze(w: World): Frozen {
   const m = w.m.clone();
   const returned = w.returned.slice();
   // each copy waits in a context of its own (the live one goes on); a waiting GUP caller waits inside the slow path (a generator): it is replayed
-  const threads = w.actors.map((a) => (copyable(a.gen) && (a.gen instanceof Script || !a.until) ? a.gen.copy(a.k.parked(m), returned) : undefined));
+  const ks = w.actors.map((a) => (copyable(a.gen) && (a.gen instanceof Script || !a.until) ? (a.k as KernCtx).parked(m) : undefined));
+  const threads = w.actors.map((a, i) => (ks[i] ? (a.gen as Copyable).copy(ks[i]!, returned) : undefined));
   return {
     m,
     threads,
+    ks,
     returned: threads[0] ? returned : undefined,
     hs: w.actors.map((a) => a.h),
     done: w.actors.map((a) => a.done),
@@ -408,14 +418,15 @@ export function freeze(w: World): Frozen {
 /**
  * The world of a state the explorer reached (`turn` its schedule, `f` what it kept), as a
  * replay of its schedule would make it, without the trace. The machine and the scripts are
- * copies; a replayed thread runs again quietly, each run of its turns on a copy of the machine
- * that run started from (its writes there go nowhere: the machine copied has them), then goes on
- * on the world's. The prefix is known to be free of violations. A lean world goes on hashing its
- * steps in its sinks (the explorer's own); otherwise it records them from here on.
+ * copies, or (`adopt`: the state's last child) what was kept itself, which nothing uses after;
+ * a replayed thread runs again quietly, each run of its turns on a copy of the machine that run
+ * started from (its writes there go nowhere: the machine copied has them), then goes on on the
+ * world's. The prefix is known to be free of violations. A lean world goes on hashing its steps
+ * in its sinks (the explorer's own); otherwise it records them from here on.
  */
-export function rebuild(sc: WorldSpec, run: RaceRun, turn: Turn | null, f: Frozen, lean = false): World {
-  const m = f.m.clone();
-  const w = worldOn(sc, prepare(sc, run), m, true, undefined, f);
+export function rebuild(sc: WorldSpec, run: RaceRun, turn: Turn | null, f: Frozen, lean = false, adopt = false): World {
+  const m = adopt ? f.m : f.m.clone();
+  const w = worldOn(sc, prepare(sc, run), m, true, undefined, f, adopt);
   const again = (j: number) => f.threads[j] === undefined;
   const turns: Turn[] = new Array(turn ? turn.len : 0);
   for (let t = turn; t; t = t.prev) turns[t.len - 1] = t;
@@ -512,16 +523,23 @@ export function explore(sc: RaceScenario, run: RaceRun, opts: ExploreOptions = {
       }
       // kept now, not when the state was queued: a queued state holds one world, not two (the queue is what a collection copies)
       const kept = en.length > 1 ? freeze(live) : undefined;
-      for (const i of en) {
+      // the turns that start from the kept machine itself (Turn.before)
+      const lent: Turn[] = [];
+      for (let n = 0; n < en.length; n++) {
+        const i = en[n];
         if (states >= bounds.maxStates) {
           cut = 'states';
           break;
         }
-        // the first child takes the parent's world over; the others rebuild it
-        const w = live ?? rebuild(sc, run, item.turn, kept!, true);
+        // the first child takes the parent's world over; the last takes what was kept over (a turn that
+        // starts from the kept machine gets a copy of it first); the others rebuild from a copy
+        const adopt = n > 0 && n === en.length - 1;
+        if (adopt) for (const t of lent) t.before = kept!.m.clone();
+        const w = live ?? rebuild(sc, run, item.turn, kept!, true, adopt);
         live = undefined;
         // the state's kept machine is the one this turn starts from
-        let turn = takeTurn(w, item.turn, i, kept?.m);
+        let turn = takeTurn(w, item.turn, i, adopt ? undefined : kept?.m);
+        if (kept && turn.before === kept.m) lent.push(turn);
         states++;
         let v = stepActor(w, i);
         // a chain where only one actor can move is followed in place: no choice, nothing to replay

@@ -319,9 +319,9 @@ export class KernCtx implements Kern {
   }
   readonly speak?: (s: string) => string;
 
-  /** A context like this one on machine m, recording nowhere: where a kept copy of a thread waits until a world takes it over. */
+  /** A context like this one on machine m, its sink empty: where a kept copy of a thread waits until a world copies it or takes it over (and gives it a sink). */
   parked(m: Machine): KernCtx {
-    return new KernCtx(m, this.era, this.cpu, this.actor, this.opts, false, this.i, [], this.release);
+    return new KernCtx(m, this.era, this.cpu, this.actor, this.opts, this.record, this.i, [], this.release);
   }
 
   get y(): boolean {
