@@ -24,7 +24,7 @@ import { Fiber, guardedGup, KernCtx, releasePages, type G, type GupCall, type Ke
 import type { StepSink } from '../trace/buffer';
 import { HashSink, hashStep, hashStr, mix } from '../trace/hash';
 import { DigestSet } from './digests';
-import { checkBalance, checkCowReuse, checkForkPin, checkPinnedStays, checkReturned, faultViolation, returnOf, type InvariantId, type Returned, type Violation } from './invariants';
+import { checkBalance, checkBalanceOnce, checkCowReuse, checkForkPin, checkPinnedStays, checkReturned, faultViolation, returnOf, type InvariantId, type Returned, type Violation } from './invariants';
 import { Script } from '../actors/script';
 import { SourceCaller } from '../interp/caller';
 import { isSource } from '../interp/source-version';
@@ -165,6 +165,8 @@ function prepare(sc: WorldSpec, run: RaceRun): Prepared {
   // the same run whoever spells it: a caller that makes its run object afresh each time (the fronts do) still finds its template
   const at = prepared.findIndex((x) => x.sc === sc && sameRun(x.run, run));
   let p = at >= 0 ? prepared[at].p : undefined;
+  // the run as last spelled: every rebuild of an exploration finds it by identity (sameRun's first test)
+  if (at >= 0) prepared[at].run = run;
   if (at > 0) prepared.unshift(...prepared.splice(at, 1));
   if (!p) {
     const arch = getArch(run.arch, { la57: sc.la57 });
@@ -288,8 +290,8 @@ export function stepActor(w: World, i: number): Violation | undefined {
   return faultViolation(w.m);
 }
 
-/** Every actor is done: check what was returned, then let the caller release and check the counts. */
-export function finalCheck(w: World): Violation | undefined {
+/** Every actor is done: check what was returned, then let the caller release and check the counts (`balanced`: each machine's count check kept, see checkBalanceOnce). */
+export function finalCheck(w: World, balanced?: Map<string, Violation | undefined>): Violation | undefined {
   let prev: Returned | undefined;
   for (const r of w.returned) if (r.stopped) return r.stopped;
   for (const r of w.returned) {
@@ -302,7 +304,7 @@ export function finalCheck(w: World): Violation | undefined {
   }
   const gk = w.actors[0].k;
   for (const r of w.returned) releasePages(gk, w.version, r.runs, r.call);
-  return faultViolation(w.m) ?? checkBalance(w.m);
+  return faultViolation(w.m) ?? (balanced ? checkBalanceOnce(w.m, balanced) : checkBalance(w.m));
 }
 
 function sameReturn(a: Returned, b: Returned): boolean {
@@ -491,6 +493,7 @@ export function explore(sc: RaceScenario, run: RaceRun, opts: ExploreOptions = {
   const names = sc.actors.reduce((n, a) => [...n, a.kind], ['gup']);
   const seen = new DigestSet();
   const ends = new DigestSet();
+  const balanced = new Map<string, Violation | undefined>();
   const root = makeWorld(sc, run, true);
   // breadth-first: work items by schedule length, shortest first
   const buckets = new Map<number, Item[]>([[0, [{ turn: null, w: root }]]]);
@@ -555,7 +558,7 @@ export function explore(sc: RaceScenario, run: RaceRun, opts: ExploreOptions = {
           interleavings++;
           // an end state met before (the same machine, histories and returns) was checked then
           if (!ends.add(hashWorld(w))) continue;
-          const fv = finalCheck(w);
+          const fv = finalCheck(w, balanced);
           if (fv) return found(turn, fv, w);
           continue;
         }

@@ -277,6 +277,23 @@ export function checkBalance(m: Machine): Violation | undefined {
   }
 }
 
+/**
+ * checkBalance once for each machine it is asked about: an exploration's thousands of end states
+ * come down to a handful of machines once the caller has released its pages. Known by their
+ * digests (as the explorer knows its states) and the holds; a machine whose digests are not kept
+ * is checked every time.
+ */
+export function checkBalanceOnce(m: Machine, seen: Map<string, Violation | undefined>): Violation | undefined {
+  const mem = m.mem;
+  if (!mem.digestsKept) return checkBalance(m);
+  let key = `${mem.mapDigest}:${mem.tablesDigest}:${mem.frames}`;
+  for (const [pfn, n] of m.holds) key += `:${pfn}=${n}`;
+  if (seen.has(key)) return seen.get(key);
+  const v = checkBalance(m);
+  seen.set(key, v);
+  return v;
+}
+
 function balance(m: Machine, maps: Int32Array): Violation | undefined {
   const mem = m.mem;
   for (const i of touched) {

@@ -235,6 +235,11 @@ export class PhysMem {
     }
   }
 
+  /** Both digests are current (kept, and not paused): the memmap and the tables can be known by them. */
+  get digestsKept(): boolean {
+    return this.digesting && !this.paused;
+  }
+
   /** Keep mapDigest from now on (this memory and its copies). */
   enableDigest(): void {
     if (this.digesting) return;

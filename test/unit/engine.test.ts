@@ -94,6 +94,12 @@ describe('a state rebuilt from what the explorer kept of it (its machine and scr
           // and keeps its digests from there on
           expect(rebuilt.m.mem.mapDigest, `seed ${seed}, continued`).toBe(rebuilt.m.mem.digestFromScratch());
           expect(rebuilt.m.mem.tablesDigest, `seed ${seed}, continued`).toBe(rebuilt.m.mem.tablesDigestFromScratch());
+          // the state's last child takes what was kept over (after the copies above were made of it): the same state
+          const adopted = rebuild(sc, run, turn, kept, false, true);
+          expect(adopted.m, `seed ${seed}`).toBe(kept.m);
+          const again = replaySchedule(sc, run, prefix).w;
+          expect(hashWorld(adopted), `seed ${seed}, adopted`).toBe(hashWorld(again));
+          expect(continueWith(adopted, rest), `seed ${seed}, adopted`).toEqual(continueWith(again, rest));
         }
       });
     }
@@ -128,6 +134,9 @@ describe("a state of a file's own code rebuilt from what was kept (the caller co
         expect(rebuilt.actors.map((a) => a.done)).toEqual(replayed.w.actors.map((a) => a.done));
         const rest = full.slice(prefix.length).concat([0, 1, 0, 1, 0, 0, 1, 1, 0, 0, 0, 0]);
         expect(continueWith(rebuilt, rest), `seed ${seed}`).toEqual(continueWith(replayed.w, rest));
+        // the last child's world: what was kept, taken over
+        const adopted = rebuild(sc, run, turn, kept, true, true);
+        expect(hashWorld(adopted), `seed ${seed}, adopted`).toBe(hashWorld(direct));
       }
       // the caller was copied, not replayed, in most states (a load in halves on PAE is data too)
       expect(copied).toBeGreaterThan(6);

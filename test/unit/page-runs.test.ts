@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkBalance } from '../../emulator/explore/invariants';
+import { checkBalance, checkBalanceOnce } from '../../emulator/explore/invariants';
 import { getArch } from '../../emulator/arch';
 import { buildMachine } from '../../emulator/machine/builder';
 import type { Machine } from '../../emulator/machine/machine';
@@ -186,3 +186,34 @@ function firstCompoundHead(m: ReturnType<typeof replay>['machine']): number {
   for (let i = 0; i < m.mem.frames; i++) if (m.mem.at(F.order, i) === 18 && m.mem.at(F.flags, i) & PG.head) return m.mem.basePfn + i;
   throw new Error('no 1 GiB page');
 }
+
+describe('the count check of an end state, once for each machine (checkBalanceOnce)', () => {
+  it('the same contents share one verdict; a count off, or a hold more, is a machine of its own; one whose digests are not kept is checked every time', () => {
+    const rp = replay({ arch: 'x86-64', version: 'foll-pin-2020', scenario: 'pages-4k-16' });
+    releaseAll(rp);
+    const m = rp.machine;
+    m.mem.enableDigest();
+    const seen = new Map<string, ReturnType<typeof checkBalance>>();
+    expect(checkBalanceOnce(m, seen)).toBeUndefined();
+    const copy = m.clone();
+    expect(checkBalanceOnce(copy, seen)).toBeUndefined();
+    expect(seen.size).toBe(1);
+    // a mapped page with one reference more than its mapping: imbalanced
+    const pfn = rp.result.pages[3];
+    const i = copy.mem.idx(pfn);
+    const rc = copy.mem.at(F.refcount, i);
+    copy.mem.put(F.refcount, i, rc + 1);
+    expect(checkBalanceOnce(copy, seen)?.message).toMatch(new RegExp(`page 0x${pfn.toString(16)} has refcount ${rc + 1} after`));
+    expect(seen.size).toBe(2);
+    // that reference held by someone else: balanced again, a third machine
+    copy.hold(pfn);
+    expect(checkBalanceOnce(copy, seen)).toBeUndefined();
+    expect(seen.size).toBe(3);
+    // a scratch copy whose digests are paused says nothing of its contents: checked, not looked up
+    const scratch = m.clone();
+    scratch.mem.pauseDigests();
+    scratch.mem.put(F.refcount, i, rc + 1);
+    expect(checkBalanceOnce(scratch, seen)?.message).toMatch(/has refcount/);
+    expect(seen.size).toBe(3);
+  });
+});
