@@ -427,8 +427,13 @@ export class PhysMem {
    * frame is part of a compound page or its count would go below zero (the caller goes a page at a time).
    */
   unmapSmallPages(i: number, n: number): boolean {
-    for (let k = i; k < i + n; k++) {
-      if (this.at(F.order, k) !== 0 || this.at(F.flags, k) & (PG.head | PG.tail | PG.free) || this.at(F.refcount, k) <= 0) return false;
+    // a whole chunk by what is known of it (chunkSmall), the frames of a part one by one
+    const small = (k: number): number => ((k & MAP_MASK) === 0 && k + MAP_MASK < i + n ? this.chunkFact(k >> MAP_SHIFT, 'small', chunkSmall) : -1);
+    for (let k = i; k < i + n; ) {
+      const s = small(k);
+      if (s > 0) k += MAP_MASK + 1;
+      else if (s === 0 || this.at(F.order, k) !== 0 || this.at(F.flags, k) & (PG.head | PG.tail | PG.free) || this.at(F.refcount, k) <= 0) return false;
+      else k++;
     }
     // the pages whose last reference goes, freed in order: each run of them one cell, the last freed out first
     for (let k = i; k < i + n; ) {
@@ -437,7 +442,11 @@ export class PhysMem {
         continue;
       }
       let e = k + 1;
-      while (e < i + n && this.at(F.refcount, e) === 1) e++;
+      while (e < i + n) {
+        if (small(e) === 2) e += MAP_MASK + 1;
+        else if (this.at(F.refcount, e) === 1) e++;
+        else break;
+      }
       this.freeTop = { lo: k, hi: e, down: true, next: this.freeTop };
       k = e;
     }
@@ -639,6 +648,15 @@ export class PhysMem {
       const c = w >> CHUNK_SHIFT;
       const stop = Math.min(word0 + count, (c + 1) << CHUNK_SHIFT);
       let chunk = t[c];
+      if (!src && stop - w === CHUNK_MASK + 1 && !(own & (1 << c))) {
+        // a whole shared chunk cleared (a collapse clears 512 entries, a split unmaps them, in every copy that gets there): what it moves once, by chunk and place
+        const d = this.cleared(chunk, i, c);
+        for (let j = 0; j <= CHUNK_MASK; j++, w++) was[w - word0] = chunk[j];
+        used -= d.used!;
+        if (hashing) digest ^= d.delta;
+        t[c] = ZERO_CHUNK;
+        continue;
+      }
       if (!src && stop - w === CHUNK_MASK + 1) {
         // a whole chunk cleared (a split or a collapse clears 512 entries): it becomes the shared zero chunk, nothing copied
         for (let j = 0; j <= CHUNK_MASK; j++, w++) {
@@ -677,6 +695,29 @@ export class PhysMem {
     this.ownOwn().set(i, own);
     this.tablesDigest = digest;
     this.put(F.used, i, used);
+  }
+
+  /**
+   * What clearing shared table chunk c of frame i moves: the entries in use and the tables digest.
+   * A shared chunk never changes, so this is kept with the chunk (in the memo its copies share).
+   */
+  private cleared(chunk: number[], i: number, c: number): { delta: number; used?: number } {
+    const at = `t${i}/${c}`;
+    let memo = this.ops.get(chunk);
+    const hit = memo?.get(at);
+    if (hit) return hit;
+    let delta = 0;
+    let used = 0;
+    for (let j = 0; j <= CHUNK_MASK; j++) {
+      const o = chunk[j] >>> 0;
+      if (o === 0) continue;
+      used++;
+      delta ^= wordHash(i, (c << CHUNK_SHIFT) + j, o);
+    }
+    if (!memo) this.ops.set(chunk, (memo = new Map()));
+    const made = { out: ZERO_CHUNK, delta, used };
+    memo.set(at, made);
+    return made;
   }
 
   setFlag(pfn: number, f: PageFlag, on = true): void {
@@ -748,6 +789,17 @@ function rest(cell: FreeCell): FreeCell | null {
 /** What chunkFact found of chunks that no longer change, by the chunk (gone with it). */
 const CHUNK_FACTS = new WeakMap<number[], Map<string, number>>();
 
+/** 2 where every frame of the chunk is a page of its own (order 0, no compound flags, not free) with one reference, 1 where each has at least one, else 0. */
+function chunkSmall(chunk: number[]): number {
+  let ones = 2;
+  for (let j = 0; j <= MAP_MASK; j++) {
+    const ref = chunk[(F.refcount << MAP_SHIFT) | j];
+    if (chunk[(F.order << MAP_SHIFT) | j] !== 0 || chunk[(F.flags << MAP_SHIFT) | j] & (PG.head | PG.tail | PG.free) || ref <= 0) return 0;
+    if (ref !== 1) ones = 1;
+  }
+  return ones;
+}
+
 /** Every flag a frame of the chunk has. */
 function chunkFlags(chunk: number[]): number {
   let out = 0;
@@ -766,7 +818,7 @@ function chunkQuiet(chunk: number[]): number {
 }
 
 /** What chunkOp made of shared memmap chunks, by the chunk and the op's place and key: the chunk that results and what it moves the digest by. */
-type ChunkOps = WeakMap<number[], Map<string, { out: number[]; delta: number }>>;
+type ChunkOps = WeakMap<number[], Map<string, { out: number[]; delta: number; used?: number }>>;
 
 /** Frames j0..j0+cnt-1 of chunk c as ownTails makes them: refcount its pins plus one, mapcount one. */
 function tailFrames(chunk: number[], c: number, j0: number, cnt: number, pins: Field | null): number {
