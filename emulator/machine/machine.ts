@@ -318,7 +318,8 @@ export class Machine {
    * `n` consecutive entries of one table, from `first`, take the (lo, hi) pairs in `entries`, or
    * are cleared when it is null: what n store()s would do, in one pass (a THP split or collapse
    * rewrites 512 entries in one step, and the explorer replays that step on every rebuild).
-   * Returns the words the entries held (lo, hi pairs), valid until the next storeRun.
+   * Returns the words the entries held (lo, hi pairs), valid until the next storeRun. `entries`
+   * must not change afterwards (PhysMem.setWords keeps what it wrote by its identity).
    */
   storeRun(first: Slot, n: number, entries: ArrayLike<number> | null): Uint32Array {
     const was = n <= 512 ? RUN_WAS : new Uint32Array(2 * n);

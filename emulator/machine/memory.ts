@@ -116,6 +116,8 @@ export class PhysMem {
    * lives for ever: a module-wide table would keep every result made from it)
    */
   private ops!: ChunkOps;
+  /** wholeChunk's results, shared the same way, by the source written (the chunk, for a clear) */
+  private writes!: WeakMap<object, Map<string, TableWrite>>;
   /**
    * Order-free digest of every nonzero memmap field, kept current by put() once enableDigest()
    * has been called: the explorer hashes a state in O(1) instead of reading every frame (a replay
@@ -151,6 +153,7 @@ export class PhysMem {
       this.mine = NONE_MINE;
       this.mapShared = from.mapShared = true;
       this.ops = from.ops;
+      this.writes = from.writes;
       this.mapDigest = from.mapDigest;
       this.digesting = from.digesting;
       this.paused = from.paused;
@@ -168,6 +171,7 @@ export class PhysMem {
     this.mine = NONE_MINE;
     this.mapShared = false;
     this.ops = new WeakMap();
+    this.writes = new WeakMap();
     this.tables = [];
     this.own = NONE_OWNED;
     this.freeTop = null;
@@ -633,7 +637,8 @@ export class PhysMem {
   /**
    * Write `count` consecutive words of a table page from `src` (zeros when null), as `count`
    * setWord()s would, in one pass: one ownership check per chunk. What the words held goes into
-   * `was` (the machine's ghost keeps the values written over).
+   * `was` (the machine's ghost keeps the values written over). `src` must not change afterwards:
+   * what writing it over a shared chunk gives is kept by its identity (wholeChunk).
    */
   setWords(pfn: number, word0: number, count: number, src: ArrayLike<number> | null, was: Uint32Array): void {
     const i = this.idx(pfn);
@@ -648,13 +653,13 @@ export class PhysMem {
       const c = w >> CHUNK_SHIFT;
       const stop = Math.min(word0 + count, (c + 1) << CHUNK_SHIFT);
       let chunk = t[c];
-      if (!src && stop - w === CHUNK_MASK + 1 && !(own & (1 << c))) {
-        // a whole shared chunk cleared (a collapse clears 512 entries, a split unmaps them, in every copy that gets there): what it moves once, by chunk and place
-        const d = this.cleared(chunk, i, c);
+      if (stop - w === CHUNK_MASK + 1 && !(own & (1 << c))) {
+        // a whole shared chunk written (a collapse clears 512 entries, a split maps them again, in every copy that gets there)
+        const d = this.wholeChunk(chunk, i, c, src, w - word0);
         for (let j = 0; j <= CHUNK_MASK; j++, w++) was[w - word0] = chunk[j];
-        used -= d.used!;
+        used += d.used;
         if (hashing) digest ^= d.delta;
-        t[c] = ZERO_CHUNK;
+        t[c] = d.out;
         continue;
       }
       if (!src && stop - w === CHUNK_MASK + 1) {
@@ -698,24 +703,33 @@ export class PhysMem {
   }
 
   /**
-   * What clearing shared table chunk c of frame i moves: the entries in use and the tables digest.
-   * A shared chunk never changes, so this is kept with the chunk (in the memo its copies share).
+   * Shared table chunk c of frame i written whole, from src at `off` (zeros when null): the chunk
+   * it becomes (shared too: a later write copies it), and what that moves the words in use and the
+   * tables digest by. A shared chunk never changes, and neither does a source a script keeps (the
+   * ptes a split maps again): worked out once, by chunk, place and source, in a memo the copies share.
    */
-  private cleared(chunk: number[], i: number, c: number): { delta: number; used?: number } {
-    const at = `t${i}/${c}`;
-    let memo = this.ops.get(chunk);
+  private wholeChunk(chunk: number[], i: number, c: number, src: ArrayLike<number> | null, off: number): TableWrite {
+    const at = `${i}/${c}/${off}`;
+    let memo = this.writes.get(src ?? chunk);
     const hit = memo?.get(at);
-    if (hit) return hit;
+    if (hit && hit.before === chunk) return hit;
+    const out = src ? chunk.slice() : ZERO_CHUNK;
     let delta = 0;
     let used = 0;
+    let changed = false;
     for (let j = 0; j <= CHUNK_MASK; j++) {
       const o = chunk[j] >>> 0;
-      if (o === 0) continue;
-      used++;
-      delta ^= wordHash(i, (c << CHUNK_SHIFT) + j, o);
+      const v = src ? src[off + j] >>> 0 : 0;
+      if (o === v) continue;
+      changed = true;
+      if (o === 0) used++;
+      else if (v === 0) used--;
+      const w = (c << CHUNK_SHIFT) + j;
+      delta ^= (o !== 0 ? wordHash(i, w, o) : 0) ^ (v !== 0 ? wordHash(i, w, v) : 0);
+      if (src) out[j] = v | 0;
     }
-    if (!memo) this.ops.set(chunk, (memo = new Map()));
-    const made = { out: ZERO_CHUNK, delta, used };
+    const made = { before: chunk, out: changed ? out : chunk, delta, used };
+    if (!memo) this.writes.set(src ?? chunk, (memo = new Map()));
     memo.set(at, made);
     return made;
   }
@@ -818,7 +832,15 @@ function chunkQuiet(chunk: number[]): number {
 }
 
 /** What chunkOp made of shared memmap chunks, by the chunk and the op's place and key: the chunk that results and what it moves the digest by. */
-type ChunkOps = WeakMap<number[], Map<string, { out: number[]; delta: number; used?: number }>>;
+type ChunkOps = WeakMap<number[], Map<string, { out: number[]; delta: number }>>;
+
+/** A whole shared table chunk written (PhysMem.wholeChunk): from what, to what, and what that moved. */
+interface TableWrite {
+  before: number[];
+  out: number[];
+  delta: number;
+  used: number;
+}
 
 /** Frames j0..j0+cnt-1 of chunk c as ownTails makes them: refcount its pins plus one, mapcount one. */
 function tailFrames(chunk: number[], c: number, j0: number, cnt: number, pins: Field | null): number {

@@ -493,6 +493,31 @@ describe('a run of stores that clears whole chunks of a table', () => {
       expect(built.load({ ...first, idx: 3 })).toMatchObject({ lo: before[3].lo, hi: before[3].hi });
     }
   });
+
+  it('and written back from the words it kept (a split mapping its ptes again), in copy after copy: what one store at a time leaves, and a later write to one copy is its own', () => {
+    const built = buildMachine(getArch('x86-64'), 'modern', { mappings: [{ kind: '4k', offset: 0, count: 100 }] });
+    built.enableGhost();
+    built.mem.enableDigest();
+    const first = ptep(built, 0);
+    const cleared = built.clone();
+    const saved = cleared.storeRun(first, 96, null).slice(0, 192);
+    // the same source written back onto copies of the cleared table, and once over one page changed first
+    const copies = [cleared.clone(), cleared.clone(), cleared.clone()];
+    copies[2].store({ ...first, idx: 70 }, { lo: 0x5000 | 0x67, hi: 0 });
+    for (const b of copies) {
+      const a = b.clone();
+      for (let t = 0; t < 96; t++) a.store({ ...first, idx: t }, { lo: saved[2 * t], hi: saved[2 * t + 1] });
+      b.storeRun(first, 96, saved);
+      expect(Array.from(b.mem.words(first.table))).toEqual(Array.from(a.mem.words(first.table)));
+      expect(Array.from(b.mem.words(first.table))).toEqual(Array.from(built.mem.words(first.table)));
+      expect(b.mem.tablesDigest).toBe(a.mem.tablesDigest);
+      expect(b.mem.tablesDigest).toBe(b.mem.tablesDigestFromScratch());
+      expect(b.mem.at(F.used, first.table - b.mem.basePfn)).toBe(a.mem.at(F.used, first.table - a.mem.basePfn));
+    }
+    copies[0].store({ ...first, idx: 5 }, { lo: 0, hi: 0 });
+    expect(copies[1].load({ ...first, idx: 5 }).lo).toBe(saved[10]);
+    expect(copies[0].mem.tablesDigest).toBe(copies[0].mem.tablesDigestFromScratch());
+  });
 });
 
 describe('the digest set', () => {
