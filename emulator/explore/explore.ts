@@ -403,9 +403,16 @@ export interface Frozen {
 export function freeze(w: World): Frozen {
   const m = w.m.clone();
   const returned = w.returned.slice();
-  // each copy waits in a context of its own (the live one goes on); a waiting GUP caller waits inside the slow path (a generator): it is replayed
-  const ks = w.actors.map((a) => (copyable(a.gen) && (a.gen instanceof Script || !a.until) ? (a.k as KernCtx).parked(m) : undefined));
-  const threads = w.actors.map((a, i) => (ks[i] ? (a.gen as Copyable).copy(ks[i]!, returned) : undefined));
+  // each copy waits in a context of its own (the live one goes on); a caller that cannot be copied (a kernel generator under it) is replayed
+  const ks: (KernCtx | undefined)[] = [];
+  const threads: (Copyable | undefined)[] = [];
+  for (const a of w.actors) {
+    const g = a.gen;
+    const k = copyable(g) ? (a.k as KernCtx).parked(m) : undefined;
+    const c = k && (g as Copyable).copy(k, returned);
+    ks.push(c ? k : undefined);
+    threads.push(c || undefined);
+  }
   return {
     m,
     threads,
@@ -460,9 +467,9 @@ export function rebuild(sc: WorldSpec, run: RaceRun, turn: Turn | null, f: Froze
       a.until = sink.until;
       sink.off = a.k.quiet = false;
     } else {
-      const s = a.gen;
+      const s = a.gen as Copyable;
       a.done = f.done[j];
-      if (f.waiting[j] && s instanceof Script) a.until = () => s.ready();
+      if (f.waiting[j]) a.until = () => s.ready();
     }
     if (!lean) a.k.sink = a.steps;
   });

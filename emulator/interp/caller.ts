@@ -3,9 +3,9 @@
  * way (its interpreter thread, pages[], the frame depth it began at). It does what the model's
  * caller does through three generators (the repeat loop, guardedGup, runGup) step for step, so
  * the explorer can copy it into another world instead of running the file's code again from
- * the start. A load in halves under it is data too (DataSub); while a kernel generator runs
- * under it (the slow path, a walk stopped past pages[]) it is not: copy() says so and the
- * explorer replays it.
+ * the start. A load in halves and the slow path under it are data too (DataSub); while a kernel
+ * generator runs under it (the end of a walk stopped past pages[]) it is not: copy() says so and
+ * the explorer replays it.
  * Layer: pure emulator.
  */
 import { returnOf, type Returned } from '../explore/invariants';
@@ -102,6 +102,11 @@ export class SourceCaller {
     this.calls++;
   }
 
+  /** Can it go on: what its last step waits for (the slow path waits for mmap_lock) has happened. */
+  ready(): boolean {
+    return this.data ? this.data.ready() : true;
+  }
+
   /**
    * This caller for another world's kernel context and returns list (k2's machine is a copy of
    * this one's), or undefined while a kernel generator runs under it.
@@ -117,7 +122,7 @@ export class SourceCaller {
       const t = this.run.t.copyFor(k2, dup);
       k2.interp = t;
       c.run = { ...this.run, t, pages: dup.value(this.run.pages) as SourceRun['pages'] };
-      c.data = this.data?.copy(t);
+      c.data = this.data?.copy(t, dup);
     }
     return c;
   }

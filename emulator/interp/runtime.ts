@@ -206,8 +206,13 @@ export abstract class DataSub implements Sub {
   /** Run to the next scheduling point; true once it has its value. */
   abstract step(): boolean;
 
-  /** This sub for a copy of its thread (its fields are values). */
-  copy(t: Thread): DataSub {
+  /** Can it go on: whatever its last step waits for has happened (a sub that waits says what for). */
+  ready(): boolean {
+    return true;
+  }
+
+  /** This sub for a copy of its thread (its fields are values; a sub that points into the thread's arrays redirects that through `dup`). */
+  copy(t: Thread, _dup: Dup): DataSub {
     const c = Object.assign(Object.create(Object.getPrototypeOf(this)) as DataSub, this);
     c.t = t;
     return c;

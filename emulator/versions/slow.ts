@@ -133,13 +133,32 @@ export interface SlowResult {
 }
 
 export function* slowGup(k: Kern, v: VersionModel, call: GupCall, start: number, nrPages: number): G<SlowResult> {
-  const other = (holder: string | null) => holder !== null && holder !== k.actor;
-  const blocked = () => other(k.m.mmapWriter) || other(k.m.ptlHolder) || splitting(k, start);
   // only another actor can release what we wait for, so this waits only when interleaved
-  while (k.i && blocked()) {
-    step(k, 'get_user_pages', 'mmap_read_lock', 'wait', { slow: true, note: 'waits for mmap_lock, the page-table lock or a THP split', until: () => !blocked() });
+  while (k.i && slowBlocked(k, start)) {
+    slowWait(k, start);
     yield;
   }
+  const { res, pause } = slowPass(k, v, call, start, nrPages);
+  if (pause) yield;
+  return res;
+}
+
+/** Another actor holds what the slow path must wait for: mmap_lock for write, the page-table lock, or a THP split of the range. */
+export function slowBlocked(k: Kern, start: number): boolean {
+  const other = (holder: string | null) => holder !== null && holder !== k.actor;
+  return other(k.m.mmapWriter) || other(k.m.ptlHolder) || splitting(k, start);
+}
+
+/** The slow path's wait, as a step that can go on once slowBlocked no longer holds. */
+export function slowWait(k: Kern, start: number): void {
+  step(k, 'get_user_pages', 'mmap_read_lock', 'wait', { slow: true, note: 'waits for mmap_lock, the page-table lock or a THP split', until: () => !slowBlocked(k, start) });
+}
+
+/**
+ * The slow path's work once nothing holds it off, in one step: what it hands back, and whether
+ * that step is a scheduling point (slowGup runs it as a generator, a file's code as data).
+ */
+export function slowPass(k: Kern, v: VersionModel, call: GupCall, start: number, nrPages: number): { res: SlowResult; pause: boolean } {
   const pages: number[] = [];
   const notes: string[] = [];
   let ret = 0;
@@ -263,15 +282,14 @@ export function* slowGup(k: Kern, v: VersionModel, call: GupCall, start: number,
     pages.push(pfn);
   }
   const nr = pages.length;
-  if (k.y) {
-    const pause = step(k, 'get_user_pages', 'get_user_pages', 'slowpath', {
+  const pause =
+    k.y &&
+    step(k, 'get_user_pages', 'get_user_pages', 'slowpath', {
       addr: start,
       end: start + nrPages * PAGE_SIZE,
       nr,
       slow: true,
       note: `slow path: ${nr} of ${nrPages} page(s) under mmap_lock${notes.length ? '; ' + notes.join('; ') : ''}`,
     });
-    if (pause) yield;
-  }
-  return { nr, pages, ret: nr > 0 ? nr : ret };
+  return { res: { nr, pages, ret: nr > 0 ? nr : ret }, pause };
 }

@@ -142,6 +142,41 @@ describe("a state of a file's own code rebuilt from what was kept (the caller co
       expect(copied).toBeGreaterThan(6);
     });
   }
+
+  it('a caller waiting in the slow path for mmap_lock (khugepaged holds it) is copied, waits in the copy for the same thing, and goes on as its replay does', async () => {
+    const sc = getRace('race-khugepaged-collapse');
+    const arch = sc.arches?.[0] ?? sc.before.arch;
+    const run = { arch, version: sourceVersion(text, await sourceParser(), getArch(arch), getVersion('folio-6x')) };
+    let waiting = 0;
+    for (let seed = 1; seed <= 80 && waiting < 4; seed++) {
+      const lean = makeWorld(sc, run, true);
+      const full = randomSchedule(seed, makeWorld(sc, run), 80);
+      // the first point of this schedule where the caller waits
+      let turn: Turn | null = null;
+      let at = -1;
+      for (let n = 0; n < full.length; n++) {
+        turn = takeTurn(lean, turn, full[n]);
+        if (stepActor(lean, full[n])) break;
+        if (!lean.actors[0].done && lean.actors[0].until && !enabled(lean).includes(0)) {
+          at = n + 1;
+          break;
+        }
+      }
+      if (at < 0) continue;
+      const kept = freeze(lean);
+      expect(kept.threads[0], `seed ${seed}: the waiting caller is copied`).toBeDefined();
+      waiting++;
+      const replayed = replaySchedule(sc, run, full.slice(0, at)).w;
+      const rebuilt = rebuild(sc, run, turn, kept);
+      expect(enabled(rebuilt)).toEqual(enabled(replayed));
+      const rest = full.slice(at).concat([1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
+      expect(continueWith(rebuilt, rest), `seed ${seed}`).toEqual(continueWith(replayed, rest));
+      // and the pages the slow path took went into the copy's pages[]: the same call returned
+      expect(replayed.returned.length, `seed ${seed}`).toBeGreaterThan(0);
+      expect(rebuilt.returned.map((r) => r.h)).toEqual(replayed.returned.map((r) => r.h));
+    }
+    expect(waiting).toBeGreaterThan(0);
+  });
 });
 
 function fourK(): Machine {

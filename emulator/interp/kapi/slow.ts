@@ -3,12 +3,12 @@
  * (get_user_pages with task and mm before 4.6, get_user_pages_unlocked, __gup_longterm_unlocked,
  * __gup_longterm_locked), the slow path is the emulator's one model of ordinary GUP under
  * mmap_lock: its start is the one address among the arguments, the page count follows it, and
- * it fills the pages[] it is given. It runs as a kernel generator (it may wait for mmap_lock).
+ * it fills the pages[] it is given. It runs as data under the thread (it may wait for mmap_lock),
+ * so the explorer copies a thread in the slow path as it copies one anywhere else.
  * Layer: pure emulator.
  */
-import { slowGup, type SlowResult } from '../../versions/slow';
-import type { Sub } from '../../versions/kern';
-import { ArrPtr, LocalRef, Unsupported, type Thread } from '../runtime';
+import { slowBlocked, slowPass, slowWait, type SlowResult } from '../../versions/slow';
+import { ArrPtr, DataSub, Dup, LocalRef, Unsupported, type Thread } from '../runtime';
 import { N } from './pgtable';
 import type { Builtin } from './types';
 
@@ -34,27 +34,76 @@ export const SLOW_PATH: ReadonlySet<string> = new Set([
   '__gup_longterm_unlocked', 'pin_user_pages', 'pin_user_pages_unlocked', 'pin_user_pages_remote', 'pin_user_pages_locked', 'faultin_page',
 ]);
 
-function* slowPath(t: Thread, a: unknown[], name: string): Generator<Sub | undefined, number, unknown> {
-  const i = a.findIndex((v) => (typeof v === 'number' || typeof v === 'bigint') && N(v) >= 0x100000);
-  const pages = a.find((v) => v instanceof ArrPtr) as ArrPtr | undefined;
-  if (i < 0 || i + 1 >= a.length) throw new Unsupported(`${name}(): cannot tell its start address among the arguments`, t.top.line);
-  const start = N(a[i]);
-  const nr = N(a[i + 1]);
-  // the rest of the caller's range at most: more would fault in (and write) past what it asked for
-  const room = pages ? pages.len - pages.off : t.ctx.call.nrPages;
-  if (!(nr >= 0 && nr <= room)) throw new Unsupported(`${name}() asked for ${nr} page(s), more than the ${room} left of the caller's nr_pages`, t.top.line);
-  t.slowRan = true;
-  t.fastNr = pages ? pages.off : 0;
-  const r = (yield slowGup(t.k, t.ctx.self, t.ctx.call, start, nr)) as SlowResult;
-  if (pages) for (let j = 0; j < r.pages.length; j++) pages.set(pages.off + j, r.pages[j]);
-  return r.ret;
+/** A call of the slow path as data: where it stands (its arguments read, waiting, its pass made) and what it has. */
+class SlowPath extends DataSub {
+  private pc = 0;
+  private start = 0;
+  private nr = 0;
+  private pages: ArrPtr | undefined;
+  private res: SlowResult | undefined;
+  constructor(
+    t: Thread,
+    private a: unknown[] | undefined,
+    private readonly name: string,
+  ) {
+    super(t);
+  }
+
+  step(): boolean {
+    const t = this.t;
+    if (this.pc === 0) {
+      const a = this.a!;
+      const { name } = this;
+      const i = a.findIndex((v) => (typeof v === 'number' || typeof v === 'bigint') && N(v) >= 0x100000);
+      const pages = a.find((v) => v instanceof ArrPtr) as ArrPtr | undefined;
+      if (i < 0 || i + 1 >= a.length) throw new Unsupported(`${name}(): cannot tell its start address among the arguments`, t.top.line);
+      const start = N(a[i]);
+      const nr = N(a[i + 1]);
+      // the rest of the caller's range at most: more would fault in (and write) past what it asked for
+      const room = pages ? pages.len - pages.off : t.ctx.call.nrPages;
+      if (!(nr >= 0 && nr <= room)) throw new Unsupported(`${name}() asked for ${nr} page(s), more than the ${room} left of the caller's nr_pages`, t.top.line);
+      t.slowRan = true;
+      t.fastNr = pages ? pages.off : 0;
+      this.start = start;
+      this.nr = nr;
+      this.pages = pages;
+      this.a = undefined;
+      this.pc = 1;
+    }
+    if (this.pc === 1) {
+      // only another actor can release what it waits for: it waits only when interleaved
+      if (t.k.i && slowBlocked(t.k, this.start)) {
+        slowWait(t.k, this.start);
+        return false;
+      }
+      const { res, pause } = slowPass(t.k, t.ctx.self, t.ctx.call, this.start, this.nr);
+      this.res = res;
+      this.pc = 2;
+      if (pause) return false;
+    }
+    const { pages, res } = this;
+    if (pages) for (let j = 0; j < res!.pages.length; j++) pages.set(pages.off + j, res!.pages[j]);
+    this.value = res!.ret;
+    return true;
+  }
+
+  override ready(): boolean {
+    return this.pc !== 1 || !slowBlocked(this.t.k, this.start);
+  }
+
+  /** Its pages[] is the copy's (the thread's arrays are copied through the same dup). */
+  override copy(t: Thread, dup: Dup): DataSub {
+    const c = super.copy(t, dup) as SlowPath;
+    c.pages = this.pages && (dup.value(this.pages) as ArrPtr);
+    return c;
+  }
 }
 
 export function slowBuiltins(): Builtin[] {
   const out: Builtin[] = [];
   for (const [name, v] of Object.entries(FOLL)) out.push({ name, doc: 'a gup_flags bit', family: F, kind: 'const', ret: 'uint', value: () => v });
   for (const name of SLOW_PATH) {
-    out.push({ name, doc: 'ordinary GUP under mmap_lock: faults in what is missing, breaks COW, refuses what GUP refuses', family: F, kind: 'gen', ret: 'long', gen: (t, a) => slowPath(t, a, name) });
+    out.push({ name, doc: 'ordinary GUP under mmap_lock: faults in what is missing, breaks COW, refuses what GUP refuses', family: F, kind: 'gen', ret: 'long', gen: (t, a) => new SlowPath(t, a, name) });
   }
   // mm/internal.h, 6.3+: the flags only GUP itself may pass (FOLL_MADV_POPULATE from 6.9; the callers here pass none of them)
   out.push({ name: 'INTERNAL_GUP_FLAGS', doc: '6.3+ (mm/internal.h): FOLL_TOUCH | FOLL_TRIED | FOLL_REMOTE | FOLL_PIN | FOLL_FAST_ONLY | FOLL_UNLOCKABLE (| FOLL_MADV_POPULATE from 6.9)', family: F, kind: 'const', ret: 'uint', value: () =>
