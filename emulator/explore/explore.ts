@@ -372,8 +372,12 @@ export function scheduleOf(t: Turn | null): number[] {
 type Copyable = Script | SourceCaller;
 const copyable = (g: ActorRun['gen']): g is Copyable => g instanceof Script || g instanceof SourceCaller;
 
-/** A thread that may have to be replayed to be had again (generators, and a file's caller under one), not copied: its runs of turns keep the machine they start from. */
-const replayed = (a: ActorRun): boolean => !(a.gen instanceof Script);
+/**
+ * A thread that is replayed to be had again (a model's GUP caller: generators), not copied: its
+ * runs of turns keep the machine they start from. A file's caller is copied: where it cannot be
+ * (a call's end after its walk stopped, a kernel generator), the state is rebuilt from the root.
+ */
+const replayed = (a: ActorRun): boolean => !(a.gen instanceof Script || a.gen instanceof SourceCaller);
 
 /**
  * Actor i's turn after `prev`, taken in world w: the turn, keeping the machine beforehand when it
@@ -434,8 +438,11 @@ export function freeze(w: World): Frozen {
  * in its sinks (the explorer's own); otherwise it records them from here on.
  */
 export function rebuild(sc: WorldSpec, run: RaceRun, turn: Turn | null, f: Frozen, lean = false, adopt = false): World {
+  const p = prepare(sc, run);
+  // a file's caller that could not be copied (the end of a call whose walk stopped) kept no machines to be replayed on
+  if (!f.threads[0] && isSource(p.version)) return fromRoot(sc, run, turn, lean);
   const m = adopt ? f.m : f.m.clone();
-  const w = worldOn(sc, prepare(sc, run), m, true, undefined, f, adopt);
+  const w = worldOn(sc, p, m, true, undefined, f, adopt);
   const again = (j: number) => f.threads[j] === undefined;
   const turns: Turn[] = new Array(turn ? turn.len : 0);
   for (let t = turn; t; t = t.prev) turns[t.len - 1] = t;
@@ -474,6 +481,14 @@ export function rebuild(sc: WorldSpec, run: RaceRun, turn: Turn | null, f: Froze
     if (!lean) a.k.sink = a.steps;
   });
   w.partial = true;
+  return w;
+}
+
+/** The world a schedule leads to, every thread run again from the start (a file's caller that could not be copied there). */
+function fromRoot(sc: WorldSpec, run: RaceRun, turn: Turn | null, lean: boolean): World {
+  const w = makeWorld(sc, run, true);
+  for (const i of scheduleOf(turn)) stepActor(w, i);
+  if (!lean) for (const a of w.actors) a.k.sink = a.steps;
   return w;
 }
 

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { getArch } from '../../emulator/arch';
 import { DigestSet } from '../../emulator/explore/digests';
-import { enabled, freeze, hashWorld, makeWorld, rebuild, replaySchedule, stepActor, takeTurn, type Turn, type World } from '../../emulator/explore/explore';
+import { enabled, freeze, hashWorld, makeWorld, rebuild, replaySchedule, scheduleOf, stepActor, takeTurn, type Turn, type World } from '../../emulator/explore/explore';
 import { buildMachine, mapPmdByPtes } from '../../emulator/machine/builder';
 import type { Machine } from '../../emulator/machine/machine';
 import { makeKern } from '../../emulator/run/replay';
@@ -176,6 +176,31 @@ describe("a state of a file's own code rebuilt from what was kept (the caller co
       expect(rebuilt.returned.map((r) => r.h)).toEqual(replayed.returned.map((r) => r.h));
     }
     expect(waiting).toBeGreaterThan(0);
+  });
+
+  it('a caller that cannot be copied (the end of a call whose walk read a local nothing set) is had again from the root: the state its schedule replays to', async () => {
+    const g49 = readFileSync(join(__dirname, '../fixtures/eras/gup-4.9-shape.c'), 'utf8');
+    const early = g49.replace('\thd = pmd_page(seen);\n\tpg = hd + ((va & ~PMD_MASK) >> PAGE_SHIFT);', '\tpg = hd + ((va & ~PMD_MASK) >> PAGE_SHIFT);\n\thd = pmd_page(seen);');
+    expect(early).not.toBe(g49);
+    const sc = getRace('race-pmd-changed');
+    const run = { arch: 'arm64' as const, version: sourceVersion(early, await sourceParser(), getArch('arm64'), getVersion('generic-2014')) };
+    // the caller alone until its walk reads hd, then the others; every state on the way rebuilt
+    const lean = makeWorld(sc, run, true);
+    let turn: Turn | null = null;
+    let stopped = 0;
+    for (let n = 0; n < 40 && enabled(lean).length; n++) {
+      const i = lean.actors[0].done ? enabled(lean)[0] : 0;
+      turn = takeTurn(lean, turn, i);
+      stepActor(lean, i);
+      const kept = freeze(lean);
+      if (!kept.threads[0] && !lean.actors[0].done) stopped++;
+      const direct = makeWorld(sc, run, true);
+      reach(direct, scheduleOf(turn));
+      expect(hashWorld(rebuild(sc, run, turn, kept, true)), `turn ${n}`).toBe(hashWorld(direct));
+      expect(enabled(rebuild(sc, run, turn, kept)), `turn ${n}`).toEqual(enabled(direct));
+    }
+    expect(stopped).toBeGreaterThan(0);
+    expect(lean.returned[0]?.stopped?.invariant).toBe('uninitialised-read');
   });
 });
 
