@@ -323,12 +323,19 @@ export class Machine {
    */
   storeRun(first: Slot, n: number, entries: ArrayLike<number> | null): Uint32Array {
     const was = n <= 512 ? RUN_WAS : new Uint32Array(2 * n);
+    // what the slots held when recording began needs no entry (see wasWrittenOver): that table's words looked up once, and
+    // the chunks that are still the very ones it had skipped whole (a collapse clears 512 ptes nobody wrote since)
+    const start = this.ghost ? this.heldAtStart?.chunks(first.table) : undefined;
+    const unchanged = start ? this.mem.sameChunks(first.table, start) : 0;
     this.mem.setWords(first.table, 2 * first.idx, 2 * n, entries, was);
     if (!this.ghost) return was;
     const key0 = this.slotKey(first);
-    // what the slots held when recording began needs no entry (see wasWrittenOver): that table's words looked up once
-    const start = this.heldAtStart?.chunks(first.table);
     for (let t = 0; t < n; t++) {
+      const c = (2 * (first.idx + t)) >> CHUNK_SHIFT;
+      if (unchanged & (1 << c)) {
+        t = ((c + 1) << (CHUNK_SHIFT - 1)) - first.idx - 1;
+        continue;
+      }
       const lo = was[2 * t];
       const hi = was[2 * t + 1];
       if ((lo | hi) === 0 || heldIn(start, first.idx + t, lo, hi)) continue;

@@ -117,7 +117,7 @@ export class PhysMem {
    */
   private ops!: ChunkOps;
   /** wholeChunk's results, shared the same way, by the source written (the chunk, for a clear) */
-  private writes!: WeakMap<object, Map<string, TableWrite>>;
+  private writes!: WeakMap<object, Map<number, TableWrite>>;
   /**
    * Order-free digest of every nonzero memmap field, kept current by put() once enableDigest()
    * has been called: the explorer hashes a state in O(1) instead of reading every frame (a replay
@@ -702,6 +702,14 @@ export class PhysMem {
     this.put(F.used, i, used);
   }
 
+  /** Which chunks of table `pfn` (bit c for chunk c) are the very chunks of `other` (a table as it was: words unchanged since). */
+  sameChunks(pfn: number, other: readonly (readonly number[])[]): number {
+    const t = this.tables[this.idx(pfn)];
+    let out = 0;
+    if (t) for (let c = 0; c < CHUNKS; c++) if (t[c] === other[c]) out |= 1 << c;
+    return out;
+  }
+
   /**
    * Shared table chunk c of frame i written whole, from src at `off` (zeros when null): the chunk
    * it becomes (shared too: a later write copies it), and what that moves the words in use and the
@@ -709,7 +717,7 @@ export class PhysMem {
    * ptes a split maps again): worked out once, by chunk, place and source, in a memo the copies share.
    */
   private wholeChunk(chunk: number[], i: number, c: number, src: ArrayLike<number> | null, off: number): TableWrite {
-    const at = `${i}/${c}/${off}`;
+    const at = (i * CHUNKS + c) * TABLE_WORDS + off;
     let memo = this.writes.get(src ?? chunk);
     const hit = memo?.get(at);
     if (hit && hit.before === chunk) return hit;
