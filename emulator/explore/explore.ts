@@ -3,11 +3,12 @@
  * caller on CPU 0, the others on CPUs 1..n). Breadth-first, so the first violation found is a
  * shortest one; states are hashed (machine contents + each actor's own history) so
  * interleavings that only reorder independent steps are explored once. A state's world goes on
- * to its first successor; the others start from what was kept of it (freeze()): a copy of its
- * machine, a copy of each actor's script (data: actors/script.ts) and of the caller of a file's
- * own code (data: interp/caller.ts). A model's GUP caller runs generators, which cannot be
- * copied: it is replayed, each run of its turns on a copy of the machine as it was before that
- * run (Turn.before), so only its own steps run again, never the world from the root. Every
+ * to its first successor; its last takes over what was kept of it (freeze()), and any between
+ * start from a copy of that: its machine, each actor's script (data: actors/script.ts) and the
+ * caller of a file's own code (data: interp/caller.ts, its slow path included). A model's GUP
+ * caller runs generators, which cannot be copied: it is replayed, each run of its turns on a copy
+ * of the machine as it was before that run (Turn.before), so only its own steps run again; only
+ * a file's caller stopped at a call's end (a kernel generator) is had again from the root. Every
  * counterexample replays deterministically from its schedule.
  * Layer: pure emulator.
  */
