@@ -151,6 +151,7 @@ export function checkForkPin(m: Machine, r: Returned): Violation | undefined {
 
 /** No page GUP returned (this allocation of it) was then reused in place by another process's write fault. */
 export function checkCowReuse(m: Machine, r: Returned): Violation | undefined {
+  if (!m.mem.mayHave('cowReused')) return undefined;
   return forSegs(r, (pfn, n, gen) => {
     const i0 = m.mem.idx(pfn);
     // a segment none of whose frames was reused (nearly always) is read a chunk at a time

@@ -144,6 +144,12 @@ export class PhysMem {
    */
   private freeTop!: FreeCell | null;
   private nextGen = 1;
+  /**
+   * Every flag some frame may have (a superset): those written one field at a time, and the
+   * compound and free flags the chunk ops write (they write no other). A check for a rare flag
+   * (cowReused) over a 1 GiB page asks this first.
+   */
+  private flagsSeen = PG.head | PG.tail | PG.free;
 
   /** A memory of `initialFrames` frames from basePfn; or (`from`) a copy of that one (clone: fields set here, not by initialisers, as a copy is made for every state the explorer keeps). */
   constructor(readonly basePfn: number, initialFrames = 1024, from?: PhysMem) {
@@ -164,6 +170,7 @@ export class PhysMem {
       this.top = from.top;
       this.freeTop = from.freeTop;
       this.nextGen = from.nextGen;
+      this.flagsSeen = from.flagsSeen;
       this.ahead = from.ahead.size ? new Map([...from.ahead].map(([o, l]) => [o, l.slice()])) : (EMPTY_AHEAD as Map<number, number[]>);
       return;
     }
@@ -312,7 +319,13 @@ export class PhysMem {
     const old = chunk[j];
     if (old === v) return; // a fresh page's zero fields, mostly: no digest to move
     if (this.digesting && !this.paused) this.mapDigest ^= mapHash(j, c, old) ^ mapHash(j, c, v);
+    if (j >> MAP_SHIFT === F.flags) this.flagsSeen |= v;
     chunk[j] = v;
+  }
+
+  /** Some frame may have flag f (no frame has it where this says no). */
+  mayHave(f: PageFlag): boolean {
+    return (this.flagsSeen & PG[f]) !== 0;
   }
 
   /** Room for `more` frames beyond those handed out, in one step (a builder about to map 1 GiB says so, rather than doubling its way there). */
