@@ -676,7 +676,7 @@ export class PhysMem {
         continue;
       }
       if (!src && stop - w === CHUNK_MASK + 1) {
-        // a whole chunk cleared (a split or a collapse clears 512 entries): it becomes the shared zero chunk, nothing copied
+        // a whole chunk of this copy's own cleared: it becomes the shared zero chunk, nothing copied
         for (let j = 0; j <= CHUNK_MASK; j++, w++) {
           const o = chunk[j] >>> 0;
           was[w - word0] = o;
@@ -730,6 +730,7 @@ export class PhysMem {
    * ptes a split maps again): worked out once, by chunk, place and source, in a memo the copies share.
    */
   private wholeChunk(chunk: number[], i: number, c: number, src: ArrayLike<number> | null, off: number): TableWrite {
+    if (!src && chunk === ZERO_CHUNK) return NO_WRITE;
     const at = (i * CHUNKS + c) * TABLE_WORDS + off;
     let memo = this.writes.get(src ?? chunk);
     const hit = memo?.get(at);
@@ -862,6 +863,8 @@ interface TableWrite {
   delta: number;
   used: number;
 }
+/** an empty chunk cleared: nothing moves */
+const NO_WRITE: TableWrite = { before: ZERO_CHUNK, out: ZERO_CHUNK, delta: 0, used: 0 };
 
 /** Frames j0..j0+cnt-1 of chunk c as ownTails makes them: refcount its pins plus one, mapcount one. */
 function tailFrames(chunk: number[], c: number, j0: number, cnt: number, pins: Field | null): number {

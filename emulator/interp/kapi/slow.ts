@@ -94,6 +94,7 @@ class SlowPath extends DataSub {
   /** Its pages[] is the copy's (the thread's arrays are copied through the same dup). */
   override copy(t: Thread, dup: Dup): DataSub {
     const c = super.copy(t, dup) as SlowPath;
+    c.a = this.a?.map((x) => dup.value(x));
     c.pages = this.pages && (dup.value(this.pages) as ArrPtr);
     return c;
   }
