@@ -669,7 +669,9 @@ export class PhysMem {
       if (stop - w === CHUNK_MASK + 1 && !(own & (1 << c))) {
         // a whole shared chunk written (a collapse clears 512 entries, a split maps them again, in every copy that gets there)
         const d = this.wholeChunk(chunk, i, c, src, w - word0);
-        for (let j = 0; j <= CHUNK_MASK; j++, w++) was[w - word0] = chunk[j];
+        if (chunk === ZERO_CHUNK) was.fill(0, w - word0, stop - word0);
+        else was.set(chunk, w - word0);
+        w = stop;
         used += d.used;
         if (hashing) digest ^= d.delta;
         t[c] = d.out;
