@@ -150,8 +150,9 @@ class split_huge_page_freeze extends Script {
           if (n === 1) throw new RangeError('thp-split-freeze needs a THP mapped by ptes');
           // while the ptes are migration entries, a fault on them waits (migration_entry_wait): the slow path holds off
           k.m.ptlHolder = k.actor;
-          // cleared in one run, keeping their words to map them again
-          this.saved = k.m.storeRun(first, n, null).slice(0, 2 * n);
+          // cleared in one run, keeping their words to map them again (the same words every state that gets here shares)
+          this.saved = k.m.mem.wordsOf(first.table, 2 * first.idx, 2 * n);
+          k.m.storeRun(first, n, null);
           this.sub = new FlushTlb(k, 'unmap_folio', 'flush_tlb_range');
           this.pc = 1;
           if (k.y && step(k, 'unmap_folio', 'try_to_unmap(folio, TTU_SPLIT_HUGE_PMD)', 'write', { level: 'pte', lo: 0, hi: 0, addr, note: `${n} ptes replaced by migration entries` })) return false;

@@ -118,6 +118,8 @@ export class PhysMem {
   private ops!: ChunkOps;
   /** wholeChunk's results, shared the same way, by the source written (the chunk, for a clear) */
   private writes!: WeakMap<object, Map<number, TableWrite>>;
+  /** wordsOf's copies, shared the same way, by the first chunk they were read from */
+  private kept!: WeakMap<number[], KeptWords[]>;
   /**
    * Order-free digest of every nonzero memmap field, kept current by put() once enableDigest()
    * has been called: the explorer hashes a state in O(1) instead of reading every frame (a replay
@@ -160,6 +162,7 @@ export class PhysMem {
       this.mapShared = from.mapShared = true;
       this.ops = from.ops;
       this.writes = from.writes;
+      this.kept = from.kept;
       this.mapDigest = from.mapDigest;
       this.digesting = from.digesting;
       this.paused = from.paused;
@@ -179,6 +182,7 @@ export class PhysMem {
     this.mapShared = false;
     this.ops = new WeakMap();
     this.writes = new WeakMap();
+    this.kept = new WeakMap();
     this.tables = [];
     this.own = NONE_OWNED;
     this.freeTop = null;
@@ -717,6 +721,30 @@ export class PhysMem {
     this.put(F.used, i, used);
   }
 
+  /**
+   * Words word0..word0+count-1 of table `pfn`, in a copy nothing changes: the very same copy for
+   * every copy of this memory whose chunks there are still the same shared ones (a THP split keeps
+   * the ptes it unmaps, to map them again: a run of stores from the same words is worked out once,
+   * see wholeChunk).
+   */
+  wordsOf(pfn: number, word0: number, count: number): Uint32Array {
+    const t = this.tableOf(pfn);
+    const own = this.own.get(this.idx(pfn)) ?? 0;
+    const c0 = word0 >> CHUNK_SHIFT;
+    const c1 = (word0 + count - 1) >> CHUNK_SHIFT;
+    let shared = t[c0] !== ZERO_CHUNK;
+    for (let c = c0; c <= c1 && shared; c++) shared = !(own & (1 << c));
+    const list = shared ? (this.kept.get(t[c0]) ?? []) : [];
+    for (const x of list) if (x.word0 === word0 && x.count === count && x.chunks.every((ch, k) => ch === t[c0 + k])) return x.words;
+    const words = new Uint32Array(count);
+    for (let w = 0; w < count; w++) words[w] = t[(word0 + w) >> CHUNK_SHIFT][(word0 + w) & CHUNK_MASK];
+    if (shared) {
+      list.push({ word0, count, chunks: t.slice(c0, c1 + 1), words });
+      this.kept.set(t[c0], list);
+    }
+    return words;
+  }
+
   /** Which chunks of table `pfn` (bit c for chunk c) are the very chunks of `other` (a table as it was: words unchanged since). */
   sameChunks(pfn: number, other: readonly (readonly number[])[]): number {
     const t = this.tables[this.idx(pfn)];
@@ -865,6 +893,14 @@ interface TableWrite {
   delta: number;
   used: number;
 }
+/** Table words read once from shared chunks (PhysMem.wordsOf): where, from which chunks, and the copy. */
+interface KeptWords {
+  word0: number;
+  count: number;
+  chunks: number[][];
+  words: Uint32Array;
+}
+
 /** an empty chunk cleared: nothing moves */
 const NO_WRITE: TableWrite = { before: ZERO_CHUNK, out: ZERO_CHUNK, delta: 0, used: 0 };
 

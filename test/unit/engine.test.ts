@@ -578,6 +578,25 @@ describe('a run of stores that clears whole chunks of a table', () => {
     expect(copies[1].load({ ...first, idx: 5 }).lo).toBe(saved[10]);
     expect(copies[0].mem.tablesDigest).toBe(copies[0].mem.tablesDigestFromScratch());
   });
+
+  it('the words a split keeps are one copy for every copy of the machine whose table is as it was, and a copy of their own where it is not', () => {
+    const built = buildMachine(getArch('x86-64'), 'modern', { mappings: [{ kind: '4k', offset: 0, count: 100 }] });
+    const first = ptep(built, 0);
+    const a = built.clone();
+    const b = built.clone();
+    const words = a.mem.wordsOf(first.table, 0, 192);
+    expect(Array.from(words)).toEqual(Array.from(a.mem.words(first.table)).slice(0, 192));
+    expect(b.mem.wordsOf(first.table, 0, 192)).toBe(words);
+    expect(a.mem.wordsOf(first.table, 2, 190)).not.toBe(words);
+    // a copy that wrote a pte there reads its own words, and the others still share theirs
+    b.store({ ...first, idx: 40 }, { lo: 0, hi: 0 });
+    const own = b.mem.wordsOf(first.table, 0, 192);
+    expect(own).not.toBe(words);
+    expect(own[80]).toBe(0);
+    expect(words[80]).not.toBe(0);
+    expect(b.clone().mem.wordsOf(first.table, 0, 192)).not.toBe(words);
+    expect(built.clone().mem.wordsOf(first.table, 0, 192)).toBe(words);
+  });
 });
 
 describe('the digest set', () => {
