@@ -147,7 +147,7 @@ export class PhysMem {
   private freeTop!: FreeCell | null;
   private nextGen = 1;
   /**
-   * Every flag some frame may have (a superset): those written one field at a time, and the
+   * Every flag some frame may have (a superset): those put one field at a time, and the
    * compound and free flags the chunk ops write (they write no other). A check for a rare flag
    * (cowReused) over a 1 GiB page asks this first.
    */
@@ -203,7 +203,9 @@ export class PhysMem {
   put(f: Field, i: number, v: number): void {
     const c = i >> MAP_SHIFT;
     const j = (f << MAP_SHIFT) | (i & MAP_MASK);
-    if (this.map[c][j] !== v) this.write(this.ownChunk(c), c, j, v);
+    if (this.map[c][j] === v) return;
+    if (f === F.flags) this.flagsSeen |= v;
+    this.write(this.ownChunk(c), c, j, v);
   }
 
   /** Add d to frame i's field f. */
@@ -323,7 +325,6 @@ export class PhysMem {
     const old = chunk[j];
     if (old === v) return; // a fresh page's zero fields, mostly: no digest to move
     if (this.digesting && !this.paused) this.mapDigest ^= mapHash(j, c, old) ^ mapHash(j, c, v);
-    if (j >> MAP_SHIFT === F.flags) this.flagsSeen |= v;
     chunk[j] = v;
   }
 
@@ -670,31 +671,21 @@ export class PhysMem {
       const c = w >> CHUNK_SHIFT;
       const stop = Math.min(word0 + count, (c + 1) << CHUNK_SHIFT);
       let chunk = t[c];
-      if (stop - w === CHUNK_MASK + 1 && !(own & (1 << c))) {
-        // a whole shared chunk written (a collapse clears 512 entries, a split maps them again, in every copy that gets there)
-        const d = this.wholeChunk(chunk, i, c, src, w - word0);
+      const mine = (own & (1 << c)) !== 0;
+      if (stop - w === CHUNK_MASK + 1 && (!src || !mine)) {
+        // a whole chunk written: a shared one (a collapse clears 512 entries, a split maps them again, in every copy that
+        // gets there) as worked out once; one of this copy's own, cleared, as worked out now (it changes in place)
+        const d = mine ? chunkWrite(chunk, i, c, null, 0) : this.wholeChunk(chunk, i, c, src, w - word0);
         if (chunk === ZERO_CHUNK) was.fill(0, w - word0, stop - word0);
         else was.set(chunk, w - word0);
         w = stop;
         used += d.used;
         if (hashing) digest ^= d.delta;
         t[c] = d.out;
-        continue;
-      }
-      if (!src && stop - w === CHUNK_MASK + 1) {
-        // a whole chunk of this copy's own cleared: it becomes the shared zero chunk, nothing copied
-        for (let j = 0; j <= CHUNK_MASK; j++, w++) {
-          const o = chunk[j] >>> 0;
-          was[w - word0] = o;
-          if (o === 0) continue;
-          used--;
-          if (hashing) digest ^= wordHash(i, w, o);
-        }
-        t[c] = ZERO_CHUNK;
         own &= ~(1 << c);
         continue;
       }
-      if (!(own & (1 << c))) {
+      if (!mine) {
         // nothing to write in this chunk: leave it shared
         let same = true;
         for (let j = w; j < stop && same; j++) same = chunk[j & CHUNK_MASK] >>> 0 === (src ? src[j - word0] >>> 0 : 0);
@@ -765,22 +756,7 @@ export class PhysMem {
     let memo = this.writes.get(src ?? chunk);
     const hit = memo?.get(at);
     if (hit && hit.before === chunk) return hit;
-    const out = src ? chunk.slice() : ZERO_CHUNK;
-    let delta = 0;
-    let used = 0;
-    let changed = false;
-    for (let j = 0; j <= CHUNK_MASK; j++) {
-      const o = chunk[j] >>> 0;
-      const v = src ? src[off + j] >>> 0 : 0;
-      if (o === v) continue;
-      changed = true;
-      if (o === 0) used++;
-      else if (v === 0) used--;
-      const w = (c << CHUNK_SHIFT) + j;
-      delta ^= (o !== 0 ? wordHash(i, w, o) : 0) ^ (v !== 0 ? wordHash(i, w, v) : 0);
-      if (src) out[j] = v | 0;
-    }
-    const made = { before: chunk, out: changed ? out : chunk, delta, used };
+    const made = chunkWrite(chunk, i, c, src, off);
     if (!memo) this.writes.set(src ?? chunk, (memo = new Map()));
     memo.set(at, made);
     return made;
@@ -899,6 +875,26 @@ interface KeptWords {
   count: number;
   chunks: number[][];
   words: Uint32Array;
+}
+
+/** Table chunk c of frame i written whole from src at `off` (zeros when null): the chunk it becomes (the zero chunk for a clear), and what that moves. */
+function chunkWrite(chunk: number[], i: number, c: number, src: ArrayLike<number> | null, off: number): TableWrite {
+  const out = src ? chunk.slice() : ZERO_CHUNK;
+  let delta = 0;
+  let used = 0;
+  let changed = false;
+  for (let j = 0; j <= CHUNK_MASK; j++) {
+    const o = chunk[j] >>> 0;
+    const v = src ? src[off + j] >>> 0 : 0;
+    if (o === v) continue;
+    changed = true;
+    if (o === 0) used++;
+    else if (v === 0) used--;
+    const w = (c << CHUNK_SHIFT) + j;
+    delta ^= (o !== 0 ? wordHash(i, w, o) : 0) ^ (v !== 0 ? wordHash(i, w, v) : 0);
+    if (src) out[j] = v | 0;
+  }
+  return { before: chunk, out: changed || !src ? out : chunk, delta, used };
 }
 
 /** an empty chunk cleared: nothing moves */
