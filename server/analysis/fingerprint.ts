@@ -131,6 +131,8 @@ const ALL_ARCHES: ArchId[] = ['x86-64', 'x86-pae', 'arm-lpae', 'arm64'];
 const GENERIC = ['CONFIG_HAVE_GENERIC_RCU_GUP', 'CONFIG_HAVE_GENERIC_GUP', 'CONFIG_HAVE_FAST_GUP', 'CONFIG_HAVE_GUP_FAST', 'gup_pgd_range', 'gup_fast_pgd_range', 'lockless_pages_from_mm', 'internal_get_user_pages_fast', 'gup_fast'];
 /** markers of an arch's own walker that tests its own bits (powerpc hugepd, sparc/mips/sh _PAGE_ bits) */
 const OTHER_ARCH = ['is_hugepd', 'gup_hugepd', '_PAGE_VALID', '_PAGE_ACCESSED', 'pte_access_permitted_sparc', 'tlb_batch', '_PAGE_PROTECT'];
+/** a config option only another arch has (CONFIG_CPU_MIPS32, CONFIG_SUPERH64, CONFIG_X2TLB, CONFIG_PPC64...): its own walker, built for it alone */
+const OTHER_CONFIG = /^CONFIG_(?:PPC|SPARC|S390|MIPS|CPU_MIPS|SUPERH|CPU_SH|X2TLB|IA64|PARISC|RISCV|LOONGARCH|ALPHA|M68K|MICROBLAZE|XTENSA|OPENRISC|CSKY|HEXAGON|NIOS2|NDS32|ARC_)\w*$/;
 
 /**
  * The arch models a file's GUP-fast code is for: arch/x86/mm/gup.c is x86's (64-bit and PAE),
@@ -146,10 +148,12 @@ export function archesOf(text: string, path?: string): { arches: ArchId[]; note?
   if (dir) return { arches: [], note: `this file is ${dir}'s own GUP-fast walker; gup-lens models x86-64, x86 PAE, ARM LPAE and arm64` };
   const names = namesIn(text);
   if (GENERIC.some((n) => names.has(n))) return genericIn(path);
+  // before x86's names: MIPS and SuperH began as copies of x86's walker
+  const config = [...names].find((n) => OTHER_CONFIG.test(n));
   if (names.has('pte_present_user')) return { arches: ['arm-lpae'] };
-  if (X86_FILE.some((n) => names.has(n)) || names.has('CONFIG_X86_PAE')) return { arches: ['x86-64', 'x86-pae'] };
-  const other = OTHER_ARCH.find((n) => names.has(n));
-  if (other) return { arches: [], note: `this file's walker tests ${other}, which none of gup-lens's arches (x86-64, x86 PAE, ARM LPAE, arm64) has: it is another arch's own GUP-fast code` };
+  if (!config && (X86_FILE.some((n) => names.has(n)) || names.has('CONFIG_X86_PAE'))) return { arches: ['x86-64', 'x86-pae'] };
+  const other = config ? undefined : OTHER_ARCH.find((n) => names.has(n));
+  if (other || config) return { arches: [], note: `this file's walker ${other ? `tests ${other}` : `is built under ${config}`}, which none of gup-lens's arches (x86-64, x86 PAE, ARM LPAE, arm64) has: it is another arch's own GUP-fast code` };
   return genericIn(path);
 }
 

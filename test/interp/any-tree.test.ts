@@ -395,6 +395,12 @@ describe('the file of a tree nobody here has seen', () => {
     const ppc = await checkText('arch/powerpc/mm/gup.c', 'int get_user_pages_fast(unsigned long start, int nr_pages, int write, struct page **pages) { return is_hugepd(start); }');
     expect(ppc.arches).toEqual([]);
     expect(ppc.note).toMatch(/powerpc's own GUP-fast walker/);
+    // without a path: an option only another arch has says whose code it is, even where the code began as x86's (MIPS, SuperH)
+    const mips = await checkText('gup.c', '#ifdef CONFIG_CPU_MIPS32\nstatic int gup_pte_range(pmd_t pmd, unsigned long addr, unsigned long end, int write, struct page **pages, int *nr) { get_head_page_multiple(pte_page(*(pte_t *)addr), 1); return 0; }\n#endif\n');
+    expect(mips.arches).toEqual([]);
+    expect(mips.note).toMatch(/built under CONFIG_CPU_MIPS32.*another arch's own GUP-fast code/);
+    const generic = await checkText('gup.c', '#ifdef CONFIG_ARCH_HAS_PTE_SPECIAL\nstatic int gup_pte_range(pmd_t pmd, unsigned long addr, unsigned long end, int write, struct page **pages, int *nr) { return pte_present(*(pte_t *)addr); }\n#endif\n', { races: false });
+    expect(generic.arches.length).toBeGreaterThan(0);
     const x86 = await checkText('arch/x86/mm/gup.c', readFileSync(join(FIX, 'eras/x86-2008-shape.c'), 'utf8'), { races: false });
     expect(x86.arches.map((a) => a.arch)).toEqual(['x86-64', 'x86-pae']);
   });
