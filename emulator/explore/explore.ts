@@ -354,13 +354,19 @@ export interface ExploreOptions {
 /**
  * A schedule as a chain of turns (a state shares its parent's prefix instead of copying it). A
  * turn that starts a run of the GUP caller's turns keeps the machine as it was before it: a
- * rebuild replays that run on a copy of it.
+ * rebuild replays that run on a copy of it. Each turn links to the last turn of a replayed
+ * thread at or before it, and such a turn to its run's first, so a rebuild visits the runs it
+ * replays, not every turn of the schedule.
  */
 export interface Turn {
   prev: Turn | null;
   actor: number;
   len: number;
-  before?: Machine;
+  before: Machine | undefined;
+  /** the last turn of a replayed thread at or before this one */
+  lastRun: Turn | null;
+  /** a replayed thread's turn: the first of its run (this turn, or the one its run began with) */
+  runStart: Turn | null;
 }
 
 export function scheduleOf(t: Turn | null): number[] {
@@ -386,8 +392,14 @@ const replayed = (a: ActorRun): boolean => !(a.gen instanceof Script || a.gen in
  */
 export function takeTurn(w: World, prev: Turn | null, i: number, at?: Machine): Turn {
   // `before` is set here or never: every turn has the one shape (see actorRun)
-  const before = replayed(w.actors[i]) && prev?.actor !== i ? (at ?? w.m.clone()) : undefined;
-  return { prev, actor: i, len: (prev?.len ?? 0) + 1, before };
+  const again = replayed(w.actors[i]);
+  const before = again && prev?.actor !== i ? (at ?? w.m.clone()) : undefined;
+  const t: Turn = { prev, actor: i, len: (prev?.len ?? 0) + 1, before, lastRun: prev?.lastRun ?? null, runStart: null };
+  if (again) {
+    t.lastRun = t;
+    t.runStart = before ? t : prev!.runStart;
+  }
+  return t;
 }
 
 /**
@@ -445,27 +457,23 @@ export function rebuild(sc: WorldSpec, run: RaceRun, turn: Turn | null, f: Froze
   const m = adopt ? f.m : f.m.clone();
   const w = worldOn(sc, p, m, true, undefined, f, adopt);
   const again = (j: number) => f.threads[j] === undefined;
-  const turns: Turn[] = new Array(turn ? turn.len : 0);
-  for (let t = turn; t; t = t.prev) turns[t.len - 1] = t;
+  // the runs of the replayed threads' turns, last first: [first turn, last turn] of each
+  const runs: Turn[] = [];
+  for (let t = turn?.lastRun ?? null; t; t = t.runStart!.prev?.lastRun ?? null) runs.push(t.runStart!, t);
   w.actors.forEach((a, j) => {
     if (again(j)) (a.k.sink as HashSink).off = a.k.quiet = true;
   });
-  // an actor's consecutive turns run as one resume that passes the scheduling points between them
-  for (let s = 0; s < turns.length; ) {
-    const i = turns[s].actor;
-    let e = s + 1;
-    while (e < turns.length && turns[e].actor === i) e++;
-    const a = w.actors[i];
-    if (again(i)) {
-      const before = turns[s].before;
-      if (!before) throw new Error(`rebuilding a schedule: turn ${s} of ${a.name} kept no machine`);
-      a.k.m = before.clone();
-      a.k.m.mem.pauseDigests();
-      a.k.skip = e - s - 1;
-      if (a.gen.resume()) a.done = true;
-      else if (a.k.skip !== 0) throw new Error(`rebuilding a schedule: ${a.name} stopped early`);
-    }
-    s = e;
+  // a run of consecutive turns is one resume that passes the scheduling points between them
+  for (let r = runs.length - 2; r >= 0; r -= 2) {
+    const first = runs[r];
+    const a = w.actors[first.actor];
+    if (!again(first.actor)) throw new Error(`rebuilding a schedule: ${a.name} was copied, yet turn ${first.len - 1} is to replay it`);
+    if (!first.before) throw new Error(`rebuilding a schedule: turn ${first.len - 1} of ${a.name} kept no machine`);
+    a.k.m = first.before.clone();
+    a.k.m.mem.pauseDigests();
+    a.k.skip = runs[r + 1].len - first.len;
+    if (a.gen.resume()) a.done = true;
+    else if (a.k.skip !== 0) throw new Error(`rebuilding a schedule: ${a.name} stopped early`);
   }
   w.actors.forEach((a, j) => {
     const sink = a.k.sink as HashSink;
