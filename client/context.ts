@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import type { LanguageClient, LanguageClientOptions, ServerOptions } from 'vscode-languageclient/node';
 import { SERVER_EXEC_ARGV } from '../server/protocol';
 import { isGupText } from './gup-doc';
 import type { TraceView } from './trace';
@@ -61,6 +61,8 @@ export class GupContext implements vscode.Disposable {
   }
 
   private async start(): Promise<LanguageClient> {
+    // loaded here, not at activation: the client library is most of what activating would cost, and a window with no GUP-fast code never needs it
+    const { LanguageClient, TransportKind } = await import('vscode-languageclient/node');
     const module = this.ext.asAbsolutePath(path.join('dist', 'server.js'));
     const serverOptions: ServerOptions = {
       run: { module, transport: TransportKind.ipc, options: { execArgv: SERVER_EXEC_ARGV } },

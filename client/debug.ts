@@ -4,17 +4,19 @@
  * Standalone, the same adapter runs as dist/debugAdapter.js over stdio.
  */
 import * as vscode from 'vscode';
-import { GupDebugSession } from '../server/dap/session';
 import type { GupContext } from './context';
 
 export function activateDebug(ctx: GupContext): void {
   const factory: vscode.DebugAdapterDescriptorFactory = {
-    createDebugAdapterDescriptor: () =>
-      new vscode.DebugAdapterInlineImplementation(
+    // the adapter (and the emulator under it) is loaded when the first session starts, not at activation
+    createDebugAdapterDescriptor: async () => {
+      const { GupDebugSession } = await import('../server/dap/session');
+      return new vscode.DebugAdapterInlineImplementation(
         new GupDebugSession({
           readFile: async (p) => new TextDecoder().decode(await vscode.workspace.fs.readFile(vscode.Uri.file(p))),
         }) as unknown as vscode.DebugAdapter,
-      ),
+      );
+    },
   };
   const provider: vscode.DebugConfigurationProvider = {
     resolveDebugConfiguration(_folder, config) {

@@ -4,7 +4,6 @@
  * note at the end of the line, and the whole trace in the gup-lens output channel.
  */
 import * as vscode from 'vscode';
-import { ExecuteCommandRequest } from 'vscode-languageclient/node';
 import { CLIENT_COMMANDS, SERVER_COMMANDS, type ReplayArgs, type ReplayView } from '../server/protocol';
 import type { GupContext } from './context';
 
@@ -12,7 +11,8 @@ import type { GupContext } from './context';
 export async function serverCommand<T>(ctx: GupContext, command: string, arg: unknown): Promise<T | { error: string }> {
   const client = await ctx.ensureClient();
   if (!client) return { error: 'gup-lens needs a trusted workspace to run its language server' };
-  return client.sendRequest(ExecuteCommandRequest.type, { command, arguments: [arg] }) as Promise<T | { error: string }>;
+  // the request by its method name (LSP's workspace/executeCommand): the client library's request types are not loaded until the server starts
+  return client.sendRequest('workspace/executeCommand', { command, arguments: [arg] }) as Promise<T | { error: string }>;
 }
 
 export function activateReplay(ctx: GupContext): void {
