@@ -211,14 +211,37 @@ class split_huge_page_freeze extends Script {
  * let the old pages go. A walker that read the pmd before it was cleared can still take a ref on
  * an old page after the check: only a re-check of the pmd (70cbc3cc78a99) notices.
  */
+/** framesMapped's answers, by the copy of a table's words they were read from, and the arch that decoded them */
+const MAPPED = new WeakMap<Uint32Array, { arch: Kern['arch']; pfns: readonly number[] }>();
+
+/**
+ * The frames the first n entries of a pte table map, in order: worked out once for every state
+ * whose table is still the one its copies share (PhysMem.wordsOf hands them the same words), not
+ * 512 entries decoded again in each. Read only: the states share it.
+ */
+function framesMapped(k: Kern, table: number, n: number): readonly number[] {
+  const words = k.m.mem.wordsOf(table, 0, 2 * n);
+  const hit = MAPPED.get(words);
+  if (hit && hit.arch === k.arch) return hit.pfns;
+  const pfns: number[] = [];
+  const e = { lo: 0, hi: 0 };
+  for (let t = 0; t < n; t++) {
+    e.lo = words[2 * t];
+    e.hi = words[2 * t + 1];
+    if (!k.arch.none(e)) pfns.push(k.arch.pfn(e));
+  }
+  MAPPED.set(words, { arch: k.arch, pfns });
+  return pfns;
+}
+
 class collapse_huge_page extends Script {
   private readonly addr: number;
   private pmdp!: Slot;
   private pmd!: Ent;
   private table = 0;
   private n = 0;
-  /** the pages the old ptes map */
-  private old: number[] = [];
+  /** the pages the old ptes map (shared with other states: never changed) */
+  private old: readonly number[] = [];
   constructor(k: Kern, spec: ActorSpec) {
     super(k);
     this.addr = k.arch.userBase + spec.offset;
@@ -249,16 +272,8 @@ class collapse_huge_page extends Script {
         case 2: {
           if (!this.runSub()) return false;
           const n = (this.n = 2 ** k.m.levelInfo('pmd').shift / 4096);
-          const old: number[] = [];
-          const table = this.table;
-          const e = { lo: 0, hi: 0 };
-          for (let t = 0; t < n; t++) {
-            // the table's words as they are (the actor holds the pmd cleared: no walker can be writing them)
-            e.lo = k.m.mem.word(table, 2 * t);
-            e.hi = k.m.mem.word(table, 2 * t + 1);
-            if (!k.arch.none(e)) old.push(k.arch.pfn(e));
-          }
-          this.old = old;
+          // the table's words as they are (the actor holds the pmd cleared: no walker can be writing them)
+          const old = (this.old = framesMapped(k, this.table, n));
           const busy = old.find((p) => k.m.refcount(p) !== k.m.mem.at(F.mapcount, k.m.mem.idx(p)));
           if (busy !== undefined) {
             k.m.store(this.pmdp, this.pmd);
