@@ -219,7 +219,7 @@ const MAPPED = new WeakMap<Uint32Array, { arch: Kern['arch']; pfns: readonly num
  * whose table is still the one its copies share (PhysMem.wordsOf hands them the same words), not
  * 512 entries decoded again in each. Read only: the states share it.
  */
-function framesMapped(k: Kern, table: number, n: number): readonly number[] {
+export function framesMapped(k: Kern, table: number, n: number): readonly number[] {
   const words = k.m.mem.wordsOf(table, 0, 2 * n);
   const hit = MAPPED.get(words);
   if (hit && hit.arch === k.arch) return hit.pfns;

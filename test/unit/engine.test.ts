@@ -15,6 +15,7 @@ import { RACES } from '../../emulator/scenarios/races';
 import { getVersion } from '../../emulator/versions';
 import { Fiber, enter, step, type G, type Kern } from '../../emulator/versions/kern';
 import { F } from '../../emulator/machine/memory';
+import { framesMapped } from '../../emulator/actors';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getRace } from '../../emulator/scenarios/races';
@@ -596,6 +597,22 @@ describe('a run of stores that clears whole chunks of a table', () => {
     expect(words[80]).not.toBe(0);
     expect(b.clone().mem.wordsOf(first.table, 0, 192)).not.toBe(words);
     expect(built.clone().mem.wordsOf(first.table, 0, 192)).toBe(words);
+  });
+
+  it('khugepaged decodes the frames a table maps once for the copies that share it, and afresh where a copy wrote a pte', () => {
+    const built = buildMachine(getArch('arm64'), 'modern', { mappings: [{ kind: '4k', offset: 0, count: 512 }] });
+    const first = ptep(built, 0);
+    const ctx = (m: Machine) => makeKern(m, getVersion('folio-6x'), undefined, 'khugepaged', 1, false, false);
+    const a = built.clone();
+    const b = built.clone();
+    const frames = framesMapped(ctx(a), first.table, 512);
+    expect(frames).toEqual(Array.from({ length: 512 }, (_, t) => a.arch.pfn(a.load({ ...first, idx: t }))));
+    expect(framesMapped(ctx(b), first.table, 512)).toBe(frames);
+    b.store({ ...first, idx: 7 }, { lo: 0, hi: 0 });
+    const own = framesMapped(ctx(b), first.table, 512);
+    expect(own).toHaveLength(511);
+    expect(own).not.toContain(frames[7]);
+    expect(framesMapped(ctx(a), first.table, 512)).toBe(frames);
   });
 });
 
