@@ -91,6 +91,38 @@ function pairIn(list: number[], a: number, b: number): boolean {
 
 /** one entry the ghost's predicates read (they keep nothing): no garbage per store; clones skip field initialisers */
 const SCRATCH: Ent = { lo: 0, hi: 0 };
+
+/** leafRuns' answers, by the entries read (a split maps the words it kept again: the same copy in every state that gets there) */
+const LEAF_RUNS = new WeakMap<object, { arch: ArchModel; level: Level; n: number; runs: readonly number[] }[]>();
+
+/**
+ * The present leaves among n entries (lo, hi pairs) as runs that map consecutive frames from
+ * consecutive slots: [first slot, first frame, slots] triples. Decoded once per entries, arch,
+ * level and n; the entries must not change afterwards (as storeRun asks).
+ */
+function leafRuns(arch: ArchModel, level: Level, pages: number, entries: ArrayLike<number>, n: number): readonly number[] {
+  const kept = typeof entries === 'object' ? LEAF_RUNS.get(entries) : undefined;
+  const hit = kept?.find((x) => x.arch === arch && x.level === level && x.n === n);
+  if (hit) return hit.runs;
+  const runs: number[] = [];
+  const e = SCRATCH;
+  let next = -1;
+  let nextPfn = -1;
+  for (let t = 0; t < n; t++) {
+    e.lo = entries[2 * t] >>> 0;
+    e.hi = entries[2 * t + 1] >>> 0;
+    if ((e.lo | e.hi) === 0 || !arch.present(e) || (level !== 'pte' && !arch.leaf(level, e))) continue;
+    const pfn = arch.pfn(e);
+    if (t === next && pfn === nextPfn) runs[runs.length - 1]++;
+    else runs.push(t, pfn, 1);
+    next = t + 1;
+    nextPfn = pfn + pages;
+  }
+  const x = { arch, level, n, runs };
+  if (kept) kept.push(x);
+  else LEAF_RUNS.set(entries, [x]);
+  return runs;
+}
 const NO_AHEAD: { order: number; count: number }[] = [];
 /** a slot history with nothing in it (never written itself: remember makes a map of its own) */
 const NO_HISTORY = new Map<number, number[]>();
@@ -404,32 +436,28 @@ export class Machine {
   private noteLeaves(table: number, idx0: number, n: number, entries: ArrayLike<number>): void {
     const where = this.tableVa.get(table);
     if (!where) return;
-    const e = SCRATCH;
     const level = where.level;
     const pages = 2 ** (this.levelInfo(level).shift - 12);
     const mem = this.mem;
-    let addr = 0;
-    let len = 0;
-    let pfn0 = 0;
-    let g0 = 0;
-    for (let t = 0; t < n; t++) {
-      e.lo = entries[2 * t] >>> 0;
-      e.hi = entries[2 * t + 1] >>> 0;
-      if ((e.lo | e.hi) === 0 || !this.arch.present(e) || (level !== 'pte' && !this.arch.leaf(level, e))) continue;
-      const pfn = this.arch.pfn(e);
-      const g = mem.valid(pfn) ? mem.at(F.gen, pfn - mem.basePfn) : 0;
-      const at = where.base + (idx0 + t) * pages * 4096;
-      if (len > 0 && g === g0 && pfn === pfn0 + len && at === addr + len * 4096) {
-        len += pages;
-        continue;
+    const runs = leafRuns(this.arch, level, pages, entries, n);
+    // a span is a run whose frames are of one allocation: cut where the generation changes
+    for (let r = 0; r < runs.length; r += 3) {
+      const t0 = runs[r];
+      const f0 = runs[r + 1];
+      const count = runs[r + 2];
+      let s = 0;
+      while (s < count) {
+        const pfn = f0 + s * pages;
+        const g = mem.valid(pfn) ? mem.at(F.gen, pfn - mem.basePfn) : 0;
+        let e = s + 1;
+        for (; e < count; e++) {
+          const p = f0 + e * pages;
+          if ((mem.valid(p) ? mem.at(F.gen, p - mem.basePfn) : 0) !== g) break;
+        }
+        this.spans.note(where.base + (idx0 + t0 + s) * pages * 4096, (e - s) * pages, pfn, g);
+        s = e;
       }
-      if (len > 0) this.spans.note(addr, len, pfn0, g0);
-      addr = at;
-      len = pages;
-      pfn0 = pfn;
-      g0 = g;
     }
-    if (len > 0) this.spans.note(addr, len, pfn0, g0);
   }
 
   /** If (lo, hi) is a present leaf of this mm, its address maps its frames from now on. */

@@ -599,6 +599,34 @@ describe('a run of stores that clears whole chunks of a table', () => {
     expect(built.clone().mem.wordsOf(first.table, 0, 192)).toBe(words);
   });
 
+  it('ptes mapped again from kept words note the same spans as stores one by one, in every copy that maps them (the decoding is shared)', () => {
+    const built = buildMachine(getArch('arm-lpae'), 'modern', { mappings: [{ kind: '4k', offset: 0, count: 64 }] });
+    built.enableGhost();
+    const first = ptep(built, 0);
+    const base = built.arch.userBase;
+    const words = built.mem.wordsOf(first.table, 0, 128);
+    const pfns = Array.from({ length: 64 }, (_, t) => built.arch.pfn({ lo: words[2 * t], hi: words[2 * t + 1] }));
+    const gen = (m: Machine, pfn: number) => m.mem.at(F.gen, pfn - m.mem.basePfn);
+    const [a, b, c] = [built.clone(), built.clone(), built.clone()];
+    for (const m of [a, b, c]) m.storeRun(first, 64, null);
+    // b's frame 10 becomes another allocation's
+    b.mem.put(F.gen, pfns[10] - b.mem.basePfn, gen(b, pfns[10]) + 7);
+    a.storeRun(first, 64, words);
+    b.storeRun(first, 64, words);
+    for (let t = 0; t < 64; t++) c.store({ ...first, idx: t }, { lo: words[2 * t], hi: words[2 * t + 1] });
+    for (let t = 0; t < 64; t++) {
+      const at = base + t * 4096;
+      expect(a.mapped(at, pfns[t], gen(a, pfns[t]))).toBe(true);
+      expect(a.mapped(at, pfns[t], gen(a, pfns[t]))).toBe(c.mapped(at, pfns[t], gen(c, pfns[t])));
+      expect(b.mapped(at, pfns[t], gen(b, pfns[t]))).toBe(true);
+    }
+    // the generation is b's own, read when b maps them (the decoding is shared, the frames' state is not)
+    const at10 = base + 10 * 4096;
+    expect(b.mapped(at10, pfns[10], gen(a, pfns[10]) + 7)).toBe(true);
+    expect(a.mapped(at10, pfns[10], gen(a, pfns[10]) + 7)).toBe(false);
+    expect(c.mapped(at10, pfns[10], gen(a, pfns[10]) + 7)).toBe(false);
+  });
+
   it('khugepaged decodes the frames a table maps once for the copies that share it, and afresh where a copy wrote a pte', () => {
     const built = buildMachine(getArch('arm64'), 'modern', { mappings: [{ kind: '4k', offset: 0, count: 512 }] });
     const first = ptep(built, 0);
