@@ -399,7 +399,7 @@ export class PhysMem {
       this.grow(this.top + pad + n);
       // frames skipped for alignment go to the free list as if freed one after another (one cell, the last out first), their fields a chunk at a time
       if (pad > 0) {
-        this.framesOp(this.top, pad, 'f', (chunk, c, j0, cnt) => freeFrames(chunk, c, j0, cnt));
+        this.framesOp(this.top, pad, OP_FREE, 0, 0, 0, (chunk, c, j0, cnt) => freeFrames(chunk, c, j0, cnt));
         this.freeTop = { lo: this.top, hi: this.top + pad, down: true, next: this.freeTop };
       }
       i = this.top + pad;
@@ -408,7 +408,7 @@ export class PhysMem {
     const n = 1 << order;
     const gen = this.nextGen++;
     // chunk by chunk (a 1 GiB page is 4,096 of them): each frame a fresh struct page of the compound
-    this.framesOp(i, n, `a${order}:${i}:${gen}`, (chunk, c, j0, cnt, k0) => allocFrames(chunk, c, j0, cnt, k0, order, i, gen));
+    this.framesOp(i, n, OP_ALLOC, order, i, gen, (chunk, c, j0, cnt, k0) => allocFrames(chunk, c, j0, cnt, k0, order, i, gen));
     if (this.tables[i]) {
       const old = this.words(this.basePfn + i);
       if (!this.paused) for (let w = 0; w < TABLE_WORDS; w++) if (old[w] !== 0) this.tablesDigest ^= wordHash(i, w, old[w]);
@@ -435,7 +435,7 @@ export class PhysMem {
       this.moveDigest(freeFrames(this.ownChunk(c), c, i & MAP_MASK, 1));
     } else {
       // a compound page a chunk at a time (a THP is 512 frames, freed again on every rebuild that frees it)
-      this.framesOp(i, n, 'f', (chunk, c, j0, cnt) => freeFrames(chunk, c, j0, cnt));
+      this.framesOp(i, n, OP_FREE, 0, 0, 0, (chunk, c, j0, cnt) => freeFrames(chunk, c, j0, cnt));
     }
     // onto the free list: its first frame out first
     this.freeTop = { lo: i, hi: i + n, down: false, next: this.freeTop };
@@ -472,7 +472,7 @@ export class PhysMem {
       this.freeTop = { lo: k, hi: e, down: true, next: this.freeTop };
       k = e;
     }
-    this.framesOp(i, n, 'u', (chunk, c, j0, cnt) => unmapFrames(chunk, c, j0, cnt));
+    this.framesOp(i, n, OP_UNMAP, 0, 0, 0, (chunk, c, j0, cnt) => unmapFrames(chunk, c, j0, cnt));
     return true;
   }
 
@@ -481,21 +481,20 @@ export class PhysMem {
    * its own head, order 0, and each refcount set where one is given, written in their chunks (not through put).
    */
   splitCompound(i: number, n: number, refcount?: number): void {
-    this.framesOp(i, n, `s${refcount}`, (chunk, c, j0, cnt) => splitFrames(chunk, c, j0, cnt, refcount));
+    this.framesOp(i, n, OP_SPLIT, refcount ?? -1, 0, 0, (chunk, c, j0, cnt) => splitFrames(chunk, c, j0, cnt, refcount));
   }
 
   /**
    * chunkOp over frames i..i+n-1, a chunk at a time: `fill` gets the chunk, its number, the first
-   * frame of the run in it (j0), how many (cnt) and how far into the run they start (k0); `key`
-   * says what else the fill depends on.
+   * frame of the run in it (j0), how many (cnt) and how far into the run they start (k0); the op
+   * and its arguments x, y, z say what else the fill depends on.
    */
-  private framesOp(i: number, n: number, key: string, fill: (chunk: number[], c: number, j0: number, cnt: number, k0: number) => number): void {
+  private framesOp(i: number, n: number, op: number, x: number, y: number, z: number, fill: (chunk: number[], c: number, j0: number, cnt: number, k0: number) => number): void {
     for (let k = 0; k < n; ) {
       const c = (i + k) >> MAP_SHIFT;
       const j0 = (i + k) & MAP_MASK;
       const cnt = Math.min(n - k, MAP_MASK + 1 - j0);
-      const k0 = k;
-      this.chunkOp(c, `${key}:${j0}:${cnt}:${k0}`, (chunk) => fill(chunk, c, j0, cnt, k0));
+      this.chunkOp(c, op, x, y, z, j0, cnt, k, fill);
       k += cnt;
     }
   }
@@ -507,25 +506,26 @@ export class PhysMem {
    * (the explorer replays a THP split or a collapse's allocation on every rebuild). A later write
    * to the shared result copies it, as to any shared chunk.
    */
-  private chunkOp(c: number, key: string, fill: (chunk: number[]) => number): void {
+  private chunkOp(c: number, op: number, x: number, y: number, z: number, j0: number, cnt: number, k0: number, fill: (chunk: number[], c: number, j0: number, cnt: number, k0: number) => number): void {
     let delta: number;
     if (this.mapShared) this.ownMap();
     if (this.mine[c] === 0) {
       const src = this.map[c];
-      // the zero chunk stands at many places: the place is part of the key
-      const at = `${c}/${key}`;
       let memo = this.ops.get(src);
-      let hit = memo?.get(at);
+      // the zero chunk stands at many places: the place is part of the key; the rest compared as numbers (no key string per op)
+      let list = memo?.get(c);
+      let hit = list?.find((m) => m.op === op && m.x === x && m.y === y && m.z === z && m.j0 === j0 && m.cnt === cnt && m.k0 === k0);
       if (!hit) {
         const out = src.slice();
-        hit = { out, delta: fill(out) };
+        hit = { op, x, y, z, j0, cnt, k0, out, delta: fill(out, c, j0, cnt, k0) };
         if (!memo) this.ops.set(src, (memo = new Map()));
-        memo.set(at, hit);
+        if (!list) memo.set(c, (list = []));
+        list.push(hit);
       }
       this.map[c] = hit.out;
       delta = hit.delta;
     } else {
-      delta = fill(this.map[c]);
+      delta = fill(this.map[c], c, j0, cnt, k0);
     }
     this.moveDigest(delta);
   }
@@ -543,7 +543,7 @@ export class PhysMem {
   ownTails(i: number, n: number, pins: Field | null): number {
     let moved = 0;
     if (pins !== null) for (let k = 0; k < n; k++) moved += this.at(pins, i + k);
-    this.framesOp(i, n, `t${pins}`, (chunk, c, j0, cnt) => tailFrames(chunk, c, j0, cnt, pins));
+    this.framesOp(i, n, OP_TAILS, pins ?? -1, 0, 0, (chunk, c, j0, cnt) => tailFrames(chunk, c, j0, cnt, pins));
     return moved;
   }
 
@@ -860,7 +860,25 @@ function chunkQuiet(chunk: number[]): number {
 }
 
 /** What chunkOp made of shared memmap chunks, by the chunk and the op's place and key: the chunk that results and what it moves the digest by. */
-type ChunkOps = WeakMap<number[], Map<string, { out: number[]; delta: number }>>;
+/** a chunk op's key (PhysMem.chunkOp, by the chunk and its place), and the chunk it made of a shared one with what that moved the digest by */
+interface ChunkOpResult {
+  readonly op: number;
+  readonly x: number;
+  readonly y: number;
+  readonly z: number;
+  readonly j0: number;
+  readonly cnt: number;
+  readonly k0: number;
+  readonly out: number[];
+  readonly delta: number;
+}
+type ChunkOps = WeakMap<number[], Map<number, ChunkOpResult[]>>;
+/** the chunk ops, by number (with their arguments, the key of chunkOp's memo) */
+const OP_FREE = 0;
+const OP_ALLOC = 1;
+const OP_UNMAP = 2;
+const OP_SPLIT = 3;
+const OP_TAILS = 4;
 
 /** A whole shared table chunk written (PhysMem.wholeChunk): from what, to what, and what that moved. */
 interface TableWrite {
