@@ -110,8 +110,10 @@ export function startServer(connection: Connection): void {
       entry.problem = `gup-lens: this file is ${(text.length / 1048576).toFixed(1)} MB; lenses and hovers are for files up to ${MAX_BYTES / 1048576} MB`;
       log(`${doc.uri}: ${text.length} bytes, over the ${MAX_BYTES}-byte limit: not analysed`);
     } else {
-      entry.analysis = analyze(text, override, entry.abort.signal, { path: pathOf(doc.uri), stubs }).then((a) => {
+      const req = { path: pathOf(doc.uri), stubs };
+      entry.analysis = analyze(text, override, entry.abort.signal, req).then((a) => {
         if (a) ownFns.set(doc.uri, new Set(a.gupFunctions.map((f) => f.name)));
+        if (a?.version) compiledAs.set(doc.uri, { version: a.version.id, arches: archesFor(a).arches });
         return a;
       }).catch((e: Error) => {
         if (e instanceof ParseCancelled) return undefined;
@@ -121,8 +123,15 @@ export function startServer(connection: Connection): void {
       });
     }
     cache.set(doc.uri, entry);
+    // an edit seldom changes the model: the file's code is compiled for it now, on this thread and
+    // in the tree worker, while its outline is parsed in the other (the lenses then find it compiled)
+    const was = compiledAs.get(doc.uri);
+    if (was && !entry.problem) for (const arch of was.arches) void fileVersion(text, { arch, version: was.version, path: pathOf(doc.uri), stubs }).catch(() => undefined);
     return entry.analysis;
   }
+
+  /** the model and arches a document's last analysis compiled it for */
+  const compiledAs = new Map<string, { version: string; arches: ArchId[] }>();
 
   /**
    * Per document, the GUP-fast functions its last finished analysis found: the census reaches
@@ -235,6 +244,7 @@ export function startServer(connection: Connection): void {
     // nothing may keep a closed document: a cleared timer still held in the map holds its text
     forget(e.document.uri);
     ownFns.delete(e.document.uri);
+    compiledAs.delete(e.document.uri);
     clearTimeout(timers.get(e.document.uri));
     timers.delete(e.document.uri);
     forgetLenses(e.document.uri);
