@@ -204,13 +204,6 @@ class split_huge_page_freeze extends Script {
   }
 }
 
-/**
- * khugepaged collapsing 512 small pages into a THP (6.1's collapse_huge_page, under mmap_lock
- * for write): clear the pmd and flush (pmdp_collapse_flush), give up if any page holds more than
- * its mapping's reference (a GUP ref or pin), else copy into a new THP, map it with the pmd, and
- * let the old pages go. A walker that read the pmd before it was cleared can still take a ref on
- * an old page after the check: only a re-check of the pmd (70cbc3cc78a99) notices.
- */
 /** framesMapped's answers, by the copy of a table's words they were read from, and the arch that decoded them */
 const MAPPED = new WeakMap<Uint32Array, { arch: Kern['arch']; pfns: readonly number[] }>();
 
@@ -234,6 +227,13 @@ export function framesMapped(k: Kern, table: number, n: number): readonly number
   return pfns;
 }
 
+/**
+ * khugepaged collapsing 512 small pages into a THP (6.1's collapse_huge_page, under mmap_lock
+ * for write): clear the pmd and flush (pmdp_collapse_flush), give up if any page holds more than
+ * its mapping's reference (a GUP ref or pin), else copy into a new THP, map it with the pmd, and
+ * let the old pages go. A walker that read the pmd before it was cleared can still take a ref on
+ * an old page after the check: only a re-check of the pmd (70cbc3cc78a99) notices.
+ */
 class collapse_huge_page extends Script {
   private readonly addr: number;
   private pmdp!: Slot;

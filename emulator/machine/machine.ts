@@ -93,7 +93,7 @@ function pairIn(list: number[], a: number, b: number): boolean {
 const SCRATCH: Ent = { lo: 0, hi: 0 };
 
 /** leafRuns' answers, by the entries read (a split maps the words it kept again: the same copy in every state that gets there) */
-const LEAF_RUNS = new WeakMap<object, { arch: ArchModel; level: Level; n: number; runs: readonly number[] }[]>();
+const LEAF_RUNS = new WeakMap<ArrayLike<number>, { arch: ArchModel; level: Level; n: number; runs: readonly number[] }[]>();
 
 /**
  * The present leaves among n entries (lo, hi pairs) as runs that map consecutive frames from
@@ -101,7 +101,7 @@ const LEAF_RUNS = new WeakMap<object, { arch: ArchModel; level: Level; n: number
  * level and n; the entries must not change afterwards (as storeRun asks).
  */
 function leafRuns(arch: ArchModel, level: Level, pages: number, entries: ArrayLike<number>, n: number): readonly number[] {
-  const kept = typeof entries === 'object' ? LEAF_RUNS.get(entries) : undefined;
+  const kept = LEAF_RUNS.get(entries);
   const hit = kept?.find((x) => x.arch === arch && x.level === level && x.n === n);
   if (hit) return hit.runs;
   const runs: number[] = [];
