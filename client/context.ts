@@ -61,8 +61,9 @@ export class GupContext implements vscode.Disposable {
   }
 
   private async start(): Promise<LanguageClient> {
-    // loaded here, not at activation: the client library is most of what activating would cost, and a window with no GUP-fast code never needs it
-    const { LanguageClient, TransportKind } = await import('vscode-languageclient/node');
+    // loaded here, from a bundle of its own, not at activation: the client library is most of what
+    // activating would cost (compiling it included), and a window with no GUP-fast code never needs it
+    const { LanguageClient, TransportKind } = require(this.ext.asAbsolutePath(path.join('dist', 'lsp-client.js'))) as typeof import('./lsp-client');
     const module = this.ext.asAbsolutePath(path.join('dist', 'server.js'));
     const serverOptions: ServerOptions = {
       run: { module, transport: TransportKind.ipc, options: { execArgv: SERVER_EXEC_ARGV } },

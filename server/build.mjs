@@ -17,6 +17,8 @@ const entries = {
   server: 'server/lsp/main.ts',
   debugAdapter: 'server/dap/main.ts',
   extension: 'client/extension.ts',
+  // the language client library, loaded when the server starts (activation never compiles it)
+  'lsp-client': 'client/lsp-client.ts',
   bench: 'test/bench/bench.ts',
   fuzz: 'test/fuzz/main.ts',
   // tree-sitter runs here, off the main thread, and is restarted to give its wasm heap back

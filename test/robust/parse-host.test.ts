@@ -147,6 +147,14 @@ describe('packaging', () => {
     expect(allow).toContain('!dist/parse-worker.js');
     expect(allow).toContain('!dist/server.js');
   });
+
+  it('the .vsix carries the language client bundle the extension loads when the server starts, and the build makes it', () => {
+    const allow = readFileSync(join(__dirname, '../../.vscodeignore'), 'utf8').split('\n');
+    expect(allow).toContain('!dist/lsp-client.js');
+    expect(readFileSync(join(__dirname, '../../server/build.mjs'), 'utf8')).toMatch(/'lsp-client': 'client\/lsp-client\.ts'/);
+    // and the extension does not bundle the library into itself
+    expect(readFileSync(join(__dirname, '../../client/context.ts'), 'utf8')).not.toMatch(/^import \{[^}]*\bLanguageClient\b[^}]*\} from 'vscode-languageclient/m);
+  });
 });
 
 describe.skipIf(!existsSync(script))('trees for the interpreter (needs dist/)', () => {
