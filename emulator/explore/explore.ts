@@ -568,7 +568,11 @@ export function explore(sc: RaceScenario, run: RaceRun, opts: ExploreOptions = {
         // the first child takes the parent's world over; the last takes what was kept over (a turn that
         // starts from the kept machine gets a copy of it first); the others rebuild from a copy
         const adopt = n > 0 && n === en.length - 1;
-        if (adopt) for (const t of lent) t.before = kept!.m.clone();
+        if (adopt && lent.length) {
+          // one copy serves them all: a rebuild only copies a turn's machine, never writes it
+          const copy = kept!.m.clone();
+          for (const t of lent) t.before = copy;
+        }
         const w = live ?? rebuild(sc, run, item.turn, kept!, true, adopt);
         live = undefined;
         // the state's kept machine is the one this turn starts from

@@ -438,7 +438,6 @@ export class Machine {
     if (!where) return;
     const level = where.level;
     const pages = 2 ** (this.levelInfo(level).shift - 12);
-    const mem = this.mem;
     const runs = leafRuns(this.arch, level, pages, entries, n);
     // a span is a run whose frames are of one allocation: cut where the generation changes
     for (let r = 0; r < runs.length; r += 3) {
@@ -448,12 +447,9 @@ export class Machine {
       let s = 0;
       while (s < count) {
         const pfn = f0 + s * pages;
-        const g = mem.valid(pfn) ? mem.at(F.gen, pfn - mem.basePfn) : 0;
+        const g = this.genOf(pfn);
         let e = s + 1;
-        for (; e < count; e++) {
-          const p = f0 + e * pages;
-          if ((mem.valid(p) ? mem.at(F.gen, p - mem.basePfn) : 0) !== g) break;
-        }
+        while (e < count && this.genOf(f0 + e * pages) === g) e++;
         this.spans.note(where.base + (idx0 + t0 + s) * pages * 4096, (e - s) * pages, pfn, g);
         s = e;
       }
@@ -478,8 +474,12 @@ export class Machine {
 
   /** Record that addr..addr+size maps frames from pfn on (ghost only). A leaf maps one allocation, so one gen covers it. */
   noteMapping(addr: number, level: Level, pfn: number): void {
-    const g = this.mem.valid(pfn) ? this.mem.at(F.gen, pfn - this.mem.basePfn) : 0;
-    this.spans.note(addr, 2 ** (this.levelInfo(level).shift - 12), pfn, g);
+    this.spans.note(addr, 2 ** (this.levelInfo(level).shift - 12), pfn, this.genOf(pfn));
+  }
+
+  /** The allocation generation of frame pfn (0 for a frame outside this memory). */
+  private genOf(pfn: number): number {
+    return this.mem.valid(pfn) ? this.mem.at(F.gen, pfn - this.mem.basePfn) : 0;
   }
 
   /** Did addr map this allocation (pfn, gen) of a page at some moment? (ghost only) */

@@ -859,7 +859,6 @@ function chunkQuiet(chunk: number[]): number {
   return 1;
 }
 
-/** What chunkOp made of shared memmap chunks, by the chunk and the op's place and key: the chunk that results and what it moves the digest by. */
 /** a chunk op's key (PhysMem.chunkOp, by the chunk and its place), and the chunk it made of a shared one with what that moved the digest by */
 interface ChunkOpResult {
   readonly op: number;

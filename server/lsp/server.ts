@@ -106,11 +106,11 @@ export function startServer(connection: Connection): void {
     hit?.abort.abort();
     const text = doc.getText();
     const entry = { version: doc.version, override, abort: new AbortController(), analysis: Promise.resolve<Analysis | undefined>(undefined), problem: undefined as string | undefined };
+    const req = { path: pathOf(doc.uri), stubs };
     if (text.length > MAX_BYTES) {
       entry.problem = `gup-lens: this file is ${(text.length / 1048576).toFixed(1)} MB; lenses and hovers are for files up to ${MAX_BYTES / 1048576} MB`;
       log(`${doc.uri}: ${text.length} bytes, over the ${MAX_BYTES}-byte limit: not analysed`);
     } else {
-      const req = { path: pathOf(doc.uri), stubs };
       entry.analysis = analyze(text, override, entry.abort.signal, req).then((a) => {
         if (a) ownFns.set(doc.uri, new Set(a.gupFunctions.map((f) => f.name)));
         if (a?.version) compiledAs.set(doc.uri, { version: a.version.id, arches: archesFor(a).arches });
@@ -126,7 +126,7 @@ export function startServer(connection: Connection): void {
     // an edit seldom changes the model: the file's code is compiled for it now, on this thread and
     // in the tree worker, while its outline is parsed in the other (the lenses then find it compiled)
     const was = compiledAs.get(doc.uri);
-    if (was && !entry.problem) for (const arch of was.arches) void fileVersion(text, { arch, version: was.version, path: pathOf(doc.uri), stubs }).catch(() => undefined);
+    if (was && !entry.problem) for (const arch of was.arches) void fileVersion(text, { arch, version: was.version, ...req }).catch(() => undefined);
     return entry.analysis;
   }
 
